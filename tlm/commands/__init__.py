@@ -1,0 +1,1 @@
+"""Subcommands of `tlm`, one module each (see tlm/cli.py)."""

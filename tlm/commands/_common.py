@@ -1,0 +1,48 @@
+"""Arguments and loading shared by the subcommands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..arch import load_arch
+from ..paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
+from ..workload import check_against, load_workload
+
+
+def add_arch_workload(p, workload=True):
+    p.add_argument("arch", nargs="?", metavar="ARCH.yaml",
+                   help=f"architecture file or shipped name (default: {DEFAULT_ARCH})")
+    if workload:
+        p.add_argument("workload", nargs="?", metavar="WORKLOAD",
+                       help=f"workload file or shipped name (default: {DEFAULT_WORKLOAD})")
+
+
+def load_arch_arg(arg):
+    return load_arch(resolve(arg, "configs", DEFAULT_ARCH))
+
+
+def load_workload_arg(arg, arch=None):
+    """A workload YAML (or, when the importer is installed, an ONNX model), checked against `arch`."""
+    path = resolve(arg, "workloads", DEFAULT_WORKLOAD)
+    loader = _loaders().get(Path(path).suffix.lower(), load_workload)
+    wl = loader(path)
+    if arch is not None:
+        check_against(wl, arch)
+    return wl
+
+
+def _loaders():
+    """Workload loaders by file suffix; other modules (e.g. the ONNX importer) register here."""
+    return WORKLOAD_LOADERS
+
+
+WORKLOAD_LOADERS: dict = {}
+
+
+def console(stderr=False):
+    import sys
+
+    from rich.console import Console
+    stream = sys.stderr if stderr else sys.stdout
+    # a pipe or file gets a fixed width, so the same run prints the same bytes anywhere
+    width = None if stream.isatty() else 120
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)

@@ -1,0 +1,49 @@
+"""Where the shipped architectures and workloads live, and how a name on the command line finds them.
+
+They ship inside the wheel as the packages `tlm._configs` and `tlm._workloads` (mapped from the repo's
+`configs/` and `workloads/` folders in pyproject.toml), so `tlm simulate` works from any folder.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import InputError, Where, did_you_mean
+
+DEFAULT_ARCH = "imagine"
+DEFAULT_WORKLOAD = "resnet8"
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def shipped_dir(kind: str) -> Path:
+    """The folder of shipped `configs` or `workloads`."""
+    pkg = {"configs": "tlm._configs", "workloads": "tlm._workloads"}[kind]
+    try:
+        from importlib.resources import files
+        p = Path(str(files(pkg)))
+        if p.is_dir():
+            return p
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return _REPO / kind
+
+
+def shipped(kind: str) -> dict[str, Path]:
+    """name -> path of every shipped file of a kind (yaml files; workloads may also be .onnx)."""
+    d = shipped_dir(kind)
+    return {p.stem: p for p in sorted(d.glob("*.yaml"))} if d.is_dir() else {}
+
+
+def resolve(arg: str | None, kind: str, default: str) -> Path:
+    """A path given on the command line, or the name of a shipped file, or the default."""
+    if arg is None:
+        arg = default
+    p = Path(arg)
+    if p.exists():
+        return p
+    names = shipped(kind)
+    stem = p.stem if p.suffix in (".yaml", ".yml") else arg
+    if stem in names and len(p.parts) == 1:
+        return names[stem]
+    hint = did_you_mean(stem, names) if names else ""
+    what = "architecture file" if kind == "configs" else "workload file"
+    raise InputError(f"{what} not found; shipped {kind}: {', '.join(names)}{hint}", Where(str(arg)))

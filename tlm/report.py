@@ -1,0 +1,122 @@
+"""Terminal tables (rich) and CSV files of a Result.  Functions return renderables or text; the
+caller decides where they go."""
+from __future__ import annotations
+
+import csv
+import io
+
+from rich import box
+from rich.table import Table
+
+from .result import ENERGY_KINDS, KIND_NAMES, Result
+
+
+def _eng(x: float, unit: str) -> str:
+    """Engineering notation: 1234567 pJ -> '1.235 uJ'."""
+    prefixes = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
+                (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
+    if x == 0 or x != x or x in (float("inf"), float("-inf")):
+        return f"{x:g} {unit}"
+    for scale, p in prefixes:
+        if abs(x) >= scale:
+            return f"{x / scale:.4g} {p}{unit}"
+    return f"{x:.3g} {unit}"
+
+
+def summary_table(r: Result) -> Table:
+    s = r.summary()
+    t = Table(title=f"{r.workload.name} on {r.arch.name} ({r.engine} engine)", box=box.SIMPLE_HEAVY,
+              show_header=False)
+    t.add_column("metric", style="bold")
+    t.add_column("value", justify="right")
+    rows = [
+        ("latency", _eng(s["latency_ns"] * 1e-9, "s") + f"  ({s['cycles']:,} cycles at "
+                                                       f"{r.arch.clock.frequency_mhz:g} MHz)"),
+        ("batch", f"{s['batch']}"),
+        ("inferences / s", f"{s['inferences_per_s']:,.1f}"),
+        ("MACs", f"{s['macs']:,}"),
+        ("achieved throughput", f"{s['tops']:.4g} TOPS"),
+        ("energy efficiency (on-chip)", f"{s['tops_per_w']:.4g} TOPS/W"),
+        ("energy / inference (on-chip)", _eng(s["energy_per_inference_pj"] * 1e-12, "J")),
+        ("off-chip energy (DMA to DRAM)", _eng(s["offchip_energy_pj"] * 1e-12, "J")
+         + f"  ({s['tops_per_w_with_offchip']:.3g} TOPS/W incl.)"),
+        ("utilization: spatial / temporal", f"{s['spatial_utilization']:.1%} / {s['temporal_utilization']:.1%}"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    return t
+
+
+def layer_table(r: Result) -> Table:
+    t = Table(title="per layer", box=box.SIMPLE_HEAVY)
+    for c, j in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("bits i/w/o", "right"),
+                 ("tiles r x c x g", "right"), ("rows x cols", "right"), ("cycles", "right"),
+                 ("util sp / tmp", "right"), ("energy", "right")):
+        t.add_column(c, justify=j)
+    pl = r.per_layer
+    layers = r.workload.layers
+    for i, name in enumerate(r.layer_names):
+        e = float(r.energy_pj[i].sum() - r.energy_pj[i, KIND_NAMES.index("external")])
+        if i < len(layers):
+            l = layers[i]
+            bits = f"{l.bits_in}/{l.bits_w}/{l.bits_out}" if l.is_compute else f"{l.bits_in}"
+        else:
+            bits = ""
+        compute = pl["tiles"][i] > 0
+        tiles = f"{pl['row_tiles'][i]}x{pl['col_tiles'][i]}x{pl['group_tiles'][i]}" if compute else "-"
+        rc = f"{pl['rows_per_tile'][i]}x{pl['cols_per_tile'][i]}" if compute else "-"
+        util = f"{pl['spatial_utilization'][i]:.0%} / {pl['temporal_utilization'][i]:.0%}" if compute else "-"
+        t.add_row(name, r.layer_types[i], f"{int(pl['macs'][i]):,}", bits, tiles, rc, f"{int(pl['cycles'][i]):,}",
+                  util, _eng(e * 1e-12, "J"))
+    return t
+
+
+def energy_table(r: Result) -> Table:
+    t = Table(title="energy breakdown (per run)", box=box.SIMPLE_HEAVY)
+    for c, j in (("component", "left"), ("event kind", "left"), ("energy", "right"), ("share", "right")):
+        t.add_column(c, justify=j)
+    by_kind = r.energy_by_kind_pj
+    total = r.on_chip_energy_pj
+    for kind, comp in ENERGY_KINDS:
+        if comp == "external":
+            continue
+        v = by_kind[kind]
+        t.add_row(comp, kind, _eng(v * 1e-12, "J"), f"{v / total:.1%}" if total else "-")
+    t.add_row("[bold]on-chip total[/]", "", f"[bold]{_eng(total * 1e-12, 'J')}[/]", "100.0%")
+    t.add_row("off-chip", "external", _eng(by_kind["external"] * 1e-12, "J"), "(not in total)")
+    return t
+
+
+def layer_energy_table(r: Result) -> Table:
+    t = Table(title="energy per layer and event kind (pJ)", box=box.SIMPLE_HEAVY)
+    t.add_column("layer")
+    for k in KIND_NAMES:
+        t.add_column(k, justify="right")
+    for i, name in enumerate(r.layer_names):
+        t.add_row(name, *(f"{v:,.1f}" for v in r.energy_pj[i]))
+    return t
+
+
+def notes_text(r: Result) -> str:
+    return "\n".join(f"note: {n}" for n in r.notes)
+
+
+def layers_csv(r: Result) -> str:
+    """One row per layer: every per-layer number and the energy of every event kind."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    keys = list(r.per_layer)
+    w.writerow(["layer", "type", *keys, *(f"energy_{k}_pj" for k in KIND_NAMES)])
+    for i, name in enumerate(r.layer_names):
+        w.writerow([name, r.layer_types[i], *(r.per_layer[k][i].item() for k in keys),
+                    *(repr(float(v)) for v in r.energy_pj[i])])
+    return buf.getvalue()
+
+
+def energy_csv(r: Result) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["component", "kind", "energy_pj"])
+    for (kind, comp), v in zip(ENERGY_KINDS, r.energy_pj.sum(axis=0)):
+        w.writerow([comp, kind, repr(float(v))])
+    return buf.getvalue()

@@ -1,0 +1,211 @@
+"""YAML in (safe, with line numbers and `extends:`) and files out (atomically).
+
+Every mapping and sequence loaded here remembers the file and the line/column of each of its entries,
+so that validation errors can name them.  Only `yaml.SafeLoader` is used.  Aliases are limited so that
+an alias bomb is refused quickly.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError, Where
+
+MAX_YAML_BYTES = 8 * 1024 * 1024  # refuse larger inputs: no real architecture or workload is that big
+MAX_ALIASES = 1000  # an alias bomb expands exponentially; real files use a handful of anchors
+MAX_NODES = 2_000_000  # total nodes constructed, aliases expanded
+
+
+class YDict(dict):
+    """A dict that knows the file and position of each key (`where(key)`)."""
+
+    file: str = "<input>"
+    pos: tuple[int, int] | None = None
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.positions: dict = {}
+
+    def where(self, key=None) -> Where:
+        p = self.positions.get(key, self.pos) if key is not None else self.pos
+        return Where(self.file, *(p or (None, None)))
+
+
+class YList(list):
+    """A list that knows the file and position of each item (`where(i)`)."""
+
+    file: str = "<input>"
+    pos: tuple[int, int] | None = None
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        self.positions: list = []
+
+    def where(self, i=None) -> Where:
+        p = self.positions[i] if i is not None and i < len(self.positions) else self.pos
+        return Where(self.file, *(p or (None, None)))
+
+
+def _mark(node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that builds YDict/YList with positions and bounds alias expansion."""
+
+    def __init__(self, stream, file: str):
+        super().__init__(stream)
+        self.file = file
+        self.n_aliases = 0
+        self.n_nodes = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.n_aliases += 1
+            if self.n_aliases > MAX_ALIASES:
+                ev = self.peek_event()
+                raise InputError(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)",
+                                 Where(self.file, ev.start_mark.line + 1, ev.start_mark.column + 1))
+        return super().compose_node(parent, index)
+
+    def _count(self, node):
+        self.n_nodes += 1
+        if self.n_nodes > MAX_NODES:
+            raise InputError(f"more than {MAX_NODES} YAML values after expanding aliases",
+                             Where(self.file, *_mark(node)))
+
+    def construct_yaml_map(self, node):
+        d = YDict()
+        d.file, d.pos = self.file, _mark(node)
+        yield d
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            self._count(value_node)
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise InputError("a mapping key must be a plain value", Where(self.file, *_mark(key_node)))
+            if key in d:
+                raise InputError(f"duplicate key '{key}'", Where(self.file, *_mark(key_node)))
+            d[key] = self.construct_object(value_node, deep=True)
+            d.positions[key] = _mark(key_node)
+
+    def construct_yaml_seq(self, node):
+        lst = YList()
+        lst.file, lst.pos = self.file, _mark(node)
+        yield lst
+        for child in node.value:
+            self._count(child)
+            lst.append(self.construct_object(child, deep=True))
+            lst.positions.append(_mark(child))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+
+
+def load_text(text: str, file: str = "<input>"):
+    """Parse YAML text into YDict/YList/scalars; malformed YAML raises InputError."""
+    loader = _Loader(text, file)
+    try:
+        return loader.get_single_data()
+    except InputError:
+        raise
+    except yaml.MarkedYAMLError as e:
+        m = e.problem_mark or e.context_mark
+        where = Where(file, m.line + 1, m.column + 1) if m else Where(file)
+        raise InputError(f"malformed YAML: {e.problem or e.context}", where) from None
+    except yaml.YAMLError as e:
+        raise InputError(f"malformed YAML: {e}", Where(file)) from None
+    except RecursionError:
+        raise InputError("YAML nested too deeply", Where(file)) from None
+    finally:
+        loader.dispose()
+
+
+def read_text(path: str | os.PathLike, what: str = "file") -> str:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError:
+        raise InputError(f"{what} not found", Where(str(path))) from None
+    if p.is_dir():
+        raise InputError(f"{what} is a directory, expected a file", Where(str(path)))
+    if size > MAX_YAML_BYTES:
+        raise InputError(f"file is {size} bytes, over the {MAX_YAML_BYTES}-byte limit", Where(str(path)))
+    try:
+        return p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", Where(str(path))) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", Where(str(path))) from None
+
+
+def load_file(path: str | os.PathLike, what: str = "file"):
+    """Load a YAML file; the top level must be a mapping."""
+    data = load_text(read_text(path, what), str(path))
+    if not isinstance(data, YDict):
+        raise InputError(f"the top level of a {what} must be a mapping of fields",
+                         Where(str(path), 1, 1))
+    return data
+
+
+def deep_merge(base, over):
+    """`over` on top of `base`, recursively for mappings; positions follow the value's own file."""
+    if isinstance(base, YDict) and isinstance(over, YDict):
+        out = YDict()
+        out.file, out.pos = over.file, over.pos
+        for k, v in base.items():
+            out[k] = v
+            out.positions[k] = base.positions.get(k)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else v
+            out.positions[k] = over.positions.get(k)
+        return out
+    return over
+
+
+def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=()):
+    """Load a YAML file that may name a base file with `extends: other.yaml` (relative to itself)."""
+    path = Path(path)
+    data = load_file(path, what)
+    if "extends" not in data:
+        return data
+    base_name = data["extends"]
+    if not isinstance(base_name, str):
+        raise InputError("expected a file name", data.where("extends"), "extends")
+    base_path = (path.parent / base_name).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise InputError(f"'{base_name}' extends itself in a cycle", data.where("extends"), "extends")
+    if not base_path.exists():
+        raise InputError(f"base file '{base_name}' not found", data.where("extends"), "extends")
+    base = load_with_extends(base_path, what, _seen + (path.resolve(),))
+    over = YDict({k: v for k, v in data.items() if k != "extends"})
+    over.file, over.pos = data.file, data.pos
+    over.positions = {k: p for k, p in data.positions.items() if k != "extends"}
+    return deep_merge(base, over)
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write a whole file or nothing: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "wb" if isinstance(data, bytes) else "w"
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
