@@ -15,16 +15,12 @@ _REPO = Path(__file__).resolve().parent.parent
 
 
 def shipped_dir(kind: str) -> Path:
-    """The folder of shipped `configs` or `workloads`."""
-    pkg = {"configs": "tlm._configs", "workloads": "tlm._workloads"}[kind]
-    try:
-        from importlib.resources import files
-        p = Path(str(files(pkg)))
-        if p.is_dir():
-            return p
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return _REPO / kind
+    """The folder of shipped `configs` or `workloads`: the source checkout's own folder when tlm runs
+    from one (editable install, PYTHONPATH), else the copy inside the installed wheel."""
+    if (_REPO / kind).is_dir() and (_REPO / "pyproject.toml").is_file():
+        return _REPO / kind
+    from importlib.resources import files
+    return Path(str(files({"configs": "tlm._configs", "workloads": "tlm._workloads"}[kind])))
 
 
 def shipped(kind: str) -> dict[str, Path]:

@@ -1,0 +1,34 @@
+"""Shared fixtures.  Tests import tlm from this checkout, whatever is installed."""
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tlm.arch import load_arch  # noqa: E402
+from tlm.workload import load_workload  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def arch():
+    return load_arch(ROOT / "configs" / "imagine.yaml")
+
+
+@pytest.fixture(scope="session")
+def arch4():
+    return load_arch(ROOT / "configs" / "imagine_4macro.yaml")
+
+
+@pytest.fixture(scope="session")
+def resnet8():
+    return load_workload(ROOT / "workloads" / "resnet8.yaml")
+
+
+SHIPPED_WORKLOADS = sorted(p.stem for p in (ROOT / "workloads").glob("*.yaml"))
