@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .errors import InputError
 from .schema import build, param, section, to_dict
-from .yamlio import YDict, load_with_extends
+from .yamlio import load_with_extends, to_ydict
 
 
 @dataclass(frozen=True)
@@ -163,19 +163,13 @@ def _jsonable(d):
 
 def arch_from_dict(data: dict, file: str = "<dict>") -> Arch:
     """Build and validate an Arch from a plain dict (e.g. one modified by a sweep)."""
-    return build(Arch, _to_ydict(data, file))
+    return build(Arch, to_ydict(_inf_back(data), file))
 
 
-def _to_ydict(d, file):
+def _inf_back(d):
     if isinstance(d, dict):
-        y = YDict({k: _to_ydict(v, file) for k, v in d.items()})
-        y.file = getattr(d, "file", file)
-        y.positions = dict(getattr(d, "positions", {}))
-        y.pos = getattr(d, "pos", None)
-        return y
-    if d == "inf":
-        return math.inf
-    return d
+        return {k: _inf_back(v) for k, v in d.items()}
+    return math.inf if d == "inf" else d
 
 
 def load_arch(path) -> Arch:

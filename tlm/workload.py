@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .errors import InputError, Where, did_you_mean
 from .schema import check_value
-from .yamlio import YDict, YList, load_file
+from .yamlio import YDict, YList, load_file, to_ydict
 
 COMPUTE_TYPES = ("conv2d", "dense")  # mapped onto the CIM macros
 DIGITAL_TYPES = ("maxpool", "avgpool", "global_avgpool", "global_maxpool", "add", "concat", "flatten")
@@ -161,8 +161,10 @@ def _precision(d, where, path, base: dict) -> dict:
     return out
 
 
-def parse_workload(data: YDict, file: str = "<workload>") -> Workload:
-    """Validate a workload mapping and infer every layer's shapes."""
+def parse_workload(data, file: str = "<workload>") -> Workload:
+    """Validate a workload mapping (from YAML or built in code) and infer every layer's shapes."""
+    if not isinstance(data, YDict):
+        data = to_ydict(data, file)
     for k in data:
         if k not in _TOP:
             raise InputError(f"unknown field '{k}'" + did_you_mean(k, _TOP), data.where(k), str(k))

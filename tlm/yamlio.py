@@ -190,6 +190,24 @@ def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=()):
     return deep_merge(base, over)
 
 
+def to_ydict(d, file: str = "<dict>"):
+    """Plain dicts/lists (e.g. built in code or modified by a sweep) as YDict/YList, keeping positions
+    when they are already YDicts."""
+    if isinstance(d, dict):
+        y = YDict({k: to_ydict(v, getattr(d, "file", file)) for k, v in d.items()})
+        y.file = getattr(d, "file", file)
+        y.positions = dict(getattr(d, "positions", {}))
+        y.pos = getattr(d, "pos", None)
+        return y
+    if isinstance(d, (list, tuple)):
+        y = YList(to_ydict(v, getattr(d, "file", file)) for v in d)
+        y.file = getattr(d, "file", file)
+        y.positions = list(getattr(d, "positions", []))
+        y.pos = getattr(d, "pos", None)
+        return y
+    return d
+
+
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same folder, then rename."""
     path = Path(path)
