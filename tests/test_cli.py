@@ -150,3 +150,12 @@ def test_console_script_in_a_fresh_process(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tlm", "simulate", "imagine", str(tmp_path / "x.yaml")],
                        capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_lone_workload_argument_is_the_workload(capsys, tmp_path):
+    code, out, err = run(capsys, "simulate", "mnist_cnn")
+    assert code == 0, err
+    assert "mnist_cnn on imagine" in out
+    wl = write(tmp_path, "w.yaml", WL)
+    code, out, err = run(capsys, "simulate", str(wl))
+    assert code == 0 and "w on imagine" in out

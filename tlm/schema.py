@@ -135,13 +135,22 @@ def to_dict(obj) -> dict:
 
 
 def describe(cls, prefix: str = ""):
-    """(dotted path, type, doc) for every parameter: the YAML reference in the README is made from it."""
+    """(dotted path, type, doc, default) for every parameter: the YAML reference is made from it."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         t = hints[f.name]
         p = f"{prefix}.{f.name}" if prefix else f.name
         if dataclasses.is_dataclass(t):
-            yield p, "section", f.metadata.get("doc", "")
+            yield p, "section", f.metadata.get("doc", ""), ""
             yield from describe(t, p)
         else:
-            yield p, getattr(t, "__name__", str(t)), f.metadata.get("doc", "")
+            if f.default is not MISSING:
+                default = repr(f.default)
+            elif f.default_factory is not MISSING:
+                default = repr(f.default_factory())
+            else:
+                default = ""
+            name = getattr(t, "__name__", str(t)).replace("typing.", "")
+            if typing.get_origin(t) in (list, tuple):
+                name = f"list of {typing.get_args(t)[0].__name__}"
+            yield p, name, f.metadata.get("doc", ""), default

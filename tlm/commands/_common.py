@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..arch import load_arch
-from ..paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
+from ..paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve, shipped
 from ..workload import check_against, load_workload
 
 
@@ -14,6 +14,28 @@ def add_arch_workload(p, workload=True):
     if workload:
         p.add_argument("workload", nargs="?", metavar="WORKLOAD",
                        help=f"workload file or shipped name (default: {DEFAULT_WORKLOAD})")
+
+
+def split_arch_workload(arch_arg, workload_arg):
+    """`tlm simulate resnet8` or `tlm simulate my_net.onnx`: a lone positional that is a workload (a
+    shipped workload name, an .onnx file, or a YAML file with `layers:`) is taken as the workload."""
+    if arch_arg is None or workload_arg is not None:
+        return arch_arg, workload_arg
+    p = Path(arch_arg)
+    if p.exists():
+        if p.suffix.lower() == ".onnx":
+            return None, arch_arg
+        try:
+            head = p.read_text(encoding="utf-8", errors="replace")[:200_000]
+        except OSError:
+            return arch_arg, workload_arg
+        import re
+        if re.search(r"^layers\s*:", head, re.M):
+            return None, arch_arg
+        return arch_arg, workload_arg
+    if arch_arg not in shipped("configs") and arch_arg in shipped("workloads"):
+        return None, arch_arg
+    return arch_arg, workload_arg
 
 
 def load_arch_arg(arg):

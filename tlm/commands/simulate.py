@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..yamlio import atomic_write
-from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg
+from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "simulate"
 HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
@@ -33,6 +33,7 @@ ENGINES["analytic"] = _analytic
 
 def run(args) -> int:
     from .. import report
+    args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
     result = ENGINES[args.engine](arch, wl, args)

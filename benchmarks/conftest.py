@@ -1,0 +1,6 @@
+"""Benchmarks import tlm from this checkout.  Run: pytest benchmarks/ --benchmark-only"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
