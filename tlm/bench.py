@@ -1,0 +1,145 @@
+"""Throughput of the simulated hardware and of the simulator itself (`tlm bench`).
+
+Two throughputs: the hardware's (inferences/s, TOPS, TOPS/W, from the result) and the simulator's (wall
+time per simulation over repeats, transactions and simulated cycles per wall second, peak memory).
+`scaling()` runs families of growing workloads and fits wall time against MACs, so a user sees how the
+cost of a simulation grows.
+"""
+from __future__ import annotations
+
+import gc
+import resource
+import statistics
+import time
+import tracemalloc
+from dataclasses import dataclass
+
+import numpy as np
+
+from .workload import parse_workload
+
+
+def engines() -> dict:
+    """name -> simulate(arch, wl) for every registered engine."""
+    from .commands.simulate import ENGINES
+    return {k: (lambda a, w, f=f: f(a, w, None)) for k, f in ENGINES.items()}
+
+
+@dataclass
+class Measurement:
+    workload: str
+    engine: str
+    repeats: int
+    wall_s_median: float
+    wall_s_min: float
+    wall_s_max: float
+    wall_s_iqr: float
+    macs: int
+    cycles: int
+    transactions: int | None
+    peak_traced_mb: float  # peak Python+numpy allocation during one simulation (tracemalloc)
+    max_rss_mb: float  # peak resident set of the whole process so far
+    inferences_per_s: float
+    tops: float
+    tops_per_w: float
+
+    @property
+    def txn_per_s(self) -> float | None:
+        return None if not self.transactions else self.transactions / self.wall_s_median
+
+    @property
+    def sim_cycles_per_s(self) -> float:
+        return self.cycles / self.wall_s_median
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["txn_per_s"] = self.txn_per_s
+        d["sim_cycles_per_s"] = self.sim_cycles_per_s
+        return d
+
+
+def _max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 1) -> Measurement:
+    sim = engines()[engine]
+    for _ in range(warmup):
+        result = sim(arch, wl)
+    times = []
+    gc.collect()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = sim(arch, wl)
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    try:
+        sim(arch, wl)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    q = np.percentile(times, [25, 75])
+    s = result.summary()
+    return Measurement(workload=wl.name, engine=engine, repeats=repeats,
+                       wall_s_median=statistics.median(times), wall_s_min=min(times), wall_s_max=max(times),
+                       wall_s_iqr=float(q[1] - q[0]), macs=result.macs, cycles=result.cycles,
+                       transactions=result.extra.get("transactions"), peak_traced_mb=peak / 2**20,
+                       max_rss_mb=_max_rss_mb(), inferences_per_s=s["inferences_per_s"], tops=s["tops"],
+                       tops_per_w=s["tops_per_w"])
+
+
+# ---- scaling families -------------------------------------------------------------------------------
+def chain(n_layers: int, size: int = 16, channels: int = 32, batch: int = 1):
+    """`n_layers` 3x3 convs of `channels` channels on a `size`x`size` map."""
+    layers = [{"name": f"c{i}", "type": "conv2d", "out_channels": channels, "kernel": 3, "padding": 1,
+               "relu": True} for i in range(n_layers)]
+    return parse_workload({"name": f"chain{n_layers}x{size}b{batch}", "batch": batch,
+                           "input": {"shape": [channels, size, size], "bits": 8}, "layers": layers},
+                          "<scaling>")
+
+
+FAMILIES = {
+    # name: (sizes spanning 100x in MACs, builder)
+    "layers": ((1, 3, 10, 30, 100), lambda n: chain(n_layers=n)),
+    "feature_map": ((8, 14, 25, 44, 80), lambda s: chain(n_layers=4, size=s)),
+    "images": ((1, 3, 10, 30, 100), lambda b: chain(n_layers=4, batch=b)),
+}
+
+
+@dataclass
+class ScalingRow:
+    family: str
+    size: int
+    macs: int
+    wall_s: float
+
+    @property
+    def ns_per_mac(self) -> float:
+        return self.wall_s / self.macs * 1e9
+
+
+def scaling(arch, engine: str = "analytic", repeats: int = 3) -> tuple[list[ScalingRow], dict]:
+    """Wall time of each family member; per family the fitted cost per MAC (least-squares slope of
+    wall time against MACs, with an intercept for the fixed cost of a call) and the spread of the
+    marginal cost per MAC between consecutive sizes (max/min - 1)."""
+    rows = []
+    fits = {}
+    for fam, (sizes, build) in FAMILIES.items():
+        fam_rows = []
+        for s in sizes:
+            wl = build(s)
+            m = measure(arch, wl, engine, repeats=repeats, warmup=1)
+            fam_rows.append(ScalingRow(fam, s, m.macs, m.wall_s_median))
+        x = np.array([r.macs for r in fam_rows], dtype=float)
+        y = np.array([r.wall_s for r in fam_rows])
+        slope, intercept = np.polyfit(x, y, 1)
+        per_image = None
+        if fam == "images":
+            per_image = slope * (x[0] / sizes[0])
+        marginal = np.diff(y) / np.diff(x)
+        fits[fam] = {"ns_per_mac": slope * 1e9, "fixed_ms": intercept * 1e3,
+                     "marginal_spread": float(marginal.max() / marginal.min() - 1) if marginal.min() > 0 else None,
+                     "ms_per_image": None if per_image is None else per_image * 1e3,
+                     "mac_range": float(x.max() / x.min())}
+        rows += fam_rows
+    return rows, fits

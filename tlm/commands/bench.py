@@ -1,0 +1,79 @@
+"""`tlm bench`: hardware throughput and simulator speed for one or more workloads."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich import box
+from rich.table import Table
+
+from ..yamlio import atomic_write
+from ._common import console, load_arch_arg, load_workload_arg, split_arch_workload
+
+NAME = "bench"
+HELP = "benchmark: simulated hardware throughput and the simulator's own speed"
+ORDER = 30
+
+
+def add_arguments(p):
+    p.add_argument("arch", nargs="?", metavar="ARCH.yaml", help="architecture (default: imagine)")
+    p.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="workloads (default: resnet8)")
+    p.add_argument("--engine", default="all", help="analytic, tlm or all registered engines (default: all)")
+    p.add_argument("--repeat", type=int, default=5, metavar="N", help="timed repeats per workload (default 5)")
+    p.add_argument("--json", metavar="PATH", help="write the measurements as JSON")
+    p.add_argument("--scaling", action="store_true",
+                   help="also run growing workloads (layers, feature-map size, images) and fit cost per MAC")
+
+
+def run(args) -> int:
+    from .. import bench
+    from ..errors import InputError
+    if args.repeat < 1:
+        raise InputError(f"--repeat must be at least 1, found {args.repeat}", field="--repeat")
+    first, lone = split_arch_workload(args.arch, None)
+    names = ([lone] if lone else []) + list(args.workloads) or [None]
+    arch = load_arch_arg(first)
+    avail = bench.engines()
+    chosen = sorted(avail) if args.engine == "all" else [args.engine]
+    for e in chosen:
+        if e not in avail:
+            raise InputError(f"unknown engine '{e}', expected one of {', '.join(sorted(avail))} or all",
+                             field="--engine")
+    con = console()
+    ms = []
+    for name in names:
+        wl = load_workload_arg(name, arch)
+        for e in chosen:
+            ms.append(bench.measure(arch, wl, e, repeats=args.repeat))
+    t = Table(title=f"tlm bench on {arch.name} ({args.repeat} repeats, median)", box=box.SIMPLE_HEAVY)
+    for c in ("workload", "engine", "HW inf/s", "HW TOPS", "HW TOPS/W", "wall ms", "spread ms", "txn/s",
+              "sim cycles/s", "peak MB"):
+        t.add_column(c, justify="left" if c in ("workload", "engine") else "right")
+    for m in ms:
+        t.add_row(m.workload, m.engine, f"{m.inferences_per_s:,.1f}", f"{m.tops:.4g}", f"{m.tops_per_w:.4g}",
+                  f"{m.wall_s_median * 1e3:.3f}", f"{m.wall_s_min * 1e3:.3f}-{m.wall_s_max * 1e3:.3f}",
+                  "-" if m.txn_per_s is None else f"{m.txn_per_s:,.0f}", f"{m.sim_cycles_per_s:.3g}",
+                  f"{m.peak_traced_mb:.3f}")
+    con.print(t)
+    out = {"arch": arch.name, "measurements": [m.to_dict() for m in ms]}
+    if args.scaling:
+        for e in chosen:
+            rows, fits = bench.scaling(arch, e, repeats=max(1, min(args.repeat, 3)))
+            st = Table(title=f"scaling ({e} engine): wall time against MACs", box=box.SIMPLE_HEAVY)
+            for c in ("family", "size", "MACs", "wall ms", "ns / MAC"):
+                st.add_column(c, justify="left" if c == "family" else "right")
+            for r in rows:
+                st.add_row(r.family, str(r.size), f"{r.macs:,}", f"{r.wall_s * 1e3:.3f}", f"{r.ns_per_mac:.4f}")
+            con.print(st)
+            for fam, f in fits.items():
+                spread = "-" if f["marginal_spread"] is None else f"{100 * f['marginal_spread']:.0f}%"
+                line = (f"{e} {fam}: fitted {f['ns_per_mac']:.4f} ns per MAC + {f['fixed_ms']:.3f} ms fixed over a "
+                        f"{f['mac_range']:.0f}x MAC range; marginal cost per MAC varies by {spread}")
+                if f["ms_per_image"] is not None:
+                    line += f"; {f['ms_per_image']:.3f} ms per image"
+                con.print(line)
+            out.setdefault("scaling", {})[e] = {"rows": [r.__dict__ | {"ns_per_mac": r.ns_per_mac} for r in rows],
+                                                 "fits": fits}
+    if args.json:
+        atomic_write(Path(args.json), json.dumps(out, indent=2) + "\n")
+    return 0
