@@ -22,7 +22,8 @@ def _num(x: float) -> str:
 
 def comparison_table(arch) -> Table:
     from .. import paper
-    t = Table(title=f"'{arch.name}' against the IMAGINE paper", box=box.SIMPLE_HEAVY)
+    t = Table(title=f"'{arch.name}' against the IMAGINE paper", box=box.SIMPLE_HEAVY,
+              caption=f"error = model / paper - 1; (!) outside the {paper.TOLERANCE:.0%} tolerance")
     for c, j in (("figure", "left"), ("unit", "left"), ("paper", "right"), ("model", "right"),
                  ("error", "right")):
         t.add_column(c, justify=j)
@@ -39,12 +40,12 @@ def comparison_table(arch) -> Table:
 def sweep_table(arch) -> Table:
     from .. import paper
     t = Table(title="macro peak per precision (inputs = weights = outputs = r bits)", box=box.SIMPLE_HEAVY)
-    for c in ("r", "out ch", "ops / pixel", "DP cycles / px", "conversions / px", "time / px",
+    for c in ("r", "columns", "ops / pixel", "DP cycles / px", "conversions / px", "time / px",
               "energy / px", "TOPS/W", "TOPS/mm2"):
         t.add_column(c, justify="right")
     for p in paper.sweep(arch):
         px = paper.MAP_HW * paper.MAP_HW
-        t.add_row(str(p.bits), str(p.conversions // px), f"{p.ops / px:,.0f}", str(p.dp_cycles // px),
+        t.add_row(str(p.bits), str(p.conversions // px * p.bits), f"{p.ops / px:,.0f}", str(p.dp_cycles // px),
                   str(p.conversions // px), f"{p.time_ns / px:.4g} ns", f"{p.energy_pj / px:.4g} pJ",
                   _num(p.tops_per_w), _num(p.tops_per_mm2))
     return t
@@ -58,8 +59,9 @@ def run(args) -> int:
     con.print(sweep_table(arch))
     ref = paper.reference_run(arch)
     con.print(f"system-level reference run: {paper.REF_BITS}b 3x3x{arch.macro.rows // 9} -> "
-              f"{paper.REF_C_OUT}-channel conv on a {paper.MAP_HW}x{paper.MAP_HW} map, weights resident; "
-              "all on-chip energy counted, off-chip excluded")
+              f"{paper.REF_C_OUT}-channel conv on a {paper.MAP_HW}x{paper.MAP_HW} map ('same' padding), "
+              "batch 1, weights resident;\nall on-chip energy counted (image I/O included), off-chip DRAM "
+              "energy excluded")
     con.print(report.summary_table(ref))
     con.print(report.energy_table(ref))
     return 0
