@@ -6,7 +6,6 @@ import pytest
 
 from tlm import calibrate, paper
 from tlm.analytic import simulate
-from tlm.arch import load_arch
 from tlm.cli import main
 from tlm.mapping import map_layers
 from tlm.result import KIND_NAMES

@@ -114,7 +114,7 @@ def _solve(arch, step: Step):
     p0 = np.array([float(get(arch, p)) for p in step.params])
     m0, target = observe(arch, step)
     cols = []
-    for i, p in enumerate(step.params):
+    for p in step.params:
         bumped = get(arch, p) + 1
         m1, _ = observe(with_values(arch, {p: bumped}), step)
         cols.append(m1 - m0)

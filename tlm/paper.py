@@ -27,7 +27,7 @@ from .result import KIND_NAMES
 from .workload import parse_workload
 from .yamlio import load_text
 
-PAPER_SOURCE = ("Kneip et al., IMAGINE, arXiv 2412.19750 / IEEE TCAS-AI 2025 (abstract)")
+PAPER_SOURCE = "Kneip et al., IMAGINE, arXiv 2412.19750, IEEE TCAS-AI 2025 (abstract)"
 MACRO_KINDS = ("dp_array", "input_drivers", "adc")  # the macro's own event kinds (ADC incl. ABN)
 KERNEL = 3  # 3 x 3 x 128 = 1152 rows: the kernel that fills the IMAGINE macro
 MAP_HW = 32  # output feature map side of the generated runs (32 x 32 pixels, 'same' padding)

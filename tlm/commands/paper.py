@@ -23,7 +23,8 @@ def _num(x: float) -> str:
 def comparison_table(arch) -> Table:
     from .. import paper
     t = Table(title=f"'{arch.name}' against the IMAGINE paper", box=box.SIMPLE_HEAVY,
-              caption=f"error = model / paper - 1; (!) outside the {paper.TOLERANCE:.0%} tolerance")
+              caption=f"paper: {paper.PAPER_SOURCE}\nerror = model / paper - 1; (!) outside the "
+                      f"{paper.TOLERANCE:.0%} tolerance")
     for c, j in (("figure", "left"), ("unit", "left"), ("paper", "right"), ("model", "right"),
                  ("error", "right")):
         t.add_column(c, justify=j)
