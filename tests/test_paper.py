@@ -169,3 +169,11 @@ def test_four_macro_config_keeps_the_macro_figures(arch, arch4):
         assert paper.macro_peak(arch4, b).tops_per_w == pytest.approx(paper.macro_peak(arch, b).tops_per_w,
                                                                       rel=1e-9)
     assert np.isclose(paper.density_kb_per_mm2(arch4), paper.density_kb_per_mm2(arch))
+
+
+def test_docs_show_the_table_as_tlm_paper_prints_it(root, capsys):
+    assert main(["paper"]) == 0
+    printed = [ln.rstrip() for ln in capsys.readouterr().out.split("\n")]
+    doc = [ln.rstrip() for ln in (root / "docs" / "validation.md").read_text().split("\n")]
+    start = doc.index(printed[0])
+    assert doc[start:start + len(printed) - 1] == printed[:-1]

@@ -110,7 +110,7 @@ class Fit:
         return {k: v for s in self.steps for k, v in s.after.items()}
 
 
-def _solve(arch, step: Step):
+def _solve(arch, step: Step, file: str):
     p0 = np.array([float(get(arch, p)) for p in step.params])
     m0, target = observe(arch, step)
     cols = []
@@ -121,12 +121,12 @@ def _solve(arch, step: Step):
     J = np.stack(cols, axis=1)
     if np.linalg.matrix_rank(J) < len(step.params):
         raise InputError(f"calibration step '{step.name}': the figures {', '.join(step.figures)} do not "
-                         f"depend on {', '.join(step.params)} independently in this architecture")
+                         f"depend on {', '.join(step.params)} independently in this architecture", Where(file))
     dp, *_ = np.linalg.lstsq(J, target - m0, rcond=None)
     return p0 + dp, J, target
 
 
-def _round(arch, step: Step, exact: np.ndarray) -> dict:
+def _round(arch, step: Step, exact: np.ndarray, file: str) -> dict:
     if not step.integer:
         return {p: round_sig(v) for p, v in zip(step.params, exact)}
     best, best_err = None, math.inf
@@ -139,24 +139,27 @@ def _round(arch, step: Step, exact: np.ndarray) -> dict:
         if err < best_err - 1e-12:
             best, best_err = vals, err
     if best is None:
-        raise InputError(f"calibration step '{step.name}': no positive integer cycle counts fit the figures")
+        raise InputError(f"calibration step '{step.name}': no positive integer cycle counts fit the figures",
+                         Where(file))
     return best
 
 
-def fit(arch) -> Fit:
-    """Fit every step in order; returns the fit and the fitted architecture."""
+def fit(arch, file: str = "<architecture>") -> Fit:
+    """Fit every step in order; returns the fit and the fitted architecture.  `file` names the
+    architecture in error messages."""
     if arch.adc.pipelined:
         raise InputError("calibration assumes DP and conversion in sequence (adc.pipelined: false); "
-                         "with overlap the cycle count is not affine in the phase lengths")
+                         "with overlap the cycle count is not affine in the phase lengths", Where(file),
+                         "adc.pipelined")
     out = Fit()
     for step in STEPS:
         before = {p: get(arch, p) for p in step.params}
-        exact, J, target = _solve(arch, step)
-        after = _round(arch, step, exact)
+        exact, J, target = _solve(arch, step, file)
+        after = _round(arch, step, exact, file)
         if any(v < 0 for v in after.values()):
             raise InputError(f"calibration step '{step.name}' needs a negative value "
                              f"({', '.join(f'{k}={v:.4g}' for k, v in after.items())}): the assumed "
-                             "parameters already exceed the paper's budget")
+                             "parameters already exceed the paper's budget", Where(file))
         arch = with_values(arch, after)
         achieved, _ = observe(arch, step)
         out.steps.append(StepFit(step, before, dict(zip(step.params, map(float, exact))), after, J, target,

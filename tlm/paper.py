@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .analytic import simulate
+from .errors import InputError, Where
 from .hw import leakage as hw_leak
 from .hw import macro as hw_macro
 from .result import KIND_NAMES
@@ -126,8 +127,28 @@ def density_kb_per_mm2(arch) -> float:
     return hw_macro.cells(arch) / 8 / KB_BYTES / hw_macro.area_mm2(arch)
 
 
+def supported_bits(arch) -> list[int]:
+    """Precisions the architecture supports for inputs, weights and outputs alike."""
+    p = arch.precision
+    return sorted(set(p.input_bits) & set(p.weight_bits) & set(p.output_bits))
+
+
+def check_runnable(arch, file: str = "<architecture>") -> None:
+    """The paper's runs need 1b and 8b and a macro of at least 3x3 rows and 8 columns."""
+    missing = [b for b in (1, REF_BITS) if b not in supported_bits(arch)]
+    if missing:
+        raise InputError(f"the paper's figures are at 1b and 8b; '{arch.name}' does not support "
+                         f"{', '.join(f'{b}b' for b in missing)} for inputs, weights and outputs alike",
+                         Where(file), "precision")
+    if arch.macro.rows < KERNEL * KERNEL or arch.macro.columns < REF_BITS:
+        raise InputError(f"a {arch.macro.rows}x{arch.macro.columns} macro cannot hold the paper's runs "
+                         f"(at least {KERNEL * KERNEL} rows and {REF_BITS} columns)", Where(file),
+                         "macro")
+
+
 def model_figures(arch) -> dict:
     """key -> model value, for every entry of FIGURES."""
+    check_runnable(arch)
     p1, p8 = macro_peak(arch, 1), macro_peak(arch, 8)
     return {
         "eff_1b": p1.tops_per_w, "eff_8b": p8.tops_per_w,
@@ -143,6 +164,6 @@ def comparison(arch) -> list[tuple[Figure, float, float]]:
     return [(f, m[f.key], m[f.key] / f.paper - 1.0) for f in FIGURES]
 
 
-def sweep(arch, bits=range(1, 9)) -> list[MacroPeak]:
-    """Macro peak at every precision (inputs = weights = outputs = r bits)."""
-    return [macro_peak(arch, b) for b in bits]
+def sweep(arch, bits=None) -> list[MacroPeak]:
+    """Macro peak at every supported precision (inputs = weights = outputs = r bits)."""
+    return [macro_peak(arch, b) for b in (supported_bits(arch) if bits is None else bits)]

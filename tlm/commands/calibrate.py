@@ -35,11 +35,12 @@ def fit_table(fit) -> Table:
 
 
 def run(args) -> int:
-    from .. import calibrate
+    from .. import calibrate, paper
     from .paper import comparison_table
     path = resolve(args.arch, "configs", DEFAULT_ARCH)
     arch = load_arch_arg(args.arch)
-    fit = calibrate.fit(arch)
+    paper.check_runnable(arch, str(path))
+    fit = calibrate.fit(arch, str(path))
     con = console()
     con.print(fit_table(fit))
     con.print(comparison_table(fit.arch))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
+from ..paths import DEFAULT_ARCH, resolve
 from ._common import add_arch_workload, console, load_arch_arg
 
 NAME = "paper"
@@ -55,6 +56,7 @@ def sweep_table(arch) -> Table:
 def run(args) -> int:
     from .. import paper, report
     arch = load_arch_arg(args.arch)
+    paper.check_runnable(arch, str(resolve(args.arch, "configs", DEFAULT_ARCH)))
     con = console()
     con.print(comparison_table(arch))
     con.print(sweep_table(arch))
