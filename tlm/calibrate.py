@@ -35,11 +35,13 @@ class Step:
     params: tuple[str, ...]  # "section.field"
     figures: tuple[str, ...]  # keys of paper.FIGURES
     integer: bool = False
+    lowest: tuple[int, ...] = ()  # for integer steps: the smallest value each parameter may take
 
 
 STEPS = (
     Step("area", ("macro.bitcell_area_um2",), ("density",)),
-    Step("timing", ("macro.dp_cycles_per_bit", "adc.fixed_cycles"), ("area_1b", "area_8b"), integer=True),
+    Step("timing", ("macro.dp_cycles_per_bit", "adc.fixed_cycles"), ("area_1b", "area_8b"), integer=True,
+         lowest=(1, 0)),
     Step("macro energy", ("macro.c_cell_ff", "adc.c_abn_ff"), ("eff_1b", "eff_8b")),
     Step("system energy", ("controller.c_ff_per_cycle",), ("system_8b",)),
 )
@@ -131,7 +133,7 @@ def _round(arch, step: Step, exact: np.ndarray, file: str) -> dict:
         return {p: round_sig(v) for p, v in zip(step.params, exact)}
     best, best_err = None, math.inf
     for combo in itertools.product(*[(math.floor(v), math.ceil(v)) for v in exact]):
-        if min(combo) < 1:
+        if any(v < lo for v, lo in zip(combo, step.lowest)):
             continue
         vals = {p: int(v) for p, v in zip(step.params, combo)}
         m, t = observe(with_values(arch, vals), step)
@@ -139,7 +141,7 @@ def _round(arch, step: Step, exact: np.ndarray, file: str) -> dict:
         if err < best_err - 1e-12:
             best, best_err = vals, err
     if best is None:
-        raise InputError(f"calibration step '{step.name}': no positive integer cycle counts fit the figures",
+        raise InputError(f"calibration step '{step.name}': no valid integer cycle counts fit the figures",
                          Where(file))
     return best
 
