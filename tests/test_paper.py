@@ -60,7 +60,7 @@ def test_changing_only_precision_changes_event_counts_as_expected(arch):
     weight-parallel columns (active cells) x8, conversions and pixels unchanged."""
     runs, maps = {}, {}
     for r in (1, 8):
-        wl = paper.conv_workload(arch, r, 128, 32, f"only_{r}b")
+        wl = paper.conv_workload(r, 128, 32, f"only_{r}b")
         runs[r] = simulate(arch, wl).per_layer
         maps[r] = map_layers(arch, [wl.layers[0]])
     assert runs[8]["dp_cycles"][0] == 8 * runs[1]["dp_cycles"][0] == 8 * PX
@@ -177,3 +177,10 @@ def test_docs_show_the_table_as_tlm_paper_prints_it(root, capsys):
     doc = [ln.rstrip() for ln in (root / "docs" / "validation.md").read_text().split("\n")]
     start = doc.index(printed[0])
     assert doc[start:start + len(printed) - 1] == printed[:-1]
+
+
+def test_substitute_adds_a_missing_section():
+    text = "name: x\nmacro:\n  count: 2   # two\n"
+    new = calibrate.substitute(text, {"controller.c_ff_per_cycle": 5.0, "macro.count": 3})
+    assert new.startswith("name: x\nmacro:\n  count: 3   # two\n")
+    calibrate.check_substituted(new, {"controller.c_ff_per_cycle": 5.0, "macro.count": 3}, "x")

@@ -58,7 +58,7 @@ PAPER_ROWS, PAPER_COLUMNS = 1152, 256  # macro geometry [paper]
 TOLERANCE = 0.03  # every model figure within 3% of the paper's
 
 
-def conv_workload(arch, bits: int, c_in: int, c_out: int, name: str):
+def conv_workload(bits: int, c_in: int, c_out: int, name: str):
     """A one-layer workload: an r-bit 3x3 conv, c_in -> c_out channels, on a 32x32 map ('same')."""
     text = (f"name: {name}\n"
             f"input: {{shape: [{c_in}, {MAP_HW}, {MAP_HW}], bits: {bits}}}\n"
@@ -71,12 +71,12 @@ def conv_workload(arch, bits: int, c_in: int, c_out: int, name: str):
 def peak_workload(arch, bits: int):
     """The peak run at `bits`: all rows (c_in = rows / 9) and whole output channels of all columns."""
     c_in = arch.macro.rows // (KERNEL * KERNEL)
-    return conv_workload(arch, bits, c_in, hw_macro.channels_per_macro(arch, bits), f"peak_{bits}b")
+    return conv_workload(bits, c_in, hw_macro.channels_per_macro(arch, bits), f"peak_{bits}b")
 
 
 def reference_workload(arch):
     """The system-level reference run: 8b 3x3x128 -> 32-channel conv on a 32x32 map, batch 1."""
-    return conv_workload(arch, REF_BITS, arch.macro.rows // (KERNEL * KERNEL), REF_C_OUT, "reference_8b")
+    return conv_workload(REF_BITS, arch.macro.rows // (KERNEL * KERNEL), REF_C_OUT, "reference_8b")
 
 
 @dataclass(frozen=True)
