@@ -1,0 +1,68 @@
+"""ADC pipeline of one macro: a target.  A CONVERT transaction converts a chunk of pixels (one
+conversion per output channel per pixel, with the in-ADC batch-norm); conversion times and energy
+come from tlm/hw/adc.py via tlm/hw/controller.pixel_cycles.
+
+Timing (same recurrence as hw.controller.tile_cycles): pixel i's conversions start at
+c_i = max(DP_i done, converters free); with `adc.pipelined` the macro starts the next pixel's DP as soon
+as the charge is sampled (c_i), otherwise when the conversion is over.  The results are written back
+(final outputs to SRAM; partial sums read back, accumulated in post-processing and written again).
+With contention on, a slow write-back keeps the converters busy: back-pressure onto the macro.
+"""
+from __future__ import annotations
+
+from ..hw import adc as hw_adc
+from .block import Block
+from .payload import Command, Payload, Status
+from .stats import KIND
+
+_ADC = KIND["adc"]
+
+
+class AdcPipeline(Block):
+    def __init__(self, sys, index: int):
+        super().__init__(sys, f"adc{index}", "adc")
+        self.free = 0  # when the converters can start the next conversion
+        self.done = 0  # when the last conversion and its write-back are over
+        self.pipelined = self.arch.adc.pipelined
+        self.psum_bits = self.arch.controller.psum_bits
+
+    def start_tile(self, t: int) -> None:
+        self.free = self.done = t
+
+    def b_transport(self, txn, delay: int, plan, tile) -> int:
+        """Convert pixels [txn.pixel_lo, txn.pixel_hi) whose first DP is done at now + `delay`.
+        Returns the delay at which the macro may start the next chunk's DP."""
+        sys, st = self.sys, self.stats
+        st.transactions += 1
+        row = txn.layer
+        p = txn.pixel_hi - txn.pixel_lo
+        now = self.env.now
+        c0 = max(now + delay, self.free)
+        c_last = c0 + (p - 1) * plan.period
+        end = c_last + plan.t_cv
+        conv = p * tile.outputs
+        st.energy[row][_ADC] += conv * hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
+        st.count("conversions", row, conv)
+        if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)
+            self.busy(row, c0, p * plan.t_cv, "convert")
+        else:
+            self.track.busy[row] += p * plan.t_cv
+        # write-back of the chunk's results, issued when its last conversion is over
+        q = 0
+        wb = end - now
+        elems = p * tile.outputs
+        if tile.row_tile > 0:  # read back the partial sums so far and accumulate
+            q += sys.sram.b_transport(Payload(Command.READ, length=elems * self.psum_bits, layer=row,
+                                              tile=tile.index, pixel_lo=txn.pixel_lo, pixel_hi=txn.pixel_hi,
+                                              initiator=self.name), wb) - wb
+            sys.postproc.b_transport(Payload(Command.COMPUTE, length=elems, layer=row, tile=tile.index,
+                                             initiator=self.name), wb)
+            q += sys.postproc.last_queue
+        bits = elems * (self.arch.controller.psum_bits if not tile.last_row else plan.bits_out)
+        q += sys.sram.b_transport(Payload(Command.WRITE, length=bits, layer=row, tile=tile.index,
+                                          pixel_lo=txn.pixel_lo, pixel_hi=txn.pixel_hi, initiator=self.name),
+                                  wb) - wb
+        self.stall(row, end, q, "write-back")
+        self.free = self.done = end + q
+        txn.status = Status.OK
+        return (c_last if self.pipelined else end + q) - now

@@ -1,0 +1,111 @@
+"""A CIM macro: a SimPy process (initiator) that runs the tiles the controller gives it, and a target
+for its weight-write port (the DMA writes weights into it).
+
+One tile = its output pixels in chunks of `chunk_pixels` (>= compute_txn_macs MACs each).  Per chunk
+the macro issues, as plain calls with timing annotation:
+  READ    to the SRAM: the chunk's activation bits (its share of the layer's input stream)
+  COMPUTE to its array: input-serial DPs of the chunk (energy from tlm/hw/macro.py); the delay is
+          the first pixel's DP phase
+  CONVERT to its ADC pipeline, which pipelines the rest of the chunk and writes the results back.
+The quantum keeper lets the macro run ahead of the kernel; it synchronises when the quantum is used
+up and at the end of every tile (the controller's barrier).
+"""
+from __future__ import annotations
+
+from ..hw import macro as hw_macro
+from .adc import AdcPipeline
+from .block import Block
+from .payload import Command, Payload, Status
+from .quantum import QuantumKeeper
+from .stats import KIND
+
+_DP, _DRV, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["weight_write"]
+
+
+class Macro(Block):
+    def __init__(self, sys, index: int):
+        super().__init__(sys, f"macro{index}", "macro")
+        self.index = index
+        self.adc = AdcPipeline(sys, index)
+        self.qk = QuantumKeeper(self.env, sys.quantum)
+        self.job = None
+        self.wake = None
+        self.waiting = "a tile from the controller"
+        self.proc = self.env.process(self.run())
+
+    # ---- target: the weight-write port ------------------------------------------------------------
+    def b_transport(self, txn, delay: int) -> int:
+        """WRITE of `txn.length` weight bits (energy only; the DMA accounts the transfer time)."""
+        self.stats.transactions += 1
+        self.stats.energy[txn.layer][_WW] += hw_macro.weight_write_energy_pj(self.arch, txn.length)
+        self.stats.count("weight_bits_loaded", txn.layer, txn.length)
+        txn.status = Status.OK
+        return delay
+
+    # ---- initiator ---------------------------------------------------------------------------------
+    def assign(self, plan, tile, barrier) -> None:
+        self.job = (plan, tile, barrier)
+        self.wake.succeed()
+
+    def run(self):
+        env = self.env
+        while True:
+            self.waiting = "a tile from the controller"
+            self.wake = env.event()
+            yield self.wake
+            plan, tile, barrier = self.job
+            self.waiting = f"its own tile {tile.index} of layer {plan.name}"
+            yield from self._tile(plan, tile)
+            barrier.arrive()
+
+    def _tile(self, plan, tile):
+        env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
+        row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
+        t_dp, t_cv, per, r_in, dens = plan.t_dp, plan.t_cv, plan.period, plan.bits_in, plan.density
+        pipelined = adc.pipelined
+        energy = st.energy[row]
+        adc.start_tile(qk.now)
+        lo = 0
+        while lo < P:
+            hi = min(lo + cp, P)
+            p = hi - lo
+            ta = qk.now
+            # activation stream for the chunk
+            txn = Payload(Command.READ, length=tile.read_bits * hi // P - tile.read_bits * lo // P, layer=row,
+                          tile=tile.index, pixel_lo=lo, pixel_hi=hi, initiator=self.name)
+            d = sram.b_transport(txn, qk.local)
+            q_sram = d - qk.local
+            qk.local = d
+            if qk.need_sync():
+                yield qk.sync()
+            # the DPs of the chunk (one per pixel per input bit-plane)
+            txn = Payload(Command.COMPUTE, length=p * r_in, layer=row, tile=tile.index, pixel_lo=lo,
+                          pixel_hi=hi, initiator=self.name)
+            st.transactions += 1
+            n = p * r_in
+            energy[_DP] += hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, dens)
+            energy[_DRV] += hw_macro.input_driver_energy_pj(arch, tile.rows * n, dens)
+            st.count("dp_cycles", row, n)
+            txn.status = Status.OK
+            qk.local += t_dp
+            if qk.need_sync():
+                yield qk.sync()
+            # conversions and write-back
+            txn.command = Command.CONVERT
+            qk.local = adc.b_transport(txn, qk.local, plan, tile)
+            last = hi == P
+            if last:
+                qk.set(adc.done)
+            if pipelined:
+                natural = (t_dp if lo == 0 else per) + (p - 1) * per + (t_cv if last else 0)
+            else:
+                natural = p * per
+            tb = qk.now
+            self.stall(row, ta, q_sram, "sram")
+            self.busy(row, ta + q_sram, natural, "compute")
+            self.stall(row, ta + q_sram + natural, tb - ta - q_sram - natural, "adc back-pressure")
+            if qk.need_sync():
+                yield qk.sync()
+            lo = hi
+        if qk.local:
+            yield qk.sync()

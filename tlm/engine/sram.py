@@ -1,0 +1,42 @@
+"""Activation SRAM: a target.  READ/WRITE transactions cost energy per bit (tlm/hw/sram.py) and occupy
+the banks for `access_cycles(bits)` (all banks interleaved).  With contention on, the banks' aggregate
+width is a shared bandwidth (a BandwidthCalendar): a requester waits only when the banks are
+saturated.  The access itself is pipelined behind the requester's own work (line buffers), which is
+what the analytic engine assumes."""
+from __future__ import annotations
+
+from ..hw import sram as hw_sram
+from .block import Block
+from .calendar import BandwidthCalendar
+from .payload import Command, Status
+from .stats import KIND
+
+_READ, _WRITE = KIND["sram_read"], KIND["sram_write"]
+
+
+class Sram(Block):
+    def __init__(self, sys):
+        super().__init__(sys, "sram", "sram")
+        a = self.arch.sram
+        self.calendar = BandwidthCalendar(a.banks * a.width_bits) if sys.contention else None
+
+    def b_transport(self, txn, delay: int) -> int:
+        """Serve `txn` at kernel time + `delay`; returns the delay at which it is granted."""
+        bits, row, arch = txn.length, txn.layer, self.arch
+        st = self.stats
+        st.transactions += 1
+        txn.status = Status.OK
+        if bits <= 0:
+            return delay
+        t = self.env.now + delay
+        cyc = int(hw_sram.access_cycles(arch, bits))
+        if txn.command == Command.READ:
+            st.energy[row][_READ] += hw_sram.read_energy_pj(arch, bits)
+            st.count("sram_read_bits", row, bits)
+        else:
+            st.energy[row][_WRITE] += hw_sram.write_energy_pj(arch, bits)
+            st.count("sram_write_bits", row, bits)
+        self.busy(row, t, cyc, "read" if txn.command == Command.READ else "write")
+        if self.calendar is None:
+            return delay
+        return delay + self.calendar.request(t, bits, cyc)
