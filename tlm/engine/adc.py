@@ -25,6 +25,10 @@ class AdcPipeline(Block):
         self.done = 0  # when the last conversion and its write-back are over
         self.pipelined = self.arch.adc.pipelined
         self.psum_bits = self.arch.controller.psum_bits
+        self.conversions = self.stats.counts["conversions"]
+        self.rd = Payload(Command.READ, initiator=self.name)  # reused write-back payloads
+        self.acc = Payload(Command.COMPUTE, initiator=self.name)
+        self.wr = Payload(Command.WRITE, initiator=self.name)
 
     def start_tile(self, t: int) -> None:
         self.free = self.done = t
@@ -42,7 +46,7 @@ class AdcPipeline(Block):
         end = c_last + plan.t_cv
         conv = p * tile.outputs
         st.energy[row][_ADC] += conv * hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
-        st.count("conversions", row, conv)
+        self.conversions[row] += conv
         if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)
             self.busy(row, c0, p * plan.t_cv, "convert")
         else:
@@ -52,17 +56,19 @@ class AdcPipeline(Block):
         wb = end - now
         elems = p * tile.outputs
         if tile.row_tile > 0:  # read back the partial sums so far and accumulate
-            q += sys.sram.b_transport(Payload(Command.READ, length=elems * self.psum_bits, layer=row,
-                                              tile=tile.index, pixel_lo=txn.pixel_lo, pixel_hi=txn.pixel_hi,
-                                              initiator=self.name), wb) - wb
-            sys.postproc.b_transport(Payload(Command.COMPUTE, length=elems, layer=row, tile=tile.index,
-                                             initiator=self.name), wb)
+            q += sys.sram.b_transport(self._wb(self.rd, txn, elems * self.psum_bits), wb) - wb
+            sys.postproc.b_transport(self._wb(self.acc, txn, elems), wb)
             q += sys.postproc.last_queue
-        bits = elems * (self.arch.controller.psum_bits if not tile.last_row else plan.bits_out)
-        q += sys.sram.b_transport(Payload(Command.WRITE, length=bits, layer=row, tile=tile.index,
-                                          pixel_lo=txn.pixel_lo, pixel_hi=txn.pixel_hi, initiator=self.name),
-                                  wb) - wb
-        self.stall(row, end, q, "write-back")
+        bits = elems * (self.psum_bits if not tile.last_row else plan.bits_out)
+        q += sys.sram.b_transport(self._wb(self.wr, txn, bits), wb) - wb
+        if q:
+            self.stall(row, end, q, "write-back")
         self.free = self.done = end + q
         txn.status = Status.OK
         return (c_last if self.pipelined else end + q) - now
+
+    @staticmethod
+    def _wb(w, txn, length):
+        w.length, w.layer, w.tile, w.pixel_lo, w.pixel_hi = length, txn.layer, txn.tile, txn.pixel_lo, txn.pixel_hi
+        w.status = Status.INCOMPLETE
+        return w

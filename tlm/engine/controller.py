@@ -114,7 +114,8 @@ class Controller(Block):
         wr = sys.sram.b_transport(Payload(Command.WRITE, length=plan.write_bits, layer=row, initiator=self.name), 0)
         d = sys.postproc.b_transport(Payload(Command.COMPUTE, length=plan.ops, layer=row, initiator=self.name), 0)
         if sys.contention:  # the SRAM must also stream the operands in and the results out
-            need = max(rd, wr) + int(hw_sram.access_cycles(self.arch, plan.read_bits + plan.write_bits))
+            acc = hw_sram.access_cycles
+            need = max(rd + int(acc(self.arch, plan.read_bits)), wr + int(acc(self.arch, plan.write_bits)))
             if need > d:
                 sys.postproc.stall(row, env.now + d, need - d, "sram")
                 d = need

@@ -31,6 +31,10 @@ class Macro(Block):
         self.job = None
         self.wake = None
         self.waiting = "a tile from the controller"
+        self.dp_cycles = self.stats.counts["dp_cycles"]
+        self.loaded = self.stats.counts["weight_bits_loaded"]
+        self.rd = Payload(Command.READ, initiator=self.name)  # reused payloads (a TLM memory manager)
+        self.cmp = Payload(Command.COMPUTE, initiator=self.name)
         self.proc = self.env.process(self.run())
 
     # ---- target: the weight-write port ------------------------------------------------------------
@@ -38,7 +42,7 @@ class Macro(Block):
         """WRITE of `txn.length` weight bits (energy only; the DMA accounts the transfer time)."""
         self.stats.transactions += 1
         self.stats.energy[txn.layer][_WW] += hw_macro.weight_write_energy_pj(self.arch, txn.length)
-        self.stats.count("weight_bits_loaded", txn.layer, txn.length)
+        self.loaded[txn.layer] += txn.length
         txn.status = Status.OK
         return delay
 
@@ -63,29 +67,31 @@ class Macro(Block):
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
         t_dp, t_cv, per, r_in, dens = plan.t_dp, plan.t_cv, plan.period, plan.bits_in, plan.density
         pipelined = adc.pipelined
-        energy = st.energy[row]
+        energy, dp_count, track, traced = st.energy[row], self.dp_cycles, self.track, self.trace is not None
+        rd, txn = self.rd, self.cmp
+        rd.layer = txn.layer = row
+        rd.tile = txn.tile = tile.index
         adc.start_tile(qk.now)
         lo = 0
         while lo < P:
             hi = min(lo + cp, P)
             p = hi - lo
-            ta = qk.now
+            ta = env.now + qk.local
             # activation stream for the chunk
-            txn = Payload(Command.READ, length=tile.read_bits * hi // P - tile.read_bits * lo // P, layer=row,
-                          tile=tile.index, pixel_lo=lo, pixel_hi=hi, initiator=self.name)
-            d = sram.b_transport(txn, qk.local)
+            rd.length = tile.read_bits * hi // P - tile.read_bits * lo // P
+            rd.pixel_lo, rd.pixel_hi = lo, hi
+            d = sram.b_transport(rd, qk.local)
             q_sram = d - qk.local
             qk.local = d
             if qk.need_sync():
                 yield qk.sync()
             # the DPs of the chunk (one per pixel per input bit-plane)
-            txn = Payload(Command.COMPUTE, length=p * r_in, layer=row, tile=tile.index, pixel_lo=lo,
-                          pixel_hi=hi, initiator=self.name)
+            txn.command, txn.pixel_lo, txn.pixel_hi = Command.COMPUTE, lo, hi
+            txn.length = n = p * r_in
             st.transactions += 1
-            n = p * r_in
             energy[_DP] += hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, dens)
             energy[_DRV] += hw_macro.input_driver_energy_pj(arch, tile.rows * n, dens)
-            st.count("dp_cycles", row, n)
+            dp_count[row] += n
             txn.status = Status.OK
             qk.local += t_dp
             if qk.need_sync():
@@ -100,10 +106,15 @@ class Macro(Block):
                 natural = (t_dp if lo == 0 else per) + (p - 1) * per + (t_cv if last else 0)
             else:
                 natural = p * per
-            tb = qk.now
-            self.stall(row, ta, q_sram, "sram")
-            self.busy(row, ta + q_sram, natural, "compute")
-            self.stall(row, ta + q_sram + natural, tb - ta - q_sram - natural, "adc back-pressure")
+            back = env.now + qk.local - ta - q_sram - natural
+            if traced:
+                self.busy(row, ta + q_sram, natural, "compute")
+            else:
+                track.busy[row] += natural
+            if q_sram:
+                self.stall(row, ta, q_sram, "sram")
+            if back:
+                self.stall(row, ta + q_sram + natural, back, "adc back-pressure")
             if qk.need_sync():
                 yield qk.sync()
             lo = hi

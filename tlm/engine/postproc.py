@@ -16,6 +16,8 @@ class PostProc(Block):
     def __init__(self, sys):
         super().__init__(sys, "postproc", "postproc")
         self.calendar = BandwidthCalendar(self.arch.postproc.ops_per_cycle) if sys.contention else None
+        self.ops = self.stats.counts["postproc_ops"]
+        self.last_queue = 0
 
     def b_transport(self, txn, delay: int) -> int:
         """COMPUTE of `txn.length` ops.  Returns the delay when the ops are done (a digital layer waits
@@ -28,7 +30,7 @@ class PostProc(Block):
         cyc = int(hw_pp.op_cycles(self.arch, ops))
         t = self.env.now + delay
         self.stats.energy[row][_PP] += hw_pp.op_energy_pj(self.arch, ops)
-        self.stats.count("postproc_ops", row, ops)
+        self.ops[row] += ops
         self.busy(row, t, cyc, "ops")
         q = 0 if self.calendar is None else self.calendar.request(t, ops, cyc)
         self.last_queue = q

@@ -19,24 +19,27 @@ class Sram(Block):
         super().__init__(sys, "sram", "sram")
         a = self.arch.sram
         self.calendar = BandwidthCalendar(a.banks * a.width_bits) if sys.contention else None
+        self.read_bits = self.stats.counts["sram_read_bits"]
+        self.write_bits = self.stats.counts["sram_write_bits"]
 
     def b_transport(self, txn, delay: int) -> int:
         """Serve `txn` at kernel time + `delay`; returns the delay at which it is granted."""
         bits, row, arch = txn.length, txn.layer, self.arch
-        st = self.stats
-        st.transactions += 1
+        self.stats.transactions += 1
         txn.status = Status.OK
         if bits <= 0:
             return delay
-        t = self.env.now + delay
-        cyc = int(hw_sram.access_cycles(arch, bits))
+        cyc = hw_sram.access_cycles(arch, bits)
         if txn.command == Command.READ:
-            st.energy[row][_READ] += hw_sram.read_energy_pj(arch, bits)
-            st.count("sram_read_bits", row, bits)
+            self.stats.energy[row][_READ] += hw_sram.read_energy_pj(arch, bits)
+            self.read_bits[row] += bits
         else:
-            st.energy[row][_WRITE] += hw_sram.write_energy_pj(arch, bits)
-            st.count("sram_write_bits", row, bits)
-        self.busy(row, t, cyc, "read" if txn.command == Command.READ else "write")
+            self.stats.energy[row][_WRITE] += hw_sram.write_energy_pj(arch, bits)
+            self.write_bits[row] += bits
+        self.track.busy[row] += cyc
+        if self.trace is not None:
+            self.trace.span(self.name, txn.command.name.lower(), self.env.now + delay, cyc,
+                            layer=self.sys.row_names[row], by=txn.initiator)
         if self.calendar is None:
             return delay
-        return delay + self.calendar.request(t, bits, cyc)
+        return delay + self.calendar.request(self.env.now + delay, bits, cyc)

@@ -12,6 +12,8 @@ import numpy as np
 from ..result import KIND_NAMES
 
 KIND = {k: i for i, k in enumerate(KIND_NAMES)}
+COUNT_KEYS = ("weight_bits_loaded", "conversions", "dp_cycles", "sram_read_bits", "sram_write_bits", "dma_bits",
+              "spill_bits", "postproc_ops")
 
 
 class Track:
@@ -47,7 +49,8 @@ class Stats:
         self.rows = rows
         self.tracks: dict[str, Track] = {}
         self.energy = [[0.0] * len(KIND_NAMES) for _ in range(rows)]
-        self.counts: dict[str, list] = {}  # per-layer event counts (bits, conversions, ...)
+        # per-layer event counts (bits, conversions, ...): blocks keep a reference to their list
+        self.counts: dict[str, list] = {k: [0] * rows for k in COUNT_KEYS}
         self.transactions = 0  # b_transport calls served, all targets
 
     def track(self, name: str, component: str) -> Track:
