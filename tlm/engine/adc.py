@@ -36,17 +36,18 @@ class AdcPipeline(Block):
     def b_transport(self, txn, delay: int, plan, tile) -> int:
         """Convert pixels [txn.pixel_lo, txn.pixel_hi) whose first DP is done at now + `delay`.
         Returns the delay at which the macro may start the next chunk's DP."""
-        sys, st = self.sys, self.stats
-        st.transactions += 1
+        self.stats.transactions += 1
         row = txn.layer
         p = txn.pixel_hi - txn.pixel_lo
         now = self.env.now
-        c0 = max(now + delay, self.free)
+        c0 = now + delay
+        if self.free > c0:
+            c0 = self.free
         c_last = c0 + (p - 1) * plan.period
         end = c_last + plan.t_cv
-        conv = p * tile.outputs
-        st.energy[row][_ADC] += conv * hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
-        self.conversions[row] += conv
+        elems = p * tile.outputs  # one conversion per output channel per pixel
+        self.stats.energy[row][_ADC] += elems * hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
+        self.conversions[row] += elems
         if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)
             self.busy(row, c0, p * plan.t_cv, "convert")
         else:
@@ -54,13 +55,15 @@ class AdcPipeline(Block):
         # write-back of the chunk's results, issued when its last conversion is over
         q = 0
         wb = end - now
-        elems = p * tile.outputs
+        sram = self.sys.sram
         if tile.row_tile > 0:  # read back the partial sums so far and accumulate
-            q += sys.sram.b_transport(self._wb(self.rd, txn, elems * self.psum_bits), wb) - wb
-            sys.postproc.b_transport(self._wb(self.acc, txn, elems), wb)
-            q += sys.postproc.last_queue
-        bits = elems * (self.psum_bits if not tile.last_row else plan.bits_out)
-        q += sys.sram.b_transport(self._wb(self.wr, txn, bits), wb) - wb
+            q += sram.b_transport(self._wb(self.rd, txn, elems * self.psum_bits), wb) - wb
+            self.sys.postproc.b_transport(self._wb(self.acc, txn, elems), wb)
+            q += self.sys.postproc.last_queue
+        wr = self.wr
+        wr.length = elems * (self.psum_bits if not tile.last_row else plan.bits_out)
+        wr.layer, wr.tile, wr.pixel_lo, wr.pixel_hi = row, txn.tile, txn.pixel_lo, txn.pixel_hi
+        q += sram.b_transport(wr, wb) - wb
         if q:
             self.stall(row, end, q, "write-back")
         self.free = self.done = end + q

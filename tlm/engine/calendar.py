@@ -24,10 +24,20 @@ class BandwidthCalendar:
 
     def request(self, t: int, units: int, own_cycles: int) -> int:
         """Book `units` from cycle `t`; returns the extra wait beyond the request's own `own_cycles`."""
+        used = self.used
+        i = t // WINDOW_CYCLES
+        u = used.get(i, 0) + units
+        if u <= self.cap:  # the common case: room in the window, no wait
+            used[i] = u
+            if u == units and len(used) > 8192:  # a new window: forget old ones now and then
+                self.prune(i - 4096)
+            return 0
         if units <= 0:
             return 0
-        used, cap = self.used, self.cap
-        i = first = t // WINDOW_CYCLES
+        return self._overflow(t, i, units, own_cycles)
+
+    def _overflow(self, t, i, units, own_cycles):
+        used, cap, first = self.used, self.cap, i
         need = units
         while True:
             u = used.get(i, 0)

@@ -66,57 +66,65 @@ class Macro(Block):
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
         t_dp, t_cv, per, r_in, dens = plan.t_dp, plan.t_cv, plan.period, plan.bits_in, plan.density
-        pipelined = adc.pipelined
-        energy, dp_count, track, traced = st.energy[row], self.dp_cycles, self.track, self.trace is not None
+        pipelined, quantum = adc.pipelined, qk.quantum
+        energy, dp_count, busy, traced = st.energy[row], self.dp_cycles, self.track.busy, self.trace is not None
+        dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
+        cells, cols, rows, reads = tile.cells, tile.cols, tile.rows, tile.read_bits
         rd, txn = self.rd, self.cmp
         rd.layer = txn.layer = row
         rd.tile = txn.tile = tile.index
-        adc.start_tile(qk.now)
+        READ, COMPUTE, CONVERT, OK = Command.READ, Command.COMPUTE, Command.CONVERT, Status.OK
+        t = qk.now  # local time, absolute
+        adc.start_tile(t)
         lo = 0
         while lo < P:
             hi = min(lo + cp, P)
             p = hi - lo
-            ta = env.now + qk.local
+            ta = t
+            now = env.now
             # activation stream for the chunk
-            rd.length = tile.read_bits * hi // P - tile.read_bits * lo // P
-            rd.pixel_lo, rd.pixel_hi = lo, hi
-            d = sram.b_transport(rd, qk.local)
-            q_sram = d - qk.local
-            qk.local = d
-            if qk.need_sync():
+            rd.command, rd.length, rd.pixel_lo, rd.pixel_hi = READ, reads * hi // P - reads * lo // P, lo, hi
+            t = now + sram.b_transport(rd, t - now)
+            q_sram = t - ta
+            if t - now >= quantum and t > now:
+                qk.set(t)
                 yield qk.sync()
-            # the DPs of the chunk (one per pixel per input bit-plane)
-            txn.command, txn.pixel_lo, txn.pixel_hi = Command.COMPUTE, lo, hi
+                now = env.now
+            # the DPs of the chunk (one per pixel per input bit-plane); delay = the first pixel's DP phase
+            txn.command, txn.pixel_lo, txn.pixel_hi = COMPUTE, lo, hi
             txn.length = n = p * r_in
             st.transactions += 1
-            energy[_DP] += hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, dens)
-            energy[_DRV] += hw_macro.input_driver_energy_pj(arch, tile.rows * n, dens)
+            energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
+            energy[_DRV] += drv_energy(arch, rows * n, dens)
             dp_count[row] += n
-            txn.status = Status.OK
-            qk.local += t_dp
-            if qk.need_sync():
+            txn.status = OK
+            t += t_dp
+            if t - now >= quantum and t > now:
+                qk.set(t)
                 yield qk.sync()
-            # conversions and write-back
-            txn.command = Command.CONVERT
-            qk.local = adc.b_transport(txn, qk.local, plan, tile)
-            last = hi == P
-            if last:
-                qk.set(adc.done)
+                now = env.now
+            # conversions and write-back; the ADC says when the next chunk's DPs may start
+            txn.command = CONVERT
+            t = now + adc.b_transport(txn, t - now, plan, tile)
+            lo, first = hi, lo == 0
+            if lo == P:
+                t = adc.done
             if pipelined:
-                natural = (t_dp if lo == 0 else per) + (p - 1) * per + (t_cv if last else 0)
+                natural = (t_dp if first else per) + (p - 1) * per + (t_cv if lo == P else 0)
             else:
                 natural = p * per
-            back = env.now + qk.local - ta - q_sram - natural
+            back = t - ta - q_sram - natural
             if traced:
                 self.busy(row, ta + q_sram, natural, "compute")
             else:
-                track.busy[row] += natural
+                busy[row] += natural
             if q_sram:
                 self.stall(row, ta, q_sram, "sram")
             if back:
                 self.stall(row, ta + q_sram + natural, back, "adc back-pressure")
-            if qk.need_sync():
+            if t - now >= quantum and t > now:
+                qk.set(t)
                 yield qk.sync()
-            lo = hi
+        qk.set(t)
         if qk.local:
             yield qk.sync()

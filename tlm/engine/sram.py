@@ -12,6 +12,8 @@ from .payload import Command, Status
 from .stats import KIND
 
 _READ, _WRITE = KIND["sram_read"], KIND["sram_write"]
+_RD, _OK = Command.READ, Status.OK
+_access, _read_pj, _write_pj = hw_sram.access_cycles, hw_sram.read_energy_pj, hw_sram.write_energy_pj
 
 
 class Sram(Block):
@@ -19,6 +21,7 @@ class Sram(Block):
         super().__init__(sys, "sram", "sram")
         a = self.arch.sram
         self.calendar = BandwidthCalendar(a.banks * a.width_bits) if sys.contention else None
+        self.energy, self.busy_rows = self.stats.energy, self.track.busy
         self.read_bits = self.stats.counts["sram_read_bits"]
         self.write_bits = self.stats.counts["sram_write_bits"]
 
@@ -26,17 +29,17 @@ class Sram(Block):
         """Serve `txn` at kernel time + `delay`; returns the delay at which it is granted."""
         bits, row, arch = txn.length, txn.layer, self.arch
         self.stats.transactions += 1
-        txn.status = Status.OK
+        txn.status = _OK
         if bits <= 0:
             return delay
-        cyc = hw_sram.access_cycles(arch, bits)
-        if txn.command == Command.READ:
-            self.stats.energy[row][_READ] += hw_sram.read_energy_pj(arch, bits)
+        cyc = _access(arch, bits)
+        if txn.command is _RD:
+            self.energy[row][_READ] += _read_pj(arch, bits)
             self.read_bits[row] += bits
         else:
-            self.stats.energy[row][_WRITE] += hw_sram.write_energy_pj(arch, bits)
+            self.energy[row][_WRITE] += _write_pj(arch, bits)
             self.write_bits[row] += bits
-        self.track.busy[row] += cyc
+        self.busy_rows[row] += cyc
         if self.trace is not None:
             self.trace.span(self.name, txn.command.name.lower(), self.env.now + delay, cyc,
                             layer=self.sys.row_names[row], by=txn.initiator)
