@@ -5,14 +5,14 @@ from __future__ import annotations
 class Block:
     """A block instance: `name` is its track in the statistics and in the trace."""
 
-    def __init__(self, sys, name: str, component: str):
+    def __init__(self, sys, name: str, component: str, track: bool = True):
         self.sys = sys
         self.env = sys.env
         self.arch = sys.arch
         self.stats = sys.stats
         self.trace = sys.trace
         self.name = name
-        self.track = sys.stats.track(name, component)
+        self.track = sys.stats.track(name, component) if track else None
         self.waiting = ""  # what the block's process waits for (named by the watchdog)
 
     def busy(self, row: int, start: int, cycles: int, what: str) -> None:

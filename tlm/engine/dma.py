@@ -30,7 +30,7 @@ class Transfer:
 
 class Dma(Block):
     def __init__(self, sys):
-        super().__init__(sys, "dma", "dma")
+        super().__init__(sys, "dma", "dma", track=False)  # its channels have the tracks
         self.channels = [sys.stats.track(f"dma.ch{c}", "dma") for c in range(self.arch.dma.channels)]
         self.free = [0] * len(self.channels)
         self.queue = deque()
