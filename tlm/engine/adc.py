@@ -30,8 +30,9 @@ class AdcPipeline(Block):
         self.acc = Payload(Command.COMPUTE, initiator=self.name)
         self.wr = Payload(Command.WRITE, initiator=self.name)
 
-    def start_tile(self, t: int) -> None:
+    def start_tile(self, t: int, plan) -> None:
         self.free = self.done = t
+        self.conversion_pj = hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
 
     def b_transport(self, txn, delay: int, plan, tile) -> int:
         """Convert pixels [txn.pixel_lo, txn.pixel_hi) whose first DP is done at now + `delay`.
@@ -46,7 +47,7 @@ class AdcPipeline(Block):
         c_last = c0 + (p - 1) * plan.period
         end = c_last + plan.t_cv
         elems = p * tile.outputs  # one conversion per output channel per pixel
-        self.stats.energy[row][_ADC] += elems * hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
+        self.stats.energy[row][_ADC] += elems * self.conversion_pj
         self.conversions[row] += elems
         if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)
             self.busy(row, c0, p * plan.t_cv, "convert")

@@ -75,7 +75,9 @@ class Macro(Block):
         rd.tile = txn.tile = tile.index
         READ, COMPUTE, CONVERT, OK = Command.READ, Command.COMPUTE, Command.CONVERT, Status.OK
         t = qk.now  # local time, absolute
-        adc.start_tile(t)
+        adc.start_tile(t, plan)
+        n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
+        e_full = (dp_energy(arch, cells * n_full, cols * n_full, dens), drv_energy(arch, rows * n_full, dens))
         lo = 0
         while lo < P:
             hi = min(lo + cp, P)
@@ -94,8 +96,12 @@ class Macro(Block):
             txn.command, txn.pixel_lo, txn.pixel_hi = COMPUTE, lo, hi
             txn.length = n = p * r_in
             st.transactions += 1
-            energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
-            energy[_DRV] += drv_energy(arch, rows * n, dens)
+            if n == n_full:
+                energy[_DP] += e_full[0]
+                energy[_DRV] += e_full[1]
+            else:
+                energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
+                energy[_DRV] += drv_energy(arch, rows * n, dens)
             dp_count[row] += n
             txn.status = OK
             t += t_dp

@@ -22,6 +22,7 @@ class Sram(Block):
         a = self.arch.sram
         self.calendar = BandwidthCalendar(a.banks * a.width_bits) if sys.contention else None
         self.energy, self.busy_rows = self.stats.energy, self.track.busy
+        self.costs = {}
         self.read_bits = self.stats.counts["sram_read_bits"]
         self.write_bits = self.stats.counts["sram_write_bits"]
 
@@ -32,12 +33,17 @@ class Sram(Block):
         txn.status = _OK
         if bits <= 0:
             return delay
-        cyc = _access(arch, bits)
+        cost = self.costs.get(bits)  # (cycles, read pJ, write pJ) of this size, memoized
+        if cost is None:
+            if len(self.costs) > 4096:
+                self.costs.clear()
+            cost = self.costs[bits] = (_access(arch, bits), _read_pj(arch, bits), _write_pj(arch, bits))
+        cyc = cost[0]
         if txn.command is _RD:
-            self.energy[row][_READ] += _read_pj(arch, bits)
+            self.energy[row][_READ] += cost[1]
             self.read_bits[row] += bits
         else:
-            self.energy[row][_WRITE] += _write_pj(arch, bits)
+            self.energy[row][_WRITE] += cost[2]
             self.write_bits[row] += bits
         self.busy_rows[row] += cyc
         if self.trace is not None:

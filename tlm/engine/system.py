@@ -83,7 +83,7 @@ class System:
                     if quiet > EVENTS_WITHOUT_PROGRESS or env.now - last_t > self.watchdog_cycles:
                         raise SimulationStalled(self._blocked(
                             f"no transaction served for {env.now - last_t} cycles and {quiet} events"))
-                if progress and not (n & 1023):
+                if progress and not (n & 255):
                     bar = self._progress(bar, t_wall)
             if not done.ok:
                 raise done.value
