@@ -74,6 +74,41 @@ def test_without_contention_equals_analytic_with_spills_rounds_and_bounded_dma()
         np.testing.assert_allclose(t.energy_pj.sum(), a.energy_pj.sum(), rtol=1e-9)
 
 
+AWKWARD = """name: awkward
+input: {shape: [40, 9, 9], bits: 4}
+precision: {input: 4, weight: 3, output: 5}
+batch: 3
+layers:
+  - {name: dw, type: conv2d, out_channels: 40, kernel: 3, padding: 1, groups: 40, relu: true}
+  - {name: grp, type: conv2d, out_channels: 60, kernel: 3, stride: 2, groups: 20}
+  - {name: wide, type: conv2d, out_channels: 200, kernel: 3, padding: 1, precision: {weight: 8}}
+  - {name: packed, type: conv2d, out_channels: 200, kernel: 3, padding: 1, groups: 100}
+  - {name: big, type: conv2d, out_channels: 200, kernel: 5, padding: 2, precision: {weight: 8}}
+  - {name: pool, type: maxpool, kernel: 2}
+  - {name: flat, type: flatten}
+  - {name: fc, type: dense, out_features: 33, precision: {output: 2}}
+"""
+
+
+@pytest.mark.parametrize("cfg", SHIPPED_CONFIGS)
+def test_without_contention_equals_analytic_on_awkward_layers(tmp_path, cfg):
+    """Depthwise, grouped (packed with a remainder group tile), row- and column-tiled layers, odd
+    precisions and a batch of 3; the ADC pipelined and not."""
+    p = tmp_path / "awkward.yaml"
+    p.write_text(AWKWARD)
+    wl = load_workload(p)
+    for pipelined in (False, True):
+        arch = _with(_cfg(cfg), **{"adc.pipelined": pipelined})
+        a, t = analytic(arch, wl), simulate(arch, wl, contention=False)
+        gpt = int(a.per_layer["groups_per_tile"][3])
+        assert gpt > 1 and 100 % gpt  # packed groups, the last group tile partly filled
+        assert (a.per_layer["row_tiles"] > 1).any() and (a.per_layer["col_tiles"] > 1).any()
+        np.testing.assert_array_equal(t.per_layer["cycles"], a.per_layer["cycles"])
+        for k in COUNTED:
+            np.testing.assert_array_equal(t.per_layer[k], a.per_layer[k], err_msg=k)
+        np.testing.assert_allclose(t.energy_pj, a.energy_pj, rtol=1e-9, atol=1e-9 * np.abs(a.energy_pj).max())
+
+
 # ---- strict vs decoupled ------------------------------------------------------------------------
 @pytest.mark.parametrize("cfg", SHIPPED_CONFIGS)
 @pytest.mark.parametrize("wl_name", SHIPPED_WORKLOADS)
