@@ -82,7 +82,8 @@ class System:
                     quiet += 1
                     if quiet > EVENTS_WITHOUT_PROGRESS or env.now - last_t > self.watchdog_cycles:
                         raise SimulationStalled(self._blocked(
-                            f"no transaction served for {env.now - last_t} cycles and {quiet} events"))
+                            f"no transaction served for {env.now - last_t} cycles and {quiet} events; raise "
+                            "tlm.watchdog_cycles if one transfer or tile really takes that long"))
                 if progress and not (n & 255):
                     bar = self._progress(bar, t_wall)
             if not done.ok:
