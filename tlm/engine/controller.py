@@ -19,7 +19,7 @@ from ..hw import sram as hw_sram
 from . import dma as dmamod
 from .block import Block
 from .payload import Command, Payload
-from .plan import _split
+from .plan import split_share
 from .stats import KIND
 
 _CTRL, _LEAK = KIND["controller"], KIND["leakage"]
@@ -95,7 +95,7 @@ class Controller(Block):
         """With contention: the spill chunk of round k (empty list otherwise)."""
         if not (plan.spill_bits and self.sys.contention):
             return []
-        bits = _split(plan.spill_bits, rounds, k)
+        bits = split_share(plan.spill_bits, rounds, k)
         if direction == "in":
             self.stats.count("spill_bits", plan.row, bits)
         return [self._spill(plan, bits, direction)] if bits else []

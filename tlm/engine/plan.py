@@ -52,7 +52,7 @@ class LayerPlan:
     write_bits: int = 0
 
 
-def _split(total: int, parts: int, k: int) -> int:
+def split_share(total: int, parts: int, k: int) -> int:
     """Part k of `total` split into `parts` integer shares that sum exactly to `total`."""
     return total * (k + 1) // parts - total * k // parts
 
@@ -105,7 +105,7 @@ def build_plan(arch, wl, input_density=None, compute_txn_macs=16384):
                         cols = ch * l.bits_w
                         p.tiles.append(Tile(index=k, row_tile=rt, last_row=rt == n_rt - 1, rows=ng * rows,
                                             cols=ng * cols, cells=ng * ng * rows * cols, outputs=ng * ch,
-                                            read_bits=_split(reads, T, k)))
+                                            read_bits=split_share(reads, T, k)))
                         k += 1
             assert k == int(m.tiles[j]) and cols_g == cout_g * l.bits_w
     for i, l in enumerate(layers):
