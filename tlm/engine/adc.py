@@ -34,11 +34,14 @@ class AdcPipeline(Block):
         self.free = self.done = t
         self.conversion_pj = hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
 
-    def b_transport(self, txn, delay: int, plan, tile) -> int:
-        """Convert pixels [txn.pixel_lo, txn.pixel_hi) whose first DP is done at now + `delay`.
-        Returns the delay at which the macro may start the next chunk's DP."""
+    def b_transport(self, txn, delay: int) -> int:
+        """Convert pixels [txn.pixel_lo, txn.pixel_hi) of tile `txn.tile` of layer `txn.layer`, whose
+        first DP is done at now + `delay`.  Returns the delay at which the macro may start the next
+        chunk's DP."""
         self.stats.transactions += 1
         row = txn.layer
+        plan = self.sys.plans[row]
+        tile = plan.tiles[txn.tile]
         p = txn.pixel_hi - txn.pixel_lo
         now = self.env.now
         c0 = now + delay

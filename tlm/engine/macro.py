@@ -111,7 +111,7 @@ class Macro(Block):
                 now = env.now
             # conversions and write-back; the ADC says when the next chunk's DPs may start
             txn.command = CONVERT
-            t = now + adc.b_transport(txn, t - now, plan, tile)
+            t = now + adc.b_transport(txn, t - now)
             lo, first = hi, lo == 0
             if lo == P:
                 t = adc.done
