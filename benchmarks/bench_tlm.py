@@ -5,6 +5,7 @@
 Targets (issue 3): ResNet-8, a whole inference through the TLM engine, under 0.3 s wall; the engine
 serves over 0.5 M transactions per wall second.  The figures land in each benchmark's extra_info.
 """
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,10 @@ def test_transactions_per_second(benchmark, arch, contention):
     benchmark.extra_info["transactions"] = n
     benchmark.extra_info["txn_per_s_best"] = n / benchmark.stats.stats.min
     benchmark.extra_info["txn_per_s_mean"] = n / benchmark.stats.stats.mean
+    # the same per CPU second of this process: what the machine's other jobs cannot take away
+    cpu = []
+    for _ in range(5):
+        t = time.process_time()
+        run()
+        cpu.append(time.process_time() - t)
+    benchmark.extra_info["txn_per_cpu_s_best"] = n / min(cpu)
