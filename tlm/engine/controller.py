@@ -56,9 +56,9 @@ class Controller(Block):
     def run(self):
         sys, env = self.sys, self.env
         io = sys.rows - 1
-        t0 = env.now
         yield from self._wait_dma([dmamod.burst(io, sys.io_in, sys.sram, "image in")], "image in")
-        io_cycles = env.now - t0
+        io_in = env.now
+        self.busy(io, 0, io_in, "image in")
         for plan in sys.plans:
             self.layer_index = plan.row
             t0 = env.now
@@ -66,19 +66,21 @@ class Controller(Block):
                 yield from self._compute_layer(plan)
             else:
                 yield from self._digital_layer(plan)
+            self.busy(plan.row, t0, env.now - t0, plan.name)
             self._close(plan.row, env.now - t0)
         self.layer_index = io
         t0 = env.now
         yield from self._wait_dma([dmamod.burst(io, sys.io_out, sys.sram, "image out", Command.READ)], "image out")
-        self._close(io, io_cycles + env.now - t0, start=t0 - io_cycles)
+        self.busy(io, t0, env.now - t0, "image out")
+        self._close(io, io_in + env.now - t0)
         self.waiting = ""
 
-    def _close(self, row, cycles, start=None):
+    def _close(self, row, cycles):
+        """The layer (row) took `cycles`: record them and charge the clock and leakage energy."""
         self.cycles[row] = cycles
         e = self.stats.energy[row]
         e[_CTRL] += hw_ctrl.energy_pj(self.arch, cycles)
         e[_LEAK] += hw_leak.energy_pj(self.arch, cycles)
-        self.busy(row, self.env.now - cycles if start is None else start, cycles, self.sys.row_names[row])
 
     # ---- spills -------------------------------------------------------------------------------------
     def _spill(self, plan, bits, direction):
