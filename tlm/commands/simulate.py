@@ -35,7 +35,7 @@ def add_arguments(p):
                    help="tlm engine: temporal-decoupling quantum in cycles, 0 = strict lock-step "
                         "(default: the config's tlm.quantum_cycles)")
     p.add_argument("--no-contention", action="store_true",
-                   help="tlm engine: unbounded shared targets (reproduces the analytic schedule)")
+                   help="tlm engine: no queueing on shared targets (reproduces the analytic schedule)")
     p.add_argument("--trace", metavar="PATH",
                    help="tlm engine: write a Chrome/Perfetto trace-event JSON (one track per block)")
     p.add_argument("--json", metavar="PATH", help="write every number and the resolved config as JSON")
