@@ -133,6 +133,21 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class Tlm:
+    """Knobs of the transaction-level engine (tlm/engine/); no effect on the analytic engine."""
+    quantum_cycles: int = param("temporal-decoupling quantum: an initiator runs ahead of the SimPy kernel by "
+                                "at most this many cycles before it yields; 0 = strict lock-step", lo=0,
+                                default=2000)
+    contention: bool = param("model contention on shared targets (SRAM port bandwidth, DMA channels shared "
+                             "by weights and activation spills, ADC back-pressure, post-processing); false "
+                             "reproduces the analytic engine's contention-free schedule", default=True)
+    compute_txn_macs: int = param("MACs of work one COMPUTE transaction carries at least (it covers a whole "
+                                  "number of output pixels of one tile)", lo=1, default=16384)
+    watchdog_cycles: int = param("simulated cycles without any transaction completing after which the run "
+                                 "stops and names the blocked component", lo=1, default=100_000_000)
+
+
+@dataclass(frozen=True)
 class Arch:
     name: str = param("name of the design")
     technology: Technology = section(Technology, "process and supplies")
@@ -145,6 +160,7 @@ class Arch:
     controller: Controller = section(Controller, "the macro controller")
     postproc: PostProc = section(PostProc, "digital post-processing: pooling, residual add, partial sums")
     activity: Activity = section(Activity, "default data activity (replaced by measured activity when given)")
+    tlm: Tlm = section(Tlm, "transaction-level engine settings (optional)", default=True)
 
     def to_dict(self) -> dict:
         return _jsonable(to_dict(self))

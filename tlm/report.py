@@ -120,3 +120,19 @@ def energy_csv(r: Result) -> str:
     for (kind, comp), v in zip(ENERGY_KINDS, r.energy_pj.sum(axis=0)):
         w.writerow([comp, kind, repr(float(v))])
     return buf.getvalue()
+
+
+def component_table(r: Result) -> Table:
+    """Per block instance (TLM engine): busy, stalled by reason, idle -- where the time went."""
+    inst = r.extra.get("instances", {})
+    t = Table(title="blocks (busy / stalled / idle cycles)", box=box.SIMPLE_HEAVY)
+    for c, j in (("block", "left"), ("busy", "right"), ("stalled", "right"), ("on what", "left"),
+                 ("idle", "right"), ("busy share", "right")):
+        t.add_column(c, justify=j)
+    total = max(int(r.extra.get("elapsed_cycles", r.cycles)), 1)
+    for name, s in inst.items():
+        st = s["stall_cycles"]
+        t.add_row(name, f"{s['busy_cycles']:,}", f"{sum(st.values()):,}",
+                  ", ".join(f"{k} {v:,}" for k, v in st.items()) or "-", f"{s['idle_cycles']:,}",
+                  f"{s['busy_cycles'] / total:.1%}")
+    return t

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InputError, Where
 from ..yamlio import atomic_write
 from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
 
@@ -11,12 +12,32 @@ HELP = "simulate a workload on an architecture; print cycles, utilization and en
 ORDER = 10
 
 ENGINES = {}  # name -> simulate(arch, workload, args) -> Result; filled below and by other engines
+DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
+
+
+def _cycles(text):
+    import argparse
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of cycles, found {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected >= 0 cycles, found {v}")
+    return v
 
 
 def add_arguments(p):
     add_arch_workload(p)
-    p.add_argument("--engine", choices=sorted(set(ENGINES) | {"analytic"}), default="analytic",
-                   help="analytic (vectorized, contention-free) or tlm (transaction-level, with contention)")
+    p.add_argument("--engine", choices=sorted(set(ENGINES) | {"analytic", "tlm"}), default=DEFAULT_ENGINE,
+                   help="tlm (transaction-level, with contention and stall statistics; the default) or "
+                        "analytic (vectorized, contention-free; for sweeps)")
+    p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
+                   help="tlm engine: temporal-decoupling quantum in cycles, 0 = strict lock-step "
+                        "(default: the config's tlm.quantum_cycles)")
+    p.add_argument("--no-contention", action="store_true",
+                   help="tlm engine: no queueing on shared targets (reproduces the analytic schedule)")
+    p.add_argument("--trace", metavar="PATH",
+                   help="tlm engine: write a Chrome/Perfetto trace-event JSON (one track per block)")
     p.add_argument("--json", metavar="PATH", help="write every number and the resolved config as JSON")
     p.add_argument("--csv", metavar="DIR", help="write layers.csv and energy.csv into DIR")
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
@@ -31,12 +52,37 @@ def _analytic(arch, wl, args):
 ENGINES["analytic"] = _analytic
 
 
+def _tlm(arch, wl, args):
+    from ..engine.system import simulate
+    quiet = getattr(args, "quiet", False)
+    return simulate(arch, wl, quantum_cycles=getattr(args, "quantum", None),
+                    contention=False if getattr(args, "no_contention", False) else None,
+                    trace=getattr(args, "trace", None), progress=not quiet)
+
+
+ENGINES["tlm"] = _tlm
+
+
 def run(args) -> int:
     from .. import report
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
-    result = ENGINES[args.engine](arch, wl, args)
+    if args.engine != "tlm":
+        for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
+                            ("--no-contention", args.no_contention)):
+            if given:
+                raise InputError(f"{flag} applies to the tlm engine only (not --engine {args.engine})",
+                                 Where("<command line>"), flag)
+    try:
+        result = ENGINES[args.engine](arch, wl, args)
+    except RuntimeError as e:
+        from ..engine.system import SimulationStalled
+        if not isinstance(e, SimulationStalled):
+            raise
+        import sys
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     outputs = []
     if args.json:
         outputs.append((Path(args.json), result.to_json()))
@@ -50,6 +96,8 @@ def run(args) -> int:
         con.print(report.summary_table(result))
         con.print(report.layer_table(result))
         con.print(report.energy_table(result))
+        if result.extra.get("instances"):
+            con.print(report.component_table(result))
         if args.per_layer:
             con.print(report.layer_energy_table(result))
         if result.notes:

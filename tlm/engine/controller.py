@@ -1,0 +1,184 @@
+"""The macro controller: a SimPy process that sequences the run.
+
+Image in (DMA) -> for each layer: [spill-in] -> rounds of tiles on the N macros, each round's weights
+loaded by the DMA (double-buffered when `macro.weight_double_buffer`: round k+1 loads while round k
+computes; nothing to load when all tiles stay resident) -> [spill-out] -> layer barrier; digital layers
+run in post-processing -> image out (DMA).  Synchronisations are real events: a round barrier (all its
+macros done) and DMA batch completions.  It also charges the clock/sequencing and leakage energy of
+every layer from its measured cycles (tlm/hw/controller.py, tlm/hw/leakage.py).
+
+Spills (live activations beyond the SRAM): without contention one burst out and one in per layer, as
+the analytic engine assumes.  With contention they go as one chunk per round (read back before the
+round, written out after it) through the same DMA channels as the weights.
+"""
+from __future__ import annotations
+
+from ..hw import controller as hw_ctrl
+from ..hw import leakage as hw_leak
+from ..hw import sram as hw_sram
+from . import dma as dmamod
+from .block import Block
+from .payload import Command, Payload
+from .plan import split_share
+from .stats import KIND
+
+_CTRL, _LEAK = KIND["controller"], KIND["leakage"]
+
+
+class Barrier:
+    """Fires its event when `n` participants have arrived."""
+
+    __slots__ = ("n", "event")
+
+    def __init__(self, env, n):
+        self.n, self.event = n, env.event()
+
+    def arrive(self):
+        self.n -= 1
+        if self.n == 0:
+            self.event.succeed()
+
+
+class Controller(Block):
+    def __init__(self, sys):
+        super().__init__(sys, "controller", "controller")
+        n = sys.rows
+        self.cycles = [0] * n
+        self.compute_cycles = [0] * n
+        self.spill_cycles = [0] * n
+        self.layer_index = -1
+        self.proc = self.env.process(self.run())
+
+    def _wait_dma(self, transfers, what):
+        self.waiting = f"the DMA ({what})"
+        yield self.sys.dma.submit(transfers)
+
+    def run(self):
+        sys, env = self.sys, self.env
+        io = sys.rows - 1
+        yield from self._wait_dma([dmamod.burst(io, sys.io_in, sys.sram, "image in")], "image in")
+        io_in = env.now
+        self.busy(io, 0, io_in, "image in")
+        for plan in sys.plans:
+            self.layer_index = plan.row
+            t0 = env.now
+            if plan.compute:
+                yield from self._compute_layer(plan)
+            else:
+                yield from self._digital_layer(plan)
+            self.busy(plan.row, t0, env.now - t0, plan.name)
+            self._close(plan.row, env.now - t0)
+        self.layer_index = io
+        t0 = env.now
+        yield from self._wait_dma([dmamod.burst(io, sys.io_out, sys.sram, "image out", Command.READ)], "image out")
+        self.busy(io, t0, env.now - t0, "image out")
+        self._close(io, io_in + env.now - t0)
+        self.waiting = ""
+
+    def _close(self, row, cycles):
+        """The layer (row) took `cycles`: record them and charge the clock and leakage energy."""
+        self.cycles[row] = cycles
+        e = self.stats.energy[row]
+        e[_CTRL] += hw_ctrl.energy_pj(self.arch, cycles)
+        e[_LEAK] += hw_leak.energy_pj(self.arch, cycles)
+
+    # ---- spills -------------------------------------------------------------------------------------
+    def _spill(self, plan, bits, direction):
+        return dmamod.burst(plan.row, bits, None, f"spill {direction} {plan.name}")
+
+    def _serial_spill(self, plan, direction):
+        if plan.spill_bits and not self.sys.contention:
+            t = self.env.now
+            self.stats.count("spill_bits", plan.row, plan.spill_bits if direction == "in" else 0)
+            yield from self._wait_dma([self._spill(plan, plan.spill_bits, direction)], f"spill {direction}")
+            self.spill_cycles[plan.row] += self.env.now - t
+
+    def _round_spill(self, plan, k, rounds, direction):
+        """With contention: the spill chunk of round k (empty list otherwise)."""
+        if not (plan.spill_bits and self.sys.contention):
+            return []
+        bits = split_share(plan.spill_bits, rounds, k)
+        if direction == "in":
+            self.stats.count("spill_bits", plan.row, bits)
+        return [self._spill(plan, bits, direction)] if bits else []
+
+    # ---- layers -------------------------------------------------------------------------------------
+    def _digital_layer(self, plan):
+        sys, env = self.sys, self.env
+        yield from self._serial_spill(plan, "in")
+        inb = self._round_spill(plan, 0, 1, "in")
+        if inb:
+            t = env.now
+            yield from self._wait_dma(inb, "spill in")
+            self.spill_cycles[plan.row] += env.now - t
+        row = plan.row
+        rd = sys.sram.b_transport(Payload(Command.READ, length=plan.read_bits, layer=row, initiator=self.name), 0)
+        wr = sys.sram.b_transport(Payload(Command.WRITE, length=plan.write_bits, layer=row, initiator=self.name), 0)
+        d = sys.postproc.b_transport(Payload(Command.COMPUTE, length=plan.ops, layer=row, initiator=self.name), 0)
+        if sys.contention:  # the SRAM must also stream the operands in and the results out
+            acc = hw_sram.access_cycles
+            need = max(rd + int(acc(self.arch, plan.read_bits)), wr + int(acc(self.arch, plan.write_bits)))
+            if need > d:
+                sys.postproc.stall(row, env.now + d, need - d, "sram")
+                d = need
+        if d:
+            self.waiting = f"post-processing ({plan.name})"
+            yield env.timeout(d)
+        out = self._round_spill(plan, 0, 1, "out")
+        if out:
+            t = env.now
+            yield from self._wait_dma(out, "spill out")
+            self.spill_cycles[row] += env.now - t
+        yield from self._serial_spill(plan, "out")
+
+    def _compute_layer(self, plan):
+        sys, env = self.sys, self.env
+        N = len(sys.macros)
+        tiles, R = plan.tiles, plan.rounds
+        row = plan.row
+        yield from self._serial_spill(plan, "in")
+        double = self.arch.macro.weight_double_buffer
+
+        def batch(k):
+            ts = tiles[k * N:(k + 1) * N]
+            loads = [] if sys.resident else [dmamod.weights(sys.macros[j], plan, t) for j, t in enumerate(ts)]
+            return loads + self._round_spill(plan, k, R, "in")
+
+        def wait_loads(ev, k):
+            t = env.now
+            self.waiting = f"the DMA (weights of round {k} of {plan.name})"
+            yield ev
+            dt = env.now - t
+            for j in range(len(tiles[k * N:(k + 1) * N])):
+                sys.macros[j].stall(row, t, dt, "weight load")
+
+        first = batch(0)
+        if first:
+            yield from wait_loads(sys.dma.submit(first), 0)
+        for k in range(R):
+            ts = tiles[k * N:(k + 1) * N]
+            if not double and k > 0:
+                b = batch(k)
+                if b:
+                    yield from wait_loads(sys.dma.submit(b), k)
+            t_go = env.now
+            barrier = Barrier(env, len(ts))
+            for j, t in enumerate(ts):
+                sys.macros[j].assign(plan, t, barrier)
+            nxt = None
+            if double and k + 1 < R:
+                b = batch(k + 1)
+                nxt = sys.dma.submit(b) if b else None
+            self.waiting = f"macros {', '.join(sys.macros[j].name for j in range(len(ts)))} (round {k} of {plan.name})"
+            yield barrier.event
+            self.compute_cycles[row] += env.now - t_go
+            out = self._round_spill(plan, k, R, "out")
+            if out:
+                sys.dma.submit(out)
+            if nxt is not None:
+                yield from wait_loads(nxt, k + 1)
+        if plan.spill_bits and sys.contention:  # the last spill-out must be over before the barrier
+            t = env.now
+            yield from self._wait_dma([], "spill out")
+            self.spill_cycles[row] += env.now - t
+        yield from self._serial_spill(plan, "out")
