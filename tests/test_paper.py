@@ -122,7 +122,7 @@ def test_calibration_reproduces_the_shipped_values(arch):
 def test_calibration_recovers_values_from_a_wrong_start(arch):
     wrong = calibrate.with_values(arch, {"macro.bitcell_area_um2": 2.0, "macro.dp_cycles_per_bit": 3,
                                          "adc.fixed_cycles": 7, "macro.c_cell_ff": 10.0,
-                                         "adc.c_abn_ff": 1.0, "controller.c_ff_per_cycle": 5.0})
+                                         "adc.c_abn_ff": 1.0, "controller.c_ff_per_row_cycle": 5.0})
     fit = calibrate.fit(wrong)
     for p, v in fit.values.items():
         assert v == calibrate.get(arch, p), p

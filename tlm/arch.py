@@ -113,8 +113,11 @@ class Dma:
 
 @dataclass(frozen=True)
 class Controller:
-    c_ff_per_cycle: float = param("switched capacitance per clock cycle: clock tree, sequencer, im2col "
-                                  "address generation, fF", lo=0.0)
+    c_ff_per_cycle: float = param("switched capacitance per clock cycle, always on: clock-tree root, "
+                                  "sequencer, im2col address generation, fF", lo=0.0)
+    c_ff_per_row_cycle: float = param("capacitance clocked per macro row per cycle while a tile driving that "
+                                      "row computes: the row's im2col window and bit-plane registers (rows "
+                                      "a tile leaves unused are clock-gated), fF", lo=0.0)
     psum_bits: int = param("width of a digital partial sum kept between row tiles, bits", lo=1, hi=64)
     area_mm2: float = param("controller and digital post-processing area, mm2", lo=0.0)
     leakage_uw: float = param("controller and post-processing leakage power, uW", lo=0.0)

@@ -11,7 +11,7 @@ previous ones (the same values the config file gets):
 2. timing: macro.dp_cycles_per_bit,          <- 1b and 8b peak area efficiency (integer cycles: the
            adc.fixed_cycles                     best rounding of the least-squares solution)
 3. macro:  macro.c_cell_ff, adc.c_abn_ff     <- 1b and 8b macro peak energy efficiency
-4. system: controller.c_ff_per_cycle         <- 8b system-level efficiency of the reference run
+4. system: controller.c_ff_per_row_cycle     <- 8b system-level efficiency of the reference run
 
 Everything else is an assumption of the config and stays as written.
 """
@@ -43,7 +43,7 @@ STEPS = (
     Step("timing", ("macro.dp_cycles_per_bit", "adc.fixed_cycles"), ("area_1b", "area_8b"), integer=True,
          lowest=(1, 0)),
     Step("macro energy", ("macro.c_cell_ff", "adc.c_abn_ff"), ("eff_1b", "eff_8b")),
-    Step("system energy", ("controller.c_ff_per_cycle",), ("system_8b",)),
+    Step("system energy", ("controller.c_ff_per_row_cycle",), ("system_8b",)),
 )
 FITTED = tuple(p for s in STEPS for p in s.params)
 

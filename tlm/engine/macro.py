@@ -12,6 +12,7 @@ up and at the end of every tile (the controller's barrier).
 """
 from __future__ import annotations
 
+from ..hw import controller as hw_ctrl
 from ..hw import macro as hw_macro
 from .adc import AdcPipeline
 from .block import Block
@@ -20,6 +21,7 @@ from .quantum import QuantumKeeper
 from .stats import KIND
 
 _DP, _DRV, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["weight_write"]
+_CTRL = KIND["controller"]
 
 
 class Macro(Block):
@@ -76,6 +78,8 @@ class Macro(Block):
         READ, COMPUTE, CONVERT, OK = Command.READ, Command.COMPUTE, Command.CONVERT, Status.OK
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan)
+        # the input-window registers of the tile's rows clock for the tile's nominal compute time
+        energy[_CTRL] += hw_ctrl.window_energy_pj(arch, rows * plan.tile_cycles)
         n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
         e_full = (dp_energy(arch, cells * n_full, cols * n_full, dens), drv_energy(arch, rows * n_full, dens))
         lo = 0

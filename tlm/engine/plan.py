@@ -40,6 +40,7 @@ class LayerPlan:
     t_dp: int = 0  # cycles of one pixel's DP phase
     t_cv: int = 0  # cycles of one pixel's conversions
     period: int = 0  # cycles between pixels in steady state
+    tile_cycles: int = 0  # nominal compute cycles of a full tile (clocks the rows' input windows)
     chunk_pixels: int = 1  # pixels per COMPUTE transaction
     rounds: int = 0
     tiles: list = field(default_factory=list)
@@ -80,6 +81,7 @@ def build_plan(arch, wl, input_density=None, compute_txn_macs=16384):
             p.bits_in, p.bits_out = r_in, r_out
             p.t_dp, p.t_cv = int(t_dp), int(t_cv)
             p.period = max(p.t_dp, p.t_cv) if arch.adc.pipelined else p.t_dp + p.t_cv
+            p.tile_cycles = int(hw_ctrl.tile_cycles(arch, r_in, r_out, opt, p.pixels))
             macs_px = int(m.rows_per_tile[j]) * opt
             p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)))
             p.rounds = int(cdiv(m.tiles[j], arch.macro.count))

@@ -38,6 +38,12 @@ def layer_schedule_cycles(arch, tile_cyc, load_full, load_last, rounds):
     return np.where(rounds >= 2, many, one)
 
 
+def window_energy_pj(arch, row_cycles):
+    """Input window registers: `row_cycles` = sum over tiles of the rows a tile drives x the cycles the
+    tile computes (its nominal `tile_cycles`; stalls are clock-gated)."""
+    return cv2_pj(row_cycles * arch.controller.c_ff_per_row_cycle, arch.technology.vdd_digital_v)
+
+
 def energy_pj(arch, cycles):
-    """Clock tree and sequencing energy over `cycles`."""
+    """Always-on clock tree and sequencing energy over `cycles`."""
     return cv2_pj(cycles * arch.controller.c_ff_per_cycle, arch.technology.vdd_digital_v)
