@@ -50,7 +50,7 @@ def summary_table(r: Result) -> Table:
 def layer_table(r: Result) -> Table:
     t = Table(title="per layer", box=box.SIMPLE_HEAVY)
     for c, j in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("bits i/w/o", "right"),
-                 ("tiles r x c x g", "right"), ("rows x cols", "right"), ("cycles", "right"),
+                 ("tiles r x c x g", "right"), ("rows x cols", "right"), ("w loads", "right"), ("cycles", "right"),
                  ("util sp / tmp", "right"), ("energy", "right")):
         t.add_column(c, justify=j)
     pl = r.per_layer
@@ -65,10 +65,18 @@ def layer_table(r: Result) -> Table:
         compute = pl["tiles"][i] > 0
         tiles = f"{pl['row_tiles'][i]}x{pl['col_tiles'][i]}x{pl['group_tiles'][i]}" if compute else "-"
         rc = f"{pl['rows_per_tile'][i]}x{pl['cols_per_tile'][i]}" if compute else "-"
+        loads = weight_loads(r, i) if compute else "-"
         util = f"{pl['spatial_utilization'][i]:.0%} / {pl['temporal_utilization'][i]:.0%}" if compute else "-"
-        t.add_row(name, r.layer_types[i], f"{int(pl['macs'][i]):,}", bits, tiles, rc, f"{int(pl['cycles'][i]):,}",
+        t.add_row(name, r.layer_types[i], f"{int(pl['macs'][i]):,}", bits, tiles, rc, loads,
+                  f"{int(pl['cycles'][i]):,}",
                   util, _eng(e * 1e-12, "J"))
     return t
+
+
+def weight_loads(r: Result, i: int) -> str:
+    """Weight tiles written into the macros for layer row `i` per run: 0 when all weights stay resident,
+    else one load per tile (a tile beyond the macro count evicts another: a reload within the run)."""
+    return f"{int(r.per_layer['tiles'][i]) if r.per_layer['weight_bits_loaded'][i] > 0 else 0}"
 
 
 def energy_table(r: Result) -> Table:
