@@ -404,7 +404,7 @@ class _Importer:
             name, k = base, 2
             while name in self.wl_shape:
                 name, k = f"{base}_{k}", k + 1
-            d = {"name": name, "type": "flatten" if len(shape) == 1 else "reshape", "input": a.layer}
+            d = self._with_input({"name": name, "type": "flatten" if len(shape) == 1 else "reshape"}, a.layer)
             if len(shape) == 3:
                 d["shape"] = list(shape)
             self.views[key] = self.emit(None, d, shape)
