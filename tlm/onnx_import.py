@@ -168,6 +168,11 @@ class _Importer:
             if not any(x in self.acts for x in n.input if x):  # a constant subgraph: shapes only
                 self._constant(n, inferred)
                 continue
+            if n.op_type == "Shape":  # the shape of a feature map is a known constant
+                A, a = self._attrs(n), self.acts[n.input[0]]
+                val = np.array(a.shape, dtype=np.int64)[A.get("start", 0):A.get("end", len(a.shape))]
+                self.cshape[n.output[0]], self.cval[n.output[0]] = val.shape, val
+                continue
             if n.op_type not in SUPPORTED_OPS or n.domain not in ("", "ai.onnx"):
                 unsupported.setdefault(n.op_type, []).append(n.name or n.output[0])
                 for o in n.output:  # keep walking to list every unsupported operator at once
