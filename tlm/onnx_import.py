@@ -845,7 +845,14 @@ def onnx_to_yaml(path, precision: dict | None = None) -> str:
     """The workload YAML text of an ONNX model, with a comment header naming its source."""
     model, digest = read_model(path)
     imp = _Importer(model, str(path))
-    d = imp.run()
+    try:
+        d = imp.run()
+    except InputError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, UnicodeError) as e:
+        # a damaged protobuf still parses (e.g. bytes where a name should be): user input, not a bug
+        raise InputError(f"malformed ONNX graph, cannot interpret it ({type(e).__name__}: {e})",
+                         Where(str(path))) from None
     prec = {"input": 8, "weight": 8, "output": 8, **(precision or {})}
     name = Path(path).stem
     opset = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in model.opset_import)
