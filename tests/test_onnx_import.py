@@ -194,6 +194,23 @@ def test_matmul_dense_and_reshape_from_shape_arithmetic(tmp_path):
     assert wl.layers[1].in_shape == (36,) and wl.layers[1].macs == 36 * 5
 
 
+def test_nhwc_input_and_output_layer_last(tmp_path):
+    g = G([1, 8, 8, 3])
+    g.node("Transpose", name="to_nchw", perm=[0, 3, 1, 2])
+    c1 = g.conv(3, 4, 3, name="c1", pads=[1, 1, 1, 1])
+    g.node("GlobalAveragePool", name="gap")
+    g.node("Flatten", name="flat")
+    g.node("Gemm", [g.last, g.weight([5, 4])], name="fc", transB=1)
+    out = g.last
+    g.node("Relu", [c1], name="dangling")  # read by nothing, listed after the output's producer
+    g.last = out
+    wl = load_onnx(g.save(tmp_path / "nhwc.onnx"))
+    assert wl.input_shape == (3, 8, 8) and wl.layers[0].in_shape == (3, 8, 8)
+    assert wl.layers[-1].name == "fc" and wl.layers[-1].inputs == ("gap_flat",)
+    assert [l.name for l in wl.layers] == ["c1", "gap", "gap_flat", "dangling", "fc"]
+    assert any("transposed" in n for n in wl.notes)
+
+
 def test_unsupported_ops_are_listed_with_node_names(tmp_path):
     g = G([1, 4, 8, 8])
     g.node("Resize", [g.last, "", g.weight([4])], name="up1", mode="nearest")

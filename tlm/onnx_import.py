@@ -57,7 +57,6 @@ IGNORED_OPS = ("Softmax", "LogSoftmax")
 POOL_OPS = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax")
 SUPPORTED_OPS = frozenset(COMPUTE_OPS + AFFINE_OPS + VIEW_OPS + IGNORED_OPS + POOL_OPS + (
     "Relu", "Clip", "Sum", "Concat", "Pad", "LRN", *ELTWISE_OPS))
-CONSTANT_SOURCES = ("Constant", "ConstantOfShape")
 SMALL = 64  # constant tensors up to this many elements have their values tracked (shapes, pads, axes)
 
 
@@ -145,6 +144,7 @@ class _Importer:
             raise InputError(f"input '{inp.name}' has shape {dims}; tlm needs a fixed (N, C, H, W), (N, H, W) "
                              "or (N, F) input", Where(self.path), "graph.input")
         self.batch = dims[0] if dims[0] else 1
+        self.input_name = inp.name
         full = (self.batch, *dims[1:])
         in_shape = tuple(dims[1:]) if len(dims) != 3 else (1, *dims[1:])
         self.wl_shape["input"] = in_shape
@@ -196,8 +196,25 @@ class _Importer:
                                      "graph.output")
         if not self.layers:
             raise InputError("the graph has no layers tlm can model", Where(self.path), "graph")
-        # a workload's last layer is its output: put the graph output's producer last when it is not
-        return self._dict(in_shape)
+        self._output_last(g.output[0].name if g.output else None)
+        return self._dict(self.wl_shape["input"])
+
+    def _output_last(self, out_name):
+        """A workload's last layer is what the DMA writes out: move the graph output's producer last when
+        nothing reads it (its input becomes explicit; the layer after it already names its own)."""
+        a = self.acts.get(out_name)
+        if a is None or a.layer == self.layers[-1]["name"]:
+            return
+        names = [d["name"] for d in self.layers]
+        k = names.index(a.layer)
+        d = self.layers[k]
+        read = any(d["name"] in (x.get("inputs") or [x.get("input")]) for x in self.layers[k + 1:])
+        if read or (k + 1 < len(self.layers) and "input" not in self.layers[k + 1]
+                    and "inputs" not in self.layers[k + 1]):
+            return
+        if "inputs" not in d and "input" not in d:
+            d["input"] = names[k - 1] if k else "input"
+        self.layers.append(self.layers.pop(k))
 
     def _toposort(self):
         g = self.graph
@@ -480,7 +497,8 @@ class _Importer:
             pads = []
             for size, st, e in ((h, s[0], ek[0]), (wd, s[1], ek[1])):
                 total = max(0, (-(-size // st) - 1) * st + e - size)
-                pads.append((total - total // 2, total // 2) if auto == "SAME_LOWER" else (total // 2, total - total // 2))
+                lo = total - total // 2 if auto == "SAME_LOWER" else total // 2
+                pads.append((lo, total - lo))
             pad = [pads[0][0], pads[1][0], pads[0][1], pads[1][1]]
         elif auto == "VALID":
             pad = [0, 0, 0, 0]
@@ -603,6 +621,12 @@ class _Importer:
         if shape is None:
             raise self.err(n, "cannot tell the output shape")
         perm = n.op_type == "Transpose" and list(A.get("perm", [])) != sorted(A.get("perm", []))
+        if perm and n.input[0] == self.input_name and self.sole(n) and len(shape) == 4:
+            # an NHWC graph input transposed to NCHW: the DMA writes the image in the layout it is read
+            self.wl_shape["input"] = tuple(shape[1:])
+            self.note("input_layout", n)
+            self.acts[n.output[0]] = _Act("input", tuple(shape), exclusive=False)
+            return
         self._view(n, a, shape, permuted=perm and sum(x > 1 for x in a.shape) > 1)
 
     op_Reshape = op_Flatten = op_Squeeze = op_Unsqueeze = op_Transpose = op_Cast = _view_op
@@ -796,6 +820,7 @@ class _Importer:
         "dropout": "{n} Dropout op(s) are identities at inference (no cost)",
         "permutation": "{n} reshape/transpose chain(s) permute elements (e.g. channel shuffle): folded into "
                        "the SRAM write addresses of the producer, no cost",
+        "input_layout": "the input image is transposed to (C, H, W) as it is written into SRAM, no cost",
         "eltwise": "{n} elementwise op(s) mapped to digital post-processing (see ops_per_element)",
     }
 
