@@ -211,6 +211,21 @@ def test_nhwc_input_and_output_layer_last(tmp_path):
     assert any("transposed" in n for n in wl.notes)
 
 
+def test_squeeze_excite_multiply_broadcasts_digitally(tmp_path, arch):
+    g = G([1, 8, 4, 4])
+    x = g.conv(8, 8, 3, name="c", pads=[1, 1, 1, 1])
+    g.node("GlobalAveragePool", name="gap")
+    g.node("Sigmoid", name="sig")
+    g.node("Mul", [g.last, x], name="scale")  # (1,8,1,1) x (1,8,4,4): the small one first
+    wl = load_onnx(g.save(tmp_path / "se.onnx"))
+    L = by_name(wl)
+    assert L["scale"].inputs == ("c", "sig") and L["scale"].out_shape == (8, 4, 4)
+    r = simulate(arch, wl)
+    i = [l.name for l in wl.layers].index
+    assert int(r.per_layer["postproc_ops"][i("scale")]) == 8 * 4 * 4
+    assert int(r.per_layer["postproc_ops"][i("sig")]) == 8  # one look-up per element
+
+
 def test_unsupported_ops_are_listed_with_node_names(tmp_path):
     g = G([1, 4, 8, 8])
     g.node("Resize", [g.last, "", g.weight([4])], name="up1", mode="nearest")

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, Where
+from .onnx_shapes import Constants, attrs, inferred_shapes
 from .workload import Workload, parse_workload
 from .yamlio import load_text
 
@@ -57,7 +58,6 @@ IGNORED_OPS = ("Softmax", "LogSoftmax")
 POOL_OPS = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax")
 SUPPORTED_OPS = frozenset(COMPUTE_OPS + AFFINE_OPS + VIEW_OPS + IGNORED_OPS + POOL_OPS + (
     "Relu", "Clip", "Sum", "Concat", "Pad", "LRN", *ELTWISE_OPS))
-SMALL = 64  # constant tensors up to this many elements have their values tracked (shapes, pads, axes)
 
 
 def _onnx():
@@ -91,8 +91,7 @@ class _Importer:
         self.kind: dict[str, str] = {}  # workload layer -> its dict's type
         self.ldict: dict[str, dict] = {}
         self.acts: dict[str, _Act] = {}
-        self.cshape: dict[str, tuple | None] = {}  # constant tensor -> shape
-        self.cval: dict[str, np.ndarray] = {}  # small constant tensor -> value
+        self.consts = Constants(model.graph)  # shapes (and small values) of constant tensors
         self.views: dict[tuple, str] = {}
         self.notes: dict[str, list[str]] = {}
         self.batch = 1
@@ -123,17 +122,9 @@ class _Importer:
     # ---- the walk -----------------------------------------------------------------------------------
     def run(self) -> dict:
         g = self.graph
-        onnx = self.onnx
         nodes = self._toposort()
-        inferred = self._onnx_shapes()
-        for t in g.initializer:
-            self.cshape[t.name] = tuple(int(d) for d in t.dims)
-            if math.prod(t.dims) <= SMALL:
-                try:
-                    self.cval[t.name] = onnx.numpy_helper.to_array(t)
-                except Exception:  # noqa: BLE001  (a damaged small initializer: its value stays unknown)
-                    pass
-        data_inputs = [i for i in g.input if i.name not in self.cshape]
+        inferred = inferred_shapes(self.model)
+        data_inputs = [i for i in g.input if i.name not in self.consts.shape]
         if len(data_inputs) != 1:
             names = ", ".join(i.name for i in data_inputs) or "none"
             raise InputError(f"the graph has {len(data_inputs)} data inputs ({names}); tlm models networks "
@@ -162,16 +153,16 @@ class _Importer:
 
         unsupported: dict[str, list[str]] = {}
         for n in nodes:
-            missing = [x for x in n.input if x and x not in self.acts and x not in self.cshape]
+            missing = [x for x in n.input if x and x not in self.acts and x not in self.consts.shape]
             if missing:
                 raise self.err(n, f"reads '{missing[0]}', which no node, initializer or graph input provides")
             if not any(x in self.acts for x in n.input if x):  # a constant subgraph: shapes only
-                self._constant(n, inferred)
+                self.consts.add_node(n, inferred)
                 continue
             if n.op_type == "Shape":  # the shape of a feature map is a known constant
-                A, a = self._attrs(n), self.acts[n.input[0]]
+                A, a = attrs(n), self.acts[n.input[0]]
                 val = np.array(a.shape, dtype=np.int64)[A.get("start", 0):A.get("end", len(a.shape))]
-                self.cshape[n.output[0]], self.cval[n.output[0]] = val.shape, val
+                self.consts.shape[n.output[0]], self.consts.value[n.output[0]] = val.shape, val
                 continue
             if n.op_type not in SUPPORTED_OPS or n.domain not in ("", "ai.onnx"):
                 unsupported.setdefault(n.op_type, []).append(n.name or n.output[0])
@@ -239,164 +230,6 @@ class _Importer:
                     raise self.err(g.node[j], "the graph has a cycle")
         return order
 
-    def _onnx_shapes(self) -> dict:
-        try:
-            m = self.onnx.shape_inference.infer_shapes(self.model, data_prop=True)
-        except Exception:  # noqa: BLE001  (inference is only a fallback; our own propagation decides)
-            return {}
-        out = {}
-        for v in list(m.graph.value_info) + list(m.graph.output):
-            dims = v.type.tensor_type.shape.dim
-            shp = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
-            if v.type.tensor_type.HasField("shape") and None not in shp:
-                out[v.name] = shp
-        return out
-
-    # ---- constants ----------------------------------------------------------------------------------
-    def _constant(self, n, inferred):
-        """A node whose inputs are all constant: track its output shapes (and small values)."""
-        A = self._attrs(n)
-        shape, val = None, None
-        try:
-            if n.op_type == "Constant":
-                for k in ("value", "sparse_value"):
-                    if k in A:
-                        t = A[k]
-                        shape = tuple(int(d) for d in t.dims)
-                        if math.prod(shape) <= SMALL and k == "value":
-                            val = self.onnx.numpy_helper.to_array(t)
-                for k in ("value_float", "value_int", "value_string"):
-                    if k in A:
-                        shape, val = (), np.array(A[k])
-                for k in ("value_floats", "value_ints", "value_strings"):
-                    if k in A:
-                        shape, val = (len(A[k]),), np.array(A[k])
-            elif n.op_type == "ConstantOfShape":
-                s = self.cval.get(n.input[0])
-                if s is not None:
-                    shape = tuple(int(x) for x in np.asarray(s).reshape(-1))
-                    if math.prod(shape) <= SMALL:
-                        v = A.get("value")
-                        fill = self.onnx.numpy_helper.to_array(v).reshape(-1)[0] if v is not None else 0.0
-                        val = np.full(shape, fill)
-            else:
-                vals = [self.cval.get(x) for x in n.input if x]
-                if n.input and all(v is not None for v in vals):
-                    val = self._eval(n, A, vals)
-                if val is not None:
-                    shape = tuple(val.shape)
-                else:
-                    shape = self._shape_rule(n, A, [self.cshape.get(x) for x in n.input if x])
-        except (ValueError, TypeError, IndexError, KeyError):
-            shape, val = None, None
-        for i, o in enumerate(n.output):
-            s = shape if i == 0 else None
-            self.cshape[o] = s if s is not None else inferred.get(o)
-            if i == 0 and val is not None and val.size <= SMALL:
-                self.cval[o] = np.asarray(val)
-
-    def _eval(self, n, A, vals):
-        """Values of small constant ops (shape arithmetic of exporters); None when not modelled."""
-        op = n.op_type
-        if op in ("Identity", "Cast"):
-            return vals[0]
-        if op in ("Add", "Sub", "Mul", "Div"):
-            a, b = vals
-            return {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
-                    "Div": np.floor_divide if a.dtype.kind in "iu" else np.divide}[op](a, b)
-        if op == "Concat":
-            return np.concatenate([np.atleast_1d(v) for v in vals], axis=A.get("axis", 0))
-        if op == "Gather":
-            return np.take(vals[0], vals[1], axis=A.get("axis", 0))
-        if op == "Unsqueeze":
-            axes = A.get("axes", vals[1].tolist() if len(vals) > 1 else [])
-            out = vals[0]
-            for ax in sorted(int(a) % (out.ndim + len(axes)) for a in axes):
-                out = np.expand_dims(out, ax)
-            return out
-        if op == "Squeeze":
-            axes = A.get("axes", vals[1].tolist() if len(vals) > 1 else None)
-            return np.squeeze(vals[0], axis=None if axes is None else tuple(int(a) for a in axes))
-        if op == "Reshape":
-            return vals[0].reshape(self._reshape_target(vals[0].shape, vals[1].tolist()))
-        if op == "Slice":
-            data = vals[0]
-            starts = A.get("starts", vals[1].tolist() if len(vals) > 1 else [])
-            ends = A.get("ends", vals[2].tolist() if len(vals) > 2 else [])
-            axes = A.get("axes", vals[3].tolist() if len(vals) > 3 else list(range(len(starts))))
-            steps = vals[4].tolist() if len(vals) > 4 else [1] * len(starts)
-            sl = [slice(None)] * data.ndim
-            for s, e, ax, st in zip(starts, ends, axes, steps):
-                sl[int(ax)] = slice(int(s), int(e), int(st))
-            return data[tuple(sl)]
-        return None
-
-    # ---- shapes -------------------------------------------------------------------------------------
-    @staticmethod
-    def _attrs(n) -> dict:
-        from onnx import helper
-        return {a.name: helper.get_attribute_value(a) for a in n.attribute}
-
-    @staticmethod
-    def _reshape_target(shape, target):
-        target = [int(x) for x in target]
-        out = [shape[i] if t == 0 and i < len(shape) else t for i, t in enumerate(target)]
-        if out.count(-1) > 1:
-            raise ValueError("two -1 in a reshape")
-        if -1 in out:
-            known = math.prod(x for x in out if x != -1)
-            out[out.index(-1)] = math.prod(shape) // known if known else 0
-        if math.prod(out) != math.prod(shape):
-            raise ValueError(f"cannot reshape {list(shape)} to {target}")
-        return tuple(out)
-
-    def _axes(self, n, A, pos=1):
-        if "axes" in A:
-            return [int(a) for a in A["axes"]]
-        if len(n.input) > pos and n.input[pos]:
-            v = self.cval.get(n.input[pos])
-            if v is None:
-                raise ValueError("axes are not a known constant")
-            return [int(a) for a in np.asarray(v).reshape(-1)]
-        return None
-
-    def _shape_rule(self, n, A, shapes):
-        """Output shape of the view and elementwise operators (constants and activations alike)."""
-        op, s = n.op_type, shapes[0]
-        if s is None:
-            return None
-        if op in ("Identity", "Cast", "Dropout", "Relu", "Clip", "LRN", "Softmax", "LogSoftmax",
-                  "BatchNormalization", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu"):
-            return tuple(s)
-        if op in ("Add", "Sub", "Mul", "Div", "Max", "Min", "Sum"):
-            if any(x is None for x in shapes):
-                return None
-            return tuple(np.broadcast_shapes(*[tuple(x) for x in shapes]))
-        if op == "Reshape":
-            v = self.cval.get(n.input[1])
-            if v is None:
-                raise ValueError("the target shape is not a known constant")
-            return self._reshape_target(tuple(s), np.asarray(v).reshape(-1).tolist())
-        if op == "Flatten":
-            ax = A.get("axis", 1) % (len(s) or 1) if A.get("axis", 1) != len(s) else len(s)
-            return (math.prod(s[:ax]), math.prod(s[ax:]))
-        if op == "Transpose":
-            perm = A.get("perm", list(range(len(s)))[::-1])
-            return tuple(s[p] for p in perm)
-        if op == "Unsqueeze":
-            axes = self._axes(n, A)
-            out = list(s)
-            for ax in sorted(a % (len(s) + len(axes)) for a in axes):
-                out.insert(ax, 1)
-            return tuple(out)
-        if op == "Squeeze":
-            axes = self._axes(n, A)
-            if axes is None:
-                return tuple(x for x in s if x != 1)
-            axes = {a % len(s) for a in axes}
-            return tuple(x for i, x in enumerate(s) if i not in axes)
-        return None
-
     # ---- activations --------------------------------------------------------------------------------
     def act(self, n, i=0) -> _Act:
         x = n.input[i] if len(n.input) > i else ""
@@ -454,9 +287,9 @@ class _Importer:
 
     # ---- compute ------------------------------------------------------------------------------------
     def op_Conv(self, n):
-        A, a = self._attrs(n), self.act(n)
+        A, a = attrs(n), self.act(n)
         src = self.source(n, a, allow_pads=True)
-        w = self.cshape.get(n.input[1]) if len(n.input) > 1 else None
+        w = self.consts.shape.get(n.input[1]) if len(n.input) > 1 else None
         if len(n.input) < 2 or n.input[1] in self.acts:
             raise self.err(n, "the weights must be a constant (initializer or constant node), not a feature map")
         if w is None or len(w) != 4:
@@ -532,12 +365,12 @@ class _Importer:
         self.out(n, name, (a.shape[0], fo))
 
     def op_Gemm(self, n):
-        A, a = self._attrs(n), self.act(n)
+        A, a = attrs(n), self.act(n)
         if A.get("transA", 0):
             raise self.err(n, "transA=1 (a transposed feature map) is not modelled")
         if n.input[1] in self.acts:
             raise self.err(n, "the weights must be a constant, not a feature map")
-        w = self.cshape.get(n.input[1])
+        w = self.consts.shape.get(n.input[1])
         if w is None or len(w) != 2:
             raise self.err(n, f"cannot tell the weight shape of '{n.input[1]}'")
         fi, fo = (w[1], w[0]) if A.get("transB", 0) else w
@@ -549,7 +382,7 @@ class _Importer:
         a = self.act(n)
         if n.input[1] in self.acts:
             raise self.err(n, "a product of two feature maps (attention) is not modelled")
-        w = self.cshape.get(n.input[1])
+        w = self.consts.shape.get(n.input[1])
         if w is None or len(w) != 2:
             raise self.err(n, f"cannot tell the weight shape of '{n.input[1]}' (a 2-D constant is needed)")
         if len(a.shape) != 2 or a.shape[1] != w[0]:
@@ -590,10 +423,10 @@ class _Importer:
         self._relu(n, self.act(n))
 
     def op_Clip(self, n):
-        A, a = self._attrs(n), self.act(n)
+        A, a = attrs(n), self.act(n)
         lo = A.get("min")
         if lo is None and len(n.input) > 1 and n.input[1]:
-            v = self.cval.get(n.input[1])
+            v = self.consts.value.get(n.input[1])
             if v is None:
                 raise self.err(n, "the clip bounds must be constants")
             lo = float(np.asarray(v).reshape(-1)[0])
@@ -613,9 +446,9 @@ class _Importer:
                                       permuted=a.permuted or permuted)
 
     def _view_op(self, n):
-        A, a = self._attrs(n), self.act(n)
+        A, a = attrs(n), self.act(n)
         try:
-            shape = self._shape_rule(n, A, [a.shape] + [self.cshape.get(x) for x in n.input[1:]])
+            shape = self.consts.shape_rule(n, A, [a.shape] + [self.consts.shape.get(x) for x in n.input[1:]])
         except ValueError as e:
             raise self.err(n, str(e)) from None
         if shape is None:
@@ -646,10 +479,10 @@ class _Importer:
     op_LogSoftmax = op_Softmax
 
     def op_Pad(self, n):
-        A, a = self._attrs(n), self.act(n)
+        A, a = attrs(n), self.act(n)
         pads = A.get("pads")
         if pads is None:
-            v = self.cval.get(n.input[1]) if len(n.input) > 1 else None
+            v = self.consts.value.get(n.input[1]) if len(n.input) > 1 else None
             if v is None:
                 raise self.err(n, "the pads must be a constant")
             pads = np.asarray(v).reshape(-1).tolist()
@@ -676,13 +509,13 @@ class _Importer:
         self.out(n, name, (a.shape[0], a.shape[1], ho, wo))
 
     def op_MaxPool(self, n):
-        A = self._attrs(n)
+        A = attrs(n)
         if len(n.output) > 1 and n.output[1] and self.consumers.get(n.output[1]):
             raise self.err(n, "the indices output of MaxPool is not modelled")
         self._pool(n, "maxpool", A.get("kernel_shape", [1, 1]), A)
 
     def op_AveragePool(self, n):
-        A = self._attrs(n)
+        A = attrs(n)
         self._pool(n, "avgpool", A.get("kernel_shape", [1, 1]), A)
 
     def _global(self, n, kind, keep=True):
@@ -702,9 +535,9 @@ class _Importer:
         self._global(n, "global_maxpool")
 
     def _reduce(self, n, kind):
-        A, a = self._attrs(n), self.act(n)
+        A, a = attrs(n), self.act(n)
         try:
-            axes = self._axes(n, A)
+            axes = self.consts.axes(n, A)
         except ValueError as e:
             raise self.err(n, str(e)) from None
         if len(a.shape) != 4 or axes is None or sorted(x % 4 for x in axes) != [2, 3]:
@@ -743,7 +576,7 @@ class _Importer:
             raise self.err(n, f"expected two inputs, found {len(xs)}")
         if consts:
             a = self.acts[xs[0] if xs[1] in consts else xs[1]]
-            cs = self.cshape.get(consts[0])
+            cs = self.consts.shape.get(consts[0])
             if cs is None:
                 raise self.err(n, f"cannot tell the shape of the constant '{consts[0]}'")
             full = (1,) * (len(a.shape) - len(cs)) + tuple(cs)
@@ -762,7 +595,7 @@ class _Importer:
         self.op_eltwise(n)
 
     def op_Concat(self, n):
-        A = self._attrs(n)
+        A = attrs(n)
         ins = [x for x in n.input if x]
         if any(x not in self.acts for x in ins):
             raise self.err(n, "concatenating a constant is not modelled")
@@ -778,14 +611,18 @@ class _Importer:
         self.out(n, name, shape)
 
     def op_LRN(self, n):
-        size = int(self._attrs(n).get("size", 1))
+        size = int(attrs(n).get("size", 1))
         self._eltwise(n, self.act(n), "lrn", [], ops=2 * size + LRN_OPS_EXTRA)
 
     def op_eltwise(self, n):
         xs = [x for x in n.input if x]
         acts = [self.acts[x] for x in xs if x in self.acts]
-        a = acts[0]
-        self._eltwise(n, a, n.op_type, acts[1:])
+        try:
+            shape = tuple(np.broadcast_shapes(*[x.shape for x in acts]))
+        except ValueError:
+            raise self.err(n, f"inputs {[list(x.shape) for x in acts]} do not broadcast") from None
+        acts.sort(key=lambda x: x.shape != shape)  # the full-size map first, broadcast ones after
+        self._eltwise(n, acts[0], n.op_type, acts[1:])
 
     def _eltwise(self, n, a: _Act, op, others, ops=None):
         if ops is None:
@@ -869,9 +706,8 @@ def _yaml_line(d) -> str:
 def onnx_to_yaml(path, precision: dict | None = None) -> str:
     """The workload YAML text of an ONNX model, with a comment header naming its source."""
     model, digest = read_model(path)
-    imp = _Importer(model, str(path))
     try:
-        d = imp.run()
+        d = _Importer(model, str(path)).run()
     except InputError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, UnicodeError) as e:
