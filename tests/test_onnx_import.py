@@ -226,6 +226,38 @@ def test_squeeze_excite_multiply_broadcasts_digitally(tmp_path, arch):
     assert int(r.per_layer["postproc_ops"][i("sig")]) == 8  # one look-up per element
 
 
+def test_ds_cnn_from_onnx_equals_the_zoo_yaml(tmp_path, root):
+    """DS-CNN as a Keras export would write it (NHWC input, SAME_UPPER, BN, ReLU as Clip(0, 6) with
+    constant bounds, Dropout, Softmax) imports to the same layers as workloads/ds_cnn.yaml."""
+    from tlm.workload import load_workload
+    g = G([1, 49, 10, 1])
+    g.node("Transpose", perm=[0, 3, 1, 2])
+    lo, hi = g.weight([]), g.weight([])
+    w = g.weight([64, 1, 10, 4], how="shape_only")
+    g.node("Conv", [g.last, w], auto_pad="SAME_UPPER", strides=[2, 2])
+    g.bn(64)
+    g.node("Clip", [g.last, lo, hi])
+    g.node("Dropout")
+    for _ in range(4):
+        g.conv(64, 64, 3, group=64, how="shape_only", auto_pad="SAME_UPPER")
+        g.bn(64)
+        g.node("Relu")
+        g.conv(64, 64, 1, how="shape_only")
+        g.bn(64)
+        g.node("Relu")
+    g.node("AveragePool", kernel_shape=[24, 5], strides=[24, 5])
+    g.node("Flatten")
+    g.node("Gemm", [g.last, g.weight([64, 12], how="constant")])
+    g.node("Softmax")
+    wl = load_onnx(g.save(tmp_path / "ds_cnn.onnx"))
+    ref = load_workload(root / "workloads" / "ds_cnn.yaml")
+    got = [(l.type, l.in_shape, l.out_shape, l.kernel, l.stride, l.padding, l.groups, l.relu, l.macs)
+           for l in wl.layers]
+    want = [(l.type, l.in_shape, l.out_shape, l.kernel, l.stride, l.padding, l.groups, l.relu, l.macs)
+            for l in ref.layers]
+    assert got == want
+
+
 def test_unsupported_ops_are_listed_with_node_names(tmp_path):
     g = G([1, 4, 8, 8])
     g.node("Resize", [g.last, "", g.weight([4])], name="up1", mode="nearest")
