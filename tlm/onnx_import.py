@@ -47,10 +47,13 @@ ELTWISE_OPS = {
     "HardSigmoid": 2,  # scale-and-offset, clamp
     "HardSwish": 3,  # hard sigmoid, multiply
     "LeakyRelu": 1, "PRelu": 1,  # compare-and-scale
-    "affine": 2,  # per-channel multiply and add (an unfoldable BatchNormalization or scale)
-    "relu": 1,  # compare with zero (when it cannot be fused into the producer)
-    "clip": 1,
 }
+FALLBACK_OPS = {  # what folds into a conv/dense for free, when it cannot
+    "affine": 2,  # per-channel multiply and add (an unfoldable BatchNormalization or scale)
+    "relu": 1,  # compare with zero
+    "clip": 1,  # compare with both bounds
+}
+OPS_PER_ELEMENT = {**ELTWISE_OPS, **FALLBACK_OPS}
 COMPUTE_OPS = ("Conv", "Gemm", "MatMul")
 AFFINE_OPS = ("BatchNormalization",)
 VIEW_OPS = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout", "Cast")
@@ -626,7 +629,7 @@ class _Importer:
 
     def _eltwise(self, n, a: _Act, op, others, ops=None):
         if ops is None:
-            ops = ELTWISE_OPS.get(op, 1)
+            ops = OPS_PER_ELEMENT.get(op, 1)
         try:
             shape = tuple(np.broadcast_shapes(a.shape, *[o.shape for o in others]))
         except ValueError:
@@ -650,8 +653,9 @@ class _Importer:
                "preceding conv/dense layer: zero extra cost, the ABN already acts on every conversion",
         "digital_affine": "{n} BatchNormalization/scale op(s) not directly after a conv/dense layer "
                           "(pre-activation or shared input) run as digital per-channel affines, "
-                          f"{ELTWISE_OPS['affine']} ops/element",
-        "digital_relu": "{n} Relu(s) on a tensor read elsewhere run digitally, 1 op/element",
+                          f"{FALLBACK_OPS['affine']} ops/element",
+        "digital_relu": "{n} Relu(s) that cannot fuse into their producer (its raw output is read elsewhere, "
+                        "or it is the image) run digitally, 1 op/element",
         "saturation": "{n} Clip(s) without a zero clamp folded into the ADC output range (zero cost)",
         "softmax": "{n} Softmax op(s) ignored for cost (run on the host)",
         "dropout": "{n} Dropout op(s) are identities at inference (no cost)",
