@@ -258,6 +258,19 @@ def test_ds_cnn_from_onnx_equals_the_zoo_yaml(tmp_path, root):
     assert got == want
 
 
+def test_reduce_mean_and_opset13_squeeze_feed_a_dense(tmp_path):
+    g = G([2, 6, 5, 5])  # a batch of two images
+    g.conv(6, 6, 3, name="c")
+    g.node("ReduceMean", name="mean", axes=[2, 3], keepdims=1)
+    g.node("Squeeze", [g.last, g.weight_const_i64([2, 3])], name="sq")
+    g.node("Gemm", [g.last, g.weight([4, 6])], name="fc", transB=1)
+    wl = load_onnx(g.save(tmp_path / "rm.onnx"))
+    assert wl.batch == 2
+    assert [(l.type, l.out_shape) for l in wl.layers] == [
+        ("conv2d", (6, 3, 3)), ("global_avgpool", (6, 1, 1)), ("flatten", (6,)), ("dense", (4,))]
+    assert wl.macs == 3 * 3 * 6 * 9 * 6 + 6 * 4  # per image; the batch multiplies it in the result
+
+
 def test_unsupported_ops_are_listed_with_node_names(tmp_path):
     g = G([1, 4, 8, 8])
     g.node("Resize", [g.last, "", g.weight([4])], name="up1", mode="nearest")
