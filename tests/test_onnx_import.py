@@ -14,7 +14,7 @@ from tlm.analytic import simulate  # noqa: E402
 from tlm.cli import main  # noqa: E402
 from tlm.errors import InputError  # noqa: E402
 from tlm.mapping import map_layers  # noqa: E402
-from tlm.onnx_import import LRN_OPS_EXTRA, load_onnx, onnx_to_yaml  # noqa: E402
+from tlm.onnx_import import LRN_OPS_EXTRA, load_onnx, onnx_to_yaml, parse_yaml  # noqa: E402
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 F = TensorProto.FLOAT
@@ -414,5 +414,9 @@ def test_vgg19_macs_by_hand():
     assert load_onnx(LIGHT / "light_vgg19.onnx").macs == macs
 
 
-def test_onnx_import_is_repeatable():
-    assert onnx_to_yaml(LIGHT / "light_shufflenet.onnx") == onnx_to_yaml(LIGHT / "light_shufflenet.onnx")
+@pytest.mark.parametrize("name", ["light_shufflenet.onnx", "light_inception_v1.onnx"])
+def test_written_yaml_and_direct_load_are_the_same_workload(name):
+    path = LIGHT / name
+    text = onnx_to_yaml(path, {"weight": 4})
+    assert text == onnx_to_yaml(path, {"weight": 4})  # same bytes every time
+    assert parse_yaml(text, path).to_dict() == load_onnx(path, {"weight": 4}).to_dict()

@@ -36,7 +36,7 @@ import numpy as np
 from .errors import InputError, Where
 from .onnx_shapes import Constants, attrs, inferred_shapes
 from .workload import Workload, parse_workload
-from .yamlio import load_text
+from .yamlio import YDict, YList, load_text
 
 # digital post-processing cost of elementwise operators: ops per output element (one op = one 8-16b
 # add/compare/multiply of the post-processing unit; non-linear functions are one look-up table read)
@@ -707,8 +707,8 @@ def _yaml_line(d) -> str:
     return text[:-3].strip() if text.endswith("\n...") else text  # a scalar ends its document
 
 
-def onnx_to_yaml(path, precision: dict | None = None) -> str:
-    """The workload YAML text of an ONNX model, with a comment header naming its source."""
+def onnx_to_workload_data(path, precision: dict | None = None) -> tuple[dict, list[str]]:
+    """The workload mapping of an ONNX model (the YAML-level format) and the header comment lines."""
     model, digest = read_model(path)
     try:
         d = _Importer(model, str(path)).run()
@@ -719,38 +719,62 @@ def onnx_to_yaml(path, precision: dict | None = None) -> str:
         raise InputError(f"malformed ONNX graph, cannot interpret it ({type(e).__name__}: {e})",
                          Where(str(path))) from None
     prec = {"input": 8, "weight": 8, "output": 8, **(precision or {})}
-    name = Path(path).stem
     opset = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in model.opset_import)
     producer = f"{model.producer_name} {model.producer_version}".strip() or "unknown producer"
-    lines = [
-        f"# Imported by `tlm import` from {Path(path).name} (sha256 {digest[:16]}, {producer}, opset {opset}).",
-        "# Only shapes were read from the model; see docs/onnx.md for how each operator maps.",
-    ]
-    for note in d["notes"]:
-        lines.append(f"# note: {note}")
-    lines += [
-        f"name: {_yaml_line(name)}",
-        f"source: {_yaml_line(f'ONNX model {Path(path).name} (sha256 {digest[:16]})')}",
-        f"input: {_yaml_line({'shape': d['in_shape'], 'bits': prec['input']})}",
-        f"precision: {_yaml_line(prec)}",
-        f"batch: {d['batch']}",
-    ]
-    if d["notes"]:
-        lines.append("notes:")
-        lines += [f"  - {_yaml_line(x)}" for x in d["notes"]]
-    lines.append("layers:")
-    lines += [f"  - {_yaml_line(ly)}" for ly in d["layers"]]
+    header = [f"Imported by `tlm import` from {Path(path).name} (sha256 {digest[:16]}, {producer}, opset {opset}).",
+              "Only shapes were read from the model; see docs/onnx.md for how each operator maps.",
+              *(f"note: {x}" for x in d["notes"])]
+    data = {
+        "name": Path(path).stem,
+        "source": f"ONNX model {Path(path).name} (sha256 {digest[:16]})",
+        "input": {"shape": d["in_shape"], "bits": prec["input"]},
+        "precision": prec,
+        "batch": d["batch"],
+        **({"notes": d["notes"]} if d["notes"] else {}),
+        "layers": d["layers"],
+    }
+    return data, header
+
+
+def onnx_to_yaml(path, precision: dict | None = None) -> str:
+    """The workload YAML text of an ONNX model, with a comment header naming its source."""
+    data, header = onnx_to_workload_data(path, precision)
+    lines = [f"# {x}" for x in header]
+    for key, v in data.items():
+        if isinstance(v, list) and key in ("notes", "layers"):  # one line per item
+            lines.append(f"{key}:")
+            lines += [f"  - {_yaml_line(x)}" for x in v]
+        else:
+            lines.append(f"{key}: {_yaml_line(v)}")
     return "\n".join(lines) + "\n"
 
 
-def parse_yaml(text: str, path) -> Workload:
-    """The workload of imported YAML text; errors name the ONNX file, not the generated text."""
-    wl = parse_workload(load_text(text, str(path)), str(path))
-    for layer in wl.layers:
+def _ydata(v, file: str):
+    """Plain dicts/lists -> the YDict/YList the workload parser reads (no line numbers: the file is ONNX)."""
+    if isinstance(v, dict):
+        out = YDict((k, _ydata(x, file)) for k, x in v.items())
+    elif isinstance(v, list):
+        out = YList(_ydata(x, file) for x in v)
+    else:
+        return v
+    out.file = file
+    return out
+
+
+def _workload(ydata, path) -> Workload:
+    wl = parse_workload(ydata, str(path))
+    for layer in wl.layers:  # errors name the ONNX file, not a line of generated text
         layer.where = Where(str(path))
     return wl
 
 
+def parse_yaml(text: str, path) -> Workload:
+    """The workload of imported YAML text (what `tlm import` writes)."""
+    return _workload(load_text(text, str(path)), path)
+
+
 def load_onnx(path, precision: dict | None = None) -> Workload:
-    """Workload loader for `.onnx` files (tlm simulate MODEL.onnx)."""
-    return parse_yaml(onnx_to_yaml(path, precision), path)
+    """Workload loader for `.onnx` files (tlm simulate MODEL.onnx): the same mapping `tlm import` writes,
+    parsed without the text round trip."""
+    data, _ = onnx_to_workload_data(path, precision)
+    return _workload(_ydata(data, str(path)), path)
