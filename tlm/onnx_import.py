@@ -324,8 +324,10 @@ class _Importer:
         _, _, h, wd = (a.shape if a.pads is None else (0, 0, *self.wl_shape[a.layer][1:]))
         s = tuple(int(x) for x in A.get("strides", [1, 1]))
         dl = tuple(int(x) for x in A.get("dilations", [1, 1]))
-        if len(s) != 2 or len(dl) != 2:
+        if len(s) != 2 or len(dl) != 2 or len(k) != 2:
             raise self.err(n, "only 2-D windows are modelled")
+        if min(s) < 1 or min(dl) < 1 or min(k) < 1:
+            raise self.err(n, f"kernel {list(k)}, strides {list(s)} and dilations {list(dl)} must be >= 1")
         ek = (dl[0] * (k[0] - 1) + 1, dl[1] * (k[1] - 1) + 1)
         auto = A.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else str(auto)
@@ -353,7 +355,9 @@ class _Importer:
                 pad[ax + 2] = max(pad[ax + 2], (o - 1) * s[ax] + ek[ax] - size - pad[ax])
         ho = (h + pad[0] + pad[2] - ek[0]) // s[0] + 1
         wo = (wd + pad[1] + pad[3] - ek[1]) // s[1] + 1
-        if ho < 1 or wo < 1 or min(pad) < 0:
+        if min(pad) < 0:
+            raise self.err(n, f"negative pads {pad} (cropping) are not modelled")
+        if ho < 1 or wo < 1:
             raise self.err(n, f"window {list(k)} does not fit the {h}x{wd} input with pads {pad}")
         return s, dl, pad, (ho, wo)
 
@@ -714,7 +718,7 @@ def onnx_to_workload_data(path, precision: dict | None = None) -> tuple[dict, li
         d = _Importer(model, str(path)).run()
     except InputError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, UnicodeError) as e:
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, UnicodeError, ArithmeticError) as e:
         # a damaged protobuf still parses (e.g. bytes where a name should be): user input, not a bug
         raise InputError(f"malformed ONNX graph, cannot interpret it ({type(e).__name__}: {e})",
                          Where(str(path))) from None
