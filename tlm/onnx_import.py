@@ -63,12 +63,12 @@ SUPPORTED_OPS = frozenset(COMPUTE_OPS + AFFINE_OPS + VIEW_OPS + IGNORED_OPS + PO
     "Relu", "Clip", "Sum", "Concat", "Pad", "LRN", *ELTWISE_OPS))
 
 
-def _onnx():
+def _onnx(path="<onnx>"):
     try:
         import onnx
     except ImportError:
         raise InputError("reading ONNX models needs the 'onnx' package: pip install imagine-tlm[onnx]",
-                         Where("onnx")) from None
+                         Where(str(path))) from None
     return onnx
 
 
@@ -686,7 +686,7 @@ class _Importer:
 
 def read_model(path):
     """Load an ONNX file (weights' external data is never read): InputError when it is not one."""
-    onnx = _onnx()
+    onnx = _onnx(path)
     p = Path(path)
     if not p.is_file():
         raise InputError("ONNX model not found" if not p.exists() else "expected a file", Where(str(path)))
