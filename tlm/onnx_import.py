@@ -85,7 +85,6 @@ class _Act:
 
 class _Importer:
     def __init__(self, model, path: str):
-        self.onnx = _onnx()
         self.model = model
         self.graph = model.graph
         self.path = path
