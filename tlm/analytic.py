@@ -19,7 +19,7 @@ from .hw import postproc as hw_pp
 from .hw import sram as hw_sram
 from .mapping import cdiv, map_layers
 from .result import KIND_NAMES, Result
-from .workload import Workload, check_against
+from .workload import VIEW_TYPES, Workload, check_against
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
 
@@ -35,20 +35,22 @@ def digital_ops(layer) -> int:
         return math.prod(layer.in_shape)
     if layer.type == "add":
         return out * (len(layer.inputs) - 1)
-    return 0  # flatten, concat: address remapping only
+    if layer.type == "eltwise":
+        return out * layer.ops_per_element
+    return 0  # flatten, reshape, concat: address remapping only
 
 
 def live_bits(wl: Workload) -> np.ndarray:
     """Activation bits that must be held in SRAM while each layer runs (its inputs, its output and
-    every tensor a later layer still needs), for the whole batch.  A flatten is a view: it stores
-    nothing and its consumers keep its source alive."""
+    every tensor a later layer still needs), for the whole batch.  A flatten or reshape is a view: it
+    stores nothing and its consumers keep its source alive."""
     names = ["input"] + [l.name for l in wl.layers]
     index = {nm: j for j, nm in enumerate(names)}
     bits = np.array([math.prod(wl.input_shape) * wl.input_bits]
-                    + [0 if l.type == "flatten" else math.prod(l.out_shape) * l.bits_out for l in wl.layers],
+                    + [0 if l.type in VIEW_TYPES else math.prod(l.out_shape) * l.bits_out for l in wl.layers],
                     dtype=np.int64)
     last_use = np.arange(len(names))
-    alias = {l.name: l.inputs[0] for l in wl.layers if l.type == "flatten"}
+    alias = {l.name: l.inputs[0] for l in wl.layers if l.type in VIEW_TYPES}
     for i, l in enumerate(wl.layers, start=1):
         for src in l.inputs:
             last_use[index[src]] = max(last_use[index[src]], i)
@@ -90,7 +92,7 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
     pl["temporal_utilization"] = z(float)
     E = np.zeros((rows, len(KIND_NAMES)))
     busy = dict.fromkeys(("macro", "adc", "sram", "dma", "controller", "postproc"), 0)
-    notes = []
+    notes = list(wl.notes)
 
     in_bits = np.array([math.prod(l.in_shape) * l.bits_in for l in layers], dtype=np.int64) * B
     in_bits_all = np.array([sum(math.prod(s) for s in (l.in_shapes or (l.in_shape,))) * l.bits_in
@@ -162,7 +164,7 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
 
     if len(dig_idx):
         ops = np.array([digital_ops(layers[i]) for i in dig_idx], dtype=np.int64) * B
-        moves = np.array([layers[i].type not in ("flatten", "concat") for i in dig_idx])
+        moves = np.array([layers[i].type not in VIEW_TYPES + ("concat",) for i in dig_idx])
         pl["postproc_ops"][dig_idx] = ops
         pl["cycles"][dig_idx] = hw_pp.op_cycles(arch, ops)
         pl["sram_read_bits"][dig_idx] = np.where(moves, in_bits_all[dig_idx], 0)

@@ -48,11 +48,13 @@ def summary_table(r: Result) -> Table:
 
 
 def layer_table(r: Result) -> Table:
-    t = Table(title="per layer", box=box.SIMPLE_HEAVY)
+    t = Table(title="per layer", box=box.SIMPLE_HEAVY, collapse_padding=True, pad_edge=False)
     for c, j in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("bits i/w/o", "right"),
-                 ("tiles r x c x g", "right"), ("rows x cols", "right"), ("cycles", "right"),
-                 ("util sp / tmp", "right"), ("energy", "right")):
-        t.add_column(c, justify=j)
+                 ("tiles rxcxg", "right"), ("rows x cols", "right"), ("w loads", "right"), ("cycles", "right"),
+                 ("util sp/tmp", "right"), ("energy", "right")):
+        # numbers never wrap or truncate; names wrap
+        t.add_column(c, justify=j, no_wrap=c not in ("layer", "type"),
+                     min_width={"layer": 10, "type": 7}.get(c))
     pl = r.per_layer
     layers = r.workload.layers
     for i, name in enumerate(r.layer_names):
@@ -65,10 +67,18 @@ def layer_table(r: Result) -> Table:
         compute = pl["tiles"][i] > 0
         tiles = f"{pl['row_tiles'][i]}x{pl['col_tiles'][i]}x{pl['group_tiles'][i]}" if compute else "-"
         rc = f"{pl['rows_per_tile'][i]}x{pl['cols_per_tile'][i]}" if compute else "-"
-        util = f"{pl['spatial_utilization'][i]:.0%} / {pl['temporal_utilization'][i]:.0%}" if compute else "-"
-        t.add_row(name, r.layer_types[i], f"{int(pl['macs'][i]):,}", bits, tiles, rc, f"{int(pl['cycles'][i]):,}",
+        loads = weight_loads(r, i) if compute else "-"
+        util = f"{pl['spatial_utilization'][i]:.0%}/{pl['temporal_utilization'][i]:.0%}" if compute else "-"
+        t.add_row(name, r.layer_types[i], f"{int(pl['macs'][i]):,}", bits, tiles, rc, loads,
+                  f"{int(pl['cycles'][i]):,}",
                   util, _eng(e * 1e-12, "J"))
     return t
+
+
+def weight_loads(r: Result, i: int) -> str:
+    """Weight tiles written into the macros for layer row `i` per run: 0 when all weights stay resident,
+    else one load per tile (a tile beyond the macro count evicts another: a reload within the run)."""
+    return f"{int(r.per_layer['tiles'][i]) if r.per_layer['weight_bits_loaded'][i] > 0 else 0}"
 
 
 def energy_table(r: Result) -> Table:

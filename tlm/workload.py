@@ -12,8 +12,15 @@ A workload file:
       - {type: flatten}
       - {name: fc, type: dense, out_features: 10, precision: {output: 8}}
 
-A layer reads the previous layer unless it names `input:` (one layer) or, for `add`/`concat`,
-`inputs:` (several).  Shapes are (C, H, W) tensors or (F,) vectors after `flatten`.
+A layer reads the previous layer unless it names `input:` (one layer) or, for `add`/`concat`/
+`eltwise`, `inputs:` (several).  Shapes are (C, H, W) tensors or (F,) vectors after `flatten`.
+
+Two digital types exist mainly for imported graphs (tlm/onnx_import.py):
+- `reshape` {shape: [C, H, W] or [F]}: a view of the same elements (like `flatten`), no cost;
+- `eltwise` {op: NAME, ops_per_element: N}: digital post-processing of N ops per output element (e.g.
+  an LRN, a batch-norm that cannot be folded into an ABN, a product of two tensors); its `inputs` may
+  broadcast against the first one (each dimension equal or 1).
+`notes:` (a list of strings) carries remarks of the workload's author or importer into the report.
 """
 from __future__ import annotations
 
@@ -25,7 +32,9 @@ from .schema import check_value
 from .yamlio import YDict, YList, load_file, to_ydict
 
 COMPUTE_TYPES = ("conv2d", "dense")  # mapped onto the CIM macros
-DIGITAL_TYPES = ("maxpool", "avgpool", "global_avgpool", "global_maxpool", "add", "concat", "flatten")
+DIGITAL_TYPES = ("maxpool", "avgpool", "global_avgpool", "global_maxpool", "add", "concat", "flatten",
+                 "reshape", "eltwise")
+VIEW_TYPES = ("flatten", "reshape")  # same elements, new shape: no data moves, no cost
 LAYER_TYPES = COMPUTE_TYPES + DIGITAL_TYPES
 MAX_LAYERS = 10_000
 MAX_DIM = 1 << 20  # any single dimension (channels, pixels) above this is refused as absurd
@@ -50,6 +59,8 @@ class Layer:
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
     relu: bool = False
+    op: str = ""  # eltwise: what the digital op computes (a label)
+    ops_per_element: int = 0  # eltwise: post-processing ops per output element
     in_shapes: tuple[tuple[int, ...], ...] = ()
     extra: dict = field(default_factory=dict)  # fields kept for other tools (e.g. weights keys)
     where: Where | None = None  # where the layer stands in its file
@@ -86,6 +97,7 @@ class Workload:
     layers: list[Layer]
     file: str = "<workload>"
     source: str = ""
+    notes: list = field(default_factory=list)  # remarks carried into the report (e.g. from an importer)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -104,6 +116,7 @@ class Workload:
                 **({"kernel": list(l.kernel), "stride": list(l.stride), "padding": list(l.padding),
                     "dilation": list(l.dilation), "groups": l.groups, "relu": l.relu}
                    if l.type in ("conv2d", "maxpool", "avgpool") else {}),
+                **({"op": l.op, "ops_per_element": l.ops_per_element} if l.type == "eltwise" else {}),
                 "macs": l.macs,
             } for l in self.layers],
         }
@@ -121,8 +134,10 @@ _FIELDS = {
     "add": {"inputs"},
     "concat": {"inputs"},
     "flatten": set(),
+    "reshape": {"shape"},
+    "eltwise": {"inputs", "op", "ops_per_element"},
 }
-_TOP = {"name", "source", "input", "precision", "batch", "layers", "weights"}
+_TOP = {"name", "source", "input", "precision", "batch", "layers", "weights", "notes"}
 _INT = {"lo": 1}
 
 
@@ -217,8 +232,11 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
         layers.append(layer)
         prev = layer.name
     extra = {k: data[k] for k in ("weights",) if k in data}
+    notes = data.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(x, str) for x in notes):
+        raise InputError("expected a list of strings", data.where("notes"), "notes")
     return Workload(name=name, input_shape=shape, input_bits=in_bits, batch=batch, layers=layers, file=file,
-                    source=str(data.get("source", "")), extra=extra)
+                    source=str(data.get("source", "")), notes=list(notes), extra=extra)
 
 
 def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
@@ -246,7 +264,14 @@ def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
             raise InputError(f"no earlier layer named '{v}'" + did_you_mean(v, shapes), w(key), f"{path}.{key}")
         return v
 
-    if t in ("add", "concat"):
+    if t == "eltwise" and "inputs" in ly and "input" in ly:
+        raise InputError("give either 'input' or 'inputs', not both", w("input"), f"{path}.input")
+    if t == "eltwise" and "inputs" in ly:
+        srcs = ly["inputs"]
+        if not isinstance(srcs, list) or not srcs:
+            raise InputError(f"expected a list of layer names, found {srcs!r}", w("inputs"), f"{path}.inputs")
+        inputs = tuple(ref(s, "inputs") for s in srcs)
+    elif t in ("add", "concat"):
         if "input" in ly:
             raise InputError(f"a {t} layer takes 'inputs' (a list), not 'input'", w("input"), f"{path}.input")
         srcs = ly.get("inputs")
@@ -330,6 +355,28 @@ def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
         out = (in_shape[0], 1, 1)
     elif t == "flatten":
         out = (math.prod(in_shape),)
+    elif t == "reshape":
+        shp = ly.get("shape")
+        if not isinstance(shp, list) or len(shp) not in (1, 3):
+            raise InputError(f"expected [C, H, W] or [F], found {shp!r}", w("shape") if "shape" in ly else w(),
+                             f"{path}.shape")
+        out = tuple(check_value(int, x, {"lo": 1, "hi": MAX_DIM}, w("shape"), f"{path}.shape") for x in shp)
+        if math.prod(out) != math.prod(in_shape):
+            raise InputError(f"shape {list(out)} holds {math.prod(out)} elements, the input {list(in_shape)} "
+                             f"holds {math.prod(in_shape)}", w("shape"), f"{path}.shape")
+    elif t == "eltwise":
+        op = ly.get("op")
+        if not isinstance(op, str) or not op:
+            raise InputError(f"expected the name of the digital op, found {op!r}", w("op") if "op" in ly else w(),
+                             f"{path}.op")
+        kw["op"] = op
+        kw["ops_per_element"] = check_value(int, ly.get("ops_per_element", 1), {"lo": 0, "hi": 1 << 20},
+                                            w("ops_per_element"), f"{path}.ops_per_element")
+        for s in in_shapes[1:]:
+            if len(s) != len(in_shape) or any(b not in (a, 1) for a, b in zip(in_shape, s)):
+                raise InputError(f"input shape {list(s)} does not broadcast to {list(in_shape)}", w("inputs"),
+                                 f"{path}.inputs")
+        out = in_shape
     elif t == "add":
         if any(s != in_shape for s in in_shapes):
             raise InputError(f"add needs inputs of one shape, found {[list(s) for s in in_shapes]}",

@@ -53,11 +53,17 @@ def load_workload_arg(arg, arch=None):
 
 
 def _loaders():
-    """Workload loaders by file suffix; other modules (e.g. the ONNX importer) register here."""
+    """Workload loaders by file suffix; other modules register here.  The ONNX importer is imported only
+    when an .onnx file is given (it needs the optional `onnx` package)."""
     return WORKLOAD_LOADERS
 
 
-WORKLOAD_LOADERS: dict = {}
+def _load_onnx(path):
+    from ..onnx_import import load_onnx
+    return load_onnx(path)
+
+
+WORKLOAD_LOADERS: dict = {".onnx": _load_onnx}
 
 
 def console(stderr=False):
