@@ -1,0 +1,66 @@
+"""`tlm bench`: the numbers it reports are consistent with the simulations it times."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from tlm import bench
+from tlm.analytic import simulate
+from tlm.cli import main
+
+
+def test_bench_json_matches_the_simulation(tmp_path, capsys, arch, resnet8):
+    out = tmp_path / "b.json"
+    assert main(["bench", "imagine", "resnet8", "--repeat", "2", "--json", str(out)]) == 0
+    capsys.readouterr()
+    d = json.loads(out.read_text())
+    by_engine = {m["engine"]: m for m in d["measurements"]}
+    assert set(by_engine) >= {"analytic", "tlm"}
+    ref = simulate(arch, resnet8)
+    for m in by_engine.values():
+        assert m["cycles"] == ref.cycles and m["macs"] == ref.macs
+        assert m["wall_s_min"] <= m["wall_s_median"] <= m["wall_s_max"]
+        assert m["sim_cycles_per_s"] == pytest.approx(m["cycles"] / m["wall_s_median"])
+        assert m["tops"] == pytest.approx(ref.summary()["tops"])
+    assert by_engine["analytic"]["txn_per_s"] is None
+    t = by_engine["tlm"]
+    assert t["transactions"] > 0 and t["txn_per_s"] == pytest.approx(t["transactions"] / t["wall_s_median"])
+
+
+def test_scaling_fit_recovers_a_linear_cost(monkeypatch, arch):
+    """With wall time = 2 ms + 0.5 ns per MAC, the fit gives exactly that and no spread."""
+    def fake_measure(arch, wl, engine, repeats=1, warmup=0):
+        macs = wl.macs * wl.batch
+        return bench.Measurement(wl.name, engine, 1, 2e-3 + 0.5e-9 * macs, 0, 0, 0, macs, 1, None, 0, 0, 0, 0, 0)
+    monkeypatch.setattr(bench, "measure", fake_measure)
+    rows, fits = bench.scaling(arch)
+    for fam, f in fits.items():
+        assert f["ns_per_mac"] == pytest.approx(0.5, rel=1e-6), fam
+        assert f["fixed_ms"] == pytest.approx(2.0, rel=1e-6), fam
+        assert f["marginal_spread"] == pytest.approx(0.0, abs=1e-6), fam
+        assert f["mac_range"] >= 99
+    assert fits["images"]["ms_per_image"] == pytest.approx(0.5e-6 * rows[-1].macs / 100, rel=1e-6)
+
+
+def test_bad_bench_arguments(capsys):
+    assert main(["bench", "--repeat", "0"]) == 2
+    assert main(["bench", "--engine", "nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(l.startswith("error: ") for l in err)
+
+
+def test_one_blas_thread_unless_the_user_says_otherwise():
+    code = ("import tlm, numpy, json; from threadpoolctl import threadpool_info; "
+            "print(json.dumps([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']))")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["PYTHONPATH"] = str(ROOT)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert set(json.loads(p.stdout)) == {1}
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    threads = json.loads(p.stdout)
+    assert threads and all(t == min(2, os.cpu_count()) for t in threads)
