@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import math
 import re
 import threading
@@ -582,17 +583,24 @@ def dask_client(address: str):
         raise InputError(f"cannot connect to the Dask scheduler at '{address}': {e}", Where("--dask")) from None
 
 
-def _dask(job, todo, address, chunk):
-    from dask.distributed import wait
-    client = dask_client(address)
+def _dask(job, todo, client, chunk):
+    from dask.distributed import as_completed
+    ac = None
     try:
         threads = sum(client.nthreads().values()) or 1
         remote_job = client.scatter(job, broadcast=True)
-        yield from _pooled(lambda c: client.submit(run_chunk, remote_job, c, pure=False),
-                           lambda p: wait(list(p), return_when="FIRST_COMPLETED"),
-                           lambda p: client.cancel(list(p)) if p else None,
-                           _chunks(todo, chunk), 2 * threads)
+        chunks = iter(_chunks(todo, chunk))
+        ac = as_completed(loop=client.loop)  # this client's loop: it is not the default client
+        for c in itertools.islice(chunks, 2 * threads):  # keep every thread busy, no more
+            ac.add(client.submit(run_chunk, remote_job, c, pure=False))
+        for f in ac:
+            yield f.result()
+            c = next(chunks, None)
+            if c is not None:
+                ac.add(client.submit(run_chunk, remote_job, c, pure=False))
     finally:
+        if ac is not None and ac.futures:
+            client.cancel(list(ac.futures))
         client.close()
 
 
@@ -617,9 +625,10 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
     todo = [i for i in range(job.n_points) if i not in finished]
     if advance:
         advance(len(finished))
+    client = dask_client(dask) if dask else None  # connect before touching the results file
     writer = RowWriter(out_path, job, finished)
-    if dask:
-        stream = _dask(job, todo, dask, chunk_size(job, len(todo), 8))
+    if client is not None:
+        stream = _dask(job, todo, client, chunk_size(job, len(todo), 8))
     elif workers > 1 and len(todo) > 1:
         stream = _processes(job, todo, workers, chunk_size(job, len(todo), workers))
     else:
