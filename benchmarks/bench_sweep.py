@@ -27,7 +27,7 @@ def test_sweep_1000_points(benchmark, tmp_path):
 
     def run():
         # parsing and checking the settings is part of the sweep
-        settings = sweep.parse_settings(SETS, arch, wl)
+        settings = sweep.parse_settings(SETS, arch)
         job = sweep.Job(arch_dict=arch.to_dict(), workload=wl, settings=tuple(settings), engine="analytic",
                         engine_args=engine_args("analytic"))
         return sweep.run_sweep(job, out)

@@ -131,7 +131,7 @@ def test_dask_local_cluster_and_processes_give_the_same_file(base_sweep, tmp_pat
 
 
 def _job(arch, resnet8, sets):
-    settings = sweep.parse_settings(sets, arch, resnet8)
+    settings = sweep.parse_settings(sets, arch)
     return sweep.Job(arch_dict=arch.to_dict(), workload=resnet8, settings=tuple(settings), engine="analytic",
                      engine_args=None)
 
@@ -158,7 +158,7 @@ def test_resume_keeps_rows_in_any_order_and_drops_a_cut_line(base_sweep, tmp_pat
     lines = base_sweep.read_text().splitlines(keepends=True)
     head, body = lines[0], lines[1:]
     keep = [body[5], body[0], body[6]]  # as parallel workers would finish them
-    marked = keep[1].replace(",", ",", 1).split(",")
+    marked = keep[1].split(",")
     col = head.strip().split(",").index("energy_dma_pj")
     marked[col] = "123.5"  # a kept row is not recomputed: its (edited) value survives
     keep[1] = ",".join(marked)
@@ -232,8 +232,7 @@ def test_values_and_point_order(arch, resnet8):
     w = sweep.Where("--set")
     assert sweep.parse_values("1..3,7", w, "p") == (1, 2, 3, 7)
     assert sweep.parse_values("0.3, 0.45,true,inf", w, "p") == (0.3, 0.45, True, float("inf"))
-    job = _job(arch, resnet8, ["macro.count=1,2,4", "adc.fixed_cycles=0..1", "precision=2,8".replace(
-        "precision", "workload.precision")])
+    job = _job(arch, resnet8, ["macro.count=1,2,4", "adc.fixed_cycles=0..1", "workload.precision=2,8"])
     assert job.n_points == 12
     assert [job.values(i) for i in range(12)] == list(itertools.product((1, 2, 4), (0, 1), (2, 8)))
 

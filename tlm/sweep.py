@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import itertools
 import math
 import re
 import threading
@@ -180,9 +179,9 @@ def format_cell(v) -> str:
     return str(v)
 
 
-def parse_setting(text: str, arch, workload) -> Setting:
+def parse_setting(text: str, arch) -> Setting:
     """`PATH=VALUES` -> a Setting whose every value has been checked on its own against the base
-    architecture and workload (combinations are checked when their point is built)."""
+    architecture (combinations are checked when their point is built)."""
     where = Where("--set")
     if "=" not in text:
         raise InputError(f"expected PATH=VALUES (e.g. macro.count=1,2,4), found '{text}'", where)
@@ -212,8 +211,8 @@ def _check_workload_value(path, v, arch, where):
                              f"(precision.{kind}_bits: {', '.join(map(str, sup))})", where, path)
 
 
-def parse_settings(texts, arch, workload) -> list[Setting]:
-    settings = [parse_setting(t, arch, workload) for t in texts or ()]
+def parse_settings(texts, arch) -> list[Setting]:
+    settings = [parse_setting(t, arch) for t in texts or ()]
     seen = {}
     for s in settings:
         if s.path in seen:
@@ -530,80 +529,6 @@ def _chunks(indices, size):
     return [indices[k:k + size] for k in range(0, len(indices), size)]
 
 
-def _in_process(job, todo):
-    for i in todo:
-        yield run_chunk(job, [i])
-
-
-def _pooled(submit, wait_first, cancel, chunks, inflight):
-    """Keep `inflight` chunks submitted; yield each chunk's rows as it finishes."""
-    pending = set()
-    it = iter(chunks)
-    try:
-        while True:
-            while len(pending) < inflight:
-                c = next(it, None)
-                if c is None:
-                    break
-                pending.add(submit(c))
-            if not pending:
-                return
-            done, pending = wait_first(pending)
-            pending = set(pending)
-            for f in sorted(done, key=id):
-                yield f.result()
-    finally:
-        cancel(pending)
-
-
-def _processes(job, todo, workers, chunk):
-    import concurrent.futures as cf
-    import multiprocessing as mp
-    # spawn, not fork: the parent runs a progress thread, and fork with threads can deadlock
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
-    try:
-        yield from _pooled(lambda c: pool.submit(run_chunk, job, c),
-                           lambda p: cf.wait(p, return_when=cf.FIRST_COMPLETED),
-                           lambda p: [f.cancel() for f in p],
-                           _chunks(todo, chunk), 2 * workers)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def dask_client(address: str):
-    """A client of the Dask scheduler at `address` (the optional extra `dask`)."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise InputError("needs the optional extra 'dask': pip install 'imagine-tlm[dask]'",
-                         Where("--dask"), None) from None
-    try:
-        return Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise InputError(f"cannot connect to the Dask scheduler at '{address}': {e}", Where("--dask")) from None
-
-
-def _dask(job, todo, client, chunk):
-    from dask.distributed import as_completed
-    ac = None
-    try:
-        threads = sum(client.nthreads().values()) or 1
-        remote_job = client.scatter(job, broadcast=True)
-        chunks = iter(_chunks(todo, chunk))
-        ac = as_completed(loop=client.loop)  # this client's loop: it is not the default client
-        for c in itertools.islice(chunks, 2 * threads):  # keep every thread busy, no more
-            ac.add(client.submit(run_chunk, remote_job, c, pure=False))
-        for f in ac:
-            yield f.result()
-            c = next(chunks, None)
-            if c is not None:
-                ac.add(client.submit(run_chunk, remote_job, c, pure=False))
-    finally:
-        if ac is not None and ac.futures:
-            client.cancel(list(ac.futures))
-        client.close()
-
-
 def chunk_size(job: Job, n_todo: int, parallel: int) -> int:
     """Points per task: one for slow engines; for the analytic one (about a millisecond per point)
     enough to hide the task overhead while keeping every worker busy."""
@@ -615,9 +540,11 @@ def chunk_size(job: Job, n_todo: int, parallel: int) -> int:
 def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, resume: bool = False,
               advance=None) -> tuple[str, int]:
     """Evaluate every point of `job` not already in `out_path` (with `resume`), writing rows as they
-    finish; returns (final CSV text, number of points resumed from the file).  `advance(n)` is called
-    as n more points are done.  workers == 1 and no dask: in this process."""
+    finish; returns (final CSV text, number of points kept from the file).  `advance(n)` is called as
+    n more points are done.  In this process unless `workers` > 1 or a Dask scheduler address is given."""
     from pathlib import Path
+
+    from .parallel import dask_client, map_unordered, parallelism
     if not job.token:
         import uuid
         job = dataclasses.replace(job, token=uuid.uuid4().hex)
@@ -626,22 +553,21 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
     if advance:
         advance(len(finished))
     client = dask_client(dask) if dask else None  # connect before touching the results file
-    writer = RowWriter(out_path, job, finished)
-    if client is not None:
-        stream = _dask(job, todo, client, chunk_size(job, len(todo), 8))
-    elif workers > 1 and len(todo) > 1:
-        stream = _processes(job, todo, workers, chunk_size(job, len(todo), workers))
-    else:
-        stream = _in_process(job, todo)
     try:
-        for pairs in stream:
-            for i, cells in _raise_if_error(pairs):
-                writer.add(i, cells)
-            if advance:
-                advance(len(pairs))
-    except BaseException:
-        writer.close()
-        if hasattr(stream, "close"):
-            stream.close()
-        raise
-    return writer.finish(), len(finished)
+        parallel = parallelism(workers, client)
+        chunks = _chunks(todo, 1 if parallel == 1 and client is None else chunk_size(job, len(todo), parallel))
+        writer = RowWriter(out_path, job, finished)
+        stream = map_unordered(run_chunk, job, chunks, workers=workers, client=client)
+        try:
+            for pairs in stream:
+                for i, cells in _raise_if_error(pairs):
+                    writer.add(i, cells)
+                if advance:
+                    advance(len(pairs))
+        finally:
+            stream.close()  # stops the workers now, not when the generator is collected
+            writer.close()
+        return writer.finish(), len(finished)
+    finally:
+        if client is not None:
+            client.close()

@@ -83,8 +83,8 @@ def run(args) -> int:
     if args.plot:
         from .. import plots
         plots.require()  # fail before the sweep, not after it
-    wl = load_workload_arg(args.workload, arch)
-    settings = sweep.parse_settings(args.sets, arch, wl)
+    settings = sweep.parse_settings(args.sets, arch)
+    wl = load_workload_arg(args.workload)  # checked against each point's architecture and precisions
     job = sweep.Job(arch_dict=arch.to_dict(), workload=wl, settings=tuple(settings), engine=args.engine,
                     engine_args=engine_args(args.engine))
     workers = args.workers or (1 if args.engine == "analytic" else (os.cpu_count() or 1))
