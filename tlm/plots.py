@@ -142,11 +142,13 @@ def _short_names(paths):
 
 
 def _labels(table, paths, idx):
+    """Compact labels of points: the values of the settings that vary, joined by '/', and the key
+    that names them ('count / weight')."""
     varying = [p for p in paths if len(set(table[p])) > 1]
-    short = _short_names(varying)
     if not varying:
-        return [f"point {table['point'][i]}" for i in idx]
-    return [", ".join(f"{short[p]}={table[p][i]}" for p in varying) for i in idx]
+        return [f"point {table['point'][i]}" for i in idx], "point"
+    short = _short_names(varying)
+    return ["/".join(table[p][i] for p in varying) for i in idx], " / ".join(short[p] for p in varying)
 
 
 def sweep_plots(table: dict, paths, out_dir: Path) -> list[Path]:
@@ -164,18 +166,17 @@ def energy_breakdown(table, paths, out_dir) -> list[Path]:
     n = len(table["point"])
     idx = list(range(n))
     title = "energy per inference by component"
-    if n > MAX_BARS:
-        front = pareto_front(table["latency_ns"], table["energy_pj"])
-        idx = sorted(np.nonzero(front)[0].tolist(), key=lambda i: (table["latency_ns"][i], i))
-        title += f" (the {len(idx)} Pareto-optimal of {n} points)"
-        if len(idx) > MAX_BARS:
-            idx = [idx[int(round(k))] for k in np.linspace(0, len(idx) - 1, MAX_BARS)]
-            title = title.replace("(the", f"({MAX_BARS} of the")
+    if n > MAX_BARS:  # a readable subset: points spread evenly over the energy range, in energy order
+        order = np.argsort(table["energy_pj"], kind="stable")
+        idx = order[np.round(np.linspace(0, n - 1, MAX_BARS)).astype(int)].tolist()
+        title += f" ({MAX_BARS} of {n} points, spread over the energy range)"
     parts = {c: table[f"energy_{c}_pj"][idx] for c in ON_CHIP_COMPONENTS}
     scale, unit = _unit(float(table["energy_pj"][idx].max(initial=0)))
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * len(idx) + 3), 4.5))
-        _stacked(ax, _labels(table, paths, idx), parts, _colors(ON_CHIP_COMPONENTS), scale)
+        labels, key = _labels(table, paths, idx)
+        _stacked(ax, labels, parts, _colors(ON_CHIP_COMPONENTS), scale)
+        ax.set_xlabel(key)
         ax.set_ylabel(f"on-chip energy per inference ({unit})")
         ax.set_title(title)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -236,8 +237,10 @@ def pareto_plot(table, paths, out_dir) -> list[Path]:
         ax.scatter(lat[~front], en[~front], s=14, color="0.6", label="design points", zorder=2)
         ax.step(lat[idx], en[idx], where="post", color="C3", lw=1, zorder=3)
         ax.scatter(lat[idx], en[idx], s=30, color="C3", label=f"Pareto front ({len(idx)})", zorder=4)
+        key = None
         if len(idx) <= 12:
-            for i, label in zip(idx, _labels(table, paths, idx)):
+            labels, key = _labels(table, paths, idx)
+            for i, label in zip(idx, labels):
                 ax.annotate(label, (lat[i], en[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)
         for axis, v in ((ax.xaxis, lat), (ax.yaxis, en)):
             pos = v[v > 0]
@@ -246,6 +249,6 @@ def pareto_plot(table, paths, out_dir) -> list[Path]:
         ax.set_xlabel("latency per run (us)")
         ax.set_ylabel(f"on-chip energy per inference ({unit})")
         ax.set_title(f"energy vs latency: {len(lat)} design points")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, title=f"front labels: {key}" if key else None, title_fontsize=7)
         fig.tight_layout()
         return save(fig, out_dir, "sweep_pareto")
