@@ -88,12 +88,17 @@ def _stacked(ax, labels, parts: dict, colors: dict, scale: float):
 
 
 def _log(set_scale, axis):
-    """A log axis labelled with plain numbers (20, 50, 100), not powers of ten."""
-    from matplotlib.ticker import FuncFormatter
+    """A log axis labelled with plain numbers (20, 50, 100), not powers of ten; minor ticks get labels
+    only when the axis spans little more than a decade (matplotlib's rule), so they never crowd."""
+    from matplotlib.ticker import LogFormatter
+
+    class Plain(LogFormatter):
+        def _num_to_string(self, x, vmin, vmax):
+            return f"{x:g}"
+
     set_scale("log")
-    fmt = FuncFormatter(lambda v, _: f"{v:g}")
-    axis.set_major_formatter(fmt)
-    axis.set_minor_formatter(fmt)
+    axis.set_major_formatter(Plain())
+    axis.set_minor_formatter(Plain(labelOnlyBase=False))
 
 
 def _unit(max_pj: float):
