@@ -13,6 +13,7 @@ import yaml
 from tlm import sweep
 from tlm.cli import main
 from tlm.commands.simulate import ENGINES
+from tlm.commands.sweep import engine_args
 
 SETS = ["--set", "macro.count=1,4", "--set", "adc.cycles_per_bit=1,3", "--set", "precision.weight=2,8"]
 
@@ -133,7 +134,7 @@ def test_dask_local_cluster_and_processes_give_the_same_file(base_sweep, tmp_pat
 def _job(arch, resnet8, sets):
     settings = sweep.parse_settings(sets, arch)
     return sweep.Job(arch_dict=arch.to_dict(), workload=resnet8, settings=tuple(settings), engine="analytic",
-                     engine_args=None)
+                     engine_args=engine_args("analytic"))  # what `tlm sweep` hands the engine
 
 
 def test_interrupted_sweep_resumes_to_the_same_bytes(base_sweep, tmp_path, arch, resnet8):
@@ -180,6 +181,10 @@ def test_resume_refuses_a_file_of_another_sweep(base_sweep, tmp_path, capsys):
     sets = ["--set", "macro.count=1,2", "--set", "adc.cycles_per_bit=1,3", "--set", "precision.weight=2,8"]
     code, _, err = run_cli(capsys, "sweep", *sets, "-o", str(out), "-q", "--resume")
     assert code == 2 and "does not belong to this sweep" in err and err.count("\n") == 1
+    # the same settings on another base architecture (imagine_4macro: double buffering, a wider DMA)
+    code, _, err = run_cli(capsys, "sweep", "imagine_4macro", "resnet8", *SETS, "-o", str(out), "-q", "--resume")
+    assert code == 2 and "computed from another architecture" in err and err.count("\n") == 1
+    assert out.read_bytes() == base_sweep.read_bytes()  # a refused resume leaves the file alone
 
 
 def brute_front(pts):

@@ -300,6 +300,7 @@ class Job:
     engine: str
     engine_args: object  # argparse.Namespace handed to the engine, as `tlm simulate` would
     token: str = ""  # identifies the job in a worker's cache
+    base: str = ""  # fingerprint of everything but the settings (see `fingerprint`), set by run_sweep
 
     @property
     def n_points(self) -> int:
@@ -404,12 +405,23 @@ def run_chunk(job: Job, indices) -> list:
 
 
 # ---- the CSV file --------------------------------------------------------------------------------------
+def fingerprint(job: Job) -> str:
+    """A short hash of the base architecture, the workload and the engine with its options: rows with
+    another fingerprint were computed from other inputs, and `--resume` refuses them."""
+    import hashlib
+    import json
+    opts = {k: v for k, v in sorted(vars(job.engine_args).items())} if job.engine_args is not None else {}
+    data = {"arch": job.arch_dict, "workload": job.workload.to_dict(), "engine": job.engine, "options": opts}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def header(job: Job) -> list:
-    return ["point", *(s.path for s in job.settings), *RESULT_COLUMNS]
+    return ["point", *(s.path for s in job.settings), "base", *RESULT_COLUMNS]
 
 
 def setting_cells(job: Job, index: int) -> list:
-    return [format_cell(v) for v in job.values(index)]
+    """The cells that identify a point: its setting values and the fingerprint of its base."""
+    return [format_cell(v) for v in job.values(index)] + [job.base]
 
 
 def csv_line(cells) -> str:
@@ -434,7 +446,7 @@ def read_finished(path, job: Job) -> dict:
         raise InputError("its columns differ from this sweep's (made by another sweep?); drop --resume to "
                          "start over or write to another file", Where(str(path), 1))
     done = {}
-    n_set = len(job.settings)
+    n_set = len(job.settings) + 1  # the settings and the base fingerprint
     for ln, row in enumerate(rows[1:], start=2):
         if len(row) != len(want):
             raise InputError(f"expected {len(want)} cells, found {len(row)}", Where(str(path), ln))
@@ -442,9 +454,13 @@ def read_finished(path, job: Job) -> dict:
             i = int(row[0])
         except ValueError:
             raise InputError(f"point number '{row[0]}' is not an integer", Where(str(path), ln)) from None
-        if not 0 <= i < job.n_points or row[1:1 + n_set] != setting_cells(job, i):
-            raise InputError(f"point {row[0]} does not belong to this sweep ({', '.join(row[1:1 + n_set])}); "
+        if not 0 <= i < job.n_points or row[1:n_set] != setting_cells(job, i)[:-1]:
+            raise InputError(f"point {row[0]} does not belong to this sweep ({', '.join(row[1:n_set])}); "
                              "drop --resume to start over", Where(str(path), ln))
+        if row[n_set] != job.base:
+            raise InputError(f"point {row[0]} was computed from another architecture, workload or engine "
+                             f"(base {row[n_set]}, now {job.base}); drop --resume to start over",
+                             Where(str(path), ln))
         done.setdefault(i, row)
     return done
 
@@ -545,9 +561,9 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
     from pathlib import Path
 
     from .parallel import dask_client, map_unordered, parallelism
-    if not job.token:
+    if not job.token or not job.base:
         import uuid
-        job = dataclasses.replace(job, token=uuid.uuid4().hex)
+        job = dataclasses.replace(job, token=job.token or uuid.uuid4().hex, base=job.base or fingerprint(job))
     finished = read_finished(out_path, job) if resume and Path(out_path).exists() else {}
     todo = [i for i in range(job.n_points) if i not in finished]
     if advance:
