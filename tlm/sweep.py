@@ -36,6 +36,7 @@ from .errors import InputError, Where, did_you_mean
 from .hw import area as hw_area
 from .result import COMPONENTS
 from .schema import check_value
+from .workload import check_against
 
 # workload pseudo-paths: what each sets
 WORKLOAD_PATHS = {
@@ -49,7 +50,7 @@ ALIASES = {f"precision.{k}": f"workload.precision.{k}" for k in ("input", "weigh
 PRECISION_PATHS = ("workload.precision", "workload.precision.input", "workload.precision.weight",
                    "workload.precision.output")
 MAX_POINTS = 10_000_000
-MAX_RANGE = 1_000_000
+MAX_RANGE = 100_000
 
 # result columns of every row, after the point number and the settings
 RESULT_COLUMNS = (
@@ -346,7 +347,6 @@ class PointBuilder:
                 wl = with_precision(job.workload, **workload_values(
                     {job.settings[i].path: vals[i] for i in self.wl_idx}))
                 self._cache(self._wl, wkey, wl)
-            from .workload import check_against
             check_against(wl, arch)
         except InputError as e:
             msg = f"{e.field}: {e.message}" if e.field else e.message
