@@ -254,7 +254,7 @@ def test_plots_are_deterministic(base_sweep, tmp_path, root):
     b = plots.energy_breakdown(table, paths, tmp_path / "b")  # the same figure again: the same bytes
     for pb in b:
         assert pb.read_bytes() == (tmp_path / "a" / pb.name).read_bytes(), pb.name
-    assert main(["simulate", "--plot", str(tmp_path / "s"), "-q"]) == 0
+    assert main(["simulate", "--engine", "analytic", "--plot", str(tmp_path / "s"), "-q"]) == 0
     assert (tmp_path / "s" / "run_energy.png").read_bytes()[:4] == b"\x89PNG"
     assert b"<svg" in (tmp_path / "s" / "run_energy.svg").read_bytes()
 
