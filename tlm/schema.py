@@ -8,6 +8,7 @@ file, line and dotted field path.  Nested sections are dataclass-typed fields.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import typing
 from dataclasses import MISSING, field
@@ -86,9 +87,15 @@ def check_value(t, v, md: dict, where: Where, path: str):
     return v
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls) -> dict:
+    """Resolved field types of a section class (cached: resolving them dominates `build` otherwise)."""
+    return typing.get_type_hints(cls)
+
+
 def build(cls, data, path: str = "", where: Where | None = None):
     """Build dataclass `cls` from YAML mapping `data`, validating everything."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     if not isinstance(data, dict):
         raise InputError(f"expected a mapping of fields, found {data!r}", where or Where(), path or None)

@@ -42,6 +42,7 @@ def add_arguments(p):
     p.add_argument("--csv", metavar="DIR", help="write layers.csv and energy.csv into DIR")
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
+    p.add_argument("--plot", metavar="DIR", help="draw the energy breakdown per layer (PNG, SVG) into DIR")
 
 
 def _analytic(arch, wl, args):
@@ -91,6 +92,9 @@ def run(args) -> int:
         outputs.append((Path(args.csv) / "energy.csv", report.energy_csv(result)))
     for path, text in outputs:
         atomic_write(path, text)
+    if args.plot:
+        from ..plots import run_plots
+        run_plots(result, Path(args.plot))
     if not args.quiet:
         con = console()
         con.print(report.summary_table(result))

@@ -1,0 +1,286 @@
+"""`tlm sweep`: rows equal `tlm simulate` of the same point, local/Dask/process runs agree, interrupted
+sweeps resume to the same bytes, the Pareto front, and one-line errors for bad settings."""
+import csv
+import io
+import itertools
+import json
+import random
+
+import numpy as np
+import pytest
+import yaml
+
+from tlm import sweep
+from tlm.cli import main
+from tlm.commands.simulate import ENGINES
+from tlm.commands.sweep import engine_args
+
+SETS = ["--set", "macro.count=1,4", "--set", "adc.cycles_per_bit=1,3", "--set", "precision.weight=2,8"]
+
+
+def rows_of(path):
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def base_sweep(tmp_path_factory):
+    """The 8-point reference sweep, run in-process."""
+    out = tmp_path_factory.mktemp("ref") / "ref.csv"
+    assert main(["sweep", "imagine", "resnet8", *SETS, "-o", str(out), "-q"]) == 0
+    return out
+
+
+def simulate_json(tmp_path, root, arch_edit, wl_edit, tag, engine="analytic"):
+    """`tlm simulate --json` of the shipped files edited by hand as a user would edit the YAML."""
+    a = yaml.safe_load((root / "configs" / "imagine.yaml").read_text())
+    w = yaml.safe_load((root / "workloads" / "resnet8.yaml").read_text())
+    arch_edit(a)
+    wl_edit(w)
+    ap, wp, jp = tmp_path / f"a{tag}.yaml", tmp_path / f"w{tag}.yaml", tmp_path / f"r{tag}.json"
+    ap.write_text(yaml.safe_dump(a))
+    wp.write_text(yaml.safe_dump(w))
+    assert main(["simulate", str(ap), str(wp), "--engine", engine, "--json", str(jp), "-q"]) == 0
+    return json.loads(jp.read_text()), a
+
+
+def hand_area_mm2(a):
+    m, adc = a["macro"], a["adc"]
+    one = m["rows"] * m["columns"] * m["bitcell_area_um2"] / 1e6 + m["periphery_area_mm2"] \
+        + adc["converters_per_macro"] * adc["area_um2_per_converter"] / 1e6
+    return m["count"] * one + a["sram"]["area_mm2"] + a["controller"]["area_mm2"]
+
+
+def assert_row_matches(row, js, a):
+    s, B = js["summary"], js["summary"]["batch"]
+    for col, key in (("cycles", "cycles"), ("latency_ns", "latency_ns"), ("energy_pj", "energy_per_inference_pj"),
+                     ("tops", "tops"), ("tops_per_w", "tops_per_w"), ("batch", "batch"),
+                     ("inferences_per_s", "inferences_per_s"),
+                     ("spatial_utilization", "spatial_utilization"),
+                     ("temporal_utilization", "temporal_utilization")):
+        assert float(row[col]) == float(s[key]), col
+    for comp, e in js["energy_by_component_pj"].items():
+        assert float(row[f"energy_{comp}_pj"]) == pytest.approx(e / B, rel=1e-12), comp
+    on_chip = sum(float(row[f"energy_{c}_pj"]) for c in js["energy_by_component_pj"] if c != "external")
+    assert on_chip == pytest.approx(float(row["energy_pj"]), rel=1e-12)
+    assert float(row["area_mm2"]) == pytest.approx(hand_area_mm2(a), rel=1e-12)
+    assert float(row["tops_per_mm2"]) == pytest.approx(float(row["tops"]) / hand_area_mm2(a), rel=1e-12)
+
+
+def test_every_row_equals_simulate_of_its_point(base_sweep, tmp_path, root):
+    rows = rows_of(base_sweep)
+    want = list(itertools.product([1, 4], [1, 3], [2, 8]))  # first --set varies slowest
+    assert [(int(r["macro.count"]), int(r["adc.cycles_per_bit"]), int(r["workload.precision.weight"]))
+            for r in rows] == want
+    assert [int(r["point"]) for r in rows] == list(range(8))
+    for k, (row, (count, cpb, wbits)) in enumerate(zip(rows, want)):
+        def edit_arch(a, count=count, cpb=cpb):
+            a["macro"]["count"] = count
+            a["adc"]["cycles_per_bit"] = cpb
+
+        def edit_wl(w, wbits=wbits):
+            w["precision"]["weight"] = wbits
+        js, a = simulate_json(tmp_path, root, edit_arch, edit_wl, k)
+        assert_row_matches(row, js, a)
+    # the settings do change the results (a sweep of identical rows would pass the loop above too)
+    assert len({r["energy_pj"] for r in rows}) == 8
+
+
+def test_workload_precision_and_batch_paths_equal_edited_yaml(tmp_path, root, capsys):
+    out = tmp_path / "p.csv"
+    code, _, err = run_cli(capsys, "sweep", "--set", "workload.precision.input=4", "--set", "precision.output=2",
+                           "--set", "workload.batch=3", "-o", str(out), "-q")
+    assert code == 0, err
+    (row,) = rows_of(out)
+
+    def edit_wl(w):  # what the precision paths mean, written out in the YAML
+        w["input"]["bits"] = 4
+        w["precision"]["output"] = 2
+        w["batch"] = 3
+        for layer in w["layers"]:
+            if layer["type"] in ("conv2d", "dense"):
+                layer["precision"] = {"input": 4}
+    js, a = simulate_json(tmp_path, root, lambda a: None, edit_wl, "p")
+    assert_row_matches(row, js, a)
+    # the all-precisions path: every compute layer at 3b in, weight and out, the image at 3b
+    out3 = tmp_path / "p3.csv"
+    assert main(["sweep", "--set", "workload.precision=3", "-o", str(out3), "-q"]) == 0
+
+    def edit3(w):
+        w["input"]["bits"] = 3
+        w["precision"] = {"input": 3, "weight": 3, "output": 3}
+    js3, a3 = simulate_json(tmp_path, root, lambda a: None, edit3, "p3")
+    assert_row_matches(rows_of(out3)[0], js3, a3)
+
+
+def test_dask_local_cluster_and_processes_give_the_same_file(base_sweep, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    out = tmp_path / "dask.csv"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert main(["sweep", "imagine", "resnet8", *SETS, "-o", str(out), "-q",
+                     "--dask", cluster.scheduler_address]) == 0
+    assert out.read_bytes() == base_sweep.read_bytes()
+    out2 = tmp_path / "procs.csv"
+    assert main(["sweep", "imagine", "resnet8", *SETS, "-o", str(out2), "-q", "--workers", "2"]) == 0
+    assert out2.read_bytes() == base_sweep.read_bytes()
+
+
+def _job(arch, resnet8, sets):
+    settings = sweep.parse_settings(sets, arch)
+    return sweep.Job(arch_dict=arch.to_dict(), workload=resnet8, settings=tuple(settings), engine="analytic",
+                     engine_args=engine_args("analytic"))  # what `tlm sweep` hands the engine
+
+
+def test_interrupted_sweep_resumes_to_the_same_bytes(base_sweep, tmp_path, arch, resnet8):
+    job = _job(arch, resnet8, [s for s in SETS if s != "--set"])
+    out = tmp_path / "r.csv"
+    done = [0]
+
+    def advance(n):
+        done[0] += n
+        if done[0] >= 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(job, out, advance=advance)
+    assert len(rows_of(out)) == 3  # finished points were kept
+    text, resumed = sweep.run_sweep(job, out, resume=True)
+    assert resumed == 3
+    assert out.read_bytes() == base_sweep.read_bytes() == text.encode()
+
+
+def test_resume_keeps_rows_in_any_order_and_drops_a_cut_line(base_sweep, tmp_path, capsys):
+    lines = base_sweep.read_text().splitlines(keepends=True)
+    head, body = lines[0], lines[1:]
+    keep = [body[5], body[0], body[6]]  # as parallel workers would finish them
+    marked = keep[1].split(",")
+    col = head.strip().split(",").index("energy_dma_pj")
+    marked[col] = "123.5"  # a kept row is not recomputed: its (edited) value survives
+    keep[1] = ",".join(marked)
+    out = tmp_path / "r.csv"
+    out.write_text(head + "".join(keep) + body[3][:17])  # the last line was cut by the interruption
+    code, _, err = run_cli(capsys, "sweep", "imagine", "resnet8", *SETS, "-o", str(out), "-q", "--resume")
+    assert code == 0, err
+    got = out.read_text().splitlines(keepends=True)
+    assert got[0] == head and len(got) == 9
+    assert got[1].split(",")[col] == "123.5"
+    assert got[1:2] != body[0:1] and got[2:] == body[1:]
+
+
+def test_resume_refuses_a_file_of_another_sweep(base_sweep, tmp_path, capsys):
+    out = tmp_path / "other.csv"
+    out.write_bytes(base_sweep.read_bytes())
+    code, out_text, err = run_cli(capsys, "sweep", "--set", "macro.count=1,2", "-o", str(out), "-q", "--resume")
+    assert code == 2 and err.count("\n") == 1 and "drop --resume" in err
+    sets = ["--set", "macro.count=1,2", "--set", "adc.cycles_per_bit=1,3", "--set", "precision.weight=2,8"]
+    code, _, err = run_cli(capsys, "sweep", *sets, "-o", str(out), "-q", "--resume")
+    assert code == 2 and "does not belong to this sweep" in err and err.count("\n") == 1
+    # the same settings on another base architecture (imagine_4macro: double buffering, a wider DMA)
+    code, _, err = run_cli(capsys, "sweep", "imagine_4macro", "resnet8", *SETS, "-o", str(out), "-q", "--resume")
+    assert code == 2 and "computed from another architecture" in err and err.count("\n") == 1
+    assert out.read_bytes() == base_sweep.read_bytes()  # a refused resume leaves the file alone
+
+
+def brute_front(pts):
+    return [not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in pts) for p in pts]
+
+
+def test_pareto_front_on_a_hand_made_set():
+    pts = [(1, 5), (2, 3), (3, 4), (4, 1), (2, 3), (5, 1), (1, 6), (0.5, 9)]
+    mask = sweep.pareto_front([p[0] for p in pts], [p[1] for p in pts])
+    # (3,4) is beaten by (2,3); (5,1) by (4,1); (1,6) by (1,5); both copies of (2,3) stay
+    assert mask.tolist() == [True, True, False, True, True, False, False, True]
+    rng = random.Random(3)
+    for _ in range(50):
+        pts = [(rng.randint(0, 6), rng.randint(0, 6)) for _ in range(rng.randint(1, 25))]
+        assert sweep.pareto_front(*zip(*pts)).tolist() == brute_front(pts)
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("macro.cont=1,2", "did you mean 'macro.count'"),
+    ("macro.count=0", "expected >= 1"),
+    ("macro.count=1.5", "expected an integer"),
+    ("macro.count=", "empty value"),
+    ("macro.count", "expected PATH=VALUES"),
+    ("macro.count=4..1", "empty range"),
+    ("macro.count=2,2", "given twice"),
+    ("adc.pipelined=maybe", "expected true or false"),
+    ("technology.vdd_array_v=-0.3", "expected >= 0.05"),
+    ("precision.weight=9", "9b is not supported"),
+    ("workload.precision.output=0", "expected >= 1"),
+    ("macro=1", "is a section"),
+    ("precision.weight_bits=1,2", "is a list"),
+])
+def test_bad_settings_exit_2_with_one_line(setting, says, tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    code, stdout, err = run_cli(capsys, "sweep", "--set", setting, "-o", str(out))
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and says in err, err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_a_combination_the_schema_refuses_names_its_point(tmp_path, capsys):
+    # 1161 rows split into 9 blocks and 1152 rows into 8 are fine; 1161 rows into 8 blocks is not
+    code, _, err = run_cli(capsys, "sweep", "--set", "macro.rows=1152,1161", "--set", "macro.dp_split_blocks=9,8",
+                           "-o", str(tmp_path / "x.csv"), "-q")
+    assert code == 2 and err.count("\n") == 1
+    assert "point 3 (macro.rows=1161, macro.dp_split_blocks=8)" in err and "divide evenly" in err
+
+
+def test_values_and_point_order(arch, resnet8):
+    w = sweep.Where("--set")
+    assert sweep.parse_values("1..3,7", w, "p") == (1, 2, 3, 7)
+    assert sweep.parse_values("0.3, 0.45,true,inf", w, "p") == (0.3, 0.45, True, float("inf"))
+    job = _job(arch, resnet8, ["macro.count=1,2,4", "adc.fixed_cycles=0..1", "workload.precision=2,8"])
+    assert job.n_points == 12
+    assert [job.values(i) for i in range(12)] == list(itertools.product((1, 2, 4), (0, 1), (2, 8)))
+
+
+def test_plots_are_deterministic(base_sweep, tmp_path, root):
+    pytest.importorskip("matplotlib")
+    from tlm import plots
+    table = sweep.read_table(base_sweep.read_text())
+    paths = ["macro.count", "adc.cycles_per_bit", "workload.precision.weight"]
+    a = plots.sweep_plots(table, paths, tmp_path / "a")
+    assert sorted(p.name for p in a) == sorted(f"sweep_{k}.{x}" for k in ("energy", "efficiency", "pareto")
+                                               for x in ("png", "svg"))
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in a if p.suffix == ".png")
+    b = plots.energy_breakdown(table, paths, tmp_path / "b")  # the same figure again: the same bytes
+    for pb in b:
+        assert pb.read_bytes() == (tmp_path / "a" / pb.name).read_bytes(), pb.name
+    assert main(["simulate", "--engine", "analytic", "--plot", str(tmp_path / "s"), "-q"]) == 0
+    assert (tmp_path / "s" / "run_energy.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in (tmp_path / "s" / "run_energy.svg").read_bytes()
+
+
+def test_efficiency_plot_needs_a_swept_precision(base_sweep, tmp_path):
+    pytest.importorskip("matplotlib")
+    from tlm import plots
+    table = sweep.read_table(base_sweep.read_text())
+    assert plots.efficiency_vs_precision(table, ["macro.count", "adc.cycles_per_bit"], tmp_path) == []
+
+
+@pytest.mark.skipif("tlm" not in ENGINES, reason="the TLM engine is not registered yet")
+def test_tlm_engine_rows_equal_simulate(tmp_path, root):
+    out = tmp_path / "t.csv"
+    assert main(["sweep", "--engine", "tlm", "--set", "macro.count=1,2", "--workers", "1", "-o", str(out),
+                 "-q"]) == 0
+    for k, row in enumerate(rows_of(out)):
+        def edit(a, c=int(row["macro.count"])):
+            a["macro"]["count"] = c
+        js, a = simulate_json(tmp_path, root, edit, lambda w: None, f"t{k}", engine="tlm")
+        assert_row_matches(row, js, a)
+
+
+def test_sweep_rows_are_not_all_equal_across_precision(base_sweep):
+    t = sweep.read_table(base_sweep.read_text())
+    w = np.array([int(v) for v in t["workload.precision.weight"]])
+    # more weight bits: more columns per output channel, never less energy per inference
+    for lo, hi in zip(np.nonzero(w == 2)[0], np.nonzero(w == 8)[0]):
+        assert t["energy_pj"][hi] > t["energy_pj"][lo]

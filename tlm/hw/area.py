@@ -1,0 +1,23 @@
+"""Silicon area of the whole accelerator: the sum of the blocks that have an area parameter.
+
+The macros (bit cells, periphery and converters, see macro.area_mm2), the activation SRAM and the
+controller with its post-processing.  The DMA and the interconnect have no area parameter and count
+as zero.
+"""
+from __future__ import annotations
+
+from . import macro
+
+
+def breakdown_mm2(arch) -> dict:
+    """Area of each block kind, mm2: all macros with their ADCs, the SRAM, the controller."""
+    return {
+        "macros": arch.macro.count * macro.area_mm2(arch),
+        "sram": arch.sram.area_mm2,
+        "controller": arch.controller.area_mm2,
+    }
+
+
+def area_mm2(arch) -> float:
+    """Total area of the accelerator, mm2."""
+    return float(sum(breakdown_mm2(arch).values()))
