@@ -215,6 +215,9 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = "wb" if isinstance(data, bytes) else "w"
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a result file is as readable as any other
         try:
             with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
                 f.write(data)
