@@ -27,3 +27,8 @@ def test_readme_commands_are_the_ci_ones():
     ci = (ROOT / ".ci" / "run").read_text()
     assert 'python -m pip install -e ".[test,all]"' in readme and 'pip install --quiet -e ".[test,all]"' in ci
     assert "python -m pytest" in readme and "python -m pytest" in ci
+
+
+def test_readme_outputs_are_what_the_commands_print():
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_readme.py"), "--check"])
+    assert r.returncode == 0, "README.md shows stale command output: run python scripts/gen_readme.py"
