@@ -133,6 +133,17 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class Functional:
+    noise_lsb: float = param("standard deviation of the analog noise of one conversion (thermal and "
+                             "charge-injection noise of the DP lines, ABN and comparator), referred to the "
+                             "converter input, in ADC LSB; used by the functional model (tlm accuracy)",
+                             lo=0.0, hi=1000.0, default=0.5)
+    swing: str = param("default DP swing policy of the functional model: 'adaptive' (per-channel in-ADC "
+                       "batch-norm gain/offset) or 'fixed' (ADC range = worst-case DP range)",
+                       choices=("adaptive", "fixed"), default="adaptive")
+
+
+@dataclass(frozen=True)
 class Arch:
     name: str = param("name of the design")
     technology: Technology = section(Technology, "process and supplies")
@@ -145,6 +156,8 @@ class Arch:
     controller: Controller = section(Controller, "the macro controller")
     postproc: PostProc = section(PostProc, "digital post-processing: pooling, residual add, partial sums")
     activity: Activity = section(Activity, "default data activity (replaced by measured activity when given)")
+    functional: Functional = section(Functional, "analog non-idealities of the functional (accuracy) model",
+                                     default=True)
 
     def to_dict(self) -> dict:
         return _jsonable(to_dict(self))
