@@ -136,8 +136,11 @@ class Activity:
 class Functional:
     noise_lsb: float = param("standard deviation of the analog noise of one conversion (thermal and "
                              "charge-injection noise of the DP lines, ABN and comparator), referred to the "
-                             "converter input, in ADC LSB; used by the functional model (tlm accuracy)",
-                             lo=0.0, hi=1000.0, default=0.5)
+                             "converter input, in LSB of a noise_ref_bits-bit conversion (the noise is fixed "
+                             "in volts: coarser conversions see less of it in their own LSB); used by the "
+                             "functional model (tlm accuracy)", lo=0.0, hi=1000.0, default=0.5)
+    noise_ref_bits: int = param("ADC resolution whose LSB noise_lsb is expressed in, bits", lo=1, hi=16,
+                                default=8)
     swing: str = param("default DP swing policy of the functional model: 'adaptive' (per-channel in-ADC "
                        "batch-norm gain/offset) or 'fixed' (ADC range = worst-case DP range)",
                        choices=("adaptive", "fixed"), default="adaptive")

@@ -18,6 +18,8 @@ One macro operation (one row tile of one group of a conv/dense layer, for a bloc
      gain g and offset b before the conversion, so the ADC range spans that channel's output range:
      code = clip(round(g * DP + b + noise), 0, 2^r_out - 1).  g and b come from the folded batch-norm
      and the calibrated output range of the trained network (or from data, for random weights).
+   The noise is fixed in volts: given in LSB of a `functional.noise_ref_bits`-bit conversion, it is
+   2^(r_out - noise_ref_bits) times that in LSB of an r_out-bit one.
    - `fixed` swing: the ADC range is the worst-case DP range of the connected rows; the code is
      rescaled to DP units and the batch-norm (g, b) is applied digitally after the converter, then
      requantized to r_out bits.  Most of the ADC's codes are never used: fewer effective bits.
@@ -289,6 +291,7 @@ class QLayer:
         """The CIM layer's output codes."""
         g, top, L = self.layer.groups, self.top, self.layer
         tiles, conn = self.dp_tiles(x_codes, arch, stats)
+        noise_lsb = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)  # fixed in volts
         gain = self._chan(self.gain, g)
         if swing == "adaptive":
             if len(tiles) == 1:  # ABN gain and offset in the ADC; ReLU = clipping at code 0
@@ -301,15 +304,14 @@ class QLayer:
                     u = gain * dp + mid + _noise(dp.shape, noise_lsb, rng)
                     acc = acc + _convert(u, top, stats, True) - mid
                 y = np.clip(np.rint(acc + self._chan(self.offset, g)), 0, top)
-        elif swing == "fixed":  # the ADC spans the worst-case DP of the connected rows; BN after it
-            xmax = (1 << L.bits_in) - 1
-            wmin, wmax = -(1 << (L.bits_w - 1)), (1 << (L.bits_w - 1)) - 1
+        elif swing == "fixed":  # a signed ADC spanning the worst-case DP of the connected rows; BN after it
+            fs = (1 << L.bits_in) - 1 << (L.bits_w - 1)  # max |DP| per connected row
+            mid = float(1 << (L.bits_out - 1))
             dp_hat = 0.0
             for dp, n_conn in zip(tiles, conn):
-                lo, hi = n_conn * xmax * wmin, n_conn * xmax * wmax
-                lsb = (hi - lo) / top
-                u = (dp - lo) / lsb + _noise(dp.shape, noise_lsb, rng)
-                dp_hat = dp_hat + lo + _convert(u, top, stats, True) * lsb
+                lsb = 2.0 * n_conn * fs / (top + 1)  # 2^r codes over [-FS, FS), code mid-scale = 0
+                u = dp / lsb + mid + _noise(dp.shape, noise_lsb, rng)
+                dp_hat = dp_hat + (_convert(u, top, stats, True) - mid) * lsb
             y = np.clip(np.rint(self._affine(dp_hat)), 0, top)
         else:
             raise InputError(f"unknown swing '{swing}', expected one of {', '.join(SWINGS)}", field="--swing")

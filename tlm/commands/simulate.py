@@ -21,11 +21,13 @@ def add_arguments(p):
     p.add_argument("--csv", metavar="DIR", help="write layers.csv and energy.csv into DIR")
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
+    p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
+                   help="measure each layer's input bit density on DATASET with the functional model")
 
 
 def _analytic(arch, wl, args):
     from ..analytic import simulate
-    return simulate(arch, wl)
+    return simulate(arch, wl, input_density=getattr(args, "input_density", None))
 
 
 ENGINES["analytic"] = _analytic
@@ -35,7 +37,12 @@ def run(args) -> int:
     from .. import report
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
+    if args.activity_from:
+        from ..accuracy import measure_activity
+        args.input_density, note = measure_activity(arch, wl, args.activity_from)
     result = ENGINES[args.engine](arch, wl, args)
+    if args.activity_from:
+        result.notes.append(note)
     outputs = []
     if args.json:
         outputs.append((Path(args.json), result.to_json()))
