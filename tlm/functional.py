@@ -106,22 +106,28 @@ class DpStats:
     input_bits: float = 0.0
     cell_ones: float = 0.0
     cell_bits: float = 0.0
+    bits_w: int = 1  # bit columns per output channel
 
 
-def macro_dp(x_codes: np.ndarray, wcols: np.ndarray, colw: np.ndarray, bits_in: int,
-             stats: DpStats | None = None) -> np.ndarray:
+def combine_columns(wcols: np.ndarray, colw: np.ndarray) -> np.ndarray:
+    """The binary-weighted sum of each weight's adjacent bit columns: (rows, C*r_w) -> (rows, C)."""
+    rows, bits_w = len(wcols), len(colw)
+    return wcols.reshape(rows, -1, bits_w) @ colw  # signed integers, exact in float32
+
+
+def macro_dp(x_codes: np.ndarray, w_comb: np.ndarray, bits_in: int, stats: DpStats | None = None,
+             weight_ones: np.ndarray | None = None) -> np.ndarray:
     """One macro operation: the exact DP (M, C) of unsigned r_in-bit inputs (M, rows) with the weights
-    whose bit columns are `wcols` (rows, C*r_w) and column weights `colw` (r_w,).  float64 result.
+    `w_comb` = combine_columns(bit columns, column weights) (rows, C).  float64 result.
 
     The binary weighting of a weight's adjacent columns is linear and happens in charge before the
     conversion (where the noise enters), so it is applied to the bit columns first: the matmul of each
     input bit-plane with the combined columns gives the same integers as per-column popcounts weighted
     afterwards (every partial sum is below rows * 2^(r_w-1) < 2^24, exact in float32), for r_w times
-    less work.  The bit-planes are then accumulated with weights 2^b (charge-domain accumulation)."""
+    less work.  The bit-planes are then accumulated with weights 2^b (charge-domain accumulation).
+    `weight_ones` (rows,): weight bits that are 1 per row, for the DP activity in `stats`."""
     m, rows = x_codes.shape
-    bits_w = len(colw)
-    c = wcols.shape[1] // bits_w
-    w_comb = wcols.reshape(rows, c, bits_w) @ colw  # (rows, C) signed integers, exact
+    c = w_comb.shape[1]
     out = np.empty((m, c), dtype=np.float64)
     pw = 2.0 ** np.arange(bits_in)
     step = max(1, CHUNK_ELEMS // max(1, bits_in * max(rows, c)))
@@ -134,8 +140,8 @@ def macro_dp(x_codes: np.ndarray, wcols: np.ndarray, colw: np.ndarray, bits_in: 
             ones_per_row = planes.sum(axis=(0, 1), dtype=np.float64)
             stats.input_ones += float(ones_per_row.sum())
             stats.input_bits += planes.size
-            stats.cell_ones += float(ones_per_row @ wcols.sum(1, dtype=np.float64))  # input 1 AND weight bit 1
-            stats.cell_bits += float(planes.size) * wcols.shape[1]
+            stats.cell_ones += float(ones_per_row @ weight_ones)  # input bit 1 AND weight bit 1
+            stats.cell_bits += float(planes.size) * c * stats.bits_w
     return out
 
 
@@ -236,7 +242,7 @@ class QLayer:
     zp_out: int  # zero point of the output codes
     w_float: np.ndarray | None = None  # for the float model
     b_float: np.ndarray | None = None
-    _cols: list = field(default_factory=list, repr=False)
+    _cols: dict = field(default_factory=dict, repr=False)  # macro rows -> per group, per row tile
 
     @property
     def top(self) -> int:
@@ -249,22 +255,30 @@ class QLayer:
         return self.w_int.reshape(g, co // g, -1).transpose(0, 2, 1)
 
     def columns(self, arch):
-        """Per group, per row tile: (row slice, weight bit columns, column weights), cached."""
-        if not self._cols:
+        """Per group, per row tile: (row slice, combined weight columns, weight bits set per row), cached."""
+        R = arch.macro.rows
+        if R not in self._cols:
+            groups = []
             for wg in self.weight_matrix():
-                self._cols.append([(sl, *weight_bit_columns(wg[sl], self.layer.bits_w))
-                                   for sl in row_tiles(wg.shape[0], arch.macro.rows)])
-        return self._cols
+                tiles = []
+                for sl in row_tiles(wg.shape[0], R):
+                    wcols, colw = weight_bit_columns(wg[sl], self.layer.bits_w)
+                    tiles.append((sl, combine_columns(wcols, colw), wcols.sum(1, dtype=np.float64)))
+                groups.append(tiles)
+            self._cols[R] = groups
+        return self._cols[R]
 
     def dp_tiles(self, x_codes, arch, stats=None):
         """Exact partial DPs per row tile: list over tiles of (G, M, Cout/G), and connected rows."""
         xm = _as_matrix_input(x_codes, self.layer)
         cols = self.columns(arch)
         st = stats.dp if stats is not None else None
+        if st is not None:
+            st.bits_w = self.layer.bits_w
         out = []
         for t in range(len(cols[0])):
-            out.append(np.stack([macro_dp(xm[gi][:, cols[gi][t][0]], cols[gi][t][1], cols[gi][t][2],
-                                          self.layer.bits_in, st) for gi in range(len(cols))]))
+            out.append(np.stack([macro_dp(xm[gi][:, cols[gi][t][0]], cols[gi][t][1], self.layer.bits_in, st,
+                                          cols[gi][t][2]) for gi in range(len(cols))]))
         conn = [connected_rows(sl.stop - sl.start, arch) for sl, _, _ in cols[0]]
         return out, conn
 
