@@ -182,7 +182,7 @@ def test_output_bits_propagate(mnist):
     assert [L.bits_in for L in comp] == [8, 4, 4]
 
 
-@pytest.mark.parametrize("argv", [["--images", "0"], ["--noise", "-1"], ["--output-bits", "9"]])
+@pytest.mark.parametrize("argv", [["--images", "0"], ["--noise", "-1"], ["--output-bits", "9"], ["--fixed-range", "2"], ["resnet8"]])
 def test_accuracy_bad_input_exits_2(argv, capsys):
     from tlm.cli import main
     assert main(["accuracy", *argv]) == 2

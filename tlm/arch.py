@@ -141,6 +141,10 @@ class Functional:
                              "functional model (tlm accuracy)", lo=0.0, hi=1000.0, default=0.5)
     noise_ref_bits: int = param("ADC resolution whose LSB noise_lsb is expressed in, bits", lo=1, hi=16,
                                 default=8)
+    fixed_range_fraction: float = param("fraction of the worst-case DP range of the connected rows that the "
+                                        "ADC spans under the fixed swing policy (1: nothing can clip; smaller "
+                                        "trades clipping for resolution, one range for every channel)",
+                                        lo=0.0, hi=1.0, lo_open=True, default=1.0)
     swing: str = param("default DP swing policy of the functional model: 'adaptive' (per-channel in-ADC "
                        "batch-norm gain/offset) or 'fixed' (ADC range = worst-case DP range)",
                        choices=("adaptive", "fixed"), default="adaptive")

@@ -20,7 +20,8 @@ One macro operation (one row tile of one group of a conv/dense layer, for a bloc
      and the calibrated output range of the trained network (or from data, for random weights).
    The noise is fixed in volts: given in LSB of a `functional.noise_ref_bits`-bit conversion, it is
    2^(r_out - noise_ref_bits) times that in LSB of an r_out-bit one.
-   - `fixed` swing: the ADC range is the worst-case DP range of the connected rows; the code is
+   - `fixed` swing: the ADC range is the worst-case DP range of the connected rows (times
+     `functional.fixed_range_fraction`, 1 by default), the same for every channel; the code is
      rescaled to DP units and the batch-norm (g, b) is applied digitally after the converter, then
      requantized to r_out bits.  Most of the ADC's codes are never used: fewer effective bits.
 6. Row tiles (rows > macro rows): each tile is converted on its own (signed partial, centred at
@@ -323,7 +324,8 @@ class QLayer:
             mid = float(1 << (L.bits_out - 1))
             dp_hat = 0.0
             for dp, n_conn in zip(tiles, conn):
-                lsb = 2.0 * n_conn * fs / (top + 1)  # 2^r codes over [-FS, FS), code mid-scale = 0
+                lsb = 2.0 * n_conn * fs * arch.functional.fixed_range_fraction / (top + 1)  # 2^r codes
+                # over [-FS, FS), mid-scale code = 0
                 u = dp / lsb + mid + _noise(dp.shape, noise_lsb, rng)
                 dp_hat = dp_hat + (_convert(u, top, stats, True) - mid) * lsb
             y = np.clip(np.rint(self._affine(dp_hat)), 0, top)

@@ -22,6 +22,9 @@ def add_arguments(p):
     p.add_argument("--noise", type=float, metavar="SIGMA",
                    help="analog noise at the converter input, ADC LSB rms (default: functional.noise_lsb)")
     p.add_argument("--output-bits", type=int, metavar="B", help="convert every compute layer to B bits")
+    p.add_argument("--fixed-range", type=float, metavar="FRACTION",
+                   help="fixed swing: fraction of the worst-case DP range the ADC spans "
+                        "(default: functional.fixed_range_fraction)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise generator (default 0)")
     p.add_argument("--noise-sweep", action="store_true", help="also print accuracy and ENOB against noise")
 
@@ -35,6 +38,7 @@ def run(args) -> int:
     from rich.table import Table
 
     from .. import accuracy as A
+    from ..arch import arch_from_dict
     from ..errors import InputError, Where
     from ..functional import build, connected_rows, row_tiles
     arch = load_arch_arg(args.arch)
@@ -44,14 +48,22 @@ def run(args) -> int:
             raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",
                              Where("<command line>"), "--output-bits")
         wl = A.with_output_bits(wl, args.output_bits)
+    if args.fixed_range is not None:
+        if not 0 < args.fixed_range <= 1:
+            raise InputError(f"expected a fraction in (0, 1], found {args.fixed_range}", Where("<command line>"),
+                             "--fixed-range")
+        d = arch.to_dict()
+        d["functional"]["fixed_range_fraction"] = args.fixed_range
+        arch = arch_from_dict(d, arch.name)
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
     x, y = A.test_images(wl, args.dataset, args.images)
     net = build(arch, wl)
     ev = A.evaluate(net, x, y, swing, noise, args.seed)
     con = console()
-    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} held-out {args.dataset} images, {swing} swing, "
-                    f"noise {noise:g} LSB, seed {args.seed}", box=box.SIMPLE_HEAVY)
+    rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
+    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} held-out {args.dataset} images, {swing} swing"
+                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}", box=box.SIMPLE_HEAVY)
     t.add_column("model")
     t.add_column("accuracy", justify="right")
     names = {"float": "float (no quantization)", "ideal": "ideal integer (exact DP, r-bit outputs)",
