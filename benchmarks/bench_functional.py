@@ -30,7 +30,7 @@ def test_resnet8_one_image(benchmark):
 
 def test_mnist_1000_images(benchmark):
     wl = load_workload(ROOT / "workloads" / "mnist_cnn.yaml")
-    x, y = A.test_images(wl, "mnist5k", 1000)
+    x, y = A.held_out_images(wl, "mnist5k", 1000)
     net = F.build(ARCH, wl)
     r = benchmark.pedantic(net.run, args=(x, "cim", "adaptive", 0.5, 0), rounds=3, iterations=1)
     assert (r.outputs.argmax(1) == y).mean() > 0.9

@@ -104,7 +104,7 @@ def test_twos_complement_columns():
 @pytest.fixture(scope="module")
 def mnist(arch, root):
     wl = load_workload(root / "workloads" / "mnist_cnn.yaml")
-    x, y = A.test_images(wl, "mnist5k", None)
+    x, y = A.held_out_images(wl, "mnist5k", None)
     return wl, x, y
 
 
@@ -160,7 +160,7 @@ def test_activity_from_data_lowers_dp_energy(arch, mnist):
     wl, _, _ = mnist
     dens, note = A.measure_activity(arch, wl, "mnist5k", images=50)
     # the first layer's density, independently: the bits of every 3x3 window of the padded images
-    x = A.test_images(wl, "mnist5k", 50)[0].astype(np.uint8)
+    x = A.held_out_images(wl, "mnist5k", 50)[0].astype(np.uint8)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     ones = sum(int(np.unpackbits(xp[:, :, i:i + 28, j:j + 28]).sum()) for i in range(3) for j in range(3))
     assert dens[0] == pytest.approx(ones / (x.size * 9 * 8), rel=1e-12)

@@ -30,7 +30,7 @@ def with_output_bits(wl, bits: int | None):
     return dataclasses.replace(wl, layers=layers)
 
 
-def test_images(wl, dataset: str, images: int | None):
+def held_out_images(wl, dataset: str, images: int | None):
     """The held-out test images of `dataset`, fitted to the workload's input shape, and labels."""
     if images is not None and images < 1:
         raise InputError(f"expected at least 1 image, found {images}", field="--images")
@@ -62,7 +62,7 @@ def noise_sweep(net, x, y, swing: str, levels=NOISE_SWEEP_LSB, seed: int = 0) ->
 def measure_activity(arch, wl, dataset: str, images: int = 200, seed: int = 0):
     """Input bit density per layer of `wl` (the default density for digital layers) measured by the
     CIM model on `images` held-out images, and a one-line note describing it."""
-    x, _ = test_images(wl, dataset, images)
+    x, _ = held_out_images(wl, dataset, images)
     calib = None
     if wl.extra.get("weights") is None:  # random weights: ranges calibrated on training images
         calib = datasets.fit_to(datasets.split(dataset, "train", images)[0], wl.input_shape)

@@ -334,7 +334,7 @@ class QLayer:
         if stats is not None:
             acc = sum(tiles)
             ref = self._affine(acc)
-            ref = np.clip(ref, 0, top) if self.relu else np.clip(ref, -0.5, top + 0.5)
+            ref = np.clip(ref, 0, top)  # the ideal layer's output before its rounding
             stats.add(ref, y, np.clip(np.rint(self._affine(acc)), 0, top))
         return _from_matrix_output(y, L, len(x_codes))
 

@@ -57,7 +57,7 @@ def run(args) -> int:
         arch = arch_from_dict(d, arch.name)
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
-    x, y = A.test_images(wl, args.dataset, args.images)
+    x, y = A.held_out_images(wl, args.dataset, args.images)
     net = build(arch, wl)
     ev = A.evaluate(net, x, y, swing, noise, args.seed)
     con = console()
