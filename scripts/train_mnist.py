@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tlm import datasets  # noqa: E402
+from tlm.yamlio import atomic_write  # noqa: E402
 
 TRAIN_NOISE_LSB = 1.0  # noise injected in QAT, output LSB (twice the config's default inference noise)
 BITS = 8
@@ -224,11 +225,23 @@ def main(argv=None):
         out[name + ".w_scale"] = step.astype(np.float32)
         out[name + ".b"] = net.p[name + ".b"].astype(np.float32)
         out[name + ".range"] = np.float32(net.ranges[name])
+    data = npz_bytes(out)
+    atomic_write(a.out, data)
+    print(f"wrote {a.out} ({len(data)} bytes)")
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    """A compressed .npz with fixed member dates: the same arrays give the same bytes."""
     import io
+    import zipfile
     buf = io.BytesIO()
-    np.savez_compressed(buf, **out)
-    Path(a.out).write_bytes(buf.getvalue())
-    print(f"wrote {a.out} ({len(buf.getvalue())} bytes)")
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for k in sorted(arrays):
+            info = zipfile.ZipInfo(k + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as f:
+                np.lib.format.write_array(f, np.asanyarray(arrays[k]), allow_pickle=False)
+    return buf.getvalue()
 
 
 if __name__ == "__main__":
