@@ -320,7 +320,7 @@ class QLayer:
                     acc = acc + _convert(u, top, stats, True) - mid
                 y = np.clip(np.rint(acc + self._chan(self.offset, g)), 0, top)
         elif swing == "fixed":  # a signed ADC spanning the worst-case DP of the connected rows; BN after it
-            fs = (1 << L.bits_in) - 1 << (L.bits_w - 1)  # max |DP| per connected row
+            fs = ((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1))  # max |DP| per connected row
             mid = float(1 << (L.bits_out - 1))
             dp_hat = 0.0
             for dp, n_conn in zip(tiles, conn):
