@@ -151,6 +151,24 @@ class Tlm:
 
 
 @dataclass(frozen=True)
+class Functional:
+    noise_lsb: float = param("standard deviation of the analog noise of one conversion (thermal and "
+                             "charge-injection noise of the DP lines, ABN and comparator), referred to the "
+                             "converter input, in LSB of a noise_ref_bits-bit conversion (the noise is fixed "
+                             "in volts: coarser conversions see less of it in their own LSB); used by the "
+                             "functional model (tlm accuracy)", lo=0.0, hi=1000.0, default=0.5)
+    noise_ref_bits: int = param("ADC resolution whose LSB noise_lsb is expressed in, bits", lo=1, hi=16,
+                                default=8)
+    fixed_range_fraction: float = param("fraction of the worst-case DP range of the connected rows that the "
+                                        "ADC spans under the fixed swing policy (1: nothing can clip; smaller "
+                                        "trades clipping for resolution, one range for every channel)",
+                                        lo=0.0, hi=1.0, lo_open=True, default=1.0)
+    swing: str = param("default DP swing policy of the functional model: 'adaptive' (per-channel in-ADC "
+                       "batch-norm gain/offset) or 'fixed' (ADC range = worst-case DP range)",
+                       choices=("adaptive", "fixed"), default="adaptive")
+
+
+@dataclass(frozen=True)
 class Arch:
     name: str = param("name of the design")
     technology: Technology = section(Technology, "process and supplies")
@@ -164,6 +182,8 @@ class Arch:
     postproc: PostProc = section(PostProc, "digital post-processing: pooling, residual add, partial sums")
     activity: Activity = section(Activity, "default data activity (replaced by measured activity when given)")
     tlm: Tlm = section(Tlm, "transaction-level engine settings (optional)", default=True)
+    functional: Functional = section(Functional, "analog non-idealities of the functional (accuracy) model",
+                                     default=True)
 
     def to_dict(self) -> dict:
         return _jsonable(to_dict(self))

@@ -43,11 +43,13 @@ def add_arguments(p):
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
     p.add_argument("--plot", metavar="DIR", help="draw the energy breakdown per layer (PNG, SVG) into DIR")
+    p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
+                   help="measure each layer's input bit density on DATASET with the functional model")
 
 
 def _analytic(arch, wl, args):
     from ..analytic import simulate
-    return simulate(arch, wl)
+    return simulate(arch, wl, input_density=getattr(args, "input_density", None))
 
 
 ENGINES["analytic"] = _analytic
@@ -57,6 +59,7 @@ def _tlm(arch, wl, args):
     from ..engine.system import simulate
     quiet = getattr(args, "quiet", False)
     return simulate(arch, wl, quantum_cycles=getattr(args, "quantum", None),
+                    input_density=getattr(args, "input_density", None),
                     contention=False if getattr(args, "no_contention", False) else None,
                     trace=getattr(args, "trace", None), progress=not quiet)
 
@@ -75,6 +78,10 @@ def run(args) -> int:
             if given:
                 raise InputError(f"{flag} applies to the tlm engine only (not --engine {args.engine})",
                                  Where("<command line>"), flag)
+    note = None
+    if args.activity_from:
+        from ..accuracy import measure_activity
+        args.input_density, note = measure_activity(arch, wl, args.activity_from)
     try:
         result = ENGINES[args.engine](arch, wl, args)
     except RuntimeError as e:
@@ -84,6 +91,8 @@ def run(args) -> int:
         import sys
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if note:
+        result.notes.append(note)
     outputs = []
     if args.json:
         outputs.append((Path(args.json), result.to_json()))

@@ -1,0 +1,102 @@
+"""`tlm accuracy`: classification accuracy of a network with weights through the float, ideal-integer
+and CIM (charge-domain, noisy, ABN, clipping) models, with per-layer SQNR, effective bits and clipping."""
+from __future__ import annotations
+
+import math
+
+from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg
+
+NAME = "accuracy"
+HELP = "accuracy of a trained network through the bit-accurate CIM model (noise, ABN, clipping)"
+ORDER = 30
+DEFAULT_WORKLOAD = "mnist_cnn"
+
+
+def add_arguments(p):
+    from ..datasets import DATASETS
+    from ..functional import SWINGS
+    add_arch_workload(p)
+    p.add_argument("--dataset", choices=DATASETS, default="mnist5k", help="held-out test images (default mnist5k)")
+    p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all)")
+    p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
+    p.add_argument("--noise", type=float, metavar="SIGMA",
+                   help="analog noise at the converter input, ADC LSB rms (default: functional.noise_lsb)")
+    p.add_argument("--output-bits", type=int, metavar="B", help="convert every compute layer to B bits")
+    p.add_argument("--fixed-range", type=float, metavar="FRACTION",
+                   help="fixed swing: fraction of the worst-case DP range the ADC spans "
+                        "(default: functional.fixed_range_fraction)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise generator (default 0)")
+    p.add_argument("--noise-sweep", action="store_true", help="also print accuracy and ENOB against noise")
+
+
+def _fmt_db(v):
+    return "inf" if math.isinf(v) else f"{v:.1f}"
+
+
+def run(args) -> int:
+    from rich import box
+    from rich.table import Table
+
+    from .. import accuracy as A
+    from ..arch import arch_from_dict
+    from ..errors import InputError, Where
+    from ..functional import build, connected_rows, row_tiles
+    arch = load_arch_arg(args.arch)
+    wl = load_workload_arg(args.workload or DEFAULT_WORKLOAD, arch)
+    if args.output_bits is not None:
+        if args.output_bits not in arch.precision.output_bits:
+            raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",
+                             Where("<command line>"), "--output-bits")
+        wl = A.with_output_bits(wl, args.output_bits)
+    if args.fixed_range is not None:
+        if not 0 < args.fixed_range <= 1:
+            raise InputError(f"expected a fraction in (0, 1], found {args.fixed_range}", Where("<command line>"),
+                             "--fixed-range")
+        d = arch.to_dict()
+        d["functional"]["fixed_range_fraction"] = args.fixed_range
+        arch = arch_from_dict(d, arch.name)
+    swing = args.swing or arch.functional.swing
+    noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
+    x, y = A.held_out_images(wl, args.dataset, args.images)
+    net = build(arch, wl)
+    ev = A.evaluate(net, x, y, swing, noise, args.seed)
+    con = console()
+    rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
+    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} held-out {args.dataset} images, {swing} swing"
+                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}", box=box.SIMPLE_HEAVY)
+    t.add_column("model")
+    t.add_column("accuracy", justify="right")
+    names = {"float": "float (no quantization)", "ideal": "ideal integer (exact DP, r-bit outputs)",
+             "cim": f"CIM ({swing} swing, noise {noise:g} LSB)"}
+    for m, a in ev.accuracy.items():
+        t.add_row(names[m], f"{100 * a:.2f}%")
+    con.print(t)
+    t = Table(title="per layer (CIM vs the exact integer output of the same input)", box=box.SIMPLE_HEAVY)
+    for c in ("layer", "bits i/w/o", "rows", "row tiles", "connected rows", "SQNR dB", "ENOB",
+              "ENOB ideal", "clipped", "input density", "DP activity"):
+        t.add_column(c, justify="left" if c == "layer" else "right")
+    for L in wl.layers:
+        if not L.is_compute:
+            continue
+        s = ev.stats[L.name]
+        rows = net.q[L.name].w_int[0].size
+        tiles = row_tiles(rows, arch.macro.rows)
+        conn = "+".join(str(connected_rows(sl.stop - sl.start, arch)) for sl in tiles)
+        t.add_row(L.name, f"{L.bits_in}/{L.bits_w}/{L.bits_out}", str(rows), str(len(tiles)), conn,
+                  _fmt_db(s.sqnr_db), _fmt_db(s.enob(s.sqnr_db)), _fmt_db(s.enob(s.ideal_sqnr_db)),
+                  f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
+    con.print(t)
+    if args.noise_sweep:
+        sweep = A.noise_sweep(net, x, y, swing, seed=args.seed)
+        comp = [L.name for L in wl.layers if L.is_compute]
+        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)",
+                  box=box.SIMPLE_HEAVY)
+        t.add_column("noise LSB", justify="right")
+        t.add_column("CIM accuracy", justify="right")
+        for n in comp:
+            t.add_column(f"ENOB {n}", justify="right")
+        for sigma, e in sweep:
+            t.add_row(f"{sigma:g}", f"{100 * e.accuracy['cim']:.2f}%",
+                      *(_fmt_db(e.stats[n].enob(e.stats[n].sqnr_db)) for n in comp))
+        con.print(t)
+    return 0
