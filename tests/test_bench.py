@@ -32,15 +32,16 @@ def test_bench_json_matches_the_simulation(tmp_path, capsys, arch, resnet8):
 
 def test_scaling_fit_recovers_a_linear_cost(monkeypatch, arch):
     """With wall time = 2 ms + 0.5 ns per MAC, the fit gives exactly that and no spread."""
-    def fake_measure(arch, wl, engine, repeats=1, warmup=0):
+    def fake_fastest(sim, arch, wl, repeats):
+        assert arch.sram.capacity_kib == bench.SCALING_SRAM_KIB
         macs = wl.macs * wl.batch
-        return bench.Measurement(wl.name, engine, 1, 2e-3 + 0.5e-9 * macs, 0, 0, 0, macs, 1, None, 0, 0, 0, 0, 0)
-    monkeypatch.setattr(bench, "measure", fake_measure)
+        return 2e-3 + 0.5e-9 * macs, macs
+    monkeypatch.setattr(bench, "_fastest_s", fake_fastest)
     rows, fits = bench.scaling(arch)
     for fam, f in fits.items():
         assert f["ns_per_mac"] == pytest.approx(0.5, rel=1e-6), fam
         assert f["fixed_ms"] == pytest.approx(2.0, rel=1e-6), fam
-        assert f["marginal_spread"] == pytest.approx(0.0, abs=1e-6), fam
+        assert f["per_mac_spread"] == pytest.approx(0.0, abs=1e-6), fam
         assert f["mac_range"] >= 99
     assert fits["images"]["ms_per_image"] == pytest.approx(0.5e-6 * rows[-1].macs / 100, rel=1e-6)
 
