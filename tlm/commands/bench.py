@@ -72,7 +72,7 @@ def run(args) -> int:
                 largest = max(fam_rows, key=lambda r: r.macs)
                 if f["ns_per_mac"] * 1e-9 * largest.macs < 0.1 * largest.wall_s:
                     con.print(f"{e} {fam}: the cost does not grow with the MACs over a {f['mac_range']:.0f}x range "
-                              f"({min(r.wall_s for r in fam_rows) * 1e3:.3f}-{largest.wall_s * 1e3:.3f} ms per "
+                              f"({min(r.wall_s for r in fam_rows) * 1e3:.3f}-{max(r.wall_s for r in fam_rows) * 1e3:.3f} ms per "
                               "simulation): the work is vectorized over whole layers")
                     continue
                 spread = "-" if f["per_mac_spread"] is None else f"{100 * f['per_mac_spread']:.0f}%"
