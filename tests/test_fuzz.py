@@ -551,13 +551,13 @@ def test_error_expected_and_found(tmp_path):
     text = (CONFIGS / "imagine.yaml").read_text().replace("  rows: 1152", "  rows: lots")
     line = next(n for n, l in enumerate(text.splitlines(), 1) if l.startswith("  rows: lots"))
     e = _error_for(tmp_path, arch_text=text)
-    assert e == f"error: {tmp_path / 'a.yaml'}:{line}:9: macro.rows: expected an integer, found 'lots'"
+    assert e == f"error: {tmp_path / 'a.yaml'}:{line}:3: macro.rows: expected an integer, found 'lots'"
 
 
 def test_error_in_extended_file_names_the_child(tmp_path):
     (tmp_path / "imagine.yaml").write_text((CONFIGS / "imagine.yaml").read_text())
     e = _error_for(tmp_path, arch_text="extends: imagine.yaml\nmacro: {count: 0}\n")
-    assert e == f"error: {tmp_path / 'a.yaml'}:2:17: macro.count: expected >= 1, found 0"
+    assert e == f"error: {tmp_path / 'a.yaml'}:2:9: macro.count: expected >= 1, found 0"
 
 
 def test_found_value_is_abbreviated(tmp_path):

@@ -14,9 +14,12 @@ import yaml
 
 from .errors import InputError, Where
 
-MAX_YAML_BYTES = 8 * 1024 * 1024  # refuse larger inputs: no real architecture or workload is that big
+# Limits that keep a bad file from hanging the (pure-Python) parser or exhausting memory; parsing costs
+# ~40 us per value on a 2-core machine, so these bound a refusal to a few seconds (docs/robustness.md).
+MAX_YAML_BYTES = 1024 * 1024  # refuse larger inputs: a 7,000-layer workload is ~0.5 MB
 MAX_ALIASES = 1000  # an alias bomb expands exponentially; real files use a handful of anchors
-MAX_NODES = 2_000_000  # total nodes constructed, aliases expanded
+MAX_NODES = 100_000  # YAML values parsed, counted as they are read (and again when `<<:` merges copy them)
+MAX_DEPTH = 64  # nesting of mappings/sequences; real files nest 4 deep
 
 
 class YDict(dict):
@@ -61,21 +64,39 @@ class _Loader(yaml.SafeLoader):
         self.file = file
         self.n_aliases = 0
         self.n_nodes = 0
+        self.depth = 0
 
     def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
+        ev = self.peek_event()
+        where = lambda: Where(self.file, ev.start_mark.line + 1, ev.start_mark.column + 1)  # noqa: E731
+        self._count(1, where)
+        if isinstance(ev, yaml.AliasEvent):
             self.n_aliases += 1
             if self.n_aliases > MAX_ALIASES:
-                ev = self.peek_event()
-                raise InputError(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)",
-                                 Where(self.file, ev.start_mark.line + 1, ev.start_mark.column + 1))
-        return super().compose_node(parent, index)
+                raise InputError(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)", where())
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep", where())
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
-    def _count(self, node):
-        self.n_nodes += 1
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as e:  # e.g. a 5000-digit integer, a 13th month
+            raise InputError(f"cannot read this value: {e}", Where(self.file, *_mark(node))) from None
+
+    def flatten_mapping(self, node):
+        """`<<:` merge keys copy the merged pairs: count them (a chain of merges doubles at each step)."""
+        super().flatten_mapping(node)
+        self._count(len(node.value), lambda: Where(self.file, *_mark(node)))
+
+    def _count(self, n, where):
+        self.n_nodes += n
         if self.n_nodes > MAX_NODES:
-            raise InputError(f"more than {MAX_NODES} YAML values after expanding aliases",
-                             Where(self.file, *_mark(node)))
+            raise InputError(f"more than {MAX_NODES} YAML values (too big a file, or an alias bomb)", where())
 
     def construct_yaml_map(self, node):
         d = YDict()
@@ -83,7 +104,6 @@ class _Loader(yaml.SafeLoader):
         yield d
         self.flatten_mapping(node)
         for key_node, value_node in node.value:
-            self._count(value_node)
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -99,7 +119,6 @@ class _Loader(yaml.SafeLoader):
         lst.file, lst.pos = self.file, _mark(node)
         yield lst
         for child in node.value:
-            self._count(child)
             lst.append(self.construct_object(child, deep=True))
             lst.positions.append(_mark(child))
 
