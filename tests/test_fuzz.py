@@ -44,7 +44,10 @@ CONFIGS = ROOT / "configs"
 WORKLOADS = ROOT / "workloads"
 
 # how many cases each test runs (the total is what CI runs; see docs/robustness.md)
-EXAMPLES = {"arch_tree": 700, "workload_tree": 900, "text": 700, "argv": 400}
+# (TLM_FUZZ_SCALE=10 runs ten times as many, e.g. nightly; the cases of a scale are always the same)
+_SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "1"))
+EXAMPLES = {k: max(1, int(v * _SCALE)) for k, v in
+            {"arch_tree": 700, "workload_tree": 900, "text": 700, "argv": 400}.items()}
 FUZZ = dict(deadline=None, derandomize=True, database=None, print_blob=True,
             suppress_health_check=list(HealthCheck))
 
@@ -450,6 +453,8 @@ LIMIT_CASES = {
         f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "name: *i\n",
     "alias bomb in layers": "name: n\ninput: {shape: [1, 4, 4]}\nl0: &l0 [{type: flatten}]\n" + "".join(
         f"l{i}: &l{i} [{', '.join(['*l' + str(i - 1)] * 10)}]\n" for i in range(1, 7)) + "layers: *l6\n",
+    "merge-key bomb": "a0: &a0 {k: 1}\n" + "".join(f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}]}}\n"
+                                                   for i in range(1, 60)) + "name: n\n",
     "recursive alias": "name: &n [*n]\n",
     "deep nesting": "name: " + "[" * 50_000 + "]" * 50_000 + "\n",
     "deep nesting mapping": "name: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",

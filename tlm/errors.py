@@ -52,6 +52,8 @@ def _clip(text, n: int) -> str:
 
 def did_you_mean(word: str, choices) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+    if not isinstance(word, (str, int)) or len(str(word)) > 100:  # only names can be misspelled
+        return ""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -247,7 +247,7 @@ def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
     if "type" not in ly:
         raise InputError("missing required field", w(), f"{path}.type")
     t = ly["type"]
-    if t not in _FIELDS:
+    if not isinstance(t, str) or t not in _FIELDS:
         raise InputError(f"unknown layer type {short(t)}, expected one of {', '.join(LAYER_TYPES)}"
                          + did_you_mean(t, LAYER_TYPES), w("type"), f"{path}.type")
     allowed = _COMMON | _FIELDS[t]
