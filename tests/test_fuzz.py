@@ -326,7 +326,7 @@ def t_dup_line(b, draw):
 def t_encoding(b, draw):
     enc = draw(st.sampled_from(["utf-16", "latin-1-garbage", "bom", "crlf", "nul"]))
     if enc == "utf-16":
-        return b.decode("utf-8").encode("utf-16")
+        return b.decode("utf-8", "replace").encode("utf-16")
     if enc == "latin-1-garbage":
         return b.replace(b"a", b"\xe4", 1)
     if enc == "bom":

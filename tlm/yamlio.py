@@ -129,8 +129,9 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
 
 def load_text(text: str, file: str = "<input>"):
     """Parse YAML text into YDict/YList/scalars; malformed YAML raises InputError."""
-    loader = _Loader(text, file)
+    loader = None
     try:
+        loader = _Loader(text, file)  # the reader already refuses control characters
         return loader.get_single_data()
     except InputError:
         raise
@@ -138,12 +139,18 @@ def load_text(text: str, file: str = "<input>"):
         m = e.problem_mark or e.context_mark
         where = Where(file, m.line + 1, m.column + 1) if m else Where(file)
         raise InputError(f"malformed YAML: {e.problem or e.context}", where) from None
+    except yaml.reader.ReaderError as e:  # a control character: position is a character offset
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise InputError(f"malformed YAML: character {e.character!r} is not allowed", Where(file, line, col)) \
+            from None
     except yaml.YAMLError as e:
         raise InputError(f"malformed YAML: {e}", Where(file)) from None
     except RecursionError:
         raise InputError("YAML nested too deeply", Where(file)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_text(path: str | os.PathLike, what: str = "file") -> str:
