@@ -569,3 +569,50 @@ def test_found_value_is_abbreviated(tmp_path):
     e = _error_for(tmp_path, wl_text="name: [" + ", ".join(["x" * 50] * 1000) + "]\ninput: {shape: [1]}\n"
                                      "layers: [{type: flatten}]\n")
     assert len(e) < 300 and "..." in e
+
+
+# ---- extreme but legal values: refused with a clear error, or exact and finite -----------------------
+EXTREME_ARCH = {
+    "slowest ADC": "adc: {fixed_cycles: 2147483647, cycles_per_bit: 2147483647, converters_per_macro: 1}\n"
+                   "macro: {columns: 65536, rows: 65536, dp_split_blocks: 1}\n",
+    "slowest DMA": "dma: {bandwidth_bits_per_cycle: 0.001, latency_cycles: 2147483647}\n"
+                   "macro: {weight_write_bits_per_cycle: 1}\nsram: {capacity_kib: 0.001}\n",
+    "slowest clock, huge capacitances": "clock: {frequency_mhz: 0.001}\nmacro: {c_cell_ff: 1.0e+30, "
+                                        "leakage_uw: 1.0e+30}\nadc: {c_dac_unit_ff: 1.0e+30}\n",
+    "fastest everything": "dma: {bandwidth_bits_per_cycle: .inf, latency_cycles: 0}\nadc: {fixed_cycles: 0}\n"
+                          "macro: {count: 4096, dp_cycles_per_bit: 1, weight_write_bits_per_cycle: 2147483647}\n"
+                          "sram: {capacity_kib: 1099511627776}\n",
+    "all energies zero": "".join(f"{s}: {{{', '.join(f'{k}: 0' for k in ks)}}}\n" for s, ks in {
+        "macro": ("c_cell_ff", "c_column_ff", "c_row_driver_ff", "c_weight_write_ff_per_bit", "leakage_uw"),
+        "adc": ("c_comparator_ff", "c_dac_unit_ff", "c_abn_ff", "leakage_uw"),
+        "sram": ("c_read_ff_per_bit", "c_write_ff_per_bit", "leakage_uw"),
+        "dma": ("c_ff_per_bit", "external_energy_pj_per_bit"), "controller": ("c_ff_per_cycle", "leakage_uw"),
+        "postproc": ("c_ff_per_op",)}.items()),
+}
+EXTREME_WORKLOADS = {
+    "big conv, big batch": "name: big\nbatch: 16\ninput: {shape: [1024, 64, 64]}\nlayers:\n"
+                           "  - {type: conv2d, out_channels: 1024, kernel: 3, padding: 1}\n",
+    "huge dense": "name: d\ninput: {shape: [1048576]}\nlayers:\n  - {type: dense, out_features: 65536}\n",
+    "depthwise, many groups": "name: dw\nbatch: 64\ninput: {shape: [65536, 32, 32]}\nlayers:\n"
+                              "  - {type: conv2d, out_channels: 65536, groups: 65536, kernel: 3, padding: 1}\n",
+    "pooling only": "name: p\ninput: {shape: [1, 1, 1], bits: 1}\nlayers: [{type: global_maxpool}]\n",
+    "mnist": (WORKLOADS / "mnist_cnn.yaml").read_text(),
+}
+
+
+@pytest.mark.parametrize("wl_name", sorted(EXTREME_WORKLOADS))
+@pytest.mark.parametrize("arch_name", sorted(EXTREME_ARCH))
+def test_extreme_but_legal_values(tmp_path, arch_name, wl_name):
+    (tmp_path / "imagine.yaml").write_bytes(_TEXT[CONFIGS / "imagine.yaml"])
+    a = tmp_path / "a.yaml"
+    a.write_text("extends: imagine.yaml\n" + EXTREME_ARCH[arch_name])
+    w = tmp_path / "w.yaml"
+    w.write_text(EXTREME_WORKLOADS[wl_name])
+    out = tmp_path / "out"
+    out.mkdir()
+    code, o, e = run_cli(["simulate", "-q", a, w, "--json", out / "r.json", "--csv", out / "csv"])
+    assert_contract(code, o, e, [a, w], out)
+    if code == 0:
+        check_simulate_outputs(out)
+    else:  # refused: only because the run is beyond the exact range
+        assert "count exactly" in e, e
