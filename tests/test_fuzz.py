@@ -103,7 +103,8 @@ def assert_contract(code, out, err, names, outdir: Path | None = None):
         assert ERROR_LINE.match(lines[0]), lines[0]
         assert any(str(n) in lines[0] for n in names), f"error names no input file: {lines[0]}"
         if outdir is not None:  # nothing half-written
-            assert not any(outdir.rglob("*")), sorted(outdir.rglob("*"))
+            left = [p for p in outdir.rglob("*") if not p.is_dir()]
+            assert not left, left
     return code
 
 
@@ -519,10 +520,15 @@ def test_outputs_not_written_on_error(tmp_path, target):
 def test_unwritable_output_is_a_user_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
+    good = tmp_path / "good"
     for opt, dest in (("--json", blocker / "r.json"), ("--csv", blocker), ("--json", tmp_path)):
-        code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", opt, dest])
-        assert_contract(code, o, e, [blocker, tmp_path])
-        assert code == 2
+        for other in (["--json", good / "r.json"], ["--csv", good]):
+            if other[0] == opt:
+                continue
+            code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", opt, dest, *other])
+            assert_contract(code, o, e, [blocker, tmp_path])
+            assert code == 2
+            assert not [p for p in tmp_path.rglob("*") if p.is_file() and p != blocker]  # all or nothing
     assert blocker.read_text() == "x"
 
 

@@ -157,14 +157,19 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
     p = Path(path)
     try:
         size = p.stat().st_size
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         raise InputError(f"{what} not found", Where(str(path))) from None
     if p.is_dir():
         raise InputError(f"{what} is a directory, expected a file", Where(str(path)))
+    too_big = f"over the {MAX_YAML_BYTES}-byte limit"
     if size > MAX_YAML_BYTES:
-        raise InputError(f"file is {size} bytes, over the {MAX_YAML_BYTES}-byte limit", Where(str(path)))
+        raise InputError(f"file is {size} bytes, {too_big}", Where(str(path)))
     try:
-        return p.read_bytes().decode("utf-8")
+        with open(p, "rb") as f:  # bounded read: a device or pipe (/dev/zero) reports no size
+            data = f.read(MAX_YAML_BYTES + 1)
+        if len(data) > MAX_YAML_BYTES:
+            raise InputError(f"file is {too_big}", Where(str(path)))
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", Where(str(path))) from None
     except OSError as e:
@@ -218,20 +223,42 @@ def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=()):
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same folder, then rename."""
-    path = Path(path)
+    atomic_write_all([(path, data)])
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_all(files) -> None:
+    """Write several (path, data) files all or none: every temporary file is written first and only
+    then all are renamed, so an unwritable second file leaves no first file behind."""
+    done = []  # (temporary, final) paths
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = "wb" if isinstance(data, bytes) else "w"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
+        for path, data in files:
+            path = Path(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                mode = "wb" if isinstance(data, bytes) else "w"
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+                done.append((tmp, path))
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs get normal modes
+                with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
+                    f.write(data)
+            except OSError as e:
+                raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
+            except ValueError as e:  # a NUL in the name
+                raise InputError(f"cannot write: {e}", Where(str(path))) from None
+        for tmp, path in done:
+            try:
+                os.replace(tmp, path)
+            except OSError as e:  # e.g. the destination is a directory
+                raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
+    finally:
+        for tmp, _ in done:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-            raise
-    except OSError as e:
-        raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
