@@ -428,7 +428,7 @@ def test_fuzz_raw_text(tmp_root, data):
 ARG_TOKENS = ["simulate", "validate", "--json", "--csv", "--engine", "analytic", "nope", "-q", "--quiet",
               "--per-layer", "--version", "--bogus", "-x", "imagine", "imagine_4macro", "resnet8",
               "mnist_cnn", "resnt8", "imagin", "", "-", "--", "configs", "/dev/null", "/nonexistent/x.yaml",
-              "--json=", "--engine=tlm", "\x00", "é", "a" * 300]
+              "--json=", "--engine=tlm", "\x00", "a\x00b", "é", "a" * 300, "x" * 5000, "/dev/zero"]
 
 
 @settings(max_examples=EXAMPLES["argv"], **FUZZ)
@@ -462,6 +462,7 @@ LIMIT_CASES = {
     "1e9 channels": "name: w\ninput: {shape: [1000000000, 8, 8]}\nlayers:\n  - {type: flatten}\n",
     "1e9 out_channels": _layers(0) + "  - {type: conv2d, out_channels: 1000000000, kernel: 1}\n",
     "10^5 layers": _layers(100_000),
+    "10^6 layers": _layers(1_000_000, "  - {type: conv2d, out_channels: 1, kernel: 1}\n"),
     "huge kernel, huge padding": _layers(0) + "  - {type: conv2d, out_channels: 1048576, kernel: 1048576,"
                                             " padding: 1048576}\n",
     "flatten to a huge dense": "name: d\ninput: {shape: [1048576, 128, 128]}\nlayers:\n  - {type: flatten}\n"
@@ -622,3 +623,12 @@ def test_extreme_but_legal_values(tmp_path, arch_name, wl_name):
         check_simulate_outputs(out)
     else:  # refused: only because the run is beyond the exact range
         assert "count exactly" in e, e
+
+
+def test_outputs_have_normal_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", "--json", tmp_path / "r.json"])
+    finally:
+        os.umask(old)
+    assert code == 0 and (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
