@@ -456,6 +456,9 @@ LIMIT_CASES = {
         f"l{i}: &l{i} [{', '.join(['*l' + str(i - 1)] * 10)}]\n" for i in range(1, 7)) + "layers: *l6\n",
     "merge-key bomb": "a0: &a0 {k: 1}\n" + "".join(f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}]}}\n"
                                                    for i in range(1, 60)) + "name: n\n",
+    "alias bomb in source": "name: n\ninput: {shape: [1]}\nlayers: [{type: flatten}]\nweights:\n"
+                            "  a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"  {c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "source: *i\n",
     "recursive alias": "name: &n [*n]\n",
     "deep nesting": "name: " + "[" * 50_000 + "]" * 50_000 + "\n",
     "deep nesting mapping": "name: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",

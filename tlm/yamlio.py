@@ -82,11 +82,38 @@ class _Loader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
+    def compose_document(self):
+        node = super().compose_document()
+        if self.n_aliases:
+            self._expanded_size(node, {})
+        return node
+
+    def _expanded_size(self, node, memo) -> int:
+        """Values the document holds once every alias is expanded (shared nodes counted each time they
+        are used): whatever later walks the data (an error message, a copy) stays bounded."""
+        key = id(node)
+        if key in memo:
+            if memo[key] is None:
+                raise InputError("an alias refers to a value that contains it", Where(self.file, *_mark(node)))
+            return memo[key]
+        memo[key] = None
+        n = 1
+        if isinstance(node, yaml.SequenceNode):
+            n += sum(self._expanded_size(c, memo) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n += sum(self._expanded_size(k, memo) + self._expanded_size(v, memo) for k, v in node.value)
+        if n > MAX_NODES:
+            raise InputError(f"more than {MAX_NODES} YAML values once aliases are expanded (an alias bomb?)",
+                             Where(self.file, *_mark(node)))
+        memo[key] = n
+        return n
+
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as e:  # e.g. a 5000-digit integer, a 13th month
-            raise InputError(f"cannot read this value: {e}", Where(self.file, *_mark(node))) from None
+            why = "an integer of more than 4300 digits" if "digits" in str(e) else str(e)
+            raise InputError(f"cannot read this value: {why}", Where(self.file, *_mark(node))) from None
 
     def flatten_mapping(self, node):
         """`<<:` merge keys copy the merged pairs: count them (a chain of merges doubles at each step)."""
@@ -142,8 +169,9 @@ def load_text(text: str, file: str = "<input>"):
     except yaml.reader.ReaderError as e:  # a control character: position is a character offset
         line = text.count("\n", 0, e.position) + 1
         col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
-        raise InputError(f"malformed YAML: character {e.character!r} is not allowed", Where(file, line, col)) \
-            from None
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise InputError(f"malformed YAML: control character U+{code:04X} is not allowed",
+                         Where(file, line, col)) from None
     except yaml.YAMLError as e:
         raise InputError(f"malformed YAML: {e}", Where(file)) from None
     except RecursionError:
