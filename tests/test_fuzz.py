@@ -47,7 +47,7 @@ WORKLOADS = ROOT / "workloads"
 # (TLM_FUZZ_SCALE=10 runs ten times as many, e.g. nightly; the cases of a scale are always the same)
 _SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "1"))
 EXAMPLES = {k: max(1, int(v * _SCALE)) for k, v in
-            {"arch_tree": 700, "workload_tree": 900, "text": 700, "argv": 400}.items()}
+            {"arch_tree": 500, "workload_tree": 600, "text": 600, "argv": 400}.items()}
 FUZZ = dict(deadline=None, derandomize=True, database=None, print_blob=True,
             suppress_health_check=list(HealthCheck))
 
@@ -470,10 +470,11 @@ LIMIT_CASES = {
                                             " padding: 1048576}\n",
     "flatten to a huge dense": "name: d\ninput: {shape: [1048576, 128, 128]}\nlayers:\n  - {type: flatten}\n"
                                "  - {type: dense, out_features: 1048576}\n",
-    "huge batch x big net": "name: b\nbatch: 1048576\ninput: {shape: [1024, 1024, 1024]}\nlayers:\n"
+    "huge batch x big net": "name: b\nbatch: 1048576\ninput: {shape: [3, 32, 32]}\nlayers:\n"
                             "  - {type: conv2d, out_channels: 1024, kernel: 3, padding: 1}\n",
-    "huge pool window": "name: p\nbatch: 1048576\ninput: {shape: [1024, 2048, 2048]}\nlayers:\n"
-                        "  - {type: maxpool, kernel: 1024, stride: 1}\n",
+    "huge pool window": "name: p\ninput: {shape: [1, 131072, 131072]}\nlayers:\n"
+                        "  - {type: maxpool, kernel: 65536, stride: 1}\n",
+    "50,000 layers in 0.9 MB": _layers(50_000),
     "huge integer": "name: w\ninput: {shape: [" + "9" * 5000 + ", 8, 8]}\nlayers: [{type: flatten}]\n",
     "long line": "name: " + "x" * 3_000_000 + "\n",
 }
@@ -483,20 +484,22 @@ LIMIT_CASES = {
 def test_absurd_workload_refused_quickly(tmp_path, name):
     wl = tmp_path / "w.yaml"
     wl.write_text(LIMIT_CASES[name], encoding="utf-8")
-    tracemalloc.start()
+    small = wl.stat().st_size < 2**16  # a small file is where memory could explode (bombs): trace it
+    if small:  # (tracing slows parsing ~6x, so big files are only timed; their memory is their size)
+        tracemalloc.start()
     t0 = time.perf_counter()
     try:
         code, o, e = run_cli(["validate", str(CONFIGS / "imagine.yaml"), str(wl)])
         if code == 0:
             code, o, e = run_cli(["simulate", "-q", str(CONFIGS / "imagine.yaml"), str(wl)])
         elapsed = time.perf_counter() - t0
-        peak = tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1] if small else 0
     finally:
         tracemalloc.stop()
     assert_contract(code, o, e, [wl])
     assert code == 2, f"{name}: accepted"
-    assert elapsed < 20, f"{name}: {elapsed:.1f} s"  # generous: tracemalloc slows parsing ~2x
-    assert peak < 400 * 2**20, f"{name}: {peak / 2**20:.0f} MiB"
+    assert elapsed < 20, f"{name}: {elapsed:.1f} s"  # ~4 s at worst on a busy 2-core machine
+    assert peak < 100 * 2**20, f"{name}: {peak / 2**20:.0f} MiB"
 
 
 def test_huge_file_refused_before_reading(tmp_path):
