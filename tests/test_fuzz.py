@@ -47,7 +47,7 @@ WORKLOADS = ROOT / "workloads"
 # (TLM_FUZZ_SCALE=10 runs ten times as many, e.g. nightly; the cases of a scale are always the same)
 _SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "1"))
 EXAMPLES = {k: max(1, int(v * _SCALE)) for k, v in
-            {"arch_tree": 800, "workload_tree": 900, "text": 1200, "argv": 600}.items()}
+            {"arch_tree": 800, "workload_tree": 900, "text": 1200, "argv": 600, "loaders": 300}.items()}
 FUZZ = dict(deadline=None, derandomize=True, database=None, print_blob=True,
             suppress_health_check=list(HealthCheck))
 
@@ -184,8 +184,10 @@ def _parse_cache():
     real = yamlio.load_text
     cache = {}
 
-    def load_text(text, file="<input>"):
+    def load_text(text, file="<input>", _loader=None):
         key = (text, file)
+        if _loader is not None:
+            return real(text, file, _loader)
         if key not in cache:
             if len(cache) > 64:  # only the shipped files repeat; mutated texts are one-offs
                 return real(text, file)
@@ -638,3 +640,43 @@ def test_outputs_have_normal_permissions(tmp_path):
     finally:
         os.umask(old)
     assert code == 0 and (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
+
+
+# ---- the two YAML loaders (libyaml events / pure Python) agree --------------------------------------------
+def _load_both(text: str):
+    out = []
+    for loader in (yamlio._Loader, yamlio._PyLoader):
+        try:
+            out.append(("ok", _positions(yamlio.load_text(text, "f.yaml", _loader=loader))))
+        except yamlio.InputError as e:
+            out.append(("error", e.where.line))
+    return out
+
+
+def _positions(x):
+    """The data with every mapping's and sequence's recorded positions, for comparison."""
+    if isinstance(x, dict):
+        return {"pos": x.pos, "items": {k: (x.positions.get(k), _positions(v)) for k, v in x.items()}}
+    if isinstance(x, list):
+        return {"pos": x.pos, "items": [(p, _positions(v)) for p, v in zip(x.positions, x)]}
+    return x
+
+
+@pytest.mark.parametrize("seed", ARCH_SEEDS + WORKLOAD_SEEDS, ids=lambda p: p.name)
+def test_loaders_agree_on_shipped_files(seed):
+    fast, slow = _load_both(_TEXT[seed].decode("utf-8"))
+    assert fast[0] == "ok" and fast == slow
+
+
+@settings(max_examples=EXAMPLES["loaders"], **FUZZ)
+@given(st.data())
+def test_loaders_agree_on_mutated_text(data):
+    seed = data.draw(st.sampled_from(ARCH_SEEDS + WORKLOAD_SEEDS))
+    b = data.draw(st.sampled_from(TEXT_MUTATORS))(_TEXT[seed], data.draw)
+    try:
+        text = b.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    fast, slow = _load_both(text)  # neither raises anything but InputError (checked inside)
+    if fast[0] == slow[0] == "ok":  # libyaml tolerates a few oddities (a BOM mid-file) Python refuses
+        assert fast == slow

@@ -69,8 +69,8 @@ except ImportError:  # PyYAML without libyaml
     _Base = yaml.SafeLoader
 
 
-class _Loader(_Base):
-    """Safe loader that builds YDict/YList with positions and bounds size, depth and alias expansion."""
+class _Hooks:
+    """Safe loading that builds YDict/YList with positions and bounds size, depth and alias expansion."""
 
     def __init__(self, stream, file: str):
         super().__init__(stream)
@@ -163,15 +163,24 @@ class _Loader(_Base):
             lst.positions.append(_mark(child))
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+class _Loader(_Hooks, _Base):
+    pass
 
 
-def load_text(text: str, file: str = "<input>"):
+class _PyLoader(_Hooks, yaml.SafeLoader):
+    """The same loader entirely in Python (used when libyaml is missing; tests compare the two)."""
+
+
+for _cls in (_Loader, _PyLoader):
+    _cls.add_constructor("tag:yaml.org,2002:map", _Hooks.construct_yaml_map)
+    _cls.add_constructor("tag:yaml.org,2002:seq", _Hooks.construct_yaml_seq)
+
+
+def load_text(text: str, file: str = "<input>", _loader=None):
     """Parse YAML text into YDict/YList/scalars; malformed YAML raises InputError."""
     loader = None
     try:
-        loader = _Loader(text, file)  # the reader already refuses control characters
+        loader = (_loader or _Loader)(text, file)  # the reader already refuses control characters
         return loader.get_single_data()
     except InputError:
         raise
