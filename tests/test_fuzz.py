@@ -47,7 +47,7 @@ WORKLOADS = ROOT / "workloads"
 # (TLM_FUZZ_SCALE=10 runs ten times as many, e.g. nightly; the cases of a scale are always the same)
 _SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "1"))
 EXAMPLES = {k: max(1, int(v * _SCALE)) for k, v in
-            {"arch_tree": 800, "workload_tree": 900, "text": 1200, "argv": 600, "loaders": 300}.items()}
+            {"arch_tree": 800, "workload_tree": 900, "text": 1200, "argv": 600, "loaders": 200}.items()}
 FUZZ = dict(deadline=None, derandomize=True, database=None, print_blob=True,
             suppress_health_check=list(HealthCheck))
 
