@@ -26,7 +26,7 @@ import os
 import re
 import time
 import tracemalloc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
