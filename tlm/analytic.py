@@ -19,6 +19,7 @@ from .hw import postproc as hw_pp
 from .hw import sram as hw_sram
 from .mapping import cdiv, map_layers
 from .result import KIND_NAMES, Result
+from .errors import InputError, Where
 from .workload import VIEW_TYPES, Workload, check_against
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
@@ -68,6 +69,36 @@ def weights_resident(arch, tiles_total: int) -> bool:
     return tiles_total <= arch.macro.count
 
 
+EXACT_LIMIT = 2.0**62  # every int64 count stays below this (2x margin): exact, never wrapped
+
+
+def check_count_range(arch, wl: Workload, comp, m, P, r_in, r_out) -> None:
+    """Refuse a run whose cycle counts could leave the exact int64 range.  The workload limits bound
+    MACs and activations, the schema bounds each parameter; their product (a huge layer on a very slow
+    architecture) is bounded here, with the same formulas evaluated in float64, which cannot wrap."""
+    f = np.float64
+    N = arch.macro.count
+    rate = min(arch.dma.bandwidth_bits_per_cycle, arch.macro.weight_write_bits_per_cycle)
+    worst = np.zeros(len(wl.layers) + 1)
+    if len(comp):
+        tile = hw_ctrl.tile_cycles(arch, r_in.astype(f), r_out.astype(f), m.outputs_per_tile.astype(f),
+                                   P.astype(f))
+        load = np.minimum(N, m.tiles).astype(f) * (arch.dma.latency_cycles
+                                                   + (m.rows_per_tile * m.cols_per_tile).astype(f) / rate)
+        rounds = np.ceil(m.tiles.astype(f) / N)
+        idx = [i for i, l in enumerate(wl.layers) if l.is_compute]
+        worst[idx] = np.maximum(rounds * (tile + load) + load, m.tiles.astype(f) * tile)
+    spill = np.maximum(live_bits(wl).astype(f) - arch.sram.capacity_bits, 0.0)
+    worst[:-1] += 2 * (arch.dma.latency_cycles + spill / arch.dma.bandwidth_bits_per_cycle)
+    total = np.cumsum(worst)
+    if not total[-1] < EXACT_LIMIT:
+        i = min(int(np.argmax(~(total < EXACT_LIMIT))), len(wl.layers) - 1)
+        l = wl.layers[i]
+        raise InputError(f"on '{arch.name}' the run would take about {total[-1]:.3g} cycles up to this layer, "
+                         f"more than the {EXACT_LIMIT:.3g} the engines count exactly (a huge layer on a very "
+                         "slow architecture?)", l.where or Where(wl.file), f"layers[{i}]({l.name})")
+
+
 def simulate(arch, wl: Workload, input_density=None) -> Result:
     """Analytic simulation of `wl` on `arch`.  `input_density` (one value per layer) replaces the
     config's default input bit density, e.g. measured on data."""
@@ -102,11 +133,14 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
     pl["macs"][:n] = [l.macs * B for l in layers]
 
     resident = False
-    if len(comp):
+    if not len(comp):
+        check_count_range(arch, wl, comp, None, None, None, None)
+    else:
         m = map_layers(arch, comp)
         P = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
         r_in = np.array([l.bits_in for l in comp], dtype=np.int64)
         r_out = np.array([l.bits_out for l in comp], dtype=np.int64)
+        check_count_range(arch, wl, comp, m, P, r_in, r_out)
         tile = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P)
         N = arch.macro.count
         rounds = cdiv(m.tiles, N)

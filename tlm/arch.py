@@ -27,7 +27,7 @@ class Technology:
 @dataclass(frozen=True)
 class Clock:
     frequency_mhz: float = param("frequency of the system timebase; every cycle count is of this clock, MHz",
-                                 lo=0.0, lo_open=True, hi=100_000.0)
+                                 lo=0.001, hi=100_000.0)
 
     @property
     def period_ns(self) -> float:
@@ -87,7 +87,7 @@ class Adc:
 
 @dataclass(frozen=True)
 class Sram:
-    capacity_kib: float = param("activation SRAM capacity, KiB", lo=0.0, lo_open=True)
+    capacity_kib: float = param("activation SRAM capacity, KiB", lo=0.0, lo_open=True, hi=2.0**40)
     banks: int = param("independent banks", lo=1)
     width_bits: int = param("bits one bank reads or writes per clock cycle", lo=1)
     c_read_ff_per_bit: float = param("capacitance switched per bit read, fF", lo=0.0)
@@ -104,7 +104,7 @@ class Sram:
 class Dma:
     channels: int = param("independent DMA channels", lo=1)
     bandwidth_bits_per_cycle: float = param("bits per clock cycle one channel moves; .inf = unbounded",
-                                            lo=0.0, lo_open=True, allow_inf=True)
+                                            lo=0.001, allow_inf=True)
     latency_cycles: int = param("cycles from request to first data of a burst", lo=0)
     c_ff_per_bit: float = param("on-chip interconnect capacitance switched per bit moved, fF", lo=0.0)
     external_energy_pj_per_bit: float = param("off-chip memory access energy per bit (reported apart "

@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
-            return 2
+            raise InputError(f"a command is required: {', '.join(handlers)}", where=_CliWhere("tlm"))
         return int(handlers[args.command](args) or 0)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -34,8 +34,11 @@ def resolve(arg: str | None, kind: str, default: str) -> Path:
     if arg is None:
         arg = default
     p = Path(arg)
-    if p.exists():
-        return p
+    try:
+        if p.exists():
+            return p
+    except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+        pass
     names = shipped(kind)
     stem = p.stem if p.suffix in (".yaml", ".yml") else arg
     if stem in names and len(p.parts) == 1:

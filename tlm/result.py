@@ -98,7 +98,7 @@ class Result:
             "tops_per_w_with_offchip": ops / e_all / 1e12 if e_all > 0 else math.inf,
             "energy_pj": self.on_chip_energy_pj,
             "energy_per_inference_pj": self.on_chip_energy_pj / self.batch,
-            "offchip_energy_pj": self.total_energy_pj - self.on_chip_energy_pj,
+            "offchip_energy_pj": float(self.energy_pj[:, ~ON_CHIP].sum()),  # not total - on-chip: rounding
             "spatial_utilization": _weighted(self.per_layer["spatial_utilization"], self.per_layer["macs"]),
             "temporal_utilization": _weighted(self.per_layer["temporal_utilization"],
                                               self.per_layer["cycles"]),

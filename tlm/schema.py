@@ -13,10 +13,12 @@ import math
 import typing
 from dataclasses import MISSING, field
 
-from .errors import InputError, Where, did_you_mean
+from .errors import InputError, Where, did_you_mean, short
 from .yamlio import YDict
 
 _NO_DEFAULT = MISSING
+MAX_INT = 2**31 - 1  # default upper bound of an integer parameter without its own `hi`
+MAX_FLOAT = 1e30  # default upper bound of a number parameter without its own `hi`
 
 
 def param(doc: str, *, lo=None, hi=None, choices=None, default=_NO_DEFAULT, lo_open=False, allow_inf=False):
@@ -44,24 +46,24 @@ def _type_name(t) -> str:
 def _check_scalar(t, v, where: Where, path: str, allow_inf: bool = False):
     if t is bool:
         if not isinstance(v, bool):
-            raise InputError(f"expected true or false, found {v!r}", where, path)
+            raise InputError(f"expected true or false, found {short(v)}", where, path)
         return v
     if t is int:
         if isinstance(v, bool) or not isinstance(v, int):
             if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
                 return int(v)
-            raise InputError(f"expected an integer, found {v!r}", where, path)
+            raise InputError(f"expected an integer, found {short(v)}", where, path)
         return v
     if t is float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise InputError(f"expected a number, found {v!r}", where, path)
+            raise InputError(f"expected a number, found {short(v)}", where, path)
         v = float(v)
         if not math.isfinite(v) and not (allow_inf and v == math.inf):
-            raise InputError(f"expected a finite number, found {v!r}", where, path)
+            raise InputError(f"expected a finite number, found {short(v)}", where, path)
         return v
     if t is str:
         if not isinstance(v, str):
-            raise InputError(f"expected a string, found {v!r}", where, path)
+            raise InputError(f"expected a string, found {short(v)}", where, path)
         return v
     raise TypeError(f"unsupported parameter type {t}")
 
@@ -72,18 +74,20 @@ def check_value(t, v, md: dict, where: Where, path: str):
     if origin in (list, tuple):
         (inner, *_) = typing.get_args(t)
         if not isinstance(v, list) or not v:
-            raise InputError(f"expected a non-empty list of {_type_name(inner)}s, found {v!r}", where, path)
+            raise InputError(f"expected a non-empty list of {_type_name(inner)}s, found {short(v)}", where, path)
         return tuple(check_value(inner, x, md, getattr(v, "where", lambda i: where)(i), f"{path}[{i}]")
                      for i, x in enumerate(v))
     v = _check_scalar(t, v, where, path, md.get("allow_inf", False))
     lo, hi, choices = md.get("lo"), md.get("hi"), md.get("choices")
+    if hi is None and t in (int, float) and not (t is float and v == math.inf):
+        hi = MAX_INT if t is int else MAX_FLOAT  # no parameter is unbounded: keeps int64/float64 exact
     if choices is not None and v not in choices:
-        raise InputError(f"expected one of {', '.join(map(str, choices))}, found {v!r}"
+        raise InputError(f"expected one of {', '.join(map(str, choices))}, found {short(v)}"
                          + did_you_mean(v, choices), where, path)
     if lo is not None and (v <= lo if md.get("lo_open") else v < lo):
-        raise InputError(f"expected {'>' if md.get('lo_open') else '>='} {lo}, found {v!r}", where, path)
+        raise InputError(f"expected {'>' if md.get('lo_open') else '>='} {lo}, found {short(v)}", where, path)
     if hi is not None and v > hi:
-        raise InputError(f"expected <= {hi}, found {v!r}", where, path)
+        raise InputError(f"expected <= {hi}, found {short(v)}", where, path)
     return v
 
 
@@ -98,11 +102,11 @@ def build(cls, data, path: str = "", where: Where | None = None):
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     if not isinstance(data, dict):
-        raise InputError(f"expected a mapping of fields, found {data!r}", where or Where(), path or None)
+        raise InputError(f"expected a mapping of fields, found {short(data)}", where or Where(), path or None)
     w = data.where if isinstance(data, YDict) else (lambda k=None: where or Where())
     for key in data:
         if key not in fields:
-            raise InputError(f"unknown field '{key}'" + did_you_mean(key, fields), w(key),
+            raise InputError(f"unknown field {short(key)}" + did_you_mean(key, fields), w(key),
                              f"{path}.{key}" if path else str(key))
     kwargs = {}
     for name, f in fields.items():

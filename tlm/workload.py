@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .errors import InputError, Where, did_you_mean
+from .errors import InputError, Where, did_you_mean, short
 from .schema import check_value
 from .yamlio import YDict, YList, load_file, to_ydict
 
@@ -39,6 +39,10 @@ LAYER_TYPES = COMPUTE_TYPES + DIGITAL_TYPES
 MAX_LAYERS = 10_000
 MAX_DIM = 1 << 20  # any single dimension (channels, pixels) above this is refused as absurd
 MAX_ELEMENTS = 1 << 34  # elements of one tensor
+# Work of one run (batch included).  They keep every count of the engines (cycles, bits, cell
+# switchings = MACs x bits x packing <= 2^40 x 2^3 x 2^16) exact in int64; far above real networks.
+MAX_MACS_PER_RUN = 1 << 40  # MACs plus digital post-processing ops, ~1.1e12
+MAX_ACTIVATIONS_PER_RUN = 1 << 36  # elements of the input and of every layer output, ~6.9e10
 
 
 @dataclass
@@ -144,7 +148,7 @@ _INT = {"lo": 1}
 def _pair(v, where, path, lo=1):
     if isinstance(v, list):
         if len(v) != 2:
-            raise InputError(f"expected one integer or a list of two, found {v!r}", where, path)
+            raise InputError(f"expected one integer or a list of two, found {short(v)}", where, path)
         return tuple(check_value(int, x, {"lo": lo, "hi": MAX_DIM}, where, path) for x in v)
     x = check_value(int, v, {"lo": lo, "hi": MAX_DIM}, where, path)
     return (x, x)
@@ -153,7 +157,7 @@ def _pair(v, where, path, lo=1):
 def _padding(v, where, path):
     if isinstance(v, str):
         if v not in ("same", "valid"):
-            raise InputError(f"expected an integer, a list or 'same'/'valid', found {v!r}", where, path)
+            raise InputError(f"expected an integer, a list or 'same'/'valid', found {short(v)}", where, path)
         return v
     if isinstance(v, list) and len(v) == 4:
         return tuple(check_value(int, x, {"lo": 0, "hi": MAX_DIM}, where, path) for x in v)
@@ -166,11 +170,11 @@ def _precision(d, where, path, base: dict) -> dict:
     if d is None:
         return out
     if not isinstance(d, dict):
-        raise InputError(f"expected a mapping with input/weight/output, found {d!r}", where, path)
+        raise InputError(f"expected a mapping with input/weight/output, found {short(d)}", where, path)
     for k, v in d.items():
         w = d.where(k) if isinstance(d, YDict) else where
         if k not in ("input", "weight", "output"):
-            raise InputError(f"unknown field '{k}'" + did_you_mean(k, ("input", "weight", "output")),
+            raise InputError(f"unknown field {short(k)}" + did_you_mean(k, ("input", "weight", "output")),
                              w, f"{path}.{k}")
         out[k] = check_value(int, v, {"lo": 1, "hi": 64}, w, f"{path}.{k}")
     return out
@@ -182,25 +186,25 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
         data = to_ydict(data, file)
     for k in data:
         if k not in _TOP:
-            raise InputError(f"unknown field '{k}'" + did_you_mean(k, _TOP), data.where(k), str(k))
+            raise InputError(f"unknown field {short(k)}" + did_you_mean(k, _TOP), data.where(k), str(k))
     for k in ("input", "layers"):
         if k not in data:
             raise InputError("missing required field", data.where(), k)
     name = data.get("name", "workload")
     if not isinstance(name, str):
-        raise InputError(f"expected a string, found {name!r}", data.where("name"), "name")
+        raise InputError(f"expected a string, found {short(name)}", data.where("name"), "name")
     inp = data["input"]
     if not isinstance(inp, YDict):
-        raise InputError(f"expected a mapping with shape and bits, found {inp!r}", data.where("input"), "input")
+        raise InputError(f"expected a mapping with shape and bits, found {short(inp)}", data.where("input"), "input")
     for k in inp:
         if k not in ("shape", "bits"):
-            raise InputError(f"unknown field '{k}'" + did_you_mean(k, ("shape", "bits")), inp.where(k),
+            raise InputError(f"unknown field {short(k)}" + did_you_mean(k, ("shape", "bits")), inp.where(k),
                              f"input.{k}")
     if "shape" not in inp:
         raise InputError("missing required field", inp.where(), "input.shape")
     shape = inp["shape"]
     if not isinstance(shape, list) or len(shape) not in (1, 3):
-        raise InputError(f"expected [C, H, W] or [F], found {shape!r}", inp.where("shape"), "input.shape")
+        raise InputError(f"expected [C, H, W] or [F], found {short(shape)}", inp.where("shape"), "input.shape")
     shape = tuple(check_value(int, x, {"lo": 1, "hi": MAX_DIM}, inp.where("shape"), "input.shape")
                   for x in shape)
     base = _precision(data.get("precision"), data.where("precision"), "precision",
@@ -215,6 +219,11 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
         raise InputError(f"{len(layers_y)} layers, over the limit of {MAX_LAYERS}", data.where("layers"),
                          "layers")
 
+    acts = math.prod(shape) * batch
+    if acts > MAX_ACTIVATIONS_PER_RUN:
+        raise InputError(f"{acts} input elements per run (batch x C x H x W), over the limit of "
+                         f"{MAX_ACTIVATIONS_PER_RUN}", inp.where("shape"), "input.shape")
+    work = 0
     shapes: dict[str, tuple[int, ...]] = {"input": shape}
     bits_of: dict[str, int] = {"input": in_bits}
     layers: list[Layer] = []
@@ -223,10 +232,17 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
         lw = layers_y.where(i)
         path = f"layers[{i}]"
         if not isinstance(ly, YDict):
-            raise InputError(f"expected a mapping with a 'type', found {ly!r}", lw, path)
+            raise InputError(f"expected a mapping with a 'type', found {short(ly)}", lw, path)
         layer = _parse_layer(ly, i, path, prev, shapes, bits_of, base)
         if layer.name in shapes:
             raise InputError(f"layer name '{layer.name}' is used twice", ly.where("name"), f"{path}.name")
+        work += (layer.macs + _digital_work(layer)) * batch
+        acts += math.prod(layer.out_shape) * batch
+        for what, n, limit in (("MACs and ops", work, MAX_MACS_PER_RUN),
+                               ("activation elements", acts, MAX_ACTIVATIONS_PER_RUN)):
+            if n > limit:
+                raise InputError(f"the network needs {n} {what} per run (batch {batch}) up to this layer, "
+                                 f"over the limit of {limit}", ly.where(), path)
         shapes[layer.name] = layer.out_shape
         bits_of[layer.name] = layer.bits_out
         layers.append(layer)
@@ -239,27 +255,34 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
                     source=str(data.get("source", "")), notes=list(notes), extra=extra)
 
 
+def _digital_work(layer) -> int:
+    """Upper bound of the elementwise ops of a digital layer, for the work limit."""
+    if layer.type in ("maxpool", "avgpool"):
+        return math.prod(layer.out_shape) * layer.kernel[0] * layer.kernel[1]
+    return sum(math.prod(s) for s in layer.in_shapes) if not layer.is_compute else 0
+
+
 def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
     w = ly.where
     if "type" not in ly:
         raise InputError("missing required field", w(), f"{path}.type")
     t = ly["type"]
-    if t not in _FIELDS:
-        raise InputError(f"unknown layer type {t!r}, expected one of {', '.join(LAYER_TYPES)}"
+    if not isinstance(t, str) or t not in _FIELDS:
+        raise InputError(f"unknown layer type {short(t)}, expected one of {', '.join(LAYER_TYPES)}"
                          + did_you_mean(t, LAYER_TYPES), w("type"), f"{path}.type")
     allowed = _COMMON | _FIELDS[t]
     for k in ly:
         if k not in allowed:
-            raise InputError(f"unknown field '{k}' for a {t} layer" + did_you_mean(k, allowed), w(k),
+            raise InputError(f"unknown field {short(k)} for a {t} layer" + did_you_mean(k, allowed), w(k),
                              f"{path}.{k}")
     name = ly.get("name", f"{t}{i}")
     if not isinstance(name, str) or not name:
-        raise InputError(f"expected a non-empty string, found {name!r}", w("name"), f"{path}.name")
+        raise InputError(f"expected a non-empty string, found {short(name)}", w("name"), f"{path}.name")
     path = f"layers[{i}]({name})"
 
     def ref(v, key):
         if not isinstance(v, str):
-            raise InputError(f"expected a layer name, found {v!r}", w(key), f"{path}.{key}")
+            raise InputError(f"expected a layer name, found {short(v)}", w(key), f"{path}.{key}")
         if v not in shapes:
             raise InputError(f"no earlier layer named '{v}'" + did_you_mean(v, shapes), w(key), f"{path}.{key}")
         return v
@@ -276,7 +299,7 @@ def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
             raise InputError(f"a {t} layer takes 'inputs' (a list), not 'input'", w("input"), f"{path}.input")
         srcs = ly.get("inputs")
         if not isinstance(srcs, list) or len(srcs) < 2:
-            raise InputError(f"expected a list of at least two layer names, found {srcs!r}", w("inputs"),
+            raise InputError(f"expected a list of at least two layer names, found {short(srcs)}", w("inputs"),
                              f"{path}.inputs")
         inputs = tuple(ref(s, "inputs") for s in srcs)
     else:
@@ -290,7 +313,7 @@ def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
         prec["output"] = prec["input"]  # digital layers keep the precision of their input
     relu = ly.get("relu", False)
     if not isinstance(relu, bool):
-        raise InputError(f"expected true or false, found {relu!r}", w("relu"), f"{path}.relu")
+        raise InputError(f"expected true or false, found {short(relu)}", w("relu"), f"{path}.relu")
     kw = dict(where=w(), name=name, type=t, inputs=inputs, in_shape=in_shape, in_shapes=in_shapes,
               bits_in=prec["input"], bits_w=prec["weight"], bits_out=prec["output"], relu=relu)
     if "weights" in ly:

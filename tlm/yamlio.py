@@ -14,9 +14,12 @@ import yaml
 
 from .errors import InputError, Where
 
-MAX_YAML_BYTES = 8 * 1024 * 1024  # refuse larger inputs: no real architecture or workload is that big
+# Limits that keep a bad file from hanging the (pure-Python) parser or exhausting memory; parsing costs
+# ~40 us per value on a 2-core machine, so these bound a refusal to a few seconds (docs/robustness.md).
+MAX_YAML_BYTES = 1024 * 1024  # refuse larger inputs: a 7,000-layer workload is ~0.5 MB
 MAX_ALIASES = 1000  # an alias bomb expands exponentially; real files use a handful of anchors
-MAX_NODES = 2_000_000  # total nodes constructed, aliases expanded
+MAX_NODES = 100_000  # YAML values parsed, counted as they are read (and again when `<<:` merges copy them)
+MAX_DEPTH = 64  # nesting of mappings/sequences; real files nest 4 deep
 
 
 class YDict(dict):
@@ -53,29 +56,87 @@ def _mark(node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that builds YDict/YList with positions and bounds alias expansion."""
+try:  # libyaml scans and parses ~10x faster; composing and constructing stay in Python (the hooks below)
+    from yaml._yaml import CParser as _CParser
+
+    class _Base(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver, _CParser):
+        def __init__(self, stream):
+            _CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+except ImportError:  # PyYAML without libyaml
+    _Base = yaml.SafeLoader
+
+
+class _Hooks:
+    """Safe loading that builds YDict/YList with positions and bounds size, depth and alias expansion."""
 
     def __init__(self, stream, file: str):
         super().__init__(stream)
         self.file = file
         self.n_aliases = 0
         self.n_nodes = 0
+        self.depth = 0
 
     def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
+        ev = self.peek_event()
+        where = lambda: Where(self.file, ev.start_mark.line + 1, ev.start_mark.column + 1)  # noqa: E731
+        self._count(1, where)
+        if isinstance(ev, yaml.AliasEvent):
             self.n_aliases += 1
             if self.n_aliases > MAX_ALIASES:
-                ev = self.peek_event()
-                raise InputError(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)",
-                                 Where(self.file, ev.start_mark.line + 1, ev.start_mark.column + 1))
-        return super().compose_node(parent, index)
+                raise InputError(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)", where())
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep", where())
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
-    def _count(self, node):
-        self.n_nodes += 1
-        if self.n_nodes > MAX_NODES:
-            raise InputError(f"more than {MAX_NODES} YAML values after expanding aliases",
+    def compose_document(self):
+        node = super().compose_document()
+        if self.n_aliases:
+            self._expanded_size(node, {})
+        return node
+
+    def _expanded_size(self, node, memo) -> int:
+        """Values the document holds once every alias is expanded (shared nodes counted each time they
+        are used): whatever later walks the data (an error message, a copy) stays bounded."""
+        key = id(node)
+        if key in memo:
+            if memo[key] is None:
+                raise InputError("an alias refers to a value that contains it", Where(self.file, *_mark(node)))
+            return memo[key]
+        memo[key] = None
+        n = 1
+        if isinstance(node, yaml.SequenceNode):
+            n += sum(self._expanded_size(c, memo) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n += sum(self._expanded_size(k, memo) + self._expanded_size(v, memo) for k, v in node.value)
+        if n > MAX_NODES:
+            raise InputError(f"more than {MAX_NODES} YAML values once aliases are expanded (an alias bomb?)",
                              Where(self.file, *_mark(node)))
+        memo[key] = n
+        return n
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as e:  # e.g. a 5000-digit integer, a 13th month
+            why = "an integer of more than 4300 digits" if "digits" in str(e) else str(e)
+            raise InputError(f"cannot read this value: {why}", Where(self.file, *_mark(node))) from None
+
+    def flatten_mapping(self, node):
+        """`<<:` merge keys copy the merged pairs: count them (a chain of merges doubles at each step)."""
+        super().flatten_mapping(node)
+        self._count(len(node.value), lambda: Where(self.file, *_mark(node)))
+
+    def _count(self, n, where):
+        self.n_nodes += n
+        if self.n_nodes > MAX_NODES:
+            raise InputError(f"more than {MAX_NODES} YAML values (too big a file, or an alias bomb)", where())
 
     def construct_yaml_map(self, node):
         d = YDict()
@@ -83,7 +144,6 @@ class _Loader(yaml.SafeLoader):
         yield d
         self.flatten_mapping(node)
         for key_node, value_node in node.value:
-            self._count(value_node)
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -99,46 +159,69 @@ class _Loader(yaml.SafeLoader):
         lst.file, lst.pos = self.file, _mark(node)
         yield lst
         for child in node.value:
-            self._count(child)
             lst.append(self.construct_object(child, deep=True))
             lst.positions.append(_mark(child))
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+class _Loader(_Hooks, _Base):
+    pass
 
 
-def load_text(text: str, file: str = "<input>"):
+class _PyLoader(_Hooks, yaml.SafeLoader):
+    """The same loader entirely in Python (used when libyaml is missing; tests compare the two)."""
+
+
+for _cls in (_Loader, _PyLoader):
+    _cls.add_constructor("tag:yaml.org,2002:map", _Hooks.construct_yaml_map)
+    _cls.add_constructor("tag:yaml.org,2002:seq", _Hooks.construct_yaml_seq)
+
+
+def load_text(text: str, file: str = "<input>", _loader=None):
     """Parse YAML text into YDict/YList/scalars; malformed YAML raises InputError."""
-    loader = _Loader(text, file)
+    loader = None
     try:
+        loader = (_loader or _Loader)(text, file)  # the reader already refuses control characters
         return loader.get_single_data()
     except InputError:
         raise
     except yaml.MarkedYAMLError as e:
         m = e.problem_mark or e.context_mark
         where = Where(file, m.line + 1, m.column + 1) if m else Where(file)
-        raise InputError(f"malformed YAML: {e.problem or e.context}", where) from None
+        what = f"{e.context}, {e.problem}" if e.context and (e.problem or "").startswith("but") else \
+            (e.problem or e.context)
+        raise InputError(f"malformed YAML: {what}", where) from None
+    except yaml.reader.ReaderError as e:  # a control character: position is a character offset
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise InputError(f"malformed YAML: control character U+{code:04X} is not allowed",
+                         Where(file, line, col)) from None
     except yaml.YAMLError as e:
         raise InputError(f"malformed YAML: {e}", Where(file)) from None
     except RecursionError:
         raise InputError("YAML nested too deeply", Where(file)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_text(path: str | os.PathLike, what: str = "file") -> str:
     p = Path(path)
     try:
         size = p.stat().st_size
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         raise InputError(f"{what} not found", Where(str(path))) from None
     if p.is_dir():
         raise InputError(f"{what} is a directory, expected a file", Where(str(path)))
+    too_big = f"over the {MAX_YAML_BYTES}-byte limit"
     if size > MAX_YAML_BYTES:
-        raise InputError(f"file is {size} bytes, over the {MAX_YAML_BYTES}-byte limit", Where(str(path)))
+        raise InputError(f"file is {size} bytes, {too_big}", Where(str(path)))
     try:
-        return p.read_bytes().decode("utf-8")
+        with open(p, "rb") as f:  # bounded read: a device or pipe (/dev/zero) reports no size
+            data = f.read(MAX_YAML_BYTES + 1)
+        if len(data) > MAX_YAML_BYTES:
+            raise InputError(f"file is {too_big}", Where(str(path)))
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", Where(str(path))) from None
     except OSError as e:
@@ -210,23 +293,42 @@ def to_ydict(d, file: str = "<dict>"):
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same folder, then rename."""
-    path = Path(path)
+    atomic_write_all([(path, data)])
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_all(files) -> None:
+    """Write several (path, data) files all or none: every temporary file is written first and only
+    then all are renamed, so an unwritable second file leaves no first file behind."""
+    done = []  # (temporary, final) paths
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = "wb" if isinstance(data, bytes) else "w"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a result file is as readable as any other
-        try:
-            with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
+        for path, data in files:
+            path = Path(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                mode = "wb" if isinstance(data, bytes) else "w"
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+                done.append((tmp, path))
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs get normal modes
+                with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
+                    f.write(data)
+            except OSError as e:
+                raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
+            except ValueError as e:  # a NUL in the name
+                raise InputError(f"cannot write: {e}", Where(str(path))) from None
+        for tmp, path in done:
+            try:
+                os.replace(tmp, path)
+            except OSError as e:  # e.g. the destination is a directory
+                raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
+    finally:
+        for tmp, _ in done:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-            raise
-    except OSError as e:
-        raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None

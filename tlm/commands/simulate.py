@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError, Where
-from ..yamlio import atomic_write
+from ..yamlio import atomic_write_all
 from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "simulate"
@@ -99,8 +99,7 @@ def run(args) -> int:
     if args.csv:
         outputs.append((Path(args.csv) / "layers.csv", report.layers_csv(result)))
         outputs.append((Path(args.csv) / "energy.csv", report.energy_csv(result)))
-    for path, text in outputs:
-        atomic_write(path, text)
+    atomic_write_all(outputs)  # all files or none
     if args.plot:
         from ..plots import run_plots
         run_plots(result, Path(args.plot))

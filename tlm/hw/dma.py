@@ -8,9 +8,9 @@ from . import cv2_pj
 
 def transfer_cycles(arch, bits, rate_bits_per_cycle=None):
     """One burst: set-up latency plus the bits at the channel rate (or a slower sink's rate).
-    Zero bits cost nothing; an unbounded bandwidth costs only the latency."""
+    Zero bits cost nothing; an unbounded bandwidth costs only the latency, and any data at least a cycle."""
     rate = arch.dma.bandwidth_bits_per_cycle if rate_bits_per_cycle is None else rate_bits_per_cycle
-    cyc = arch.dma.latency_cycles + np.ceil(bits / rate).astype(np.int64)
+    cyc = np.maximum(arch.dma.latency_cycles + np.ceil(bits / rate).astype(np.int64), 1)
     return np.where(bits > 0, cyc, 0) if isinstance(bits, np.ndarray) else (int(cyc) if bits > 0 else 0)
 
 
