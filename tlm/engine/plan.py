@@ -12,6 +12,7 @@ import numpy as np
 from ..analytic import digital_ops, live_bits, weights_resident
 from ..hw import controller as hw_ctrl
 from ..hw import macro as hw_macro
+from ..errors import InputError, Where
 from ..mapping import cdiv, map_layers
 
 
@@ -53,6 +54,10 @@ class LayerPlan:
     write_bits: int = 0
 
 
+MAX_TILES = 200_000  # tile runs per simulation: each is a few Python objects and events
+MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer stays a few seconds of work
+
+
 def split_share(total: int, parts: int, k: int) -> int:
     """Part k of `total` split into `parts` integer shares that sum exactly to `total`."""
     return total * (k + 1) // parts - total * k // parts
@@ -69,6 +74,13 @@ def build_plan(arch, wl, input_density=None, compute_txn_macs=16384):
     resident = False
     if comp:
         m = map_layers(arch, [layers[i] for i in comp])
+        if int(m.tiles.sum()) > MAX_TILES:
+            j = int(np.argmax(m.tiles))
+            l = layers[comp[j]]
+            raise InputError(f"{int(m.tiles.sum()):,} weight tiles in all (layer '{l.name}' alone has "
+                             f"{int(m.tiles[j]):,}); the tlm engine simulates at most {MAX_TILES:,} tile runs per "
+                             "simulation: use --engine analytic for a network this large",
+                             l.where or Where(wl.file), f"{l.name}")
         resident = weights_resident(arch, int(m.tiles.sum()))
         rate = min(arch.dma.bandwidth_bits_per_cycle, arch.macro.weight_write_bits_per_cycle)
         R = arch.macro.rows
@@ -83,7 +95,8 @@ def build_plan(arch, wl, input_density=None, compute_txn_macs=16384):
             p.period = max(p.t_dp, p.t_cv) if arch.adc.pipelined else p.t_dp + p.t_cv
             p.tile_cycles = int(hw_ctrl.tile_cycles(arch, r_in, r_out, opt, p.pixels))
             macs_px = int(m.rows_per_tile[j]) * opt
-            p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)))
+            p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)),
+                                 -(-p.pixels * int(m.tiles[j]) // MAX_COMPUTE_TXN_PER_LAYER))
             p.rounds = int(cdiv(m.tiles[j], arch.macro.count))
             p.density = float(dens[i])
             tile_bits = int(m.rows_per_tile[j] * m.cols_per_tile[j])

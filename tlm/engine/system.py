@@ -118,6 +118,8 @@ def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, prog
     ref = analytic_simulate(arch, wl, input_density=input_density)  # the mapping's static numbers, notes
     sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
                  input_density=input_density)
+    # a single transfer or tile may legitimately take as long as the whole contention-free run
+    sys.watchdog_cycles = max(sys.watchdog_cycles, 64 * ref.cycles)
     sys.run(progress=progress)
     res = to_result(sys, ref)
     if trace:
