@@ -58,15 +58,16 @@ def test_transactions_per_second(benchmark, arch, contention):
 def test_resnet18_imagenet_tlm(benchmark, arch):
     """ResNet-18 at 224x224 through the TLM engine (target: at most 5 s and 300 MB peak RSS).  The peak
     RSS is measured in a fresh process running `tlm simulate`, so this process's history does not count."""
-    import resource
     import subprocess
     import sys
     wl = load_workload(ROOT / "workloads" / "resnet18.yaml")
     r = benchmark.pedantic(simulate, args=(arch, wl), rounds=3, iterations=1)
     env = {"PYTHONPATH": str(ROOT), "PATH": ""}
-    subprocess.run([sys.executable, "-m", "tlm", "simulate", "imagine", "resnet18", "--engine", "tlm", "-q"],
-                   check=True, env=env)
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    code = ("import resource, sys; from tlm.cli import main; "
+            "rc = main(['simulate', 'imagine', 'resnet18', '--engine', 'tlm', '-q']); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    p = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True)
+    rss_mb = int(p.stdout.split()[-1]) / 1024  # Linux: KiB
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["child_max_rss_mb"] = rss_mb
     assert rss_mb <= 300

@@ -111,6 +111,7 @@ SCALING_SRAM_KIB = 1 << 20  # no family member spills: spills add work that does
 def _fastest_s(sim, arch, wl, repeats: int) -> tuple[float, int]:
     best, macs = math.inf, 0
     for _ in range(repeats):
+        gc.collect()
         t0 = time.perf_counter()
         r = sim(arch, wl)
         best = min(best, time.perf_counter() - t0)

@@ -59,7 +59,7 @@ def run(args) -> int:
     out = {"arch": arch.name, "measurements": [m.to_dict() for m in ms]}
     if args.scaling:
         for e in chosen:
-            rows, fits = bench.scaling(arch, e, repeats=max(1, min(args.repeat, 3)))
+            rows, fits = bench.scaling(arch, e, repeats=max(3, args.repeat))
             st = Table(title=f"scaling ({e} engine): wall time (fastest of repeats) against MACs",
                        box=box.SIMPLE_HEAVY)
             for c in ("family", "size", "MACs", "wall ms", "ns / MAC"):
