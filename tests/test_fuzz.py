@@ -82,7 +82,24 @@ ENTRY_POINTS = [
     EntryPoint("simulate (tables)", lambda a, w, o: ["simulate", str(a), str(w), "--engine", "analytic",
                                                      "--per-layer"]),
     EntryPoint("validate", lambda a, w, o: ["validate", str(a), str(w)], weight=2),
+    EntryPoint("sweep macro.count x batch -o CSV",
+               lambda a, w, o: ["sweep", str(a), str(w), "--set", "macro.count=1,2", "--set",
+                                "workload.batch=1,2", "-o", str(o / "s.csv"), "-q"], lambda o: check_sweep_csv(o)),
 ]
+
+
+def check_sweep_csv(out: Path):
+    """Four design points, in order, with finite non-negative results; more macros never slower."""
+    with open(out / "s.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["point"]) for r in rows] == [0, 1, 2, 3]
+    for r in rows:
+        for k in ("cycles", "latency_ns", "energy_pj", "tops_per_w"):
+            v = float(r[k])
+            assert math.isfinite(v) and v >= 0, (k, r[k])
+    cyc = {(r["macro.count"], r["workload.batch"]): int(r["cycles"]) for r in rows}
+    for b in ("1", "2"):
+        assert cyc[("2", b)] <= cyc[("1", b)]
 _EP_DRAW = [ep for ep in ENTRY_POINTS for _ in range(ep.weight)]
 
 
