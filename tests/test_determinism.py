@@ -19,7 +19,8 @@ from tlm.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 ARCHS = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
 WORKLOADS = sorted(p.stem for p in (ROOT / "workloads").glob("*.yaml"))
-OPTIONS = {"analytic": ["--engine", "analytic"]}  # name -> extra arguments of `tlm simulate`
+OPTIONS = {"analytic": ["--engine", "analytic"],  # name -> extra arguments of `tlm simulate`
+           "tlm": ["--engine", "tlm"]}
 
 
 def _outputs(out: Path) -> dict:
@@ -67,3 +68,20 @@ def test_same_bytes_across_processes(tmp_path, opt):
     here = _run_in_process(arch, wl, OPTIONS[opt], tmp_path / "c")
     assert here[0] == a[0]  # and the same bytes as in this process
     assert here[1].encode("utf-8") == a[1]
+
+
+def test_noisy_accuracy_is_the_same_for_the_same_seed(tmp_path):
+    """The functional model's noise comes from a seeded generator: same seed, same bytes, in two
+    processes; another seed draws other noise (different per-layer error statistics)."""
+    pytest.importorskip("mlxtend")
+
+    def run(seed, hashseed):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hashseed}
+        p = subprocess.run([sys.executable, "-m", "tlm", "accuracy", "--images", "200", "--noise", "4",
+                            "--seed", str(seed)], capture_output=True, env=env, cwd=tmp_path, timeout=300)
+        assert p.returncode == 0, p.stderr.decode()
+        return p.stdout
+
+    a, b, c = run(7, "1"), run(7, "2"), run(8, "1")
+    assert a == b
+    assert a != c
