@@ -159,3 +159,17 @@ def test_lone_workload_argument_is_the_workload(capsys, tmp_path):
     wl = write(tmp_path, "w.yaml", WL)
     code, out, err = run(capsys, "simulate", str(wl))
     assert code == 0 and "w on imagine" in out
+
+
+def test_sweep_list_shows_every_settable_field_with_its_value(capsys, arch):
+    from tlm.schema import describe
+    from tlm.arch import Arch
+    code, out, err = run(capsys, "sweep", "--list")
+    assert code == 0, err
+    lines = out.splitlines()
+    for path, kind, _doc, _default in describe(Arch):
+        if kind in ("int", "float", "bool"):
+            assert any(l.split()[:1] == [path] for l in lines), path
+    row = next(l for l in lines if l.split()[:1] == ["macro.count"])
+    assert row.split()[2] == str(arch.macro.count)
+    assert any(l.split()[:1] == ["workload.batch"] for l in lines)

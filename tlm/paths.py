@@ -16,11 +16,11 @@ _REPO = Path(__file__).resolve().parent.parent
 
 def shipped_dir(kind: str) -> Path:
     """The folder of shipped `configs` or `workloads`: the source checkout's own folder when tlm runs
-    from one (editable install, PYTHONPATH), else the copy inside the installed wheel."""
+    from one (editable install, PYTHONPATH), else the copy inside the installed wheel (tlm/_configs,
+    tlm/_workloads)."""
     if (_REPO / kind).is_dir() and (_REPO / "pyproject.toml").is_file():
         return _REPO / kind
-    from importlib.resources import files
-    return Path(str(files({"configs": "tlm._configs", "workloads": "tlm._workloads"}[kind])))
+    return Path(__file__).resolve().parent / {"configs": "_configs", "workloads": "_workloads"}[kind]
 
 
 def shipped(kind: str) -> dict[str, Path]:

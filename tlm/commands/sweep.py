@@ -59,7 +59,7 @@ def _list_paths(arch):
     t = Table(title="paths for --set", show_edge=False)
     for c in ("path", "value", "meaning"):
         t.add_column(c)
-    for path, kind, doc in describe(Arch):
+    for path, kind, doc, _default in describe(Arch):
         if kind != "section" and not isinstance(leaves.get(path), list):
             t.add_row(path, str(leaves.get(path, "")), doc)
     short = {v: k for k, v in ALIASES.items()}
