@@ -36,6 +36,7 @@ for signed outputs).
 from __future__ import annotations
 
 import math
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -498,7 +499,7 @@ def load_params(wl) -> dict:
     try:
         with np.load(p, allow_pickle=False) as z:
             params = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
         raise InputError(f"cannot read weights file {p}: {e}", where, "weights") from None
     for L in wl.layers:
         if not L.is_compute:
@@ -507,9 +508,15 @@ def load_params(wl) -> dict:
             if L.name + key not in params:
                 raise InputError(f"weights file {p.name} has no '{L.name}{key}'", L.where, L.name)
         want = (L.c_out, L.c_in // L.groups, *L.kernel) if L.type == "conv2d" else (L.c_out, L.in_shape[0])
-        if tuple(params[L.name + ".w"].shape) != want:
-            raise InputError(f"weights '{L.name}.w' have shape {list(params[L.name + '.w'].shape)}, the layer "
-                             f"needs {list(want)}", L.where, L.name)
+        for key, shape in ((".w", want), (".b", (L.c_out,)), (".range", ()), (".w_scale", (L.c_out,))):
+            a = params.get(L.name + key)
+            if a is None and key == ".w_scale":
+                continue
+            if tuple(a.shape) != shape:
+                raise InputError(f"weights '{L.name}{key}' have shape {list(a.shape)}, the layer needs "
+                                 f"{list(shape)}", L.where, L.name)
+            if a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
+                raise InputError(f"weights '{L.name}{key}' must be finite numbers", L.where, L.name)
     return params
 
 
