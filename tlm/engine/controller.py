@@ -27,10 +27,11 @@ _CTRL, _LEAK = KIND["controller"], KIND["leakage"]
 class Barrier:
     """Fires its event when `n` participants have arrived."""
 
-    __slots__ = ("n", "event")
+    __slots__ = ("n", "event", "shared")
 
-    def __init__(self, env, n):
+    def __init__(self, env, n, shared=False):
         self.n, self.event = n, env.event()
+        self.shared = shared  # several macros run at once: their SRAM accesses are kept in time order
 
     def arrive(self):
         self.n -= 1
@@ -173,7 +174,7 @@ class Controller(Block):
                 if b:
                     yield from wait_loads(sys.dma.submit(b), k)
             t_go = env.now
-            barrier = Barrier(env, len(ts))
+            barrier = Barrier(env, len(ts), shared=len({t.macro for t in ts}) > 1)
             for t in ts:
                 sys.macros[t.macro].assign(plan, t, barrier)
             nxt = None

@@ -75,10 +75,10 @@ class Macro(Block):
                 yield self.wake
             plan, tile, barrier = self.jobs.popleft()
             self.waiting = f"its own tile {tile.index} of layer {plan.name}"
-            yield from self._tile(plan, tile)
+            yield from self._tile(plan, tile, barrier.shared)
             barrier.arrive()
 
-    def _tile(self, plan, tile):
+    def _tile(self, plan, tile, shared):
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         names = self.sys.row_names
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
@@ -102,6 +102,11 @@ class Macro(Block):
         while lo < P:
             hi = min(lo + cp, P)
             p = hi - lo
+            if shared and qk.local:  # other macros read the SRAM in this round: keep time order
+                qk.set(t)
+                if qk.need_sync(True):
+                    yield qk.sync()
+                t = qk.now
             ta = t
             now = env.now
             # the chunk's activations: its share of the tile's input range
