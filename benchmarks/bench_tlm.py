@@ -4,8 +4,9 @@
 
 Targets (issue 12): ResNet-8, a whole inference through the TLM engine in-process, within 10 ms;
 ResNet-18 at 224x224 within 0.6 s; at least 0.5 M transactions per wall second on cifar10_vgg.  The
-figures land in each benchmark's extra_info (with the target); wall times on a loaded machine vary, so
-the asserts allow a factor 2 over the target.
+figures land in each benchmark's extra_info (with the target).  The machine is shared, so wall time
+varies with its load; the asserts check the targets against the CPU time of this process (the best of
+a few runs), which the other jobs cannot take away.
 """
 import time
 from pathlib import Path
@@ -17,6 +18,16 @@ from tlm.engine.system import System, simulate
 from tlm.workload import load_workload
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_best(fn, repeats=5):
+    """The least CPU time of this process over `repeats` calls of fn(), seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t)
+    return best
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +44,8 @@ def test_resnet8_whole_inference_tlm(benchmark, arch):
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
     benchmark.extra_info["target_s"] = 0.010
-    assert benchmark.stats.stats.min <= 2 * 0.010
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 20)
+    assert cpu <= 0.010
 
 
 @pytest.mark.parametrize("contention", [True, False], ids=["contention", "no-contention"])
@@ -51,14 +63,9 @@ def test_transactions_per_second(benchmark, arch, contention):
     benchmark.extra_info["txn_per_s_best"] = n / benchmark.stats.stats.min
     benchmark.extra_info["txn_per_s_mean"] = n / benchmark.stats.stats.mean
     # the same per CPU second of this process: what the machine's other jobs cannot take away
-    cpu = []
-    for _ in range(5):
-        t = time.process_time()
-        run()
-        cpu.append(time.process_time() - t)
-    benchmark.extra_info["txn_per_cpu_s_best"] = n / min(cpu)
+    rate = benchmark.extra_info["txn_per_cpu_s_best"] = n / cpu_best(run)
     benchmark.extra_info["target_txn_per_s"] = 500_000
-    assert n / benchmark.stats.stats.min >= 500_000 / 2
+    assert rate >= 500_000
 
 
 def test_resnet18_imagenet_tlm(benchmark, arch):
@@ -78,4 +85,5 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     benchmark.extra_info["child_max_rss_mb"] = rss_mb
     assert rss_mb <= 300
     benchmark.extra_info["target_s"] = 0.6
-    assert benchmark.stats.stats.min <= 2 * 0.6
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 3)
+    assert cpu <= 0.6
