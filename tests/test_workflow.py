@@ -85,3 +85,126 @@ def test_calibrate_write_elsewhere_rewrites_a_relative_extends(elsewhere, capsys
     assert code == 0, err
     a = load_arch(elsewhere / "out" / "c.yaml")
     assert (a.name, a.macro.count) == ("mybase", 3)
+
+
+# ---- -o DIR: one output folder ------------------------------------------------------------------------
+def _read_csv(path):
+    import csv
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _walk_keys(d, prefix=""):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield f"{prefix}{k}"
+            yield from _walk_keys(v, f"{prefix}{k}.")
+    elif isinstance(d, list):
+        for v in d:
+            yield from _walk_keys(v, prefix)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """`tlm simulate imagine_4macro mnist_cnn -o DIR --trace --json F` once for the tests below."""
+    import contextlib
+    import io
+    d = tmp_path_factory.mktemp("run")
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["simulate", "imagine_4macro", "mnist_cnn", "-o", str(d / "out"), "--trace",
+                     "--json", str(d / "r.json")])
+    assert code == 0
+    return d
+
+
+def test_output_folder_holds_the_whole_set(run_dir):
+    import hashlib
+    import json
+    out = run_dir / "out"
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names == sorted(["config.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv", "blocks.csv",
+                            "trace.json", "manifest.json"])
+    man = json.loads((out / "manifest.json").read_text())
+    # every file listed with the SHA-256 of what is on disk
+    assert sorted(man["files"]) == [n for n in names if n != "manifest.json"]
+    for n, h in man["files"].items():
+        assert hashlib.sha256((out / n).read_bytes()).hexdigest() == h, n
+    assert man["command"][:4] == ["tlm", "simulate", "imagine_4macro", "mnist_cnn"]
+    from tlm import __version__
+    assert man["tool"] == {"name": "imagine-tlm", "version": __version__}
+    # the inputs: the config, the base it extends, the workload, with their hashes
+    roles = [(i["role"], os.path.basename(i["path"])) for i in man["inputs"]]
+    assert roles == [("architecture", "imagine_4macro.yaml"), ("architecture base (extends)", "imagine.yaml"),
+                     ("workload", "mnist_cnn.yaml")]
+    for i in man["inputs"]:
+        assert hashlib.sha256(open(i["path"], "rb").read()).hexdigest() == i["sha256"]
+    # stats.json is the --json content; the trace is a Perfetto trace
+    assert (out / "stats.json").read_bytes() == (run_dir / "r.json").read_bytes()
+    assert json.loads((out / "stats.json").read_text())["inputs"] == man["inputs"]
+    assert json.loads((out / "trace.json").read_text())["traceEvents"]
+
+
+def test_output_folder_config_reloads_to_the_same_architecture(run_dir):
+    a = load_arch(run_dir / "out" / "config.yaml")
+    assert a.to_dict() == load_arch(ROOT / "configs" / "imagine_4macro.yaml").to_dict()
+
+
+def test_layers_csv_has_shapes_and_precisions(run_dir):
+    rows = {r["layer"]: r for r in _read_csv(run_dir / "out" / "layers.csv")}
+    # mnist_cnn: 1x28x28 -> conv 3x3 pad 1 (16 ch) -> maxpool 2 -> conv 3x3 pad 1 (32 ch) -> maxpool 2
+    assert (rows["conv1"]["in_shape"], rows["conv1"]["out_shape"]) == ("1x28x28", "16x28x28")
+    assert (rows["pool1"]["in_shape"], rows["pool1"]["out_shape"]) == ("16x28x28", "16x14x14")
+    assert (rows["conv2"]["in_shape"], rows["conv2"]["out_shape"]) == ("16x14x14", "32x14x14")
+    assert (rows["flatten"]["out_shape"]) == "1568x1x1" or rows["flatten"]["out_shape"] == "1568"
+    assert [rows["conv1"][k] for k in ("input_bits", "weight_bits", "output_bits")] == ["8", "8", "8"]
+    assert rows["pool1"]["weight_bits"] == ""  # no weights
+
+
+def test_every_energy_name_says_per_batch_or_per_inference(run_dir):
+    """The naming rule (tlm/result.py): no output has a bare energy_pj; every energy names its scope."""
+    import json
+    d = json.loads((run_dir / "out" / "stats.json").read_text())
+    keys = set(_walk_keys({k: v for k, v in d.items() if k not in ("config", "workload")}))
+    for n in ("summary.csv", "layers.csv", "energy.csv"):
+        keys |= set(_read_csv(run_dir / "out" / n)[0])
+    energy = {k for k in keys if "energy" in k.rsplit(".", 1)[-1]}
+    assert "summary.energy_per_batch_pj" in energy and "energy_per_inference_pj" in energy
+    bad = sorted(k for k in energy if "_per_batch" not in k and "_per_inference" not in k)
+    assert bad == []
+
+
+def test_summary_csv_is_per_batch_and_per_inference_and_has_area(run_dir, tmp_path, capsys):
+    import json
+    wl = tmp_path / "b3.yaml"
+    text = (ROOT / "workloads" / "mnist_cnn.yaml").read_text()
+    assert "\nbatch:" not in text
+    wl.write_text(text + "batch: 3\n")
+    code, _, err = run(capsys, "simulate", "imagine_4macro", wl, "-o", tmp_path / "b3", "-q")
+    assert code == 0, err
+    (row,) = _read_csv(tmp_path / "b3" / "summary.csv")
+    B = int(row["batch"])
+    assert B == 3
+    assert float(row["energy_per_batch_pj"]) == pytest.approx(B * float(row["energy_per_inference_pj"]), rel=1e-12)
+    comps = [k for k in row if k.startswith("energy_") and k.endswith("_per_inference_pj")
+             and k not in ("energy_per_inference_pj", "energy_external_per_inference_pj")]
+    assert sum(float(row[k]) for k in comps) == pytest.approx(float(row["energy_per_inference_pj"]), rel=1e-12)
+    # area: four macros against one, SRAM and controller shared (only macro.count differs in area)
+    one = json.loads((run_dir / "out" / "stats.json").read_text())["summary"]
+    a1 = load_arch(ROOT / "configs" / "imagine.yaml")
+    from tlm.hw.macro import area_mm2 as macro_area
+    assert float(row["area_mm2"]) == pytest.approx(4 * macro_area(a1) + a1.sram.area_mm2 + a1.controller.area_mm2)
+    assert one["area_mm2"] == pytest.approx(float(row["area_mm2"]))
+    assert float(row["tops_per_mm2"]) == pytest.approx(float(row["tops"]) / float(row["area_mm2"]), rel=1e-12)
+
+
+def test_output_folder_is_all_or_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "blocks.csv").mkdir(parents=True)  # one file of the set cannot be written
+    code, _, err = run(capsys, "simulate", "mnist_cnn", "-o", out, "-q")
+    assert code == 2 and err.count("\n") == 1 and "blocks.csv" in err
+    assert sorted(p.name for p in out.iterdir()) == ["blocks.csv"]  # nothing else was written
+
+
+def test_trace_without_a_path_needs_the_folder(capsys):
+    code, _, err = run(capsys, "simulate", "mnist_cnn", "--trace", "-q")
+    assert code == 2 and err == "error: <command line>: --trace: --trace needs a path unless -o DIR is given\n"

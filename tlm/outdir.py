@@ -166,6 +166,32 @@ def files(r: Result, inputs: list, argv: list, extra: dict | None = None) -> lis
     return out
 
 
+def check_targets(paths) -> None:
+    """Refuse before anything is written when a file of the set could not replace what is there (a
+    folder, a device, a FIFO, a symlink) or its folder is a file: then the set is written whole or not
+    at all, not cut short at its first rename."""
+    import os
+    import stat
+
+    from .errors import InputError, Where
+    for p in paths:
+        p = Path(p)
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            st = None
+        except OSError as e:
+            raise InputError(f"cannot write: {e.strerror}", Where(str(p))) from None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise InputError(f"cannot write: {kind} is in the way", Where(str(p)))
+        for parent in p.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise InputError("cannot write: its folder is a file", Where(str(p)))
+                break
+
+
 def collect(folder: Path) -> dict:
     """Every file under `folder` (a scratch folder a writer filled) by relative name, as bytes."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob("*"))

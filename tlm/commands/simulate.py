@@ -138,6 +138,7 @@ def run(args) -> int:
                 plot_dir = None
             argv = list(getattr(args, "argv", None) or ["simulate"])
             folder = outdir.files(result, inputs, argv, extra)
+            outdir.check_targets(Path(args.out) / name for name, _ in folder)
             outputs += [(Path(args.out) / name, data) for name, data in folder]
         atomic_write_all(outputs)  # all files or none
     if plot_dir:
