@@ -33,7 +33,7 @@ def test_json_has_results_next_to_resolved_config(tmp_path, capsys):
     assert d["config"]["macro"]["rows"] == 1152
     assert d["workload"]["layers"][0]["out_shape"] == [16, 28, 28]
     s = d["summary"]
-    assert s["cycles"] == sum(l["cycles"] for l in d["layers"])
+    assert s["cycles_per_batch"] == sum(l["cycles"] for l in d["layers"])
     by_kind = d["energy_by_kind_per_batch_pj"]
     assert sum(by_kind.values()) - by_kind["external"] == pytest.approx(s["energy_per_batch_pj"])
 

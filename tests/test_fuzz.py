@@ -155,8 +155,8 @@ def check_result_invariants(data: dict):
         assert math.isfinite(v) and v >= 0, f"{path} = {v}"
     for k in RATIOS:
         assert isinstance(s[k], (int, float)) or s[k] == "inf", (k, s[k])
-    assert isinstance(s["cycles"], int) and s["cycles"] > 0
-    assert s["latency_ns"] > 0
+    assert isinstance(s["cycles_per_batch"], int) and s["cycles_per_batch"] > 0
+    assert s["latency_per_batch_ns"] > 0
     kinds = {k: 0.0 for k in KIND_NAMES}
     for row in data["layers"]:
         assert isinstance(row["cycles"], int) and row["cycles"] >= 0
@@ -166,7 +166,7 @@ def check_result_invariants(data: dict):
             kinds[k] += v
     for u in ("spatial_utilization", "temporal_utilization"):
         assert 0.0 <= s[u] <= 1.0 + 1e-12, (u, s[u])
-    assert sum(r["cycles"] for r in data["layers"]) == s["cycles"]
+    assert sum(r["cycles"] for r in data["layers"]) == s["cycles_per_batch"]
     by_kind = data["energy_by_kind_per_batch_pj"]
     for k in KIND_NAMES:
         assert _close(kinds[k], by_kind[k]), (k, kinds[k], by_kind[k])

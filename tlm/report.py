@@ -27,7 +27,7 @@ def summary_table(r: Result) -> Table:
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
     rows = [
-        ("latency", _eng(s["latency_ns"] * 1e-9, "s") + f"  ({s['cycles']:,} cycles at "
+        ("latency", _eng(s["latency_per_batch_ns"] * 1e-9, "s") + f"  ({s['cycles_per_batch']:,} cycles at "
                                                        f"{r.arch.clock.frequency_mhz:g} MHz)"),
         ("batch", f"{s['batch']}"),
         ("inferences / s", f"{s['inferences_per_s']:,.1f}"),

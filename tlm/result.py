@@ -27,19 +27,21 @@ COMPONENTS = tuple(dict.fromkeys(c for _, c in ENERGY_KINDS))
 ON_CHIP = np.array([c != "external" for _, c in ENERGY_KINDS])
 SCHEMA_VERSION = 2  # 2: energies name their scope (_per_batch_/_per_inference_), area, tool, inputs
 
-# The naming rule of every output (JSON, CSV, sweep rows, tables): a quantity that grows with the batch
-# is of the whole run -- one batch of `batch` images -- unless its name says `_per_inference` (divided by
-# the batch); energies always name their scope, `energy_per_batch_pj` or `energy_per_inference_pj`, and
-# no output has a bare `energy_pj`.  Counts and times without a suffix (cycles, latency_ns, macs, bits
-# moved) are per batch; rates and ratios (inferences_per_s, tops, tops_per_w, tops_per_mm2,
-# utilization) are independent of the batch size.  The unit comes last.
+# The naming rule of every output (JSON, CSV, sweep rows, tables; README "JSON output"): a total of a
+# run says its scope before its unit, `_per_batch` (the whole run of `batch` images) or `_per_inference`
+# (divided by the batch): cycles_per_batch, latency_per_batch_ns, energy_per_batch_pj,
+# energy_per_inference_pj, energy_<component>_per_inference_pj, energy_offchip_per_batch_pj.  Rates,
+# shares and sizes do not depend on the batch and carry no scope: inferences_per_s, tops, tops_per_w,
+# tops_per_mm2, *_utilization, area_mm2, macs (of the whole run, like every per-layer count).  Records
+# of one layer or block (JSON `layers`/`components`, layers.csv, blocks.csv) are of the whole run, and
+# their energies still say `_per_batch`.  No output has a bare `energy_pj`.
 
 # One summary row of a run: `tlm simulate -o DIR` writes it as summary.csv, and a sweep writes one per
 # design point, so a sweep row and a `tlm simulate --set` of the same point read the same.
 ROW_COLUMNS = (
     "batch",  # images per run
-    "cycles",  # clock cycles of the whole run (one batch)
-    "latency_ns",  # time of the whole run (one batch)
+    "cycles_per_batch",  # clock cycles of the whole run
+    "latency_per_batch_ns",  # time of the whole run
     "inferences_per_s",
     "energy_per_inference_pj",  # on-chip
     "energy_per_batch_pj",  # on-chip, whole run
@@ -117,8 +119,8 @@ class Result:
         area = area_mm2(self.arch)
         tops = ops / t_s / 1e12 if t_s > 0 else math.inf
         return {
-            "cycles": self.cycles,
-            "latency_ns": self.latency_ns,
+            "cycles_per_batch": self.cycles,
+            "latency_per_batch_ns": self.latency_ns,
             "batch": self.batch,
             "inferences_per_s": self.batch / t_s if t_s > 0 else math.inf,
             "macs": self.macs,
