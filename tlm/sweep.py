@@ -25,32 +25,19 @@ import csv
 import dataclasses
 import io
 import math
-import re
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from .arch import arch_from_dict
-from .errors import InputError, Where, did_you_mean
+from .errors import InputError, Where
 from .hw import area as hw_area
+from .overrides import (ALIASES, MAX_POINTS, MAX_RANGE, PRECISION_PATHS, WORKLOAD_PATHS,  # noqa: F401
+                        Setting, arch_leaves, canonical_path, format_cell, parse_setting, parse_settings,
+                        parse_value, parse_values, with_arch_values, with_precision, workload_values)
 from .result import COMPONENTS
-from .schema import check_value
 from .workload import check_against
-
-# workload pseudo-paths: what each sets
-WORKLOAD_PATHS = {
-    "workload.precision": "input, weight and output precision of every compute layer at once, bits",
-    "workload.precision.input": "input precision of every compute layer (and of the image), bits",
-    "workload.precision.weight": "weight precision of every compute layer, bits",
-    "workload.precision.output": "output (ADC) precision of every compute layer, bits",
-    "workload.batch": "images per run (weights are loaded once per batch)",
-}
-ALIASES = {f"precision.{k}": f"workload.precision.{k}" for k in ("input", "weight", "output")}
-PRECISION_PATHS = ("workload.precision", "workload.precision.input", "workload.precision.weight",
-                   "workload.precision.output")
-MAX_POINTS = 10_000_000
-MAX_RANGE = 100_000
 
 # result columns of every row, after the point number and the settings
 RESULT_COLUMNS = (
@@ -67,228 +54,6 @@ RESULT_COLUMNS = (
     "tops_per_mm2",  # area efficiency: achieved TOPS / area
     *(f"energy_{c}_pj" for c in COMPONENTS),  # per inference; energy_external_pj is off-chip
 )
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One swept field: its canonical path and the values it takes."""
-
-    path: str
-    values: tuple
-
-    @property
-    def is_workload(self) -> bool:
-        return self.path.startswith("workload.")
-
-
-# ---- paths and values ---------------------------------------------------------------------------------
-def arch_leaves(d: dict, prefix: str = "") -> dict:
-    """Dotted path -> value of every field (not section) of an architecture dict."""
-    out = {}
-    for k, v in d.items():
-        p = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict):
-            out.update(arch_leaves(v, p))
-        else:
-            out[p] = v
-    return out
-
-
-def _sections(d: dict, prefix: str = "") -> set:
-    out = set()
-    for k, v in d.items():
-        if isinstance(v, dict):
-            p = f"{prefix}.{k}" if prefix else k
-            out |= {p} | _sections(v, p)
-    return out
-
-
-def canonical_path(text: str, arch_dict: dict, where: Where) -> str:
-    """The canonical path of a user-written one, or an InputError with a 'did you mean'."""
-    p = text.strip()
-    p = ALIASES.get(p, p)
-    if p in WORKLOAD_PATHS:
-        return p
-    leaves = arch_leaves(arch_dict)
-    bare = p[len("arch."):] if p.startswith("arch.") else p
-    if bare in leaves:
-        if isinstance(leaves[bare], list):
-            raise InputError("is a list of values; sweeping list fields is not supported", where, p)
-        return bare
-    if bare in _sections(arch_dict):
-        example = next(k for k in leaves if k.startswith(bare + "."))
-        also = f"; for the workload's, workload.{bare}" if f"workload.{bare}" in WORKLOAD_PATHS else ""
-        raise InputError(f"is a section; set one of its fields, e.g. {example}{also}", where, p)
-    choices = list(leaves) + list(WORKLOAD_PATHS) + list(ALIASES)
-    raise InputError("unknown path" + did_you_mean(p, choices) + "; `tlm sweep --list` shows them all",
-                     where, p)
-
-
-_INT = re.compile(r"[+-]?\d+")
-_RANGE = re.compile(r"([+-]?\d+)\.\.([+-]?\d+)")
-
-
-def parse_value(item: str):
-    """One value as typed by a user: bool, int, float or a word (validated later by the schema)."""
-    low = item.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if _INT.fullmatch(item):
-        return int(item)
-    if low in ("inf", ".inf", "+inf"):
-        return math.inf
-    try:
-        return float(item)
-    except ValueError:
-        return item
-
-
-def parse_values(text: str, where: Where, path: str) -> tuple:
-    """`1,2,4`, `1..8`, `0.3,0.4`, `true,false`, mixes of those; no value twice."""
-    values = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            raise InputError(f"empty value in '{text}'", where, path)
-        m = _RANGE.fullmatch(item)
-        if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            if b < a:
-                raise InputError(f"empty range '{item}' (write the smaller end first)", where, path)
-            if b - a + 1 > MAX_RANGE:
-                raise InputError(f"range '{item}' has more than {MAX_RANGE} values", where, path)
-            values.extend(range(a, b + 1))
-        else:
-            values.append(parse_value(item))
-    seen = set()
-    for v in values:
-        key = (type(v) is bool, v)
-        if key in seen:
-            raise InputError(f"value {format_cell(v)} is given twice", where, path)
-        seen.add(key)
-    return tuple(values)
-
-
-def format_cell(v) -> str:
-    """A CSV cell: the shortest exact text of a number, true/false for booleans."""
-    if isinstance(v, (bool, np.bool_)):
-        return "true" if v else "false"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v))
-    return str(v)
-
-
-def parse_setting(text: str, arch) -> Setting:
-    """`PATH=VALUES` -> a Setting whose every value has been checked on its own against the base
-    architecture (combinations are checked when their point is built)."""
-    where = Where("--set")
-    if "=" not in text:
-        raise InputError(f"expected PATH=VALUES (e.g. macro.count=1,2,4), found '{text}'", where)
-    raw_path, raw_values = text.split("=", 1)
-    arch_dict = arch.to_dict()
-    path = canonical_path(raw_path, arch_dict, where)
-    values = parse_values(raw_values, where, path)
-    for v in values:
-        vwhere = Where(f"--set {path}={format_cell(v)}")
-        if path in WORKLOAD_PATHS:
-            _check_workload_value(path, v, arch, vwhere)
-        else:
-            arch_from_dict(with_arch_values(arch_dict, {path: v}), file=str(vwhere))
-    return Setting(path, values)
-
-
-def _check_workload_value(path, v, arch, where):
-    if path == "workload.batch":
-        check_value(int, v, {"lo": 1, "hi": 1 << 20}, where, path)
-        return
-    check_value(int, v, {"lo": 1, "hi": 64}, where, path)
-    kinds = ("input", "weight", "output") if path == "workload.precision" else (path.rsplit(".", 1)[1],)
-    for kind in kinds:
-        sup = getattr(arch.precision, f"{kind}_bits")
-        if v not in sup:
-            raise InputError(f"{kind} precision {v}b is not supported by '{arch.name}' "
-                             f"(precision.{kind}_bits: {', '.join(map(str, sup))})", where, path)
-
-
-def parse_settings(texts, arch) -> list[Setting]:
-    settings = [parse_setting(t, arch) for t in texts or ()]
-    seen = {}
-    for s in settings:
-        if s.path in seen:
-            raise InputError("is set twice; give all its values in one --set", Where("--set"), s.path)
-        seen[s.path] = s
-    other = [s.path for s in settings if s.path in PRECISION_PATHS[1:]]
-    if "workload.precision" in seen and other:
-        raise InputError(f"sets every precision; it cannot be combined with {', '.join(other)}",
-                         Where("--set"), "workload.precision")
-    n = math.prod(len(s.values) for s in settings)
-    if n > MAX_POINTS:
-        raise InputError(f"{n:,} design points, over the limit of {MAX_POINTS:,}", Where("--set"))
-    return settings
-
-
-# ---- building one design point ------------------------------------------------------------------------
-def with_arch_values(arch_dict: dict, values: dict) -> dict:
-    """A copy of an architecture dict with `path -> value` changes applied."""
-    d = dict(arch_dict)
-    for path, v in values.items():
-        *secs, leaf = path.split(".")
-        node = d
-        for s in secs:
-            node[s] = dict(node[s])
-            node = node[s]
-        node[leaf] = v
-    return d
-
-
-def with_precision(wl, input=None, weight=None, output=None, batch=None):
-    """The workload with every compute layer at the given precisions (None: unchanged).
-
-    weight: every compute layer's weights.  output: every compute layer's ADC output.  input: the image
-    and every compute layer's input bit-planes.  When input or output changes, every other layer reads
-    its producer's precision and digital layers pass their input precision through, as the YAML parser
-    does for a file whose top-level `precision:` says so.
-    """
-    layers = list(wl.layers)
-    if input is not None or output is not None or weight is not None:
-        bits_of = {"input": wl.input_bits if input is None else input}
-        relink = input is not None or output is not None
-        new = []
-        for l in layers:
-            kw = {}
-            if l.is_compute:
-                if weight is not None:
-                    kw["bits_w"] = weight
-                if input is not None:
-                    kw["bits_in"] = input
-                elif relink:
-                    kw["bits_in"] = bits_of[l.inputs[0]]
-                if output is not None:
-                    kw["bits_out"] = output
-            elif relink:
-                kw["bits_in"] = kw["bits_out"] = bits_of[l.inputs[0]]
-            l = dataclasses.replace(l, **kw) if kw else l
-            bits_of[l.name] = l.bits_out
-            new.append(l)
-        layers = new
-    return dataclasses.replace(wl, layers=layers,
-                               input_bits=wl.input_bits if input is None else input,
-                               batch=wl.batch if batch is None else batch)
-
-
-def workload_values(values: dict) -> dict:
-    """Keyword arguments of `with_precision` from workload settings."""
-    kw = {}
-    for path, v in values.items():
-        if path == "workload.precision":
-            kw.update(input=v, weight=v, output=v)
-        elif path == "workload.batch":
-            kw["batch"] = v
-        else:
-            kw[path.rsplit(".", 1)[1]] = v
-    return kw
 
 
 @dataclass

@@ -54,7 +54,7 @@ def _list_paths(arch):
 
     from ..arch import Arch
     from ..schema import describe
-    from ..sweep import ALIASES, WORKLOAD_PATHS, arch_leaves
+    from ..overrides import ALIASES, WORKLOAD_PATHS, arch_leaves
     leaves = arch_leaves(arch.to_dict())
     t = Table(title="paths for --set", show_edge=False)
     for c in ("path", "value", "meaning"):
