@@ -58,16 +58,20 @@ def hand_area_mm2(a):
 
 def assert_row_matches(row, js, a):
     s, B = js["summary"], js["summary"]["batch"]
-    for col, key in (("cycles", "cycles"), ("latency_ns", "latency_ns"), ("energy_pj", "energy_per_inference_pj"),
+    # per-batch JSON totals against the sweep's names: the JSON's summary.energy_pj is the whole batch
+    for col, key in (("cycles_per_batch", "cycles"), ("latency_per_batch_ns", "latency_ns"),
+                     ("energy_per_inference_pj", "energy_per_inference_pj"), ("energy_per_batch_pj", "energy_pj"),
                      ("tops", "tops"), ("tops_per_w", "tops_per_w"), ("batch", "batch"),
                      ("inferences_per_s", "inferences_per_s"),
                      ("spatial_utilization", "spatial_utilization"),
                      ("temporal_utilization", "temporal_utilization")):
         assert float(row[col]) == float(s[key]), col
     for comp, e in js["energy_by_component_pj"].items():
-        assert float(row[f"energy_{comp}_pj"]) == pytest.approx(e / B, rel=1e-12), comp
-    on_chip = sum(float(row[f"energy_{c}_pj"]) for c in js["energy_by_component_pj"] if c != "external")
-    assert on_chip == pytest.approx(float(row["energy_pj"]), rel=1e-12)
+        assert float(row[f"energy_{comp}_per_inference_pj"]) == pytest.approx(e / B, rel=1e-12), comp
+    on_chip = sum(float(row[f"energy_{c}_per_inference_pj"]) for c in js["energy_by_component_pj"]
+                  if c != "external")
+    assert on_chip == pytest.approx(float(row["energy_per_inference_pj"]), rel=1e-12)
+    assert float(row["energy_per_batch_pj"]) == pytest.approx(B * float(row["energy_per_inference_pj"]), rel=1e-12)
     assert float(row["area_mm2"]) == pytest.approx(hand_area_mm2(a), rel=1e-12)
     assert float(row["tops_per_mm2"]) == pytest.approx(float(row["tops"]) / hand_area_mm2(a), rel=1e-12)
 
@@ -88,7 +92,7 @@ def test_every_row_equals_simulate_of_its_point(base_sweep, tmp_path, root):
         js, a = simulate_json(tmp_path, root, edit_arch, edit_wl, k)
         assert_row_matches(row, js, a)
     # the settings do change the results (a sweep of identical rows would pass the loop above too)
-    assert len({r["energy_pj"] for r in rows}) == 8
+    assert len({r["energy_per_inference_pj"] for r in rows}) == 8
 
 
 def test_workload_precision_and_batch_paths_equal_edited_yaml(tmp_path, root, capsys):
@@ -160,7 +164,7 @@ def test_resume_keeps_rows_in_any_order_and_drops_a_cut_line(base_sweep, tmp_pat
     head, body = lines[0], lines[1:]
     keep = [body[5], body[0], body[6]]  # as parallel workers would finish them
     marked = keep[1].split(",")
-    col = head.strip().split(",").index("energy_dma_pj")
+    col = head.strip().split(",").index("energy_dma_per_inference_pj")
     marked[col] = "123.5"  # a kept row is not recomputed: its (edited) value survives
     keep[1] = ",".join(marked)
     out = tmp_path / "r.csv"
@@ -248,7 +252,7 @@ def test_plots_are_deterministic(base_sweep, tmp_path, root):
     table = sweep.read_table(base_sweep.read_text())
     paths = ["macro.count", "adc.cycles_per_bit", "workload.precision.weight"]
     a = plots.sweep_plots(table, paths, tmp_path / "a")
-    assert sorted(p.name for p in a) == sorted(f"sweep_{k}.{x}" for k in ("energy", "efficiency", "pareto")
+    assert sorted(p.name for p in a) == sorted(f"sweep_{k}.{x}" for k in ("energy", "efficiency", "pareto", "latency")
                                                for x in ("png", "svg"))
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in a if p.suffix == ".png")
     b = plots.energy_breakdown(table, paths, tmp_path / "b")  # the same figure again: the same bytes
@@ -283,4 +287,4 @@ def test_sweep_rows_are_not_all_equal_across_precision(base_sweep):
     w = np.array([int(v) for v in t["workload.precision.weight"]])
     # more weight bits: more columns per output channel, never less energy per inference
     for lo, hi in zip(np.nonzero(w == 2)[0], np.nonzero(w == 8)[0]):
-        assert t["energy_pj"][hi] > t["energy_pj"][lo]
+        assert t["energy_per_inference_pj"][hi] > t["energy_per_inference_pj"][lo]
