@@ -9,31 +9,16 @@ batch says which it is (`energy_per_inference_pj`, `energy_per_batch_pj`, `laten
 """
 from __future__ import annotations
 
-import math
 import threading
 
 from ..errors import InputError
-from ..hw import area as hw_area
 from ..overrides import format_cell
-from ..result import COMPONENTS
+from ..result import COMPONENTS, ROW_COLUMNS
 from .points import Job, PointBuilder
 
-# result columns of every row, after the point number, the settings and the base fingerprint
-RESULT_COLUMNS = (
-    "batch",  # images per run
-    "cycles_per_batch",  # clock cycles of the whole run (batch images)
-    "latency_per_batch_ns",  # time of the whole run (batch images)
-    "inferences_per_s",  # throughput
-    "energy_per_inference_pj",  # on-chip energy of one image
-    "energy_per_batch_pj",  # on-chip energy of the whole run (batch images)
-    "tops",  # achieved throughput (1 MAC = 2 ops)
-    "tops_per_w",  # on-chip energy efficiency
-    "spatial_utilization",  # MAC-weighted share of the array holding useful weights
-    "temporal_utilization",  # cycle-weighted share of time the macros compute
-    "area_mm2",  # macros with ADCs + SRAM + controller (tlm/hw/area.py)
-    "tops_per_mm2",  # area efficiency: achieved TOPS / area
-    *(f"energy_{c}_per_inference_pj" for c in COMPONENTS),  # energy_external_...: off-chip, not on-chip
-)
+# result columns of every row, after the point number, the settings and the base fingerprint: the
+# summary row of a run (tlm/result.py), the same as `tlm simulate -o DIR`'s summary.csv
+RESULT_COLUMNS = ROW_COLUMNS
 # what each result column is, for `--plot-x/--plot-y` and the docs
 COLUMN_UNITS = {
     "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns",
@@ -45,21 +30,7 @@ COLUMN_UNITS = {
 
 def result_row(result) -> dict:
     """The result columns of one run."""
-    s = result.summary()
-    area = hw_area.area_mm2(result.arch)
-    B = result.batch
-    e_batch = result.on_chip_energy_pj
-    row = {
-        "batch": B, "cycles_per_batch": result.cycles, "latency_per_batch_ns": result.latency_ns,
-        "inferences_per_s": s["inferences_per_s"], "energy_per_inference_pj": e_batch / B,
-        "energy_per_batch_pj": e_batch,
-        "tops": s["tops"], "tops_per_w": s["tops_per_w"],
-        "spatial_utilization": s["spatial_utilization"], "temporal_utilization": s["temporal_utilization"],
-        "area_mm2": area, "tops_per_mm2": s["tops"] / area if area > 0 else math.inf,
-    }
-    for c, e in result.energy_by_component_pj.items():
-        row[f"energy_{c}_per_inference_pj"] = e / B
-    return row
+    return result.row()
 
 
 def engines() -> dict:
