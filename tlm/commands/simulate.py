@@ -5,7 +5,8 @@ from pathlib import Path
 
 from ..errors import InputError, Where
 from ..yamlio import atomic_write_all
-from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
+from ._common import (add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg,
+                      split_arch_workload)
 
 NAME = "simulate"
 HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
@@ -28,6 +29,7 @@ def _cycles(text):
 
 def add_arguments(p):
     add_arch_workload(p)
+    add_set(p)
     p.add_argument("--engine", choices=sorted(set(ENGINES) | {"analytic", "tlm"}), default=DEFAULT_ENGINE,
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
@@ -88,6 +90,7 @@ def run(args) -> int:
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
+    arch, wl = apply_set(args, arch, wl)
     if args.engine != "tlm":
         for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
                             ("--no-contention", args.no_contention)):
