@@ -131,3 +131,12 @@ def test_readme_whatif_check_gives_the_sweep_row(tmp_path, monkeypatch):
     assert lines[g.WHATIF_POINT + 1].split(",")[1:3] == ["2", "4"]
     others = [",".join(ln.split(",")[4:]) for i, ln in enumerate(lines[1:9]) if i != g.WHATIF_POINT]
     assert check not in others  # every other point differs (area, bits or both)
+
+
+def test_readme_installs_extras_from_the_checkout():
+    """The package is on no registry: `pip install imagine-tlm[...]` cannot work; a checkout installs
+    its extras with `pip install -e ".[extra]"`."""
+    for doc in (ROOT / "README.md", ROOT / "docs" / "onnx.md"):
+        text = doc.read_text()
+        assert not re.search(r"pip install '?imagine-tlm\[", text), doc.name
+    assert 'pip install -e ".[onnx]"' in (ROOT / "README.md").read_text()

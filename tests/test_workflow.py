@@ -305,3 +305,12 @@ def test_accuracy_set_output_bits_is_the_output_bits_option(capsys):
     c = run(capsys, "accuracy", "--images", "40")
     assert a[0] == b[0] == 0
     assert a[1] == b[1] and a[1] != c[1]
+
+
+def test_an_explicit_trace_path_stays_outside_the_folder(tmp_path, capsys):
+    code, _, err = run(capsys, "simulate", "mnist_cnn", "-o", tmp_path / "out", "--trace", tmp_path / "t.json",
+                       "-q")
+    assert code == 0, err
+    assert (tmp_path / "t.json").is_file() and not (tmp_path / "out" / "trace.json").exists()
+    import json
+    assert "trace.json" not in json.loads((tmp_path / "out" / "manifest.json").read_text())["files"]

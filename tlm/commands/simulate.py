@@ -103,7 +103,7 @@ def run(args) -> int:
         args.input_density, note = measure_activity(arch, wl, args.activity_from)
     with tempfile.TemporaryDirectory(prefix="tlm-run-") as scratch:
         trace_to = args.trace
-        if args.out and args.trace:  # the trace joins the folder's set of files
+        if args.out and args.trace is True:  # the trace joins the folder's set of files
             trace_to = str(Path(scratch) / "trace" / "trace.json")
         engine_args = args
         if trace_to is not args.trace:
@@ -132,7 +132,7 @@ def run(args) -> int:
         plot_dir = args.plot
         if args.out:
             extra = {}
-            if args.trace:
+            if args.trace is True:
                 extra["trace.json"] = Path(trace_to).read_bytes()
             if args.plot is True:  # drawn now, written with the others
                 from ..plots import run_plots
