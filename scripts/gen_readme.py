@@ -115,7 +115,7 @@ def _ms(s: float) -> str:
 
 def _range(lo: float, hi: float, fmt: str) -> str:
     a, b = format(lo, fmt), format(hi, fmt)
-    return a if a == b else f"{a}-{b}"
+    return a if a == b else f"{a} to {b}" if lo < 0 else f"{a}-{b}"
 
 
 def gen_bench_machine() -> str:
