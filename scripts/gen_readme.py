@@ -181,7 +181,39 @@ def gen_bench_output() -> str:
     return f"```text\n$ {t['command']}\n{t['output']}\n```\n"
 
 
+# ---- the shipped workloads: MACs counted from the files ------------------------------------------------
+WORKLOADS = {  # name -> the network it is (the file's own comment says where it comes from)
+    "resnet8": "MLPerf Tiny image classification, CIFAR-10",
+    "ds_cnn": "MLPerf Tiny keyword spotting (DS-CNN small), 49x10 MFCC",
+    "mobilenet_v1_vww": "MLPerf Tiny visual wake words, MobileNetV1-0.25 at 96x96",
+    "fc_autoencoder": "MLPerf Tiny anomaly detection, FC autoencoder",
+    "mnist_cnn": "LeNet-style MNIST CNN",
+    "cifar10_vgg": "VGG-style CIFAR-10 CNN",
+    "resnet18": "ResNet-18, ImageNet 224x224",
+}
+
+
+def _macs(n: int) -> str:
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return str(n)
+
+
+def gen_workloads() -> str:
+    from tlm.paths import DEFAULT_WORKLOAD, shipped
+    from tlm.workload import load_workload
+    files = shipped("workloads")
+    missing = sorted(set(files) ^ set(WORKLOADS))
+    if missing:
+        raise SystemExit(f"README.md workloads table: describe or drop {', '.join(missing)} in WORKLOADS")
+    rows = "".join(f"| `{n}`{' (default)' if n == DEFAULT_WORKLOAD else ''} | {WORKLOADS[n]} | "
+                   f"{_macs(load_workload(files[n]).macs)} |\n" for n in WORKLOADS)
+    return "| workload | network | MACs |\n|---|---|---|\n" + rows
+
+
 GENERATORS = {
+    "workloads": gen_workloads,
     "whatif-sweep": gen_whatif_sweep, "whatif-check": gen_whatif_check,
     "bench-machine": gen_bench_machine, "bench-table": gen_bench_table, "bench-scaling": gen_bench_scaling,
     "bench-output": gen_bench_output,

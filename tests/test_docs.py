@@ -140,3 +140,14 @@ def test_readme_installs_extras_from_the_checkout():
         text = doc.read_text()
         assert not re.search(r"pip install '?imagine-tlm\[", text), doc.name
     assert 'pip install -e ".[onnx]"' in (ROOT / "README.md").read_text()
+
+
+def test_readme_workload_table_counts_the_files():
+    """The shipped workloads' MACs in the README are counted from the files (hand check: mnist_cnn,
+    conv1 28*28*16*9 + conv2 14*14*32*16*9 + fc 1568*10 = 112,896 + 903,168 + 15,680 = 1,031,744)."""
+    g = _gen_readme()
+    block = _gen_blocks((ROOT / "README.md").read_text())["workloads"]
+    assert block == g.gen_workloads(), "README.md workloads table is stale: run scripts/gen_readme.py"
+    assert "| `mnist_cnn` | LeNet-style MNIST CNN | 1.03 M |" in block
+    from tlm.workload import load_workload
+    assert load_workload(ROOT / "workloads" / "mnist_cnn.yaml").macs == 28 * 28 * 16 * 9 + 14 * 14 * 32 * 16 * 9 + 1568 * 10
