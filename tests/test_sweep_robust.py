@@ -135,6 +135,62 @@ def test_workers_die_with_the_parent(tmp_path, sig):
         assert p.returncode == -signal.SIGKILL
 
 
+ORPHAN = """
+import os, sys, time
+import tlm.parallel as p
+if sys.argv[1] == "watchdog":
+    p._set_parent_death_signal = lambda: None  # the watchdog thread alone
+else:
+    p._watch_parent = lambda parent: None  # the kernel's parent-death signal alone
+pid = os.fork()
+if pid == 0:
+    p.worker_init(os.getppid())
+    time.sleep(30)
+    os._exit(0)
+print(pid, flush=True)
+time.sleep(0.5)  # the child has armed its guard
+os._exit(0)  # the parent dies without a word to its child
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc")
+@pytest.mark.parametrize("guard", ["watchdog", "pdeathsig"])
+def test_each_guard_alone_kills_an_orphaned_worker(guard):
+    r = subprocess.run([sys.executable, "-c", ORPHAN, guard], env=_env(), capture_output=True, text=True,
+                       timeout=30)
+    child = int(r.stdout)
+    deadline = time.monotonic() + 3
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if _alive(child):
+        os.kill(child, signal.SIGKILL)
+        pytest.fail(f"the orphaned worker outlived its parent ({guard})")
+
+
+def sleep_chunk(shared, seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_leaving_the_map_early_stops_running_workers():
+    """An error or an interruption in the parent stops the chunks still running instead of waiting
+    for them (a TLM-engine point can take minutes)."""
+    from tlm.parallel import map_unordered
+    stream = map_unordered(sleep_chunk, None, [0, 60, 60], workers=2)
+    assert next(stream) == 0
+    t = time.monotonic()
+    stream.close()
+    assert time.monotonic() - t < 10  # not the 60 s the running chunks would take
+
+
 # ---- item 5: disk full mid-sweep ---------------------------------------------------------------------------
 def _fsize_limit(n):
     def limit():
