@@ -94,10 +94,10 @@ def check_sweep_csv(out: Path):
         rows = list(csv.DictReader(f))
     assert [int(r["point"]) for r in rows] == [0, 1, 2, 3]
     for r in rows:
-        for k in ("cycles", "latency_ns", "energy_pj", "tops_per_w"):
+        for k in ("cycles_per_batch", "latency_per_batch_ns", "energy_per_inference_pj", "tops_per_w"):
             v = float(r[k])
             assert math.isfinite(v) and v >= 0, (k, r[k])
-    cyc = {(r["macro.count"], r["workload.batch"]): int(r["cycles"]) for r in rows}
+    cyc = {(r["macro.count"], r["workload.batch"]): int(r["cycles_per_batch"]) for r in rows}
     for b in ("1", "2"):
         assert cyc[("2", b)] <= cyc[("1", b)]
 _EP_DRAW = [ep for ep in ENTRY_POINTS for _ in range(ep.weight)]

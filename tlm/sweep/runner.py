@@ -66,8 +66,9 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
                 if advance:
                     advance(len(pairs))
         except WorkersLost as e:
-            raise InputError(f"lost the Dask cluster ({e}); {len(writer.rows)} of {job.n_points} points are "
-                             f"in {out_path}: run again with --resume to finish", Where("--dask")) from None
+            raise InputError(f"lost the Dask scheduler or its workers at {dask} ({e}); {len(writer.rows)} of "
+                             f"{job.n_points} points are in {out_path}: run again with --resume to finish",
+                             Where("--dask")) from None
         finally:
             stream.close()  # stops the workers now, not when the generator is collected
             writer.close()

@@ -58,20 +58,15 @@ def _open_results(path):
     """The earlier results file, opened for reading: a regular file within the size bound."""
     where = Where(str(path))
     try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", where) from None
-    try:
-        st = os.fstat(f.fileno())
+        st = os.stat(path)  # before opening: opening a FIFO would wait for a writer
         if not stat.S_ISREG(st.st_mode):
             raise InputError("is not a regular file; --resume reads the results file a sweep wrote", where)
         if st.st_size > MAX_RESULTS_BYTES:
             raise InputError(f"file is {st.st_size} bytes, over the {MAX_RESULTS_BYTES}-byte limit of a "
                              "results file (split the sweep into several files)", where)
-    except BaseException:
-        f.close()
-        raise
-    return f
+        return open(path, "rb")
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", where) from None
 
 
 def read_finished(path, job: Job) -> dict:
