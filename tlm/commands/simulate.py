@@ -82,9 +82,9 @@ def _flag_paths(args):
 
 
 def run(args) -> int:
-    import tempfile
+    import contextlib
 
-    from .. import outdir, report
+    from .. import report
     from ..paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
     _flag_paths(args)
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
@@ -101,10 +101,12 @@ def run(args) -> int:
     if args.activity_from:
         from ..accuracy import measure_activity
         args.input_density, note = measure_activity(arch, wl, args.activity_from)
-    with tempfile.TemporaryDirectory(prefix="tlm-run-") as scratch:
-        trace_to = args.trace
-        if args.out and args.trace is True:  # the trace joins the folder's set of files
-            trace_to = str(Path(scratch) / "trace" / "trace.json")
+    with contextlib.ExitStack() as stack:
+        scratch = None  # a folder for the trace and plots that join the -o folder's set of files
+        if args.out and (args.trace is True or args.plot is True):
+            import tempfile
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tlm-run-")))
+        trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
         engine_args = args
         if trace_to is not args.trace:
             import argparse
@@ -120,12 +122,15 @@ def run(args) -> int:
             return 1
         if note:
             result.notes.append(note)
-        inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
-                                    resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
         outputs = []
+        if args.json or args.out:
+            from .. import outdir
+            inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
+                                        resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
         if args.json:
             outputs.append((Path(args.json), result.to_json(inputs)))
         if args.csv:
+            from .. import outdir
             for name, text in (("summary.csv", outdir.summary_csv(result)), ("layers.csv", outdir.layers_csv(result)),
                                ("energy.csv", outdir.energy_csv(result)), ("blocks.csv", outdir.blocks_csv(result))):
                 outputs.append((Path(args.csv) / name, text))
@@ -136,8 +141,8 @@ def run(args) -> int:
                 extra["trace.json"] = Path(trace_to).read_bytes()
             if args.plot is True:  # drawn now, written with the others
                 from ..plots import run_plots
-                run_plots(result, Path(scratch) / "plots")
-                extra.update({f"plots/{k}": v for k, v in outdir.collect(Path(scratch) / "plots").items()})
+                run_plots(result, scratch / "plots")
+                extra.update({f"plots/{k}": v for k, v in outdir.collect(scratch / "plots").items()})
                 plot_dir = None
             argv = list(getattr(args, "argv", None) or ["simulate"])
             folder = outdir.files(result, inputs, argv, extra)
