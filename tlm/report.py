@@ -79,7 +79,7 @@ def weight_loads(r: Result, i: int) -> str:
 
 
 def energy_table(r: Result) -> Table:
-    t = Table(title="energy breakdown (per run)", box=box.SIMPLE_HEAVY)
+    t = Table(title="energy breakdown (per batch)", box=box.SIMPLE_HEAVY)
     for c, j in (("component", "left"), ("event kind", "left"), ("energy", "right"), ("share", "right")):
         t.add_column(c, justify=j)
     by_kind = r.energy_by_kind_pj
