@@ -122,6 +122,8 @@ def run(args) -> int:
             return 1
         if note:
             result.notes.append(note)
+        if args.set:
+            result.notes.append("changed by --set: " + ", ".join(args.set))
         outputs = []
         if args.json or args.out:
             from .. import outdir
