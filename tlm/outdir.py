@@ -1,6 +1,7 @@
 """One output folder per run, gem5-style (`tlm simulate -o DIR`), and the CSV files of a Result.
 
     DIR/config.yaml     the fully resolved architecture (`extends:` and `--set` applied); loads as is
+                        (the workload is the one the manifest names, with the command line's --set)
     DIR/stats.json      every number (the `--json` content)
     DIR/summary.csv     one row: the columns of a sweep row (tlm.result.ROW_COLUMNS)
     DIR/layers.csv      one row per layer: shapes, precisions, mapping, cycles, traffic, energy by kind
@@ -108,8 +109,8 @@ def blocks_csv(r: Result) -> str:
 
 def config_yaml(arch) -> str:
     import yaml
-    head = (f"# the resolved architecture '{arch.name}' of this run (extends: and --set applied); "
-            "tlm simulate config.yaml reproduces it\n")
+    head = (f"# the resolved architecture '{arch.name}' of this run (extends: and --set applied), "
+            "an architecture file itself\n")
     return head + yaml.safe_dump(arch.to_dict(), sort_keys=False, default_flow_style=None, width=100)
 
 
