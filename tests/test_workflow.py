@@ -319,10 +319,10 @@ def test_an_explicit_trace_path_stays_outside_the_folder(tmp_path, capsys):
 def test_output_folder_config_holds_the_set_changes(tmp_path, capsys):
     import json
     code, _, err = run(capsys, "simulate", "mnist_cnn", "--engine", "analytic", "--set", "macro.count=3",
-                       "--set", "adc.pipelined=false", "-o", tmp_path / "o", "-q")
+                       "--set", "adc.pipelined=true", "-o", tmp_path / "o", "-q")
     assert code == 0, err
     a = load_arch(tmp_path / "o" / "config.yaml")
-    assert (a.macro.count, a.adc.pipelined) == (3, False)
+    assert (a.macro.count, a.adc.pipelined) == (3, True)  # the shipped value: 1, false
     assert json.loads((tmp_path / "o" / "stats.json").read_text())["config"] == json.loads(json.dumps(a.to_dict()))
-    assert "changed by --set: macro.count=3, adc.pipelined=false" in json.loads(
+    assert "changed by --set: macro.count=3, adc.pipelined=true" in json.loads(
         (tmp_path / "o" / "stats.json").read_text())["notes"]
