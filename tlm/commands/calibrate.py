@@ -20,7 +20,8 @@ ORDER = 45
 def add_arguments(p):
     add_arch_workload(p, workload=False)
     p.add_argument("--write", metavar="PATH", help="write the architecture file with the fitted values "
-                                                   "to PATH (may be the same file; comments are kept)")
+                                                   "to PATH (may be the same file; comments are kept; an "
+                                                   "extends: still names the same base from PATH's folder)")
 
 
 def fit_table(fit) -> Table:
