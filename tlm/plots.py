@@ -7,7 +7,7 @@ file metadata, fonts drawn as paths.
 - `sweep_plots(table, paths, dir)`: energy breakdown per design point (stacked by component); energy
   and area efficiency against precision (when a precision is swept); energy per inference against
   latency per batch with one Pareto front per batch size (batch sizes are never mixed on one front);
-  latency against the first swept field; and, with `x`/`y` (`--plot-x/--plot-y`), any result column or
+  latency against the first swept architecture field (such as macro.count); and, with `x`/`y` (`--plot-x/--plot-y`), any result column or
   swept field against any other.
 """
 from __future__ import annotations
@@ -162,16 +162,19 @@ def _labels(table, paths, idx):
 
 def sweep_plots(table: dict, paths, out_dir: Path, x: str | None = None, y: str | None = None) -> list[Path]:
     """Every sweep plot that the swept settings allow, and `y` against `x` when either is given
-    (defaults: the first swept field, latency per batch); returns the files written."""
+    (defaults: the first swept architecture field, else the first swept field; latency per batch);
+    returns the files written."""
     require()
     written = energy_breakdown(table, paths, out_dir)
     written += efficiency_vs_precision(table, paths, out_dir)
     written += pareto_plot(table, paths, out_dir)
     varying = [p for p in paths if len(set(table[p])) > 1]
+    hardware = [p for p in varying if not p.startswith("workload.")]  # precision has its own plot
+    first = (hardware or varying or [*paths, "point"])[0]
     if varying:
-        written += xy_plot(table, paths, varying[0], "latency_per_batch_ns", out_dir, "sweep_latency")
+        written += xy_plot(table, paths, first, "latency_per_batch_ns", out_dir, "sweep_latency")
     if x is not None or y is not None:
-        x = x or (varying[0] if varying else (paths[0] if paths else "point"))
+        x = x or first
         y = y or "latency_per_batch_ns"
         written += xy_plot(table, paths, x, y, out_dir, f"sweep_{_stem(y)}_vs_{_stem(x)}")
     return written
@@ -202,6 +205,10 @@ def _axis_label(name: str) -> str:
     if name == "latency_per_batch_ns":
         return "latency per batch (us)"
     return f"{name} ({unit})" if unit else name
+
+
+def _title_name(name: str) -> str:
+    return "latency per batch" if name == "latency_per_batch_ns" else name
 
 
 def _values(table, name):
@@ -243,7 +250,7 @@ def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
                 idx = sorted(series[key], key=lambda i: (xv[i], i))
                 label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
                 ax.plot(xv[idx], yv[idx], marker="o", ms=4, color=colors[s], label=label)
-            title = f"{y} vs {x}"
+            title = f"{_title_name(y)} vs {x}"
             if len(keys) > len(shown):
                 title += f" (first {len(shown)} of {len(keys)} series)"
             if others:
@@ -254,7 +261,7 @@ def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
             for b in batches:
                 sel = np.nonzero(np.asarray(table["batch"]) == b)[0]
                 ax.scatter(xv[sel], yv[sel], s=16, color=colors[b], label=f"batch {b}")
-            title = f"{y} vs {x}: {n} design points"
+            title = f"{_title_name(y)} vs {x}: {n} design points"
             if len(batches) > 1:
                 ax.legend(fontsize=7)
         if categories is not None:

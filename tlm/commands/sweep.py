@@ -48,7 +48,7 @@ def add_arguments(p):
                                                  "Pareto (one front per batch size) and latency plots "
                                                  "(PNG and SVG) into DIR")
     p.add_argument("--plot-x", metavar="COLUMN", help="with --plot: also plot --plot-y against this swept "
-                                                      "field or result column (default: the first swept field)")
+                                                      "field or result column (default: the first swept architecture field)")
     p.add_argument("--plot-y", metavar="COLUMN", help="with --plot: the y axis of that plot, a result column "
                                                       "or swept field (default: latency_per_batch_ns)")
     p.add_argument("--list", action="store_true", help="list every path --set accepts and exit")
