@@ -12,7 +12,7 @@ import yaml
 
 from tlm import sweep
 from tlm.cli import main
-from tlm.commands.simulate import ENGINES
+from tlm.engines import ENGINES
 from tlm.commands.sweep import engine_args
 
 SETS = ["--set", "macro.count=1,4", "--set", "adc.cycles_per_bit=1,3", "--set", "precision.weight=2,8"]

@@ -63,9 +63,8 @@ def result_row(result) -> dict:
 
 
 def engines() -> dict:
-    """The engine registry: name -> simulate(arch, workload, args) -> Result."""
-    # TODO(issue12): tlm.engines once the registry leaves the CLI; until then the CLI module holds it
-    from ..commands.simulate import ENGINES
+    """The engine registry (tlm/engines.py): name -> simulate(arch, workload, options) -> Result."""
+    from ..engines import ENGINES
     return ENGINES
 
 
