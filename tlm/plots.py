@@ -26,6 +26,7 @@ from .yamlio import atomic_write
 
 MAX_BARS = 48  # more design points than this: the breakdown shows a subset (said in its title)
 MAX_SERIES = 10  # lines in one efficiency panel
+MAX_LABELS = 12  # Pareto points labelled with their settings (more would overlap)
 ON_CHIP_KINDS = tuple(k for k, c in ENERGY_KINDS if c != "external")
 ON_CHIP_COMPONENTS = tuple(c for c in COMPONENTS if c != "external")
 
@@ -370,7 +371,7 @@ def pareto_plot(table, paths, out_dir) -> list[Path]:
             ax.scatter(lat[idx], en[idx], s=30, color="C3" if one else colors[b], zorder=4,
                        label=f"{tag}Pareto front ({len(idx)})")
         idx_all = np.nonzero(front)[0].tolist()
-        if len(idx_all) <= 12:
+        if len(idx_all) <= MAX_LABELS:
             labels, key = _labels(table, paths, idx_all)
             for i, label in zip(idx_all, labels):
                 ax.annotate(label, (lat[i], en[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)

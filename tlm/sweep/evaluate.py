@@ -18,23 +18,27 @@ from ..overrides import format_cell
 from ..result import COMPONENTS
 from .points import Job, PointBuilder
 
-# result columns of every row, after the point number, the settings and the base fingerprint
-RESULT_COLUMNS = (
-    "batch",  # images per run
-    "cycles_per_batch",  # clock cycles of the whole run (batch images)
-    "latency_per_batch_ns",  # time of the whole run (batch images)
-    "inferences_per_s",  # throughput
-    "energy_per_inference_pj",  # on-chip energy of one image
-    "energy_per_batch_pj",  # on-chip energy of the whole run (batch images)
-    "tops",  # achieved throughput (1 MAC = 2 ops)
-    "tops_per_w",  # on-chip energy efficiency
-    "spatial_utilization",  # MAC-weighted share of the array holding useful weights
-    "temporal_utilization",  # cycle-weighted share of time the macros compute
-    "area_mm2",  # macros with ADCs + SRAM + controller (tlm/hw/area.py)
-    "tops_per_mm2",  # area efficiency: achieved TOPS / area
-    *(f"energy_{c}_per_inference_pj" for c in COMPONENTS),  # energy_external_...: off-chip, not on-chip
-)
-# what each result column is, for `--plot-x/--plot-y` and the docs
+# result columns of every row, after the point number, the settings and the base fingerprint: what each
+# is (its unit is in its name)
+COLUMN_DOCS = {
+    "batch": "images per run",
+    "cycles_per_batch": "clock cycles of the whole run (`batch` images)",
+    "latency_per_batch_ns": "time of the whole run (`batch` images)",
+    "inferences_per_s": "throughput: images per second",
+    "energy_per_inference_pj": "on-chip energy of one image (the run's on-chip energy / `batch`)",
+    "energy_per_batch_pj": "on-chip energy of the whole run (`batch` images); the JSON's `summary.energy_pj`",
+    "tops": "achieved throughput (1 MAC = 2 ops)",
+    "tops_per_w": "on-chip energy efficiency",
+    "spatial_utilization": "MAC-weighted share of the array holding useful weights",
+    "temporal_utilization": "cycle-weighted share of time the macros compute",
+    "area_mm2": "macros with their ADCs + activation SRAM + controller (`tlm/hw/area.py`)",
+    "tops_per_mm2": "area efficiency: achieved TOPS / `area_mm2`",
+    **{f"energy_{c}_per_inference_pj": (f"energy of the {c} per image" if c != "external" else
+                                        "off-chip (DRAM) energy per image, not in `energy_per_inference_pj`")
+       for c in COMPONENTS},
+}
+RESULT_COLUMNS = tuple(COLUMN_DOCS)
+# what each result column is measured in, for plot axes
 COLUMN_UNITS = {
     "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns",
     "inferences_per_s": "1/s", "energy_per_inference_pj": "pJ", "energy_per_batch_pj": "pJ", "tops": "TOPS",
