@@ -1,5 +1,5 @@
 """`tlm sweep`: evaluate the cartesian product of architecture and workload settings; one CSV row per
-design point, optional plots.  See docs/sweeps.md and tlm/sweep.py."""
+design point, a console table, optional plots.  See docs/sweeps.md and the package tlm/sweep/."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError, Where
-from ..sweep.pareto import OBJECTIVES
 from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg
 from ..engines import ENGINES
 
@@ -22,6 +21,7 @@ ORDER = 30
 
 
 def add_arguments(p):
+    from ..sweep.pareto import OBJECTIVES
     add_arch_workload(p)
     p.add_argument("--set", dest="sets", action="append", metavar="PATH=VALUES", default=[],
                    help="a swept field and its values: an architecture field by its YAML path "
@@ -197,6 +197,7 @@ VALUE_COLUMNS = (  # header (lines), stacked label, result column, scale
 
 
 def points_table(table, paths, objective="energy", top=DEFAULT_TOP, width=80):
+    from ..sweep.pareto import OBJECTIVES
     """Every point (at most `top`) or the best `top` for `objective`, with the Pareto front of each batch
     size marked; a table that fits `width` columns with every number whole, else a stacked list."""
     from rich.console import Console, Group
