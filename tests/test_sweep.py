@@ -61,17 +61,14 @@ def hand_area_mm2(a):
 
 def assert_row_matches(row, js, a):
     s, B = js["summary"], js["summary"]["batch"]
-    # per-batch JSON totals against the sweep's names: the JSON's summary.energy_pj is the whole batch
-    for col, key in (("cycles_per_batch", "cycles"), ("latency_per_batch_ns", "latency_ns"),
-                     ("energy_per_inference_pj", "energy_per_inference_pj"), ("energy_per_batch_pj", "energy_pj"),
-                     ("tops", "tops"), ("tops_per_w", "tops_per_w"), ("batch", "batch"),
-                     ("inferences_per_s", "inferences_per_s"),
-                     ("spatial_utilization", "spatial_utilization"),
-                     ("temporal_utilization", "temporal_utilization")):
-        assert float(row[col]) == float(s[key]), col
-    for comp, e in js["energy_by_component_pj"].items():
+    # the JSON summary and the sweep row use the same names (the naming rule of tlm/result.py)
+    for col in ("cycles_per_batch", "latency_per_batch_ns", "energy_per_inference_pj", "energy_per_batch_pj",
+                "tops", "tops_per_w", "batch", "inferences_per_s", "spatial_utilization",
+                "temporal_utilization", "area_mm2", "tops_per_mm2"):
+        assert float(row[col]) == float(s[col]), col
+    for comp, e in js["energy_by_component_per_batch_pj"].items():
         assert float(row[f"energy_{comp}_per_inference_pj"]) == pytest.approx(e / B, rel=1e-12), comp
-    on_chip = sum(float(row[f"energy_{c}_per_inference_pj"]) for c in js["energy_by_component_pj"]
+    on_chip = sum(float(row[f"energy_{c}_per_inference_pj"]) for c in js["energy_by_component_per_batch_pj"]
                   if c != "external")
     assert on_chip == pytest.approx(float(row["energy_per_inference_pj"]), rel=1e-12)
     assert float(row["energy_per_batch_pj"]) == pytest.approx(B * float(row["energy_per_inference_pj"]), rel=1e-12)
@@ -476,3 +473,12 @@ def test_sweeps_doc_is_current(tmp_path):
     rows = list(csv.DictReader(io.StringIO((tmp_path / "sweep.csv").read_text())))
     tpw = float(rows[0]["tops_per_w"])
     assert f"{tpw:.4g}" in text and "79.89" not in text
+
+
+def test_every_result_column_is_documented_with_a_unit():
+    from tlm.sweep import evaluate
+    assert tuple(evaluate.COLUMN_DOCS) == sweep.RESULT_COLUMNS == tuple(evaluate.COLUMN_UNITS)
+    # the naming rule: a quantity that depends on the batch says per batch or per inference
+    for c in sweep.RESULT_COLUMNS:
+        if c.startswith(("energy", "cycles", "latency")):
+            assert "_per_batch" in c or "_per_inference" in c, c

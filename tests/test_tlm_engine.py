@@ -263,7 +263,7 @@ def test_cli_tlm_trace_and_json(tmp_path, capsys):
                  "--json", str(js), "-q"]) == 0
     r = json.loads(js.read_text())
     assert r["engine"] == "tlm" and r["extra"]["quantum_cycles"] == 0
-    assert r["summary"]["cycles"] == analytic(_cfg("imagine"), _wl("mnist_cnn")).cycles
+    assert r["summary"]["cycles_per_batch"] == analytic(_cfg("imagine"), _wl("mnist_cnn")).cycles
     assert json.loads(tr.read_text())["traceEvents"]
 
 

@@ -9,24 +9,24 @@ batch says which it is (`energy_per_inference_pj`, `energy_per_batch_pj`, `laten
 """
 from __future__ import annotations
 
-import math
 import threading
 
 from ..errors import InputError
-from ..hw import area as hw_area
 from ..overrides import format_cell
-from ..result import COMPONENTS
+from ..result import COMPONENTS, ROW_COLUMNS
 from .points import Job, PointBuilder
 
-# result columns of every row, after the point number, the settings and the base fingerprint: what each
-# is (its unit is in its name)
+# result columns of every row, after the point number, the settings and the base fingerprint: the
+# summary row of a run (tlm/result.py), the same as `tlm simulate -o DIR`'s summary.csv
+RESULT_COLUMNS = ROW_COLUMNS
+# what each result column is (its unit is in its name), for the docs; the same keys as ROW_COLUMNS (tested)
 COLUMN_DOCS = {
     "batch": "images per run",
     "cycles_per_batch": "clock cycles of the whole run (`batch` images)",
     "latency_per_batch_ns": "time of the whole run (`batch` images)",
     "inferences_per_s": "throughput: images per second",
     "energy_per_inference_pj": "on-chip energy of one image (the run's on-chip energy / `batch`)",
-    "energy_per_batch_pj": "on-chip energy of the whole run (`batch` images); the JSON's `summary.energy_pj`",
+    "energy_per_batch_pj": "on-chip energy of the whole run (`batch` images)",
     "tops": "achieved throughput (1 MAC = 2 ops)",
     "tops_per_w": "on-chip energy efficiency",
     "spatial_utilization": "MAC-weighted share of the array holding useful weights",
@@ -37,7 +37,6 @@ COLUMN_DOCS = {
                                         "off-chip (DRAM) energy per image, not in `energy_per_inference_pj`")
        for c in COMPONENTS},
 }
-RESULT_COLUMNS = tuple(COLUMN_DOCS)
 # what each result column is measured in, for plot axes
 COLUMN_UNITS = {
     "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns",
@@ -49,21 +48,7 @@ COLUMN_UNITS = {
 
 def result_row(result) -> dict:
     """The result columns of one run."""
-    s = result.summary()
-    area = hw_area.area_mm2(result.arch)
-    B = result.batch
-    e_batch = result.on_chip_energy_pj
-    row = {
-        "batch": B, "cycles_per_batch": result.cycles, "latency_per_batch_ns": result.latency_ns,
-        "inferences_per_s": s["inferences_per_s"], "energy_per_inference_pj": e_batch / B,
-        "energy_per_batch_pj": e_batch,
-        "tops": s["tops"], "tops_per_w": s["tops_per_w"],
-        "spatial_utilization": s["spatial_utilization"], "temporal_utilization": s["temporal_utilization"],
-        "area_mm2": area, "tops_per_mm2": s["tops"] / area if area > 0 else math.inf,
-    }
-    for c, e in result.energy_by_component_pj.items():
-        row[f"energy_{c}_per_inference_pj"] = e / B
-    return row
+    return result.row()
 
 
 def engines() -> dict:
