@@ -220,13 +220,22 @@ def test_pareto_front_on_a_hand_made_set():
     ("workload.precision.output=0", "expected >= 1"),
     ("macro=1", "is a section"),
     ("precision.weight_bits=1,2", "is a list"),
+    ("macro.count=1,2 --workers 0", "expected 1 to 256 local processes, found 0"),
+    ("macro.count=1,2 --workers 100000", "expected 1 to 256 local processes, found 100000"),
 ])
 def test_bad_settings_exit_2_with_one_line(setting, says, tmp_path, capsys):
     out = tmp_path / "x.csv"
-    code, stdout, err = run_cli(capsys, "sweep", "--set", setting, "-o", str(out))
+    setting, *more = setting.split(" ")
+    code, stdout, err = run_cli(capsys, "sweep", "--set", setting, *more, "-o", str(out))
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and says in err, err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_too_many_set_options_are_refused(tmp_path, capsys):
+    sets = [a for k in range(257) for a in ("--set", f"macro.count={k + 1}")]
+    code, _, err = run_cli(capsys, "sweep", *sets, "-o", str(tmp_path / "x.csv"))
+    assert code == 2 and err.count("\n") == 1 and "257 --set options, over the limit of 256" in err
 
 
 def test_a_combination_the_schema_refuses_names_its_point(tmp_path, capsys):

@@ -92,8 +92,9 @@ def run(args) -> int:
         return _list_paths(arch)
     if not args.output:
         raise InputError("the results file is empty: give -o RESULTS.csv", Where("--output"))
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"expected at least 1, found {args.workers}", Where("--workers"))
+    from ..parallel import MAX_WORKERS
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise InputError(f"expected 1 to {MAX_WORKERS} local processes, found {args.workers}", Where("--workers"))
     if args.top < 0:
         raise InputError(f"expected 0 (every point) or more, found {args.top}", Where("--top"))
     if args.engine not in ENGINES:
