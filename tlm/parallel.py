@@ -21,6 +21,7 @@ import threading
 from .errors import InputError, Where
 
 WATCHDOG_S = 0.25  # how often a worker checks that its parent is alive
+MAX_WORKERS = 256  # local processes: each holds an interpreter (~60 MB); more than the cores only queue
 
 
 class WorkersLost(Exception):

@@ -7,7 +7,7 @@ file metadata, fonts drawn as paths.
 - `sweep_plots(table, paths, dir)`: energy breakdown per design point (stacked by component); energy
   and area efficiency against precision (when a precision is swept); energy per inference against
   latency per batch with one Pareto front per batch size (batch sizes are never mixed on one front);
-  latency against the first swept field; and, with `x`/`y` (`--plot-x/--plot-y`), any result column or
+  latency against the first swept architecture field (such as macro.count); and, with `x`/`y` (`--plot-x/--plot-y`), any result column or
   swept field against any other.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .yamlio import atomic_write
 
 MAX_BARS = 48  # more design points than this: the breakdown shows a subset (said in its title)
 MAX_SERIES = 10  # lines in one efficiency panel
+MAX_LABELS = 12  # Pareto points labelled with their settings (more would overlap)
 ON_CHIP_KINDS = tuple(k for k, c in ENERGY_KINDS if c != "external")
 ON_CHIP_COMPONENTS = tuple(c for c in COMPONENTS if c != "external")
 
@@ -162,16 +163,19 @@ def _labels(table, paths, idx):
 
 def sweep_plots(table: dict, paths, out_dir: Path, x: str | None = None, y: str | None = None) -> list[Path]:
     """Every sweep plot that the swept settings allow, and `y` against `x` when either is given
-    (defaults: the first swept field, latency per batch); returns the files written."""
+    (defaults: the first swept architecture field, else the first swept field; latency per batch);
+    returns the files written."""
     require()
     written = energy_breakdown(table, paths, out_dir)
     written += efficiency_vs_precision(table, paths, out_dir)
     written += pareto_plot(table, paths, out_dir)
     varying = [p for p in paths if len(set(table[p])) > 1]
+    hardware = [p for p in varying if not p.startswith("workload.")]  # precision has its own plot
+    first = (hardware or varying or [*paths, "point"])[0]
     if varying:
-        written += xy_plot(table, paths, varying[0], "latency_per_batch_ns", out_dir, "sweep_latency")
+        written += xy_plot(table, paths, first, "latency_per_batch_ns", out_dir, "sweep_latency")
     if x is not None or y is not None:
-        x = x or (varying[0] if varying else (paths[0] if paths else "point"))
+        x = x or first
         y = y or "latency_per_batch_ns"
         written += xy_plot(table, paths, x, y, out_dir, f"sweep_{_stem(y)}_vs_{_stem(x)}")
     return written
@@ -202,6 +206,10 @@ def _axis_label(name: str) -> str:
     if name == "latency_per_batch_ns":
         return "latency per batch (us)"
     return f"{name} ({unit})" if unit else name
+
+
+def _title_name(name: str) -> str:
+    return "latency per batch" if name == "latency_per_batch_ns" else name
 
 
 def _values(table, name):
@@ -243,7 +251,7 @@ def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
                 idx = sorted(series[key], key=lambda i: (xv[i], i))
                 label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
                 ax.plot(xv[idx], yv[idx], marker="o", ms=4, color=colors[s], label=label)
-            title = f"{y} vs {x}"
+            title = f"{_title_name(y)} vs {x}"
             if len(keys) > len(shown):
                 title += f" (first {len(shown)} of {len(keys)} series)"
             if others:
@@ -254,7 +262,7 @@ def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
             for b in batches:
                 sel = np.nonzero(np.asarray(table["batch"]) == b)[0]
                 ax.scatter(xv[sel], yv[sel], s=16, color=colors[b], label=f"batch {b}")
-            title = f"{y} vs {x}: {n} design points"
+            title = f"{_title_name(y)} vs {x}: {n} design points"
             if len(batches) > 1:
                 ax.legend(fontsize=7)
         if categories is not None:
@@ -363,7 +371,7 @@ def pareto_plot(table, paths, out_dir) -> list[Path]:
             ax.scatter(lat[idx], en[idx], s=30, color="C3" if one else colors[b], zorder=4,
                        label=f"{tag}Pareto front ({len(idx)})")
         idx_all = np.nonzero(front)[0].tolist()
-        if len(idx_all) <= 12:
+        if len(idx_all) <= MAX_LABELS:
             labels, key = _labels(table, paths, idx_all)
             for i, label in zip(idx_all, labels):
                 ax.annotate(label, (lat[i], en[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)

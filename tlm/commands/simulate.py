@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..engines import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry lives in tlm/engines.py)
 from ..errors import InputError, Where
 from ..yamlio import atomic_write_all
 from ._common import (add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg,
@@ -12,8 +13,6 @@ NAME = "simulate"
 HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
 ORDER = 10
 
-ENGINES = {}  # name -> simulate(arch, workload, args) -> Result; filled below and by other engines
-DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
 
 
 def _cycles(text):
@@ -30,7 +29,7 @@ def _cycles(text):
 def add_arguments(p):
     add_arch_workload(p)
     add_set(p)
-    p.add_argument("--engine", choices=sorted(set(ENGINES) | {"analytic", "tlm"}), default=DEFAULT_ENGINE,
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE,
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
     p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
@@ -52,26 +51,6 @@ def add_arguments(p):
                    help="draw the energy breakdown per layer (PNG, SVG) into DIR; with -o and no DIR: DIR/plots")
     p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
                    help="measure each layer's input bit density on DATASET with the functional model")
-
-
-def _analytic(arch, wl, args):
-    from ..analytic import simulate
-    return simulate(arch, wl, input_density=getattr(args, "input_density", None))
-
-
-ENGINES["analytic"] = _analytic
-
-
-def _tlm(arch, wl, args):
-    from ..engine.system import simulate
-    quiet = getattr(args, "quiet", False)
-    return simulate(arch, wl, quantum_cycles=getattr(args, "quantum", None),
-                    input_density=getattr(args, "input_density", None),
-                    contention=False if getattr(args, "no_contention", False) else None,
-                    trace=getattr(args, "trace", None), progress=not quiet)
-
-
-ENGINES["tlm"] = _tlm
 
 
 def _flag_paths(args):

@@ -1,5 +1,5 @@
 """`tlm sweep`: evaluate the cartesian product of architecture and workload settings; one CSV row per
-design point, optional plots.  See docs/sweeps.md and tlm/sweep.py."""
+design point, a console table, optional plots.  See docs/sweeps.md and the package tlm/sweep/."""
 from __future__ import annotations
 
 import argparse
@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError, Where
-from ..sweep.pareto import OBJECTIVES
 from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg
-from .simulate import ENGINES
+from ..engines import ENGINES
 
 NAME = "sweep"
 HELP = "sweep architecture and workload settings (cartesian product); CSV of results and plots"
@@ -22,6 +21,7 @@ ORDER = 30
 
 
 def add_arguments(p):
+    from ..sweep.pareto import OBJECTIVES
     add_arch_workload(p)
     p.add_argument("--set", dest="sets", action="append", metavar="PATH=VALUES", default=[],
                    help="a swept field and its values: an architecture field by its YAML path "
@@ -48,7 +48,7 @@ def add_arguments(p):
                                                  "Pareto (one front per batch size) and latency plots "
                                                  "(PNG and SVG) into DIR")
     p.add_argument("--plot-x", metavar="COLUMN", help="with --plot: also plot --plot-y against this swept "
-                                                      "field or result column (default: the first swept field)")
+                                                      "field or result column (default: the first swept architecture field)")
     p.add_argument("--plot-y", metavar="COLUMN", help="with --plot: the y axis of that plot, a result column "
                                                       "or swept field (default: latency_per_batch_ns)")
     p.add_argument("--list", action="store_true", help="list every path --set accepts and exit")
@@ -92,8 +92,9 @@ def run(args) -> int:
         return _list_paths(arch)
     if not args.output:
         raise InputError("the results file is empty: give -o RESULTS.csv", Where("--output"))
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"expected at least 1, found {args.workers}", Where("--workers"))
+    from ..parallel import MAX_WORKERS
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise InputError(f"expected 1 to {MAX_WORKERS} local processes, found {args.workers}", Where("--workers"))
     if args.top < 0:
         raise InputError(f"expected 0 (every point) or more, found {args.top}", Where("--top"))
     if args.engine not in ENGINES:
@@ -197,6 +198,7 @@ VALUE_COLUMNS = (  # header (lines), stacked label, result column, scale
 
 
 def points_table(table, paths, objective="energy", top=DEFAULT_TOP, width=80):
+    from ..sweep.pareto import OBJECTIVES
     """Every point (at most `top`) or the best `top` for `objective`, with the Pareto front of each batch
     size marked; a table that fits `width` columns with every number whole, else a stacked list."""
     from rich.console import Console, Group

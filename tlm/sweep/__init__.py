@@ -11,8 +11,7 @@ One module per concern:
 - pareto.py: Pareto fronts (per batch size) and the best points for an objective.
 - runner.py: `run_sweep`, in-process, on local processes or on Dask (tlm/parallel.py).
 
-This package is a service: it imports the core and the engines, never the CLI (but see
-`evaluate.engines`).
+This package is a service: it imports the core and the engines (tlm/engines.py), never the CLI.
 """
 from __future__ import annotations
 

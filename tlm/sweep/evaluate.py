@@ -19,7 +19,25 @@ from .points import Job, PointBuilder
 # result columns of every row, after the point number, the settings and the base fingerprint: the
 # summary row of a run (tlm/result.py), the same as `tlm simulate -o DIR`'s summary.csv
 RESULT_COLUMNS = ROW_COLUMNS
-# what each result column is, for `--plot-x/--plot-y` and the docs
+# what each result column is (its unit is in its name), for the docs; the same keys as ROW_COLUMNS (tested)
+COLUMN_DOCS = {
+    "batch": "images per run",
+    "cycles_per_batch": "clock cycles of the whole run (`batch` images)",
+    "latency_per_batch_ns": "time of the whole run (`batch` images)",
+    "inferences_per_s": "throughput: images per second",
+    "energy_per_inference_pj": "on-chip energy of one image (the run's on-chip energy / `batch`)",
+    "energy_per_batch_pj": "on-chip energy of the whole run (`batch` images)",
+    "tops": "achieved throughput (1 MAC = 2 ops)",
+    "tops_per_w": "on-chip energy efficiency",
+    "spatial_utilization": "MAC-weighted share of the array holding useful weights",
+    "temporal_utilization": "cycle-weighted share of time the macros compute",
+    "area_mm2": "macros with their ADCs + activation SRAM + controller (`tlm/hw/area.py`)",
+    "tops_per_mm2": "area efficiency: achieved TOPS / `area_mm2`",
+    **{f"energy_{c}_per_inference_pj": (f"energy of the {c} per image" if c != "external" else
+                                        "off-chip (DRAM) energy per image, not in `energy_per_inference_pj`")
+       for c in COMPONENTS},
+}
+# what each result column is measured in, for plot axes
 COLUMN_UNITS = {
     "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns",
     "inferences_per_s": "1/s", "energy_per_inference_pj": "pJ", "energy_per_batch_pj": "pJ", "tops": "TOPS",
@@ -34,9 +52,8 @@ def result_row(result) -> dict:
 
 
 def engines() -> dict:
-    """The engine registry: name -> simulate(arch, workload, args) -> Result."""
-    # TODO(issue12): tlm.engines once the registry leaves the CLI; until then the CLI module holds it
-    from ..commands.simulate import ENGINES
+    """The engine registry (tlm/engines.py): name -> simulate(arch, workload, options) -> Result."""
+    from ..engines import ENGINES
     return ENGINES
 
 
