@@ -29,7 +29,7 @@ def _outputs(out: Path) -> dict:
 
 
 OUT_FILES = {"r.json", *(f"csv/{n}.csv" for n in ("summary", "layers", "energy", "blocks")),
-             *(f"run/{n}" for n in ("config.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv",
+             *(f"run/{n}" for n in ("config.yaml", "workload.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv",
                                     "blocks.csv", "manifest.json"))}
 
 

@@ -122,7 +122,7 @@ def test_output_folder_holds_the_whole_set(run_dir):
     import json
     out = run_dir / "out"
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert names == sorted(["config.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv", "blocks.csv",
+    assert names == sorted(["config.yaml", "workload.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv", "blocks.csv",
                             "trace.json", "manifest.json"])
     man = json.loads((out / "manifest.json").read_text())
     # every file listed with the SHA-256 of what is on disk
@@ -326,3 +326,41 @@ def test_output_folder_config_holds_the_set_changes(tmp_path, capsys):
     assert json.loads((tmp_path / "o" / "stats.json").read_text())["config"] == json.loads(json.dumps(a.to_dict()))
     assert "changed by --set: macro.count=3, adc.pipelined=true" in json.loads(
         (tmp_path / "o" / "stats.json").read_text())["notes"]
+
+
+def _roundtrip_cases():
+    from conftest import SHIPPED_WORKLOADS
+    cases = [(n, []) for n in SHIPPED_WORKLOADS]
+    cases += [("resnet8", ["--set", "workload.precision=3"]), ("mnist_cnn", ["--set", "workload.precision.output=4",
+                                                                            "--set", "workload.batch=5"])]
+    return cases
+
+
+@pytest.mark.parametrize("wl,sets", _roundtrip_cases(), ids=lambda v: v if isinstance(v, str) else "-".join(v))
+def test_folder_reruns_to_the_same_numbers(tmp_path, capsys, wl, sets):
+    """`tlm simulate DIR/config.yaml DIR/workload.yaml` gives the run's numbers again: the folder holds
+    everything the run depended on (--set included)."""
+    import json
+    code, _, err = run(capsys, "simulate", "imagine_4macro", wl, "--engine", "analytic", *sets, "-o", tmp_path / "a", "-q")
+    assert code == 0, err
+    code, _, err = run(capsys, "simulate", tmp_path / "a" / "config.yaml", tmp_path / "a" / "workload.yaml",
+                       "--engine", "analytic", "-o", tmp_path / "b", "-q")
+    assert code == 0, err
+    a, b = (json.loads((tmp_path / d / "stats.json").read_text()) for d in "ab")
+    for k in ("summary", "layers", "workload", "config", "energy_by_kind_per_batch_pj"):
+        assert a[k] == b[k], k
+    assert (tmp_path / "a" / "summary.csv").read_bytes() == (tmp_path / "b" / "summary.csv").read_bytes()
+    assert (tmp_path / "a" / "workload.yaml").read_text() == (tmp_path / "b" / "workload.yaml").read_text()
+
+
+def test_folder_reruns_an_onnx_model(tmp_path, capsys):
+    onnx = pytest.importorskip("onnx")
+    import json
+    model = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light", "light_inception_v1.onnx")
+    code, _, err = run(capsys, "simulate", "imagine", model, "--engine", "analytic", "-o", tmp_path / "a", "-q")
+    assert code == 0, err
+    code, _, err = run(capsys, "simulate", tmp_path / "a" / "config.yaml", tmp_path / "a" / "workload.yaml",
+                       "--engine", "analytic", "-o", tmp_path / "b", "-q")
+    assert code == 0, err
+    a, b = (json.loads((tmp_path / d / "stats.json").read_text()) for d in "ab")
+    assert a["summary"] == b["summary"] and a["layers"] == b["layers"]

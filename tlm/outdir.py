@@ -1,7 +1,7 @@
 """One output folder per run, gem5-style (`tlm simulate -o DIR`), and the CSV files of a Result.
 
     DIR/config.yaml     the fully resolved architecture (`extends:` and `--set` applied); loads as is
-                        (the workload is the one the manifest names, with the command line's --set)
+    DIR/workload.yaml   the resolved workload (`--set` applied), every layer written out; loads as is
     DIR/stats.json      every number (the `--json` content)
     DIR/summary.csv     one row: the columns of a sweep row (tlm.result.ROW_COLUMNS)
     DIR/layers.csv      one row per layer: shapes, precisions, mapping, cycles, traffic, energy by kind
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .result import ENERGY_KINDS, KIND_NAMES, ROW_COLUMNS, Result
 
-FILES = ("config.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv", "blocks.csv")
+FILES = ("config.yaml", "workload.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv", "blocks.csv")
 MAX_INPUTS = 64  # files followed through `extends:` chains (the loader bounds the chain itself)
 
 
@@ -114,6 +114,49 @@ def config_yaml(arch) -> str:
     return head + yaml.safe_dump(arch.to_dict(), sort_keys=False, default_flow_style=None, width=100)
 
 
+def workload_yaml(wl) -> str:
+    """The resolved workload (`--set` applied) as a workload file: every layer with its inputs, shapes'
+    parameters and precisions written out, so it loads to the same layers on its own."""
+    import yaml
+    layers = []
+    for L in wl.layers:
+        d = {"name": L.name, "type": L.type}
+        if L.type in ("add", "concat") or (L.type == "eltwise" and len(L.inputs) > 1):
+            d["inputs"] = list(L.inputs)
+        else:
+            d["input"] = L.inputs[0]
+        if L.type == "conv2d":
+            d["out_channels"] = L.out_shape[0]
+        if L.type == "dense":
+            d["out_features"] = L.out_shape[0]
+        if L.type in ("conv2d", "maxpool", "avgpool"):
+            d.update(kernel=list(L.kernel), stride=list(L.stride), padding=list(L.padding))
+        if L.type == "conv2d":
+            d.update(dilation=list(L.dilation), groups=L.groups)
+        if L.type == "reshape":
+            d["shape"] = list(L.out_shape)
+        if L.type == "eltwise":
+            d.update(op=L.op, ops_per_element=L.ops_per_element)
+        d["precision"] = {"input": L.bits_in, "weight": L.bits_w, "output": L.bits_out}
+        if L.relu:
+            d["relu"] = True
+        if "weights" in L.extra:
+            d["weights"] = L.extra["weights"]
+        layers.append(d)
+    top = {"name": wl.name, "input": {"shape": list(wl.input_shape), "bits": wl.input_bits}, "batch": wl.batch}
+    if wl.source:
+        top["source"] = wl.source
+    w = wl.extra.get("weights")
+    if isinstance(w, str):  # the weights file of the original workload, wherever this one is written
+        top["weights"] = str((Path(wl.file).parent / w).resolve()) if not Path(w).is_absolute() else w
+    if wl.notes:
+        top["notes"] = list(wl.notes)
+    top["layers"] = layers
+    head = (f"# the resolved workload '{wl.name}' of this run (--set applied), every layer written out; "
+            "a workload file itself\n")
+    return head + yaml.safe_dump(top, sort_keys=False, default_flow_style=None, width=110)
+
+
 # ---- inputs -------------------------------------------------------------------------------------------
 def sha256(path) -> str:
     h = hashlib.sha256()
@@ -149,7 +192,8 @@ def files(r: Result, inputs: list, argv: list, extra: dict | None = None) -> lis
     """(name inside the folder, content) of every file, the manifest last; `extra`: more files by name
     (the trace, the plots) to write and list with the others."""
     from . import __version__
-    out = [("config.yaml", config_yaml(r.arch)), ("stats.json", r.to_json(inputs)),
+    out = [("config.yaml", config_yaml(r.arch)), ("workload.yaml", workload_yaml(r.workload)),
+           ("stats.json", r.to_json(inputs)),
            ("summary.csv", summary_csv(r)), ("layers.csv", layers_csv(r)), ("energy.csv", energy_csv(r)),
            ("blocks.csv", blocks_csv(r))]
     out += sorted((extra or {}).items())
