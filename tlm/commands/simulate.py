@@ -41,7 +41,7 @@ def add_arguments(p):
                    help="tlm engine: write a Chrome/Perfetto trace-event JSON (one track per block); "
                         "with -o and no PATH: DIR/trace.json")
     p.add_argument("-o", "--out", metavar="DIR",
-                   help="write every output into DIR: config.yaml, stats.json, summary.csv, layers.csv, "
+                   help="write every output into DIR: config.yaml, workload.yaml, stats.json, summary.csv, layers.csv, "
                         "energy.csv, blocks.csv, manifest.json (and the trace and plots when asked)")
     p.add_argument("--json", metavar="PATH", help="write every number and the resolved config as JSON")
     p.add_argument("--csv", metavar="DIR", help="write summary.csv, layers.csv, energy.csv and blocks.csv into DIR")
