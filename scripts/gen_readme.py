@@ -167,7 +167,8 @@ def gen_bench_scaling() -> str:
     spread = [100 * f["per_mac_spread"] for f in fits.values() if f["per_mac_spread"] is not None]
     rng = [min(f["mac_range"] for f in fits.values())]
     an = [r["wall_s"] * 1e3 for r in sc["analytic"]["rows"]]
-    return (f"`{_bench()['tlm_bench_scaling']['command']}` times growing networks ({', '.join(sorted(fits))}; each family over "
+    cmd = _bench()["tlm_bench_scaling"]["command"]
+    return (f"`{cmd}` times growing networks ({', '.join(sorted(fits))}; each family over "
             f"{rng[0]:.0f}x in MACs). The TLM engine's cost grows linearly with the work: "
             f"{_range(min(nsm), max(nsm), '.2f')} ns per MAC on top of {_range(min(fixed), max(fixed), '.1f')} ms "
             f"per call (least squares per family), the per-MAC cost of the members without the fixed part "

@@ -122,8 +122,8 @@ def test_output_folder_holds_the_whole_set(run_dir):
     import json
     out = run_dir / "out"
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert names == sorted(["config.yaml", "workload.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv", "blocks.csv",
-                            "trace.json", "manifest.json"])
+    assert names == sorted(["config.yaml", "workload.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv",
+                            "blocks.csv", "trace.json", "manifest.json"])
     man = json.loads((out / "manifest.json").read_text())
     # every file listed with the SHA-256 of what is on disk
     assert sorted(man["files"]) == [n for n in names if n != "manifest.json"]
@@ -341,7 +341,8 @@ def test_folder_reruns_to_the_same_numbers(tmp_path, capsys, wl, sets):
     """`tlm simulate DIR/config.yaml DIR/workload.yaml` gives the run's numbers again: the folder holds
     everything the run depended on (--set included)."""
     import json
-    code, _, err = run(capsys, "simulate", "imagine_4macro", wl, "--engine", "analytic", *sets, "-o", tmp_path / "a", "-q")
+    code, _, err = run(capsys, "simulate", "imagine_4macro", wl, "--engine", "analytic", *sets,
+                       "-o", tmp_path / "a", "-q")
     assert code == 0, err
     code, _, err = run(capsys, "simulate", tmp_path / "a" / "config.yaml", tmp_path / "a" / "workload.yaml",
                        "--engine", "analytic", "-o", tmp_path / "b", "-q")
