@@ -337,6 +337,9 @@ interrupted sweep keeps every finished point and the file always resumes:
 - **A full disk or a file-size limit** (ENOSPC, EFBIG): the row being written is taken back (the file
   is truncated to its last whole row) and the sweep stops with one line naming the file, how many
   points it holds and the hint to resume; exit code 2.
+- **A local worker process killed** (the OOM killer, `kill -9`): one line, `--workers: a local worker
+  process died (killed, or out of memory?) (...); N of M points are in big.csv: run again with --resume
+  to finish`; exit code 2.
 - **A lost Dask scheduler or its workers**: one line, `--dask: lost the Dask scheduler or its workers
   at ADDRESS (...); N of M points are in big.csv: run again with --resume to finish`; exit code 2.
 

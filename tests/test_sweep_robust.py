@@ -191,6 +191,33 @@ def test_leaving_the_map_early_stops_running_workers():
     assert time.monotonic() - t < 10  # not the 60 s the running chunks would take
 
 
+def exit_in_chunk(shared, chunk):
+    if chunk == "die":
+        os._exit(9)  # as the OOM killer would end it
+    time.sleep(0.2)
+    return chunk
+
+
+def test_a_killed_local_worker_is_one_line_with_a_resume_hint(tmp_path, arch, resnet8, monkeypatch):
+    """A worker the OOM killer ends (BrokenProcessPool) is one line naming --workers, rows kept."""
+    from tlm import parallel
+    job = _job(arch, resnet8, ["macro.count=1..4", "workload.precision=1..8"])
+    real = parallel.map_unordered
+
+    def dying_map(fn, shared, chunks, **kw):  # two chunks of points, then a worker is killed
+        yield from real(fn, shared, chunks[:2], **kw)
+        yield from real(exit_in_chunk, None, ["die", 1], **kw)
+    monkeypatch.setattr(parallel, "map_unordered", dying_map)  # the runner imports it when it runs
+    out = tmp_path / "k.csv"
+    with pytest.raises(InputError) as e:
+        sweep.run_sweep(job, out, workers=2)
+    msg = str(e.value)
+    assert msg.startswith("--workers: a local worker process died") and "run again with --resume" in msg
+    assert "terminated abruptly" in msg and "\n" not in msg
+    rows = whole_rows(out)
+    assert len(rows) > 1 and f"{len(rows) - 1} of 32 points are in" in msg
+
+
 # ---- item 5: disk full mid-sweep ---------------------------------------------------------------------------
 def _fsize_limit(n):
     def limit():

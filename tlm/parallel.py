@@ -25,7 +25,8 @@ MAX_WORKERS = 256  # local processes: each holds an interpreter (~60 MB); more t
 
 
 class WorkersLost(Exception):
-    """The Dask scheduler (or every worker) went away while chunks were running."""
+    """The Dask scheduler (or every worker) went away, or a local worker process died, while chunks
+    were running."""
 
 
 def dask_client(address: str):
@@ -92,6 +93,7 @@ def worker_init(parent: int) -> None:
 
 def _processes(fn, shared, chunks, workers):
     import concurrent.futures as cf
+    import concurrent.futures.process  # noqa: F401 (cf.process.BrokenProcessPool)
     import multiprocessing as mp
     # spawn, not fork: the parent runs a progress-bar thread, and forking a threaded process can deadlock
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
@@ -108,7 +110,11 @@ def _processes(fn, shared, chunks, workers):
                 return
             done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for f in done:
-                yield f.result()
+                try:
+                    r = f.result()
+                except cf.process.BrokenProcessPool as e:  # a worker was killed (OOM killer, kill -9)
+                    raise WorkersLost(str(e) or type(e).__name__) from None
+                yield r
     finally:
         if not complete:  # an error or an interruption: the chunks still running are not wanted
             for p in list((getattr(pool, "_processes", None) or {}).values()):

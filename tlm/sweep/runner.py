@@ -43,8 +43,9 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
     finish; returns (final CSV text, number of points kept from the file).  `advance(n)` is called as
     n more points are done.  In this process unless `workers` > 1 or a Dask scheduler address is given.
 
-    A lost Dask scheduler or workers is an InputError naming the address, with the finished rows kept
-    and a hint to resume; so is a disk that fills up (tlm/sweep/store.py)."""
+    A lost Dask scheduler or workers, or a local worker process that dies, is an InputError (the
+    address, the finished rows kept and a hint to resume); so is a disk that fills up
+    (tlm/sweep/store.py)."""
     from pathlib import Path
 
     from ..parallel import WorkersLost, dask_client, map_unordered, parallelism
@@ -66,9 +67,11 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
                 if advance:
                     advance(len(pairs))
         except WorkersLost as e:
-            raise InputError(f"lost the Dask scheduler or its workers at {dask} ({e}); {len(writer.rows)} of "
-                             f"{job.n_points} points are in {out_path}: run again with --resume to finish",
-                             Where("--dask")) from None
+            what = (f"lost the Dask scheduler or its workers at {dask}" if client is not None else
+                    "a local worker process died (killed, or out of memory?)")
+            raise InputError(f"{what} ({e}); {len(writer.rows)} of {job.n_points} points are in {out_path}: "
+                             "run again with --resume to finish", Where("--dask" if client is not None
+                                                                          else "--workers")) from None
         finally:
             stream.close()  # stops the workers now, not when the generator is collected
             writer.close()
