@@ -1,14 +1,27 @@
-"""Refresh the command outputs embedded in README.md between `<!-- out: ARGS -->` and `<!-- end -->`.
+"""Refresh the generated parts of README.md.
 
-    python scripts/gen_readme.py            # rewrite README.md
-    python scripts/gen_readme.py --check    # exit 1 if any embedded output is stale
+    python scripts/gen_readme.py            # rewrite README.md (and docs/img/whatif_latency.png)
+    python scripts/gen_readme.py --check    # exit 1 if any generated part of README.md is stale
+    python scripts/gen_readme.py --only gen # only the `gen:` blocks (not the command snapshots)
 
-Each block shows `$ tlm ARGS` followed by what the command prints (the pipe width, 120 columns).
+Two kinds of block, each closed by `<!-- end -->`:
+
+- `<!-- out: ARGS -->`: `$ tlm ARGS` followed by what the command prints (the pipe width, 120 columns).
+- `<!-- gen: NAME -->`: a part written by GENERATORS[NAME]: the benchmark figures, read from the stored
+  measurements in docs/bench-results.json (refresh those with scripts/gen_bench_results.py), and the
+  what-if example (a sweep and a `tlm simulate --set` check of one of its points, run in a scratch
+  folder; its plot is copied to docs/img/).
 """
 import contextlib
+import csv
 import io
+import json
+import os
 import re
+import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,29 +30,218 @@ sys.path.insert(0, str(ROOT))
 from tlm.cli import main  # noqa: E402
 
 BLOCK = re.compile(r"(<!-- out: (?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
+GEN = re.compile(r"(<!-- gen: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
+BENCH = ROOT / "docs" / "bench-results.json"
+
+# ---- the what-if example: one sweep, one point of it checked with `tlm simulate --set` ----------------
+WHATIF_SWEEP = ("sweep imagine resnet8 --set macro.count=1,2,4,8 --set workload.precision=4,8 -o whatif.csv "
+                "--plot plots --plot-x macro.count --plot-y latency_per_batch_ns")
+WHATIF_PLOT = "plots/sweep_latency_per_batch_ns_vs_macro_count.png"
+WHATIF_IMG = ROOT / "docs" / "img" / "whatif_latency.png"
+WHATIF_POINT = 2  # macro.count=2, workload.precision=4 (the first --set varies slowest)
+WHATIF_CHECK = ("simulate imagine resnet8 --engine analytic --set macro.count=2 --set workload.precision=4 "
+                "-o check -q")
+WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}p whatif.csv | cut -d, -f5-) "
+               "&& echo 'same row'")
 
 
 def output(args: str) -> str:
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
-        code = main(args.split())
+        code = main(shlex.split(args))
     if code != 0:
         raise SystemExit(f"tlm {args} exited {code}")
     lines = [ln.rstrip() for ln in buf.getvalue().rstrip("\n").split("\n")]
     return "\n".join(lines)
 
 
-def render(text: str) -> str:
+def whatif_rows(folder: Path):
+    """(the sweep's row of WHATIF_POINT without point, settings and base; the summary.csv row of the
+    check): the two lines the README's `diff` compares."""
+    with open(folder / "whatif.csv", newline="", encoding="utf-8") as f:
+        sweep_lines = f.read().split("\n")
+    row = next(csv.reader([sweep_lines[WHATIF_POINT + 1]]))
+    assert row[0] == str(WHATIF_POINT), row[:4]
+    cut = ",".join(sweep_lines[WHATIF_POINT + 1].split(",")[4:])  # as `cut -d, -f5-` does
+    check = (folder / "check" / "summary.csv").read_text().rstrip("\n").split("\n")[-1]
+    return cut, check
+
+
+@contextlib.contextmanager
+def _in_scratch():
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="tlm-readme-") as tmp:
+        os.chdir(tmp)
+        try:
+            yield Path(tmp)
+        finally:
+            os.chdir(here)
+
+
+_WHATIF = {}
+
+
+def _whatif() -> dict:
+    """Run the example once per script run: the sweep's output, the check, and the plot bytes."""
+    if not _WHATIF:
+        with _in_scratch() as tmp:
+            sweep_out = output(WHATIF_SWEEP)
+            output(WHATIF_CHECK)
+            cut, check = whatif_rows(tmp)
+            if cut != check:
+                raise SystemExit(f"what-if: the sweep's point {WHATIF_POINT} and `tlm {WHATIF_CHECK}` differ:\n"
+                                 f"{cut}\n{check}")
+            _WHATIF.update(sweep=sweep_out, plot=(tmp / WHATIF_PLOT).read_bytes())
+    return _WHATIF
+
+
+def gen_whatif_sweep() -> str:
+    return f"```text\n$ tlm {WHATIF_SWEEP}\n{_whatif()['sweep']}\n```\n"
+
+
+def gen_whatif_check() -> str:
+    _whatif()  # raises when the two rows differ
+    return f"```text\n$ tlm {WHATIF_CHECK}\n$ {WHATIF_DIFF}\nsame row\n```\n"
+
+
+# ---- benchmark figures from docs/bench-results.json ---------------------------------------------------
+def _bench() -> dict:
+    return json.loads(BENCH.read_text())
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:.2g}" if s < 1e-2 else f"{s * 1e3:.3g}" if s < 10 else f"{s * 1e3:.0f}"
+
+
+def _range(lo: float, hi: float, fmt: str) -> str:
+    a, b = format(lo, fmt), format(hi, fmt)
+    return a if a == b else f"{a} to {b}" if lo < 0 else f"{a}-{b}"
+
+
+def gen_bench_machine() -> str:
+    m = _bench()["machine"]
+    return (f"Latest figures ({m['cpus']}-vCPU {m['machine']} {m['system']}, Python {m['python']}, numpy "
+            f"{m['numpy']} with one BLAS thread; pytest-benchmark minimum / median over its rounds; `tlm bench` "
+            "median of 5; stored in [docs/bench-results.json](docs/bench-results.json) by "
+            "`python scripts/gen_bench_results.py`):\n")
+
+
+def gen_bench_table() -> str:
+    b = _bench()["pytest_benchmark"]
+
+    def mm(name, unit="ms"):
+        r = b[name]
+        if unit == "s":
+            return f"{r['min_s']:.2f} / {r['median_s']:.2f} s"
+        return f"{_ms(r['min_s'])} / {_ms(r['median_s'])} ms"
+
+    r18 = b["test_resnet18_imagenet_tlm"]
+    on, off = b["test_transactions_per_second[contention]"], b["test_transactions_per_second[no-contention]"]
+    gm = b["test_bitplane_gmacs_1152x256"]
+    rows = [
+        ("analytic engine, ResNet-8 whole inference", "5 ms (50 ms)", mm("test_analytic_resnet8")),
+        ("TLM engine, ResNet-8 whole inference", "0.3 s", mm("test_resnet8_whole_inference_tlm")),
+        (f"TLM engine, ResNet-18 at 224x224 ({r18['extra_info']['transactions']:,} transactions)", "5 s, 300 MB",
+         f"{mm('test_resnet18_imagenet_tlm', 's')}, {r18['extra_info']['child_max_rss_mb']:.0f} MB peak RSS of a "
+         "fresh `tlm simulate`"),
+        ("TLM transactions per wall second (cifar10_vgg, contention on / off)", "0.5 M",
+         f"{on['extra_info']['txn_per_s_best'] / 1e6:.2f} M / {off['extra_info']['txn_per_s_best'] / 1e6:.2f} M "
+         f"(best round); per CPU second of the process {on['extra_info']['txn_per_cpu_s_best'] / 1e6:.2f} M / "
+         f"{off['extra_info']['txn_per_cpu_s_best'] / 1e6:.2f} M"),
+        ("functional bit-plane core, one 1152x256 layer", "20 GMAC/s",
+         f"{_ms(gm['mean_s'])} ms per call, {gm['extra_info']['bitplane_gmac_per_s']:.0f} GMAC/s (mean)"),
+        ("functional model, one ResNet-8 image / 1,000 MNIST images", "0.5 s / 10 s",
+         f"{_ms(b['test_resnet8_one_image']['median_s'])} ms / {b['test_mnist_1000_images']['median_s']:.2f} s "
+         "(median)"),
+        ("ONNX import + simulate, ResNet-50", "2 s", mm("test_import_and_simulate[light_resnet50.onnx]")),
+        ("1,000-point analytic sweep (resnet8)", "5 s", mm("test_sweep_1000_points", "s")),
+    ]
+    return "| what | target | measured |\n|---|---|---|\n" + "".join(f"| {a} | {t} | {m} |\n" for a, t, m in rows)
+
+
+def gen_bench_scaling() -> str:
+    sc = _bench()["tlm_bench_scaling"]["json"]["scaling"]
+    fits = sc["tlm"]["fits"]
+    nsm = [f["ns_per_mac"] for f in fits.values()]
+    fixed = [f["fixed_ms"] for f in fits.values()]
+    spread = [100 * f["per_mac_spread"] for f in fits.values() if f["per_mac_spread"] is not None]
+    rng = [min(f["mac_range"] for f in fits.values())]
+    an = [r["wall_s"] * 1e3 for r in sc["analytic"]["rows"]]
+    cmd = _bench()["tlm_bench_scaling"]["command"]
+    return (f"`{cmd}` times growing networks ({', '.join(sorted(fits))}; each family over "
+            f"{rng[0]:.0f}x in MACs). The TLM engine's cost grows linearly with the work: "
+            f"{_range(min(nsm), max(nsm), '.2f')} ns per MAC on top of {_range(min(fixed), max(fixed), '.1f')} ms "
+            f"per call (least squares per family), the per-MAC cost of the members without the fixed part "
+            f"within {_range(min(spread), max(spread), '.0f')}% of each other; the analytic engine's cost does "
+            f"not grow with the MACs at all ({_range(min(an), max(an), '.2f')} ms per simulation, vectorized "
+            "over layers).\n")
+
+
+def gen_bench_output() -> str:
+    t = _bench()["tlm_bench"]
+    return f"```text\n$ {t['command']}\n{t['output']}\n```\n"
+
+
+# ---- the shipped workloads: MACs counted from the files ------------------------------------------------
+WORKLOADS = {  # name -> the network it is (the file's own comment says where it comes from)
+    "resnet8": "MLPerf Tiny image classification, CIFAR-10",
+    "ds_cnn": "MLPerf Tiny keyword spotting (DS-CNN small), 49x10 MFCC",
+    "mobilenet_v1_vww": "MLPerf Tiny visual wake words, MobileNetV1-0.25 at 96x96",
+    "fc_autoencoder": "MLPerf Tiny anomaly detection, FC autoencoder",
+    "mnist_cnn": "LeNet-style MNIST CNN",
+    "cifar10_vgg": "VGG-style CIFAR-10 CNN",
+    "resnet18": "ResNet-18, ImageNet 224x224",
+}
+
+
+def _macs(n: int) -> str:
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return str(n)
+
+
+def gen_workloads() -> str:
+    from tlm.paths import DEFAULT_WORKLOAD, shipped
+    from tlm.workload import load_workload
+    files = shipped("workloads")
+    missing = sorted(set(files) ^ set(WORKLOADS))
+    if missing:
+        raise SystemExit(f"README.md workloads table: describe or drop {', '.join(missing)} in WORKLOADS")
+    rows = "".join(f"| `{n}`{' (default)' if n == DEFAULT_WORKLOAD else ''} | {WORKLOADS[n]} | "
+                   f"{_macs(load_workload(files[n]).macs)} |\n" for n in WORKLOADS)
+    return "| workload | network | MACs |\n|---|---|---|\n" + rows
+
+
+GENERATORS = {
+    "workloads": gen_workloads,
+    "whatif-sweep": gen_whatif_sweep, "whatif-check": gen_whatif_check,
+    "bench-machine": gen_bench_machine, "bench-table": gen_bench_table, "bench-scaling": gen_bench_scaling,
+    "bench-output": gen_bench_output,
+}
+
+
+def render(text: str, only_gen: bool = False) -> str:
     def sub(m):
         return f"{m.group(1)}```text\n$ tlm {m.group('args')}\n{output(m.group('args'))}\n```\n{m.group(4)}"
-    return BLOCK.sub(sub, text)
+
+    def gen(m):
+        name = m.group("name")
+        if name not in GENERATORS:
+            raise SystemExit(f"README.md: unknown generated block '{name}'")
+        return f"{m.group(1)}{GENERATORS[name]()}{m.group(4)}"
+    return GEN.sub(gen, text if only_gen else BLOCK.sub(sub, text))
 
 
 if __name__ == "__main__":
     readme = ROOT / "README.md"
     old = readme.read_text()
-    new = render(old)
+    only_gen = "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "gen"
+    new = render(old, only_gen)
     if "--check" in sys.argv:
         sys.exit(0 if new == old else 1)
     readme.write_text(new)
+    if _WHATIF:
+        WHATIF_IMG.parent.mkdir(parents=True, exist_ok=True)
+        WHATIF_IMG.write_bytes(_WHATIF["plot"])
     print(f"wrote {readme}")

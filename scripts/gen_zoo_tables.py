@@ -27,7 +27,7 @@ def numbers(r):
     s = r.summary()
     n = len(r.workload.layers)
     nc = sum(l.is_compute for l in r.workload.layers)
-    return (f"{n} ({nc})", f"{r.macs:,}", _eng(s["latency_ns"] * 1e-9, "s"),
+    return (f"{n} ({nc})", f"{r.macs:,}", _eng(s["latency_per_batch_ns"] * 1e-9, "s"),
             f"{s['energy_per_inference_pj'] * 1e-6:.4g} uJ", f"{s['tops_per_w']:.3g}",
             f"{100 * s['spatial_utilization']:.1f}%")
 

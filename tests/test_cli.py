@@ -33,15 +33,16 @@ def test_json_has_results_next_to_resolved_config(tmp_path, capsys):
     assert d["config"]["macro"]["rows"] == 1152
     assert d["workload"]["layers"][0]["out_shape"] == [16, 28, 28]
     s = d["summary"]
-    assert s["cycles"] == sum(l["cycles"] for l in d["layers"])
-    assert sum(d["energy_by_kind_pj"].values()) - d["energy_by_kind_pj"]["external"] == pytest.approx(s["energy_pj"])
+    assert s["cycles_per_batch"] == sum(l["cycles"] for l in d["layers"])
+    by_kind = d["energy_by_kind_per_batch_pj"]
+    assert sum(by_kind.values()) - by_kind["external"] == pytest.approx(s["energy_per_batch_pj"])
 
 
 def test_csv_outputs(tmp_path, capsys):
     code, _, err = run(capsys, "simulate", "--csv", str(tmp_path / "csv"), "-q")
     assert code == 0, err
     lines = (tmp_path / "csv" / "layers.csv").read_text().splitlines()
-    assert lines[0].startswith("layer,type,macs,cycles")
+    assert lines[0].startswith("layer,type,in_shape,out_shape,input_bits,weight_bits,output_bits,macs,cycles")
     assert len(lines) == 1 + 15 + 1  # header, 15 layers of resnet8, image I/O
 
 

@@ -28,11 +28,18 @@ def _outputs(out: Path) -> dict:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+OUT_FILES = {"r.json", *(f"csv/{n}.csv" for n in ("summary", "layers", "energy", "blocks")),
+             *(f"run/{n}" for n in ("config.yaml", "workload.yaml", "stats.json", "summary.csv", "layers.csv", "energy.csv",
+                                    "blocks.csv", "manifest.json"))}
+
+
 def _run_in_process(arch, wl, opts, out: Path) -> tuple[dict, str]:
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()) as err:
-        code = main(["simulate", arch, wl, *opts, "--per-layer", "--json", str(out / "r.json"),
-                     "--csv", str(out / "csv")])
+    out.mkdir(parents=True, exist_ok=True)
+    # -o with the same relative name from each run's own folder: the manifest records the command line
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()) as err, contextlib.chdir(out):
+        code = main(["simulate", arch, wl, *opts, "--per-layer", "--json", "r.json",
+                     "--csv", "csv", "-o", "run"])
     assert code == 0, err.getvalue()
     return _outputs(out), buf.getvalue()
 
@@ -43,17 +50,18 @@ def _run_in_process(arch, wl, opts, out: Path) -> tuple[dict, str]:
 def test_same_bytes_in_process(tmp_path, arch, wl, opt):
     a = _run_in_process(arch, wl, OPTIONS[opt], tmp_path / "a")
     b = _run_in_process(arch, wl, OPTIONS[opt], tmp_path / "b")
-    assert set(a[0]) == {"r.json", "csv/layers.csv", "csv/energy.csv"}
+    assert set(a[0]) == OUT_FILES
     assert a == b
 
 
 def _run_process(arch, wl, opts, out: Path, hashseed: str) -> tuple[dict, bytes]:
+    out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hashseed, "COLUMNS": hashseed + "7"}
-    stdout = out.parent / f"{out.name}.txt"
+    stdout = out.parent / f"{out.name}.txt"  # outside out: not one of its outputs
     with open(stdout, "wb") as f:  # the terminal output piped to a file
         p = subprocess.run([sys.executable, "-m", "tlm", "simulate", arch, wl, *opts, "--per-layer",
-                            "--json", str(out / "r.json"), "--csv", str(out / "csv")],
-                           stdout=f, stderr=subprocess.PIPE, env=env, cwd=out.parent, timeout=120)
+                            "--json", "r.json", "--csv", "csv", "-o", "run"],
+                           stdout=f, stderr=subprocess.PIPE, env=env, cwd=out, timeout=120)
     assert p.returncode == 0, p.stderr.decode()
     return _outputs(out), stdout.read_bytes()
 

@@ -94,10 +94,10 @@ def check_sweep_csv(out: Path):
         rows = list(csv.DictReader(f))
     assert [int(r["point"]) for r in rows] == [0, 1, 2, 3]
     for r in rows:
-        for k in ("cycles", "latency_ns", "energy_pj", "tops_per_w"):
+        for k in ("cycles_per_batch", "latency_per_batch_ns", "energy_per_inference_pj", "tops_per_w"):
             v = float(r[k])
             assert math.isfinite(v) and v >= 0, (k, r[k])
-    cyc = {(r["macro.count"], r["workload.batch"]): int(r["cycles"]) for r in rows}
+    cyc = {(r["macro.count"], r["workload.batch"]): int(r["cycles_per_batch"]) for r in rows}
     for b in ("1", "2"):
         assert cyc[("2", b)] <= cyc[("1", b)]
 _EP_DRAW = [ep for ep in ENTRY_POINTS for _ in range(ep.weight)]
@@ -131,7 +131,7 @@ def assert_contract(code, out, err, names, outdir: Path | None = None):
 
 
 # ---- invariants of a successful run ------------------------------------------------------------------
-RATIOS = ("inferences_per_s", "tops", "tops_per_w", "tops_per_w_with_offchip")  # x/0 -> "inf" allowed
+RATIOS = ("inferences_per_s", "tops", "tops_per_w", "tops_per_w_with_offchip", "tops_per_mm2")  # x/0 -> "inf" allowed
 
 
 def _close(a, b):
@@ -155,26 +155,26 @@ def check_result_invariants(data: dict):
         assert math.isfinite(v) and v >= 0, f"{path} = {v}"
     for k in RATIOS:
         assert isinstance(s[k], (int, float)) or s[k] == "inf", (k, s[k])
-    assert isinstance(s["cycles"], int) and s["cycles"] > 0
-    assert s["latency_ns"] > 0
+    assert isinstance(s["cycles_per_batch"], int) and s["cycles_per_batch"] > 0
+    assert s["latency_per_batch_ns"] > 0
     kinds = {k: 0.0 for k in KIND_NAMES}
     for row in data["layers"]:
         assert isinstance(row["cycles"], int) and row["cycles"] >= 0
         for u in ("spatial_utilization", "temporal_utilization"):
             assert 0.0 <= row[u] <= 1.0 + 1e-12, (row["name"], u, row[u])
-        for k, v in row["energy_pj"].items():
+        for k, v in row["energy_by_kind_per_batch_pj"].items():
             kinds[k] += v
     for u in ("spatial_utilization", "temporal_utilization"):
         assert 0.0 <= s[u] <= 1.0 + 1e-12, (u, s[u])
-    assert sum(r["cycles"] for r in data["layers"]) == s["cycles"]
-    by_kind = data["energy_by_kind_pj"]
+    assert sum(r["cycles"] for r in data["layers"]) == s["cycles_per_batch"]
+    by_kind = data["energy_by_kind_per_batch_pj"]
     for k in KIND_NAMES:
         assert _close(kinds[k], by_kind[k]), (k, kinds[k], by_kind[k])
     total = sum(by_kind.values())
-    assert _close(sum(data["energy_by_component_pj"].values()), total)
-    assert _close(s["energy_pj"] + s["offchip_energy_pj"], total)
-    assert _close(s["energy_pj"], total - by_kind["external"])
-    assert _close(s["energy_per_inference_pj"] * s["batch"], s["energy_pj"])
+    assert _close(sum(data["energy_by_component_per_batch_pj"].values()), total)
+    assert _close(s["energy_per_batch_pj"] + s["energy_offchip_per_batch_pj"], total)
+    assert _close(s["energy_per_batch_pj"], total - by_kind["external"])
+    assert _close(s["energy_per_inference_pj"] * s["batch"], s["energy_per_batch_pj"])
 
 
 def check_csv_matches(data: dict, csv_dir: Path):
@@ -183,13 +183,13 @@ def check_csv_matches(data: dict, csv_dir: Path):
     assert [r["layer"] for r in rows] == [r["name"] for r in data["layers"]]
     for r, j in zip(rows, data["layers"]):
         assert int(r["cycles"]) == j["cycles"]
-        parts = [float(r[f"energy_{k}_pj"]) for k in KIND_NAMES]
+        parts = [float(r[f"energy_{k}_per_batch_pj"]) for k in KIND_NAMES]
         assert all(math.isfinite(p) and p >= 0 for p in parts)
-        assert _close(sum(parts), sum(j["energy_pj"].values()))
+        assert _close(sum(parts), sum(j["energy_by_kind_per_batch_pj"].values()))
     with open(csv_dir / "energy.csv", newline="", encoding="utf-8") as f:
-        e = {r["kind"]: float(r["energy_pj"]) for r in csv.DictReader(f)}
+        e = {r["kind"]: float(r["energy_per_batch_pj"]) for r in csv.DictReader(f)}
     for k in KIND_NAMES:
-        assert _close(e[k], data["energy_by_kind_pj"][k])
+        assert _close(e[k], data["energy_by_kind_per_batch_pj"][k])
 
 
 # ---- seeds: the shipped files, parsed --------------------------------------------------------------

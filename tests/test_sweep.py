@@ -5,6 +5,7 @@ import io
 import itertools
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ import yaml
 
 from tlm import sweep
 from tlm.cli import main
-from tlm.commands.simulate import ENGINES
+from tlm.engines import ENGINES
+
+ROOT = Path(__file__).resolve().parent.parent
 from tlm.commands.sweep import engine_args
 
 SETS = ["--set", "macro.count=1,4", "--set", "adc.cycles_per_bit=1,3", "--set", "precision.weight=2,8"]
@@ -58,16 +61,17 @@ def hand_area_mm2(a):
 
 def assert_row_matches(row, js, a):
     s, B = js["summary"], js["summary"]["batch"]
-    for col, key in (("cycles", "cycles"), ("latency_ns", "latency_ns"), ("energy_pj", "energy_per_inference_pj"),
-                     ("tops", "tops"), ("tops_per_w", "tops_per_w"), ("batch", "batch"),
-                     ("inferences_per_s", "inferences_per_s"),
-                     ("spatial_utilization", "spatial_utilization"),
-                     ("temporal_utilization", "temporal_utilization")):
-        assert float(row[col]) == float(s[key]), col
-    for comp, e in js["energy_by_component_pj"].items():
-        assert float(row[f"energy_{comp}_pj"]) == pytest.approx(e / B, rel=1e-12), comp
-    on_chip = sum(float(row[f"energy_{c}_pj"]) for c in js["energy_by_component_pj"] if c != "external")
-    assert on_chip == pytest.approx(float(row["energy_pj"]), rel=1e-12)
+    # the JSON summary and the sweep row use the same names (the naming rule of tlm/result.py)
+    for col in ("cycles_per_batch", "latency_per_batch_ns", "energy_per_inference_pj", "energy_per_batch_pj",
+                "tops", "tops_per_w", "batch", "inferences_per_s", "spatial_utilization",
+                "temporal_utilization", "area_mm2", "tops_per_mm2"):
+        assert float(row[col]) == float(s[col]), col
+    for comp, e in js["energy_by_component_per_batch_pj"].items():
+        assert float(row[f"energy_{comp}_per_inference_pj"]) == pytest.approx(e / B, rel=1e-12), comp
+    on_chip = sum(float(row[f"energy_{c}_per_inference_pj"]) for c in js["energy_by_component_per_batch_pj"]
+                  if c != "external")
+    assert on_chip == pytest.approx(float(row["energy_per_inference_pj"]), rel=1e-12)
+    assert float(row["energy_per_batch_pj"]) == pytest.approx(B * float(row["energy_per_inference_pj"]), rel=1e-12)
     assert float(row["area_mm2"]) == pytest.approx(hand_area_mm2(a), rel=1e-12)
     assert float(row["tops_per_mm2"]) == pytest.approx(float(row["tops"]) / hand_area_mm2(a), rel=1e-12)
 
@@ -88,7 +92,7 @@ def test_every_row_equals_simulate_of_its_point(base_sweep, tmp_path, root):
         js, a = simulate_json(tmp_path, root, edit_arch, edit_wl, k)
         assert_row_matches(row, js, a)
     # the settings do change the results (a sweep of identical rows would pass the loop above too)
-    assert len({r["energy_pj"] for r in rows}) == 8
+    assert len({r["energy_per_inference_pj"] for r in rows}) == 8
 
 
 def test_workload_precision_and_batch_paths_equal_edited_yaml(tmp_path, root, capsys):
@@ -160,7 +164,7 @@ def test_resume_keeps_rows_in_any_order_and_drops_a_cut_line(base_sweep, tmp_pat
     head, body = lines[0], lines[1:]
     keep = [body[5], body[0], body[6]]  # as parallel workers would finish them
     marked = keep[1].split(",")
-    col = head.strip().split(",").index("energy_dma_pj")
+    col = head.strip().split(",").index("energy_dma_per_inference_pj")
     marked[col] = "123.5"  # a kept row is not recomputed: its (edited) value survives
     keep[1] = ",".join(marked)
     out = tmp_path / "r.csv"
@@ -216,13 +220,22 @@ def test_pareto_front_on_a_hand_made_set():
     ("workload.precision.output=0", "expected >= 1"),
     ("macro=1", "is a section"),
     ("precision.weight_bits=1,2", "is a list"),
+    ("macro.count=1,2 --workers 0", "expected 1 to 256 local processes, found 0"),
+    ("macro.count=1,2 --workers 100000", "expected 1 to 256 local processes, found 100000"),
 ])
 def test_bad_settings_exit_2_with_one_line(setting, says, tmp_path, capsys):
     out = tmp_path / "x.csv"
-    code, stdout, err = run_cli(capsys, "sweep", "--set", setting, "-o", str(out))
+    setting, *more = setting.split(" ")
+    code, stdout, err = run_cli(capsys, "sweep", "--set", setting, *more, "-o", str(out))
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and says in err, err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_too_many_set_options_are_refused(tmp_path, capsys):
+    sets = [a for k in range(257) for a in ("--set", f"macro.count={k + 1}")]
+    code, _, err = run_cli(capsys, "sweep", *sets, "-o", str(tmp_path / "x.csv"))
+    assert code == 2 and err.count("\n") == 1 and "257 --set options, over the limit of 256" in err
 
 
 def test_a_combination_the_schema_refuses_names_its_point(tmp_path, capsys):
@@ -248,7 +261,7 @@ def test_plots_are_deterministic(base_sweep, tmp_path, root):
     table = sweep.read_table(base_sweep.read_text())
     paths = ["macro.count", "adc.cycles_per_bit", "workload.precision.weight"]
     a = plots.sweep_plots(table, paths, tmp_path / "a")
-    assert sorted(p.name for p in a) == sorted(f"sweep_{k}.{x}" for k in ("energy", "efficiency", "pareto")
+    assert sorted(p.name for p in a) == sorted(f"sweep_{k}.{x}" for k in ("energy", "efficiency", "pareto", "latency")
                                                for x in ("png", "svg"))
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in a if p.suffix == ".png")
     b = plots.energy_breakdown(table, paths, tmp_path / "b")  # the same figure again: the same bytes
@@ -283,4 +296,198 @@ def test_sweep_rows_are_not_all_equal_across_precision(base_sweep):
     w = np.array([int(v) for v in t["workload.precision.weight"]])
     # more weight bits: more columns per output channel, never less energy per inference
     for lo, hi in zip(np.nonzero(w == 2)[0], np.nonzero(w == 8)[0]):
-        assert t["energy_pj"][hi] > t["energy_pj"][lo]
+        assert t["energy_per_inference_pj"][hi] > t["energy_per_inference_pj"][lo]
+
+
+# ---- the console table, the default results file, plots (issue 16) --------------------------------------
+SETS16 = ["--set", "workload.precision=1,2,4,8", "--set", "macro.count=1,4", "--set", "workload.batch=1,4"]
+NUMBER = r"\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?"
+
+
+def shown_points(text):
+    """(point, the four numbers) of every point in a printed table or stacked list."""
+    import re
+    got = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*(\d+)\s+\*?\s+(.*)$", line)  # a table row
+        if m:
+            nums = re.findall(NUMBER, m.group(2))
+            got[int(m.group(1))] = [float(n.replace(",", "")) for n in nums[-4:]]
+    return got
+
+
+def stacked_points(text):
+    import re
+    got, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^point (\d+)", line)
+        if m:
+            cur = int(m.group(1))
+            got[cur] = []
+        elif cur is not None and line.startswith("    ") and re.search(r"(us/batch|nJ/inference|TOPS)", line):
+            got[cur] += [float(n.replace(",", "")) for n in re.findall(rf"({NUMBER}) (?:us/batch|nJ/inference|"
+                                                                         r"TOPS/W|TOPS/mm2)", line)]
+    return got
+
+
+def expected_numbers(row):
+    return [float(row["latency_per_batch_ns"]) / 1e3, float(row["energy_per_inference_pj"]) / 1e3,
+            float(row["tops_per_w"]), float(row["tops_per_mm2"])]
+
+
+def assert_numbers_whole(got, rows):
+    """Every printed number is the CSV's, rounded to 4 significant digits: nothing cut or wrapped."""
+    assert got
+    for point, nums in got.items():
+        want = expected_numbers(rows[point])
+        assert len(nums) == 4, (point, nums)
+        for g, w in zip(nums, want):
+            assert g == pytest.approx(w, rel=6e-4), (point, g, w)
+
+
+def test_sweep_prints_every_point_in_80_columns_through_a_pipe(tmp_path, root):
+    import subprocess
+    import sys
+    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([sys.executable, "-m", "tlm", "sweep", *SETS16], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(l.rstrip()) for l in lines) <= 80 and "…" not in r.stdout
+    assert lines[0].strip() == "all 16 design points"
+    rows = rows_of(tmp_path / "sweep.csv")  # the default results file, named on the last line
+    assert lines[-1] == "16 design point(s) written to sweep.csv"
+    got = shown_points(r.stdout)
+    assert sorted(got) == list(range(16))
+    assert_numbers_whole(got, rows)
+
+
+@pytest.mark.parametrize("width", [200, 80, 50])
+def test_table_fits_any_width_with_whole_numbers(base_sweep, width):
+    from rich.console import Console
+
+    from tlm.commands.sweep import points_table
+    table = sweep.read_table(base_sweep.read_text())
+    rows = rows_of(base_sweep)
+    paths = ["macro.count", "adc.cycles_per_bit", "workload.precision.weight"]
+    con = Console(width=width, color_system=None)
+    with con.capture() as cap:
+        con.print(points_table(table, paths, "energy", 20, width))
+    text = cap.get()
+    assert max(len(l.rstrip()) for l in text.splitlines()) <= width and "…" not in text
+    got = shown_points(text) if width >= 80 else stacked_points(text)  # 50 columns: a stacked list
+    assert sorted(got) == list(range(8))
+    assert_numbers_whole(got, rows)
+
+
+def test_top_n_shows_the_best_points_for_the_objective(tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    code, stdout, err = run_cli(capsys, "sweep", *SETS16, "-o", str(out), "--top", "5", "--objective", "tops_per_mm2")
+    assert code == 0, err
+    assert stdout.splitlines()[0].strip() == "best 5 of 16 design points: highest TOPS/mm2"
+    rows = rows_of(out)
+    want = sorted(range(16), key=lambda i: -float(rows[i]["tops_per_mm2"]))[:5]
+    got = shown_points(stdout)
+    assert list(got) == want  # in objective order
+    # the five densest: 1b on one macro first (the smallest array doing the fewest cycles)
+    assert [rows[i]["workload.precision"] for i in want[:2]] == ["1", "1"]
+
+
+def test_default_results_file_and_help(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, stdout, _ = run_cli(capsys, "sweep", "--set", "macro.count=1,2")
+    assert code == 0 and (tmp_path / "sweep.csv").exists() and len(rows_of(tmp_path / "sweep.csv")) == 2
+    assert "written to sweep.csv" in stdout
+    code, stdout, _ = run_cli(capsys, "sweep", "--help")
+    assert "default: sweep.csv" in " ".join(stdout.split())
+
+
+def test_pareto_fronts_never_mix_batch_sizes():
+    # batch 1: (10 us, 5 nJ), (20, 3); batch 4: (40, 4), (80, 2).  Mixed on one latency axis, (40, 4)
+    # would be dominated by (20, 3); on its own batch's front it is not.
+    table = {"batch": np.array([1.0, 1, 4, 4]), "latency_per_batch_ns": np.array([10.0, 20, 40, 80]),
+             "energy_per_inference_pj": np.array([5.0, 3, 4, 2])}
+    assert sweep.pareto_by_batch(table).tolist() == [True, True, True, True]
+    assert sweep.pareto_front(table["latency_per_batch_ns"], table["energy_per_inference_pj"]).tolist() \
+        == [True, True, False, True]
+    table["energy_per_inference_pj"] = np.array([5.0, 6, 4, 4.5])  # (20, 6) and (80, 4.5) are beaten
+    assert sweep.pareto_by_batch(table).tolist() == [True, False, True, False]
+
+
+def _figures(monkeypatch):
+    """Figures the plot functions save, as {stem: figure}."""
+    from tlm import plots
+    figs = {}
+    real = plots.save
+
+    def keep(fig, out_dir, stem):
+        figs[stem] = [(ax, [(l.get_xdata().tolist(), l.get_ydata().tolist()) for l in ax.get_lines()])
+                      for ax in fig.axes]
+        return real(fig, out_dir, stem)
+    monkeypatch.setattr(plots, "save", keep)
+    return figs
+
+
+def test_pareto_plot_and_xy_plots_keep_batches_apart(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    figs = _figures(monkeypatch)
+    out = tmp_path / "s.csv"
+    code, stdout, err = run_cli(capsys, "sweep", *SETS16, "-o", str(out), "-q", "--plot", str(tmp_path / "p"),
+                                "--plot-x", "macro.count",
+                                "--plot-y", "energy_per_inference_pj")
+    assert code == 0, err
+    rows = rows_of(out)
+    batch_of_latency = {}
+    for r in rows:
+        batch_of_latency.setdefault(float(r["latency_per_batch_ns"]) / 1e3, set()).add(r["workload.batch"])
+    # the Pareto plot: one front line per batch size, each drawn through points of one batch only
+    (_, lines), = figs["sweep_pareto"]
+    assert len(lines) == 2
+    for xs, _ in lines:
+        assert len(set().union(*(batch_of_latency[x] for x in xs))) == 1
+    # latency against macro.count: one line per (precision, batch), two macro counts each
+    (_, lat_lines), = figs["sweep_latency"]
+    assert len(lat_lines) == 8 and all(xs == [1.0, 4.0] for xs, _ in lat_lines)
+    # --plot-x/--plot-y: energy per inference against macro.count, the CSV's values
+    (_, e_lines), = figs["sweep_energy_per_inference_pj_vs_macro_count"]
+    want = {(float(r["macro.count"]), float(r["energy_per_inference_pj"])) for r in rows}
+    assert {(x, y) for xs, ys in e_lines for x, y in zip(xs, ys)} == want
+    assert (tmp_path / "p" / "sweep_energy_per_inference_pj_vs_macro_count.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--plot-x", "macro.cont"], "did you mean 'macro.count'"),
+    (["--plot-y", "energy_pj"], "did you mean 'energy_per"),
+])
+def test_bad_plot_axis_is_refused_before_the_sweep(argv, says, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "s.csv"
+    code, _, err = run_cli(capsys, "sweep", "--set", "macro.count=1,2", "-o", str(out), "--plot", str(tmp_path),
+                           *argv)
+    assert code == 2 and err.count("\n") == 1 and says in err, err
+    assert not out.exists()
+
+
+def test_sweeps_doc_is_current(tmp_path):
+    """Every number of docs/sweeps.md is what scripts/gen_sweeps_doc.py computes now (the stale 79.89 TOPS/W
+    and 313 nJ of the 1-bit point were hand-copied)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gen_sweeps_doc", ROOT / "scripts" / "gen_sweeps_doc.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    text = gen.render(tmp_path)
+    assert (ROOT / "docs" / "sweeps.md").read_text() == text, \
+        "docs/sweeps.md is stale: run python scripts/gen_sweeps_doc.py"
+    # the page shows the 1-bit point of its example as the sweep computes it
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "sweep.csv").read_text())))
+    tpw = float(rows[0]["tops_per_w"])
+    assert f"{tpw:.4g}" in text and "79.89" not in text
+
+
+def test_every_result_column_is_documented_with_a_unit():
+    from tlm.sweep import evaluate
+    assert tuple(evaluate.COLUMN_DOCS) == sweep.RESULT_COLUMNS == tuple(evaluate.COLUMN_UNITS)
+    # the naming rule: a quantity that depends on the batch says per batch or per inference
+    for c in sweep.RESULT_COLUMNS:
+        if c.startswith(("energy", "cycles", "latency")):
+            assert "_per_batch" in c or "_per_inference" in c, c

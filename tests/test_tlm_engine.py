@@ -281,7 +281,7 @@ def test_cli_tlm_trace_and_json(tmp_path, capsys):
     r = json.loads(js.read_text())
     assert r["engine"] == "tlm" and r["extra"]["quantum_cycles"] == 0
     # strict lock-step gives the decoupled run's cycles: one macro, nothing shared between initiators
-    assert r["summary"]["cycles"] == simulate(_cfg("imagine"), _wl("mnist_cnn")).cycles
+    assert r["summary"]["cycles_per_batch"] == simulate(_cfg("imagine"), _wl("mnist_cnn")).cycles
     assert json.loads(tr.read_text())["traceEvents"]
 
 

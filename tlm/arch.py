@@ -226,4 +226,5 @@ def _inf_back(d):
 
 def load_arch(path) -> Arch:
     """Read, merge (`extends:`) and validate an architecture YAML file."""
-    return build(Arch, load_with_extends(path, "architecture file"))
+    from .paths import shipped  # `extends: imagine` names a shipped config
+    return build(Arch, load_with_extends(path, "architecture file", shipped=shipped("configs")))

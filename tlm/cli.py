@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     try:
         parser, handlers = build_parser()
         args = parser.parse_args(argv)
+        args.argv = argv  # the command line as given (outputs record it, e.g. manifest.json)
         if not args.command:
             parser.print_help()
             raise InputError(f"a command is required: {', '.join(handlers)}", where=_CliWhere("tlm"))

@@ -5,8 +5,10 @@ file metadata, fonts drawn as paths.
 
 - `run_plots(result, dir)`: energy of one run per layer, stacked by event kind, and its total by kind.
 - `sweep_plots(table, paths, dir)`: energy breakdown per design point (stacked by component); energy
-  and area efficiency against precision (when a precision is swept); energy against latency with the
-  Pareto front marked.
+  and area efficiency against precision (when a precision is swept); energy per inference against
+  latency per batch with one Pareto front per batch size (batch sizes are never mixed on one front);
+  latency against the first swept architecture field (such as macro.count); and, with `x`/`y` (`--plot-x/--plot-y`), any result column or
+  swept field against any other.
 """
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ import numpy as np
 
 from .errors import InputError, Where
 from .result import COMPONENTS, ENERGY_KINDS
-from .sweep import PRECISION_PATHS, pareto_front
+from .overrides import ALIASES, PRECISION_PATHS
+from .sweep.evaluate import COLUMN_UNITS, RESULT_COLUMNS
+from .sweep.pareto import pareto_front
 from .yamlio import atomic_write
 
 MAX_BARS = 48  # more design points than this: the breakdown shows a subset (said in its title)
 MAX_SERIES = 10  # lines in one efficiency panel
+MAX_LABELS = 12  # Pareto points labelled with their settings (more would overlap)
 ON_CHIP_KINDS = tuple(k for k, c in ENERGY_KINDS if c != "external")
 ON_CHIP_COMPONENTS = tuple(c for c in COMPONENTS if c != "external")
 
@@ -156,13 +161,122 @@ def _labels(table, paths, idx):
     return ["/".join(table[p][i] for p in varying) for i in idx], " / ".join(short[p] for p in varying)
 
 
-def sweep_plots(table: dict, paths, out_dir: Path) -> list[Path]:
-    """Every sweep plot that the swept settings allow; returns the files written."""
+def sweep_plots(table: dict, paths, out_dir: Path, x: str | None = None, y: str | None = None) -> list[Path]:
+    """Every sweep plot that the swept settings allow, and `y` against `x` when either is given
+    (defaults: the first swept architecture field, else the first swept field; latency per batch);
+    returns the files written."""
     require()
     written = energy_breakdown(table, paths, out_dir)
     written += efficiency_vs_precision(table, paths, out_dir)
     written += pareto_plot(table, paths, out_dir)
+    varying = [p for p in paths if len(set(table[p])) > 1]
+    hardware = [p for p in varying if not p.startswith("workload.")]  # precision has its own plot
+    first = (hardware or varying or [*paths, "point"])[0]
+    if varying:
+        written += xy_plot(table, paths, first, "latency_per_batch_ns", out_dir, "sweep_latency")
+    if x is not None or y is not None:
+        x = x or first
+        y = y or "latency_per_batch_ns"
+        written += xy_plot(table, paths, x, y, out_dir, f"sweep_{_stem(y)}_vs_{_stem(x)}")
     return written
+
+
+def _stem(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+def plot_column(name: str, paths, where: Where) -> str:
+    """The column `--plot-x/--plot-y` names: a swept field (by its path, an alias or an `arch.`-prefixed
+    path) or a result column; or an InputError with a 'did you mean'."""
+    name = name.strip()
+    name = ALIASES.get(name, name)
+    if name.startswith("arch.") and name[len("arch."):] in paths:
+        name = name[len("arch."):]
+    choices = [*paths, *RESULT_COLUMNS, "point"]
+    if name not in choices:
+        from .errors import did_you_mean
+        raise InputError("is neither a swept field nor a result column" + did_you_mean(name, choices)
+                         + f"; swept: {', '.join(paths) or 'none'}; results: batch, latency_per_batch_ns, "
+                         "energy_per_inference_pj, tops_per_w, ... (the CSV header)", where, name)
+    return name
+
+
+def _axis_label(name: str) -> str:
+    unit = COLUMN_UNITS.get(name)
+    if name == "latency_per_batch_ns":
+        return "latency per batch (us)"
+    return f"{name} ({unit})" if unit else name
+
+
+def _title_name(name: str) -> str:
+    return "latency per batch" if name == "latency_per_batch_ns" else name
+
+
+def _values(table, name):
+    """A column as floats (latency in us), or None when it is not numeric."""
+    v = table[name]
+    try:
+        arr = np.asarray([float(a) for a in v]) if not isinstance(v, np.ndarray) else v.astype(float)
+    except ValueError:
+        return None
+    return arr / 1e3 if name == "latency_per_batch_ns" else arr
+
+
+def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
+    """`stem`: `y` against `x`.  Against a swept field: one line per combination of the other swept
+    settings (batch sizes included, so they are never mixed on a line); against a result column: every
+    point, coloured by batch size.  Words on the x axis become categories."""
+    plt = require()
+    yv = _values(table, y)
+    if yv is None:
+        raise InputError(f"'{y}' has values that are not numbers; it cannot be a y axis", Where("--plot-y"), y)
+    xv = _values(table, x)
+    categories = None
+    if xv is None:  # words: categories in order of first appearance
+        categories = list(dict.fromkeys(table[x]))
+        xv = np.array([categories.index(a) for a in table[x]], dtype=float)
+    n = len(yv)
+    with plt.rc_context(_style()):
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        if x in paths:
+            others = [p for p in paths if p != x and len(set(table[p])) > 1]
+            short = _short_names(others)
+            series: dict = {}
+            for i in range(n):
+                series.setdefault(tuple(table[p][i] for p in others), []).append(i)
+            keys = list(series)
+            shown = keys[:MAX_SERIES]
+            colors = _colors(range(len(shown)))
+            for s, key in enumerate(shown):
+                idx = sorted(series[key], key=lambda i: (xv[i], i))
+                label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
+                ax.plot(xv[idx], yv[idx], marker="o", ms=4, color=colors[s], label=label)
+            title = f"{_title_name(y)} vs {x}"
+            if len(keys) > len(shown):
+                title += f" (first {len(shown)} of {len(keys)} series)"
+            if others:
+                ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        else:
+            batches = sorted({int(b) for b in table["batch"]})
+            colors = _colors(batches)
+            for b in batches:
+                sel = np.nonzero(np.asarray(table["batch"]) == b)[0]
+                ax.scatter(xv[sel], yv[sel], s=16, color=colors[b], label=f"batch {b}")
+            title = f"{_title_name(y)} vs {x}: {n} design points"
+            if len(batches) > 1:
+                ax.legend(fontsize=7)
+        if categories is not None:
+            ax.set_xticks(range(len(categories)), categories)
+        elif x in paths and len(set(xv)) <= 16:
+            ax.set_xticks(sorted(set(xv)))
+        pos = yv[yv > 0]
+        if len(pos) and pos.max() / pos.min() > 20:
+            _log(ax.set_yscale, ax.yaxis)
+        ax.set_xlabel(_axis_label(x))
+        ax.set_ylabel(_axis_label(y))
+        ax.set_title(title)
+        fig.tight_layout()
+        return save(fig, out_dir, stem)
 
 
 def energy_breakdown(table, paths, out_dir) -> list[Path]:
@@ -172,11 +286,11 @@ def energy_breakdown(table, paths, out_dir) -> list[Path]:
     idx = list(range(n))
     title = "energy per inference by component"
     if n > MAX_BARS:  # a readable subset: points spread evenly over the energy range, in energy order
-        order = np.argsort(table["energy_pj"], kind="stable")
+        order = np.argsort(table["energy_per_inference_pj"], kind="stable")
         idx = order[np.round(np.linspace(0, n - 1, MAX_BARS)).astype(int)].tolist()
         title += f" ({MAX_BARS} of {n} points, spread over the energy range)"
-    parts = {c: table[f"energy_{c}_pj"][idx] for c in ON_CHIP_COMPONENTS}
-    scale, unit = _unit(float(table["energy_pj"][idx].max(initial=0)))
+    parts = {c: table[f"energy_{c}_per_inference_pj"][idx] for c in ON_CHIP_COMPONENTS}
+    scale, unit = _unit(float(table["energy_per_inference_pj"][idx].max(initial=0)))
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * len(idx) + 3), 4.5))
         labels, key = _labels(table, paths, idx)
@@ -230,30 +344,47 @@ def efficiency_vs_precision(table, paths, out_dir) -> list[Path]:
 
 
 def pareto_plot(table, paths, out_dir) -> list[Path]:
-    """`sweep_pareto`: energy per inference against latency, the Pareto front marked and labelled."""
+    """`sweep_pareto`: energy per inference against latency per batch, with one Pareto front per batch
+    size (a run of 4 images is never compared with a run of one), marked and labelled."""
     plt = require()
-    lat = table["latency_ns"] / 1e3
-    scale, unit = _unit(float(table["energy_pj"].max(initial=0)))
-    en = table["energy_pj"] * scale
-    front = pareto_front(lat, en)
-    idx = sorted(np.nonzero(front)[0].tolist(), key=lambda i: (lat[i], i))
+    lat = table["latency_per_batch_ns"] / 1e3
+    scale, unit = _unit(float(table["energy_per_inference_pj"].max(initial=0)))
+    en = table["energy_per_inference_pj"] * scale
+    batch = np.asarray(table["batch"]).astype(int)
+    batches = sorted(set(batch.tolist()))
+    one = len(batches) == 1
+    colors = {b: f"C{k % 10}" for k, b in enumerate(batches)}
+    front = np.zeros(len(lat), dtype=bool)
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(7, 4.8))
-        ax.scatter(lat[~front], en[~front], s=14, color="0.6", label="design points", zorder=2)
-        ax.step(lat[idx], en[idx], where="post", color="C3", lw=1, zorder=3)
-        ax.scatter(lat[idx], en[idx], s=30, color="C3", label=f"Pareto front ({len(idx)})", zorder=4)
         key = None
-        if len(idx) <= 12:
-            labels, key = _labels(table, paths, idx)
-            for i, label in zip(idx, labels):
+        for b in batches:
+            sel = np.nonzero(batch == b)[0]
+            f = pareto_front(lat[sel], en[sel])
+            front[sel] = f
+            idx = sorted(sel[f].tolist(), key=lambda i: (lat[i], i))
+            tag = "" if one else f"batch {b}: "
+            rest = sel[~f]
+            ax.scatter(lat[rest], en[rest], s=14, color="0.6" if one else colors[b], alpha=1 if one else 0.35,
+                       zorder=2, label=f"{tag}design points")
+            ax.step(lat[idx], en[idx], where="post", color="C3" if one else colors[b], lw=1, zorder=3)
+            ax.scatter(lat[idx], en[idx], s=30, color="C3" if one else colors[b], zorder=4,
+                       label=f"{tag}Pareto front ({len(idx)})")
+        idx_all = np.nonzero(front)[0].tolist()
+        if len(idx_all) <= MAX_LABELS:
+            labels, key = _labels(table, paths, idx_all)
+            for i, label in zip(idx_all, labels):
                 ax.annotate(label, (lat[i], en[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)
         for axis, v in ((ax.xaxis, lat), (ax.yaxis, en)):
             pos = v[v > 0]
             if len(pos) and pos.max() / pos.min() > 20:
                 _log(ax.set_xscale if axis is ax.xaxis else ax.set_yscale, axis)
-        ax.set_xlabel("latency per run (us)")
+        ax.set_xlabel("latency per batch (us)")
         ax.set_ylabel(f"on-chip energy per inference ({unit})")
-        ax.set_title(f"energy vs latency: {len(lat)} design points")
+        title = f"energy vs latency: {len(lat)} design points"
+        if not one:
+            title += ", one front per batch size"
+        ax.set_title(title)
         ax.legend(fontsize=8, title=f"front labels: {key}" if key else None, title_fontsize=7)
         fig.tight_layout()
         return save(fig, out_dir, "sweep_pareto")

@@ -1,9 +1,6 @@
-"""Terminal tables (rich) and CSV files of a Result.  Functions return renderables or text; the
-caller decides where they go."""
+"""Terminal tables (rich) of a Result (the CSV files are in tlm/outdir.py).  Functions return
+renderables or text; the caller decides where they go."""
 from __future__ import annotations
-
-import csv
-import io
 
 from rich import box
 from rich.table import Table
@@ -30,7 +27,7 @@ def summary_table(r: Result) -> Table:
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
     rows = [
-        ("latency", _eng(s["latency_ns"] * 1e-9, "s") + f"  ({s['cycles']:,} cycles at "
+        ("latency", _eng(s["latency_per_batch_ns"] * 1e-9, "s") + f"  ({s['cycles_per_batch']:,} cycles at "
                                                        f"{r.arch.clock.frequency_mhz:g} MHz)"),
         ("batch", f"{s['batch']}"),
         ("inferences / s", f"{s['inferences_per_s']:,.1f}"),
@@ -38,7 +35,7 @@ def summary_table(r: Result) -> Table:
         ("achieved throughput", f"{s['tops']:.4g} TOPS"),
         ("energy efficiency (on-chip)", f"{s['tops_per_w']:.4g} TOPS/W"),
         ("energy / inference (on-chip)", _eng(s["energy_per_inference_pj"] * 1e-12, "J")),
-        ("off-chip energy (DMA to DRAM)", _eng(s["offchip_energy_pj"] * 1e-12, "J")
+        ("off-chip energy / inference (DMA)", _eng(s["energy_offchip_per_inference_pj"] * 1e-12, "J")
          + f"  ({s['tops_per_w_with_offchip']:.3g} TOPS/W incl.)"),
         ("utilization: spatial / temporal", f"{s['spatial_utilization']:.1%} / {s['temporal_utilization']:.1%}"),
     ]
@@ -82,7 +79,7 @@ def weight_loads(r: Result, i: int) -> str:
 
 
 def energy_table(r: Result) -> Table:
-    t = Table(title="energy breakdown (per run)", box=box.SIMPLE_HEAVY)
+    t = Table(title="energy breakdown (per batch)", box=box.SIMPLE_HEAVY)
     for c, j in (("component", "left"), ("event kind", "left"), ("energy", "right"), ("share", "right")):
         t.add_column(c, justify=j)
     by_kind = r.energy_by_kind_pj
@@ -109,27 +106,6 @@ def layer_energy_table(r: Result) -> Table:
 
 def notes_text(r: Result) -> str:
     return "\n".join(f"note: {n}" for n in r.notes)
-
-
-def layers_csv(r: Result) -> str:
-    """One row per layer: every per-layer number and the energy of every event kind."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    keys = list(r.per_layer)
-    w.writerow(["layer", "type", *keys, *(f"energy_{k}_pj" for k in KIND_NAMES)])
-    for i, name in enumerate(r.layer_names):
-        w.writerow([name, r.layer_types[i], *(r.per_layer[k][i].item() for k in keys),
-                    *(repr(float(v)) for v in r.energy_pj[i])])
-    return buf.getvalue()
-
-
-def energy_csv(r: Result) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["component", "kind", "energy_pj"])
-    for (kind, comp), v in zip(ENERGY_KINDS, r.energy_pj.sum(axis=0)):
-        w.writerow([comp, kind, repr(float(v))])
-    return buf.getvalue()
 
 
 def component_table(r: Result) -> Table:

@@ -25,7 +25,34 @@ ENERGY_KINDS = (
 KIND_NAMES = tuple(k for k, _ in ENERGY_KINDS)
 COMPONENTS = tuple(dict.fromkeys(c for _, c in ENERGY_KINDS))
 ON_CHIP = np.array([c != "external" for _, c in ENERGY_KINDS])
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: energies name their scope (_per_batch_/_per_inference_), area, tool, inputs
+
+# The naming rule of every output (JSON, CSV, sweep rows, tables; README "JSON output"): a total of a
+# run says its scope before its unit, `_per_batch` (the whole run of `batch` images) or `_per_inference`
+# (divided by the batch): cycles_per_batch, latency_per_batch_ns, energy_per_batch_pj,
+# energy_per_inference_pj, energy_<component>_per_inference_pj, energy_offchip_per_batch_pj.  Rates,
+# shares and sizes do not depend on the batch and carry no scope: inferences_per_s, tops, tops_per_w,
+# tops_per_mm2, *_utilization, area_mm2, macs (of the whole run, like every per-layer count).  Records
+# of one layer or block (JSON `layers`/`components`, layers.csv, blocks.csv) are of the whole run, and
+# their energies still say `_per_batch`.  No output has a bare `energy_pj`.
+
+# One summary row of a run: `tlm simulate -o DIR` writes it as summary.csv, and a sweep writes one per
+# design point, so a sweep row and a `tlm simulate --set` of the same point read the same.
+ROW_COLUMNS = (
+    "batch",  # images per run
+    "cycles_per_batch",  # clock cycles of the whole run
+    "latency_per_batch_ns",  # time of the whole run
+    "inferences_per_s",
+    "energy_per_inference_pj",  # on-chip
+    "energy_per_batch_pj",  # on-chip, whole run
+    "tops",  # achieved throughput (1 MAC = 2 ops)
+    "tops_per_w",  # on-chip energy efficiency
+    "spatial_utilization",  # MAC-weighted share of the array holding useful weights
+    "temporal_utilization",  # cycle-weighted share of time the macros compute
+    "area_mm2",  # macros with ADCs + SRAM + controller (tlm/hw/area.py)
+    "tops_per_mm2",  # area efficiency: achieved TOPS / area
+    *(f"energy_{c}_per_inference_pj" for c in COMPONENTS),  # energy_external_...: off-chip
+)
 
 
 @dataclass
@@ -87,37 +114,57 @@ class Result:
         t_s = self.latency_ns * 1e-9
         e_on = self.on_chip_energy_pj * 1e-12
         e_all = self.total_energy_pj * 1e-12
+        off = float(self.energy_pj[:, ~ON_CHIP].sum())  # not total - on-chip: rounding
+        from .hw.area import area_mm2
+        area = area_mm2(self.arch)
+        tops = ops / t_s / 1e12 if t_s > 0 else math.inf
         return {
-            "cycles": self.cycles,
-            "latency_ns": self.latency_ns,
+            "cycles_per_batch": self.cycles,
+            "latency_per_batch_ns": self.latency_ns,
             "batch": self.batch,
             "inferences_per_s": self.batch / t_s if t_s > 0 else math.inf,
             "macs": self.macs,
-            "tops": ops / t_s / 1e12 if t_s > 0 else math.inf,
+            "tops": tops,
             "tops_per_w": ops / e_on / 1e12 if e_on > 0 else math.inf,
             "tops_per_w_with_offchip": ops / e_all / 1e12 if e_all > 0 else math.inf,
-            "energy_pj": self.on_chip_energy_pj,
+            "energy_per_batch_pj": self.on_chip_energy_pj,
             "energy_per_inference_pj": self.on_chip_energy_pj / self.batch,
-            "offchip_energy_pj": float(self.energy_pj[:, ~ON_CHIP].sum()),  # not total - on-chip: rounding
+            "energy_offchip_per_batch_pj": off,
+            "energy_offchip_per_inference_pj": off / self.batch,
             "spatial_utilization": _weighted(self.per_layer["spatial_utilization"], self.per_layer["macs"]),
             "temporal_utilization": _weighted(self.per_layer["temporal_utilization"],
                                               self.per_layer["cycles"]),
+            "area_mm2": area,
+            "tops_per_mm2": tops / area if area > 0 else math.inf,
         }
 
-    def to_json_dict(self) -> dict:
+    def row(self) -> dict:
+        """The summary row (`ROW_COLUMNS`): energies per inference, on-chip unless named external."""
+        s = self.summary()
+        row = {c: s[c] for c in ROW_COLUMNS if c in s}
+        for c, e in self.energy_by_component_pj.items():
+            row[f"energy_{c}_per_inference_pj"] = e / self.batch
+        return {c: row[c] for c in ROW_COLUMNS}
+
+    def to_json_dict(self, inputs=None) -> dict:
+        """Everything as JSON-ready data; `inputs`: the files the run read (see tlm/outdir.py), each
+        {role, path, sha256}."""
+        from . import __version__
         rows = []
         for i, n in enumerate(self.layer_names):
             row = {"name": n, "type": self.layer_types[i]}
             for k, arr in self.per_layer.items():
                 row[k] = _py(arr[i])
-            row["energy_pj"] = {k: float(v) for k, v in zip(KIND_NAMES, self.energy_pj[i])}
+            row["energy_by_kind_per_batch_pj"] = {k: float(v) for k, v in zip(KIND_NAMES, self.energy_pj[i])}
             rows.append(row)
         return {
             "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "imagine-tlm", "version": __version__},
             "engine": self.engine,
+            **({"inputs": list(inputs)} if inputs is not None else {}),
             "summary": {k: _py(v) for k, v in self.summary().items()},
-            "energy_by_kind_pj": self.energy_by_kind_pj,
-            "energy_by_component_pj": self.energy_by_component_pj,
+            "energy_by_kind_per_batch_pj": self.energy_by_kind_pj,
+            "energy_by_component_per_batch_pj": self.energy_by_component_pj,
             "components": {c: {"busy_cycles": _py(self.component_busy_cycles.get(c, 0)),
                                "stall_cycles": {r: _py(v) for r, v in
                                                 sorted(self.component_stall_cycles.get(c, {}).items())}}
@@ -129,8 +176,8 @@ class Result:
             **({"extra": self.extra} if self.extra else {}),
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_json_dict(), indent=2, sort_keys=False, allow_nan=False,
+    def to_json(self, inputs=None) -> str:
+        return json.dumps(self.to_json_dict(inputs), indent=2, sort_keys=False, allow_nan=False,
                           default=_py) + "\n"
 
 

@@ -252,8 +252,46 @@ def deep_merge(base, over):
     return over
 
 
-def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=()):
-    """Load a YAML file that may name a base file with `extends: other.yaml` (relative to itself)."""
+def shipped_base(name: str, shipped: dict | None) -> Path | None:
+    """The shipped file `name` refers to (`imagine` or `imagine.yaml`, a bare name without a folder),
+    or None."""
+    if not shipped or not name or "/" in name or "\\" in name:
+        return None
+    stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
+    return shipped.get(stem)
+
+
+def resolve_base(name: str, from_path: Path, shipped: dict | None = None) -> Path | None:
+    """The file `extends: name` in `from_path` means: a path relative to the folder of the file that
+    says it (or absolute) when that file exists, else the shipped file of that name (`shipped`: name ->
+    path); None when neither exists."""
+    try:
+        rel = (Path(from_path).parent / name).resolve()
+        if rel.is_file():
+            return rel
+    except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+        pass
+    base = shipped_base(name, shipped)
+    return base.resolve() if base is not None else None
+
+
+def extends_reference(base: Path, dest: Path, shipped: dict | None = None) -> str:
+    """What to write after `extends:` in a file saved as `dest` so that it names `base`: the shipped
+    name when `base` is a shipped file, else a path relative to `dest`'s folder (absolute if there is
+    none, e.g. another drive)."""
+    base = Path(base).resolve()
+    for stem, p in (shipped or {}).items():
+        if Path(p).resolve() == base:
+            return stem
+    try:
+        return Path(os.path.relpath(base, Path(dest).resolve().parent)).as_posix()
+    except ValueError:
+        return str(base)
+
+
+def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shipped: dict | None = None):
+    """Load a YAML file that may name a base file with `extends:` (see `resolve_base`: a path relative
+    to the file itself, or a shipped name such as `imagine`)."""
     path = Path(path)
     data = load_file(path, what)
     if "extends" not in data:
@@ -261,12 +299,17 @@ def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=()):
     base_name = data["extends"]
     if not isinstance(base_name, str):
         raise InputError("expected a file name", data.where("extends"), "extends")
-    base_path = (path.parent / base_name).resolve()
+    base_path = resolve_base(base_name, path, shipped)
+    if base_path is None:
+        from .errors import did_you_mean
+        names = sorted(shipped or ())
+        stem = base_name[:-5] if base_name.endswith(".yaml") else base_name
+        hint = (f"; shipped: {', '.join(names)}{did_you_mean(stem, names)}" if names else "")
+        raise InputError(f"base file '{base_name}' not found next to this file{hint}",
+                         data.where("extends"), "extends")
     if base_path in _seen or base_path == path.resolve():
         raise InputError(f"'{base_name}' extends itself in a cycle", data.where("extends"), "extends")
-    if not base_path.exists():
-        raise InputError(f"base file '{base_name}' not found", data.where("extends"), "extends")
-    base = load_with_extends(base_path, what, _seen + (path.resolve(),))
+    base = load_with_extends(base_path, what, _seen + (path.resolve(),), shipped)
     over = YDict({k: v for k, v in data.items() if k != "extends"})
     over.file, over.pos = data.file, data.pos
     over.positions = {k: p for k, p in data.positions.items() if k != "extends"}

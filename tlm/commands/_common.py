@@ -74,3 +74,21 @@ def console(stderr=False):
     # a pipe or file gets a fixed width, so the same run prints the same bytes anywhere
     width = None if stream.isatty() else 120
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+def add_set(p, workload=True):
+    """`--set PATH=VALUE` (repeatable): the paths, values, checks and did-you-mean of `tlm sweep --set`,
+    one value each (tlm/overrides.py)."""
+    what = "an architecture field or workload path" if workload else "an architecture field"
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
+                   help=f"change {what} for this run, e.g. macro.count=4 or workload.precision=4 "
+                        "(the paths of `tlm sweep --list`); repeatable")
+
+
+def apply_set(args, arch, wl=None):
+    """(arch, workload) with the command line's `--set` options applied and checked."""
+    texts = getattr(args, "set", None)
+    if not texts:
+        return arch, wl
+    from ..overrides import override
+    return override(arch, wl, texts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg
+from ._common import add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg
 
 NAME = "accuracy"
 HELP = "accuracy of a trained network through the bit-accurate CIM model (noise, ABN, clipping)"
@@ -16,6 +16,7 @@ def add_arguments(p):
     from ..datasets import DATASETS
     from ..functional import SWINGS
     add_arch_workload(p)
+    add_set(p)
     p.add_argument("--dataset", choices=DATASETS, default="mnist5k", help="held-out test images (default mnist5k)")
     p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all)")
     p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
@@ -43,6 +44,7 @@ def run(args) -> int:
     from ..functional import build, connected_rows, row_tiles
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload or DEFAULT_WORKLOAD, arch)
+    arch, wl = apply_set(args, arch, wl)
     if args.output_bits is not None:
         if args.output_bits not in arch.precision.output_bits:
             raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",

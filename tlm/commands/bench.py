@@ -8,7 +8,7 @@ from rich import box
 from rich.table import Table
 
 from ..yamlio import atomic_write
-from ._common import console, load_arch_arg, load_workload_arg, split_arch_workload
+from ._common import add_set, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "bench"
 HELP = "benchmark: simulated hardware throughput and the simulator's own speed"
@@ -21,6 +21,7 @@ def add_arguments(p):
     p.add_argument("--engine", default="all", help="analytic, tlm or all registered engines (default: all)")
     p.add_argument("--repeat", type=int, default=5, metavar="N", help="timed repeats per workload (default 5)")
     p.add_argument("--json", metavar="PATH", help="write the measurements as JSON")
+    add_set(p)
     p.add_argument("--scaling", action="store_true",
                    help="also run growing workloads (layers, feature-map size, images) and fit cost per MAC")
 
@@ -33,6 +34,10 @@ def run(args) -> int:
     first, lone = split_arch_workload(args.arch, None)
     names = ([lone] if lone else []) + list(args.workloads) or [None]
     arch = load_arch_arg(first)
+    from ..overrides import apply, parse_overrides
+    sets = parse_overrides(args.set, arch)  # checked once; the architecture's now, each workload's below
+    arch, _ = apply(arch, None, {k: v for k, v in sets.items() if not k.startswith("workload.")})
+    wl_sets = {k: v for k, v in sets.items() if k.startswith("workload.")}
     avail = bench.engines()
     chosen = sorted(avail) if args.engine == "all" else [args.engine]
     for e in chosen:
@@ -42,7 +47,7 @@ def run(args) -> int:
     con = console()
     ms = []
     for name in names:
-        wl = load_workload_arg(name, arch)
+        _, wl = apply(arch, load_workload_arg(name, arch), wl_sets)
         for e in chosen:
             ms.append(bench.measure(arch, wl, e, repeats=args.repeat))
     t = Table(title=f"tlm bench on {arch.name} ({args.repeat} repeats, median; spread = min-max)",

@@ -2,6 +2,7 @@
 and optionally write the config with the fitted values (comments kept)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rich import box
@@ -19,7 +20,8 @@ ORDER = 45
 def add_arguments(p):
     add_arch_workload(p, workload=False)
     p.add_argument("--write", metavar="PATH", help="write the architecture file with the fitted values "
-                                                   "to PATH (may be the same file; comments are kept)")
+                                                   "to PATH (may be the same file; comments are kept; an "
+                                                   "extends: still names the same base from PATH's folder)")
 
 
 def fit_table(fit) -> Table:
@@ -34,6 +36,36 @@ def fit_table(fit) -> Table:
     return t
 
 
+def rebase_extends(text: str, src: Path, dest: Path) -> str:
+    """`text` (the file `src`) to be saved as `dest`: a top-level `extends:` rewritten so that it still
+    names the same base file from `dest`'s folder (a shipped name, or a path relative to `dest`)."""
+
+    from ..paths import shipped
+    from ..yamlio import extends_reference, load_text, resolve_base
+    data = load_text(text, str(src))
+    name = data.get("extends") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        return text
+    configs = shipped("configs")
+    base = resolve_base(name, src, configs)
+    if base is None or resolve_base(name, dest, configs) == base:
+        return text  # not found (loading says so) or already names the same file from dest
+    ref = extends_reference(base, dest, configs)
+    line = data.where("extends").line
+    lines = text.split("\n")
+    new, n = re.subn(r"^(extends\s*:\s*)(\S.*?)(\s+#.*)?$", lambda m: m.group(1) + _yaml_str(ref) + (m.group(3) or ""),
+                     lines[line - 1])
+    if n != 1:  # e.g. a flow mapping on one line: leave the text alone rather than guess
+        return text
+    lines[line - 1] = new
+    return "\n".join(lines)
+
+
+def _yaml_str(s: str) -> str:
+    import json
+    return s if re.fullmatch(r"[A-Za-z0-9_./-]+", s) else json.dumps(s)
+
+
 def run(args) -> int:
     from .. import calibrate, paper
     from .paper import comparison_table
@@ -46,6 +78,7 @@ def run(args) -> int:
     con.print(comparison_table(fit.arch))
     if args.write:
         text = calibrate.substitute(read_text(path, "architecture file"), fit.values, str(path))
+        text = rebase_extends(text, path, Path(args.write))
         calibrate.check_substituted(text, fit.values, str(args.write))
         atomic_write(Path(args.write), text)
         con.print(f"wrote {args.write}")

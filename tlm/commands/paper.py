@@ -6,7 +6,7 @@ from rich import box
 from rich.table import Table
 
 from ..paths import DEFAULT_ARCH, resolve
-from ._common import add_arch_workload, console, load_arch_arg
+from ._common import add_arch_workload, add_set, apply_set, console, load_arch_arg
 
 NAME = "paper"
 HELP = "compare an architecture with the IMAGINE paper's figures (default: the shipped imagine.yaml)"
@@ -15,6 +15,7 @@ ORDER = 40
 
 def add_arguments(p):
     add_arch_workload(p, workload=False)
+    add_set(p, workload=False)
 
 
 def _num(x: float) -> str:
@@ -55,7 +56,7 @@ def sweep_table(arch) -> Table:
 
 def run(args) -> int:
     from .. import paper, report
-    arch = load_arch_arg(args.arch)
+    arch, _ = apply_set(args, load_arch_arg(args.arch))
     paper.check_runnable(arch, str(resolve(args.arch, "configs", DEFAULT_ARCH)))
     con = console()
     con.print(comparison_table(arch))

@@ -6,7 +6,8 @@ from pathlib import Path
 from ..engines import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry lives in tlm/engines.py)
 from ..errors import InputError, Where
 from ..yamlio import atomic_write_all
-from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
+from ._common import (add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg,
+                      split_arch_workload)
 
 NAME = "simulate"
 HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
@@ -27,6 +28,7 @@ def _cycles(text):
 
 def add_arguments(p):
     add_arch_workload(p)
+    add_set(p)
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE,
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
@@ -35,22 +37,39 @@ def add_arguments(p):
                         "(default: the config's tlm.quantum_cycles)")
     p.add_argument("--no-contention", action="store_true",
                    help="tlm engine: no queueing on shared targets (reproduces the analytic schedule)")
-    p.add_argument("--trace", metavar="PATH",
-                   help="tlm engine: write a Chrome/Perfetto trace-event JSON (one track per block)")
+    p.add_argument("--trace", metavar="PATH", nargs="?", const=True,
+                   help="tlm engine: write a Chrome/Perfetto trace-event JSON (one track per block); "
+                        "with -o and no PATH: DIR/trace.json")
+    p.add_argument("-o", "--out", metavar="DIR",
+                   help="write every output into DIR: config.yaml, workload.yaml, stats.json, summary.csv, layers.csv, "
+                        "energy.csv, blocks.csv, manifest.json (and the trace and plots when asked)")
     p.add_argument("--json", metavar="PATH", help="write every number and the resolved config as JSON")
-    p.add_argument("--csv", metavar="DIR", help="write layers.csv and energy.csv into DIR")
+    p.add_argument("--csv", metavar="DIR", help="write summary.csv, layers.csv, energy.csv and blocks.csv into DIR")
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
-    p.add_argument("--plot", metavar="DIR", help="draw the energy breakdown per layer (PNG, SVG) into DIR")
+    p.add_argument("--plot", metavar="DIR", nargs="?", const=True,
+                   help="draw the energy breakdown per layer (PNG, SVG) into DIR; with -o and no DIR: DIR/plots")
     p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
                    help="measure each layer's input bit density on DATASET with the functional model")
 
 
+def _flag_paths(args):
+    """--trace / --plot without a path go into the -o folder; without -o they need one."""
+    for flag in ("trace", "plot"):
+        if getattr(args, flag) is True and not args.out:
+            raise InputError(f"--{flag} needs a path unless -o DIR is given", Where("<command line>"), f"--{flag}")
+
+
 def run(args) -> int:
+    import contextlib
+
     from .. import report
+    from ..paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
+    _flag_paths(args)
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
+    arch, wl = apply_set(args, arch, wl)
     if args.engine != "tlm":
         for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
                             ("--no-contention", args.no_contention)):
@@ -61,28 +80,60 @@ def run(args) -> int:
     if args.activity_from:
         from ..accuracy import measure_activity
         args.input_density, note = measure_activity(arch, wl, args.activity_from)
-    try:
-        result = ENGINES[args.engine](arch, wl, args)
-    except RuntimeError as e:
-        from ..engine.payload import TransactionError
-        from ..engine.system import SimulationStalled
-        if not isinstance(e, (SimulationStalled, TransactionError)):
-            raise
-        import sys
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    if note:
-        result.notes.append(note)
-    outputs = []
-    if args.json:
-        outputs.append((Path(args.json), result.to_json()))
-    if args.csv:
-        outputs.append((Path(args.csv) / "layers.csv", report.layers_csv(result)))
-        outputs.append((Path(args.csv) / "energy.csv", report.energy_csv(result)))
-    atomic_write_all(outputs)  # all files or none
-    if args.plot:
+    with contextlib.ExitStack() as stack:
+        scratch = None  # a folder for the trace and plots that join the -o folder's set of files
+        if args.out and (args.trace is True or args.plot is True):
+            import tempfile
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tlm-run-")))
+        trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
+        engine_args = args
+        if trace_to is not args.trace:
+            import argparse
+            engine_args = argparse.Namespace(**{**vars(args), "trace": trace_to})
+        try:
+            result = ENGINES[args.engine](arch, wl, engine_args)
+        except RuntimeError as e:
+            from ..engine.payload import TransactionError
+            from ..engine.system import SimulationStalled
+            if not isinstance(e, (SimulationStalled, TransactionError)):
+                raise
+            import sys
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        if note:
+            result.notes.append(note)
+        if args.set:
+            result.notes.append("changed by --set: " + ", ".join(args.set))
+        outputs = []
+        if args.json or args.out:
+            from .. import outdir
+            inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
+                                        resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
+        if args.json:
+            outputs.append((Path(args.json), result.to_json(inputs)))
+        if args.csv:
+            from .. import outdir
+            for name, text in (("summary.csv", outdir.summary_csv(result)), ("layers.csv", outdir.layers_csv(result)),
+                               ("energy.csv", outdir.energy_csv(result)), ("blocks.csv", outdir.blocks_csv(result))):
+                outputs.append((Path(args.csv) / name, text))
+        plot_dir = args.plot
+        if args.out:
+            extra = {}
+            if args.trace is True:
+                extra["trace.json"] = Path(trace_to).read_bytes()
+            if args.plot is True:  # drawn now, written with the others
+                from ..plots import run_plots
+                run_plots(result, scratch / "plots")
+                extra.update({f"plots/{k}": v for k, v in outdir.collect(scratch / "plots").items()})
+                plot_dir = None
+            argv = list(getattr(args, "argv", None) or ["simulate"])
+            folder = outdir.files(result, inputs, argv, extra)
+            outdir.check_targets(Path(args.out) / name for name, _ in folder)
+            outputs += [(Path(args.out) / name, data) for name, data in folder]
+        atomic_write_all(outputs)  # all files or none
+    if plot_dir:
         from ..plots import run_plots
-        run_plots(result, Path(args.plot))
+        run_plots(result, Path(plot_dir))
     if not args.quiet:
         con = console()
         con.print(report.summary_table(result))
@@ -94,4 +145,6 @@ def run(args) -> int:
             con.print(report.layer_energy_table(result))
         if result.notes:
             con.print(report.notes_text(result))
+        if args.out:
+            con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
     return 0
