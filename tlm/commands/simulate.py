@@ -69,6 +69,10 @@ ENGINES["tlm"] = _tlm
 
 def run(args) -> int:
     from .. import report
+    from ..outputs import check_output_paths
+    check_output_paths("simulate", {"--json": args.json, "--trace": args.trace},
+                       {"--csv": (args.csv, ("layers.csv", "energy.csv")),
+                        "--plot": (args.plot, ("run_energy.png", "run_energy.svg"))})  # before any work
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
