@@ -86,3 +86,23 @@ def quiet_matplotlib_config() -> None:
     tmp = tempfile.mkdtemp(prefix="tlm-matplotlib-")
     atexit.register(shutil.rmtree, tmp, True)
     os.environ["MPLCONFIGDIR"] = tmp
+
+
+def require_regular_file(path, opt: str, why: str, command: str) -> None:
+    """An output that must be a regular file (it is appended to and read back): '-', a device, a FIFO or
+    a folder is refused in one line; a missing file is fine."""
+    where = Where(str(path))
+    if str(path) == STDOUT:
+        raise InputError(f"{opt} must name a regular file ({why}), not '-'", Where(f"tlm {command} (command line)"),
+                         opt)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise InputError("cannot write: a symbolic link to nothing", where) from None
+        return
+    except (OSError, ValueError):
+        return  # the writer reports it (a NUL, a file as folder, ...)
+    import stat
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"expected a regular file ({why}), found a device, FIFO or folder", where)

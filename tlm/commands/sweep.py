@@ -89,6 +89,8 @@ def run(args) -> int:
                     engine_args=engine_args(args.engine))
     workers = args.workers or (1 if args.engine == "analytic" else (os.cpu_count() or 1))
     out = Path(args.output)
+    from ..outputs import require_regular_file
+    require_regular_file(out, "-o", "rows are appended as points finish, and --resume reads them back", "sweep")
     text, resumed = _run_with_progress(sweep, job, out, workers, args)
     con = console()
     if not args.quiet:

@@ -1,0 +1,243 @@
+"""Robustness, round two (issue 15): one regression test per failure found by attacking every entry point.
+
+Each test is written from the issue's reproducer.  We run as root where it matters (CI and containers
+do): as root a rename over /dev/null succeeds, so only the code can keep it a device.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tlm.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+WORKLOADS = ROOT / "workloads"
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def run_cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def one_error_line(err: str, *names) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err and "internal error" not in err
+    for n in names:
+        assert str(n) in lines[0], (n, lines[0])
+    return lines[0]
+
+
+def cli_env(**extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+# ---- 1. never rename over a device, a FIFO or a symlink into /dev --------------------------------------
+def _null_device(path: Path) -> Path:
+    """A character device with /dev/null's numbers (major 1, minor 3): as root, mknod works anywhere."""
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return path
+
+
+def _is_null_device(path) -> bool:
+    st = os.stat(path)
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
+
+
+# every command that writes a single file: (name, argv given the output path, does it accept a device)
+def _single_file_commands(tmp: Path):
+    from onnx_models import chain_model
+    model = chain_model(tmp / "m.onnx", 3)
+    sim = ["simulate", "-q", "imagine", "mnist_cnn", "--engine"]
+    return {
+        "simulate --json": lambda p: [*sim, "analytic", "--json", p],
+        "simulate --trace": lambda p: [*sim, "tlm", "--trace", p],
+        "import -o": lambda p: ["import", model, "-o", p],
+        "calibrate --write": lambda p: ["calibrate", "imagine", "--write", p],
+        "bench --json": lambda p: ["bench", "imagine", "mnist_cnn", "--engine", "analytic", "--repeat", "1",
+                                   "--json", p],
+    }
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="mknod needs root (CI runs as root)")
+def test_outputs_write_devices_in_place_and_never_rename_over_them(tmp_path):
+    """Reproducer: as root `--json /dev/null` replaced /dev/null by a regular file, `--json ./dev` after
+    `mknod ./dev c 1 7` turned the device into a file, `--json /dev/stdout` replaced the symlink."""
+    dev = _null_device(tmp_path / "dev")
+    link = tmp_path / "link"
+    link.symlink_to("/dev/null")
+    for name, argv in _single_file_commands(tmp_path).items():
+        for target in (dev, link, Path("/dev/null")):
+            code, o, e = run_cli(argv(target))
+            assert code == 0, (name, target, e)
+            assert _is_null_device(dev) and _is_null_device("/dev/null"), (name, target)
+            assert link.is_symlink() and os.readlink(link) == "/dev/null", (name, target)
+            assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], (name, target)  # no temp file
+    # folder outputs: a file inside them that is a link to /dev/null is written in place too
+    csv = tmp_path / "csv"
+    csv.mkdir()
+    (csv / "layers.csv").symlink_to("/dev/null")
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    (plots / "run_energy.png").symlink_to(dev)
+    code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", "--engine", "analytic", "--csv", csv,
+                          "--plot", plots])
+    assert code == 0, e
+    assert (csv / "layers.csv").is_symlink() and _is_null_device("/dev/null") and _is_null_device(dev)
+    assert (csv / "energy.csv").read_text().startswith("component,kind,")  # the regular file next to it is written
+    assert (plots / "run_energy.png").is_symlink() and (plots / "run_energy.svg").stat().st_size > 1000
+
+
+def test_sweep_results_must_be_a_regular_file(tmp_path):
+    """The results file is appended to as points finish and read back by --resume: a device or FIFO is
+    refused in one line (and left as it is)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    argv = ["sweep", "imagine", "mnist_cnn", "--set", "macro.count=1,2", "-q", "-o"]
+    for target in (fifo, Path("/dev/null")):
+        code, o, e = run_cli([*argv, target])
+        assert code == 2
+        one_error_line(e, target, "regular file")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_fifo_without_reader_is_refused_at_once_and_with_reader_gets_the_data(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for name, argv in _single_file_commands(tmp_path).items():
+        code, o, e = run_cli(argv(fifo))  # O_NONBLOCK open: no reader -> ENXIO, no hang
+        assert code == 2, (name, e)
+        one_error_line(e, fifo, "no reader")
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader is there before the writer opens
+    got, done = [], threading.Event()
+
+    def drain():  # read while the CLI writes (the JSON is bigger than a pipe's buffer)
+        while True:
+            try:
+                chunk = os.read(rfd, 1 << 16)
+            except BlockingIOError:
+                chunk = None
+            if chunk:
+                got.append(chunk)
+            elif done.is_set() and chunk == b"":
+                return
+            else:
+                threading.Event().wait(0.005)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", "--engine", "analytic", "--json", fifo])
+    finally:
+        done.set()
+        reader.join(10)
+        os.close(rfd)
+    assert code == 0, e
+    assert json.loads(b"".join(got))["summary"]["cycles"] > 0
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_dash_is_standard_output_and_dev_stdout_stays_a_link():
+    """`--json -` prints the JSON; `--json /dev/stdout` (a symlink into /proc) writes through it."""
+    for target in ("-", "/dev/stdout"):
+        r = subprocess.run([sys.executable, "-m", "tlm", "simulate", "-q", "imagine", "mnist_cnn", "--engine",
+                            "analytic", "--json", target], capture_output=True, text=True, env=cli_env(),
+                           timeout=120)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        assert json.loads(r.stdout)["summary"]["cycles"] > 0
+    assert os.path.islink("/dev/stdout")
+
+
+def test_non_regular_outputs_refused_in_one_line(tmp_path):
+    """A directory, a socket, a dangling symlink: refused, and never replaced."""
+    import socket
+    sock_path = tmp_path / "s"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere" / "x.json")
+    try:
+        for target, why in ((tmp_path, "directory"), (sock_path, "socket"), (dangling, "symbolic link")):
+            code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", "--engine", "analytic", "--json",
+                                  target])
+            assert code == 2
+            one_error_line(e, target, why)
+        assert stat.S_ISSOCK(os.stat(sock_path).st_mode) and dangling.is_symlink()
+    finally:
+        sock.close()
+
+
+def test_symlink_to_a_regular_file_replaces_the_target_not_the_link(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", "--engine", "analytic", "--json", link])
+    assert code == 0, e
+    assert link.is_symlink() and json.loads(real.read_text())["summary"]["cycles"] > 0
+
+
+# ---- 13. output-path collisions refused before anything is written --------------------------------------
+@pytest.mark.parametrize("json_rel, csv_rel, plot_rel", [
+    ("D/layers.csv", "D", None),  # the JSON would be replaced by the CSV
+    ("X", "X", None),  # X both a file and a folder: used to leave an empty folder X
+    ("P/run_energy.svg", None, "P"),
+    ("same", None, "same"),
+])
+def test_output_collisions_refused_before_writing(tmp_path, json_rel, csv_rel, plot_rel):
+    argv = ["simulate", "-q", "imagine", "mnist_cnn", "--engine", "analytic", "--json", tmp_path / json_rel]
+    if csv_rel:
+        argv += ["--csv", tmp_path / csv_rel]
+    if plot_rel:
+        argv += ["--plot", tmp_path / plot_rel]
+    code, o, e = run_cli(argv)
+    assert code == 2
+    line = one_error_line(e, "(command line)", "--json")
+    assert "--csv" in line or "--plot" in line
+    assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
+
+
+def test_failed_write_leaves_no_folder_it_made(tmp_path):
+    """The second output fails after the first one's folder was made: the folder goes too."""
+    from tlm.errors import InputError
+    from tlm.yamlio import atomic_write_all
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="cannot write"):
+        atomic_write_all([(tmp_path / "a" / "b" / "r.json", "{}"), (blocker / "c.csv", "x")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+# ---- 15. a read-only HOME: no Matplotlib warning before the error line ----------------------------------
+def test_unwritable_home_plot_error_is_one_line(tmp_path):
+    """HOME that cannot hold ~/.config/matplotlib (as root a chmod does not stop writes: HOME is a file).
+    Matplotlib would print a multi-line warning about its config folder before our error."""
+    pytest.importorskip("matplotlib")
+    home = tmp_path / "home"
+    home.write_text("")
+    env = cli_env(HOME=str(home))
+    env.pop("MPLCONFIGDIR", None)
+    env.pop("XDG_CONFIG_HOME", None)
+    env.pop("XDG_CACHE_HOME", None)
+    base = [sys.executable, "-m", "tlm", "simulate", "-q", "imagine", "mnist_cnn", "--engine", "analytic", "--plot"]
+    r = subprocess.run([*base, str(home / "plots")], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2
+    one_error_line(r.stderr, home / "plots")
+    r = subprocess.run([*base, str(tmp_path / "plots")], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert (tmp_path / "plots" / "run_energy.png").stat().st_size > 1000
