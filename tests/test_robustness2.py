@@ -241,3 +241,57 @@ def test_unwritable_home_plot_error_is_one_line(tmp_path):
     r = subprocess.run([*base, str(tmp_path / "plots")], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert (tmp_path / "plots" / "run_energy.png").stat().st_size > 1000
+
+
+# ---- 2. every integer parameter has a finite upper bound, with its reason --------------------------------
+def _int_params(cls, prefix=""):
+    import dataclasses
+    import typing
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        t, path = hints[f.name], f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(t):
+            yield from _int_params(t, path + ".")
+        elif t is int or typing.get_args(t)[:1] == (int,):
+            yield path, f.metadata
+
+
+def test_every_integer_parameter_has_a_bound_with_its_reason():
+    """Walks the schema: a new count field without `hi=` and `why_hi=` fails here."""
+    import math
+    from tlm.arch import Arch
+    params = list(_int_params(Arch))
+    assert len(params) >= 20  # the walk reaches into every section
+    for path, md in params:
+        assert isinstance(md.get("hi"), int) and math.isfinite(md["hi"]) and md["hi"] <= 2**31 - 1, path
+        assert md.get("why_hi"), f"{path}: say why the bound is {md['hi']} (why_hi=...)"
+
+
+def test_every_integer_parameter_refused_just_over_its_bound(arch):
+    """hi + 1 in each int field: exit-2 InputError naming that field (and hi itself accepted, unless a
+    cross-field check such as rows % dp_split_blocks objects)."""
+    import copy
+    from tlm.arch import Arch, arch_from_dict
+    from tlm.errors import InputError
+    base = arch.to_dict()
+    for path, md in _int_params(Arch):
+        d = copy.deepcopy(base)
+        node = d
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = [md["hi"] + 1] if isinstance(node.get(leaf), list) else md["hi"] + 1
+        with pytest.raises(InputError, match=r"expected <= " + str(md["hi"])) as e:
+            arch_from_dict(d)
+        assert path in str(e.value), (path, str(e.value))
+
+
+@pytest.mark.parametrize("count", [2147483647, 10**8])
+def test_huge_dma_channel_count_refused_at_the_field(tmp_path, count):
+    """Reproducer: `dma: {channels: 2147483647}` (or 10^8) hung the default engine past 5.7 GB."""
+    (tmp_path / "imagine.yaml").write_bytes((CONFIGS / "imagine.yaml").read_bytes())
+    a = tmp_path / "a.yaml"
+    a.write_text(f"extends: imagine.yaml\ndma: {{channels: {count}}}\n")
+    code, o, e = run_cli(["simulate", "-q", a, "mnist_cnn"])
+    assert code == 2
+    assert one_error_line(e) == f"error: {a}:2:7: dma.channels: expected <= 1024, found {count}"
