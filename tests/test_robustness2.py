@@ -295,3 +295,43 @@ def test_huge_dma_channel_count_refused_at_the_field(tmp_path, count):
     code, o, e = run_cli(["simulate", "-q", a, "mnist_cnn"])
     assert code == 2
     assert one_error_line(e) == f"error: {a}:2:7: dma.channels: expected <= 1024, found {count}"
+
+
+# ---- 7, 8. tlm accuracy: the weights field and --seed ------------------------------------------------------
+@pytest.mark.parametrize("value, says", [
+    ("5", "expected the name of a .npz weights file, found 5"),
+    ("[a, b]", "expected the name of a .npz weights file, found ['a', 'b']"),
+    ('"a\\0b"', "expected the name of a .npz weights file"),
+    ("arr.npy", "is a single .npy array; expected a .npz archive"),
+    ("w.yaml", "is not a .npz archive"),
+    ("/dev/zero", "is not a regular file"),
+    ("x" * 5000, "File name too long"),
+])
+def test_accuracy_weights_field_is_one_line(tmp_path, value, says):
+    """Reproducer: `weights: 5`, `weights: [a, b]` and `weights: arr.npy` were exit 1 TypeErrors."""
+    import numpy as np
+    np.save(tmp_path / "arr.npy", np.zeros(3))
+    text = (WORKLOADS / "mnist_cnn.yaml").read_text()
+    w = tmp_path / "w.yaml"
+    w.write_text("\n".join(f"weights: {value}" if l.startswith("weights:") else l for l in text.splitlines()))
+    code, o, e = run_cli(["accuracy", "imagine", w, "--images", "4"])
+    assert code == 2
+    line = one_error_line(e, w, "weights")
+    assert line.startswith(f"error: {w}: weights: ") and says in line
+
+
+def test_accuracy_negative_seed_is_one_line():
+    """Reproducer: `tlm accuracy --seed -1` was exit 1 ValueError (numpy refuses negative seeds)."""
+    code, o, e = run_cli(["accuracy", "imagine", "mnist_cnn", "--images", "4", "--seed", "-1"])
+    assert code == 2
+    assert one_error_line(e, "--seed").endswith("expected a seed from 0 to 9223372036854775807, found -1")
+
+
+# ---- 14. tlm bench --repeat bounded ------------------------------------------------------------------------
+def test_bench_repeat_is_bounded():
+    """Reproducer: `tlm bench --repeat 1000000000` ran unbounded; now refused before any run."""
+    import time
+    t0 = time.perf_counter()
+    code, o, e = run_cli(["bench", "imagine", "mnist_cnn", "--repeat", "1000000000"])
+    assert code == 2 and time.perf_counter() - t0 < 10
+    assert "--repeat must be 1 to 1000, found 1000000000" in one_error_line(e, "--repeat")
