@@ -335,3 +335,57 @@ def test_bench_repeat_is_bounded():
     code, o, e = run_cli(["bench", "imagine", "mnist_cnn", "--repeat", "1000000000"])
     assert code == 2 and time.perf_counter() - t0 < 10
     assert "--repeat must be 1 to 1000, found 1000000000" in one_error_line(e, "--repeat")
+
+
+# ---- 9. extends: hostile names, FIFOs, long chains ---------------------------------------------------------
+def _child(tmp_path, value: str) -> Path:
+    a = tmp_path / "a.yaml"
+    a.write_text(f"extends: {value}\nmacro: {{count: 2}}\n")
+    return a
+
+
+@pytest.mark.parametrize("value, says", [
+    ('"imagine\\0.yaml"', "a file name cannot contain a NUL character"),  # was exit 1 ValueError
+    ("x" * 5000, "file name too long (5000 bytes"),  # was exit 1 OSError
+    ("loop.yaml", "cannot resolve the file name"),  # a symbolic link to itself (RuntimeError)
+])
+def test_extends_hostile_names_are_one_line(tmp_path, value, says):
+    (tmp_path / "loop.yaml").symlink_to("loop.yaml")
+    a = _child(tmp_path, value)
+    code, o, e = run_cli(["validate", a])
+    assert code == 2
+    assert one_error_line(e).startswith(f"error: {a}:1:1: extends: {says}")
+
+
+def test_extends_fifo_without_writer_is_refused_not_waited_for(tmp_path):
+    """Reproducer: `extends: fifo.yaml` (a FIFO nobody writes) hung forever.  A base must be a regular
+    file; a FIFO given as the main file is opened without blocking and refused when it has no writer."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    a = _child(tmp_path, "fifo.yaml")
+    for argv, says in ((["validate", a], "architecture file is not a regular file"),
+                       (["validate", fifo], "nothing to read: a FIFO with no writer")):
+        r = subprocess.run([sys.executable, "-m", "tlm", *map(str, argv)], capture_output=True, text=True,
+                           env=cli_env(), timeout=60)  # a hang fails the test instead of stalling the suite
+        assert r.returncode == 2
+        assert says in one_error_line(r.stderr, fifo)
+
+
+def test_extends_chain_is_bounded_with_its_own_message(tmp_path):
+    """Reproducer: a chain of 1,200 files gave "YAML nested too deeply" naming the last file; now the file
+    whose `extends:` makes the chain longer than 32 is named, with the chain's first file."""
+    from tlm.yamlio import MAX_EXTENDS
+    n = 1200
+    for i in range(n - 1):
+        (tmp_path / f"c{i}.yaml").write_text(f"extends: c{i + 1}.yaml\n")
+    (tmp_path / f"c{n - 1}.yaml").write_bytes((CONFIGS / "imagine.yaml").read_bytes())
+    code, o, e = run_cli(["validate", tmp_path / "c0.yaml"])
+    assert code == 2
+    assert one_error_line(e) == (f"error: {tmp_path / f'c{MAX_EXTENDS - 1}.yaml'}:1:1: extends: more than "
+                                 f"{MAX_EXTENDS} files in the extends: chain that starts at c0.yaml (each file "
+                                 "extends the next)")
+    first_ok = n - MAX_EXTENDS  # a chain of exactly MAX_EXTENDS files loads
+    code, o, e = run_cli(["validate", tmp_path / f"c{first_ok}.yaml"])
+    assert code == 0, e
+    code, o, e = run_cli(["validate", tmp_path / f"c{first_ok - 1}.yaml"])
+    assert code == 2 and f"starts at c{first_ok - 1}.yaml" in e

@@ -22,6 +22,8 @@ MAX_YAML_BYTES = 1024 * 1024  # refuse larger inputs: a 7,000-layer workload is 
 MAX_ALIASES = 1000  # an alias bomb expands exponentially; real files use a handful of anchors
 MAX_NODES = 100_000  # YAML values parsed, counted as they are read (and again when `<<:` merges copy them)
 MAX_DEPTH = 64  # nesting of mappings/sequences; real files nest 4 deep
+MAX_EXTENDS = 32  # files in one `extends:` chain; real configs chain 2 or 3 (and recursion stays shallow)
+NAME_MAX, PATH_MAX = 255, 4096  # bytes of one path component / of a whole path (Linux)
 
 
 class YDict(dict):
@@ -207,22 +209,31 @@ def load_text(text: str, file: str = "<input>", _loader=None):
             loader.dispose()
 
 
-def read_text(path: str | os.PathLike, what: str = "file") -> str:
+def read_text(path: str | os.PathLike, what: str = "file", regular_only: bool = False) -> str:
+    """The UTF-8 text of a file, read bounded.  A device or pipe (`/dev/zero`, `<(...)`) is read up to the
+    size limit, unless `regular_only` (an `extends:` base: only regular files); a FIFO is opened without
+    blocking, so one with no writer is refused at once instead of hanging."""
     p = Path(path)
     try:
-        size = p.stat().st_size
+        st = os.stat(p)
     except (OSError, ValueError):  # ValueError: a NUL in the name
         raise InputError(f"{what} not found", Where(str(path))) from None
-    if p.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{what} is a directory, expected a file", Where(str(path)))
+    if regular_only and not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{what} is not a regular file (a device, FIFO or socket)", Where(str(path)))
     too_big = f"over the {MAX_YAML_BYTES}-byte limit"
-    if size > MAX_YAML_BYTES:
-        raise InputError(f"file is {size} bytes, {too_big}", Where(str(path)))
+    if st.st_size > MAX_YAML_BYTES and stat.S_ISREG(st.st_mode):
+        raise InputError(f"file is {st.st_size} bytes, {too_big}", Where(str(path)))
     try:
-        with open(p, "rb") as f:  # bounded read: a device or pipe (/dev/zero) reports no size
-            data = f.read(MAX_YAML_BYTES + 1)
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a FIFO without writer: no blocking open
+        with os.fdopen(fd, "rb") as f:
+            os.set_blocking(fd, True)
+            data = f.read(MAX_YAML_BYTES + 1)  # bounded read: a device or pipe (/dev/zero) reports no size
         if len(data) > MAX_YAML_BYTES:
             raise InputError(f"file is {too_big}", Where(str(path)))
+        if not data and stat.S_ISFIFO(st.st_mode):
+            raise InputError("nothing to read: a FIFO with no writer", Where(str(path)))
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", Where(str(path))) from None
@@ -230,9 +241,9 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         raise InputError(f"cannot read: {e.strerror}", Where(str(path))) from None
 
 
-def load_file(path: str | os.PathLike, what: str = "file"):
+def load_file(path: str | os.PathLike, what: str = "file", regular_only: bool = False):
     """Load a YAML file; the top level must be a mapping."""
-    data = load_text(read_text(path, what), str(path))
+    data = load_text(read_text(path, what, regular_only), str(path))
     if not isinstance(data, YDict):
         raise InputError(f"the top level of a {what} must be a mapping of fields",
                          Where(str(path), 1, 1))
@@ -257,13 +268,14 @@ def deep_merge(base, over):
 def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=()):
     """Load a YAML file that may name a base file with `extends: other.yaml` (relative to itself)."""
     path = Path(path)
-    data = load_file(path, what)
+    data = load_file(path, what, regular_only=bool(_seen))  # a base file must be a regular file
     if "extends" not in data:
         return data
     base_name = data["extends"]
     if not isinstance(base_name, str):
         raise InputError("expected a file name", data.where("extends"), "extends")
-    base_path = (path.parent / base_name).resolve()
+    _check_base_name(base_name, data, _seen + (path.resolve(),))
+    base_path = _resolve(path.parent / base_name, data)
     if base_path in _seen or base_path == path.resolve():
         raise InputError(f"'{base_name}' extends itself in a cycle", data.where("extends"), "extends")
     if not base_path.exists():
@@ -273,6 +285,29 @@ def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=()):
     over.file, over.pos = data.file, data.pos
     over.positions = {k: p for k, p in data.positions.items() if k != "extends"}
     return deep_merge(base, over)
+
+
+def _resolve(p: Path, data) -> Path:
+    try:
+        return p.resolve()
+    except (RuntimeError, OSError) as e:  # a symbolic link loop (RuntimeError before Python 3.13)
+        raise InputError(f"cannot resolve the file name: {getattr(e, 'strerror', None) or e}",
+                         data.where("extends"), "extends") from None
+
+
+def _check_base_name(name: str, data, chain: tuple) -> None:
+    """Before the name is resolved: no NUL, no over-long name, a bounded chain of files (`chain`: the
+    files so far, this one last)."""
+    where = data.where("extends")
+    if "\x00" in name:
+        raise InputError("a file name cannot contain a NUL character", where, "extends")
+    raw = name.encode("utf-8", "surrogatepass")
+    if len(raw) > PATH_MAX or any(len(part) > NAME_MAX for part in raw.split(b"/")):
+        raise InputError(f"file name too long ({len(raw)} bytes; at most {NAME_MAX} per folder or file name and "
+                         f"{PATH_MAX} in all)", where, "extends")
+    if len(chain) >= MAX_EXTENDS:
+        raise InputError(f"more than {MAX_EXTENDS} files in the extends: chain that starts at {chain[0].name} "
+                         "(each file extends the next)", where, "extends")
 
 
 def to_ydict(d, file: str = "<dict>"):
