@@ -48,3 +48,14 @@ def small_cnn(path: Path) -> Path:
         helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], name="fc", transB=1),
     ]
     return make(nodes, inits, [1, 3, 16, 16], "y", path)
+
+
+def conv_then(path: Path, attrs: dict | None = None, second=None) -> Path:
+    """x (1, 4, 8, 8) -> Conv 3x3 (with `attrs`) -> [second(c) node builder] -> y: for hostile attributes."""
+    w = numpy_helper.from_array(np.zeros((4, 4, 3, 3), np.float32), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", **({"pads": [1, 1, 1, 1]} | (attrs or {})))]
+    out = "c"
+    if second is not None:
+        extra, out = second("c")
+        nodes += extra
+    return make(nodes, [w], [1, 4, 8, 8], out, path)

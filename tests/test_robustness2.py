@@ -389,3 +389,101 @@ def test_extends_chain_is_bounded_with_its_own_message(tmp_path):
     assert code == 0, e
     code, o, e = run_cli(["validate", tmp_path / f"c{first_ok - 1}.yaml"])
     assert code == 2 and f"starts at c{first_ok - 1}.yaml" in e
+
+
+# ---- 10-12. ONNX: one set of limits for import and simulate, a bounded file, the operator spec -------------
+onnx = pytest.importorskip("onnx")
+
+
+def _import_and_simulate(model: Path, out: Path):
+    """(exit code, stderr) of `tlm import` and of `tlm simulate MODEL.onnx`."""
+    res = []
+    for argv in (["import", model, "-o", out], ["simulate", "-q", "imagine", model, "--engine", "analytic"]):
+        code, o, e = run_cli(argv)
+        res.append((code, e))
+    return res
+
+
+def test_import_and_simulate_accept_the_same_models_and_imports_round_trip(tmp_path):
+    """Reproducer: a chain with long names imported to a 1.5 MB YAML that `tlm simulate` then refused
+    (over 1 MiB); a longer chain simulated but `tlm import` refused it at a line:column of generated text.
+    Now both accept, or both refuse naming the ONNX file and the node where the limit is crossed."""
+    from onnx_models import chain_model
+    from tlm.yamlio import MAX_YAML_BYTES
+    name_len = 1500  # ~1.6 kB per layer line: the byte limit is reached after ~650 layers
+    # accepted: the written file is under the limit and simulates like the ONNX model
+    ok = chain_model(tmp_path / "ok.onnx", 500, name_len)
+    (ci, ei), (cs, es) = _import_and_simulate(ok, tmp_path / "ok.yaml")
+    assert ci == 0 and cs == 0, (ei, es)
+    assert (tmp_path / "ok.yaml").stat().st_size <= MAX_YAML_BYTES
+    code, o, e = run_cli(["simulate", "-q", "imagine", tmp_path / "ok.yaml", "--engine", "analytic",
+                          "--json", tmp_path / "y.json"])
+    assert code == 0, e
+    code, o, e = run_cli(["simulate", "-q", "imagine", ok, "--engine", "analytic", "--json", tmp_path / "o.json"])
+    y, x = (json.loads((tmp_path / f).read_text()) for f in ("y.json", "o.json"))
+    assert y["summary"]["cycles"] == x["summary"]["cycles"] > 0
+    # refused by both, naming the ONNX file and the node, not generated text
+    for n, name_len, why in ((800, 1500, "byte limit"), (3600, 0, "value limit")):
+        big = chain_model(tmp_path / f"big{n}.onnx", n, name_len)
+        results = _import_and_simulate(big, tmp_path / "big.yaml")
+        lines = [one_error_line(e, big) for code, e in results]
+        assert [code for code, _ in results] == [2, 2] and lines[0] == lines[1], lines
+        assert f"error: {big}: node 'conv" in lines[0] and why in lines[0], lines[0]
+        assert not (tmp_path / "big.yaml").exists()
+
+
+def test_onnx_file_size_checked_before_parsing(tmp_path):
+    """Reproducer: a 3 GB file was exit 1 MemoryError in import and simulate; now refused by its size
+    (a sparse file: no disk, and no memory either if it is never read)."""
+    big = tmp_path / "big.onnx"
+    with open(big, "wb") as f:
+        f.truncate(3 * 10**9)
+    for code, e in _import_and_simulate(big, tmp_path / "x.yaml"):
+        assert code == 2
+        assert one_error_line(e, big).endswith("file is 3000000000 bytes, over the 1073741824-byte limit of an "
+                                               "ONNX model")
+    fifo = tmp_path / "f.onnx"
+    os.mkfifo(fifo)
+    for code, e in _import_and_simulate(fifo, tmp_path / "x.yaml"):
+        assert code == 2 and "expected a regular file" in one_error_line(e, fifo)
+
+
+def _concat_axis5(c):
+    return [helper_node("Concat", [c, c], ["y"], name="cat", axis=5)], "y"
+
+
+def _maxpool_no_kernel(c):
+    return [helper_node("MaxPool", [c], ["y"], name="pool")], "y"
+
+
+def _duplicate_output(c):
+    return [helper_node("Relu", [c], ["y"], name="r1"), helper_node("Relu", [c], ["y"], name="r2")], "y"
+
+
+def helper_node(*a, **k):
+    from onnx import helper
+    return helper.make_node(*a, **k)
+
+
+@pytest.mark.parametrize("attrs, second, says", [
+    ({"strides": "ab"}, None, "node 'conv' (Conv): attribute 'strides' must be INTS (a list of integers), "
+                              "found a STRING"),  # was stride [97, 98]
+    ({"auto_pad": "BOGUS"}, None, "node 'conv' (Conv): attribute 'auto_pad' must be one of NOTSET, SAME_UPPER, "
+                                  "SAME_LOWER, VALID, found 'BOGUS'"),  # was: no padding
+    ({"group": 1.5}, None, "node 'conv' (Conv): attribute 'group' must be an INT, found a FLOAT"),  # was 1
+    ({"group": 0}, None, "node 'conv' (Conv): attribute 'group' = [0]: expected >= 1"),
+    ({"dilations": [1, 0]}, None, "node 'conv' (Conv): attribute 'dilations' = [1, 0]: every dilation must be >= 1"),
+    ({"bogus": 1}, None, "node 'conv' (Conv): attribute 'bogus' is not an attribute of Conv (opset 13)"),
+    ({}, _concat_axis5, "node 'cat' (Concat): attribute 'axis' = 5 is out of range for a rank-4 input "
+                        "(expected -4 to 3)"),  # was a channel concat
+    ({}, _maxpool_no_kernel, "node 'pool' (MaxPool): attribute 'kernel_shape' is required by MaxPool and "
+                             "missing"),  # was a 1x1 pool
+    ({}, _duplicate_output, "node 'r2' (Relu): output 'y' is also written by node 'r1' (Relu)"),  # was accepted
+])
+def test_hostile_onnx_attributes_refused_naming_file_node_and_attribute(tmp_path, attrs, second, says):
+    from onnx_models import conv_then
+    model = conv_then(tmp_path / "m.onnx", attrs, second)
+    for code, e in _import_and_simulate(model, tmp_path / "m.yaml"):
+        assert code == 2
+        line = one_error_line(e)
+        assert line == f"error: {model}: {says}" or line.startswith(f"error: {model}: {says}"), line
