@@ -28,9 +28,10 @@ def add_arguments(p):
 
 def run(args) -> int:
     from .. import bench
-    from ..errors import InputError
+    from ..errors import InputError, Where
     if not 1 <= args.repeat <= MAX_REPEAT:
-        raise InputError(f"--repeat must be 1 to {MAX_REPEAT}, found {args.repeat}", field="--repeat")
+        raise InputError(f"--repeat must be 1 to {MAX_REPEAT}, found {args.repeat}", Where("tlm bench (command line)"),
+                         "--repeat")
     first, lone = split_arch_workload(args.arch, None)
     names = ([lone] if lone else []) + list(args.workloads) or [None]
     arch = load_arch_arg(first)
