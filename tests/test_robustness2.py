@@ -286,15 +286,26 @@ def test_every_integer_parameter_refused_just_over_its_bound(arch):
         assert path in str(e.value), (path, str(e.value))
 
 
+def run_capped(argv, timeout=120, mem_bytes=3 << 30):
+    """`python -m tlm ARGV` in a subprocess with its address space capped: a regression that allocates
+    without bound fails the test (MemoryError, exit 1) instead of taking the machine's memory."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
+    return subprocess.run([sys.executable, "-m", "tlm", *map(str, argv)], capture_output=True, text=True,
+                          env=cli_env(OPENBLAS_NUM_THREADS="1"), timeout=timeout, preexec_fn=cap)
+
+
 @pytest.mark.parametrize("count", [2147483647, 10**8])
 def test_huge_dma_channel_count_refused_at_the_field(tmp_path, count):
     """Reproducer: `dma: {channels: 2147483647}` (or 10^8) hung the default engine past 5.7 GB."""
     (tmp_path / "imagine.yaml").write_bytes((CONFIGS / "imagine.yaml").read_bytes())
     a = tmp_path / "a.yaml"
     a.write_text(f"extends: imagine.yaml\ndma: {{channels: {count}}}\n")
-    code, o, e = run_cli(["simulate", "-q", a, "mnist_cnn"])
-    assert code == 2
-    assert one_error_line(e) == f"error: {a}:2:7: dma.channels: expected <= 1024, found {count}"
+    r = run_capped(["simulate", "-q", a, "mnist_cnn"])
+    assert r.returncode == 2, r.stderr[-300:]
+    assert one_error_line(r.stderr) == f"error: {a}:2:7: dma.channels: expected <= 1024, found {count}"
 
 
 # ---- 7, 8. tlm accuracy: the weights field and --seed ------------------------------------------------------
@@ -438,10 +449,11 @@ def test_onnx_file_size_checked_before_parsing(tmp_path):
     big = tmp_path / "big.onnx"
     with open(big, "wb") as f:
         f.truncate(3 * 10**9)
-    for code, e in _import_and_simulate(big, tmp_path / "x.yaml"):
-        assert code == 2
-        assert one_error_line(e, big).endswith("file is 3000000000 bytes, over the 1073741824-byte limit of an "
-                                               "ONNX model")
+    for argv in (["import", big, "-o", tmp_path / "x.yaml"], ["simulate", "-q", "imagine", big]):
+        r = run_capped(argv)  # capped: reading the file whole would take the machine's memory
+        assert r.returncode == 2, r.stderr[-300:]
+        assert one_error_line(r.stderr, big).endswith("file is 3000000000 bytes, over the 1073741824-byte limit "
+                                                      "of an ONNX model")
     fifo = tmp_path / "f.onnx"
     os.mkfifo(fifo)
     for code, e in _import_and_simulate(fifo, tmp_path / "x.yaml"):

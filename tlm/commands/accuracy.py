@@ -97,7 +97,10 @@ def run(args) -> int:
         arch = arch_from_dict(d, arch.name)
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
-    x, y = A.held_out_images(wl, args.dataset, args.images)
+    try:
+        x, y = A.held_out_images(wl, args.dataset, args.images)
+    except InputError as e:  # a check of the workload's input shape: name the workload file
+        raise InputError(e.message, Where(wl.file) if e.where.file == "<input>" else e.where, e.field) from None
     net = build(arch, wl)
     ev = A.evaluate(net, x, y, swing, noise, args.seed)
     con = console()
