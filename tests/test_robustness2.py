@@ -499,3 +499,48 @@ def test_hostile_onnx_attributes_refused_naming_file_node_and_attribute(tmp_path
         assert code == 2
         line = one_error_line(e)
         assert line == f"error: {model}: {says}" or line.startswith(f"error: {model}: {says}"), line
+
+
+# ---- signals and a full disk: never a half-written output ------------------------------------------------
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
+    """SIGTERM arrives while the outputs are being written: the temporary files are removed and nothing
+    is renamed into place (exit 130, like Ctrl-C); without the handler the process would die leaving a
+    `.r.json.XXXX` file."""
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(ROOT)!r})
+from tlm.yamlio import atomic_write_all
+class Bomb(str):
+    def encode(self, *a, **k):  # called while the second temporary file is written
+        os.kill(os.getpid(), signal.SIGTERM)
+        return b"late"
+try:
+    atomic_write_all([({str(tmp_path / 'r.json')!r}, "{{}}"), ({str(tmp_path / 'csv' / 'layers.csv')!r}, Bomb("x"))])
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130, (r.returncode, r.stderr)
+    assert list(tmp_path.iterdir()) == []  # no r.json, no temporary file, no csv folder
+
+
+@pytest.mark.parametrize("how", ["fsize", "dev_full"])
+def test_full_disk_is_one_line_and_leaves_no_output(tmp_path, how):
+    """A file-size limit (as `prlimit --fsize`; Python ignores SIGXFSZ, so the write fails with EFBIG) or
+    /dev/full (ENOSPC): exit 2, one line, and no partial JSON or CSV."""
+    import resource
+    out = tmp_path / "r.json" if how == "fsize" else Path("/dev/full")
+    argv = [sys.executable, "-m", "tlm", "simulate", "-q", "imagine", "mnist_cnn", "--engine", "analytic",
+            "--json", str(out), "--csv", str(tmp_path / "csv")]
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
+    r = subprocess.run(argv, capture_output=True, text=True, env=cli_env(), timeout=120,
+                       preexec_fn=cap if how == "fsize" else None)
+    assert r.returncode == 2
+    says = "File too large" if how == "fsize" else "No space left on device"
+    assert one_error_line(r.stderr, out).endswith(f"cannot write: {says}")
+    if how == "fsize":
+        assert list(tmp_path.iterdir()) == []
+    else:  # the regular files were renamed into place before the device was written
+        assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["energy.csv", "layers.csv"]

@@ -419,6 +419,7 @@ def atomic_write_all(files) -> None:
     made = []  # folders this call created, deepest last
     streams = []  # (fd or None for stdout, path, data)
     ok = False
+    restore = _interrupt_on_sigterm()  # SIGTERM while writing: temporary files removed, like Ctrl-C
     try:
         for path, data, kind in plan:
             if kind == "stdout":
@@ -451,6 +452,7 @@ def atomic_write_all(files) -> None:
             else:
                 _write_fd(fd, _bytes(data), path)
     finally:
+        restore()
         for fd, _, _ in streams:
             if fd is not None:
                 os.close(fd)
@@ -465,6 +467,22 @@ def atomic_write_all(files) -> None:
                     d.rmdir()
                 except OSError:
                     pass
+
+
+def _interrupt_on_sigterm():
+    """Until the returned function is called, SIGTERM raises KeyboardInterrupt (the CLI then exits 130
+    after the `finally:` above removed the temporary files).  Only in the main thread, and only when
+    SIGTERM has its default action (an embedding program's own handler is left alone)."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _write_stdout(data) -> None:
