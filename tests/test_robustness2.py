@@ -544,3 +544,10 @@ def test_full_disk_is_one_line_and_leaves_no_output(tmp_path, how):
         assert list(tmp_path.iterdir()) == []
     else:  # the regular files were renamed into place before the device was written
         assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["energy.csv", "layers.csv"]
+
+
+def test_robustness_doc_tables_are_current():
+    """docs/robustness.md's limit tables are generated from the constants and the schema."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_robustness_tables.py"), "--check"],
+                       capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert r.returncode == 0, "docs/robustness.md is stale: run python scripts/gen_robustness_tables.py"
