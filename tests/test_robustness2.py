@@ -163,6 +163,19 @@ def test_dash_is_standard_output_and_dev_stdout_stays_a_link():
     assert os.path.islink("/dev/stdout")
 
 
+def test_import_to_standard_output_is_only_the_yaml(tmp_path):
+    """`tlm import M.onnx -o -`: the workload YAML on stdout (it loads), the summary line on stderr."""
+    pytest.importorskip("onnx")
+    from onnx_models import small_cnn
+    from tlm.onnx_import import parse_yaml
+    model = small_cnn(tmp_path / "m.onnx")
+    r = subprocess.run([sys.executable, "-m", "tlm", "import", str(model), "-o", "-"], capture_output=True,
+                       text=True, env=cli_env(), timeout=120)
+    assert r.returncode == 0 and r.stderr.startswith("wrote -: 'm'"), r.stderr
+    assert [l.type for l in parse_yaml(r.stdout, model).layers][:2] == ["conv2d", "maxpool"]
+    assert list(tmp_path.iterdir()) == [model]
+
+
 def test_non_regular_outputs_refused_in_one_line(tmp_path):
     """A directory, a socket, a dangling symlink: refused, and never replaced."""
     import socket
