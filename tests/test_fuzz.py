@@ -48,7 +48,8 @@ WORKLOADS = ROOT / "workloads"
 # (TLM_FUZZ_SCALE=10 runs ten times as many, e.g. nightly; the cases of a scale are always the same)
 _SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "1"))
 EXAMPLES = {k: max(1, int(v * _SCALE)) for k, v in
-            {"arch_tree": 800, "workload_tree": 900, "text": 1200, "argv": 600, "loaders": 200}.items()}
+            {"arch_tree": 800, "workload_tree": 900, "text": 1200, "argv": 600, "loaders": 200,
+             "onnx": 500}.items()}
 FUZZ = dict(deadline=None, derandomize=True, database=None, print_blob=True,
             suppress_health_check=list(HealthCheck))
 
@@ -64,6 +65,9 @@ class EntryPoint:
     argv: Callable[[Path, Path, Path], list]
     check: Callable[[Path], None] | None = None
     weight: int = 1  # how often it is drawn relative to the others
+    inputs: tuple = ("yaml", "onnx")  # the workload formats it takes (an .onnx model or a YAML file)
+    check_stdout: Callable[[str], None] | None = None  # invariants of what a successful run printed
+    check_refused: Callable[[Path], None] | None = None  # what a refused run may leave (default: nothing)
 
 
 def check_simulate_outputs(out: Path):
@@ -84,8 +88,43 @@ ENTRY_POINTS = [
     EntryPoint("validate", lambda a, w, o: ["validate", str(a), str(w)], weight=2),
     EntryPoint("sweep macro.count x batch -o CSV",
                lambda a, w, o: ["sweep", str(a), str(w), "--set", "macro.count=1,2", "--set",
-                                "workload.batch=1,2", "-o", str(o / "s.csv"), "-q"], lambda o: check_sweep_csv(o)),
+                                "workload.batch=1,2", "-o", str(o / "s.csv"), "-q"], lambda o: check_sweep_csv(o),
+               check_refused=lambda o: check_sweep_partial(o)),
+    EntryPoint("accuracy --images 8",
+               lambda a, w, o: ["accuracy", str(a), str(w), "--images", "8", "--noise", "0.5", "--seed", "3"],
+               inputs=("yaml",), check_stdout=lambda text: check_accuracy_tables(text)),
+    EntryPoint("import MODEL.onnx -o YAML", lambda a, w, o: ["import", str(w), "-o", str(o / "w.yaml")],
+               lambda o: check_import_round_trip(o), inputs=("onnx",), weight=2),
 ]
+
+
+def check_sweep_partial(out: Path):
+    """A sweep stopped by a bad design point keeps the rows finished before it (for --resume): only the
+    results file, and only whole rows under its header."""
+    left = [p for p in out.rglob("*") if not p.is_dir()]
+    assert left in ([], [out / "s.csv"]), left
+    if left:
+        with open(out / "s.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        assert rows and rows[0][0] == "point" and all(len(r) == len(rows[0]) for r in rows), rows[:3]
+
+
+def check_accuracy_tables(text: str):
+    """The three models' accuracies are percentages; the per-layer SQNR/ENOB columns are numbers."""
+    accs = [float(x) for x in re.findall(r"^\s*(?:float|ideal integer|CIM) .*?(\d+\.\d+)%\s*$", text, re.M)]
+    assert len(accs) == 3 and all(0.0 <= a <= 100.0 for a in accs), text
+
+
+def check_import_round_trip(out: Path):
+    """What `tlm import` wrote loads and simulates exactly like the ONNX model itself (item 10)."""
+    model = next(out.parent.glob("wl_*.onnx"))
+    cycles = []
+    for w in (out / "w.yaml", model):
+        code, o, e = run_cli(["simulate", "-q", str(CONFIGS / "imagine.yaml"), str(w), "--engine", "analytic",
+                              "--json", str(out / "rt.json")])
+        assert code == 0, f"{w.name}: import accepted the model but simulate refuses: {e}"
+        cycles.append(json.loads((out / "rt.json").read_text(encoding="utf-8"))["summary"]["cycles_per_batch"])
+    assert cycles[0] == cycles[1] > 0, cycles
 
 
 def check_sweep_csv(out: Path):
@@ -100,7 +139,8 @@ def check_sweep_csv(out: Path):
     cyc = {(r["macro.count"], r["workload.batch"]): int(r["cycles_per_batch"]) for r in rows}
     for b in ("1", "2"):
         assert cyc[("2", b)] <= cyc[("1", b)]
-_EP_DRAW = [ep for ep in ENTRY_POINTS for _ in range(ep.weight)]
+_EP_DRAW = {kind: [ep for ep in ENTRY_POINTS if kind in ep.inputs for _ in range(ep.weight)]
+            for kind in ("yaml", "onnx")}
 
 
 # ---- running the CLI and the contract ----------------------------------------------------------------
@@ -392,11 +432,17 @@ def _run_case(tmp_root: Path, draw, arch_bytes=None, wl_bytes=None, arch_seed=No
     arch_seed = arch_seed or draw(st.sampled_from(ARCH_SEEDS))
     wl_seed = wl_seed or draw(st.sampled_from(WORKLOAD_SEEDS))
     arch, wl, out = _write_case(case, arch_seed, wl_seed, arch_bytes, wl_bytes)
-    ep = draw(st.sampled_from(_EP_DRAW))
+    ep = draw(st.sampled_from(_EP_DRAW["onnx" if wl.suffix == ".onnx" else "yaml"]))
     code, o, e = run_cli(ep.argv(arch, wl, out))
-    assert_contract(code, o, e, [case, CONFIGS, WORKLOADS], out)
+    # (a sweep names the design point of the command line at fault: `--set point 3 (macro.count=2)`)
+    assert_contract(code, o, e, [case, CONFIGS, WORKLOADS, "--set point"],
+                    out if ep.check_refused is None else None)
+    if code == 2 and ep.check_refused is not None:
+        ep.check_refused(out)
     if code == 0 and ep.check is not None:
         ep.check(out)
+    if code == 0 and ep.check_stdout is not None:
+        ep.check_stdout(o)
     return code
 
 
@@ -446,6 +492,116 @@ def test_fuzz_raw_text(tmp_root, data):
         _run_case(tmp_root, data.draw, arch_bytes=b, arch_seed=seed)
     else:
         _run_case(tmp_root, data.draw, wl_bytes=b, wl_seed=seed)
+
+
+# ---- ONNX models: byte mutations and hostile graph edits ------------------------------------------------
+def _onnx_seeds() -> dict:
+    """Real models (the ONNX package's light test models: shapes of AlexNet, VGG-19, ... with tiny
+    weights) and one built here that uses most attributes the importer reads."""
+    try:
+        import onnx
+    except ImportError:
+        return {}
+    import tempfile
+
+    from onnx_models import small_cnn
+    light = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+    seeds = {Path(n): (light / n).read_bytes() for n in ("light_bvlc_alexnet.onnx", "light_vgg19.onnx",
+                                                          "light_zfnet512.onnx", "light_squeezenet.onnx",
+                                                          "light_inception_v1.onnx") if (light / n).is_file()}
+    with tempfile.TemporaryDirectory() as d:
+        seeds[Path("small_cnn.onnx")] = small_cnn(Path(d) / "small_cnn.onnx").read_bytes()
+    return seeds
+
+
+ONNX_SEEDS = _onnx_seeds()
+ONNX_VALUES = {  # attribute values of each type to put in place of a real one (or in a new attribute)
+    "int": [0, -1, 1, 2, 5, 2**31, 2**62, -(2**62)], "ints": [[], [0], [-1, 5], [1, 1, 1], [10**9] * 4, [0, 0, -3, -3]],
+    "float": [math.nan, math.inf, -1.5, 1.5, 0.0], "string": ["BOGUS", "", "SAME_UPPER", "VALID", "\x00"],
+}
+
+
+def o_attribute(model, draw):
+    """Replace a node's attribute by a value of a drawn type, delete it, or add an unknown one."""
+    from onnx import helper
+    nodes = [n for n in model.graph.node if n.op_type != "Constant"] or list(model.graph.node)
+    n = draw(st.sampled_from(nodes))
+    what = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+    names = [a.name for a in n.attribute] or ["strides"]
+    name = draw(st.sampled_from(names + ["axis", "group", "kernel_shape", "auto_pad", "pads", "perm", "bogus"]))
+    keep = [a for a in n.attribute if a.name != name]
+    del n.attribute[:]
+    n.attribute.extend(keep)
+    if what != "delete":
+        from onnx import AttributeProto
+        kind = draw(st.sampled_from(sorted(ONNX_VALUES)))
+        types = {"int": AttributeProto.INT, "ints": AttributeProto.INTS, "float": AttributeProto.FLOAT,
+                 "string": AttributeProto.STRING}
+        n.attribute.append(helper.make_attribute(name, draw(st.sampled_from(ONNX_VALUES[kind])),
+                                                 attr_type=types[kind]))
+
+
+def o_graph(model, draw):
+    """Structural edits: duplicate an output name, drop or reorder a node, retype an operator, absurd
+    input or weight dimensions."""
+    g = model.graph
+    what = draw(st.sampled_from(["dup_output", "drop", "swap", "op", "input_dims", "weight_dims"]))
+    if what == "dup_output" and len(g.node) > 1:
+        a, b = draw(st.sampled_from(range(len(g.node)))), draw(st.sampled_from(range(len(g.node))))
+        if g.node[a].output and g.node[b].output:
+            g.node[b].output[0] = g.node[a].output[0]
+    elif what == "drop" and len(g.node) > 1:
+        del g.node[draw(st.integers(0, len(g.node) - 1))]
+    elif what == "swap" and len(g.node) > 1:
+        i = draw(st.integers(0, len(g.node) - 2))
+        a, b = copy.deepcopy(g.node[i]), copy.deepcopy(g.node[i + 1])
+        g.node[i].CopyFrom(b)
+        g.node[i + 1].CopyFrom(a)
+    elif what == "op":
+        n = draw(st.sampled_from(list(g.node)))
+        n.op_type = draw(st.sampled_from(["Conv", "MaxPool", "Concat", "Gemm", "Relu", "Reshape", "Transpose",
+                                          "Flatten", "GlobalAveragePool", "Add", "Pad", "Nope"]))
+    elif what == "input_dims" and g.input:
+        dims = g.input[0].type.tensor_type.shape.dim
+        if dims:
+            dims[draw(st.integers(0, len(dims) - 1))].dim_value = draw(st.sampled_from([0, 1, 7, 10**7, 2**40]))
+    elif what == "weight_dims" and g.initializer:
+        t = draw(st.sampled_from(list(g.initializer)))
+        if t.dims:
+            t.dims[draw(st.integers(0, len(t.dims) - 1))] = draw(st.sampled_from([0, 1, 3, 10**6, 2**40]))
+
+
+ONNX_MUTATORS = ["bytes", "bytes", o_attribute, o_attribute, o_graph]
+ONNX_BYTE_MUTATORS = [t_truncate, t_flip, t_flip, t_insert]
+
+
+def _mutate_onnx(b: bytes, draw) -> bytes:
+    import onnx
+    for _ in range(draw(st.integers(1, 2))):
+        m = draw(st.sampled_from(ONNX_MUTATORS))
+        if m == "bytes":
+            b = draw(st.sampled_from(ONNX_BYTE_MUTATORS))(b, draw)
+            continue
+        try:
+            model = onnx.load_model_from_string(b)
+        except Exception:  # noqa: BLE001  (already damaged by a byte mutation)
+            continue
+        if not model.graph.node:
+            continue
+        m(model, draw)
+        b = model.SerializeToString()
+    return b
+
+
+@pytest.mark.skipif(not ONNX_SEEDS, reason="needs the onnx package")
+@settings(max_examples=EXAMPLES["onnx"], **FUZZ)
+@given(st.data())
+def test_fuzz_onnx_models(tmp_root, data):
+    """Byte-mutated and hostile-edited ONNX models through simulate, validate, sweep and import: the
+    same contract, and what `tlm import` accepts simulates exactly like the model (check_import_round_trip)."""
+    seed = data.draw(st.sampled_from(sorted(ONNX_SEEDS)))
+    _run_case(tmp_root, data.draw, wl_bytes=_mutate_onnx(ONNX_SEEDS[seed], data.draw), wl_seed=seed,
+              arch_seed=CONFIGS / "imagine.yaml")
 
 
 # ---- command-line arguments ----------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from .yamlio import load_with_extends, to_ydict
 
 @dataclass(frozen=True)
 class Technology:
-    node_nm: int = param("CMOS technology node (informational)", lo=1)
+    node_nm: int = param("CMOS technology node (informational)", lo=1, hi=10_000,
+                          why_hi="no CMOS node is coarser than 10 um")
     vdd_array_v: float = param("supply of the charge-domain DP array, its CDACs and the ADC sampling "
                                "network, volts", lo=0.05, hi=2.0)
     vdd_digital_v: float = param("supply of the digital side: input drivers, SAR logic and comparators, "
@@ -36,26 +37,36 @@ class Clock:
 
 @dataclass(frozen=True)
 class Precision:
-    input_bits: tuple[int, ...] = param("input (activation) precisions the macro supports, bits", lo=1, hi=8)
-    weight_bits: tuple[int, ...] = param("weight precisions the macro supports, bits", lo=1, hi=8)
-    output_bits: tuple[int, ...] = param("ADC output precisions supported, bits", lo=1, hi=8)
+    input_bits: tuple[int, ...] = param("input (activation) precisions the macro supports, bits", lo=1, hi=8,
+                                        why_hi="bit-serial inputs of up to 8 bits, as in IMAGINE")
+    weight_bits: tuple[int, ...] = param("weight precisions the macro supports, bits", lo=1, hi=8,
+                                         why_hi="binary-weighted columns of up to 8 bits, as in IMAGINE")
+    output_bits: tuple[int, ...] = param("ADC output precisions supported, bits", lo=1, hi=8,
+                                         why_hi="the SAR ADC resolves up to 8 bits, as in IMAGINE")
 
 
 @dataclass(frozen=True)
 class Macro:
-    count: int = param("number of CIM macros", lo=1, hi=4096)
-    rows: int = param("bit-cell rows: the dot-product length one macro operation covers", lo=1, hi=65536)
-    columns: int = param("bit-cell columns: output channels x weight bits", lo=1, hi=65536)
+    count: int = param("number of CIM macros", lo=1, hi=4096,
+                       why_hi="each macro is a block of the TLM engine; far beyond any CIM chip (IMAGINE has 1)")
+    rows: int = param("bit-cell rows: the dot-product length one macro operation covers", lo=1, hi=65536,
+                      why_hi="no bit line of more cells can be sensed (IMAGINE: 1152)")
+    columns: int = param("bit-cell columns: output channels x weight bits", lo=1, hi=65536,
+                         why_hi="no word line drives more cells (IMAGINE: 256)")
     dp_split_blocks: int = param("channel-wise DP split: row blocks whose partial DPs are weighted "
-                                 "separately before conversion (adaptive swing)", lo=1)
+                                 "separately before conversion (adaptive swing)", lo=1, hi=65536,
+                                 why_hi="the blocks divide the rows")
     dp_cycles_per_bit: int = param("clock cycles of one input bit-plane DP phase (drive, charge share, "
-                                   "settle)", lo=1)
+                                   "settle)", lo=1, hi=2**31 - 1,
+                                   why_hi="a timing parameter: no memory depends on it; a run's cycles are "
+                                   "checked against 2^62 on their own")
     c_cell_ff: float = param("capacitance a bit cell switches when its input bit is 1, fF", lo=0.0)
     c_column_ff: float = param("column (bit-line) capacitance pre-charged per column per DP cycle, fF", lo=0.0)
     c_row_driver_ff: float = param("input-driver load per row switched when the input bit is 1, fF", lo=0.0)
     c_weight_write_ff_per_bit: float = param("capacitance switched to write one weight bit into a cell, fF",
                                              lo=0.0)
-    weight_write_bits_per_cycle: int = param("macro weight-write port width, bits per clock cycle", lo=1)
+    weight_write_bits_per_cycle: int = param("macro weight-write port width, bits per clock cycle", lo=1, hi=2**31 - 1,
+                                             why_hi="a port width: no memory depends on it")
     weight_double_buffer: bool = param("a tile's weights can be loaded while the previous tile computes")
     bitcell_area_um2: float = param("area of one bit cell including its unit capacitor, um2", lo=0.0)
     periphery_area_mm2: float = param("macro periphery without ADCs: input drivers, timing, ABN "
@@ -70,10 +81,15 @@ class Macro:
 
 @dataclass(frozen=True)
 class Adc:
-    converters_per_macro: int = param("ADCs per macro working in parallel", lo=1)
+    converters_per_macro: int = param("ADCs per macro working in parallel", lo=1, hi=65536,
+                                      why_hi="at most one per column")
     fixed_cycles: int = param("clock cycles per conversion independent of resolution: sampling, in-ADC "
-                              "batch-norm settling, reset", lo=0)
-    cycles_per_bit: int = param("clock cycles per SAR decision (one per output bit)", lo=1)
+                              "batch-norm settling, reset", lo=0, hi=2**31 - 1,
+                              why_hi="a timing parameter: no memory depends on it; a run's cycles are "
+                                   "checked against 2^62 on their own")
+    cycles_per_bit: int = param("clock cycles per SAR decision (one per output bit)", lo=1, hi=2**31 - 1,
+                                why_hi="a timing parameter: no memory depends on it; a run's cycles are "
+                                   "checked against 2^62 on their own")
     pipelined: bool = param("conversion of one pixel overlaps the DP of the next pixel")
     c_comparator_ff: float = param("switched capacitance per comparator decision incl. SAR logic, at the "
                                    "digital supply, fF", lo=0.0)
@@ -88,14 +104,18 @@ class Adc:
                             "stalls (back-pressure, stall reason 'adc').  1 = the converters' own sampling "
                             "capacitors (the next pixel's DP runs while one converts), which reproduces the "
                             "schedule of tlm/hw/controller.tile_cycles; only used with adc.pipelined", lo=1,
-                            hi=4096, default=1)
+                            hi=4096, default=1,
+                            why_hi="each slot holds one pixel's column charges (a capacitor per column); "
+                                   "thousands per macro would outsize the array itself")
 
 
 @dataclass(frozen=True)
 class Sram:
     capacity_kib: float = param("activation SRAM capacity, KiB", lo=0.0, lo_open=True, hi=2.0**40)
-    banks: int = param("independent banks", lo=1)
-    width_bits: int = param("bits one bank reads or writes per clock cycle", lo=1)
+    banks: int = param("independent banks", lo=1, hi=4096,
+                       why_hi="activation SRAMs have 1 to a few hundred banks")
+    width_bits: int = param("bits one bank reads or writes per clock cycle", lo=1, hi=65536,
+                            why_hi="no SRAM bank has a wider port")
     c_read_ff_per_bit: float = param("capacitance switched per bit read, fF", lo=0.0)
     c_write_ff_per_bit: float = param("capacitance switched per bit written, fF", lo=0.0)
     area_mm2: float = param("SRAM area, mm2", lo=0.0)
@@ -106,7 +126,8 @@ class Sram:
     interleave_bits: int = param("consecutive address bits one bank holds before the next bank takes over: "
                                  "the bank of bit address a is (a // interleave_bits) % banks.  0 = one "
                                  "contiguous address range per bank (capacity / banks); width_bits = word "
-                                 "interleaving (a long stream uses every bank)", lo=0, hi=2**40, default=0)
+                                 "interleaving (a long stream uses every bank)", lo=0, hi=2**31 - 1, default=0,
+                                 why_hi="an address bit count: 2^31 bits (256 MiB) is beyond any on-chip SRAM")
 
     @property
     def capacity_bits(self) -> int:
@@ -115,10 +136,14 @@ class Sram:
 
 @dataclass(frozen=True)
 class Dma:
-    channels: int = param("independent DMA channels", lo=1)
+    channels: int = param("independent DMA channels", lo=1, hi=1024,
+                          why_hi="each channel has its own state and trace track in the TLM engine "
+                                  "(2^31 channels exhausted memory); SoC DMAs have 1 to 64")
     bandwidth_bits_per_cycle: float = param("bits per clock cycle one channel moves; .inf = unbounded",
                                             lo=0.001, allow_inf=True)
-    latency_cycles: int = param("cycles from request to first data of a burst", lo=0)
+    latency_cycles: int = param("cycles from request to first data of a burst", lo=0, hi=2**31 - 1,
+                                why_hi="a timing parameter: no memory depends on it; a run's cycles are "
+                                   "checked against 2^62 on their own")
     c_ff_per_bit: float = param("on-chip interconnect capacitance switched per bit moved, fF", lo=0.0)
     external_energy_pj_per_bit: float = param("off-chip memory access energy per bit (reported apart "
                                               "from the on-chip energy), pJ", lo=0.0)
@@ -131,14 +156,16 @@ class Controller:
     c_ff_per_row_cycle: float = param("capacitance clocked per macro row per cycle while a tile driving that "
                                       "row computes: the row's im2col window and bit-plane registers (rows "
                                       "a tile leaves unused are clock-gated), fF", lo=0.0)
-    psum_bits: int = param("width of a digital partial sum kept between row tiles, bits", lo=1, hi=64)
+    psum_bits: int = param("width of a digital partial sum kept between row tiles, bits", lo=1, hi=64,
+                          why_hi="partial sums are int64")
     area_mm2: float = param("controller and digital post-processing area, mm2", lo=0.0)
     leakage_uw: float = param("controller and post-processing leakage power, uW", lo=0.0)
 
 
 @dataclass(frozen=True)
 class PostProc:
-    ops_per_cycle: int = param("elementwise digital ops (add, compare) per clock cycle", lo=1)
+    ops_per_cycle: int = param("elementwise digital ops (add, compare) per clock cycle", lo=1, hi=65536,
+                              why_hi="a post-processing unit of more lanes than macro columns is no design")
     c_ff_per_op: float = param("switched capacitance per elementwise digital op, fF", lo=0.0)
 
 
@@ -153,14 +180,16 @@ class Tlm:
     """Knobs of the transaction-level engine (tlm/engine/); no effect on the analytic engine."""
     quantum_cycles: int = param("temporal-decoupling quantum: an initiator runs ahead of the SimPy kernel by "
                                 "at most this many cycles before it yields; 0 = strict lock-step", lo=0,
-                                default=2000)
+                                default=2000, hi=2**31 - 1, why_hi="a number of cycles: no memory depends on it")
     contention: bool = param("model contention on shared targets (SRAM port bandwidth, DMA channels shared "
                              "by weights and activation spills, ADC back-pressure, post-processing); false "
                              "reproduces the analytic engine's contention-free schedule", default=True)
     compute_txn_macs: int = param("MACs of work one COMPUTE transaction carries at least (it covers a whole "
-                                  "number of output pixels of one tile)", lo=1, default=16384)
+                                  "number of output pixels of one tile)", lo=1, default=16384, hi=2**31 - 1,
+                                  why_hi="a granularity: larger only means fewer transactions")
     watchdog_cycles: int = param("simulated cycles without any transaction completing after which the run "
-                                 "stops and names the blocked component", lo=1, default=100_000_000)
+                                 "stops and names the blocked component", lo=1, default=100_000_000,
+                                 hi=2**31 - 1, why_hi="a number of cycles: no memory depends on it")
 
 
 @dataclass(frozen=True)
@@ -171,6 +200,7 @@ class Functional:
                              "in volts: coarser conversions see less of it in their own LSB); used by the "
                              "functional model (tlm accuracy)", lo=0.0, hi=1000.0, default=0.5)
     noise_ref_bits: int = param("ADC resolution whose LSB noise_lsb is expressed in, bits", lo=1, hi=16,
+                                why_hi="a reference resolution; 2^16 LSB already spans any DP range",
                                 default=8)
     fixed_range_fraction: float = param("fraction of the worst-case DP range of the connected rows that the "
                                         "ADC spans under the fixed swing policy (1: nothing can clip; smaller "

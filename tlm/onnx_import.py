@@ -63,6 +63,24 @@ SUPPORTED_OPS = frozenset(COMPUTE_OPS + AFFINE_OPS + VIEW_OPS + IGNORED_OPS + PO
     "Relu", "Clip", "Sum", "Concat", "Pad", "LRN", *ELTWISE_OPS))
 
 
+_ATTR_TYPES = {0: "undefined", 1: "a FLOAT", 2: "an INT", 3: "a STRING", 4: "a TENSOR", 5: "a GRAPH",
+               6: "FLOATS (a list)", 7: "INTS (a list of integers)", 8: "STRINGS", 9: "TENSORS", 10: "GRAPHS",
+               11: "a SPARSE_TENSOR", 12: "SPARSE_TENSORS", 13: "a TYPE_PROTO", 14: "TYPE_PROTOS"}
+_ATTR_VALUES = {  # allowed values of the attributes the mapping reads (the types come from the schema)
+    "auto_pad": ("choice", ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")),
+    "group": ("expected >= 1", lambda x: x >= 1),
+    "strides": ("every stride must be >= 1", lambda x: x >= 1),
+    "dilations": ("every dilation must be >= 1", lambda x: x >= 1),
+    "kernel_shape": ("every kernel size must be >= 1", lambda x: x >= 1),
+    "ceil_mode": ("expected 0 or 1", lambda x: x in (0, 1)),
+    "keepdims": ("expected 0 or 1", lambda x: x in (0, 1)),
+    "transA": ("expected 0 or 1", lambda x: x in (0, 1)),
+    "transB": ("expected 0 or 1", lambda x: x in (0, 1)),
+    "count_include_pad": ("expected 0 or 1", lambda x: x in (0, 1)),
+    "size": ("expected >= 1", lambda x: x >= 1),
+}
+
+
 def _onnx(path="<onnx>"):
     try:
         import onnx
@@ -97,6 +115,7 @@ class _Importer:
         self.views: dict[tuple, str] = {}
         self.notes: dict[str, list[str]] = {}
         self.batch = 1
+        self.origin: dict[str, tuple] = {}  # workload layer -> (ONNX node name, op type) it comes from
 
     # ---- errors and names ---------------------------------------------------------------------------
     def err(self, node, msg):
@@ -117,13 +136,76 @@ class _Importer:
                                                                               if k != "name"}}
         self.layers.append(d)
         self.ldict[d["name"]] = d
+        if node is not None:
+            self.origin[d["name"]] = (node.name or (node.output[0] if node.output else ""), node.op_type)
         self.wl_shape[d["name"]] = tuple(int(x) for x in out_shape)
         self.kind[d["name"]] = d["type"]
         return d["name"]
 
+    # ---- the operator spec: attribute types and ranges, one writer per tensor ---------------------------
+    def check_graph(self):
+        """Every node's attributes against its operator's schema (type, required, allowed values) and
+        every tensor written once: a hostile attribute must not silently become another model."""
+        opset = next((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), None)
+        writer = {x.name: "a graph input" for x in self.graph.input}
+        writer.update({t.name: "an initializer" for t in self.graph.initializer})
+        for n in self.graph.node:
+            for o in n.output:
+                if not o:
+                    continue
+                if o in writer:
+                    raise self.err(n, f"output '{o}' is also written by {writer[o]}: each tensor needs one writer")
+                writer[o] = f"node '{n.name or n.output[0]}' ({n.op_type})"
+            if n.domain in ("", "ai.onnx") and opset:
+                self.check_attributes(n, opset)
+
+    def check_attributes(self, n, opset):
+        from onnx import defs
+        try:
+            schema = defs.get_schema(n.op_type, opset, "")
+        except Exception:  # noqa: BLE001  (an operator unknown at this opset: reported as unsupported)
+            return
+        spec = schema.attributes
+        seen = set()
+        for a in n.attribute:
+            if a.name in seen:
+                raise self.err(n, f"attribute '{a.name}' is given twice")
+            seen.add(a.name)
+            if a.name not in spec:
+                if n.op_type in SUPPORTED_OPS:
+                    raise self.err(n, f"attribute '{a.name}' is not an attribute of {n.op_type} (opset {opset})")
+                continue
+            want = int(spec[a.name].type)
+            if a.type != want:
+                raise self.err(n, f"attribute '{a.name}' must be {_ATTR_TYPES.get(want, want)}, found "
+                                  f"{_ATTR_TYPES.get(a.type, a.type)}")
+            if n.op_type in SUPPORTED_OPS:
+                self.check_value(n, a)
+        for name, at in spec.items():
+            if at.required and name not in seen and n.op_type in SUPPORTED_OPS:
+                raise self.err(n, f"attribute '{name}' is required by {n.op_type} and missing")
+
+    def check_value(self, n, a):
+        from onnx import helper
+        v = helper.get_attribute_value(a)
+        rule = _ATTR_VALUES.get(a.name)
+        if rule is None or (a.name == "pads" and n.op_type == "Pad"):
+            return
+        kind, allowed = rule
+        if kind == "choice":
+            text = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+            if text not in allowed:
+                raise self.err(n, f"attribute '{a.name}' must be one of {', '.join(allowed)}, found '{text[:40]}'")
+        else:
+            vals = list(v) if isinstance(v, (list, tuple)) else [v]
+            bad = [x for x in vals if not allowed(x)]
+            if bad:
+                raise self.err(n, f"attribute '{a.name}' = {vals[:8]}: {kind}")
+
     # ---- the walk -----------------------------------------------------------------------------------
     def run(self) -> dict:
         g = self.graph
+        self.check_graph()
         nodes = self._toposort()
         inferred = inferred_shapes(self.model)
         data_inputs = [i for i in g.input if i.name not in self.consts.shape]
@@ -453,6 +535,12 @@ class _Importer:
 
     def _view_op(self, n):
         A, a = attrs(n), self.act(n)
+        rank = len(a.shape)
+        if n.op_type == "Transpose" and "perm" in A and sorted(A["perm"]) != list(range(rank)):
+            raise self.err(n, f"attribute 'perm' = {list(A['perm'])[:8]} is not a permutation of the {rank} axes")
+        if n.op_type == "Flatten" and not -rank <= A.get("axis", 1) <= rank:
+            raise self.err(n, f"attribute 'axis' = {A['axis']} is out of range for a rank-{rank} input "
+                              f"(expected {-rank} to {rank})")
         try:
             shape = self.consts.shape_rule(n, A, [a.shape] + [self.consts.shape.get(x) for x in n.input[1:]])
         except ValueError as e:
@@ -606,7 +694,13 @@ class _Importer:
         if any(x not in self.acts for x in ins):
             raise self.err(n, "concatenating a constant is not modelled")
         acts = [self.acts[x] for x in ins]
-        ax = int(A.get("axis", 1)) % len(acts[0].shape)
+        rank = len(acts[0].shape)
+        if "axis" not in A:
+            raise self.err(n, "attribute 'axis' is required by Concat and missing")
+        if not -rank <= int(A["axis"]) < rank:
+            raise self.err(n, f"attribute 'axis' = {A['axis']} is out of range for a rank-{rank} input "
+                              f"(expected {-rank} to {rank - 1})")
+        ax = int(A["axis"]) % rank
         if ax != 1:
             raise self.err(n, f"only concatenation along channels (axis 1) is modelled, found axis {ax}")
         if len(ins) == 1:
@@ -680,15 +774,33 @@ class _Importer:
 
     def _dict(self, in_shape) -> dict:
         return {"in_shape": list(in_shape), "layers": self.layers, "notes": self.note_lines(),
-                "batch": self.batch}
+                "batch": self.batch, "origin": self.origin}
+
+
+MAX_ONNX_BYTES = 1 << 30  # protobuf parses at most 2 GiB; the whole file (weights too) is read to get shapes,
+# so 1 GiB bounds memory to ~3 GiB (VGG-19 with its weights is 0.55 GB; larger models keep external data)
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def read_model(path):
     """Load an ONNX file (weights' external data is never read): InputError when it is not one."""
     onnx = _onnx(path)
     p = Path(path)
-    if not p.is_file():
-        raise InputError("ONNX model not found" if not p.exists() else "expected a file", Where(str(path)))
+    try:
+        size = p.stat().st_size if p.is_file() else None
+    except (OSError, ValueError):  # an over-long name, a NUL
+        size = None
+    if size is None:
+        raise InputError("ONNX model not found" if not _exists(p) else "expected a regular file", Where(str(path)))
+    if size > MAX_ONNX_BYTES:
+        raise InputError(f"file is {size} bytes, over the {MAX_ONNX_BYTES}-byte limit of an ONNX model",
+                         Where(str(path)))
     try:
         data = p.read_bytes()
     except OSError as e:
@@ -706,12 +818,19 @@ def read_model(path):
 
 def _yaml_line(d) -> str:
     import yaml
-    text = yaml.safe_dump(d, default_flow_style=True, sort_keys=False, width=1 << 30).strip()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: the same text, 4x faster
+    text = yaml.dump(d, Dumper=dumper, default_flow_style=True, sort_keys=False, width=1 << 30).strip()
     return text[:-3].strip() if text.endswith("\n...") else text  # a scalar ends its document
 
 
 def onnx_to_workload_data(path, precision: dict | None = None) -> tuple[dict, list[str]]:
     """The workload mapping of an ONNX model (the YAML-level format) and the header comment lines."""
+    data, header, _ = _convert(path, precision)
+    return data, header
+
+
+def _convert(path, precision: dict | None = None) -> tuple[dict, list[str], str]:
+    """The workload mapping, the header comment lines and the YAML text `tlm import` writes."""
     model, digest = read_model(path)
     try:
         d = _Importer(model, str(path)).run()
@@ -736,20 +855,73 @@ def onnx_to_workload_data(path, precision: dict | None = None) -> tuple[dict, li
         **({"notes": d["notes"]} if d["notes"] else {}),
         "layers": d["layers"],
     }
-    return data, header
+    text = check_file_limits(data, header, path, d["origin"])  # the same limits for import and simulate
+    return data, header, text
+
+
+def _render(data: dict, header) -> tuple[list[str], int]:
+    """The lines of the workload YAML text (`tlm import` writes them joined) and the index of the first
+    layer line."""
+    lines = [f"# {x}" for x in header]
+    first = None
+    for key, v in data.items():
+        if isinstance(v, list) and key in ("notes", "layers"):  # one line per item
+            lines.append(f"{key}:")
+            if key == "layers":
+                first = len(lines)
+            lines += [f"  - {_yaml_line(x)}" for x in v]
+        else:
+            lines.append(f"{key}: {_yaml_line(v)}")
+    return lines, first
+
+
+def _values(v) -> int:
+    """YAML values the loader counts for `v` (yamlio.MAX_NODES): every scalar, key, mapping and
+    sequence, and each pair of a mapping once more (as `<<:` merges are counted)."""
+    if isinstance(v, dict):
+        return 1 + sum(2 + _values(x) for x in v.values())
+    if isinstance(v, list):
+        return 1 + sum(_values(x) for x in v)
+    return 1
+
+
+def check_file_limits(data: dict, header, path, origin: dict) -> str:
+    """The YAML text `tlm import` writes for `data`, refused when a workload file could not be read back
+    (over MAX_YAML_BYTES bytes or MAX_NODES values): `tlm import` and `tlm simulate MODEL.onnx` accept
+    the same models, and every imported file simulates.  The error names the ONNX file and the node at
+    which the limit is crossed, never a line of generated text."""
+    from .yamlio import MAX_NODES, MAX_YAML_BYTES
+    layers = data["layers"]
+    n_values = _values(data)
+    if n_values > MAX_NODES:  # counted on the data (cheap), before any text is made
+        n_values -= sum(_values(x) for x in layers)
+        for i, d in enumerate(layers):
+            n_values += _values(d)
+            if n_values > MAX_NODES:
+                _limit_error(path, origin, d, i, len(layers), f"{n_values} YAML values, over the {MAX_NODES}-value "
+                             "limit")
+    lines, first = _render(data, header)
+    size = sum(len(x.encode("utf-8")) + 1 for x in lines)
+    if size > MAX_YAML_BYTES:
+        n_bytes = sum(len(x.encode("utf-8")) + 1 for x in lines[:first])
+        for i, d in enumerate(layers):
+            n_bytes += len(lines[first + i].encode("utf-8")) + 1
+            if n_bytes > MAX_YAML_BYTES:
+                _limit_error(path, origin, d, i, len(layers), f"{n_bytes} bytes of YAML, over the "
+                             f"{MAX_YAML_BYTES}-byte limit")
+    return "\n".join(lines) + "\n"
+
+
+def _limit_error(path, origin, d, i, n, what):
+    node, op = origin.get(d["name"], (d["name"], d["type"]))
+    raise InputError(f"the workload reaches {what} of a workload file at this node (layer {i + 1} of {n}); "
+                     "tlm would write a file it cannot read back. Fewer layers, or shorter node names, fit",
+                     Where(str(path)), f"node '{node}' ({op})")
 
 
 def onnx_to_yaml(path, precision: dict | None = None) -> str:
     """The workload YAML text of an ONNX model, with a comment header naming its source."""
-    data, header = onnx_to_workload_data(path, precision)
-    lines = [f"# {x}" for x in header]
-    for key, v in data.items():
-        if isinstance(v, list) and key in ("notes", "layers"):  # one line per item
-            lines.append(f"{key}:")
-            lines += [f"  - {_yaml_line(x)}" for x in v]
-        else:
-            lines.append(f"{key}: {_yaml_line(v)}")
-    return "\n".join(lines) + "\n"
+    return _convert(path, precision)[2]
 
 
 def _ydata(v, file: str):
@@ -772,8 +944,12 @@ def _workload(ydata, path) -> Workload:
 
 
 def parse_yaml(text: str, path) -> Workload:
-    """The workload of imported YAML text (what `tlm import` writes)."""
-    return _workload(load_text(text, str(path)), path)
+    """The workload of imported YAML text (what `tlm import` writes); errors name the ONNX file, not a
+    line of the generated text."""
+    try:
+        return _workload(load_text(text, str(path)), path)
+    except InputError as e:
+        raise InputError(e.message, Where(str(path)), e.field) from None
 
 
 def load_onnx(path, precision: dict | None = None) -> Workload:

@@ -33,6 +33,8 @@ ON_CHIP_COMPONENTS = tuple(c for c in COMPONENTS if c != "external")
 
 def require():
     """matplotlib with the Agg backend, or an InputError naming the optional extra."""
+    from .outputs import quiet_matplotlib_config
+    quiet_matplotlib_config()  # a read-only HOME: no multi-line warning
     try:
         import matplotlib
     except ImportError:

@@ -21,10 +21,13 @@ MAX_INT = 2**31 - 1  # default upper bound of an integer parameter without its o
 MAX_FLOAT = 1e30  # default upper bound of a number parameter without its own `hi`
 
 
-def param(doc: str, *, lo=None, hi=None, choices=None, default=_NO_DEFAULT, lo_open=False, allow_inf=False):
+def param(doc: str, *, lo=None, hi=None, choices=None, default=_NO_DEFAULT, lo_open=False, allow_inf=False,
+          why_hi: str | None = None):
     """A validated parameter.  `lo`/`hi` bound numbers (inclusive unless `lo_open`); `allow_inf` admits
-    YAML `.inf` (e.g. an unbounded bandwidth)."""
-    md = {"doc": doc, "lo": lo, "hi": hi, "choices": choices, "lo_open": lo_open, "allow_inf": allow_inf}
+    YAML `.inf` (e.g. an unbounded bandwidth).  `why_hi` says why the upper bound is what it is (every
+    integer parameter has one: a count of 2^31 channels would exhaust memory); the reference shows it."""
+    md = {"doc": doc, "lo": lo, "hi": hi, "choices": choices, "lo_open": lo_open, "allow_inf": allow_inf,
+          "why_hi": why_hi}
     if default is _NO_DEFAULT:
         return field(metadata=md)
     if isinstance(default, (list, dict)):
@@ -164,4 +167,11 @@ def describe(cls, prefix: str = ""):
             name = getattr(t, "__name__", str(t)).replace("typing.", "")
             if typing.get_origin(t) in (list, tuple):
                 name = f"list of {typing.get_args(t)[0].__name__}"
-            yield p, name, f.metadata.get("doc", ""), default
+            yield p, name, _doc_with_bound(f.metadata), default
+
+
+def _doc_with_bound(md) -> str:
+    doc = md.get("doc", "")
+    if md.get("why_hi"):
+        doc += f" (at most {md['hi']:,}: {md['why_hi']})"
+    return doc

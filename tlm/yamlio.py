@@ -6,7 +6,9 @@ an alias bomb is refused quickly.
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,8 @@ MAX_YAML_BYTES = 1024 * 1024  # refuse larger inputs: a 7,000-layer workload is 
 MAX_ALIASES = 1000  # an alias bomb expands exponentially; real files use a handful of anchors
 MAX_NODES = 100_000  # YAML values parsed, counted as they are read (and again when `<<:` merges copy them)
 MAX_DEPTH = 64  # nesting of mappings/sequences; real files nest 4 deep
+MAX_EXTENDS = 32  # files in one `extends:` chain; real configs chain 2 or 3 (and recursion stays shallow)
+NAME_MAX, PATH_MAX = 255, 4096  # bytes of one path component / of a whole path (Linux)
 
 
 class YDict(dict):
@@ -205,22 +209,31 @@ def load_text(text: str, file: str = "<input>", _loader=None):
             loader.dispose()
 
 
-def read_text(path: str | os.PathLike, what: str = "file") -> str:
+def read_text(path: str | os.PathLike, what: str = "file", regular_only: bool = False) -> str:
+    """The UTF-8 text of a file, read bounded.  A device or pipe (`/dev/zero`, `<(...)`) is read up to the
+    size limit, unless `regular_only` (an `extends:` base: only regular files); a FIFO is opened without
+    blocking, so one with no writer is refused at once instead of hanging."""
     p = Path(path)
     try:
-        size = p.stat().st_size
+        st = os.stat(p)
     except (OSError, ValueError):  # ValueError: a NUL in the name
         raise InputError(f"{what} not found", Where(str(path))) from None
-    if p.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{what} is a directory, expected a file", Where(str(path)))
+    if regular_only and not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{what} is not a regular file (a device, FIFO or socket)", Where(str(path)))
     too_big = f"over the {MAX_YAML_BYTES}-byte limit"
-    if size > MAX_YAML_BYTES:
-        raise InputError(f"file is {size} bytes, {too_big}", Where(str(path)))
+    if st.st_size > MAX_YAML_BYTES and stat.S_ISREG(st.st_mode):
+        raise InputError(f"file is {st.st_size} bytes, {too_big}", Where(str(path)))
     try:
-        with open(p, "rb") as f:  # bounded read: a device or pipe (/dev/zero) reports no size
-            data = f.read(MAX_YAML_BYTES + 1)
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a FIFO without writer: no blocking open
+        with os.fdopen(fd, "rb") as f:
+            os.set_blocking(fd, True)
+            data = f.read(MAX_YAML_BYTES + 1)  # bounded read: a device or pipe (/dev/zero) reports no size
         if len(data) > MAX_YAML_BYTES:
             raise InputError(f"file is {too_big}", Where(str(path)))
+        if not data and stat.S_ISFIFO(st.st_mode):
+            raise InputError("nothing to read: a FIFO with no writer", Where(str(path)))
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", Where(str(path))) from None
@@ -228,9 +241,9 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         raise InputError(f"cannot read: {e.strerror}", Where(str(path))) from None
 
 
-def load_file(path: str | os.PathLike, what: str = "file"):
+def load_file(path: str | os.PathLike, what: str = "file", regular_only: bool = False):
     """Load a YAML file; the top level must be a mapping."""
-    data = load_text(read_text(path, what), str(path))
+    data = load_text(read_text(path, what, regular_only), str(path))
     if not isinstance(data, YDict):
         raise InputError(f"the top level of a {what} must be a mapping of fields",
                          Where(str(path), 1, 1))
@@ -293,13 +306,19 @@ def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shi
     """Load a YAML file that may name a base file with `extends:` (see `resolve_base`: a path relative
     to the file itself, or a shipped name such as `imagine`)."""
     path = Path(path)
-    data = load_file(path, what)
+    data = load_file(path, what, regular_only=bool(_seen))  # a base file must be a regular file
     if "extends" not in data:
         return data
     base_name = data["extends"]
     if not isinstance(base_name, str):
         raise InputError("expected a file name", data.where("extends"), "extends")
-    base_path = resolve_base(base_name, path, shipped)
+    _check_base_name(base_name, data, _seen + (path.resolve(),))
+    rel = path.parent / base_name
+    try:
+        here = rel.exists() or rel.is_symlink()  # any file type: load_file refuses non-regular ones
+    except (OSError, ValueError):
+        here = False
+    base_path = _resolve(rel, data) if here else resolve_base(base_name, path, shipped)
     if base_path is None:
         from .errors import did_you_mean
         names = sorted(shipped or ())
@@ -314,6 +333,29 @@ def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shi
     over.file, over.pos = data.file, data.pos
     over.positions = {k: p for k, p in data.positions.items() if k != "extends"}
     return deep_merge(base, over)
+
+
+def _resolve(p: Path, data) -> Path:
+    try:
+        return p.resolve()
+    except (RuntimeError, OSError) as e:  # a symbolic link loop (RuntimeError before Python 3.13)
+        raise InputError(f"cannot resolve the file name: {getattr(e, 'strerror', None) or e}",
+                         data.where("extends"), "extends") from None
+
+
+def _check_base_name(name: str, data, chain: tuple) -> None:
+    """Before the name is resolved: no NUL, no over-long name, a bounded chain of files (`chain`: the
+    files so far, this one last)."""
+    where = data.where("extends")
+    if "\x00" in name:
+        raise InputError("a file name cannot contain a NUL character", where, "extends")
+    raw = name.encode("utf-8", "surrogatepass")
+    if len(raw) > PATH_MAX or any(len(part) > NAME_MAX for part in raw.split(b"/")):
+        raise InputError(f"file name too long ({len(raw)} bytes; at most {NAME_MAX} per folder or file name and "
+                         f"{PATH_MAX} in all)", where, "extends")
+    if len(chain) >= MAX_EXTENDS:
+        raise InputError(f"more than {MAX_EXTENDS} files in the extends: chain that starts at {chain[0].name} "
+                         "(each file extends the next)", where, "extends")
 
 
 def to_ydict(d, file: str = "<dict>"):
@@ -335,7 +377,8 @@ def to_ydict(d, file: str = "<dict>"):
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write a whole file or nothing: a temporary file in the same folder, then rename."""
+    """Write a whole file or nothing: a temporary file in the same folder, then rename.  `-` is standard
+    output; a character device or FIFO is written in place (never renamed over); see atomic_write_all."""
     atomic_write_all([(path, data)])
 
 
@@ -345,21 +388,102 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_all(files) -> None:
-    """Write several (path, data) files all or none: every temporary file is written first and only
-    then all are renamed, so an unwritable second file leaves no first file behind."""
-    done = []  # (temporary, final) paths
+STDOUT = "-"  # an output path that means standard output
+
+
+def _kind(path: Path) -> str:
+    """What writing to `path` means: 'stdout', 'new' (nothing there yet), 'file' (a regular file, or a
+    symbolic link to one: its target is replaced), 'stream' (a character device or FIFO, perhaps behind a
+    symbolic link such as /dev/stdout: written in place).  Anything else is refused in one line."""
+    if str(path) == STDOUT:
+        return "stdout"
     try:
-        for path, data in files:
-            path = Path(path)
+        st = os.stat(path)  # follows symbolic links (the kernel resolves /proc/self/fd/N magic links too)
+    except FileNotFoundError:
+        if os.path.islink(path):  # a dangling link: replacing it would create a file wherever it points
+            raise InputError("cannot write: a symbolic link to nothing", Where(str(path))) from None
+        return "new"
+    except NotADirectoryError:
+        raise InputError("cannot write: Not a directory", Where(str(path))) from None
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
+    except ValueError as e:  # a NUL in the name
+        raise InputError(f"cannot write: {e}", Where(str(path))) from None
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+        return "stream"
+    what = "a directory" if stat.S_ISDIR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode) \
+        else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file"
+    raise InputError(f"cannot write: the path is {what}, expected a file (or a character device, a FIFO "
+                     "or '-' for standard output)", Where(str(path)))
+
+
+def _open_stream(path: Path) -> int:
+    """Open a character device or FIFO for writing in place: never created, truncated or renamed over;
+    O_NONBLOCK so that a FIFO without a reader fails at once (ENXIO) instead of blocking forever."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as e:
+        why = "a FIFO with no reader" if e.errno == errno.ENXIO else e.strerror
+        raise InputError(f"cannot write: {why}", Where(str(path))) from None
+    try:
+        if not stat.S_ISCHR(os.fstat(fd).st_mode) and not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise InputError("cannot write: the path changed while it was opened", Where(str(path)))
+        os.set_blocking(fd, True)  # writes then wait for a slow reader instead of failing with EAGAIN
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _write_fd(fd: int, data: bytes, path) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    except OSError as e:  # /dev/full, a reader that went away (EPIPE)
+        raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
+
+
+def _bytes(data) -> bytes:
+    return data if isinstance(data, bytes) else data.encode("utf-8")
+
+
+def atomic_write_all(files) -> None:
+    """Write several (path, data) files all or none.
+
+    Regular files: every temporary file is written first (in the folder of the final file, or of the
+    target of a symbolic link to a regular file) and only then all are renamed, so an unwritable second
+    file leaves no first file behind, nor a folder this call created.  Character devices and FIFOs
+    (/dev/null, /dev/stdout, a named pipe, perhaps behind a symbolic link) are opened first, written in
+    place last, and never renamed over; `-` is standard output.  Two outputs at the same path, or one
+    inside another, are refused before anything is written."""
+    files = [(Path(p) if str(p) != STDOUT else STDOUT, d) for p, d in files]
+    _check_distinct([p for p, _ in files])
+    plan = [(path, data, _kind(Path(path))) for path, data in files]
+    done = []  # (temporary, final) paths
+    made = []  # folders this call created, deepest last
+    streams = []  # (fd or None for stdout, path, data)
+    ok = False
+    restore = _interrupt_on_sigterm()  # SIGTERM while writing: temporary files removed, like Ctrl-C
+    try:
+        for path, data, kind in plan:
+            if kind == "stdout":
+                streams.append((None, path, data))
+                continue
+            if kind == "stream":
+                streams.append((_open_stream(path), path, data))
+                continue
+            final = Path(os.path.realpath(path)) if kind == "file" and os.path.islink(path) else path
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                mode = "wb" if isinstance(data, bytes) else "w"
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-                done.append((tmp, path))
+                _mkdirs(final.parent, made)
+                fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
+                done.append((tmp, final))
                 os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs get normal modes
-                with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as f:
-                    f.write(data)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(_bytes(data))
             except OSError as e:
                 raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
             except ValueError as e:  # a NUL in the name
@@ -367,11 +491,91 @@ def atomic_write_all(files) -> None:
         for tmp, path in done:
             try:
                 os.replace(tmp, path)
-            except OSError as e:  # e.g. the destination is a directory
+            except OSError as e:  # e.g. the destination became a directory
                 raise InputError(f"cannot write: {e.strerror}", Where(str(path))) from None
+        ok = True
+        for fd, path, data in streams:
+            if fd is None:
+                _write_stdout(data)
+            else:
+                _write_fd(fd, _bytes(data), path)
     finally:
+        restore()
+        for fd, _, _ in streams:
+            if fd is not None:
+                os.close(fd)
         for tmp, _ in done:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+        if not ok:
+            for d in reversed(made):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+
+
+def _interrupt_on_sigterm():
+    """Until the returned function is called, SIGTERM raises KeyboardInterrupt (the CLI then exits 130
+    after the `finally:` above removed the temporary files).  Only in the main thread, and only when
+    SIGTERM has its default action (an embedding program's own handler is left alone)."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _write_stdout(data) -> None:
+    import sys
+    try:
+        sys.stdout.flush()
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(
+                data.decode("utf-8", "replace"))
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror}", Where("<standard output>")) from None
+
+
+def _mkdirs(folder: Path, made: list) -> None:
+    """mkdir -p that remembers which folders it created (so that a failure can remove them)."""
+    missing = []
+    p = folder
+    while not p.exists() and not os.path.islink(p) and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir()
+        made.append(d)
+
+
+def _key(path) -> str:
+    return STDOUT if str(path) == STDOUT else os.path.normpath(os.path.abspath(path))
+
+
+def _check_distinct(paths) -> None:
+    """Refuse two outputs at one path (one would silently replace the other) or an output inside another
+    output (a file where a folder is needed): before anything is written."""
+    seen = {}
+    for p in paths:
+        k = _key(p)
+        if k == STDOUT:
+            continue
+        if k in seen:
+            raise InputError(f"two outputs would be written to this same path ({seen[k]} and {p})", Where(str(p)))
+        seen[k] = p
+    for k, p in seen.items():
+        for parent in Path(k).parents:
+            if str(parent) in seen:
+                raise InputError(f"an output would be written inside another output file ({seen[str(parent)]})",
+                                 Where(str(p)))

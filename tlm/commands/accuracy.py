@@ -30,6 +30,42 @@ def add_arguments(p):
     p.add_argument("--noise-sweep", action="store_true", help="also print accuracy and ENOB against noise")
 
 
+MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps it one line
+
+
+def check_weights_field(wl) -> None:
+    """The workload's top-level `weights:` names an existing regular .npz file (numpy.savez), or is absent
+    (then random weights are calibrated): one line naming the field otherwise, before numpy sees it."""
+    import os
+    import stat
+
+    from ..errors import InputError, Where, short
+    from ..functional import weights_path
+    w = wl.extra.get("weights")
+    if w is None:
+        return
+    where = Where(wl.file)
+    if not isinstance(w, str) or not w or "\x00" in w:
+        raise InputError(f"expected the name of a .npz weights file, found {short(w)}", where, "weights")
+    p = weights_path(wl)
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        raise InputError(f"weights file {short(w)}: {e.strerror}", where, "weights") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"weights file {short(w)} is not a regular file", where, "weights")
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise InputError(f"cannot read weights file {short(w)}: {e.strerror}", where, "weights") from None
+    if magic.startswith(b"\x93NUMPY"):
+        raise InputError(f"weights file {short(w)} is a single .npy array; expected a .npz archive "
+                         "(numpy.savez) with one array per layer parameter", where, "weights")
+    if not magic.startswith(b"PK"):
+        raise InputError(f"weights file {short(w)} is not a .npz archive (numpy.savez)", where, "weights")
+
+
 def _fmt_db(v):
     return "inf" if math.isinf(v) else f"{v:.1f}"
 
@@ -42,9 +78,13 @@ def run(args) -> int:
     from ..arch import arch_from_dict
     from ..errors import InputError, Where
     from ..functional import build, connected_rows, row_tiles
+    if not 0 <= args.seed <= MAX_SEED:
+        raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {args.seed}",
+                         Where("tlm accuracy (command line)"), "--seed")
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload or DEFAULT_WORKLOAD, arch)
     arch, wl = apply_set(args, arch, wl)
+    check_weights_field(wl)
     if args.output_bits is not None:
         if args.output_bits not in arch.precision.output_bits:
             raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",
@@ -59,7 +99,10 @@ def run(args) -> int:
         arch = arch_from_dict(d, arch.name)
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
-    x, y = A.held_out_images(wl, args.dataset, args.images)
+    try:
+        x, y = A.held_out_images(wl, args.dataset, args.images)
+    except InputError as e:  # a check of the workload's input shape: name the workload file
+        raise InputError(e.message, Where(wl.file) if e.where.file == "<input>" else e.where, e.field) from None
     net = build(arch, wl)
     ev = A.evaluate(net, x, y, swing, noise, args.seed)
     con = console()

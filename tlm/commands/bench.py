@@ -13,6 +13,7 @@ from ._common import add_set, console, load_arch_arg, load_workload_arg, split_a
 NAME = "bench"
 HELP = "benchmark: simulated hardware throughput and the simulator's own speed"
 ORDER = 30
+MAX_REPEAT = 1000  # a tlm-engine ResNet-8 run is ~0.5 s: 1,000 repeats are already ~10 minutes per workload
 
 
 def add_arguments(p):
@@ -28,9 +29,10 @@ def add_arguments(p):
 
 def run(args) -> int:
     from .. import bench
-    from ..errors import InputError
-    if args.repeat < 1:
-        raise InputError(f"--repeat must be at least 1, found {args.repeat}", field="--repeat")
+    from ..errors import InputError, Where
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise InputError(f"--repeat must be 1 to {MAX_REPEAT}, found {args.repeat}", Where("tlm bench (command line)"),
+                         "--repeat")
     first, lone = split_arch_workload(args.arch, None)
     names = ([lone] if lone else []) + list(args.workloads) or [None]
     arch = load_arch_arg(first)

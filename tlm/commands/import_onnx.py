@@ -41,6 +41,6 @@ def run(args) -> int:
     text = onnx_to_yaml(args.model, prec)
     wl = parse_yaml(text, args.model)  # what we write must load: check before writing
     atomic_write(Path(args.output), text)
-    console().print(f"wrote {args.output}: '{wl.name}', {len(wl.layers)} layers "
+    console(stderr=args.output == "-").print(f"wrote {args.output}: '{wl.name}', {len(wl.layers)} layers "
                     f"({sum(l.is_compute for l in wl.layers)} on the macros), {wl.macs:,} MACs")
     return 0

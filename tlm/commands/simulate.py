@@ -66,6 +66,12 @@ def run(args) -> int:
     from .. import report
     from ..paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
     _flag_paths(args)
+    from ..outputs import check_output_paths
+    real = lambda v: None if v is True else v  # noqa: E731  (True: into the -o folder)
+    check_output_paths("simulate", {"--json": args.json, "--trace": real(args.trace)},
+                       {"--csv": (args.csv, ("summary.csv", "layers.csv", "energy.csv", "blocks.csv")),
+                        "--plot": (real(args.plot), ("run_energy.png", "run_energy.svg")),
+                        "-o": (args.out, ())})  # before any work
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)

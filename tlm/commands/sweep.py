@@ -118,6 +118,8 @@ def run(args) -> int:
     out = Path(args.output)
     if args.dask:
         _quiet_dask_logs()
+    from ..outputs import require_regular_file
+    require_regular_file(out, "-o", "rows are appended as points finish, and --resume reads them back", "sweep")
     text, resumed = _run_with_progress(sweep, job, out, workers, args)
     con = console()
     table = sweep.read_table(text)
