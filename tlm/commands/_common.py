@@ -70,7 +70,8 @@ def console(stderr=False):
     import sys
 
     from rich.console import Console
+
+    from ..tables import console_width
     stream = sys.stderr if stderr else sys.stdout
-    # a pipe or file gets a fixed width, so the same run prints the same bytes anywhere
-    width = None if stream.isatty() else 120
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    # $COLUMNS, else the terminal's width, else (a pipe or file) 80: see tlm/tables.py
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=console_width(stream))

@@ -42,6 +42,8 @@ def add_arguments(p):
     p.add_argument("--csv", metavar="DIR", help="write layers.csv and energy.csv into DIR")
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="print every note (default: one line per kind of note, with a count)")
     p.add_argument("--plot", metavar="DIR", help="draw the energy breakdown per layer (PNG, SVG) into DIR")
     p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
                    help="measure each layer's input bit density on DATASET with the functional model")
@@ -113,5 +115,5 @@ def run(args) -> int:
         if args.per_layer:
             con.print(report.layer_energy_table(result))
         if result.notes:
-            con.print(report.notes_text(result))
+            con.print(report.notes_text(result, verbose=args.verbose))
     return 0
