@@ -142,7 +142,7 @@ class Table:
             chunks.append(cur)
         return [(keys + c, self._fit(console, keys + c, width)) for c in chunks]
 
-    def _rich_table(self, title, idx, widths, probe=False):
+    def _rich_table(self, title, idx, widths, probe=False, skip_blank=False):
         from rich import box as rbox
         from rich.table import Table as RichTable
         from rich.text import Text
@@ -159,6 +159,8 @@ class Table:
             t.add_row(*(["x"] * len(idx)))
             return t
         for cells, style in self.rows:
+            if skip_blank and not any(cells[i] for i in idx):
+                continue  # (a row that only continues the cells of another table)
             t.add_row(*(Text(cells[i]) for i in idx), style=style)
         return t
 
@@ -173,7 +175,10 @@ class Table:
             title = self.title
             if len(chunks) > 1:
                 title = f"{self.title or 'table'} ({n} of {len(chunks)})"
-            t = self._rich_table(title, idx, widths)
+                table_width = sum(widths) + self._overhead(console, len(idx))
+                if n > 1 and _cell_len(title) > table_width:  # a narrow continuation: a short title
+                    title = f"({n} of {len(chunks)}, continued)"
+            t = self._rich_table(title, idx, widths, skip_blank=len(chunks) > 1)
             if n == len(chunks) and self.caption:
                 t.caption = Text(self.caption)
             yield t

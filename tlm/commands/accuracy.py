@@ -34,13 +34,11 @@ def _fmt_db(v):
 
 
 def run(args) -> int:
-    from rich import box
-    from rich.table import Table
-
     from .. import accuracy as A
     from ..arch import arch_from_dict
     from ..errors import InputError, Where
     from ..functional import build, connected_rows, row_tiles
+    from ..tables import Table
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload or DEFAULT_WORKLOAD, arch)
     if args.output_bits is not None:
@@ -63,7 +61,7 @@ def run(args) -> int:
     con = console()
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
     t = Table(title=f"{wl.name} on {arch.name}: {ev.images} held-out {args.dataset} images, {swing} swing"
-                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}", box=box.SIMPLE_HEAVY)
+                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}")
     t.add_column("model")
     t.add_column("accuracy", justify="right")
     names = {"float": "float (no quantization)", "ideal": "ideal integer (exact DP, r-bit outputs)",
@@ -71,7 +69,7 @@ def run(args) -> int:
     for m, a in ev.accuracy.items():
         t.add_row(names[m], f"{100 * a:.2f}%")
     con.print(t)
-    t = Table(title="per layer (CIM vs the exact integer output of the same input)", box=box.SIMPLE_HEAVY)
+    t = Table(title="per layer (CIM vs the exact integer output of the same input)")
     for c in ("layer", "bits i/w/o", "rows", "row tiles", "connected rows", "SQNR dB", "ENOB",
               "ENOB ideal", "clipped", "input density", "DP activity"):
         t.add_column(c, justify="left" if c == "layer" else "right")
@@ -89,8 +87,7 @@ def run(args) -> int:
     if args.noise_sweep:
         sweep = A.noise_sweep(net, x, y, swing, seed=args.seed)
         comp = [L.name for L in wl.layers if L.is_compute]
-        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)",
-                  box=box.SIMPLE_HEAVY)
+        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
         t.add_column("noise LSB", justify="right")
         t.add_column("CIM accuracy", justify="right")
         for n in comp:
