@@ -17,6 +17,7 @@ import numpy as np
 from .errors import InputError
 
 DATASETS = ("mnist5k", "digits")
+IMAGE_SHAPE = (1, 28, 28)  # (C, H, W) of every dataset's images, as load() returns them
 SPLIT_SEED = 20250101  # seed of the one permutation that defines every train/test split
 TEST_SIZE = {"mnist5k": 1000, "digits": 360}  # held-out images (20% of each dataset)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import textwrap
 
 NEVER, WORDS, FOLD = "never", "words", "fold"  # how a column's cells may break over lines
+SHORT_NAME = 16  # text columns up to this wide wrap last
 
 
 class _Col:
@@ -42,8 +43,10 @@ class Table:
     never rich markup (a layer may be called `conv[1]`); `style` styles a whole row."""
 
     def __init__(self, title: str | None = None, *, caption: str | None = None, show_header: bool = True,
-                 key_columns: int = 1, box=None, **_ignored):
+                 key_columns: int = 1, box=None, show_edge: bool = True, **_ignored):
+        """`box`: a rich.box.Box or its name ('HEAVY_HEAD'); default SIMPLE_HEAVY."""
         self.title = title
+        self.show_edge = show_edge
         self.caption = caption
         self.show_header = show_header
         self.key_columns = key_columns
@@ -109,26 +112,34 @@ class Table:
                 break
             if self.columns[idx[k]].wrap == NEVER:
                 w[k] = mn[k]
-        # 2. text columns: take one column from the widest until it fits
-        while sum(w) > room:
-            k = max((k for k in range(len(idx)) if w[k] > mn[k]), key=lambda k: w[k], default=None)
-            if k is None:
-                break
-            w[k] -= 1
+        # 2. text columns: take one column from the widest until it fits; short names (up to
+        #    SHORT_NAME) wrap only once the long ones are down to that width
+        for floor in ([min(n, max(m, SHORT_NAME)) for n, m in zip(nat, mn)], mn):
+            while sum(w) > room:
+                k = max((k for k in range(len(idx)) if w[k] > floor[k]),
+                        key=lambda k: (nat[k] > SHORT_NAME, w[k]), default=None)
+                if k is None:
+                    break
+                w[k] -= 1
         return w if sum(w) <= room else None
 
     def _chunks(self, console, width: int) -> list[tuple[list[int], list[int]]] | None:
         """(column indices, widths) of each table the columns are split over; None: not even the key
-        columns and one other fit."""
+        columns and one other fit.  Of the splits with names kept whole and with names wrapped, the one
+        with fewer tables (names whole on a tie)."""
         all_idx = list(range(len(self.columns)))
         w = self._fit(console, all_idx, width)
         if w is not None:
             return [(all_idx, w)]
+        splits = [s for s in (self._split(console, width, True), self._split(console, width, False)) if s]
+        return min(splits, key=len) if splits else None
+
+    def _split(self, console, width: int, names_whole: bool):
+        all_idx = list(range(len(self.columns)))
         keys = all_idx[:self.key_columns]
         chunks, cur = [], []
         for i in all_idx[self.key_columns:]:
-            # split tables keep names whole where they can: columns move to the next table first
-            if (self._fit(console, keys + cur + [i], width, names_whole=True) is not None
+            if (self._fit(console, keys + cur + [i], width, names_whole) is not None
                     or (not cur and self._fit(console, keys + [i], width) is not None)):
                 cur.append(i)
                 continue
@@ -146,8 +157,9 @@ class Table:
         from rich import box as rbox
         from rich.table import Table as RichTable
         from rich.text import Text
-        t = RichTable(title=None if title is None else Text(title), box=self.box or rbox.SIMPLE_HEAVY,
-                      show_header=self.show_header and not probe)
+        b = self.box or "SIMPLE_HEAVY"
+        t = RichTable(title=None if title is None else Text(title), box=getattr(rbox, b) if isinstance(b, str) else b,
+                      show_header=self.show_header and not probe, show_edge=self.show_edge)
         for i, w in zip(idx, widths):
             c = self.columns[i] if not probe else _Col("", "left", NEVER, None)
             head = c.header

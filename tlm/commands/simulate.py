@@ -69,6 +69,18 @@ def _tlm(arch, wl, args):
 ENGINES["tlm"] = _tlm
 
 
+def _check_activity_data(dataset, wl):
+    """--activity-from measures bit densities on real images: only images the network takes.  Digits
+    padded, cropped or repeated into another input (MNIST into a CIFAR network) would give densities
+    of no real input and silently change the energy, so that is refused."""
+    from ..datasets import IMAGE_SHAPE
+    shape = tuple(int(v) for v in wl.input_shape)
+    if shape != IMAGE_SHAPE:
+        raise InputError(f"{dataset} images are {'x'.join(map(str, IMAGE_SHAPE))} (CxHxW) but workload "
+                         f"'{wl.name}' takes {'x'.join(map(str, shape))} inputs: its activity cannot be "
+                         "measured on them", Where("<command line>"), "--activity-from")
+
+
 def run(args) -> int:
     from .. import report
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
@@ -82,6 +94,7 @@ def run(args) -> int:
                                  Where("<command line>"), flag)
     note = None
     if args.activity_from:
+        _check_activity_data(args.activity_from, wl)
         from ..accuracy import measure_activity
         args.input_density, note = measure_activity(arch, wl, args.activity_from)
     try:

@@ -50,13 +50,12 @@ def engine_args(engine: str):
 
 
 def _list_paths(arch):
-    from rich.table import Table
-
     from ..arch import Arch
     from ..schema import describe
     from ..sweep import ALIASES, WORKLOAD_PATHS, arch_leaves
+    from ..tables import Table
     leaves = arch_leaves(arch.to_dict())
-    t = Table(title="paths for --set", show_edge=False)
+    t = Table(title="paths for --set", show_edge=False, box="HEAVY_HEAD")
     for c in ("path", "value", "meaning"):
         t.add_column(c)
     for path, kind, doc, _default in describe(Arch):
@@ -130,12 +129,10 @@ def _run_with_progress(sweep, job, out, workers, args):
 
 
 def _pareto_table(sweep, job, table):
-    from rich import box
-    from rich.table import Table
+    from ..tables import Table
     front = sweep.pareto_front(table["latency_ns"], table["energy_pj"])
     idx = sorted((i for i in range(len(front)) if front[i]), key=lambda i: table["latency_ns"][i])
-    t = Table(title=f"Pareto front: energy vs latency ({len(idx)} of {len(front)} points)",
-              box=box.SIMPLE_HEAVY)
+    t = Table(title=f"Pareto front: energy vs latency ({len(idx)} of {len(front)} points)")
     cols = [s.path for s in job.settings]
     for c in ["point", *cols, "latency (us)", "energy/inf (nJ)", "TOPS/W", "TOPS/mm2"]:
         t.add_column(c, justify="right")
