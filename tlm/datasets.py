@@ -37,8 +37,9 @@ def _load(name: str):
         out[:, 0, 4:24, 4:24] = np.clip(np.rint(big), 0, 255).astype(np.uint8)
         return out, d.target.astype(np.int64)
     except ImportError as e:
-        raise InputError(f"dataset '{name}' needs the optional extra 'data' (pip install "
-                         f"'imagine-tlm[data]'): {e}", field="--dataset") from None
+        from .extras import install_hint
+        raise InputError(f"dataset '{name}' needs the optional extra 'data' ({install_hint('data')}): {e}",
+                         field="--dataset") from None
 
 
 _CACHE: dict = {}
