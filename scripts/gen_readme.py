@@ -3,10 +3,12 @@
     python scripts/gen_readme.py            # rewrite README.md
     python scripts/gen_readme.py --check    # exit 1 if any embedded output is stale
 
-Each block shows `$ tlm ARGS` followed by what the command prints (the pipe width, 120 columns).
+Each block shows `$ tlm ARGS` followed by what the command prints in a pipe at 80 columns (COLUMNS=80,
+whatever the environment says).
 """
 import contextlib
 import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ BLOCK = re.compile(r"(<!-- out: (?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end --
 
 def output(args: str) -> str:
     buf = io.StringIO()
+    os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/tables.py)
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
         code = main(args.split())
     if code != 0:

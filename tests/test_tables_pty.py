@@ -181,7 +181,7 @@ def pipe_runs(workdir):
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 CUT = re.compile(r"\d(?:…|\.\.\.)|(?:…|\.\.\.)\d")
 NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
-PART = re.compile(r"\(\d+ of \d+(?:, continued)?\)")  # the titles of split tables: "(1 of 2)"
+PART = re.compile(r"\(\d+ of \d+\)")  # the titles of split tables: "(1 of 2)"
 
 
 def screen_lines(text: str) -> list[str]:

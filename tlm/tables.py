@@ -158,8 +158,10 @@ class Table:
         from rich.table import Table as RichTable
         from rich.text import Text
         b = self.box or "SIMPLE_HEAVY"
+        # collapsed padding: two spaces between columns, not three (a 9-column table gains 9 columns)
         t = RichTable(title=None if title is None else Text(title), box=getattr(rbox, b) if isinstance(b, str) else b,
-                      show_header=self.show_header and not probe, show_edge=self.show_edge)
+                      show_header=self.show_header and not probe, show_edge=self.show_edge,
+                      collapse_padding=True, pad_edge=False)
         for i, w in zip(idx, widths):
             c = self.columns[i] if not probe else _Col("", "left", NEVER, None)
             head = c.header
@@ -189,7 +191,7 @@ class Table:
                 title = f"{self.title or 'table'} ({n} of {len(chunks)})"
                 table_width = sum(widths) + self._overhead(console, len(idx))
                 if n > 1 and _cell_len(title) > table_width:  # a narrow continuation: a short title
-                    title = f"({n} of {len(chunks)}, continued)"
+                    title = f"({n} of {len(chunks)})"
             t = self._rich_table(title, idx, widths, skip_blank=len(chunks) > 1)
             if n == len(chunks) and self.caption:
                 t.caption = Text(self.caption)
