@@ -158,10 +158,11 @@ class Table:
         from rich.table import Table as RichTable
         from rich.text import Text
         b = self.box or "SIMPLE_HEAVY"
-        # collapsed padding: two spaces between columns, not three (a 9-column table gains 9 columns)
+        # the default box: collapsed padding, two spaces between columns, not three (a 9-column table
+        # gains 9 columns); a box with rules keeps a space each side of them
         t = RichTable(title=None if title is None else Text(title), box=getattr(rbox, b) if isinstance(b, str) else b,
                       show_header=self.show_header and not probe, show_edge=self.show_edge,
-                      collapse_padding=True, pad_edge=False)
+                      collapse_padding=self.box is None, pad_edge=self.box is not None)
         for i, w in zip(idx, widths):
             c = self.columns[i] if not probe else _Col("", "left", NEVER, None)
             head = c.header
