@@ -17,6 +17,7 @@ from .yamlio import load_with_extends, to_ydict
 
 @dataclass(frozen=True)
 class Technology:
+    """`technology:` the CMOS process: node and supplies."""
     node_nm: int = param("CMOS technology node (informational)", lo=1)
     vdd_array_v: float = param("supply of the charge-domain DP array, its CDACs and the ADC sampling "
                                "network, volts", lo=0.05, hi=2.0)
@@ -26,6 +27,7 @@ class Technology:
 
 @dataclass(frozen=True)
 class Clock:
+    """`clock:` the system timebase."""
     frequency_mhz: float = param("frequency of the system timebase; every cycle count is of this clock, MHz",
                                  lo=0.001, hi=100_000.0)
 
@@ -36,6 +38,7 @@ class Clock:
 
 @dataclass(frozen=True)
 class Precision:
+    """`precision:` the input, weight and output precisions the macro supports."""
     input_bits: tuple[int, ...] = param("input (activation) precisions the macro supports, bits", lo=1, hi=8)
     weight_bits: tuple[int, ...] = param("weight precisions the macro supports, bits", lo=1, hi=8)
     output_bits: tuple[int, ...] = param("ADC output precisions supported, bits", lo=1, hi=8)
@@ -43,6 +46,7 @@ class Precision:
 
 @dataclass(frozen=True)
 class Macro:
+    """`macro:` one CIM macro: array geometry, DP timing, capacitances, area."""
     count: int = param("number of CIM macros", lo=1, hi=4096)
     rows: int = param("bit-cell rows: the dot-product length one macro operation covers", lo=1, hi=65536)
     columns: int = param("bit-cell columns: output channels x weight bits", lo=1, hi=65536)
@@ -70,6 +74,7 @@ class Macro:
 
 @dataclass(frozen=True)
 class Adc:
+    """`adc:` the in-macro SAR converters with analog batch-norm."""
     converters_per_macro: int = param("ADCs per macro working in parallel", lo=1)
     fixed_cycles: int = param("clock cycles per conversion independent of resolution: sampling, in-ADC "
                               "batch-norm settling, reset", lo=0)
@@ -87,6 +92,7 @@ class Adc:
 
 @dataclass(frozen=True)
 class Sram:
+    """`sram:` the activation SRAM."""
     capacity_kib: float = param("activation SRAM capacity, KiB", lo=0.0, lo_open=True, hi=2.0**40)
     banks: int = param("independent banks", lo=1)
     width_bits: int = param("bits one bank reads or writes per clock cycle", lo=1)
@@ -102,6 +108,7 @@ class Sram:
 
 @dataclass(frozen=True)
 class Dma:
+    """`dma:` the DMA between external memory and the chip."""
     channels: int = param("independent DMA channels", lo=1)
     bandwidth_bits_per_cycle: float = param("bits per clock cycle one channel moves; .inf = unbounded",
                                             lo=0.001, allow_inf=True)
@@ -113,6 +120,7 @@ class Dma:
 
 @dataclass(frozen=True)
 class Controller:
+    """`controller:` the digital controller: clocking, windowing, partial sums."""
     c_ff_per_cycle: float = param("switched capacitance per clock cycle, always on: clock-tree root, "
                                   "sequencer, im2col address generation, fF", lo=0.0)
     c_ff_per_row_cycle: float = param("capacitance clocked per macro row per cycle while a tile driving that "
@@ -125,12 +133,14 @@ class Controller:
 
 @dataclass(frozen=True)
 class PostProc:
+    """`postproc:` the digital post-processing unit (elementwise ops)."""
     ops_per_cycle: int = param("elementwise digital ops (add, compare) per clock cycle", lo=1)
     c_ff_per_op: float = param("switched capacitance per elementwise digital op, fF", lo=0.0)
 
 
 @dataclass(frozen=True)
 class Activity:
+    """`activity:` default data statistics of the energy model."""
     input_bit_density: float = param("fraction of input bits that are 1 (drives DP and driver switching)",
                                      lo=0.0, hi=1.0)
 
@@ -152,6 +162,7 @@ class Tlm:
 
 @dataclass(frozen=True)
 class Functional:
+    """`functional:` the bit-accurate CIM model's noise and swing."""
     noise_lsb: float = param("standard deviation of the analog noise of one conversion (thermal and "
                              "charge-injection noise of the DP lines, ABN and comparator), referred to the "
                              "converter input, in LSB of a noise_ref_bits-bit conversion (the noise is fixed "
@@ -170,6 +181,7 @@ class Functional:
 
 @dataclass(frozen=True)
 class Arch:
+    """A whole architecture: every section of the YAML file."""
     name: str = param("name of the design")
     technology: Technology = section(Technology, "process and supplies")
     clock: Clock = section(Clock, "the timebase")
