@@ -261,3 +261,48 @@ def test_a_pipe_without_columns_is_80_wide(workdir, monkeypatch):
         assert main(["simulate", "resnet8", "--engine", "analytic"]) == 0
     lines = buf.getvalue().splitlines()
     assert max(len(ln) for ln in lines) == 80
+
+
+# ---- the layout itself, at every width ------------------------------------------------------------------
+def _render(table, width):
+    from rich.console import Console
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, highlight=False).print(table)
+    return buf.getvalue()
+
+
+def _sample_table():
+    from tlm.tables import FOLD, Table
+    t = Table(title="sample")
+    t.add_column("layer", wrap=FOLD)
+    for h in ("MACs", "bits i/w/o", "cycles", "energy per inference", "util sp/tmp"):
+        t.add_column(h, justify="right")
+    t.add_column("on what")
+    for i in range(4):
+        t.add_row(f"{LONG[:12 + 9 * i]}_{i}", f"{(i + 1) * 1_234_567:,}", "8/8/8", f"{i * 98_765:,}",
+                  f"{i + 1.5:.4g} uJ", f"{10 * i}%/{100 - i}%", f"weight load {i * 4_321:,}, dma {i:,}")
+    return t
+
+
+@pytest.mark.parametrize("width", [16, 24, 40, 60, 80, 100, 120, 160])
+def test_every_width_keeps_every_number(width):
+    """From 16 columns (a stacked list) to 160 (one table): every line fits and every number of the
+    rows is printed whole somewhere."""
+    t = _sample_table()
+    out = _render(t, width)
+    check_fits(out, width, f"sample at {width}")
+    wanted = {tok for cells, _ in t.rows for c in cells[1:] for tok in NUMBER.findall(c)}
+    assert wanted <= numbers(out), sorted(wanted - numbers(out))
+
+
+def test_layouts_by_width():
+    """One table when it fits; split tables repeat the key column; a stacked list when nothing fits."""
+    t = _sample_table()
+    wide = _render(t, 200)
+    assert "(1 of" not in wide and wide.count("sample") == 1
+    mid = _render(t, 60)
+    parts = re.findall(r"sample \((\d+) of (\d+)\)|\((\d+) of (\d+)\)", mid)
+    assert len(parts) >= 2
+    assert mid.count(" layer ") == len(parts)  # the key column heads every part
+    narrow = _render(t, 20)
+    assert "  MACs: 1,234,567" in narrow and "━" not in narrow  # stacked: `header: value`, no rules

@@ -92,9 +92,12 @@ class Table:
 
     def _overhead(self, console, n: int) -> int:
         """Columns of a rendered table that are not cell content: padding, separators, edges."""
-        from rich.measure import Measurement
-        probe = self._rich_table(None, [0] * n, [1] * n, probe=True)
-        return Measurement.get(console, console.options, probe).maximum - n
+        cache = self.__dict__.setdefault("_overheads", {})
+        if n not in cache:
+            from rich.measure import Measurement
+            probe = self._rich_table(None, [0] * n, [1] * n, probe=True)
+            cache[n] = Measurement.get(console, console.options, probe).maximum - n
+        return cache[n]
 
     def _fit(self, console, idx: list[int], width: int, names_whole: bool = False) -> list[int] | None:
         """Content widths of the columns `idx` within `width`, or None when they cannot fit
