@@ -62,8 +62,10 @@ class Table:
         if wrap is None:
             wrap = NEVER if justify == "right" else WORDS
         self.columns.append(_Col(str(header), justify, wrap, min_width))
+        self.__dict__.pop("_col_widths", None)
 
     def add_row(self, *cells, style: str | None = None, **_ignored) -> None:
+        self.__dict__.pop("_col_widths", None)
         cells = ["" if c is None else str(c) for c in cells]
         cells += [""] * (len(self.columns) - len(cells))
         self.rows.append((cells, style))
@@ -71,24 +73,28 @@ class Table:
     # ---- layout -------------------------------------------------------------------------------------
     def _widths(self, idx: list[int]) -> tuple[list[int], list[int]]:
         """Natural and minimum content width of the columns `idx`."""
-        nat, mn = [], []
+        cache = self.__dict__.setdefault("_col_widths", {})
         for i in idx:
-            c = self.columns[i]
-            cells = [r[0][i] for r in self.rows]
-            head = c.header if self.show_header else ""
-            widest = max((_cell_len(s) for s in cells), default=0)
-            words = max((_longest_word(s) for s in cells), default=0)
-            head_min = _longest_word(head) if c.wrap != FOLD else min(_cell_len(head), c.min_width or 10)
-            natural = max(widest, _cell_len(head), 1)
-            if c.wrap == NEVER:
-                least = max(widest, head_min, 1)
-            elif c.wrap == WORDS:
-                least = max(words, head_min, 1)
-            else:
-                least = min(natural, max(c.min_width or 10, head_min, 1))
-            nat.append(natural)
-            mn.append(least)
-        return nat, mn
+            if i not in cache:
+                cache[i] = self._col_width(i)
+        return [cache[i][0] for i in idx], [cache[i][1] for i in idx]
+
+    def _col_width(self, i: int) -> tuple[int, int]:
+        """Natural and minimum content width of column `i` (cached until a row or column is added)."""
+        c = self.columns[i]
+        cells = [r[0][i] for r in self.rows]
+        head = c.header if self.show_header else ""
+        widest = max((_cell_len(s) for s in cells), default=0)
+        words = max((_longest_word(s) for s in cells), default=0)
+        head_min = _longest_word(head) if c.wrap != FOLD else min(_cell_len(head), c.min_width or 10)
+        natural = max(widest, _cell_len(head), 1)
+        if c.wrap == NEVER:
+            least = max(widest, head_min, 1)
+        elif c.wrap == WORDS:
+            least = max(words, head_min, 1)
+        else:
+            least = min(natural, max(c.min_width or 10, head_min, 1))
+        return natural, least
 
     def _overhead(self, console, n: int) -> int:
         """Columns of a rendered table that are not cell content: padding, separators, edges."""
