@@ -90,65 +90,55 @@ def workdir(tmp_path_factory):
     return d
 
 
-# ---- the pseudo-terminal runs: one child per width runs every command (one import of tlm) --------------
+# ---- the pseudo-terminal runs: one child runs every command at each width (one import of tlm, one
+# load of each dataset); it sets its terminal's window size before each width, as a resized terminal would
 CHILD = """
-import json, sys
+import fcntl, json, struct, sys, termios
 from tlm.cli import main
-for name, argv in json.loads(sys.argv[1]).items():
-    print(f"\\n@@@ {name}", flush=True)
-    rc = main(argv)
-    print(f"\\n@@@ rc {rc}", flush=True)
+widths, cmds = json.loads(sys.argv[1])
+for w in widths:
+    fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, struct.pack("HHHH", 50, w, 0, 0))
+    for name, argv in cmds.items():
+        print(f"\\n@@@ {w} {name}", flush=True)
+        rc = main(argv)
+        print(f"\\n@@@ {w} rc {rc}", flush=True)
 """
-
-
-def _spawn_pty(width, workdir, cmds):
-    import fcntl
-    import struct
-    import termios
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env.update(PYTHONPATH=str(ROOT), TERM="xterm-256color")
-    env.pop("NO_COLOR", None)
-    p = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(cmds)], stdin=slave, stdout=slave,
-                         stderr=slave, cwd=workdir, env=env, close_fds=True)
-    os.close(slave)
-    return p, master
 
 
 @pytest.fixture(scope="module")
 def pty_runs(workdir):
-    """width -> {command: (exit code, transcript)}; both widths' children run at the same time."""
+    """width -> {command: (exit code, transcript)}."""
     cmds = commands()
-    kids = {w: _spawn_pty(w, workdir, cmds) for w in WIDTHS}
-    bufs = {w: b"" for w in WIDTHS}
-    open_fds = {m: w for w, (_, m) in kids.items()}
-    deadline = time.monotonic() + 300
-    while open_fds and time.monotonic() < deadline:
-        ready, _, _ = select.select(list(open_fds), [], [], 1.0)
-        for fd in ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                chunk = b""
-            if not chunk:
-                os.close(fd)
-                del open_fds[fd]
-            else:
-                bufs[open_fds[fd]] += chunk
-    out = {}
-    for w, (p, _) in kids.items():
-        p.wait(timeout=60)
-        text = bufs[w].decode("utf-8", "replace")
-        runs = {}
-        for part in text.split("\n@@@ ")[1:]:
-            head, _, body = part.partition("\n")
-            if head.startswith("rc "):
-                runs[last] = (int(head[3:].strip()), runs[last][1])
-            else:
-                last = head.strip()
-                runs[last] = (None, body)
-        out[w] = runs
+    master, slave = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    env.update(PYTHONPATH=str(ROOT), TERM="xterm-256color")
+    p = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps([WIDTHS, cmds])], stdin=slave, stdout=slave,
+                         stderr=slave, cwd=workdir, env=env, close_fds=True)
+    os.close(slave)
+    buf, deadline = b"", time.monotonic() + 300
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        buf += chunk
+    os.close(master)
+    p.wait(timeout=60)
+    out = {w: {} for w in WIDTHS}
+    for part in buf.decode("utf-8", "replace").split("\n@@@ ")[1:]:
+        head, _, body = part.partition("\n")
+        w, _, what = head.strip().partition(" ")
+        w = int(w)
+        if what.startswith("rc "):
+            out[w][last] = (int(what[3:]), out[w][last][1])
+        else:
+            last = what
+            out[w][last] = (None, body)
     return out
 
 
