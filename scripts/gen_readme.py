@@ -6,7 +6,8 @@
 
 Two kinds of block, each closed by `<!-- end -->`:
 
-- `<!-- out: ARGS -->`: `$ tlm ARGS` followed by what the command prints (the pipe width, 120 columns).
+- `<!-- out: ARGS -->`: `$ tlm ARGS` followed by what the command prints in a pipe at 80 columns
+  (COLUMNS=80, whatever the environment says).
 - `<!-- gen: NAME -->`: a part written by GENERATORS[NAME]: the benchmark figures, read from the stored
   measurements in docs/bench-results.json (refresh those with scripts/gen_bench_results.py), and the
   what-if example (a sweep and a `tlm simulate --set` check of one of its points, run in a scratch
@@ -47,6 +48,7 @@ WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}
 
 def output(args: str) -> str:
     buf = io.StringIO()
+    os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/tables.py)
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
         code = main(shlex.split(args))
     if code != 0:

@@ -4,6 +4,7 @@
 """
 import contextlib
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tlm.cli import main  # noqa: E402
 
 
 def output(*argv) -> str:
+    os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/tables.py)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(list(argv)) == 0

@@ -66,3 +66,20 @@ def test_one_blas_thread_unless_the_user_says_otherwise():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     threads = json.loads(p.stdout)
     assert threads and all(t == min(2, os.cpu_count()) for t in threads)
+
+
+def test_peak_rss_is_the_fresh_processes_own(arch, resnet8):
+    """The peak RSS of `tlm bench` is the child's own: a parent that has touched 256 MiB does not pass
+    its peak on (ru_maxrss of a forked child would), and a child that touches 128 MiB more reports at
+    least that much more."""
+    import numpy as np
+    ballast = np.ones(256 * 2**20, dtype=np.uint8)  # this process's peak RSS > 256 MiB
+    assert bench.process_peak_rss_mb() > 256
+    child = bench.fresh_process_peak_rss_mb(arch, resnet8, "analytic")
+    assert child is not None and 5 < child < 200
+    del ballast
+    code = ("import numpy as np; from tlm.bench import process_peak_rss_mb; a = process_peak_rss_mb(); "
+            "b = np.ones(128 * 2**20, dtype=np.uint8); print(process_peak_rss_mb() - a)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert 127 <= float(p.stdout) < 140

@@ -313,7 +313,7 @@ def test_missing_onnx_package_says_how_to_install(tmp_path, monkeypatch):
     g.conv(4, 4, 3)
     path = g.save(tmp_path / "a.onnx")
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(InputError, match=r"imagine-tlm\[onnx\]"):
+    with pytest.raises(InputError, match=r'pip install onnx .*pip install -e "\.\[onnx\]"'):
         load_onnx(path)
 
 

@@ -271,9 +271,10 @@ def test_validate_set_checks_the_workload_against_the_set_arch(capsys):
     assert code == 0 and "3 macro(s)" in out
 
 
-def test_paper_set_lower_array_supply_raises_macro_efficiency(capsys):
+def test_paper_set_lower_array_supply_raises_macro_efficiency(capsys, monkeypatch):
     """The DP array's energy is C V^2 at vdd_array_v: a lower supply gives more TOPS/W at 1b."""
     import re as _re
+    monkeypatch.setenv("COLUMNS", "200")  # one figure per line
 
     def peak_1b(*a):
         code, out, err = run(capsys, "paper", *a)

@@ -17,6 +17,7 @@ from .yamlio import load_with_extends, to_ydict
 
 @dataclass(frozen=True)
 class Technology:
+    """`technology:` the CMOS process: node and supplies."""
     node_nm: int = param("CMOS technology node (informational)", lo=1, hi=10_000,
                           why_hi="no CMOS node is coarser than 10 um")
     vdd_array_v: float = param("supply of the charge-domain DP array, its CDACs and the ADC sampling "
@@ -27,6 +28,7 @@ class Technology:
 
 @dataclass(frozen=True)
 class Clock:
+    """`clock:` the system timebase."""
     frequency_mhz: float = param("frequency of the system timebase; every cycle count is of this clock, MHz",
                                  lo=0.001, hi=100_000.0)
 
@@ -37,6 +39,7 @@ class Clock:
 
 @dataclass(frozen=True)
 class Precision:
+    """`precision:` the input, weight and output precisions the macro supports."""
     input_bits: tuple[int, ...] = param("input (activation) precisions the macro supports, bits", lo=1, hi=8,
                                         why_hi="bit-serial inputs of up to 8 bits, as in IMAGINE")
     weight_bits: tuple[int, ...] = param("weight precisions the macro supports, bits", lo=1, hi=8,
@@ -47,6 +50,7 @@ class Precision:
 
 @dataclass(frozen=True)
 class Macro:
+    """`macro:` one CIM macro: array geometry, DP timing, capacitances, area."""
     count: int = param("number of CIM macros", lo=1, hi=4096,
                        why_hi="each macro is a block of the TLM engine; far beyond any CIM chip (IMAGINE has 1)")
     rows: int = param("bit-cell rows: the dot-product length one macro operation covers", lo=1, hi=65536,
@@ -81,6 +85,7 @@ class Macro:
 
 @dataclass(frozen=True)
 class Adc:
+    """`adc:` the in-macro SAR converters with analog batch-norm."""
     converters_per_macro: int = param("ADCs per macro working in parallel", lo=1, hi=65536,
                                       why_hi="at most one per column")
     fixed_cycles: int = param("clock cycles per conversion independent of resolution: sampling, in-ADC "
@@ -111,6 +116,7 @@ class Adc:
 
 @dataclass(frozen=True)
 class Sram:
+    """`sram:` the activation SRAM."""
     capacity_kib: float = param("activation SRAM capacity, KiB", lo=0.0, lo_open=True, hi=2.0**40)
     banks: int = param("independent banks", lo=1, hi=4096,
                        why_hi="activation SRAMs have 1 to a few hundred banks")
@@ -136,6 +142,7 @@ class Sram:
 
 @dataclass(frozen=True)
 class Dma:
+    """`dma:` the DMA between external memory and the chip."""
     channels: int = param("independent DMA channels", lo=1, hi=1024,
                           why_hi="each channel has its own state and trace track in the TLM engine "
                                   "(2^31 channels exhausted memory); SoC DMAs have 1 to 64")
@@ -151,6 +158,7 @@ class Dma:
 
 @dataclass(frozen=True)
 class Controller:
+    """`controller:` the digital controller: clocking, windowing, partial sums."""
     c_ff_per_cycle: float = param("switched capacitance per clock cycle, always on: clock-tree root, "
                                   "sequencer, im2col address generation, fF", lo=0.0)
     c_ff_per_row_cycle: float = param("capacitance clocked per macro row per cycle while a tile driving that "
@@ -164,6 +172,7 @@ class Controller:
 
 @dataclass(frozen=True)
 class PostProc:
+    """`postproc:` the digital post-processing unit (elementwise ops)."""
     ops_per_cycle: int = param("elementwise digital ops (add, compare) per clock cycle", lo=1, hi=65536,
                               why_hi="a post-processing unit of more lanes than macro columns is no design")
     c_ff_per_op: float = param("switched capacitance per elementwise digital op, fF", lo=0.0)
@@ -171,6 +180,7 @@ class PostProc:
 
 @dataclass(frozen=True)
 class Activity:
+    """`activity:` default data statistics of the energy model."""
     input_bit_density: float = param("fraction of input bits that are 1 (drives DP and driver switching)",
                                      lo=0.0, hi=1.0)
 
@@ -194,6 +204,7 @@ class Tlm:
 
 @dataclass(frozen=True)
 class Functional:
+    """`functional:` the bit-accurate CIM model's noise and swing."""
     noise_lsb: float = param("standard deviation of the analog noise of one conversion (thermal and "
                              "charge-injection noise of the DP lines, ABN and comparator), referred to the "
                              "converter input, in LSB of a noise_ref_bits-bit conversion (the noise is fixed "
@@ -213,6 +224,7 @@ class Functional:
 
 @dataclass(frozen=True)
 class Arch:
+    """A whole architecture: every section of the YAML file."""
     name: str = param("name of the design")
     technology: Technology = section(Technology, "process and supplies")
     clock: Clock = section(Clock, "the timebase")

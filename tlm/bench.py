@@ -1,7 +1,9 @@
 """Throughput of the simulated hardware and of the simulator itself (`tlm bench`).
 
 Two throughputs: the hardware's (inferences/s, TOPS, TOPS/W, from the result) and the simulator's (wall
-time per simulation over repeats, transactions and simulated cycles per wall second, peak memory).
+time per simulation over repeats, transactions and simulated cycles per wall second) and its memory:
+the peak resident set (RSS) of a fresh process that loads tlm and simulates the workload once -- the
+memory a `tlm simulate` run needs, interpreter and libraries included, whatever this process did before.
 `scaling()` runs families of growing workloads and fits wall time against MACs, so a user sees how the
 cost of a simulation grows.
 """
@@ -9,10 +11,8 @@ from __future__ import annotations
 
 import gc
 import math
-import resource
 import statistics
 import time
-import tracemalloc
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,8 +38,7 @@ class Measurement:
     macs: int
     cycles: int
     transactions: int | None
-    peak_traced_mb: float  # peak Python+numpy allocation during one simulation (tracemalloc)
-    max_rss_mb: float  # peak resident set of the whole process so far
+    peak_rss_mb: float | None  # peak RSS of a fresh process simulating once (None: not measured)
     inferences_per_s: float
     tops: float
     tops_per_w: float
@@ -59,11 +58,53 @@ class Measurement:
         return d
 
 
-def _max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+def process_peak_rss_mb() -> float:
+    """Peak resident set of this process, MiB: VmHWM of /proc/self/status (Linux), the high-water mark
+    of this process's own address space.  Elsewhere getrusage's ru_maxrss, which on Linux would also
+    count the parent's memory copied by fork before exec -- hence /proc first."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    import resource
+    import sys
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024.0  # macOS: bytes; else KiB
 
 
-def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 1) -> Measurement:
+_CHILD = """
+import pickle, sys
+arch, wl, engine = pickle.load(sys.stdin.buffer)
+from tlm.bench import engines, process_peak_rss_mb
+engines()[engine](arch, wl)
+print(process_peak_rss_mb())
+"""
+
+
+def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
+    """Peak RSS (MiB) of a new Python process that imports tlm and simulates `wl` on `arch` once with
+    `engine`; None when the child cannot run (then the measurement says so instead of guessing)."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)  # this tlm, whatever is installed
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        p = subprocess.run([sys.executable, "-c", _CHILD], input=pickle.dumps((arch, wl, engine)),
+                           capture_output=True, env=env, timeout=600)
+        return float(p.stdout.split()[-1]) if p.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 1,
+            rss: bool = True) -> Measurement:
     sim = engines()[engine]
     for _ in range(warmup):
         result = sim(arch, wl)
@@ -73,19 +114,14 @@ def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 
         t0 = time.perf_counter()
         result = sim(arch, wl)
         times.append(time.perf_counter() - t0)
-    tracemalloc.start()
-    try:
-        sim(arch, wl)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = fresh_process_peak_rss_mb(arch, wl, engine) if rss else None
     q = np.percentile(times, [25, 75])
     s = result.summary()
     return Measurement(workload=wl.name, engine=engine, repeats=repeats,
                        wall_s_median=statistics.median(times), wall_s_min=min(times), wall_s_max=max(times),
                        wall_s_iqr=float(q[1] - q[0]), macs=result.macs, cycles=result.cycles,
-                       transactions=result.extra.get("transactions"), peak_traced_mb=peak / 2**20,
-                       max_rss_mb=_max_rss_mb(), inferences_per_s=s["inferences_per_s"], tops=s["tops"],
+                       transactions=result.extra.get("transactions"), peak_rss_mb=peak,
+                       inferences_per_s=s["inferences_per_s"], tops=s["tops"],
                        tops_per_w=s["tops_per_w"])
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from .errors import InputError
 
 DATASETS = ("mnist5k", "digits")
+IMAGE_SHAPE = (1, 28, 28)  # (C, H, W) of every dataset's images, as load() returns them
 SPLIT_SEED = 20250101  # seed of the one permutation that defines every train/test split
 TEST_SIZE = {"mnist5k": 1000, "digits": 360}  # held-out images (20% of each dataset)
 
@@ -36,8 +37,9 @@ def _load(name: str):
         out[:, 0, 4:24, 4:24] = np.clip(np.rint(big), 0, 255).astype(np.uint8)
         return out, d.target.astype(np.int64)
     except ImportError as e:
-        raise InputError(f"dataset '{name}' needs the optional extra 'data' (pip install "
-                         f"'imagine-tlm[data]'): {e}", field="--dataset") from None
+        from .extras import install_hint
+        raise InputError(f"dataset '{name}' needs the optional extra 'data' ({install_hint('data')}): {e}",
+                         field="--dataset") from None
 
 
 _CACHE: dict = {}

@@ -85,7 +85,8 @@ def _onnx(path="<onnx>"):
     try:
         import onnx
     except ImportError:
-        raise InputError("reading ONNX models needs the 'onnx' package: pip install imagine-tlm[onnx]",
+        from .extras import install_hint
+        raise InputError(f"reading ONNX models needs the optional 'onnx' package: {install_hint('onnx')}",
                          Where(str(path))) from None
     return onnx
 

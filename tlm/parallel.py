@@ -34,8 +34,8 @@ def dask_client(address: str):
     try:
         from dask.distributed import Client
     except ImportError:
-        raise InputError("needs the optional extra 'dask': pip install 'imagine-tlm[dask]'",
-                         Where("--dask")) from None
+        from .extras import install_hint
+        raise InputError(f"needs the optional extra 'dask': {install_hint('dask')}", Where("--dask")) from None
     try:
         return Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:

@@ -38,7 +38,8 @@ def require():
     try:
         import matplotlib
     except ImportError:
-        raise InputError("plots need the optional extra 'plot': pip install 'imagine-tlm[plot]'",
+        from .extras import install_hint
+        raise InputError(f"plots need the optional extra 'plot' (matplotlib): {install_hint('plot')}",
                          Where("--plot")) from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt

@@ -1,11 +1,12 @@
-"""Terminal tables (rich) of a Result (the CSV files are in tlm/outdir.py).  Functions return
-renderables or text; the caller decides where they go."""
+"""Terminal tables of a Result (the CSV files are in tlm/outdir.py).  Functions return renderables or
+text; the caller decides where they go.  The tables are tlm.tables.Table: they fit the console's width
+and never cut a number (rich is imported only when one is printed)."""
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
+import re
 
 from .result import ENERGY_KINDS, KIND_NAMES, Result
+from .tables import FOLD, Table
 
 
 def _eng(x: float, unit: str) -> str:
@@ -22,10 +23,9 @@ def _eng(x: float, unit: str) -> str:
 
 def summary_table(r: Result) -> Table:
     s = r.summary()
-    t = Table(title=f"{r.workload.name} on {r.arch.name} ({r.engine} engine)", box=box.SIMPLE_HEAVY,
-              show_header=False)
-    t.add_column("metric", style="bold")
-    t.add_column("value", justify="right")
+    t = Table(title=f"{r.workload.name} on {r.arch.name} ({r.engine} engine)", show_header=False)
+    t.add_column("metric")
+    t.add_column("value", justify="right", wrap="words")
     rows = [
         ("latency", _eng(s["latency_per_batch_ns"] * 1e-9, "s") + f"  ({s['cycles_per_batch']:,} cycles at "
                                                        f"{r.arch.clock.frequency_mhz:g} MHz)"),
@@ -45,13 +45,12 @@ def summary_table(r: Result) -> Table:
 
 
 def layer_table(r: Result) -> Table:
-    t = Table(title="per layer", box=box.SIMPLE_HEAVY, collapse_padding=True, pad_edge=False)
+    t = Table(title="per layer")
     for c, j in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("bits i/w/o", "right"),
                  ("tiles rxcxg", "right"), ("rows x cols", "right"), ("w loads", "right"), ("cycles", "right"),
                  ("util sp/tmp", "right"), ("energy", "right")):
-        # numbers never wrap or truncate; names wrap
-        t.add_column(c, justify=j, no_wrap=c not in ("layer", "type"),
-                     min_width={"layer": 10, "type": 7}.get(c))
+        # numbers never wrap or truncate; names fold
+        t.add_column(c, justify=j, wrap=FOLD if j == "left" else None, min_width={"layer": 10, "type": 7}.get(c))
     pl = r.per_layer
     layers = r.workload.layers
     for i, name in enumerate(r.layer_names):
@@ -79,7 +78,7 @@ def weight_loads(r: Result, i: int) -> str:
 
 
 def energy_table(r: Result) -> Table:
-    t = Table(title="energy breakdown (per batch)", box=box.SIMPLE_HEAVY)
+    t = Table(title="energy breakdown (per batch)")
     for c, j in (("component", "left"), ("event kind", "left"), ("energy", "right"), ("share", "right")):
         t.add_column(c, justify=j)
     by_kind = r.energy_by_kind_pj
@@ -89,32 +88,78 @@ def energy_table(r: Result) -> Table:
             continue
         v = by_kind[kind]
         t.add_row(comp, kind, _eng(v * 1e-12, "J"), f"{v / total:.1%}" if total else "-")
-    t.add_row("[bold]on-chip total[/]", "", f"[bold]{_eng(total * 1e-12, 'J')}[/]", "100.0%")
+    t.add_row("on-chip total", "", _eng(total * 1e-12, "J"), "100.0%", style="bold")
     t.add_row("off-chip", "external", _eng(by_kind["external"] * 1e-12, "J"), "(not in total)")
     return t
 
 
 def layer_energy_table(r: Result) -> Table:
-    t = Table(title="energy per layer and event kind (pJ)", box=box.SIMPLE_HEAVY)
-    t.add_column("layer")
+    t = Table(title="energy per layer and event kind (pJ)")
+    t.add_column("layer", wrap=FOLD)
     for k in KIND_NAMES:
-        t.add_column(k, justify="right")
+        t.add_column(k.replace("_", " "), justify="right")
     for i, name in enumerate(r.layer_names):
         t.add_row(name, *(f"{v:,.1f}" for v in r.energy_pj[i]))
     return t
 
 
-def notes_text(r: Result) -> str:
-    return "\n".join(f"note: {n}" for n in r.notes)
+# Kinds of note, by a phrase of their text (the first that matches); any other note is its own kind,
+# grouped with the notes that differ from it only in names and numbers.
+NOTE_KINDS = (
+    ("spill", "spill to external memory"),
+    ("row tiles", "row tiles; partial sums"),
+    ("grouped conv", "grouped conv"),
+    ("stall", "stalled"),
+    ("resident weights", "weights stay resident"),
+    ("ignored op", "ignored"),
+    ("folded op", "folded into"),
+    ("activity", "input bit density measured"),
+)
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def note_kind(note: str, layer_names=()) -> tuple[str, str]:
+    """(kind label, grouping key) of a note: the label from NOTE_KINDS, else the text itself; the key
+    is the text without its leading layer name and with every number replaced by '#'."""
+    head, sep, rest = note.partition(": ")
+    body = rest if sep and head in layer_names else note
+    for label, phrase in NOTE_KINDS:
+        if phrase in note:
+            return label, label
+    return "", _NUMBER.sub("#", body)
+
+
+def notes_text(r: Result, verbose: bool = False) -> str:
+    """Every note (`verbose`), else one line per kind of note: how many and the first as an example,
+    so a network with 59 spilling layers prints one spill line, not 59."""
+    if verbose or len(r.notes) <= 1:
+        return "\n".join(f"note: {n}" for n in r.notes)
+    names = set(r.layer_names)
+    groups: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+    for n in r.notes:
+        label, key = note_kind(n, names)
+        groups.setdefault(key, []).append(n)
+        labels[key] = label
+    if len(groups) == len(r.notes):
+        return "\n".join(f"note: {n}" for n in r.notes)
+    lines = []
+    for key, ns in groups.items():
+        if len(ns) == 1:
+            lines.append(f"note: {ns[0]}")
+        else:
+            lines.append(f"note: {len(ns)} x {labels[key] or 'alike'}, e.g. {ns[0]}")
+    lines.append(f"({len(r.notes)} notes of {len(groups)} kinds; -v shows all)")
+    return "\n".join(lines)
 
 
 def component_table(r: Result) -> Table:
     """Per block instance (TLM engine): busy, stalled by reason, idle -- where the time went."""
     inst = r.extra.get("instances", {})
-    t = Table(title="blocks (busy / stalled / idle cycles)", box=box.SIMPLE_HEAVY)
+    t = Table(title="blocks (busy / stalled / idle cycles)")
     for c, j in (("block", "left"), ("busy", "right"), ("stalled", "right"), ("on what", "left"),
                  ("idle", "right"), ("busy share", "right")):
-        t.add_column(c, justify=j)
+        t.add_column(c, justify=j, wrap=FOLD if c == "block" else None)
     total = max(int(r.extra.get("elapsed_cycles", r.cycles)), 1)
     for name, s in inst.items():
         st = s["stall_cycles"]

@@ -8,12 +8,12 @@ from ..paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve, shipped
 from ..workload import check_against, load_workload
 
 
-def add_arch_workload(p, workload=True):
+def add_arch_workload(p, workload=True, default_workload=DEFAULT_WORKLOAD):
     p.add_argument("arch", nargs="?", metavar="ARCH.yaml",
                    help=f"architecture file or shipped name (default: {DEFAULT_ARCH})")
     if workload:
         p.add_argument("workload", nargs="?", metavar="WORKLOAD",
-                       help=f"workload file or shipped name (default: {DEFAULT_WORKLOAD})")
+                       help=f"workload file or shipped name (default: {default_workload})")
 
 
 def split_arch_workload(arch_arg, workload_arg):
@@ -70,10 +70,11 @@ def console(stderr=False):
     import sys
 
     from rich.console import Console
+
+    from ..tables import console_width
     stream = sys.stderr if stderr else sys.stdout
-    # a pipe or file gets a fixed width, so the same run prints the same bytes anywhere
-    width = None if stream.isatty() else 120
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    # $COLUMNS, else the terminal's width, else (a pipe or file) 80: see tlm/tables.py
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=console_width(stream))
 
 
 def add_set(p, workload=True):
@@ -92,3 +93,42 @@ def apply_set(args, arch, wl=None):
         return arch, wl
     from ..overrides import override
     return override(arch, wl, texts)
+
+
+class Steps:
+    """A progress bar over the steps of a long command, on stderr and only when stderr is a terminal
+    (never in a pipe or a file; transient: it is gone once the command is done).
+
+        with Steps(5, "accuracy") as steps:
+            steps.step("loading images"); ...; steps.done()
+    """
+
+    def __init__(self, total: int, label: str, quiet: bool = False):
+        import sys
+        self.total, self.label = total, label
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._p = self._task = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                               TimeElapsedColumn(), console=console(stderr=True), transient=True)
+            self._task = self._p.add_task(self.label, total=self.total)
+            self._p.start()
+        return self
+
+    def step(self, what: str) -> None:
+        """Say what is being done now (shown beside the bar)."""
+        if self._p is not None:
+            self._p.update(self._task, description=f"{self.label}: {what}")
+
+    def done(self, n: int = 1) -> None:
+        """`n` more steps are done."""
+        if self._p is not None:
+            self._p.advance(self._task, n)
+
+    def __exit__(self, *exc):
+        if self._p is not None:
+            self._p.stop()
+        return False

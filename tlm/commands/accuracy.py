@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import math
 
-from ._common import add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg
+from ._common import Steps, add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "accuracy"
 HELP = "accuracy of a trained network through the bit-accurate CIM model (noise, ABN, clipping)"
 ORDER = 30
 DEFAULT_WORKLOAD = "mnist_cnn"
+DESCRIPTION = (HELP + f".  The workload (default: {DEFAULT_WORKLOAD}, shipped with trained weights) must name "
+               "its weights file (top-level 'weights:').  A progress bar on stderr (in a terminal) shows "
+               "each model run.")
 
 
 def add_arguments(p):
-    from ..datasets import DATASETS
+    from ..accuracy import NOISE_SWEEP_LSB
+    from ..datasets import DATASETS, TEST_SIZE
     from ..functional import SWINGS
-    add_arch_workload(p)
+    add_arch_workload(p, default_workload=DEFAULT_WORKLOAD)
     add_set(p)
     p.add_argument("--dataset", choices=DATASETS, default="mnist5k", help="held-out test images (default mnist5k)")
-    p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all)")
+    p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all of them, "
+                   + ", ".join(f"{n} for {d}" for d, n in TEST_SIZE.items()) + ")")
     p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
     p.add_argument("--noise", type=float, metavar="SIGMA",
                    help="analog noise at the converter input, ADC LSB rms (default: functional.noise_lsb)")
@@ -27,7 +32,9 @@ def add_arguments(p):
                    help="fixed swing: fraction of the worst-case DP range the ADC spans "
                         "(default: functional.fixed_range_fraction)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise generator (default 0)")
-    p.add_argument("--noise-sweep", action="store_true", help="also print accuracy and ENOB against noise")
+    p.add_argument("--noise-sweep", action="store_true",
+                   help="also print CIM accuracy and ENOB at each noise level of "
+                        f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
 
 
 MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps it one line
@@ -71,16 +78,16 @@ def _fmt_db(v):
 
 
 def run(args) -> int:
-    from rich import box
-    from rich.table import Table
-
     from .. import accuracy as A
+    from .. import functional as F
     from ..arch import arch_from_dict
     from ..errors import InputError, Where
     from ..functional import build, connected_rows, row_tiles
     if not 0 <= args.seed <= MAX_SEED:
         raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {args.seed}",
                          Where("tlm accuracy (command line)"), "--seed")
+    from ..tables import Table
+    args.arch, args.workload = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload or DEFAULT_WORKLOAD, arch)
     arch, wl = apply_set(args, arch, wl)
@@ -99,16 +106,36 @@ def run(args) -> int:
         arch = arch_from_dict(d, arch.name)
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
-    try:
-        x, y = A.held_out_images(wl, args.dataset, args.images)
-    except InputError as e:  # a check of the workload's input shape: name the workload file
-        raise InputError(e.message, Where(wl.file) if e.where.file == "<input>" else e.where, e.field) from None
-    net = build(arch, wl)
-    ev = A.evaluate(net, x, y, swing, noise, args.seed)
+    levels = A.NOISE_SWEEP_LSB if args.noise_sweep else ()
+    # progress on stderr (a terminal only): loading the images and every model run take seconds
+    with Steps(2 + len(F.MODES) + len(levels), "accuracy") as steps:
+        steps.step(f"building {wl.name}")
+        net = build(arch, wl)  # first: a workload without weights fails before the images load
+        steps.done()
+        steps.step(f"loading {args.dataset} test images")
+        try:
+            x, y = A.held_out_images(wl, args.dataset, args.images)
+        except InputError as e:  # a check of the workload's input shape: name the workload file
+            raise InputError(e.message, Where(wl.file) if e.where.file == "<input>" else e.where,
+                             e.field) from None
+        steps.done()
+        acc, stats = {}, {}
+        for mode in F.MODES:  # = A.evaluate(net, x, y, swing, noise, args.seed), a step per model
+            steps.step(f"{mode} model on {len(x)} images")
+            e = A.evaluate(net, x, y, swing, noise, args.seed, models=(mode,))
+            acc.update(e.accuracy)
+            stats = e.stats or stats
+            steps.done()
+        ev = A.Evaluation(acc, stats, len(x))
+        sweep = []
+        for sigma in levels:  # = A.noise_sweep(net, x, y, swing, seed=args.seed), a step per level
+            steps.step(f"noise sweep: {sigma:g} LSB")
+            sweep.append((sigma, A.evaluate(net, x, y, swing, sigma, args.seed, models=("cim",))))
+            steps.done()
     con = console()
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
     t = Table(title=f"{wl.name} on {arch.name}: {ev.images} held-out {args.dataset} images, {swing} swing"
-                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}", box=box.SIMPLE_HEAVY)
+                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}")
     t.add_column("model")
     t.add_column("accuracy", justify="right")
     names = {"float": "float (no quantization)", "ideal": "ideal integer (exact DP, r-bit outputs)",
@@ -116,7 +143,7 @@ def run(args) -> int:
     for m, a in ev.accuracy.items():
         t.add_row(names[m], f"{100 * a:.2f}%")
     con.print(t)
-    t = Table(title="per layer (CIM vs the exact integer output of the same input)", box=box.SIMPLE_HEAVY)
+    t = Table(title="per layer (CIM vs the exact integer output of the same input)")
     for c in ("layer", "bits i/w/o", "rows", "row tiles", "connected rows", "SQNR dB", "ENOB",
               "ENOB ideal", "clipped", "input density", "DP activity"):
         t.add_column(c, justify="left" if c == "layer" else "right")
@@ -132,10 +159,8 @@ def run(args) -> int:
                   f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
     con.print(t)
     if args.noise_sweep:
-        sweep = A.noise_sweep(net, x, y, swing, seed=args.seed)
         comp = [L.name for L in wl.layers if L.is_compute]
-        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)",
-                  box=box.SIMPLE_HEAVY)
+        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
         t.add_column("noise LSB", justify="right")
         t.add_column("CIM accuracy", justify="right")
         for n in comp:

@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rich import box
-from rich.table import Table
-
+from ..tables import Table
 from ..yamlio import atomic_write
 from ._common import add_set, console, load_arch_arg, load_workload_arg, split_arch_workload
 
@@ -53,22 +51,22 @@ def run(args) -> int:
         for e in chosen:
             ms.append(bench.measure(arch, wl, e, repeats=args.repeat))
     t = Table(title=f"tlm bench on {arch.name} ({args.repeat} repeats, median; spread = min-max)",
-              box=box.SIMPLE_HEAVY)
+              caption="peak RSS: of a fresh process that loads tlm and simulates once (MiB)", key_columns=2)
     for c in ("workload", "engine", "HW inf/s", "HW TOPS", "HW TOPS/W", "wall ms", "spread ms", "txn/s",
-              "sim cycles/s", "peak MB"):
-        t.add_column(c, justify="left" if c in ("workload", "engine") else "right")
+              "sim cycles/s", "peak RSS MiB"):
+        t.add_column(c, justify="left" if c in ("workload", "engine") else "right",
+                     wrap="fold" if c == "workload" else None)
     for m in ms:
         t.add_row(m.workload, m.engine, f"{m.inferences_per_s:,.1f}", f"{m.tops:.4g}", f"{m.tops_per_w:.4g}",
                   f"{m.wall_s_median * 1e3:.3f}", f"{m.wall_s_min * 1e3:.3f}-{m.wall_s_max * 1e3:.3f}",
                   "-" if m.txn_per_s is None else f"{m.txn_per_s:,.0f}", f"{m.sim_cycles_per_s:.3g}",
-                  f"{m.peak_traced_mb:.3f}")
+                  "-" if m.peak_rss_mb is None else f"{m.peak_rss_mb:.1f}")
     con.print(t)
     out = {"arch": arch.name, "measurements": [m.to_dict() for m in ms]}
     if args.scaling:
         for e in chosen:
             rows, fits = bench.scaling(arch, e, repeats=max(3, args.repeat))
-            st = Table(title=f"scaling ({e} engine): wall time (fastest of repeats) against MACs",
-                       box=box.SIMPLE_HEAVY)
+            st = Table(title=f"scaling ({e} engine): wall time (fastest of repeats) against MACs")
             for c in ("family", "size", "MACs", "wall ms", "ns / MAC"):
                 st.add_column(c, justify="left" if c == "family" else "right")
             for r in rows:

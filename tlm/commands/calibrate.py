@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rich import box
-from rich.table import Table
-
 from ..paths import DEFAULT_ARCH, resolve
+from ..tables import Table
 from ..yamlio import atomic_write, read_text
 from ._common import add_arch_workload, console, load_arch_arg
 
@@ -25,7 +23,7 @@ def add_arguments(p):
 
 
 def fit_table(fit) -> Table:
-    t = Table(title="calibration (each step: least squares on the simulated figures)", box=box.SIMPLE_HEAVY)
+    t = Table(title="calibration (each step: least squares on the simulated figures)")
     for c, j in (("step", "left"), ("parameter", "left"), ("before", "right"), ("least squares", "right"),
                  ("written", "right"), ("fits", "left")):
         t.add_column(c, justify=j)

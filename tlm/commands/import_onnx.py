@@ -8,7 +8,7 @@ from ..yamlio import atomic_write
 from ._common import console
 
 NAME = "import"
-HELP = "convert an ONNX model into a workload YAML file (needs imagine-tlm[onnx])"
+HELP = "convert an ONNX model into a workload YAML file (needs the optional extra 'onnx')"
 ORDER = 30
 
 

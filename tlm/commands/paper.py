@@ -2,10 +2,8 @@
 breakdown of the system-level reference run."""
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
-
 from ..paths import DEFAULT_ARCH, resolve
+from ..tables import Table
 from ._common import add_arch_workload, add_set, apply_set, console, load_arch_arg
 
 NAME = "paper"
@@ -24,7 +22,7 @@ def _num(x: float) -> str:
 
 def comparison_table(arch) -> Table:
     from .. import paper
-    t = Table(title=f"'{arch.name}' against the IMAGINE paper", box=box.SIMPLE_HEAVY,
+    t = Table(title=f"'{arch.name}' against the IMAGINE paper",
               caption=f"paper: {paper.PAPER_SOURCE}\nerror = model / paper - 1; (!) outside the "
                       f"{paper.TOLERANCE:.0%} tolerance")
     for c, j in (("figure", "left"), ("unit", "left"), ("paper", "right"), ("model", "right"),
@@ -42,7 +40,7 @@ def comparison_table(arch) -> Table:
 
 def sweep_table(arch) -> Table:
     from .. import paper
-    t = Table(title="macro peak per precision (inputs = weights = outputs = r bits)", box=box.SIMPLE_HEAVY)
+    t = Table(title="macro peak per precision (inputs = weights = outputs = r bits)")
     for c in ("r", "columns", "ops / pixel", "DP cycles / px", "conversions / px", "time / px",
               "energy / px", "TOPS/W", "TOPS/mm2"):
         t.add_column(c, justify="right")

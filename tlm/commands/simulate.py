@@ -47,6 +47,8 @@ def add_arguments(p):
     p.add_argument("--csv", metavar="DIR", help="write summary.csv, layers.csv, energy.csv and blocks.csv into DIR")
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="print every note (default: one line per kind of note, with a count)")
     p.add_argument("--plot", metavar="DIR", nargs="?", const=True,
                    help="draw the energy breakdown per layer (PNG, SVG) into DIR; with -o and no DIR: DIR/plots")
     p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
@@ -58,6 +60,18 @@ def _flag_paths(args):
     for flag in ("trace", "plot"):
         if getattr(args, flag) is True and not args.out:
             raise InputError(f"--{flag} needs a path unless -o DIR is given", Where("<command line>"), f"--{flag}")
+
+
+def _check_activity_data(dataset, wl):
+    """--activity-from measures bit densities on real images: only images the network takes.  Digits
+    padded, cropped or repeated into another input (MNIST into a CIFAR network) would give densities
+    of no real input and silently change the energy, so that is refused."""
+    from ..datasets import IMAGE_SHAPE
+    shape = tuple(int(v) for v in wl.input_shape)
+    if shape != IMAGE_SHAPE:
+        raise InputError(f"{dataset} images are {'x'.join(map(str, IMAGE_SHAPE))} (CxHxW) but workload "
+                         f"'{wl.name}' takes {'x'.join(map(str, shape))} inputs: its activity cannot be "
+                         "measured on them", Where("<command line>"), "--activity-from")
 
 
 def run(args) -> int:
@@ -84,6 +98,7 @@ def run(args) -> int:
                                  Where("<command line>"), flag)
     note = None
     if args.activity_from:
+        _check_activity_data(args.activity_from, wl)
         from ..accuracy import measure_activity
         args.input_density, note = measure_activity(arch, wl, args.activity_from)
     with contextlib.ExitStack() as stack:
@@ -150,7 +165,7 @@ def run(args) -> int:
         if args.per_layer:
             con.print(report.layer_energy_table(result))
         if result.notes:
-            con.print(report.notes_text(result))
+            con.print(report.notes_text(result, verbose=args.verbose))
         if args.out:
             con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
     return 0

@@ -66,13 +66,12 @@ def engine_args(engine: str):
 
 
 def _list_paths(arch):
-    from rich.table import Table
-
     from ..arch import Arch
     from ..schema import describe
     from ..overrides import ALIASES, WORKLOAD_PATHS, arch_leaves
+    from ..tables import Table
     leaves = arch_leaves(arch.to_dict())
-    t = Table(title="paths for --set", show_edge=False)
+    t = Table(title="paths for --set", show_edge=False, box="HEAVY_HEAD")
     for c in ("path", "value", "meaning"):
         t.add_column(c)
     for path, kind, doc, _default in describe(Arch):

@@ -1,0 +1,110 @@
+"""Start-up: a command imports what it uses and nothing else.  Each case runs the CLI in a fresh process
+and lists the modules it loaded (sys.modules after the run): no other command's module, no onnx,
+matplotlib, datasets or functional model unless the command uses them, no rich for `-q`, no SimPy
+for the analytic engine.  The time itself is a benchmark target (benchmarks/bench_startup.py)."""
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+HEAVY = ("onnx", "matplotlib", "tlm.datasets", "tlm.functional", "tlm.accuracy", "tlm.onnx_import",
+         "tlm.plots", "tlm.sweep", "scipy", "sklearn", "mlxtend", "dask")
+CODE = ("import json, sys; from tlm.cli import main; rc = main(sys.argv[1:]); "
+        "sys.stdout.flush(); sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n'); "
+        "sys.exit(rc)")
+
+
+def loaded(*argv) -> set:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-c", CODE, *argv], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    line = [ln for ln in p.stderr.splitlines() if ln.startswith("MODULES ")][-1]
+    return set(json.loads(line[len("MODULES "):]))
+
+
+def _commands_loaded(mods):
+    return {m.split(".")[2] for m in mods if m.startswith("tlm.commands.") and not m.startswith("tlm.commands._")}
+
+
+def _heavy(mods):
+    return {m for m in mods if m.split(".")[0] in HEAVY or m in HEAVY}
+
+
+def test_simulate_quiet_imports_only_simulate_and_no_rich():
+    mods = loaded("simulate", "resnet8", "-q")
+    assert _commands_loaded(mods) == {"simulate"}
+    assert not _heavy(mods)
+    assert not {m for m in mods if m.split(".")[0] == "rich"}  # -q prints nothing: no rich at all
+    assert "simpy" in mods  # (the default engine is the SimPy one: the check above is not vacuous)
+
+
+def test_analytic_engine_needs_no_simpy():
+    mods = loaded("simulate", "resnet8", "-q", "--engine", "analytic")
+    assert "simpy" not in mods and not any(m.startswith("tlm.engine.") for m in mods)
+    assert _commands_loaded(mods) == {"simulate"}
+
+
+def test_printing_commands_load_only_themselves():
+    mods = loaded("validate", "imagine", "resnet8")
+    assert _commands_loaded(mods) == {"validate"}
+    assert not _heavy(mods) and "simpy" not in mods and "numpy" not in mods
+    mods = loaded("simulate", "resnet8", "--engine", "analytic")
+    assert _commands_loaded(mods) == {"simulate"} and not _heavy(mods)
+    assert "rich.table" in mods  # printed: the tables need rich (the -q case above has none)
+
+
+def test_help_lists_every_command_without_importing_one():
+    mods = loaded("--help")
+    assert _commands_loaded(mods) == set()
+    assert "numpy" not in mods and not {m for m in mods if m.split(".")[0] in ("rich", "yaml", "simpy")}
+
+
+def test_command_table_matches_the_modules():
+    """tlm/commands/__init__.py lists every command module with its NAME, HELP and ORDER, so `tlm --help`
+    prints them without importing them."""
+    from tlm import commands
+    listed = {c.module: c for c in commands.COMMANDS}
+    files = {f[:-3] for f in os.listdir(os.path.dirname(commands.__file__))
+             if f.endswith(".py") and not f.startswith("_")}
+    assert set(listed) <= files, f"listed without a module: {sorted(set(listed) - files)}"
+    assert files <= set(listed), (f"add a Command(NAME, module, HELP, ORDER) line to COMMANDS in "
+                                  f"tlm/commands/__init__.py for {sorted(files - set(listed))}")
+    for name, c in listed.items():
+        mod = importlib.import_module(f"tlm.commands.{name}")
+        assert (mod.NAME, mod.HELP, getattr(mod, "ORDER", 50)) == (c.name, c.help, c.order), name
+
+
+def test_an_unlisted_command_module_is_still_found(tmp_path, monkeypatch):
+    """A command module added without a line in COMMANDS still runs (the parser imports it)."""
+    from tlm import cli, commands
+    mod = tmp_path / "hello.py"
+    mod.write_text("NAME = 'hello'\nHELP = 'say hello'\n\ndef add_arguments(p):\n    pass\n\n"
+                   "def run(args):\n    print('hello there')\n    return 3\n")
+    monkeypatch.setattr(commands, "__path__", [*commands.__path__, str(tmp_path)])
+    monkeypatch.setattr(commands, "__file__", str(mod))  # the listing looks in this folder
+    try:
+        table = cli._command_table()
+        assert "hello" in [c.name for c in table]
+        assert cli.main(["hello"]) == 3
+    finally:
+        sys.modules.pop("tlm.commands.hello", None)
+
+
+@pytest.mark.parametrize("argv", [["simulate", "resnet8", "-q", "--engine", "analytic"]])
+def test_importtime_shows_no_other_command(argv):
+    """The same check through `python -X importtime`, as the issue asks."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "tlm", *argv], capture_output=True,
+                       text=True, env=env, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    names = {ln.rsplit("|", 1)[-1].strip() for ln in p.stderr.splitlines() if ln.startswith("import time:")}
+    assert "tlm.commands.simulate" in names
+    assert {n for n in names if n.startswith("tlm.commands.") and n != "tlm.commands._common"} == \
+        {"tlm.commands.simulate"}
+    assert not _heavy(names) and not {n for n in names if n.split(".")[0] == "rich"}
