@@ -225,6 +225,12 @@ def test_output_collisions_refused_before_writing(tmp_path, json_rel, csv_rel, p
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
 
 
+def test_two_outputs_to_standard_output_refused(tmp_path):
+    code, o, e = run_cli(["simulate", "-q", "imagine", "mnist_cnn", "--json", "-", "--trace", "-"])
+    assert code == 2 and o == ""
+    assert one_error_line(e).endswith("--trace: --json and --trace would both write to standard output ('-')")
+
+
 def test_failed_write_leaves_no_folder_it_made(tmp_path):
     """The second output fails after the first one's folder was made: the folder goes too."""
     from tlm.errors import InputError

@@ -28,6 +28,10 @@ def check_output_paths(command: str, files: dict, folders: dict | None = None) -
     file, or a folder option names '-' or an existing non-folder."""
     where = Where(f"tlm {command} (command line)")
     targets = {}  # normalized path -> option
+    to_stdout = [opt for opt, p in files.items() if p is not None and str(p) == STDOUT]
+    if len(to_stdout) > 1:
+        raise InputError(f"{' and '.join(to_stdout)} would both write to standard output ('-')", where,
+                         to_stdout[-1])
     for opt, p in files.items():
         if p is not None and str(p) != STDOUT:
             _claim(targets, _key(p), opt, where)
