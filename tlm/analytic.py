@@ -81,8 +81,9 @@ def check_count_range(arch, wl: Workload, comp, m, P, r_in, r_out) -> None:
     rate = min(arch.dma.bandwidth_bits_per_cycle, arch.macro.weight_write_bits_per_cycle)
     worst = np.zeros(len(wl.layers) + 1)
     if len(comp):
+        r_w = np.array([l.bits_w for l in comp], dtype=f)
         tile = hw_ctrl.tile_cycles(arch, r_in.astype(f), r_out.astype(f), m.outputs_per_tile.astype(f),
-                                   P.astype(f))
+                                   P.astype(f), r_w)
         load = np.minimum(N, m.tiles).astype(f) * (arch.dma.latency_cycles
                                                    + (m.rows_per_tile * m.cols_per_tile).astype(f) / rate)
         rounds = np.ceil(m.tiles.astype(f) / N)
@@ -140,8 +141,11 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
         P = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
         r_in = np.array([l.bits_in for l in comp], dtype=np.int64)
         r_out = np.array([l.bits_out for l in comp], dtype=np.int64)
+        r_w = np.array([l.bits_w for l in comp], dtype=np.int64)
+        ph = hw_macro.dp_phases(arch, r_in)  # DP phases per pixel (tlm/hw/macro.py)
+        c_out = np.array([l.c_out for l in comp], dtype=np.int64)
         check_count_range(arch, wl, comp, m, P, r_in, r_out)
-        tile = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P)
+        tile = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
         N = arch.macro.count
         rounds = cdiv(m.tiles, N)
         last_n = m.tiles - (rounds - 1) * N
@@ -160,8 +164,8 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
         layer_cyc = hw_ctrl.layer_schedule_cycles(arch, tile, load_full, load_last, rounds)
         compute = rounds * tile
         loaded = np.zeros_like(m.active_cells) if resident else m.active_cells
-        dp_cyc = m.tiles * P * r_in
-        conv = P * m.row_tiles * np.array([l.c_out for l in comp], dtype=np.int64)
+        dp_cyc = m.tiles * P * ph
+        conv = P * m.row_tiles * hw_adc.conversions_per_pixel(arch, c_out, r_in, r_w)
         psum_elems = out_elems[comp_idx] * (m.row_tiles - 1)
         psum_bits = psum_elems * arch.controller.psum_bits
         for k, v in (("compute_cycles", compute), ("load_cycles", layer_cyc - compute), ("tiles", m.tiles),
@@ -178,13 +182,14 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
         pl["temporal_utilization"][comp_idx] = busy_macro / (N * np.maximum(layer_cyc, 1))
         # energy of the macro and ADC events
         d = dens[comp_idx]
-        E[comp_idx, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * r_in,
-                                                                 m.active_cols * P * r_in, d)
-        E[comp_idx, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * r_in, d)
+        E[comp_idx, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph,
+                                                                 m.active_cols * P * ph, d)
+        E[comp_idx, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
         E[comp_idx, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, loaded)
-        E[comp_idx, K["adc"]] = conv * hw_adc.conversion_energy_pj(arch, r_out)
-        E[comp_idx, K["controller"]] = hw_ctrl.window_energy_pj(arch, m.active_rows * tile)
-        _, t_cv = hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile)
+        E[comp_idx, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
+        E[comp_idx, K["controller"]] = hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P, r_in,
+                                                              m.row_tiles * c_out)
+        _, t_cv = hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w)
         busy["macro"] += int(busy_macro.sum())
         busy["adc"] += int((m.tiles * P * t_cv).sum())
         busy["dma"] += int(((rounds - 1) * load_full + load_last).sum())

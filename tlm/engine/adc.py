@@ -32,7 +32,7 @@ class AdcPipeline(Block):
 
     def start_tile(self, t: int, plan) -> None:
         self.free = self.done = t
-        self.conversion_pj = hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
+        self.plan = None
 
     def b_transport(self, txn, delay: int) -> int:
         """Convert pixels [txn.pixel_lo, txn.pixel_hi) of tile `txn.tile` of layer `txn.layer`, whose
@@ -49,9 +49,12 @@ class AdcPipeline(Block):
             c0 = self.free
         c_last = c0 + (p - 1) * plan.period
         end = c_last + plan.t_cv
-        elems = p * tile.outputs  # one conversion per output channel per pixel
-        self.stats.energy[row][_ADC] += elems * self.conversion_pj
-        self.conversions[row] += elems
+        elems = p * tile.outputs  # output values of the chunk
+        arch = self.arch
+        self.stats.energy[row][_ADC] += p * float(hw_adc.pixel_energy_pj(arch, tile.outputs, plan.bits_in,
+                                                                        plan.bits_w, plan.bits_out))
+        self.conversions[row] += p * int(hw_adc.conversions_per_pixel(arch, tile.outputs, plan.bits_in,
+                                                                      plan.bits_w))
         if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)
             self.busy(row, c0, p * plan.t_cv, "convert")
         else:

@@ -38,6 +38,8 @@ class LayerPlan:
     pixels: int = 0  # output pixels x batch
     bits_in: int = 0
     bits_out: int = 0
+    bits_w: int = 0
+    dp_phases: int = 0  # DP phases per pixel (tlm/hw/macro.dp_phases)
     t_dp: int = 0  # cycles of one pixel's DP phase
     t_cv: int = 0  # cycles of one pixel's conversions
     period: int = 0  # cycles between pixels in steady state
@@ -88,12 +90,13 @@ def build_plan(arch, wl, input_density=None, compute_txn_macs=16384):
             l, p = layers[i], plans[i]
             r_in, r_out = l.bits_in, l.bits_out
             opt = int(m.outputs_per_tile[j])
-            t_dp, t_cv = hw_ctrl.pixel_cycles(arch, r_in, r_out, opt)
+            t_dp, t_cv = hw_ctrl.pixel_cycles(arch, r_in, r_out, opt, l.bits_w)
+            p.bits_w, p.dp_phases = l.bits_w, int(hw_macro.dp_phases(arch, r_in))
             p.pixels = l.out_pixels * B
             p.bits_in, p.bits_out = r_in, r_out
             p.t_dp, p.t_cv = int(t_dp), int(t_cv)
             p.period = max(p.t_dp, p.t_cv) if arch.adc.pipelined else p.t_dp + p.t_cv
-            p.tile_cycles = int(hw_ctrl.tile_cycles(arch, r_in, r_out, opt, p.pixels))
+            p.tile_cycles = int(hw_ctrl.tile_cycles(arch, r_in, r_out, opt, p.pixels, l.bits_w))
             macs_px = int(m.rows_per_tile[j]) * opt
             p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)),
                                  -(-p.pixels * int(m.tiles[j]) // MAX_COMPUTE_TXN_PER_LAYER))
