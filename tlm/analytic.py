@@ -237,6 +237,8 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
     E[:, K["dma"]] = hw_dma.onchip_energy_pj(arch, pl["dma_bits"])
     E[:, K["external"]] = hw_dma.external_energy_pj(arch, pl["dma_bits"])
     E[:, K["postproc"]] = hw_pp.op_energy_pj(arch, pl["postproc_ops"])
+    if len(comp):  # shift-add / rescale of the conversion results (tlm/hw/adc.py)
+        E[comp_idx, K["postproc"]] += P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
     E[:, K["controller"]] += hw_ctrl.energy_pj(arch, pl["cycles"])
     E[:, K["leakage"]] = hw_leak.energy_pj(arch, pl["cycles"])
     busy["sram"] += int(hw_sram.access_cycles(arch, pl["sram_read_bits"] + pl["sram_write_bits"]).sum())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import InputError
 from .schema import build, param, section, to_dict
-from .yamlio import load_with_extends, to_ydict
+from .yamlio import YDict, deep_merge, load_file, to_ydict
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,66 @@ def _inf_back(d):
     return math.inf if d == "inf" else d
 
 
+WHAT = "architecture file"
+
+
+def load_data(path, _seen=()):
+    """The merged mapping of an architecture file and the files it `extends:`.  A base written for
+    another `technology.node_nm` is first scaled to this file's node by the technology rule
+    (tlm/hw/technology.py); a base's `published:` section is not inherited (it describes the base)."""
+    from .hw import technology
+    path = Path(path)
+    data = load_file(path, WHAT)
+    if "extends" not in data:
+        return data
+    base_name = data["extends"]
+    if not isinstance(base_name, str):
+        raise InputError("expected a file name", data.where("extends"), "extends")
+    base_path = (path.parent / base_name).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise InputError(f"'{base_name}' extends itself in a cycle", data.where("extends"), "extends")
+    if not base_path.exists():
+        raise InputError(f"base file '{base_name}' not found", data.where("extends"), "extends")
+    base = load_data(base_path, _seen + (path.resolve(),))
+    base.pop("published", None)
+    own, inherited = _node(data), _node(base)
+    if own is not None and inherited is not None and own != inherited:
+        technology.scale_data(base, inherited, own)
+    over = YDict({k: v for k, v in data.items() if k != "extends"})
+    over.file, over.pos = data.file, data.pos
+    over.positions = {k: p for k, p in data.positions.items() if k != "extends"}
+    return deep_merge(base, over)
+
+
+def _node(data):
+    t = data.get("technology") if isinstance(data, dict) else None
+    n = t.get("node_nm") if isinstance(t, dict) else None
+    return n if isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0 else None
+
+
+def _without_published(data):
+    if isinstance(data, YDict) and "published" in data:
+        y = YDict({k: v for k, v in data.items() if k != "published"})
+        y.file, y.pos = data.file, data.pos
+        y.positions = {k: p for k, p in data.positions.items() if k != "published"}
+        return y
+    return data
+
+
 def load_arch(path) -> Arch:
-    """Read, merge (`extends:`) and validate an architecture YAML file."""
-    return build(Arch, load_with_extends(path, "architecture file"))
+    """Read, merge (`extends:`, node-scaled) and validate an architecture YAML file.  Its `published:`
+    section, if any, is read by `load_published`."""
+    return build(Arch, _without_published(load_data(path)))
+
+
+def load_published(path):
+    """The validated `published:` section of an architecture file (tlm/published.py), or None."""
+    from . import published
+    return published.parse(load_data(path), str(path))
+
+
+def load_with_published(path):
+    """(Arch, Published or None) from one read of the file."""
+    from . import published
+    data = load_data(path)
+    return build(Arch, _without_published(data)), published.parse(data, str(path))

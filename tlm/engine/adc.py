@@ -15,7 +15,7 @@ from .block import Block
 from .payload import Command, Payload, Status
 from .stats import KIND
 
-_ADC = KIND["adc"]
+_ADC, _PP = KIND["adc"], KIND["postproc"]
 
 
 class AdcPipeline(Block):
@@ -53,6 +53,8 @@ class AdcPipeline(Block):
         arch = self.arch
         self.stats.energy[row][_ADC] += p * float(hw_adc.pixel_energy_pj(arch, tile.outputs, plan.bits_in,
                                                                         plan.bits_w, plan.bits_out))
+        self.stats.energy[row][_PP] += p * float(hw_adc.backend_energy_pj(arch, tile.outputs, plan.bits_in,
+                                                                         plan.bits_w, plan.bits_out))
         self.conversions[row] += p * int(hw_adc.conversions_per_pixel(arch, tile.outputs, plan.bits_in,
                                                                       plan.bits_w))
         if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)

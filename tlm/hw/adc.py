@@ -80,10 +80,17 @@ def conversion_energy_pj(arch, bits_out):
 
 
 def pixel_energy_pj(arch, outputs, bits_in, bits_w, bits_out):
-    """Energy of the ADC pipeline for one output pixel of one tile: conversions, shift-adds, rescales."""
+    """Energy of the conversions of one output pixel of one tile (the `adc` kind)."""
+    return conversions_per_pixel(arch, outputs, bits_in, bits_w) * conversion_energy_pj(arch, bits_out)
+
+
+def backend_energy_pj(arch, outputs, bits_in, bits_w, bits_out):
+    """Energy of the digital back-end of one output pixel of one tile: the shift-adds combining
+    bit-column conversions and the rescale/clip to the output bits.  Counted as digital post-processing
+    (the `postproc` kind, outside the macro's own energy, as the published macro figures of bit-column
+    designs leave their near-memory datapath out)."""
     a, vd = arch.adc, arch.technology.vdd_digital_v
-    return (conversions_per_pixel(arch, outputs, bits_in, bits_w) * conversion_energy_pj(arch, bits_out)
-            + cv2_pj(shift_adds_per_pixel(arch, outputs, bits_in, bits_w) * a.c_shift_add_ff, vd)
+    return (cv2_pj(shift_adds_per_pixel(arch, outputs, bits_in, bits_w) * a.c_shift_add_ff, vd)
             + cv2_pj(rescales_per_pixel(arch, outputs, bits_out) * a.c_rescale_ff, vd))
 
 
