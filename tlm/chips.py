@@ -1,0 +1,51 @@
+"""Every shipped published design against its own paper: the rows `tlm chips` prints and
+docs/validation.md shows (a service above the engines: it only chooses runs through tlm.paper)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import paper
+from .arch import load_with_published
+from .paths import shipped
+
+
+@dataclass(frozen=True)
+class Row:
+    design: str
+    figure: object  # tlm.published.Figure
+    model: float
+    error: float
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str  # shipped name, e.g. published/jia_jssc2020
+    arch: object
+    published: object
+    rows: tuple
+    fitted: dict  # parameter -> value in the config
+
+
+def shipped_designs() -> dict:
+    """Shipped name -> path of every shipped config with a `published:` section of its own."""
+    out = {}
+    for name, path in shipped("configs").items():
+        text = path.read_text(encoding="utf-8")
+        if "\npublished:" in text or text.startswith("published:"):
+            out[name] = path
+    return out
+
+
+def evaluate(path, name: str | None = None) -> Design:
+    """One design: its figures, the model's values and errors, and what it fitted."""
+    from .calibrate import get
+    arch, pub = load_with_published(path)
+    if pub is None:
+        raise ValueError(f"{path} has no published: section")
+    paper.check_runnable(arch, str(path), pub.figures)
+    rows = tuple(Row(arch.name, f, m, e) for f, m, e in paper.comparison(arch, pub.figures))
+    return Design(name or arch.name, arch, pub, rows, {p: get(arch, p) for p in pub.fitted})
+
+
+def all_designs() -> list:
+    return [evaluate(p, n) for n, p in shipped_designs().items()]
