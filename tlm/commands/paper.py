@@ -77,42 +77,42 @@ def sweep_table(arch, normalize=None) -> Table:
     return t
 
 
-def sensitivity_tables(arch, path):
-    """How +10% on each fitted parameter of IMAGINE moves the figures and ResNet-8's energy breakdown."""
-    from .. import calibrate, paper
-    from ..analytic import simulate
-    from ..commands._common import load_workload_arg
-    from ..paths import DEFAULT_WORKLOAD
-    figs = paper.imagine_published().figures
-    base = paper.model_figures(arch, figs)
-    wl = load_workload_arg(DEFAULT_WORKLOAD, arch)
-    r0 = simulate(arch, wl)
-    comp0 = r0.energy_by_component_pj
-    tot0 = r0.on_chip_energy_pj
+def sensitivity_tables(arch):
+    """How +10% on each fitted parameter of IMAGINE (integers: +1) moves the figures and ResNet-8's
+    energy breakdown (tlm.paper.sensitivity)."""
+    from .. import paper
+    sens = paper.sensitivity(arch)
+    figs = sens["figures"]
     t1 = Table(title="sensitivity: change of each figure for +10% on one fitted parameter (integers: +1)",
                box=box.SIMPLE_HEAVY)
     t1.add_column("parameter", justify="left")
-    for f in figs:
-        t1.add_column(f.key, justify="right")
-    t2 = Table(title=f"sensitivity: {wl.name} on-chip energy by component, change for the same step",
+    for k in figs:
+        t1.add_column(k, justify="right")
+    comps = sens["components"]
+    t2 = Table(title=f"sensitivity: {sens['workload']} on-chip energy by component, change for the same step",
                box=box.SIMPLE_HEAVY)
-    comps = [c for c in comp0 if c != "external"]
     t2.add_column("parameter", justify="left")
     for c in comps:
         t2.add_column(c, justify="right")
     t2.add_column("total", justify="right")
-    t2.add_row("(share at the fit)", *[f"{100 * comp0[c] / tot0:.1f}%" for c in comps], "100%")
-    for p in calibrate.FITTED:
-        v = calibrate.get(arch, p)
-        nv = v + 1 if isinstance(v, int) else v * 1.1
-        a = calibrate.with_values(arch, {p: nv})
-        m = paper.model_figures(a, figs)
-        t1.add_row(p, *[f"{100 * (m[f.key] / base[f.key] - 1):+.2f}%" for f in figs])
-        r = simulate(a, wl)
-        e = r.energy_by_component_pj
-        t2.add_row(p, *[f"{100 * (e[c] / comp0[c] - 1):+.2f}%" if comp0[c] else "0" for c in comps],
-                   f"{100 * (r.on_chip_energy_pj / tot0 - 1):+.2f}%")
+    t2.add_row("(share at the fit)", *[f"{100 * sens['share'][c]:.1f}%" for c in comps], "100%")
+    for p, row in sens["rows"].items():
+        t1.add_row(p, *[f"{100 * row['figures'][k]:+.2f}%" for k in figs])
+        t2.add_row(p, *[f"{100 * row['components'][c]:+.2f}%" for c in comps], f"{100 * row['total']:+.2f}%")
     return t1, t2
+
+
+def overhead_table(arch, ref) -> Table:
+    """The controller's energy in the reference run by named component (tlm.paper.overhead_breakdown)."""
+    from .. import paper
+    parts = paper.overhead_breakdown(arch, ref.workload)
+    total = ref.on_chip_energy_pj
+    t = Table(title="controller energy of the reference run by component", box=box.SIMPLE_HEAVY)
+    for c, j in (("component", "left"), ("energy", "right"), ("of on-chip", "right")):
+        t.add_column(c, justify=j)
+    for name, e in parts.items():
+        t.add_row(name, f"{e / 1e3:.4g} nJ", f"{100 * e / total:.1f}%")
+    return t
 
 
 def run(args) -> int:
@@ -136,7 +136,8 @@ def run(args) -> int:
                   "off-chip DRAM energy excluded; TOPS/W raw (2 ops per MAC)")
         con.print(report.summary_table(ref))
         con.print(report.energy_table(ref))
+        con.print(overhead_table(arch, ref))
     if args.sensitivity:
-        for t in sensitivity_tables(arch, path):
+        for t in sensitivity_tables(arch):
             con.print(t)
     return 0
