@@ -5,11 +5,12 @@ import dataclasses
 
 import pytest
 
-from tlm import chips, paper
+from tlm import calibrate, chips, paper
 from tlm.analytic import simulate
 from tlm.arch import load_arch, load_with_published
 from tlm.cli import main
 from tlm.hw import adc as hw_adc
+from tlm.hw import area as hw_area
 from tlm.hw import macro as hw_macro
 from tlm.hw import technology
 from tlm.paths import resolve
@@ -53,7 +54,7 @@ def test_multi_level_dac_energy_and_area(arch):
     assert hw_macro.dac_energy_pj(a, 100) == pytest.approx(100 * 16 * 3.0 * vd * vd / 1000)
     assert hw_macro.dac_energy_pj(arch, 100) == 0
     per_row = 16 * 3.0 / a.technology.cap_density_ff_per_um2 + 10.0
-    assert hw_macro.area_mm2(a) - hw_macro.area_mm2(arch) == pytest.approx(a.macro.rows * per_row / 1e6)
+    assert hw_area.macro_mm2(a) - hw_area.macro_mm2(arch) == pytest.approx(a.macro.rows * per_row / 1e6)
 
 
 def test_weight_mode_changes_conversions_and_shift_adds(arch):
@@ -186,7 +187,6 @@ def test_imagine_is_a_shipped_published_design():
 
 def test_published_fits_are_reproduced():
     """The fitted values written in each published config are what `tlm calibrate` fits there."""
-    from tlm import calibrate
     for name in ("published/jia_jssc2020", "published/wang_vlsi2022"):
         arch, pub = load_with_published(resolve(name, "configs", "imagine"))
         fit = calibrate.fit_published(arch, pub)
@@ -314,7 +314,7 @@ def test_normalize_converts_raw_to_1b(capsys):
 
 
 def test_sensitivity_moves_what_each_parameter_touches(arch):
-    s = paper.sensitivity(arch)
+    s = calibrate.sensitivity(arch)
     rows = s["rows"]
     # the system overhead moves the system figure only
     assert rows["controller.c_ff_per_row_cycle"]["figures"]["eff_1b"] == 0
@@ -328,7 +328,7 @@ def test_sensitivity_moves_what_each_parameter_touches(arch):
 
 def test_overhead_components_add_up_to_the_controller(arch):
     ref = paper.reference_run(arch)
-    parts = paper.overhead_breakdown(arch, ref.workload)
+    parts = calibrate.overhead_breakdown(arch, ref.workload)
     assert sum(parts.values()) == pytest.approx(ref.energy_by_kind_pj["controller"], rel=1e-9)
     assert min(parts.values()) > 0
 

@@ -15,7 +15,7 @@ PX = paper.MAP_HW * paper.MAP_HW
 
 def test_every_figure_within_tolerance(arch):
     for fig, model, err in paper.comparison(arch):
-        assert abs(model / fig.paper - 1) <= 0.03, (fig.label, model, fig.paper)
+        assert abs(model / fig.value - 1) <= 0.03, (fig.key, model, fig.value)
     assert (arch.macro.rows, arch.macro.columns) == (1152, 256)
 
 

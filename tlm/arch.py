@@ -323,11 +323,20 @@ def load_arch(path) -> Arch:
 def load_published(path):
     """The validated `published:` section of an architecture file (tlm/published.py), or None."""
     from . import published
-    return published.parse(load_data(path), str(path))
+    return published.parse(load_data(path), str(path), is_param)
 
 
 def load_with_published(path):
     """(Arch, Published or None) from one read of the file."""
     from . import published
     data = load_data(path)
-    return build(Arch, _without_published(data)), published.parse(data, str(path))
+    return build(Arch, _without_published(data)), published.parse(data, str(path), is_param)
+
+
+def is_param(dotted: str) -> bool:
+    """'section.field' names a parameter of the architecture."""
+    import dataclasses
+    from .schema import _hints
+    sec, _, name = dotted.partition(".")
+    cls = _hints(Arch).get(sec)
+    return cls is not None and dataclasses.is_dataclass(cls) and name in {x.name for x in dataclasses.fields(cls)}

@@ -71,9 +71,10 @@ def observe(arch, step: Step) -> tuple[np.ndarray, np.ndarray]:
     """(model, target) of the quantities that are affine in the step's parameters."""
     fig = {f.key: f.value for f in paper.FIGURES}
     if step.name == "area":
+        from .hw import area as hw_area
         from .hw import macro as hw_macro
         target = hw_macro.cells(arch) / 8 / paper.KB_BYTES / fig["density"]
-        return np.array([hw_macro.area_mm2(arch)]), np.array([target])
+        return np.array([hw_area.macro_mm2(arch)]), np.array([target])
     if step.name == "timing":  # compute cycles of the peak runs; target from the area efficiency
         model, target = [], []
         for key, bits in (("area_1b", 1), ("area_8b", 8)):
@@ -327,3 +328,52 @@ def fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8) 
     after = {p: get(best, p) for p in params}
     errs = dict(zip([f.key for f in figs], np.expm1(_log_errors(best, figs))))
     return PublishedFit(params, before, after, errs, best)
+
+
+def sensitivity(arch, step: float = 0.10, workload: str = "resnet8") -> dict:
+    """For each fitted parameter of IMAGINE (tlm.calibrate.FITTED): the relative change of every IMAGINE
+    figure and of `workload`'s on-chip energy per component when that parameter alone grows by `step`
+    (integers by 1).  {"figures": keys, "components": names, "share": {c: share at the fit},
+    "rows": {param: {"value", "new", "figures": {key: change}, "components": {c: change}, "total"}}}."""
+    from .paths import resolve
+    from .workload import load_workload
+    figs = paper.imagine_published().figures
+    base = paper.model_figures(arch, figs)
+    wl = load_workload(resolve(workload, "workloads", workload))
+    r0 = paper.simulate(arch, wl)
+    c0 = {c: e for c, e in r0.energy_by_component_pj.items() if c != "external"}
+    t0 = r0.on_chip_energy_pj
+    out = {"figures": [f.key for f in figs], "components": list(c0), "workload": wl.name,
+           "share": {c: e / t0 for c, e in c0.items()}, "rows": {}}
+    for p in FITTED:
+        v = get(arch, p)
+        nv = v + 1 if isinstance(v, int) and not isinstance(v, bool) else v * (1 + step)
+        a = with_values(arch, {p: nv})
+        m = paper.model_figures(a, figs)
+        r = paper.simulate(a, wl)
+        e = r.energy_by_component_pj
+        out["rows"][p] = {"value": v, "new": nv,
+                          "figures": {k: m[k] / base[k] - 1 for k in base},
+                          "components": {c: (e[c] / c0[c] - 1 if c0[c] else 0.0) for c in c0},
+                          "total": r.on_chip_energy_pj / t0 - 1}
+    return out
+
+
+OVERHEAD_PARAMS = {  # controller component -> the parameters it alone switches (tlm/hw/controller.py)
+    "clock tree and sequencer (always on)": ("controller.c_ff_per_cycle",),
+    "row clock spine and control": ("controller.c_ff_per_row_cycle",),
+    "input-window registers, clocked": ("controller.c_ff_per_window_bit_cycle",),
+    "input-window registers, im2col writes": ("controller.c_ff_per_window_bit",),
+    "ABN parameter loads": ("controller.c_ff_per_abn_bit",),
+}
+
+
+def overhead_breakdown(arch, wl) -> dict:
+    """The controller energy of a run by named component, pJ: the same simulation with every other
+    component's capacitance set to zero (the counts stay the engine's own)."""
+    allp = [p for ps in OVERHEAD_PARAMS.values() for p in ps]
+    out = {}
+    for name, ps in OVERHEAD_PARAMS.items():
+        a = with_values(arch, {p: 0.0 for p in allp if p not in ps})
+        out[name] = paper.simulate(a, wl).energy_by_kind_pj["controller"]
+    return out

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 from .analytic import simulate
 from .errors import InputError, Where
+from .hw import area as hw_area
 from .hw import leakage as hw_leak
 from .hw import macro as hw_macro
 from .result import KIND_NAMES
@@ -138,7 +139,7 @@ def macro_peak(arch, bits: int, bits_w=None, bits_out=None) -> MacroPeak:
     l = wl.layers[0]
     return MacroPeak(bits=bits, ops=2.0 * float(pl["macs"][0]), energy_pj=macro_energy_pj(arch, r),
                      time_ns=float(pl["compute_cycles"][0]) * arch.clock.period_ns,
-                     area_mm2=hw_macro.area_mm2(arch), dp_cycles=int(pl["dp_cycles"][0]),
+                     area_mm2=hw_area.macro_mm2(arch), dp_cycles=int(pl["dp_cycles"][0]),
                      conversions=int(pl["conversions"][0]), bits_w=l.bits_w, bits_out=l.bits_out)
 
 
@@ -148,7 +149,7 @@ def reference_run(arch, bits: int = REF_BITS, bits_w=None, bits_out=None):
 
 
 def density_kb_per_mm2(arch) -> float:
-    return hw_macro.cells(arch) / 8 / KB_BYTES / hw_macro.area_mm2(arch)
+    return hw_macro.cells(arch) / 8 / KB_BYTES / hw_area.macro_mm2(arch)
 
 
 def supported_bits(arch) -> list[int]:
@@ -231,53 +232,3 @@ def sweep(arch, points=None) -> list[MacroPeak]:
     """Macro peak at every sweep point (inputs = weights = r; outputs r or the widest supported)."""
     return [macro_peak(arch, i, w, o) for i, w, o in (sweep_points(arch) if points is None else points)]
 
-
-def sensitivity(arch, step: float = 0.10, workload: str = "resnet8") -> dict:
-    """For each fitted parameter of IMAGINE (tlm.calibrate.FITTED): the relative change of every IMAGINE
-    figure and of `workload`'s on-chip energy per component when that parameter alone grows by `step`
-    (integers by 1).  {"figures": keys, "components": names, "share": {c: share at the fit},
-    "rows": {param: {"value", "new", "figures": {key: change}, "components": {c: change}, "total"}}}."""
-    from .calibrate import FITTED, get, with_values
-    from .paths import resolve
-    from .workload import load_workload
-    figs = imagine_published().figures
-    base = model_figures(arch, figs)
-    wl = load_workload(resolve(workload, "workloads", workload))
-    r0 = simulate(arch, wl)
-    c0 = {c: e for c, e in r0.energy_by_component_pj.items() if c != "external"}
-    t0 = r0.on_chip_energy_pj
-    out = {"figures": [f.key for f in figs], "components": list(c0), "workload": wl.name,
-           "share": {c: e / t0 for c, e in c0.items()}, "rows": {}}
-    for p in FITTED:
-        v = get(arch, p)
-        nv = v + 1 if isinstance(v, int) and not isinstance(v, bool) else v * (1 + step)
-        a = with_values(arch, {p: nv})
-        m = model_figures(a, figs)
-        r = simulate(a, wl)
-        e = r.energy_by_component_pj
-        out["rows"][p] = {"value": v, "new": nv,
-                          "figures": {k: m[k] / base[k] - 1 for k in base},
-                          "components": {c: (e[c] / c0[c] - 1 if c0[c] else 0.0) for c in c0},
-                          "total": r.on_chip_energy_pj / t0 - 1}
-    return out
-
-
-OVERHEAD_PARAMS = {  # controller component -> the parameters it alone switches (tlm/hw/controller.py)
-    "clock tree and sequencer (always on)": ("controller.c_ff_per_cycle",),
-    "row clock spine and control": ("controller.c_ff_per_row_cycle",),
-    "input-window registers, clocked": ("controller.c_ff_per_window_bit_cycle",),
-    "input-window registers, im2col writes": ("controller.c_ff_per_window_bit",),
-    "ABN parameter loads": ("controller.c_ff_per_abn_bit",),
-}
-
-
-def overhead_breakdown(arch, wl) -> dict:
-    """The controller energy of a run by named component, pJ: the same simulation with every other
-    component's capacitance set to zero (the counts stay the engine's own)."""
-    from .calibrate import with_values
-    allp = [p for ps in OVERHEAD_PARAMS.values() for p in ps]
-    out = {}
-    for name, ps in OVERHEAD_PARAMS.items():
-        a = with_values(arch, {p: 0.0 for p in allp if p not in ps})
-        out[name] = simulate(a, wl).energy_by_kind_pj["controller"]
-    return out

@@ -112,8 +112,9 @@ class Published:
         raise KeyError(key)
 
 
-def parse(data, file: str) -> Published | None:
-    """The validated `published:` section of a merged config mapping, or None when it has none."""
+def parse(data, file: str, is_param=None) -> Published | None:
+    """The validated `published:` section of a merged config mapping, or None when it has none.
+    `is_param("section.field")` says whether a fitted name is a parameter of the architecture."""
     if not isinstance(data, dict) or "published" not in data:
         return None
     sec = data["published"]
@@ -143,14 +144,8 @@ def parse(data, file: str) -> Published | None:
     if len(pub.fitted) > MAX_FITTED:
         raise InputError(f"at most {MAX_FITTED} fitted parameters per design, found {len(pub.fitted)}",
                          sec.where("fitted") if isinstance(sec, YDict) else where, "published.fitted")
-    from .arch import Arch
-    from .schema import _hints
     for j, dotted in enumerate(pub.fitted):
-        secname, _, name = dotted.partition(".")
-        hints = _hints(Arch)
-        ok = secname in hints and hasattr(hints[secname], "__dataclass_fields__") \
-            and name in hints[secname].__dataclass_fields__
-        if not ok:
+        if is_param is not None and not is_param(dotted):
             raise InputError(f"{dotted!r} is not a parameter (section.field)",
                              sec.where("fitted") if isinstance(sec, YDict) else where, f"published.fitted[{j}]")
     return replace(pub, figures=tuple(out), file=file)

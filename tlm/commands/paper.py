@@ -80,8 +80,8 @@ def sweep_table(arch, normalize=None) -> Table:
 def sensitivity_tables(arch):
     """How +10% on each fitted parameter of IMAGINE (integers: +1) moves the figures and ResNet-8's
     energy breakdown (tlm.paper.sensitivity)."""
-    from .. import paper
-    sens = paper.sensitivity(arch)
+    from .. import calibrate
+    sens = calibrate.sensitivity(arch)
     figs = sens["figures"]
     t1 = Table(title="sensitivity: change of each figure for +10% on one fitted parameter (integers: +1)",
                box=box.SIMPLE_HEAVY)
@@ -104,8 +104,8 @@ def sensitivity_tables(arch):
 
 def overhead_table(arch, ref) -> Table:
     """The controller's energy in the reference run by named component (tlm.paper.overhead_breakdown)."""
-    from .. import paper
-    parts = paper.overhead_breakdown(arch, ref.workload)
+    from .. import calibrate
+    parts = calibrate.overhead_breakdown(arch, ref.workload)
     total = ref.on_chip_energy_pj
     t = Table(title="controller energy of the reference run by component", box=box.SIMPLE_HEAVY)
     for c, j in (("component", "left"), ("energy", "right"), ("of on-chip", "right")):

@@ -55,8 +55,7 @@ class AdcPipeline(Block):
                                                                         plan.bits_w, plan.bits_out))
         self.stats.energy[row][_PP] += p * float(hw_adc.backend_energy_pj(arch, tile.outputs, plan.bits_in,
                                                                          plan.bits_w, plan.bits_out))
-        self.conversions[row] += p * int(hw_adc.conversions_per_pixel(arch, tile.outputs, plan.bits_in,
-                                                                      plan.bits_w))
+        self.conversions[row] += p * tile.conversions  # counted by the plan (tlm/hw/adc.py)
         if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)
             self.busy(row, c0, p * plan.t_cv, "convert")
         else:

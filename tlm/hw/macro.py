@@ -82,17 +82,12 @@ def dac_area_um2(arch) -> float:
         + m.input_dac_logic_area_um2
 
 
-def area_breakdown_mm2(arch) -> dict:
-    """One macro's area by part: bit cells, periphery, row DACs, converters."""
-    from . import adc
+def array_area_mm2(arch) -> dict:
+    """One macro's area without its converters, by part: bit cells, periphery, row DACs (the whole macro
+    with its ADCs: tlm/hw/area.macro_breakdown_mm2)."""
     m = arch.macro
     return {"cells": cells(arch) * m.bitcell_area_um2 / 1e6, "periphery": m.periphery_area_mm2,
-            "dacs": m.rows * dac_area_um2(arch) / 1e6, "adcs": adc.area_mm2(arch)}
-
-
-def area_mm2(arch) -> float:
-    """One macro: bit cells plus periphery plus its row DACs and converters."""
-    return float(sum(area_breakdown_mm2(arch).values()))
+            "dacs": m.rows * dac_area_um2(arch) / 1e6}
 
 
 def leakage_uw(arch) -> float:
