@@ -360,10 +360,10 @@ def sensitivity(arch, step: float = 0.10, workload: str = "resnet8") -> dict:
 
 
 OVERHEAD_PARAMS = {  # controller component -> the parameters it alone switches (tlm/hw/controller.py)
-    "clock tree and sequencer (always on)": ("controller.c_ff_per_cycle",),
+    "clock tree and sequencer": ("controller.c_ff_per_cycle",),
     "row clock spine and control": ("controller.c_ff_per_row_cycle",),
-    "input-window registers, clocked": ("controller.c_ff_per_window_bit_cycle",),
-    "input-window registers, im2col writes": ("controller.c_ff_per_window_bit",),
+    "window registers, clocked": ("controller.c_ff_per_window_bit_cycle",),
+    "window registers, im2col": ("controller.c_ff_per_window_bit",),
     "ABN parameter loads": ("controller.c_ff_per_abn_bit",),
 }
 

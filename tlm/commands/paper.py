@@ -103,15 +103,24 @@ def sensitivity_tables(arch):
 
 
 def overhead_table(arch, ref) -> Table:
-    """The controller's energy in the reference run by named component (tlm.paper.overhead_breakdown)."""
+    """The controller's energy in the reference run by named component (tlm.calibrate.overhead_breakdown),
+    with each component's capacitance per event and its plausible range at the node."""
     from .. import calibrate
+    from ..hw import controller as hw_ctrl
     parts = calibrate.overhead_breakdown(arch, ref.workload)
     total = ref.on_chip_energy_pj
-    t = Table(title="controller energy of the reference run by component", box=box.SIMPLE_HEAVY)
-    for c, j in (("component", "left"), ("energy", "right"), ("of on-chip", "right")):
+    t = Table(title="controller energy of the reference run by component", box=box.SIMPLE_HEAVY,
+              caption="C / event: the config's value; plausible: the range at this node (tlm/hw/controller.py);\n"
+                      "(!) outside it: what the named components leave unexplained of the paper's figure")
+    for c, j in (("component", "left"), ("C / event", "right"), ("plausible", "right"), ("energy", "right"),
+                 ("of on-chip", "right")):
         t.add_column(c, justify=j)
     for name, e in parts.items():
-        t.add_row(name, f"{e / 1e3:.4g} nJ", f"{100 * e / total:.1f}%")
+        (p,) = calibrate.OVERHEAD_PARAMS[name]
+        v = calibrate.get(arch, p)
+        lo, hi = hw_ctrl.plausible_ff(arch, p.split(".")[1])
+        mark = "" if lo <= v <= hi else " (!)"
+        t.add_row(name, f"{v:.4g} fF", f"{lo:,.4g}-{hi:,.4g} fF{mark}", f"{e / 1e3:.4g} nJ", f"{100 * e / total:.1f}%")
     return t
 
 

@@ -41,6 +41,24 @@ def layer_schedule_cycles(arch, tile_cyc, load_full, load_last, rounds):
 
 OVERHEAD_PARTS = ("row_clock", "window_clock", "window_write", "abn_load")
 
+# Plausible per-event capacitance of each controller component at 22nm, fF ([assumed]: from gate and wire
+# capacitance, ~0.2 fF per um of local wire and 0.5-1 fF per flip-flop clock pin; not from one citation).
+# Other nodes scale them by the technology rule (tlm/hw/technology.py: x node / 22).
+PLAUSIBLE_FF_22NM = {
+    "c_ff_per_cycle": (500.0, 5000.0),  # clock-tree root, sequencer, address generation of a ~0.1 mm2 controller
+    "c_ff_per_row_cycle": (1.0, 6.0),  # a row's local clock wire (5-20 um) and its clock-gating cell
+    "c_ff_per_window_bit_cycle": (0.5, 2.0),  # one flip-flop clock pin and its share of the local clock wire
+    "c_ff_per_window_bit": (1.0, 5.0),  # one flip-flop's D input, internal nodes and local data wire
+    "c_ff_per_abn_bit": (20.0, 100.0),  # an SRAM bit read and its bus to the ADC
+}
+
+
+def plausible_ff(arch, field: str) -> tuple[float, float]:
+    """The plausible range of a controller capacitance at the config's node."""
+    lo, hi = PLAUSIBLE_FF_22NM[field]
+    s = arch.technology.node_nm / 22.0
+    return lo * s, hi * s
+
 
 def tile_energy_parts_pj(arch, rows, tile_cycles, pixels, bits_in, outputs) -> dict:
     """The controller's energy for the tiles of a layer, by named component.  `rows` = rows the tiles
