@@ -357,3 +357,27 @@ def test_named_overhead_components_are_within_their_plausible_ranges(arch):
     assert arch.controller.c_ff_per_row_cycle > hi
     jia = load_arch(resolve("published/jia_jssc2020", "configs", "imagine"))
     assert hw_ctrl.plausible_ff(jia, "c_ff_per_window_bit") == pytest.approx((65 / 22, 5 * 65 / 22))
+
+
+def test_validation_doc_is_what_the_script_generates(root):
+    """docs/validation.md holds `tlm chips`, `tlm paper --sensitivity` and `tlm calibrate` exactly as
+    scripts/gen_validation_doc.py writes them (regenerate with that script)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gen_validation_doc", root / "scripts" / "gen_validation_doc.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    text = (root / "docs" / "validation.md").read_text()
+    assert gen.generate(text) == text
+
+
+def test_every_published_config_value_says_where_it_comes_from(root):
+    """Each `key: value` line of a shipped published config carries a [paper]/[derived]/[fitted]/[assumed]
+    tag (as tests/test_docs.py checks for configs/*.yaml), and each names its parameters' sources."""
+    import re
+    for path in sorted((root / "configs" / "published").glob("*.yaml")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if re.match(r"^\s+(- \{)?[a-z_0-9]+:\s*(\S.*)$", code):
+                assert re.search(r"#.*\[(paper|derived|fitted|assumed)\]", line), f"{path.name}:{n}: {line.strip()}"
+        text = path.read_text()
+        assert "cimloop" in text.lower() and "citation:" in text

@@ -49,3 +49,18 @@ def evaluate(path, name: str | None = None) -> Design:
 
 def all_designs() -> list:
     return [evaluate(p, n) for n, p in shipped_designs().items()]
+
+
+def area_rows() -> list:
+    """(design, cells, periphery, DACs, ADCs, one converter um2, total mm2) of every shipped published design:
+    where each macro's area comes from (tlm/hw/area.py)."""
+    from .arch import load_arch
+    from .hw import adc as hw_adc
+    from .hw import area as hw_area
+    out = []
+    for name, path in shipped_designs().items():
+        a = load_arch(path)
+        b = hw_area.macro_breakdown_mm2(a)
+        out.append((name, b["cells"], b["periphery"], b["dacs"], b["adcs"], hw_adc.area_um2_per_converter(a),
+                    hw_area.macro_mm2(a)))
+    return out

@@ -24,12 +24,8 @@ def _num(x: float) -> str:
 def design_table(d, normalize=None) -> Table:
     from .. import paper
     from .paper import ops_label
-    fitted = ", ".join(f"{p} = {v:g}" for p, v in d.fitted.items()) or "none of its own"
-    if d.published.citation == paper.imagine_published().citation:
-        fitted = "6 parameters by tlm calibrate (the calibration design)"
     t = Table(title=f"{d.name}: {d.published.citation.split(',')[0]} et al., {d.arch.technology.node_nm}nm",
-              box=box.SIMPLE_HEAVY, title_justify="left",
-              caption=f"fitted: {fitted}; tolerance {d.published.tolerance:.0%}", caption_justify="left")
+              box=box.SIMPLE_HEAVY, title_justify="left")
     for c, j in (("figure", "left"), ("in/w/out, V, MHz", "left"), ("unit", "left"), ("ops", "left"),
                  ("paper", "right"), ("model", "right"), ("error", "right")):
         t.add_column(c, justify=j)
@@ -42,12 +38,37 @@ def design_table(d, normalize=None) -> Table:
     return t
 
 
+def fitted_text(d) -> str:
+    """Which parameters the design fitted, wrapped at 80 columns."""
+    import textwrap
+    from .. import calibrate, paper
+    if d.published.citation == paper.imagine_published().citation:
+        vals = {p: calibrate.get(d.arch, p) for p in calibrate.FITTED}
+        head = "fitted (the calibration design, tlm calibrate): "
+    else:
+        vals, head = d.fitted, "fitted: "
+    body = ", ".join(f"{p} = {v:g}" for p, v in vals.items()) or "nothing"
+    return textwrap.fill(f"{head}{body}; tolerance {d.published.tolerance:.0%}", 80, subsequent_indent="  ")
+
+
+def area_table() -> Table:
+    from .. import chips
+    t = Table(title="macro area by part (tlm/hw/area.py), mm2", box=box.SIMPLE_HEAVY, title_justify="left")
+    for c in ("design", "cells", "periphery", "DACs", "ADCs", "1 ADC, um2", "macro"):
+        t.add_column(c, justify="left" if c == "design" else "right")
+    for name, *v in chips.area_rows():
+        t.add_row(name, *[f"{x:.4g}" for x in v])
+    return t
+
+
 def run(args) -> int:
     from .. import chips
     con = console()
     designs = chips.all_designs()
     for d in designs:
         con.print(design_table(d, args.normalize))
+        con.print(fitted_text(d) + "\n")
+    con.print(area_table())
     con.print("error = model / paper - 1; (!) outside the design's tolerance.\n"
               "ops: raw = 2 per MAC at the stated precision, 1b-norm = x input bits x weight bits.\n"
               "Sources, conditions and fitted parameters: each config's published: section.")
