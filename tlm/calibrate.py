@@ -330,22 +330,26 @@ def fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8) 
     return PublishedFit(params, before, after, errs, best)
 
 
-def sensitivity(arch, step: float = 0.10, workload: str = "resnet8") -> dict:
-    """For each fitted parameter of IMAGINE (tlm.calibrate.FITTED): the relative change of every IMAGINE
-    figure and of `workload`'s on-chip energy per component when that parameter alone grows by `step`
-    (integers by 1).  {"figures": keys, "components": names, "share": {c: share at the fit},
+def sensitivity(arch, step: float = 0.10, workload: str = "resnet8", pub=None) -> dict:
+    """For each fitted parameter (IMAGINE's tlm.calibrate.FITTED, or a published design's own
+    `pub.fitted`): the relative change of every figure (IMAGINE's, or `pub`'s) and of `workload`'s on-chip
+    energy per component when that parameter alone grows by `step` (integers by 1).
+    {"figures": keys, "components": names, "share": {c: share at the fit},
     "rows": {param: {"value", "new", "figures": {key: change}, "components": {c: change}, "total"}}}."""
     from .paths import resolve
-    from .workload import load_workload
-    figs = paper.imagine_published().figures
+    from .workload import check_against, load_workload
+    own = pub is not None and pub.fitted
+    figs = pub.figures if own else paper.imagine_published().figures
+    params = tuple(pub.fitted) if own else FITTED
     base = paper.model_figures(arch, figs)
     wl = load_workload(resolve(workload, "workloads", workload))
+    check_against(wl, arch)
     r0 = paper.simulate(arch, wl)
     c0 = {c: e for c, e in r0.energy_by_component_pj.items() if c != "external"}
     t0 = r0.on_chip_energy_pj
     out = {"figures": [f.key for f in figs], "components": list(c0), "workload": wl.name,
            "share": {c: e / t0 for c, e in c0.items()}, "rows": {}}
-    for p in FITTED:
+    for p in params:
         v = get(arch, p)
         nv = v + 1 if isinstance(v, int) and not isinstance(v, bool) else v * (1 + step)
         a = with_values(arch, {p: nv})

@@ -77,11 +77,11 @@ def sweep_table(arch, normalize=None) -> Table:
     return t
 
 
-def sensitivity_tables(arch):
-    """How +10% on each fitted parameter of IMAGINE (integers: +1) moves the figures and ResNet-8's
-    energy breakdown (tlm.paper.sensitivity)."""
+def sensitivity_tables(arch, pub=None):
+    """How +10% on each fitted parameter (IMAGINE's, or a published design's own; integers: +1) moves
+    the figures and ResNet-8's energy breakdown (tlm.calibrate.sensitivity)."""
     from .. import calibrate
-    sens = calibrate.sensitivity(arch)
+    sens = calibrate.sensitivity(arch, pub=pub)
     figs = sens["figures"]
     t1 = Table(title="sensitivity: change of each figure for +10% on one fitted parameter (integers: +1)",
                box=box.SIMPLE_HEAVY)
@@ -147,6 +147,6 @@ def run(args) -> int:
         con.print(report.energy_table(ref))
         con.print(overhead_table(arch, ref))
     if args.sensitivity:
-        for t in sensitivity_tables(arch):
+        for t in sensitivity_tables(arch, pub):
             con.print(t)
     return 0

@@ -32,7 +32,16 @@ class AdcPipeline(Block):
 
     def start_tile(self, t: int, plan) -> None:
         self.free = self.done = t
-        self.plan = None
+        self.pixel_pj = {}  # tile outputs -> (conversion, back-end) energy of one pixel (tlm/hw/adc.py)
+
+    def _pixel_pj(self, plan, outputs: int) -> tuple:
+        e = self.pixel_pj.get(outputs)
+        if e is None:
+            a = self.arch
+            e = self.pixel_pj[outputs] = (
+                float(hw_adc.pixel_energy_pj(a, outputs, plan.bits_in, plan.bits_w, plan.bits_out)),
+                float(hw_adc.backend_energy_pj(a, outputs, plan.bits_in, plan.bits_w, plan.bits_out)))
+        return e
 
     def b_transport(self, txn, delay: int) -> int:
         """Convert pixels [txn.pixel_lo, txn.pixel_hi) of tile `txn.tile` of layer `txn.layer`, whose
@@ -50,11 +59,9 @@ class AdcPipeline(Block):
         c_last = c0 + (p - 1) * plan.period
         end = c_last + plan.t_cv
         elems = p * tile.outputs  # output values of the chunk
-        arch = self.arch
-        self.stats.energy[row][_ADC] += p * float(hw_adc.pixel_energy_pj(arch, tile.outputs, plan.bits_in,
-                                                                        plan.bits_w, plan.bits_out))
-        self.stats.energy[row][_PP] += p * float(hw_adc.backend_energy_pj(arch, tile.outputs, plan.bits_in,
-                                                                         plan.bits_w, plan.bits_out))
+        e_cv, e_pp = self._pixel_pj(plan, tile.outputs)
+        self.stats.energy[row][_ADC] += p * e_cv
+        self.stats.energy[row][_PP] += p * e_pp
         self.conversions[row] += p * tile.conversions  # counted by the plan (tlm/hw/adc.py)
         if self.trace is not None:  # one span per conversion run (contiguous when not pipelined)
             self.busy(row, c0, p * plan.t_cv, "convert")
