@@ -381,3 +381,19 @@ def test_every_published_config_value_says_where_it_comes_from(root):
                 assert re.search(r"#.*\[(paper|derived|fitted|assumed)\]", line), f"{path.name}:{n}: {line.strip()}"
         text = path.read_text()
         assert "cimloop" in text.lower() and "citation:" in text
+
+
+def test_clock_follows_the_supply_when_a_figure_gives_no_clock(arch):
+    """clock.follows_supply: a figure at 0.8 V digital supply without a clock runs at 500 MHz x ((0.8 - 0.35)
+    / (0.6 - 0.35))^1.3 x 0.6 / 0.8 = 500 x 1.8^1.3 x 0.75 = 807.6 MHz; with a stated clock that clock wins;
+    without follows_supply the config's clock stays."""
+    from tlm.published import Figure
+    fig = Figure(key="x", metric="throughput", value=1.0, unit="TOPS", input_bits=1, weight_bits=1, output_bits=1,
+                 vdd_digital_v=0.8)
+    a = with_changes(arch, **{"clock.follows_supply": True})
+    assert paper.at_conditions(a, fig).clock.frequency_mhz == pytest.approx(500 * 1.8 ** 1.3 * 0.75)
+    assert paper.at_conditions(arch, fig).clock.frequency_mhz == 500
+    stated = dataclasses.replace(fig, clock_mhz=123.0)
+    assert paper.at_conditions(a, stated).clock.frequency_mhz == 123.0
+    # the throughput follows the clock: a pure cycle count
+    assert paper.model_value(a, fig) / paper.model_value(arch, fig) == pytest.approx(1.8 ** 1.3 * 0.75)

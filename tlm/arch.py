@@ -34,6 +34,13 @@ class Clock:
     frequency_mhz: float = param("frequency of the system timebase; every cycle count is of this clock, MHz",
                                  lo=0.001, hi=100_000.0)
 
+    follows_supply: bool = param("at another digital supply than vdd_digital_v (a published figure that gives "
+                                 "its supply but not its clock) the clock follows the alpha-power law, "
+                                 "f ~ (V - Vt)^alpha / V (tlm/hw/technology.py)", default=False)
+    threshold_v: float = param("threshold voltage Vt of the alpha-power law, V", lo=0.0, hi=1.5, default=0.35)
+    alpha: float = param("velocity-saturation exponent of the alpha-power law (1 short channel .. 2 long "
+                         "channel)", lo=1.0, hi=2.0, default=1.3)
+
     @property
     def period_ns(self) -> float:
         return 1000.0 / self.frequency_mhz

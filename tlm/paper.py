@@ -168,10 +168,16 @@ def sweep_points(arch) -> list[tuple[int, int, int]]:
 
 def at_conditions(arch, fig):
     """`arch` at the supplies and clock a figure was measured at (those the figure gives)."""
-    t = arch.technology
+    from .hw.technology import alpha_power_clock_mhz
+    t, c = arch.technology, arch.clock
     t2 = replace(t, vdd_array_v=fig.vdd_array_v or t.vdd_array_v, vdd_digital_v=fig.vdd_digital_v or t.vdd_digital_v)
-    c = replace(arch.clock, frequency_mhz=fig.clock_mhz or arch.clock.frequency_mhz)
-    return replace(arch, technology=t2, clock=c)
+    f = fig.clock_mhz or c.frequency_mhz
+    if not fig.clock_mhz and c.follows_supply and t2.vdd_digital_v != t.vdd_digital_v:
+        if min(t.vdd_digital_v, t2.vdd_digital_v) <= c.threshold_v:
+            raise InputError(f"figure '{fig.key}': the clock cannot follow a supply at or below the threshold "
+                             f"{c.threshold_v} V", Where("<published>"), "clock.threshold_v")
+        f = alpha_power_clock_mhz(c.frequency_mhz, t.vdd_digital_v, t2.vdd_digital_v, c.threshold_v, c.alpha)
+    return replace(arch, technology=t2, clock=replace(c, frequency_mhz=f))
 
 
 def check_runnable(arch, file: str = "<architecture>", figures=None) -> None:
