@@ -397,3 +397,11 @@ def test_clock_follows_the_supply_when_a_figure_gives_no_clock(arch):
     assert paper.at_conditions(a, stated).clock.frequency_mhz == 123.0
     # the throughput follows the clock: a pure cycle count
     assert paper.model_value(a, fig) / paper.model_value(arch, fig) == pytest.approx(1.8 ** 1.3 * 0.75)
+
+
+def test_a_non_numeric_fitted_parameter_is_refused(tmp_path, capsys):
+    p = tmp_path / "bad.yaml"
+    p.write_text(MADE_UP.replace('  tolerance: 0.25\n', '  tolerance: 0.25\n  fitted: [macro.weight_mode]\n'))
+    assert main(["calibrate", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be fitted" in err and err.count("\n") == 1

@@ -270,6 +270,9 @@ def fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8) 
     params = tuple(pub.fitted)
     figs = [f for f in pub.figures]
     before = {p: get(arch, p) for p in params}
+    for p, v in before.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise InputError(f"'{p}' is not a number and cannot be fitted", Where(file), "published.fitted")
     if not params:
         return PublishedFit(params, before, {}, dict(zip([f.key for f in figs], np.expm1(_log_errors(arch, figs)))),
                             arch)
