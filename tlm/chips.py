@@ -28,12 +28,8 @@ class Design:
 
 def shipped_designs() -> dict:
     """Shipped name -> path of every shipped config with a `published:` section of its own."""
-    out = {}
-    for name, path in shipped("configs").items():
-        text = path.read_text(encoding="utf-8")
-        if "\npublished:" in text or text.startswith("published:"):
-            out[name] = path
-    return out
+    from .arch import load_data
+    return {name: path for name, path in shipped("configs").items() if "published" in load_data(path)}
 
 
 def evaluate(path, name: str | None = None) -> Design:

@@ -64,8 +64,8 @@ def sweep_table(arch, normalize=None) -> Table:
     from .. import paper
     conv = "1b-normalized" if normalize == "1b" else "raw: 2 ops per MAC at r bits"
     t = Table(title=f"macro peak per precision (inputs = weights = r bits; TOPS in {conv})", box=box.SIMPLE_HEAVY)
-    for c in ("r", "out", "columns", "ops / pixel", "DP phases / px", "conversions / px", "time / px",
-              "energy / px", "TOPS/W", "TOPS/mm2"):
+    t.caption = "per output pixel (px): ops, DP phases, conversions, time and macro energy"
+    for c in ("r", "out", "columns", "ops/px", "DP/px", "conv/px", "time/px", "energy/px", "TOPS/W", "TOPS/mm2"):
         t.add_column(c, justify="right")
     px = paper.MAP_HW * paper.MAP_HW
     for p in paper.sweep(arch):
