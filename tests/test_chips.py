@@ -140,6 +140,10 @@ def test_technology_rule_scales_inherited_values_only(arch):
     assert jia.technology.cap_density_ff_per_um2 == pytest.approx(arch.technology.cap_density_ff_per_um2 / s)
     assert jia.macro.bitcell_area_um2 == 4.934 and jia.macro.c_column_ff == 236.4  # its own values
     assert jia.macro.leakage_uw == arch.macro.leakage_uw  # leakage is not a capacitance or area
+    # a converter's area (CDAC units / capacitor density + comparator + logic) scales as an area: x s^2,
+    # IMAGINE's 2^8 x 2 / 2.5 + 15 + 8 x 4 = 251.8 um2 -> 251.8 x (65/22)^2 = 2,198 um2
+    assert hw_adc.area_um2_per_converter(arch) == pytest.approx(251.8)
+    assert hw_adc.area_um2_per_converter(jia) == pytest.approx(251.8 * s * s)
     assert technology.kind_of("node_nm") is None and technology.kind_of("vdd_array_v") is None
 
 
