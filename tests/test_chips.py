@@ -409,3 +409,17 @@ def test_a_non_numeric_fitted_parameter_is_refused(tmp_path, capsys):
     assert main(["calibrate", str(p)]) == 2
     err = capsys.readouterr().err
     assert "cannot be fitted" in err and err.count("\n") == 1
+
+
+def test_leakage_follows_the_supply_when_asked(arch):
+    """technology.leakage_v_per_decade = 0.5: at 0.4 V instead of 0.3 V the array leaks 0.4 / 0.3 x
+    10^(0.1 / 0.5) = 2.113x; at 0.8 V instead of 0.6 V the digital blocks 0.8 / 0.6 x 10^(0.2 / 0.5) = 3.349x."""
+    from tlm.published import Figure
+    fig = Figure(key="x", metric="throughput", value=1.0, unit="TOPS", input_bits=1, weight_bits=1, output_bits=1,
+                 vdd_array_v=0.4, vdd_digital_v=0.8)
+    a = with_changes(arch, **{"technology.leakage_v_per_decade": 0.5})
+    b = paper.at_conditions(a, fig)
+    assert b.macro.leakage_uw == pytest.approx(arch.macro.leakage_uw * 0.4 / 0.3 * 10 ** 0.2)
+    assert b.sram.leakage_uw == pytest.approx(arch.sram.leakage_uw * 0.8 / 0.6 * 10 ** 0.4)
+    assert b.adc.leakage_uw == pytest.approx(arch.adc.leakage_uw * 0.8 / 0.6 * 10 ** 0.4)
+    assert paper.at_conditions(arch, fig).sram.leakage_uw == arch.sram.leakage_uw  # off by default

@@ -25,6 +25,10 @@ class Technology:
                                "network, volts", lo=0.05, hi=2.0)
     vdd_digital_v: float = param("supply of the digital side: input drivers, SAR logic and comparators, "
                                  "SRAM, controller, DMA, post-processing, volts", lo=0.05, hi=2.0)
+    leakage_v_per_decade: float = param("at another supply than the configured one (a published figure's), "
+                                        "leakage current grows 10x per this many volts (DIBL) and leakage "
+                                        "power is supply x current; 0 = leakage powers stay as given, V",
+                                        lo=0.0, hi=10.0, default=0.0)
     cap_density_ff_per_um2: float = param("density of the metal (MOM) capacitors of the CDACs, fF per um2 of "
                                           "layout (sets converter and DAC areas)", lo=0.01, default=2.5)
 

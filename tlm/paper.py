@@ -177,7 +177,16 @@ def at_conditions(arch, fig):
             raise InputError(f"figure '{fig.key}': the clock cannot follow a supply at or below the threshold "
                              f"{c.threshold_v} V", Where("<published>"), "clock.threshold_v")
         f = alpha_power_clock_mhz(c.frequency_mhz, t.vdd_digital_v, t2.vdd_digital_v, c.threshold_v, c.alpha)
-    return replace(arch, technology=t2, clock=replace(c, frequency_mhz=f))
+    out = replace(arch, technology=t2, clock=replace(c, frequency_mhz=f))
+    if t.leakage_v_per_decade:  # leakage follows the supplies: the array's at vdd_array, the rest at vdd_digital
+        from .hw.technology import leakage_factor
+        ka = leakage_factor(t.vdd_array_v, t2.vdd_array_v, t.leakage_v_per_decade)
+        kd = leakage_factor(t.vdd_digital_v, t2.vdd_digital_v, t.leakage_v_per_decade)
+        out = replace(out, macro=replace(arch.macro, leakage_uw=arch.macro.leakage_uw * ka),
+                      adc=replace(arch.adc, leakage_uw=arch.adc.leakage_uw * kd),
+                      sram=replace(arch.sram, leakage_uw=arch.sram.leakage_uw * kd),
+                      controller=replace(arch.controller, leakage_uw=arch.controller.leakage_uw * kd))
+    return out
 
 
 def check_runnable(arch, file: str = "<architecture>", figures=None) -> None:

@@ -14,6 +14,9 @@ is in every name): `c_..._ff...` is a capacitance, `..._ff_per_um2` a capacitanc
 and `..._mm2` areas.  A first-order rule (no FinFET/planar, metal-stack or Vt differences): the
 shipped published designs say which of their values it produced (configs/published/).
 
+Leakage and supply (optional, `technology.leakage_v_per_decade` = d): leakage current ~ 10^(V / d) (drain-
+induced barrier lowering), so leakage power P(V) = P(V_ref) x V / V_ref x 10^((V - V_ref) / d).
+
 Clock and supply: the optional alpha-power law (Sakurai-Newton, IEEE JSSC 25(2), 1990) gives the
 clock at another supply, f(V) = f_ref x ((V - Vt) / (V_ref - Vt))^alpha x V_ref / V.
 """
@@ -66,3 +69,10 @@ def alpha_power_clock_mhz(f_ref_mhz: float, v_ref: float, v: float, vt: float, a
     if v <= vt or v_ref <= vt:
         raise ValueError(f"supply {min(v, v_ref)} V at or below the threshold {vt} V")
     return f_ref_mhz * math.pow((v - vt) / (v_ref - vt), alpha) * v_ref / v
+
+
+def leakage_factor(v_ref: float, v: float, v_per_decade: float) -> float:
+    """Leakage power at supply `v` over leakage power at `v_ref` (1 when `v_per_decade` is 0)."""
+    if not v_per_decade:
+        return 1.0
+    return v / v_ref * math.pow(10.0, (v - v_ref) / v_per_decade)
