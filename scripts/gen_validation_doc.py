@@ -1,4 +1,5 @@
-"""Refresh the command outputs embedded in docs/validation.md (`tlm paper`, `tlm calibrate`).
+"""Refresh the command outputs embedded in docs/validation.md (`tlm chips`, `tlm paper --sensitivity`,
+`tlm calibrate`).
 
     python scripts/gen_validation_doc.py
 """
@@ -31,10 +32,13 @@ def replace_block(text: str, heading: str, body: str) -> str:
     return text[:a] + body + "\n" + text[b:]
 
 
+def generate(text: str) -> str:
+    text = replace_block(text, "## `tlm chips`", output("chips"))
+    text = replace_block(text, "## `tlm paper` on the shipped config", output("paper", "--sensitivity"))
+    return replace_block(text, "## Calibration", output("calibrate", str(ROOT / "configs" / "imagine.yaml")))
+
+
 if __name__ == "__main__":
     doc = ROOT / "docs" / "validation.md"
-    t = doc.read_text()
-    t = replace_block(t, "## `tlm paper` on the shipped config", output("paper"))
-    t = replace_block(t, "## Calibration", output("calibrate", str(ROOT / "configs" / "imagine.yaml")))
-    doc.write_text(t)
+    doc.write_text(generate(doc.read_text()))
     print(f"wrote {doc}")

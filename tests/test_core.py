@@ -48,7 +48,10 @@ def test_one_conv_layer_by_hand(arch):
     assert kind(r, "sram_read", 0) == pytest.approx(in_bits * a.sram.c_read_ff_per_bit * vd2 / 1000, rel=1e-12)
     assert kind(r, "sram_write", 0) == pytest.approx(out_bits * a.sram.c_write_ff_per_bit * vd2 / 1000, rel=1e-12)
     tile = P * (t_dp + t_cv)
-    e_ctrl = (r.cycles * a.controller.c_ff_per_cycle + rows * tile * a.controller.c_ff_per_row_cycle) * vd2 / 1000
+    c = a.controller  # always-on clock + per active row per cycle (spine + r_in window bits clocked) +
+    # im2col writes of r_in window bits per row per pixel + ABN parameters of the 8 channels once per tile
+    e_ctrl = (r.cycles * c.c_ff_per_cycle + rows * tile * (c.c_ff_per_row_cycle + r_in * c.c_ff_per_window_bit_cycle)
+              + rows * P * r_in * c.c_ff_per_window_bit + 8 * c.abn_param_bits * c.c_ff_per_abn_bit) * vd2 / 1000
     assert kind(r, "controller") == pytest.approx(e_ctrl, rel=1e-12)
     leak_uw = m.count * (m.leakage_uw + adc.leakage_uw) + a.sram.leakage_uw + a.controller.leakage_uw
     assert kind(r, "leakage") == pytest.approx(leak_uw * r.cycles * a.clock.period_ns / 1000, rel=1e-12)

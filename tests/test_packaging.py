@@ -22,6 +22,10 @@ def test_wheel_ships_every_config_workload_and_weights_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for p in sorted((ROOT / "configs").glob("*.yaml")):
         assert f"tlm/_configs/{p.name}" in names
+    published = sorted((ROOT / "configs" / "published").glob("*.yaml"))
+    assert published
+    for p in published:
+        assert f"tlm/_configs/published/{p.name}" in names
     for p in sorted((ROOT / "workloads").iterdir()):
         if p.suffix in (".yaml", ".npz", ".onnx"):
             assert f"tlm/_workloads/{p.name}" in names

@@ -41,8 +41,9 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
                                                   plan.rounds)
         compute = plan.rounds * tile
         loaded = np.zeros_like(m.active_cells) if plan.resident else m.active_cells
-        dp_cyc = m.tiles * P * r_in
-        conv = P * m.row_tiles * np.array([wl.layers[i].c_out for i in ci], dtype=np.int64)
+        ph, r_w, c_out = plan.dp_phases, plan.bits_w, plan.c_out  # DP phases per pixel (tlm/hw/macro.py)
+        dp_cyc = m.tiles * P * ph
+        conv = P * m.row_tiles * plan.conversions_per_pixel
         psum_elems = plan.out_elems[ci] * (m.row_tiles - 1)
         for k, v in (("compute_cycles", compute), ("load_cycles", layer_cyc - compute),
                      ("weight_bits_loaded", loaded), ("conversions", conv), ("dp_cycles", dp_cyc),
@@ -53,11 +54,11 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
         busy_macro = m.tiles * tile
         pl["temporal_utilization"][ci] = busy_macro / (arch.macro.count * np.maximum(layer_cyc, 1))
         d = plan.density[ci]
-        E[ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * r_in, m.active_cols * P * r_in, d)
-        E[ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * r_in, d)
+        E[ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph, m.active_cols * P * ph, d)
+        E[ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
         E[ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, loaded)
-        E[ci, K["adc"]] = conv * hw_adc.conversion_energy_pj(arch, r_out)
-        E[ci, K["controller"]] = hw_ctrl.window_energy_pj(arch, m.active_rows * tile)
+        E[ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
+        E[ci, K["controller"]] = hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P, r_in, m.row_tiles * c_out)
         busy["macro"] += int(busy_macro.sum())
         busy["adc"] += int((m.tiles * P * plan.t_cv).sum())
         busy["dma"] += int(((plan.rounds - 1) * plan.round_loads_full + plan.round_loads_last).sum())
@@ -91,6 +92,8 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     E[:, K["dma"]] = hw_dma.onchip_energy_pj(arch, pl["dma_bits"])
     E[:, K["external"]] = hw_dma.external_energy_pj(arch, pl["dma_bits"])
     E[:, K["postproc"]] = hw_pp.op_energy_pj(arch, pl["postproc_ops"])
+    if m is not None:  # shift-add / rescale of the conversion results (tlm/hw/adc.py)
+        E[ci, K["postproc"]] += P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
     E[:, K["controller"]] += hw_ctrl.energy_pj(arch, pl["cycles"])
     E[:, K["leakage"]] = hw_leak.energy_pj(arch, pl["cycles"])
     busy["sram"] += int(hw_sram.access_cycles(arch, pl["sram_read_bits"] + pl["sram_write_bits"]).sum())

@@ -12,18 +12,25 @@ from dataclasses import dataclass
 
 from .errors import InputError
 from .schema import build, param, section, to_dict
-from .yamlio import load_with_extends, to_ydict
+from .yamlio import YDict, load_with_extends, to_ydict
 
 
 @dataclass(frozen=True)
 class Technology:
     """`technology:` the CMOS process: node and supplies."""
-    node_nm: int = param("CMOS technology node (informational)", lo=1, hi=10_000,
-                          why_hi="no CMOS node is coarser than 10 um")
+    node_nm: int = param("CMOS technology node, nm: a config extending a base written for another node "
+                         "inherits the base's capacitances x node ratio and areas x node ratio^2 "
+                         "(tlm/hw/technology.py)", lo=1, hi=1000, why_hi="no CMOS node is coarser than 1 um")
     vdd_array_v: float = param("supply of the charge-domain DP array, its CDACs and the ADC sampling "
                                "network, volts", lo=0.05, hi=2.0)
     vdd_digital_v: float = param("supply of the digital side: input drivers, SAR logic and comparators, "
                                  "SRAM, controller, DMA, post-processing, volts", lo=0.05, hi=2.0)
+    leakage_v_per_decade: float = param("at another supply than the configured one (a published figure's), "
+                                        "leakage current grows 10x per this many volts (DIBL) and leakage "
+                                        "power is supply x current; 0 = leakage powers stay as given, V",
+                                        lo=0.0, hi=10.0, default=0.0)
+    cap_density_ff_per_um2: float = param("density of the metal (MOM) capacitors of the CDACs, fF per um2 of "
+                                          "layout (sets converter and DAC areas)", lo=0.01, default=2.5)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,13 @@ class Clock:
     """`clock:` the system timebase."""
     frequency_mhz: float = param("frequency of the system timebase; every cycle count is of this clock, MHz",
                                  lo=0.001, hi=100_000.0)
+
+    follows_supply: bool = param("at another digital supply than vdd_digital_v (a published figure that gives "
+                                 "its supply but not its clock) the clock follows the alpha-power law, "
+                                 "f ~ (V - Vt)^alpha / V (tlm/hw/technology.py)", default=False)
+    threshold_v: float = param("threshold voltage Vt of the alpha-power law, V", lo=0.0, hi=1.5, default=0.35)
+    alpha: float = param("velocity-saturation exponent of the alpha-power law (1 short channel .. 2 long "
+                         "channel)", lo=1.0, hi=2.0, default=1.3)
 
     @property
     def period_ns(self) -> float:
@@ -60,8 +74,8 @@ class Macro:
     dp_split_blocks: int = param("channel-wise DP split: row blocks whose partial DPs are weighted "
                                  "separately before conversion (adaptive swing)", lo=1, hi=65536,
                                  why_hi="the blocks divide the rows")
-    dp_cycles_per_bit: int = param("clock cycles of one input bit-plane DP phase (drive, charge share, "
-                                   "settle)", lo=1, hi=2**31 - 1,
+    dp_cycles_per_bit: int = param("clock cycles of one DP phase (drive the rows with one input bit-plane, or "
+                                   "one multi-level input digit; charge share; settle)", lo=1, hi=2**31 - 1,
                                    why_hi="a timing parameter: no memory depends on it; a run's cycles are "
                                    "checked against 2^62 on their own")
     c_cell_ff: float = param("capacitance a bit cell switches when its input bit is 1, fF", lo=0.0)
@@ -76,8 +90,37 @@ class Macro:
     periphery_area_mm2: float = param("macro periphery without ADCs: input drivers, timing, ABN "
                                       "references, mm2", lo=0.0)
     leakage_uw: float = param("leakage power of one macro array and its drivers, uW", lo=0.0)
+    input_drive: str = param("how inputs reach the rows: 'bit_serial' (one input bit per DP phase, no DAC) "
+                             "or 'multi_level' (input_dac_bits bits per phase through a DAC per row)",
+                             choices=("bit_serial", "multi_level"), default="bit_serial")
+    input_dac_bits: int = param("bits one row DAC applies per DP phase (multi_level); an r-bit input takes "
+                                "ceil(r / input_dac_bits) phases", lo=1, hi=8, default=1)
+    c_input_dac_unit_ff: float = param("unit capacitance of a row's input DAC (binary-weighted, 2^k units "
+                                       "switched per phase at vdd_digital), fF", lo=0.0, default=0.0)
+    input_dac_logic_area_um2: float = param("decoder, switches and buffer of one row's input DAC besides its "
+                                            "capacitors, um2", lo=0.0, default=0.0)
+    weight_mode: str = param("how the bits of a weight combine: 'analog' (adjacent columns charge-share with "
+                             "binary weighting: one conversion per output) or 'bit_columns' (each bit column "
+                             "is converted per DP phase and the results are combined by digital shift-add)",
+                             choices=("analog", "bit_columns"), default="analog")
+    fold: int = param("physical columns stacked into one logical column (a physical array of rows/fold x "
+                      "columns*fold cells computing as rows x columns); each logical column pre-charges "
+                      "`fold` physical column lines", lo=1, default=1)
+    op_overhead_cycles: int = param("cycles per array operation (a pixel's DP and conversions; per DP phase "
+                                    "with bit_columns) beyond DP and conversion: readout, reset, handshakes",
+                                    lo=0, default=0)
 
     def check(self, data, path):
+        if self.rows % self.fold:
+            raise InputError(f"rows ({self.rows}) must divide evenly into {self.fold} folded segments",
+                             data.where("fold"), f"{path}.fold")
+        if self.input_drive == "multi_level" and self.input_dac_bits < 2:
+            raise InputError("a multi_level input drive needs input_dac_bits >= 2 (1 is bit_serial)",
+                             data.where("input_dac_bits" if "input_dac_bits" in data else "input_drive"),
+                             f"{path}.input_dac_bits")
+        if self.input_drive == "bit_serial" and self.input_dac_bits != 1:
+            raise InputError("input_dac_bits applies to input_drive: multi_level only",
+                             data.where("input_dac_bits"), f"{path}.input_dac_bits")
         if self.rows % self.dp_split_blocks:
             raise InputError(f"rows ({self.rows}) must divide evenly into {self.dp_split_blocks} blocks",
                              data.where("dp_split_blocks"), f"{path}.dp_split_blocks")
@@ -92,7 +135,7 @@ class Adc:
                               "batch-norm settling, reset", lo=0, hi=2**31 - 1,
                               why_hi="a timing parameter: no memory depends on it; a run's cycles are "
                                    "checked against 2^62 on their own")
-    cycles_per_bit: int = param("clock cycles per SAR decision (one per output bit)", lo=1, hi=2**31 - 1,
+    cycles_per_bit: int = param("clock cycles per SAR decision (one per converted bit)", lo=1, hi=2**31 - 1,
                                 why_hi="a timing parameter: no memory depends on it; a run's cycles are "
                                    "checked against 2^62 on their own")
     pipelined: bool = param("conversion of one pixel overlaps the DP of the next pixel")
@@ -102,8 +145,20 @@ class Adc:
                                  "about 2^r units, fF", lo=0.0)
     c_abn_ff: float = param("analog batch-norm gain/offset capacitance switched per conversion, at the "
                             "array supply, fF", lo=0.0)
-    area_um2_per_converter: float = param("area of one converter incl. its ABN, um2", lo=0.0)
     leakage_uw: float = param("leakage power of one macro's ADCs, uW", lo=0.0)
+    c_shift_add_ff: float = param("capacitance switched by one digital shift-add combining two conversion "
+                                  "results (weight_mode bit_columns), at vdd_digital, fF", lo=0.0, default=0.0)
+    c_rescale_ff: float = param("capacitance switched by the digital rescale and clip of one output to the "
+                                "layer's output bits (bit_columns, or an ADC resolution other than the output "
+                                "bits), at vdd_digital, fF", lo=0.0, default=0.0)
+    comparator_area_um2: float = param("area of one SAR comparator, um2 (the converter area is its CDAC "
+                                       "2^bits x c_dac_unit_ff / cap_density + comparator + SAR logic)", lo=0.0,
+                                       default=0.0)
+    logic_area_um2_per_bit: float = param("SAR register and logic area per converted bit, um2", lo=0.0,
+                                          default=0.0)
+    resolution_bits: int = param("ADC resolution, bits; 0 = the layer's output bits.  A result of other "
+                                 "width is rescaled and clipped digitally to the output bits", lo=0, hi=16,
+                                 default=0)
     fifo_depth: int = param("sample-and-hold slots between a macro's columns and its converters: pixels whose "
                             "DP phase is over and whose conversion is not; when all are taken the macro "
                             "stalls (back-pressure, stall reason 'adc').  1 = the converters' own sampling "
@@ -162,12 +217,23 @@ class Controller:
     c_ff_per_cycle: float = param("switched capacitance per clock cycle, always on: clock-tree root, "
                                   "sequencer, im2col address generation, fF", lo=0.0)
     c_ff_per_row_cycle: float = param("capacitance clocked per macro row per cycle while a tile driving that "
-                                      "row computes: the row's im2col window and bit-plane registers (rows "
-                                      "a tile leaves unused are clock-gated), fF", lo=0.0)
+                                      "row computes, besides its window registers: the row's clock spine, "
+                                      "clock gating and row control (rows a tile leaves unused are "
+                                      "clock-gated), fF", lo=0.0)
     psum_bits: int = param("width of a digital partial sum kept between row tiles, bits", lo=1, hi=64,
                           why_hi="partial sums are int64")
     area_mm2: float = param("controller and digital post-processing area, mm2", lo=0.0)
     leakage_uw: float = param("controller and post-processing leakage power, uW", lo=0.0)
+    c_ff_per_window_bit_cycle: float = param("clock pin and local clock wire of one input-window register bit "
+                                             "(bits_in bits per active row), clocked every cycle while its tile "
+                                             "computes, fF", lo=0.0, default=0.0)
+    c_ff_per_window_bit: float = param("data write of one input-window register bit (im2col: bits_in bits per "
+                                       "active row loaded per output pixel), fF", lo=0.0, default=0.0)
+    c_ff_per_abn_bit: float = param("loading one analog batch-norm parameter bit (gain and offset, "
+                                    "abn_param_bits per output channel) into the ADCs once per tile, fF",
+                                    lo=0.0, default=0.0)
+    abn_param_bits: int = param("bits of the ABN gain and offset of one output channel", lo=0, hi=256,
+                                default=0)
 
 
 @dataclass(frozen=True)
@@ -266,7 +332,63 @@ def _inf_back(d):
     return math.inf if d == "inf" else d
 
 
+WHAT = "architecture file"
+
+
+def load_data(path):
+    """The merged mapping of an architecture file and the files it `extends:` (tlm/yamlio.py: a path
+    relative to the file, or a shipped config's name).  A base written for another
+    `technology.node_nm` is first scaled to this file's node by the technology rule
+    (tlm/hw/technology.py); a base's `published:` section is not inherited (it describes the base)."""
+    from .hw import technology
+    from .paths import shipped
+
+    def adjust(base, data):
+        base.pop("published", None)
+        own, inherited = _node(data), _node(base)
+        if own is not None and inherited is not None and own != inherited:
+            technology.scale_data(base, inherited, own)
+    return load_with_extends(path, WHAT, shipped=shipped("configs"), adjust=adjust)
+
+
+def _node(data):
+    t = data.get("technology") if isinstance(data, dict) else None
+    n = t.get("node_nm") if isinstance(t, dict) else None
+    return n if isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0 else None
+
+
+def _without_published(data):
+    if isinstance(data, YDict) and "published" in data:
+        y = YDict({k: v for k, v in data.items() if k != "published"})
+        y.file, y.pos = data.file, data.pos
+        y.positions = {k: p for k, p in data.positions.items() if k != "published"}
+        return y
+    return data
+
+
 def load_arch(path) -> Arch:
-    """Read, merge (`extends:`) and validate an architecture YAML file."""
-    from .paths import shipped  # `extends: imagine` names a shipped config
-    return build(Arch, load_with_extends(path, "architecture file", shipped=shipped("configs")))
+    """Read, merge (`extends:`, node-scaled) and validate an architecture YAML file.  Its `published:`
+    section, if any, is read by `load_published`."""
+    return build(Arch, _without_published(load_data(path)))
+
+
+def load_published(path):
+    """The validated `published:` section of an architecture file (tlm/published.py), or None."""
+    from . import published
+    return published.parse(load_data(path), str(path), is_param)
+
+
+def load_with_published(path):
+    """(Arch, Published or None) from one read of the file."""
+    from . import published
+    data = load_data(path)
+    return build(Arch, _without_published(data)), published.parse(data, str(path), is_param)
+
+
+def is_param(dotted: str) -> bool:
+    """'section.field' names a parameter of the architecture."""
+    import dataclasses
+    from .schema import _hints
+    sec, _, name = dotted.partition(".")
+    cls = _hints(Arch).get(sec)
+    return cls is not None and dataclasses.is_dataclass(cls) and name in {x.name for x in dataclasses.fields(cls)}

@@ -69,11 +69,12 @@ def round_sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> float:
 # ---- the linear observables behind each figure --------------------------------------------------------
 def observe(arch, step: Step) -> tuple[np.ndarray, np.ndarray]:
     """(model, target) of the quantities that are affine in the step's parameters."""
-    fig = {f.key: f.paper for f in paper.FIGURES}
+    fig = {f.key: f.value for f in paper.FIGURES}
     if step.name == "area":
+        from .hw import area as hw_area
         from .hw import macro as hw_macro
         target = hw_macro.cells(arch) / 8 / paper.KB_BYTES / fig["density"]
-        return np.array([hw_macro.area_mm2(arch)]), np.array([target])
+        return np.array([hw_area.macro_mm2(arch)]), np.array([target])
     if step.name == "timing":  # compute cycles of the peak runs; target from the area efficiency
         model, target = [], []
         for key, bits in (("area_1b", 1), ("area_8b", 8)):
@@ -241,3 +242,145 @@ def check_substituted(text: str, values: dict, file: str) -> None:
         got = data.get(sec, {}).get(key) if isinstance(data.get(sec), dict) else None
         if got is None or float(got) != float(v):
             raise RuntimeError(f"substituting {dotted} in {file} gave {got!r}, expected {v!r}")
+
+
+# ---- a published design's own fit: at most two parameters, least squares on its figures -----------------
+@dataclass
+class PublishedFit:
+    params: tuple
+    before: dict
+    after: dict
+    errors: dict  # figure key -> relative error after the fit
+    arch: object = None
+
+
+def _log_errors(arch, figures) -> np.ndarray:
+    return np.array([math.log(paper.model_value(arch, f) / f.value) for f in figures])
+
+
+def _is_int(arch, dotted: str) -> bool:
+    v = get(arch, dotted)
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8) -> PublishedFit:
+    """Fit the parameters a design's `published.fitted` names, by Gauss-Newton least squares on the log
+    of model / published over all its figures (integer parameters: the best of the neighbouring
+    integers of the real solution).  Real values are written with 4 significant digits."""
+    params = tuple(pub.fitted)
+    figs = [f for f in pub.figures]
+    before = {p: get(arch, p) for p in params}
+    for p, v in before.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise InputError(f"'{p}' is not a number and cannot be fitted", Where(file), "published.fitted")
+    if not params:
+        return PublishedFit(params, before, {}, dict(zip([f.key for f in figs], np.expm1(_log_errors(arch, figs)))),
+                            arch)
+    x = np.array([float(get(arch, p)) for p in params])
+
+    def at(xv, rounded=False):
+        vals = {}
+        for p, v in zip(params, xv):
+            vals[p] = int(round(v)) if _is_int(arch, p) and rounded else (round_sig(v) if rounded else float(v))
+        return with_values(arch, vals)
+
+    def res(xv):
+        # integer parameters are evaluated by linear interpolation between neighbouring integers
+        ints = [i for i, p in enumerate(params) if _is_int(arch, p)]
+        if not ints:
+            return _log_errors(at(xv), figs)
+        xf = xv.copy()
+        lo = xf.copy()
+        for i in ints:
+            lo[i] = math.floor(xf[i])
+        vals_lo = {p: (int(lo[i]) if i in ints else float(xf[i])) for i, p in enumerate(params)}
+        r = _log_errors(with_values(arch, vals_lo), figs)
+        for i in ints:
+            hi = dict(vals_lo)
+            hi[params[i]] = int(lo[i]) + 1
+            r = r + (xf[i] - lo[i]) * (_log_errors(with_values(arch, hi), figs) - _log_errors(with_values(arch, vals_lo), figs))
+        return r
+
+    for _ in range(iterations):
+        r0 = res(x)
+        J = []
+        for i, p in enumerate(params):
+            h = 1.0 if _is_int(arch, p) else max(abs(x[i]) * 1e-3, 1e-9)
+            xh = x.copy()
+            xh[i] += h
+            J.append((res(xh) - r0) / h)
+        J = np.stack(J, axis=1)
+        if np.linalg.matrix_rank(J) < len(params):
+            raise InputError(f"the figures of '{arch.name}' do not depend on {', '.join(params)} independently",
+                             Where(file), "published.fitted")
+        dx, *_ = np.linalg.lstsq(J, -r0, rcond=None)
+        x = x + dx
+        for i, p in enumerate(params):
+            if x[i] < 0:
+                x[i] = 0.0
+        if np.max(np.abs(dx) / np.maximum(np.abs(x), 1e-9)) < 1e-7:
+            break
+    # integers: the best neighbouring combination
+    best, best_cost = None, math.inf
+    choices = [(math.floor(v), math.ceil(v)) if _is_int(arch, p) else (v,) for p, v in zip(params, x)]
+    for combo in itertools.product(*choices):
+        a = at(np.array(combo, dtype=float), rounded=True)
+        cost = float(np.sum(_log_errors(a, figs) ** 2))
+        if cost < best_cost:
+            best, best_cost = a, cost
+    after = {p: get(best, p) for p in params}
+    errs = dict(zip([f.key for f in figs], np.expm1(_log_errors(best, figs))))
+    return PublishedFit(params, before, after, errs, best)
+
+
+def sensitivity(arch, step: float = 0.10, workload: str = "resnet8", pub=None) -> dict:
+    """For each fitted parameter (IMAGINE's tlm.calibrate.FITTED, or a published design's own
+    `pub.fitted`): the relative change of every figure (IMAGINE's, or `pub`'s) and of `workload`'s on-chip
+    energy per component when that parameter alone grows by `step` (integers by 1).
+    {"figures": keys, "components": names, "share": {c: share at the fit},
+    "rows": {param: {"value", "new", "figures": {key: change}, "components": {c: change}, "total"}}}."""
+    from .paths import resolve
+    from .workload import check_against, load_workload
+    own = pub is not None and pub.fitted
+    figs = pub.figures if own else paper.imagine_published().figures
+    params = tuple(pub.fitted) if own else FITTED
+    base = paper.model_figures(arch, figs)
+    wl = load_workload(resolve(workload, "workloads", workload))
+    check_against(wl, arch)
+    r0 = paper.simulate(arch, wl)
+    c0 = {c: e for c, e in r0.energy_by_component_pj.items() if c != "external"}
+    t0 = r0.on_chip_energy_pj
+    out = {"figures": [f.key for f in figs], "components": list(c0), "workload": wl.name,
+           "share": {c: e / t0 for c, e in c0.items()}, "rows": {}}
+    for p in params:
+        v = get(arch, p)
+        nv = v + 1 if isinstance(v, int) and not isinstance(v, bool) else v * (1 + step)
+        a = with_values(arch, {p: nv})
+        m = paper.model_figures(a, figs)
+        r = paper.simulate(a, wl)
+        e = r.energy_by_component_pj
+        out["rows"][p] = {"value": v, "new": nv,
+                          "figures": {k: m[k] / base[k] - 1 for k in base},
+                          "components": {c: (e[c] / c0[c] - 1 if c0[c] else 0.0) for c in c0},
+                          "total": r.on_chip_energy_pj / t0 - 1}
+    return out
+
+
+OVERHEAD_PARAMS = {  # controller component -> the parameters it alone switches (tlm/hw/controller.py)
+    "clock tree and sequencer": ("controller.c_ff_per_cycle",),
+    "row clock spine and control": ("controller.c_ff_per_row_cycle",),
+    "window registers, clocked": ("controller.c_ff_per_window_bit_cycle",),
+    "window registers, im2col": ("controller.c_ff_per_window_bit",),
+    "ABN parameter loads": ("controller.c_ff_per_abn_bit",),
+}
+
+
+def overhead_breakdown(arch, wl) -> dict:
+    """The controller energy of a run by named component, pJ: the same simulation with every other
+    component's capacitance set to zero (the counts stay the engine's own)."""
+    allp = [p for ps in OVERHEAD_PARAMS.values() for p in ps]
+    out = {}
+    for name, ps in OVERHEAD_PARAMS.items():
+        a = with_values(arch, {p: 0.0 for p in allp if p not in ps})
+        out[name] = paper.simulate(a, wl).energy_by_kind_pj["controller"]
+    return out

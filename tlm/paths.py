@@ -26,7 +26,11 @@ def shipped_dir(kind: str) -> Path:
 def shipped(kind: str) -> dict[str, Path]:
     """name -> path of every shipped file of a kind (yaml files; workloads may also be .onnx)."""
     d = shipped_dir(kind)
-    return {p.stem: p for p in sorted(d.glob("*.yaml"))} if d.is_dir() else {}
+    if not d.is_dir():
+        return {}
+    out = {p.stem: p for p in sorted(d.glob("*.yaml"))}
+    out.update({f"{p.parent.name}/{p.stem}": p for p in sorted(d.glob("*/*.yaml"))})  # e.g. published/jia
+    return out
 
 
 def resolve(arg: str | None, kind: str, default: str) -> Path:
@@ -40,9 +44,10 @@ def resolve(arg: str | None, kind: str, default: str) -> Path:
     except (OSError, ValueError):  # a name too long for the file system, a NUL in it
         pass
     names = shipped(kind)
-    stem = p.stem if p.suffix in (".yaml", ".yml") else arg
-    if stem in names and len(p.parts) == 1:
-        return names[stem]
-    hint = did_you_mean(stem, names) if names else ""
+    stem = p.stem if p.suffix in (".yaml", ".yml") else p.name
+    key = stem if len(p.parts) == 1 else f"{p.parent.as_posix()}/{stem}"
+    if key in names and len(p.parts) <= 2:
+        return names[key]
+    hint = did_you_mean(key, names) if names else ""
     what = "architecture file" if kind == "configs" else "workload file"
     raise InputError(f"{what} not found; shipped {kind}: {', '.join(names)}{hint}", Where(str(arg)))

@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, Where
+from .hw import adc as hw_adc
 from .hw import controller as hw_ctrl
 from .hw import dma as hw_dma
 from .hw import macro as hw_macro
@@ -195,6 +196,7 @@ class Tile:
     cols: int  # columns pre-charged per DP cycle
     cells: int  # cells switched per DP cycle = weight bits written when loaded
     outputs: int  # output channels converted per pixel
+    conversions: int  # conversions per pixel (tlm/hw/adc.conversions_per_pixel: outputs, or bit columns x phases)
     in_lo: int  # bit range [in_lo, in_hi) of the layer input it reads (relative to the layer's in_addr)
     in_hi: int
     ch_lo: int  # output channels [ch_lo, ch_hi) it produces (or partial sums of)
@@ -218,6 +220,8 @@ class LayerPlan:
     pixels: int = 0  # output pixels x batch
     bits_in: int = 0
     bits_out: int = 0
+    bits_w: int = 0
+    dp_phases: int = 0  # DP phases per pixel (tlm/hw/macro.dp_phases)
     t_dp: int = 0
     t_cv: int = 0
     period: int = 0
@@ -294,11 +298,17 @@ class Plan:
             P = self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
             r_in = self.bits_in = np.array([l.bits_in for l in comp], dtype=np.int64)
             r_out = self.bits_out = np.array([l.bits_out for l in comp], dtype=np.int64)
+            r_w = self.bits_w = np.array([l.bits_w for l in comp], dtype=np.int64)
+            self.c_out = np.array([l.c_out for l in comp], dtype=np.int64)
+            # the macro's event counts per pixel (tlm/hw/): DP phases, conversions of the whole layer
+            self.dp_phases = np.asarray(hw_macro.dp_phases(arch, r_in), dtype=np.int64)
+            self.conversions_per_pixel = np.asarray(hw_adc.conversions_per_pixel(arch, self.c_out, r_in, r_w),
+                                                    dtype=np.int64)
             self._check_range(m)
             self.t_dp, self.t_cv = (np.asarray(x, dtype=np.int64)
-                                    for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile))
+                                    for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
             self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
-            self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P)
+            self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
             self.resident = weights_resident(arch, int(m.tiles.sum()))
             self.tile_bits = m.rows_per_tile * m.cols_per_tile
             self.load_cycles = weight_load_cycles(arch, self.tile_bits) * (0 if self.resident else 1)
@@ -373,7 +383,7 @@ class Plan:
         worst = np.zeros(len(wl.layers) + 1)
         if m is not None:
             tile = hw_ctrl.tile_cycles(arch, self.bits_in.astype(f), self.bits_out.astype(f),
-                                       m.outputs_per_tile.astype(f), self.pixels.astype(f))
+                                       m.outputs_per_tile.astype(f), self.pixels.astype(f), self.bits_w.astype(f))
             load = np.minimum(N, m.tiles).astype(f) * weight_load_cycles(arch, (m.rows_per_tile
                                                                                 * m.cols_per_tile).astype(f))
             rounds = np.ceil(m.tiles.astype(f) / N)
@@ -428,6 +438,7 @@ class Plan:
             p = self.layers[i]
             p._j = j
             p.pixels, p.bits_in, p.bits_out = int(self.pixels[j]), int(self.bits_in[j]), int(self.bits_out[j])
+            p.bits_w, p.dp_phases = int(self.bits_w[j]), int(self.dp_phases[j])
             p.t_dp, p.t_cv, p.period = int(self.t_dp[j]), int(self.t_cv[j]), int(self.period[j])
             p.tile_cycles, p.load_cycles = int(self.tile_cycles[j]), int(self.load_cycles[j])
             p.tile_bits, p.rounds, p.n_tiles = int(self.tile_bits[j]), int(self.rounds[j]), int(m.tiles[j])
@@ -478,7 +489,9 @@ class Plan:
                     last = rt == n_rt - 1
                     cells = ng * ng * rows * cols
                     tiles.append(Tile(index=k, row_tile=rt, last_row=last, rows=ng * rows, cols=ng * cols,
-                                      cells=cells, outputs=outs, in_lo=lo, in_hi=hi, ch_lo=c0,
+                                      cells=cells, outputs=outs,
+                                      conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
+                                      in_lo=lo, in_hi=hi, ch_lo=c0,
                                       ch_hi=c0 + outs, read_bits=hi - lo,
                                       write_bits=P * outs * (r_out if last else psum),
                                       psum_read_bits=P * outs * psum if rt > 0 else 0,

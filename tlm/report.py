@@ -32,8 +32,8 @@ def summary_table(r: Result) -> Table:
         ("batch", f"{s['batch']}"),
         ("inferences / s", f"{s['inferences_per_s']:,.1f}"),
         ("MACs", f"{s['macs']:,}"),
-        ("achieved throughput", f"{s['tops']:.4g} TOPS"),
-        ("energy efficiency (on-chip)", f"{s['tops_per_w']:.4g} TOPS/W"),
+        ("achieved throughput (raw ops)", f"{s['tops']:.4g} TOPS"),
+        ("energy efficiency (on-chip, raw ops)", f"{s['tops_per_w']:.4g} TOPS/W"),
         ("energy / inference (on-chip)", _eng(s["energy_per_inference_pj"] * 1e-12, "J")),
         ("off-chip energy / inference (DMA)", _eng(s["energy_offchip_per_inference_pj"] * 1e-12, "J")
          + f"  ({s['tops_per_w_with_offchip']:.3g} TOPS/W incl.)"),

@@ -302,9 +302,11 @@ def extends_reference(base: Path, dest: Path, shipped: dict | None = None) -> st
         return str(base)
 
 
-def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shipped: dict | None = None):
+def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shipped: dict | None = None,
+                      adjust=None):
     """Load a YAML file that may name a base file with `extends:` (see `resolve_base`: a path relative
-    to the file itself, or a shipped name such as `imagine`)."""
+    to the file itself, or a shipped name such as `imagine`).  `adjust(base, data)`, if given, edits each
+    loaded base mapping in place before the file's own keys are merged over it."""
     path = Path(path)
     data = load_file(path, what, regular_only=bool(_seen))  # a base file must be a regular file
     if "extends" not in data:
@@ -328,7 +330,9 @@ def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shi
                          data.where("extends"), "extends")
     if base_path in _seen or base_path == path.resolve():
         raise InputError(f"'{base_name}' extends itself in a cycle", data.where("extends"), "extends")
-    base = load_with_extends(base_path, what, _seen + (path.resolve(),), shipped)
+    base = load_with_extends(base_path, what, _seen + (path.resolve(),), shipped, adjust)
+    if adjust is not None:
+        adjust(base, data)
     over = YDict({k: v for k, v in data.items() if k != "extends"})
     over.file, over.pos = data.file, data.pos
     over.positions = {k: p for k, p in data.positions.items() if k != "extends"}

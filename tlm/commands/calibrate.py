@@ -8,7 +8,7 @@ from pathlib import Path
 from ..paths import DEFAULT_ARCH, resolve
 from ..tables import Table
 from ..yamlio import atomic_write, read_text
-from ._common import add_arch_workload, console, load_arch_arg
+from ._common import add_arch_workload, console
 
 NAME = "calibrate"
 HELP = "fit the [fitted] parameters of an architecture to the IMAGINE paper's figures"
@@ -64,20 +64,38 @@ def _yaml_str(s: str) -> str:
     return s if re.fullmatch(r"[A-Za-z0-9_./-]+", s) else json.dumps(s)
 
 
+def published_fit_table(fit) -> Table:
+    t = Table(title="fit of the design's own parameters (least squares on the log errors of all its figures)")
+    for c, j in (("parameter", "left"), ("before", "right"), ("fitted", "right")):
+        t.add_column(c, justify=j)
+    for p in fit.params:
+        t.add_row(p, f"{fit.before[p]:.6g}", f"{fit.after[p]:.6g}")
+    return t
+
+
 def run(args) -> int:
     from .. import calibrate, paper
+    from ..arch import load_with_published
     from .paper import comparison_table
     path = resolve(args.arch, "configs", DEFAULT_ARCH)
-    arch = load_arch_arg(args.arch)
-    paper.check_runnable(arch, str(path))
-    fit = calibrate.fit(arch, str(path))
+    arch, pub = load_with_published(path)
     con = console()
-    con.print(fit_table(fit))
-    con.print(comparison_table(fit.arch))
+    if pub is not None and pub.fitted:  # a published design: its own (at most two) fitted parameters
+        paper.check_runnable(arch, str(path), pub.figures)
+        pfit = calibrate.fit_published(arch, pub, str(path))
+        con.print(published_fit_table(pfit))
+        con.print(comparison_table(pfit.arch, pub))
+        values = pfit.after
+    else:
+        paper.check_runnable(arch, str(path))
+        fit = calibrate.fit(arch, str(path))
+        con.print(fit_table(fit))
+        con.print(comparison_table(fit.arch))
+        values = fit.values
     if args.write:
-        text = calibrate.substitute(read_text(path, "architecture file"), fit.values, str(path))
+        text = calibrate.substitute(read_text(path, "architecture file"), values, str(path))
         text = rebase_extends(text, path, Path(args.write))
-        calibrate.check_substituted(text, fit.values, str(args.write))
+        calibrate.check_substituted(text, values, str(args.write))
         atomic_write(Path(args.write), text)
         con.print(f"wrote {args.write}")
     return 0

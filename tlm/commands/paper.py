@@ -1,69 +1,152 @@
-"""`tlm paper`: the IMAGINE paper's figures next to the model's, the precision sweep, and the energy
-breakdown of the system-level reference run."""
+"""`tlm paper`: a design's published figures next to the model's, the precision sweep, and the energy
+breakdown of the system-level reference run.  A config with a `published:` section is compared with its
+own paper; one without is compared with IMAGINE's figures (and says so)."""
 from __future__ import annotations
 
 from ..paths import DEFAULT_ARCH, resolve
 from ..tables import Table
-from ._common import add_arch_workload, add_set, apply_set, console, load_arch_arg
+from ._common import add_arch_workload, add_set, apply_set, console
 
 NAME = "paper"
-HELP = "compare an architecture with the IMAGINE paper's figures (default: the shipped imagine.yaml)"
+HELP = "compare an architecture with its paper's published figures (default: the shipped imagine.yaml)"
 ORDER = 40
 
 
 def add_arguments(p):
     add_arch_workload(p, workload=False)
     add_set(p, workload=False)
+    p.add_argument("--normalize", choices=("1b",), default=None,
+                   help="print every efficiency 1b-normalized (ops x input bits x weight bits) instead of in "
+                        "each figure's own convention")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="also print how each fitted parameter moves the figures and the energy breakdown of "
+                        "ResNet-8 (+10%% on each)")
 
 
 def _num(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
-def comparison_table(arch) -> Table:
+def ops_label(conv: str) -> str:
+    return {"raw": "raw", "1b": "1b-norm", "": ""}[conv]
+
+
+def comparison_table(arch, pub=None, normalize=None) -> Table:
+    """Published vs model for every figure of `pub` (IMAGINE's when None)."""
     from .. import paper
-    t = Table(title=f"'{arch.name}' against the IMAGINE paper",
-              caption=f"paper: {paper.PAPER_SOURCE}\nerror = model / paper - 1; (!) outside the "
-                      f"{paper.TOLERANCE:.0%} tolerance")
-    for c, j in (("figure", "left"), ("unit", "left"), ("paper", "right"), ("model", "right"),
+    own = pub is not None
+    pub = pub if own else paper.imagine_published()
+    tol = pub.tolerance
+    is_imagine = pub.citation == paper.imagine_published().citation
+    title = f"'{arch.name}' against {'the IMAGINE paper' if is_imagine else 'its paper'}"
+    note = "" if own else "\n(this config has no published: section of its own)"
+    t = Table(title=title,
+              caption=f"paper: {pub.citation}{note}\nerror = model / paper - 1; (!) outside the {tol:.0%} "
+                      "tolerance; ops: raw = 2 per MAC at the stated precision, 1b-norm = x input x weight bits")
+    for c, j in (("figure", "left"), ("unit", "left"), ("ops", "left"), ("paper", "right"), ("model", "right"),
                  ("error", "right")):
         t.add_column(c, justify=j)
-    for fig, model, err in paper.comparison(arch):
-        mark = "" if abs(err) <= paper.TOLERANCE else "  (!)"
-        t.add_row(fig.label, fig.unit, _num(fig.paper), _num(model), f"{100 * err:+.2f}%{mark}")
-    geo = f"{arch.macro.rows} x {arch.macro.columns}"
-    same = (arch.macro.rows, arch.macro.columns) == (paper.PAPER_ROWS, paper.PAPER_COLUMNS)
-    t.add_row("macro geometry", "rows x cols", f"{paper.PAPER_ROWS} x {paper.PAPER_COLUMNS}", geo,
-              "exact" if same else "differs")
+    for fig, model, err in paper.comparison(arch, pub.figures):
+        mark = "" if abs(err) <= tol else "  (!)"
+        pv, conv = paper.converted(fig, fig.value, normalize)
+        mv, _ = paper.converted(fig, model, normalize)
+        t.add_row(fig.name(), fig.unit, ops_label(conv), _num(pv), _num(mv), f"{100 * err:+.2f}%{mark}")
+    if is_imagine:
+        geo = f"{arch.macro.rows} x {arch.macro.columns}"
+        same = (arch.macro.rows, arch.macro.columns) == (paper.PAPER_ROWS, paper.PAPER_COLUMNS)
+        t.add_row("macro geometry", "rows x cols", "", f"{paper.PAPER_ROWS} x {paper.PAPER_COLUMNS}", geo,
+                  "exact" if same else "differs")
     return t
 
 
-def sweep_table(arch) -> Table:
+def sweep_table(arch, normalize=None) -> Table:
     from .. import paper
-    t = Table(title="macro peak per precision (inputs = weights = outputs = r bits)")
-    for c in ("r", "columns", "ops / pixel", "DP cycles / px", "conversions / px", "time / px",
-              "energy / px", "TOPS/W", "TOPS/mm2"):
+    conv = "1b-normalized" if normalize == "1b" else "raw: 2 ops per MAC at r bits"
+    t = Table(title=f"macro peak per precision (inputs = weights = r bits; TOPS in {conv})")
+    t.caption = "per output pixel (px): ops, DP phases, conversions, time and macro energy"
+    for c in ("r", "out", "columns", "ops/px", "DP/px", "conv/px", "time/px", "energy/px", "TOPS/W", "TOPS/mm2"):
         t.add_column(c, justify="right")
+    px = paper.MAP_HW * paper.MAP_HW
     for p in paper.sweep(arch):
-        px = paper.MAP_HW * paper.MAP_HW
-        t.add_row(str(p.bits), str(p.conversions // px * p.bits), f"{p.ops / px:,.0f}", str(p.dp_cycles // px),
+        k = p.bits * p.bits_w if normalize == "1b" else 1
+        cols = (arch.macro.columns // p.bits_w) * p.bits_w
+        t.add_row(str(p.bits), str(p.bits_out), str(cols), f"{p.ops / px:,.0f}", str(p.dp_cycles // px),
                   str(p.conversions // px), f"{p.time_ns / px:.4g} ns", f"{p.energy_pj / px:.4g} pJ",
-                  _num(p.tops_per_w), _num(p.tops_per_mm2))
+                  _num(k * p.tops_per_w), _num(k * p.tops_per_mm2))
+    return t
+
+
+def sensitivity_tables(arch, pub=None):
+    """How +10% on each fitted parameter (IMAGINE's, or a published design's own; integers: +1) moves
+    the figures and ResNet-8's energy breakdown (tlm.calibrate.sensitivity)."""
+    from .. import calibrate
+    sens = calibrate.sensitivity(arch, pub=pub)
+    figs = sens["figures"]
+    t1 = Table(title="sensitivity: change of each figure for +10% on one fitted parameter (integers: +1)",
+               box="SIMPLE_HEAVY")
+    t1.add_column("parameter", justify="left")
+    for k in figs:
+        t1.add_column(k, justify="right")
+    comps = sens["components"]
+    t2 = Table(title=f"sensitivity: {sens['workload']} on-chip energy by component, change for the same step",
+               box="SIMPLE_HEAVY")
+    t2.add_column("parameter", justify="left")
+    for c in comps:
+        t2.add_column(c, justify="right")
+    t2.add_column("total", justify="right")
+    t2.add_row("(share at the fit)", *[f"{100 * sens['share'][c]:.1f}%" for c in comps], "100%")
+    for p, row in sens["rows"].items():
+        t1.add_row(p, *[f"{100 * row['figures'][k]:+.2f}%" for k in figs])
+        t2.add_row(p, *[f"{100 * row['components'][c]:+.2f}%" for c in comps], f"{100 * row['total']:+.2f}%")
+    return t1, t2
+
+
+def overhead_table(arch, ref) -> Table:
+    """The controller's energy in the reference run by named component (tlm.calibrate.overhead_breakdown),
+    with each component's capacitance per event and its plausible range at the node."""
+    from .. import calibrate
+    from ..hw import controller as hw_ctrl
+    parts = calibrate.overhead_breakdown(arch, ref.workload)
+    total = ref.on_chip_energy_pj
+    t = Table(title="controller energy of the reference run by component", box="SIMPLE_HEAVY",
+              caption="C / event: the config's value; plausible: the range at this node (tlm/hw/controller.py);\n"
+                      "(!) outside it: what the named components leave unexplained of the paper's figure")
+    for c, j in (("component", "left"), ("C / event", "right"), ("plausible", "right"), ("energy", "right"),
+                 ("of on-chip", "right")):
+        t.add_column(c, justify=j)
+    for name, e in parts.items():
+        (p,) = calibrate.OVERHEAD_PARAMS[name]
+        v = calibrate.get(arch, p)
+        lo, hi = hw_ctrl.plausible_ff(arch, p.split(".")[1])
+        mark = "" if lo <= v <= hi else " (!)"
+        t.add_row(name, f"{v:.4g} fF", f"{lo:,.4g}-{hi:,.4g} fF{mark}", f"{e / 1e3:.4g} nJ", f"{100 * e / total:.1f}%")
     return t
 
 
 def run(args) -> int:
     from .. import paper, report
-    arch, _ = apply_set(args, load_arch_arg(args.arch))
-    paper.check_runnable(arch, str(resolve(args.arch, "configs", DEFAULT_ARCH)))
+    from ..arch import load_with_published
+    path = resolve(args.arch, "configs", DEFAULT_ARCH)
+    arch, pub = load_with_published(path)
+    figs = pub.figures if pub is not None else None
+    paper.check_runnable(arch, str(path), figs)
+    arch, _ = apply_set(args, arch)
     con = console()
-    con.print(comparison_table(arch))
-    con.print(sweep_table(arch))
-    ref = paper.reference_run(arch)
-    con.print(f"system-level reference run: {paper.REF_BITS}b 3x3x{arch.macro.rows // 9} -> "
-              f"{paper.REF_C_OUT}-channel conv on a {paper.MAP_HW}x{paper.MAP_HW} map ('same' padding), "
-              "batch 1, weights resident;\nall on-chip energy counted (image I/O included), off-chip DRAM "
-              "energy excluded")
-    con.print(report.summary_table(ref))
-    con.print(report.energy_table(ref))
+    con.print(comparison_table(arch, pub, args.normalize))
+    con.print(sweep_table(arch, args.normalize))
+    sys_figs = [f for f in (figs or paper.imagine_published().figures) if f.metric == "system_energy_efficiency"]
+    if sys_figs:
+        f = sys_figs[0]
+        ref = paper.reference_run(paper.at_conditions(arch, f), f.input_bits, f.weight_bits, f.output_bits)
+        k = paper.kernel_for(arch)
+        con.print(f"system-level reference run: {f.input_bits}b {k}x{k}x{arch.macro.rows // (k * k)} -> "
+                  f"{ref.workload.layers[0].c_out}-channel conv on a {paper.MAP_HW}x{paper.MAP_HW} map ('same' "
+                  "padding), batch 1, weights resident;\nall on-chip energy counted (image I/O included), "
+                  "off-chip DRAM energy excluded; TOPS/W raw (2 ops per MAC)")
+        con.print(report.summary_table(ref))
+        con.print(report.energy_table(ref))
+        con.print(overhead_table(arch, ref))
+    if args.sensitivity:
+        for t in sensitivity_tables(arch, pub):
+            con.print(t)
     return 0

@@ -29,7 +29,7 @@ from .block import Block
 from .payload import Command, Payload, Status, check
 from .stats import KIND
 
-_ADC = KIND["adc"]
+_ADC, _PP = KIND["adc"], KIND["postproc"]
 _OK = Status.OK
 
 
@@ -98,8 +98,10 @@ class AdcPipeline(Block):
         self.free = self.done = t
         self.slots.clear()
         self.plan, self.tile = plan, tile
-        self.conversion_pj = hw_adc.conversion_energy_pj(self.arch, plan.bits_out)
-        self.outputs = tile.outputs
+        a = self.arch  # one pixel of this tile: its conversions and its digital back-end (tlm/hw/adc.py)
+        self.pixel_pj = float(hw_adc.pixel_energy_pj(a, tile.outputs, plan.bits_in, plan.bits_w, plan.bits_out))
+        self.backend_pj = float(hw_adc.backend_energy_pj(a, tile.outputs, plan.bits_in, plan.bits_w, plan.bits_out))
+        self.outputs, self.conversions_px = tile.outputs, tile.conversions
         # where the tile's results go: its output channels' range of the layer's output tensor (final
         # outputs) or of the layer's partial-sum buffer, channel-major; a chunk writes its pixels' share
         psum_base = plan.psum_addr + tile.ch_lo * plan.pixels * plan.psum_bits
@@ -128,9 +130,11 @@ class AdcPipeline(Block):
             nxt = e  # the macro starts the next chunk's DP when the last conversion is over
         else:
             nxt, e, _, first_start = fifo_chunk(d, p, t_dp, t_cv, self.depth, free, self.slots)
-        elems = p * self.outputs  # one conversion per output channel per pixel
-        self.energy_row[_ADC] += elems * self.conversion_pj
-        self.conversions[row] += elems
+        elems = p * self.outputs  # output values of the chunk
+        er = self.energy_row
+        er[_ADC] += p * self.pixel_pj
+        er[_PP] += p * self.backend_pj
+        self.conversions[row] += p * self.conversions_px  # counted by the plan (tlm/hw/adc.py)
         if self.trace is not None:
             self.busy(row, first_start, p * t_cv, "convert")
         else:

@@ -82,7 +82,7 @@ class Macro(Block):
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         names = self.sys.row_names
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
-        t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.bits_in, plan.density
+        t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.dp_phases, plan.density
         pipelined = adc.pipelined
         energy, dp_count, busy, traced = st.energy[row], self.dp_cycles, self.track.busy, self.trace is not None
         dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
@@ -96,7 +96,7 @@ class Macro(Block):
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan, tile)
         # the input-window registers of the tile's rows clock for the tile's nominal compute time
-        energy[_CTRL] += hw_ctrl.window_energy_pj(arch, rows * plan.tile_cycles)
+        energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
         n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
         e_full = (dp_energy(arch, cells * n_full, cols * n_full, dens), drv_energy(arch, rows * n_full, dens))
         lo = 0

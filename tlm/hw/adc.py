@@ -1,32 +1,118 @@
-"""ADC pipeline: SAR converters with the analog batch-norm (ABN) inside, one conversion per output
-channel per pixel per row tile.
+"""ADC pipeline: SAR converters (with the analog batch-norm, ABN, inside) and the digital back-end that
+combines and rescales their results.
 
-A SAR conversion of r bits takes r comparator decisions (digital supply) and switches a binary-weighted
-CDAC of about 2^r unit capacitors (array supply); the ABN gain/offset capacitors switch once per
-conversion.  Resolution enters only through these counts.
+Counts per output pixel of one tile with `outputs` output channels (`macro.weight_mode`):
+- 'analog' (IMAGINE): a weight's bit columns charge-share with binary weighting and the input phases
+  accumulate in the charge domain: one conversion per output channel, no shift-add.
+- 'bit_columns': every bit column is converted after every DP phase: outputs x r_w x phases
+  conversions, combined digitally by outputs x (r_w x phases - 1) shift-adds.
+A conversion has `resolution_bits` (0: the layer's output bits); when the result is not already the
+output's width (bit_columns, or another ADC resolution) each output is rescaled and clipped digitally
+once.  A SAR conversion of b bits takes b comparator decisions (digital supply) and switches a
+binary-weighted CDAC of about 2^b unit capacitors (array supply); the ABN capacitors switch once.
+Converters are shared: the conversions of one array operation take ceil(n / converters_per_macro)
+rounds (column multiplexing).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import cv2_pj
+from . import macro as hw_macro
+
+
+def resolution_bits(arch, bits_out):
+    """Bits of one conversion: the ADC's own resolution, or the layer's output bits (0)."""
+    b = arch.adc.resolution_bits
+    return bits_out if b == 0 else b + 0 * bits_out
 
 
 def conversion_cycles(arch, bits_out):
     """Cycles of one conversion round: sampling + ABN settle + one SAR decision per bit."""
-    return arch.adc.fixed_cycles + bits_out * arch.adc.cycles_per_bit
+    return arch.adc.fixed_cycles + resolution_bits(arch, bits_out) * arch.adc.cycles_per_bit
 
 
 def conversion_rounds(arch, outputs):
-    """Rounds needed to convert `outputs` channel values with the macro's converters."""
+    """Rounds needed to convert `outputs` values with the macro's converters (column multiplexing)."""
     return -(-outputs // arch.adc.converters_per_macro)
 
 
+def bit_columns(arch) -> bool:
+    return arch.macro.weight_mode == "bit_columns"
+
+
+def conversions_per_operation(arch, outputs, bits_w):
+    """Values converted after one array operation (a DP phase with bit_columns, a whole pixel analog)."""
+    return outputs * bits_w if bit_columns(arch) else outputs
+
+
+def operations_per_pixel(arch, bits_in):
+    """Array operations (DP + conversion) per pixel: one per DP phase with bit_columns, else one."""
+    return hw_macro.dp_phases(arch, bits_in) if bit_columns(arch) else 1 + 0 * bits_in
+
+
+def conversions_per_pixel(arch, outputs, bits_in, bits_w):
+    """Conversions of one output pixel of one tile."""
+    return conversions_per_operation(arch, outputs, bits_w) * operations_per_pixel(arch, bits_in)
+
+
+def shift_adds_per_pixel(arch, outputs, bits_in, bits_w):
+    """Digital shift-adds combining the conversions of one pixel into its outputs (n values: n - 1 adds)."""
+    if not bit_columns(arch):
+        return 0 * outputs
+    return outputs * (bits_w * hw_macro.dp_phases(arch, bits_in) - 1)
+
+
+def rescales_per_pixel(arch, outputs, bits_out):
+    """Digital rescale-and-clip operations to the output bits: one per output unless the conversion
+    already has the output's width (analog weights with resolution = output bits)."""
+    if bit_columns(arch):
+        return outputs
+    return np.where(resolution_bits(arch, bits_out) != bits_out, outputs, 0 * outputs)
+
+
 def conversion_energy_pj(arch, bits_out):
-    """Energy of one r-bit conversion including its ABN."""
+    """Energy of one conversion including its ABN."""
     a, t = arch.adc, arch.technology
-    return (cv2_pj(bits_out * a.c_comparator_ff, t.vdd_digital_v)
-            + cv2_pj((2.0 ** bits_out) * a.c_dac_unit_ff + a.c_abn_ff, t.vdd_array_v))
+    b = resolution_bits(arch, bits_out)
+    return (cv2_pj(b * a.c_comparator_ff, t.vdd_digital_v)
+            + cv2_pj((2.0 ** b) * a.c_dac_unit_ff + a.c_abn_ff, t.vdd_array_v))
+
+
+def pixel_energy_pj(arch, outputs, bits_in, bits_w, bits_out):
+    """Energy of the conversions of one output pixel of one tile (the `adc` kind)."""
+    return conversions_per_pixel(arch, outputs, bits_in, bits_w) * conversion_energy_pj(arch, bits_out)
+
+
+def backend_energy_pj(arch, outputs, bits_in, bits_w, bits_out):
+    """Energy of the digital back-end of one output pixel of one tile: the shift-adds combining
+    bit-column conversions and the rescale/clip to the output bits.  Counted as digital post-processing
+    (the `postproc` kind, outside the macro's own energy, as the published macro figures of bit-column
+    designs leave their near-memory datapath out)."""
+    a, vd = arch.adc, arch.technology.vdd_digital_v
+    return (cv2_pj(shift_adds_per_pixel(arch, outputs, bits_in, bits_w) * a.c_shift_add_ff, vd)
+            + cv2_pj(rescales_per_pixel(arch, outputs, bits_out) * a.c_rescale_ff, vd))
+
+
+def pixel_cycles(arch, outputs, bits_in, bits_w, bits_out):
+    """Cycles of the conversions of one pixel (all its array operations, with their overhead cycles)."""
+    per_op = conversion_rounds(arch, conversions_per_operation(arch, outputs, bits_w)) \
+        * conversion_cycles(arch, bits_out) + arch.macro.op_overhead_cycles
+    return operations_per_pixel(arch, bits_in) * per_op
+
+
+def max_resolution_bits(arch) -> int:
+    """The widest conversion the converters must do (sets their CDAC size)."""
+    return arch.adc.resolution_bits or max(arch.precision.output_bits)
+
+
+def area_um2_per_converter(arch) -> float:
+    """One SAR converter: its CDAC (2^b units at the capacitor density), comparator and SAR logic."""
+    a, b = arch.adc, max_resolution_bits(arch)
+    return (2.0 ** b) * a.c_dac_unit_ff / arch.technology.cap_density_ff_per_um2 + a.comparator_area_um2 \
+        + b * a.logic_area_um2_per_bit
 
 
 def area_mm2(arch) -> float:
     """Converters of one macro."""
-    return arch.adc.converters_per_macro * arch.adc.area_um2_per_converter / 1e6
+    return arch.adc.converters_per_macro * area_um2_per_converter(arch) / 1e6

@@ -1,29 +1,58 @@
-"""CIM macro: input-serial / weight-parallel charge-domain dot products (DESIGN.md §1-2).
+"""CIM macro: charge-domain dot products (DESIGN.md §1-2, §7).
 
-Events: a DP cycle (one input bit-plane over the active rows and columns), driving a row, writing a
-weight bit.  The array and its column lines sit on the array supply, the input drivers and the write
-path on the digital supply.
+Events: a DP phase (one input bit-plane, or one multi-level input digit, over the active rows and
+columns), driving a row (with its DAC when inputs are multi-level), writing a weight bit.  The array and
+its column lines sit on the array supply, the input drivers, DACs and the write path on the digital
+supply.  Every capacitance and area is at the config's node (tlm/hw/technology.py scales inherited ones).
+
+Input drive (`macro.input_drive`): 'bit_serial' drives one input bit per DP phase (r_in phases, no DAC,
+IMAGINE); 'multi_level' drives k = `input_dac_bits` bits per phase through a k-bit DAC per row
+(ceil(r_in / k) phases), each row DAC switching 2^k unit capacitors per phase.
+Folding (`macro.fold`): the physical array is rows/fold x columns*fold cells; a logical column is `fold`
+physical column lines sharing one output, so each pre-charges `fold` lines of rows/fold cells.
 """
 from __future__ import annotations
 
 from . import cv2_pj
 
 
+def phase_bits(arch) -> int:
+    """Input bits applied per DP phase: 1 (bit-serial) or the row DAC's bits (multi-level)."""
+    return arch.macro.input_dac_bits if arch.macro.input_drive == "multi_level" else 1
+
+
+def dp_phases(arch, bits_in):
+    """DP phases of one output pixel of one tile: ceil(bits_in / bits per phase)."""
+    k = phase_bits(arch)
+    return -(-bits_in // k)
+
+
 def dp_cycles(arch, bits_in):
-    """Cycles of the DP phase of one output pixel: one bit-plane per DP cycle."""
-    return bits_in * arch.macro.dp_cycles_per_bit
+    """Cycles of the DP phases of one output pixel."""
+    return dp_phases(arch, bits_in) * arch.macro.dp_cycles_per_bit
 
 
 def dp_array_energy_pj(arch, cell_cycles, column_cycles, input_density):
-    """Array energy: each active cell whose input bit is 1 switches its capacitor; every active column
-    line is pre-charged once per DP cycle."""
+    """Array energy: each active cell whose input is 1 (or, multi-level, at its mean level) switches its
+    capacitor; every active logical column pre-charges its `fold` physical lines once per DP phase.
+    `cell_cycles` / `column_cycles` = active cells / logical columns x DP phases."""
     m, va = arch.macro, arch.technology.vdd_array_v
-    return cv2_pj(cell_cycles * input_density * m.c_cell_ff + column_cycles * m.c_column_ff, va)
+    return cv2_pj(cell_cycles * input_density * m.c_cell_ff + column_cycles * m.fold * m.c_column_ff, va)
+
+
+def dac_energy_pj(arch, row_cycles):
+    """Row input DACs (multi-level only): 2^k unit capacitors per driven row per DP phase."""
+    if arch.macro.input_drive != "multi_level":
+        return 0.0 * row_cycles
+    m = arch.macro
+    return cv2_pj(row_cycles * (2.0 ** m.input_dac_bits) * m.c_input_dac_unit_ff, arch.technology.vdd_digital_v)
 
 
 def input_driver_energy_pj(arch, row_cycles, input_density):
-    """Input drivers: an active row is driven when its input bit is 1."""
-    return cv2_pj(row_cycles * input_density * arch.macro.c_row_driver_ff, arch.technology.vdd_digital_v)
+    """Input drivers: an active row's line switches when its input bit is 1 (its mean level when
+    multi-level), plus its DAC.  `row_cycles` = active rows x DP phases."""
+    drv = cv2_pj(row_cycles * input_density * arch.macro.c_row_driver_ff, arch.technology.vdd_digital_v)
+    return drv + dac_energy_pj(arch, row_cycles)
 
 
 def weight_write_energy_pj(arch, bits):
@@ -44,10 +73,21 @@ def cells(arch) -> int:
     return arch.macro.rows * arch.macro.columns
 
 
-def area_mm2(arch) -> float:
-    """One macro: bit cells plus periphery plus its converters."""
-    from . import adc
-    return cells(arch) * arch.macro.bitcell_area_um2 / 1e6 + arch.macro.periphery_area_mm2 + adc.area_mm2(arch)
+def dac_area_um2(arch) -> float:
+    """One row's input DAC: its 2^k unit capacitors at the technology's capacitor density + its logic."""
+    m = arch.macro
+    if m.input_drive != "multi_level":
+        return 0.0
+    return (2.0 ** m.input_dac_bits) * m.c_input_dac_unit_ff / arch.technology.cap_density_ff_per_um2 \
+        + m.input_dac_logic_area_um2
+
+
+def array_area_mm2(arch) -> dict:
+    """One macro's area without its converters, by part: bit cells, periphery, row DACs (the whole macro
+    with its ADCs: tlm/hw/area.macro_breakdown_mm2)."""
+    m = arch.macro
+    return {"cells": cells(arch) * m.bitcell_area_um2 / 1e6, "periphery": m.periphery_area_mm2,
+            "dacs": m.rows * dac_area_um2(arch) / 1e6}
 
 
 def leakage_uw(arch) -> float:
