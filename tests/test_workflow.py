@@ -191,7 +191,7 @@ def test_summary_csv_is_per_batch_and_per_inference_and_has_area(run_dir, tmp_pa
     # area: four macros against one, SRAM and controller shared (only macro.count differs in area)
     one = json.loads((run_dir / "out" / "stats.json").read_text())["summary"]
     a1 = load_arch(ROOT / "configs" / "imagine.yaml")
-    from tlm.hw.macro import area_mm2 as macro_area
+    from tlm.hw.area import macro_mm2 as macro_area
     assert float(row["area_mm2"]) == pytest.approx(4 * macro_area(a1) + a1.sram.area_mm2 + a1.controller.area_mm2)
     assert one["area_mm2"] == pytest.approx(float(row["area_mm2"]))
     assert float(row["tops_per_mm2"]) == pytest.approx(float(row["tops"]) / float(row["area_mm2"]), rel=1e-12)
@@ -279,7 +279,7 @@ def test_paper_set_lower_array_supply_raises_macro_efficiency(capsys, monkeypatc
     def peak_1b(*a):
         code, out, err = run(capsys, "paper", *a)
         assert code == 0, err
-        return float(_re.search(r"macro peak energy efficiency, 1b\s+TOPS/W\s+[\d,.]+\s+([\d,.]+)", out)
+        return float(_re.search(r"macro peak energy efficiency, 1b\s+TOPS/W\s+\S+\s+[\d,.]+\s+([\d,.]+)", out)
                      .group(1).replace(",", ""))
     assert peak_1b("--set", "technology.vdd_array_v=0.25") > peak_1b()
     code, _, err = run(capsys, "paper", "--set", "workload.batch=2")

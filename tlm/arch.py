@@ -94,7 +94,8 @@ class Macro:
                              "or 'multi_level' (input_dac_bits bits per phase through a DAC per row)",
                              choices=("bit_serial", "multi_level"), default="bit_serial")
     input_dac_bits: int = param("bits one row DAC applies per DP phase (multi_level); an r-bit input takes "
-                                "ceil(r / input_dac_bits) phases", lo=1, hi=8, default=1)
+                                "ceil(r / input_dac_bits) phases", lo=1, hi=8, default=1,
+                                why_hi="inputs are at most 8 bits: one phase drives them all")
     c_input_dac_unit_ff: float = param("unit capacitance of a row's input DAC (binary-weighted, 2^k units "
                                        "switched per phase at vdd_digital), fF", lo=0.0, default=0.0)
     input_dac_logic_area_um2: float = param("decoder, switches and buffer of one row's input DAC besides its "
@@ -105,10 +106,13 @@ class Macro:
                              choices=("analog", "bit_columns"), default="analog")
     fold: int = param("physical columns stacked into one logical column (a physical array of rows/fold x "
                       "columns*fold cells computing as rows x columns); each logical column pre-charges "
-                      "`fold` physical column lines", lo=1, default=1)
+                      "`fold` physical column lines", lo=1, hi=65536, default=1,
+                      why_hi="at most one logical column per physical row")
     op_overhead_cycles: int = param("cycles per array operation (a pixel's DP and conversions; per DP phase "
                                     "with bit_columns) beyond DP and conversion: readout, reset, handshakes",
-                                    lo=0, default=0)
+                                    lo=0, hi=2**31 - 1, default=0,
+                                    why_hi="a timing parameter: no memory depends on it; a run's cycles are "
+                                           "checked against 2^62 on their own")
 
     def check(self, data, path):
         if self.rows % self.fold:
@@ -158,6 +162,7 @@ class Adc:
                                           default=0.0)
     resolution_bits: int = param("ADC resolution, bits; 0 = the layer's output bits.  A result of other "
                                  "width is rescaled and clipped digitally to the output bits", lo=0, hi=16,
+                                 why_hi="no SAR ADC of a CIM macro resolves more than 16 bits",
                                  default=0)
     fifo_depth: int = param("sample-and-hold slots between a macro's columns and its converters: pixels whose "
                             "DP phase is over and whose conversion is not; when all are taken the macro "
@@ -233,6 +238,7 @@ class Controller:
                                     "abn_param_bits per output channel) into the ADCs once per tile, fF",
                                     lo=0.0, default=0.0)
     abn_param_bits: int = param("bits of the ABN gain and offset of one output channel", lo=0, hi=256,
+                                why_hi="a gain and an offset of 128 bits each is far beyond any converter",
                                 default=0)
 
 

@@ -28,8 +28,8 @@ COMMANDS = (
                                      "'onnx')", 30),
     Command("sweep", "sweep", "sweep architecture and workload settings (cartesian product); CSV of results "
                               "and plots", 30),
-    Command("paper", "paper", "compare an architecture with the IMAGINE paper's figures (default: the shipped "
-                              "imagine.yaml)", 40),
+    Command("paper", "paper", "compare an architecture with its paper's published figures (default: the "
+                              "shipped imagine.yaml)", 40),
     Command("chips", "chips", "compare every shipped published design with its paper's figures", 41),
     Command("calibrate", "calibrate", "fit the [fitted] parameters of an architecture to the IMAGINE paper's "
                                       "figures", 45),
