@@ -12,6 +12,7 @@ from . import datasets
 from . import functional as F
 from .errors import InputError, Where
 
+MAX_CALIBRATION_IMAGES = 100_000  # bound of --calibration-images
 NOISE_SWEEP_LSB = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # noise levels of --noise-sweep, ADC LSB rms
 
 
@@ -31,11 +32,39 @@ def with_output_bits(wl, bits: int | None):
 
 
 def held_out_images(wl, dataset: str, images: int | None):
-    """The held-out test images of `dataset`, fitted to the workload's input shape, and labels."""
+    """The held-out test images of `dataset` (a shipped name, or an .npz file: all its images), fitted
+    to the workload's input shape, and labels."""
     if images is not None and images < 1:
         raise InputError(f"expected at least 1 image, found {images}", field="--images")
+    if datasets.is_file_arg(dataset):
+        x, y = datasets.load_file(dataset, wl.input_shape, wl.input_bits)
+        return (x, y) if images is None else (x[:images], y[:images])
     x, y = datasets.split(dataset, "test", images)
     return datasets.fit_to(x, wl.input_shape), y
+
+
+def calibration_images(wl, dataset: str, images: int):
+    """Images to calibrate activation ranges on, and what they are: the first `images` of the training
+    part of a shipped dataset, or of a dataset file (which has no training part)."""
+    if not 1 <= images <= MAX_CALIBRATION_IMAGES:
+        raise InputError(f"expected 1 to {MAX_CALIBRATION_IMAGES:,} calibration images, found {images}",
+                         Where("<command line>"), "--calibration-images")
+    if datasets.is_file_arg(dataset):
+        x, _ = datasets.load_file(dataset, wl.input_shape, wl.input_bits)
+        return x[:images], f"the first {min(images, len(x))} images of {dataset}"
+    x, _ = datasets.split(dataset, "train", images)
+    return datasets.fit_to(x, wl.input_shape), f"{len(x)} {dataset} training images"
+
+
+def build_net(arch, wl, workload_path, dataset: str, calib_images: int = 100, force_calibration=False):
+    """The functional network of a workload with weights (YAML + .npz, or an ONNX model with its
+    initializers) and a note on where its activation ranges come from (None for a .npz)."""
+    from pathlib import Path
+    if Path(str(workload_path)).suffix.lower() == ".onnx":
+        from .onnx_weights import build_onnx
+        return build_onnx(arch, wl, workload_path, lambda: calibration_images(wl, dataset, calib_images),
+                          force_calibration)
+    return F.build(arch, wl), None
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg
+from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "accuracy"
 HELP = "accuracy of a trained network through the bit-accurate CIM model (noise, ABN, clipping)"
@@ -16,7 +16,14 @@ def add_arguments(p):
     from ..datasets import DATASETS
     from ..functional import SWINGS
     add_arch_workload(p)
-    p.add_argument("--dataset", choices=DATASETS, default="mnist5k", help="held-out test images (default mnist5k)")
+    p.add_argument("--dataset", default="mnist5k", metavar="NAME|FILE.npz",
+                   help=f"held-out test images: {', '.join(DATASETS)} (default mnist5k), or an .npz with "
+                        "'images' (N, C, H, W) input codes and 'labels' (N,)")
+    p.add_argument("--calibration-images", type=int, default=100, metavar="N",
+                   help="ONNX models without ranges: images to calibrate activation ranges on (default 100; "
+                        "training images of a shipped dataset, the first N of a file)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="ONNX models: calibrate the activation ranges even when the model carries them")
     p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all)")
     p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
     p.add_argument("--noise", type=float, metavar="SIGMA",
@@ -40,9 +47,16 @@ def run(args) -> int:
     from .. import accuracy as A
     from ..arch import arch_from_dict
     from ..errors import InputError, Where
-    from ..functional import build, connected_rows, row_tiles
-    arch = load_arch_arg(args.arch)
-    wl = load_workload_arg(args.workload or DEFAULT_WORKLOAD, arch)
+    from ..functional import connected_rows, row_tiles
+    from ..datasets import DATASETS, is_file_arg
+    from ..paths import resolve
+    arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)
+    if not is_file_arg(args.dataset) and args.dataset not in DATASETS:
+        raise InputError(f"unknown dataset '{args.dataset}', expected one of {', '.join(DATASETS)} or an .npz "
+                         "file", Where("<command line>"), "--dataset")
+    arch = load_arch_arg(arch_arg)
+    wl_path = resolve(wl_arg or DEFAULT_WORKLOAD, "workloads", DEFAULT_WORKLOAD)
+    wl = load_workload_arg(str(wl_path), arch)
     if args.output_bits is not None:
         if args.output_bits not in arch.precision.output_bits:
             raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",
@@ -58,11 +72,12 @@ def run(args) -> int:
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
     x, y = A.held_out_images(wl, args.dataset, args.images)
-    net = build(arch, wl)
+    net, range_note = A.build_net(arch, wl, wl_path, args.dataset, args.calibration_images, args.calibrate)
     ev = A.evaluate(net, x, y, swing, noise, args.seed)
     con = console()
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
-    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} held-out {args.dataset} images, {swing} swing"
+    what = f"held-out {args.dataset} images" if not is_file_arg(args.dataset) else f"images of {args.dataset}"
+    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} {what}, {swing} swing"
                     f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}", box=box.SIMPLE_HEAVY)
     t.add_column("model")
     t.add_column("accuracy", justify="right")
@@ -86,6 +101,8 @@ def run(args) -> int:
                   _fmt_db(s.sqnr_db), _fmt_db(s.enob(s.sqnr_db)), _fmt_db(s.enob(s.ideal_sqnr_db)),
                   f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
     con.print(t)
+    if range_note:
+        con.print(f"note: {range_note}")
     if args.noise_sweep:
         sweep = A.noise_sweep(net, x, y, swing, seed=args.seed)
         comp = [L.name for L in wl.layers if L.is_compute]
