@@ -104,6 +104,12 @@ def measure_activity(arch, wl, dataset: str, images: int = 200, seed: int = 0):
     return dens, f"input bit density measured on {len(x)} {dataset} test images ({src}): {parts}"
 
 
+def dp_noise_text(arch) -> str:
+    """How the DP-line noise is set, for titles: 'kT/C', 'off' or '0.3 mV'."""
+    f = arch.functional
+    return {"ktc": "kT/C", "off": "off"}.get(f.dp_noise, f"{f.dp_noise_mv:g} mV")
+
+
 def check_noise(v: float) -> float:
     if not (v >= 0 and v < float("inf")):
         raise InputError(f"expected a finite noise >= 0 (ADC LSB), found {v}", Where("<command line>"), "--noise")

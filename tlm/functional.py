@@ -215,8 +215,32 @@ class LayerStats:
         return self.dp.cell_ones / max(self.dp.cell_bits, 1)
 
 
+BOLTZMANN_J_PER_K = 1.380649e-23
+
+
+def dp_line_noise_v(arch, n_conn: int) -> float:
+    """rms noise of the DP line at the column, volts (`functional.dp_noise`): the kT/C sampling noise of
+    the line's capacitance (the connected cells and the column wire), a measured-equivalent value, or 0."""
+    f = arch.functional
+    if f.dp_noise == "off":
+        return 0.0
+    if f.dp_noise == "measured":
+        return f.dp_noise_mv * 1e-3
+    c_f = (n_conn * arch.macro.c_cell_ff + arch.macro.c_column_ff) * 1e-15
+    return math.sqrt(BOLTZMANN_J_PER_K * f.temperature_k / c_f) if c_f > 0 else 0.0
+
+
+def dp_noise_units(arch, n_conn: int, fs_per_row: float) -> float:
+    """The DP-line noise in DP units (what one cell with input bit 1 and weight bit 1 adds): the line swings
+    `dp_swing_fraction x vdd_array_v` at the worst-case DP of the connected rows, n_conn x fs_per_row."""
+    v_fs = arch.functional.dp_swing_fraction * arch.technology.vdd_array_v
+    return dp_line_noise_v(arch, n_conn) * n_conn * fs_per_row / v_fs
+
+
 def _noise(shape, sigma, rng):
-    if sigma <= 0:
+    """Gaussian noise of rms `sigma` (a scalar, or per channel broadcasting over `shape`): one standard
+    normal draw per conversion, so the stream of draws does not depend on the sigmas."""
+    if np.all(np.asarray(sigma) <= 0):
         return 0.0
     return rng.standard_normal(shape, dtype=np.float64) * sigma
 
@@ -309,25 +333,28 @@ class QLayer:
         tiles, conn = self.dp_tiles(x_codes, arch, stats)
         noise_lsb = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)  # fixed in volts
         gain = self._chan(self.gain, g)
+        fs = ((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1))  # max |DP| per connected row
         if swing == "adaptive":
+            # DP-line noise (DP units) times the channel's ABN gain, and the comparator noise after it
+            sig = [np.sqrt(np.square(gain * dp_noise_units(arch, n, fs)) + noise_lsb ** 2) for n in conn]
             if len(tiles) == 1:  # ABN gain and offset in the ADC; ReLU = clipping at code 0
-                u = gain * tiles[0] + self._chan(self.offset, g) + _noise(tiles[0].shape, noise_lsb, rng)
+                u = gain * tiles[0] + self._chan(self.offset, g) + _noise(tiles[0].shape, sig[0], rng)
                 y = _convert(u, top, stats, not self.relu)
             else:  # signed partials at mid-scale, accumulated digitally, then offset and clip
                 mid = float(1 << (L.bits_out - 1))
                 acc = 0.0
-                for dp in tiles:
-                    u = gain * dp + mid + _noise(dp.shape, noise_lsb, rng)
+                for dp, s_t in zip(tiles, sig):
+                    u = gain * dp + mid + _noise(dp.shape, s_t, rng)
                     acc = acc + _convert(u, top, stats, True) - mid
                 y = np.clip(np.rint(acc + self._chan(self.offset, g)), 0, top)
         elif swing == "fixed":  # a signed ADC spanning the worst-case DP of the connected rows; BN after it
-            fs = ((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1))  # max |DP| per connected row
             mid = float(1 << (L.bits_out - 1))
             dp_hat = 0.0
             for dp, n_conn in zip(tiles, conn):
                 lsb = 2.0 * n_conn * fs * arch.functional.fixed_range_fraction / (top + 1)  # 2^r codes
                 # over [-FS, FS), mid-scale code = 0
-                u = dp / lsb + mid + _noise(dp.shape, noise_lsb, rng)
+                sig = math.sqrt((dp_noise_units(arch, n_conn, fs) / lsb) ** 2 + noise_lsb ** 2)
+                u = dp / lsb + mid + _noise(dp.shape, sig, rng)
                 dp_hat = dp_hat + (_convert(u, top, stats, True) - mid) * lsb
             y = np.clip(np.rint(self._affine(dp_hat)), 0, top)
         else:

@@ -27,7 +27,10 @@ def add_arguments(p):
     p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all)")
     p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
     p.add_argument("--noise", type=float, metavar="SIGMA",
-                   help="analog noise at the converter input, ADC LSB rms (default: functional.noise_lsb)")
+                   help="comparator noise after the ABN gain, LSB rms of a functional.noise_ref_bits conversion "
+                        "(default: functional.noise_lsb); the DP-line noise is functional.dp_noise")
+    p.add_argument("--dp-noise", choices=("ktc", "measured", "off"),
+                   help="DP-line noise before the ABN gain (default: functional.dp_noise)")
     p.add_argument("--output-bits", type=int, metavar="B", help="convert every compute layer to B bits")
     p.add_argument("--fixed-range", type=float, metavar="FRACTION",
                    help="fixed swing: fraction of the worst-case DP range the ADC spans "
@@ -69,6 +72,10 @@ def run(args) -> int:
         d = arch.to_dict()
         d["functional"]["fixed_range_fraction"] = args.fixed_range
         arch = arch_from_dict(d, arch.name)
+    if args.dp_noise is not None:
+        d = arch.to_dict()
+        d["functional"]["dp_noise"] = args.dp_noise
+        arch = arch_from_dict(d, arch.name)
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
     x, y = A.held_out_images(wl, args.dataset, args.images)
@@ -78,7 +85,8 @@ def run(args) -> int:
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
     what = f"held-out {args.dataset} images" if not is_file_arg(args.dataset) else f"images of {args.dataset}"
     t = Table(title=f"{wl.name} on {arch.name}: {ev.images} {what}, {swing} swing"
-                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}", box=box.SIMPLE_HEAVY)
+                    f"{rng_txt}, noise {noise:g} LSB + DP line {A.dp_noise_text(arch)}, seed {args.seed}",
+              box=box.SIMPLE_HEAVY)
     t.add_column("model")
     t.add_column("accuracy", justify="right")
     names = {"float": "float (no quantization)", "ideal": "ideal integer (exact DP, r-bit outputs)",
@@ -108,7 +116,7 @@ def run(args) -> int:
         comp = [L.name for L in wl.layers if L.is_compute]
         t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)",
                   box=box.SIMPLE_HEAVY)
-        t.add_column("noise LSB", justify="right")
+        t.add_column("comparator noise LSB", justify="right")
         t.add_column("CIM accuracy", justify="right")
         for n in comp:
             t.add_column(f"ENOB {n}", justify="right")
