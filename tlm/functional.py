@@ -109,6 +109,21 @@ class DpStats:
     cell_ones: float = 0.0
     cell_bits: float = 0.0
     bits_w: int = 1  # bit columns per output channel
+    plane_ones: np.ndarray | None = None  # (r_in,) input bits that are 1, per bit-plane (LSB first)
+    plane_bits: float = 0.0  # input bits per bit-plane
+    pixel_ones: list = field(default_factory=list)  # scratch: per macro operation, ones per pixel
+    image_ones: list = field(default_factory=list)  # per run batch: (N,) input bits that are 1 per image
+    image_bits: float = 0.0  # input bits per image (all row tiles and groups, every bit-plane)
+
+    @property
+    def plane_density(self) -> np.ndarray:
+        """Fraction of input bits that are 1, per bit-plane (LSB first)."""
+        return (self.plane_ones if self.plane_ones is not None else np.zeros(0)) / max(self.plane_bits, 1)
+
+    @property
+    def image_density(self) -> np.ndarray:
+        """Input bit density per image, in run order."""
+        return np.concatenate(self.image_ones) / max(self.image_bits, 1) if self.image_ones else np.zeros(0)
 
 
 def combine_columns(wcols: np.ndarray, colw: np.ndarray) -> np.ndarray:
@@ -139,6 +154,11 @@ def macro_dp(x_codes: np.ndarray, w_comb: np.ndarray, bits_in: int, stats: DpSta
         per_plane = planes.reshape(bits_in * mm, rows) @ w_comb  # (r_in*m', C) per-bit-plane DPs
         out[s:s + mm] = np.tensordot(pw, per_plane.reshape(bits_in, mm, c), axes=(0, 0))  # charge accumulation
         if stats is not None:
+            per_plane_px = planes.sum(axis=2, dtype=np.float64)  # (r_in, m'): ones per bit-plane and pixel
+            po = per_plane_px.sum(axis=1)
+            stats.plane_ones = po if stats.plane_ones is None else stats.plane_ones + po
+            stats.plane_bits += mm * rows
+            stats.pixel_ones.append(per_plane_px.sum(axis=0))
             ones_per_row = planes.sum(axis=(0, 1), dtype=np.float64)
             stats.input_ones += float(ones_per_row.sum())
             stats.input_bits += planes.size
@@ -305,6 +325,12 @@ class QLayer:
         for t in range(len(cols[0])):
             out.append(np.stack([macro_dp(xm[gi][:, cols[gi][t][0]], cols[gi][t][1], self.layer.bits_in, st,
                                           cols[gi][t][2]) for gi in range(len(cols))]))
+        if st is not None:  # per image: the pixels of each image are contiguous in every macro operation
+            n = len(x_codes)
+            per_px = np.concatenate(st.pixel_ones).reshape(len(cols[0]) * len(cols), -1).sum(0)
+            st.image_ones.append(per_px.reshape(n, -1).sum(1))
+            st.image_bits = xm.shape[1] // n * xm.shape[2] * len(cols) * self.layer.bits_in
+            st.pixel_ones.clear()
         conn = [connected_rows(sl.stop - sl.start, arch) for sl, _, _ in cols[0]]
         return out, conn
 

@@ -43,8 +43,9 @@ def add_arguments(p):
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
     p.add_argument("--plot", metavar="DIR", help="draw the energy breakdown per layer (PNG, SVG) into DIR")
-    p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
-                   help="measure each layer's input bit density on DATASET with the functional model")
+    p.add_argument("--activity-from", metavar="NAME|FILE.npz",
+                   help="measure each layer's input bit density (per bit-plane, per image) on a dataset "
+                        "(mnist5k, digits, or an .npz with 'images' and 'labels') with the functional model")
 
 
 def _analytic(arch, wl, args):
@@ -80,8 +81,8 @@ def run(args) -> int:
                                  Where("<command line>"), flag)
     note = None
     if args.activity_from:
-        from ..accuracy import measure_activity
-        args.input_density, note = measure_activity(arch, wl, args.activity_from)
+        from ..accuracy import activity_note
+        args.input_density, note = activity_note(arch, wl, args.activity_from)
     try:
         result = ENGINES[args.engine](arch, wl, args)
     except RuntimeError as e:
