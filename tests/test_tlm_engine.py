@@ -281,3 +281,34 @@ def test_tlm_section_is_validated(tmp_path):
     with pytest.raises(InputError) as e:
         load_arch(p)
     assert "quantum_cycles" in str(e.value)
+
+
+# ---- one plan: the digital layers' data movement is one rule -------------------------------------
+RESHAPE_CHAIN = """name: reshape_chain
+input: {shape: [4, 6, 6], bits: 8}
+precision: {input: 8, weight: 8, output: 8}
+layers:
+  - {name: conv, type: conv2d, out_channels: 16, kernel: 3, padding: 1}
+  - {name: rs, type: reshape, shape: [64, 3, 3]}
+  - {name: flat, type: flatten}
+  - {name: fc, type: dense, out_features: 10}
+"""
+
+
+def test_reshape_and_flatten_move_no_data_in_either_engine(tmp_path):
+    """conv -> reshape -> flatten -> dense.  The reshape and the flatten are views: 0 SRAM bits in both
+    engines (the TLM engine used to give the reshape 16 x 6 x 6 x 8 = 4,608 bits read and written).  The
+    conv reads its 4 x 6 x 6 x 8 = 1,152 input bits once (one column tile) and writes 16 x 36 x 8 = 4,608;
+    the dense reads the 4,608 bits back and writes 10 x 8 = 80."""
+    p = tmp_path / "chain.yaml"
+    p.write_text(RESHAPE_CHAIN)
+    wl = load_workload(p)
+    arch = _cfg("imagine")
+    a = analytic(arch, wl)
+    for contention in (False, True):
+        t = simulate(arch, wl, contention=contention)
+        for r in (a, t):
+            assert r.per_layer["sram_read_bits"][:4].tolist() == [1152, 0, 0, 4608], r.engine
+            assert r.per_layer["sram_write_bits"][:4].tolist() == [4608, 0, 0, 80], r.engine
+        np.testing.assert_array_equal(t.per_layer["cycles"], a.per_layer["cycles"])
+        assert math.isclose(t.on_chip_energy_pj, a.on_chip_energy_pj, rel_tol=1e-12)

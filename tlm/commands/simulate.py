@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..engines import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry lives in tlm/engines.py)
 from ..errors import InputError, Where
 from ..yamlio import atomic_write_all
 from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
@@ -11,8 +12,6 @@ NAME = "simulate"
 HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
 ORDER = 10
 
-ENGINES = {}  # name -> simulate(arch, workload, args) -> Result; filled below and by other engines
-DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
 
 
 def _cycles(text):
@@ -28,7 +27,7 @@ def _cycles(text):
 
 def add_arguments(p):
     add_arch_workload(p)
-    p.add_argument("--engine", choices=sorted(set(ENGINES) | {"analytic", "tlm"}), default=DEFAULT_ENGINE,
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE,
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
     p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
@@ -46,26 +45,6 @@ def add_arguments(p):
     p.add_argument("--activity-from", metavar="NAME|FILE.npz",
                    help="measure each layer's input bit density (per bit-plane, per image) on a dataset "
                         "(mnist5k, digits, or an .npz with 'images' and 'labels') with the functional model")
-
-
-def _analytic(arch, wl, args):
-    from ..analytic import simulate
-    return simulate(arch, wl, input_density=getattr(args, "input_density", None))
-
-
-ENGINES["analytic"] = _analytic
-
-
-def _tlm(arch, wl, args):
-    from ..engine.system import simulate
-    quiet = getattr(args, "quiet", False)
-    return simulate(arch, wl, quantum_cycles=getattr(args, "quantum", None),
-                    input_density=getattr(args, "input_density", None),
-                    contention=False if getattr(args, "no_contention", False) else None,
-                    trace=getattr(args, "trace", None), progress=not quiet)
-
-
-ENGINES["tlm"] = _tlm
 
 
 def run(args) -> int:

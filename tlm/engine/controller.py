@@ -16,10 +16,10 @@ from __future__ import annotations
 from ..hw import controller as hw_ctrl
 from ..hw import leakage as hw_leak
 from ..hw import sram as hw_sram
+from ..plan import split_share
 from . import dma as dmamod
 from .block import Block
 from .payload import Command, Payload
-from .plan import split_share
 from .stats import KIND
 
 _CTRL, _LEAK = KIND["controller"], KIND["leakage"]
@@ -56,7 +56,7 @@ class Controller(Block):
     def run(self):
         sys, env = self.sys, self.env
         io = sys.rows - 1
-        yield from self._wait_dma([dmamod.burst(io, sys.io_in, sys.sram, "image in")], "image in")
+        yield from self._wait_dma([dmamod.burst(self.arch, io, sys.io_in, sys.sram, "image in")], "image in")
         io_in = env.now
         self.busy(io, 0, io_in, "image in")
         for plan in sys.plans:
@@ -70,7 +70,7 @@ class Controller(Block):
             self._close(plan.row, env.now - t0)
         self.layer_index = io
         t0 = env.now
-        yield from self._wait_dma([dmamod.burst(io, sys.io_out, sys.sram, "image out", Command.READ)], "image out")
+        yield from self._wait_dma([dmamod.burst(self.arch, io, sys.io_out, sys.sram, "image out", Command.READ)], "image out")
         self.busy(io, t0, env.now - t0, "image out")
         self._close(io, io_in + env.now - t0)
         self.waiting = ""
@@ -84,7 +84,7 @@ class Controller(Block):
 
     # ---- spills -------------------------------------------------------------------------------------
     def _spill(self, plan, bits, direction):
-        return dmamod.burst(plan.row, bits, None, f"spill {direction} {plan.name}")
+        return dmamod.burst(self.arch, plan.row, bits, None, f"spill {direction} {plan.name}")
 
     def _serial_spill(self, plan, direction):
         if plan.spill_bits and not self.sys.contention:

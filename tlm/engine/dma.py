@@ -22,10 +22,10 @@ _DMA = KIND["dma"]
 class Transfer:
     """One DMA transfer: the payload, the bits that set its duration, its rate, the on-chip end."""
 
-    __slots__ = ("txn", "timing_bits", "rate", "sink", "what")
+    __slots__ = ("txn", "cycles", "sink", "what")
 
-    def __init__(self, txn, timing_bits, rate, sink, what):
-        self.txn, self.timing_bits, self.rate, self.sink, self.what = txn, timing_bits, rate, sink, what
+    def __init__(self, txn, cycles, sink, what):
+        self.txn, self.cycles, self.sink, self.what = txn, cycles, sink, what
 
 
 class Dma(Block):
@@ -66,7 +66,7 @@ class Dma(Block):
         free = self.free
         c = min(range(len(free)), key=free.__getitem__)
         start = max(now, free[c])
-        dur = int(hw_dma.transfer_cycles(self.arch, tr.timing_bits, tr.rate))
+        dur = tr.cycles
         txn, st = tr.txn, self.stats
         st.transactions += 1
         row = txn.layer
@@ -92,8 +92,9 @@ class Dma(Block):
 def weights(macro, plan, tile) -> Transfer:
     txn = Payload(Command.WRITE, address=macro.index, length=tile.cells, layer=plan.row, tile=tile.index,
                   initiator="dma")
-    return Transfer(txn, plan.tile_bits, plan.load_rate, macro, f"weights {plan.name} t{tile.index} -> {macro.name}")
+    return Transfer(txn, plan.load_cycles, macro, f"weights {plan.name} t{tile.index} -> {macro.name}")
 
 
-def burst(row: int, bits: int, sink, what: str, command=Command.WRITE) -> Transfer:
-    return Transfer(Payload(command, length=bits, layer=row, initiator="dma"), bits, None, sink, what)
+def burst(arch, row: int, bits: int, sink, what: str, command=Command.WRITE) -> Transfer:
+    return Transfer(Payload(command, length=bits, layer=row, initiator="dma"), int(hw_dma.transfer_cycles(arch, bits)),
+                    sink, what)
