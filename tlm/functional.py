@@ -26,7 +26,8 @@ One macro operation (one row tile of one group of a conv/dense layer, for a bloc
      requantized to r_out bits.  Most of the ADC's codes are never used: fewer effective bits.
 6. Row tiles (rows > macro rows): each tile is converted on its own (signed partial, centred at
    mid-scale, same gain) and the partial codes are accumulated digitally; the offset and the final
-   rounding and clipping are applied to the sum.  Tiles split the rows evenly.
+   rounding and clipping are applied to the sum.  Row tiles are the shared plan's (tlm/plan.py): full
+   tiles of macro.rows rows first, the remainder last.
 
 Three models of a network share the layer plumbing: `float` (float weights and activations), `ideal`
 (integer weights and r-bit activations computed exactly: round(g * sum(x * w) + b)), and `cim`
@@ -168,10 +169,9 @@ def macro_dp(x_codes: np.ndarray, w_comb: np.ndarray, bits_in: int, stats: DpSta
 
 
 def row_tiles(rows: int, macro_rows: int) -> list[slice]:
-    """Even split of a group's rows into the fewest tiles of at most `macro_rows` rows."""
-    t = -(-rows // macro_rows)
-    edges = np.linspace(0, rows, t + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    """A group's rows in row tiles as the shared plan tiles them (tlm/plan.py, Plan._build_tiles): full
+    tiles of `macro_rows` rows first, the remainder last (tests/test_functional_tlm.py checks they agree)."""
+    return [slice(a, min(a + macro_rows, rows)) for a in range(0, rows, macro_rows)]
 
 
 def connected_rows(rows_in_tile: int, arch) -> int:
@@ -275,6 +275,55 @@ def _convert(u, top, st, low_is_clip):
     return np.clip(np.rint(u), 0, top)
 
 
+# ---- the ADC pipeline: noise, ABN gain/offset, rounding and clipping (shared with tlm/engine/adc.py) -----------
+def _fs_per_row(L) -> float:
+    return float(((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1)))  # max |DP| per connected row
+
+
+def conversion_sigma(arch, L, swing, gain, n_conn, noise_lsb):
+    """rms noise of one conversion in ADC LSB: the DP-line noise (volts at the column, before the ABN gain)
+    in this conversion's LSB, and the comparator noise `noise_lsb` (noise_ref_bits LSB, fixed in volts)."""
+    cmp = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)
+    dpn = dp_noise_units(arch, n_conn, _fs_per_row(L))
+    if swing == "adaptive":
+        return np.sqrt(np.square(gain * dpn) + cmp ** 2) if dpn > 0 else cmp
+    return math.sqrt((dpn / fixed_lsb(arch, L, n_conn)) ** 2 + cmp ** 2)
+
+
+def fixed_lsb(arch, L, n_conn) -> float:
+    """The fixed swing's LSB in DP units: 2^r codes over [-FS, FS) of the connected rows' worst case."""
+    top = (1 << L.bits_out) - 1
+    return 2.0 * n_conn * _fs_per_row(L) * arch.functional.fixed_range_fraction / (top + 1)
+
+
+def adc_final(dp, gain, offset, n_conn, L, relu, arch, noise_lsb, rng, stats=None):
+    """Adaptive swing, the layer's only row tile: the ABN gain and offset in the ADC, ReLU = clipping at
+    code 0: code = clip(round(g * DP + b + noise))."""
+    sig = conversion_sigma(arch, L, "adaptive", gain, n_conn, noise_lsb)
+    return _convert(gain * dp + offset + _noise(dp.shape, sig, rng), (1 << L.bits_out) - 1, stats, not relu)
+
+
+def adc_partial(dp, gain, n_conn, L, arch, swing, noise_lsb, rng, stats=None):
+    """One row tile's partial DP converted (signed, mid-scale) for digital accumulation: in output LSB
+    (adaptive: same gain, no offset) or in DP units (fixed: the ADC spans the worst case, BN after it)."""
+    top = (1 << L.bits_out) - 1
+    mid = float(1 << (L.bits_out - 1))
+    sig = conversion_sigma(arch, L, swing, gain, n_conn, noise_lsb)
+    if swing == "adaptive":
+        return _convert(gain * dp + mid + _noise(dp.shape, sig, rng), top, stats, True) - mid
+    lsb = fixed_lsb(arch, L, n_conn)
+    return (_convert(dp / lsb + mid + _noise(dp.shape, sig, rng), top, stats, True) - mid) * lsb
+
+
+def adc_finish(acc, gain, offset, L, swing):
+    """The accumulated partials to output codes: offset (adaptive) or the digital BN (fixed), rounding,
+    clipping to r_out bits."""
+    top = (1 << L.bits_out) - 1
+    if swing == "adaptive":
+        return np.clip(np.rint(acc + offset), 0, top)
+    return np.clip(np.rint(acc * gain + offset), 0, top)
+
+
 # ---- one compute layer -------------------------------------------------------------------------------------
 @dataclass
 class QLayer:
@@ -355,37 +404,20 @@ class QLayer:
 
     def cim(self, x_codes, arch, swing, noise_lsb, rng, stats=None):
         """The CIM layer's output codes."""
-        g, top, L = self.layer.groups, self.top, self.layer
-        tiles, conn = self.dp_tiles(x_codes, arch, stats)
-        noise_lsb = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)  # fixed in volts
-        gain = self._chan(self.gain, g)
-        fs = ((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1))  # max |DP| per connected row
-        if swing == "adaptive":
-            # DP-line noise (DP units) times the channel's ABN gain, and the comparator noise after it
-            sig = [np.sqrt(np.square(gain * dp_noise_units(arch, n, fs)) + noise_lsb ** 2) for n in conn]
-            if len(tiles) == 1:  # ABN gain and offset in the ADC; ReLU = clipping at code 0
-                u = gain * tiles[0] + self._chan(self.offset, g) + _noise(tiles[0].shape, sig[0], rng)
-                y = _convert(u, top, stats, not self.relu)
-            else:  # signed partials at mid-scale, accumulated digitally, then offset and clip
-                mid = float(1 << (L.bits_out - 1))
-                acc = 0.0
-                for dp, s_t in zip(tiles, sig):
-                    u = gain * dp + mid + _noise(dp.shape, s_t, rng)
-                    acc = acc + _convert(u, top, stats, True) - mid
-                y = np.clip(np.rint(acc + self._chan(self.offset, g)), 0, top)
-        elif swing == "fixed":  # a signed ADC spanning the worst-case DP of the connected rows; BN after it
-            mid = float(1 << (L.bits_out - 1))
-            dp_hat = 0.0
-            for dp, n_conn in zip(tiles, conn):
-                lsb = 2.0 * n_conn * fs * arch.functional.fixed_range_fraction / (top + 1)  # 2^r codes
-                # over [-FS, FS), mid-scale code = 0
-                sig = math.sqrt((dp_noise_units(arch, n_conn, fs) / lsb) ** 2 + noise_lsb ** 2)
-                u = dp / lsb + mid + _noise(dp.shape, sig, rng)
-                dp_hat = dp_hat + (_convert(u, top, stats, True) - mid) * lsb
-            y = np.clip(np.rint(self._affine(dp_hat)), 0, top)
-        else:
+        g, L = self.layer.groups, self.layer
+        if swing not in SWINGS:
             raise InputError(f"unknown swing '{swing}', expected one of {', '.join(SWINGS)}", field="--swing")
+        tiles, conn = self.dp_tiles(x_codes, arch, stats)
+        gain, offset = self._chan(self.gain, g), self._chan(self.offset, g)
+        if swing == "adaptive" and len(tiles) == 1:
+            y = adc_final(tiles[0], gain, offset, conn[0], L, self.relu, arch, noise_lsb, rng, stats)
+        else:
+            acc = 0.0
+            for dp, n_conn in zip(tiles, conn):
+                acc = acc + adc_partial(dp, gain, n_conn, L, arch, swing, noise_lsb, rng, stats)
+            y = adc_finish(acc, gain, offset, L, swing)
         if stats is not None:
+            top = self.top
             acc = sum(tiles)
             ref = self._affine(acc)
             ref = np.clip(ref, 0, top)  # the ideal layer's output before its rounding
