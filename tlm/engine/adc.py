@@ -56,6 +56,9 @@ class AdcPipeline(Block):
             self.busy(row, c0, p * plan.t_cv, "convert")
         else:
             self.track.busy[row] += p * plan.t_cv
+        if txn.data is not None:  # functional run: noise, ABN, clipping; codes into the SRAM model
+            self.sys.data.convert(plan, tile, txn.pixel_lo, txn.pixel_hi, txn.data)
+            txn.data = None
         # write-back of the chunk's results, issued when its last conversion is over
         q = 0
         wb = end - now

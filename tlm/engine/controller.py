@@ -58,6 +58,8 @@ class Controller(Block):
         io = sys.rows - 1
         yield from self._wait_dma([dmamod.burst(self.arch, io, sys.io_in, sys.sram, "image in")], "image in")
         io_in = env.now
+        if sys.data is not None:  # functional run: the images are in the activation SRAM
+            sys.data.image_in()
         self.busy(io, 0, io_in, "image in")
         for plan in sys.plans:
             self.layer_index = plan.row
@@ -121,6 +123,8 @@ class Controller(Block):
             if need > d:
                 sys.postproc.stall(row, env.now + d, need - d, "sram")
                 d = need
+        if sys.data is not None:  # functional run: post-processing computes the layer on the SRAM tensors
+            sys.data.digital(plan)
         if d:
             self.waiting = f"post-processing ({plan.name})"
             yield env.timeout(d)
@@ -177,6 +181,8 @@ class Controller(Block):
                 sys.dma.submit(out)
             if nxt is not None:
                 yield from wait_loads(nxt, k + 1)
+        if sys.data is not None:  # functional run: the accumulated partials become the layer's output codes
+            sys.data.finish(plan)
         if plan.spill_bits and sys.contention:  # the last spill-out must be over before the barrier
             t = env.now
             yield from self._wait_dma([], "spill out")

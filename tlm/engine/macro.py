@@ -13,6 +13,7 @@ up and at the end of every tile (the controller's barrier).
 from __future__ import annotations
 
 from ..hw import controller as hw_ctrl
+from ..functional import macro_dp
 from ..hw import macro as hw_macro
 from .adc import AdcPipeline
 from .block import Block
@@ -64,6 +65,18 @@ class Macro(Block):
             yield from self._tile(plan, tile)
             barrier.arrive()
 
+    @staticmethod
+    def _compute(data, plan, tile, views):
+        """The chunk's charge-domain DPs (per group of the tile: pixels x channels), bit-plane by bit-plane
+        with tlm.functional.macro_dp (the kernel of tlm/functional.py), and the input bits that were 1."""
+        L = data.wl.layers[plan.row]
+        st = data.stats[L.name].dp
+        st.bits_w = L.bits_w
+        ones0 = st.input_ones
+        dps = [macro_dp(x, w, L.bits_in, st, wo) for x, (w, wo) in zip(views, data.array(plan, tile))]
+        st.pixel_ones.clear()
+        return dps, st.input_ones - ones0
+
     def _tile(self, plan, tile):
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
@@ -73,6 +86,7 @@ class Macro(Block):
         dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
         cells, cols, rows, reads = tile.cells, tile.cols, tile.rows, tile.read_bits
         rd, txn = self.rd, self.cmp
+        data = self.sys.data
         rd.layer = txn.layer = row
         rd.tile = txn.tile = tile.index
         READ, COMPUTE, CONVERT, OK = Command.READ, Command.COMPUTE, Command.CONVERT, Status.OK
@@ -100,7 +114,13 @@ class Macro(Block):
             txn.command, txn.pixel_lo, txn.pixel_hi = COMPUTE, lo, hi
             txn.length = n = p * r_in
             st.transactions += 1
-            if n == n_full:
+            if data is not None:  # functional run: views of the chunk's inputs, the DPs on the array's weights
+                txn.data = data.inputs(plan, tile, lo, hi)
+                dps, ones = self._compute(data, plan, tile, txn.data)
+                d = ones / (n * rows)  # measured input bit density of the chunk: the energy follows the data
+                energy[_DP] += dp_energy(arch, cells * n, cols * n, d)
+                energy[_DRV] += drv_energy(arch, rows * n, d)
+            elif n == n_full:
                 energy[_DP] += e_full[0]
                 energy[_DRV] += e_full[1]
             else:
@@ -115,6 +135,8 @@ class Macro(Block):
                 now = env.now
             # conversions and write-back; the ADC says when the next chunk's DPs may start
             txn.command = CONVERT
+            if data is not None:
+                txn.data = dps
             t = now + adc.b_transport(txn, t - now)
             lo, first = hi, lo == 0
             if lo == P:

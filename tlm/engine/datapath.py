@@ -1,0 +1,144 @@
+"""The data of a functional TLM run (`tlm simulate --functional`): real images through the blocks.
+
+Not a hardware block: the shared state the blocks read and write when data flows, so that each block's
+change stays a few lines.  Who does what:
+- the controller puts the images into the activation SRAM model when the image-in DMA is over
+  (`image_in`), lets post-processing run each digital layer on the SRAM tensors (`digital`) and closes a
+  compute layer after its last round (`finish`: the accumulated row-tile partials -> output codes);
+- a macro's COMPUTE transaction carries `data` = numpy views of its inputs (the chunk's pixels x the tile's
+  rows of the layer's im2col matrix, one view per group of the tile; no copy per MAC), the macro
+  computes the charge-domain DP bit-plane by bit-plane with tlm.functional.macro_dp (the same kernel as
+  tlm/functional.py) on the weights its array holds (`array`), and hands the DPs to its ADC pipeline
+  in the CONVERT transaction's `data`;
+- the ADC pipeline applies the noise, the ABN gain/offset and the clipping (tlm.functional.adc_final /
+  adc_partial, the same code as tlm/functional.py) and writes the codes (or the partials) into the
+  layer's buffer in the SRAM model (`out` / `psum`).
+Tiles (rows, channels, groups) are the shared plan's (tlm/plan.py); the im2col matrix of a layer is
+formed once, when its first tile reads it (the macro's input-window registers in hardware).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+
+
+class DataPath:
+    def __init__(self, net, images: np.ndarray, swing: str, noise_lsb: float, seed: int = 0):
+        self.net, self.arch, self.wl = net, net.arch, net.wl
+        self.images = images
+        self.swing, self.noise_lsb = swing, float(noise_lsb)
+        self.rng = np.random.default_rng(seed)
+        self.tensors: dict = {}  # the activation SRAM model: tensor name -> array (N, ...) of codes
+        self.zp = {"input": 0}
+        self.stats = {n: F.LayerStats() for n in net.q}  # measured per compute layer
+        self._xm: dict = {}  # row -> im2col matrix (G, M, rows per group) of the layer's input
+        self._out: dict = {}  # row -> output (final codes) or accumulated partials, (G, M, Cout/G)
+        self._geo: dict = {}
+        self._arrays: dict = {}  # (row, tile index) -> per group of the tile: (combined weights, weight ones)
+        self.chunk_ones = 0.0  # input bits that are 1 in the last COMPUTE (for its energy)
+
+    # ---- the controller -------------------------------------------------------------------------
+    def image_in(self) -> None:
+        self.tensors["input"] = self.images.astype(np.float32)
+
+    def digital(self, plan) -> None:
+        L = self.wl.layers[plan.row]
+        xs = [self.tensors[s] for s in L.inputs]
+        y, zp = F.digital(L, xs, [self.zp[s] for s in L.inputs], (1 << L.bits_out) - 1, False)
+        self.tensors[L.name], self.zp[L.name] = y.astype(np.float32), zp
+
+    def finish(self, plan) -> None:
+        """After a compute layer's last round: row-tile partials -> codes; the tensor lands in the SRAM."""
+        L = self.wl.layers[plan.row]
+        q = self.net.q[L.name]
+        y = self._out.pop(plan.row)
+        if self._partial(q):
+            g = L.groups
+            y = F.adc_finish(y, q.gain.reshape(g, 1, -1), q.offset.reshape(g, 1, -1), L, self.swing)
+        self._xm.pop(plan.row, None)
+        self.tensors[L.name] = F._from_matrix_output(y, L, len(self.images)).astype(np.float32)
+        self.zp[L.name] = q.zp_out
+
+    def _partial(self, q) -> bool:
+        return self.swing != "adaptive" or len(F.row_tiles(q.w_int[0].size, self.arch.macro.rows)) > 1
+
+    # ---- a macro ------------------------------------------------------------------------------------
+    def _geometry(self, plan, tile):
+        """The tile's layer, its groups, its rows in each group's im2col rows and its channels within each
+        group (a tile holds one group's channel slice, or several whole groups packed: plan.Tile)."""
+        key = (plan.row, tile.index)
+        g = self._geo.get(key)
+        if g is None:
+            L = self.wl.layers[plan.row]
+            cout_g = L.c_out // L.groups
+            span = tile.ch_hi - tile.ch_lo
+            ng = span // cout_g if span % cout_g == 0 and span > cout_g else 1
+            g0, c0 = tile.ch_lo // cout_g, tile.ch_lo % cout_g
+            R = self.arch.macro.rows
+            rows_g = self.net.q[L.name].w_int[0].size
+            r0 = tile.row_tile * R
+            g = self._geo[key] = (L, range(g0, g0 + ng), slice(r0, min(r0 + R, rows_g)),
+                                  slice(c0, c0 + span // ng))
+        return g
+
+    def array(self, plan, tile):
+        """What the macro's array holds for `tile`: per group, the weights' bit columns combined in
+        charge (rows, channels) and the weight bits set per row (for the DP activity)."""
+        key = (plan.row, tile.index)
+        a = self._arrays.get(key)
+        if a is None:
+            L, groups, rsl, csl = self._geometry(plan, tile)
+            wm = self.net.q[L.name].weight_matrix()
+            a = []
+            for gi in groups:
+                wcols, colw = F.weight_bit_columns(wm[gi][rsl, csl], L.bits_w)
+                a.append((F.combine_columns(wcols, colw), wcols.sum(1, dtype=np.float64)))
+            self._arrays[key] = a
+        return a
+
+    def inputs(self, plan, tile, lo: int, hi: int) -> list:
+        """Views (no copies) of the chunk's input codes: per group of the tile, pixels [lo, hi) x its rows."""
+        xm = self._xm.get(plan.row)
+        if xm is None:
+            L = self.wl.layers[plan.row]
+            xm = self._xm[plan.row] = F._as_matrix_input(self.tensors[L.inputs[0]], L)
+            if plan.row not in self._out:
+                self._out[plan.row] = np.zeros((L.groups, xm.shape[1], L.c_out // L.groups))
+        _, groups, rsl, _ = self._geometry(plan, tile)
+        return [xm[gi][lo:hi, rsl] for gi in groups]
+
+    def compute(self, plan, tile, views) -> list:
+        """The charge-domain DPs of the chunk (per group: pixels x channels), with tlm.functional's kernel."""
+        L = self.wl.layers[plan.row]
+        st = self.stats[L.name].dp
+        st.bits_w = L.bits_w
+        ones0 = st.input_ones
+        out = [F.macro_dp(x, w, L.bits_in, st, wo) for x, (w, wo) in zip(views, self.array(plan, tile))]
+        st.pixel_ones.clear()
+        self.chunk_ones = st.input_ones - ones0
+        return out
+
+    # ---- an ADC pipeline ------------------------------------------------------------------------------
+    def convert(self, plan, tile, lo: int, hi: int, dps) -> None:
+        """Noise, ABN gain/offset, rounding and clipping of the chunk's DPs; codes (or partials) into the
+        layer's buffer in the SRAM model."""
+        L, groups, rsl, csl = self._geometry(plan, tile)
+        q = self.net.q[L.name]
+        out, st = self._out[plan.row], self.stats[L.name]
+        n_conn = F.connected_rows(rsl.stop - rsl.start, self.arch)
+        cout_g = L.c_out // L.groups
+        partial = self._partial(q)
+        for gi, dp in zip(groups, dps):
+            c = slice(gi * cout_g + csl.start, gi * cout_g + csl.stop)
+            gain, off = q.gain[c], q.offset[c]
+            if partial:
+                out[gi, lo:hi, csl] += F.adc_partial(dp, gain, n_conn, L, self.arch, self.swing, self.noise_lsb,
+                                                     self.rng, st)
+            else:
+                out[gi, lo:hi, csl] = F.adc_final(dp, gain, off, n_conn, L, q.relu, self.arch, self.noise_lsb,
+                                                  self.rng, st)
+
+    # ---- the result ---------------------------------------------------------------------------------
+    def outputs(self) -> np.ndarray:
+        return self.tensors[self.wl.layers[-1].name]
