@@ -45,6 +45,14 @@ def add_arguments(p):
     p.add_argument("--activity-from", metavar="NAME|FILE.npz",
                    help="measure each layer's input bit density (per bit-plane, per image) on a dataset "
                         "(mnist5k, digits, or an .npz with 'images' and 'labels') with the functional model")
+    p.add_argument("--functional", action="store_true",
+                   help="tlm engine: run real images through the blocks (DPs, noise, ABN, clipping); print "
+                        "predictions and accuracy next to cycles and energy, measured activity in the energy")
+    p.add_argument("--dataset", metavar="NAME|FILE.npz", default="mnist5k",
+                   help="--functional: test images (mnist5k, digits, or an .npz; default mnist5k)")
+    p.add_argument("--images", type=int, metavar="N", default=10,
+                   help="--functional: images in the run, one batch (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="--functional: seed of the noise (default 0)")
 
 
 def run(args) -> int:
@@ -62,8 +70,21 @@ def run(args) -> int:
     if args.activity_from:
         from ..accuracy import activity_note
         args.input_density, note = activity_note(arch, wl, args.activity_from)
+    if args.functional and (args.engine != "tlm" or args.activity_from):
+        raise InputError("--functional runs the tlm engine on the data itself (not with --engine analytic or "
+                         "--activity-from)", Where("<command line>"), "--functional")
+    fun = None
     try:
-        result = ENGINES[args.engine](arch, wl, args)
+        if args.functional:
+            from ..accuracy import functional_run
+            from ..paths import resolve
+            from ._common import DEFAULT_WORKLOAD as DW
+            fun = functional_run(arch, wl, resolve(args.workload, "workloads", DW), args.dataset, args.images,
+                                 args.seed, quantum_cycles=args.quantum, trace=args.trace,
+                                 contention=False if args.no_contention else None, progress=not args.quiet)
+            result = fun.result
+        else:
+            result = ENGINES[args.engine](arch, wl, args)
     except RuntimeError as e:
         from ..engine.system import SimulationStalled
         if not isinstance(e, SimulationStalled):
@@ -94,4 +115,10 @@ def run(args) -> int:
             con.print(report.layer_energy_table(result))
         if result.notes:
             con.print(report.notes_text(result))
+        if fun is not None:
+            shown = " ".join(str(int(v)) for v in fun.predictions[:20])
+            more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
+            con.print(f"predictions: {shown}{more}")
+            con.print(f"labels:      {' '.join(str(int(v)) for v in fun.labels[:20])}{more}")
+            con.print(f"accuracy: {100 * fun.accuracy:.2f}% of {len(fun.labels)} images")
     return 0
