@@ -149,23 +149,43 @@ def macro_dp(x_codes: np.ndarray, w_comb: np.ndarray, bits_in: int, stats: DpSta
     out = np.empty((m, c), dtype=np.float64)
     pw = 2.0 ** np.arange(bits_in)
     step = max(1, CHUNK_ELEMS // max(1, bits_in * max(rows, c)))
+    dt = np.uint8 if bits_in <= 8 else np.uint32
+    shifts = np.arange(bits_in, dtype=dt)[:, None, None]
     for s in range(0, m, step):
-        planes = input_bit_planes(x_codes[s:s + step], bits_in)  # (r_in, m', rows): one DP cycle each
+        xu = x_codes[s:s + step].astype(dt)
+        planes = ((xu[None] >> shifts) & 1).astype(np.float32)  # (r_in, m', rows): one DP cycle each
         mm = planes.shape[1]
         per_plane = planes.reshape(bits_in * mm, rows) @ w_comb  # (r_in*m', C) per-bit-plane DPs
         out[s:s + mm] = np.tensordot(pw, per_plane.reshape(bits_in, mm, c), axes=(0, 0))  # charge accumulation
         if stats is not None:
-            per_plane_px = planes.sum(axis=2, dtype=np.float64)  # (r_in, m'): ones per bit-plane and pixel
-            po = per_plane_px.sum(axis=1)
-            stats.plane_ones = po if stats.plane_ones is None else stats.plane_ones + po
-            stats.plane_bits += mm * rows
-            stats.pixel_ones.append(per_plane_px.sum(axis=0))
-            ones_per_row = planes.sum(axis=(0, 1), dtype=np.float64)
-            stats.input_ones += float(ones_per_row.sum())
-            stats.input_bits += planes.size
-            stats.cell_ones += float(ones_per_row @ weight_ones)  # input bit 1 AND weight bit 1
-            stats.cell_bits += float(planes.size) * c * stats.bits_w
+            _count_ones(stats, xu, bits_in, c, weight_ones)
     return out
+
+
+_POP8 = np.array([bin(v).count("1") for v in range(256)], dtype=np.uint8)  # ones of each 8-bit code
+_BITS8 = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)  # code -> its bits, LSB first
+
+
+def _count_ones(stats, xu, bits_in, c, weight_ones):
+    """The activity of one macro operation from its input codes (m', rows): bits that are 1 per bit-plane,
+    per pixel and per row (popcounts of the codes, the same counts as summing the bit-planes)."""
+    mm, rows = xu.shape
+    if bits_in <= 8:
+        pc = _POP8[xu]
+        po = np.bincount(xu.ravel(), minlength=256) @ _BITS8[:, :bits_in]
+    else:
+        planes = (xu[None] >> np.arange(bits_in, dtype=xu.dtype)[:, None, None]) & 1
+        pc = planes.sum(axis=0, dtype=np.int64)
+        po = planes.sum(axis=(1, 2), dtype=np.float64)
+    stats.plane_ones = po if stats.plane_ones is None else stats.plane_ones + po
+    stats.plane_bits += mm * rows
+    stats.pixel_ones.append(pc.sum(axis=1, dtype=np.int64).astype(np.float64))
+    ones_per_row = pc.sum(axis=0, dtype=np.int64).astype(np.float64)
+    n_bits = float(bits_in) * mm * rows
+    stats.input_ones += float(ones_per_row.sum())
+    stats.input_bits += n_bits
+    stats.cell_ones += float(ones_per_row @ weight_ones)  # input bit 1 AND weight bit 1
+    stats.cell_bits += n_bits * c * stats.bits_w
 
 
 def row_tiles(rows: int, macro_rows: int) -> list[slice]:

@@ -6,10 +6,13 @@ change stays a few lines.  Who does what:
   (`image_in`), lets post-processing run each digital layer on the SRAM tensors (`digital`) and closes a
   compute layer after its last round (`finish`: the accumulated row-tile partials -> output codes);
 - a macro's COMPUTE transaction carries `data` = numpy views of its inputs (the chunk's pixels x the tile's
-  rows of the layer's im2col matrix, one view per group of the tile; no copy per MAC), the macro
-  computes the charge-domain DP bit-plane by bit-plane with tlm.functional.macro_dp (the same kernel as
-  tlm/functional.py) on the weights its array holds (`array`), and hands the DPs to its ADC pipeline
-  in the CONVERT transaction's `data`;
+  rows of the layer's im2col matrix, one view per group of the tile; no copy per MAC); the macro's DPs
+  are computed bit-plane by bit-plane with tlm.functional.macro_dp (the same kernel as
+  tlm/functional.py) on the weights its array holds (`array`), and handed to its ADC pipeline in the
+  CONVERT transaction's `data`.  For speed the kernel runs on blocks of consecutive chunks of a tile
+  (BLOCK_MACS MACs, whole chunks), computed when the block's first chunk is served (`dp`): exact
+  integers, so the same values as chunk by chunk; each transaction gets its slice and its own count of
+  input bits that are 1 (its energy);
 - the ADC pipeline applies the noise, the ABN gain/offset and the clipping (tlm.functional.adc_final /
   adc_partial, the same code as tlm/functional.py) and writes the codes (or the partials) into the
   layer's buffer in the SRAM model (`out` / `psum`).
@@ -21,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+
+BLOCK_MACS = 1 << 22  # MACs of one kernel call: the chunks of a tile are computed in blocks of this size
 
 
 class DataPath:
@@ -35,6 +40,7 @@ class DataPath:
         self._xm: dict = {}  # row -> im2col matrix (G, M, rows per group) of the layer's input
         self._out: dict = {}  # row -> output (final codes) or accumulated partials, (G, M, Cout/G)
         self._geo: dict = {}
+        self._blocks: dict = {}  # (row, tile index) -> kernel block: lo, hi, DPs per group, ones prefix, converted
         self._arrays: dict = {}  # (row, tile index) -> per group of the tile: (combined weights, weight ones)
         self.chunk_ones = 0.0  # input bits that are 1 in the last COMPUTE (for its energy)
 
@@ -57,6 +63,8 @@ class DataPath:
             g = L.groups
             y = F.adc_finish(y, q.gain.reshape(g, 1, -1), q.offset.reshape(g, 1, -1), L, self.swing)
         self._xm.pop(plan.row, None)
+        for k in [k for k in self._blocks if k[0] == plan.row]:
+            del self._blocks[k]
         self.tensors[L.name] = F._from_matrix_output(y, L, len(self.images)).astype(np.float32)
         self.zp[L.name] = q.zp_out
 
@@ -98,31 +106,58 @@ class DataPath:
         return a
 
     def inputs(self, plan, tile, lo: int, hi: int) -> list:
-        """Views (no copies) of the chunk's input codes: per group of the tile, pixels [lo, hi) x its rows."""
+        """Views (no copies) of the chunk's input codes: per group of the tile, pixels [lo, hi) x its rows
+        (what a COMPUTE transaction carries)."""
+        return self._views(plan, tile, lo, hi)
+
+    def _views(self, plan, tile, lo: int, hi: int) -> list:
         xm = self._xm.get(plan.row)
         if xm is None:
             L = self.wl.layers[plan.row]
-            xm = self._xm[plan.row] = F._as_matrix_input(self.tensors[L.inputs[0]], L)
+            t = self.tensors[L.inputs[0]]
+            if L.bits_in <= 8:  # codes as bytes: the im2col matrix is 4x smaller than in float32
+                t = t.astype(np.uint8)
+            xm = self._xm[plan.row] = F._as_matrix_input(t, L)
             if plan.row not in self._out:
                 self._out[plan.row] = np.zeros((L.groups, xm.shape[1], L.c_out // L.groups))
         _, groups, rsl, _ = self._geometry(plan, tile)
         return [xm[gi][lo:hi, rsl] for gi in groups]
 
-    def compute(self, plan, tile, views) -> list:
-        """The charge-domain DPs of the chunk (per group: pixels x channels), with tlm.functional's kernel."""
-        L = self.wl.layers[plan.row]
-        st = self.stats[L.name].dp
-        st.bits_w = L.bits_w
-        ones0 = st.input_ones
-        out = [F.macro_dp(x, w, L.bits_in, st, wo) for x, (w, wo) in zip(views, self.array(plan, tile))]
-        st.pixel_ones.clear()
-        self.chunk_ones = st.input_ones - ones0
-        return out
+    def dp(self, plan, tile, lo: int, hi: int):
+        """The charge-domain DPs of pixels [lo, hi) of `tile` (per group: pixels x channels) and the input
+        bits that were 1, from the kernel block holding them (computed when its first chunk is served)."""
+        blk = self._block(plan, tile, lo)
+        b0 = blk[0]
+        return [d[lo - b0:hi - b0] for d in blk[2]], float(blk[3][hi - b0] - blk[3][lo - b0])
+
+    def _block(self, plan, tile, lo):
+        key = (plan.row, tile.index)
+        blk = self._blocks.get(key)
+        if blk is None or not blk[0] <= lo < blk[1]:
+            L = self.wl.layers[plan.row]
+            cp = plan.chunk_pixels
+            macs_px = max(1, tile.rows * tile.outputs)
+            n = max(1, -(-BLOCK_MACS // (macs_px * cp))) * cp  # whole chunks
+            hi = min(lo + n, plan.pixels)
+            st = self.stats[L.name].dp
+            st.bits_w = L.bits_w
+            views = self._views(plan, tile, lo, hi)
+            dps = [F.macro_dp(x, w, L.bits_in, st, wo) for x, (w, wo) in zip(views, self.array(plan, tile))]
+            ones = np.concatenate(st.pixel_ones).reshape(len(views), -1).sum(0)
+            st.pixel_ones.clear()
+            blk = self._blocks[key] = (lo, hi, dps, np.concatenate(([0.0], np.cumsum(ones))), [False])
+        return blk
 
     # ---- an ADC pipeline ------------------------------------------------------------------------------
     def convert(self, plan, tile, lo: int, hi: int, dps) -> None:
         """Noise, ABN gain/offset, rounding and clipping of the chunk's DPs; codes (or partials) into the
-        layer's buffer in the SRAM model."""
+        layer's buffer in the SRAM model.  Conversions are elementwise: the kernel block's are done at once
+        when its first chunk converts (the same values; the noise draws in another order)."""
+        blk = self._block(plan, tile, lo)
+        if blk[4][0]:
+            return
+        blk[4][0] = True
+        b0, b1, dps = blk[0], blk[1], blk[2]
         L, groups, rsl, csl = self._geometry(plan, tile)
         q = self.net.q[L.name]
         out, st = self._out[plan.row], self.stats[L.name]
@@ -133,10 +168,10 @@ class DataPath:
             c = slice(gi * cout_g + csl.start, gi * cout_g + csl.stop)
             gain, off = q.gain[c], q.offset[c]
             if partial:
-                out[gi, lo:hi, csl] += F.adc_partial(dp, gain, n_conn, L, self.arch, self.swing, self.noise_lsb,
+                out[gi, b0:b1, csl] += F.adc_partial(dp, gain, n_conn, L, self.arch, self.swing, self.noise_lsb,
                                                      self.rng, st)
             else:
-                out[gi, lo:hi, csl] = F.adc_final(dp, gain, off, n_conn, L, q.relu, self.arch, self.noise_lsb,
+                out[gi, b0:b1, csl] = F.adc_final(dp, gain, off, n_conn, L, q.relu, self.arch, self.noise_lsb,
                                                   self.rng, st)
 
     # ---- the result ---------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ up and at the end of every tile (the controller's barrier).
 from __future__ import annotations
 
 from ..hw import controller as hw_ctrl
-from ..functional import macro_dp
 from ..hw import macro as hw_macro
 from .adc import AdcPipeline
 from .block import Block
@@ -65,18 +64,6 @@ class Macro(Block):
             yield from self._tile(plan, tile)
             barrier.arrive()
 
-    @staticmethod
-    def _compute(data, plan, tile, views):
-        """The chunk's charge-domain DPs (per group of the tile: pixels x channels), bit-plane by bit-plane
-        with tlm.functional.macro_dp (the kernel of tlm/functional.py), and the input bits that were 1."""
-        L = data.wl.layers[plan.row]
-        st = data.stats[L.name].dp
-        st.bits_w = L.bits_w
-        ones0 = st.input_ones
-        dps = [macro_dp(x, w, L.bits_in, st, wo) for x, (w, wo) in zip(views, data.array(plan, tile))]
-        st.pixel_ones.clear()
-        return dps, st.input_ones - ones0
-
     def _tile(self, plan, tile):
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
@@ -116,7 +103,7 @@ class Macro(Block):
             st.transactions += 1
             if data is not None:  # functional run: views of the chunk's inputs, the DPs on the array's weights
                 txn.data = data.inputs(plan, tile, lo, hi)
-                dps, ones = self._compute(data, plan, tile, txn.data)
+                dps, ones = data.dp(plan, tile, lo, hi)  # tlm.functional.macro_dp on the array's weights
                 d = ones / (n * rows)  # measured input bit density of the chunk: the energy follows the data
                 energy[_DP] += dp_energy(arch, cells * n, cols * n, d)
                 energy[_DRV] += drv_energy(arch, rows * n, d)
