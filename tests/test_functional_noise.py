@@ -19,12 +19,12 @@ def _old_cim(q, x, arch, noise_lsb, rng):
     s = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)
     gain, off = q.gain.reshape(g, 1, -1), q.offset.reshape(g, 1, -1)
     if len(tiles) == 1:
-        y = np.clip(np.rint(gain * tiles[0] + off + rng.standard_normal(tiles[0].shape) * s), 0, top)
+        y = np.clip(np.rint(gain * tiles[0] + off + rng.standard_normal(tiles[0].shape, dtype=np.float32) * s), 0, top)
     else:
         mid = float(1 << (L.bits_out - 1))
         acc = 0.0
         for dp in tiles:
-            acc = acc + np.clip(np.rint(gain * dp + mid + rng.standard_normal(dp.shape) * s), 0, top) - mid
+            acc = acc + np.clip(np.rint(gain * dp + mid + rng.standard_normal(dp.shape, dtype=np.float32) * s), 0, top) - mid
         y = np.clip(np.rint(acc + off), 0, top)
     return _from_matrix_output(y, L, len(x))
 

@@ -279,10 +279,11 @@ def dp_noise_units(arch, n_conn: int, fs_per_row: float) -> float:
 
 def _noise(shape, sigma, rng):
     """Gaussian noise of rms `sigma` (a scalar, or per channel broadcasting over `shape`): one standard
-    normal draw per conversion, so the stream of draws does not depend on the sigmas."""
+    normal draw per conversion, so the stream of draws does not depend on the sigmas.  The draws are
+    float32 (7 significant digits of a noise of about an LSB: far below any rounding step)."""
     if np.all(np.asarray(sigma) <= 0):
         return 0.0
-    return rng.standard_normal(shape, dtype=np.float64) * sigma
+    return rng.standard_normal(shape, dtype=np.float32) * sigma
 
 
 def _convert(u, top, st, low_is_clip):

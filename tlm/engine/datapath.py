@@ -41,7 +41,9 @@ class DataPath:
         self._out: dict = {}  # row -> output (final codes) or accumulated partials, (G, M, Cout/G)
         self._geo: dict = {}
         self._blocks: dict = {}  # (row, tile index) -> kernel block: lo, hi, DPs per group, ones prefix, converted
-        self._arrays: dict = {}  # (row, tile index) -> per group of the tile: (combined weights, weight ones)
+        # tile geometry -> per group of the tile: (combined weights, weight ones); kept with the network, so
+        # that the next run on it finds its macros' arrays written (weights loaded once)
+        self._arrays: dict = net.__dict__.setdefault("_tile_arrays", {})
         self.chunk_ones = 0.0  # input bits that are 1 in the last COMPUTE (for its energy)
 
     # ---- the controller -------------------------------------------------------------------------
@@ -93,10 +95,10 @@ class DataPath:
     def array(self, plan, tile):
         """What the macro's array holds for `tile`: per group, the weights' bit columns combined in
         charge (rows, channels) and the weight bits set per row (for the DP activity)."""
-        key = (plan.row, tile.index)
+        L, groups, rsl, csl = self._geometry(plan, tile)
+        key = (L.name, L.bits_w, groups.start, groups.stop, rsl.start, rsl.stop, csl.start, csl.stop)
         a = self._arrays.get(key)
         if a is None:
-            L, groups, rsl, csl = self._geometry(plan, tile)
             wm = self.net.q[L.name].weight_matrix()
             a = []
             for gi in groups:
