@@ -1,5 +1,5 @@
 """docs/accuracy.md's figures are current (scripts/gen_accuracy_doc.py): the fingerprint of what its
-accuracy figures depend on, and the quick figures recomputed (energy table, 8-bit accuracies)."""
+accuracy figures depend on, and the energy table recomputed."""
 import subprocess
 import sys
 
