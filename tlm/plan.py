@@ -31,8 +31,9 @@ API
 `LayerPlan` (per layer, scalars for the TLM): row, name, type, compute; for compute layers pixels,
     bits_in, bits_out, t_dp, t_cv, period, tile_cycles, load_cycles, tile_bits, chunk_pixels, rounds,
     density, n_tiles, in_addr/out_addr/psum_addr (SRAM bit addresses of its input, output and
-    partial-sum buffer), `tiles` (list[Tile], built on first access) and `rounds_of()` (tiles per
-    round, from the assignment); for digital layers ops, read_bits, write_bits, in_addrs; spill_bits.
+    partial-sum buffer), psum_bits, `tiles` (list[Tile], built on first access) and `rounds_of()`
+    (tiles per round, from the assignment); for digital layers ops, read_bits, write_bits, in_addrs,
+    in_bits_each; spill_bits.
 
 `Tile` (per weight tile; built lazily, ResNet-18 has thousands): index, row_tile, last_row, rows, cols,
     cells (= weight bits written when loaded), outputs (channels converted per pixel), in_lo/in_hi (the
@@ -112,6 +113,12 @@ def weight_load_cycles(arch, bits):
     return cyc.astype(np.int64) if isinstance(bits, np.ndarray) else int(cyc)
 
 
+def bank_interleave_bits(arch) -> int:
+    """Bits of consecutive addresses one SRAM bank holds (`sram.interleave_bits`, 0 = capacity / banks)."""
+    s = arch.sram
+    return s.interleave_bits or max(s.capacity_bits // s.banks, 1)
+
+
 def spill_cycles(arch, spill_bits):
     """A spilled layer writes its overflow out and reads it back: two bursts (tlm/hw/dma.py)."""
     return 2 * hw_dma.transfer_cycles(arch, spill_bits)
@@ -153,8 +160,9 @@ def split_share(total: int, parts: int, k: int) -> int:
 # ---- the SRAM layout --------------------------------------------------------------------------------
 @dataclass
 class SramLayout:
-    """Bit addresses of the activation tensors in the SRAM.  Tensors are placed one after the other
-    (word-aligned) in a ring over the capacity; views share their source's address.  The bank of an
+    """Bit addresses of the activation tensors in the SRAM.  Tensors are placed one after the other in a
+    ring over the capacity, each starting on an interleave boundary (a word with word interleaving, a new
+    bank with one contiguous range per bank); views share their source's address.  The bank of an
     address is `(address // interleave) % banks` (tlm/engine/sram.py), so the address of a transfer
     decides which banks serve it."""
 
@@ -226,7 +234,8 @@ class LayerPlan:
     ops: int = 0
     read_bits: int = 0
     write_bits: int = 0
-    in_addrs: tuple = ()
+    in_addrs: tuple = ()  # SRAM address of each input
+    in_bits_each: tuple = ()  # bits read from each input (digital layers that move data)
     _plan: object = None
     _j: int = -1  # index among compute layers
     _tiles: list = None
@@ -371,7 +380,7 @@ class Plan:
     # ---- layout and per-layer scalars ---------------------------------------------------------------
     def _layout(self) -> None:
         a, wl = self.arch, self.wl
-        lay = self.sram = SramLayout(a.sram.capacity_bits, a.sram.width_bits)
+        lay = self.sram = SramLayout(a.sram.capacity_bits, bank_interleave_bits(a))
         lay.place("input", self.io_in_bits)
         for i, l in enumerate(wl.layers):
             if l.type in VIEW_TYPES:
@@ -409,6 +418,9 @@ class Plan:
             p = self.layers[i]
             p.ops = int(self.ops[j])
             p.read_bits, p.write_bits = int(self.dig_read_bits[j]), int(self.dig_write_bits[j])
+            l = wl.layers[i]
+            if self.moves[j]:
+                p.in_bits_each = tuple(math.prod(s) * l.bits_in * self.batch for s in (l.in_shapes or (l.in_shape,)))
 
     def _build_tiles(self, p: LayerPlan) -> list:
         arch, m, j = self.arch, self.mapping, p._j

@@ -86,8 +86,9 @@ def run(args) -> int:
         else:
             result = ENGINES[args.engine](arch, wl, args)
     except RuntimeError as e:
+        from ..engine.payload import TransactionError
         from ..engine.system import SimulationStalled
-        if not isinstance(e, SimulationStalled):
+        if not isinstance(e, (SimulationStalled, TransactionError)):
             raise
         import sys
         print(f"error: {e}", file=sys.stderr)

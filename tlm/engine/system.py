@@ -62,7 +62,7 @@ class System:
         self.macros = [Macro(self, j) for j in range(arch.macro.count)]
 
     def blocks(self):
-        return [self.controller, self.dma, *self.macros]
+        return [self.controller, *self.dma.channels, *self.macros]
 
     def start(self):
         self.controller = Controller(self)
