@@ -206,3 +206,26 @@ def test_weights_from_a_constant_subgraph_are_refused(arch, tmp_path):
     onnx.save(m, str(p))
     with pytest.raises(InputError, match="node 'conv'.*not an initializer"):
         OW.read_weights(p)
+
+
+def test_import_writes_the_weights_the_workload_names(arch, tmp_path):
+    """`tlm import MODEL.onnx -o W.yaml --weights W.npz`: the YAML names the .npz, and the network built from
+    them is the ONNX one (same integer weights, gains and offsets)."""
+    y, w = tmp_path / "m.yaml", tmp_path / "sub" / "m.npz"
+    r = cli("import", str(ONNX), "-o", str(y), "--weights", str(w))
+    assert r.returncode == 0, r.stderr
+    assert "weights: sub/m.npz" in y.read_text()
+    wl = load_workload(y)
+    net = F.build(arch, wl)
+    ref, _ = OW.build_onnx(arch, None, ONNX)
+    for name, q in ref.q.items():
+        assert np.array_equal(net.q[name].w_int, q.w_int)
+        np.testing.assert_allclose(net.q[name].gain, q.gain, rtol=1e-12)
+        np.testing.assert_allclose(net.q[name].offset, q.offset, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("argv", [["--dataset", "nope"], ["--calibrate", "--calibration-images", "0"],
+                                  ["--dp-noise", "loud"]])
+def test_accuracy_onnx_bad_options_exit_2(argv):
+    r = cli("accuracy", str(ONNX), "--images", "5", *argv)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -201,3 +201,24 @@ def build_onnx(arch, wl, path, calibration=None, force_calibration=False):
     else:
         note = f"activation ranges from the metadata of {Path(path).name} (as trained)"
     return F.FunctionalNet(arch, wl, params), note
+
+
+def weights_npz(path, wl, dataset: str = "mnist5k", calib_images: int = 100) -> tuple[bytes, str]:
+    """`tlm import MODEL.onnx --weights W.npz`: the bytes of an .npz in the workload weights format
+    (tlm.functional.load_params: `L.w` float weights, `L.b`, `L.range`, `input.range`) and a note on the
+    ranges.  Ranges from the model's metadata, else calibrated on `calib_images` images of `dataset`."""
+    import io
+
+    from . import accuracy as A
+    from .arch import load_arch
+    from .paths import DEFAULT_ARCH, resolve
+    wl, params, src = read_weights(path, wl)
+    if src is None:
+        calib, what = A.calibration_images(wl, dataset, calib_images)
+        params = calibrate_ranges(load_arch(resolve(None, "configs", DEFAULT_ARCH)), wl, params, calib)
+        note = f"read from {Path(path).name}; activation ranges calibrated on {what}"
+    else:
+        note = f"read from {Path(path).name}; activation ranges from its metadata"
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v, dtype=np.float64) for k, v in sorted(params.items())})
+    return buf.getvalue(), note
