@@ -215,6 +215,9 @@ def test_import_writes_the_weights_the_workload_names(arch, tmp_path):
     r = cli("import", str(ONNX), "-o", str(y), "--weights", str(w))
     assert r.returncode == 0, r.stderr
     assert "weights: sub/m.npz" in y.read_text()
+    first = w.read_bytes()
+    assert cli("import", str(ONNX), "-o", str(y), "--weights", str(w)).returncode == 0
+    assert w.read_bytes() == first  # same model, same bytes
     wl = load_workload(y)
     net = F.build(arch, wl)
     ref, _ = OW.build_onnx(arch, None, ONNX)

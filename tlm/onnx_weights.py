@@ -219,6 +219,12 @@ def weights_npz(path, wl, dataset: str = "mnist5k", calib_images: int = 100) -> 
         note = f"read from {Path(path).name}; activation ranges calibrated on {what}"
     else:
         note = f"read from {Path(path).name}; activation ranges from its metadata"
+    import zipfile
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v, dtype=np.float64) for k, v in sorted(params.items())})
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:  # an .npz with fixed timestamps: same bytes
+        for k, v in sorted(params.items()):
+            arr = io.BytesIO()
+            np.lib.format.write_array(arr, np.asarray(v, dtype=np.float64), allow_pickle=False)
+            z.writestr(zipfile.ZipInfo(k + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), arr.getvalue(),
+                       compress_type=zipfile.ZIP_DEFLATED)
     return buf.getvalue(), note
