@@ -50,10 +50,15 @@ def test_mnist_bit_exact_and_same_cycles(arch, mnist8, swing):
     a = quiet(arch)
     wl, x, _ = mnist8
     net = F.build(a, wl)
-    data, res, ref = run_both(a, wl, net, x, swing)
+    data = DataPath(net, x, swing, 0.0)
+    from tlm.engine.system import System
+    sysm = System(a, wl, data=data)
+    sysm.run()
+    ref = net.run(x, "cim", swing, 0.0)
     assert np.array_equal(data.outputs(), ref.outputs)
-    for name in ("conv1", "pool1", "conv2", "pool2", "fc"):  # every intermediate tensor in the SRAM model
-        assert name in data.tensors
+    assert sysm.sram.data is data.tensors  # every tensor lives in the SRAM model
+    assert {"input", "conv1", "pool1", "conv2", "pool2", "flatten", "fc"} <= set(sysm.sram.data)
+    res = simulate(a, wl, data=DataPath(net, x, swing, 0.0))
     plain = simulate(a, wl)
     assert np.array_equal(res.per_layer["cycles"], plain.per_layer["cycles"])
     assert res.cycles == plain.cycles

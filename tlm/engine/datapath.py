@@ -34,7 +34,7 @@ class DataPath:
         self.images = images
         self.swing, self.noise_lsb = swing, float(noise_lsb)
         self.rng = np.random.default_rng(seed)
-        self.tensors: dict = {}  # the activation SRAM model: tensor name -> array (N, ...) of codes
+        self.tensors: dict = {}  # the activation SRAM model's contents (tlm.engine.sram.Sram.data): name -> codes
         self.zp = {"input": 0}
         self.stats = {n: F.LayerStats() for n in net.q}  # measured per compute layer
         self._xm: dict = {}  # row -> im2col matrix (G, M, rows per group) of the layer's input
