@@ -203,23 +203,25 @@ def build_onnx(arch, wl, path, calibration=None, force_calibration=False):
     return F.FunctionalNet(arch, wl, params), note
 
 
-def weights_npz(path, wl, dataset: str = "mnist5k", calib_images: int = 100) -> tuple[bytes, str]:
+def weights_npz(path, wl, calibration=None) -> tuple[bytes, str]:
     """`tlm import MODEL.onnx --weights W.npz`: the bytes of an .npz in the workload weights format
     (tlm.functional.load_params: `L.w` float weights, `L.b`, `L.range`, `input.range`) and a note on the
-    ranges.  Ranges from the model's metadata, else calibrated on `calib_images` images of `dataset`."""
+    ranges.  Ranges from the model's metadata, else calibrated on `calibration()` -> (images, what)."""
     import io
+    import zipfile
 
-    from . import accuracy as A
     from .arch import load_arch
     from .paths import DEFAULT_ARCH, resolve
     wl, params, src = read_weights(path, wl)
     if src is None:
-        calib, what = A.calibration_images(wl, dataset, calib_images)
+        if calibration is None:
+            raise InputError("the model carries no activation ranges (metadata 'tlm.range.*'): calibration "
+                             "images are needed", Where(str(path)), "--dataset")
+        calib, what = calibration()
         params = calibrate_ranges(load_arch(resolve(None, "configs", DEFAULT_ARCH)), wl, params, calib)
         note = f"read from {Path(path).name}; activation ranges calibrated on {what}"
     else:
         note = f"read from {Path(path).name}; activation ranges from its metadata"
-    import zipfile
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:  # an .npz with fixed timestamps: same bytes
         for k, v in sorted(params.items()):

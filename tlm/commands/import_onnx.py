@@ -50,10 +50,12 @@ def run(args) -> int:
     if args.weights:
         import os
 
+        from ..accuracy import calibration_images
         from ..onnx_weights import weights_npz
         out = Path(args.output)
         rel = os.path.relpath(Path(args.weights).resolve(), out.resolve().parent)
-        data, note = weights_npz(args.model, wl, args.dataset, args.calibration_images)
+        data, note = weights_npz(args.model, wl,
+                                 lambda: calibration_images(wl, args.dataset, args.calibration_images))
         text += f"weights: {rel}  # {note}\n"
         atomic_write_all([(Path(args.weights), data), (out, text)])  # both files or none
     else:
