@@ -277,8 +277,8 @@ class Tlm:
 @dataclass(frozen=True)
 class Functional:
     """`functional:` the bit-accurate CIM model's noise and swing."""
-    noise_lsb: float = param("standard deviation of the analog noise of one conversion (thermal and "
-                             "charge-injection noise of the DP lines, ABN and comparator), referred to the "
+    noise_lsb: float = param("standard deviation of the comparator noise of one conversion (after the ABN "
+                             "gain; with dp_noise: off it stands for all analog noise), referred to the "
                              "converter input, in LSB of a noise_ref_bits-bit conversion (the noise is fixed "
                              "in volts: coarser conversions see less of it in their own LSB); used by the "
                              "functional model (tlm accuracy)", lo=0.0, hi=1000.0, default=0.5)
@@ -292,6 +292,19 @@ class Functional:
     swing: str = param("default DP swing policy of the functional model: 'adaptive' (per-channel in-ADC "
                        "batch-norm gain/offset) or 'fixed' (ADC range = worst-case DP range)",
                        choices=("adaptive", "fixed"), default="adaptive")
+    # ---- noise where it physically is (issue 17): the DP line before the ABN gain, the comparator after it
+    dp_noise: str = param("DP-line noise at the column, before the ABN gain: 'ktc' (the kT/C sampling noise "
+                          "of the connected line, sqrt(k T / (connected rows x macro.c_cell_ff + "
+                          "macro.c_column_ff))), 'measured' (dp_noise_mv, a measured-equivalent rms) or 'off'; "
+                          "noise_lsb is the comparator noise after the gain", choices=("ktc", "measured", "off"),
+                          default="ktc")
+    dp_noise_mv: float = param("measured-equivalent rms noise of the DP line at the column, mV (dp_noise: "
+                               "measured)", lo=0.0, hi=1000.0, default=0.0)
+    temperature_k: float = param("temperature of the kT/C noise, K", lo=0.0, lo_open=True, hi=1000.0,
+                                 default=300.0)
+    dp_swing_fraction: float = param("DP-line voltage at the worst-case DP of the connected rows, as a "
+                                     "fraction of technology.vdd_array_v (the scale from DP units to volts)",
+                                     lo=0.0, lo_open=True, hi=1.0, default=1.0)
 
 
 @dataclass(frozen=True)

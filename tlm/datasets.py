@@ -84,3 +84,60 @@ def fit_to(x: np.ndarray, shape) -> np.ndarray:
     ty, tx = (h - sh) // 2, (w - sw) // 2
     out[:, :, ty:ty + sh, tx:tx + sw] = x[:, :, oy:oy + sh, ox:ox + sw]
     return np.repeat(out, c, axis=1)
+
+
+# ---- the user's own data: an .npz with `images` and `labels` -----------------------------------------------
+MAX_FILE_IMAGES = 1_000_000  # bound on the images of a dataset file
+
+
+def is_file_arg(name: str) -> bool:
+    """`--dataset` names a file (FILE.npz) rather than a shipped dataset."""
+    return name not in DATASETS and (name.lower().endswith(".npz") or "/" in name)
+
+
+def load_file(path, shape, bits: int):
+    """A dataset file: `images` (N, C, H, W), or (N, H, W) for a one-channel input, unsigned input codes
+    0..2^bits-1 (integers, or floats holding integers), and `labels` (N,) integer classes.  Every
+    mismatch is an InputError naming the file and the field."""
+    import zipfile
+    from pathlib import Path
+
+    from .errors import Where
+    p = Path(path)
+    where = Where(str(path))
+    if not p.is_file():
+        raise InputError("dataset file not found" if not p.exists() else "expected a regular file", where)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            missing = [k for k in ("images", "labels") if k not in z.files]
+            if missing:
+                raise InputError(f"the file has no '{missing[0]}' array (it holds: "
+                                 f"{', '.join(z.files[:8]) or 'nothing'})", where, missing[0])
+            x, y = z["images"], z["labels"]
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise InputError(f"cannot read the dataset (.npz with 'images' and 'labels'): {e}", where) from None
+    shape = tuple(int(s) for s in shape)
+    if x.ndim == 3 and len(shape) == 3 and shape[0] == 1:
+        x = x[:, None]
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+        raise InputError(f"images have shape {list(x.shape)}, the workload's input needs (N, "
+                         f"{', '.join(map(str, shape))})", where, "images")
+    if not 1 <= len(x) <= MAX_FILE_IMAGES:
+        raise InputError(f"expected 1 to {MAX_FILE_IMAGES:,} images, found {len(x):,}", where, "images")
+    top = (1 << bits) - 1
+    if x.dtype.kind not in "iuf" or (x.dtype.kind == "f" and not np.all(np.isfinite(x))):
+        raise InputError(f"images must be finite numbers, found dtype {x.dtype}", where, "images")
+    if x.dtype.kind == "f" and not np.all(x == np.rint(x)):
+        raise InputError(f"images must be unsigned {bits}-bit input codes (integers 0..{top}), found "
+                         "fractions", where, "images")
+    if x.size and (x.min() < 0 or x.max() > top):
+        raise InputError(f"images must be unsigned {bits}-bit input codes 0..{top}, found "
+                         f"{x.min():g}..{x.max():g}", where, "images")
+    if y.ndim != 1 or len(y) != len(x):
+        raise InputError(f"labels have shape {list(y.shape)}, expected ({len(x)},): one class per image",
+                         where, "labels")
+    if y.dtype.kind not in "iu" or (y.size and y.min() < 0):
+        raise InputError(f"labels must be non-negative integers, found dtype {y.dtype}", where, "labels")
+    return x.astype(np.uint8 if bits <= 8 else np.uint32), y.astype(np.int64)

@@ -26,7 +26,8 @@ One macro operation (one row tile of one group of a conv/dense layer, for a bloc
      requantized to r_out bits.  Most of the ADC's codes are never used: fewer effective bits.
 6. Row tiles (rows > macro rows): each tile is converted on its own (signed partial, centred at
    mid-scale, same gain) and the partial codes are accumulated digitally; the offset and the final
-   rounding and clipping are applied to the sum.  Tiles split the rows evenly.
+   rounding and clipping are applied to the sum.  Row tiles are the shared plan's (tlm/plan.py): full
+   tiles of macro.rows rows first, the remainder last.
 
 Three models of a network share the layer plumbing: `float` (float weights and activations), `ideal`
 (integer weights and r-bit activations computed exactly: round(g * sum(x * w) + b)), and `cim`
@@ -109,6 +110,21 @@ class DpStats:
     cell_ones: float = 0.0
     cell_bits: float = 0.0
     bits_w: int = 1  # bit columns per output channel
+    plane_ones: np.ndarray | None = None  # (r_in,) input bits that are 1, per bit-plane (LSB first)
+    plane_bits: float = 0.0  # input bits per bit-plane
+    pixel_ones: list = field(default_factory=list)  # scratch: per macro operation, ones per pixel
+    image_ones: list = field(default_factory=list)  # per run batch: (N,) input bits that are 1 per image
+    image_bits: float = 0.0  # input bits per image (all row tiles and groups, every bit-plane)
+
+    @property
+    def plane_density(self) -> np.ndarray:
+        """Fraction of input bits that are 1, per bit-plane (LSB first)."""
+        return (self.plane_ones if self.plane_ones is not None else np.zeros(0)) / max(self.plane_bits, 1)
+
+    @property
+    def image_density(self) -> np.ndarray:
+        """Input bit density per image, in run order."""
+        return np.concatenate(self.image_ones) / max(self.image_bits, 1) if self.image_ones else np.zeros(0)
 
 
 def combine_columns(wcols: np.ndarray, colw: np.ndarray) -> np.ndarray:
@@ -133,25 +149,49 @@ def macro_dp(x_codes: np.ndarray, w_comb: np.ndarray, bits_in: int, stats: DpSta
     out = np.empty((m, c), dtype=np.float64)
     pw = 2.0 ** np.arange(bits_in)
     step = max(1, CHUNK_ELEMS // max(1, bits_in * max(rows, c)))
+    dt = np.uint8 if bits_in <= 8 else np.uint32
+    shifts = np.arange(bits_in, dtype=dt)[:, None, None]
     for s in range(0, m, step):
-        planes = input_bit_planes(x_codes[s:s + step], bits_in)  # (r_in, m', rows): one DP cycle each
+        xu = x_codes[s:s + step].astype(dt)
+        planes = ((xu[None] >> shifts) & 1).astype(np.float32)  # (r_in, m', rows): one DP cycle each
         mm = planes.shape[1]
         per_plane = planes.reshape(bits_in * mm, rows) @ w_comb  # (r_in*m', C) per-bit-plane DPs
         out[s:s + mm] = np.tensordot(pw, per_plane.reshape(bits_in, mm, c), axes=(0, 0))  # charge accumulation
         if stats is not None:
-            ones_per_row = planes.sum(axis=(0, 1), dtype=np.float64)
-            stats.input_ones += float(ones_per_row.sum())
-            stats.input_bits += planes.size
-            stats.cell_ones += float(ones_per_row @ weight_ones)  # input bit 1 AND weight bit 1
-            stats.cell_bits += float(planes.size) * c * stats.bits_w
+            _count_ones(stats, xu, bits_in, c, weight_ones)
     return out
 
 
+_POP8 = np.array([bin(v).count("1") for v in range(256)], dtype=np.uint8)  # ones of each 8-bit code
+_BITS8 = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)  # code -> its bits, LSB first
+
+
+def _count_ones(stats, xu, bits_in, c, weight_ones):
+    """The activity of one macro operation from its input codes (m', rows): bits that are 1 per bit-plane,
+    per pixel and per row (popcounts of the codes, the same counts as summing the bit-planes)."""
+    mm, rows = xu.shape
+    if bits_in <= 8:
+        pc = _POP8[xu]
+        po = np.bincount(xu.ravel(), minlength=256) @ _BITS8[:, :bits_in]
+    else:
+        planes = (xu[None] >> np.arange(bits_in, dtype=xu.dtype)[:, None, None]) & 1
+        pc = planes.sum(axis=0, dtype=np.int64)
+        po = planes.sum(axis=(1, 2), dtype=np.float64)
+    stats.plane_ones = po if stats.plane_ones is None else stats.plane_ones + po
+    stats.plane_bits += mm * rows
+    stats.pixel_ones.append(pc.sum(axis=1, dtype=np.int64).astype(np.float64))
+    ones_per_row = pc.sum(axis=0, dtype=np.int64).astype(np.float64)
+    n_bits = float(bits_in) * mm * rows
+    stats.input_ones += float(ones_per_row.sum())
+    stats.input_bits += n_bits
+    stats.cell_ones += float(ones_per_row @ weight_ones)  # input bit 1 AND weight bit 1
+    stats.cell_bits += n_bits * c * stats.bits_w
+
+
 def row_tiles(rows: int, macro_rows: int) -> list[slice]:
-    """Even split of a group's rows into the fewest tiles of at most `macro_rows` rows."""
-    t = -(-rows // macro_rows)
-    edges = np.linspace(0, rows, t + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    """A group's rows in row tiles as the shared plan tiles them (tlm/plan.py, Plan._build_tiles): full
+    tiles of `macro_rows` rows first, the remainder last (tests/test_functional_tlm.py checks they agree)."""
+    return [slice(a, min(a + macro_rows, rows)) for a in range(0, rows, macro_rows)]
 
 
 def connected_rows(rows_in_tile: int, arch) -> int:
@@ -215,10 +255,35 @@ class LayerStats:
         return self.dp.cell_ones / max(self.dp.cell_bits, 1)
 
 
-def _noise(shape, sigma, rng):
-    if sigma <= 0:
+BOLTZMANN_J_PER_K = 1.380649e-23
+
+
+def dp_line_noise_v(arch, n_conn: int) -> float:
+    """rms noise of the DP line at the column, volts (`functional.dp_noise`): the kT/C sampling noise of
+    the line's capacitance (the connected cells and the column wire), a measured-equivalent value, or 0."""
+    f = arch.functional
+    if f.dp_noise == "off":
         return 0.0
-    return rng.standard_normal(shape, dtype=np.float64) * sigma
+    if f.dp_noise == "measured":
+        return f.dp_noise_mv * 1e-3
+    c_f = (n_conn * arch.macro.c_cell_ff + arch.macro.c_column_ff) * 1e-15
+    return math.sqrt(BOLTZMANN_J_PER_K * f.temperature_k / c_f) if c_f > 0 else 0.0
+
+
+def dp_noise_units(arch, n_conn: int, fs_per_row: float) -> float:
+    """The DP-line noise in DP units (what one cell with input bit 1 and weight bit 1 adds): the line swings
+    `dp_swing_fraction x vdd_array_v` at the worst-case DP of the connected rows, n_conn x fs_per_row."""
+    v_fs = arch.functional.dp_swing_fraction * arch.technology.vdd_array_v
+    return dp_line_noise_v(arch, n_conn) * n_conn * fs_per_row / v_fs
+
+
+def _noise(shape, sigma, rng):
+    """Gaussian noise of rms `sigma` (a scalar, or per channel broadcasting over `shape`): one standard
+    normal draw per conversion, so the stream of draws does not depend on the sigmas.  The draws are
+    float32 (7 significant digits of a noise of about an LSB: far below any rounding step)."""
+    if np.all(np.asarray(sigma) <= 0):
+        return 0.0
+    return rng.standard_normal(shape, dtype=np.float32) * sigma
 
 
 def _convert(u, top, st, low_is_clip):
@@ -229,6 +294,55 @@ def _convert(u, top, st, low_is_clip):
         if low_is_clip:
             st.clipped += int(np.count_nonzero(u < -0.5))
     return np.clip(np.rint(u), 0, top)
+
+
+# ---- the ADC pipeline: noise, ABN gain/offset, rounding and clipping (shared with tlm/engine/adc.py) -----------
+def _fs_per_row(L) -> float:
+    return float(((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1)))  # max |DP| per connected row
+
+
+def conversion_sigma(arch, L, swing, gain, n_conn, noise_lsb):
+    """rms noise of one conversion in ADC LSB: the DP-line noise (volts at the column, before the ABN gain)
+    in this conversion's LSB, and the comparator noise `noise_lsb` (noise_ref_bits LSB, fixed in volts)."""
+    cmp = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)
+    dpn = dp_noise_units(arch, n_conn, _fs_per_row(L))
+    if swing == "adaptive":
+        return np.sqrt(np.square(gain * dpn) + cmp ** 2) if dpn > 0 else cmp
+    return math.sqrt((dpn / fixed_lsb(arch, L, n_conn)) ** 2 + cmp ** 2)
+
+
+def fixed_lsb(arch, L, n_conn) -> float:
+    """The fixed swing's LSB in DP units: 2^r codes over [-FS, FS) of the connected rows' worst case."""
+    top = (1 << L.bits_out) - 1
+    return 2.0 * n_conn * _fs_per_row(L) * arch.functional.fixed_range_fraction / (top + 1)
+
+
+def adc_final(dp, gain, offset, n_conn, L, relu, arch, noise_lsb, rng, stats=None):
+    """Adaptive swing, the layer's only row tile: the ABN gain and offset in the ADC, ReLU = clipping at
+    code 0: code = clip(round(g * DP + b + noise))."""
+    sig = conversion_sigma(arch, L, "adaptive", gain, n_conn, noise_lsb)
+    return _convert(gain * dp + offset + _noise(dp.shape, sig, rng), (1 << L.bits_out) - 1, stats, not relu)
+
+
+def adc_partial(dp, gain, n_conn, L, arch, swing, noise_lsb, rng, stats=None):
+    """One row tile's partial DP converted (signed, mid-scale) for digital accumulation: in output LSB
+    (adaptive: same gain, no offset) or in DP units (fixed: the ADC spans the worst case, BN after it)."""
+    top = (1 << L.bits_out) - 1
+    mid = float(1 << (L.bits_out - 1))
+    sig = conversion_sigma(arch, L, swing, gain, n_conn, noise_lsb)
+    if swing == "adaptive":
+        return _convert(gain * dp + mid + _noise(dp.shape, sig, rng), top, stats, True) - mid
+    lsb = fixed_lsb(arch, L, n_conn)
+    return (_convert(dp / lsb + mid + _noise(dp.shape, sig, rng), top, stats, True) - mid) * lsb
+
+
+def adc_finish(acc, gain, offset, L, swing):
+    """The accumulated partials to output codes: offset (adaptive) or the digital BN (fixed), rounding,
+    clipping to r_out bits."""
+    top = (1 << L.bits_out) - 1
+    if swing == "adaptive":
+        return np.clip(np.rint(acc + offset), 0, top)
+    return np.clip(np.rint(acc * gain + offset), 0, top)
 
 
 # ---- one compute layer -------------------------------------------------------------------------------------
@@ -281,6 +395,12 @@ class QLayer:
         for t in range(len(cols[0])):
             out.append(np.stack([macro_dp(xm[gi][:, cols[gi][t][0]], cols[gi][t][1], self.layer.bits_in, st,
                                           cols[gi][t][2]) for gi in range(len(cols))]))
+        if st is not None:  # per image: the pixels of each image are contiguous in every macro operation
+            n = len(x_codes)
+            per_px = np.concatenate(st.pixel_ones).reshape(len(cols[0]) * len(cols), -1).sum(0)
+            st.image_ones.append(per_px.reshape(n, -1).sum(1))
+            st.image_bits = xm.shape[1] // n * xm.shape[2] * len(cols) * self.layer.bits_in
+            st.pixel_ones.clear()
         conn = [connected_rows(sl.stop - sl.start, arch) for sl, _, _ in cols[0]]
         return out, conn
 
@@ -305,34 +425,20 @@ class QLayer:
 
     def cim(self, x_codes, arch, swing, noise_lsb, rng, stats=None):
         """The CIM layer's output codes."""
-        g, top, L = self.layer.groups, self.top, self.layer
-        tiles, conn = self.dp_tiles(x_codes, arch, stats)
-        noise_lsb = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)  # fixed in volts
-        gain = self._chan(self.gain, g)
-        if swing == "adaptive":
-            if len(tiles) == 1:  # ABN gain and offset in the ADC; ReLU = clipping at code 0
-                u = gain * tiles[0] + self._chan(self.offset, g) + _noise(tiles[0].shape, noise_lsb, rng)
-                y = _convert(u, top, stats, not self.relu)
-            else:  # signed partials at mid-scale, accumulated digitally, then offset and clip
-                mid = float(1 << (L.bits_out - 1))
-                acc = 0.0
-                for dp in tiles:
-                    u = gain * dp + mid + _noise(dp.shape, noise_lsb, rng)
-                    acc = acc + _convert(u, top, stats, True) - mid
-                y = np.clip(np.rint(acc + self._chan(self.offset, g)), 0, top)
-        elif swing == "fixed":  # a signed ADC spanning the worst-case DP of the connected rows; BN after it
-            fs = ((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1))  # max |DP| per connected row
-            mid = float(1 << (L.bits_out - 1))
-            dp_hat = 0.0
-            for dp, n_conn in zip(tiles, conn):
-                lsb = 2.0 * n_conn * fs * arch.functional.fixed_range_fraction / (top + 1)  # 2^r codes
-                # over [-FS, FS), mid-scale code = 0
-                u = dp / lsb + mid + _noise(dp.shape, noise_lsb, rng)
-                dp_hat = dp_hat + (_convert(u, top, stats, True) - mid) * lsb
-            y = np.clip(np.rint(self._affine(dp_hat)), 0, top)
-        else:
+        g, L = self.layer.groups, self.layer
+        if swing not in SWINGS:
             raise InputError(f"unknown swing '{swing}', expected one of {', '.join(SWINGS)}", field="--swing")
+        tiles, conn = self.dp_tiles(x_codes, arch, stats)
+        gain, offset = self._chan(self.gain, g), self._chan(self.offset, g)
+        if swing == "adaptive" and len(tiles) == 1:
+            y = adc_final(tiles[0], gain, offset, conn[0], L, self.relu, arch, noise_lsb, rng, stats)
+        else:
+            acc = 0.0
+            for dp, n_conn in zip(tiles, conn):
+                acc = acc + adc_partial(dp, gain, n_conn, L, arch, swing, noise_lsb, rng, stats)
+            y = adc_finish(acc, gain, offset, L, swing)
         if stats is not None:
+            top = self.top
             acc = sum(tiles)
             ref = self._affine(acc)
             ref = np.clip(ref, 0, top)  # the ideal layer's output before its rounding

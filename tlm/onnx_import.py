@@ -958,3 +958,12 @@ def load_onnx(path, precision: dict | None = None) -> Workload:
     parsed without the text round trip."""
     data, _ = onnx_to_workload_data(path, precision)
     return _workload(_ydata(data, str(path)), path)
+
+
+def import_graph(model, path):
+    """The importer after its walk over `model` (for tlm/onnx_weights.py): `acts` says which workload
+    layer holds each tensor and `ldict` each layer's mapping, so the weights reader folds exactly what the
+    cost import decided to fold.  Raises InputError like `load_onnx`."""
+    imp = _Importer(model, str(path))
+    imp.run()
+    return imp

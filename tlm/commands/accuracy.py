@@ -21,12 +21,22 @@ def add_arguments(p):
     from ..functional import SWINGS
     add_arch_workload(p, default_workload=DEFAULT_WORKLOAD)
     add_set(p)
-    p.add_argument("--dataset", choices=DATASETS, default="mnist5k", help="held-out test images (default mnist5k)")
+    p.add_argument("--dataset", default="mnist5k", metavar="NAME|FILE.npz",
+                   help=f"held-out test images: {', '.join(DATASETS)} (default mnist5k), or an .npz with "
+                        "'images' (N, C, H, W) input codes and 'labels' (N,)")
+    p.add_argument("--calibration-images", type=int, default=100, metavar="N",
+                   help="ONNX models without ranges: images to calibrate activation ranges on (default 100; "
+                        "training images of a shipped dataset, the first N of a file)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="ONNX models: calibrate the activation ranges even when the model carries them")
     p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all of them, "
                    + ", ".join(f"{n} for {d}" for d, n in TEST_SIZE.items()) + ")")
     p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
     p.add_argument("--noise", type=float, metavar="SIGMA",
-                   help="analog noise at the converter input, ADC LSB rms (default: functional.noise_lsb)")
+                   help="comparator noise after the ABN gain, LSB rms of a functional.noise_ref_bits conversion "
+                        "(default: functional.noise_lsb); the DP-line noise is functional.dp_noise")
+    p.add_argument("--dp-noise", choices=("ktc", "measured", "off"),
+                   help="DP-line noise before the ABN gain (default: functional.dp_noise)")
     p.add_argument("--output-bits", type=int, metavar="B", help="convert every compute layer to B bits")
     p.add_argument("--fixed-range", type=float, metavar="FRACTION",
                    help="fixed swing: fraction of the worst-case DP range the ADC spans "
@@ -82,14 +92,20 @@ def run(args) -> int:
     from .. import functional as F
     from ..arch import arch_from_dict
     from ..errors import InputError, Where
-    from ..functional import build, connected_rows, row_tiles
+    from ..functional import connected_rows, row_tiles
+    from ..datasets import DATASETS, is_file_arg
+    from ..paths import resolve
+    from ..tables import Table
     if not 0 <= args.seed <= MAX_SEED:
         raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {args.seed}",
                          Where("tlm accuracy (command line)"), "--seed")
-    from ..tables import Table
-    args.arch, args.workload = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
-    arch = load_arch_arg(args.arch)
-    wl = load_workload_arg(args.workload or DEFAULT_WORKLOAD, arch)
+    arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
+    if not is_file_arg(args.dataset) and args.dataset not in DATASETS:
+        raise InputError(f"unknown dataset '{args.dataset}', expected one of {', '.join(DATASETS)} or an .npz "
+                         "file", Where("<command line>"), "--dataset")
+    arch = load_arch_arg(arch_arg)
+    wl_path = resolve(wl_arg or DEFAULT_WORKLOAD, "workloads", DEFAULT_WORKLOAD)
+    wl = load_workload_arg(str(wl_path), arch)
     arch, wl = apply_set(args, arch, wl)
     check_weights_field(wl)
     if args.output_bits is not None:
@@ -104,13 +120,18 @@ def run(args) -> int:
         d = arch.to_dict()
         d["functional"]["fixed_range_fraction"] = args.fixed_range
         arch = arch_from_dict(d, arch.name)
+    if args.dp_noise is not None:
+        d = arch.to_dict()
+        d["functional"]["dp_noise"] = args.dp_noise
+        arch = arch_from_dict(d, arch.name)
     swing = args.swing or arch.functional.swing
     noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
     levels = A.NOISE_SWEEP_LSB if args.noise_sweep else ()
     # progress on stderr (a terminal only): loading the images and every model run take seconds
     with Steps(2 + len(F.MODES) + len(levels), "accuracy") as steps:
         steps.step(f"building {wl.name}")
-        net = build(arch, wl)  # first: a workload without weights fails before the images load
+        # first: a workload without weights fails before the images load
+        net, range_note = A.build_net(arch, wl, wl_path, args.dataset, args.calibration_images, args.calibrate)
         steps.done()
         steps.step(f"loading {args.dataset} test images")
         try:
@@ -134,8 +155,9 @@ def run(args) -> int:
             steps.done()
     con = console()
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
-    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} held-out {args.dataset} images, {swing} swing"
-                    f"{rng_txt}, noise {noise:g} LSB, seed {args.seed}")
+    what = f"held-out {args.dataset} images" if not is_file_arg(args.dataset) else f"images of {args.dataset}"
+    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} {what}, {swing} swing"
+                    f"{rng_txt}, noise {noise:g} LSB + DP line {A.dp_noise_text(arch)}, seed {args.seed}")
     t.add_column("model")
     t.add_column("accuracy", justify="right")
     names = {"float": "float (no quantization)", "ideal": "ideal integer (exact DP, r-bit outputs)",
@@ -158,10 +180,12 @@ def run(args) -> int:
                   _fmt_db(s.sqnr_db), _fmt_db(s.enob(s.sqnr_db)), _fmt_db(s.enob(s.ideal_sqnr_db)),
                   f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
     con.print(t)
+    if range_note:
+        con.print(f"note: {range_note}")
     if args.noise_sweep:
         comp = [L.name for L in wl.layers if L.is_compute]
         t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
-        t.add_column("noise LSB", justify="right")
+        t.add_column("comparator noise LSB", justify="right")
         t.add_column("CIM accuracy", justify="right")
         for n in comp:
             t.add_column(f"ENOB {n}", justify="right")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError, Where
-from ..yamlio import atomic_write
+from ..yamlio import atomic_write, atomic_write_all
 from ._common import console
 
 NAME = "import"
@@ -19,6 +19,13 @@ def add_arguments(p):
     p.add_argument("--precision-in", type=int, metavar="BITS", help="input (activation) precision")
     p.add_argument("--precision-w", type=int, metavar="BITS", help="weight precision")
     p.add_argument("--precision-out", type=int, metavar="BITS", help="output (ADC) precision")
+    p.add_argument("--weights", metavar="WEIGHTS.npz",
+                   help="also write the initializers (BN folded as the import decides) and the activation ranges "
+                        "into an .npz that the workload names (tlm accuracy WORKLOAD.yaml runs it)")
+    p.add_argument("--dataset", default="mnist5k", metavar="NAME|FILE.npz",
+                   help="--weights: images to calibrate ranges on when the model carries none (default mnist5k)")
+    p.add_argument("--calibration-images", type=int, default=100, metavar="N",
+                   help="--weights: calibration images (default 100)")
 
 
 def precision_of(args) -> dict:
@@ -40,7 +47,19 @@ def run(args) -> int:
     prec = precision_of(args)
     text = onnx_to_yaml(args.model, prec)
     wl = parse_yaml(text, args.model)  # what we write must load: check before writing
-    atomic_write(Path(args.output), text)
+    if args.weights:
+        import os
+
+        from ..accuracy import calibration_images
+        from ..onnx_weights import weights_npz
+        out = Path(args.output)
+        rel = os.path.relpath(Path(args.weights).resolve(), out.resolve().parent)
+        data, note = weights_npz(args.model, wl,
+                                 lambda: calibration_images(wl, args.dataset, args.calibration_images))
+        text += f"weights: {rel}  # {note}\n"
+        atomic_write_all([(Path(args.weights), data), (out, text)])  # both files or none
+    else:
+        atomic_write(Path(args.output), text)
     console(stderr=args.output == "-").print(f"wrote {args.output}: '{wl.name}', {len(wl.layers)} layers "
                     f"({sum(l.is_compute for l in wl.layers)} on the macros), {wl.macs:,} MACs")
     return 0

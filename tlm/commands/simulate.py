@@ -51,8 +51,17 @@ def add_arguments(p):
                    help="print every note (default: one line per kind of note, with a count)")
     p.add_argument("--plot", metavar="DIR", nargs="?", const=True,
                    help="draw the energy breakdown per layer (PNG, SVG) into DIR; with -o and no DIR: DIR/plots")
-    p.add_argument("--activity-from", metavar="DATASET", choices=("mnist5k", "digits"),
-                   help="measure each layer's input bit density on DATASET with the functional model")
+    p.add_argument("--activity-from", metavar="NAME|FILE.npz",
+                   help="measure each layer's input bit density (per bit-plane, per image) on a dataset "
+                        "(mnist5k, digits, or an .npz with 'images' and 'labels') with the functional model")
+    p.add_argument("--functional", action="store_true",
+                   help="tlm engine: run real images through the blocks (DPs, noise, ABN, clipping); print "
+                        "predictions and accuracy next to cycles and energy, measured activity in the energy")
+    p.add_argument("--dataset", metavar="NAME|FILE.npz", default="mnist5k",
+                   help="--functional: test images (mnist5k, digits, or an .npz; default mnist5k)")
+    p.add_argument("--images", type=int, metavar="N", default=10,
+                   help="--functional: images in the run, one batch (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="--functional: seed of the noise (default 0)")
 
 
 def _flag_paths(args):
@@ -66,7 +75,9 @@ def _check_activity_data(dataset, wl):
     """--activity-from measures bit densities on real images: only images the network takes.  Digits
     padded, cropped or repeated into another input (MNIST into a CIFAR network) would give densities
     of no real input and silently change the energy, so that is refused."""
-    from ..datasets import IMAGE_SHAPE
+    from ..datasets import DATASETS, IMAGE_SHAPE
+    if dataset not in DATASETS:
+        return  # a user's .npz: its shape is checked where it is read (tlm/datasets.py)
     shape = tuple(int(v) for v in wl.input_shape)
     if shape != IMAGE_SHAPE:
         raise InputError(f"{dataset} images are {'x'.join(map(str, IMAGE_SHAPE))} (CxHxW) but workload "
@@ -99,8 +110,12 @@ def run(args) -> int:
     note = None
     if args.activity_from:
         _check_activity_data(args.activity_from, wl)
-        from ..accuracy import measure_activity
-        args.input_density, note = measure_activity(arch, wl, args.activity_from)
+        from ..accuracy import activity_note
+        args.input_density, note = activity_note(arch, wl, args.activity_from)
+    if args.functional and (args.engine != "tlm" or args.activity_from):
+        raise InputError("--functional runs the tlm engine on the data itself (not with --engine analytic or "
+                         "--activity-from)", Where("<command line>"), "--functional")
+    fun = None
     with contextlib.ExitStack() as stack:
         scratch = None  # a folder for the trace and plots that join the -o folder's set of files
         if args.out and (args.trace is True or args.plot is True):
@@ -112,7 +127,14 @@ def run(args) -> int:
             import argparse
             engine_args = argparse.Namespace(**{**vars(args), "trace": trace_to})
         try:
-            result = ENGINES[args.engine](arch, wl, engine_args)
+            if args.functional:
+                from ..accuracy import functional_run
+                fun = functional_run(arch, wl, resolve(args.workload, "workloads", DEFAULT_WORKLOAD), args.dataset,
+                                     args.images, args.seed, quantum_cycles=args.quantum, trace=engine_args.trace,
+                                     contention=False if args.no_contention else None, progress=not args.quiet)
+                result = fun.result
+            else:
+                result = ENGINES[args.engine](arch, wl, engine_args)
         except RuntimeError as e:
             from ..engine.payload import TransactionError
             from ..engine.system import SimulationStalled
@@ -168,4 +190,10 @@ def run(args) -> int:
             con.print(report.notes_text(result, verbose=args.verbose))
         if args.out:
             con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
+        if fun is not None:
+            shown = " ".join(str(int(v)) for v in fun.predictions[:20])
+            more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
+            con.print(f"predictions: {shown}{more}")
+            con.print(f"labels:      {' '.join(str(int(v)) for v in fun.labels[:20])}{more}")
+            con.print(f"accuracy: {100 * fun.accuracy:.2f}% of {len(fun.labels)} images")
     return 0

@@ -139,6 +139,9 @@ class AdcPipeline(Block):
             self.busy(row, first_start, p * t_cv, "convert")
         else:
             self.track.busy[row] += p * t_cv
+        if txn.data is not None:  # functional run: noise, ABN, clipping; codes into the SRAM model
+            self.sys.data.convert(self.plan, self.tile, lo, hi, txn.data)
+            txn.data = None
         # write-back of the chunk's results once its last conversion is over
         wb = e - now
         q = 0

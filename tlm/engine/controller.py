@@ -61,6 +61,8 @@ class Controller(Block):
                                                         address=sys.plan.sram.address["input"])], "image in")
         io_in = env.now
         self.busy(io, 0, io_in, "image in")
+        if sys.data is not None:  # functional run: the images are in the activation SRAM
+            sys.data.image_in()
         for plan in sys.plans:
             self.layer_index = plan.row
             t0 = env.now
@@ -132,6 +134,8 @@ class Controller(Block):
         sys.postproc.b_transport(txn, 0)
         check(txn, "postproc", names)
         d = sys.postproc.last_done - now
+        if sys.data is not None:  # functional run: post-processing computes the layer on the SRAM tensors
+            sys.data.digital(plan)
         if sys.contention and done - now > d:  # the SRAM streams are the bound
             sys.postproc.stall(row, now + d, done - now - d, "sram")
             d = done - now
@@ -191,6 +195,8 @@ class Controller(Block):
                 sys.dma.submit(out)
             if nxt is not None:
                 yield from wait_loads(nxt, k + 1)
+        if sys.data is not None:  # functional run: the accumulated partials become the layer's output codes
+            sys.data.finish(plan)
         if plan.spill_bits and sys.contention:  # the last spill-out must be over before the barrier
             t = env.now
             yield from self._wait_dma([], "spill out")

@@ -46,6 +46,7 @@ class Macro(Block):
         self.loaded = self.stats.counts["weight_bits_loaded"]
         self.rd = Payload(Command.READ, initiator=self.name)  # reused payloads (a TLM memory manager)
         self.cv = Payload(Command.CONVERT, initiator=self.name)
+        self.cmp = Payload(Command.COMPUTE, initiator=self.name)  # functional runs: its `data` = input views
         self.proc = self.env.process(self.run())
 
     # ---- target: the weight-write port ------------------------------------------------------------
@@ -89,6 +90,7 @@ class Macro(Block):
         cells, cols, rows = tile.cells, tile.cols, tile.rows
         span, base, cap = tile.read_bits, plan.in_addr + tile.in_lo, sram.capacity
         rd, cv = self.rd, self.cv
+        data, cmp = self.sys.data, self.cmp
         rd.layer = cv.layer = row
         rd.tile = cv.tile = tile.index
         OK, INCOMPLETE = Status.OK, Status.INCOMPLETE
@@ -121,7 +123,15 @@ class Macro(Block):
             # the DPs of the chunk on its own array (one per pixel per input bit-plane)
             n = p * r_in
             st.transactions += 1
-            if n == n_full:
+            if data is not None:  # functional run: views of the chunk's inputs, the DPs on the array's weights
+                cmp.layer, cmp.tile, cmp.pixel_lo, cmp.pixel_hi = row, tile.index, lo, hi
+                cmp.data = data.inputs(plan, tile, lo, hi)
+                cv.data, ones = data.dp(plan, tile, lo, hi)  # tlm.functional.macro_dp on the array's weights
+                cmp.status = OK
+                d = ones / (n * rows)  # measured input bit density of the chunk: the energy follows the data
+                energy[_DP] += dp_energy(arch, cells * n, cols * n, d)
+                energy[_DRV] += drv_energy(arch, rows * n, d)
+            elif n == n_full:
                 energy[_DP] += e_full[0]
                 energy[_DRV] += e_full[1]
             else:

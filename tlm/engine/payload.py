@@ -17,6 +17,8 @@ Fields (every one is read by some target or initiator):
 - layer: the Result row the work belongs to (statistics, trace); tile: the tile's index in its layer;
   [pixel_lo, pixel_hi): the tile's output pixels the transaction covers.
 - initiator: who sent it (error messages, trace).
+- data: functional runs only (tlm/engine/datapath.py), None otherwise: a macro's COMPUTE carries numpy
+  views of its inputs (DMI-like, no copy per MAC), its CONVERT the DPs the ADC pipeline converts.
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class Payload:
     pixel_lo: int = 0
     pixel_hi: int = 0
     initiator: str = ""
+    data: object = None
 
 
 def check(txn: Payload, target: str, names) -> None:

@@ -85,6 +85,8 @@ class Sram(Block):
         self.energy = self.stats.energy
         self.read_bits = self.stats.counts["sram_read_bits"]
         self.write_bits = self.stats.counts["sram_write_bits"]
+        # functional runs: the tensors it holds, by name (their bit addresses are the plan's SRAM layout)
+        self.data = sys.data.tensors if getattr(sys, "data", None) is not None else None
         self.read_pj, self.write_pj = {}, {}
         self.split = {}  # (address, length) -> bank parts, memoized (chunks of a tile repeat)
         self.last_done = 0  # when the last request's parts are all over (a requester that streams reads it)

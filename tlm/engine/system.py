@@ -38,8 +38,9 @@ class System:
     """The accelerator as blocks and processes, built from `arch` for workload `wl`."""
 
     def __init__(self, arch, wl, *, quantum_cycles=None, contention=None, trace=None, input_density=None,
-                 plan=None):
+                 plan=None, data=None):
         self.arch, self.wl = arch, wl
+        self.data = data  # tlm.engine.datapath.DataPath of a functional run, else None
         cfg = arch.tlm
         self.quantum = cfg.quantum_cycles if quantum_cycles is None else int(quantum_cycles)
         self.contention = cfg.contention if contention is None else bool(contention)
@@ -117,12 +118,14 @@ class System:
 
 
 def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, progress=False,
-             input_density=None, plan=None) -> Result:
+             input_density=None, plan=None, data=None) -> Result:
     """Transaction-level simulation of `wl` on `arch`.  `quantum_cycles` and `contention` override the
     config's `tlm:` section; `trace` is a path for a Chrome/Perfetto trace-event JSON file; `plan` an
-    already built tlm.plan.Plan of (arch, wl, input_density)."""
+    already built tlm.plan.Plan of (arch, wl, input_density); `data` a tlm.engine.datapath.DataPath for a
+    functional run (real images through the blocks: outputs in `data.outputs()`, measured activity in
+    `data.stats`)."""
     sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
-                 input_density=input_density, plan=plan)
+                 input_density=input_density, plan=plan, data=data)
     sys.run(progress=progress)
     res = to_result(sys)
     if trace:
