@@ -17,6 +17,7 @@ from .hw import leakage as hw_leak
 from .hw import macro as hw_macro
 from .hw import postproc as hw_pp
 from .hw import sram as hw_sram
+from . import mapper
 from .mapping import cdiv, map_layers
 from .result import KIND_NAMES, Result
 from .errors import InputError, Where
@@ -101,8 +102,15 @@ def check_count_range(arch, wl: Workload, comp, m, P, r_in, r_out) -> None:
 
 def simulate(arch, wl: Workload, input_density=None) -> Result:
     """Analytic simulation of `wl` on `arch`.  `input_density` (one value per layer) replaces the
-    config's default input bit density, e.g. measured on data."""
+    config's default input bit density, e.g. measured on data.  `arch.mapping.policy` other than
+    sequential: the cycles come from the mapper's schedule (tlm/mapper.py); `auto` picks one
+    (tlm/policies.py)."""
     check_against(wl, arch)
+    if arch.mapping.policy == "auto":
+        from .policies import simulate_auto
+        return simulate_auto(simulate, arch, wl, input_density=input_density)
+    ops_img = [digital_ops(l) for l in wl.layers]
+    asg = mapper.assign(arch, wl, arch.mapping.policy, ops_img)
     layers = wl.layers
     n = len(layers)
     rows = n + 1  # + image I/O
@@ -145,7 +153,7 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
         N = arch.macro.count
         rounds = cdiv(m.tiles, N)
         last_n = m.tiles - (rounds - 1) * N
-        resident = weights_resident(arch, int(m.tiles.sum()))
+        resident = weights_resident(arch, int(m.tiles.sum())) or asg.policy != "sequential"
         tile_bits = m.rows_per_tile * m.cols_per_tile
         rate = min(arch.dma.bandwidth_bits_per_cycle, arch.macro.weight_write_bits_per_cycle)
         l_tile = hw_dma.transfer_cycles(arch, tile_bits, rate)
@@ -155,6 +163,7 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
         if resident:
             load_full = load_full * 0
             load_last = load_last * 0
+        if resident and asg.policy == "sequential":
             notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay resident "
                          "and are loaded once, not per inference")
         layer_cyc = hw_ctrl.layer_schedule_cycles(arch, tile, load_full, load_last, rounds)
@@ -225,6 +234,10 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
     pl["sram_write_bits"][n] = io_in
     pl["sram_read_bits"][n] = io_out
     busy["dma"] += int(pl["cycles"][n] + pl["spill_cycles"].sum())
+    clock, makespan, sched = pl["cycles"], None, None
+    if asg.policy != "sequential" and len(comp):
+        sched, clock, makespan = mapper.apply(arch, wl, asg, pl, notes, ops_img)
+        busy["macro"] = int(sum(sched.cost[j] for j in range(len(sched.res)) if sched.res[j] < arch.macro.count))
 
     # energy of the digital side, per row
     E[:, K["sram_read"]] = hw_sram.read_energy_pj(arch, pl["sram_read_bits"])
@@ -232,14 +245,17 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
     E[:, K["dma"]] = hw_dma.onchip_energy_pj(arch, pl["dma_bits"])
     E[:, K["external"]] = hw_dma.external_energy_pj(arch, pl["dma_bits"])
     E[:, K["postproc"]] = hw_pp.op_energy_pj(arch, pl["postproc_ops"])
-    E[:, K["controller"]] += hw_ctrl.energy_pj(arch, pl["cycles"])
-    E[:, K["leakage"]] = hw_leak.energy_pj(arch, pl["cycles"])
+    E[:, K["controller"]] += hw_ctrl.energy_pj(arch, clock)
+    mdesc = mapper.describe(arch, wl, asg, sched)
+    E[:, K["leakage"]] = hw_leak.energy_pj(arch, clock, mdesc["macros_used"])
     busy["sram"] += int(hw_sram.access_cycles(arch, pl["sram_read_bits"] + pl["sram_write_bits"]).sum())
     busy["postproc"] += int(hw_pp.op_cycles(arch, pl["postproc_ops"]).sum())
-    busy["controller"] = int(pl["cycles"].sum())
+    busy["controller"] = int(clock.sum())
+    extra = {"weights_resident": bool(resident), "mapping": mdesc}
+    if makespan is not None:
+        extra["makespan_cycles"] = int(makespan)
 
     return Result(engine="analytic", arch=arch, workload=wl,
                   layer_names=[l.name for l in layers] + ["(image I/O)"],
                   layer_types=[l.type for l in layers] + ["io"],
-                  per_layer=pl, energy_pj=E, component_busy_cycles=busy, notes=notes,
-                  extra={"weights_resident": bool(resident)})
+                  per_layer=pl, energy_pj=E, component_busy_cycles=busy, notes=notes, extra=extra)

@@ -573,3 +573,131 @@ def _line_buffers(wl, S, H, chunks, cid, needs, index):
     d = np.concatenate([w, -w])
     order = np.lexsort((d, t))  # at equal times a row is freed before the next is written
     return int(np.cumsum(d[order]).max())
+
+
+# ---- what the engines and the reports use ----------------------------------------------------------
+def sequential_macros(arch, wl):
+    """Sequential policy: layer i's tiles go round-robin over macros 0..min(N, tiles)-1."""
+    _rects, m, comp = tile_rects(arch, wl)
+    N = arch.macro.count
+    return {i: list(range(min(N, int(m.tiles[j])))) for j, i in enumerate(comp)}
+
+
+def describe(arch, wl, asg, S=None) -> dict:
+    """The mapping as plain data (JSON `extra.mapping`, the mapping table, the occupancy plot)."""
+    layers = {}
+    if asg.policy == "sequential":
+        for i, macs in sequential_macros(arch, wl).items():
+            layers[i] = {"macros": macs, "replicas": 1, "rects": [], "stage_cycles": None}
+        used = max((len(v["macros"]) for v in layers.values()), default=0)
+    else:
+        for p in asg.places:
+            d = layers.setdefault(p.layer, {"macros": [], "replicas": asg.replicas.get(p.layer, 1), "rects": [],
+                                            "stage_cycles": None})
+            if p.macro not in d["macros"]:
+                d["macros"].append(p.macro)
+            d["rects"].append({"macro": p.macro, "tile": p.tile, "replica": p.replica, "row0": p.row0,
+                               "rows": p.rows, "used_rows": p.used_rows, "col0": p.col0, "cols": p.cols})
+        for d in layers.values():
+            d["macros"].sort()
+        used = asg.macros_used
+        if S is not None:
+            for i, c in S.layer_stage.items():
+                if i in layers or not wl.layers[i].is_compute:
+                    layers.setdefault(i, {"macros": [], "replicas": 1, "rects": [], "stage_cycles": None})
+                    layers[i]["stage_cycles"] = c
+    out = {"policy": asg.policy, "macros": asg.macros, "macros_used": used,
+           "macros_for_residency": asg.macros_for_residency,
+           "layers": {wl.layers[i].name: v for i, v in sorted(layers.items())}}
+    if S is not None:
+        out.update({"makespan_cycles": S.makespan, "stage_cycles": dict(S.stage), "bottleneck": S.bottleneck,
+                    "fill_cycles": S.fill, "drain_cycles": S.drain, "line_buffer_bits": S.line_buffer_bits,
+                    "line_buffer_spill_bits": S.spill_bits, "image_latency_cycles": image_latency(S, wl)})
+    return out
+
+
+def apply(arch, wl, asg, pl, notes, ops):
+    """Analytic engine, resident policies: replace the per-layer cycles of `pl` (arrays over layers +
+    image I/O, as tlm/analytic.py fills them with the sequential formulas) by the policy's schedule.
+    Returns (schedule, clock cycles per row for the always-on energies, makespan or None)."""
+    n, B = len(wl.layers), wl.batch
+    stream = asg.policy in ("pipelined", "replicate")
+    S = build_schedule(arch, wl, asg, ops, stream=stream)
+    lay = np.array(S.layer, dtype=np.int64)
+    cost = np.array(S.cost, dtype=np.int64)
+    res = np.array(S.res, dtype=np.int64)
+    spill = pl["spill_cycles"].copy()
+    comp = np.array([l.is_compute for l in wl.layers] + [False])
+    if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
+        cyc = np.zeros(n + 1, dtype=np.int64)
+        for i in range(n + 1):
+            sel = lay == i
+            if sel.any():
+                cyc[i] = int(S.end[sel].max() - S.start[sel].min()) if i < n else int(cost[sel].sum())
+        pl["cycles"][:] = cyc + spill
+        pl["compute_cycles"][:] = np.where(comp, cyc, 0)
+        pl["load_cycles"][:] = 0
+        makespan = None
+        clock = pl["cycles"]
+    else:
+        # per layer: the work of its busiest macro over the batch (layers overlap; latency = makespan)
+        cyc = np.zeros(n + 1, dtype=np.int64)
+        for i in range(n + 1):
+            sel = lay == i
+            if sel.any():
+                by = np.bincount(res[sel], weights=cost[sel])
+                cyc[i] = int(by.max())
+        pl["spill_cycles"][:] = 0
+        pl["spill_bits"][:] = 0
+        pl["dma_bits"][:n] -= 2 * np.maximum(pl["live_bits"][:n] - arch.sram.capacity_bits, 0)
+        pl["spill_cycles"][n] = S.spill_cycles
+        pl["spill_bits"][n] = S.spill_bits
+        pl["dma_bits"][n] += 2 * S.spill_bits
+        pl["cycles"][:] = cyc
+        pl["cycles"][n] += S.spill_cycles
+        pl["compute_cycles"][:] = np.where(comp, cyc, 0)
+        pl["load_cycles"][:] = 0
+        makespan = S.makespan
+        # the always-on clock and leakage run for the makespan, split in proportion to the layers' work
+        w = pl["cycles"].astype(np.float64)
+        tot = w.sum()
+        share = np.floor(makespan * w / tot).astype(np.int64) if tot > 0 else np.zeros(n + 1, dtype=np.int64)
+        share[n] += makespan - int(share.sum())
+        clock = share
+        notes[:] = [s for s in notes if "live activation bits exceed" not in s]
+        notes.append(f"mapping {asg.policy}: line buffers and residual branches hold at most "
+                     f"{S.line_buffer_bits:,} activation bits at once ({S.line_buffer_bits / 8192:.1f} KiB of "
+                     f"{arch.sram.capacity_kib:g} KiB SRAM)" + (f"; {S.spill_bits:,} bits spill to external memory "
+                                                               "and back" if S.spill_bits else ""))
+        notes.append(f"mapping {asg.policy}: slowest stage {S.bottleneck} {S.stage[S.bottleneck]:,} cycles per "
+                     f"image; fill {S.fill:,} + {B - 1} x {S.stage[S.bottleneck]:,} + drain {S.drain:,} = "
+                     f"{S.fill + (B - 1) * S.stage[S.bottleneck] + S.drain:,} cycles (the schedule: "
+                     f"{makespan:,})")
+    # temporal utilization: tile-busy cycles over (macros of the layer x the layer's cycles)
+    for i in range(n):
+        if comp[i]:
+            sel = lay == i
+            nm = len(set(res[sel].tolist()))
+            pl["temporal_utilization"][i] = float(cost[sel].sum()) / max(nm * int(pl["cycles"][i]), 1)
+    rep = {wl.layers[i].name: f for i, f in asg.replicas.items() if f > 1}
+    notes.append(f"mapping {asg.policy}: {asg.macros_used} of {asg.macros} macros hold weights (residency "
+                 f"needs {asg.macros_for_residency}); weights written once, never reloaded"
+                 + (f"; replicas: {', '.join(f'{k} x{v}' for k, v in rep.items())}" if rep else ""))
+    notes.extend(asg.notes)
+    return S, clock, makespan
+
+
+def image_latency(S, wl) -> int:
+    """Longest time from an image's input transfer start to its output transfer end."""
+    n = len(wl.layers)
+    t0, t1 = {}, {}
+    for j in range(len(S.res)):
+        if S.layer[j] == n:
+            b = S.image[j]
+            if S.row[j] == 0:
+                t0[b] = int(S.start[j])
+            else:
+                t1[b] = int(S.end[j])
+    if len(t0) == 1 and len(t1) == 1 and wl.batch > 1:  # layer by layer: the batch in and out at once
+        return S.makespan
+    return max(t1[b] - t0.get(b, 0) for b in t1) + S.spill_cycles

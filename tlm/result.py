@@ -48,7 +48,9 @@ class Result:
     # ---- totals ------------------------------------------------------------------------------------
     @property
     def cycles(self) -> int:
-        return int(self.per_layer["cycles"].sum())
+        """Cycles of the run: the sum over layers, or the makespan when layers overlap (pipelined)."""
+        m = self.extra.get("makespan_cycles")
+        return int(m) if m is not None else int(self.per_layer["cycles"].sum())
 
     @property
     def latency_ns(self) -> float:
@@ -102,6 +104,9 @@ class Result:
             "spatial_utilization": _weighted(self.per_layer["spatial_utilization"], self.per_layer["macs"]),
             "temporal_utilization": _weighted(self.per_layer["temporal_utilization"],
                                               self.per_layer["cycles"]),
+            **({"mapping_policy": mp["policy"], "macros_used": mp["macros_used"],
+                "macros_for_residency": mp["macros_for_residency"]}
+               if (mp := self.extra.get("mapping")) else {}),
         }
 
     def to_json_dict(self) -> dict:
@@ -111,6 +116,9 @@ class Result:
             for k, arr in self.per_layer.items():
                 row[k] = _py(arr[i])
             row["energy_pj"] = {k: float(v) for k, v in zip(KIND_NAMES, self.energy_pj[i])}
+            ml = (self.extra.get("mapping") or {}).get("layers", {}).get(n)
+            if ml is not None:
+                row["macros"], row["replicas"] = list(ml["macros"]), int(ml["replicas"])
             rows.append(row)
         return {
             "schema_version": SCHEMA_VERSION,
