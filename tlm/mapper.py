@@ -331,9 +331,11 @@ class Schedule:
     order: dict = field(default_factory=dict)  # resource -> job ids in the order it runs them
 
 
-def build_schedule(arch, wl, asg, ops, stream=True):
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
-    pipelined (rows stream, images overlap); else layer by layer over the batch (resident)."""
+    pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
+    `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
+    sequential rule) spilled out and read back around layer i."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     rects, m, comp = tile_rects(arch, wl)
     opt = {i: int(m.outputs_per_tile[j]) for j, i in enumerate(comp)} if comp else {}
@@ -421,10 +423,17 @@ def build_schedule(arch, wl, asg, ops, stream=True):
         j0 = add(DIN, hw_dma.transfer_cycles(arch, in_bits * B), n, 0, 0, [])
         img_in.update(dict.fromkeys(range(B), j0))
         barrier = [j0]
+        # live activations beyond the SRAM (the whole batch is live): spilled out and read back around the
+        # layer over the DMA, as the sequential schedule does (row -1: spill in, -2: spill out)
+        spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
         for i in range(n):
+            if spill[i]:
+                barrier = [add(DIN, hw_dma.transfer_cycles(arch, int(spill[i])), i, 0, -1, barrier)]
             for b in range(B):
                 layer_jobs(b, i, barrier)
             barrier = [j for b in range(B) for q in range(chunks[i]) for j in done_of[(b, i, q)]]
+            if spill[i]:
+                barrier = [add(DIN, hw_dma.transfer_cycles(arch, int(spill[i])), i, B - 1, -2, barrier)]
         add(DOUT, hw_dma.transfer_cycles(arch, out_bits * B), n, B - 1, 1, barrier)
     _time(S)
     cost = np.array(S.cost, dtype=np.int64)
@@ -616,13 +625,23 @@ def describe(arch, wl, asg, S=None) -> dict:
     return out
 
 
+def clock_shares(cycles, makespan):
+    """The always-on clock and leakage run for the whole makespan: split it over the rows (layers +
+    image I/O) in proportion to their work, exactly (the remainder goes to the image I/O row)."""
+    w = np.asarray(cycles, dtype=np.float64)
+    tot = w.sum()
+    share = np.floor(makespan * w / tot).astype(np.int64) if tot > 0 else np.zeros(len(w), dtype=np.int64)
+    share[-1] += makespan - int(share.sum())
+    return share
+
+
 def apply(arch, wl, asg, pl, notes, ops):
     """Analytic engine, resident policies: replace the per-layer cycles of `pl` (arrays over layers +
     image I/O, as tlm/analytic.py fills them with the sequential formulas) by the policy's schedule.
     Returns (schedule, clock cycles per row for the always-on energies, makespan or None)."""
     n, B = len(wl.layers), wl.batch
     stream = asg.policy in ("pipelined", "replicate")
-    S = build_schedule(arch, wl, asg, ops, stream=stream)
+    S = build_schedule(arch, wl, asg, ops, stream=stream, spill_bits=pl["spill_bits"][:n])
     lay = np.array(S.layer, dtype=np.int64)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
@@ -634,8 +653,8 @@ def apply(arch, wl, asg, pl, notes, ops):
             sel = lay == i
             if sel.any():
                 cyc[i] = int(S.end[sel].max() - S.start[sel].min()) if i < n else int(cost[sel].sum())
-        pl["cycles"][:] = cyc + spill
-        pl["compute_cycles"][:] = np.where(comp, cyc, 0)
+        pl["cycles"][:] = cyc  # spill jobs included
+        pl["compute_cycles"][:] = np.where(comp, cyc - spill, 0)
         pl["load_cycles"][:] = 0
         makespan = None
         clock = pl["cycles"]
@@ -658,12 +677,7 @@ def apply(arch, wl, asg, pl, notes, ops):
         pl["compute_cycles"][:] = np.where(comp, cyc, 0)
         pl["load_cycles"][:] = 0
         makespan = S.makespan
-        # the always-on clock and leakage run for the makespan, split in proportion to the layers' work
-        w = pl["cycles"].astype(np.float64)
-        tot = w.sum()
-        share = np.floor(makespan * w / tot).astype(np.int64) if tot > 0 else np.zeros(n + 1, dtype=np.int64)
-        share[n] += makespan - int(share.sum())
-        clock = share
+        clock = clock_shares(pl["cycles"], makespan)
         notes[:] = [s for s in notes if "live activation bits exceed" not in s]
         notes.append(f"mapping {asg.policy}: line buffers and residual branches hold at most "
                      f"{S.line_buffer_bits:,} activation bits at once ({S.line_buffer_bits / 8192:.1f} KiB of "

@@ -31,6 +31,10 @@ def add_arguments(p):
     p.add_argument("--engine", choices=sorted(set(ENGINES) | {"analytic", "tlm"}), default=DEFAULT_ENGINE,
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
+    p.add_argument("--mapping", metavar="POLICY",
+                   choices=("sequential", "resident", "pipelined", "replicate", "auto"),
+                   help="how layers use the macros: sequential, resident, pipelined, replicate or auto "
+                        "(default: the config's mapping.policy; docs/mapping.md)")
     p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
                    help="tlm engine: temporal-decoupling quantum in cycles, 0 = strict lock-step "
                         "(default: the config's tlm.quantum_cycles)")
@@ -72,6 +76,9 @@ def run(args) -> int:
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
+    if getattr(args, "mapping", None):
+        from ..policies import with_policy
+        arch = with_policy(arch, args.mapping)
     if args.engine != "tlm":
         for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
                             ("--no-contention", args.no_contention)):

@@ -114,8 +114,18 @@ class System:
 def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, progress=False,
              input_density=None) -> Result:
     """Transaction-level simulation of `wl` on `arch`.  `quantum_cycles` and `contention` override the
-    config's `tlm:` section; `trace` is a path for a Chrome/Perfetto trace-event JSON file."""
+    config's `tlm:` section; `trace` is a path for a Chrome/Perfetto trace-event JSON file.
+    `arch.mapping.policy` other than sequential: the mapper's jobs run on all macros at once
+    (tlm/engine/pipeline.py); `auto` is resolved first (tlm/policies.py)."""
+    if arch.mapping.policy == "auto":
+        from ..policies import simulate_auto
+        return simulate_auto(simulate, arch, wl, quantum_cycles=quantum_cycles, contention=contention,
+                             trace=trace, progress=progress, input_density=input_density)
     ref = analytic_simulate(arch, wl, input_density=input_density)  # the mapping's static numbers, notes
+    if arch.mapping.policy != "sequential" and ref.extra.get("mapping", {}).get("layers"):
+        from .pipeline import simulate_mapped
+        return simulate_mapped(arch, wl, ref, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
+                               input_density=input_density)
     sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
                  input_density=input_density)
     # a single transfer or tile may legitimately take as long as the whole contention-free run

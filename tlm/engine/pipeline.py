@@ -1,0 +1,302 @@
+"""Several macros at once: the TLM engine executing a resident mapping (tlm/mapper.py).
+
+The mapper's schedule is the plan: jobs (image, layer, rows) on resources (each macro, the
+post-processing, the DMA) in a fixed order per resource, each waiting for the jobs producing the input
+rows it reads.  Here every resource is a SimPy process that runs its jobs in that order; all macros run
+concurrently and share the activation SRAM banks (a bandwidth calendar), the post-processing (partial
+sums and digital layers) and the DMA channels (image I/O).  A macro job:
+  READ    its rows' input activations from the SRAM (waits when the banks are saturated: 'sram')
+  COMPUTE the DPs of its tiles over the rows' pixels, then CONVERT in its ADC pipeline (the plan's cycles)
+  WRITE   the outputs (or partial sums, read back and accumulated in post-processing) to the SRAM; a
+          slow write-back holds the macro ('write-back', 'postproc').
+Waiting for input rows is 'line buffer' (a producer is behind).  Without contention every job takes its
+plan cycles and the run reproduces the mapper's contention-free schedule exactly; with it the fixed order
+means the run can only be later than that bound.
+"""
+from __future__ import annotations
+
+from ..hw import adc as hw_adc
+from ..hw import controller as hw_ctrl
+from ..hw import leakage as hw_leak
+from ..hw import macro as hw_macro
+from ..hw import sram as hw_sram
+from . import dma as dmamod
+from .payload import Command, Payload
+from .stats import KIND
+
+_DP, _DRV, _ADC, _CTRL, _LEAK = (KIND[k] for k in ("dp_array", "input_drivers", "adc", "controller", "leakage"))
+
+
+class PipelineRun:
+    def __init__(self, sys, asg, S):
+        self.sys, self.asg, self.S = sys, asg, S
+        env = sys.env
+        self.done = [False] * len(S.res)
+        self.waiters = {}
+        self.layer_busy = {}  # (layer, resource) -> busy + stalled cycles
+        self.spans = {}  # layer -> [first job start, last job end]
+        wl, arch = sys.wl, sys.arch
+        self.n = len(wl.layers)
+        self.stream = asg.policy in ("pipelined", "replicate")
+        self.N = arch.macro.count
+        # tiles of each (layer, replica) on each macro, from the placement
+        self.tiles_on = {}
+        for p in asg.places:
+            self.tiles_on.setdefault((p.layer, p.replica, p.macro), []).append(p.tile)
+        self.procs = [env.process(self._resource(r, jobs)) for r, jobs in sorted(S.order.items())]
+        self.finished = env.all_of(self.procs)
+
+    def _wait(self, j):
+        ev = self.waiters.get(j)
+        if ev is None:
+            ev = self.waiters[j] = self.sys.env.event()
+        return ev
+
+    def _finish(self, j):
+        self.done[j] = True
+        ev = self.waiters.pop(j, None)
+        if ev is not None:
+            ev.succeed()
+
+    def _resource(self, r, jobs):
+        sys, S, env = self.sys, self.S, self.sys.env
+        name = S.names[r]
+        block = sys.macros[r] if r < self.N else None
+        spans = self.spans
+        for j in jobs:
+            t = env.now
+            for d in S.deps[j]:
+                if not self.done[d]:
+                    if block is not None:
+                        block.waiting = f"input rows of {sys.row_names[S.layer[j]]} (image {S.image[j]})"
+                    yield self._wait(d)
+            li = S.layer[j]
+            if block is not None and env.now > t and jobs[0] != j:
+                block.stall(li, t, env.now - t, "line buffer")
+            if r < self.N:
+                dur = self._macro_job(j, r)
+            elif r > self.N:  # the DMA channels: image I/O and spills
+                ev = self._dma_job(j)
+                yield ev
+                dur = 0
+            else:
+                dur = self._digital_job(j)
+            if dur:
+                yield env.timeout(dur)
+            sp = spans.get(li)
+            t_start = env.now - (dur if dur else S.cost[j])
+            if sp is None:
+                spans[li] = [t_start, env.now]
+            else:
+                sp[0], sp[1] = min(sp[0], t_start), max(sp[1], env.now)
+            key = (li, name)
+            self.layer_busy[key] = self.layer_busy.get(key, 0) + (env.now - t if r <= self.N else S.cost[j])
+            self._finish(j)
+        if block is not None:
+            block.waiting = ""
+
+    # ---- jobs ------------------------------------------------------------------------------------------
+    def _rows(self, j):
+        S, sys = self.S, self.sys
+        li = S.layer[j]
+        l = sys.wl.layers[li]
+        H = l.out_shape[1] if len(l.out_shape) == 3 else 1
+        W = l.out_shape[2] if len(l.out_shape) == 3 else 1
+        c = S_chunks(S, li, sys.wl)
+        q = S.row[j]
+        lo, hi = q * H // c, (q + 1) * H // c
+        return l, H, W, lo, hi
+
+    def _macro_job(self, j, m):
+        sys, S, arch, st = self.sys, self.S, self.sys.arch, self.sys.stats
+        env = sys.env
+        li = S.layer[j]
+        plan = sys.plans[li]
+        l, H, W, lo, hi = self._rows(j)
+        f = self.asg.replicas.get(li, 1)
+        tiles = [plan.tiles[k] for k in self.tiles_on[(li, S.row[j] % f, m)]]
+        B = sys.wl.batch
+        px = (hi - lo) * W
+        n_dp = px * plan.bits_in
+        e = st.energy[li]
+        reads = writes = psum = 0
+        conv = 0
+        for t in tiles:
+            e[_DP] += hw_macro.dp_array_energy_pj(arch, t.cells * n_dp, t.cols * n_dp, plan.density)
+            e[_DRV] += hw_macro.input_driver_energy_pj(arch, t.rows * n_dp, plan.density)
+            e[_CTRL] += hw_ctrl.window_energy_pj(arch, t.rows * S.cost[j] // len(tiles))
+            per_img = t.read_bits // B
+            reads += per_img * hi // H - per_img * lo // H
+            conv += t.outputs * px
+            if t.last_row:
+                writes += t.outputs * px * plan.bits_out
+            else:
+                psum += t.outputs * px
+        st.counts["dp_cycles"][li] += n_dp * len(tiles)
+        st.counts["conversions"][li] += conv
+        e[_ADC] += conv * hw_adc.conversion_energy_pj(arch, plan.bits_out)
+        mac = sys.macros[m]
+        mac.adc.track.busy[li] += px * plan.t_cv * len(tiles)
+        cost = S.cost[j]
+        t0 = env.now
+        q_r = sys.sram.b_transport(Payload(Command.READ, length=reads, layer=li, initiator=mac.name), 0)
+        pb = arch.controller.psum_bits
+        q_w = 0
+        end = q_r + cost
+        if psum:
+            q_w += sys.sram.b_transport(Payload(Command.READ, length=psum * pb, layer=li, initiator=mac.name),
+                                        end) - end
+            sys.postproc.b_transport(Payload(Command.COMPUTE, length=psum, layer=li, initiator=mac.name), end)
+            q_w += sys.postproc.last_queue
+            q_w += sys.sram.b_transport(Payload(Command.WRITE, length=psum * pb, layer=li, initiator=mac.name),
+                                        end) - end
+        if writes:
+            q_w += sys.sram.b_transport(Payload(Command.WRITE, length=writes, layer=li, initiator=mac.name),
+                                        end) - end
+        mac.busy(li, t0 + q_r, cost, f"{l.name} img{S.image[j]} rows {lo}-{hi - 1}")
+        mac.stall(li, t0, q_r, "sram")
+        mac.stall(li, t0 + end, q_w, "write-back")
+        return q_r + cost + q_w
+
+    def _digital_job(self, j):
+        sys, S = self.sys, self.S
+        li = S.layer[j]
+        plan = sys.plans[li]
+        l, H, W, lo, hi = self._rows(j)
+        B = sys.wl.batch
+        share = lambda total: (total // B) * hi // H - (total // B) * lo // H  # noqa: E731
+        ops = share(plan.ops)
+        if not ops and not plan.read_bits:
+            return 0
+        rd = sys.sram.b_transport(Payload(Command.READ, length=share(plan.read_bits), layer=li,
+                                          initiator="postproc"), 0)
+        wr = sys.sram.b_transport(Payload(Command.WRITE, length=share(plan.write_bits), layer=li,
+                                          initiator="postproc"), 0)
+        d = sys.postproc.b_transport(Payload(Command.COMPUTE, length=ops, layer=li, initiator="controller"), 0)
+        if sys.contention:
+            acc = hw_sram.access_cycles
+            need = max(rd + int(acc(sys.arch, share(plan.read_bits))), wr + int(acc(sys.arch, share(plan.write_bits))))
+            if need > d:
+                sys.postproc.stall(li, sys.env.now + d, need - d, "sram")
+                d = need
+        return max(d, 0)
+
+    def _dma_job(self, j):
+        sys, S = self.sys, self.S
+        io, li, kind = self.n, S.layer[j], S.row[j]
+        if li < io:  # a spill of layer li's live activations (resident, layer by layer)
+            bits = sys.plans[li].spill_bits
+            if kind == -1:
+                sys.stats.count("spill_bits", li, bits)
+            return sys.dma.submit([dmamod.burst(li, bits, None, f"spill {'in' if kind == -1 else 'out'} "
+                                                                f"{sys.row_names[li]}")])
+        B = 1 if self.stream else sys.wl.batch  # streams move one image at a time
+        if kind == 0:
+            return sys.dma.submit([dmamod.burst(io, sys.io_in * B // sys.wl.batch, sys.sram, "image in")])
+        return sys.dma.submit([dmamod.burst(io, sys.io_out * B // sys.wl.batch, sys.sram, "image out",
+                                            Command.READ)])
+
+
+def S_chunks(S, li, wl):
+    """Jobs per image of layer li in the schedule (rows grouped the way the mapper grouped them)."""
+    c = S.__dict__.setdefault("_chunks", {})
+    if li not in c:
+        c[li] = 1 + max(S.row[j] for j in range(len(S.res)) if S.layer[j] == li)
+    return c[li]
+
+
+def charge_clock(sys, per_layer_cycles, makespan, macros_used):
+    """Always-on clock and leakage energy over the makespan, split like the analytic engine does."""
+    from ..mapper import clock_shares
+    share = clock_shares(per_layer_cycles, makespan)
+    for row, c in enumerate(share):
+        e = sys.stats.energy[row]
+        e[_CTRL] += hw_ctrl.energy_pj(sys.arch, int(c))
+        e[_LEAK] += hw_leak.energy_pj(sys.arch, int(c), macros_used)
+    return share
+
+
+def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trace=None, input_density=None):
+    """Run a resident mapping (policy resident, pipelined or replicate) through the TLM blocks."""
+    import numpy as np
+
+    from .. import mapper
+    from ..result import Result
+    from .system import COUNTED, STATIC, System
+    sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
+                 input_density=input_density)
+    B = wl.batch
+    ops = [p.ops // B for p in sys.plans]
+    asg = mapper.assign(arch, wl, arch.mapping.policy, ops)
+    S = mapper.build_schedule(arch, wl, asg, ops, stream=asg.policy in ("pipelined", "replicate"),
+                              spill_bits=[p.spill_bits for p in sys.plans])
+    run = PipelineRun(sys, asg, S)
+    sys.start = lambda: run.finished
+    sys.watchdog_cycles = max(sys.watchdog_cycles, 64 * max(S.makespan, 1))
+    sys.run(progress=False)
+    elapsed = int(sys.env.now)
+    # the line-buffer spill (pipelined, when the SRAM is short): out and back through the DMA, serialized
+    makespan = elapsed + S.spill_cycles
+    n = len(wl.layers)
+    st = sys.stats
+    pl = {}
+    for k in ref.per_layer:
+        if k in STATIC:
+            pl[k] = ref.per_layer[k].copy()
+        elif k in COUNTED:
+            pl[k] = st.counts_array(k)
+        else:
+            pl[k] = np.zeros_like(ref.per_layer[k])
+    if S.spill_bits:
+        pl["spill_bits"][n] += S.spill_bits
+        pl["dma_bits"][n] += 2 * S.spill_bits
+        pl["spill_cycles"][n] = S.spill_cycles
+    comp = np.array([l.is_compute for l in wl.layers] + [False])
+    cyc = np.zeros(n + 1, dtype=np.int64)
+    for (li, _res), c in run.layer_busy.items():
+        cyc[li] = max(cyc[li], c)
+    if not run.stream:  # layer by layer: the span of the layer's jobs, as the analytic engine counts it
+        cyc = _spans(sys, run, n)
+    pl["cycles"] = cyc
+    pl["cycles"][n] += S.spill_cycles
+    pl["compute_cycles"] = np.where(comp, cyc, 0)
+    macro_busy = np.sum([st.tracks[m.name].busy for m in sys.macros], axis=0)
+    nmac = np.array([max(len(ref.extra["mapping"]["layers"].get(nm, {}).get("macros", [])), 1)
+                     for nm in sys.row_names])
+    pl["temporal_utilization"] = np.where(comp, macro_busy / (nmac * np.maximum(cyc, 1)), 0.0)
+    # dma energy of the line-buffer spill (the DMA block charged the image I/O and resident spills)
+    from ..hw import dma as hw_dma
+    if S.spill_bits:
+        st.energy[n][KIND["dma"]] += hw_dma.onchip_energy_pj(arch, 2 * S.spill_bits)
+        st.energy[n][KIND["external"]] += hw_dma.external_energy_pj(arch, 2 * S.spill_bits)
+    desc = mapper.describe(arch, wl, asg, S)
+    charge_clock(sys, pl["cycles"], makespan, desc["macros_used"])
+    notes = list(ref.notes)
+    stalls = st.component_stall()
+    for comp_name, reasons in sorted(stalls.items()):
+        for r, v in sorted(reasons.items()):
+            notes.append(f"tlm: {comp_name} stalled {v:,} cycles on {r} (summed over instances)")
+    notes.append(f"tlm: {makespan:,} cycles against the contention-free bound of {S.makespan:,} "
+                 f"({(makespan / max(S.makespan, 1) - 1):+.1%})")
+    desc["tlm_makespan_cycles"] = makespan
+    extra = {"weights_resident": True, "transactions": st.transactions, "quantum_cycles": sys.quantum,
+             "contention": sys.contention, "elapsed_cycles": makespan, "instances": st.instances(makespan),
+             "mapping": desc, "bound_cycles": S.makespan}
+    if run.stream:
+        extra["makespan_cycles"] = makespan
+    res = Result(engine="tlm", arch=arch, workload=wl, layer_names=list(sys.row_names),
+                 layer_types=list(ref.layer_types), per_layer=pl, energy_pj=st.energy_array(),
+                 component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=notes,
+                 extra=extra)
+    if trace:
+        sys.trace.write(trace)
+    return res
+
+
+def _spans(sys, run, n):
+    import numpy as np
+    cyc = np.zeros(n + 1, dtype=np.int64)
+    for li, (a, b) in run.spans.items():
+        cyc[li] = b - a
+    cyc[n] = sum(c for (li, _r), c in run.layer_busy.items() if li == n)  # image in + out, not their span
+    return cyc
