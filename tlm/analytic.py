@@ -252,8 +252,6 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
     busy["postproc"] += int(hw_pp.op_cycles(arch, pl["postproc_ops"]).sum())
     busy["controller"] = int(clock.sum())
     extra = {"weights_resident": bool(resident), "mapping": mdesc}
-    if makespan is not None:
-        extra["makespan_cycles"] = int(makespan)
 
     return Result(engine="analytic", arch=arch, workload=wl,
                   layer_names=[l.name for l in layers] + ["(image I/O)"],

@@ -659,25 +659,26 @@ def apply(arch, wl, asg, pl, notes, ops):
         makespan = None
         clock = pl["cycles"]
     else:
-        # per layer: the work of its busiest macro over the batch (layers overlap; latency = makespan)
-        cyc = np.zeros(n + 1, dtype=np.int64)
+        # layers overlap: a layer's `cycles` is its share of the makespan, in proportion to the work of its
+        # busiest macro over the batch (the rows then sum to the latency); its stage cycles are in the
+        # mapping (extra.mapping.layers[*].stage_cycles)
+        work = np.zeros(n + 1, dtype=np.int64)
         for i in range(n + 1):
             sel = lay == i
             if sel.any():
-                by = np.bincount(res[sel], weights=cost[sel])
-                cyc[i] = int(by.max())
+                work[i] = int(np.bincount(res[sel], weights=cost[sel]).max())
         pl["spill_cycles"][:] = 0
         pl["spill_bits"][:] = 0
         pl["dma_bits"][:n] -= 2 * np.maximum(pl["live_bits"][:n] - arch.sram.capacity_bits, 0)
         pl["spill_cycles"][n] = S.spill_cycles
         pl["spill_bits"][n] = S.spill_bits
         pl["dma_bits"][n] += 2 * S.spill_bits
-        pl["cycles"][:] = cyc
-        pl["cycles"][n] += S.spill_cycles
-        pl["compute_cycles"][:] = np.where(comp, cyc, 0)
-        pl["load_cycles"][:] = 0
+        work[n] += S.spill_cycles
         makespan = S.makespan
-        clock = clock_shares(pl["cycles"], makespan)
+        pl["cycles"][:] = clock_shares(work, makespan)
+        pl["compute_cycles"][:] = np.where(comp, pl["cycles"], 0)
+        pl["load_cycles"][:] = 0
+        clock = pl["cycles"]
         notes[:] = [s for s in notes if "live activation bits exceed" not in s]
         notes.append(f"mapping {asg.policy}: line buffers and residual branches hold at most "
                      f"{S.line_buffer_bits:,} activation bits at once ({S.line_buffer_bits / 8192:.1f} KiB of "
@@ -686,13 +687,15 @@ def apply(arch, wl, asg, pl, notes, ops):
         notes.append(f"mapping {asg.policy}: slowest stage {S.bottleneck} {S.stage[S.bottleneck]:,} cycles per "
                      f"image; fill {S.fill:,} + {B - 1} x {S.stage[S.bottleneck]:,} + drain {S.drain:,} = "
                      f"{S.fill + (B - 1) * S.stage[S.bottleneck] + S.drain:,} cycles (the schedule: "
-                     f"{makespan:,})")
-    # temporal utilization: tile-busy cycles over (macros of the layer x the layer's cycles)
+                     f"{makespan:,}); layers overlap, a layer's cycles are its share of the run")
+    # temporal utilization: tile-busy cycles over (macros of the layer x the time it spans: its own
+    # cycles layer by layer, the whole run when layers overlap)
     for i in range(n):
         if comp[i]:
             sel = lay == i
             nm = len(set(res[sel].tolist()))
-            pl["temporal_utilization"][i] = float(cost[sel].sum()) / max(nm * int(pl["cycles"][i]), 1)
+            span = makespan if makespan is not None else int(pl["cycles"][i])
+            pl["temporal_utilization"][i] = float(cost[sel].sum()) / max(nm * span, 1)
     rep = {wl.layers[i].name: f for i, f in asg.replicas.items() if f > 1}
     notes.append(f"mapping {asg.policy}: {asg.macros_used} of {asg.macros} macros hold weights (residency "
                  f"needs {asg.macros_for_residency}); weights written once, never reloaded"

@@ -48,9 +48,7 @@ class Result:
     # ---- totals ------------------------------------------------------------------------------------
     @property
     def cycles(self) -> int:
-        """Cycles of the run: the sum over layers, or the makespan when layers overlap (pipelined)."""
-        m = self.extra.get("makespan_cycles")
-        return int(m) if m is not None else int(self.per_layer["cycles"].sum())
+        return int(self.per_layer["cycles"].sum())
 
     @property
     def latency_ns(self) -> float:

@@ -114,6 +114,10 @@ def run(args) -> int:
         con = console()
         con.print(report.summary_table(result))
         con.print(report.layer_table(result))
+        from ..report_mapping import mapping_table
+        mt = mapping_table(result)
+        if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
+            con.print(mt)
         con.print(report.energy_table(result))
         if result.extra.get("instances"):
             con.print(report.component_table(result))

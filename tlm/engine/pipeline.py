@@ -257,20 +257,24 @@ def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trac
         cyc[li] = max(cyc[li], c)
     if not run.stream:  # layer by layer: the span of the layer's jobs, as the analytic engine counts it
         cyc = _spans(sys, run, n)
+        cyc[n] += S.spill_cycles
+    else:  # layers overlap: each layer's share of the makespan, as the analytic engine splits it
+        cyc[n] += S.spill_cycles
+        cyc = mapper.clock_shares(cyc, makespan)
     pl["cycles"] = cyc
-    pl["cycles"][n] += S.spill_cycles
     pl["compute_cycles"] = np.where(comp, cyc, 0)
     macro_busy = np.sum([st.tracks[m.name].busy for m in sys.macros], axis=0)
     nmac = np.array([max(len(ref.extra["mapping"]["layers"].get(nm, {}).get("macros", [])), 1)
                      for nm in sys.row_names])
-    pl["temporal_utilization"] = np.where(comp, macro_busy / (nmac * np.maximum(cyc, 1)), 0.0)
+    span = makespan if run.stream else np.maximum(cyc, 1)
+    pl["temporal_utilization"] = np.where(comp, macro_busy / (nmac * span), 0.0)
     # dma energy of the line-buffer spill (the DMA block charged the image I/O and resident spills)
     from ..hw import dma as hw_dma
     if S.spill_bits:
         st.energy[n][KIND["dma"]] += hw_dma.onchip_energy_pj(arch, 2 * S.spill_bits)
         st.energy[n][KIND["external"]] += hw_dma.external_energy_pj(arch, 2 * S.spill_bits)
     desc = mapper.describe(arch, wl, asg, S)
-    charge_clock(sys, pl["cycles"], makespan, desc["macros_used"])
+    charge_clock(sys, pl["cycles"], int(pl["cycles"].sum()), desc["macros_used"])
     notes = list(ref.notes)
     stalls = st.component_stall()
     for comp_name, reasons in sorted(stalls.items()):
@@ -282,8 +286,6 @@ def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trac
     extra = {"weights_resident": True, "transactions": st.transactions, "quantum_cycles": sys.quantum,
              "contention": sys.contention, "elapsed_cycles": makespan, "instances": st.instances(makespan),
              "mapping": desc, "bound_cycles": S.makespan}
-    if run.stream:
-        extra["makespan_cycles"] = makespan
     res = Result(engine="tlm", arch=arch, workload=wl, layer_names=list(sys.row_names),
                  layer_types=list(ref.layer_types), per_layer=pl, energy_pj=st.energy_array(),
                  component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=notes,
