@@ -232,3 +232,8 @@ def test_json_and_mapping_fields(arch, resnet8):
     conv1 = d["layers"][0]
     assert conv1["replicas"] == 2 and len(conv1["macros"]) == 2
     assert all(0 <= m < 16 for L in d["layers"] if "macros" in L for m in L["macros"])
+
+
+def test_mapping_doc_is_current(root):
+    r = subprocess.run([sys.executable, str(root / "scripts" / "gen_mapping_table.py"), "--check"])
+    assert r.returncode == 0, "docs/mapping.md is stale: run python scripts/gen_mapping_table.py"

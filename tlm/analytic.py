@@ -253,7 +253,9 @@ def simulate(arch, wl: Workload, input_density=None) -> Result:
     busy["controller"] = int(clock.sum())
     extra = {"weights_resident": bool(resident), "mapping": mdesc}
 
-    return Result(engine="analytic", arch=arch, workload=wl,
-                  layer_names=[l.name for l in layers] + ["(image I/O)"],
-                  layer_types=[l.type for l in layers] + ["io"],
-                  per_layer=pl, energy_pj=E, component_busy_cycles=busy, notes=notes, extra=extra)
+    res = Result(engine="analytic", arch=arch, workload=wl,
+                 layer_names=[l.name for l in layers] + ["(image I/O)"],
+                 layer_types=[l.type for l in layers] + ["io"],
+                 per_layer=pl, energy_pj=E, component_busy_cycles=busy, notes=notes, extra=extra)
+    res.mapping_plan = (asg, sched)  # the mapper's plan, which the TLM engine executes (not serialized)
+    return res

@@ -388,10 +388,12 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None):
                 out.extend(done_of[(b, p, qq)])
         return out
 
+    rc = {i: row_cycles(arch, layers[i], opt[i]) for i in comp}
+
     def row_cost(i, lo, hi):
         l = layers[i]
         if l.is_compute:
-            r0, r1 = row_cycles(arch, l, opt[i])
+            r0, r1 = rc[i]
             return (r0 if lo == 0 else r1) + (hi - lo) * r1
         if l.type in VIEW_TYPES:
             return 0

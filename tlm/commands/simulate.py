@@ -109,7 +109,9 @@ def run(args) -> int:
     atomic_write_all(outputs)  # all files or none
     if args.plot:
         from ..plots import run_plots
+        from ..plots_mapping import mapping_plot
         run_plots(result, Path(args.plot))
+        mapping_plot(result, Path(args.plot))
     if not args.quiet:
         con = console()
         con.print(report.summary_table(result))

@@ -35,6 +35,7 @@ class PipelineRun:
         self.waiters = {}
         self.layer_busy = {}  # (layer, resource) -> busy + stalled cycles
         self.spans = {}  # layer -> [first job start, last job end]
+        self.geom, self.sums, self.cv = {}, {}, {}
         wl, arch = sys.wl, sys.arch
         self.n = len(wl.layers)
         self.stream = asg.policy in ("pipelined", "replicate")
@@ -72,7 +73,7 @@ class PipelineRun:
                     yield self._wait(d)
             li = S.layer[j]
             if block is not None and env.now > t and jobs[0] != j:
-                block.stall(li, t, env.now - t, "line buffer")
+                block.stall(li, t, env.now - t, "line buffer" if self.stream else "layer barrier")
             if r < self.N:
                 dur = self._macro_job(j, r)
             elif r > self.N:  # the DMA channels: image I/O and spills
@@ -97,15 +98,30 @@ class PipelineRun:
 
     # ---- jobs ------------------------------------------------------------------------------------------
     def _rows(self, j):
-        S, sys = self.S, self.sys
+        S = self.S
         li = S.layer[j]
-        l = sys.wl.layers[li]
-        H = l.out_shape[1] if len(l.out_shape) == 3 else 1
-        W = l.out_shape[2] if len(l.out_shape) == 3 else 1
-        c = S_chunks(S, li, sys.wl)
+        g = self.geom.get(li)
+        if g is None:
+            l = self.sys.wl.layers[li]
+            H = l.out_shape[1] if len(l.out_shape) == 3 else 1
+            W = l.out_shape[2] if len(l.out_shape) == 3 else 1
+            g = self.geom[li] = (l, H, W, S_chunks(S, li, self.sys.wl))
+        l, H, W, c = g
         q = S.row[j]
-        lo, hi = q * H // c, (q + 1) * H // c
-        return l, H, W, lo, hi
+        return l, H, W, q * H // c, (q + 1) * H // c
+
+    def _tile_sums(self, li, rep, m):
+        """Sums over the tiles of (layer, copy) on macro m: cells, columns, rows, read bits per image,
+        outputs of final and of partial-sum tiles, tile count (the energies are linear in them)."""
+        key = (li, rep, m)
+        v = self.sums.get(key)
+        if v is None:
+            plan, B = self.sys.plans[li], self.sys.wl.batch
+            ts = [plan.tiles[k] for k in self.tiles_on[key]]
+            v = self.sums[key] = (sum(t.cells for t in ts), sum(t.cols for t in ts), sum(t.rows for t in ts),
+                                  sum(t.read_bits // B for t in ts), sum(t.outputs for t in ts if t.last_row),
+                                  sum(t.outputs for t in ts if not t.last_row), len(ts))
+        return v
 
     def _macro_job(self, j, m):
         sys, S, arch, st = self.sys, self.S, self.sys.arch, self.sys.stats
@@ -114,49 +130,51 @@ class PipelineRun:
         plan = sys.plans[li]
         l, H, W, lo, hi = self._rows(j)
         f = self.asg.replicas.get(li, 1)
-        tiles = [plan.tiles[k] for k in self.tiles_on[(li, S.row[j] % f, m)]]
-        B = sys.wl.batch
+        cells, cols, rows, rd_img, out_last, out_psum, nt = self._tile_sums(li, S.row[j] % f, m)
         px = (hi - lo) * W
         n_dp = px * plan.bits_in
-        e = st.energy[li]
-        reads = writes = psum = 0
-        conv = 0
-        for t in tiles:
-            e[_DP] += hw_macro.dp_array_energy_pj(arch, t.cells * n_dp, t.cols * n_dp, plan.density)
-            e[_DRV] += hw_macro.input_driver_energy_pj(arch, t.rows * n_dp, plan.density)
-            e[_CTRL] += hw_ctrl.window_energy_pj(arch, t.rows * S.cost[j] // len(tiles))
-            per_img = t.read_bits // B
-            reads += per_img * hi // H - per_img * lo // H
-            conv += t.outputs * px
-            if t.last_row:
-                writes += t.outputs * px * plan.bits_out
-            else:
-                psum += t.outputs * px
-        st.counts["dp_cycles"][li] += n_dp * len(tiles)
-        st.counts["conversions"][li] += conv
-        e[_ADC] += conv * hw_adc.conversion_energy_pj(arch, plan.bits_out)
-        mac = sys.macros[m]
-        mac.adc.track.busy[li] += px * plan.t_cv * len(tiles)
         cost = S.cost[j]
+        e = st.energy[li]
+        e[_DP] += hw_macro.dp_array_energy_pj(arch, cells * n_dp, cols * n_dp, plan.density)
+        e[_DRV] += hw_macro.input_driver_energy_pj(arch, rows * n_dp, plan.density)
+        e[_CTRL] += hw_ctrl.window_energy_pj(arch, rows * cost // nt)
+        reads = rd_img * hi // H - rd_img * lo // H
+        writes = out_last * px * plan.bits_out
+        psum = out_psum * px
+        conv = (out_last + out_psum) * px
+        st.counts["dp_cycles"][li] += n_dp * nt
+        st.counts["conversions"][li] += conv
+        e[_ADC] += conv * self._cv_pj(plan.bits_out)
+        mac = sys.macros[m]
+        mac.adc.track.busy[li] += px * plan.t_cv * nt
         t0 = env.now
-        q_r = sys.sram.b_transport(Payload(Command.READ, length=reads, layer=li, initiator=mac.name), 0)
-        pb = arch.controller.psum_bits
+        sram = sys.sram
+        q_r = sram.b_transport(Payload(Command.READ, length=reads, layer=li, initiator=mac.name), 0)
         q_w = 0
         end = q_r + cost
         if psum:
-            q_w += sys.sram.b_transport(Payload(Command.READ, length=psum * pb, layer=li, initiator=mac.name),
-                                        end) - end
+            pb = arch.controller.psum_bits
+            q_w += sram.b_transport(Payload(Command.READ, length=psum * pb, layer=li, initiator=mac.name), end) - end
             sys.postproc.b_transport(Payload(Command.COMPUTE, length=psum, layer=li, initiator=mac.name), end)
             q_w += sys.postproc.last_queue
-            q_w += sys.sram.b_transport(Payload(Command.WRITE, length=psum * pb, layer=li, initiator=mac.name),
-                                        end) - end
+            q_w += sram.b_transport(Payload(Command.WRITE, length=psum * pb, layer=li, initiator=mac.name), end) - end
         if writes:
-            q_w += sys.sram.b_transport(Payload(Command.WRITE, length=writes, layer=li, initiator=mac.name),
-                                        end) - end
-        mac.busy(li, t0 + q_r, cost, f"{l.name} img{S.image[j]} rows {lo}-{hi - 1}")
-        mac.stall(li, t0, q_r, "sram")
-        mac.stall(li, t0 + end, q_w, "write-back")
+            q_w += sram.b_transport(Payload(Command.WRITE, length=writes, layer=li, initiator=mac.name), end) - end
+        if mac.trace is not None:
+            mac.busy(li, t0 + q_r, cost, f"{l.name} img{S.image[j]} rows {lo}-{hi - 1}")
+        else:
+            mac.track.busy[li] += cost
+        if q_r:
+            mac.stall(li, t0, q_r, "sram")
+        if q_w:
+            mac.stall(li, t0 + end, q_w, "write-back")
         return q_r + cost + q_w
+
+    def _cv_pj(self, bits):
+        v = self.cv.get(bits)
+        if v is None:
+            v = self.cv[bits] = hw_adc.conversion_energy_pj(self.sys.arch, bits)
+        return v
 
     def _digital_job(self, j):
         sys, S = self.sys, self.S
@@ -225,11 +243,13 @@ def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trac
     from .system import COUNTED, STATIC, System
     sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
                  input_density=input_density)
-    B = wl.batch
-    ops = [p.ops // B for p in sys.plans]
-    asg = mapper.assign(arch, wl, arch.mapping.policy, ops)
-    S = mapper.build_schedule(arch, wl, asg, ops, stream=asg.policy in ("pipelined", "replicate"),
-                              spill_bits=[p.spill_bits for p in sys.plans])
+    # the plan: the mapper's assignment and schedule (the reference run built them; built here if not)
+    asg, S = getattr(ref, "mapping_plan", (None, None))
+    if S is None:
+        ops = [p.ops // wl.batch for p in sys.plans]
+        asg = mapper.assign(arch, wl, arch.mapping.policy, ops)
+        S = mapper.build_schedule(arch, wl, asg, ops, stream=asg.policy in ("pipelined", "replicate"),
+                                  spill_bits=[p.spill_bits for p in sys.plans])
     run = PipelineRun(sys, asg, S)
     sys.start = lambda: run.finished
     sys.watchdog_cycles = max(sys.watchdog_cycles, 64 * max(S.makespan, 1))

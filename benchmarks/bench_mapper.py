@@ -1,0 +1,43 @@
+"""Speed of the multi-macro mapper through the TLM engine (pytest-benchmark).
+
+    pytest benchmarks/bench_mapper.py --benchmark-only -p no:cacheprovider -o python_files='bench_*.py'
+
+Targets (issue 13): ResNet-8 pipelined at batch 16 through the TLM engine within 0.2 s in-process;
+ResNet-18 (ImageNet) pipelined on 64 macros within 2 s.  The figures land in each benchmark's extra_info.
+"""
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from tlm.arch import arch_from_dict, load_arch
+from tlm.engine.system import simulate
+from tlm.workload import load_workload
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _arch(macros, policy):
+    d = load_arch(ROOT / "configs" / "imagine.yaml").to_dict()
+    d["macro"]["count"] = macros
+    d["mapping"]["policy"] = policy
+    return arch_from_dict(d)
+
+
+@pytest.mark.parametrize("macros,policy", [(8, "pipelined"), (32, "replicate")])
+def test_resnet8_batch16_tlm(benchmark, macros, policy):
+    wl = dataclasses.replace(load_workload(ROOT / "workloads" / "resnet8.yaml"), batch=16)
+    a = _arch(macros, policy)
+    r = benchmark(simulate, a, wl)
+    benchmark.extra_info["cycles"] = r.cycles
+    benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
+    assert benchmark.stats.stats.min < 0.2 * 3  # the 0.2 s target, with room for a loaded machine
+
+
+def test_resnet18_imagenet_64_macros_tlm(benchmark):
+    wl = load_workload(ROOT / "workloads" / "resnet18.yaml")
+    a = _arch(64, "pipelined")
+    r = benchmark.pedantic(simulate, (a, wl), rounds=3, iterations=1)
+    benchmark.extra_info["cycles"] = r.cycles
+    benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
+    assert benchmark.stats.stats.min < 2.0 * 3
