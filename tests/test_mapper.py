@@ -237,3 +237,16 @@ def test_json_and_mapping_fields(arch, resnet8):
 def test_mapping_doc_is_current(root):
     r = subprocess.run([sys.executable, str(root / "scripts" / "gen_mapping_table.py"), "--check"])
     assert r.returncode == 0, "docs/mapping.md is stale: run python scripts/gen_mapping_table.py"
+
+
+def test_trace_has_one_track_per_macro_with_its_busy_cycles(arch, resnet8, tmp_path):
+    import json
+    a = with_policy(with_changes(arch, **{"macro.count": 16}), "replicate")
+    r = tlm_sim(a, resnet8, trace=str(tmp_path / "t.json"))
+    d = json.loads((tmp_path / "t.json").read_text())
+    tid = {e["args"]["name"]: e["tid"] for e in d["traceEvents"] if e["name"] == "thread_name"}
+    assert [n for n in tid if n.startswith("macro")] == [f"macro{k}" for k in range(16)]
+    for k in range(16):
+        busy = sum(e["args"]["cycles"] for e in d["traceEvents"]
+                   if e.get("tid") == tid[f"macro{k}"] and e.get("cat") == "busy")
+        assert busy == r.extra["instances"][f"macro{k}"]["busy_cycles"] > 0

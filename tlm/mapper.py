@@ -329,6 +329,7 @@ class Schedule:
     bottleneck: str = ""
     layer_stage: dict = field(default_factory=dict)  # layer -> cycles of its busiest copy per image
     order: dict = field(default_factory=dict)  # resource -> job ids in the order it runs them
+    chunks: list = field(default_factory=list)  # jobs per image (per copy) of each layer
 
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None):
@@ -355,6 +356,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None):
     cid = [chunk_ids(H[i], chunks[i]) for i in range(n)]
     index = {l.name: i for i, l in enumerate(layers)}
     S = Schedule(names=names, res=[], cost=[], layer=[], image=[], row=[], deps=[])
+    S.chunks = chunks
     done_of = {}  # (image, layer, chunk) -> job ids
 
     def add(r, c, li, b, y, deps):

@@ -44,6 +44,9 @@ class PipelineRun:
         self.tiles_on = {}
         for p in asg.places:
             self.tiles_on.setdefault((p.layer, p.replica, p.macro), []).append(p.tile)
+        if sys.trace is not None:  # one track per macro, in macro order, then the shared blocks
+            for mac in sys.macros:
+                sys.trace.tid(mac.name)
         self.procs = [env.process(self._resource(r, jobs)) for r, jobs in sorted(S.order.items())]
         self.finished = env.all_of(self.procs)
 
@@ -105,7 +108,7 @@ class PipelineRun:
             l = self.sys.wl.layers[li]
             H = l.out_shape[1] if len(l.out_shape) == 3 else 1
             W = l.out_shape[2] if len(l.out_shape) == 3 else 1
-            g = self.geom[li] = (l, H, W, S_chunks(S, li, self.sys.wl))
+            g = self.geom[li] = (l, H, W, S.chunks[li])
         l, H, W, c = g
         q = S.row[j]
         return l, H, W, q * H // c, (q + 1) * H // c
@@ -213,14 +216,6 @@ class PipelineRun:
             return sys.dma.submit([dmamod.burst(io, sys.io_in * B // sys.wl.batch, sys.sram, "image in")])
         return sys.dma.submit([dmamod.burst(io, sys.io_out * B // sys.wl.batch, sys.sram, "image out",
                                             Command.READ)])
-
-
-def S_chunks(S, li, wl):
-    """Jobs per image of layer li in the schedule (rows grouped the way the mapper grouped them)."""
-    c = S.__dict__.setdefault("_chunks", {})
-    if li not in c:
-        c[li] = 1 + max(S.row[j] for j in range(len(S.res)) if S.layer[j] == li)
-    return c[li]
 
 
 def charge_clock(sys, per_layer_cycles, makespan, macros_used):
