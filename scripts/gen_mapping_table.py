@@ -18,7 +18,7 @@ from tlm.analytic import simulate  # noqa: E402
 from tlm.arch import arch_from_dict, load_arch  # noqa: E402
 from tlm.errors import InputError  # noqa: E402
 from tlm.hw import area as hw_area  # noqa: E402
-from tlm.policies import image_latency_cycles, with_policy  # noqa: E402
+from tlm.mapper import image_latency_cycles, with_policy  # noqa: E402
 from tlm.workload import load_workload  # noqa: E402
 
 MACROS = (1, 2, 4, 8, 16, 32)

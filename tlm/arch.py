@@ -85,6 +85,12 @@ class Adc:
                             "array supply, fF", lo=0.0)
     area_um2_per_converter: float = param("area of one converter incl. its ABN, um2", lo=0.0)
     leakage_uw: float = param("leakage power of one macro's ADCs, uW", lo=0.0)
+    fifo_depth: int = param("sample-and-hold slots between a macro's columns and its converters: pixels whose "
+                            "DP phase is over and whose conversion is not; when all are taken the macro "
+                            "stalls (back-pressure, stall reason 'adc').  1 = the converters' own sampling "
+                            "capacitors (the next pixel's DP runs while one converts), which reproduces the "
+                            "schedule of tlm/hw/controller.tile_cycles; only used with adc.pipelined", lo=1,
+                            hi=4096, default=1)
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,13 @@ class Sram:
     c_write_ff_per_bit: float = param("capacitance switched per bit written, fF", lo=0.0)
     area_mm2: float = param("SRAM area, mm2", lo=0.0)
     leakage_uw: float = param("SRAM leakage power, uW", lo=0.0)
+    ports: str = param("ports of each bank: '1r1w' (a two-port bank: one read and one write per cycle, so a "
+                       "layer's output is written while its input is read) or '1rw' (one port shared by reads and "
+                       "writes)", choices=("1r1w", "1rw"), default="1r1w")
+    interleave_bits: int = param("consecutive address bits one bank holds before the next bank takes over: "
+                                 "the bank of bit address a is (a // interleave_bits) % banks.  0 = one "
+                                 "contiguous address range per bank (capacity / banks); width_bits = word "
+                                 "interleaving (a long stream uses every bank)", lo=0, hi=2**40, default=0)
 
     @property
     def capacity_bits(self) -> int:

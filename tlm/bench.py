@@ -22,7 +22,7 @@ from .workload import parse_workload
 
 def engines() -> dict:
     """name -> simulate(arch, wl) for every registered engine."""
-    from .commands.simulate import ENGINES
+    from .engines import ENGINES
     return {k: (lambda a, w, f=f: f(a, w, None)) for k, f in ENGINES.items()}
 
 

@@ -45,6 +45,7 @@ from .mapping import cdiv, map_layers
 from .workload import VIEW_TYPES
 
 POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")
+STREAM = ("pipelined", "replicate")  # policies whose layers overlap
 CONCRETE = ("sequential", "resident", "pipelined", "replicate")
 OBJECTIVES = ("latency", "throughput", "energy", "edp")
 MAX_JOBS = 400_000  # jobs of one schedule (a few Python objects each); coarser rows past this
@@ -639,18 +640,41 @@ def clock_shares(cycles, makespan):
     return share
 
 
-def apply(arch, wl, asg, pl, notes, ops):
+def plan_notes(arch, wl, asg, S, notes):
+    """The plan's notes for a resident policy (the sequential spill notes do not apply to streams)."""
+    B = wl.batch
+    out = list(notes)
+    if asg.policy in STREAM:
+        out = [s for s in out if "live activation bits exceed" not in s]
+        out.append(f"mapping {asg.policy}: line buffers and residual branches hold at most "
+                   f"{S.line_buffer_bits:,} activation bits at once ({S.line_buffer_bits / 8192:.1f} KiB of "
+                   f"{arch.sram.capacity_kib:g} KiB SRAM)" + (f"; {S.spill_bits:,} bits spill to external memory "
+                                                             "and back" if S.spill_bits else ""))
+        st = S.stage[S.bottleneck]
+        out.append(f"mapping {asg.policy}: slowest stage {S.bottleneck} {st:,} cycles per image; fill "
+                   f"{S.fill:,} + {B - 1} x {st:,} + drain {S.drain:,} = {S.fill + (B - 1) * st + S.drain:,} "
+                   f"cycles (the schedule: {S.makespan:,}); layers overlap, a layer's cycles are its share of "
+                   "the run")
+    rep = {wl.layers[i].name: f for i, f in asg.replicas.items() if f > 1}
+    out.append(f"mapping {asg.policy}: {asg.macros_used} of {asg.macros} macros hold weights (residency needs "
+               f"{asg.macros_for_residency}); weights written once, never reloaded"
+               + (f"; replicas: {', '.join(f'{k} x{v}' for k, v in rep.items())}" if rep else ""))
+    out.extend(asg.notes)
+    return out
+
+
+def apply(arch, wl, asg, S, pl):
     """Analytic engine, resident policies: replace the per-layer cycles of `pl` (arrays over layers +
-    image I/O, as tlm/analytic.py fills them with the sequential formulas) by the policy's schedule.
-    Returns (schedule, clock cycles per row for the always-on energies, makespan or None)."""
-    n, B = len(wl.layers), wl.batch
-    stream = asg.policy in ("pipelined", "replicate")
-    S = build_schedule(arch, wl, asg, ops, stream=stream, spill_bits=pl["spill_bits"][:n])
+    image I/O, filled with the sequential formulas) by the schedule `S`.  Returns (clock cycles per row
+    for the always-on energies, tile-busy cycles of all macros)."""
+    n = len(wl.layers)
+    stream = asg.policy in STREAM
     lay = np.array(S.layer, dtype=np.int64)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     spill = pl["spill_cycles"].copy()
     comp = np.array([l.is_compute for l in wl.layers] + [False])
+    makespan = None
     if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
         cyc = np.zeros(n + 1, dtype=np.int64)
         for i in range(n + 1):
@@ -660,8 +684,6 @@ def apply(arch, wl, asg, pl, notes, ops):
         pl["cycles"][:] = cyc  # spill jobs included
         pl["compute_cycles"][:] = np.where(comp, cyc - spill, 0)
         pl["load_cycles"][:] = 0
-        makespan = None
-        clock = pl["cycles"]
     else:
         # layers overlap: a layer's `cycles` is its share of the makespan, in proportion to the work of its
         # busiest macro over the batch (the rows then sum to the latency); its stage cycles are in the
@@ -672,8 +694,8 @@ def apply(arch, wl, asg, pl, notes, ops):
             if sel.any():
                 work[i] = int(np.bincount(res[sel], weights=cost[sel]).max())
         pl["spill_cycles"][:] = 0
+        pl["dma_bits"][:n] -= 2 * pl["spill_bits"][:n]
         pl["spill_bits"][:] = 0
-        pl["dma_bits"][:n] -= 2 * np.maximum(pl["live_bits"][:n] - arch.sram.capacity_bits, 0)
         pl["spill_cycles"][n] = S.spill_cycles
         pl["spill_bits"][n] = S.spill_bits
         pl["dma_bits"][n] += 2 * S.spill_bits
@@ -682,16 +704,6 @@ def apply(arch, wl, asg, pl, notes, ops):
         pl["cycles"][:] = clock_shares(work, makespan)
         pl["compute_cycles"][:] = np.where(comp, pl["cycles"], 0)
         pl["load_cycles"][:] = 0
-        clock = pl["cycles"]
-        notes[:] = [s for s in notes if "live activation bits exceed" not in s]
-        notes.append(f"mapping {asg.policy}: line buffers and residual branches hold at most "
-                     f"{S.line_buffer_bits:,} activation bits at once ({S.line_buffer_bits / 8192:.1f} KiB of "
-                     f"{arch.sram.capacity_kib:g} KiB SRAM)" + (f"; {S.spill_bits:,} bits spill to external memory "
-                                                               "and back" if S.spill_bits else ""))
-        notes.append(f"mapping {asg.policy}: slowest stage {S.bottleneck} {S.stage[S.bottleneck]:,} cycles per "
-                     f"image; fill {S.fill:,} + {B - 1} x {S.stage[S.bottleneck]:,} + drain {S.drain:,} = "
-                     f"{S.fill + (B - 1) * S.stage[S.bottleneck] + S.drain:,} cycles (the schedule: "
-                     f"{makespan:,}); layers overlap, a layer's cycles are its share of the run")
     # temporal utilization: tile-busy cycles over (macros of the layer x the time it spans: its own
     # cycles layer by layer, the whole run when layers overlap)
     for i in range(n):
@@ -700,12 +712,28 @@ def apply(arch, wl, asg, pl, notes, ops):
             nm = len(set(res[sel].tolist()))
             span = makespan if makespan is not None else int(pl["cycles"][i])
             pl["temporal_utilization"][i] = float(cost[sel].sum()) / max(nm * span, 1)
-    rep = {wl.layers[i].name: f for i, f in asg.replicas.items() if f > 1}
-    notes.append(f"mapping {asg.policy}: {asg.macros_used} of {asg.macros} macros hold weights (residency "
-                 f"needs {asg.macros_for_residency}); weights written once, never reloaded"
-                 + (f"; replicas: {', '.join(f'{k} x{v}' for k, v in rep.items())}" if rep else ""))
-    notes.extend(asg.notes)
-    return S, clock, makespan
+    return pl["cycles"], int(cost[res < arch.macro.count].sum())
+
+
+def with_policy(arch, policy):
+    """`arch` with `mapping.policy` replaced."""
+    import dataclasses
+    return dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
+
+
+def image_latency_cycles(res) -> int:
+    """An image's latency in a Result: from the mapping (streams) or the whole run."""
+    m = res.extra.get("mapping") or {}
+    return int(m.get("image_latency_cycles") or res.cycles)
+
+
+def score(res, objective):
+    """Sort key of a Result for `mapping.objective` (smaller is better)."""
+    s = res.summary()
+    lat = image_latency_cycles(res)
+    e = s["energy_per_inference_pj"]
+    return {"latency": (lat, res.cycles, e), "throughput": (res.cycles, e), "energy": (e, res.cycles),
+            "edp": (e * lat, res.cycles)}[objective]
 
 
 def image_latency(S, wl) -> int:

@@ -390,7 +390,7 @@ def _builder(job: Job) -> PointBuilder:
 
 def run_chunk(job: Job, indices) -> list:
     """Evaluate points; returns [(index, cells)] or, on a user error, [("error", message)]."""
-    from .commands.simulate import ENGINES
+    from .engines import ENGINES
     engine = ENGINES[job.engine]
     builder = _builder(job)
     out = []

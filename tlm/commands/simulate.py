@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..engines import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry lives in tlm/engines.py)
 from ..errors import InputError, Where
 from ..yamlio import atomic_write_all
 from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg, split_arch_workload
@@ -11,8 +12,6 @@ NAME = "simulate"
 HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
 ORDER = 10
 
-ENGINES = {}  # name -> simulate(arch, workload, args) -> Result; filled below and by other engines
-DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
 
 
 def _cycles(text):
@@ -28,7 +27,7 @@ def _cycles(text):
 
 def add_arguments(p):
     add_arch_workload(p)
-    p.add_argument("--engine", choices=sorted(set(ENGINES) | {"analytic", "tlm"}), default=DEFAULT_ENGINE,
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE,
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
     p.add_argument("--mapping", metavar="POLICY",
@@ -51,33 +50,13 @@ def add_arguments(p):
                    help="measure each layer's input bit density on DATASET with the functional model")
 
 
-def _analytic(arch, wl, args):
-    from ..analytic import simulate
-    return simulate(arch, wl, input_density=getattr(args, "input_density", None))
-
-
-ENGINES["analytic"] = _analytic
-
-
-def _tlm(arch, wl, args):
-    from ..engine.system import simulate
-    quiet = getattr(args, "quiet", False)
-    return simulate(arch, wl, quantum_cycles=getattr(args, "quantum", None),
-                    input_density=getattr(args, "input_density", None),
-                    contention=False if getattr(args, "no_contention", False) else None,
-                    trace=getattr(args, "trace", None), progress=not quiet)
-
-
-ENGINES["tlm"] = _tlm
-
-
 def run(args) -> int:
     from .. import report
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
     if getattr(args, "mapping", None):
-        from ..policies import with_policy
+        from ..mapper import with_policy
         arch = with_policy(arch, args.mapping)
     if args.engine != "tlm":
         for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
@@ -92,8 +71,9 @@ def run(args) -> int:
     try:
         result = ENGINES[args.engine](arch, wl, args)
     except RuntimeError as e:
+        from ..engine.payload import TransactionError
         from ..engine.system import SimulationStalled
-        if not isinstance(e, SimulationStalled):
+        if not isinstance(e, (SimulationStalled, TransactionError)):
             raise
         import sys
         print(f"error: {e}", file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InputError, Where
 from ._common import add_arch_workload, console, load_arch_arg, load_workload_arg
-from .simulate import ENGINES
+from ..engines import ENGINES
 
 NAME = "sweep"
 HELP = "sweep architecture and workload settings (cartesian product); CSV of results and plots"

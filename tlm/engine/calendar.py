@@ -1,89 +1,88 @@
-"""Bandwidth of a shared target as busy-until bookkeeping that tolerates temporal decoupling.
+"""Busy-until service of a shared target (an SRAM bank, the post-processing unit) that tolerates
+temporal decoupling.
 
-A single busy-until time is exact when one initiator uses a target in time order (a DMA channel, a
-macro's own ADC).  A target shared by decoupled initiators (N macros on the SRAM) sees requests out of
-time order: one macro running a quantum ahead would make the others queue behind its future accesses.
-The calendar keeps, per window of WINDOW_CYCLES, how much of the window's capacity is taken; a request
-takes capacity from its window onwards and waits only for what overflows.  Below saturation nobody
-waits, whatever the order of arrival, so strict and decoupled runs agree; at saturation requests are
-delayed by the overflow, i.e. the target's throughput is the bound.
+A single busy-until time is exact when requests arrive in time order.  Decoupled initiators (macros
+running up to a quantum ahead of the kernel, ADCs booking their write-back at the end of a chunk's
+conversions) reach a target out of time order: a plain busy-until would make a request queue behind a
+booking that lies in its future.  The calendar therefore keeps the target's busy intervals from the
+kernel's current time on (sorted, merged when they touch) and serves a request in the first gap at or
+after its time that is long enough: first come, first served, and never behind the future.  In time
+order this is exactly busy-until.  Intervals that end before the kernel's time can no longer matter
+(no initiator's local time is behind the kernel) and are dropped.
 """
 from __future__ import annotations
 
-WINDOW_CYCLES = 64
-MAX_WALK_WINDOWS = 1024  # past this a saturated request is booked as one block (bounded time)
+from bisect import bisect_right
+
+PRUNE_AT = 256  # intervals kept before the ones already over are dropped (amortized)
+MAX_INTERVALS = 4096  # past this, the oldest gaps are given up (booked as busy): bounded time per request
 
 
-class BandwidthCalendar:
-    __slots__ = ("per_cycle", "cap", "used", "limit", "skip")
+class Calendar:
+    __slots__ = ("env", "starts", "ends", "busy_cycles", "limit")
 
-    def __init__(self, per_cycle: float):
-        self.per_cycle = per_cycle  # units (bits, ops) the target serves per cycle
-        self.cap = per_cycle * WINDOW_CYCLES
-        self.used = {}  # window index -> units taken
-        self.limit = 8192  # prune old windows when more than this many are kept
-        self.skip = {}  # full window -> a later window that may have room (path-compressed pointers)
+    def __init__(self, env):
+        self.env = env
+        self.starts: list = []  # busy intervals [starts[i], ends[i]), sorted, disjoint, not touching
+        self.ends: list = []
+        self.busy_cycles = 0
+        self.limit = PRUNE_AT  # prune when more intervals than this are kept
 
-    def request(self, t: int, units: int, own_cycles: int) -> int:
-        """Book `units` from cycle `t`; returns the extra wait beyond the request's own `own_cycles`."""
-        used = self.used
-        i = t // WINDOW_CYCLES
-        u = used.get(i, 0) + units
-        if u < self.cap:  # the common case: room in the window, no wait
-            used[i] = u
-            if u == units and len(used) > self.limit:  # a new window: forget old ones now and then
-                self.prune(i - 4096)
-            return 0
-        if units <= 0:
-            return 0
-        return self._overflow(t, i, units, own_cycles)
+    def book(self, t: int, cycles: int) -> int:
+        """Serve `cycles` of work from time `t` on; returns the start time granted (>= t)."""
+        if cycles <= 0:
+            return t
+        self.busy_cycles += cycles
+        starts, ends = self.starts, self.ends
+        if not ends or t >= ends[-1]:  # in time order: plain busy-until
+            if ends and t == ends[-1]:
+                ends[-1] = t + cycles
+            else:
+                starts.append(t)
+                ends.append(t + cycles)
+                if len(ends) > self.limit:
+                    self._prune()
+            return t
+        return self._insert(t, cycles)
 
-    def _next_open(self, i: int) -> int:
-        """The first window at or after `i` that is not known to be full (skip pointers, compressed)."""
-        skip = self.skip
-        j = i
-        while j in skip:
-            j = skip[j]
-        while i in skip and skip[i] != j:
-            skip[i], i = j, skip[i]
-        return j
-
-    def _overflow(self, t, i, units, own_cycles):
-        used, cap, first = self.used, self.cap, i
-        need = units
-        steps = 0
-        i = self._next_open(i)
-        while True:
-            u = used.get(i, 0)
-            free = max(cap - u, 0)
-            if free > need:
-                used[i] = u + need
+    def _insert(self, t: int, cycles: int) -> int:
+        starts, ends = self.starts, self.ends
+        i = bisect_right(ends, t)  # first interval ending after t
+        s = t
+        while i < len(starts):
+            if starts[i] >= s + cycles:  # the gap before interval i is long enough
                 break
-            used[i] = cap  # this window is now full: later requests jump over it
-            need -= free
-            self.skip[i] = i + 1
-            if need <= 0:
-                break
-            i = self._next_open(i + 1)
-            steps += 1
-            if steps > MAX_WALK_WINDOWS:
-                # a request worth thousands of windows: book the rest as one block from here instead
-                # of filling window by window, so the time per request stays bounded
-                k = int(need // cap)
-                i += k
-                used[i] = used.get(i, 0) + (need - k * cap)
-                break
-        if len(used) > self.limit:
-            self.prune(first - 4096)
-        if i == first:
-            return 0
-        done = i * WINDOW_CYCLES + -(-used[i] // self.per_cycle)
-        return max(0, int(done) - (t + own_cycles))
+            s = max(s, ends[i])
+            i += 1
+        e = s + cycles
+        # insert [s, e) before interval i, merging with neighbours that touch it
+        if i < len(starts) and starts[i] == e:
+            starts[i] = s
+            if i > 0 and ends[i - 1] == s:
+                starts[i] = starts[i - 1]
+                del starts[i - 1], ends[i - 1]
+        elif i > 0 and ends[i - 1] == s:
+            ends[i - 1] = e
+        else:
+            starts.insert(i, s)
+            ends.insert(i, e)
+        if len(ends) > self.limit:
+            self._prune()
+        return s
 
-    def prune(self, below: int) -> None:
-        for k in [k for k in self.used if k < below]:
-            del self.used[k]
-        for k in [k for k in self.skip if k < below]:
-            del self.skip[k]
-        # when recent windows alone exceed the limit, prune less often (amortized linear time)
-        self.limit = max(8192, 2 * len(self.used))
+    def _prune(self) -> None:
+        now = self.env.now
+        starts, ends = self.starts, self.ends
+        k = bisect_right(ends, now)
+        if k:
+            del starts[:k], ends[:k]
+        if len(ends) > MAX_INTERVALS:  # give up the oldest gaps: one interval
+            k = len(ends) - MAX_INTERVALS // 2
+            ends[:k] = [ends[k - 1]]
+            starts[:k] = [starts[0]]
+        # many intervals still ahead of the kernel: prune less often (amortized linear time)
+        self.limit = max(PRUNE_AT, 2 * len(ends))
+
+    @property
+    def busy_until(self) -> int:
+        return self.ends[-1] if self.ends else 0

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from ..hw import controller as hw_ctrl
 from ..hw import leakage as hw_leak
-from ..hw import sram as hw_sram
+from ..plan import split_share
 from . import dma as dmamod
 from .block import Block
-from .payload import Command, Payload
-from .plan import split_share
+from .payload import Command, Payload, check
 from .stats import KIND
 
 _CTRL, _LEAK = KIND["controller"], KIND["leakage"]
@@ -28,10 +27,11 @@ _CTRL, _LEAK = KIND["controller"], KIND["leakage"]
 class Barrier:
     """Fires its event when `n` participants have arrived."""
 
-    __slots__ = ("n", "event")
+    __slots__ = ("n", "event", "shared")
 
-    def __init__(self, env, n):
+    def __init__(self, env, n, shared=False):
         self.n, self.event = n, env.event()
+        self.shared = shared  # several macros run at once: their SRAM accesses are kept in time order
 
     def arrive(self):
         self.n -= 1
@@ -56,7 +56,8 @@ class Controller(Block):
     def run(self):
         sys, env = self.sys, self.env
         io = sys.rows - 1
-        yield from self._wait_dma([dmamod.burst(io, sys.io_in, sys.sram, "image in")], "image in")
+        yield from self._wait_dma([dmamod.burst(self.arch, io, sys.io_in, sys.sram, "image in",
+                                                        address=sys.plan.sram.address["input"])], "image in")
         io_in = env.now
         self.busy(io, 0, io_in, "image in")
         for plan in sys.plans:
@@ -70,7 +71,8 @@ class Controller(Block):
             self._close(plan.row, env.now - t0)
         self.layer_index = io
         t0 = env.now
-        yield from self._wait_dma([dmamod.burst(io, sys.io_out, sys.sram, "image out", Command.READ)], "image out")
+        yield from self._wait_dma([dmamod.burst(self.arch, io, sys.io_out, sys.sram, "image out", Command.READ,
+                                                        address=sys.plans[-1].out_addr)], "image out")
         self.busy(io, t0, env.now - t0, "image out")
         self._close(io, io_in + env.now - t0)
         self.waiting = ""
@@ -80,11 +82,11 @@ class Controller(Block):
         self.cycles[row] = cycles
         e = self.stats.energy[row]
         e[_CTRL] += hw_ctrl.energy_pj(self.arch, cycles)
-        e[_LEAK] += hw_leak.energy_pj(self.arch, cycles)
+        e[_LEAK] += hw_leak.energy_pj(self.arch, cycles, self.sys.plan.mapping_desc["macros_used"])
 
     # ---- spills -------------------------------------------------------------------------------------
     def _spill(self, plan, bits, direction):
-        return dmamod.burst(plan.row, bits, None, f"spill {direction} {plan.name}")
+        return dmamod.burst(self.arch, plan.row, bits, None, f"spill {direction} {plan.name}")
 
     def _serial_spill(self, plan, direction):
         if plan.spill_bits and not self.sys.contention:
@@ -112,15 +114,26 @@ class Controller(Block):
             yield from self._wait_dma(inb, "spill in")
             self.spill_cycles[plan.row] += env.now - t
         row = plan.row
-        rd = sys.sram.b_transport(Payload(Command.READ, length=plan.read_bits, layer=row, initiator=self.name), 0)
-        wr = sys.sram.b_transport(Payload(Command.WRITE, length=plan.write_bits, layer=row, initiator=self.name), 0)
-        d = sys.postproc.b_transport(Payload(Command.COMPUTE, length=plan.ops, layer=row, initiator=self.name), 0)
-        if sys.contention:  # the SRAM must also stream the operands in and the results out
-            acc = hw_sram.access_cycles
-            need = max(rd + int(acc(self.arch, plan.read_bits)), wr + int(acc(self.arch, plan.write_bits)))
-            if need > d:
-                sys.postproc.stall(row, env.now + d, need - d, "sram")
-                d = need
+        names = sys.row_names
+        now = env.now
+        done = now
+        sram = sys.sram
+        # the SRAM streams every input in and the result out; the post-processing computes
+        reqs = [(Command.READ, a, b) for a, b in zip(plan.in_addrs, plan.in_bits_each)]
+        if plan.write_bits:
+            reqs.append((Command.WRITE, plan.out_addr, plan.write_bits))
+        for cmd, addr, bits in reqs:
+            txn = Payload(cmd, address=addr, length=bits, layer=row, initiator=self.name)
+            sram.b_transport(txn, 0)
+            check(txn, "sram", names)
+            done = max(done, sram.last_done)
+        txn = Payload(Command.COMPUTE, ops=plan.ops, layer=row, initiator=self.name)
+        sys.postproc.b_transport(txn, 0)
+        check(txn, "postproc", names)
+        d = sys.postproc.last_done - now
+        if sys.contention and done - now > d:  # the SRAM streams are the bound
+            sys.postproc.stall(row, now + d, done - now - d, "sram")
+            d = done - now
         if d:
             self.waiting = f"post-processing ({plan.name})"
             yield env.timeout(d)
@@ -133,15 +146,14 @@ class Controller(Block):
 
     def _compute_layer(self, plan):
         sys, env = self.sys, self.env
-        N = len(sys.macros)
-        tiles, R = plan.tiles, plan.rounds
+        rounds = plan.rounds_of()  # the plan's assignment: the tiles of each round, each on its macro
+        R = len(rounds)
         row = plan.row
         yield from self._serial_spill(plan, "in")
         double = self.arch.macro.weight_double_buffer
 
         def batch(k):
-            ts = tiles[k * N:(k + 1) * N]
-            loads = [] if sys.resident else [dmamod.weights(sys.macros[j], plan, t) for j, t in enumerate(ts)]
+            loads = [] if sys.resident else [dmamod.weights(sys.macros[t.macro], plan, t) for t in rounds[k]]
             return loads + self._round_spill(plan, k, R, "in")
 
         def wait_loads(ev, k):
@@ -149,27 +161,28 @@ class Controller(Block):
             self.waiting = f"the DMA (weights of round {k} of {plan.name})"
             yield ev
             dt = env.now - t
-            for j in range(len(tiles[k * N:(k + 1) * N])):
+            for j in sorted({t.macro for t in rounds[k]}):
                 sys.macros[j].stall(row, t, dt, "weight load")
 
         first = batch(0)
         if first:
             yield from wait_loads(sys.dma.submit(first), 0)
         for k in range(R):
-            ts = tiles[k * N:(k + 1) * N]
+            ts = rounds[k]
             if not double and k > 0:
                 b = batch(k)
                 if b:
                     yield from wait_loads(sys.dma.submit(b), k)
             t_go = env.now
-            barrier = Barrier(env, len(ts))
-            for j, t in enumerate(ts):
-                sys.macros[j].assign(plan, t, barrier)
+            barrier = Barrier(env, len(ts), shared=len({t.macro for t in ts}) > 1)
+            for t in ts:
+                sys.macros[t.macro].assign(plan, t, barrier)
             nxt = None
             if double and k + 1 < R:
                 b = batch(k + 1)
                 nxt = sys.dma.submit(b) if b else None
-            self.waiting = f"macros {', '.join(sys.macros[j].name for j in range(len(ts)))} (round {k} of {plan.name})"
+            used = sorted({t.macro for t in ts})
+            self.waiting = f"macros {', '.join(sys.macros[j].name for j in used)} (round {k} of {plan.name})"
             yield barrier.event
             self.compute_cycles[row] += env.now - t_go
             out = self._round_spill(plan, k, R, "out")

@@ -1,11 +1,12 @@
-"""DMA: a SimPy process (initiator) with `channels` channels, each a busy-until time.
+"""DMA: `dma.channels` channels, each a SimPy process (initiator) with its own queue of transfers.
 
-Requesters (the controller) submit a batch of transfers and get an event that fires when the whole
-batch is over.  The DMA process serves batches in arrival order: each transfer takes the channel that
-frees first, lasts `transfer_cycles(bits, rate)` (tlm/hw/dma.py: burst latency + bits at the channel
-rate, or at the macro write port's rate for weights), reads or writes external memory and writes the
-on-chip end (a macro's weight port, the SRAM).  Weight loads, activation spills and the image I/O all
-share the channels, so spills delay weight loads and vice versa.
+A requester (the controller) submits a batch of transfers and gets an event that fires when the whole
+batch is over.  Each transfer joins the queue of the channel that will be free first (the channel's
+own state: the end of the work already queued on it; ties go to the lowest channel), and the channel
+serves its queue in order: it reads or writes external memory and writes or reads the on-chip end (a
+macro's weight port, the SRAM at the transfer's address range), and is taken for the transfer's cycles
+(tlm/plan.weight_load_cycles for weights, tlm/hw/dma.transfer_cycles for bursts) plus any wait of the
+on-chip end.  Weight loads, activation spills and the image I/O share the channels.
 """
 from __future__ import annotations
 
@@ -13,87 +14,124 @@ from collections import deque
 
 from ..hw import dma as hw_dma
 from .block import Block
-from .payload import Command, Payload
+from .payload import Command, Payload, Status, check
 from .stats import KIND
 
 _DMA = KIND["dma"]
 
 
 class Transfer:
-    """One DMA transfer: the payload, the bits that set its duration, its rate, the on-chip end."""
+    """One DMA transfer: the payload, its cycles on a channel, the on-chip end, a label, its batch."""
 
-    __slots__ = ("txn", "timing_bits", "rate", "sink", "what")
+    __slots__ = ("txn", "cycles", "sink", "what", "batch")
 
-    def __init__(self, txn, timing_bits, rate, sink, what):
-        self.txn, self.timing_bits, self.rate, self.sink, self.what = txn, timing_bits, rate, sink, what
+    def __init__(self, txn, cycles, sink, what):
+        self.txn, self.cycles, self.sink, self.what, self.batch = txn, cycles, sink, what, None
 
 
-class Dma(Block):
-    def __init__(self, sys):
-        super().__init__(sys, "dma", "dma", track=False)  # its channels have the tracks
-        self.channels = [sys.stats.track(f"dma.ch{c}", "dma") for c in range(self.arch.dma.channels)]
-        self.free = [0] * len(self.channels)
+class Batch:
+    __slots__ = ("left", "event")
+
+    def __init__(self, env, n):
+        self.left, self.event = n, env.event()
+
+    def one_done(self):
+        self.left -= 1
+        if self.left == 0:
+            self.event.succeed()
+
+
+class Channel(Block):
+    """One channel: a process serving its own queue."""
+
+    def __init__(self, sys, dma, index):
+        super().__init__(sys, f"dma.ch{index}", "dma")
+        self.dma = dma
         self.queue = deque()
+        self.queued_until = 0  # when the work queued on this channel will be over (if nothing waits)
         self.wake = None
-        self.waiting = "a transfer request"
+        self.waiting = "a transfer"
         self.proc = self.env.process(self.run())
+
+    def push(self, tr) -> None:
+        self.queue.append(tr)
+        self.queued_until = max(self.queued_until, self.env.now) + tr.cycles
+        if self.wake is not None and not self.wake.triggered:
+            self.wake.succeed()
+
+    def run(self):
+        env, st, arch = self.env, self.stats, self.arch
+        names = self.sys.row_names
+        while True:
+            while not self.queue:
+                self.waiting = "a transfer"
+                self.wake = env.event()
+                yield self.wake
+            tr = self.queue.popleft()
+            self.waiting = f"its transfer ({tr.what})"
+            txn, row, start = tr.txn, tr.txn.layer, env.now
+            st.transactions += 1
+            st.energy[row][_DMA] += hw_dma.onchip_energy_pj(arch, txn.length)
+            st.count("dma_bits", row, txn.length)
+            self.sys.extmem.b_transport(txn, 0)
+            check(txn, "extmem", names)
+            q = 0
+            if tr.sink is not None:
+                txn.status = Status.INCOMPLETE
+                q = tr.sink.b_transport(txn, 0)
+                check(txn, tr.sink.name, names)
+            self.busy(row, start, tr.cycles, tr.what)
+            if q:
+                self.stall(row, start + tr.cycles, q, "sram")
+                self.queued_until += q
+            yield env.timeout(tr.cycles + q)
+            self.dma.outstanding -= 1
+            tr.batch.one_done()
+            if self.dma.outstanding == 0:
+                self.dma.drained()
+
+
+class Dma:
+    """The channels and the dispatcher (no process of its own)."""
+
+    def __init__(self, sys):
+        self.env = sys.env
+        self.name = "dma"
+        self.waiting = ""
+        self.channels = [Channel(sys, self, c) for c in range(sys.arch.dma.channels)]
+        self.outstanding = 0
+        self.drain_waiters = []
 
     def submit(self, transfers):
         """Queue a batch; returns the event that fires when all of it is over (an empty batch: when
         every transfer queued so far is over)."""
-        done = self.env.event()
-        self.queue.append((transfers, done))
-        if self.wake is not None and not self.wake.triggered:
-            self.wake.succeed()
-        return done
+        if not transfers:
+            ev = self.env.event()
+            if self.outstanding == 0:
+                ev.succeed()
+            else:
+                self.drain_waiters.append(ev)
+            return ev
+        b = Batch(self.env, len(transfers))
+        now = self.env.now
+        for tr in transfers:
+            tr.batch = b
+            ch = min(self.channels, key=lambda c: max(c.queued_until, now))
+            self.outstanding += 1
+            ch.push(tr)
+        return b.event
 
-    def run(self):
-        env = self.env
-        while True:
-            while not self.queue:
-                self.waiting = "a transfer request"
-                self.wake = env.event()
-                yield self.wake
-            transfers, done = self.queue.popleft()
-            now = env.now
-            finish = now if transfers else max([now] + self.free)  # an empty batch drains the DMA
-            for tr in transfers:
-                finish = max(finish, self._transfer(tr, now))
-            self.waiting = "its transfers to finish"
-            env.timeout(finish - now).callbacks.append(lambda _e, d=done: d.succeed())
-
-    def _transfer(self, tr, now: int) -> int:
-        free = self.free
-        c = min(range(len(free)), key=free.__getitem__)
-        start = max(now, free[c])
-        dur = int(hw_dma.transfer_cycles(self.arch, tr.timing_bits, tr.rate))
-        txn, st = tr.txn, self.stats
-        st.transactions += 1
-        row = txn.layer
-        st.energy[row][_DMA] += hw_dma.onchip_energy_pj(self.arch, txn.length)
-        st.count("dma_bits", row, txn.length)
-        self.sys.extmem.b_transport(txn, start - now)
-        q = 0
-        if tr.sink is not None:
-            q = tr.sink.b_transport(txn, start - now) - (start - now)
-        end = start + dur + q
-        free[c] = end
-        ch = self.channels[c]
-        ch.busy[row] += dur
-        if q:
-            ch.add_stall(row, "sram", q)
-        if self.trace is not None:
-            self.trace.span(ch.name, tr.what, start, dur, layer=self.sys.row_names[row])
-            if q:
-                self.trace.span(ch.name, "stall: sram", start + dur, q, cat="stall", layer=self.sys.row_names[row])
-        return end
+    def drained(self):
+        for ev in self.drain_waiters:
+            ev.succeed()
+        self.drain_waiters = []
 
 
 def weights(macro, plan, tile) -> Transfer:
-    txn = Payload(Command.WRITE, address=macro.index, length=tile.cells, layer=plan.row, tile=tile.index,
-                  initiator="dma")
-    return Transfer(txn, plan.tile_bits, plan.load_rate, macro, f"weights {plan.name} t{tile.index} -> {macro.name}")
+    txn = Payload(Command.WRITE, length=tile.weight_bits, layer=plan.row, tile=tile.index, initiator="dma")
+    return Transfer(txn, plan.load_cycles, macro, f"weights {plan.name} t{tile.index} -> {macro.name}")
 
 
-def burst(row: int, bits: int, sink, what: str, command=Command.WRITE) -> Transfer:
-    return Transfer(Payload(command, length=bits, layer=row, initiator="dma"), bits, None, sink, what)
+def burst(arch, row: int, bits: int, sink, what: str, command=Command.WRITE, address: int = 0) -> Transfer:
+    txn = Payload(command, address=address, length=bits, layer=row, initiator="dma")
+    return Transfer(txn, int(hw_dma.transfer_cycles(arch, bits)), sink, what)

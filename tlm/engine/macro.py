@@ -1,22 +1,31 @@
 """A CIM macro: a SimPy process (initiator) that runs the tiles the controller gives it, and a target
-for its weight-write port (the DMA writes weights into it).
+for its weight-write port (the DMA writes a tile's weights into it).
 
-One tile = its output pixels in chunks of `chunk_pixels` (>= compute_txn_macs MACs each).  Per chunk
-the macro issues, as plain calls with timing annotation:
-  READ    to the SRAM: the chunk's activation bits (its share of the layer's input stream)
-  COMPUTE to its array: input-serial DPs of the chunk (energy from tlm/hw/macro.py); the delay is
-          the first pixel's DP phase
-  CONVERT to its ADC pipeline, which pipelines the rest of the chunk and writes the results back.
-The quantum keeper lets the macro run ahead of the kernel; it synchronises when the quantum is used
-up and at the end of every tile (the controller's barrier).
+One tile = its output pixels in chunks of `chunk_pixels` (>= tlm.compute_txn_macs MACs each, from the
+plan).  Per chunk the macro issues, as plain calls with timing annotation:
+  READ    to the SRAM: the chunk's share of the tile's input range (its address decides the banks);
+          the macro waits until the banks begin (a bank taken by someone else delays it: "sram")
+  COMPUTE on its own array: the chunk's input-serial DPs (energy from tlm/hw/macro.py); the first
+          pixel's DP phase takes t_dp
+  CONVERT to its ADC pipeline, which takes the pixels into its bounded FIFO (a full FIFO stalls the
+          macro: "adc"), converts them and writes the results back; it answers when the macro may
+          start the next chunk's DPs.
+Busy = its DP phases (and, without a pipelined ADC, the conversions the columns wait through, and
+with one the last pixel's conversion of the tile); the rest of the tile's time is a stall by reason:
+"sram" (a bank it reads is taken), "adc" (back-pressure: the ADC FIFO is full, or without pipelining
+the converters are still writing back), "adc drain" (at the tile's end, the pixels still in the FIFO).
+The quantum keeper lets the macro run ahead of the kernel: it syncs when need_sync() says the quantum
+is used up and at the end of every tile (the controller's round barrier).
 """
 from __future__ import annotations
+
+from collections import deque
 
 from ..hw import controller as hw_ctrl
 from ..hw import macro as hw_macro
 from .adc import AdcPipeline
 from .block import Block
-from .payload import Command, Payload, Status
+from .payload import Command, Payload, Status, check
 from .quantum import QuantumKeeper
 from .stats import KIND
 
@@ -30,19 +39,22 @@ class Macro(Block):
         self.index = index
         self.adc = AdcPipeline(sys, index)
         self.qk = QuantumKeeper(self.env, sys.quantum)
-        self.job = None
+        self.jobs = deque()  # (layer plan, tile, barrier) assigned by the controller, run in order
         self.wake = None
         self.waiting = "a tile from the controller"
         self.dp_cycles = self.stats.counts["dp_cycles"]
         self.loaded = self.stats.counts["weight_bits_loaded"]
         self.rd = Payload(Command.READ, initiator=self.name)  # reused payloads (a TLM memory manager)
-        self.cmp = Payload(Command.COMPUTE, initiator=self.name)
+        self.cv = Payload(Command.CONVERT, initiator=self.name)
         self.proc = self.env.process(self.run())
 
     # ---- target: the weight-write port ------------------------------------------------------------
     def b_transport(self, txn, delay: int) -> int:
-        """WRITE of `txn.length` weight bits (energy only; the DMA accounts the transfer time)."""
+        """WRITE of `txn.length` weight bits (energy; the DMA channel is taken for the load's cycles)."""
         self.stats.transactions += 1
+        if txn.command is not Command.WRITE:
+            txn.status = Status.COMMAND_ERROR
+            return delay
         self.stats.energy[txn.layer][_WW] += hw_macro.weight_write_energy_pj(self.arch, txn.length)
         self.loaded[txn.layer] += txn.length
         txn.status = Status.OK
@@ -50,34 +62,38 @@ class Macro(Block):
 
     # ---- initiator ---------------------------------------------------------------------------------
     def assign(self, plan, tile, barrier) -> None:
-        self.job = (plan, tile, barrier)
-        self.wake.succeed()
+        self.jobs.append((plan, tile, barrier))
+        if self.wake is not None and not self.wake.triggered:
+            self.wake.succeed()
 
     def run(self):
         env = self.env
         while True:
-            self.waiting = "a tile from the controller"
-            self.wake = env.event()
-            yield self.wake
-            plan, tile, barrier = self.job
+            while not self.jobs:
+                self.waiting = "a tile from the controller"
+                self.wake = env.event()
+                yield self.wake
+            plan, tile, barrier = self.jobs.popleft()
             self.waiting = f"its own tile {tile.index} of layer {plan.name}"
-            yield from self._tile(plan, tile)
+            yield from self._tile(plan, tile, barrier.shared)
             barrier.arrive()
 
-    def _tile(self, plan, tile):
+    def _tile(self, plan, tile, shared):
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
+        names = self.sys.row_names
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
-        t_dp, t_cv, per, r_in, dens = plan.t_dp, plan.t_cv, plan.period, plan.bits_in, plan.density
-        pipelined, quantum = adc.pipelined, qk.quantum
+        t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.bits_in, plan.density
+        pipelined = adc.pipelined
         energy, dp_count, busy, traced = st.energy[row], self.dp_cycles, self.track.busy, self.trace is not None
         dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
-        cells, cols, rows, reads = tile.cells, tile.cols, tile.rows, tile.read_bits
-        rd, txn = self.rd, self.cmp
-        rd.layer = txn.layer = row
-        rd.tile = txn.tile = tile.index
-        READ, COMPUTE, CONVERT, OK = Command.READ, Command.COMPUTE, Command.CONVERT, Status.OK
+        cells, cols, rows = tile.cells, tile.cols, tile.rows
+        span, base, cap = tile.read_bits, plan.in_addr + tile.in_lo, sram.capacity
+        rd, cv = self.rd, self.cv
+        rd.layer = cv.layer = row
+        rd.tile = cv.tile = tile.index
+        OK = Status.OK
         t = qk.now  # local time, absolute
-        adc.start_tile(t, plan)
+        adc.start_tile(t, plan, tile)
         # the input-window registers of the tile's rows clock for the tile's nominal compute time
         energy[_CTRL] += hw_ctrl.window_energy_pj(arch, rows * plan.tile_cycles)
         n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
@@ -86,19 +102,23 @@ class Macro(Block):
         while lo < P:
             hi = min(lo + cp, P)
             p = hi - lo
+            if shared and qk.local:  # other macros read the SRAM in this round: keep time order
+                qk.set(t)
+                if qk.need_sync(True):
+                    yield qk.sync()
+                t = qk.now
             ta = t
             now = env.now
-            # activation stream for the chunk
-            rd.command, rd.length, rd.pixel_lo, rd.pixel_hi = READ, reads * hi // P - reads * lo // P, lo, hi
+            # the chunk's activations: its share of the tile's input range
+            a0 = span * lo // P
+            rd.address, rd.length = (base + a0) % cap, span * hi // P - a0
+            rd.status = Status.INCOMPLETE
             t = now + sram.b_transport(rd, t - now)
+            if rd.status is not OK:
+                check(rd, "sram", names)
             q_sram = t - ta
-            if t - now >= quantum and t > now:
-                qk.set(t)
-                yield qk.sync()
-                now = env.now
-            # the DPs of the chunk (one per pixel per input bit-plane); delay = the first pixel's DP phase
-            txn.command, txn.pixel_lo, txn.pixel_hi = COMPUTE, lo, hi
-            txn.length = n = p * r_in
+            # the DPs of the chunk on its own array (one per pixel per input bit-plane)
+            n = p * r_in
             st.transactions += 1
             if n == n_full:
                 energy[_DP] += e_full[0]
@@ -107,34 +127,35 @@ class Macro(Block):
                 energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
                 energy[_DRV] += drv_energy(arch, rows * n, dens)
             dp_count[row] += n
-            txn.status = OK
             t += t_dp
-            if t - now >= quantum and t > now:
-                qk.set(t)
-                yield qk.sync()
-                now = env.now
-            # conversions and write-back; the ADC says when the next chunk's DPs may start
-            txn.command = CONVERT
-            t = now + adc.b_transport(txn, t - now)
-            lo, first = hi, lo == 0
-            if lo == P:
+            # conversions and write-back; the ADC pipeline says when the next chunk's DPs may start
+            cv.pixel_lo, cv.pixel_hi, cv.status = lo, hi, Status.INCOMPLETE
+            t = now + adc.b_transport(cv, t - now)
+            if cv.status is not OK:
+                check(cv, adc.name, names)
+            lo = hi
+            own = p * t_dp
+            if not pipelined:
+                own += p * t_cv
+            drain = 0
+            if lo == P:  # the tile is over when its last conversion and write-back are
+                if pipelined:  # the last pixel's conversion is the macro's work, the rest a drain
+                    own += t_cv
+                    drain = adc.done - t - t_cv
                 t = adc.done
-            if pipelined:
-                natural = (t_dp if first else per) + (p - 1) * per + (t_cv if lo == P else 0)
-            else:
-                natural = p * per
-            back = t - ta - q_sram - natural
             if traced:
-                self.busy(row, ta + q_sram, natural, "compute")
+                self.busy(row, ta + q_sram, own, "compute")
             else:
-                busy[row] += natural
+                busy[row] += own
             if q_sram:
                 self.stall(row, ta, q_sram, "sram")
-            if back:
-                self.stall(row, ta + q_sram + natural, back, "adc back-pressure")
-            if t - now >= quantum and t > now:
-                qk.set(t)
+            back = t - ta - q_sram - own - drain
+            if back:  # the FIFO was full (or, without pipelining, the converters were still busy)
+                self.stall(row, ta + q_sram + own, back, "adc")
+            if drain:
+                self.stall(row, t - drain, drain, "adc drain")
+            qk.set(t)
+            if qk.need_sync():
                 yield qk.sync()
-        qk.set(t)
         if qk.local:
             yield qk.sync()

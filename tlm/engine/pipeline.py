@@ -152,17 +152,24 @@ class PipelineRun:
         mac.adc.track.busy[li] += px * plan.t_cv * nt
         t0 = env.now
         sram = sys.sram
-        q_r = sram.b_transport(Payload(Command.READ, length=reads, layer=li, initiator=mac.name), 0)
+        b = S.image[j]
+        cap = sram.capacity
+        q_r = sram.b_transport(Payload(Command.READ, address=(plan.in_addr + rd_img * b + rd_img * lo // H) % cap, length=reads, layer=li, initiator=mac.name), 0)
         q_w = 0
         end = q_r + cost
         if psum:
             pb = arch.controller.psum_bits
-            q_w += sram.b_transport(Payload(Command.READ, length=psum * pb, layer=li, initiator=mac.name), end) - end
-            sys.postproc.b_transport(Payload(Command.COMPUTE, length=psum, layer=li, initiator=mac.name), end)
-            q_w += sys.postproc.last_queue
-            q_w += sram.b_transport(Payload(Command.WRITE, length=psum * pb, layer=li, initiator=mac.name), end) - end
+            a = (plan.psum_addr + out_psum * W * pb * (b * H + lo)) % cap
+            q_w += sram.b_transport(Payload(Command.READ, address=a, length=psum * pb, layer=li,
+                                            initiator=mac.name), end) - end
+            q_w += sys.postproc.b_transport(Payload(Command.COMPUTE, ops=psum, layer=li, initiator=mac.name),
+                                            end + q_w) - (end + q_w)
+            q_w += sram.b_transport(Payload(Command.WRITE, address=a, length=psum * pb, layer=li,
+                                            initiator=mac.name), end + q_w) - (end + q_w)
         if writes:
-            q_w += sram.b_transport(Payload(Command.WRITE, length=writes, layer=li, initiator=mac.name), end) - end
+            a = (plan.out_addr + out_last * W * plan.bits_out * (b * H + lo)) % cap
+            q_w += sram.b_transport(Payload(Command.WRITE, address=a, length=writes, layer=li, initiator=mac.name),
+                                    end + q_w) - (end + q_w)
         if mac.trace is not None:
             mac.busy(li, t0 + q_r, cost, f"{l.name} img{S.image[j]} rows {lo}-{hi - 1}")
         else:
@@ -180,6 +187,8 @@ class PipelineRun:
         return v
 
     def _digital_job(self, j):
+        """A digital layer's rows on the post-processing: read the operands, compute, write the result.
+        The SRAM streams behind the ops; a saturated bank or a busy post-processing delays them."""
         sys, S = self.sys, self.S
         li = S.layer[j]
         plan = sys.plans[li]
@@ -187,20 +196,27 @@ class PipelineRun:
         B = sys.wl.batch
         share = lambda total: (total // B) * hi // H - (total // B) * lo // H  # noqa: E731
         ops = share(plan.ops)
-        if not ops and not plan.read_bits:
+        rb, wb = share(plan.read_bits), share(plan.write_bits)
+        if not ops and not rb:
             return 0
-        rd = sys.sram.b_transport(Payload(Command.READ, length=share(plan.read_bits), layer=li,
-                                          initiator="postproc"), 0)
-        wr = sys.sram.b_transport(Payload(Command.WRITE, length=share(plan.write_bits), layer=li,
-                                          initiator="postproc"), 0)
-        d = sys.postproc.b_transport(Payload(Command.COMPUTE, length=ops, layer=li, initiator="controller"), 0)
-        if sys.contention:
-            acc = hw_sram.access_cycles
-            need = max(rd + int(acc(sys.arch, share(plan.read_bits))), wr + int(acc(sys.arch, share(plan.write_bits))))
-            if need > d:
-                sys.postproc.stall(li, sys.env.now + d, need - d, "sram")
-                d = need
-        return max(d, 0)
+        env, sram, cap = sys.env, sys.sram, sys.sram.capacity
+        b = S.image[j]
+        off = lambda total: ((total // B) * b + (total // B) * lo // H)  # noqa: E731
+        q = 0
+        if rb:
+            q = sram.b_transport(Payload(Command.READ, address=(plan.in_addr + off(plan.read_bits)) % cap,
+                                         length=rb, layer=li, initiator="postproc"), 0)
+        d0 = sys.postproc.b_transport(Payload(Command.COMPUTE, ops=ops, layer=li, initiator="postproc"), q)
+        done = sys.postproc.last_done - env.now if ops else d0
+        if wb:
+            w = sram.b_transport(Payload(Command.WRITE, address=(plan.out_addr + off(plan.write_bits)) % cap,
+                                         length=wb, layer=li, initiator="postproc"), d0)
+            if sys.contention:  # the result streams through its bank's write port
+                done = max(done, w + -(-wb // (sys.arch.sram.width_bits)))
+        cost = S.cost[j]
+        if done > cost:
+            sys.postproc.stall(li, env.now + cost, done - cost, "sram" if q or d0 > q else "postproc")
+        return max(done, cost)
 
     def _dma_job(self, j):
         sys, S = self.sys, self.S
@@ -209,13 +225,13 @@ class PipelineRun:
             bits = sys.plans[li].spill_bits
             if kind == -1:
                 sys.stats.count("spill_bits", li, bits)
-            return sys.dma.submit([dmamod.burst(li, bits, None, f"spill {'in' if kind == -1 else 'out'} "
-                                                                f"{sys.row_names[li]}")])
+            return sys.dma.submit([dmamod.burst(sys.arch, li, bits, None, f"spill {'in' if kind == -1 else 'out'} "
+                                                                          f"{sys.row_names[li]}")])
         B = 1 if self.stream else sys.wl.batch  # streams move one image at a time
         if kind == 0:
-            return sys.dma.submit([dmamod.burst(io, sys.io_in * B // sys.wl.batch, sys.sram, "image in")])
-        return sys.dma.submit([dmamod.burst(io, sys.io_out * B // sys.wl.batch, sys.sram, "image out",
-                                            Command.READ)])
+            return sys.dma.submit([dmamod.burst(sys.arch, io, sys.io_in * B // sys.wl.batch, sys.sram, "image in")])
+        return sys.dma.submit([dmamod.burst(sys.arch, io, sys.io_out * B // sys.wl.batch, sys.sram, "image out",
+                                            Command.READ, address=sys.plans[-1].out_addr)])
 
 
 def charge_clock(sys, per_layer_cycles, makespan, macros_used):
@@ -229,22 +245,17 @@ def charge_clock(sys, per_layer_cycles, makespan, macros_used):
     return share
 
 
-def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trace=None, input_density=None):
-    """Run a resident mapping (policy resident, pipelined or replicate) through the TLM blocks."""
+def run_mapped(sys, trace=None):
+    """Run the plan's resident mapping (policy resident, pipelined or replicate) on the System's blocks
+    and build the Result."""
     import numpy as np
 
     from .. import mapper
+    from ..plan import static_per_layer
     from ..result import Result
-    from .system import COUNTED, STATIC, System
-    sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
-                 input_density=input_density)
-    # the plan: the mapper's assignment and schedule (the reference run built them; built here if not)
-    asg, S = getattr(ref, "mapping_plan", (None, None))
-    if S is None:
-        ops = [p.ops // wl.batch for p in sys.plans]
-        asg = mapper.assign(arch, wl, arch.mapping.policy, ops)
-        S = mapper.build_schedule(arch, wl, asg, ops, stream=asg.policy in ("pipelined", "replicate"),
-                                  spill_bits=[p.spill_bits for p in sys.plans])
+    from .stats import COUNT_KEYS as COUNTED
+    arch, wl, plan = sys.arch, sys.wl, sys.plan
+    asg, S = plan.multi, plan.schedule
     run = PipelineRun(sys, asg, S)
     sys.start = lambda: run.finished
     sys.watchdog_cycles = max(sys.watchdog_cycles, 64 * max(S.makespan, 1))
@@ -254,14 +265,9 @@ def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trac
     makespan = elapsed + S.spill_cycles
     n = len(wl.layers)
     st = sys.stats
-    pl = {}
-    for k in ref.per_layer:
-        if k in STATIC:
-            pl[k] = ref.per_layer[k].copy()
-        elif k in COUNTED:
-            pl[k] = st.counts_array(k)
-        else:
-            pl[k] = np.zeros_like(ref.per_layer[k])
+    pl = static_per_layer(plan)
+    for k in COUNTED:
+        pl[k][:] = st.counts_array(k)
     if S.spill_bits:
         pl["spill_bits"][n] += S.spill_bits
         pl["dma_bits"][n] += 2 * S.spill_bits
@@ -279,7 +285,7 @@ def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trac
     pl["cycles"] = cyc
     pl["compute_cycles"] = np.where(comp, cyc, 0)
     macro_busy = np.sum([st.tracks[m.name].busy for m in sys.macros], axis=0)
-    nmac = np.array([max(len(ref.extra["mapping"]["layers"].get(nm, {}).get("macros", [])), 1)
+    nmac = np.array([max(len(plan.mapping_desc["layers"].get(nm, {}).get("macros", [])), 1)
                      for nm in sys.row_names])
     span = makespan if run.stream else np.maximum(cyc, 1)
     pl["temporal_utilization"] = np.where(comp, macro_busy / (nmac * span), 0.0)
@@ -290,7 +296,7 @@ def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trac
         st.energy[n][KIND["external"]] += hw_dma.external_energy_pj(arch, 2 * S.spill_bits)
     desc = mapper.describe(arch, wl, asg, S)
     charge_clock(sys, pl["cycles"], int(pl["cycles"].sum()), desc["macros_used"])
-    notes = list(ref.notes)
+    notes = list(plan.notes)
     stalls = st.component_stall()
     for comp_name, reasons in sorted(stalls.items()):
         for r, v in sorted(reasons.items()):
@@ -302,7 +308,7 @@ def simulate_mapped(arch, wl, ref, *, quantum_cycles=None, contention=None, trac
              "contention": sys.contention, "elapsed_cycles": makespan, "instances": st.instances(makespan),
              "mapping": desc, "bound_cycles": S.makespan}
     res = Result(engine="tlm", arch=arch, workload=wl, layer_names=list(sys.row_names),
-                 layer_types=list(ref.layer_types), per_layer=pl, energy_pj=st.energy_array(),
+                 layer_types=list(plan.types), per_layer=pl, energy_pj=st.energy_array(),
                  component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=notes,
                  extra=extra)
     if trace:

@@ -1,54 +1,161 @@
-"""Activation SRAM: a target.  READ/WRITE transactions cost energy per bit (tlm/hw/sram.py) and occupy
-the banks for `access_cycles(bits)` (all banks interleaved).  With contention on, the banks' aggregate
-width is a shared bandwidth (a BandwidthCalendar): a requester waits only when the banks are
-saturated.  The access itself is pipelined behind the requester's own work (line buffers), which is
-what the analytic engine assumes."""
+"""Activation SRAM: a target made of `sram.banks` banks, each with its own busy-until service.
+
+A READ or WRITE names a bit-address range [address, address + length) (addresses form a ring over the
+capacity; tlm/plan.py places every tensor).  Bank b holds the addresses with
+(a // interleave) % banks == b, `interleave` = `sram.interleave_bits` (0: capacity / banks, one
+contiguous range per bank; tlm/plan.bank_interleave_bits).  The
+range is split over the banks it touches; each part occupies the bank's read or write port for
+ceil(bits / width_bits) cycles, booked in the port's calendar (tlm/engine/calendar.py); `sram.ports`
+says whether a bank has a read and a write port (1r1w) or one port for both (1rw).  Two reads on one
+bank at once wait for each other, on different banks they do not.  The requester waits only until every bank it
+needs has begun its part (the access then streams behind the requester's own work through its line
+buffer, as the contention-free schedule assumes); a saturated bank makes the next request wait.
+Energy per bit: tlm/hw/sram.py.  With `tlm.contention` off the banks never make anyone wait.
+"""
 from __future__ import annotations
 
 from ..hw import sram as hw_sram
+from ..plan import bank_interleave_bits
 from .block import Block
-from .calendar import BandwidthCalendar
+from .calendar import Calendar
 from .payload import Command, Status
 from .stats import KIND
 
 _READ, _WRITE = KIND["sram_read"], KIND["sram_write"]
-_RD, _OK = Command.READ, Status.OK
-_access, _read_pj, _write_pj = hw_sram.access_cycles, hw_sram.read_energy_pj, hw_sram.write_energy_pj
+_RD, _WR, _OK = Command.READ, Command.WRITE, Status.OK
+
+
+def bank_bits(address: int, length: int, interleave: int, banks: int, capacity: int) -> list:
+    """[(bank, bits)] of the range [address, address + length) on a ring of `capacity` bits."""
+    out = {}
+    a = address % capacity
+    left = length
+    while left > 0:  # at most two pieces when the range wraps (or more for a range longer than the ring)
+        n = min(left, capacity - a)
+        w0, w1 = a // interleave, (a + n - 1) // interleave
+        if w0 == w1:
+            b = w0 % banks
+            out[b] = out.get(b, 0) + n
+        else:
+            b0, b1 = w0 % banks, w1 % banks
+            out[b0] = out.get(b0, 0) + (w0 + 1) * interleave - a
+            out[b1] = out.get(b1, 0) + a + n - w1 * interleave
+            inner = w1 - w0 - 1
+            if inner:
+                q, r = divmod(inner, banks)
+                for k in range(min(inner, banks)):
+                    b = (w0 + 1 + k) % banks
+                    out[b] = out.get(b, 0) + (q + (k < r)) * interleave
+        left -= n
+        a = 0
+    return sorted(out.items())
+
+
+class Bank:
+    """One bank: a read port and a write port, each a busy-until calendar (one shared calendar when the
+    bank has a single read/write port, `sram.ports: 1rw`)."""
+
+    __slots__ = ("index", "read", "write", "track")
+
+    def __init__(self, sys, index):
+        self.index = index
+        self.read = Calendar(sys.env)
+        self.write = self.read if sys.arch.sram.ports == "1rw" else Calendar(sys.env)
+        self.track = sys.stats.track(f"sram.bank{index}", "sram")
 
 
 class Sram(Block):
     def __init__(self, sys):
-        super().__init__(sys, "sram", "sram")
+        super().__init__(sys, "sram", "sram", track=False)  # its banks have the tracks
         a = self.arch.sram
-        self.calendar = BandwidthCalendar(a.banks * a.width_bits) if sys.contention else None
-        self.energy, self.busy_rows = self.stats.energy, self.track.busy
-        self.costs = {}
+        self.capacity = max(a.capacity_bits, 1)
+        self.width = a.width_bits
+        self.interleave = bank_interleave_bits(self.arch)
+        self.banks = [Bank(sys, b) for b in range(a.banks)]
+        self.contention = sys.contention
+        self.energy = self.stats.energy
         self.read_bits = self.stats.counts["sram_read_bits"]
         self.write_bits = self.stats.counts["sram_write_bits"]
+        self.pj = {}
+        self.split = {}  # (address, length) -> bank parts, memoized (chunks of a tile repeat)
+        self.last_done = 0  # when the last request's parts are all over (a requester that streams reads it)
 
     def b_transport(self, txn, delay: int) -> int:
-        """Serve `txn` at kernel time + `delay`; returns the delay at which it is granted."""
-        bits, row, arch = txn.length, txn.layer, self.arch
+        """Serve `txn` at kernel time + `delay`; returns the delay at which every bank it needs has begun."""
+        bits, row, cmd = txn.length, txn.layer, txn.command
         self.stats.transactions += 1
-        txn.status = _OK
-        if bits <= 0:
+        if cmd is not _RD and cmd is not _WR:
+            txn.status = Status.COMMAND_ERROR
             return delay
-        cost = self.costs.get(bits)  # (cycles, read pJ, write pJ) of this size, memoized
-        if cost is None:
-            if len(self.costs) > 4096:
-                self.costs.clear()
-            cost = self.costs[bits] = (_access(arch, bits), _read_pj(arch, bits), _write_pj(arch, bits))
-        cyc = cost[0]
-        if txn.command is _RD:
-            self.energy[row][_READ] += cost[1]
+        if not 0 <= txn.address < self.capacity or bits < 0:
+            txn.status = Status.ADDRESS_ERROR
+            return delay
+        txn.status = _OK
+        if bits == 0:
+            self.last_done = self.env.now + delay
+            return delay
+        pj = self.pj.get((cmd, bits))  # energy of this access size, memoized
+        if pj is None:
+            if len(self.pj) > 65536:
+                self.pj.clear()
+            f = hw_sram.read_energy_pj if cmd is _RD else hw_sram.write_energy_pj
+            pj = self.pj[(cmd, bits)] = f(self.arch, bits)
+        if cmd is _RD:
+            self.energy[row][_READ] += pj
             self.read_bits[row] += bits
         else:
-            self.energy[row][_WRITE] += cost[2]
+            self.energy[row][_WRITE] += pj
             self.write_bits[row] += bits
-        self.busy_rows[row] += cyc
-        if self.trace is not None:
-            self.trace.span(self.name, txn.command.name.lower(), self.env.now + delay, cyc,
-                            layer=self.sys.row_names[row], by=txn.initiator)
-        if self.calendar is None:
-            return delay
-        return delay + self.calendar.request(self.env.now + delay, bits, cyc)
+        t = self.env.now + delay
+        a, I = txn.address, self.interleave
+        w0 = a // I
+        if w0 == (a + bits - 1) // I and a + bits <= self.capacity:  # the common case: one bank
+            bank = self.banks[w0 % len(self.banks)]
+            cyc = -(-bits // self.width)
+            bank.track.busy[row] += cyc
+            s = t
+            if self.contention:
+                cal = bank.read if cmd is _RD else bank.write
+                ends = cal.ends
+                if ends and t < ends[-1]:
+                    s = cal.book(t, cyc)
+                else:  # in time order: plain busy-until (Calendar.book's fast path, inlined)
+                    cal.busy_cycles += cyc
+                    if ends and t == ends[-1]:
+                        ends[-1] = t + cyc
+                    else:
+                        cal.starts.append(t)
+                        ends.append(t + cyc)
+                        if len(ends) > cal.limit:
+                            cal._prune()
+            if self.trace is not None:
+                self.trace.span(bank.track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row],
+                                by=txn.initiator)
+            self.last_done = s + cyc
+            return s - self.env.now
+        key = (a, bits)
+        parts = self.split.get(key)
+        if parts is None:
+            if len(self.split) > 65536:
+                self.split.clear()
+            w = self.width
+            parts = self.split[key] = [(self.banks[b], -(-n // w))
+                                       for b, n in bank_bits(a, bits, I, len(self.banks), self.capacity)]
+        latest = done = t
+        trace = self.trace
+        reading = cmd is _RD
+        for bank, cyc in parts:
+            bank.track.busy[row] += cyc
+            if self.contention:
+                s = (bank.read if reading else bank.write).book(t, cyc)
+                if s > latest:
+                    latest = s
+            else:
+                s = t
+            if s + cyc > done:
+                done = s + cyc
+            if trace is not None:
+                trace.span(bank.track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row],
+                           by=txn.initiator)
+        self.last_done = done
+        return latest - self.env.now

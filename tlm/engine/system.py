@@ -13,13 +13,12 @@ import time
 import numpy as np
 import simpy
 
-from ..analytic import simulate as analytic_simulate
+from ..plan import build_plan, static_per_layer
 from ..result import Result
 from .controller import Controller
 from .dma import Dma
 from .extmem import ExternalMemory
 from .macro import Macro
-from .plan import build_plan
 from .postproc import PostProc
 from .sram import Sram
 from .stats import Stats
@@ -36,14 +35,19 @@ class SimulationStalled(RuntimeError):
 class System:
     """The accelerator as blocks and processes, built from `arch` for workload `wl`."""
 
-    def __init__(self, arch, wl, *, quantum_cycles=None, contention=None, trace=None, input_density=None):
+    def __init__(self, arch, wl, *, quantum_cycles=None, contention=None, trace=None, input_density=None,
+                 plan=None):
         self.arch, self.wl = arch, wl
         cfg = arch.tlm
         self.quantum = cfg.quantum_cycles if quantum_cycles is None else int(quantum_cycles)
         self.contention = cfg.contention if contention is None else bool(contention)
         self.watchdog_cycles = cfg.watchdog_cycles
-        self.plans, self.resident, self.io_in, self.io_out = build_plan(arch, wl, input_density,
-                                                                        cfg.compute_txn_macs)
+        self.plan = plan = build_plan(arch, wl, input_density) if plan is None else plan
+        plan.check_tile_limit()
+        self.plans, self.resident = plan.layers, plan.resident
+        self.io_in, self.io_out = plan.io_in_bits, plan.io_out_bits
+        # a single transfer or tile may be stalled by everything else: scale the watchdog to the run
+        self.watchdog_cycles = max(self.watchdog_cycles, 2 * plan.serial_bound_cycles)
         self.rows = len(wl.layers) + 1
         self.row_names = [l.name for l in wl.layers] + ["(image I/O)"]
         self.env = simpy.Environment()
@@ -57,7 +61,7 @@ class System:
         self.macros = [Macro(self, j) for j in range(arch.macro.count)]
 
     def blocks(self):
-        return [self.controller, self.dma, *self.macros]
+        return [self.controller, *self.dma.channels, *self.macros]
 
     def start(self):
         self.controller = Controller(self)
@@ -100,10 +104,9 @@ class System:
         if bar is None:
             if time.perf_counter() - t_wall < PROGRESS_AFTER_S:
                 return None
+            from rich.console import Console
             from rich.progress import Progress
-
-            from ..commands._common import console
-            p = Progress(console=console(stderr=True), transient=True)
+            p = Progress(console=Console(stderr=True), transient=True)
             task = p.add_task(f"tlm: {self.wl.name}", total=self.rows)
             p.start()
             bar = (p, task)
@@ -112,47 +115,35 @@ class System:
 
 
 def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, progress=False,
-             input_density=None) -> Result:
+             input_density=None, plan=None) -> Result:
     """Transaction-level simulation of `wl` on `arch`.  `quantum_cycles` and `contention` override the
-    config's `tlm:` section; `trace` is a path for a Chrome/Perfetto trace-event JSON file.
-    `arch.mapping.policy` other than sequential: the mapper's jobs run on all macros at once
-    (tlm/engine/pipeline.py); `auto` is resolved first (tlm/policies.py)."""
-    if arch.mapping.policy == "auto":
+    config's `tlm:` section; `trace` is a path for a Chrome/Perfetto trace-event JSON file; `plan` an
+    already built tlm.plan.Plan of (arch, wl, input_density)."""
+    if plan is None and arch.mapping.policy == "auto":  # the policy service picks one (tlm/policies.py)
         from ..policies import simulate_auto
         return simulate_auto(simulate, arch, wl, quantum_cycles=quantum_cycles, contention=contention,
                              trace=trace, progress=progress, input_density=input_density)
-    ref = analytic_simulate(arch, wl, input_density=input_density)  # the mapping's static numbers, notes
-    if arch.mapping.policy != "sequential" and ref.extra.get("mapping", {}).get("layers"):
-        from .pipeline import simulate_mapped
-        return simulate_mapped(arch, wl, ref, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
-                               input_density=input_density)
     sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
-                 input_density=input_density)
-    # a single transfer or tile may legitimately take as long as the whole contention-free run
-    sys.watchdog_cycles = max(sys.watchdog_cycles, 64 * ref.cycles)
+                 input_density=input_density, plan=plan)
+    if sys.plan.schedule is not None:  # a resident mapping: every macro at once (tlm/engine/pipeline.py)
+        from .pipeline import run_mapped
+        return run_mapped(sys, trace)
     sys.run(progress=progress)
-    res = to_result(sys, ref)
+    res = to_result(sys)
     if trace:
         sys.trace.write(trace)
     return res
 
 
-STATIC = ("macs", "tiles", "row_tiles", "col_tiles", "group_tiles", "groups_per_tile", "rounds", "rows_per_tile",
-          "cols_per_tile", "live_bits", "spatial_utilization")
 COUNTED = ("weight_bits_loaded", "conversions", "dp_cycles", "sram_read_bits", "sram_write_bits", "dma_bits",
            "spill_bits", "postproc_ops")
 
 
-def to_result(sys, ref) -> Result:
-    st, c = sys.stats, sys.controller
-    pl = {}
-    for k in ref.per_layer:
-        if k in STATIC:
-            pl[k] = ref.per_layer[k].copy()
-        elif k in COUNTED:
-            pl[k] = st.counts_array(k)
-        else:
-            pl[k] = np.zeros_like(ref.per_layer[k])
+def to_result(sys) -> Result:
+    st, c, plan = sys.stats, sys.controller, sys.plan
+    pl = static_per_layer(plan)
+    for k in COUNTED:
+        pl[k][:] = st.counts_array(k)
     pl["cycles"] = np.array(c.cycles, dtype=np.int64)
     pl["compute_cycles"] = np.array(c.compute_cycles, dtype=np.int64)
     pl["spill_cycles"] = np.array(c.spill_cycles, dtype=np.int64)
@@ -163,7 +154,7 @@ def to_result(sys, ref) -> Result:
     pl["temporal_utilization"] = np.where(comp, macro_busy / (len(sys.macros) * sched), 0.0)
     elapsed = int(sys.env.now)
     stalls = st.component_stall()
-    notes = list(ref.notes)
+    notes = list(plan.notes)
     for comp_name, reasons in sorted(stalls.items()):
         for r, v in sorted(reasons.items()):
             notes.append(f"tlm: {comp_name} stalled {v:,} cycles on {r} (summed over instances)")
@@ -171,6 +162,6 @@ def to_result(sys, ref) -> Result:
              "quantum_cycles": sys.quantum, "contention": sys.contention, "elapsed_cycles": elapsed,
              "instances": st.instances(elapsed)}
     return Result(engine="tlm", arch=sys.arch, workload=sys.wl, layer_names=list(sys.row_names),
-                  layer_types=list(ref.layer_types), per_layer=pl, energy_pj=st.energy_array(),
+                  layer_types=list(plan.types), per_layer=pl, energy_pj=st.energy_array(),
                   component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=notes,
-                  extra=extra)
+                  extra={**extra, "mapping": plan.mapping_desc})
