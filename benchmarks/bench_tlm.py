@@ -2,8 +2,11 @@
 
     pytest benchmarks/ --benchmark-only -p no:cacheprovider -o python_files='bench_*.py'
 
-Targets (issue 3): ResNet-8, a whole inference through the TLM engine, under 0.3 s wall; the engine
-serves over 0.5 M transactions per wall second.  The figures land in each benchmark's extra_info.
+Targets (issue 12): ResNet-8, a whole inference through the TLM engine in-process, within 10 ms;
+ResNet-18 at 224x224 within 0.6 s; at least 0.5 M transactions per wall second on cifar10_vgg.  The
+figures land in each benchmark's extra_info (with the target).  The machine is shared, so wall time
+varies with its load; the asserts check the targets against the CPU time of this process (the best of
+a few runs), which the other jobs cannot take away.
 """
 import time
 from pathlib import Path
@@ -17,19 +20,32 @@ from tlm.workload import load_workload
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def cpu_best(fn, repeats=5):
+    """The least CPU time of this process over `repeats` calls of fn(), seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t)
+    return best
+
+
 @pytest.fixture(scope="module")
 def arch():
     return load_arch(ROOT / "configs" / "imagine.yaml")
 
 
 def test_resnet8_whole_inference_tlm(benchmark, arch):
-    """Everything a `tlm simulate` run does: analytic reference (mapping, notes), plan, SimPy run,
-    Result with statistics."""
+    """Everything a `tlm simulate` run does in-process: the plan, the SimPy run, the Result with
+    statistics (the TLM engine does not run the analytic engine)."""
     wl = load_workload(ROOT / "workloads" / "resnet8.yaml")
     r = benchmark(simulate, arch, wl)
     benchmark.extra_info["cycles"] = r.cycles
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
+    benchmark.extra_info["target_s"] = 0.010
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 20)
+    assert cpu <= 0.010
 
 
 @pytest.mark.parametrize("contention", [True, False], ids=["contention", "no-contention"])
@@ -47,16 +63,13 @@ def test_transactions_per_second(benchmark, arch, contention):
     benchmark.extra_info["txn_per_s_best"] = n / benchmark.stats.stats.min
     benchmark.extra_info["txn_per_s_mean"] = n / benchmark.stats.stats.mean
     # the same per CPU second of this process: what the machine's other jobs cannot take away
-    cpu = []
-    for _ in range(5):
-        t = time.process_time()
-        run()
-        cpu.append(time.process_time() - t)
-    benchmark.extra_info["txn_per_cpu_s_best"] = n / min(cpu)
+    rate = benchmark.extra_info["txn_per_cpu_s_best"] = n / cpu_best(run)
+    benchmark.extra_info["target_txn_per_s"] = 500_000
+    assert rate >= 500_000
 
 
 def test_resnet18_imagenet_tlm(benchmark, arch):
-    """ResNet-18 at 224x224 through the TLM engine (target: at most 5 s and 300 MB peak RSS).  The peak
+    """ResNet-18 at 224x224 through the TLM engine (target: within 0.6 s, at most 300 MB peak RSS).  The peak
     RSS is measured in a fresh process running `tlm simulate`, so this process's history does not count."""
     import subprocess
     import sys
@@ -71,4 +84,6 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["child_max_rss_mb"] = rss_mb
     assert rss_mb <= 300
-    assert benchmark.stats.stats.min <= 5.0
+    benchmark.extra_info["target_s"] = 0.6
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 3)
+    assert cpu <= 0.6

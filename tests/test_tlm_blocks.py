@@ -282,3 +282,22 @@ def test_an_error_response_stops_the_run_with_a_clear_message(tmp_path):
     msg = str(e.value)
     assert msg.startswith(f"sram answered address error to WRITE of 16384 bits at address "
                           f"{arch.sram.capacity_bits + 5} from dma (layer (image I/O)")
+
+
+# ---- the plan's assignment ---------------------------------------------------------------------------
+def test_both_engines_execute_the_plans_assignment(tmp_path):
+    """Conv 128 -> 96: 3 column tiles.  Sequential on 2 macros: rounds {t0, t1}, {t2}.  Reassigned (as a
+    mapper would) to macro1 alone, one tile per round: 3 x (load 4,628 + tile 1,168) after the image in
+    (276) and before the image out (212) = 17,876 cycles in both engines; macro0 does nothing."""
+    from tlm.plan import build_plan
+    arch = _with(_cfg(), **{"macro.count": 2, "macro.weight_double_buffer": False, "tlm.compute_txn_macs": 10**9})
+    wl = _conv(tmp_path, 128, 96)
+    plan = build_plan(arch, wl)
+    assert [t.macro for t in plan.layers[0].tiles] == [0, 1, 0] and plan.layers[0].rounds == 2
+    plan.set_assignment(0, [1, 1, 1], [0, 1, 2])
+    expected = 276 + 3 * (LOAD + 1168) + 212
+    assert analytic(arch, wl, plan=plan).cycles == expected
+    r = simulate(arch, wl, plan=plan)
+    assert r.cycles == expected
+    assert r.extra["instances"]["macro0"]["busy_cycles"] == 0
+    assert r.extra["instances"]["macro1"]["busy_cycles"] == 3 * 1168

@@ -42,8 +42,10 @@ API
     (loaded; 0 when resident), macro, round (the assignment).
 
 The assignment of tiles to macros and rounds (`assignment`, per compute layer two int arrays
-`tile_macro`, `tile_round`) is explicit so that a mapper can fill another one; the default policy
-"sequential" puts tile k on macro k mod N in round k div N (rounds of N tiles, the last one partial).
+`tile_macro`, `tile_round`) is explicit so that a mapper can fill another one (`set_assignment(j,
+tile_macro, tile_round)` updates the rounds and round loads); the default policy "sequential" puts tile
+k on macro k mod N in round k div N (rounds of N tiles, the last one partial).  Several tiles of one
+round on one macro run one after the other on it.
 
 Volume rules (one place): a conv/dense layer reads its input once per column tile (each row/group tile
 its slice of the input channels), writes its outputs once, and with r > 1 row tiles writes and reads
@@ -357,6 +359,27 @@ class Plan:
             self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential"),
                                             self.schedule)
+
+    # ---- the assignment ------------------------------------------------------------------------------
+    def set_assignment(self, j: int, tile_macro, tile_round) -> None:
+        """Give compute layer j (index among the compute layers) another assignment: tile k runs on macro
+        tile_macro[k] in round tile_round[k] (a mapper's policy).  Rounds are renumbered densely; the
+        layer's round count and weight-load cycles follow (a round loads its tiles over the DMA channels;
+        the analytic schedule takes its largest non-last round as the full one)."""
+        m, N = self.mapping, self.arch.macro.count
+        tm, tr = np.asarray(tile_macro, dtype=np.int64), np.asarray(tile_round, dtype=np.int64)
+        T = int(m.tiles[j])
+        if tm.shape != (T,) or tr.shape != (T,) or (T and (tm.min() < 0 or tm.max() >= N or tr.min() < 0)):
+            raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
+        _, tr = np.unique(tr, return_inverse=True)
+        self.assignment[j] = (tm, tr.astype(np.int64))
+        counts = np.bincount(tr, minlength=1) if T else np.zeros(1, dtype=np.int64)
+        ch = self.arch.dma.channels
+        self.rounds[j] = len(counts)
+        self.round_loads_last[j] = -(-int(counts[-1]) // ch) * self.load_cycles[j]
+        self.round_loads_full[j] = -(-int(counts[:-1].max(initial=0)) // ch) * self.load_cycles[j]
+        p = self.layers[int(self.comp_idx[j])]
+        p.rounds, p._tiles = int(self.rounds[j]), None
 
     # ---- checks --------------------------------------------------------------------------------------
     def _check_range(self, m) -> None:

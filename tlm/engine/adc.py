@@ -92,6 +92,7 @@ class AdcPipeline(Block):
         self.acc = Payload(Command.COMPUTE, initiator=self.name)
         self.wr = Payload(Command.WRITE, initiator=self.name)
         self.plan = self.tile = None
+        self.sram = sys.sram
 
     def start_tile(self, t: int, plan, tile) -> None:
         self.free = self.done = t
@@ -105,18 +106,19 @@ class AdcPipeline(Block):
         self.wr_base = plan.out_addr + tile.ch_lo * plan.pixels * plan.bits_out if tile.last_row else psum_base
         self.wr_span = tile.write_bits
         self.rd_base, self.rd_span = psum_base, tile.psum_read_bits  # partial sums read back (row tile > 0)
+        self.t_dp, self.t_cv, self.P = plan.t_dp, plan.t_cv, plan.pixels
+        self.energy_row = self.stats.energy[plan.row]
 
     def b_transport(self, txn, delay: int) -> int:
         self.stats.transactions += 1
         if txn.command is not Command.CONVERT:
             txn.status = Status.COMMAND_ERROR
             return delay
-        plan = self.plan
         row = txn.layer
         lo, hi = txn.pixel_lo, txn.pixel_hi
         p = hi - lo
         now = self.env.now
-        t_dp, t_cv = plan.t_dp, plan.t_cv
+        t_dp, t_cv = self.t_dp, self.t_cv
         d = now + delay  # the chunk's first DP is over
         free = self.free
         if not self.pipelined:
@@ -127,7 +129,7 @@ class AdcPipeline(Block):
         else:
             nxt, e, _, first_start = fifo_chunk(d, p, t_dp, t_cv, self.depth, free, self.slots)
         elems = p * self.outputs  # one conversion per output channel per pixel
-        self.stats.energy[row][_ADC] += elems * self.conversion_pj
+        self.energy_row[_ADC] += elems * self.conversion_pj
         self.conversions[row] += elems
         if self.trace is not None:
             self.busy(row, first_start, p * t_cv, "convert")
@@ -136,27 +138,26 @@ class AdcPipeline(Block):
         # write-back of the chunk's results once its last conversion is over
         wb = e - now
         q = 0
-        P = plan.pixels
-        sys = self.sys
-        sram = sys.sram
+        P = self.P
+        sram = self.sram
         if self.rd_span:  # read back the partial sums so far and accumulate them
             rd, span = self.rd, self.rd_span
             a0 = span * lo // P
             rd.address, rd.length = (self.rd_base + a0) % sram.capacity, span * hi // P - a0
             rd.layer, rd.tile, rd.status = row, txn.tile, Status.INCOMPLETE
             q = sram.b_transport(rd, wb) - wb
-            check(rd, "sram", sys.row_names)
+            check(rd, "sram", self.sys.row_names)
             acc = self.acc
             acc.ops, acc.layer, acc.tile, acc.status = elems, row, txn.tile, Status.INCOMPLETE
-            q = sys.postproc.b_transport(acc, wb + q) - wb
-            check(acc, "postproc", sys.row_names)
+            q = self.sys.postproc.b_transport(acc, wb + q) - wb
+            check(acc, "postproc", self.sys.row_names)
         wr, span = self.wr, self.wr_span
         a0 = span * lo // P
         wr.address, wr.length = (self.wr_base + a0) % sram.capacity, span * hi // P - a0
         wr.layer, wr.tile, wr.status = row, txn.tile, Status.INCOMPLETE
         q = sram.b_transport(wr, wb + q) - wb
         if wr.status is not _OK:
-            check(wr, "sram", sys.row_names)
+            check(wr, "sram", self.sys.row_names)
         if q:
             self.stall(row, e, q, "sram")
         self.free = self.done = e + q

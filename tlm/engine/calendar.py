@@ -19,20 +19,18 @@ MAX_INTERVALS = 4096  # past this, the oldest gaps are given up (booked as busy)
 
 
 class Calendar:
-    __slots__ = ("env", "starts", "ends", "busy_cycles", "limit")
+    __slots__ = ("env", "starts", "ends", "limit")
 
     def __init__(self, env):
         self.env = env
         self.starts: list = []  # busy intervals [starts[i], ends[i]), sorted, disjoint, not touching
         self.ends: list = []
-        self.busy_cycles = 0
         self.limit = PRUNE_AT  # prune when more intervals than this are kept
 
     def book(self, t: int, cycles: int) -> int:
         """Serve `cycles` of work from time `t` on; returns the start time granted (>= t)."""
         if cycles <= 0:
             return t
-        self.busy_cycles += cycles
         starts, ends = self.starts, self.ends
         if not ends or t >= ends[-1]:  # in time order: plain busy-until
             if ends and t == ends[-1]:

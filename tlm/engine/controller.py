@@ -1,9 +1,10 @@
 """The macro controller: a SimPy process that sequences the run.
 
-Image in (DMA) -> for each layer: [spill-in] -> rounds of tiles on the N macros, each round's weights
-loaded by the DMA (double-buffered when `macro.weight_double_buffer`: round k+1 loads while round k
+Image in (DMA) -> for each layer: [spill-in] -> the plan's rounds of tiles, each tile on the macro the
+plan's assignment names, each round's weights loaded by the DMA (double-buffered when `macro.weight_double_buffer`: round k+1 loads while round k
 computes; nothing to load when all tiles stay resident) -> [spill-out] -> layer barrier; digital layers
-run in post-processing -> image out (DMA).  Synchronisations are real events: a round barrier (all its
+stream their inputs and output through the SRAM banks at the plan's addresses while the
+post-processing computes -> image out (DMA).  Synchronisations are real events: a round barrier (all its
 macros done) and DMA batch completions.  It also charges the clock/sequencing and leakage energy of
 every layer from its measured cycles (tlm/hw/controller.py, tlm/hw/leakage.py).
 

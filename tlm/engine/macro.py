@@ -91,7 +91,8 @@ class Macro(Block):
         rd, cv = self.rd, self.cv
         rd.layer = cv.layer = row
         rd.tile = cv.tile = tile.index
-        OK = Status.OK
+        OK, INCOMPLETE = Status.OK, Status.INCOMPLETE
+        per_px = t_dp if pipelined else t_dp + t_cv  # the macro's own cycles per pixel
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan, tile)
         # the input-window registers of the tile's rows clock for the tile's nominal compute time
@@ -112,7 +113,7 @@ class Macro(Block):
             # the chunk's activations: its share of the tile's input range
             a0 = span * lo // P
             rd.address, rd.length = (base + a0) % cap, span * hi // P - a0
-            rd.status = Status.INCOMPLETE
+            rd.status = INCOMPLETE
             t = now + sram.b_transport(rd, t - now)
             if rd.status is not OK:
                 check(rd, "sram", names)
@@ -129,14 +130,12 @@ class Macro(Block):
             dp_count[row] += n
             t += t_dp
             # conversions and write-back; the ADC pipeline says when the next chunk's DPs may start
-            cv.pixel_lo, cv.pixel_hi, cv.status = lo, hi, Status.INCOMPLETE
+            cv.pixel_lo, cv.pixel_hi, cv.status = lo, hi, INCOMPLETE
             t = now + adc.b_transport(cv, t - now)
             if cv.status is not OK:
                 check(cv, adc.name, names)
             lo = hi
-            own = p * t_dp
-            if not pipelined:
-                own += p * t_cv
+            own = p * per_px
             drain = 0
             if lo == P:  # the tile is over when its last conversion and write-back are
                 if pipelined:  # the last pixel's conversion is the macro's work, the rest a drain
@@ -154,7 +153,7 @@ class Macro(Block):
                 self.stall(row, ta + q_sram + own, back, "adc")
             if drain:
                 self.stall(row, t - drain, drain, "adc drain")
-            qk.set(t)
+            qk.local = t - now  # advance local time (QuantumKeeper.set without another kernel-time read)
             if qk.need_sync():
                 yield qk.sync()
         if qk.local:

@@ -72,67 +72,79 @@ class Sram(Block):
         self.width = a.width_bits
         self.interleave = bank_interleave_bits(self.arch)
         self.banks = [Bank(sys, b) for b in range(a.banks)]
+        self.nbanks = len(self.banks)
+        self.whole = self.capacity % self.interleave == 0  # a range in one interleave block never wraps
+        self.read_ports = [b.read for b in self.banks]
+        self.write_ports = [b.write for b in self.banks]
+        self.bank_busy = [b.track.busy for b in self.banks]
         self.contention = sys.contention
         self.energy = self.stats.energy
         self.read_bits = self.stats.counts["sram_read_bits"]
         self.write_bits = self.stats.counts["sram_write_bits"]
-        self.pj = {}
+        self.read_pj, self.write_pj = {}, {}
         self.split = {}  # (address, length) -> bank parts, memoized (chunks of a tile repeat)
         self.last_done = 0  # when the last request's parts are all over (a requester that streams reads it)
 
+    def _memo(self, table, fn, bits):
+        if len(table) > 65536:
+            table.clear()
+        pj = table[bits] = fn(self.arch, bits)
+        return pj
+
     def b_transport(self, txn, delay: int) -> int:
         """Serve `txn` at kernel time + `delay`; returns the delay at which every bank it needs has begun."""
-        bits, row, cmd = txn.length, txn.layer, txn.command
+        bits, row, cmd, a = txn.length, txn.layer, txn.command, txn.address
         self.stats.transactions += 1
-        if cmd is not _RD and cmd is not _WR:
+        if cmd is _RD:
+            ports = self.read_ports
+            pj = self.read_pj.get(bits)  # energy of this access size, memoized
+            if pj is None:
+                pj = self._memo(self.read_pj, hw_sram.read_energy_pj, bits)
+            kind, count = _READ, self.read_bits
+        elif cmd is _WR:
+            ports = self.write_ports
+            pj = self.write_pj.get(bits)
+            if pj is None:
+                pj = self._memo(self.write_pj, hw_sram.write_energy_pj, bits)
+            kind, count = _WRITE, self.write_bits
+        else:
             txn.status = Status.COMMAND_ERROR
             return delay
-        if not 0 <= txn.address < self.capacity or bits < 0:
+        if not 0 <= a < self.capacity or bits < 0:
             txn.status = Status.ADDRESS_ERROR
             return delay
         txn.status = _OK
+        now = self.env.now
+        t = now + delay
         if bits == 0:
-            self.last_done = self.env.now + delay
+            self.last_done = t
             return delay
-        pj = self.pj.get((cmd, bits))  # energy of this access size, memoized
-        if pj is None:
-            if len(self.pj) > 65536:
-                self.pj.clear()
-            f = hw_sram.read_energy_pj if cmd is _RD else hw_sram.write_energy_pj
-            pj = self.pj[(cmd, bits)] = f(self.arch, bits)
-        if cmd is _RD:
-            self.energy[row][_READ] += pj
-            self.read_bits[row] += bits
-        else:
-            self.energy[row][_WRITE] += pj
-            self.write_bits[row] += bits
-        t = self.env.now + delay
-        a, I = txn.address, self.interleave
+        self.energy[row][kind] += pj
+        count[row] += bits
+        I = self.interleave
         w0 = a // I
-        if w0 == (a + bits - 1) // I and a + bits <= self.capacity:  # the common case: one bank
-            bank = self.banks[w0 % len(self.banks)]
+        if w0 == (a + bits - 1) // I and (self.whole or a + bits <= self.capacity):  # the common case: one bank
+            b = w0 % self.nbanks
             cyc = -(-bits // self.width)
-            bank.track.busy[row] += cyc
+            self.bank_busy[b][row] += cyc
             s = t
             if self.contention:
-                cal = bank.read if cmd is _RD else bank.write
+                cal = ports[b]
                 ends = cal.ends
-                if ends and t < ends[-1]:
+                if not ends or t > ends[-1]:  # in time order: plain busy-until (Calendar.book inlined)
+                    cal.starts.append(t)
+                    ends.append(t + cyc)
+                    if len(ends) > cal.limit:
+                        cal._prune()
+                elif t == ends[-1]:
+                    ends[-1] = t + cyc
+                else:
                     s = cal.book(t, cyc)
-                else:  # in time order: plain busy-until (Calendar.book's fast path, inlined)
-                    cal.busy_cycles += cyc
-                    if ends and t == ends[-1]:
-                        ends[-1] = t + cyc
-                    else:
-                        cal.starts.append(t)
-                        ends.append(t + cyc)
-                        if len(ends) > cal.limit:
-                            cal._prune()
             if self.trace is not None:
-                self.trace.span(bank.track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row],
+                self.trace.span(self.banks[b].track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row],
                                 by=txn.initiator)
             self.last_done = s + cyc
-            return s - self.env.now
+            return s - now
         key = (a, bits)
         parts = self.split.get(key)
         if parts is None:
@@ -158,4 +170,4 @@ class Sram(Block):
                 trace.span(bank.track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row],
                            by=txn.initiator)
         self.last_done = done
-        return latest - self.env.now
+        return latest - now

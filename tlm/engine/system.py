@@ -1,7 +1,9 @@
 """Wiring and running the transaction-level engine: `simulate(arch, wl) -> tlm.result.Result`.
 
-Blocks (one module each): controller.py (process), macro.py (process per macro, with its adc.py
-pipeline), dma.py (process), sram.py, postproc.py, extmem.py (targets).  The run loop steps the SimPy
+It executes the plan (tlm/plan.py, built once; the engine never calls the analytic engine).  Blocks,
+one module each: controller.py (process), macro.py (a process per macro, with its adc.py pipeline),
+dma.py (a process per channel), sram.py (banks), postproc.py, extmem.py (targets); calendar.py is the
+busy-until service of the shared targets, quantum.py the temporal decoupling.  The run loop steps the SimPy
 kernel itself so that a watchdog can stop a run that makes no progress -- a deadlock (no event left
 while the controller is unfinished) or a livelock (simulated time or events running on with no
 transaction served) -- with a message naming what each blocked process waits for.
