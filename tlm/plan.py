@@ -355,7 +355,7 @@ class Plan:
                 for pl_ in self.multi.places:
                     if pl_.layer == i and pl_.replica == 0:
                         tm[pl_.tile] = pl_.macro
-                self.assignment[j] = (tm, np.zeros_like(tm))
+                self.set_assignment(j, tm, np.zeros_like(tm))
             self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential"),
                                             self.schedule)
