@@ -48,7 +48,7 @@ POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")
 STREAM = ("pipelined", "replicate")  # policies whose layers overlap
 CONCRETE = ("sequential", "resident", "pipelined", "replicate")
 OBJECTIVES = ("latency", "throughput", "energy", "edp")
-MAX_JOBS = 400_000  # jobs of one schedule (a few Python objects each); coarser rows past this
+MAX_JOBS = 60_000  # jobs of a streamed schedule (a few Python objects and events each): coarser rows past this
 
 
 # ---- placement --------------------------------------------------------------------------------------
@@ -352,7 +352,17 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None):
     H = [_hw(l.out_shape)[0] for l in layers]
     in_bits = math.prod(wl.input_shape) * wl.input_bits
     out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    group = max(1, -(-B * sum(H) // MAX_JOBS))  # rows per job when the job count would be too large
+    fan = [max(1, len({p.macro for p in asg.places if p.layer == i})) for i in range(n)]  # jobs per row
+
+    def jobs(g):
+        return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
+    group = 1  # rows per job, doubled while the job count is too large
+    while stream and jobs(group) > MAX_JOBS and group < max(H):
+        group *= 2
+    if stream and jobs(group) > MAX_JOBS:
+        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {jobs(group):,} jobs, more than the "
+                         f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
+                         "resident or sequential", Where(wl.file), "batch")
     chunks = [max(1, -(-H[i] // group)) if stream else 1 for i in range(n)]  # jobs per image per copy
     cid = [chunk_ids(H[i], chunks[i]) for i in range(n)]
     index = {l.name: i for i, l in enumerate(layers)}
@@ -434,9 +444,13 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None):
         for i in range(n):
             if spill[i]:
                 barrier = [add(DIN, hw_dma.transfer_cycles(arch, int(spill[i])), i, 0, -1, barrier)]
-            for b in range(B):
-                layer_jobs(b, i, barrier)
-            barrier = [j for b in range(B) for q in range(chunks[i]) for j in done_of[(b, i, q)]]
+            l = layers[i]  # one job per macro for the whole batch (image -1: all of them, one after the other)
+            if l.is_compute:
+                ids = [add(mac, B * nt * row_cost(i, 0, H[i] - 1), i, -1, 0, barrier)
+                       for mac, nt in sorted(on[(i, 0)].items())]
+            else:
+                ids = [add(PP, B * row_cost(i, 0, H[i] - 1), i, -1, 0, barrier)]
+            barrier = ids
             if spill[i]:
                 barrier = [add(DIN, hw_dma.transfer_cycles(arch, int(spill[i])), i, B - 1, -2, barrier)]
         add(DOUT, hw_dma.transfer_cycles(arch, out_bits * B), n, B - 1, 1, barrier)

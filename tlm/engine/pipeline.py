@@ -110,6 +110,8 @@ class PipelineRun:
             W = l.out_shape[2] if len(l.out_shape) == 3 else 1
             g = self.geom[li] = (l, H, W, S.chunks[li])
         l, H, W, c = g
+        if S.image[j] < 0:  # layer by layer: the job covers the whole batch, image after image
+            return l, H, W, 0, H
         q = S.row[j]
         return l, H, W, q * H // c, (q + 1) * H // c
 
@@ -134,14 +136,17 @@ class PipelineRun:
         l, H, W, lo, hi = self._rows(j)
         f = self.asg.replicas.get(li, 1)
         cells, cols, rows, rd_img, out_last, out_psum, nt = self._tile_sums(li, S.row[j] % f, m)
-        px = (hi - lo) * W
+        b = S.image[j]
+        mult = sys.wl.batch if b < 0 else 1  # images the job covers
+        b = max(b, 0)
+        px = (hi - lo) * W * mult
         n_dp = px * plan.bits_in
         cost = S.cost[j]
         e = st.energy[li]
         e[_DP] += hw_macro.dp_array_energy_pj(arch, cells * n_dp, cols * n_dp, plan.density)
         e[_DRV] += hw_macro.input_driver_energy_pj(arch, rows * n_dp, plan.density)
         e[_CTRL] += hw_ctrl.window_energy_pj(arch, rows * cost // nt)
-        reads = rd_img * hi // H - rd_img * lo // H
+        reads = (rd_img * hi // H - rd_img * lo // H) * mult
         writes = out_last * px * plan.bits_out
         psum = out_psum * px
         conv = (out_last + out_psum) * px
@@ -152,7 +157,6 @@ class PipelineRun:
         mac.adc.track.busy[li] += px * plan.t_cv * nt
         t0 = env.now
         sram = sys.sram
-        b = S.image[j]
         cap = sram.capacity
         q_r = sram.b_transport(Payload(Command.READ, address=(plan.in_addr + rd_img * b + rd_img * lo // H) % cap, length=reads, layer=li, initiator=mac.name), 0)
         q_w = 0
@@ -194,13 +198,16 @@ class PipelineRun:
         plan = sys.plans[li]
         l, H, W, lo, hi = self._rows(j)
         B = sys.wl.batch
-        share = lambda total: (total // B) * hi // H - (total // B) * lo // H  # noqa: E731
+        if S.image[j] < 0:  # the whole batch
+            share = lambda total: total  # noqa: E731
+        else:
+            share = lambda total: (total // B) * hi // H - (total // B) * lo // H  # noqa: E731
         ops = share(plan.ops)
         rb, wb = share(plan.read_bits), share(plan.write_bits)
         if not ops and not rb:
             return 0
         env, sram, cap = sys.env, sys.sram, sys.sram.capacity
-        b = S.image[j]
+        b = max(S.image[j], 0)
         off = lambda total: ((total // B) * b + (total // B) * lo // H)  # noqa: E731
         q = 0
         if rb:
