@@ -34,10 +34,10 @@ def choose_policy(arch, wl, input_density=None):
     for p in mapper.CONCRETE:
         try:
             runs[p] = simulate(mapper.with_policy(arch, p), wl, input_density=input_density)
-        except InputError:
+        except InputError as e:
             if p == "sequential":
                 raise
-            skipped.append(p)
+            skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
     best = min(runs, key=lambda p: (mapper.score(runs[p], obj), mapper.CONCRETE.index(p)))
     parts = []
     for p, rp in runs.items():
@@ -45,8 +45,8 @@ def choose_policy(arch, wl, input_density=None):
         parts.append(f"{p} {s['inferences_per_s']:,.0f} inf/s, image latency "
                      f"{mapper.image_latency_cycles(rp):,} cycles, {s['energy_per_inference_pj'] / 1e6:.3g} uJ/inf")
     note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)
-            + (f"; {', '.join(skipped)}: need {runs['sequential'].extra['mapping']['macros_for_residency']} "
-               "macros to keep the weights resident" if skipped else ""))
+            + "".join(f"; {', '.join(p for p, r in skipped if r == why)}: {why}"
+                      for why in dict.fromkeys(r for _, r in skipped)))
     return best, runs[best], note
 
 

@@ -127,16 +127,20 @@ def tile_rects(arch, wl):
     return out, m, comp
 
 
+FFD_WINDOW = 64  # first fit among the most recently opened macros (exact first fit below this many)
+
+
 def pack_ffd(arch, items):
     """First-fit decreasing shelf packing of items (key, used rows, occupied rows, cols) -> (macro count,
-    {key: (macro, row0, col0)})."""
+    {key: (macro, row0, col0)}).  The first fit is searched among the last FFD_WINDOW open macros (tiles
+    come tallest first, so older macros are nearly always full): linear time for thousands of tiles."""
     R, C = arch.macro.rows, arch.macro.columns
     macs, where = [], {}
     for key, _u, h, w in sorted(items, key=lambda t: (-t[2], -t[3])):
-        for k, mac in enumerate(macs):
-            f = _fit(mac, h, w, R, C)
+        for k in range(max(0, len(macs) - FFD_WINDOW), len(macs)):
+            f = _fit(macs[k], h, w, R, C)
             if f is not None:
-                where[key] = (k, *_put(mac, f, h, w))
+                where[key] = (k, *_put(macs[k], f, h, w))
                 break
         else:
             mac = _Macro()
@@ -146,19 +150,28 @@ def pack_ffd(arch, items):
 
 
 def pack_balanced(arch, items, work, N):
-    """Longest work first onto the least loaded macro where it fits; None when it does not fit in N."""
+    """Longest work first onto the least loaded macro where it fits (a heap of (work, macro)); None when
+    it does not fit in N."""
+    import heapq
     R, C = arch.macro.rows, arch.macro.columns
     macs = [_Macro() for _ in range(N)]
+    heap = [(0, k) for k in range(N)]
     where = {}
     for key, _u, h, w in sorted(items, key=lambda t: (-work[t[0]], -t[2], -t[3], t[0])):
-        for k in sorted(range(N), key=lambda k: (macs[k].work, k)):
+        skipped = []
+        while heap:
+            wk, k = heapq.heappop(heap)
             f = _fit(macs[k], h, w, R, C)
             if f is not None:
                 where[key] = (k, *_put(macs[k], f, h, w))
                 macs[k].work += work[key]
+                heapq.heappush(heap, (macs[k].work, k))
                 break
+            skipped.append((wk, k))
         else:
             return None
+        for x in skipped:
+            heapq.heappush(heap, x)
     return where
 
 
