@@ -8,6 +8,7 @@ IMAGINE macros to stay resident (64 hold 18.9 Mbit: the resident policies refuse
 sequential), so the ResNet-18 case runs pipelined on 320 macros.  The figures land in extra_info.
 """
 import dataclasses
+import time
 from pathlib import Path
 
 import pytest
@@ -26,20 +27,27 @@ def _arch(macros, policy):
     return arch_from_dict(d)
 
 
+def _timed(cpu, a, wl):
+    t = time.process_time()
+    r = simulate(a, wl)
+    cpu.append(time.process_time() - t)
+    return r
+
+
 @pytest.mark.parametrize("macros,policy", [(8, "pipelined"), (32, "replicate")])
 def test_resnet8_batch16_tlm(benchmark, macros, policy):
+    """Target 0.2 s, asserted on the process's CPU time (the machine is shared; wall time in extra_info)."""
     wl = dataclasses.replace(load_workload(ROOT / "workloads" / "resnet8.yaml"), batch=16)
-    a = _arch(macros, policy)
-    r = benchmark(simulate, a, wl)
-    benchmark.extra_info["cycles"] = r.cycles
-    benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
-    assert benchmark.stats.stats.min < 0.2 * 3  # the 0.2 s target, with room for a loaded machine
+    cpu = []
+    r = benchmark(_timed, cpu, _arch(macros, policy), wl)
+    benchmark.extra_info.update(cycles=r.cycles, cpu_s_min=min(cpu), wall_s_min=benchmark.stats.stats.min)
+    assert min(cpu) < 0.2
 
 
 def test_resnet18_imagenet_320_macros_tlm(benchmark):
+    """Target 2 s (CPU time)."""
     wl = load_workload(ROOT / "workloads" / "resnet18.yaml")
-    a = _arch(320, "pipelined")
-    r = benchmark.pedantic(simulate, (a, wl), rounds=3, iterations=1)
-    benchmark.extra_info["cycles"] = r.cycles
-    benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
-    assert benchmark.stats.stats.min < 2.0 * 3
+    cpu = []
+    r = benchmark.pedantic(_timed, (cpu, _arch(320, "pipelined"), wl), rounds=3, iterations=1)
+    benchmark.extra_info.update(cycles=r.cycles, cpu_s_min=min(cpu), wall_s_min=benchmark.stats.stats.min)
+    assert min(cpu) < 2.0
