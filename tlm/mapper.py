@@ -48,6 +48,7 @@ POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")
 STREAM = ("pipelined", "replicate")  # policies whose layers overlap
 CONCRETE = ("sequential", "resident", "pipelined", "replicate")
 OBJECTIVES = ("latency", "throughput", "energy", "edp")
+MAX_PACK_TILES = 100_000  # weight tiles the resident policies place one by one (Python objects each)
 MAX_JOBS = 60_000  # jobs of a streamed schedule (a few Python objects and events each): coarser rows past this
 
 
@@ -238,6 +239,21 @@ def assign(arch, wl, policy, ops=None) -> Assignment:
     """Place the tiles for `policy` (not `auto`).  `ops` = digital ops per image per layer (for the
     stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit."""
     N = arch.macro.count
+    comp_l = [l for l in wl.layers if l.is_compute]
+    mm = map_layers(arch, comp_l) if comp_l else None
+    total = int(mm.tiles.sum()) if comp_l else 0
+    if total > MAX_PACK_TILES:  # too many to place one by one: a lower bound from the cells they occupy
+        blk = arch.macro.rows // arch.macro.dp_split_blocks
+        occ = cdiv(mm.rows_per_tile, blk) * blk * mm.cols_per_tile * mm.tiles
+        need = int(cdiv(int(occ.sum()), arch.macro.rows * arch.macro.columns))
+        if policy == "sequential":
+            return Assignment(policy=policy, macros=N, macros_for_residency=need,
+                              notes=[f"mapper: {total:,} weight tiles: macros_for_residency is a lower bound "
+                                     "(occupied cells / cells per macro)"])
+        if policy != "sequential":
+            raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "
+                             f"{MAX_PACK_TILES:,} the mapper places one by one: use mapping.policy sequential",
+                             Where(arch_file(arch)), "mapping.policy")
     rects, m, comp = tile_rects(arch, wl)
     items = [((i, k, 0), u, h, w) for i in comp for k, (u, h, w) in enumerate(rects[i])]
     need, where = pack_ffd(arch, items) if items else (0, {})
