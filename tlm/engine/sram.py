@@ -30,7 +30,11 @@ def bank_bits(address: int, length: int, interleave: int, banks: int, capacity: 
     out = {}
     a = address % capacity
     left = length
-    while left > 0:  # at most two pieces when the range wraps (or more for a range longer than the ring)
+    if length > capacity:  # whole turns of the ring: every bank's share of the ring, that many times
+        turns, left = divmod(length, capacity)
+        for b, n in bank_bits(0, capacity, interleave, banks, capacity):
+            out[b] = n * turns
+    while left > 0:  # at most two pieces: the rest of the ring from `a`, then its start
         n = min(left, capacity - a)
         w0, w1 = a // interleave, (a + n - 1) // interleave
         if w0 == w1:
