@@ -16,14 +16,21 @@ def root():
     return ROOT
 
 
+def sequential(arch):
+    """`arch` on the layer-by-layer schedule (`mapping.policy: sequential`): the tests of that schedule
+    and of its blocks use it; the shipped default `auto` may pick another policy (tests/test_mapper.py)."""
+    from tlm.mapper import with_policy
+    return with_policy(arch, "sequential")
+
+
 @pytest.fixture(scope="session")
 def arch():
-    return load_arch(ROOT / "configs" / "imagine.yaml")
+    return sequential(load_arch(ROOT / "configs" / "imagine.yaml"))
 
 
 @pytest.fixture(scope="session")
 def arch4():
-    return load_arch(ROOT / "configs" / "imagine_4macro.yaml")
+    return sequential(load_arch(ROOT / "configs" / "imagine_4macro.yaml"))
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ from conftest import ROOT, SHIPPED_WORKLOADS
 
 
 def _cfg(name="imagine"):
-    return load_arch(ROOT / "configs" / f"{name}.yaml")
+    from conftest import sequential  # the layer-by-layer schedule these tests derive
+    return sequential(load_arch(ROOT / "configs" / f"{name}.yaml"))
 
 
 def _with(arch, **changes):

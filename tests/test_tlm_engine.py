@@ -26,7 +26,8 @@ def _wl(name):
 
 
 def _cfg(name):
-    return load_arch(ROOT / "configs" / f"{name}.yaml")
+    from conftest import sequential  # the layer-by-layer schedule these tests derive
+    return sequential(load_arch(ROOT / "configs" / f"{name}.yaml"))
 
 
 def _with(arch, **changes):

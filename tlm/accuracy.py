@@ -216,6 +216,9 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     if not datasets.is_file_arg(dataset) and dataset not in datasets.DATASETS:
         raise InputError(f"unknown dataset '{dataset}', expected one of {', '.join(datasets.DATASETS)} or an "
                          ".npz file", Where("<command line>"), "--dataset")
+    if arch.mapping.policy == "auto":  # the data path runs the sequential schedule (one layer at a time)
+        from .mapper import with_policy
+        arch = with_policy(arch, "sequential")
     x, y = held_out_images(wl, dataset, images)
     wlb = dataclasses.replace(wl, batch=len(x))
     onnx = Path(str(workload_path)).suffix.lower() == ".onnx"

@@ -19,13 +19,47 @@ from .hw import macro as hw_macro
 from .hw import postproc as hw_pp
 from .hw import sram as hw_sram
 from .plan import build_plan, digital_ops, live_bits, spill_cycles, static_per_layer, weights_resident  # noqa: F401
+from . import mapper
+from .errors import InputError
 from .result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
+
+
+def choose_policy(arch, wl, input_density=None):
+    """`mapping.policy: auto`: the bound of every concrete policy that fits, the best for
+    `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a note saying why)."""
+    obj = arch.mapping.objective
+    runs, skipped = {}, []
+    for p in mapper.CONCRETE:
+        try:
+            runs[p] = simulate(mapper.with_policy(arch, p), wl, input_density=input_density)
+        except InputError as e:
+            if p == "sequential":
+                raise
+            skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
+    best = min(runs, key=lambda p: (mapper.score(runs[p], obj), mapper.CONCRETE.index(p)))
+    parts = []
+    for p, rp in runs.items():
+        s = rp.summary()
+        parts.append(f"{p} {s['inferences_per_s']:,.0f} inf/s, image latency "
+                     f"{mapper.image_latency_cycles(rp):,} cycles, {s['energy_per_inference_pj'] / 1e6:.3g} uJ/inf")
+    note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)
+            + "".join(f"; {', '.join(p for p, r in skipped if r == why)}: {why}"
+                      for why in dict.fromkeys(r for _, r in skipped)))
+    return best, runs[best], note
+
+
 def simulate(arch, wl, input_density=None, plan=None) -> Result:
     """Analytic simulation of `wl` on `arch`.  `input_density` (one value per layer) replaces the
-    config's default input bit density, e.g. measured on data.  `plan`: an already built plan."""
+    config's default input bit density, e.g. measured on data.  `plan`: an already built plan.
+    With a resident mapping policy the cycles come from the plan's job schedule (tlm/mapper.py);
+    `auto` runs every policy and keeps the best (choose_policy)."""
     if plan is None:
+        if arch.mapping.policy == "auto":
+            _best, res, note = choose_policy(arch, wl, input_density)
+            res.notes.append(note)
+            return res
         plan = build_plan(arch, wl, input_density)
     n = len(wl.layers)
     rows = plan.rows
@@ -85,6 +119,9 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     pl["sram_write_bits"][n] = io_in
     pl["sram_read_bits"][n] = io_out
     busy["dma"] += int(pl["cycles"][n] + pl["spill_cycles"].sum())
+    clock = pl["cycles"]
+    if plan.schedule is not None:  # a resident policy: the mapper's schedule (tlm/mapper.py)
+        clock, busy["macro"] = mapper.apply(arch, wl, plan.multi, plan.schedule, pl)
 
     # energy of the digital side, per row
     E[:, K["sram_read"]] = hw_sram.read_energy_pj(arch, pl["sram_read_bits"])
@@ -94,12 +131,13 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     E[:, K["postproc"]] = hw_pp.op_energy_pj(arch, pl["postproc_ops"])
     if m is not None:  # shift-add / rescale of the conversion results (tlm/hw/adc.py)
         E[ci, K["postproc"]] += P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
-    E[:, K["controller"]] += hw_ctrl.energy_pj(arch, pl["cycles"])
-    E[:, K["leakage"]] = hw_leak.energy_pj(arch, pl["cycles"])
+    E[:, K["controller"]] += hw_ctrl.energy_pj(arch, clock)
+    E[:, K["leakage"]] = hw_leak.energy_pj(arch, clock, plan.mapping_desc["macros_used"])
     busy["sram"] += int(hw_sram.access_cycles(arch, pl["sram_read_bits"] + pl["sram_write_bits"]).sum())
     busy["postproc"] += int(hw_pp.op_cycles(arch, pl["postproc_ops"]).sum())
     busy["controller"] = int(pl["cycles"].sum())
 
     return Result(engine="analytic", arch=arch, workload=wl, layer_names=list(plan.names),
                   layer_types=list(plan.types), per_layer=pl, energy_pj=E, component_busy_cycles=busy,
-                  notes=list(plan.notes), extra={"weights_resident": bool(plan.resident)})
+                  notes=list(plan.notes), extra={"weights_resident": bool(plan.resident),
+                                                 "mapping": plan.mapping_desc})

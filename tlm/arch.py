@@ -113,6 +113,8 @@ class Macro:
                                     lo=0, hi=2**31 - 1, default=0,
                                     why_hi="a timing parameter: no memory depends on it; a run's cycles are "
                                            "checked against 2^62 on their own")
+    power_gating: bool = param("a macro that holds no weights during the run (and its ADCs) is power-gated: "
+                               "no leakage", default=False)
 
     def check(self, data, path):
         if self.rows % self.fold:
@@ -308,6 +310,19 @@ class Functional:
 
 
 @dataclass(frozen=True)
+class Mapping:
+    """How the layers use the macros (tlm/mapper.py, docs/mapping.md)."""
+    policy: str = param("sequential (layer by layer, tiles in rounds, weights reloaded per layer), resident "
+                        "(all tiles packed into the macros once), pipelined (resident layers run at once: "
+                        "images and rows stream through them), replicate (pipelined, spare macros copy the "
+                        "slowest layers), auto (the best of these for the objective)",
+                        choices=("sequential", "resident", "pipelined", "replicate", "auto"), default="auto")
+    objective: str = param("what auto minimizes: latency (of the batch), throughput (maximizes inferences/s), "
+                           "energy (per inference, on-chip) or edp (energy x latency)",
+                           choices=("latency", "throughput", "energy", "edp"), default="throughput")
+
+
+@dataclass(frozen=True)
 class Arch:
     """A whole architecture: every section of the YAML file."""
     name: str = param("name of the design")
@@ -324,6 +339,8 @@ class Arch:
     tlm: Tlm = section(Tlm, "transaction-level engine settings (optional)", default=True)
     functional: Functional = section(Functional, "analog non-idealities of the functional (accuracy) model",
                                      default=True)
+    mapping: Mapping = section(Mapping, "how layers are placed on and scheduled over the macros (optional)",
+                               default=True)
 
     def to_dict(self) -> dict:
         return _jsonable(to_dict(self))

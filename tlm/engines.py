@@ -18,11 +18,15 @@ def _analytic(arch, wl, options=None):
 
 def _tlm(arch, wl, options=None):
     from .engine.system import simulate
-    return simulate(arch, wl, quantum_cycles=getattr(options, "quantum", None),
-                    input_density=getattr(options, "input_density", None),
-                    contention=False if getattr(options, "no_contention", False) else None,
-                    trace=getattr(options, "trace", None),
-                    progress=options is not None and not getattr(options, "quiet", False))
+    kw = dict(quantum_cycles=getattr(options, "quantum", None),
+              input_density=getattr(options, "input_density", None),
+              contention=False if getattr(options, "no_contention", False) else None,
+              trace=getattr(options, "trace", None),
+              progress=options is not None and not getattr(options, "quiet", False))
+    if arch.mapping.policy == "auto":  # chosen on the contention-free bounds, then executed (tlm/policies.py)
+        from .policies import simulate_auto
+        return simulate_auto(simulate, arch, wl, **kw)
+    return simulate(arch, wl, **kw)
 
 
 ENGINES = {"analytic": _analytic, "tlm": _tlm}

@@ -72,7 +72,7 @@ from .mapping import Mapping, cdiv, map_layers
 from .workload import VIEW_TYPES, Workload, check_against
 
 NO_MOVE_TYPES = VIEW_TYPES + ("concat",)  # digital layers that move no data (address remapping only)
-POLICIES = ("sequential",)
+POLICIES = ("sequential", "resident", "pipelined", "replicate")  # tlm/mapper.py; `auto` is resolved above
 EXACT_LIMIT = 2.0**62  # every int64 count stays below this (2x margin): exact, never wrapped
 MAX_TILES = 200_000  # tile runs per TLM simulation: each is a few Python objects and events
 MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer stays a few seconds of work
@@ -309,7 +309,7 @@ class Plan:
                                     for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
             self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
             self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
-            self.resident = weights_resident(arch, int(m.tiles.sum()))
+            self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
             self.tile_bits = m.rows_per_tile * m.cols_per_tile
             self.load_cycles = weight_load_cycles(arch, self.tile_bits) * (0 if self.resident else 1)
             # the assignment: policy "sequential", rounds of N tiles
@@ -321,7 +321,7 @@ class Plan:
             self.round_loads_full = cdiv(full, ch) * self.load_cycles
             self.round_loads_last = cdiv(last, ch) * self.load_cycles
             self.psum_bits = self.out_elems[self.comp_idx] * (m.row_tiles - 1) * arch.controller.psum_bits
-            if self.resident:
+            if self.resident and policy == "sequential":
                 self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
                                   "resident and are loaded once, not per inference")
             for j, l in enumerate(comp):
@@ -350,6 +350,25 @@ class Plan:
         self._layout()
         self._fill_layers(comp, compute_txn_macs=arch.tlm.compute_txn_macs)
         self.serial_bound_cycles = self._serial_bound()
+        # several macros (tlm/mapper.py): where every tile lives and the job schedule both engines use
+        self.multi = self.schedule = None
+        self.mapping_desc = None
+        from . import mapper
+        ops_img = [digital_ops(l) for l in layers]
+        if policy != "sequential" and len(comp):
+            self.multi = mapper.assign(arch, wl, policy, ops_img)
+            self.schedule = mapper.build_schedule(arch, wl, self.multi, ops_img,
+                                                  stream=policy in mapper.STREAM, spill_bits=self.spill_bits)
+            self.serial_bound_cycles = max(self.serial_bound_cycles, 2 * self.schedule.makespan)
+            for j, i in enumerate(self.comp_idx):  # the assignment: copy 0 of every tile, all in round 0
+                tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
+                for pl_ in self.multi.places:
+                    if pl_.layer == i and pl_.replica == 0:
+                        tm[pl_.tile] = pl_.macro
+                self.set_assignment(j, tm, np.zeros_like(tm))
+            self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential"),
+                                            self.schedule)
 
     # ---- the assignment ------------------------------------------------------------------------------
     def set_assignment(self, j: int, tile_macro, tile_round) -> None:
@@ -546,7 +565,8 @@ def static_per_layer(plan) -> dict:
     return pl
 
 
-def build_plan(arch, wl: Workload, input_density=None, policy: str = "sequential") -> Plan:
+def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None) -> Plan:
     """The plan of `wl` on `arch` (see the module docstring).  `input_density` (one value per layer)
-    replaces the config's default input bit density, e.g. measured on data."""
-    return Plan(arch, wl, input_density, policy)
+    replaces the config's default input bit density, e.g. measured on data.  `policy`: the mapping
+    policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it)."""
+    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy)

@@ -136,6 +136,9 @@ class Result:
                                               self.per_layer["cycles"]),
             "area_mm2": area,
             "tops_per_mm2": tops / area if area > 0 else math.inf,
+            **({"mapping_policy": mp["policy"], "macros_used": mp["macros_used"],
+                "macros_for_residency": mp["macros_for_residency"]}
+               if (mp := self.extra.get("mapping")) else {}),
         }
 
     def row(self) -> dict:
@@ -156,6 +159,9 @@ class Result:
             for k, arr in self.per_layer.items():
                 row[k] = _py(arr[i])
             row["energy_by_kind_per_batch_pj"] = {k: float(v) for k, v in zip(KIND_NAMES, self.energy_pj[i])}
+            ml = (self.extra.get("mapping") or {}).get("layers", {}).get(n)
+            if ml is not None:
+                row["macros"], row["replicas"] = list(ml["macros"]), int(ml["replicas"])
             rows.append(row)
         return {
             "schema_version": SCHEMA_VERSION,

@@ -32,6 +32,10 @@ def add_arguments(p):
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE,
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
+    p.add_argument("--mapping", metavar="POLICY",
+                   choices=("sequential", "resident", "pipelined", "replicate", "auto"),
+                   help="how layers use the macros: sequential, resident, pipelined, replicate or auto "
+                        "(default: the config's mapping.policy; docs/mapping.md)")
     p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
                    help="tlm engine: temporal-decoupling quantum in cycles, 0 = strict lock-step "
                         "(default: the config's tlm.quantum_cycles)")
@@ -101,6 +105,9 @@ def run(args) -> int:
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
     arch, wl = apply_set(args, arch, wl)
+    if getattr(args, "mapping", None):
+        from ..mapper import with_policy
+        arch = with_policy(arch, args.mapping)
     if args.engine != "tlm":
         for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
                             ("--no-contention", args.no_contention)):
@@ -176,11 +183,17 @@ def run(args) -> int:
         atomic_write_all(outputs)  # all files or none
     if plot_dir:
         from ..plots import run_plots
+        from ..plots_mapping import mapping_plot
         run_plots(result, Path(plot_dir))
+        mapping_plot(result, Path(plot_dir))
     if not args.quiet:
         con = console()
         con.print(report.summary_table(result))
         con.print(report.layer_table(result))
+        from ..report_mapping import mapping_table
+        mt = mapping_table(result)
+        if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
+            con.print(mt)
         con.print(report.energy_table(result))
         if result.extra.get("instances"):
             con.print(report.component_table(result))

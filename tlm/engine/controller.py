@@ -85,7 +85,7 @@ class Controller(Block):
         self.cycles[row] = cycles
         e = self.stats.energy[row]
         e[_CTRL] += hw_ctrl.energy_pj(self.arch, cycles)
-        e[_LEAK] += hw_leak.energy_pj(self.arch, cycles)
+        e[_LEAK] += hw_leak.energy_pj(self.arch, cycles, self.sys.plan.mapping_desc["macros_used"])
 
     # ---- spills -------------------------------------------------------------------------------------
     def _spill(self, plan, bits, direction):

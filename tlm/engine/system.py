@@ -124,8 +124,19 @@ def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, prog
     already built tlm.plan.Plan of (arch, wl, input_density); `data` a tlm.engine.datapath.DataPath for a
     functional run (real images through the blocks: outputs in `data.outputs()`, measured activity in
     `data.stats`)."""
+    if plan is None and arch.mapping.policy == "auto":  # the policy service picks one (tlm/policies.py)
+        from ..policies import simulate_auto
+        return simulate_auto(simulate, arch, wl, quantum_cycles=quantum_cycles, contention=contention,
+                             trace=trace, progress=progress, input_density=input_density, data=data)
     sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
                  input_density=input_density, plan=plan, data=data)
+    if sys.plan.schedule is not None:  # a resident mapping: every macro at once (tlm/engine/pipeline.py)
+        if data is not None:
+            from ..errors import InputError, Where
+            raise InputError(f"--functional runs the sequential mapping only (this run maps "
+                             f"'{arch.mapping.policy}')", Where("<command line>"), "--functional")
+        from .pipeline import run_mapped
+        return run_mapped(sys, trace)
     sys.run(progress=progress)
     res = to_result(sys)
     if trace:
@@ -162,4 +173,4 @@ def to_result(sys) -> Result:
     return Result(engine="tlm", arch=sys.arch, workload=sys.wl, layer_names=list(sys.row_names),
                   layer_types=list(plan.types), per_layer=pl, energy_pj=st.energy_array(),
                   component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=notes,
-                  extra=extra)
+                  extra={**extra, "mapping": plan.mapping_desc})

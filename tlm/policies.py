@@ -1,0 +1,17 @@
+"""`mapping.policy: auto` for the TLM engine: ask the analytic engine (tlm/analytic.choose_policy, the
+contention-free bound of every policy that fits) which policy is best for `mapping.objective`, then
+run the requested engine with it.  The choice is a service above both engines; the TLM engine itself
+only ever runs a concrete policy's plan.
+"""
+from __future__ import annotations
+
+from .mapper import with_policy
+
+
+def simulate_auto(sim, arch, wl, **kw):
+    """Resolve `auto`, then run `sim` (an engine's simulate) with the chosen policy; the note says why."""
+    from .analytic import choose_policy
+    best, _r, note = choose_policy(arch, wl, kw.get("input_density"))
+    res = sim(with_policy(arch, best), wl, **kw)
+    res.notes.append(note)
+    return res
