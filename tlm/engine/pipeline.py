@@ -145,7 +145,10 @@ class PipelineRun:
         e = st.energy[li]
         e[_DP] += hw_macro.dp_array_energy_pj(arch, cells * n_dp, cols * n_dp, plan.density)
         e[_DRV] += hw_macro.input_driver_energy_pj(arch, rows * n_dp, plan.density)
-        e[_CTRL] += hw_ctrl.window_energy_pj(arch, rows * cost // nt)
+        # the tiles on this macro take turns: each clocks its rows for cost / nt cycles; ABN parameters are
+        # loaded once per tile and run (with the job that starts the layer's first image)
+        e[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, cost / nt, px, plan.bits_in,
+                                           (out_last + out_psum) if lo == 0 and b == 0 else 0)
         reads = (rd_img * hi // H - rd_img * lo // H) * mult
         writes = out_last * px * plan.bits_out
         psum = out_psum * px
