@@ -163,7 +163,8 @@ def assert_contract(code, out, err, names, outdir: Path | None = None):
         assert len(lines) == 1, f"error is not one line: {err!r}"
         assert len(lines[0]) < 1000, f"error line too long ({len(lines[0])} chars)"
         assert ERROR_LINE.match(lines[0]), lines[0]
-        assert any(str(n) in lines[0] for n in names), f"error names no input file: {lines[0]}"
+        # (a name of thousands of characters is abbreviated in the line: its start must be there)
+        assert any(str(n)[:200] in lines[0] for n in names), f"error names no input file: {lines[0]}"
         if outdir is not None:  # nothing half-written
             left = [p for p in outdir.rglob("*") if not p.is_dir()]
             assert not left, left
@@ -856,7 +857,8 @@ def test_loaders_agree_on_mutated_text(data):
     except UnicodeDecodeError:
         return
     fast, slow = _load_both(text)  # neither raises anything but InputError (checked inside)
-    if fast[0] == slow[0] == "ok":  # libyaml tolerates a few oddities (a BOM mid-file) Python refuses
+    if fast[0] == slow[0] == "ok" and "\ufeff" not in text[1:]:
+        # (libyaml tolerates a few oddities Python refuses, and a BOM mid-file shifts its columns)
         assert fast == slow
 
 

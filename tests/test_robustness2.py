@@ -231,6 +231,15 @@ def test_two_outputs_to_standard_output_refused(tmp_path):
     assert one_error_line(e).endswith("--trace: --json and --trace would both write to standard output ('-')")
 
 
+@pytest.mark.parametrize("n", [300, 5000])
+def test_lone_over_long_positional_is_one_line(n):
+    """Found by the 5x fuzz run: `tlm simulate aaaa...` (one positional over NAME_MAX) was exit 1 OSError
+    (ENAMETOOLONG from Path.exists while telling a workload from an architecture)."""
+    code, o, e = run_cli(["simulate", "a" * n])
+    assert code == 2
+    assert one_error_line(e).endswith("architecture file not found; shipped configs: imagine, imagine_4macro")
+
+
 def test_failed_write_leaves_no_folder_it_made(tmp_path):
     """The second output fails after the first one's folder was made: the folder goes too."""
     from tlm.errors import InputError

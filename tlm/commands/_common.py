@@ -22,7 +22,11 @@ def split_arch_workload(arch_arg, workload_arg):
     if arch_arg is None or workload_arg is not None:
         return arch_arg, workload_arg
     p = Path(arch_arg)
-    if p.exists():
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL: resolve() reports it
+        exists = False
+    if exists:
         if p.suffix.lower() == ".onnx":
             return None, arch_arg
         try:
