@@ -76,9 +76,8 @@ def test_two_macros_reading_one_bank_wait_for_each_other_on_two_banks_they_do_no
 
 
 def test_a_bank_port_saturated_by_one_macro_paces_it(tmp_path):
-    """One macro, one chunk per 1 pixel: each chunk reads 32 x 9 x 8... of its input through a 1-bit
-    port.  Conv 3x3 of 128 x 4 x 4 into 32: one tile reading the whole 16,384-bit input, 16 chunks of
-    1,024 bits (16,384 x k // 16).  At 1 bit/cycle a chunk's read keeps the bank 1,024 cycles, longer than
+    """One macro, one pixel per chunk, a 1-bit read port.  Conv 3x3 of 128 x 4 x 4 into 32: one tile
+    reading the whole 16,384-bit input in 16 chunks of 1,024 bits (16,384 x k // 16).  At 1 bit/cycle a chunk's read keeps the bank 1,024 cycles, longer than
     the 73-cycle chunk: every chunk after the first waits for the previous read, so chunk k starts at
     k x 1,024 and the tile ends at 15 x 1,024 + 73 = 15,433 cycles after it starts instead of 1,168."""
     arch = _with(_cfg(), **{"sram.width_bits": 1, "tlm.compute_txn_macs": 1})
@@ -199,8 +198,8 @@ def test_strict_and_decoupled_agree_on_a_contended_multi_macro_run(label, cfg, c
     """The bound stated in docs/tlm-engine.md: 0 cycles.  A macro whose round runs on several macros
     synchronises before each SRAM read (QuantumKeeper.need_sync(shared=True)), so the banks see the
     shared requests in time order, first come first served, exactly as in strict mode; only the
-    unshared work (its own DPs, its own ADC) runs ahead.  Without that rule the decoupled run of the
-    second case on ResNet-8 differs from strict; on ResNet-18 by up to 25% (measured)."""
+    unshared work (its own DPs, its own ADC) runs ahead.  The test fails when that rule is removed (the
+    arbitration of a saturated bank then follows the model's call order, not time)."""
     arch = _with(_cfg(cfg), **changes)
     wl = load_workload(ROOT / "workloads" / "ds_cnn.yaml")
     strict = simulate(arch, wl, quantum_cycles=0)
