@@ -142,7 +142,9 @@ def _job(arch, resnet8, sets):
                      engine_args=engine_args("analytic"))  # what `tlm sweep` hands the engine
 
 
-def test_interrupted_sweep_resumes_to_the_same_bytes(base_sweep, tmp_path, arch, resnet8):
+def test_interrupted_sweep_resumes_to_the_same_bytes(base_sweep, tmp_path, root, resnet8):
+    from tlm.arch import load_arch
+    arch = load_arch(root / "configs" / "imagine.yaml")  # as shipped (mapping auto), like `tlm sweep imagine`
     job = _job(arch, resnet8, [s for s in SETS if s != "--set"])
     out = tmp_path / "r.csv"
     done = [0]

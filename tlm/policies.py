@@ -15,3 +15,9 @@ def simulate_auto(sim, arch, wl, **kw):
     res = sim(with_policy(arch, best), wl, **kw)
     res.notes.append(note)
     return res
+
+
+def resolve(arch, wl, input_density=None):
+    """`arch` with `auto` replaced by the policy it picks for `wl`."""
+    from .analytic import choose_policy
+    return with_policy(arch, choose_policy(arch, wl, input_density)[0])

@@ -45,6 +45,9 @@ class System:
         self.quantum = cfg.quantum_cycles if quantum_cycles is None else int(quantum_cycles)
         self.contention = cfg.contention if contention is None else bool(contention)
         self.watchdog_cycles = cfg.watchdog_cycles
+        if plan is None and arch.mapping.policy == "auto":  # the policy service picks one (tlm/policies.py)
+            from ..policies import resolve
+            arch = self.arch = resolve(arch, wl, input_density)
         self.plan = plan = build_plan(arch, wl, input_density) if plan is None else plan
         plan.check_tile_limit()
         self.plans, self.resident = plan.layers, plan.resident
