@@ -25,7 +25,8 @@ CONFIGS = ("imagine", "imagine_4macro")
 
 def cfg(name, **changes):
     d = load_arch(ROOT / "configs" / f"{name}.yaml").to_dict()
-    for k, v in changes.items():
+    d["mapping"]["policy"] = "sequential"  # this page is about the blocks under the layer-by-layer schedule;
+    for k, v in changes.items():            # the multi-macro policies are in docs/mapping.md
         sec, f = k.split(".")
         d[sec][f] = v
     return arch_from_dict(d)

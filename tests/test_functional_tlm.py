@@ -73,7 +73,9 @@ def test_resnet8_random_weights_bit_exact(cfg, resnet8):
     """ResNet-8 (strides, 1x1 shortcuts, residual adds, global pooling) with random weights, 1 image; on 1
     and on 4 macros (tiles of a layer run concurrently on different macros)."""
     from tlm.arch import load_arch
-    a = quiet(load_arch(ROOT / "configs" / f"{cfg}.yaml"))
+    from tlm.mapper import with_policy
+    # the data path runs the layer-by-layer schedule (tlm/accuracy.functional_run pins it too)
+    a = with_policy(quiet(load_arch(ROOT / "configs" / f"{cfg}.yaml")), "sequential")
     x = np.random.default_rng(1).integers(0, 256, size=(1, 3, 32, 32))
     net = F.FunctionalNet(a, resnet8, F.random_params(a, resnet8, x, seed=0))
     data, res, ref = run_both(a, resnet8, net, x)

@@ -58,6 +58,7 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     if plan is None:
         if arch.mapping.policy == "auto":
             _best, res, note = choose_policy(arch, wl, input_density)
+            res.arch = arch  # the configuration as given (auto); the choice is in extra["mapping"] and the note
             res.notes.append(note)
             return res
         plan = build_plan(arch, wl, input_density)

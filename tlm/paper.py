@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 
-from .analytic import simulate
+from .analytic import simulate as _analytic
 from .errors import InputError, Where
 from .hw import area as hw_area
 from .hw import leakage as hw_leak
@@ -141,6 +141,15 @@ def macro_peak(arch, bits: int, bits_w=None, bits_out=None) -> MacroPeak:
                      time_ns=float(pl["compute_cycles"][0]) * arch.clock.period_ns,
                      area_mm2=hw_area.macro_mm2(arch), dp_cycles=int(pl["dp_cycles"][0]),
                      conversions=int(pl["conversions"][0]), bits_w=l.bits_w, bits_out=l.bits_out)
+
+
+def simulate(arch, wl):
+    """The analytic run of a paper figure: one layer on the sequential schedule (a chip's published
+    peak and system figures are of one layer mapped on its macro, not of a multi-macro mapping policy)."""
+    if arch.mapping.policy != "sequential":
+        from .mapper import with_policy
+        arch = with_policy(arch, "sequential")
+    return _analytic(arch, wl)
 
 
 def reference_run(arch, bits: int = REF_BITS, bits_w=None, bits_out=None):

@@ -13,7 +13,8 @@ def simulate_auto(sim, arch, wl, **kw):
     from .analytic import choose_policy
     best, _r, note = choose_policy(arch, wl, kw.get("input_density"))
     res = sim(with_policy(arch, best), wl, **kw)
-    res.notes.append(note)
+    res.arch = arch  # the resolved configuration as the user gave it (mapping.policy: auto); the choice is in
+    res.notes.append(note)  # extra["mapping"] and the note
     return res
 
 

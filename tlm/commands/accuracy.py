@@ -105,7 +105,7 @@ def run(args) -> int:
                          "file", Where("<command line>"), "--dataset")
     arch = load_arch_arg(arch_arg)
     wl_path = resolve(wl_arg or DEFAULT_WORKLOAD, "workloads", DEFAULT_WORKLOAD)
-    wl = load_workload_arg(str(wl_path), arch)
+    wl = load_workload_arg(wl_arg or DEFAULT_WORKLOAD, arch)
     arch, wl = apply_set(args, arch, wl)
     check_weights_field(wl)
     if args.output_bits is not None:
