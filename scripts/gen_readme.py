@@ -215,7 +215,32 @@ def gen_workloads() -> str:
     return "| workload | network | MACs |\n|---|---|---|\n" + rows
 
 
+def _doc_block(doc: str, key: str) -> str:
+    """A block of a generated page in docs/ (checked against its own generator by its own test), so the
+    README shows the same figures: docs/accuracy.md's `<!-- gen:KEY -->` blocks."""
+    m = re.search(rf"<!-- gen:{key} -->\n(.*?)\n<!-- /gen:{key} -->", (ROOT / "docs" / doc).read_text(), re.S)
+    if m is None:
+        raise SystemExit(f"docs/{doc}: no generated block '{key}'")
+    return m.group(1).rstrip("\n") + "\n"
+
+
+def gen_accuracy_bits() -> str:
+    return _doc_block("accuracy.md", "bits")
+
+
+def gen_accuracy_energy() -> str:
+    return _doc_block("accuracy.md", "energy")
+
+
+def gen_mapping() -> str:
+    """docs/mapping-readme.md (written by scripts/gen_mapping_table.py, checked by tests/test_mapper.py)
+    without its heading."""
+    text = (ROOT / "docs" / "mapping-readme.md").read_text()
+    return text.split("\n", 1)[1].lstrip("\n") if text.startswith("#") else text
+
+
 GENERATORS = {
+    "accuracy-bits": gen_accuracy_bits, "accuracy-energy": gen_accuracy_energy, "mapping": gen_mapping,
     "workloads": gen_workloads,
     "whatif-sweep": gen_whatif_sweep, "whatif-check": gen_whatif_check,
     "bench-machine": gen_bench_machine, "bench-table": gen_bench_table, "bench-scaling": gen_bench_scaling,

@@ -281,3 +281,24 @@ def test_mapping_table_in_simulate_fits_80_columns(root, tmp_path):
     # conv1 is copied twice (its 74,752-cycle stage halves to 37,376), on two macros, one 128x128 block
     row = next(s for s in table.splitlines() if s.split() and s.split()[0] == "conv1")
     assert row.split()[1:] == ["2,15", "128x128", "2", "37,376"]
+
+
+@pytest.mark.parametrize("name", ["published/jia_jssc2020", "published/wang_vlsi2022", "imagine"])
+def test_mapped_tlm_counts_the_general_macro_events_as_the_analytic_engine(name):
+    """The multi-macro TLM path (tlm/engine/pipeline.py) takes its per-pixel events from the plan's tiles
+    (tlm/hw/: DP phases of a multi-level input, conversions of bit columns, the digital shift-add), as
+    the analytic engine does: without contention both give the same cycles and every energy kind.  Jia's
+    design converts bit columns separately (8 conversions per output per input bit), Wang's drives 8b
+    inputs in one DAC phase (1 DP phase per pixel, not 8): counting either as IMAGINE's scheme fails."""
+    from tlm.arch import load_arch
+    from tlm.paths import resolve
+    from tlm.workload import load_workload
+    wl = load_workload(resolve("mnist_cnn", "workloads", "resnet8"))
+    a = load_arch(resolve(name, "configs", "imagine"))
+    need = analytic(with_policy(a, "sequential"), wl).extra["mapping"]["macros_for_residency"]
+    for pol in ("resident", "pipelined"):
+        b = with_policy(with_changes(a, **{"macro.count": 2 * need}), pol)
+        x, y = analytic(b, wl), tlm_sim(b, wl, contention=False)
+        assert y.cycles == x.cycles
+        for k, v in x.energy_by_kind_pj.items():
+            assert y.energy_by_kind_pj[k] == pytest.approx(v, rel=1e-9), (pol, k)

@@ -32,6 +32,12 @@ def choose_policy(arch, wl, input_density=None):
     obj = arch.mapping.objective
     runs, skipped = {}, []
     for p in mapper.CONCRETE:
+        if p != "sequential":
+            need = runs["sequential"].extra["mapping"]["macros_for_residency"]
+            if need > arch.macro.count:  # every resident policy would refuse: skip building its plan
+                tiles = int(runs["sequential"].per_layer["tiles"].sum())
+                skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need {need} macros to stay resident"))
+                continue
         try:
             runs[p] = simulate(mapper.with_policy(arch, p), wl, input_density=input_density)
         except InputError as e:

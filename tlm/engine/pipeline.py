@@ -24,7 +24,8 @@ from . import dma as dmamod
 from .payload import Command, Payload
 from .stats import KIND
 
-_DP, _DRV, _ADC, _CTRL, _LEAK = (KIND[k] for k in ("dp_array", "input_drivers", "adc", "controller", "leakage"))
+_DP, _DRV, _ADC, _CTRL, _LEAK, _PP = (KIND[k] for k in ("dp_array", "input_drivers", "adc", "controller", "leakage",
+                                                     "postproc"))
 
 
 class PipelineRun:
@@ -123,9 +124,15 @@ class PipelineRun:
         if v is None:
             plan, B = self.sys.plans[li], self.sys.wl.batch
             ts = [plan.tiles[k] for k in self.tiles_on[key]]
+            a = self.sys.arch  # per pixel, as the ADC block counts them (tlm/hw/adc.py, via the plan's tiles)
+            conv_px = sum(t.conversions for t in ts)
+            pix_pj = sum(float(hw_adc.pixel_energy_pj(a, t.outputs, plan.bits_in, plan.bits_w, plan.bits_out))
+                         for t in ts)
+            be_pj = sum(float(hw_adc.backend_energy_pj(a, t.outputs, plan.bits_in, plan.bits_w, plan.bits_out))
+                        for t in ts)
             v = self.sums[key] = (sum(t.cells for t in ts), sum(t.cols for t in ts), sum(t.rows for t in ts),
                                   sum(t.read_bits // B for t in ts), sum(t.outputs for t in ts if t.last_row),
-                                  sum(t.outputs for t in ts if not t.last_row), len(ts))
+                                  sum(t.outputs for t in ts if not t.last_row), len(ts), conv_px, pix_pj, be_pj)
         return v
 
     def _macro_job(self, j, m):
@@ -135,12 +142,12 @@ class PipelineRun:
         plan = sys.plans[li]
         l, H, W, lo, hi = self._rows(j)
         f = self.asg.replicas.get(li, 1)
-        cells, cols, rows, rd_img, out_last, out_psum, nt = self._tile_sums(li, S.row[j] % f, m)
+        cells, cols, rows, rd_img, out_last, out_psum, nt, conv_px, pix_pj, be_pj = self._tile_sums(li, S.row[j] % f, m)
         b = S.image[j]
         mult = sys.wl.batch if b < 0 else 1  # images the job covers
         b = max(b, 0)
         px = (hi - lo) * W * mult
-        n_dp = px * plan.bits_in
+        n_dp = px * plan.dp_phases  # DP phases per pixel (tlm/hw/macro.dp_phases: bit-serial or multi-level)
         cost = S.cost[j]
         e = st.energy[li]
         e[_DP] += hw_macro.dp_array_energy_pj(arch, cells * n_dp, cols * n_dp, plan.density)
@@ -152,10 +159,11 @@ class PipelineRun:
         reads = (rd_img * hi // H - rd_img * lo // H) * mult
         writes = out_last * px * plan.bits_out
         psum = out_psum * px
-        conv = (out_last + out_psum) * px
+        conv = conv_px * px
         st.counts["dp_cycles"][li] += n_dp * nt
         st.counts["conversions"][li] += conv
-        e[_ADC] += conv * self._cv_pj(plan.bits_out)
+        e[_ADC] += px * pix_pj
+        e[_PP] += px * be_pj
         mac = sys.macros[m]
         mac.adc.track.busy[li] += px * plan.t_cv * nt
         t0 = env.now
