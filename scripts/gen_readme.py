@@ -140,10 +140,11 @@ def gen_bench_table() -> str:
     r18 = b["test_resnet18_imagenet_tlm"]
     on, off = b["test_transactions_per_second[contention]"], b["test_transactions_per_second[no-contention]"]
     gm = b["test_bitplane_gmacs_1152x256"]
+    kv, st = b["test_bitplane_kernel_vs_float32_matmul"], b["test_simulate_quiet_whole_process"]
     rows = [
         ("analytic engine, ResNet-8 whole inference", "5 ms (50 ms)", mm("test_analytic_resnet8")),
-        ("TLM engine, ResNet-8 whole inference", "0.3 s", mm("test_resnet8_whole_inference_tlm")),
-        (f"TLM engine, ResNet-18 at 224x224 ({r18['extra_info']['transactions']:,} transactions)", "5 s, 300 MB",
+        ("TLM engine, ResNet-8 whole inference", "10 ms", mm("test_resnet8_whole_inference_tlm")),
+        (f"TLM engine, ResNet-18 at 224x224 ({r18['extra_info']['transactions']:,} transactions)", "0.6 s, 300 MB",
          f"{mm('test_resnet18_imagenet_tlm', 's')}, {r18['extra_info']['child_max_rss_mb']:.0f} MB peak RSS of a "
          "fresh `tlm simulate`"),
         ("TLM transactions per wall second (cifar10_vgg, contention on / off)", "0.5 M",
@@ -155,8 +156,21 @@ def gen_bench_table() -> str:
         ("functional model, one ResNet-8 image / 1,000 MNIST images", "0.5 s / 10 s",
          f"{_ms(b['test_resnet8_one_image']['median_s'])} ms / {b['test_mnist_1000_images']['median_s']:.2f} s "
          "(median)"),
+        ("functional TLM run (real data through the blocks), one ResNet-8 image / 1,000 MNIST images",
+         "0.1 s / 10 s", f"{_ms(b['test_functional_tlm_resnet8_one_image']['median_s'])} ms / "
+         f"{b['test_functional_tlm_mnist_1000_images']['median_s']:.2f} s (median)"),
+        ("bit-plane kernel against float32 matmul, same run, one BLAS thread", ">= 0.5x",
+         f"{kv['extra_info']['bitplane_gmac_per_s']:.1f} vs {kv['extra_info']['float32_matmul_gmac_per_s']:.1f} GMAC/s"),
+        ("TLM, ResNet-8 batch 16 pipelined on 8 macros / replicated on 32", "0.2 s",
+         f"{mm('test_resnet8_batch16_tlm[8-pipelined]')} / {mm('test_resnet8_batch16_tlm[32-replicate]')}"),
+        ("TLM, ResNet-18 pipelined (320 macros: 64 cannot hold its weights)", "2 s",
+         mm("test_resnet18_imagenet_320_macros_tlm")),
         ("ONNX import + simulate, ResNet-50", "2 s", mm("test_import_and_simulate[light_resnet50.onnx]")),
-        ("1,000-point analytic sweep (resnet8)", "5 s", mm("test_sweep_1000_points", "s")),
+        ("1,000-point analytic sweep (resnet8; 600 points on 3-5 macros run all four policies of `auto`)", "5 s",
+         mm("test_sweep_1000_points", "s")),
+        ("whole process `tlm simulate resnet8 -q` (bare `python -c pass` / numpy+yaml+simpy floor)", "100 ms",
+         f"{st['extra_info']['command_wall_median_ms']:.0f} ms median ({st['extra_info']['bare_python_wall_median_ms']:.0f}"
+         f" / {st['extra_info']['floor_numpy_yaml_simpy_wall_median_ms']:.0f} ms)"),
     ]
     return "| what | target | measured |\n|---|---|---|\n" + "".join(f"| {a} | {t} | {m} |\n" for a, t, m in rows)
 
