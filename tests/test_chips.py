@@ -195,7 +195,8 @@ def test_published_fits_are_reproduced():
         arch, pub = load_with_published(resolve(name, "configs", "imagine"))
         fit = calibrate.fit_published(arch, pub)
         for p, v in fit.after.items():
-            assert calibrate.get(arch, p) == v, (name, p)
+            # the file keeps 4 significant digits: a refit from the written value may land one step off
+            assert calibrate.get(arch, p) == pytest.approx(v, rel=1e-3), (name, p)
 
 
 # ---- a design a user writes from a paper, nothing fitted --------------------------------------------

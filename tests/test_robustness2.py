@@ -237,7 +237,8 @@ def test_lone_over_long_positional_is_one_line(n):
     (ENAMETOOLONG from Path.exists while telling a workload from an architecture)."""
     code, o, e = run_cli(["simulate", "a" * n])
     assert code == 2
-    assert one_error_line(e).endswith("architecture file not found; shipped configs: imagine, imagine_4macro")
+    from tlm.paths import shipped
+    assert one_error_line(e).endswith("architecture file not found; shipped configs: " + ", ".join(shipped("configs")))
 
 
 def test_failed_write_leaves_no_folder_it_made(tmp_path):

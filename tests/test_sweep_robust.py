@@ -194,7 +194,7 @@ def test_leaving_the_map_early_stops_running_workers():
 def exit_in_chunk(shared, chunk):
     if chunk == "die":
         os._exit(9)  # as the OOM killer would end it
-    time.sleep(0.2)
+    time.sleep(5)  # long enough for the pool to see the dead worker first (then this one is terminated)
     return chunk
 
 

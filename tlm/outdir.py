@@ -31,15 +31,10 @@ MAX_INPUTS = 64  # files followed through `extends:` chains (the loader bounds t
 
 
 def cell(v) -> str:
-    """A CSV cell: the shortest exact text of a number (repr of the float), true/false for booleans."""
-    import numpy as np
-    if isinstance(v, (bool, np.bool_)):
-        return "true" if v else "false"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v))
-    return str(v)
+    """A CSV cell: the shortest exact text of a number (repr of the float), true/false for booleans (the
+    sweep's cells, tlm/overrides.format_cell)."""
+    from .overrides import format_cell
+    return format_cell(v)
 
 
 def _csv(rows) -> str:
