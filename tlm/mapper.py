@@ -203,11 +203,11 @@ def row_cycles(arch, layer, outputs_per_tile):
     """(cycles of output row 0, of any later row) of one tile of a compute layer for one image.  Row 0
     carries the pipeline fill (first DP + last conversion); the rows sum to tile_cycles of the image."""
     H, W = _hw(layer.out_shape)
-    t_dp, t_cv = hw_ctrl.pixel_cycles(arch, layer.bits_in, layer.bits_out, outputs_per_tile, layer.bits_w)
-    t_dp, t_cv = int(t_dp), int(t_cv)
-    per = max(t_dp, t_cv) if arch.adc.pipelined else t_dp + t_cv
-    first = t_dp + t_cv + (W - 1) * per
-    return first, W * per
+    # the tile schedule rule of tlm/hw/controller.tile_cycles (one place): row 0 = a tile over W pixels,
+    # every later row = what W more pixels add
+    args = (arch, layer.bits_in, layer.bits_out, outputs_per_tile)
+    first = int(hw_ctrl.tile_cycles(*args, W, layer.bits_w))
+    return first, int(hw_ctrl.tile_cycles(*args, 2 * W, layer.bits_w)) - first
 
 
 def need_rows(layer, in_shape, H_out):
