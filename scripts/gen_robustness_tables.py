@@ -7,10 +7,8 @@ Blocks: `limits` (bounds of round two: extends chains, file names, ONNX size, be
 and `int-bounds` (every integer parameter of the architecture with its upper bound and the reason,
 from `param(..., hi=, why_hi=)` in tlm/arch.py).  tests/test_robustness2.py runs --check.
 """
-import dataclasses
 import re
 import sys
-import typing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,18 +16,9 @@ sys.path.insert(0, str(ROOT))
 DOC = ROOT / "docs" / "robustness.md"
 
 
-def int_params(cls, prefix=""):
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        t, path = hints[f.name], f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(t):
-            yield from int_params(t, path + ".")
-        elif t is int or typing.get_args(t)[:1] == (int,):
-            yield path, f.metadata
-
-
 def int_bounds() -> str:
     from tlm.arch import Arch
+    from tlm.schema import int_params
     rows = ["| parameter | at most | why |", "|---|---|---|"]
     rows += [f"| `{p}` | {md['hi']:,} | {md.get('why_hi') or '(no reason given)'} |" for p, md in int_params(Arch)]
     return "\n".join(rows)

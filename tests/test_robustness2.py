@@ -273,16 +273,9 @@ def test_unwritable_home_plot_error_is_one_line(tmp_path):
 
 
 # ---- 2. every integer parameter has a finite upper bound, with its reason --------------------------------
-def _int_params(cls, prefix=""):
-    import dataclasses
-    import typing
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        t, path = hints[f.name], f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(t):
-            yield from _int_params(t, path + ".")
-        elif t is int or typing.get_args(t)[:1] == (int,):
-            yield path, f.metadata
+def _int_params(cls):
+    from tlm.schema import int_params
+    return int_params(cls)
 
 
 def test_every_integer_parameter_has_a_bound_with_its_reason():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tlm.analytic import simulate as analytic
-from tlm.arch import arch_from_dict, load_arch
+from tlm.arch import load_arch
 from tlm.engine.adc import fifo_chunk
 from tlm.engine.payload import TransactionError
 from tlm.engine.system import System, simulate
@@ -25,11 +25,8 @@ def _cfg(name="imagine"):
 
 
 def _with(arch, **changes):
-    d = arch.to_dict()
-    for k, v in changes.items():
-        sec, f = k.split(".")
-        d[sec][f] = v
-    return arch_from_dict(d)
+    from helpers import with_changes
+    return with_changes(arch, **changes)
 
 
 def _conv(tmp_path, c_in, c_out, name="one"):

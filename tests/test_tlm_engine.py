@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tlm.analytic import simulate as analytic
-from tlm.arch import arch_from_dict, load_arch
+from tlm.arch import load_arch
 from tlm.cli import main
 from tlm.engine.system import SimulationStalled, System, simulate
 from tlm.hw import controller as hw_ctrl
@@ -31,12 +31,8 @@ def _cfg(name):
 
 
 def _with(arch, **changes):
-    """A copy of `arch` with dotted fields changed, e.g. _with(a, **{"dma.channels": 2})."""
-    d = arch.to_dict()
-    for k, v in changes.items():
-        sec, f = k.split(".")
-        d[sec][f] = v
-    return arch_from_dict(d)
+    from helpers import with_changes
+    return with_changes(arch, **changes)
 
 
 def _tiny_workload(tmp_path):

@@ -225,6 +225,19 @@ def _values(table, name):
     return arr / 1e3 if name == "latency_per_batch_ns" else arr
 
 
+def _series(table, paths, x):
+    """One series per combination of the other swept settings that vary (batch sizes included, so they
+    are never mixed on a line): (those paths, their short names, {combination: point indices}, the
+    combinations, the first MAX_SERIES of them, a colour each)."""
+    others = [p for p in paths if p != x and len(set(table[p])) > 1]
+    series: dict = {}
+    for i in range(len(table["point"])):
+        series.setdefault(tuple(table[p][i] for p in others), []).append(i)
+    keys = list(series)
+    shown = keys[:MAX_SERIES]
+    return others, _short_names(others), series, keys, shown, _colors(range(len(shown)))
+
+
 def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
     """`stem`: `y` against `x`.  Against a swept field: one line per combination of the other swept
     settings (batch sizes included, so they are never mixed on a line); against a result column: every
@@ -242,14 +255,7 @@ def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(7, 4.5))
         if x in paths:
-            others = [p for p in paths if p != x and len(set(table[p])) > 1]
-            short = _short_names(others)
-            series: dict = {}
-            for i in range(n):
-                series.setdefault(tuple(table[p][i] for p in others), []).append(i)
-            keys = list(series)
-            shown = keys[:MAX_SERIES]
-            colors = _colors(range(len(shown)))
+            others, short, series, keys, shown, colors = _series(table, paths, x)
             for s, key in enumerate(shown):
                 idx = sorted(series[key], key=lambda i: (xv[i], i))
                 label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
@@ -314,15 +320,7 @@ def efficiency_vs_precision(table, paths, out_dir) -> list[Path]:
         return []
     plt = require()
     xp = prec[0]
-    others = [p for p in paths if p != xp and len(set(table[p])) > 1]
-    short = _short_names(others)
-    n = len(table["point"])
-    series: dict = {}
-    for i in range(n):
-        series.setdefault(tuple(table[p][i] for p in others), []).append(i)
-    keys = list(series)
-    shown = keys[:MAX_SERIES]
-    colors = _colors(range(len(shown)))
+    others, short, series, keys, shown, colors = _series(table, paths, xp)
     with plt.rc_context(_style()):
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
         for ax, col, ylabel in ((axes[0], "tops_per_w", "energy efficiency (TOPS/W, on-chip)"),

@@ -170,6 +170,18 @@ def describe(cls, prefix: str = ""):
             yield p, name, _doc_with_bound(f.metadata), default
 
 
+def int_params(cls, prefix: str = ""):
+    """(dotted path, field metadata) of every integer parameter (int or tuple of int), sections walked:
+    the bounds table of docs/robustness.md and its test are made from it."""
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        t, path = hints[f.name], f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(t):
+            yield from int_params(t, path + ".")
+        elif t is int or typing.get_args(t)[:1] == (int,):
+            yield path, f.metadata
+
+
 def _doc_with_bound(md) -> str:
     doc = md.get("doc", "")
     if md.get("why_hi"):
