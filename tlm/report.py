@@ -21,8 +21,11 @@ def _eng(x: float, unit: str) -> str:
     return f"{x:.3g} {unit}"
 
 
-def summary_table(r: Result) -> Table:
+def summary_table(r: Result, normalize: str | None = None) -> Table:
+    """The run's headline figures; efficiencies count raw ops (2 per MAC at the layers' precisions), or
+    with `normalize="1b"` 1b-normalized ops (x input bits x weight bits per MAC)."""
     s = r.summary()
+    conv, sfx = ("1b-normalized", "_1b") if normalize == "1b" else ("raw ops", "")
     t = Table(title=f"{r.workload.name} on {r.arch.name} ({r.engine} engine)", show_header=False)
     t.add_column("metric")
     t.add_column("value", justify="right", wrap="words")
@@ -32,11 +35,11 @@ def summary_table(r: Result) -> Table:
         ("batch", f"{s['batch']}"),
         ("inferences / s", f"{s['inferences_per_s']:,.1f}"),
         ("MACs", f"{s['macs']:,}"),
-        ("achieved throughput (raw ops)", f"{s['tops']:.4g} TOPS"),
-        ("energy efficiency (on-chip, raw ops)", f"{s['tops_per_w']:.4g} TOPS/W"),
+        (f"achieved throughput ({conv})", f"{s['tops' + sfx]:.4g} TOPS"),
+        (f"efficiency (on-chip, {conv})", f"{s['tops_per_w' + sfx]:.4g} TOPS/W"),
         ("energy / inference (on-chip)", _eng(s["energy_per_inference_pj"] * 1e-12, "J")),
         ("off-chip energy / inference (DMA)", _eng(s["energy_offchip_per_inference_pj"] * 1e-12, "J")
-         + f"  ({s['tops_per_w_with_offchip']:.3g} TOPS/W incl.)"),
+         + f"  ({s['tops_per_w_with_offchip'] * (r.ops_1b_per_op() if sfx else 1.0):.3g} TOPS/W incl.)"),
         ("utilization: spatial / temporal", f"{s['spatial_utilization']:.1%} / {s['temporal_utilization']:.1%}"),
     ]
     for k, v in rows:

@@ -118,6 +118,7 @@ class Result:
         from .hw.area import area_mm2
         area = area_mm2(self.arch)
         tops = ops / t_s / 1e12 if t_s > 0 else math.inf
+        k1b = self.ops_1b_per_op()
         return {
             "cycles_per_batch": self.cycles,
             "latency_per_batch_ns": self.latency_ns,
@@ -136,10 +137,23 @@ class Result:
                                               self.per_layer["cycles"]),
             "area_mm2": area,
             "tops_per_mm2": tops / area if area > 0 else math.inf,
+            # the same three efficiencies 1b-normalized (2 x input bits x weight bits ops per MAC)
+            "tops_1b": tops * k1b,
+            "tops_per_w_1b": (ops / e_on / 1e12 if e_on > 0 else math.inf) * k1b,
+            "tops_per_mm2_1b": (tops / area if area > 0 else math.inf) * k1b,
             **({"mapping_policy": mp["policy"], "macros_used": mp["macros_used"],
                 "macros_for_residency": mp["macros_for_residency"]}
                if (mp := self.extra.get("mapping")) else {}),
         }
+
+    def ops_1b_per_op(self) -> float:
+        """1b-normalized ops per raw op of the whole run: the MAC-weighted mean of input bits x weight bits
+        over the compute layers (1 for a 1b x 1b network; 64 for 8b x 8b)."""
+        macs = self.per_layer["macs"]
+        w = [l.bits_in * l.bits_w if l.is_compute else 0 for l in self.workload.layers]
+        w += [0] * (len(macs) - len(w))
+        total = float(sum(float(m) for m in macs))
+        return float(sum(float(m) * k for m, k in zip(macs, w))) / total if total > 0 else 1.0
 
     def row(self) -> dict:
         """The summary row (`ROW_COLUMNS`): energies per inference, on-chip unless named external."""

@@ -49,6 +49,9 @@ def add_arguments(p):
                         "energy.csv, blocks.csv, manifest.json (and the trace and plots when asked)")
     p.add_argument("--json", metavar="PATH", help="write every number and the resolved config as JSON")
     p.add_argument("--csv", metavar="DIR", help="write summary.csv, layers.csv, energy.csv and blocks.csv into DIR")
+    p.add_argument("--normalize", choices=("1b",), default=None,
+                   help="print the efficiencies 1b-normalized (2 x input bits x weight bits ops per MAC) instead "
+                        "of raw (2 ops per MAC at the layers' precisions); the JSON has both")
     p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
     p.add_argument("--verbose", "-v", action="store_true",
@@ -188,7 +191,7 @@ def run(args) -> int:
         mapping_plot(result, Path(plot_dir))
     if not args.quiet:
         con = console()
-        con.print(report.summary_table(result))
+        con.print(report.summary_table(result, args.normalize))
         con.print(report.layer_table(result))
         from ..report_mapping import mapping_table
         mt = mapping_table(result)
