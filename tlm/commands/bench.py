@@ -51,7 +51,7 @@ def run(args) -> int:
         for e in chosen:
             ms.append(bench.measure(arch, wl, e, repeats=args.repeat))
     t = Table(title=f"tlm bench on {arch.name} ({args.repeat} repeats, median; spread = min-max)",
-              caption="peak RSS: of a fresh process that loads tlm and simulates once (MiB)", key_columns=2)
+              caption="HW TOPS: raw ops (2 per MAC); peak RSS: of a fresh process that loads tlm and simulates once (MiB)", key_columns=2)
     for c in ("workload", "engine", "HW inf/s", "HW TOPS", "HW TOPS/W", "wall ms", "spread ms", "txn/s",
               "sim cycles/s", "peak RSS MiB"):
         t.add_column(c, justify="left" if c in ("workload", "engine") else "right",

@@ -216,7 +216,7 @@ def points_table(table, paths, objective="energy", top=DEFAULT_TOP, width=80):
         title = f"best {top} of {n} design points: {OBJECTIVES[objective][2]}"
     batches = len(set(table["batch"].tolist()))
     note = (f"* on the energy/latency Pareto front{' of its batch size' if batches > 1 else ''} "
-            f"({int(front.sum())} of {n} points)")
+            f"({int(front.sum())} of {n} points); TOPS count raw ops (2 per MAC)")
     measure = Console(width=10_000, file=None, color_system=None)
     for headers in ("dotted", "short"):
         t = _table(table, paths, idx, front, title, note, headers)
