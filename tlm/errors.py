@@ -6,7 +6,6 @@ Anything else that escapes is a bug in tlm: the CLI prints a short message and e
 """
 from __future__ import annotations
 
-import difflib
 import reprlib
 from dataclasses import dataclass
 
@@ -54,6 +53,7 @@ def did_you_mean(word: str, choices) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
     if not isinstance(word, (str, int)) or len(str(word)) > 100:  # only names can be misspelled
         return ""
+    import difflib  # only on an error path: not on every start
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

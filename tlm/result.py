@@ -2,7 +2,6 @@
 per-component statistics, next to the fully resolved configuration that produced them."""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -197,6 +196,7 @@ class Result:
         }
 
     def to_json(self, inputs=None) -> str:
+        import json  # only when writing JSON: not on every start
         return json.dumps(self.to_json_dict(inputs), indent=2, sort_keys=False, allow_nan=False,
                           default=_py) + "\n"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -483,6 +482,7 @@ def atomic_write_all(files) -> None:
             final = Path(os.path.realpath(path)) if kind == "file" and os.path.islink(path) else path
             try:
                 _mkdirs(final.parent, made)
+                import tempfile  # only when writing: not on every start
                 fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
                 done.append((tmp, final))
                 os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs get normal modes
