@@ -356,12 +356,12 @@ def test_named_overhead_components_are_within_their_plausible_ranges(arch):
     plausible 22nm range; the remainder, fitted to the 40 TOPS/W, is outside (the docs say so)."""
     from tlm.hw import controller as hw_ctrl
     for f in ("c_ff_per_cycle", "c_ff_per_window_bit_cycle", "c_ff_per_window_bit", "c_ff_per_abn_bit"):
-        lo, hi = hw_ctrl.plausible_ff(arch, f)
+        lo, hi = hw_ctrl.published_ff(arch, f)
         assert lo <= getattr(arch.controller, f) <= hi, f
-    lo, hi = hw_ctrl.plausible_ff(arch, "c_ff_per_row_cycle")
+    lo, hi = hw_ctrl.published_ff(arch, "c_ff_per_row_cycle")
     assert arch.controller.c_ff_per_row_cycle > hi
     jia = load_arch(resolve("published/jia_jssc2020", "configs", "imagine"))
-    assert hw_ctrl.plausible_ff(jia, "c_ff_per_window_bit") == pytest.approx((65 / 22, 5 * 65 / 22))
+    assert hw_ctrl.published_ff(jia, "c_ff_per_window_bit") == pytest.approx((65 / 22, 5 * 65 / 22))
 
 
 def test_validation_doc_is_what_the_script_generates(root):
