@@ -78,9 +78,14 @@ class PublishedPoint:
 #              asap7sc7p5t_SEQ_RVT_TT_nldm_220123.lib @caffa1d6 (7nm, 0.7 V)
 # A clock cycle charges a clock pin once (C V^2 from the supply) and runs its rise and fall internal
 # tables; a data write is one transition of D (C_D V^2 / 2 on average, and the mean of D's rise and fall
-# internal energy).  Local wire is left out of the cell points: the same flows' setRC.tcl give 0.11-0.22
-# fF/um for the clock layers (nangate45 metal5 1.10884e-01 fF/um @257f85b3, sky130hd met3 2.14962e-04 pF/um
-# @83021aa8, asap7 clock 1.44549e-01 fF/um @213c957c), i.e. under a fF for a flop's few-um pitch.
+# internal energy).  Local wire is left out of the cell points: the same flows' setRC.tcl (OpenROAD-flow-
+# scripts flow/platforms/*/setRC.tcl) give the clock layers' capacitance per um in CLOCK_WIRE_FF_PER_UM,
+# i.e. under a fF for a flip-flop's few-um pitch.
+CLOCK_WIRE_FF_PER_UM = {
+    "nangate45 metal5 (@257f85b3)": 1.10884e-01,    # fF/um
+    "sky130hd met3 (@83021aa8)": 2.14962e-04 * 1e3,  # pF/um -> fF/um
+    "asap7 clock (@213c957c)": 1.44549e-01,          # fF/um
+}
 PUBLISHED_POINTS = {
     # one input-window flip-flop clocked for a cycle with its data held: CLK pin + CLK internal rise+fall
     "c_ff_per_window_bit_cycle": (
