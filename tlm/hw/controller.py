@@ -72,14 +72,19 @@ class PublishedPoint:
 # capacitive_load_unit and voltage_unit give the energy unit of internal_power tables (pF x V^2 = pJ for
 # sky130; fF x V^2 = fJ for Nangate45 and ASAP7); values at the third input-slew index of each table
 # (sky130 0.0531 ns, Nangate45 0.0172 ns, ASAP7 20 ps), smallest output load, VDD-related tables.
-#   sky130:    RISC-M/Open-Source-Synthesis sky130_fd_sc_hd__tt_025C_1v80.lib @777f798d (130nm, 1.8 V)
-#   Nangate45: Max-astro/dp-buffer-insertion NangateOpenCellLibrary_typical.lib @9969ff5b (45nm, 1.1 V)
+#   sky130:    RISC-M/Open-Source-Synthesis sky130_fd_sc_hd__tt_025C_1v80.lib
+#              @777f798dc5d86f07a52c21cecc0b73c6971ae6a3 (130nm, 1.8 V)
+#   Nangate45: Max-astro/dp-buffer-insertion NangateOpenCellLibrary_typical.lib
+#              @9969ff5bbcdd4f14d67945c489c032cd8ab2e2da (45nm, 1.1 V)
 #   ASAP7:     The-OpenROAD-Project/OpenROAD-flow-scripts flow/platforms/asap7/lib/
-#              asap7sc7p5t_SEQ_RVT_TT_nldm_220123.lib @caffa1d6 (7nm, 0.7 V)
+#              asap7sc7p5t_SEQ_RVT_TT_nldm_220123.lib
+#              @caffa1d6510406bde4403e8ef67f583feb1c43e3 (7nm, 0.7 V)
 # A clock cycle charges a clock pin once (C V^2 from the supply) and runs its rise and fall internal
 # tables; a data write is one transition of D (C_D V^2 / 2 on average, and the mean of D's rise and fall
 # internal energy).  Local wire is left out of the cell points: the same flows' setRC.tcl (OpenROAD-flow-
-# scripts flow/platforms/*/setRC.tcl) give the clock layers' capacitance per um in CLOCK_WIRE_FF_PER_UM,
+# scripts flow/platforms/*/setRC.tcl; nangate45 @257f85b37c3c7f838cfa9fa1e69283e82de36591, sky130hd
+# @83021aa84c8fdd2d0286acd1a9c5456f41abec42, asap7 @213c957cebc4f2f3b874dbed6c49110962c392d7) give the clock
+# layers' capacitance per um in CLOCK_WIRE_FF_PER_UM,
 # i.e. under a fF for a flip-flop's few-um pitch.
 CLOCK_WIRE_FF_PER_UM = {
     "nangate45 metal5 (@257f85b3)": 1.10884e-01,    # fF/um
