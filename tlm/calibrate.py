@@ -384,3 +384,26 @@ def overhead_breakdown(arch, wl) -> dict:
         a = with_values(arch, {p: 0.0 for p in allp if p not in ps})
         out[name] = paper.simulate(a, wl).energy_by_kind_pj["controller"]
     return out
+
+
+def overhead_gap(arch, ref, macro_peak_tops_per_w: float, parts: dict | None = None) -> dict:
+    """How much of the gap between a macro-peak efficiency and the reference run's system efficiency the
+    named controller components explain within their published ranges (tlm/hw/controller.py).
+    gap = on-chip energy - ops / macro peak (pJ; TOPS/W = ops/pJ); a component above its range leaves
+    energy x (1 - hi / value) unexplained (its energy is linear in its capacitance).
+    {"gap_pj", "unexplained_pj", "explained" (share of the gap), "outside": {component: value / hi}}."""
+    from .hw import controller as hw_ctrl
+    parts = overhead_breakdown(arch, ref.workload) if parts is None else parts
+    gap = ref.on_chip_energy_pj - 2.0 * ref.summary()["macs"] / macro_peak_tops_per_w  # raw ops
+    unexplained, outside = 0.0, {}
+    for name, e in parts.items():
+        (p,) = OVERHEAD_PARAMS[name]
+        v = get(arch, p)
+        lo, hi = hw_ctrl.published_ff(arch, p.split(".")[1])
+        if v > hi:
+            unexplained += e * (1.0 - hi / v)
+            outside[name] = v / hi
+        elif v < lo:
+            outside[name] = v / lo
+    return {"gap_pj": gap, "unexplained_pj": unexplained,
+            "explained": 1.0 - unexplained / gap if gap > 0 else 1.0, "outside": outside}

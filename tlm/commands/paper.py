@@ -101,25 +101,60 @@ def sensitivity_tables(arch, pub=None):
     return t1, t2
 
 
-def overhead_table(arch, ref) -> Table:
+def overhead_table(arch, ref, macro_peak=None) -> Table:
     """The controller's energy in the reference run by named component (tlm.calibrate.overhead_breakdown),
-    with each component's capacitance per event and its plausible range at the node."""
+    with each component's capacitance per event, its published range at the node and the range's source
+    (tlm/hw/controller.py); with `macro_peak` (a Figure, the 8b macro peak) the caption says how much of
+    the gap between it and the run's efficiency the components explain (tlm.calibrate.overhead_gap)."""
     from .. import calibrate
     from ..hw import controller as hw_ctrl
     parts = calibrate.overhead_breakdown(arch, ref.workload)
     total = ref.on_chip_energy_pj
-    t = Table(title="controller energy of the reference run by component", box="SIMPLE_HEAVY",
-              caption="C / event: the config's value; plausible: the range at this node (tlm/hw/controller.py);\n"
-                      "(!) outside it: what the named components leave unexplained of the paper's figure")
-    for c, j in (("component", "left"), ("C / event", "right"), ("plausible", "right"), ("energy", "right"),
-                 ("of on-chip", "right")):
+    caption = ("C: the config's capacitance per event; published: the span of the published points below at this "
+               "node; (!) outside it")
+    if macro_peak is not None:
+        g = calibrate.overhead_gap(arch, ref, macro_peak.value, parts)
+        far = ", ".join(f"{n} {k:.3g}x its top" for n, k in g["outside"].items() if k > 1)
+        caption += (f"; the gap between the {macro_peak.value:g} TOPS/W macro peak and this run is "
+                    f"{g['gap_pj'] / 1e3:.4g} nJ, of which the components within their published ranges "
+                    f"explain {100 * g['explained']:.1f}%" + (f" ({far})" if far else ""))
+    t = Table(title="controller energy of the reference run by component", box="SIMPLE_HEAVY", caption=caption)
+    for c, j in (("component", "left"), ("C fF", "right"), ("published fF", "right"),
+                 ("source", "left"), ("energy", "right"), ("share", "right")):
         t.add_column(c, justify=j)
     for name, e in parts.items():
         (p,) = calibrate.OVERHEAD_PARAMS[name]
+        f = p.split(".")[1]
         v = calibrate.get(arch, p)
-        lo, hi = hw_ctrl.plausible_ff(arch, p.split(".")[1])
+        lo, hi = hw_ctrl.published_ff(arch, f)
         mark = "" if lo <= v <= hi else " (!)"
-        t.add_row(name, f"{v:.4g} fF", f"{lo:,.4g}-{hi:,.4g} fF{mark}", f"{e / 1e3:.4g} nJ", f"{100 * e / total:.1f}%")
+        t.add_row(name, f"{v:.4g}", f"{_c3(lo)}-{_c3(hi)}{mark}", hw_ctrl.range_source(f),
+                  f"{e / 1e3:.3g} nJ", f"{100 * e / total:.1f}%")
+    return t
+
+
+def _c3(c: float) -> str:
+    """A capacitance to 3 significant digits, without an exponent."""
+    return f"{c:,.0f}" if c >= 1000 else f"{c:.3g}"
+
+
+def published_points_table(arch) -> Table:
+    """Every published point behind the controller ranges (tlm/hw/controller.py PUBLISHED_POINTS): its
+    node and supply, the capacitance per event at its node (pin + energy / V^2) and at this config's node
+    (the technology rule, x node / source node)."""
+    from ..hw import controller as hw_ctrl
+    node = arch.technology.node_nm
+    t = Table(title=f"published per-event points of the controller ranges, at {node:g}nm", box="SIMPLE_HEAVY",
+              caption="C = pin + energy / V^2 at the source's node and supply; at "
+                      f"{node:g}nm: x {node:g} / source node (tlm/hw/controller.py names each figure)")
+    for c, j in (("point", "left"), ("node", "right"), ("V", "right"), ("pin fF", "right"),
+                 ("energy fJ", "right"), ("C fF", "right"), (f"@{node:g}nm fF", "right")):
+        t.add_column(c, justify=j)
+    for f, pts in hw_ctrl.PUBLISHED_POINTS.items():
+        t.add_row(hw_ctrl.POINT_LABEL[f] + ":", "", "", "", "", "", "")
+        for pt in pts:
+            t.add_row("  " + pt.short, f"{pt.node_nm:g}nm", f"{pt.supply_v:g}", f"{pt.pin_ff:.4g}",
+                      f"{pt.energy_fj:.4g}", f"{pt.c_ff:.4g}", f"{pt.c_ff_at(node):.4g}")
     return t
 
 
@@ -145,7 +180,10 @@ def run(args) -> int:
                   "off-chip DRAM energy excluded; TOPS/W raw (2 ops per MAC)")
         con.print(report.summary_table(ref))
         con.print(report.energy_table(ref))
-        con.print(overhead_table(arch, ref))
+        peak = [g for g in (figs or paper.imagine_published().figures) if g.metric == "energy_efficiency"
+                and g.input_bits == f.input_bits and g.weight_bits == f.weight_bits]
+        con.print(overhead_table(arch, ref, peak[0] if peak else None))
+        con.print(published_points_table(arch))
     if args.sensitivity:
         for t in sensitivity_tables(arch, pub):
             con.print(t)
