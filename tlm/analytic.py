@@ -31,6 +31,7 @@ def choose_policy(arch, wl, input_density=None):
     `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a note saying why)."""
     obj = arch.mapping.objective
     runs, skipped = {}, []
+    shared = {}  # the plans of one architecture and workload share their packing (tlm/plan.build_plan)
     for p in mapper.CONCRETE:
         if p != "sequential":
             need = runs["sequential"].extra["mapping"]["macros_for_residency"]
@@ -39,7 +40,9 @@ def choose_policy(arch, wl, input_density=None):
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need {need} macros to stay resident"))
                 continue
         try:
-            runs[p] = simulate(mapper.with_policy(arch, p), wl, input_density=input_density)
+            ap = mapper.with_policy(arch, p)
+            runs[p] = simulate(ap, wl, input_density=input_density,
+                               plan=build_plan(ap, wl, input_density, shared=shared))
         except InputError as e:
             if p == "sequential":
                 raise

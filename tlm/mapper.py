@@ -102,13 +102,21 @@ def _rect(arch, rows):
     return cdiv(rows, blk) * blk
 
 
-def tile_rects(arch, wl):
-    """Per compute layer index: a list of (used rows, occupied rows, columns) per tile."""
+def comp_mapping(arch, wl):
+    """(the Mapping of the compute layers, their workload indices); (None, []) without any."""
+    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    return (map_layers(arch, [wl.layers[i] for i in comp]) if comp else None), comp
+
+
+def tile_rects(arch, wl, m=None):
+    """Per compute layer index: a list of (used rows, occupied rows, columns) per tile.  `m`: the
+    compute layers' Mapping when the caller has it (comp_mapping)."""
     comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
     out = {}
     if not comp:
         return out, None, comp
-    m = map_layers(arch, [wl.layers[i] for i in comp])
+    if m is None:
+        m = map_layers(arch, [wl.layers[i] for i in comp])
     R = arch.macro.rows
     for j, i in enumerate(comp):
         l = wl.layers[i]
@@ -235,13 +243,24 @@ def chunk_ids(h, c):
 
 
 # ---- the assignment ---------------------------------------------------------------------------------
-def assign(arch, wl, policy, ops=None) -> Assignment:
+def packing(arch, wl, m=None):
+    """What every policy's assignment starts from, the same for all of them: (tile rectangles, Mapping,
+    compute layer indices, the items packed, macros_for_residency, the first-fit-decreasing places).
+    Depends on the macro geometry and the workload only.  `m`: the compute layers' Mapping if known."""
+    rects, m, comp = tile_rects(arch, wl, m)
+    items = [((i, k, 0), u, h, w) for i in comp for k, (u, h, w) in enumerate(rects[i])]
+    need, where = pack_ffd(arch, items) if items else (0, {})
+    return rects, m, comp, items, need, where
+
+
+def assign(arch, wl, policy, ops=None, packed=None, m=None) -> Assignment:
     """Place the tiles for `policy` (not `auto`).  `ops` = digital ops per image per layer (for the
-    stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit."""
+    stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit.
+    `packed`: `packing(arch, wl)` when the caller has it (several policies of one architecture and
+    workload share it); `m`: the compute layers' Mapping if known."""
     N = arch.macro.count
-    comp_l = [l for l in wl.layers if l.is_compute]
-    mm = map_layers(arch, comp_l) if comp_l else None
-    total = int(mm.tiles.sum()) if comp_l else 0
+    mm = m if m is not None else comp_mapping(arch, wl)[0]
+    total = int(mm.tiles.sum()) if mm is not None else 0
     if total > MAX_PACK_TILES:  # too many to place one by one: a lower bound from the cells they occupy
         blk = arch.macro.rows // arch.macro.dp_split_blocks
         occ = cdiv(mm.rows_per_tile, blk) * blk * mm.cols_per_tile * mm.tiles
@@ -254,9 +273,7 @@ def assign(arch, wl, policy, ops=None) -> Assignment:
             raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "
                              f"{MAX_PACK_TILES:,} the mapper places one by one: use mapping.policy sequential",
                              Where(arch_file(arch)), "mapping.policy")
-    rects, m, comp = tile_rects(arch, wl)
-    items = [((i, k, 0), u, h, w) for i in comp for k, (u, h, w) in enumerate(rects[i])]
-    need, where = pack_ffd(arch, items) if items else (0, {})
+    rects, m, comp, items, need, where = packed if packed is not None else packing(arch, wl, mm)
     asg = Assignment(policy=policy, macros=N, macros_for_residency=need)
     if policy == "sequential" or not items:
         return asg
@@ -362,13 +379,16 @@ class Schedule:
     chunks: list = field(default_factory=list)  # jobs per image (per copy) of each layer
 
 
-def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None):
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
-    sequential rule) spilled out and read back around layer i."""
+    sequential rule) spilled out and read back around layer i.  `m`: the compute layers' Mapping if
+    known (comp_mapping)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
-    rects, m, comp = tile_rects(arch, wl)
+    comp = [i for i, l in enumerate(layers) if l.is_compute]
+    if m is None and comp:
+        m = map_layers(arch, [layers[i] for i in comp])
     opt = {i: int(m.outputs_per_tile[j]) for j, i in enumerate(comp)} if comp else {}
     N = arch.macro.count
     two = arch.dma.channels > 1
@@ -633,18 +653,23 @@ def _line_buffers(wl, S, H, chunks, cid, needs, index):
 
 
 # ---- what the engines and the reports use ----------------------------------------------------------
-def sequential_macros(arch, wl):
-    """Sequential policy: layer i's tiles go round-robin over macros 0..min(N, tiles)-1."""
-    _rects, m, comp = tile_rects(arch, wl)
+def sequential_macros(arch, wl, m=None):
+    """Sequential policy: layer i's tiles go round-robin over macros 0..min(N, tiles)-1.  `m`: the
+    compute layers' Mapping if known."""
+    if m is None:
+        m, comp = comp_mapping(arch, wl)
+    else:
+        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
     N = arch.macro.count
     return {i: list(range(min(N, int(m.tiles[j])))) for j, i in enumerate(comp)}
 
 
-def describe(arch, wl, asg, S=None) -> dict:
-    """The mapping as plain data (JSON `extra.mapping`, the mapping table, the occupancy plot)."""
+def describe(arch, wl, asg, S=None, m=None) -> dict:
+    """The mapping as plain data (JSON `extra.mapping`, the mapping table, the occupancy plot).  `m`: the
+    compute layers' Mapping if known."""
     layers = {}
     if asg.policy == "sequential":
-        for i, macs in sequential_macros(arch, wl).items():
+        for i, macs in sequential_macros(arch, wl, m).items():
             layers[i] = {"macros": macs, "replicas": 1, "rects": [], "stage_cycles": None}
         used = max((len(v["macros"]) for v in layers.values()), default=0)
     else:

@@ -264,7 +264,7 @@ class LayerPlan:
 class Plan:
     """See the module docstring."""
 
-    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential"):
+    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None):
         if policy not in POLICIES:
             raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
                              Where("<plan>"), "policy")
@@ -355,10 +355,24 @@ class Plan:
         self.mapping_desc = None
         from . import mapper
         ops_img = [digital_ops(l) for l in layers]
+        m = self.mapping
+        if shared is None:
+            shared = {}
+        if len(comp) and "packing" not in shared and int(m.tiles.sum()) <= mapper.MAX_PACK_TILES:
+            shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
+        packed = shared.get("packing")
         if policy != "sequential" and len(comp):
-            self.multi = mapper.assign(arch, wl, policy, ops_img)
-            self.schedule = mapper.build_schedule(arch, wl, self.multi, ops_img,
-                                                  stream=policy in mapper.STREAM, spill_bits=self.spill_bits)
+            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m)
+            stream = policy in mapper.STREAM
+            # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
+            # (and of the architecture and workload, the same for every plan sharing `shared`)
+            key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+                   tuple(sorted(self.multi.replicas.items())))
+            schedules = shared.setdefault("schedules", {})
+            self.schedule = schedules.get(key)
+            if self.schedule is None:
+                self.schedule = schedules[key] = mapper.build_schedule(
+                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m)
             self.serial_bound_cycles = max(self.serial_bound_cycles, 2 * self.schedule.makespan)
             for j, i in enumerate(self.comp_idx):  # the assignment: copy 0 of every tile, all in round 0
                 tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
@@ -367,8 +381,9 @@ class Plan:
                         tm[pl_.tile] = pl_.macro
                 self.set_assignment(j, tm, np.zeros_like(tm))
             self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
-        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential"),
-                                            self.schedule)
+        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
+                                                                                  packed=packed, m=m),
+                                            self.schedule, m=m)
 
     # ---- the assignment ------------------------------------------------------------------------------
     def set_assignment(self, j: int, tile_macro, tile_round) -> None:
@@ -565,8 +580,12 @@ def static_per_layer(plan) -> dict:
     return pl
 
 
-def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None) -> Plan:
+def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None) -> Plan:
     """The plan of `wl` on `arch` (see the module docstring).  `input_density` (one value per layer)
     replaces the config's default input bit density, e.g. measured on data.  `policy`: the mapping
-    policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it)."""
-    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy)
+    policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it).
+    `shared`: a dict handed to the plans of one architecture and workload under several policies
+    (architectures that differ in `mapping` only; tlm/analytic.choose_policy): what they have in common
+    -- the tile packing, and a schedule two policies' assignments both give (replicate without a
+    replica is pipelined) -- is built by the first and read by the others."""
+    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared)
