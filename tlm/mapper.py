@@ -228,7 +228,8 @@ def need_rows(layer, in_shape, H_out):
     if layer.type in ("conv2d", "maxpool", "avgpool"):
         first = y * layer.stride[0] - layer.padding[0]
         last = first + (layer.kernel[0] - 1) * layer.dilation[0]
-        return np.clip(first, 0, H_in - 1), np.clip(last, 0, H_in - 1)
+        hi = H_in - 1  # np.clip(x, 0, hi), cheaper on these short arrays
+        return np.minimum(np.maximum(first, 0), hi), np.minimum(np.maximum(last, 0), hi)
     if H_in == 1:
         z = np.zeros(H_out, dtype=np.int64)
         return z, z
@@ -238,6 +239,8 @@ def need_rows(layer, in_shape, H_out):
 
 def chunk_ids(h, c):
     """Chunk index of each of `h` rows split into `c` chunks (chunk q = rows [q*h//c, (q+1)*h//c))."""
+    if c == h:  # one row per chunk
+        return np.arange(h, dtype=np.int64)
     b = np.arange(c + 1, dtype=np.int64) * h // c
     return np.repeat(np.arange(c, dtype=np.int64), np.diff(b))
 
@@ -509,11 +512,12 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
     per = np.bincount(res, weights=cost, minlength=len(names))
     S.stage = {names[k]: int(-(-int(per[k]) // B)) for k in range(len(names)) if per[k] > 0}
     lay = np.array(S.layer)
-    for i in range(n):
-        sel = lay == i
-        if sel.any():
-            by = np.bincount(res[sel], weights=cost[sel], minlength=len(names))
-            S.layer_stage[i] = int(-(-int(by.max()) // B))
+    # per layer: the cycles of its busiest resource (one bincount over (layer, resource) pairs)
+    R = len(names)
+    by = np.bincount(lay * R + res, weights=cost, minlength=(n + 1) * R).reshape(n + 1, R)
+    has = np.bincount(lay, minlength=n + 1) > 0
+    for i in np.nonzero(has[:n])[0].tolist():
+        S.layer_stage[i] = int(-(-int(by[i].max()) // B))
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream:
@@ -743,12 +747,22 @@ def apply(arch, wl, asg, S, pl):
     spill = pl["spill_cycles"].copy()
     comp = np.array([l.is_compute for l in wl.layers] + [False])
     makespan = None
+    # per row (layers + image I/O), exact int64 reductions over its jobs (rows without a job stay 0)
+    has = np.bincount(lay, minlength=n + 1) > 0
+    cost_sum = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(cost_sum, lay, cost)
+    R = len(S.names)
+    pair = np.zeros((n + 1) * R, dtype=np.int64)  # cost of each (row, resource)
+    np.add.at(pair, lay * R + res, cost)
+    pair = pair.reshape(n + 1, R)
     if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
         cyc = np.zeros(n + 1, dtype=np.int64)
-        for i in range(n + 1):
-            sel = lay == i
-            if sel.any():
-                cyc[i] = int(S.end[sel].max() - S.start[sel].min()) if i < n else int(cost[sel].sum())
+        last_end = np.full(n + 1, np.iinfo(np.int64).min)
+        first_start = np.full(n + 1, np.iinfo(np.int64).max)
+        np.maximum.at(last_end, lay, S.end)
+        np.minimum.at(first_start, lay, S.start)
+        cyc[has] = last_end[has] - first_start[has]
+        cyc[n] = cost_sum[n]
         pl["cycles"][:] = cyc  # spill jobs included
         pl["compute_cycles"][:] = np.where(comp, cyc - spill, 0)
         pl["load_cycles"][:] = 0
@@ -756,11 +770,7 @@ def apply(arch, wl, asg, S, pl):
         # layers overlap: a layer's `cycles` is its share of the makespan, in proportion to the work of its
         # busiest macro over the batch (the rows then sum to the latency); its stage cycles are in the
         # mapping (extra.mapping.layers[*].stage_cycles)
-        work = np.zeros(n + 1, dtype=np.int64)
-        for i in range(n + 1):
-            sel = lay == i
-            if sel.any():
-                work[i] = int(np.bincount(res[sel], weights=cost[sel]).max())
+        work = pair.max(axis=1)
         pl["spill_cycles"][:] = 0
         pl["dma_bits"][:n] -= 2 * pl["spill_bits"][:n]
         pl["spill_bits"][:] = 0
@@ -774,12 +784,12 @@ def apply(arch, wl, asg, S, pl):
         pl["load_cycles"][:] = 0
     # temporal utilization: tile-busy cycles over (macros of the layer x the time it spans: its own
     # cycles layer by layer, the whole run when layers overlap)
+    n_res = np.bincount(lay * R + res, minlength=(n + 1) * R).reshape(n + 1, R).astype(bool).sum(axis=1)
     for i in range(n):
         if comp[i]:
-            sel = lay == i
-            nm = len(set(res[sel].tolist()))
+            nm = int(n_res[i])
             span = makespan if makespan is not None else int(pl["cycles"][i])
-            pl["temporal_utilization"][i] = float(cost[sel].sum()) / max(nm * span, 1)
+            pl["temporal_utilization"][i] = float(int(cost_sum[i])) / max(nm * span, 1)
     return pl["cycles"], int(cost[res < arch.macro.count].sum())
 
 
