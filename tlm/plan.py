@@ -292,6 +292,7 @@ class Plan:
                        for i, l in enumerate(layers)]
         self.mapping: Mapping | None = None
         self.resident = False
+        self.live_bits = live_bits(wl)
         N = arch.macro.count
         if len(comp):
             m = self.mapping = map_layers(arch, comp)
@@ -339,7 +340,6 @@ class Plan:
             self.moves = np.array([moves_data(l) for l in dl], dtype=bool)
             self.dig_read_bits = np.where(self.moves, self.in_bits_all[self.dig_idx], 0)
             self.dig_write_bits = np.where(self.moves, self.out_bits[self.dig_idx], 0)
-        self.live_bits = live_bits(wl)
         self.spill_bits = np.maximum(self.live_bits - arch.sram.capacity_bits, 0)
         for i in np.nonzero(self.spill_bits)[0]:
             self.notes.append(f"{layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
@@ -396,9 +396,14 @@ class Plan:
         T = int(m.tiles[j])
         if tm.shape != (T,) or tr.shape != (T,) or (T and (tm.min() < 0 or tm.max() >= N or tr.min() < 0)):
             raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
-        _, tr = np.unique(tr, return_inverse=True)
-        self.assignment[j] = (tm, tr.astype(np.int64))
-        counts = np.bincount(tr, minlength=1) if T else np.zeros(1, dtype=np.int64)
+        if T and not tr.any():  # one round (the resident policies): np.unique's answer, cheaply
+            tr = np.zeros(T, dtype=np.int64)
+            counts = np.array([T], dtype=np.int64)
+        else:
+            _, tr = np.unique(tr, return_inverse=True)
+            tr = tr.astype(np.int64)
+            counts = np.bincount(tr, minlength=1) if T else np.zeros(1, dtype=np.int64)
+        self.assignment[j] = (tm, tr)
         ch = self.arch.dma.channels
         self.rounds[j] = len(counts)
         self.round_loads_last[j] = -(-int(counts[-1]) // ch) * self.load_cycles[j]
@@ -422,7 +427,7 @@ class Plan:
                                                                                 * m.cols_per_tile).astype(f))
             rounds = np.ceil(m.tiles.astype(f) / N)
             worst[self.comp_idx] = np.maximum(rounds * (tile + load) + load, m.tiles.astype(f) * tile)
-        spill = np.maximum(live_bits(wl).astype(f) - arch.sram.capacity_bits, 0.0)
+        spill = np.maximum(self.live_bits.astype(f) - arch.sram.capacity_bits, 0.0)
         worst[:-1] += 2 * (arch.dma.latency_cycles + spill / arch.dma.bandwidth_bits_per_cycle)
         total = np.cumsum(worst)
         if not total[-1] < EXACT_LIMIT:
