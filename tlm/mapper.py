@@ -548,8 +548,10 @@ def _time(S):
     """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
     done; an idle resource starts its ready job of the oldest image first (then the earliest in the
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
-    plan (`S.order`): the TLM engine executes the same order, so it can only be later."""
-    import heapq
+    plan (`S.order`): the TLM engine executes the same order, so it can only be later.
+    Completions are taken in (time, job) order; after each, the resources it touched (its own, and
+    those of the jobs it made ready, in resource order) start their best ready job if idle."""
+    from heapq import heappop, heappush
     n = len(S.res)
     res, cost, deps, img = S.res, S.cost, S.deps, S.image
     left = [len(d) for d in deps]
@@ -557,40 +559,54 @@ def _time(S):
     for j, d in enumerate(deps):
         for k in d:
             users[k].append(j)
-    ready_at = [0] * n
     st, e = [0] * n, [0] * n
-    queues = {}  # resource -> heap of (image, job)
-    busy_until = {}
-    events = []  # (time, job) completions
-    order = {}
-    done = 0
-
-    def start(r, t):
-        q = queues.get(r)
-        if q and busy_until.get(r, 0) <= t:
-            _, j = heapq.heappop(q)
-            st[j] = t
-            e[j] = busy_until[r] = t + cost[j]
-            order.setdefault(r, []).append(j)
-            heapq.heappush(events, (e[j], 1, j))
+    n_res = max(res) + 1 if n else 0
+    queues = [[] for _ in range(n_res)]  # resource -> heap of (image, job)
+    busy_until = [0] * n_res
+    events = []  # heap of (completion time, job)
+    order = {}  # resource -> jobs in start order (keys in the order resources first start)
+    first = []  # resources with a job ready at time 0, in order of their first such job
     for j in range(n):
         if not left[j]:
-            heapq.heappush(queues.setdefault(res[j], []), (img[j], j))
-    for r in list(queues):
+            r = res[j]
+            if not queues[r]:
+                first.append(r)
+            heappush(queues[r], (img[j], j))
+
+    def start(r, t):
+        q = queues[r]
+        if q and busy_until[r] <= t:
+            j = heappop(q)[1]
+            st[j] = t
+            e[j] = busy_until[r] = t + cost[j]
+            if r in order:
+                order[r].append(j)
+            else:
+                order[r] = [j]
+            heappush(events, (e[j], j))
+    for r in first:
         start(r, 0)
+    done = 0
     while events:
-        t, _, j = heapq.heappop(events)
+        t, j = heappop(events)
         done += 1
-        touched = {res[j]}
+        r0 = res[j]
+        touched = None
         for u in users[j]:
             left[u] -= 1
-            if ready_at[u] < t:
-                ready_at[u] = t
             if not left[u]:
-                heapq.heappush(queues.setdefault(res[u], []), (img[u], u))
-                touched.add(res[u])
-        for r in sorted(touched):
-            start(r, t)
+                ru = res[u]
+                heappush(queues[ru], (img[u], u))
+                if ru != r0:
+                    if touched is None:
+                        touched = {r0, ru}
+                    else:
+                        touched.add(ru)
+        if touched is None:
+            start(r0, t)
+        else:
+            for r in sorted(touched):
+                start(r, t)
     if done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
     S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
