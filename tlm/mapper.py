@@ -404,7 +404,10 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
     H = [_hw(l.out_shape)[0] for l in layers]
     in_bits = math.prod(wl.input_shape) * wl.input_bits
     out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    fan = [max(1, len({p.macro for p in asg.places if p.layer == i})) for i in range(n)]  # jobs per row
+    macs_of = [set() for _ in range(n)]
+    for p in asg.places:
+        macs_of[p.layer].add(p.macro)
+    fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
 
     def jobs(g):
         return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
@@ -435,22 +438,23 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
         return q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
 
     needs = {}
-    for i, l in enumerate(layers):
-        shp = [wl.input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
-        needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
+    if stream:  # the input rows each output row reads (the dependencies; the line buffers)
+        for i, l in enumerate(layers):
+            shp = [wl.input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
+            needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
     img_in = {}
 
-    def dep_jobs(b, i, q):
-        """Jobs producing the input rows chunk q of layer i reads (image b)."""
+    def dep_ranges(i, q):
+        """What chunk q of layer i reads, the same for every image: per input, None (the image) or
+        (producer layer, its first chunk, one past its last chunk)."""
         lo, hi = rows_of(i, q)
         out = []
-        for s, first, last in needs[i]:
+        for s, first, last in needs_l[i]:
             if s == "input":
-                out.append(img_in[b])
-                continue
-            p = index[s]
-            for qq in range(int(cid[p][first[lo]]), int(cid[p][last[hi]]) + 1):
-                out.extend(done_of[(b, p, qq)])
+                out.append(None)
+            else:
+                p = index[s]
+                out.append((p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1))
         return out
 
     rc = {i: row_cycles(arch, layers[i], opt[i]) for i in comp}
@@ -465,25 +469,33 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
         o = int(ops[i])
         return int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
 
-    def layer_jobs(b, i, barrier):
-        l = layers[i]
-        for q in range(chunks[i]):
-            lo, hi = rows_of(i, q)
-            deps = list(barrier) if barrier is not None else dep_jobs(b, i, q)
-            ids = []
-            if l.is_compute:
-                f = asg.replicas.get(i, 1)
-                for mac, nt in sorted(on[(i, q % f)].items()):
-                    ids.append(add(mac, nt * row_cost(i, lo, hi), i, b, q, deps))
-            else:
-                ids.append(add(PP, row_cost(i, lo, hi), i, b, q, deps))
-            done_of[(b, i, q)] = ids
-
     if stream:
+        cid_l = [c.tolist() for c in cid]
+        needs_l = {i: [(s, first.tolist(), last.tolist()) for s, first, last in v] for i, v in needs.items()}
+        # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image
+        spec = []
+        for i, l in enumerate(layers):
+            per = []
+            f = asg.replicas.get(i, 1)
+            for q in range(chunks[i]):
+                lo, hi = rows_of(i, q)
+                c = row_cost(i, lo, hi)
+                runs = [(mac, nt * c) for mac, nt in sorted(on[(i, q % f)].items())] if l.is_compute else [(PP, c)]
+                per.append((runs, dep_ranges(i, q)))
+            spec.append(per)
         for b in range(B):
             img_in[b] = add(DIN, hw_dma.transfer_cycles(arch, in_bits), n, b, 0, [])
             for i in range(n):
-                layer_jobs(b, i, None)
+                for q, (runs, ranges) in enumerate(spec[i]):
+                    deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
+                    for rg in ranges:
+                        if rg is None:
+                            deps.append(img_in[b])
+                        else:
+                            p, qa, qb = rg
+                            for qq in range(qa, qb):
+                                deps.extend(done_of[(b, p, qq)])
+                    done_of[(b, i, q)] = [add(mac, c, i, b, q, deps) for mac, c in runs]
             add(DOUT, hw_dma.transfer_cycles(arch, out_bits), n, b, 1,
                 [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
     else:  # layer by layer over the whole batch; the batch comes in at once and leaves at once
