@@ -47,10 +47,11 @@ def choose_policy(arch, wl, input_density=None):
             if p == "sequential":
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
-    best = min(runs, key=lambda p: (mapper.score(runs[p], obj), mapper.CONCRETE.index(p)))
+    summaries = {p: rp.summary() for p, rp in runs.items()}
+    best = min(runs, key=lambda p: (mapper.score(runs[p], obj, summaries[p]), mapper.CONCRETE.index(p)))
     parts = []
     for p, rp in runs.items():
-        s = rp.summary()
+        s = summaries[p]
         parts.append(f"{p} {s['inferences_per_s']:,.0f} inf/s, image latency "
                      f"{mapper.image_latency_cycles(rp):,} cycles, {s['energy_per_inference_pj'] / 1e6:.3g} uJ/inf")
     note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)

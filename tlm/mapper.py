@@ -631,14 +631,15 @@ def _line_buffers(wl, S, H, chunks, cid, needs, index):
     This is the activation SRAM the line buffers and the residual branches need."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     done = {}
+    end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
     for j in range(len(S.res)):
-        li = S.layer[j]
+        li = lay_[j]
         if li < n:
-            k = (S.image[j], li, S.row[j])
-            if S.end[j] > done.get(k, -1):
-                done[k] = int(S.end[j])
-    io_in = {S.image[j]: int(S.end[j]) for j in range(len(S.res)) if S.layer[j] == n and S.row[j] == 0}
-    io_out = {S.image[j]: int(S.end[j]) for j in range(len(S.res)) if S.layer[j] == n and S.row[j] == 1}
+            k = (img_[j], li, row_[j])
+            if end[j] > done.get(k, -1):
+                done[k] = end[j]
+    io_in = {img_[j]: end[j] for j in range(len(S.res)) if lay_[j] == n and row_[j] == 0}
+    io_out = {img_[j]: end[j] for j in range(len(S.res)) if lay_[j] == n and row_[j] == 1}
     alias = {l.name: l.inputs[0] for l in layers if l.type in VIEW_TYPES}
 
     def height(s):
@@ -651,28 +652,39 @@ def _line_buffers(wl, S, H, chunks, cid, needs, index):
                 s = alias[s]
                 first = np.zeros(len(first), dtype=np.int64)
             consumers.setdefault(s, []).append((i, first))
-    starts, ends, bits = [], [], []
     srcs = ["input"] + [l.name for l in layers if l.type not in VIEW_TYPES]
+    # per source, what does not depend on the image: its height, bits per row, and for each consumer the
+    # row of the consumer that reads each source row last
+    per_src = []
+    for src in srcs:
+        h = height(src)
+        if src == "input":
+            rb = math.prod(wl.input_shape) * wl.input_bits // h
+        else:
+            l = layers[index[src]]
+            rb = math.prod(l.out_shape) * l.bits_out // h
+        readers = []
+        for ci, first in consumers.get(src, []):
+            last_reader = np.searchsorted(first, np.arange(h), side="right") - 1
+            readers.append((ci, np.minimum(np.maximum(last_reader, 0), H[ci] - 1)))  # np.clip
+        last = src == layers[-1].name or (layers[-1].type in VIEW_TYPES and alias.get(layers[-1].name) == src)
+        per_src.append((src, h, rb, readers, last))
+    starts, ends, bits = [], [], []
     for b in range(B):
         b_in = io_in.get(b, io_in.get(0, 0))
         b_out = io_out.get(b, max(io_out.values()) if io_out else 0)
-        for src in srcs:
-            h = height(src)
-            if src == "input":
-                rb = math.prod(wl.input_shape) * wl.input_bits // h
-                made = np.full(h, b_in)
-            else:
-                p = index[src]
-                l = layers[p]
-                rb = math.prod(l.out_shape) * l.bits_out // h
-                ends_p = np.array([done[(b, p, q)] for q in range(chunks[p])])
-                made = ends_p[cid[p]]
+        row_end = {}  # layer -> the end of the job producing each of its output rows (image b)
+
+        def row_ends(p):
+            if p not in row_end:
+                row_end[p] = np.array([done[(b, p, q)] for q in range(chunks[p])])[cid[p]]
+            return row_end[p]
+        for src, h, rb, readers, last in per_src:
+            made = np.full(h, b_in) if src == "input" else row_ends(index[src])
             free = made.copy()
-            for ci, first in consumers.get(src, []):
-                ends_c = np.array([done[(b, ci, q)] for q in range(chunks[ci])])[cid[ci]]
-                last_reader = np.searchsorted(first, np.arange(h), side="right") - 1
-                free = np.maximum(free, ends_c[np.clip(last_reader, 0, H[ci] - 1)])
-            if src == layers[-1].name or (layers[-1].type in VIEW_TYPES and alias.get(layers[-1].name) == src):
+            for ci, reader in readers:
+                free = np.maximum(free, row_ends(ci)[reader])
+            if last:
                 free = np.maximum(free, b_out)
             starts.append(made)
             ends.append(free)
@@ -833,9 +845,10 @@ def image_latency_cycles(res) -> int:
     return int(m.get("image_latency_cycles") or res.cycles)
 
 
-def score(res, objective):
-    """Sort key of a Result for `mapping.objective` (smaller is better)."""
-    s = res.summary()
+def score(res, objective, summary=None):
+    """Sort key of a Result for `mapping.objective` (smaller is better).  `summary`: res.summary() if the
+    caller has it."""
+    s = res.summary() if summary is None else summary
     lat = image_latency_cycles(res)
     e = s["energy_per_inference_pj"]
     return {"latency": (lat, res.cycles, e), "throughput": (res.cycles, e), "energy": (e, res.cycles),
