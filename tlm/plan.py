@@ -268,51 +268,30 @@ class Plan:
         if policy not in POLICIES:
             raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
                              Where("<plan>"), "policy")
-        check_against(wl, arch)
         self.arch, self.wl, self.policy = arch, wl, policy
         layers = wl.layers
-        n = len(layers)
-        self.rows = n + 1
-        B = self.batch = wl.batch
-        self.names = [l.name for l in layers] + ["(image I/O)"]
-        self.types = [l.type for l in layers] + ["io"]
-        self.density = np.full(n, arch.activity.input_bit_density) if input_density is None \
-            else np.asarray(input_density, dtype=float).reshape(n)
-        self.comp_idx = np.array([i for i, l in enumerate(layers) if l.is_compute], dtype=np.int64)
-        self.dig_idx = np.array([i for i, l in enumerate(layers) if not l.is_compute], dtype=np.int64)
+        base = None if shared is None else shared.get("base")
+        if base is None:
+            check_against(wl, arch)
+            self._base(arch, wl, input_density)
+            if shared is not None:  # what does not depend on the policy, for the other plans (build_plan)
+                shared["base"] = {k: v for k, v in self.__dict__.items() if k not in ("arch", "policy")}
+                shared["base_inputs"] = (wl, input_density)
+        else:
+            if shared["base_inputs"][0] is not wl or shared["base_inputs"][1] is not input_density:
+                raise ValueError("build_plan(shared=...): the plans sharing a dict need the same workload and "
+                                 "input density")
+            self.__dict__.update(base)
         comp = [layers[i] for i in self.comp_idx]
-        self.in_bits = np.array([math.prod(l.in_shape) * l.bits_in for l in layers], dtype=np.int64) * B
-        self.in_bits_all = np.array([sum(math.prod(s) for s in (l.in_shapes or (l.in_shape,))) * l.bits_in
-                                     for l in layers], dtype=np.int64) * B
-        self.out_elems = np.array([math.prod(l.out_shape) for l in layers], dtype=np.int64) * B
-        self.out_bits = self.out_elems * np.array([l.bits_out for l in layers], dtype=np.int64)
-        self.macs = np.array([l.macs * B for l in layers], dtype=np.int64)
-        self.notes = list(wl.notes)
         self.layers = [LayerPlan(row=i, name=l.name, type=l.type, compute=l.is_compute, _plan=self)
                        for i, l in enumerate(layers)]
-        self.mapping: Mapping | None = None
         self.resident = False
-        self.live_bits = live_bits(wl)
+        self.notes = list(wl.notes)
         N = arch.macro.count
         if len(comp):
-            m = self.mapping = map_layers(arch, comp)
-            P = self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
-            r_in = self.bits_in = np.array([l.bits_in for l in comp], dtype=np.int64)
-            r_out = self.bits_out = np.array([l.bits_out for l in comp], dtype=np.int64)
-            r_w = self.bits_w = np.array([l.bits_w for l in comp], dtype=np.int64)
-            self.c_out = np.array([l.c_out for l in comp], dtype=np.int64)
-            # the macro's event counts per pixel (tlm/hw/): DP phases, conversions of the whole layer
-            self.dp_phases = np.asarray(hw_macro.dp_phases(arch, r_in), dtype=np.int64)
-            self.conversions_per_pixel = np.asarray(hw_adc.conversions_per_pixel(arch, self.c_out, r_in, r_w),
-                                                    dtype=np.int64)
-            self._check_range(m)
-            self.t_dp, self.t_cv = (np.asarray(x, dtype=np.int64)
-                                    for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
-            self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
-            self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
+            m = self.mapping
             self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
-            self.tile_bits = m.rows_per_tile * m.cols_per_tile
-            self.load_cycles = weight_load_cycles(arch, self.tile_bits) * (0 if self.resident else 1)
+            self.load_cycles = self._tile_load_cycles * (0 if self.resident else 1)
             # the assignment: policy "sequential", rounds of N tiles
             self.assignment = [(np.arange(int(t)) % N, np.arange(int(t)) // N) for t in m.tiles]
             self.rounds = cdiv(m.tiles, N)
@@ -321,33 +300,10 @@ class Plan:
             ch = arch.dma.channels
             self.round_loads_full = cdiv(full, ch) * self.load_cycles
             self.round_loads_last = cdiv(last, ch) * self.load_cycles
-            self.psum_bits = self.out_elems[self.comp_idx] * (m.row_tiles - 1) * arch.controller.psum_bits
             if self.resident and policy == "sequential":
                 self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
                                   "resident and are loaded once, not per inference")
-            for j, l in enumerate(comp):
-                if m.row_tiles[j] > 1:
-                    self.notes.append(f"{l.name}: {int(m.rows_per_group[j])} rows need {int(m.row_tiles[j])} "
-                                      "row tiles; partial sums are accumulated digitally")
-                if m.groups[j] > 1 and m.spatial_utilization[j] < 0.25:
-                    self.notes.append(f"{l.name}: grouped conv ({int(m.groups[j])} groups) maps poorly, "
-                                      f"{100 * m.spatial_utilization[j]:.1f}% of the array holds useful weights")
-        else:
-            self._check_range(None)
-        if len(self.dig_idx):
-            dl = [layers[i] for i in self.dig_idx]
-            self.ops = np.array([digital_ops(l) for l in dl], dtype=np.int64) * B
-            self.moves = np.array([moves_data(l) for l in dl], dtype=bool)
-            self.dig_read_bits = np.where(self.moves, self.in_bits_all[self.dig_idx], 0)
-            self.dig_write_bits = np.where(self.moves, self.out_bits[self.dig_idx], 0)
-        self.spill_bits = np.maximum(self.live_bits - arch.sram.capacity_bits, 0)
-        for i in np.nonzero(self.spill_bits)[0]:
-            self.notes.append(f"{layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
-                              f"{arch.sram.capacity_bits}-bit SRAM; {int(self.spill_bits[i])} bits spill to "
-                              "external memory")
-        self.io_in_bits = math.prod(wl.input_shape) * wl.input_bits * B
-        self.io_out_bits = int(self.out_bits[-1])
-        self._layout()
+        self.notes.extend(self._base_notes)
         self._fill_layers(comp, compute_txn_macs=arch.tlm.compute_txn_macs)
         self.serial_bound_cycles = self._serial_bound()
         # several macros (tlm/mapper.py): where every tile lives and the job schedule both engines use
@@ -384,6 +340,74 @@ class Plan:
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
                                                                                   packed=packed, m=m),
                                             self.schedule, m=m)
+
+    def _base(self, arch, wl, input_density) -> None:
+        """The fields that do not depend on the mapping policy (shared by the plans of one build_plan
+        `shared` dict): volumes, the Mapping, timing constants, live bits, the SRAM layout, the notes
+        after the policy's own (row tiles, grouped convs, spills).  Raises InputError on a run out of the
+        exact range."""
+        layers = wl.layers
+        n = len(layers)
+        self.rows = n + 1
+        B = self.batch = wl.batch
+        self.names = [l.name for l in layers] + ["(image I/O)"]
+        self.types = [l.type for l in layers] + ["io"]
+        self.density = np.full(n, arch.activity.input_bit_density) if input_density is None \
+            else np.asarray(input_density, dtype=float).reshape(n)
+        self.comp_idx = np.array([i for i, l in enumerate(layers) if l.is_compute], dtype=np.int64)
+        self.dig_idx = np.array([i for i, l in enumerate(layers) if not l.is_compute], dtype=np.int64)
+        comp = [layers[i] for i in self.comp_idx]
+        self.in_bits = np.array([math.prod(l.in_shape) * l.bits_in for l in layers], dtype=np.int64) * B
+        self.in_bits_all = np.array([sum(math.prod(s) for s in (l.in_shapes or (l.in_shape,))) * l.bits_in
+                                     for l in layers], dtype=np.int64) * B
+        self.out_elems = np.array([math.prod(l.out_shape) for l in layers], dtype=np.int64) * B
+        self.out_bits = self.out_elems * np.array([l.bits_out for l in layers], dtype=np.int64)
+        self.macs = np.array([l.macs * B for l in layers], dtype=np.int64)
+        notes = self._base_notes = []
+        self.mapping: Mapping | None = None
+        self.live_bits = live_bits(wl)
+        if len(comp):
+            m = self.mapping = map_layers(arch, comp)
+            P = self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
+            r_in = self.bits_in = np.array([l.bits_in for l in comp], dtype=np.int64)
+            r_out = self.bits_out = np.array([l.bits_out for l in comp], dtype=np.int64)
+            r_w = self.bits_w = np.array([l.bits_w for l in comp], dtype=np.int64)
+            self.c_out = np.array([l.c_out for l in comp], dtype=np.int64)
+            # the macro's event counts per pixel (tlm/hw/): DP phases, conversions of the whole layer
+            self.dp_phases = np.asarray(hw_macro.dp_phases(arch, r_in), dtype=np.int64)
+            self.conversions_per_pixel = np.asarray(hw_adc.conversions_per_pixel(arch, self.c_out, r_in, r_w),
+                                                    dtype=np.int64)
+            self._check_range(m)
+            self.t_dp, self.t_cv = (np.asarray(x, dtype=np.int64)
+                                    for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
+            self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
+            self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
+            self.tile_bits = m.rows_per_tile * m.cols_per_tile
+            self._tile_load_cycles = weight_load_cycles(arch, self.tile_bits)  # when not resident
+            self.psum_bits = self.out_elems[self.comp_idx] * (m.row_tiles - 1) * arch.controller.psum_bits
+            for j, l in enumerate(comp):
+                if m.row_tiles[j] > 1:
+                    notes.append(f"{l.name}: {int(m.rows_per_group[j])} rows need {int(m.row_tiles[j])} "
+                                 "row tiles; partial sums are accumulated digitally")
+                if m.groups[j] > 1 and m.spatial_utilization[j] < 0.25:
+                    notes.append(f"{l.name}: grouped conv ({int(m.groups[j])} groups) maps poorly, "
+                                 f"{100 * m.spatial_utilization[j]:.1f}% of the array holds useful weights")
+        else:
+            self._check_range(None)
+        if len(self.dig_idx):
+            dl = [layers[i] for i in self.dig_idx]
+            self.ops = np.array([digital_ops(l) for l in dl], dtype=np.int64) * B
+            self.moves = np.array([moves_data(l) for l in dl], dtype=bool)
+            self.dig_read_bits = np.where(self.moves, self.in_bits_all[self.dig_idx], 0)
+            self.dig_write_bits = np.where(self.moves, self.out_bits[self.dig_idx], 0)
+        self.spill_bits = np.maximum(self.live_bits - arch.sram.capacity_bits, 0)
+        for i in np.nonzero(self.spill_bits)[0]:
+            notes.append(f"{layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
+                         f"{arch.sram.capacity_bits}-bit SRAM; {int(self.spill_bits[i])} bits spill to "
+                         "external memory")
+        self.io_in_bits = math.prod(wl.input_shape) * wl.input_bits * B
+        self.io_out_bits = int(self.out_bits[-1])
+        self._layout()
 
     # ---- the assignment ------------------------------------------------------------------------------
     def set_assignment(self, j: int, tile_macro, tile_round) -> None:
