@@ -444,19 +444,6 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
             needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
     img_in = {}
 
-    def dep_ranges(i, q):
-        """What chunk q of layer i reads, the same for every image: per input, None (the image) or
-        (producer layer, its first chunk, one past its last chunk)."""
-        lo, hi = rows_of(i, q)
-        out = []
-        for s, first, last in needs_l[i]:
-            if s == "input":
-                out.append(None)
-            else:
-                p = index[s]
-                out.append((p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1))
-        return out
-
     rc = {i: row_cycles(arch, layers[i], opt[i]) for i in comp}
 
     def row_cost(i, lo, hi):
@@ -471,17 +458,20 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
 
     if stream:
         cid_l = [c.tolist() for c in cid]
-        needs_l = {i: [(s, first.tolist(), last.tolist()) for s, first, last in v] for i, v in needs.items()}
-        # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image
+        on_sorted = {k: sorted(d.items()) for k, d in on.items()}
+        # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
+        # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
         spec = []
         for i, l in enumerate(layers):
             per = []
             f = asg.replicas.get(i, 1)
+            srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in needs[i]]
             for q in range(chunks[i]):
                 lo, hi = rows_of(i, q)
                 c = row_cost(i, lo, hi)
-                runs = [(mac, nt * c) for mac, nt in sorted(on[(i, q % f)].items())] if l.is_compute else [(PP, c)]
-                per.append((runs, dep_ranges(i, q)))
+                runs = [(mac, nt * c) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute else [(PP, c)]
+                per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
+                                   for p, first, last in srcs]))
             spec.append(per)
         for b in range(B):
             img_in[b] = add(DIN, hw_dma.transfer_cycles(arch, in_bits), n, b, 0, [])
@@ -533,7 +523,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream:
-        S.line_buffer_bits = _line_buffers(wl, S, H, chunks, cid, needs, index)
+        S.line_buffer_bits = _line_buffers(wl, S, H, chunks, cid, needs, index, done_of)
         S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
         if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
             S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
@@ -625,21 +615,17 @@ def _time(S):
     S.order = order
 
 
-def _line_buffers(wl, S, H, chunks, cid, needs, index):
+def _line_buffers(wl, S, H, chunks, cid, needs, index, done_of):
     """Peak activation bits held at once (all images): a row lives from the end of the job producing it
     to the end of the last job reading it (every consumer; views hand their consumers to their source).
-    This is the activation SRAM the line buffers and the residual branches need."""
+    This is the activation SRAM the line buffers and the residual branches need.  `done_of[(image,
+    layer, chunk)]`: the jobs of that chunk (every job of a layer of a stream is one of them)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
-    done = {}
     end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
-    for j in range(len(S.res)):
-        li = lay_[j]
-        if li < n:
-            k = (img_[j], li, row_[j])
-            if end[j] > done.get(k, -1):
-                done[k] = end[j]
-    io_in = {img_[j]: end[j] for j in range(len(S.res)) if lay_[j] == n and row_[j] == 0}
-    io_out = {img_[j]: end[j] for j in range(len(S.res)) if lay_[j] == n and row_[j] == 1}
+    done = {k: max(end[j] for j in ids) for k, ids in done_of.items()}  # when each chunk's last job ends
+    io = [j for j in range(len(S.res)) if lay_[j] == n]
+    io_in = {img_[j]: end[j] for j in io if row_[j] == 0}
+    io_out = {img_[j]: end[j] for j in io if row_[j] == 1}
     alias = {l.name: l.inputs[0] for l in layers if l.type in VIEW_TYPES}
 
     def height(s):
