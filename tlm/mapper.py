@@ -32,8 +32,10 @@ with contention, so it can only be later.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,7 +44,7 @@ from .hw import controller as hw_ctrl
 from .hw import dma as hw_dma
 from .hw import postproc as hw_pp
 from .mapping import cdiv, map_layers
-from .workload import VIEW_TYPES
+from .workload import COMPUTE_TYPES, VIEW_TYPES
 
 POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")
 STREAM = ("pipelined", "replicate")  # policies whose layers overlap
@@ -382,31 +384,69 @@ class Schedule:
     chunks: list = field(default_factory=list)  # jobs per image (per copy) of each layer
 
 
-def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
-    """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
-    pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
-    `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
-    sequential rule) spilled out and read back around layer i.  `m`: the compute layers' Mapping if
-    known (comp_mapping)."""
-    layers, n, B = wl.layers, len(wl.layers), wl.batch
-    comp = [i for i, l in enumerate(layers) if l.is_compute]
-    if m is None and comp:
-        m = map_layers(arch, [layers[i] for i in comp])
-    opt = {i: int(m.outputs_per_tile[j]) for j, i in enumerate(comp)} if comp else {}
-    N = arch.macro.count
-    two = arch.dma.channels > 1
-    names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
+class _LayerShape(NamedTuple):
+    """What the structure of a schedule reads of a layer (its rows, what they read, its producers)."""
+    name: str
+    type: str
+    inputs: tuple
+    out_shape: tuple
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+
+    @property
+    def is_compute(self) -> bool:
+        return self.type in COMPUTE_TYPES
+
+
+class _Skeleton:
+    """The jobs of a schedule without their cycles: resources, layers, images, rows, dependencies, and per
+    job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
+    __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
+                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over")
+
+
+# job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
+_ROWS, _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _SPILL = range(5)
+
+
+def _structure(wl, asg, N, two, stream, spill_bits):
+    """Everything the structure of `build_schedule`'s jobs depends on, as a hashable key: the batch, the
+    macros and DMA channels, the policy kind, which layers spill (layer by layer), the input shape and
+    each layer's name, type, inputs, output shape and window, the assignment's places and replicas."""
+    spill = None
+    if not stream:
+        sb = np.zeros(len(wl.layers), dtype=np.int64) if spill_bits is None else np.asarray(spill_bits,
+                                                                                              dtype=np.int64)
+        spill = tuple(bool(x) for x in sb.tolist())
+    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
+                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in wl.layers)
+    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes,
+            tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
+
+
+@functools.lru_cache(maxsize=32)
+def _skeleton(key) -> _Skeleton:
+    """The jobs of a schedule and their dependencies, built from `key` (`_structure`) alone, so that
+    schedules of one structure (a sweep's points that differ in timing or precision only) share it."""
+    B, stream, N, two, spill, input_shape, layers, places, replicas = key
+    replicas = dict(replicas)
+    n = len(layers)
+    sk = _Skeleton()
+    sk.jobs_over = 0
+    names = sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two
+                                                                          else ["dma.ch0"])
     PP, DIN, DOUT = N, N + 1, N + 2 if two else N + 1
     on = {}  # (layer, replica) -> {macro: tiles}
-    for p in asg.places:
-        d = on.setdefault((p.layer, p.replica), {})
-        d[p.macro] = d.get(p.macro, 0) + 1
-    H = [_hw(l.out_shape)[0] for l in layers]
-    in_bits = math.prod(wl.input_shape) * wl.input_bits
-    out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
+    for li, rep, mac in places:
+        d = on.setdefault((li, rep), {})
+        d[mac] = d.get(mac, 0) + 1
+    on_sorted = {k: sorted(d.items()) for k, d in on.items()}
+    H = sk.H = [_hw(l.out_shape)[0] for l in layers]
     macs_of = [set() for _ in range(n)]
-    for p in asg.places:
-        macs_of[p.layer].add(p.macro)
+    for li, _rep, mac in places:
+        macs_of[li].add(mac)
     fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
 
     def jobs(g):
@@ -415,68 +455,52 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
     while stream and jobs(group) > MAX_JOBS and group < max(H):
         group *= 2
     if stream and jobs(group) > MAX_JOBS:
-        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {jobs(group):,} jobs, more than the "
-                         f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
-                         "resident or sequential", Where(wl.file), "batch")
-    chunks = [max(1, -(-H[i] // group)) if stream else 1 for i in range(n)]  # jobs per image per copy
-    cid = [chunk_ids(H[i], chunks[i]) for i in range(n)]
-    index = {l.name: i for i, l in enumerate(layers)}
-    S = Schedule(names=names, res=[], cost=[], layer=[], image=[], row=[], deps=[])
-    S.chunks = chunks
-    done_of = {}  # (image, layer, chunk) -> job ids
+        sk.jobs_over = jobs(group)
+        return sk
+    chunks = sk.chunks = [max(1, -(-H[i] // group)) if stream else 1 for i in range(n)]  # jobs per image per copy
+    cid = sk.cid = [chunk_ids(H[i], chunks[i]) for i in range(n)]
+    index = sk.index = {l.name: i for i, l in enumerate(layers)}
+    res, lay, img, row, deps_, spec = [], [], [], [], [], []
+    done_of = sk.done_of = {}  # (image, layer, chunk) -> job ids
 
     def add(r, c, li, b, y, deps):
-        S.res.append(r)
-        S.cost.append(int(c))
-        S.layer.append(li)
-        S.image.append(b)
-        S.row.append(y)
-        S.deps.append(deps)
-        return len(S.res) - 1
+        res.append(r)
+        spec.append(c)
+        lay.append(li)
+        img.append(b)
+        row.append(y)
+        deps_.append(deps)
+        return len(res) - 1
 
     def rows_of(i, q):
         return q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
 
-    needs = {}
+    needs = sk.needs = {}
     if stream:  # the input rows each output row reads (the dependencies; the line buffers)
         for i, l in enumerate(layers):
-            shp = [wl.input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
+            shp = [input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
             needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
     img_in = {}
-
-    rc = {i: row_cycles(arch, layers[i], opt[i]) for i in comp}
-
-    def row_cost(i, lo, hi):
-        l = layers[i]
-        if l.is_compute:
-            r0, r1 = rc[i]
-            return (r0 if lo == 0 else r1) + (hi - lo) * r1
-        if l.type in VIEW_TYPES:
-            return 0
-        o = int(ops[i])
-        return int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
-
     if stream:
         cid_l = [c.tolist() for c in cid]
-        on_sorted = {k: sorted(d.items()) for k, d in on.items()}
         # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
         # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
-        spec = []
+        chunk_jobs = []
         for i, l in enumerate(layers):
             per = []
-            f = asg.replicas.get(i, 1)
+            f = replicas.get(i, 1)
             srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in needs[i]]
             for q in range(chunks[i]):
                 lo, hi = rows_of(i, q)
-                c = row_cost(i, lo, hi)
-                runs = [(mac, nt * c) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute else [(PP, c)]
+                runs = ([(mac, (_ROWS, i, lo, hi, nt)) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute
+                        else [(PP, (_DIGITAL, i, lo, hi, 1))])
                 per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
                                    for p, first, last in srcs]))
-            spec.append(per)
+            chunk_jobs.append(per)
         for b in range(B):
-            img_in[b] = add(DIN, hw_dma.transfer_cycles(arch, in_bits), n, b, 0, [])
+            img_in[b] = add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
             for i in range(n):
-                for q, (runs, ranges) in enumerate(spec[i]):
+                for q, (runs, ranges) in enumerate(chunk_jobs[i]):
                     deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
                     for rg in ranges:
                         if rg is None:
@@ -486,29 +510,79 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
                             for qq in range(qa, qb):
                                 deps.extend(done_of[(b, p, qq)])
                     done_of[(b, i, q)] = [add(mac, c, i, b, q, deps) for mac, c in runs]
-            add(DOUT, hw_dma.transfer_cycles(arch, out_bits), n, b, 1,
-                [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+            add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1, [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
     else:  # layer by layer over the whole batch; the batch comes in at once and leaves at once
-        j0 = add(DIN, hw_dma.transfer_cycles(arch, in_bits * B), n, 0, 0, [])
+        j0 = add(DIN, (_IMAGE_IN, n, 0, 0, B), n, 0, 0, [])
         img_in.update(dict.fromkeys(range(B), j0))
         barrier = [j0]
         # live activations beyond the SRAM (the whole batch is live): spilled out and read back around the
         # layer over the DMA, as the sequential schedule does (row -1: spill in, -2: spill out)
-        spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
         for i in range(n):
             if spill[i]:
-                barrier = [add(DIN, hw_dma.transfer_cycles(arch, int(spill[i])), i, 0, -1, barrier)]
+                barrier = [add(DIN, (_SPILL, i, 0, 0, 1), i, 0, -1, barrier)]
             l = layers[i]  # one job per macro for the whole batch (image -1: all of them, one after the other)
             if l.is_compute:
-                ids = [add(mac, B * nt * row_cost(i, 0, H[i] - 1), i, -1, 0, barrier)
-                       for mac, nt in sorted(on[(i, 0)].items())]
+                ids = [add(mac, (_ROWS, i, 0, H[i] - 1, B * nt), i, -1, 0, barrier) for mac, nt in on_sorted[(i, 0)]]
             else:
-                ids = [add(PP, B * row_cost(i, 0, H[i] - 1), i, -1, 0, barrier)]
+                ids = [add(PP, (_DIGITAL, i, 0, H[i] - 1, B), i, -1, 0, barrier)]
             barrier = ids
             if spill[i]:
-                barrier = [add(DIN, hw_dma.transfer_cycles(arch, int(spill[i])), i, B - 1, -2, barrier)]
-        add(DOUT, hw_dma.transfer_cycles(arch, out_bits * B), n, B - 1, 1, barrier)
-    _time(S)
+                barrier = [add(DIN, (_SPILL, i, 0, 0, 1), i, B - 1, -2, barrier)]
+        add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
+    sk.res, sk.layer, sk.image, sk.row, sk.deps = res, lay, img, row, deps_
+    uniq = {}
+    sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in spec]  # job -> its cost among the distinct ones
+    sk.specs = list(uniq)
+    sk.users = _users(deps_)
+    sk.line_buffers = _line_buffer_structure(layers, input_shape, H, needs, index) if stream else None
+    return sk
+
+
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
+    """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
+    pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
+    `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
+    sequential rule) spilled out and read back around layer i.  `m`: the compute layers' Mapping if
+    known (comp_mapping).  The jobs and their dependencies come from `_skeleton` (built once per
+    structure); their cycles from the architecture and the workload's precisions, here."""
+    layers, n, B = wl.layers, len(wl.layers), wl.batch
+    comp = [i for i, l in enumerate(layers) if l.is_compute]
+    if m is None and comp:
+        m = map_layers(arch, [layers[i] for i in comp])
+    opt = {i: int(m.outputs_per_tile[j]) for j, i in enumerate(comp)} if comp else {}
+    N = arch.macro.count
+    two = arch.dma.channels > 1
+    sk = _skeleton(_structure(wl, asg, N, two, stream, spill_bits))
+    if sk.jobs_over:
+        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {sk.jobs_over:,} jobs, more than the "
+                         f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
+                         "resident or sequential", Where(wl.file), "batch")
+    names, H = sk.names, sk.H
+    in_bits = math.prod(wl.input_shape) * wl.input_bits
+    out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
+    spill = None if stream else (np.zeros(n, dtype=np.int64) if spill_bits is None
+                                 else np.asarray(spill_bits, dtype=np.int64))
+    rc = {i: row_cycles(arch, layers[i], opt[i]) for i in comp}
+
+    def job_cost(kind, i, lo, hi, mult):
+        if kind == _ROWS:  # `mult` tiles (x the batch) over output rows lo..hi of compute layer i
+            r0, r1 = rc[i]
+            return mult * ((r0 if lo == 0 else r1) + (hi - lo) * r1)
+        if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
+            if layers[i].type in VIEW_TYPES:
+                return 0
+            o = int(ops[i])
+            return mult * int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
+        if kind == _IMAGE_IN:
+            return hw_dma.transfer_cycles(arch, in_bits * mult)
+        if kind == _IMAGE_OUT:
+            return hw_dma.transfer_cycles(arch, out_bits * mult)
+        return hw_dma.transfer_cycles(arch, int(spill[i]))  # _SPILL
+    costs = [int(job_cost(*c)) for c in sk.specs]
+    S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
+                 image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
+    S.chunks = list(sk.chunks)
+    _time(S, sk.users)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -523,7 +597,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream:
-        S.line_buffer_bits = _line_buffers(wl, S, H, chunks, cid, needs, index, done_of)
+        S.line_buffer_bits = _line_buffers(wl, S, sk)
         S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
         if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
             S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
@@ -546,7 +620,16 @@ def _fill_drain(S, B):
     S.drain = img0_end - first_end
 
 
-def _time(S):
+def _users(deps):
+    """For each job, the jobs that depend on it (once per dependency)."""
+    users = [[] for _ in range(len(deps))]
+    for j, d in enumerate(deps):
+        for k in d:
+            users[k].append(j)
+    return users
+
+
+def _time(S, users=None):
     """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
     done; an idle resource starts its ready job of the oldest image first (then the earliest in the
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
@@ -557,10 +640,8 @@ def _time(S):
     n = len(S.res)
     res, cost, deps, img = S.res, S.cost, S.deps, S.image
     left = [len(d) for d in deps]
-    users = [[] for _ in range(n)]
-    for j, d in enumerate(deps):
-        for k in d:
-            users[k].append(j)
+    if users is None:
+        users = _users(deps)
     st, e = [0] * n, [0] * n
     n_res = max(res) + 1 if n else 0
     queues = [[] for _ in range(n_res)]  # resource -> heap of (image, job)
@@ -615,21 +696,15 @@ def _time(S):
     S.order = order
 
 
-def _line_buffers(wl, S, H, chunks, cid, needs, index, done_of):
-    """Peak activation bits held at once (all images): a row lives from the end of the job producing it
-    to the end of the last job reading it (every consumer; views hand their consumers to their source).
-    This is the activation SRAM the line buffers and the residual branches need.  `done_of[(image,
-    layer, chunk)]`: the jobs of that chunk (every job of a layer of a stream is one of them)."""
-    layers, n, B = wl.layers, len(wl.layers), wl.batch
-    end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
-    done = {k: max(end[j] for j in ids) for k, ids in done_of.items()}  # when each chunk's last job ends
-    io = [j for j in range(len(S.res)) if lay_[j] == n]
-    io_in = {img_[j]: end[j] for j in io if row_[j] == 0}
-    io_out = {img_[j]: end[j] for j in io if row_[j] == 1}
+def _line_buffer_structure(layers, input_shape, H, needs, index):
+    """What `_line_buffers` needs of a stream's structure: per source tensor (the image, every layer but
+    views), (name, height, its producer layer or None, for each consumer the consumer row that reads
+    each source row last, whether the last layer's output is it)."""
+    n = len(layers)
     alias = {l.name: l.inputs[0] for l in layers if l.type in VIEW_TYPES}
 
     def height(s):
-        return _hw(wl.input_shape if s == "input" else layers[index[s]].out_shape)[0]
+        return _hw(input_shape if s == "input" else layers[index[s]].out_shape)[0]
 
     consumers = {}  # source tensor -> [(consumer layer, first row read per consumer row)]
     for i in range(n):
@@ -639,22 +714,38 @@ def _line_buffers(wl, S, H, chunks, cid, needs, index, done_of):
                 first = np.zeros(len(first), dtype=np.int64)
             consumers.setdefault(s, []).append((i, first))
     srcs = ["input"] + [l.name for l in layers if l.type not in VIEW_TYPES]
-    # per source, what does not depend on the image: its height, bits per row, and for each consumer the
-    # row of the consumer that reads each source row last
-    per_src = []
+    out = []
     for src in srcs:
         h = height(src)
-        if src == "input":
-            rb = math.prod(wl.input_shape) * wl.input_bits // h
-        else:
-            l = layers[index[src]]
-            rb = math.prod(l.out_shape) * l.bits_out // h
         readers = []
         for ci, first in consumers.get(src, []):
             last_reader = np.searchsorted(first, np.arange(h), side="right") - 1
             readers.append((ci, np.minimum(np.maximum(last_reader, 0), H[ci] - 1)))  # np.clip
         last = src == layers[-1].name or (layers[-1].type in VIEW_TYPES and alias.get(layers[-1].name) == src)
-        per_src.append((src, h, rb, readers, last))
+        out.append((src, h, None if src == "input" else index[src], readers, last))
+    return out
+
+
+def _line_buffers(wl, S, sk):
+    """Peak activation bits held at once (all images): a row lives from the end of the job producing it
+    to the end of the last job reading it (every consumer; views hand their consumers to their source).
+    This is the activation SRAM the line buffers and the residual branches need.  `sk`: the schedule's
+    skeleton (its chunks, the jobs of each chunk, the sources and their readers)."""
+    layers, n, B = wl.layers, len(wl.layers), wl.batch
+    end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
+    done = {k: max(end[j] for j in ids) for k, ids in sk.done_of.items()}  # when each chunk's last job ends
+    io = [j for j in range(len(S.res)) if lay_[j] == n]
+    io_in = {img_[j]: end[j] for j in io if row_[j] == 0}
+    io_out = {img_[j]: end[j] for j in io if row_[j] == 1}
+    chunks, cid = sk.chunks, sk.cid
+    per_src = []
+    for src, h, p, readers, last in sk.line_buffers:  # the bits of one row of each source
+        if p is None:
+            rb = math.prod(wl.input_shape) * wl.input_bits // h
+        else:
+            l = layers[p]
+            rb = math.prod(l.out_shape) * l.bits_out // h
+        per_src.append((src, h, rb, p, readers, last))
     starts, ends, bits = [], [], []
     for b in range(B):
         b_in = io_in.get(b, io_in.get(0, 0))
@@ -665,8 +756,8 @@ def _line_buffers(wl, S, H, chunks, cid, needs, index, done_of):
             if p not in row_end:
                 row_end[p] = np.array([done[(b, p, q)] for q in range(chunks[p])])[cid[p]]
             return row_end[p]
-        for src, h, rb, readers, last in per_src:
-            made = np.full(h, b_in) if src == "input" else row_ends(index[src])
+        for src, h, rb, p, readers, last in per_src:
+            made = np.full(h, b_in) if p is None else row_ends(p)
             free = made.copy()
             for ci, reader in readers:
                 free = np.maximum(free, row_ends(ci)[reader])
