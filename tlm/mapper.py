@@ -220,6 +220,11 @@ def row_cycles(arch, layer, outputs_per_tile):
     return first, int(hw_ctrl.tile_cycles(*args, 2 * W, layer.bits_w)) - first
 
 
+def layer_row_cycles(arch, wl, m, comp):
+    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl)."""
+    return {i: row_cycles(arch, wl.layers[i], int(m.outputs_per_tile[j])) for j, i in enumerate(comp)}
+
+
 def need_rows(layer, in_shape, H_out):
     """For each output row y, the (first, last) rows of input `in_shape` it reads (int64 arrays)."""
     H_in = _hw(in_shape)[0]
@@ -258,11 +263,11 @@ def packing(arch, wl, m=None):
     return rects, m, comp, items, need, where
 
 
-def assign(arch, wl, policy, ops=None, packed=None, m=None) -> Assignment:
+def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None) -> Assignment:
     """Place the tiles for `policy` (not `auto`).  `ops` = digital ops per image per layer (for the
     stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit.
     `packed`: `packing(arch, wl)` when the caller has it (several policies of one architecture and
-    workload share it); `m`: the compute layers' Mapping if known."""
+    workload share it); `m`: the compute layers' Mapping, `rc`: layer_row_cycles, if known."""
     N = arch.macro.count
     mm = m if m is not None else comp_mapping(arch, wl)[0]
     total = int(mm.tiles.sum()) if mm is not None else 0
@@ -289,11 +294,12 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None) -> Assignment:
                          f"architecture has {N}: raise macro.count or use mapping.policy: sequential",
                          Where(f), "mapping.policy")
     work = {}
-    opt = {i: int(m.outputs_per_tile[j]) for j, i in enumerate(comp)}
+    if rc is None:
+        rc = layer_row_cycles(arch, wl, m, comp)
     layer_work = {}
     for i in comp:
         l = wl.layers[i]
-        r0, r1 = row_cycles(arch, l, opt[i])
+        r0, r1 = rc[i]
         H = _hw(l.out_shape)[0]
         layer_work[i] = r0 + (H - 1) * r1
         for k in range(len(rects[i])):
@@ -510,7 +516,8 @@ def _skeleton(key) -> _Skeleton:
                             for qq in range(qa, qb):
                                 deps.extend(done_of[(b, p, qq)])
                     done_of[(b, i, q)] = [add(mac, c, i, b, q, deps) for mac, c in runs]
-            add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1, [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+            add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
+                [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
     else:  # layer by layer over the whole batch; the batch comes in at once and leaves at once
         j0 = add(DIN, (_IMAGE_IN, n, 0, 0, B), n, 0, 0, [])
         img_in.update(dict.fromkeys(range(B), j0))
@@ -538,18 +545,18 @@ def _skeleton(key) -> _Skeleton:
     return sk
 
 
-def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
     sequential rule) spilled out and read back around layer i.  `m`: the compute layers' Mapping if
-    known (comp_mapping).  The jobs and their dependencies come from `_skeleton` (built once per
-    structure); their cycles from the architecture and the workload's precisions, here."""
+    known (comp_mapping), `rc` its layer_row_cycles.  The jobs and their dependencies come from
+    `_skeleton` (built once per structure); their cycles from the architecture and the workload's
+    precisions, here."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
         m = map_layers(arch, [layers[i] for i in comp])
-    opt = {i: int(m.outputs_per_tile[j]) for j, i in enumerate(comp)} if comp else {}
     N = arch.macro.count
     two = arch.dma.channels > 1
     sk = _skeleton(_structure(wl, asg, N, two, stream, spill_bits))
@@ -562,7 +569,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None):
     out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
     spill = None if stream else (np.zeros(n, dtype=np.int64) if spill_bits is None
                                  else np.asarray(spill_bits, dtype=np.int64))
-    rc = {i: row_cycles(arch, layers[i], opt[i]) for i in comp}
+    if rc is None:
+        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
 
     def job_cost(kind, i, lo, hi, mult):
         if kind == _ROWS:  # `mult` tiles (x the batch) over output rows lo..hi of compute layer i
@@ -733,7 +741,8 @@ def _line_buffers(wl, S, sk):
     skeleton (its chunks, the jobs of each chunk, the sources and their readers)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
-    done = {k: max(end[j] for j in ids) for k, ids in sk.done_of.items()}  # when each chunk's last job ends
+    done = {k: end[ids[0]] if len(ids) == 1 else max(end[j] for j in ids)  # when each chunk's last job ends
+            for k, ids in sk.done_of.items()}
     io = [j for j in range(len(S.res)) if lay_[j] == n]
     io_in = {img_[j]: end[j] for j in io if row_[j] == 0}
     io_out = {img_[j]: end[j] for j in io if row_[j] == 1}

@@ -318,7 +318,10 @@ class Plan:
             shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
         packed = shared.get("packing")
         if policy != "sequential" and len(comp):
-            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m)
+            if "row_cycles" not in shared:
+                shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
+            rc = shared["row_cycles"]
+            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc)
             stream = policy in mapper.STREAM
             # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
             # (and of the architecture and workload, the same for every plan sharing `shared`)
@@ -328,7 +331,7 @@ class Plan:
             self.schedule = schedules.get(key)
             if self.schedule is None:
                 self.schedule = schedules[key] = mapper.build_schedule(
-                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m)
+                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
             self.serial_bound_cycles = max(self.serial_bound_cycles, 2 * self.schedule.makespan)
             for j, i in enumerate(self.comp_idx):  # the assignment: copy 0 of every tile, all in round 0
                 tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
@@ -497,18 +500,26 @@ class Plan:
             p.out_addr = lay.address[l.name]
             p.spill_bits = int(self.spill_bits[i])
         m = self.mapping
-        for j, i in enumerate(self.comp_idx):
+        if m is not None:  # the per-layer arrays as Python ints (floats), once
+            pixels, bits_in, bits_out, bits_w, dp_phases, t_dp, t_cv, period, tile_cycles, load_cycles, \
+                tile_bits, rounds, tiles, rows_pt, outs_pt = (
+                    a.tolist() for a in (self.pixels, self.bits_in, self.bits_out, self.bits_w, self.dp_phases,
+                                         self.t_dp, self.t_cv, self.period, self.tile_cycles, self.load_cycles,
+                                         self.tile_bits, self.rounds, m.tiles, m.rows_per_tile,
+                                         m.outputs_per_tile))
+            density = self.density.tolist()
+        for j, i in enumerate(self.comp_idx.tolist()):
             p = self.layers[i]
             p._j = j
-            p.pixels, p.bits_in, p.bits_out = int(self.pixels[j]), int(self.bits_in[j]), int(self.bits_out[j])
-            p.bits_w, p.dp_phases = int(self.bits_w[j]), int(self.dp_phases[j])
-            p.t_dp, p.t_cv, p.period = int(self.t_dp[j]), int(self.t_cv[j]), int(self.period[j])
-            p.tile_cycles, p.load_cycles = int(self.tile_cycles[j]), int(self.load_cycles[j])
-            p.tile_bits, p.rounds, p.n_tiles = int(self.tile_bits[j]), int(self.rounds[j]), int(m.tiles[j])
-            p.density = float(self.density[i])
+            p.pixels, p.bits_in, p.bits_out = pixels[j], bits_in[j], bits_out[j]
+            p.bits_w, p.dp_phases = bits_w[j], dp_phases[j]
+            p.t_dp, p.t_cv, p.period = t_dp[j], t_cv[j], period[j]
+            p.tile_cycles, p.load_cycles = tile_cycles[j], load_cycles[j]
+            p.tile_bits, p.rounds, p.n_tiles = tile_bits[j], rounds[j], tiles[j]
+            p.density = density[i]
             p.psum_bits = self.arch.controller.psum_bits
             p.psum_addr = lay.address.get(f"{p.name}.psum", 0)
-            macs_px = int(m.rows_per_tile[j]) * int(m.outputs_per_tile[j])
+            macs_px = rows_pt[j] * outs_pt[j]
             p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)),
                                  -(-p.pixels * p.n_tiles // MAX_COMPUTE_TXN_PER_LAYER))
         for j, i in enumerate(self.dig_idx):
