@@ -333,11 +333,14 @@ class Plan:
                 self.schedule = schedules[key] = mapper.build_schedule(
                     arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
             self.serial_bound_cycles = max(self.serial_bound_cycles, 2 * self.schedule.makespan)
-            for j, i in enumerate(self.comp_idx):  # the assignment: copy 0 of every tile, all in round 0
+            copy0 = {}  # layer -> [(tile, macro)] of replica 0
+            for pl_ in self.multi.places:
+                if pl_.replica == 0:
+                    copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
+            for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
                 tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
-                for pl_ in self.multi.places:
-                    if pl_.layer == i and pl_.replica == 0:
-                        tm[pl_.tile] = pl_.macro
+                for t, mac in copy0.get(i, ()):
+                    tm[t] = mac
                 self.set_assignment(j, tm, np.zeros_like(tm))
             self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
@@ -421,9 +424,18 @@ class Plan:
         m, N = self.mapping, self.arch.macro.count
         tm, tr = np.asarray(tile_macro, dtype=np.int64), np.asarray(tile_round, dtype=np.int64)
         T = int(m.tiles[j])
-        if tm.shape != (T,) or tr.shape != (T,) or (T and (tm.min() < 0 or tm.max() >= N or tr.min() < 0)):
+        if tm.shape != (T,) or tr.shape != (T,):
             raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
-        if T and not tr.any():  # one round (the resident policies): np.unique's answer, cheaply
+        one_round = False
+        if T:  # (on a few tiles Python's min and max are cheaper than numpy's)
+            if T <= 64:
+                tml, trl = tm.tolist(), tr.tolist()
+                bad, one_round = min(tml) < 0 or max(tml) >= N or min(trl) < 0, not any(trl)
+            else:
+                bad, one_round = tm.min() < 0 or tm.max() >= N or tr.min() < 0, not tr.any()
+            if bad:
+                raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
+        if one_round:  # (the resident policies): np.unique's answer, cheaply
             tr = np.zeros(T, dtype=np.int64)
             counts = np.array([T], dtype=np.int64)
         else:
@@ -624,8 +636,10 @@ def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None
     """The plan of `wl` on `arch` (see the module docstring).  `input_density` (one value per layer)
     replaces the config's default input bit density, e.g. measured on data.  `policy`: the mapping
     policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it).
-    `shared`: a dict handed to the plans of one architecture and workload under several policies
-    (architectures that differ in `mapping` only; tlm/analytic.choose_policy): what they have in common
-    -- the tile packing, and a schedule two policies' assignments both give (replicate without a
-    replica is pipelined) -- is built by the first and read by the others."""
+    `shared`: a dict handed to the plans of one architecture and workload (and input density) under
+    several policies (architectures that differ in `mapping` only; tlm/analytic.choose_policy): what
+    they have in common -- the policy-independent fields (Plan._base), the tile packing, the row
+    cycles of the compute layers, and a schedule two policies' assignments both give (replicate
+    without a replica is pipelined) -- is built by the first and read by the others, so each plan is
+    the one it would be alone."""
     return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared)
