@@ -263,11 +263,13 @@ def packing(arch, wl, m=None):
     return rects, m, comp, items, need, where
 
 
-def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None) -> Assignment:
+def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) -> Assignment:
     """Place the tiles for `policy` (not `auto`).  `ops` = digital ops per image per layer (for the
     stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit.
     `packed`: `packing(arch, wl)` when the caller has it (several policies of one architecture and
-    workload share it); `m`: the compute layers' Mapping, `rc`: layer_row_cycles, if known."""
+    workload share it); `m`: the compute layers' Mapping, `rc`: layer_row_cycles, if known; `memo`: a
+    dict shared by the assignments of one architecture and workload under several policies (the
+    balanced spread every resident policy starts from is computed once)."""
     N = arch.macro.count
     mm = m if m is not None else comp_mapping(arch, wl)[0]
     total = int(mm.tiles.sum()) if mm is not None else 0
@@ -293,6 +295,24 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None) -> Assignme
                          f"to stay resident (first-fit-decreasing packing in whole DP-split blocks), the "
                          f"architecture has {N}: raise macro.count or use mapping.policy: sequential",
                          Where(f), "mapping.policy")
+    spread = memo.get("spread") if memo is not None else None
+    if spread is None:
+        spread = _spread(arch, wl, rects, m, comp, items, where, rc)
+        if memo is not None:
+            memo["spread"] = spread
+    layer_work, places, notes = spread
+    asg.places.extend(places)  # (Place objects are never changed: replicas are new ones)
+    asg.notes.extend(notes)
+    asg.replicas = {i: 1 for i in comp}
+    if policy == "replicate":
+        _replicate(arch, wl, asg, rects, layer_work, ops)
+    return asg
+
+
+def _spread(arch, wl, rects, m, comp, items, where, rc):
+    """The balanced spread of every tile over the macros (the start of every resident policy):
+    (work of each compute layer per image, the places, notes)."""
+    N = arch.macro.count
     work = {}
     if rc is None:
         rc = layer_row_cycles(arch, wl, m, comp)
@@ -304,17 +324,16 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None) -> Assignme
         layer_work[i] = r0 + (H - 1) * r1
         for k in range(len(rects[i])):
             work[(i, k, 0)] = layer_work[i]
+    notes = []
     bal = pack_balanced(arch, items, work, N)
     if bal is None:  # spreading failed where packing tight succeeds: keep the tight packing
         bal = where
-        asg.notes.append("mapper: the balanced spread did not fit; tiles kept in the first-fit-decreasing packing")
+        notes.append("mapper: the balanced spread did not fit; tiles kept in the first-fit-decreasing packing")
+    places = []
     for (i, k, r), (mac, r0, c0) in sorted(bal.items()):
         u, h, w = rects[i][k]
-        asg.places.append(Place(i, k, r, mac, r0, h, c0, w, u))
-    asg.replicas = {i: 1 for i in comp}
-    if policy == "replicate":
-        _replicate(arch, wl, asg, rects, layer_work, ops)
-    return asg
+        places.append(Place(i, k, r, mac, r0, h, c0, w, u))
+    return layer_work, places, notes
 
 
 def arch_file(arch):

@@ -321,7 +321,8 @@ class Plan:
             if "row_cycles" not in shared:
                 shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
             rc = shared["row_cycles"]
-            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc)
+            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
+                                       memo=shared.setdefault("assign", {}))
             stream = policy in mapper.STREAM
             # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
             # (and of the architecture and workload, the same for every plan sharing `shared`)
