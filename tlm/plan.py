@@ -283,8 +283,8 @@ class Plan:
                                  "input density")
             self.__dict__.update(base)
         comp = [layers[i] for i in self.comp_idx]
-        self.layers = [LayerPlan(row=i, name=l.name, type=l.type, compute=l.is_compute, _plan=self)
-                       for i, l in enumerate(layers)]
+        self._layers = None  # the LayerPlans, built on first access (the TLM engine's; the analytic sums arrays)
+        self._serial = None
         self.resident = False
         self.notes = list(wl.notes)
         N = arch.macro.count
@@ -304,8 +304,6 @@ class Plan:
                 self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
                                   "resident and are loaded once, not per inference")
         self.notes.extend(self._base_notes)
-        self._fill_layers(comp, compute_txn_macs=arch.tlm.compute_txn_macs)
-        self.serial_bound_cycles = self._serial_bound()
         # several macros (tlm/mapper.py): where every tile lives and the job schedule both engines use
         self.multi = self.schedule = None
         self.mapping_desc = None
@@ -333,7 +331,6 @@ class Plan:
             if self.schedule is None:
                 self.schedule = schedules[key] = mapper.build_schedule(
                     arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
-            self.serial_bound_cycles = max(self.serial_bound_cycles, 2 * self.schedule.makespan)
             copy0 = {}  # layer -> [(tile, macro)] of replica 0
             for pl_ in self.multi.places:
                 if pl_.replica == 0:
@@ -347,6 +344,26 @@ class Plan:
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
                                                                                   packed=packed, m=m),
                                             self.schedule, m=m)
+
+    @property
+    def layers(self) -> list:
+        """One LayerPlan per workload layer, in order (built on first access, from the plan's arrays)."""
+        if self._layers is None:
+            self._layers = [LayerPlan(row=i, name=l.name, type=l.type, compute=l.is_compute, _plan=self)
+                            for i, l in enumerate(self.wl.layers)]
+            self._fill_layers(compute_txn_macs=self.arch.tlm.compute_txn_macs)
+        return self._layers
+
+    @property
+    def serial_bound_cycles(self) -> int:
+        """Every block's whole demand done one after the other (and twice a resident policy's schedule):
+        no run, however contended, can take longer (the TLM watchdog's scale)."""
+        if self._serial is None:
+            b = self._serial_bound()
+            if self.schedule is not None:
+                b = max(b, 2 * self.schedule.makespan)
+            self._serial = b
+        return self._serial
 
     def _base(self, arch, wl, input_density) -> None:
         """The fields that do not depend on the mapping policy (shared by the plans of one build_plan
@@ -448,8 +465,9 @@ class Plan:
         self.rounds[j] = len(counts)
         self.round_loads_last[j] = -(-int(counts[-1]) // ch) * self.load_cycles[j]
         self.round_loads_full[j] = -(-int(counts[:-1].max(initial=0)) // ch) * self.load_cycles[j]
-        p = self.layers[int(self.comp_idx[j])]
-        p.rounds, p._tiles = int(self.rounds[j]), None
+        if self._layers is not None:  # (else they are built from these arrays when first asked for)
+            p = self._layers[int(self.comp_idx[j])]
+            p.rounds, p._tiles = int(self.rounds[j]), None
 
     # ---- checks --------------------------------------------------------------------------------------
     def _check_range(self, m) -> None:
@@ -504,10 +522,10 @@ class Plan:
                 if self.psum_bits[j]:
                     lay.place(f"{wl.layers[i].name}.psum", int(self.out_elems[i]) * a.controller.psum_bits)
 
-    def _fill_layers(self, comp, compute_txn_macs) -> None:
+    def _fill_layers(self, compute_txn_macs) -> None:
         lay, wl = self.sram, self.wl
         for i, l in enumerate(wl.layers):
-            p = self.layers[i]
+            p = self._layers[i]
             p.in_addrs = tuple(lay.address[s] for s in l.inputs)
             p.in_addr = p.in_addrs[0]
             p.out_addr = lay.address[l.name]
@@ -522,7 +540,7 @@ class Plan:
                                          m.outputs_per_tile))
             density = self.density.tolist()
         for j, i in enumerate(self.comp_idx.tolist()):
-            p = self.layers[i]
+            p = self._layers[i]
             p._j = j
             p.pixels, p.bits_in, p.bits_out = pixels[j], bits_in[j], bits_out[j]
             p.bits_w, p.dp_phases = bits_w[j], dp_phases[j]
@@ -536,7 +554,7 @@ class Plan:
             p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)),
                                  -(-p.pixels * p.n_tiles // MAX_COMPUTE_TXN_PER_LAYER))
         for j, i in enumerate(self.dig_idx):
-            p = self.layers[i]
+            p = self._layers[i]
             p.ops = int(self.ops[j])
             p.read_bits, p.write_bits = int(self.dig_read_bits[j]), int(self.dig_write_bits[j])
             l = wl.layers[i]
@@ -592,7 +610,7 @@ class Plan:
         an upper bound of any run's cycles, contended or not."""
         a = self.arch
         dma = self.io_in_bits + self.io_out_bits + 2 * int(self.spill_bits.sum())
-        total = int(hw_dma.transfer_cycles(a, dma)) + 2 * len(self.layers) * (a.dma.latency_cycles + 1)
+        total = int(hw_dma.transfer_cycles(a, dma)) + 2 * len(self.wl.layers) * (a.dma.latency_cycles + 1)
         sram = self.io_in_bits + self.io_out_bits
         ops = 0
         if self.mapping is not None:
@@ -605,7 +623,7 @@ class Plan:
             sram += int(self.dig_read_bits.sum() + self.dig_write_bits.sum())
             ops += int(self.ops.sum())
         total += int(hw_sram.access_cycles(a, sram, 1)) + int(hw_pp.op_cycles(a, ops))
-        return total + len(self.layers) + 1
+        return total + len(self.wl.layers) + 1
 
 
 PER_LAYER_KEYS = ("macs", "cycles", "compute_cycles", "load_cycles", "spill_cycles", "tiles", "row_tiles",
