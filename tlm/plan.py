@@ -292,8 +292,9 @@ class Plan:
             m = self.mapping
             self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
             self.load_cycles = self._tile_load_cycles * (0 if self.resident else 1)
-            # the assignment: policy "sequential", rounds of N tiles
-            self.assignment = [(np.arange(int(t)) % N, np.arange(int(t)) // N) for t in m.tiles]
+            # the assignment: policy "sequential", rounds of N tiles (a resident policy sets every layer's below)
+            self.assignment = ([(np.arange(t) % N, np.arange(t) // N) for t in m.tiles.tolist()]
+                               if policy == "sequential" else [None] * len(m.tiles))
             self.rounds = cdiv(m.tiles, N)
             full = np.minimum(N, m.tiles)  # tiles of a full round
             last = m.tiles - (self.rounds - 1) * N  # tiles of the last round
