@@ -20,7 +20,7 @@ SETS = ["macro.count=1,4", "workload.precision=2,8", "adc.cycles_per_bit=1,3", "
 
 def _alone(arch, wl, input_density=None, policy=None, shared=None):
     """build_plan as if nothing were shared: no shared dict, no cached schedule skeleton."""
-    mapper._skeleton.cache_clear()
+    mapper.clear_skeletons()
     return build_plan(arch, wl, input_density, policy)
 
 
@@ -34,7 +34,7 @@ def job(root, resnet8):
 
 
 def test_sweep_csv_is_the_same_with_plans_built_alone(job, tmp_path, monkeypatch):
-    mapper._skeleton.cache_clear()
+    mapper.clear_skeletons()
     fast, _ = sweep.run_sweep(job, tmp_path / "fast.csv")
     builder = sweep.PointBuilder(job)
     fast_results = [analytic.simulate(*builder.build(i)).to_json() for i in range(job.n_points)]

@@ -32,8 +32,8 @@ with contention, so it can only be later.
 """
 from __future__ import annotations
 
-import functools
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -451,7 +451,37 @@ def _structure(wl, asg, N, two, stream, spill_bits):
             tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
 
 
-@functools.lru_cache(maxsize=32)
+_SKELETONS = {}  # structure -> _Skeleton, the least recently used first
+_SKELETON_JOBS = [0]  # jobs held by the cached skeletons
+MAX_SKELETON_JOBS = 250_000  # (a few hundred bytes each: tens of MB at most); and at most 64 skeletons
+_SKELETON_LOCK = threading.Lock()  # Dask workers evaluate points in threads
+
+
+def clear_skeletons() -> None:
+    """Forget the cached schedule skeletons (tests: a schedule built from cold caches)."""
+    with _SKELETON_LOCK:
+        _SKELETONS.clear()
+        _SKELETON_JOBS[0] = 0
+
+
+def _cached_skeleton(key) -> _Skeleton:
+    """`_skeleton(key)`, kept for the next schedule of the same structure (least recently used dropped
+    first, within MAX_SKELETON_JOBS jobs and 64 skeletons)."""
+    with _SKELETON_LOCK:
+        sk = _SKELETONS.pop(key, None)
+        if sk is not None:
+            _SKELETONS[key] = sk
+            return sk
+    sk = _skeleton(key)
+    with _SKELETON_LOCK:
+        if key not in _SKELETONS:
+            _SKELETONS[key] = sk
+            _SKELETON_JOBS[0] += len(sk.res)
+            while _SKELETONS and (_SKELETON_JOBS[0] > MAX_SKELETON_JOBS or len(_SKELETONS) > 64):
+                _SKELETON_JOBS[0] -= len(_SKELETONS.pop(next(iter(_SKELETONS))).res)
+    return sk
+
+
 def _skeleton(key) -> _Skeleton:
     """The jobs of a schedule and their dependencies, built from `key` (`_structure`) alone, so that
     schedules of one structure (a sweep's points that differ in timing or precision only) share it."""
@@ -460,6 +490,7 @@ def _skeleton(key) -> _Skeleton:
     n = len(layers)
     sk = _Skeleton()
     sk.jobs_over = 0
+    sk.res = []
     names = sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two
                                                                           else ["dma.ch0"])
     PP, DIN, DOUT = N, N + 1, N + 2 if two else N + 1
@@ -578,7 +609,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         m = map_layers(arch, [layers[i] for i in comp])
     N = arch.macro.count
     two = arch.dma.channels > 1
-    sk = _skeleton(_structure(wl, asg, N, two, stream, spill_bits))
+    sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits))
     if sk.jobs_over:
         raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {sk.jobs_over:,} jobs, more than the "
                          f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
