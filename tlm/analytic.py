@@ -31,7 +31,7 @@ def choose_policy(arch, wl, input_density=None):
     `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a note saying why)."""
     obj = arch.mapping.objective
     runs, skipped = {}, []
-    shared = {}  # the plans of one architecture and workload share their packing (tlm/plan.build_plan)
+    shared = {}  # what the policies' plans have in common is built once (tlm/plan.build_plan): same numbers
     for p in mapper.CONCRETE:
         if p != "sequential":
             need = runs["sequential"].extra["mapping"]["macros_for_residency"]

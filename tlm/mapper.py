@@ -28,7 +28,9 @@ The schedule is a list of jobs (image, layer, output row, resource, cycles) in a
 resource, with dependencies on the input rows each job needs.  Its contention-free timing (a max-plus
 recurrence: a job starts when its inputs exist and its resource is free) is computed here once and is
 the analytic engine's bound; the TLM engine executes the same jobs in the same order on its blocks,
-with contention, so it can only be later.
+with contention, so it can only be later.  The jobs and their dependencies (a schedule's skeleton) depend
+on the structure only -- batch, macros, layer shapes, places -- and are kept for the next schedule of the
+same structure (a sweep's points that differ in timing or precision); the cycles are computed per call.
 """
 from __future__ import annotations
 
