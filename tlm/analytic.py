@@ -31,6 +31,7 @@ def choose_policy(arch, wl, input_density=None):
     `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a note saying why)."""
     obj = arch.mapping.objective
     runs, skipped = {}, []
+    shared = {}  # what the policies' plans have in common is built once (tlm/plan.build_plan): same numbers
     for p in mapper.CONCRETE:
         if p != "sequential":
             need = runs["sequential"].extra["mapping"]["macros_for_residency"]
@@ -39,15 +40,18 @@ def choose_policy(arch, wl, input_density=None):
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need {need} macros to stay resident"))
                 continue
         try:
-            runs[p] = simulate(mapper.with_policy(arch, p), wl, input_density=input_density)
+            ap = mapper.with_policy(arch, p)
+            runs[p] = simulate(ap, wl, input_density=input_density,
+                               plan=build_plan(ap, wl, input_density, shared=shared))
         except InputError as e:
             if p == "sequential":
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
-    best = min(runs, key=lambda p: (mapper.score(runs[p], obj), mapper.CONCRETE.index(p)))
+    summaries = {p: rp.summary() for p, rp in runs.items()}
+    best = min(runs, key=lambda p: (mapper.score(runs[p], obj, summaries[p]), mapper.CONCRETE.index(p)))
     parts = []
     for p, rp in runs.items():
-        s = rp.summary()
+        s = summaries[p]
         parts.append(f"{p} {s['inferences_per_s']:,.0f} inf/s, image latency "
                      f"{mapper.image_latency_cycles(rp):,} cycles, {s['energy_per_inference_pj'] / 1e6:.3g} uJ/inf")
     note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)

@@ -264,12 +264,113 @@ class LayerPlan:
 class Plan:
     """See the module docstring."""
 
-    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential"):
+    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None):
         if policy not in POLICIES:
             raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
                              Where("<plan>"), "policy")
-        check_against(wl, arch)
         self.arch, self.wl, self.policy = arch, wl, policy
+        layers = wl.layers
+        base = None if shared is None else shared.get("base")
+        if base is None:
+            check_against(wl, arch)
+            self._base(arch, wl, input_density)
+            if shared is not None:  # what does not depend on the policy, for the other plans (build_plan)
+                shared["base"] = {k: v for k, v in self.__dict__.items() if k not in ("arch", "policy")}
+                shared["base_inputs"] = (wl, input_density)
+        else:
+            if shared["base_inputs"][0] is not wl or shared["base_inputs"][1] is not input_density:
+                raise ValueError("build_plan(shared=...): the plans sharing a dict need the same workload and "
+                                 "input density")
+            self.__dict__.update(base)
+        comp = [layers[i] for i in self.comp_idx]
+        self._layers = None  # the LayerPlans, built on first access (the TLM engine's; the analytic sums arrays)
+        self._serial = None
+        self.resident = False
+        self.notes = list(wl.notes)
+        N = arch.macro.count
+        if len(comp):
+            m = self.mapping
+            self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
+            self.load_cycles = self._tile_load_cycles * (0 if self.resident else 1)
+            # the assignment: policy "sequential", rounds of N tiles (a resident policy sets every layer's below)
+            self.assignment = ([(np.arange(t) % N, np.arange(t) // N) for t in m.tiles.tolist()]
+                               if policy == "sequential" else [None] * len(m.tiles))
+            self.rounds = cdiv(m.tiles, N)
+            full = np.minimum(N, m.tiles)  # tiles of a full round
+            last = m.tiles - (self.rounds - 1) * N  # tiles of the last round
+            ch = arch.dma.channels
+            self.round_loads_full = cdiv(full, ch) * self.load_cycles
+            self.round_loads_last = cdiv(last, ch) * self.load_cycles
+            if self.resident and policy == "sequential":
+                self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
+                                  "resident and are loaded once, not per inference")
+        self.notes.extend(self._base_notes)
+        # several macros (tlm/mapper.py): where every tile lives and the job schedule both engines use
+        self.multi = self.schedule = None
+        self.mapping_desc = None
+        from . import mapper
+        ops_img = [digital_ops(l) for l in layers]
+        m = self.mapping
+        if shared is None:
+            shared = {}
+        if len(comp) and "packing" not in shared and int(m.tiles.sum()) <= mapper.MAX_PACK_TILES:
+            shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
+        packed = shared.get("packing")
+        if policy != "sequential" and len(comp):
+            if "row_cycles" not in shared:
+                shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
+            rc = shared["row_cycles"]
+            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
+                                       memo=shared.setdefault("assign", {}))
+            stream = policy in mapper.STREAM
+            # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
+            # (and of the architecture and workload, the same for every plan sharing `shared`)
+            key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+                   tuple(sorted(self.multi.replicas.items())))
+            schedules = shared.setdefault("schedules", {})
+            self.schedule = schedules.get(key)
+            if self.schedule is None:
+                self.schedule = schedules[key] = mapper.build_schedule(
+                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
+            copy0 = {}  # layer -> [(tile, macro)] of replica 0
+            for pl_ in self.multi.places:
+                if pl_.replica == 0:
+                    copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
+            for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
+                tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
+                for t, mac in copy0.get(i, ()):
+                    tm[t] = mac
+                self.set_assignment(j, tm, np.zeros_like(tm))
+            self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
+                                                                                  packed=packed, m=m),
+                                            self.schedule, m=m)
+
+    @property
+    def layers(self) -> list:
+        """One LayerPlan per workload layer, in order (built on first access, from the plan's arrays)."""
+        if self._layers is None:
+            self._layers = [LayerPlan(row=i, name=l.name, type=l.type, compute=l.is_compute, _plan=self)
+                            for i, l in enumerate(self.wl.layers)]
+            self._fill_layers(compute_txn_macs=self.arch.tlm.compute_txn_macs)
+        return self._layers
+
+    @property
+    def serial_bound_cycles(self) -> int:
+        """Every block's whole demand done one after the other (and twice a resident policy's schedule):
+        no run, however contended, can take longer (the TLM watchdog's scale)."""
+        if self._serial is None:
+            b = self._serial_bound()
+            if self.schedule is not None:
+                b = max(b, 2 * self.schedule.makespan)
+            self._serial = b
+        return self._serial
+
+    def _base(self, arch, wl, input_density) -> None:
+        """The fields that do not depend on the mapping policy (shared by the plans of one build_plan
+        `shared` dict): volumes, the Mapping, timing constants, live bits, the SRAM layout, the notes
+        after the policy's own (row tiles, grouped convs, spills).  Raises InputError on a run out of the
+        exact range."""
         layers = wl.layers
         n = len(layers)
         self.rows = n + 1
@@ -287,12 +388,9 @@ class Plan:
         self.out_elems = np.array([math.prod(l.out_shape) for l in layers], dtype=np.int64) * B
         self.out_bits = self.out_elems * np.array([l.bits_out for l in layers], dtype=np.int64)
         self.macs = np.array([l.macs * B for l in layers], dtype=np.int64)
-        self.notes = list(wl.notes)
-        self.layers = [LayerPlan(row=i, name=l.name, type=l.type, compute=l.is_compute, _plan=self)
-                       for i, l in enumerate(layers)]
+        notes = self._base_notes = []
         self.mapping: Mapping | None = None
-        self.resident = False
-        N = arch.macro.count
+        self.live_bits = live_bits(wl)
         if len(comp):
             m = self.mapping = map_layers(arch, comp)
             P = self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
@@ -309,28 +407,16 @@ class Plan:
                                     for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
             self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
             self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
-            self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
             self.tile_bits = m.rows_per_tile * m.cols_per_tile
-            self.load_cycles = weight_load_cycles(arch, self.tile_bits) * (0 if self.resident else 1)
-            # the assignment: policy "sequential", rounds of N tiles
-            self.assignment = [(np.arange(int(t)) % N, np.arange(int(t)) // N) for t in m.tiles]
-            self.rounds = cdiv(m.tiles, N)
-            full = np.minimum(N, m.tiles)  # tiles of a full round
-            last = m.tiles - (self.rounds - 1) * N  # tiles of the last round
-            ch = arch.dma.channels
-            self.round_loads_full = cdiv(full, ch) * self.load_cycles
-            self.round_loads_last = cdiv(last, ch) * self.load_cycles
+            self._tile_load_cycles = weight_load_cycles(arch, self.tile_bits)  # when not resident
             self.psum_bits = self.out_elems[self.comp_idx] * (m.row_tiles - 1) * arch.controller.psum_bits
-            if self.resident and policy == "sequential":
-                self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
-                                  "resident and are loaded once, not per inference")
             for j, l in enumerate(comp):
                 if m.row_tiles[j] > 1:
-                    self.notes.append(f"{l.name}: {int(m.rows_per_group[j])} rows need {int(m.row_tiles[j])} "
-                                      "row tiles; partial sums are accumulated digitally")
+                    notes.append(f"{l.name}: {int(m.rows_per_group[j])} rows need {int(m.row_tiles[j])} "
+                                 "row tiles; partial sums are accumulated digitally")
                 if m.groups[j] > 1 and m.spatial_utilization[j] < 0.25:
-                    self.notes.append(f"{l.name}: grouped conv ({int(m.groups[j])} groups) maps poorly, "
-                                      f"{100 * m.spatial_utilization[j]:.1f}% of the array holds useful weights")
+                    notes.append(f"{l.name}: grouped conv ({int(m.groups[j])} groups) maps poorly, "
+                                 f"{100 * m.spatial_utilization[j]:.1f}% of the array holds useful weights")
         else:
             self._check_range(None)
         if len(self.dig_idx):
@@ -339,36 +425,14 @@ class Plan:
             self.moves = np.array([moves_data(l) for l in dl], dtype=bool)
             self.dig_read_bits = np.where(self.moves, self.in_bits_all[self.dig_idx], 0)
             self.dig_write_bits = np.where(self.moves, self.out_bits[self.dig_idx], 0)
-        self.live_bits = live_bits(wl)
         self.spill_bits = np.maximum(self.live_bits - arch.sram.capacity_bits, 0)
         for i in np.nonzero(self.spill_bits)[0]:
-            self.notes.append(f"{layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
-                              f"{arch.sram.capacity_bits}-bit SRAM; {int(self.spill_bits[i])} bits spill to "
-                              "external memory")
+            notes.append(f"{layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
+                         f"{arch.sram.capacity_bits}-bit SRAM; {int(self.spill_bits[i])} bits spill to "
+                         "external memory")
         self.io_in_bits = math.prod(wl.input_shape) * wl.input_bits * B
         self.io_out_bits = int(self.out_bits[-1])
         self._layout()
-        self._fill_layers(comp, compute_txn_macs=arch.tlm.compute_txn_macs)
-        self.serial_bound_cycles = self._serial_bound()
-        # several macros (tlm/mapper.py): where every tile lives and the job schedule both engines use
-        self.multi = self.schedule = None
-        self.mapping_desc = None
-        from . import mapper
-        ops_img = [digital_ops(l) for l in layers]
-        if policy != "sequential" and len(comp):
-            self.multi = mapper.assign(arch, wl, policy, ops_img)
-            self.schedule = mapper.build_schedule(arch, wl, self.multi, ops_img,
-                                                  stream=policy in mapper.STREAM, spill_bits=self.spill_bits)
-            self.serial_bound_cycles = max(self.serial_bound_cycles, 2 * self.schedule.makespan)
-            for j, i in enumerate(self.comp_idx):  # the assignment: copy 0 of every tile, all in round 0
-                tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
-                for pl_ in self.multi.places:
-                    if pl_.layer == i and pl_.replica == 0:
-                        tm[pl_.tile] = pl_.macro
-                self.set_assignment(j, tm, np.zeros_like(tm))
-            self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
-        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential"),
-                                            self.schedule)
 
     # ---- the assignment ------------------------------------------------------------------------------
     def set_assignment(self, j: int, tile_macro, tile_round) -> None:
@@ -379,17 +443,32 @@ class Plan:
         m, N = self.mapping, self.arch.macro.count
         tm, tr = np.asarray(tile_macro, dtype=np.int64), np.asarray(tile_round, dtype=np.int64)
         T = int(m.tiles[j])
-        if tm.shape != (T,) or tr.shape != (T,) or (T and (tm.min() < 0 or tm.max() >= N or tr.min() < 0)):
+        if tm.shape != (T,) or tr.shape != (T,):
             raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
-        _, tr = np.unique(tr, return_inverse=True)
-        self.assignment[j] = (tm, tr.astype(np.int64))
-        counts = np.bincount(tr, minlength=1) if T else np.zeros(1, dtype=np.int64)
+        one_round = False
+        if T:  # (on a few tiles Python's min and max are cheaper than numpy's)
+            if T <= 64:
+                tml, trl = tm.tolist(), tr.tolist()
+                bad, one_round = min(tml) < 0 or max(tml) >= N or min(trl) < 0, not any(trl)
+            else:
+                bad, one_round = tm.min() < 0 or tm.max() >= N or tr.min() < 0, not tr.any()
+            if bad:
+                raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
+        if one_round:  # (the resident policies): np.unique's answer, cheaply
+            tr = np.zeros(T, dtype=np.int64)
+            counts = np.array([T], dtype=np.int64)
+        else:
+            _, tr = np.unique(tr, return_inverse=True)
+            tr = tr.astype(np.int64)
+            counts = np.bincount(tr, minlength=1) if T else np.zeros(1, dtype=np.int64)
+        self.assignment[j] = (tm, tr)
         ch = self.arch.dma.channels
         self.rounds[j] = len(counts)
         self.round_loads_last[j] = -(-int(counts[-1]) // ch) * self.load_cycles[j]
         self.round_loads_full[j] = -(-int(counts[:-1].max(initial=0)) // ch) * self.load_cycles[j]
-        p = self.layers[int(self.comp_idx[j])]
-        p.rounds, p._tiles = int(self.rounds[j]), None
+        if self._layers is not None:  # (else they are built from these arrays when first asked for)
+            p = self._layers[int(self.comp_idx[j])]
+            p.rounds, p._tiles = int(self.rounds[j]), None
 
     # ---- checks --------------------------------------------------------------------------------------
     def _check_range(self, m) -> None:
@@ -407,7 +486,7 @@ class Plan:
                                                                                 * m.cols_per_tile).astype(f))
             rounds = np.ceil(m.tiles.astype(f) / N)
             worst[self.comp_idx] = np.maximum(rounds * (tile + load) + load, m.tiles.astype(f) * tile)
-        spill = np.maximum(live_bits(wl).astype(f) - arch.sram.capacity_bits, 0.0)
+        spill = np.maximum(self.live_bits.astype(f) - arch.sram.capacity_bits, 0.0)
         worst[:-1] += 2 * (arch.dma.latency_cycles + spill / arch.dma.bandwidth_bits_per_cycle)
         total = np.cumsum(worst)
         if not total[-1] < EXACT_LIMIT:
@@ -444,31 +523,39 @@ class Plan:
                 if self.psum_bits[j]:
                     lay.place(f"{wl.layers[i].name}.psum", int(self.out_elems[i]) * a.controller.psum_bits)
 
-    def _fill_layers(self, comp, compute_txn_macs) -> None:
+    def _fill_layers(self, compute_txn_macs) -> None:
         lay, wl = self.sram, self.wl
         for i, l in enumerate(wl.layers):
-            p = self.layers[i]
+            p = self._layers[i]
             p.in_addrs = tuple(lay.address[s] for s in l.inputs)
             p.in_addr = p.in_addrs[0]
             p.out_addr = lay.address[l.name]
             p.spill_bits = int(self.spill_bits[i])
         m = self.mapping
-        for j, i in enumerate(self.comp_idx):
-            p = self.layers[i]
+        if m is not None:  # the per-layer arrays as Python ints (floats), once
+            pixels, bits_in, bits_out, bits_w, dp_phases, t_dp, t_cv, period, tile_cycles, load_cycles, \
+                tile_bits, rounds, tiles, rows_pt, outs_pt = (
+                    a.tolist() for a in (self.pixels, self.bits_in, self.bits_out, self.bits_w, self.dp_phases,
+                                         self.t_dp, self.t_cv, self.period, self.tile_cycles, self.load_cycles,
+                                         self.tile_bits, self.rounds, m.tiles, m.rows_per_tile,
+                                         m.outputs_per_tile))
+            density = self.density.tolist()
+        for j, i in enumerate(self.comp_idx.tolist()):
+            p = self._layers[i]
             p._j = j
-            p.pixels, p.bits_in, p.bits_out = int(self.pixels[j]), int(self.bits_in[j]), int(self.bits_out[j])
-            p.bits_w, p.dp_phases = int(self.bits_w[j]), int(self.dp_phases[j])
-            p.t_dp, p.t_cv, p.period = int(self.t_dp[j]), int(self.t_cv[j]), int(self.period[j])
-            p.tile_cycles, p.load_cycles = int(self.tile_cycles[j]), int(self.load_cycles[j])
-            p.tile_bits, p.rounds, p.n_tiles = int(self.tile_bits[j]), int(self.rounds[j]), int(m.tiles[j])
-            p.density = float(self.density[i])
+            p.pixels, p.bits_in, p.bits_out = pixels[j], bits_in[j], bits_out[j]
+            p.bits_w, p.dp_phases = bits_w[j], dp_phases[j]
+            p.t_dp, p.t_cv, p.period = t_dp[j], t_cv[j], period[j]
+            p.tile_cycles, p.load_cycles = tile_cycles[j], load_cycles[j]
+            p.tile_bits, p.rounds, p.n_tiles = tile_bits[j], rounds[j], tiles[j]
+            p.density = density[i]
             p.psum_bits = self.arch.controller.psum_bits
             p.psum_addr = lay.address.get(f"{p.name}.psum", 0)
-            macs_px = int(m.rows_per_tile[j]) * int(m.outputs_per_tile[j])
+            macs_px = rows_pt[j] * outs_pt[j]
             p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)),
                                  -(-p.pixels * p.n_tiles // MAX_COMPUTE_TXN_PER_LAYER))
         for j, i in enumerate(self.dig_idx):
-            p = self.layers[i]
+            p = self._layers[i]
             p.ops = int(self.ops[j])
             p.read_bits, p.write_bits = int(self.dig_read_bits[j]), int(self.dig_write_bits[j])
             l = wl.layers[i]
@@ -524,7 +611,7 @@ class Plan:
         an upper bound of any run's cycles, contended or not."""
         a = self.arch
         dma = self.io_in_bits + self.io_out_bits + 2 * int(self.spill_bits.sum())
-        total = int(hw_dma.transfer_cycles(a, dma)) + 2 * len(self.layers) * (a.dma.latency_cycles + 1)
+        total = int(hw_dma.transfer_cycles(a, dma)) + 2 * len(self.wl.layers) * (a.dma.latency_cycles + 1)
         sram = self.io_in_bits + self.io_out_bits
         ops = 0
         if self.mapping is not None:
@@ -537,7 +624,7 @@ class Plan:
             sram += int(self.dig_read_bits.sum() + self.dig_write_bits.sum())
             ops += int(self.ops.sum())
         total += int(hw_sram.access_cycles(a, sram, 1)) + int(hw_pp.op_cycles(a, ops))
-        return total + len(self.layers) + 1
+        return total + len(self.wl.layers) + 1
 
 
 PER_LAYER_KEYS = ("macs", "cycles", "compute_cycles", "load_cycles", "spill_cycles", "tiles", "row_tiles",
@@ -565,8 +652,14 @@ def static_per_layer(plan) -> dict:
     return pl
 
 
-def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None) -> Plan:
+def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None) -> Plan:
     """The plan of `wl` on `arch` (see the module docstring).  `input_density` (one value per layer)
     replaces the config's default input bit density, e.g. measured on data.  `policy`: the mapping
-    policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it)."""
-    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy)
+    policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it).
+    `shared`: a dict handed to the plans of one architecture and workload (and input density) under
+    several policies (architectures that differ in `mapping` only; tlm/analytic.choose_policy): what
+    they have in common -- the policy-independent fields (Plan._base), the tile packing, the row
+    cycles of the compute layers, and a schedule two policies' assignments both give (replicate
+    without a replica is pipelined) -- is built by the first and read by the others, so each plan is
+    the one it would be alone."""
+    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared)

@@ -109,9 +109,11 @@ class Result:
         return float(self.energy_pj.sum())
 
     def summary(self) -> dict:
-        ops = 2.0 * self.macs
-        t_s = self.latency_ns * 1e-9
-        e_on = self.on_chip_energy_pj * 1e-12
+        cycles, macs, e_on_pj = self.cycles, self.macs, self.on_chip_energy_pj  # (each summed once)
+        ops = 2.0 * macs
+        latency_ns = cycles * self.arch.clock.period_ns  # = self.latency_ns
+        t_s = latency_ns * 1e-9
+        e_on = e_on_pj * 1e-12
         e_all = self.total_energy_pj * 1e-12
         off = float(self.energy_pj[:, ~ON_CHIP].sum())  # not total - on-chip: rounding
         from .hw.area import area_mm2
@@ -119,16 +121,16 @@ class Result:
         tops = ops / t_s / 1e12 if t_s > 0 else math.inf
         k1b = self.ops_1b_per_op()
         return {
-            "cycles_per_batch": self.cycles,
-            "latency_per_batch_ns": self.latency_ns,
+            "cycles_per_batch": cycles,
+            "latency_per_batch_ns": latency_ns,
             "batch": self.batch,
             "inferences_per_s": self.batch / t_s if t_s > 0 else math.inf,
-            "macs": self.macs,
+            "macs": macs,
             "tops": tops,
             "tops_per_w": ops / e_on / 1e12 if e_on > 0 else math.inf,
             "tops_per_w_with_offchip": ops / e_all / 1e12 if e_all > 0 else math.inf,
-            "energy_per_batch_pj": self.on_chip_energy_pj,
-            "energy_per_inference_pj": self.on_chip_energy_pj / self.batch,
+            "energy_per_batch_pj": e_on_pj,
+            "energy_per_inference_pj": e_on_pj / self.batch,
             "energy_offchip_per_batch_pj": off,
             "energy_offchip_per_inference_pj": off / self.batch,
             "spatial_utilization": _weighted(self.per_layer["spatial_utilization"], self.per_layer["macs"]),
@@ -148,7 +150,7 @@ class Result:
     def ops_1b_per_op(self) -> float:
         """1b-normalized ops per raw op of the whole run: the MAC-weighted mean of input bits x weight bits
         over the compute layers (1 for a 1b x 1b network; 64 for 8b x 8b)."""
-        macs = self.per_layer["macs"]
+        macs = np.asarray(self.per_layer["macs"]).tolist()  # (Python numbers: the same floats, cheaper to iterate)
         w = [l.bits_in * l.bits_w if l.is_compute else 0 for l in self.workload.layers]
         w += [0] * (len(macs) - len(w))
         total = float(sum(float(m) for m in macs))
