@@ -166,7 +166,7 @@ def gen_bench_table() -> str:
         ("TLM, ResNet-18 pipelined (320 macros: 64 cannot hold its weights)", "2 s",
          mm("test_resnet18_imagenet_320_macros_tlm")),
         ("ONNX import + simulate, ResNet-50", "2 s", mm("test_import_and_simulate[light_resnet50.onnx]")),
-        ("1,000-point analytic sweep (resnet8; 600 points on 3-5 macros run all four policies of `auto`)", "5 s",
+        ("1,000-point analytic sweep (resnet8; `auto` runs all four policies where the weights fit on the macros)", "5 s",
          mm("test_sweep_1000_points", "s")),
         ("whole process `tlm simulate resnet8 -q` (bare `python -c pass` / numpy+yaml+simpy floor)", "100 ms",
          f"{st['extra_info']['command_wall_median_ms']:.0f} ms median ({st['extra_info']['bare_python_wall_median_ms']:.0f}"
