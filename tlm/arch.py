@@ -8,15 +8,14 @@ the block the event belongs to (see tlm/hw/).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from .errors import InputError
-from .schema import build, param, section, to_dict
+from .schema import Section, build, frozen_section, param, section, to_dict
 from .yamlio import YDict, load_with_extends, to_ydict
 
 
-@dataclass(frozen=True)
-class Technology:
+@frozen_section
+class Technology(Section):
     """`technology:` the CMOS process: node and supplies."""
     node_nm: int = param("CMOS technology node, nm: a config extending a base written for another node "
                          "inherits the base's capacitances x node ratio and areas x node ratio^2 "
@@ -33,8 +32,8 @@ class Technology:
                                           "layout (sets converter and DAC areas)", lo=0.01, default=2.5)
 
 
-@dataclass(frozen=True)
-class Clock:
+@frozen_section
+class Clock(Section):
     """`clock:` the system timebase."""
     frequency_mhz: float = param("frequency of the system timebase; every cycle count is of this clock, MHz",
                                  lo=0.001, hi=100_000.0)
@@ -51,8 +50,8 @@ class Clock:
         return 1000.0 / self.frequency_mhz
 
 
-@dataclass(frozen=True)
-class Precision:
+@frozen_section
+class Precision(Section):
     """`precision:` the input, weight and output precisions the macro supports."""
     input_bits: tuple[int, ...] = param("input (activation) precisions the macro supports, bits", lo=1, hi=8,
                                         why_hi="bit-serial inputs of up to 8 bits, as in IMAGINE")
@@ -62,8 +61,8 @@ class Precision:
                                          why_hi="the SAR ADC resolves up to 8 bits, as in IMAGINE")
 
 
-@dataclass(frozen=True)
-class Macro:
+@frozen_section
+class Macro(Section):
     """`macro:` one CIM macro: array geometry, DP timing, capacitances, area."""
     count: int = param("number of CIM macros", lo=1, hi=4096,
                        why_hi="each macro is a block of the TLM engine; far beyond any CIM chip (IMAGINE has 1)")
@@ -132,8 +131,8 @@ class Macro:
                              data.where("dp_split_blocks"), f"{path}.dp_split_blocks")
 
 
-@dataclass(frozen=True)
-class Adc:
+@frozen_section
+class Adc(Section):
     """`adc:` the in-macro SAR converters with analog batch-norm."""
     converters_per_macro: int = param("ADCs per macro working in parallel", lo=1, hi=65536,
                                       why_hi="at most one per column")
@@ -176,8 +175,8 @@ class Adc:
                                    "thousands per macro would outsize the array itself")
 
 
-@dataclass(frozen=True)
-class Sram:
+@frozen_section
+class Sram(Section):
     """`sram:` the activation SRAM."""
     capacity_kib: float = param("activation SRAM capacity, KiB", lo=0.0, lo_open=True, hi=2.0**40)
     banks: int = param("independent banks", lo=1, hi=4096,
@@ -202,8 +201,8 @@ class Sram:
         return int(self.capacity_kib * 8192)
 
 
-@dataclass(frozen=True)
-class Dma:
+@frozen_section
+class Dma(Section):
     """`dma:` the DMA between external memory and the chip."""
     channels: int = param("independent DMA channels", lo=1, hi=1024,
                           why_hi="each channel has its own state and trace track in the TLM engine "
@@ -218,8 +217,8 @@ class Dma:
                                               "from the on-chip energy), pJ", lo=0.0)
 
 
-@dataclass(frozen=True)
-class Controller:
+@frozen_section
+class Controller(Section):
     """`controller:` the digital controller: clocking, windowing, partial sums."""
     c_ff_per_cycle: float = param("switched capacitance per clock cycle, always on: clock-tree root, "
                                   "sequencer, im2col address generation, fF", lo=0.0)
@@ -244,23 +243,23 @@ class Controller:
                                 default=0)
 
 
-@dataclass(frozen=True)
-class PostProc:
+@frozen_section
+class PostProc(Section):
     """`postproc:` the digital post-processing unit (elementwise ops)."""
     ops_per_cycle: int = param("elementwise digital ops (add, compare) per clock cycle", lo=1, hi=65536,
                               why_hi="a post-processing unit of more lanes than macro columns is no design")
     c_ff_per_op: float = param("switched capacitance per elementwise digital op, fF", lo=0.0)
 
 
-@dataclass(frozen=True)
-class Activity:
+@frozen_section
+class Activity(Section):
     """`activity:` default data statistics of the energy model."""
     input_bit_density: float = param("fraction of input bits that are 1 (drives DP and driver switching)",
                                      lo=0.0, hi=1.0)
 
 
-@dataclass(frozen=True)
-class Tlm:
+@frozen_section
+class Tlm(Section):
     """Knobs of the transaction-level engine (tlm/engine/); no effect on the analytic engine."""
     quantum_cycles: int = param("temporal-decoupling quantum: an initiator runs ahead of the SimPy kernel by "
                                 "at most this many cycles before it yields; 0 = strict lock-step", lo=0,
@@ -276,8 +275,8 @@ class Tlm:
                                  hi=2**31 - 1, why_hi="a number of cycles: no memory depends on it")
 
 
-@dataclass(frozen=True)
-class Functional:
+@frozen_section
+class Functional(Section):
     """`functional:` the bit-accurate CIM model's noise and swing."""
     noise_lsb: float = param("standard deviation of the comparator noise of one conversion (after the ABN "
                              "gain; with dp_noise: off it stands for all analog noise), referred to the "
@@ -309,8 +308,8 @@ class Functional:
                                      lo=0.0, lo_open=True, hi=1.0, default=1.0)
 
 
-@dataclass(frozen=True)
-class Mapping:
+@frozen_section
+class Mapping(Section):
     """How the layers use the macros (tlm/mapper.py, docs/mapping.md)."""
     policy: str = param("sequential (layer by layer, tiles in rounds, weights reloaded per layer), resident "
                         "(all tiles packed into the macros once), pipelined (resident layers run at once: "
@@ -322,8 +321,8 @@ class Mapping:
                            choices=("latency", "throughput", "energy", "edp"), default="throughput")
 
 
-@dataclass(frozen=True)
-class Arch:
+@frozen_section
+class Arch(Section):
     """A whole architecture: every section of the YAML file."""
     name: str = param("name of the design")
     technology: Technology = section(Technology, "process and supplies")
