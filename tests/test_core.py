@@ -201,3 +201,20 @@ def test_batch_amortizes_weight_loads(arch):
     assert r4.macs == 4 * r1.macs
     assert r4.per_layer["weight_bits_loaded"].sum() == r1.per_layer["weight_bits_loaded"].sum()
     assert r4.summary()["energy_per_inference_pj"] < r1.summary()["energy_per_inference_pj"]
+
+
+def test_architecture_sections_are_immutable_and_compare_by_value():
+    """The sections are `schema.frozen_section` classes: a field cannot be reassigned or deleted after
+    build (plans and caches hold the architecture), equal contents compare and hash equal, and
+    dataclasses.replace makes the changed copy."""
+    import dataclasses
+    a = load_arch(ROOT / "configs" / "imagine.yaml")
+    b = load_arch(ROOT / "configs" / "imagine.yaml")
+    assert a == b and hash(a) == hash(b) and a is not b
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.macro.rows = 8
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del a.clock.frequency_mhz
+    c = dataclasses.replace(a, macro=dataclasses.replace(a.macro, count=2))
+    assert c != a and c.macro.count == 2 and a.macro.count == 1
+    assert repr(a.clock).startswith("Clock(frequency_mhz=500.0, ")

@@ -5,10 +5,9 @@ rounds of tiles on N macros overlap with weight loading.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ..schema import Section, frozen_section
 from . import adc, cv2_pj, macro, technology
 
 
@@ -44,8 +43,8 @@ def layer_schedule_cycles(arch, tile_cyc, load_full, load_last, rounds):
 OVERHEAD_PARTS = ("row_clock", "window_clock", "window_write", "abn_load")
 
 
-@dataclass(frozen=True)
-class PublishedPoint:
+@frozen_section
+class PublishedPoint(Section):
     """One published per-event figure: `pin_ff` (a capacitance the driver charges) plus `energy_fj` (an
     energy drawn inside the cell or array) at `supply_v` and `node_nm`.  Its capacitance per event at its
     own node is pin_ff + energy_fj / supply_v^2 (E = C V^2, the convention of tlm/hw cv2_pj), and at
