@@ -323,8 +323,8 @@ def efficiency_vs_precision(table, paths, out_dir) -> list[Path]:
     others, short, series, keys, shown, colors = _series(table, paths, xp)
     with plt.rc_context(_style()):
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
-        for ax, col, ylabel in ((axes[0], "tops_per_w", "energy efficiency (TOPS/W, on-chip)"),
-                                (axes[1], "tops_per_mm2", "area efficiency (TOPS/mm2)")):
+        for ax, col, ylabel in ((axes[0], "tops_per_w", "energy efficiency (TOPS/W, on-chip, raw ops)"),
+                                (axes[1], "tops_per_mm2", "area efficiency (TOPS/mm2, raw ops)")):
             for s, key in enumerate(shown):
                 idx = sorted(series[key], key=lambda i: int(table[xp][i]))
                 x = [int(table[xp][i]) for i in idx]

@@ -28,11 +28,11 @@ COLUMN_DOCS = {
     "energy_per_inference_pj": "on-chip energy of one image (the run's on-chip energy / `batch`)",
     "energy_per_batch_pj": "on-chip energy of the whole run (`batch` images)",
     "tops": "achieved throughput (1 MAC = 2 ops)",
-    "tops_per_w": "on-chip energy efficiency",
+    "tops_per_w": "on-chip energy efficiency (raw ops: 2 per MAC at the layers' precisions)",
     "spatial_utilization": "MAC-weighted share of the array holding useful weights",
     "temporal_utilization": "cycle-weighted share of time the macros compute",
     "area_mm2": "macros with their ADCs + activation SRAM + controller (`tlm/hw/area.py`)",
-    "tops_per_mm2": "area efficiency: achieved TOPS / `area_mm2`",
+    "tops_per_mm2": "area efficiency: achieved TOPS (raw ops) / `area_mm2`",
     **{f"energy_{c}_per_inference_pj": (f"energy of the {c} per image" if c != "external" else
                                         "off-chip (DRAM) energy per image, not in `energy_per_inference_pj`")
        for c in COMPONENTS},
@@ -40,9 +40,9 @@ COLUMN_DOCS = {
 # what each result column is measured in, for plot axes
 COLUMN_UNITS = {
     "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns",
-    "inferences_per_s": "1/s", "energy_per_inference_pj": "pJ", "energy_per_batch_pj": "pJ", "tops": "TOPS",
-    "tops_per_w": "TOPS/W", "spatial_utilization": "", "temporal_utilization": "", "area_mm2": "mm2",
-    "tops_per_mm2": "TOPS/mm2", **{f"energy_{c}_per_inference_pj": "pJ" for c in COMPONENTS},
+    "inferences_per_s": "1/s", "energy_per_inference_pj": "pJ", "energy_per_batch_pj": "pJ", "tops": "TOPS, raw ops",
+    "tops_per_w": "TOPS/W, raw ops", "spatial_utilization": "", "temporal_utilization": "", "area_mm2": "mm2",
+    "tops_per_mm2": "TOPS/mm2, raw ops", **{f"energy_{c}_per_inference_pj": "pJ" for c in COMPONENTS},
 }
 
 
