@@ -158,3 +158,17 @@ def test_simulate_functional_cli(tmp_path):
     for argv in (["--images", "0"], ["--dataset", "nope"], ["--engine", "analytic"]):
         r = _cli("simulate", "imagine", "mnist_cnn", "--functional", *argv)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (argv, r.stderr)
+
+
+@pytest.mark.parametrize("macros, said", [(4, True), (1, False)])
+def test_functional_auto_mapping_says_it_runs_sequential(macros, said):
+    """With `mapping.policy: auto` on several macros the data path runs the sequential schedule while a
+    timing-only run may choose another policy: the functional run says so (one macro: nothing to say)."""
+    from tlm.arch import load_arch
+    a = with_changes(load_arch(ROOT / "configs" / "imagine.yaml"),
+                     **{"macro.count": macros, "mapping.policy": "auto"})
+    wl = load_workload(ROOT / "workloads" / "mnist_cnn.yaml")
+    run = A.functional_run(a, wl, ROOT / "workloads" / "mnist_cnn.yaml", "mnist5k", images=2)
+    assert run.result.extra["mapping"]["policy"] == "sequential"
+    notes = [n for n in run.result.notes if "runs as 'sequential'" in n]
+    assert bool(notes) == said

@@ -216,6 +216,7 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     if not datasets.is_file_arg(dataset) and dataset not in datasets.DATASETS:
         raise InputError(f"unknown dataset '{dataset}', expected one of {', '.join(datasets.DATASETS)} or an "
                          ".npz file", Where("<command line>"), "--dataset")
+    pinned = arch.mapping.policy == "auto" and arch.macro.count > 1
     if arch.mapping.policy == "auto":  # the data path runs the sequential schedule (one layer at a time)
         from .mapper import with_policy
         arch = with_policy(arch, "sequential")
@@ -243,6 +244,10 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
             f"DP line {dp_noise_text(arch)}, seed {seed}): accuracy {100 * acc:.2f}%; energy from the input bits "
             f"measured in every COMPUTE transaction (density {dens}); clipped conversions {clips} (reported only)")
     res.notes.append(note)
+    if pinned:  # the timing-only run of the same config may choose another policy: say why this one differs
+        res.notes.append(f"functional run: mapping 'auto' runs as 'sequential' on the {arch.macro.count} macros (the "
+                         "data path follows the layer-by-layer schedule; a timing-only run without --functional "
+                         "chooses among all policies)")
     run = FunctionalRun(res, pred, y, acc, data.stats, note)
     res.extra["functional"] = run.summary()
     return run
