@@ -216,9 +216,10 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     if not datasets.is_file_arg(dataset) and dataset not in datasets.DATASETS:
         raise InputError(f"unknown dataset '{dataset}', expected one of {', '.join(datasets.DATASETS)} or an "
                          ".npz file", Where("<command line>"), "--dataset")
-    pinned = arch.mapping.policy == "auto" and arch.macro.count > 1
+    pinned = False  # auto on several macros: say that this run's policy may differ from a timing-only run's
     if arch.mapping.policy == "auto":  # the data path runs the sequential schedule (one layer at a time)
         from .mapper import with_policy
+        pinned = arch.macro.count > 1
         arch = with_policy(arch, "sequential")
     x, y = held_out_images(wl, dataset, images)
     wlb = dataclasses.replace(wl, batch=len(x))

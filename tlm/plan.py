@@ -443,17 +443,15 @@ class Plan:
         m, N = self.mapping, self.arch.macro.count
         tm, tr = np.asarray(tile_macro, dtype=np.int64), np.asarray(tile_round, dtype=np.int64)
         T = int(m.tiles[j])
-        if tm.shape != (T,) or tr.shape != (T,):
-            raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
-        one_round = False
-        if T:  # (on a few tiles Python's min and max are cheaper than numpy's)
+        bad, one_round = tm.shape != (T,) or tr.shape != (T,), False
+        if T and not bad:  # (on a few tiles Python's min and max are cheaper than numpy's)
             if T <= 64:
                 tml, trl = tm.tolist(), tr.tolist()
                 bad, one_round = min(tml) < 0 or max(tml) >= N or min(trl) < 0, not any(trl)
             else:
                 bad, one_round = tm.min() < 0 or tm.max() >= N or tr.min() < 0, not tr.any()
-            if bad:
-                raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
+        if bad:
+            raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
         if one_round:  # (the resident policies): np.unique's answer, cheaply
             tr = np.zeros(T, dtype=np.int64)
             counts = np.array([T], dtype=np.int64)

@@ -111,7 +111,7 @@ class Result:
     def summary(self) -> dict:
         cycles, macs, e_on_pj = self.cycles, self.macs, self.on_chip_energy_pj  # (each summed once)
         ops = 2.0 * macs
-        latency_ns = cycles * self.arch.clock.period_ns  # = self.latency_ns
+        latency_ns = self.latency_ns
         t_s = latency_ns * 1e-9
         e_on = e_on_pj * 1e-12
         e_all = self.total_energy_pj * 1e-12
@@ -119,6 +119,8 @@ class Result:
         from .hw.area import area_mm2
         area = area_mm2(self.arch)
         tops = ops / t_s / 1e12 if t_s > 0 else math.inf
+        tops_per_w = ops / e_on / 1e12 if e_on > 0 else math.inf
+        tops_per_mm2 = tops / area if area > 0 else math.inf
         k1b = self.ops_1b_per_op()
         return {
             "cycles_per_batch": cycles,
@@ -127,7 +129,7 @@ class Result:
             "inferences_per_s": self.batch / t_s if t_s > 0 else math.inf,
             "macs": macs,
             "tops": tops,
-            "tops_per_w": ops / e_on / 1e12 if e_on > 0 else math.inf,
+            "tops_per_w": tops_per_w,
             "tops_per_w_with_offchip": ops / e_all / 1e12 if e_all > 0 else math.inf,
             "energy_per_batch_pj": e_on_pj,
             "energy_per_inference_pj": e_on_pj / self.batch,
@@ -137,11 +139,11 @@ class Result:
             "temporal_utilization": _weighted(self.per_layer["temporal_utilization"],
                                               self.per_layer["cycles"]),
             "area_mm2": area,
-            "tops_per_mm2": tops / area if area > 0 else math.inf,
+            "tops_per_mm2": tops_per_mm2,
             # the same three efficiencies 1b-normalized (2 x input bits x weight bits ops per MAC)
             "tops_1b": tops * k1b,
-            "tops_per_w_1b": (ops / e_on / 1e12 if e_on > 0 else math.inf) * k1b,
-            "tops_per_mm2_1b": (tops / area if area > 0 else math.inf) * k1b,
+            "tops_per_w_1b": tops_per_w * k1b,
+            "tops_per_mm2_1b": tops_per_mm2 * k1b,
             **({"mapping_policy": mp["policy"], "macros_used": mp["macros_used"],
                 "macros_for_residency": mp["macros_for_residency"]}
                if (mp := self.extra.get("mapping")) else {}),
@@ -150,11 +152,11 @@ class Result:
     def ops_1b_per_op(self) -> float:
         """1b-normalized ops per raw op of the whole run: the MAC-weighted mean of input bits x weight bits
         over the compute layers (1 for a 1b x 1b network; 64 for 8b x 8b)."""
-        macs = np.asarray(self.per_layer["macs"]).tolist()  # (Python numbers: the same floats, cheaper to iterate)
+        macs = np.asarray(self.per_layer["macs"], dtype=float).tolist()  # (Python floats: cheaper to iterate)
         w = [l.bits_in * l.bits_w if l.is_compute else 0 for l in self.workload.layers]
         w += [0] * (len(macs) - len(w))
-        total = float(sum(float(m) for m in macs))
-        return float(sum(float(m) * k for m, k in zip(macs, w))) / total if total > 0 else 1.0
+        total = sum(macs)
+        return sum(m * k for m, k in zip(macs, w)) / total if total > 0 else 1.0
 
     def row(self) -> dict:
         """The summary row (`ROW_COLUMNS`): energies per inference, on-chip unless named external."""
