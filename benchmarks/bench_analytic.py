@@ -1,8 +1,8 @@
 """Analytic engine speed: ResNet-8 whole inference (target: well under 5 ms per evaluation)."""
 from conftest import ROOT
-from tlm.analytic import simulate
-from tlm.arch import load_arch
-from tlm.workload import load_workload
+from tlm.engines.analytic import simulate
+from tlm.config.arch import load_arch
+from tlm.config.workload import load_workload
 
 
 def test_analytic_resnet8(benchmark):

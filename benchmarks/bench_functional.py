@@ -3,7 +3,7 @@
 Targets (issue 6): one CIFAR-size ResNet-8 image < 0.5 s; 1,000 MNIST images < 10 s; >= 20 GMAC/s of
 bit-plane work (r_in bit-planes x MACs per second) on one 1152-row x 256-channel layer.
 Targets (issue 17, the functional TLM run: real data through the transaction-level engine): 1,000 MNIST
-images in one run < 10 s; one ResNet-8 image < 0.1 s; the bit-plane kernel (tlm.functional.macro_dp) at
+images in one run < 10 s; one ResNet-8 image < 0.1 s; the bit-plane kernel (tlm.functional.model.macro_dp) at
 least half the float32 matmul rate measured in the same run, both on one BLAS thread."""
 import sys
 from pathlib import Path
@@ -13,11 +13,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm import accuracy as A  # noqa: E402
-from tlm import functional as F  # noqa: E402
-from tlm.arch import load_arch  # noqa: E402
-from tlm.workload import load_workload, parse_workload  # noqa: E402
-from tlm.yamlio import load_text  # noqa: E402
+from tlm.services import accuracy as A  # noqa: E402
+from tlm.functional import model as F  # noqa: E402
+from tlm.config.arch import load_arch  # noqa: E402
+from tlm.config.workload import load_workload, parse_workload  # noqa: E402
+from tlm.config.yamlio import load_text  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 ARCH = load_arch(ROOT / "configs" / "imagine.yaml")
@@ -60,8 +60,8 @@ def test_bitplane_gmacs_1152x256(benchmark):
 
 # ---- issue 17: the functional TLM run ----------------------------------------------------------------------
 def _functional_tlm(net, wl, x):
-    from tlm.engine.datapath import DataPath
-    from tlm.engine.system import simulate
+    from tlm.engines.transaction.datapath import DataPath
+    from tlm.engines.transaction.system import simulate
     data = DataPath(net, x, "adaptive", 0.5)
     with threadpool_limits(limits=1, user_api="blas"):
         simulate(ARCH, wl, data=data)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tlm.arch import arch_from_dict, load_arch
-from tlm.engine.system import simulate
-from tlm.workload import load_workload
+from tlm.config.arch import arch_from_dict, load_arch
+from tlm.engines.transaction.system import simulate
+from tlm.config.workload import load_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,9 +11,9 @@ if str(ROOT) not in sys.path:
 
 onnx = pytest.importorskip("onnx")
 
-from tlm.analytic import simulate  # noqa: E402
-from tlm.arch import load_arch  # noqa: E402
-from tlm.onnx_import import load_onnx  # noqa: E402
+from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.config.arch import load_arch  # noqa: E402
+from tlm.onnxio.graph import load_onnx  # noqa: E402
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 

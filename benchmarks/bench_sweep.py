@@ -9,10 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm import sweep  # noqa: E402
-from tlm.arch import load_arch  # noqa: E402
-from tlm.commands.sweep import engine_args  # noqa: E402
-from tlm.workload import load_workload  # noqa: E402
+from tlm.services import sweep  # noqa: E402
+from tlm.config.arch import load_arch  # noqa: E402
+from tlm.cli.commands.sweep import engine_args  # noqa: E402
+from tlm.config.workload import load_workload  # noqa: E402
 
 # 5 x 5 x 8 x 5 = 1,000 points; every one a different architecture or precision
 SETS = ["macro.count=1..5", "adc.cycles_per_bit=1..5", "workload.precision=1..8",

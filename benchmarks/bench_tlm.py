@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tlm.arch import load_arch
-from tlm.engine.system import System, simulate
-from tlm.workload import load_workload
+from tlm.config.arch import load_arch
+from tlm.engines.transaction.system import System, simulate
+from tlm.config.workload import load_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +78,7 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     wl = load_workload(ROOT / "workloads" / "resnet18.yaml")
     r = benchmark.pedantic(simulate, args=(arch, wl), rounds=3, iterations=1)
     env = {"PYTHONPATH": str(ROOT), "PATH": ""}
-    code = ("import sys; from tlm.cli import main; from tlm.bench import process_peak_rss_mb; "
+    code = ("import sys; from tlm.cli import main; from tlm.services.bench import process_peak_rss_mb; "
             "rc = main(['simulate', 'imagine', 'resnet18', '--engine', 'tlm', '-q']); "
             "print(process_peak_rss_mb()); sys.exit(rc)")
     p = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True)

@@ -8,7 +8,7 @@ Relu -> MaxPool 2 -> conv2 Conv 3x3 pad 1 + bias -> Relu -> MaxPool 2 -> Flatten
 -> `logits` (1, 10).  Weights: the int8 weights times their per-channel step (float32), the float biases.
 The trained activation ranges travel as metadata (`tlm.range.<layer>`, `tlm.input_range`), so that
 `tlm accuracy workloads/mnist_cnn.onnx` rebuilds exactly the network of the .npz; without them it
-calibrates ranges on data (tlm/onnx_weights.py).  The output is deterministic (same bytes every run).
+calibrates ranges on data (tlm/onnxio/weights.py).  The output is deterministic (same bytes every run).
 """
 from __future__ import annotations
 

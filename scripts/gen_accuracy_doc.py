@@ -26,15 +26,15 @@ import numpy as np  # noqa: E402
 
 DOC = ROOT / "docs" / "accuracy.md"
 BLOCK = re.compile(r"(<!-- gen:(?P<key>[a-z_0-9]+) -->\n)(?P<body>.*?)(<!-- /gen:(?P=key) -->)", re.S)
-FINGERPRINT_FILES = ("tlm/functional.py", "tlm/accuracy.py", "tlm/datasets.py", "tlm/onnx_weights.py",
-                     "tlm/engine/datapath.py", "workloads/mnist_cnn.yaml", "workloads/mnist_cnn.npz",
+FINGERPRINT_FILES = ("tlm/functional/model.py", "tlm/services/accuracy.py", "tlm/functional/datasets.py", "tlm/onnxio/weights.py",
+                     "tlm/engines/transaction/datapath.py", "workloads/mnist_cnn.yaml", "workloads/mnist_cnn.npz",
                      "workloads/mnist_cnn.onnx")
 BITS = (8, 6, 5, 4, 3, 2)
 NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def arch():
-    from tlm.arch import load_arch
+    from tlm.config.arch import load_arch
     return load_arch(ROOT / "configs" / "imagine.yaml")
 
 
@@ -61,15 +61,15 @@ def cli(args: str) -> str:
 
 
 def _with(a, **functional):
-    from tlm.arch import arch_from_dict
+    from tlm.config.arch import arch_from_dict
     d = a.to_dict()
     d["functional"].update(functional)
     return arch_from_dict(d, a.name)
 
 
 def _data(images=1000):
-    from tlm import accuracy as A
-    from tlm.workload import load_workload
+    from tlm.services import accuracy as A
+    from tlm.config.workload import load_workload
     wl = load_workload(ROOT / "workloads" / "mnist_cnn.yaml")
     x, y = A.held_out_images(wl, "mnist5k", images)
     return wl, x, y
@@ -80,8 +80,8 @@ def pct(v) -> str:
 
 
 def bits_table() -> str:
-    from tlm import accuracy as A
-    from tlm import functional as F
+    from tlm.services import accuracy as A
+    from tlm.functional import model as F
     a = arch()
     wl0, x, y = _data()
     rows = ["| output bits | ideal integer | CIM adaptive | CIM fixed (full range) | CIM fixed (1/16 range) |",
@@ -99,8 +99,8 @@ def bits_table() -> str:
 
 def noise_table() -> str:
     """Accuracy and ENOB per layer against the comparator noise, with the DP-line noise kT/C and off."""
-    from tlm import accuracy as A
-    from tlm import functional as F
+    from tlm.services import accuracy as A
+    from tlm.functional import model as F
     a = arch()
     wl, x, y = _data()
     comp = [L.name for L in wl.layers if L.is_compute]
@@ -117,9 +117,9 @@ def noise_table() -> str:
 
 def energy_table(images: int = 200) -> str:
     """Energy per inference with the assumed input bit density and with the one measured on data."""
-    from tlm import accuracy as A
-    from tlm.analytic import simulate
-    from tlm.result import KIND_NAMES, ON_CHIP
+    from tlm.services import accuracy as A
+    from tlm.engines.analytic import simulate
+    from tlm.engines.result import KIND_NAMES, ON_CHIP
     a = arch()
     wl, _, _ = _data(1)
     m = A.measure(a, wl, "mnist5k", images)
@@ -144,8 +144,8 @@ def energy_table(images: int = 200) -> str:
 
 def adaptive8() -> str:
     """The 8-bit adaptive accuracies (float, ideal integer, CIM) on 1,000 images: the quick check."""
-    from tlm import accuracy as A
-    from tlm import functional as F
+    from tlm.services import accuracy as A
+    from tlm.functional import model as F
     a = arch()
     wl, x, y = _data()
     e = A.evaluate(F.build(a, wl), x, y, "adaptive", a.functional.noise_lsb, 0)
@@ -155,7 +155,7 @@ def adaptive8() -> str:
 
 
 def functional_tlm(images: int = 1000) -> str:
-    from tlm import accuracy as A
+    from tlm.services import accuracy as A
     a = arch()
     wl, _, _ = _data(1)
     r = A.functional_run(a, wl, ROOT / "workloads" / "mnist_cnn.yaml", "mnist5k", images)
@@ -168,7 +168,7 @@ def functional_tlm(images: int = 1000) -> str:
 
 
 def simulate_plain(a, wl, images):
-    from tlm.engine.system import simulate
+    from tlm.engines.transaction.system import simulate
     return simulate(a, dataclasses.replace(wl, batch=images)).on_chip_energy_pj
 
 

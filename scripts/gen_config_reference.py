@@ -1,4 +1,4 @@
-"""Regenerate docs/config-reference.md from the parameter declarations in tlm/arch.py.
+"""Regenerate docs/config-reference.md from the parameter declarations in tlm/config/arch.py.
 
     python scripts/gen_config_reference.py            # write the file
     python scripts/gen_config_reference.py --check    # exit 1 if the file is out of date
@@ -9,13 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm.arch import Arch  # noqa: E402
-from tlm.schema import describe  # noqa: E402
+from tlm.config.arch import Arch  # noqa: E402
+from tlm.config.schema import describe  # noqa: E402
 
 
 def render() -> str:
     lines = ["# Architecture YAML reference", "",
-             "Generated from `tlm/arch.py` by `python scripts/gen_config_reference.py`; do not edit by hand.",
+             "Generated from `tlm/config/arch.py` by `python scripts/gen_config_reference.py`; do not edit by hand.",
              "Every field is required unless the default column says otherwise. Where each value of the shipped",
              "configuration comes from is written beside it in `configs/imagine.yaml`.", "",
              "| field | type | default | meaning |", "|---|---|---|---|"]

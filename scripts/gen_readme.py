@@ -48,7 +48,7 @@ WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}
 
 def output(args: str) -> str:
     buf = io.StringIO()
-    os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/tables.py)
+    os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/present/tables.py)
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
         code = main(shlex.split(args))
     if code != 0:
@@ -218,8 +218,8 @@ def _macs(n: int) -> str:
 
 
 def gen_workloads() -> str:
-    from tlm.paths import DEFAULT_WORKLOAD, shipped
-    from tlm.workload import load_workload
+    from tlm.config.paths import DEFAULT_WORKLOAD, shipped
+    from tlm.config.workload import load_workload
     files = shipped("workloads")
     missing = sorted(set(files) ^ set(WORKLOADS))
     if missing:

@@ -5,7 +5,7 @@
 
 Blocks: `limits` (bounds of round two: extends chains, file names, ONNX size, bench repeats, seeds)
 and `int-bounds` (every integer parameter of the architecture with its upper bound and the reason,
-from `param(..., hi=, why_hi=)` in tlm/arch.py).  tests/test_robustness2.py runs --check.
+from `param(..., hi=, why_hi=)` in tlm/config/arch.py).  tests/test_robustness2.py runs --check.
 """
 import re
 import sys
@@ -17,16 +17,17 @@ DOC = ROOT / "docs" / "robustness.md"
 
 
 def int_bounds() -> str:
-    from tlm.arch import Arch
-    from tlm.schema import int_params
+    from tlm.config.arch import Arch
+    from tlm.config.schema import int_params
     rows = ["| parameter | at most | why |", "|---|---|---|"]
     rows += [f"| `{p}` | {md['hi']:,} | {md.get('why_hi') or '(no reason given)'} |" for p, md in int_params(Arch)]
     return "\n".join(rows)
 
 
 def limits() -> str:
-    from tlm import onnx_import, yamlio
-    from tlm.commands import accuracy, bench
+    from tlm.onnxio import graph as onnx_import
+    from tlm.config import yamlio
+    from tlm.cli.commands import accuracy, bench
     rows = [
         ("files in one `extends:` chain", f"{yamlio.MAX_EXTENDS}", "`yamlio.MAX_EXTENDS`",
          "real configs chain 2 or 3; the message names the file whose `extends:` is one too many and the "

@@ -17,9 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm import overrides, parallel, plots  # noqa: E402
+from tlm.config import overrides
+from tlm.services import parallel
+from tlm.present import plots  # noqa: E402
 from tlm.cli import main  # noqa: E402
-from tlm.sweep import evaluate, store  # noqa: E402
+from tlm.services.sweep import evaluate, store  # noqa: E402
 
 DOC = ROOT / "docs" / "sweeps.md"
 IMG = ROOT / "docs" / "img"
@@ -155,8 +157,8 @@ def limits_table() -> str:
 def speed_text() -> str:
     b = bench()
     sets = " x ".join(f"`{s}`" for s in b.SETS)
-    from tlm.arch import load_arch
-    from tlm.sweep import parse_settings
+    from tlm.config.arch import load_arch
+    from tlm.services.sweep import parse_settings
     import math
     n = math.prod(len(s.values) for s in parse_settings(b.SETS, load_arch(ROOT / "configs" / "imagine.yaml")))
     return (f"`benchmarks/bench_sweep.py` sweeps {sets} ({n:,} points) of ResNet-8 with the analytic engine, "
@@ -177,7 +179,7 @@ def render(tmp: Path) -> str:
         "csv_excerpt": csv_excerpt(tmp),
         "macro_sentence": macro_sentence(rows),
         "n_rows": str(len(rows)),
-        "top": str(__import__("tlm.commands.sweep", fromlist=["DEFAULT_TOP"]).DEFAULT_TOP),
+        "top": str(__import__("tlm.cli.commands.sweep", fromlist=["DEFAULT_TOP"]).DEFAULT_TOP),
         "limits_table": limits_table(),
         "max_bars": str(plots.MAX_BARS),
         "max_series": str(plots.MAX_SERIES),
@@ -246,14 +248,14 @@ output: 4}` keeps its 8-bit image, and its first layer then reads 8 bit-planes. 
 precision is set, every other layer reads its producer's precision and digital layers (pooling, add)
 pass their input precision through — exactly what the YAML parser does for a workload file whose
 top-level `precision:` says so (the tests check this equality). The same paths, with one value each,
-are the `--set PATH=VALUE` of the one-run commands (`tlm/overrides.py`).
+are the `--set PATH=VALUE` of the one-run commands (`tlm/config/overrides.py`).
 
 Values: comma lists (`1,2,4,8`), integer ranges with both ends included (`1..8`), numbers (`0.3,0.4`,
 `inf`), `true`/`false`, or words. Several `--set` options make a cartesian product; points are numbered
 in `itertools.product` order: the first `--set` varies slowest.
 
 Every value is validated exactly like the YAML file: the point's architecture is rebuilt with
-`tlm.arch.arch_from_dict` from `arch.to_dict()` with the change applied, so the schema's types and
+`tlm.config.arch.arch_from_dict` from `arch.to_dict()` with the change applied, so the schema's types and
 ranges apply. Mistakes are one line and exit code 2, before anything is evaluated:
 
 ```
@@ -322,7 +324,7 @@ A point's numbers do not depend on where it ran: in-process, process-pool and Da
 sweep give byte-identical files (tested with a `dask.distributed.LocalCluster`).
 
 `--engine tlm` evaluates each point with the transaction-level engine (any engine registered in
-`tlm/engines.py` can be named), with the same defaults `tlm simulate --engine tlm` uses.
+`tlm/engines/__init__.py` can be named), with the same defaults `tlm simulate --engine tlm` uses.
 
 ## Interruptions, `--resume` and failures
 
@@ -351,7 +353,7 @@ atomically in point order, so the final file is byte-for-byte the one an uninter
 whatever the order in which parallel workers finished (tested). While a sweep runs, the rows are in
 completion order.
 
-Limits (`tlm/overrides.py`, `tlm/sweep/store.py`, `tlm/parallel.py`):
+Limits (`tlm/config/overrides.py`, `tlm/services/sweep/store.py`, `tlm/services/parallel.py`):
 
 {{limits_table}}
 
@@ -407,9 +409,9 @@ per inference of each layer stacked by event kind, and the run's total by kind.
 
 ```python
 from tlm import sweep
-from tlm.arch import load_arch
-from tlm.workload import load_workload
-from tlm.commands.sweep import engine_args
+from tlm.config.arch import load_arch
+from tlm.config.workload import load_workload
+from tlm.cli.commands.sweep import engine_args
 
 arch, wl = load_arch("configs/imagine.yaml"), load_workload("workloads/resnet8.yaml")
 settings = sweep.parse_settings(["macro.count=1,2,4", "precision.weight=1..8"], arch)
@@ -419,10 +421,10 @@ table = sweep.read_table(text)                                  # columns: setti
 front = sweep.pareto_by_batch(table)                            # per batch size: latency vs energy per inference
 ```
 
-The package `tlm/sweep/` has one module per concern: `points.py` (numbering and building points),
+The package `tlm/services/sweep/` has one module per concern: `points.py` (numbering and building points),
 `evaluate.py` (one engine run per point, the columns), `store.py` (the results file and `--resume`),
 `pareto.py` (fronts and objectives) and `runner.py` (running here, on processes or on Dask); the
-`--set` paths and values are `tlm/overrides.py`.
+`--set` paths and values are `tlm/config/overrides.py`.
 """
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm.analytic import simulate as analytic  # noqa: E402
-from tlm.arch import arch_from_dict, load_arch  # noqa: E402
-from tlm.engine.system import System, simulate  # noqa: E402
-from tlm.workload import load_workload  # noqa: E402
+from tlm.engines.analytic import simulate as analytic  # noqa: E402
+from tlm.config.arch import arch_from_dict, load_arch  # noqa: E402
+from tlm.engines.transaction.system import System, simulate  # noqa: E402
+from tlm.config.workload import load_workload  # noqa: E402
 
 DOC = ROOT / "docs" / "tlm-engine.md"
 WORKLOADS = ("mnist_cnn", "resnet8", "ds_cnn", "mobilenet_v1_vww", "cifar10_vgg")

@@ -16,7 +16,7 @@ from tlm.cli import main  # noqa: E402
 
 
 def output(*argv) -> str:
-    os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/tables.py)
+    os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/present/tables.py)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(list(argv)) == 0
@@ -34,8 +34,8 @@ def replace_block(text: str, heading: str, body: str) -> str:
 
 def overhead_section() -> str:
     """The text of "## The system-level overhead", every number from the model and tlm/hw/controller.py."""
-    from tlm import calibrate, paper
-    from tlm.arch import load_arch
+    from tlm.services import calibrate, paper
+    from tlm.config.arch import load_arch
     from tlm.hw import controller as hw_ctrl
     arch = load_arch(ROOT / "configs" / "imagine.yaml")
     figs = paper.imagine_published().figures

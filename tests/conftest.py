@@ -7,8 +7,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm.arch import load_arch  # noqa: E402
-from tlm.workload import load_workload  # noqa: E402
+from tlm.config.arch import load_arch  # noqa: E402
+from tlm.config.workload import load_workload  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def root():
 def sequential(arch):
     """`arch` on the layer-by-layer schedule (`mapping.policy: sequential`): the tests of that schedule
     and of its blocks use it; the shipped default `auto` may pick another policy (tests/test_mapper.py)."""
-    from tlm.mapper import with_policy
+    from tlm.mapping.mapper import with_policy
     return with_policy(arch, "sequential")
 
 

@@ -1,8 +1,8 @@
 """Small builders for tests: architectures with changed fields, one-layer workloads."""
 import copy
 
-from tlm.arch import arch_from_dict
-from tlm.workload import parse_workload
+from tlm.config.arch import arch_from_dict
+from tlm.config.workload import parse_workload
 
 
 def with_changes(arch, **changes):

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from conftest import ROOT
-from tlm import bench
-from tlm.analytic import simulate
+from tlm.services import bench
+from tlm.engines.analytic import simulate
 from tlm.cli import main
 
 
@@ -78,7 +78,7 @@ def test_peak_rss_is_the_fresh_processes_own(arch, resnet8):
     child = bench.fresh_process_peak_rss_mb(arch, resnet8, "analytic")
     assert child is not None and 5 < child < 200
     del ballast
-    code = ("import numpy as np; from tlm.bench import process_peak_rss_mb; a = process_peak_rss_mb(); "
+    code = ("import numpy as np; from tlm.services.bench import process_peak_rss_mb; a = process_peak_rss_mb(); "
             "b = np.ones(128 * 2**20, dtype=np.uint8); print(process_peak_rss_mb() - a)")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

@@ -5,15 +5,15 @@ import dataclasses
 
 import pytest
 
-from tlm import calibrate, chips, paper
-from tlm.analytic import simulate
-from tlm.arch import load_arch, load_with_published
+from tlm.services import calibrate, chips, paper
+from tlm.engines.analytic import simulate
+from tlm.config.arch import load_arch, load_with_published
 from tlm.cli import main
 from tlm.hw import adc as hw_adc
 from tlm.hw import area as hw_area
 from tlm.hw import macro as hw_macro
 from tlm.hw import technology
-from tlm.paths import resolve
+from tlm.config.paths import resolve
 
 PX = paper.MAP_HW * paper.MAP_HW
 
@@ -108,7 +108,7 @@ def test_both_engines_count_the_new_events_alike(arch):
     a = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4,
                               "macro.c_input_dac_unit_ff": 2.0, "macro.weight_mode": "bit_columns",
                               "adc.resolution_bits": 6, "adc.c_shift_add_ff": 30.0, "adc.c_rescale_ff": 20.0})
-    from tlm.engine.system import simulate as simulate_tlm
+    from tlm.engines.transaction.system import simulate as simulate_tlm
     wl = conv(8, 4, 8, c_in=32, c_out=40)
     ra, rt = simulate(a, wl), simulate_tlm(a, wl, contention=False)
     for k in ("dp_cycles", "conversions"):
@@ -394,7 +394,7 @@ def test_clock_follows_the_supply_when_a_figure_gives_no_clock(arch):
     """clock.follows_supply: a figure at 0.8 V digital supply without a clock runs at 500 MHz x ((0.8 - 0.35)
     / (0.6 - 0.35))^1.3 x 0.6 / 0.8 = 500 x 1.8^1.3 x 0.75 = 807.6 MHz; with a stated clock that clock wins;
     without follows_supply the config's clock stays."""
-    from tlm.published import Figure
+    from tlm.config.published import Figure
     fig = Figure(key="x", metric="throughput", value=1.0, unit="TOPS", input_bits=1, weight_bits=1, output_bits=1,
                  vdd_digital_v=0.8)
     a = with_changes(arch, **{"clock.follows_supply": True})
@@ -417,7 +417,7 @@ def test_a_non_numeric_fitted_parameter_is_refused(tmp_path, capsys):
 def test_leakage_follows_the_supply_when_asked(arch):
     """technology.leakage_v_per_decade = 0.5: at 0.4 V instead of 0.3 V the array leaks 0.4 / 0.3 x
     10^(0.1 / 0.5) = 2.113x; at 0.8 V instead of 0.6 V the digital blocks 0.8 / 0.6 x 10^(0.2 / 0.5) = 3.349x."""
-    from tlm.published import Figure
+    from tlm.config.published import Figure
     fig = Figure(key="x", metric="throughput", value=1.0, unit="TOPS", input_bits=1, weight_bits=1, output_bits=1,
                  vdd_array_v=0.4, vdd_digital_v=0.8)
     a = with_changes(arch, **{"technology.leakage_v_per_decade": 0.5})

@@ -163,8 +163,8 @@ def test_lone_workload_argument_is_the_workload(capsys, tmp_path):
 
 
 def test_sweep_list_shows_every_settable_field_with_its_value(capsys, arch):
-    from tlm.schema import describe
-    from tlm.arch import Arch
+    from tlm.config.schema import describe
+    from tlm.config.arch import Arch
     code, out, err = run(capsys, "sweep", "--list")
     assert code == 0, err
     lines = out.splitlines()

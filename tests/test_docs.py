@@ -88,18 +88,18 @@ def test_readme_benchmark_table_follows_the_results_file(monkeypatch):
 def test_readme_output_schema_lists_every_name():
     """The README's Outputs section names every summary field and summary-row column, and no bare
     energy_pj (the naming rule)."""
-    from tlm.result import ROW_COLUMNS
+    from tlm.engines.result import ROW_COLUMNS
     readme = (ROOT / "README.md").read_text()
     sec = readme[readme.index("## Outputs"):readme.index("\n## ", readme.index("## Outputs") + 5)]
-    from tlm.analytic import simulate
-    from tlm.arch import load_arch
-    from tlm.workload import load_workload
+    from tlm.engines.analytic import simulate
+    from tlm.config.arch import load_arch
+    from tlm.config.workload import load_workload
     r = simulate(load_arch(ROOT / "configs" / "imagine.yaml"), load_workload(ROOT / "workloads" / "mnist_cnn.yaml"))
     names = set(r.summary()) | set(ROW_COLUMNS) | set(r.to_json_dict())
     missing = sorted(n for n in names if not re.search(rf"\b{re.escape(n)}\b", sec))
     assert missing == []
     assert not re.search(r"(?<![\w])energy_pj\b", sec.replace("`energy_pj`", "")), "a bare energy_pj"
-    assert f"`schema_version` {__import__('tlm.result').result.SCHEMA_VERSION}" in sec
+    assert f"`schema_version` {__import__('tlm.engines.result', fromlist=['x']).SCHEMA_VERSION}" in sec
 
 
 def test_readme_whatif_check_gives_the_sweep_row(tmp_path, monkeypatch):
@@ -150,6 +150,6 @@ def test_readme_workload_table_counts_the_files():
     block = _gen_blocks((ROOT / "README.md").read_text())["workloads"]
     assert block == g.gen_workloads(), "README.md workloads table is stale: run scripts/gen_readme.py"
     assert "| `mnist_cnn` | LeNet-style MNIST CNN | 1.03 M |" in block
-    from tlm.workload import load_workload
+    from tlm.config.workload import load_workload
     macs = 28 * 28 * 16 * 9 + 14 * 14 * 32 * 16 * 9 + 1568 * 10
     assert load_workload(ROOT / "workloads" / "mnist_cnn.yaml").macs == macs

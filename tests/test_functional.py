@@ -1,17 +1,17 @@
-"""The functional bit-accurate CIM model (tlm/functional.py) and what it shows on held-out MNIST."""
+"""The functional bit-accurate CIM model (tlm/functional/model.py) and what it shows on held-out MNIST."""
 import math
 
 import numpy as np
 import pytest
 
-from tlm import accuracy as A
-from tlm import datasets
-from tlm import functional as F
-from tlm.analytic import simulate
-from tlm.arch import arch_from_dict
-from tlm.result import KIND_NAMES
-from tlm.workload import load_workload, parse_workload
-from tlm.yamlio import load_text
+from tlm.services import accuracy as A
+from tlm.functional import datasets
+from tlm.functional import model as F
+from tlm.engines.analytic import simulate
+from tlm.config.arch import arch_from_dict
+from tlm.engines.result import KIND_NAMES
+from tlm.config.workload import load_workload, parse_workload
+from tlm.config.yamlio import load_text
 
 pytest.importorskip("mlxtend")
 pytest.importorskip("sklearn")

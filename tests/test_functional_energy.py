@@ -1,12 +1,12 @@
 """Energy that follows the data: the input bit density of each bit-plane, measured per layer and image by
-the CIM model, replaces the assumed density (tlm/accuracy.py measure, tlm simulate --activity-from)."""
+the CIM model, replaces the assumed density (tlm/services/accuracy.py measure, tlm simulate --activity-from)."""
 import numpy as np
 import pytest
 
-from tlm import accuracy as A
-from tlm.analytic import simulate
-from tlm.result import KIND_NAMES
-from tlm.workload import load_workload
+from tlm.services import accuracy as A
+from tlm.engines.analytic import simulate
+from tlm.engines.result import KIND_NAMES
+from tlm.config.workload import load_workload
 
 pytest.importorskip("mlxtend")
 

@@ -1,12 +1,12 @@
-"""Noise where it physically is (tlm/functional.py): a DP-line noise in volts at the column, before the
+"""Noise where it physically is (tlm/functional/model.py): a DP-line noise in volts at the column, before the
 ABN gain, and the comparator noise after it.  Today's single input-referred noise is `dp_noise: off`."""
 import math
 
 import numpy as np
 import pytest
 
-from tlm import functional as F
-from tlm.functional import _from_matrix_output
+from tlm.functional import model as F
+from tlm.functional.model import _from_matrix_output
 
 from helpers import with_changes, workload
 

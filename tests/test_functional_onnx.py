@@ -1,4 +1,4 @@
-"""ONNX with weights (tlm/onnx_weights.py): `tlm accuracy MODEL.onnx`, the shipped network exported by
+"""ONNX with weights (tlm/onnxio/weights.py): `tlm accuracy MODEL.onnx`, the shipped network exported by
 scripts/export_mnist_onnx.py, BN folding checked against onnx's reference evaluator, dataset files."""
 import os
 import re
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlm import accuracy as A
-from tlm import functional as F
-from tlm import onnx_weights as OW
+from tlm.services import accuracy as A
+from tlm.functional import model as F
+from tlm.onnxio import weights as OW
 from tlm.errors import InputError
-from tlm.workload import load_workload
+from tlm.config.workload import load_workload
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("mlxtend")

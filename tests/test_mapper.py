@@ -1,4 +1,4 @@
-"""The multi-macro mapper (tlm/mapper.py): packing, pipelining, line buffers, replication, auto.
+"""The multi-macro mapper (tlm/mapping/mapper.py): packing, pipelining, line buffers, replication, auto.
 
 Cycle constants of the shipped IMAGINE config used in the derivations below:
 - DP phase of one pixel = bits_in x macro.dp_cycles_per_bit = 8 x 8 = 64 cycles (8b inputs);
@@ -16,11 +16,11 @@ import sys
 import pytest
 
 from helpers import with_changes, workload
-from tlm import mapper
-from tlm.analytic import digital_ops, simulate as analytic
-from tlm.engine.system import simulate as tlm_sim
+from tlm.mapping import mapper
+from tlm.engines.analytic import digital_ops, simulate as analytic
+from tlm.engines.transaction.system import simulate as tlm_sim
 from tlm.errors import InputError
-from tlm.mapper import with_policy
+from tlm.mapping.mapper import with_policy
 
 
 def _arch(arch, policy, macros, **more):
@@ -178,14 +178,14 @@ SHIPPED = ["mnist_cnn", "resnet8", "ds_cnn", "fc_autoencoder", "mobilenet_v1_vww
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_auto_more_macros_never_worse(arch, root, name):
-    from tlm.workload import load_workload
+    from tlm.config.workload import load_workload
     wl = load_workload(root / "workloads" / f"{name}.yaml")
     for objective in ("throughput", "latency"):
         prev = None
         for n in (1, 2, 4, 8, 16, 32):
             a = with_changes(arch, **{"macro.count": n, "mapping.policy": "auto", "mapping.objective": objective})
             r = analytic(a, wl)
-            from tlm.mapper import image_latency_cycles
+            from tlm.mapping.mapper import image_latency_cycles
             v = r.cycles if objective == "throughput" else image_latency_cycles(r)
             if prev is not None:
                 assert v <= prev, f"{name} {objective}: {n} macros worse than {n // 2}"
@@ -194,7 +194,7 @@ def test_auto_more_macros_never_worse(arch, root, name):
 
 @pytest.mark.parametrize("name", ["mnist_cnn", "resnet8", "ds_cnn", "fc_autoencoder"])
 def test_tlm_never_below_the_bound(arch, root, name):
-    from tlm.workload import load_workload
+    from tlm.config.workload import load_workload
     wl = load_workload(root / "workloads" / f"{name}.yaml")
     wl = dataclasses.replace(wl, batch=4)
     need = analytic(with_policy(arch, "sequential"), wl).extra["mapping"]["macros_for_residency"]
@@ -285,14 +285,14 @@ def test_mapping_table_in_simulate_fits_80_columns(root, tmp_path):
 
 @pytest.mark.parametrize("name", ["published/jia_jssc2020", "published/wang_vlsi2022", "imagine"])
 def test_mapped_tlm_counts_the_general_macro_events_as_the_analytic_engine(name):
-    """The multi-macro TLM path (tlm/engine/pipeline.py) takes its per-pixel events from the plan's tiles
+    """The multi-macro TLM path (tlm/engines/transaction/pipeline.py) takes its per-pixel events from the plan's tiles
     (tlm/hw/: DP phases of a multi-level input, conversions of bit columns, the digital shift-add), as
     the analytic engine does: without contention both give the same cycles and every energy kind.  Jia's
     design converts bit columns separately (8 conversions per output per input bit), Wang's drives 8b
     inputs in one DAC phase (1 DP phase per pixel, not 8): counting either as IMAGINE's scheme fails."""
-    from tlm.arch import load_arch
-    from tlm.paths import resolve
-    from tlm.workload import load_workload
+    from tlm.config.arch import load_arch
+    from tlm.config.paths import resolve
+    from tlm.config.workload import load_workload
     wl = load_workload(resolve("mnist_cnn", "workloads", "resnet8"))
     a = load_arch(resolve(name, "configs", "imagine"))
     need = analytic(with_policy(a, "sequential"), wl).extra["mapping"]["macros_for_residency"]

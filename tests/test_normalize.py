@@ -4,9 +4,9 @@ import pytest
 
 from helpers import workload
 from conftest import ROOT
-from tlm.arch import load_arch
+from tlm.config.arch import load_arch
 from tlm.cli import main
-from tlm.analytic import simulate
+from tlm.engines.analytic import simulate
 
 
 def _mixed():

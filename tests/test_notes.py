@@ -2,8 +2,8 @@
 import re
 
 from helpers import with_changes
-from tlm import report
-from tlm.analytic import simulate
+from tlm.present import report
+from tlm.engines.analytic import simulate
 from tlm.cli import main
 
 

@@ -10,11 +10,11 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from tlm.analytic import simulate  # noqa: E402
+from tlm.engines.analytic import simulate  # noqa: E402
 from tlm.cli import main  # noqa: E402
 from tlm.errors import InputError  # noqa: E402
-from tlm.mapping import map_layers  # noqa: E402
-from tlm.onnx_import import LRN_OPS_EXTRA, load_onnx, onnx_to_yaml, parse_yaml  # noqa: E402
+from tlm.mapping.geometry import map_layers  # noqa: E402
+from tlm.onnxio.graph import LRN_OPS_EXTRA, load_onnx, onnx_to_yaml, parse_yaml  # noqa: E402
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 F = TensorProto.FLOAT
@@ -229,7 +229,7 @@ def test_squeeze_excite_multiply_broadcasts_digitally(tmp_path, arch):
 def test_ds_cnn_from_onnx_equals_the_zoo_yaml(tmp_path, root):
     """DS-CNN as a Keras export would write it (NHWC input, SAME_UPPER, BN, ReLU as Clip(0, 6) with
     constant bounds, Dropout, Softmax) imports to the same layers as workloads/ds_cnn.yaml."""
-    from tlm.workload import load_workload
+    from tlm.config.workload import load_workload
     g = G([1, 49, 10, 1])
     g.node("Transpose", perm=[0, 3, 1, 2])
     lo, hi = g.weight([]), g.weight([])

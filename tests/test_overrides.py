@@ -1,4 +1,4 @@
-"""tlm/overrides.py, the `--set PATH=VALUE` core: one-value overrides equal hand-edited YAML, the precision
+"""tlm/config/overrides.py, the `--set PATH=VALUE` core: one-value overrides equal hand-edited YAML, the precision
 paths say what they change (the image's bits included), and the module stays below the services."""
 import subprocess
 import sys
@@ -6,9 +6,9 @@ import sys
 import pytest
 import yaml
 
-from tlm import overrides
+from tlm.config import overrides
 from tlm.errors import InputError
-from tlm.workload import parse_workload
+from tlm.config.workload import parse_workload
 
 
 def edited(root, edit):
@@ -82,9 +82,9 @@ def test_arch_override_is_validated_and_applied(arch, resnet8):
 
 
 def test_overrides_imports_no_service_and_no_cli(root):
-    code = ("import sys, tlm.overrides; "
-            "bad = [m for m in sys.modules if m.startswith(('tlm.sweep', 'tlm.commands', 'tlm.cli', "
-            "'tlm.plots', 'tlm.parallel'))]; print(bad)")
+    code = ("import sys, tlm.config.overrides; "
+            "bad = [m for m in sys.modules if m.startswith(('tlm.services.sweep', 'tlm.cli.commands', 'tlm.cli', "
+            "'tlm.present.plots', 'tlm.services.parallel'))]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr

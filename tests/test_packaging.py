@@ -29,13 +29,13 @@ def test_wheel_ships_every_config_workload_and_weights_file(wheel):
     for p in sorted((ROOT / "workloads").iterdir()):
         if p.suffix in (".yaml", ".npz", ".onnx"):
             assert f"tlm/_workloads/{p.name}" in names
-    for sub in ("tlm/hw/", "tlm/engine/", "tlm/commands/"):
+    for sub in ("tlm/hw/", "tlm/engines/transaction/", "tlm/cli/commands/"):
         assert any(n.startswith(sub) for n in names), sub
 
 
 def test_installed_layout_finds_the_shipped_files(monkeypatch, tmp_path):
     """Outside a source checkout the folders next to the package are used (tlm/_configs ...)."""
-    from tlm import paths
+    from tlm.config import paths
     monkeypatch.setattr(paths, "_REPO", tmp_path)  # no pyproject.toml there: an installed tlm
     pkg = ROOT / "tlm"
     assert paths.shipped_dir("configs") == pkg / "_configs"

@@ -4,11 +4,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tlm import calibrate, paper
-from tlm.analytic import simulate
+from tlm.services import calibrate, paper
+from tlm.engines.analytic import simulate
 from tlm.cli import main
-from tlm.mapping import map_layers
-from tlm.result import KIND_NAMES
+from tlm.mapping.geometry import map_layers
+from tlm.engines.result import KIND_NAMES
 
 PX = paper.MAP_HW * paper.MAP_HW
 

@@ -167,7 +167,7 @@ def test_import_to_standard_output_is_only_the_yaml(tmp_path):
     """`tlm import M.onnx -o -`: the workload YAML on stdout (it loads), the summary line on stderr."""
     pytest.importorskip("onnx")
     from onnx_models import small_cnn
-    from tlm.onnx_import import parse_yaml
+    from tlm.onnxio.graph import parse_yaml
     model = small_cnn(tmp_path / "m.onnx")
     r = subprocess.run([sys.executable, "-m", "tlm", "import", str(model), "-o", "-"], capture_output=True,
                        text=True, env=cli_env(), timeout=120)
@@ -237,14 +237,14 @@ def test_lone_over_long_positional_is_one_line(n):
     (ENAMETOOLONG from Path.exists while telling a workload from an architecture)."""
     code, o, e = run_cli(["simulate", "a" * n])
     assert code == 2
-    from tlm.paths import shipped
+    from tlm.config.paths import shipped
     assert one_error_line(e).endswith("architecture file not found; shipped configs: " + ", ".join(shipped("configs")))
 
 
 def test_failed_write_leaves_no_folder_it_made(tmp_path):
     """The second output fails after the first one's folder was made: the folder goes too."""
     from tlm.errors import InputError
-    from tlm.yamlio import atomic_write_all
+    from tlm.config.yamlio import atomic_write_all
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     with pytest.raises(InputError, match="cannot write"):
@@ -274,14 +274,14 @@ def test_unwritable_home_plot_error_is_one_line(tmp_path):
 
 # ---- 2. every integer parameter has a finite upper bound, with its reason --------------------------------
 def _int_params(cls):
-    from tlm.schema import int_params
+    from tlm.config.schema import int_params
     return int_params(cls)
 
 
 def test_every_integer_parameter_has_a_bound_with_its_reason():
     """Walks the schema: a new count field without `hi=` and `why_hi=` fails here."""
     import math
-    from tlm.arch import Arch
+    from tlm.config.arch import Arch
     params = list(_int_params(Arch))
     assert len(params) >= 20  # the walk reaches into every section
     for path, md in params:
@@ -293,7 +293,7 @@ def test_every_integer_parameter_refused_just_over_its_bound(arch):
     """hi + 1 in each int field: exit-2 InputError naming that field (and hi itself accepted, unless a
     cross-field check such as rows % dp_split_blocks objects)."""
     import copy
-    from tlm.arch import Arch, arch_from_dict
+    from tlm.config.arch import Arch, arch_from_dict
     from tlm.errors import InputError
     base = arch.to_dict()
     for path, md in _int_params(Arch):
@@ -407,7 +407,7 @@ def test_extends_fifo_without_writer_is_refused_not_waited_for(tmp_path):
 def test_extends_chain_is_bounded_with_its_own_message(tmp_path):
     """Reproducer: a chain of 1,200 files gave "YAML nested too deeply" naming the last file; now the file
     whose `extends:` makes the chain longer than 32 is named, with the chain's first file."""
-    from tlm.yamlio import MAX_EXTENDS
+    from tlm.config.yamlio import MAX_EXTENDS
     n = 1200
     for i in range(n - 1):
         (tmp_path / f"c{i}.yaml").write_text(f"extends: c{i + 1}.yaml\n")
@@ -442,7 +442,7 @@ def test_import_and_simulate_accept_the_same_models_and_imports_round_trip(tmp_p
     (over 1 MiB); a longer chain simulated but `tlm import` refused it at a line:column of generated text.
     Now both accept, or both refuse naming the ONNX file and the node where the limit is crossed."""
     from onnx_models import chain_model
-    from tlm.yamlio import MAX_YAML_BYTES
+    from tlm.config.yamlio import MAX_YAML_BYTES
     name_len = 1500  # ~1.6 kB per layer line: the byte limit is reached after ~650 layers
     # accepted: the written file is under the limit and simulates like the ONNX model
     ok = chain_model(tmp_path / "ok.onnx", 500, name_len)
@@ -531,7 +531,7 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
     script = f"""
 import os, signal, sys
 sys.path.insert(0, {str(ROOT)!r})
-from tlm.yamlio import atomic_write_all
+from tlm.config.yamlio import atomic_write_all
 class Bomb(str):
     def encode(self, *a, **k):  # called while the second temporary file is written
         os.kill(os.getpid(), signal.SIGTERM)

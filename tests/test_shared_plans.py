@@ -1,5 +1,5 @@
-"""The speed-ups of `mapping.policy: auto` in sweeps change no number (tlm/plan.py `build_plan(shared=...)`,
-tlm/mapper.py `_skeleton`).
+"""The speed-ups of `mapping.policy: auto` in sweeps change no number (tlm/mapping/plan.py `build_plan(shared=...)`,
+tlm/mapping/mapper.py `_skeleton`).
 
 `choose_policy` builds the four policies' plans from one shared dict (the policy-independent fields, the
 tile packing, the balanced spread, the row cycles, a schedule two assignments both give), and
@@ -10,9 +10,11 @@ whole Result (notes and mapping included).
 """
 import pytest
 
-from tlm import analytic, mapper, sweep
-from tlm.commands.sweep import engine_args
-from tlm.plan import build_plan
+from tlm.engines import analytic
+from tlm.mapping import mapper
+from tlm.services import sweep
+from tlm.cli.commands.sweep import engine_args
+from tlm.mapping.plan import build_plan
 
 # 16 points: 1 and 4 macros (4 runs all four policies), two precisions, two ADC speeds, two batch sizes
 SETS = ["macro.count=1,4", "workload.precision=2,8", "adc.cycles_per_bit=1,3", "workload.batch=1,2"]
@@ -26,7 +28,7 @@ def _alone(arch, wl, input_density=None, policy=None, shared=None):
 
 @pytest.fixture
 def job(root, resnet8):
-    from tlm.arch import load_arch
+    from tlm.config.arch import load_arch
     arch = load_arch(root / "configs" / "imagine.yaml")  # mapping.policy: auto
     assert arch.mapping.policy == "auto"
     return sweep.Job(arch_dict=arch.to_dict(), workload=resnet8, settings=tuple(sweep.parse_settings(SETS, arch)),

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import ROOT
 
-HEAVY = ("onnx", "matplotlib", "tlm.datasets", "tlm.functional", "tlm.accuracy", "tlm.onnx_import",
-         "tlm.plots", "tlm.sweep", "scipy", "sklearn", "mlxtend", "dask")
+HEAVY = ("onnx", "matplotlib", "tlm.functional.datasets", "tlm.functional.model", "tlm.services.accuracy", "tlm.onnxio.graph",
+         "tlm.present.plots", "tlm.services.sweep", "scipy", "sklearn", "mlxtend", "dask")
 CODE = ("import json, sys; from tlm.cli import main; rc = main(sys.argv[1:]); "
         "sys.stdout.flush(); sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n'); "
         "sys.exit(rc)")
@@ -29,7 +29,7 @@ def loaded(*argv) -> set:
 
 
 def _commands_loaded(mods):
-    return {m.split(".")[2] for m in mods if m.startswith("tlm.commands.") and not m.startswith("tlm.commands._")}
+    return {m.split(".")[2] for m in mods if m.startswith("tlm.cli.commands.") and not m.startswith("tlm.cli.commands._")}
 
 
 def _heavy(mods):
@@ -47,7 +47,7 @@ def test_simulate_quiet_imports_only_simulate_and_no_rich():
 
 def test_analytic_engine_needs_no_simpy():
     mods = loaded("simulate", "resnet8", "-q", "--engine", "analytic")
-    assert "simpy" not in mods and not any(m.startswith("tlm.engine.") for m in mods)
+    assert "simpy" not in mods and not any(m.startswith("tlm.engines.transaction.") for m in mods)
     assert _commands_loaded(mods) == {"simulate"}
 
 
@@ -67,23 +67,24 @@ def test_help_lists_every_command_without_importing_one():
 
 
 def test_command_table_matches_the_modules():
-    """tlm/commands/__init__.py lists every command module with its NAME, HELP and ORDER, so `tlm --help`
+    """tlm/cli/commands/__init__.py lists every command module with its NAME, HELP and ORDER, so `tlm --help`
     prints them without importing them."""
-    from tlm import commands
+    from tlm.cli import commands
     listed = {c.module: c for c in commands.COMMANDS}
     files = {f[:-3] for f in os.listdir(os.path.dirname(commands.__file__))
              if f.endswith(".py") and not f.startswith("_")}
     assert set(listed) <= files, f"listed without a module: {sorted(set(listed) - files)}"
     assert files <= set(listed), (f"add a Command(NAME, module, HELP, ORDER) line to COMMANDS in "
-                                  f"tlm/commands/__init__.py for {sorted(files - set(listed))}")
+                                  f"tlm/cli/commands/__init__.py for {sorted(files - set(listed))}")
     for name, c in listed.items():
-        mod = importlib.import_module(f"tlm.commands.{name}")
+        mod = importlib.import_module(f"tlm.cli.commands.{name}")
         assert (mod.NAME, mod.HELP, getattr(mod, "ORDER", 50)) == (c.name, c.help, c.order), name
 
 
 def test_an_unlisted_command_module_is_still_found(tmp_path, monkeypatch):
     """A command module added without a line in COMMANDS still runs (the parser imports it)."""
-    from tlm import cli, commands
+    from tlm import cli
+    from tlm.cli import commands
     mod = tmp_path / "hello.py"
     mod.write_text("NAME = 'hello'\nHELP = 'say hello'\n\ndef add_arguments(p):\n    pass\n\n"
                    "def run(args):\n    print('hello there')\n    return 3\n")
@@ -94,7 +95,7 @@ def test_an_unlisted_command_module_is_still_found(tmp_path, monkeypatch):
         assert "hello" in [c.name for c in table]
         assert cli.main(["hello"]) == 3
     finally:
-        sys.modules.pop("tlm.commands.hello", None)
+        sys.modules.pop("tlm.cli.commands.hello", None)
 
 
 @pytest.mark.parametrize("argv", [["simulate", "resnet8", "-q", "--engine", "analytic"]])
@@ -105,7 +106,7 @@ def test_importtime_shows_no_other_command(argv):
                        text=True, env=env, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr
     names = {ln.rsplit("|", 1)[-1].strip() for ln in p.stderr.splitlines() if ln.startswith("import time:")}
-    assert "tlm.commands.simulate" in names
-    assert {n for n in names if n.startswith("tlm.commands.") and n != "tlm.commands._common"} == \
-        {"tlm.commands.simulate"}
+    assert "tlm.cli.commands.simulate" in names
+    assert {n for n in names if n.startswith("tlm.cli.commands.") and n != "tlm.cli.commands._common"} == \
+        {"tlm.cli.commands.simulate"}
     assert not _heavy(names) and not {n for n in names if n.split(".")[0] == "rich"}

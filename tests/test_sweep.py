@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from tlm import sweep
+from tlm.services import sweep
 from tlm.cli import main
 from tlm.engines import ENGINES
 
 ROOT = Path(__file__).resolve().parent.parent
-from tlm.commands.sweep import engine_args
+from tlm.cli.commands.sweep import engine_args
 
 SETS = ["--set", "macro.count=1,4", "--set", "adc.cycles_per_bit=1,3", "--set", "precision.weight=2,8"]
 
@@ -62,7 +62,7 @@ def hand_area_mm2(a):
 
 def assert_row_matches(row, js, a):
     s, B = js["summary"], js["summary"]["batch"]
-    # the JSON summary and the sweep row use the same names (the naming rule of tlm/result.py)
+    # the JSON summary and the sweep row use the same names (the naming rule of tlm/engines/result.py)
     for col in ("cycles_per_batch", "latency_per_batch_ns", "energy_per_inference_pj", "energy_per_batch_pj",
                 "tops", "tops_per_w", "batch", "inferences_per_s", "spatial_utilization",
                 "temporal_utilization", "area_mm2", "tops_per_mm2"):
@@ -143,7 +143,7 @@ def _job(arch, resnet8, sets):
 
 
 def test_interrupted_sweep_resumes_to_the_same_bytes(base_sweep, tmp_path, root, resnet8):
-    from tlm.arch import load_arch
+    from tlm.config.arch import load_arch
     arch = load_arch(root / "configs" / "imagine.yaml")  # as shipped (mapping auto), like `tlm sweep imagine`
     job = _job(arch, resnet8, [s for s in SETS if s != "--set"])
     out = tmp_path / "r.csv"
@@ -260,7 +260,7 @@ def test_values_and_point_order(arch, resnet8):
 
 def test_plots_are_deterministic(base_sweep, tmp_path, root):
     pytest.importorskip("matplotlib")
-    from tlm import plots
+    from tlm.present import plots
     table = sweep.read_table(base_sweep.read_text())
     paths = ["macro.count", "adc.cycles_per_bit", "workload.precision.weight"]
     a = plots.sweep_plots(table, paths, tmp_path / "a")
@@ -277,7 +277,7 @@ def test_plots_are_deterministic(base_sweep, tmp_path, root):
 
 def test_efficiency_plot_needs_a_swept_precision(base_sweep, tmp_path):
     pytest.importorskip("matplotlib")
-    from tlm import plots
+    from tlm.present import plots
     table = sweep.read_table(base_sweep.read_text())
     assert plots.efficiency_vs_precision(table, ["macro.count", "adc.cycles_per_bit"], tmp_path) == []
 
@@ -369,7 +369,7 @@ def test_sweep_prints_every_point_in_80_columns_through_a_pipe(tmp_path, root):
 def test_table_fits_any_width_with_whole_numbers(base_sweep, width):
     from rich.console import Console
 
-    from tlm.commands.sweep import points_table
+    from tlm.cli.commands.sweep import points_table
     table = sweep.read_table(base_sweep.read_text())
     rows = rows_of(base_sweep)
     paths = ["macro.count", "adc.cycles_per_bit", "workload.precision.weight"]
@@ -419,7 +419,7 @@ def test_pareto_fronts_never_mix_batch_sizes():
 
 def _figures(monkeypatch):
     """Figures the plot functions save, as {stem: figure}."""
-    from tlm import plots
+    from tlm.present import plots
     figs = {}
     real = plots.save
 
@@ -488,7 +488,7 @@ def test_sweeps_doc_is_current(tmp_path):
 
 
 def test_every_result_column_is_documented_with_a_unit():
-    from tlm.sweep import evaluate
+    from tlm.services.sweep import evaluate
     assert tuple(evaluate.COLUMN_DOCS) == sweep.RESULT_COLUMNS == tuple(evaluate.COLUMN_UNITS)
     # the naming rule: a quantity that depends on the batch says per batch or per inference
     for c in sweep.RESULT_COLUMNS:

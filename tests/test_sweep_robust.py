@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tlm import sweep
+from tlm.services import sweep
 from tlm.cli import main
-from tlm.commands.sweep import engine_args
+from tlm.cli.commands.sweep import engine_args
 from tlm.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +137,7 @@ def test_workers_die_with_the_parent(tmp_path, sig):
 
 ORPHAN = """
 import os, sys, time
-import tlm.parallel as p
+import tlm.services.parallel as p
 if sys.argv[1] == "watchdog":
     p._set_parent_death_signal = lambda: None  # the watchdog thread alone
 else:
@@ -183,7 +183,7 @@ def sleep_chunk(shared, seconds):
 def test_leaving_the_map_early_stops_running_workers():
     """An error or an interruption in the parent stops the chunks still running instead of waiting
     for them (a TLM-engine point can take minutes)."""
-    from tlm.parallel import map_unordered
+    from tlm.services.parallel import map_unordered
     stream = map_unordered(sleep_chunk, None, [0, 60, 60], workers=2)
     assert next(stream) == 0
     t = time.monotonic()
@@ -200,7 +200,7 @@ def exit_in_chunk(shared, chunk):
 
 def test_a_killed_local_worker_is_one_line_with_a_resume_hint(tmp_path, arch, resnet8, monkeypatch):
     """A worker the OOM killer ends (BrokenProcessPool) is one line naming --workers, rows kept."""
-    from tlm import parallel
+    from tlm.services import parallel
     job = _job(arch, resnet8, ["macro.count=1..4", "workload.precision=1..8"])
     real = parallel.map_unordered
 

@@ -6,7 +6,7 @@ pipe (in this process, COLUMNS set, stdout a StringIO).  A check fails on
 - any line (after removing colour and cursor codes) wider than the width,
 - an ellipsis ("…" or "...") next to a digit: a cut number,
 - (pipes) a number printed at 200 columns that is missing at 80 (cut, wrapped or folded inside).
-The layout itself (split tables, wrapped headers, folded names) is tlm/tables.py.
+The layout itself (split tables, wrapped headers, folded names) is tlm/present/tables.py.
 """
 import contextlib
 import io
@@ -262,7 +262,7 @@ def _render(table, width):
 
 
 def _sample_table():
-    from tlm.tables import FOLD, Table
+    from tlm.present.tables import FOLD, Table
     t = Table(title="sample")
     t.add_column("layer", wrap=FOLD)
     for h in ("MACs", "bits i/w/o", "cycles", "energy per inference", "util sp/tmp"):

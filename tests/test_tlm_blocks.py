@@ -8,13 +8,13 @@ from collections import deque
 import numpy as np
 import pytest
 
-from tlm.analytic import simulate as analytic
-from tlm.arch import load_arch
-from tlm.engine.adc import fifo_chunk
-from tlm.engine.payload import TransactionError
-from tlm.engine.system import System, simulate
+from tlm.engines.analytic import simulate as analytic
+from tlm.config.arch import load_arch
+from tlm.engines.transaction.adc import fifo_chunk
+from tlm.engines.transaction.payload import TransactionError
+from tlm.engines.transaction.system import System, simulate
 from tlm.hw import postproc as hw_pp
-from tlm.workload import load_workload
+from tlm.config.workload import load_workload
 
 from conftest import ROOT, SHIPPED_WORKLOADS
 
@@ -285,7 +285,7 @@ def test_both_engines_execute_the_plans_assignment(tmp_path):
     """Conv 128 -> 96: 3 column tiles.  Sequential on 2 macros: rounds {t0, t1}, {t2}.  Reassigned (as a
     mapper would) to macro1 alone, one tile per round: 3 x (load 4,628 + tile 1,168) after the image in
     (276) and before the image out (212) = 17,876 cycles in both engines; macro0 does nothing."""
-    from tlm.plan import build_plan
+    from tlm.mapping.plan import build_plan
     arch = _with(_cfg(), **{"macro.count": 2, "macro.weight_double_buffer": False, "tlm.compute_txn_macs": 10**9})
     wl = _conv(tmp_path, 128, 96)
     plan = build_plan(arch, wl)

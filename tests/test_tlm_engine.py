@@ -1,4 +1,4 @@
-"""The transaction-level engine (tlm/engine/) against the analytic core and against hand-computed
+"""The transaction-level engine (tlm/engines/transaction/) against the analytic core and against hand-computed
 schedules; its contention, watchdog, trace and CLI."""
 import json
 import math
@@ -6,13 +6,13 @@ import math
 import numpy as np
 import pytest
 
-from tlm.analytic import simulate as analytic
-from tlm.arch import load_arch
+from tlm.engines.analytic import simulate as analytic
+from tlm.config.arch import load_arch
 from tlm.cli import main
-from tlm.engine.system import SimulationStalled, System, simulate
+from tlm.engines.transaction.system import SimulationStalled, System, simulate
 from tlm.hw import controller as hw_ctrl
 from tlm.hw import dma as hw_dma
-from tlm.workload import load_workload
+from tlm.config.workload import load_workload
 
 from conftest import ROOT, SHIPPED_WORKLOADS
 

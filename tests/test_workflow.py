@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conftest import ROOT
-from tlm.arch import load_arch
+from tlm.config.arch import load_arch
 from tlm.cli import main
 
 
@@ -67,7 +67,7 @@ def test_calibrate_write_of_a_shipped_config_that_extends_loads(elsewhere, capsy
 
 
 def test_calibrate_write_elsewhere_rewrites_a_relative_extends(elsewhere, capsys):
-    from tlm.commands.calibrate import rebase_extends
+    from tlm.cli.commands.calibrate import rebase_extends
     (elsewhere / "lib").mkdir()
     (elsewhere / "out").mkdir()
     (elsewhere / "lib" / "base.yaml").write_text("extends: imagine\nname: mybase\n")
@@ -161,7 +161,7 @@ def test_layers_csv_has_shapes_and_precisions(run_dir):
 
 
 def test_every_energy_name_says_per_batch_or_per_inference(run_dir):
-    """The naming rule (tlm/result.py): no output has a bare energy_pj; every energy names its scope."""
+    """The naming rule (tlm/engines/result.py): no output has a bare energy_pj; every energy names its scope."""
     import json
     d = json.loads((run_dir / "out" / "stats.json").read_text())
     keys = set(_walk_keys({k: v for k, v in d.items() if k not in ("config", "workload")}))

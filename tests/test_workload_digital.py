@@ -4,12 +4,12 @@ import math
 
 import pytest
 
-from tlm.analytic import live_bits, simulate
+from tlm.engines.analytic import live_bits, simulate
 from tlm.errors import InputError
 from tlm.hw import postproc as hw_pp
-from tlm.result import KIND_NAMES
-from tlm.workload import parse_workload
-from tlm.yamlio import load_text
+from tlm.engines.result import KIND_NAMES
+from tlm.config.workload import parse_workload
+from tlm.config.yamlio import load_text
 
 BASE = """
 name: t

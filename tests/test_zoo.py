@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tlm.analytic import simulate
-from tlm.mapping import map_layers
-from tlm.workload import load_workload
+from tlm.engines.analytic import simulate
+from tlm.mapping.geometry import map_layers
+from tlm.config.workload import load_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,3 +1,3 @@
-from .cli import entry
+from tlm.cli import entry
 
 entry()

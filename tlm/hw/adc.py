@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cv2_pj
-from . import macro as hw_macro
+from tlm.hw import cv2_pj
+from tlm.hw import macro as hw_macro
 
 
 def resolution_bits(arch, bits_out):

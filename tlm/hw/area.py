@@ -6,7 +6,7 @@ as zero.
 """
 from __future__ import annotations
 
-from . import adc, macro
+from tlm.hw import adc, macro
 
 
 def macro_breakdown_mm2(arch) -> dict:

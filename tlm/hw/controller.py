@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..schema import Section, frozen_section
-from . import adc, cv2_pj, macro, technology
+from tlm.config.schema import Section, frozen_section
+from tlm.hw import adc, cv2_pj, macro, technology
 
 
 def pixel_cycles(arch, bits_in, bits_out, outputs_per_tile, bits_w=1):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cv2_pj
+from tlm.hw import cv2_pj
 
 
 def transfer_cycles(arch, bits, rate_bits_per_cycle=None):

@@ -1,7 +1,7 @@
 """Leakage: static power of every block, charged over the time it is powered (the whole run)."""
 from __future__ import annotations
 
-from . import macro
+from tlm.hw import macro
 
 
 def power_uw(arch, macros_with_weights=None) -> float:

@@ -13,7 +13,7 @@ physical column lines sharing one output, so each pre-charges `fold` lines of ro
 """
 from __future__ import annotations
 
-from . import cv2_pj
+from tlm.hw import cv2_pj
 
 
 def phase_bits(arch) -> int:

@@ -1,7 +1,7 @@
 """Digital post-processing: pooling, residual add, partial-sum accumulation between row tiles."""
 from __future__ import annotations
 
-from . import cv2_pj
+from tlm.hw import cv2_pj
 
 
 def op_cycles(arch, ops):

@@ -1,7 +1,7 @@
 """Activation SRAM: banks of `width_bits` ports holding the ping-pong feature maps."""
 from __future__ import annotations
 
-from . import cv2_pj
+from tlm.hw import cv2_pj
 
 
 def read_energy_pj(arch, bits):

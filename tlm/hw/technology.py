@@ -7,7 +7,7 @@
     capacitance density (fF/um2) = C / A, so  x (ref / node)
 
 It is applied to the *inherited* values of a config that `extends:` a base written for another node
-(`tlm.arch.load_arch`): a 65nm design extending the 22nm IMAGINE config gets IMAGINE's assumed
+(`tlm.config.arch.load_arch`): a 65nm design extending the 22nm IMAGINE config gets IMAGINE's assumed
 capacitances x 65/22 and areas x (65/22)^2, while every value the 65nm file writes itself is taken as
 written (at its own node).  Which fields are capacitances or areas is read from their names (the unit
 is in every name): `c_..._ff...` is a capacitance, `..._ff_per_um2` a capacitance density, `..._um2...`

@@ -1,0 +1,116 @@
+"""The `tlm` command.  Each subcommand is one module in tlm/cli/commands/ with NAME, HELP,
+`add_arguments(parser)` and `run(args) -> int`, listed in tlm/cli/commands/__init__.py's COMMANDS.
+
+Start-up: only the module of the command that runs is imported (and what it imports); the others are
+listed from COMMANDS by name and help.  `tlm simulate -q` imports no rich; no command imports onnx,
+matplotlib or the datasets unless the run needs them (tests/test_startup.py, benchmarks/bench_startup.py).
+
+Exit codes: 0 success, 2 user error (one line on stderr naming file, line and field), 1 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tlm import __version__
+from tlm.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message):
+        raise InputError(" ".join(message.split()), field=None,
+                         where=_CliWhere(self.prog))
+
+
+class _CliWhere:
+    def __init__(self, prog):
+        self.prog = prog
+
+    def __str__(self):
+        return f"{self.prog} (command line)"
+
+
+def _import(name: str):
+    """importlib.import_module, but through the import statement's machinery, so that `python -X
+    importtime` lists the command's module too (import_module bypasses its report)."""
+    return __import__(name, fromlist=["NAME"])
+
+
+def _command_table() -> list:
+    """(name, module, help, order) of every command: COMMANDS, and any module of tlm/cli/commands/ it does
+    not list (found by file name; imported to read its NAME and HELP -- slower, so list new ones)."""
+    import os
+
+    from tlm.cli import commands
+    table = {c.module: c for c in commands.COMMANDS}
+    here = os.path.dirname(commands.__file__)
+    for f in sorted(os.listdir(here)):
+        mod_name, ext = os.path.splitext(f)
+        if ext != ".py" or mod_name.startswith("_") or mod_name in table:
+            continue
+        mod = _import(f"{commands.__name__}.{mod_name}")
+        if hasattr(mod, "NAME"):
+            table[mod_name] = commands.Command(mod.NAME, mod_name, mod.HELP, getattr(mod, "ORDER", 50))
+    return sorted(table.values(), key=lambda c: (c.order, c.name))
+
+
+def _wanted(argv) -> str | None:
+    """The command named on the command line (the first argument that is not an option), if any."""
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+        if a == "--":
+            return None
+    return None
+
+
+def build_parser(argv=()):
+    """The parser, with the full options of the command `argv` names (its module imported) and every
+    other command as a name and help line only."""
+    p = _Parser(prog="tlm", description="Simulate charge-domain CIM CNN accelerators (IMAGINE-like): "
+                                        "cycles, utilization and energy of whole inferences.")
+    p.add_argument("--version", action="version", version=f"imagine-tlm {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    handlers = {}
+    wanted = _wanted(argv)
+    for c in _command_table():
+        if c.name != wanted:
+            sub.add_parser(c.name, help=c.help, add_help=False)  # listed; never parsed
+            handlers[c.name] = None
+            continue
+        mod = _import(f"{__package__}.commands.{c.module}")
+        sp = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.add_arguments(sp)
+        handlers[mod.NAME] = mod.run
+    return p, handlers
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser, handlers = build_parser(argv)
+        args = parser.parse_args(argv)
+        args.argv = argv  # the command line as given (outputs record it, e.g. manifest.json)
+        if not args.command:
+            parser.print_help()
+            raise InputError(f"a command is required: {', '.join(handlers)}", where=_CliWhere("tlm"))
+        return int(handlers[args.command](args) or 0)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except SystemExit as e:  # argparse --help / --version
+        return int(e.code or 0) if isinstance(e.code, int) else 0
+    except Exception as e:  # a bug in tlm, never the user's input
+        print(f"internal error (a bug in tlm, please report it): {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""`tlm accuracy`: classification accuracy of a network with weights through the float, ideal-integer
+and CIM (charge-domain, noisy, ABN, clipping) models, with per-layer SQNR, effective bits and clipping."""
+from __future__ import annotations
+
+import math
+
+from tlm.cli.commands._common import Steps, add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
+
+NAME = "accuracy"
+HELP = "accuracy of a trained network through the bit-accurate CIM model (noise, ABN, clipping)"
+ORDER = 30
+DEFAULT_WORKLOAD = "mnist_cnn"
+DESCRIPTION = (HELP + f".  The workload (default: {DEFAULT_WORKLOAD}, shipped with trained weights) must name "
+               "its weights file (top-level 'weights:').  A progress bar on stderr (in a terminal) shows "
+               "each model run.")
+
+
+def add_arguments(p):
+    from tlm.services.accuracy import NOISE_SWEEP_LSB
+    from tlm.functional.datasets import DATASETS, TEST_SIZE
+    from tlm.functional.model import SWINGS
+    add_arch_workload(p, default_workload=DEFAULT_WORKLOAD)
+    add_set(p)
+    p.add_argument("--dataset", default="mnist5k", metavar="NAME|FILE.npz",
+                   help=f"held-out test images: {', '.join(DATASETS)} (default mnist5k), or an .npz with "
+                        "'images' (N, C, H, W) input codes and 'labels' (N,)")
+    p.add_argument("--calibration-images", type=int, default=100, metavar="N",
+                   help="ONNX models without ranges: images to calibrate activation ranges on (default 100; "
+                        "training images of a shipped dataset, the first N of a file)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="ONNX models: calibrate the activation ranges even when the model carries them")
+    p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all of them, "
+                   + ", ".join(f"{n} for {d}" for d, n in TEST_SIZE.items()) + ")")
+    p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
+    p.add_argument("--noise", type=float, metavar="SIGMA",
+                   help="comparator noise after the ABN gain, LSB rms of a functional.noise_ref_bits conversion "
+                        "(default: functional.noise_lsb); the DP-line noise is functional.dp_noise")
+    p.add_argument("--dp-noise", choices=("ktc", "measured", "off"),
+                   help="DP-line noise before the ABN gain (default: functional.dp_noise)")
+    p.add_argument("--output-bits", type=int, metavar="B", help="convert every compute layer to B bits")
+    p.add_argument("--fixed-range", type=float, metavar="FRACTION",
+                   help="fixed swing: fraction of the worst-case DP range the ADC spans "
+                        "(default: functional.fixed_range_fraction)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise generator (default 0)")
+    p.add_argument("--noise-sweep", action="store_true",
+                   help="also print CIM accuracy and ENOB at each noise level of "
+                        f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
+
+
+MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps it one line
+
+
+def check_weights_field(wl) -> None:
+    """The workload's top-level `weights:` names an existing regular .npz file (numpy.savez), or is absent
+    (then random weights are calibrated): one line naming the field otherwise, before numpy sees it."""
+    import os
+    import stat
+
+    from tlm.errors import InputError, Where, short
+    from tlm.functional.model import weights_path
+    w = wl.extra.get("weights")
+    if w is None:
+        return
+    where = Where(wl.file)
+    if not isinstance(w, str) or not w or "\x00" in w:
+        raise InputError(f"expected the name of a .npz weights file, found {short(w)}", where, "weights")
+    p = weights_path(wl)
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        raise InputError(f"weights file {short(w)}: {e.strerror}", where, "weights") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"weights file {short(w)} is not a regular file", where, "weights")
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise InputError(f"cannot read weights file {short(w)}: {e.strerror}", where, "weights") from None
+    if magic.startswith(b"\x93NUMPY"):
+        raise InputError(f"weights file {short(w)} is a single .npy array; expected a .npz archive "
+                         "(numpy.savez) with one array per layer parameter", where, "weights")
+    if not magic.startswith(b"PK"):
+        raise InputError(f"weights file {short(w)} is not a .npz archive (numpy.savez)", where, "weights")
+
+
+def _fmt_db(v):
+    return "inf" if math.isinf(v) else f"{v:.1f}"
+
+
+def run(args) -> int:
+    from tlm.services import accuracy as A
+    from tlm.functional import model as F
+    from tlm.config.arch import arch_from_dict
+    from tlm.errors import InputError, Where
+    from tlm.functional.model import connected_rows, row_tiles
+    from tlm.functional.datasets import DATASETS, is_file_arg
+    from tlm.config.paths import resolve
+    from tlm.present.tables import Table
+    if not 0 <= args.seed <= MAX_SEED:
+        raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {args.seed}",
+                         Where("tlm accuracy (command line)"), "--seed")
+    arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
+    if not is_file_arg(args.dataset) and args.dataset not in DATASETS:
+        raise InputError(f"unknown dataset '{args.dataset}', expected one of {', '.join(DATASETS)} or an .npz "
+                         "file", Where("<command line>"), "--dataset")
+    arch = load_arch_arg(arch_arg)
+    wl_path = resolve(wl_arg or DEFAULT_WORKLOAD, "workloads", DEFAULT_WORKLOAD)
+    wl = load_workload_arg(wl_arg or DEFAULT_WORKLOAD, arch)
+    arch, wl = apply_set(args, arch, wl)
+    check_weights_field(wl)
+    if args.output_bits is not None:
+        if args.output_bits not in arch.precision.output_bits:
+            raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",
+                             Where("<command line>"), "--output-bits")
+        wl = A.with_output_bits(wl, args.output_bits)
+    if args.fixed_range is not None:
+        if not 0 < args.fixed_range <= 1:
+            raise InputError(f"expected a fraction in (0, 1], found {args.fixed_range}", Where("<command line>"),
+                             "--fixed-range")
+        d = arch.to_dict()
+        d["functional"]["fixed_range_fraction"] = args.fixed_range
+        arch = arch_from_dict(d, arch.name)
+    if args.dp_noise is not None:
+        d = arch.to_dict()
+        d["functional"]["dp_noise"] = args.dp_noise
+        arch = arch_from_dict(d, arch.name)
+    swing = args.swing or arch.functional.swing
+    noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
+    levels = A.NOISE_SWEEP_LSB if args.noise_sweep else ()
+    # progress on stderr (a terminal only): loading the images and every model run take seconds
+    with Steps(2 + len(F.MODES) + len(levels), "accuracy") as steps:
+        steps.step(f"building {wl.name}")
+        # first: a workload without weights fails before the images load
+        net, range_note = A.build_net(arch, wl, wl_path, args.dataset, args.calibration_images, args.calibrate)
+        steps.done()
+        steps.step(f"loading {args.dataset} test images")
+        try:
+            x, y = A.held_out_images(wl, args.dataset, args.images)
+        except InputError as e:  # a check of the workload's input shape: name the workload file
+            raise InputError(e.message, Where(wl.file) if e.where.file == "<input>" else e.where,
+                             e.field) from None
+        steps.done()
+        acc, stats = {}, {}
+        for mode in F.MODES:  # = A.evaluate(net, x, y, swing, noise, args.seed), a step per model
+            steps.step(f"{mode} model on {len(x)} images")
+            e = A.evaluate(net, x, y, swing, noise, args.seed, models=(mode,))
+            acc.update(e.accuracy)
+            stats = e.stats or stats
+            steps.done()
+        ev = A.Evaluation(acc, stats, len(x))
+        sweep = []
+        for sigma in levels:  # = A.noise_sweep(net, x, y, swing, seed=args.seed), a step per level
+            steps.step(f"noise sweep: {sigma:g} LSB")
+            sweep.append((sigma, A.evaluate(net, x, y, swing, sigma, args.seed, models=("cim",))))
+            steps.done()
+    con = console()
+    rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
+    what = f"held-out {args.dataset} images" if not is_file_arg(args.dataset) else f"images of {args.dataset}"
+    t = Table(title=f"{wl.name} on {arch.name}: {ev.images} {what}, {swing} swing"
+                    f"{rng_txt}, noise {noise:g} LSB + DP line {A.dp_noise_text(arch)}, seed {args.seed}")
+    t.add_column("model")
+    t.add_column("accuracy", justify="right")
+    names = {"float": "float (no quantization)", "ideal": "ideal integer (exact DP, r-bit outputs)",
+             "cim": f"CIM ({swing} swing, noise {noise:g} LSB)"}
+    for m, a in ev.accuracy.items():
+        t.add_row(names[m], f"{100 * a:.2f}%")
+    con.print(t)
+    t = Table(title="per layer (CIM vs the exact integer output of the same input)")
+    for c in ("layer", "bits i/w/o", "rows", "row tiles", "connected rows", "SQNR dB", "ENOB",
+              "ENOB ideal", "clipped", "input density", "DP activity"):
+        t.add_column(c, justify="left" if c == "layer" else "right")
+    for L in wl.layers:
+        if not L.is_compute:
+            continue
+        s = ev.stats[L.name]
+        rows = net.q[L.name].w_int[0].size
+        tiles = row_tiles(rows, arch.macro.rows)
+        conn = "+".join(str(connected_rows(sl.stop - sl.start, arch)) for sl in tiles)
+        t.add_row(L.name, f"{L.bits_in}/{L.bits_w}/{L.bits_out}", str(rows), str(len(tiles)), conn,
+                  _fmt_db(s.sqnr_db), _fmt_db(s.enob(s.sqnr_db)), _fmt_db(s.enob(s.ideal_sqnr_db)),
+                  f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
+    con.print(t)
+    if range_note:
+        con.print(f"note: {range_note}")
+    if args.noise_sweep:
+        comp = [L.name for L in wl.layers if L.is_compute]
+        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
+        t.add_column("comparator noise LSB", justify="right")
+        t.add_column("CIM accuracy", justify="right")
+        for n in comp:
+            t.add_column(f"ENOB {n}", justify="right")
+        for sigma, e in sweep:
+            t.add_row(f"{sigma:g}", f"{100 * e.accuracy['cim']:.2f}%",
+                      *(_fmt_db(e.stats[n].enob(e.stats[n].sqnr_db)) for n in comp))
+        con.print(t)
+    return 0

@@ -1,0 +1,214 @@
+"""`tlm simulate`: run a workload on an architecture and print summary, per-layer and energy tables."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tlm.engines import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry lives in tlm/engines/__init__.py)
+from tlm.errors import InputError, Where
+from tlm.config.yamlio import atomic_write_all
+from tlm.cli.commands._common import add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
+
+NAME = "simulate"
+HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
+ORDER = 10
+
+
+
+def _cycles(text):
+    import argparse
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of cycles, found {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected >= 0 cycles, found {v}")
+    return v
+
+
+def add_arguments(p):
+    add_arch_workload(p)
+    add_set(p)
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE,
+                   help="tlm (transaction-level, with contention and stall statistics; the default) or "
+                        "analytic (vectorized, contention-free; for sweeps)")
+    p.add_argument("--mapping", metavar="POLICY",
+                   choices=("sequential", "resident", "pipelined", "replicate", "auto"),
+                   help="how layers use the macros: sequential, resident, pipelined, replicate or auto "
+                        "(default: the config's mapping.policy; docs/mapping.md)")
+    p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
+                   help="tlm engine: temporal-decoupling quantum in cycles, 0 = strict lock-step "
+                        "(default: the config's tlm.quantum_cycles)")
+    p.add_argument("--no-contention", action="store_true",
+                   help="tlm engine: no queueing on shared targets (reproduces the analytic schedule)")
+    p.add_argument("--trace", metavar="PATH", nargs="?", const=True,
+                   help="tlm engine: write a Chrome/Perfetto trace-event JSON (one track per block); "
+                        "with -o and no PATH: DIR/trace.json")
+    p.add_argument("-o", "--out", metavar="DIR",
+                   help="write every output into DIR: config.yaml, workload.yaml, stats.json, summary.csv, layers.csv, "
+                        "energy.csv, blocks.csv, manifest.json (and the trace and plots when asked)")
+    p.add_argument("--json", metavar="PATH", help="write every number and the resolved config as JSON")
+    p.add_argument("--csv", metavar="DIR", help="write summary.csv, layers.csv, energy.csv and blocks.csv into DIR")
+    p.add_argument("--normalize", choices=("1b",), default=None,
+                   help="print the efficiencies 1b-normalized (2 x input bits x weight bits ops per MAC) instead "
+                        "of raw (2 ops per MAC at the layers' precisions); the JSON has both")
+    p.add_argument("--per-layer", action="store_true", help="also print energy per layer and event kind")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing (use with --json/--csv)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="print every note (default: one line per kind of note, with a count)")
+    p.add_argument("--plot", metavar="DIR", nargs="?", const=True,
+                   help="draw the energy breakdown per layer (PNG, SVG) into DIR; with -o and no DIR: DIR/plots")
+    p.add_argument("--activity-from", metavar="NAME|FILE.npz",
+                   help="measure each layer's input bit density (per bit-plane, per image) on a dataset "
+                        "(mnist5k, digits, or an .npz with 'images' and 'labels') with the functional model")
+    p.add_argument("--functional", action="store_true",
+                   help="tlm engine: run real images through the blocks (DPs, noise, ABN, clipping); print "
+                        "predictions and accuracy next to cycles and energy, measured activity in the energy")
+    p.add_argument("--dataset", metavar="NAME|FILE.npz", default="mnist5k",
+                   help="--functional: test images (mnist5k, digits, or an .npz; default mnist5k)")
+    p.add_argument("--images", type=int, metavar="N", default=10,
+                   help="--functional: images in the run, one batch (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="--functional: seed of the noise (default 0)")
+
+
+def _flag_paths(args):
+    """--trace / --plot without a path go into the -o folder; without -o they need one."""
+    for flag in ("trace", "plot"):
+        if getattr(args, flag) is True and not args.out:
+            raise InputError(f"--{flag} needs a path unless -o DIR is given", Where("<command line>"), f"--{flag}")
+
+
+def _check_activity_data(dataset, wl):
+    """--activity-from measures bit densities on real images: only images the network takes.  Digits
+    padded, cropped or repeated into another input (MNIST into a CIFAR network) would give densities
+    of no real input and silently change the energy, so that is refused."""
+    from tlm.functional.datasets import DATASETS, IMAGE_SHAPE
+    if dataset not in DATASETS:
+        return  # a user's .npz: its shape is checked where it is read (tlm/functional/datasets.py)
+    shape = tuple(int(v) for v in wl.input_shape)
+    if shape != IMAGE_SHAPE:
+        raise InputError(f"{dataset} images are {'x'.join(map(str, IMAGE_SHAPE))} (CxHxW) but workload "
+                         f"'{wl.name}' takes {'x'.join(map(str, shape))} inputs: its activity cannot be "
+                         "measured on them", Where("<command line>"), "--activity-from")
+
+
+def run(args) -> int:
+    import contextlib
+
+    from tlm.present import report
+    from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
+    _flag_paths(args)
+    from tlm.present.outputs import check_output_paths
+    real = lambda v: None if v is True else v  # noqa: E731  (True: into the -o folder)
+    check_output_paths("simulate", {"--json": args.json, "--trace": real(args.trace)},
+                       {"--csv": (args.csv, ("summary.csv", "layers.csv", "energy.csv", "blocks.csv")),
+                        "--plot": (real(args.plot), ("run_energy.png", "run_energy.svg")),
+                        "-o": (args.out, ())})  # before any work
+    args.arch, args.workload = split_arch_workload(args.arch, args.workload)
+    arch = load_arch_arg(args.arch)
+    wl = load_workload_arg(args.workload, arch)
+    arch, wl = apply_set(args, arch, wl)
+    if getattr(args, "mapping", None):
+        from tlm.mapping.mapper import with_policy
+        arch = with_policy(arch, args.mapping)
+    if args.engine != "tlm":
+        for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
+                            ("--no-contention", args.no_contention)):
+            if given:
+                raise InputError(f"{flag} applies to the tlm engine only (not --engine {args.engine})",
+                                 Where("<command line>"), flag)
+    note = None
+    if args.activity_from:
+        _check_activity_data(args.activity_from, wl)
+        from tlm.services.accuracy import activity_note
+        args.input_density, note = activity_note(arch, wl, args.activity_from)
+    if args.functional and (args.engine != "tlm" or args.activity_from):
+        raise InputError("--functional runs the tlm engine on the data itself (not with --engine analytic or "
+                         "--activity-from)", Where("<command line>"), "--functional")
+    fun = None
+    with contextlib.ExitStack() as stack:
+        scratch = None  # a folder for the trace and plots that join the -o folder's set of files
+        if args.out and (args.trace is True or args.plot is True):
+            import tempfile
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tlm-run-")))
+        trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
+        engine_args = args
+        if trace_to is not args.trace:
+            import argparse
+            engine_args = argparse.Namespace(**{**vars(args), "trace": trace_to})
+        try:
+            if args.functional:
+                from tlm.services.accuracy import functional_run
+                fun = functional_run(arch, wl, resolve(args.workload, "workloads", DEFAULT_WORKLOAD), args.dataset,
+                                     args.images, args.seed, quantum_cycles=args.quantum, trace=engine_args.trace,
+                                     contention=False if args.no_contention else None, progress=not args.quiet)
+                result = fun.result
+            else:
+                result = ENGINES[args.engine](arch, wl, engine_args)
+        except RuntimeError as e:
+            from tlm.engines.transaction.payload import TransactionError
+            from tlm.engines.transaction.system import SimulationStalled
+            if not isinstance(e, (SimulationStalled, TransactionError)):
+                raise
+            import sys
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        if note:
+            result.notes.append(note)
+        if args.set:
+            result.notes.append("changed by --set: " + ", ".join(args.set))
+        outputs = []
+        if args.json or args.out:
+            from tlm.present import outdir
+            inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
+                                        resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
+        if args.json:
+            outputs.append((Path(args.json), result.to_json(inputs)))
+        if args.csv:
+            from tlm.present import outdir
+            for name, text in (("summary.csv", outdir.summary_csv(result)), ("layers.csv", outdir.layers_csv(result)),
+                               ("energy.csv", outdir.energy_csv(result)), ("blocks.csv", outdir.blocks_csv(result))):
+                outputs.append((Path(args.csv) / name, text))
+        plot_dir = args.plot
+        if args.out:
+            extra = {}
+            if args.trace is True:
+                extra["trace.json"] = Path(trace_to).read_bytes()
+            if args.plot is True:  # drawn now, written with the others
+                from tlm.present.plots import run_plots
+                run_plots(result, scratch / "plots")
+                extra.update({f"plots/{k}": v for k, v in outdir.collect(scratch / "plots").items()})
+                plot_dir = None
+            argv = list(getattr(args, "argv", None) or ["simulate"])
+            folder = outdir.files(result, inputs, argv, extra)
+            outdir.check_targets(Path(args.out) / name for name, _ in folder)
+            outputs += [(Path(args.out) / name, data) for name, data in folder]
+        atomic_write_all(outputs)  # all files or none
+    if plot_dir:
+        from tlm.present.plots import run_plots
+        from tlm.present.plots_mapping import mapping_plot
+        run_plots(result, Path(plot_dir))
+        mapping_plot(result, Path(plot_dir))
+    if not args.quiet:
+        con = console()
+        con.print(report.summary_table(result, args.normalize))
+        con.print(report.layer_table(result))
+        from tlm.present.report_mapping import mapping_table
+        mt = mapping_table(result)
+        if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
+            con.print(mt)
+        con.print(report.energy_table(result))
+        if result.extra.get("instances"):
+            con.print(report.component_table(result))
+        if args.per_layer:
+            con.print(report.layer_energy_table(result))
+        if result.notes:
+            con.print(report.notes_text(result, verbose=args.verbose))
+        if args.out:
+            con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
+        if fun is not None:
+            shown = " ".join(str(int(v)) for v in fun.predictions[:20])
+            more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
+            con.print(f"predictions: {shown}{more}")
+            con.print(f"labels:      {' '.join(str(int(v)) for v in fun.labels[:20])}{more}")
+            con.print(f"accuracy: {100 * fun.accuracy:.2f}% of {len(fun.labels)} images")
+    return 0

@@ -1,2 +1,0 @@
-"""The transaction-level engine (SimPy processes per hardware block).  See DESIGN.md §4 and
-docs/tlm-engine.md.  Entry point: `tlm.engine.system.simulate(arch, wl) -> tlm.result.Result`."""

@@ -1,0 +1,154 @@
+"""The analytic engine: cycles, utilization and energy of a whole inference, all layers at once.
+
+It is the contention-free bound: it sums the plan (tlm/mapping/plan.py) as if every shared block were free
+whenever the schedule needs it -- the SRAM banks, the DMA channels beyond the weight-load rounds, the
+post-processing -- and counts energy with the formulas in tlm/hw/.  The TLM engine executes the same
+plan with queues; its cycles are never below these and equal them when nothing is shared (see
+docs/tlm-engine.md).  Follow one layer: mapping.py (tiles) -> plan.py (volumes, timing constants,
+assignment) -> hw/controller.py (tile and layer schedule) -> hw/* (energy per event) -> Result.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tlm.hw import adc as hw_adc
+from tlm.hw import controller as hw_ctrl
+from tlm.hw import dma as hw_dma
+from tlm.hw import leakage as hw_leak
+from tlm.hw import macro as hw_macro
+from tlm.hw import postproc as hw_pp
+from tlm.hw import sram as hw_sram
+from tlm.mapping.plan import build_plan, digital_ops, live_bits, spill_cycles, static_per_layer, weights_resident  # noqa: F401
+from tlm.mapping import mapper
+from tlm.errors import InputError
+from tlm.engines.result import KIND_NAMES, Result
+
+K = {k: i for i, k in enumerate(KIND_NAMES)}
+
+
+def choose_policy(arch, wl, input_density=None):
+    """`mapping.policy: auto`: the bound of every concrete policy that fits, the best for
+    `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a note saying why)."""
+    obj = arch.mapping.objective
+    runs, skipped = {}, []
+    shared = {}  # what the policies' plans have in common is built once (tlm/plan.build_plan): same numbers
+    for p in mapper.CONCRETE:
+        if p != "sequential":
+            need = runs["sequential"].extra["mapping"]["macros_for_residency"]
+            if need > arch.macro.count:  # every resident policy would refuse: skip building its plan
+                tiles = int(runs["sequential"].per_layer["tiles"].sum())
+                skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need {need} macros to stay resident"))
+                continue
+        try:
+            ap = mapper.with_policy(arch, p)
+            runs[p] = simulate(ap, wl, input_density=input_density,
+                               plan=build_plan(ap, wl, input_density, shared=shared))
+        except InputError as e:
+            if p == "sequential":
+                raise
+            skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
+    summaries = {p: rp.summary() for p, rp in runs.items()}
+    best = min(runs, key=lambda p: (mapper.score(runs[p], obj, summaries[p]), mapper.CONCRETE.index(p)))
+    parts = []
+    for p, rp in runs.items():
+        s = summaries[p]
+        parts.append(f"{p} {s['inferences_per_s']:,.0f} inf/s, image latency "
+                     f"{mapper.image_latency_cycles(rp):,} cycles, {s['energy_per_inference_pj'] / 1e6:.3g} uJ/inf")
+    note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)
+            + "".join(f"; {', '.join(p for p, r in skipped if r == why)}: {why}"
+                      for why in dict.fromkeys(r for _, r in skipped)))
+    return best, runs[best], note
+
+
+def simulate(arch, wl, input_density=None, plan=None) -> Result:
+    """Analytic simulation of `wl` on `arch`.  `input_density` (one value per layer) replaces the
+    config's default input bit density, e.g. measured on data.  `plan`: an already built plan.
+    With a resident mapping policy the cycles come from the plan's job schedule (tlm/mapping/mapper.py);
+    `auto` runs every policy and keeps the best (choose_policy)."""
+    if plan is None:
+        if arch.mapping.policy == "auto":
+            _best, res, note = choose_policy(arch, wl, input_density)
+            res.arch = arch  # the configuration as given (auto); the choice is in extra["mapping"] and the note
+            res.notes.append(note)
+            return res
+        plan = build_plan(arch, wl, input_density)
+    n = len(wl.layers)
+    rows = plan.rows
+    pl = static_per_layer(plan)
+    E = np.zeros((rows, len(KIND_NAMES)))
+    busy = dict.fromkeys(("macro", "adc", "sram", "dma", "controller", "postproc"), 0)
+
+    m, ci = plan.mapping, plan.comp_idx
+    if m is not None:
+        P, r_in, r_out = plan.pixels, plan.bits_in, plan.bits_out
+        tile = plan.tile_cycles
+        layer_cyc = hw_ctrl.layer_schedule_cycles(arch, tile, plan.round_loads_full, plan.round_loads_last,
+                                                  plan.rounds)
+        compute = plan.rounds * tile
+        loaded = np.zeros_like(m.active_cells) if plan.resident else m.active_cells
+        ph, r_w, c_out = plan.dp_phases, plan.bits_w, plan.c_out  # DP phases per pixel (tlm/hw/macro.py)
+        dp_cyc = m.tiles * P * ph
+        conv = P * m.row_tiles * plan.conversions_per_pixel
+        psum_elems = plan.out_elems[ci] * (m.row_tiles - 1)
+        for k, v in (("compute_cycles", compute), ("load_cycles", layer_cyc - compute),
+                     ("weight_bits_loaded", loaded), ("conversions", conv), ("dp_cycles", dp_cyc),
+                     ("sram_read_bits", plan.in_bits[ci] * m.col_tiles + plan.psum_bits),
+                     ("sram_write_bits", plan.out_bits[ci] + plan.psum_bits),
+                     ("dma_bits", loaded), ("postproc_ops", psum_elems), ("cycles", layer_cyc)):
+            pl[k][ci] = v
+        busy_macro = m.tiles * tile
+        pl["temporal_utilization"][ci] = busy_macro / (arch.macro.count * np.maximum(layer_cyc, 1))
+        d = plan.density[ci]
+        E[ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph, m.active_cols * P * ph, d)
+        E[ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
+        E[ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, loaded)
+        E[ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
+        E[ci, K["controller"]] = hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P, r_in, m.row_tiles * c_out)
+        busy["macro"] += int(busy_macro.sum())
+        busy["adc"] += int((m.tiles * P * plan.t_cv).sum())
+        busy["dma"] += int(((plan.rounds - 1) * plan.round_loads_full + plan.round_loads_last).sum())
+
+    di = plan.dig_idx
+    if len(di):
+        pl["postproc_ops"][di] = plan.ops
+        pl["cycles"][di] = hw_pp.op_cycles(arch, plan.ops)
+        pl["sram_read_bits"][di] = plan.dig_read_bits
+        pl["sram_write_bits"][di] = plan.dig_write_bits
+
+    # activation SRAM capacity: what does not fit is spilled to external memory and read back
+    spill = plan.spill_bits
+    if spill.any():
+        pl["spill_bits"][:n] = spill
+        pl["spill_cycles"][:n] = spill_cycles(arch, spill)
+        pl["cycles"][:n] += pl["spill_cycles"][:n]
+        pl["dma_bits"][:n] += 2 * spill
+
+    # image I/O: the input image in, the last layer's output out, through the DMA into/out of SRAM
+    io_in, io_out = plan.io_in_bits, plan.io_out_bits
+    pl["cycles"][n] = hw_dma.transfer_cycles(arch, io_in) + hw_dma.transfer_cycles(arch, io_out)
+    pl["dma_bits"][n] = io_in + io_out
+    pl["sram_write_bits"][n] = io_in
+    pl["sram_read_bits"][n] = io_out
+    busy["dma"] += int(pl["cycles"][n] + pl["spill_cycles"].sum())
+    clock = pl["cycles"]
+    if plan.schedule is not None:  # a resident policy: the mapper's schedule (tlm/mapping/mapper.py)
+        clock, busy["macro"] = mapper.apply(arch, wl, plan.multi, plan.schedule, pl)
+
+    # energy of the digital side, per row
+    E[:, K["sram_read"]] = hw_sram.read_energy_pj(arch, pl["sram_read_bits"])
+    E[:, K["sram_write"]] = hw_sram.write_energy_pj(arch, pl["sram_write_bits"])
+    E[:, K["dma"]] = hw_dma.onchip_energy_pj(arch, pl["dma_bits"])
+    E[:, K["external"]] = hw_dma.external_energy_pj(arch, pl["dma_bits"])
+    E[:, K["postproc"]] = hw_pp.op_energy_pj(arch, pl["postproc_ops"])
+    if m is not None:  # shift-add / rescale of the conversion results (tlm/hw/adc.py)
+        E[ci, K["postproc"]] += P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
+    E[:, K["controller"]] += hw_ctrl.energy_pj(arch, clock)
+    E[:, K["leakage"]] = hw_leak.energy_pj(arch, clock, plan.mapping_desc["macros_used"])
+    busy["sram"] += int(hw_sram.access_cycles(arch, pl["sram_read_bits"] + pl["sram_write_bits"]).sum())
+    busy["postproc"] += int(hw_pp.op_cycles(arch, pl["postproc_ops"]).sum())
+    busy["controller"] = int(pl["cycles"].sum())
+
+    return Result(engine="analytic", arch=arch, workload=wl, layer_names=list(plan.names),
+                  layer_types=list(plan.types), per_layer=pl, energy_pj=E, component_busy_cycles=busy,
+                  notes=list(plan.notes), extra={"weights_resident": bool(plan.resident),
+                                                 "mapping": plan.mapping_desc})

@@ -1,0 +1,181 @@
+"""The data of a functional TLM run (`tlm simulate --functional`): real images through the blocks.
+
+Not a hardware block: the shared state the blocks read and write when data flows, so that each block's
+change stays a few lines.  Who does what:
+- the controller puts the images into the activation SRAM model when the image-in DMA is over
+  (`image_in`), lets post-processing run each digital layer on the SRAM tensors (`digital`) and closes a
+  compute layer after its last round (`finish`: the accumulated row-tile partials -> output codes);
+- a macro's COMPUTE transaction carries `data` = numpy views of its inputs (the chunk's pixels x the tile's
+  rows of the layer's im2col matrix, one view per group of the tile; no copy per MAC); the macro's DPs
+  are computed bit-plane by bit-plane with tlm.functional.model.macro_dp (the same kernel as
+  tlm/functional/model.py) on the weights its array holds (`array`), and handed to its ADC pipeline in the
+  CONVERT transaction's `data`.  For speed the kernel runs on blocks of consecutive chunks of a tile
+  (BLOCK_MACS MACs, whole chunks), computed when the block's first chunk is served (`dp`): exact
+  integers, so the same values as chunk by chunk; each transaction gets its slice and its own count of
+  input bits that are 1 (its energy);
+- the ADC pipeline applies the noise, the ABN gain/offset and the clipping (tlm.functional.model.adc_final /
+  adc_partial, the same code as tlm/functional/model.py) and writes the codes (or the partials) into the
+  layer's buffer in the SRAM model (`out` / `psum`).
+Tiles (rows, channels, groups) are the shared plan's (tlm/mapping/plan.py); the im2col matrix of a layer is
+formed once, when its first tile reads it (the macro's input-window registers in hardware).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tlm.functional import model as F
+
+BLOCK_MACS = 1 << 22  # MACs of one kernel call: the chunks of a tile are computed in blocks of this size
+
+
+class DataPath:
+    def __init__(self, net, images: np.ndarray, swing: str, noise_lsb: float, seed: int = 0):
+        self.net, self.arch, self.wl = net, net.arch, net.wl
+        self.images = images
+        self.swing, self.noise_lsb = swing, float(noise_lsb)
+        self.rng = np.random.default_rng(seed)
+        self.tensors: dict = {}  # the activation SRAM model's contents (tlm.engines.transaction.sram.Sram.data): name -> codes
+        self.zp = {"input": 0}
+        self.stats = {n: F.LayerStats() for n in net.q}  # measured per compute layer
+        self._xm: dict = {}  # row -> im2col matrix (G, M, rows per group) of the layer's input
+        self._out: dict = {}  # row -> output (final codes) or accumulated partials, (G, M, Cout/G)
+        self._geo: dict = {}
+        self._blocks: dict = {}  # (row, tile index) -> kernel block: lo, hi, DPs per group, ones prefix, converted
+        # tile geometry -> per group of the tile: (combined weights, weight ones); kept with the network, so
+        # that the next run on it finds its macros' arrays written (weights loaded once)
+        self._arrays: dict = net.__dict__.setdefault("_tile_arrays", {})
+        self.chunk_ones = 0.0  # input bits that are 1 in the last COMPUTE (for its energy)
+
+    # ---- the controller -------------------------------------------------------------------------
+    def image_in(self) -> None:
+        self.tensors["input"] = self.images.astype(np.float32)
+
+    def digital(self, plan) -> None:
+        L = self.wl.layers[plan.row]
+        xs = [self.tensors[s] for s in L.inputs]
+        y, zp = F.digital(L, xs, [self.zp[s] for s in L.inputs], (1 << L.bits_out) - 1, False)
+        self.tensors[L.name], self.zp[L.name] = y.astype(np.float32), zp
+
+    def finish(self, plan) -> None:
+        """After a compute layer's last round: row-tile partials -> codes; the tensor lands in the SRAM."""
+        L = self.wl.layers[plan.row]
+        q = self.net.q[L.name]
+        y = self._out.pop(plan.row)
+        if self._partial(q):
+            g = L.groups
+            y = F.adc_finish(y, q.gain.reshape(g, 1, -1), q.offset.reshape(g, 1, -1), L, self.swing)
+        self._xm.pop(plan.row, None)
+        for k in [k for k in self._blocks if k[0] == plan.row]:
+            del self._blocks[k]
+        self.tensors[L.name] = F._from_matrix_output(y, L, len(self.images)).astype(np.float32)
+        self.zp[L.name] = q.zp_out
+
+    def _partial(self, q) -> bool:
+        return self.swing != "adaptive" or len(F.row_tiles(q.w_int[0].size, self.arch.macro.rows)) > 1
+
+    # ---- a macro ------------------------------------------------------------------------------------
+    def _geometry(self, plan, tile):
+        """The tile's layer, its groups, its rows in each group's im2col rows and its channels within each
+        group (a tile holds one group's channel slice, or several whole groups packed: plan.Tile)."""
+        key = (plan.row, tile.index)
+        g = self._geo.get(key)
+        if g is None:
+            L = self.wl.layers[plan.row]
+            cout_g = L.c_out // L.groups
+            span = tile.ch_hi - tile.ch_lo
+            ng = span // cout_g if span % cout_g == 0 and span > cout_g else 1
+            g0, c0 = tile.ch_lo // cout_g, tile.ch_lo % cout_g
+            R = self.arch.macro.rows
+            rows_g = self.net.q[L.name].w_int[0].size
+            r0 = tile.row_tile * R
+            g = self._geo[key] = (L, range(g0, g0 + ng), slice(r0, min(r0 + R, rows_g)),
+                                  slice(c0, c0 + span // ng))
+        return g
+
+    def array(self, plan, tile):
+        """What the macro's array holds for `tile`: per group, the weights' bit columns combined in
+        charge (rows, channels) and the weight bits set per row (for the DP activity)."""
+        L, groups, rsl, csl = self._geometry(plan, tile)
+        key = (L.name, L.bits_w, groups.start, groups.stop, rsl.start, rsl.stop, csl.start, csl.stop)
+        a = self._arrays.get(key)
+        if a is None:
+            wm = self.net.q[L.name].weight_matrix()
+            a = []
+            for gi in groups:
+                wcols, colw = F.weight_bit_columns(wm[gi][rsl, csl], L.bits_w)
+                a.append((F.combine_columns(wcols, colw), wcols.sum(1, dtype=np.float64)))
+            self._arrays[key] = a
+        return a
+
+    def inputs(self, plan, tile, lo: int, hi: int) -> list:
+        """Views (no copies) of the chunk's input codes: per group of the tile, pixels [lo, hi) x its rows
+        (what a COMPUTE transaction carries)."""
+        return self._views(plan, tile, lo, hi)
+
+    def _views(self, plan, tile, lo: int, hi: int) -> list:
+        xm = self._xm.get(plan.row)
+        if xm is None:
+            L = self.wl.layers[plan.row]
+            t = self.tensors[L.inputs[0]]
+            if L.bits_in <= 8:  # codes as bytes: the im2col matrix is 4x smaller than in float32
+                t = t.astype(np.uint8)
+            xm = self._xm[plan.row] = F._as_matrix_input(t, L)
+            if plan.row not in self._out:
+                self._out[plan.row] = np.zeros((L.groups, xm.shape[1], L.c_out // L.groups))
+        _, groups, rsl, _ = self._geometry(plan, tile)
+        return [xm[gi][lo:hi, rsl] for gi in groups]
+
+    def dp(self, plan, tile, lo: int, hi: int):
+        """The charge-domain DPs of pixels [lo, hi) of `tile` (per group: pixels x channels) and the input
+        bits that were 1, from the kernel block holding them (computed when its first chunk is served)."""
+        blk = self._block(plan, tile, lo)
+        b0 = blk[0]
+        return [d[lo - b0:hi - b0] for d in blk[2]], float(blk[3][hi - b0] - blk[3][lo - b0])
+
+    def _block(self, plan, tile, lo):
+        key = (plan.row, tile.index)
+        blk = self._blocks.get(key)
+        if blk is None or not blk[0] <= lo < blk[1]:
+            L = self.wl.layers[plan.row]
+            cp = plan.chunk_pixels
+            macs_px = max(1, tile.rows * tile.outputs)
+            n = max(1, -(-BLOCK_MACS // (macs_px * cp))) * cp  # whole chunks
+            hi = min(lo + n, plan.pixels)
+            st = self.stats[L.name].dp
+            st.bits_w = L.bits_w
+            views = self._views(plan, tile, lo, hi)
+            dps = [F.macro_dp(x, w, L.bits_in, st, wo) for x, (w, wo) in zip(views, self.array(plan, tile))]
+            ones = np.concatenate(st.pixel_ones).reshape(len(views), -1).sum(0)
+            st.pixel_ones.clear()
+            blk = self._blocks[key] = (lo, hi, dps, np.concatenate(([0.0], np.cumsum(ones))), [False])
+        return blk
+
+    # ---- an ADC pipeline ------------------------------------------------------------------------------
+    def convert(self, plan, tile, lo: int, hi: int, dps) -> None:
+        """Noise, ABN gain/offset, rounding and clipping of the chunk's DPs; codes (or partials) into the
+        layer's buffer in the SRAM model.  Conversions are elementwise: the kernel block's are done at once
+        when its first chunk converts (the same values; the noise draws in another order)."""
+        blk = self._block(plan, tile, lo)
+        if blk[4][0]:
+            return
+        blk[4][0] = True
+        b0, b1, dps = blk[0], blk[1], blk[2]
+        L, groups, rsl, csl = self._geometry(plan, tile)
+        q = self.net.q[L.name]
+        out, st = self._out[plan.row], self.stats[L.name]
+        n_conn = F.connected_rows(rsl.stop - rsl.start, self.arch)
+        cout_g = L.c_out // L.groups
+        partial = self._partial(q)
+        for gi, dp in zip(groups, dps):
+            c = slice(gi * cout_g + csl.start, gi * cout_g + csl.stop)
+            gain, off = q.gain[c], q.offset[c]
+            if partial:
+                out[gi, b0:b1, csl] += F.adc_partial(dp, gain, n_conn, L, self.arch, self.swing, self.noise_lsb,
+                                                     self.rng, st)
+            else:
+                out[gi, b0:b1, csl] = F.adc_final(dp, gain, off, n_conn, L, q.relu, self.arch, self.noise_lsb,
+                                                  self.rng, st)
+
+    # ---- the result ---------------------------------------------------------------------------------
+    def outputs(self) -> np.ndarray:
+        return self.tensors[self.wl.layers[-1].name]

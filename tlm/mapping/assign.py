@@ -1,0 +1,198 @@
+"""The assignment: which macro holds which tile for a policy, per-row work of a tile, and replication
+of the slowest stages onto spare macros.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import numpy as np
+from tlm.errors import InputError, Where
+from tlm.hw import controller as hw_ctrl
+from tlm.mapping.geometry import cdiv, map_layers
+from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
+from tlm.mapping.policies import MAX_PACK_TILES
+from tlm.mapping.packing import Place, comp_mapping, pack_balanced, pack_ffd, packing
+
+
+@dataclass
+class Assignment:
+    """Where every tile lives: the output of the mapper for one policy."""
+    policy: str
+    macros: int  # macros in the architecture
+    macros_for_residency: int  # fewest macros that hold every tile at once (FFD packing)
+    places: list = field(default_factory=list)  # Place, for resident policies
+    replicas: dict = field(default_factory=dict)  # layer index -> copies of its weights
+    notes: list = field(default_factory=list)
+
+    def layer_macros(self, i) -> list:
+        return sorted({p.macro for p in self.places if p.layer == i})
+
+    @property
+    def macros_used(self) -> int:
+        return len({p.macro for p in self.places})
+
+
+# ---- per-row work ----------------------------------------------------------------------------------
+def _hw(shape):
+    return (shape[1], shape[2]) if len(shape) == 3 else (1, 1)
+
+
+def row_cycles(arch, layer, outputs_per_tile):
+    """(cycles of output row 0, of any later row) of one tile of a compute layer for one image.  Row 0
+    carries the pipeline fill (first DP + last conversion); the rows sum to tile_cycles of the image."""
+    H, W = _hw(layer.out_shape)
+    # the tile schedule rule of tlm/hw/controller.tile_cycles (one place): row 0 = a tile over W pixels,
+    # every later row = what W more pixels add
+    args = (arch, layer.bits_in, layer.bits_out, outputs_per_tile)
+    first = int(hw_ctrl.tile_cycles(*args, W, layer.bits_w))
+    return first, int(hw_ctrl.tile_cycles(*args, 2 * W, layer.bits_w)) - first
+
+
+def layer_row_cycles(arch, wl, m, comp):
+    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl)."""
+    return {i: row_cycles(arch, wl.layers[i], int(m.outputs_per_tile[j])) for j, i in enumerate(comp)}
+
+
+def need_rows(layer, in_shape, H_out):
+    """For each output row y, the (first, last) rows of input `in_shape` it reads (int64 arrays)."""
+    H_in = _hw(in_shape)[0]
+    y = np.arange(H_out, dtype=np.int64)
+    if len(in_shape) != 3 or len(layer.out_shape) != 3 or layer.type in (
+            "global_avgpool", "global_maxpool", "dense", *VIEW_TYPES):
+        return np.zeros(H_out, dtype=np.int64), np.full(H_out, H_in - 1, dtype=np.int64)
+    if layer.type in ("conv2d", "maxpool", "avgpool"):
+        first = y * layer.stride[0] - layer.padding[0]
+        last = first + (layer.kernel[0] - 1) * layer.dilation[0]
+        hi = H_in - 1  # np.clip(x, 0, hi), cheaper on these short arrays
+        return np.minimum(np.maximum(first, 0), hi), np.minimum(np.maximum(last, 0), hi)
+    if H_in == 1:
+        z = np.zeros(H_out, dtype=np.int64)
+        return z, z
+    r = np.minimum(y, H_in - 1)
+    return r, r
+
+
+def chunk_ids(h, c):
+    """Chunk index of each of `h` rows split into `c` chunks (chunk q = rows [q*h//c, (q+1)*h//c))."""
+    if c == h:  # one row per chunk
+        return np.arange(h, dtype=np.int64)
+    b = np.arange(c + 1, dtype=np.int64) * h // c
+    return np.repeat(np.arange(c, dtype=np.int64), np.diff(b))
+
+
+def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) -> Assignment:
+    """Place the tiles for `policy` (not `auto`).  `ops` = digital ops per image per layer (for the
+    stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit.
+    `packed`: `packing(arch, wl)` when the caller has it (several policies of one architecture and
+    workload share it); `m`: the compute layers' Mapping, `rc`: layer_row_cycles, if known; `memo`: a
+    dict shared by the assignments of one architecture and workload under several policies (the
+    balanced spread every resident policy starts from is computed once)."""
+    N = arch.macro.count
+    mm = m if m is not None else comp_mapping(arch, wl)[0]
+    total = int(mm.tiles.sum()) if mm is not None else 0
+    if total > MAX_PACK_TILES:  # too many to place one by one: a lower bound from the cells they occupy
+        blk = arch.macro.rows // arch.macro.dp_split_blocks
+        occ = cdiv(mm.rows_per_tile, blk) * blk * mm.cols_per_tile * mm.tiles
+        need = int(cdiv(int(occ.sum()), arch.macro.rows * arch.macro.columns))
+        if policy == "sequential":
+            return Assignment(policy=policy, macros=N, macros_for_residency=need,
+                              notes=[f"mapper: {total:,} weight tiles: macros_for_residency is a lower bound "
+                                     "(occupied cells / cells per macro)"])
+        if policy != "sequential":
+            raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "
+                             f"{MAX_PACK_TILES:,} the mapper places one by one: use mapping.policy sequential",
+                             Where(arch_file(arch)), "mapping.policy")
+    rects, m, comp, items, need, where = packed if packed is not None else packing(arch, wl, mm)
+    asg = Assignment(policy=policy, macros=N, macros_for_residency=need)
+    if policy == "sequential" or not items:
+        return asg
+    if need > N:
+        f = arch_file(arch)
+        raise InputError(f"policy '{policy}': the {len(items)} weight tiles of '{wl.name}' need {need} macros "
+                         f"to stay resident (first-fit-decreasing packing in whole DP-split blocks), the "
+                         f"architecture has {N}: raise macro.count or use mapping.policy: sequential",
+                         Where(f), "mapping.policy")
+    spread = memo.get("spread") if memo is not None else None
+    if spread is None:
+        spread = _spread(arch, wl, rects, m, comp, items, where, rc)
+        if memo is not None:
+            memo["spread"] = spread
+    layer_work, places, notes = spread
+    asg.places.extend(places)  # (Place objects are never changed: replicas are new ones)
+    asg.notes.extend(notes)
+    asg.replicas = {i: 1 for i in comp}
+    if policy == "replicate":
+        _replicate(arch, wl, asg, rects, layer_work, ops)
+    return asg
+
+
+def _spread(arch, wl, rects, m, comp, items, where, rc):
+    """The balanced spread of every tile over the macros (the start of every resident policy):
+    (work of each compute layer per image, the places, notes)."""
+    N = arch.macro.count
+    work = {}
+    if rc is None:
+        rc = layer_row_cycles(arch, wl, m, comp)
+    layer_work = {}
+    for i in comp:
+        l = wl.layers[i]
+        r0, r1 = rc[i]
+        H = _hw(l.out_shape)[0]
+        layer_work[i] = r0 + (H - 1) * r1
+        for k in range(len(rects[i])):
+            work[(i, k, 0)] = layer_work[i]
+    notes = []
+    bal = pack_balanced(arch, items, work, N)
+    if bal is None:  # spreading failed where packing tight succeeds: keep the tight packing
+        bal = where
+        notes.append("mapper: the balanced spread did not fit; tiles kept in the first-fit-decreasing packing")
+    places = []
+    for (i, k, r), (mac, r0, c0) in sorted(bal.items()):
+        u, h, w = rects[i][k]
+        places.append(Place(i, k, r, mac, r0, h, c0, w, u))
+    return layer_work, places, notes
+
+
+def arch_file(arch):
+    return getattr(arch, "source_file", None) or "<architecture>"
+
+
+def stage_cycles(asg, layer_work, pp_cycles=0):
+    """Per macro: cycles of work per image (a layer replicated f times does 1/f of its rows per copy,
+    rounded up)."""
+    st = {}
+    for p in asg.places:
+        f = asg.replicas.get(p.layer, 1)
+        st[p.macro] = st.get(p.macro, 0) + cdiv(layer_work[p.layer], f)
+    return st
+
+
+def _replicate(arch, wl, asg, rects, layer_work, ops):
+    N = arch.macro.count
+    used = asg.macros_used
+    blocked = set()
+    while True:
+        st = stage_cycles(asg, layer_work)
+        if not st:
+            return
+        worst = max(st.values())
+        m_star = min(k for k, v in st.items() if v == worst)
+        cand = sorted({p.layer for p in asg.places if p.macro == m_star} - blocked,
+                      key=lambda i: (-cdiv(layer_work[i], asg.replicas[i]), i))
+        done = False
+        for i in cand:
+            f = asg.replicas[i]
+            H = _hw(wl.layers[i].out_shape)[0]
+            items = [((i, k, f), u, h, w) for k, (u, h, w) in enumerate(rects[i])]
+            need, where = pack_ffd(arch, items)
+            if f + 1 > H or used + need > N:
+                blocked.add(i)
+                continue
+            for (li, k, r), (mac, r0, c0) in sorted(where.items()):
+                u, h, w = rects[li][k]
+                asg.places.append(Place(li, k, r, used + mac, r0, h, c0, w, u))
+            used += need
+            asg.replicas[i] = f + 1
+            done = True
+            break
+        if not done:
+            return

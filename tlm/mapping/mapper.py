@@ -1,0 +1,255 @@
+"""Several macros: where every weight tile lives and when every piece of work runs (DESIGN.md §6).
+
+Policies (`mapping.policy` in the architecture YAML, `tlm simulate --mapping`):
+- `sequential`: today's schedule, layer by layer, a layer's tiles in rounds over the macros, weights
+  reloaded per layer unless the whole network has a macro per tile (tlm/hw/controller.py; not here).
+- `resident`: every tile of every layer gets a place in a macro for the whole run (packing below);
+  weights are written once, never reloaded.  Layers still run one at a time over the whole batch;
+  a layer's tiles on different macros run at once, tiles sharing a macro one after the other.
+- `pipelined`: the resident tiles run concurrently.  Images stream through the layers and, within an
+  image, output row y of a layer starts as soon as the input rows it needs exist (a 3x3 conv with
+  padding 1 needs rows up to y+1): line buffers in the activation SRAM.  One array computes one tile at
+  a time, so layers packed on one macro serialize: a macro's stage time is the sum of its work.
+- `replicate`: `pipelined`, and spare macros hold copies of the slowest stages' layers; copy k of f
+  computes output rows y = k mod f, so the layer's stage time divides by f.  Factors are chosen
+  slowest stage first while spare macros remain and the bottleneck still shrinks.
+- `auto`: the best of these for `mapping.objective` (resolved by the engine layer, tlm/engines).
+
+Packing rule (resident, pipelined, replicate): a tile is a rectangle of rows x columns.  Its rows are
+rounded up to whole DP-split row blocks (`macro.dp_split_blocks`): blocks are what the macro can drive
+and weight separately, so tiles that share columns must sit in different row blocks.  Tiles side by
+side in columns may share rows (only the running tile's columns are converted).  Shelves are bands of
+whole row blocks; a tile goes into the first shelf tall and wide enough, else opens a new shelf below
+the last one, else the next macro (first-fit decreasing, tiles sorted by height then width).  The
+fewest macros this takes is `macros_for_residency`.  With more macros than that, tiles are spread:
+longest work first onto the least loaded macro where the tile fits (balanced stage times).
+
+The schedule is a list of jobs (image, layer, output row, resource, cycles) in a fixed order per
+resource, with dependencies on the input rows each job needs.  Its contention-free timing (a max-plus
+recurrence: a job starts when its inputs exist and its resource is free) is computed here once and is
+the analytic engine's bound; the TLM engine executes the same jobs in the same order on its blocks,
+with contention, so it can only be later.  The jobs and their dependencies (a schedule's skeleton) depend
+on the structure only -- batch, macros, layer shapes, places -- and are kept for the next schedule of the
+same structure (a sweep's points that differ in timing or precision); the cycles are computed per call.
+"""
+from __future__ import annotations
+
+import numpy as np
+from tlm.mapping.policies import CONCRETE, MAX_JOBS, MAX_PACK_TILES, OBJECTIVES, POLICIES, STREAM  # noqa: F401
+from tlm.mapping.packing import (  # noqa: F401  (the mapper's API)
+    FFD_WINDOW,
+    Place,
+    _Macro,
+    _fit,
+    _put,
+    _rect,
+    comp_mapping,
+    pack_balanced,
+    pack_ffd,
+    packing,
+    tile_rects)
+from tlm.mapping.assign import (  # noqa: F401  (the mapper's API)
+    Assignment,
+    _hw,
+    _replicate,
+    _spread,
+    arch_file,
+    assign,
+    chunk_ids,
+    layer_row_cycles,
+    need_rows,
+    row_cycles,
+    stage_cycles)
+from tlm.mapping.schedule import (  # noqa: F401  (the mapper's API)
+    MAX_SKELETON_JOBS,
+    Schedule,
+    _LayerShape,
+    _SKELETONS,
+    _SKELETON_JOBS,
+    _SKELETON_LOCK,
+    _Skeleton,
+    _cached_skeleton,
+    _fill_drain,
+    _line_buffer_structure,
+    _line_buffers,
+    _skeleton,
+    _structure,
+    _time,
+    _users,
+    build_schedule,
+    clear_skeletons)
+
+
+# ---- what the engines and the reports use ----------------------------------------------------------
+def sequential_macros(arch, wl, m=None):
+    """Sequential policy: layer i's tiles go round-robin over macros 0..min(N, tiles)-1.  `m`: the
+    compute layers' Mapping if known."""
+    if m is None:
+        m, comp = comp_mapping(arch, wl)
+    else:
+        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    N = arch.macro.count
+    return {i: list(range(min(N, int(m.tiles[j])))) for j, i in enumerate(comp)}
+
+
+def describe(arch, wl, asg, S=None, m=None) -> dict:
+    """The mapping as plain data (JSON `extra.mapping`, the mapping table, the occupancy plot).  `m`: the
+    compute layers' Mapping if known."""
+    layers = {}
+    if asg.policy == "sequential":
+        for i, macs in sequential_macros(arch, wl, m).items():
+            layers[i] = {"macros": macs, "replicas": 1, "rects": [], "stage_cycles": None}
+        used = max((len(v["macros"]) for v in layers.values()), default=0)
+    else:
+        for p in asg.places:
+            d = layers.setdefault(p.layer, {"macros": [], "replicas": asg.replicas.get(p.layer, 1), "rects": [],
+                                            "stage_cycles": None})
+            if p.macro not in d["macros"]:
+                d["macros"].append(p.macro)
+            d["rects"].append({"macro": p.macro, "tile": p.tile, "replica": p.replica, "row0": p.row0,
+                               "rows": p.rows, "used_rows": p.used_rows, "col0": p.col0, "cols": p.cols})
+        for d in layers.values():
+            d["macros"].sort()
+        used = asg.macros_used
+        if S is not None:
+            for i, c in S.layer_stage.items():
+                if i in layers or not wl.layers[i].is_compute:
+                    layers.setdefault(i, {"macros": [], "replicas": 1, "rects": [], "stage_cycles": None})
+                    layers[i]["stage_cycles"] = c
+    out = {"policy": asg.policy, "macros": asg.macros, "macros_used": used,
+           "macros_for_residency": asg.macros_for_residency,
+           "layers": {wl.layers[i].name: v for i, v in sorted(layers.items())}}
+    if S is not None:
+        out.update({"makespan_cycles": S.makespan, "stage_cycles": dict(S.stage), "bottleneck": S.bottleneck,
+                    "fill_cycles": S.fill, "drain_cycles": S.drain, "line_buffer_bits": S.line_buffer_bits,
+                    "line_buffer_spill_bits": S.spill_bits, "image_latency_cycles": image_latency(S, wl)})
+    return out
+
+
+def clock_shares(cycles, makespan):
+    """The always-on clock and leakage run for the whole makespan: split it over the rows (layers +
+    image I/O) in proportion to their work, exactly (the remainder goes to the image I/O row)."""
+    w = np.asarray(cycles, dtype=np.float64)
+    tot = w.sum()
+    share = np.floor(makespan * w / tot).astype(np.int64) if tot > 0 else np.zeros(len(w), dtype=np.int64)
+    share[-1] += makespan - int(share.sum())
+    return share
+
+
+def plan_notes(arch, wl, asg, S, notes):
+    """The plan's notes for a resident policy (the sequential spill notes do not apply to streams)."""
+    B = wl.batch
+    out = list(notes)
+    if asg.policy in STREAM:
+        out = [s for s in out if "live activation bits exceed" not in s]
+        out.append(f"mapping {asg.policy}: line buffers and residual branches hold at most "
+                   f"{S.line_buffer_bits:,} activation bits at once ({S.line_buffer_bits / 8192:.1f} KiB of "
+                   f"{arch.sram.capacity_kib:g} KiB SRAM)" + (f"; {S.spill_bits:,} bits spill to external memory "
+                                                             "and back" if S.spill_bits else ""))
+        st = S.stage[S.bottleneck]
+        out.append(f"mapping {asg.policy}: slowest stage {S.bottleneck} {st:,} cycles per image; fill "
+                   f"{S.fill:,} + {B - 1} x {st:,} + drain {S.drain:,} = {S.fill + (B - 1) * st + S.drain:,} "
+                   f"cycles (the schedule: {S.makespan:,}); layers overlap, a layer's cycles are its share of "
+                   "the run")
+    rep = {wl.layers[i].name: f for i, f in asg.replicas.items() if f > 1}
+    out.append(f"mapping {asg.policy}: {asg.macros_used} of {asg.macros} macros hold weights (residency needs "
+               f"{asg.macros_for_residency}); weights written once, never reloaded"
+               + (f"; replicas: {', '.join(f'{k} x{v}' for k, v in rep.items())}" if rep else ""))
+    out.extend(asg.notes)
+    return out
+
+
+def apply(arch, wl, asg, S, pl):
+    """Analytic engine, resident policies: replace the per-layer cycles of `pl` (arrays over layers +
+    image I/O, filled with the sequential formulas) by the schedule `S`.  Returns (clock cycles per row
+    for the always-on energies, tile-busy cycles of all macros)."""
+    n = len(wl.layers)
+    stream = asg.policy in STREAM
+    lay = np.array(S.layer, dtype=np.int64)
+    cost = np.array(S.cost, dtype=np.int64)
+    res = np.array(S.res, dtype=np.int64)
+    spill = pl["spill_cycles"].copy()
+    comp = np.array([l.is_compute for l in wl.layers] + [False])
+    makespan = None
+    # per row (layers + image I/O), exact int64 reductions over its jobs (rows without a job stay 0)
+    has = np.bincount(lay, minlength=n + 1) > 0
+    cost_sum = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(cost_sum, lay, cost)
+    R = len(S.names)
+    pair = np.zeros((n + 1) * R, dtype=np.int64)  # cost of each (row, resource)
+    np.add.at(pair, lay * R + res, cost)
+    pair = pair.reshape(n + 1, R)
+    if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
+        cyc = np.zeros(n + 1, dtype=np.int64)
+        last_end = np.full(n + 1, np.iinfo(np.int64).min)
+        first_start = np.full(n + 1, np.iinfo(np.int64).max)
+        np.maximum.at(last_end, lay, S.end)
+        np.minimum.at(first_start, lay, S.start)
+        cyc[has] = last_end[has] - first_start[has]
+        cyc[n] = cost_sum[n]
+        pl["cycles"][:] = cyc  # spill jobs included
+        pl["compute_cycles"][:] = np.where(comp, cyc - spill, 0)
+        pl["load_cycles"][:] = 0
+    else:
+        # layers overlap: a layer's `cycles` is its share of the makespan, in proportion to the work of its
+        # busiest macro over the batch (the rows then sum to the latency); its stage cycles are in the
+        # mapping (extra.mapping.layers[*].stage_cycles)
+        work = pair.max(axis=1)
+        pl["spill_cycles"][:] = 0
+        pl["dma_bits"][:n] -= 2 * pl["spill_bits"][:n]
+        pl["spill_bits"][:] = 0
+        pl["spill_cycles"][n] = S.spill_cycles
+        pl["spill_bits"][n] = S.spill_bits
+        pl["dma_bits"][n] += 2 * S.spill_bits
+        work[n] += S.spill_cycles
+        makespan = S.makespan
+        pl["cycles"][:] = clock_shares(work, makespan)
+        pl["compute_cycles"][:] = np.where(comp, pl["cycles"], 0)
+        pl["load_cycles"][:] = 0
+    # temporal utilization: tile-busy cycles over (macros of the layer x the time it spans: its own
+    # cycles layer by layer, the whole run when layers overlap)
+    n_res = np.bincount(lay * R + res, minlength=(n + 1) * R).reshape(n + 1, R).astype(bool).sum(axis=1)
+    for i in range(n):
+        if comp[i]:
+            nm = int(n_res[i])
+            span = makespan if makespan is not None else int(pl["cycles"][i])
+            pl["temporal_utilization"][i] = float(int(cost_sum[i])) / max(nm * span, 1)
+    return pl["cycles"], int(cost[res < arch.macro.count].sum())
+
+
+def with_policy(arch, policy):
+    """`arch` with `mapping.policy` replaced."""
+    import dataclasses
+    return dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
+
+
+def image_latency_cycles(res) -> int:
+    """An image's latency in a Result: from the mapping (streams) or the whole run."""
+    m = res.extra.get("mapping") or {}
+    return int(m.get("image_latency_cycles") or res.cycles)
+
+
+def score(res, objective, summary=None):
+    """Sort key of a Result for `mapping.objective` (smaller is better).  `summary`: res.summary() if the
+    caller has it."""
+    s = res.summary() if summary is None else summary
+    lat = image_latency_cycles(res)
+    e = s["energy_per_inference_pj"]
+    return {"latency": (lat, res.cycles, e), "throughput": (res.cycles, e), "energy": (e, res.cycles),
+            "edp": (e * lat, res.cycles)}[objective]
+
+
+def image_latency(S, wl) -> int:
+    """Longest time from an image's input transfer start to its output transfer end."""
+    n = len(wl.layers)
+    t0, t1 = {}, {}
+    for j in range(len(S.res)):
+        if S.layer[j] == n:
+            b = S.image[j]
+            if S.row[j] == 0:
+                t0[b] = int(S.start[j])
+            else:
+                t1[b] = int(S.end[j])
+    if len(t0) == 1 and len(t1) == 1 and wl.batch > 1:  # layer by layer: the batch in and out at once
+        return S.makespan
+    return max(t1[b] - t0.get(b, 0) for b in t1) + S.spill_cycles

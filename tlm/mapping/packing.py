@@ -1,0 +1,150 @@
+"""Packing weight tiles into macros: tile rectangles (rows rounded up to whole DP-split row blocks),
+first-fit decreasing onto shelves, and the balanced spread.  The rule is described in tlm/mapping/mapper.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from tlm.mapping.geometry import cdiv, map_layers
+
+
+# ---- placement --------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Place:
+    """One weight tile (of one replica) on a macro: rows [row0, row0 + rows) x columns [col0, col0 + cols)
+    occupied (rows rounded up to whole DP-split blocks; `used_rows` are the rows it drives)."""
+    layer: int  # workload layer index
+    tile: int
+    replica: int
+    macro: int
+    row0: int
+    rows: int
+    col0: int
+    cols: int
+    used_rows: int
+
+
+class _Macro:
+    __slots__ = ("shelves", "top", "work")
+
+    def __init__(self):
+        self.shelves = []  # [row0, height, columns used]
+        self.top = 0
+        self.work = 0
+
+
+def _fit(mac, h, w, R, C):
+    """(row0, col0) where a h x w rectangle fits in `mac` (existing shelf first), or None."""
+    for s in mac.shelves:
+        if h <= s[1] and s[2] + w <= C:
+            return s, s[0], s[2]
+    if mac.top + h <= R:
+        return None, mac.top, 0
+    return None
+
+
+def _put(mac, where, h, w):
+    s, r0, c0 = where
+    if s is None:
+        s = [r0, h, 0]
+        mac.shelves.append(s)
+        mac.top += h
+    s[2] += w
+    return r0, c0
+
+
+def _rect(arch, rows):
+    blk = arch.macro.rows // arch.macro.dp_split_blocks
+    return cdiv(rows, blk) * blk
+
+
+def comp_mapping(arch, wl):
+    """(the Mapping of the compute layers, their workload indices); (None, []) without any."""
+    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    return (map_layers(arch, [wl.layers[i] for i in comp]) if comp else None), comp
+
+
+def tile_rects(arch, wl, m=None):
+    """Per compute layer index: a list of (used rows, occupied rows, columns) per tile.  `m`: the
+    compute layers' Mapping when the caller has it (comp_mapping)."""
+    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    out = {}
+    if not comp:
+        return out, None, comp
+    if m is None:
+        m = map_layers(arch, [wl.layers[i] for i in comp])
+    R = arch.macro.rows
+    for j, i in enumerate(comp):
+        l = wl.layers[i]
+        g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
+        rows_g = int(m.rows_per_group[j])
+        cout_g = l.c_out // g
+        chm = arch.macro.columns // l.bits_w
+        rects = []
+        for gt in range(int(m.group_tiles[j])):
+            ng = min(gpt, g - gt * gpt)
+            for ct in range(int(m.col_tiles[j])):
+                ch = min(chm, cout_g - ct * chm)
+                for rt in range(int(m.row_tiles[j])):
+                    rows = ng * min(R, rows_g - rt * R)
+                    rects.append((rows, min(_rect(arch, rows), R), ng * ch * l.bits_w))
+        out[i] = rects
+    return out, m, comp
+
+
+FFD_WINDOW = 64  # first fit among the most recently opened macros (exact first fit below this many)
+
+
+def pack_ffd(arch, items):
+    """First-fit decreasing shelf packing of items (key, used rows, occupied rows, cols) -> (macro count,
+    {key: (macro, row0, col0)}).  The first fit is searched among the last FFD_WINDOW open macros (tiles
+    come tallest first, so older macros are nearly always full): linear time for thousands of tiles."""
+    R, C = arch.macro.rows, arch.macro.columns
+    macs, where = [], {}
+    for key, _u, h, w in sorted(items, key=lambda t: (-t[2], -t[3])):
+        for k in range(max(0, len(macs) - FFD_WINDOW), len(macs)):
+            f = _fit(macs[k], h, w, R, C)
+            if f is not None:
+                where[key] = (k, *_put(macs[k], f, h, w))
+                break
+        else:
+            mac = _Macro()
+            macs.append(mac)
+            where[key] = (len(macs) - 1, *_put(mac, _fit(mac, h, w, R, C), h, w))
+    return len(macs), where
+
+
+def pack_balanced(arch, items, work, N):
+    """Longest work first onto the least loaded macro where it fits (a heap of (work, macro)); None when
+    it does not fit in N."""
+    import heapq
+    R, C = arch.macro.rows, arch.macro.columns
+    macs = [_Macro() for _ in range(N)]
+    heap = [(0, k) for k in range(N)]
+    where = {}
+    for key, _u, h, w in sorted(items, key=lambda t: (-work[t[0]], -t[2], -t[3], t[0])):
+        skipped = []
+        while heap:
+            wk, k = heapq.heappop(heap)
+            f = _fit(macs[k], h, w, R, C)
+            if f is not None:
+                where[key] = (k, *_put(macs[k], f, h, w))
+                macs[k].work += work[key]
+                heapq.heappush(heap, (macs[k].work, k))
+                break
+            skipped.append((wk, k))
+        else:
+            return None
+        for x in skipped:
+            heapq.heappush(heap, x)
+    return where
+
+
+# ---- the assignment ---------------------------------------------------------------------------------
+def packing(arch, wl, m=None):
+    """What every policy's assignment starts from, the same for all of them: (tile rectangles, Mapping,
+    compute layer indices, the items packed, macros_for_residency, the first-fit-decreasing places).
+    Depends on the macro geometry and the workload only.  `m`: the compute layers' Mapping if known."""
+    rects, m, comp = tile_rects(arch, wl, m)
+    items = [((i, k, 0), u, h, w) for i in comp for k, (u, h, w) in enumerate(rects[i])]
+    need, where = pack_ffd(arch, items) if items else (0, {})
+    return rects, m, comp, items, need, where

@@ -1,0 +1,663 @@
+"""The plan of a run: everything both engines need to know *before* time starts, built once per
+(architecture, workload, input density) and read by the analytic engine (tlm/engines/analytic.py, which sums
+it) and by the transaction-level engine (tlm/engines/transaction/, which executes it and decides *when* each event
+happens).  Core layer: it imports only arch/workload/mapping/hw; no cost formula, volume rule or
+schedule rule exists anywhere else.
+
+API
+---
+    plan = build_plan(arch, wl, input_density=None)      # -> Plan (raises InputError on bad input)
+
+`Plan` (one per run):
+    arch, wl, batch, rows (= layers + 1; the last row is the image I/O), names, types
+    layers: list[LayerPlan]            one per workload layer, in order (row i = layer i)
+    comp_idx, dig_idx: np.ndarray      rows of the compute (conv/dense) and digital layers
+    mapping: tlm.mapping.geometry.Mapping       per compute layer (arrays, in comp_idx order)
+    resident: bool                     all weight tiles fit the macros: loaded once, not per inference
+    notes: list[str]                   the workload's notes, then the plan's remarks (row tiles, spills)
+    per-row arrays (length rows - 1, int64 unless said): in_bits (first input, whole batch), in_bits_all
+        (all inputs), out_elems, out_bits, macs, density (float), live_bits, spill_bits
+    per compute layer arrays (comp_idx order): pixels (P = output pixels x batch), bits_in, bits_out,
+        t_dp, t_cv (cycles of one pixel's DP phase / conversions), period (cycles between pixels in steady
+        state), tile_cycles (nominal cycles of a full tile over its P pixels), load_cycles (weight-load
+        cycles of one tile, 0 when resident), rounds, round_loads_full / round_loads_last (weight-load
+        cycles before a full / the last round), psum_bits (partial-sum bits written and read back)
+    per digital layer arrays (dig_idx order): ops, moves (bool), read_bits, write_bits
+    io_in_bits, io_out_bits: image in (DMA -> SRAM) and the last output out (SRAM -> DMA)
+    sram: SramLayout                   where every tensor lives (address ranges decide the banks)
+    serial_bound_cycles: int           every block's whole demand done one after the other: no run,
+                                       however contended, can take longer (the TLM watchdog's scale)
+
+`LayerPlan` (per layer, scalars for the TLM): row, name, type, compute; for compute layers pixels,
+    bits_in, bits_out, t_dp, t_cv, period, tile_cycles, load_cycles, tile_bits, chunk_pixels, rounds,
+    density, n_tiles, in_addr/out_addr/psum_addr (SRAM bit addresses of its input, output and
+    partial-sum buffer), psum_bits, `tiles` (list[Tile], built on first access) and `rounds_of()`
+    (tiles per round, from the assignment); for digital layers ops, read_bits, write_bits, in_addrs,
+    in_bits_each; spill_bits.
+
+`Tile` (per weight tile; built lazily, ResNet-18 has thousands): index, row_tile, last_row, rows, cols,
+    cells (= weight bits written when loaded), outputs (channels converted per pixel), in_lo/in_hi (the
+    bit range of the layer's input it reads, relative to in_addr), ch_lo/ch_hi (its output channels),
+    read_bits, write_bits, psum_read_bits (SRAM traffic over the tile's P pixels), weight_bits
+    (loaded; 0 when resident), macro, round (the assignment).
+
+The assignment of tiles to macros and rounds (`assignment`, per compute layer two int arrays
+`tile_macro`, `tile_round`) is explicit so that a mapper can fill another one (`set_assignment(j,
+tile_macro, tile_round)` updates the rounds and round loads); the default policy "sequential" puts tile
+k on macro k mod N in round k div N (rounds of N tiles, the last one partial).  Several tiles of one
+round on one macro run one after the other on it.
+
+Volume rules (one place): a conv/dense layer reads its input once per column tile (each row/group tile
+its slice of the input channels), writes its outputs once, and with r > 1 row tiles writes and reads
+back (r - 1) partial sums of `controller.psum_bits` per output.  A digital layer moves data (reads all
+its inputs, writes its output) unless it is a view (flatten, reshape) or a concat (address remapping):
+`moves_data`.  Weight loads of a tile take `weight_load_cycles` (DMA burst latency + the slower of the
+DMA channel and the macro's write port), every tile of a layer the time of a full tile.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tlm.errors import InputError, Where
+from tlm.hw import adc as hw_adc
+from tlm.hw import controller as hw_ctrl
+from tlm.hw import dma as hw_dma
+from tlm.hw import macro as hw_macro
+from tlm.hw import postproc as hw_pp
+from tlm.hw import sram as hw_sram
+from tlm.mapping.geometry import Mapping, cdiv, map_layers
+from tlm.config.workload import VIEW_TYPES, Workload, check_against
+
+NO_MOVE_TYPES = VIEW_TYPES + ("concat",)  # digital layers that move no data (address remapping only)
+POLICIES = ("sequential", "resident", "pipelined", "replicate")  # tlm/mapping/mapper.py; `auto` is resolved above
+EXACT_LIMIT = 2.0**62  # every int64 count stays below this (2x margin): exact, never wrapped
+MAX_TILES = 200_000  # tile runs per TLM simulation: each is a few Python objects and events
+MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer stays a few seconds of work
+
+
+# ---- rules ----------------------------------------------------------------------------------------
+def moves_data(layer) -> bool:
+    """A digital layer reads its inputs from and writes its output to the SRAM (not a view/concat)."""
+    return layer.type not in NO_MOVE_TYPES
+
+
+def digital_ops(layer) -> int:
+    """Elementwise digital ops of a post-processing layer for one image."""
+    out = math.prod(layer.out_shape)
+    if layer.type in ("maxpool",):
+        return out * (layer.kernel[0] * layer.kernel[1] - 1)
+    if layer.type == "avgpool":
+        return out * layer.kernel[0] * layer.kernel[1]
+    if layer.type in ("global_avgpool", "global_maxpool"):
+        return math.prod(layer.in_shape)
+    if layer.type == "add":
+        return out * (len(layer.inputs) - 1)
+    if layer.type == "eltwise":
+        return out * layer.ops_per_element
+    return 0  # flatten, reshape, concat: address remapping only
+
+
+def weight_load_cycles(arch, bits):
+    """Cycles to load `bits` weight bits into a macro: one DMA burst (set-up latency) streaming at the
+    slower of the channel (tlm/hw/dma.py) and the macro's write port (tlm/hw/macro.weight_write_cycles).
+    Zero bits cost nothing, any bits at least a cycle.  Float input stays float (range checks)."""
+    bw = arch.dma.bandwidth_bits_per_cycle
+    fl = isinstance(bits, float) or (isinstance(bits, np.ndarray) and bits.dtype.kind == "f")
+    stream = np.maximum(np.ceil(np.divide(bits, bw)),
+                        np.ceil(np.divide(bits, arch.macro.weight_write_bits_per_cycle)) if fl
+                        else hw_macro.weight_write_cycles(arch, bits))
+    cyc = np.maximum(arch.dma.latency_cycles + stream, 1)
+    cyc = np.where(np.asarray(bits) > 0, cyc, 0)
+    if fl:
+        return cyc
+    return cyc.astype(np.int64) if isinstance(bits, np.ndarray) else int(cyc)
+
+
+def bank_interleave_bits(arch) -> int:
+    """Bits of consecutive addresses one SRAM bank holds (`sram.interleave_bits`, 0 = capacity / banks)."""
+    s = arch.sram
+    return s.interleave_bits or max(s.capacity_bits // s.banks, 1)
+
+
+def spill_cycles(arch, spill_bits):
+    """A spilled layer writes its overflow out and reads it back: two bursts (tlm/hw/dma.py)."""
+    return 2 * hw_dma.transfer_cycles(arch, spill_bits)
+
+
+def live_bits(wl: Workload) -> np.ndarray:
+    """Activation bits that must be held in SRAM while each layer runs (its inputs, its output and
+    every tensor a later layer still needs), for the whole batch.  A flatten or reshape is a view: it
+    stores nothing and its consumers keep its source alive."""
+    names = ["input"] + [l.name for l in wl.layers]
+    index = {nm: j for j, nm in enumerate(names)}
+    bits = np.array([math.prod(wl.input_shape) * wl.input_bits]
+                    + [0 if l.type in VIEW_TYPES else math.prod(l.out_shape) * l.bits_out for l in wl.layers],
+                    dtype=np.int64)
+    last_use = np.arange(len(names))
+    alias = {l.name: l.inputs[0] for l in wl.layers if l.type in VIEW_TYPES}
+    for i, l in enumerate(wl.layers, start=1):
+        for src in l.inputs:
+            last_use[index[src]] = max(last_use[index[src]], i)
+            while src in alias:
+                src = alias[src]
+                last_use[index[src]] = max(last_use[index[src]], i)
+    delta = np.zeros(len(names) + 1, dtype=np.int64)
+    np.add.at(delta, np.arange(len(names)), bits)
+    np.add.at(delta, last_use + 1, -bits)
+    return np.cumsum(delta)[1:len(names)] * wl.batch
+
+
+def weights_resident(arch, tiles_total: int) -> bool:
+    """All weight tiles of the network fit in the macros at once: loaded once, kept across inferences."""
+    return tiles_total <= arch.macro.count
+
+
+def split_share(total: int, parts: int, k: int) -> int:
+    """Part k of `total` split into `parts` integer shares that sum exactly to `total`."""
+    return total * (k + 1) // parts - total * k // parts
+
+
+# ---- the SRAM layout --------------------------------------------------------------------------------
+@dataclass
+class SramLayout:
+    """Bit addresses of the activation tensors in the SRAM.  Tensors are placed one after the other in a
+    ring over the capacity, each starting on an interleave boundary (a word with word interleaving, a new
+    bank with one contiguous range per bank); views share their source's address.  The bank of an
+    address is `(address // interleave) % banks` (tlm/engines/transaction/sram.py), so the address of a transfer
+    decides which banks serve it."""
+
+    capacity_bits: int
+    word_bits: int
+    address: dict = field(default_factory=dict)  # tensor name -> first bit address
+    size: dict = field(default_factory=dict)  # tensor name -> bits (whole batch)
+    cursor: int = 0
+
+    def place(self, name: str, bits: int) -> int:
+        w = self.word_bits
+        a = self.cursor
+        self.address[name], self.size[name] = a, int(bits)
+        self.cursor = (a + -(-int(bits) // w) * w) % max(self.capacity_bits, 1)
+        return a
+
+    def alias(self, name: str, source: str) -> None:
+        self.address[name], self.size[name] = self.address[source], self.size[source]
+
+
+# ---- the plan ---------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Tile:
+    index: int
+    row_tile: int  # 0 .. row_tiles-1: which slice of the kernel rows
+    last_row: bool  # its conversions are final outputs (else partial sums)
+    rows: int  # rows driven per DP cycle
+    cols: int  # columns pre-charged per DP cycle
+    cells: int  # cells switched per DP cycle = weight bits written when loaded
+    outputs: int  # output channels converted per pixel
+    conversions: int  # conversions per pixel (tlm/hw/adc.conversions_per_pixel: outputs, or bit columns x phases)
+    in_lo: int  # bit range [in_lo, in_hi) of the layer input it reads (relative to the layer's in_addr)
+    in_hi: int
+    ch_lo: int  # output channels [ch_lo, ch_hi) it produces (or partial sums of)
+    ch_hi: int
+    read_bits: int  # activation bits it reads from SRAM over all its pixels (= in_hi - in_lo)
+    write_bits: int  # outputs or partial sums it writes over all its pixels
+    psum_read_bits: int  # partial sums it reads back to accumulate (row tiles after the first)
+    weight_bits: int  # weight bits loaded into its macro (0 when resident)
+    macro: int  # the assignment
+    round: int
+
+
+@dataclass(slots=True)
+class LayerPlan:
+    row: int
+    name: str
+    type: str
+    compute: bool
+    spill_bits: int = 0
+    # compute layers
+    pixels: int = 0  # output pixels x batch
+    bits_in: int = 0
+    bits_out: int = 0
+    bits_w: int = 0
+    dp_phases: int = 0  # DP phases per pixel (tlm/hw/macro.dp_phases)
+    t_dp: int = 0
+    t_cv: int = 0
+    period: int = 0
+    tile_cycles: int = 0
+    load_cycles: int = 0  # weight-load cycles of one tile (0 when resident)
+    tile_bits: int = 0  # bits of a full tile
+    chunk_pixels: int = 1  # pixels per COMPUTE transaction of the TLM engine
+    rounds: int = 0
+    n_tiles: int = 0
+    density: float = 0.5
+    in_addr: int = 0
+    out_addr: int = 0
+    psum_addr: int = 0
+    psum_bits: int = 0  # bits of one partial sum
+    # digital layers
+    ops: int = 0
+    read_bits: int = 0
+    write_bits: int = 0
+    in_addrs: tuple = ()  # SRAM address of each input
+    in_bits_each: tuple = ()  # bits read from each input (digital layers that move data)
+    _plan: object = None
+    _j: int = -1  # index among compute layers
+    _tiles: list = None
+
+    @property
+    def tiles(self) -> list:
+        """The layer's tiles in index order (group tiles x column tiles x row tiles), built once."""
+        if self._tiles is None:
+            self._tiles = self._plan._build_tiles(self)
+        return self._tiles
+
+    def rounds_of(self) -> list:
+        """The tiles of each round, in round order (the assignment)."""
+        out = [[] for _ in range(self.rounds)]
+        for t in self.tiles:
+            out[t.round].append(t)
+        return out
+
+
+class Plan:
+    """See the module docstring."""
+
+    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None):
+        if policy not in POLICIES:
+            raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
+                             Where("<plan>"), "policy")
+        self.arch, self.wl, self.policy = arch, wl, policy
+        layers = wl.layers
+        base = None if shared is None else shared.get("base")
+        if base is None:
+            check_against(wl, arch)
+            self._base(arch, wl, input_density)
+            if shared is not None:  # what does not depend on the policy, for the other plans (build_plan)
+                shared["base"] = {k: v for k, v in self.__dict__.items() if k not in ("arch", "policy")}
+                shared["base_inputs"] = (wl, input_density)
+        else:
+            if shared["base_inputs"][0] is not wl or shared["base_inputs"][1] is not input_density:
+                raise ValueError("build_plan(shared=...): the plans sharing a dict need the same workload and "
+                                 "input density")
+            self.__dict__.update(base)
+        comp = [layers[i] for i in self.comp_idx]
+        self._layers = None  # the LayerPlans, built on first access (the TLM engine's; the analytic sums arrays)
+        self._serial = None
+        self.resident = False
+        self.notes = list(wl.notes)
+        N = arch.macro.count
+        if len(comp):
+            m = self.mapping
+            self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
+            self.load_cycles = self._tile_load_cycles * (0 if self.resident else 1)
+            # the assignment: policy "sequential", rounds of N tiles (a resident policy sets every layer's below)
+            self.assignment = ([(np.arange(t) % N, np.arange(t) // N) for t in m.tiles.tolist()]
+                               if policy == "sequential" else [None] * len(m.tiles))
+            self.rounds = cdiv(m.tiles, N)
+            full = np.minimum(N, m.tiles)  # tiles of a full round
+            last = m.tiles - (self.rounds - 1) * N  # tiles of the last round
+            ch = arch.dma.channels
+            self.round_loads_full = cdiv(full, ch) * self.load_cycles
+            self.round_loads_last = cdiv(last, ch) * self.load_cycles
+            if self.resident and policy == "sequential":
+                self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
+                                  "resident and are loaded once, not per inference")
+        self.notes.extend(self._base_notes)
+        # several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use
+        self.multi = self.schedule = None
+        self.mapping_desc = None
+        from tlm.mapping import mapper
+        ops_img = [digital_ops(l) for l in layers]
+        m = self.mapping
+        if shared is None:
+            shared = {}
+        if len(comp) and "packing" not in shared and int(m.tiles.sum()) <= mapper.MAX_PACK_TILES:
+            shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
+        packed = shared.get("packing")
+        if policy != "sequential" and len(comp):
+            if "row_cycles" not in shared:
+                shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
+            rc = shared["row_cycles"]
+            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
+                                       memo=shared.setdefault("assign", {}))
+            stream = policy in mapper.STREAM
+            # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
+            # (and of the architecture and workload, the same for every plan sharing `shared`)
+            key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+                   tuple(sorted(self.multi.replicas.items())))
+            schedules = shared.setdefault("schedules", {})
+            self.schedule = schedules.get(key)
+            if self.schedule is None:
+                self.schedule = schedules[key] = mapper.build_schedule(
+                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
+            copy0 = {}  # layer -> [(tile, macro)] of replica 0
+            for pl_ in self.multi.places:
+                if pl_.replica == 0:
+                    copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
+            for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
+                tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
+                for t, mac in copy0.get(i, ()):
+                    tm[t] = mac
+                self.set_assignment(j, tm, np.zeros_like(tm))
+            self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
+                                                                                  packed=packed, m=m),
+                                            self.schedule, m=m)
+
+    @property
+    def layers(self) -> list:
+        """One LayerPlan per workload layer, in order (built on first access, from the plan's arrays)."""
+        if self._layers is None:
+            self._layers = [LayerPlan(row=i, name=l.name, type=l.type, compute=l.is_compute, _plan=self)
+                            for i, l in enumerate(self.wl.layers)]
+            self._fill_layers(compute_txn_macs=self.arch.tlm.compute_txn_macs)
+        return self._layers
+
+    @property
+    def serial_bound_cycles(self) -> int:
+        """Every block's whole demand done one after the other (and twice a resident policy's schedule):
+        no run, however contended, can take longer (the TLM watchdog's scale)."""
+        if self._serial is None:
+            b = self._serial_bound()
+            if self.schedule is not None:
+                b = max(b, 2 * self.schedule.makespan)
+            self._serial = b
+        return self._serial
+
+    def _base(self, arch, wl, input_density) -> None:
+        """The fields that do not depend on the mapping policy (shared by the plans of one build_plan
+        `shared` dict): volumes, the Mapping, timing constants, live bits, the SRAM layout, the notes
+        after the policy's own (row tiles, grouped convs, spills).  Raises InputError on a run out of the
+        exact range."""
+        layers = wl.layers
+        n = len(layers)
+        self.rows = n + 1
+        B = self.batch = wl.batch
+        self.names = [l.name for l in layers] + ["(image I/O)"]
+        self.types = [l.type for l in layers] + ["io"]
+        self.density = np.full(n, arch.activity.input_bit_density) if input_density is None \
+            else np.asarray(input_density, dtype=float).reshape(n)
+        self.comp_idx = np.array([i for i, l in enumerate(layers) if l.is_compute], dtype=np.int64)
+        self.dig_idx = np.array([i for i, l in enumerate(layers) if not l.is_compute], dtype=np.int64)
+        comp = [layers[i] for i in self.comp_idx]
+        self.in_bits = np.array([math.prod(l.in_shape) * l.bits_in for l in layers], dtype=np.int64) * B
+        self.in_bits_all = np.array([sum(math.prod(s) for s in (l.in_shapes or (l.in_shape,))) * l.bits_in
+                                     for l in layers], dtype=np.int64) * B
+        self.out_elems = np.array([math.prod(l.out_shape) for l in layers], dtype=np.int64) * B
+        self.out_bits = self.out_elems * np.array([l.bits_out for l in layers], dtype=np.int64)
+        self.macs = np.array([l.macs * B for l in layers], dtype=np.int64)
+        notes = self._base_notes = []
+        self.mapping: Mapping | None = None
+        self.live_bits = live_bits(wl)
+        if len(comp):
+            m = self.mapping = map_layers(arch, comp)
+            P = self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
+            r_in = self.bits_in = np.array([l.bits_in for l in comp], dtype=np.int64)
+            r_out = self.bits_out = np.array([l.bits_out for l in comp], dtype=np.int64)
+            r_w = self.bits_w = np.array([l.bits_w for l in comp], dtype=np.int64)
+            self.c_out = np.array([l.c_out for l in comp], dtype=np.int64)
+            # the macro's event counts per pixel (tlm/hw/): DP phases, conversions of the whole layer
+            self.dp_phases = np.asarray(hw_macro.dp_phases(arch, r_in), dtype=np.int64)
+            self.conversions_per_pixel = np.asarray(hw_adc.conversions_per_pixel(arch, self.c_out, r_in, r_w),
+                                                    dtype=np.int64)
+            self._check_range(m)
+            self.t_dp, self.t_cv = (np.asarray(x, dtype=np.int64)
+                                    for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
+            self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
+            self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
+            self.tile_bits = m.rows_per_tile * m.cols_per_tile
+            self._tile_load_cycles = weight_load_cycles(arch, self.tile_bits)  # when not resident
+            self.psum_bits = self.out_elems[self.comp_idx] * (m.row_tiles - 1) * arch.controller.psum_bits
+            for j, l in enumerate(comp):
+                if m.row_tiles[j] > 1:
+                    notes.append(f"{l.name}: {int(m.rows_per_group[j])} rows need {int(m.row_tiles[j])} "
+                                 "row tiles; partial sums are accumulated digitally")
+                if m.groups[j] > 1 and m.spatial_utilization[j] < 0.25:
+                    notes.append(f"{l.name}: grouped conv ({int(m.groups[j])} groups) maps poorly, "
+                                 f"{100 * m.spatial_utilization[j]:.1f}% of the array holds useful weights")
+        else:
+            self._check_range(None)
+        if len(self.dig_idx):
+            dl = [layers[i] for i in self.dig_idx]
+            self.ops = np.array([digital_ops(l) for l in dl], dtype=np.int64) * B
+            self.moves = np.array([moves_data(l) for l in dl], dtype=bool)
+            self.dig_read_bits = np.where(self.moves, self.in_bits_all[self.dig_idx], 0)
+            self.dig_write_bits = np.where(self.moves, self.out_bits[self.dig_idx], 0)
+        self.spill_bits = np.maximum(self.live_bits - arch.sram.capacity_bits, 0)
+        for i in np.nonzero(self.spill_bits)[0]:
+            notes.append(f"{layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
+                         f"{arch.sram.capacity_bits}-bit SRAM; {int(self.spill_bits[i])} bits spill to "
+                         "external memory")
+        self.io_in_bits = math.prod(wl.input_shape) * wl.input_bits * B
+        self.io_out_bits = int(self.out_bits[-1])
+        self._layout()
+
+    # ---- the assignment ------------------------------------------------------------------------------
+    def set_assignment(self, j: int, tile_macro, tile_round) -> None:
+        """Give compute layer j (index among the compute layers) another assignment: tile k runs on macro
+        tile_macro[k] in round tile_round[k] (a mapper's policy).  Rounds are renumbered densely; the
+        layer's round count and weight-load cycles follow (a round loads its tiles over the DMA channels;
+        the analytic schedule takes its largest non-last round as the full one)."""
+        m, N = self.mapping, self.arch.macro.count
+        tm, tr = np.asarray(tile_macro, dtype=np.int64), np.asarray(tile_round, dtype=np.int64)
+        T = int(m.tiles[j])
+        bad, one_round = tm.shape != (T,) or tr.shape != (T,), False
+        if T and not bad:  # (on a few tiles Python's min and max are cheaper than numpy's)
+            if T <= 64:
+                tml, trl = tm.tolist(), tr.tolist()
+                bad, one_round = min(tml) < 0 or max(tml) >= N or min(trl) < 0, not any(trl)
+            else:
+                bad, one_round = tm.min() < 0 or tm.max() >= N or tr.min() < 0, not tr.any()
+        if bad:
+            raise ValueError(f"an assignment of layer {j} needs {T} macros in [0, {N}) and rounds >= 0")
+        if one_round:  # (the resident policies): np.unique's answer, cheaply
+            tr = np.zeros(T, dtype=np.int64)
+            counts = np.array([T], dtype=np.int64)
+        else:
+            _, tr = np.unique(tr, return_inverse=True)
+            tr = tr.astype(np.int64)
+            counts = np.bincount(tr, minlength=1) if T else np.zeros(1, dtype=np.int64)
+        self.assignment[j] = (tm, tr)
+        ch = self.arch.dma.channels
+        self.rounds[j] = len(counts)
+        self.round_loads_last[j] = -(-int(counts[-1]) // ch) * self.load_cycles[j]
+        self.round_loads_full[j] = -(-int(counts[:-1].max(initial=0)) // ch) * self.load_cycles[j]
+        if self._layers is not None:  # (else they are built from these arrays when first asked for)
+            p = self._layers[int(self.comp_idx[j])]
+            p.rounds, p._tiles = int(self.rounds[j]), None
+
+    # ---- checks --------------------------------------------------------------------------------------
+    def _check_range(self, m) -> None:
+        """Refuse a run whose cycle counts could leave the exact int64 range.  The workload limits bound
+        MACs and activations, the schema bounds each parameter; their product (a huge layer on a very slow
+        architecture) is bounded here, with the same formulas evaluated in float64, which cannot wrap."""
+        arch, wl = self.arch, self.wl
+        f = np.float64
+        N = arch.macro.count
+        worst = np.zeros(len(wl.layers) + 1)
+        if m is not None:
+            tile = hw_ctrl.tile_cycles(arch, self.bits_in.astype(f), self.bits_out.astype(f),
+                                       m.outputs_per_tile.astype(f), self.pixels.astype(f), self.bits_w.astype(f))
+            load = np.minimum(N, m.tiles).astype(f) * weight_load_cycles(arch, (m.rows_per_tile
+                                                                                * m.cols_per_tile).astype(f))
+            rounds = np.ceil(m.tiles.astype(f) / N)
+            worst[self.comp_idx] = np.maximum(rounds * (tile + load) + load, m.tiles.astype(f) * tile)
+        spill = np.maximum(self.live_bits.astype(f) - arch.sram.capacity_bits, 0.0)
+        worst[:-1] += 2 * (arch.dma.latency_cycles + spill / arch.dma.bandwidth_bits_per_cycle)
+        total = np.cumsum(worst)
+        if not total[-1] < EXACT_LIMIT:
+            i = min(int(np.argmax(~(total < EXACT_LIMIT))), len(wl.layers) - 1)
+            l = wl.layers[i]
+            raise InputError(f"on '{arch.name}' the run would take about {total[-1]:.3g} cycles up to this layer, "
+                             f"more than the {EXACT_LIMIT:.3g} the engines count exactly (a huge layer on a very "
+                             "slow architecture?)", l.where or Where(wl.file), f"layers[{i}]({l.name})")
+
+    def check_tile_limit(self) -> None:
+        """The TLM engine runs every tile as objects and events: refuse networks past MAX_TILES."""
+        m = self.mapping
+        if m is None or int(m.tiles.sum()) <= MAX_TILES:
+            return
+        j = int(np.argmax(m.tiles))
+        l = self.wl.layers[int(self.comp_idx[j])]
+        raise InputError(f"{int(m.tiles.sum()):,} weight tiles in all (layer '{l.name}' alone has "
+                         f"{int(m.tiles[j]):,}); the tlm engine simulates at most {MAX_TILES:,} tile runs per "
+                         "simulation: use --engine analytic for a network this large",
+                         l.where or Where(self.wl.file), f"{l.name}")
+
+    # ---- layout and per-layer scalars ---------------------------------------------------------------
+    def _layout(self) -> None:
+        a, wl = self.arch, self.wl
+        lay = self.sram = SramLayout(a.sram.capacity_bits, bank_interleave_bits(a))
+        lay.place("input", self.io_in_bits)
+        for i, l in enumerate(wl.layers):
+            if l.type in VIEW_TYPES:
+                lay.alias(l.name, l.inputs[0])
+            else:
+                lay.place(l.name, int(self.out_bits[i]))
+        if self.mapping is not None:
+            for j, i in enumerate(self.comp_idx):
+                if self.psum_bits[j]:
+                    lay.place(f"{wl.layers[i].name}.psum", int(self.out_elems[i]) * a.controller.psum_bits)
+
+    def _fill_layers(self, compute_txn_macs) -> None:
+        lay, wl = self.sram, self.wl
+        for i, l in enumerate(wl.layers):
+            p = self._layers[i]
+            p.in_addrs = tuple(lay.address[s] for s in l.inputs)
+            p.in_addr = p.in_addrs[0]
+            p.out_addr = lay.address[l.name]
+            p.spill_bits = int(self.spill_bits[i])
+        m = self.mapping
+        if m is not None:  # the per-layer arrays as Python ints (floats), once
+            pixels, bits_in, bits_out, bits_w, dp_phases, t_dp, t_cv, period, tile_cycles, load_cycles, \
+                tile_bits, rounds, tiles, rows_pt, outs_pt = (
+                    a.tolist() for a in (self.pixels, self.bits_in, self.bits_out, self.bits_w, self.dp_phases,
+                                         self.t_dp, self.t_cv, self.period, self.tile_cycles, self.load_cycles,
+                                         self.tile_bits, self.rounds, m.tiles, m.rows_per_tile,
+                                         m.outputs_per_tile))
+            density = self.density.tolist()
+        for j, i in enumerate(self.comp_idx.tolist()):
+            p = self._layers[i]
+            p._j = j
+            p.pixels, p.bits_in, p.bits_out = pixels[j], bits_in[j], bits_out[j]
+            p.bits_w, p.dp_phases = bits_w[j], dp_phases[j]
+            p.t_dp, p.t_cv, p.period = t_dp[j], t_cv[j], period[j]
+            p.tile_cycles, p.load_cycles = tile_cycles[j], load_cycles[j]
+            p.tile_bits, p.rounds, p.n_tiles = tile_bits[j], rounds[j], tiles[j]
+            p.density = density[i]
+            p.psum_bits = self.arch.controller.psum_bits
+            p.psum_addr = lay.address.get(f"{p.name}.psum", 0)
+            macs_px = rows_pt[j] * outs_pt[j]
+            p.chunk_pixels = max(1, -(-compute_txn_macs // max(macs_px, 1)),
+                                 -(-p.pixels * p.n_tiles // MAX_COMPUTE_TXN_PER_LAYER))
+        for j, i in enumerate(self.dig_idx):
+            p = self._layers[i]
+            p.ops = int(self.ops[j])
+            p.read_bits, p.write_bits = int(self.dig_read_bits[j]), int(self.dig_write_bits[j])
+            l = wl.layers[i]
+            if self.moves[j]:
+                p.in_bits_each = tuple(math.prod(s) * l.bits_in * self.batch for s in (l.in_shapes or (l.in_shape,)))
+
+    def _build_tiles(self, p: LayerPlan) -> list:
+        arch, m, j = self.arch, self.mapping, p._j
+        l = self.wl.layers[p.row]
+        R = arch.macro.rows
+        g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
+        rows_g = int(m.rows_per_group[j])
+        cout_g = l.c_out // g
+        chm = int(hw_macro.channels_per_macro(arch, l.bits_w))
+        n_rt, n_ct, n_gt = int(m.row_tiles[j]), int(m.col_tiles[j]), int(m.group_tiles[j])
+        in_total = int(self.in_bits[p.row])
+        rows_total = g * rows_g
+        P, psum, r_out = p.pixels, arch.controller.psum_bits, p.bits_out
+        tmac, tround = self.assignment[j]
+        tmac, tround = tmac.tolist(), tround.tolist()
+        res = self.resident
+        tiles = []
+        k = 0
+        for gt in range(n_gt):
+            g0 = gt * gpt
+            ng = min(gpt, g - g0)
+            for ct in range(n_ct):
+                ch = min(chm, cout_g - ct * chm)
+                c0 = g0 * cout_g + ct * chm
+                for rt in range(n_rt):
+                    rows = min(R, rows_g - rt * R)
+                    r0 = g0 * rows_g + rt * R
+                    r1 = r0 + ng * rows  # packed groups (gpt > 1) have a single row tile
+                    lo, hi = in_total * r0 // rows_total, in_total * r1 // rows_total
+                    cols = ch * l.bits_w
+                    outs = ng * ch
+                    last = rt == n_rt - 1
+                    cells = ng * ng * rows * cols
+                    tiles.append(Tile(index=k, row_tile=rt, last_row=last, rows=ng * rows, cols=ng * cols,
+                                      cells=cells, outputs=outs,
+                                      conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
+                                      in_lo=lo, in_hi=hi, ch_lo=c0,
+                                      ch_hi=c0 + outs, read_bits=hi - lo,
+                                      write_bits=P * outs * (r_out if last else psum),
+                                      psum_read_bits=P * outs * psum if rt > 0 else 0,
+                                      weight_bits=0 if res else cells, macro=tmac[k], round=tround[k]))
+                    k += 1
+        assert k == p.n_tiles
+        return tiles
+
+    def _serial_bound(self) -> int:
+        """Every block's whole demand one after the other (one SRAM bank, one DMA channel, one macro):
+        an upper bound of any run's cycles, contended or not."""
+        a = self.arch
+        dma = self.io_in_bits + self.io_out_bits + 2 * int(self.spill_bits.sum())
+        total = int(hw_dma.transfer_cycles(a, dma)) + 2 * len(self.wl.layers) * (a.dma.latency_cycles + 1)
+        sram = self.io_in_bits + self.io_out_bits
+        ops = 0
+        if self.mapping is not None:
+            m = self.mapping
+            total += int((m.tiles * (self.tile_cycles + self.load_cycles)).sum())
+            sram += int((self.in_bits[self.comp_idx] * m.col_tiles + self.out_bits[self.comp_idx]
+                         + 2 * self.psum_bits).sum())
+            ops += int(self.psum_bits.sum() // a.controller.psum_bits)
+        if len(self.dig_idx):
+            sram += int(self.dig_read_bits.sum() + self.dig_write_bits.sum())
+            ops += int(self.ops.sum())
+        total += int(hw_sram.access_cycles(a, sram, 1)) + int(hw_pp.op_cycles(a, ops))
+        return total + len(self.wl.layers) + 1
+
+
+PER_LAYER_KEYS = ("macs", "cycles", "compute_cycles", "load_cycles", "spill_cycles", "tiles", "row_tiles",
+                  "col_tiles", "group_tiles", "groups_per_tile", "rounds", "rows_per_tile", "cols_per_tile",
+                  "weight_bits_loaded", "conversions", "dp_cycles", "sram_read_bits", "sram_write_bits", "dma_bits",
+                  "spill_bits", "postproc_ops", "live_bits", "spatial_utilization", "temporal_utilization")
+STATIC_KEYS = ("macs", "tiles", "row_tiles", "col_tiles", "group_tiles", "groups_per_tile", "rounds", "rows_per_tile",
+               "cols_per_tile", "live_bits", "spatial_utilization")
+
+
+def static_per_layer(plan) -> dict:
+    """The Result's per-layer arrays (in their order) with the numbers the mapping alone fixes filled in
+    (tiles, rounds, live bits, spatial utilization...) and zeros for what an engine measures."""
+    rows = plan.rows
+    pl = {k: np.zeros(rows, dtype=float if k.endswith("utilization") else np.int64) for k in PER_LAYER_KEYS}
+    pl["macs"][:-1] = plan.macs
+    pl["live_bits"][:-1] = plan.live_bits
+    m, ci = plan.mapping, plan.comp_idx
+    if m is not None:
+        for k, v in (("tiles", m.tiles), ("row_tiles", m.row_tiles), ("col_tiles", m.col_tiles),
+                     ("group_tiles", m.group_tiles), ("groups_per_tile", m.groups_per_tile),
+                     ("rounds", plan.rounds), ("rows_per_tile", m.rows_per_tile),
+                     ("cols_per_tile", m.cols_per_tile), ("spatial_utilization", m.spatial_utilization)):
+            pl[k][ci] = v
+    return pl
+
+
+def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None) -> Plan:
+    """The plan of `wl` on `arch` (see the module docstring).  `input_density` (one value per layer)
+    replaces the config's default input bit density, e.g. measured on data.  `policy`: the mapping
+    policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it).
+    `shared`: a dict handed to the plans of one architecture and workload (and input density) under
+    several policies (architectures that differ in `mapping` only; tlm/analytic.choose_policy): what
+    they have in common -- the policy-independent fields (Plan._base), the tile packing, the row
+    cycles of the compute layers, and a schedule two policies' assignments both give (replicate
+    without a replica is pipelined) -- is built by the first and read by the others, so each plan is
+    the one it would be alone."""
+    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared)

@@ -1,0 +1,467 @@
+"""The schedule: jobs (image, layer, output row, resource, cycles) with their dependencies, their
+contention-free (max-plus) timing, the cached structural skeletons and the line buffers.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import NamedTuple
+import numpy as np
+from tlm.errors import InputError, Where
+from tlm.hw import dma as hw_dma
+from tlm.hw import postproc as hw_pp
+from tlm.mapping.geometry import cdiv, map_layers
+from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
+from tlm.mapping.policies import MAX_JOBS
+from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
+
+
+# ---- the schedule -----------------------------------------------------------------------------------
+@dataclass
+class Schedule:
+    """Jobs in execution order; job j runs on resource `res[j]` for `cost[j]` cycles once every job in
+    `deps[j]` is done.  `start`/`end` are the contention-free times (the bound)."""
+    names: list  # resource names: macro0.., postproc, dma.in, dma.out
+    res: list
+    cost: list
+    layer: list  # workload row (len(layers) = image I/O)
+    image: list
+    row: list
+    deps: list
+    start: np.ndarray = None
+    end: np.ndarray = None
+    makespan: int = 0
+    line_buffer_bits: int = 0
+    spill_bits: int = 0
+    spill_cycles: int = 0
+    stage: dict = field(default_factory=dict)  # resource name -> cycles per image
+    fill: int = 0
+    drain: int = 0
+    bottleneck: str = ""
+    layer_stage: dict = field(default_factory=dict)  # layer -> cycles of its busiest copy per image
+    order: dict = field(default_factory=dict)  # resource -> job ids in the order it runs them
+    chunks: list = field(default_factory=list)  # jobs per image (per copy) of each layer
+
+
+class _LayerShape(NamedTuple):
+    """What the structure of a schedule reads of a layer (its rows, what they read, its producers)."""
+    name: str
+    type: str
+    inputs: tuple
+    out_shape: tuple
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+
+    @property
+    def is_compute(self) -> bool:
+        return self.type in COMPUTE_TYPES
+
+
+class _Skeleton:
+    """The jobs of a schedule without their cycles: resources, layers, images, rows, dependencies, and per
+    job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
+    __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
+                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over")
+
+
+# job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
+_ROWS, _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _SPILL = range(5)
+
+
+def _structure(wl, asg, N, two, stream, spill_bits):
+    """Everything the structure of `build_schedule`'s jobs depends on, as a hashable key: the batch, the
+    macros and DMA channels, the policy kind, which layers spill (layer by layer), the input shape and
+    each layer's name, type, inputs, output shape and window, the assignment's places and replicas."""
+    spill = None
+    if not stream:
+        sb = np.zeros(len(wl.layers), dtype=np.int64) if spill_bits is None else np.asarray(spill_bits,
+                                                                                              dtype=np.int64)
+        spill = tuple(bool(x) for x in sb.tolist())
+    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
+                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in wl.layers)
+    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes,
+            tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
+
+
+_SKELETONS = {}  # structure -> _Skeleton, the least recently used first
+_SKELETON_JOBS = [0]  # jobs held by the cached skeletons
+MAX_SKELETON_JOBS = 250_000  # (a few hundred bytes each: tens of MB at most); and at most 64 skeletons
+_SKELETON_LOCK = threading.Lock()  # Dask workers evaluate points in threads
+
+
+def clear_skeletons() -> None:
+    """Forget the cached schedule skeletons (tests: a schedule built from cold caches)."""
+    with _SKELETON_LOCK:
+        _SKELETONS.clear()
+        _SKELETON_JOBS[0] = 0
+
+
+def _cached_skeleton(key) -> _Skeleton:
+    """`_skeleton(key)`, kept for the next schedule of the same structure (least recently used dropped
+    first, within MAX_SKELETON_JOBS jobs and 64 skeletons)."""
+    with _SKELETON_LOCK:
+        sk = _SKELETONS.pop(key, None)
+        if sk is not None:
+            _SKELETONS[key] = sk
+            return sk
+    sk = _skeleton(key)
+    with _SKELETON_LOCK:
+        if key not in _SKELETONS:
+            _SKELETONS[key] = sk
+            _SKELETON_JOBS[0] += len(sk.res)
+            while _SKELETONS and (_SKELETON_JOBS[0] > MAX_SKELETON_JOBS or len(_SKELETONS) > 64):
+                _SKELETON_JOBS[0] -= len(_SKELETONS.pop(next(iter(_SKELETONS))).res)
+    return sk
+
+
+def _skeleton(key) -> _Skeleton:
+    """The jobs of a schedule and their dependencies, built from `key` (`_structure`) alone, so that
+    schedules of one structure (a sweep's points that differ in timing or precision only) share it."""
+    B, stream, N, two, spill, input_shape, layers, places, replicas = key
+    replicas = dict(replicas)
+    n = len(layers)
+    sk = _Skeleton()
+    sk.jobs_over = 0
+    sk.res = []
+    names = sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two
+                                                                          else ["dma.ch0"])
+    PP, DIN, DOUT = N, N + 1, N + 2 if two else N + 1
+    on = {}  # (layer, replica) -> {macro: tiles}
+    for li, rep, mac in places:
+        d = on.setdefault((li, rep), {})
+        d[mac] = d.get(mac, 0) + 1
+    on_sorted = {k: sorted(d.items()) for k, d in on.items()}
+    H = sk.H = [_hw(l.out_shape)[0] for l in layers]
+    macs_of = [set() for _ in range(n)]
+    for li, _rep, mac in places:
+        macs_of[li].add(mac)
+    fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
+
+    def jobs(g):
+        return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
+    group = 1  # rows per job, doubled while the job count is too large
+    while stream and jobs(group) > MAX_JOBS and group < max(H):
+        group *= 2
+    if stream and jobs(group) > MAX_JOBS:
+        sk.jobs_over = jobs(group)
+        return sk
+    chunks = sk.chunks = [max(1, -(-H[i] // group)) if stream else 1 for i in range(n)]  # jobs per image per copy
+    cid = sk.cid = [chunk_ids(H[i], chunks[i]) for i in range(n)]
+    index = sk.index = {l.name: i for i, l in enumerate(layers)}
+    res, lay, img, row, deps_, spec = [], [], [], [], [], []
+    done_of = sk.done_of = {}  # (image, layer, chunk) -> job ids
+
+    def add(r, c, li, b, y, deps):
+        res.append(r)
+        spec.append(c)
+        lay.append(li)
+        img.append(b)
+        row.append(y)
+        deps_.append(deps)
+        return len(res) - 1
+
+    def rows_of(i, q):
+        return q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
+
+    needs = sk.needs = {}
+    if stream:  # the input rows each output row reads (the dependencies; the line buffers)
+        for i, l in enumerate(layers):
+            shp = [input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
+            needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
+    img_in = {}
+    if stream:
+        cid_l = [c.tolist() for c in cid]
+        # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
+        # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
+        chunk_jobs = []
+        for i, l in enumerate(layers):
+            per = []
+            f = replicas.get(i, 1)
+            srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in needs[i]]
+            for q in range(chunks[i]):
+                lo, hi = rows_of(i, q)
+                runs = ([(mac, (_ROWS, i, lo, hi, nt)) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute
+                        else [(PP, (_DIGITAL, i, lo, hi, 1))])
+                per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
+                                   for p, first, last in srcs]))
+            chunk_jobs.append(per)
+        for b in range(B):
+            img_in[b] = add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
+            for i in range(n):
+                for q, (runs, ranges) in enumerate(chunk_jobs[i]):
+                    deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
+                    for rg in ranges:
+                        if rg is None:
+                            deps.append(img_in[b])
+                        else:
+                            p, qa, qb = rg
+                            for qq in range(qa, qb):
+                                deps.extend(done_of[(b, p, qq)])
+                    done_of[(b, i, q)] = [add(mac, c, i, b, q, deps) for mac, c in runs]
+            add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
+                [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+    else:  # layer by layer over the whole batch; the batch comes in at once and leaves at once
+        j0 = add(DIN, (_IMAGE_IN, n, 0, 0, B), n, 0, 0, [])
+        img_in.update(dict.fromkeys(range(B), j0))
+        barrier = [j0]
+        # live activations beyond the SRAM (the whole batch is live): spilled out and read back around the
+        # layer over the DMA, as the sequential schedule does (row -1: spill in, -2: spill out)
+        for i in range(n):
+            if spill[i]:
+                barrier = [add(DIN, (_SPILL, i, 0, 0, 1), i, 0, -1, barrier)]
+            l = layers[i]  # one job per macro for the whole batch (image -1: all of them, one after the other)
+            if l.is_compute:
+                ids = [add(mac, (_ROWS, i, 0, H[i] - 1, B * nt), i, -1, 0, barrier) for mac, nt in on_sorted[(i, 0)]]
+            else:
+                ids = [add(PP, (_DIGITAL, i, 0, H[i] - 1, B), i, -1, 0, barrier)]
+            barrier = ids
+            if spill[i]:
+                barrier = [add(DIN, (_SPILL, i, 0, 0, 1), i, B - 1, -2, barrier)]
+        add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
+    sk.res, sk.layer, sk.image, sk.row, sk.deps = res, lay, img, row, deps_
+    uniq = {}
+    sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in spec]  # job -> its cost among the distinct ones
+    sk.specs = list(uniq)
+    sk.users = _users(deps_)
+    sk.line_buffers = _line_buffer_structure(layers, input_shape, H, needs, index) if stream else None
+    return sk
+
+
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None):
+    """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
+    pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
+    `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
+    sequential rule) spilled out and read back around layer i.  `m`: the compute layers' Mapping if
+    known (comp_mapping), `rc` its layer_row_cycles.  The jobs and their dependencies come from
+    `_skeleton` (built once per structure); their cycles from the architecture and the workload's
+    precisions, here."""
+    layers, n, B = wl.layers, len(wl.layers), wl.batch
+    comp = [i for i, l in enumerate(layers) if l.is_compute]
+    if m is None and comp:
+        m = map_layers(arch, [layers[i] for i in comp])
+    N = arch.macro.count
+    two = arch.dma.channels > 1
+    sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits))
+    if sk.jobs_over:
+        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {sk.jobs_over:,} jobs, more than the "
+                         f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
+                         "resident or sequential", Where(wl.file), "batch")
+    names, H = sk.names, sk.H
+    in_bits = math.prod(wl.input_shape) * wl.input_bits
+    out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
+    spill = None if stream else (np.zeros(n, dtype=np.int64) if spill_bits is None
+                                 else np.asarray(spill_bits, dtype=np.int64))
+    if rc is None:
+        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
+
+    def job_cost(kind, i, lo, hi, mult):
+        if kind == _ROWS:  # `mult` tiles (x the batch) over output rows lo..hi of compute layer i
+            r0, r1 = rc[i]
+            return mult * ((r0 if lo == 0 else r1) + (hi - lo) * r1)
+        if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
+            if layers[i].type in VIEW_TYPES:
+                return 0
+            o = int(ops[i])
+            return mult * int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
+        if kind == _IMAGE_IN:
+            return hw_dma.transfer_cycles(arch, in_bits * mult)
+        if kind == _IMAGE_OUT:
+            return hw_dma.transfer_cycles(arch, out_bits * mult)
+        return hw_dma.transfer_cycles(arch, int(spill[i]))  # _SPILL
+    costs = [int(job_cost(*c)) for c in sk.specs]
+    S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
+                 image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
+    S.chunks = list(sk.chunks)
+    _time(S, sk.users)
+    cost = np.array(S.cost, dtype=np.int64)
+    res = np.array(S.res, dtype=np.int64)
+    per = np.bincount(res, weights=cost, minlength=len(names))
+    S.stage = {names[k]: int(-(-int(per[k]) // B)) for k in range(len(names)) if per[k] > 0}
+    lay = np.array(S.layer)
+    # per layer: the cycles of its busiest resource (one bincount over (layer, resource) pairs)
+    R = len(names)
+    by = np.bincount(lay * R + res, weights=cost, minlength=(n + 1) * R).reshape(n + 1, R)
+    has = np.bincount(lay, minlength=n + 1) > 0
+    for i in np.nonzero(has[:n])[0].tolist():
+        S.layer_stage[i] = int(-(-int(by[i].max()) // B))
+    if S.stage:
+        S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
+    if stream:
+        S.line_buffer_bits = _line_buffers(wl, S, sk)
+        S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
+        if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
+            S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
+    S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
+    _fill_drain(S, B)
+    return S
+
+
+def _fill_drain(S, B):
+    """fill and drain of the closed form  makespan = fill + (B-1) x slowest stage + drain: the single
+    image's time up to the end of its work on the bottleneck resource, and after it."""
+    if not S.bottleneck:
+        return
+    k = S.names.index(S.bottleneck)
+    res, img = np.array(S.res), np.array(S.image)
+    sel = (res == k) & (img == 0)
+    first_end = int(S.end[sel].max()) if sel.any() else 0
+    S.fill = first_end
+    img0_end = int(S.end[img == 0].max()) + S.spill_cycles
+    S.drain = img0_end - first_end
+
+
+def _users(deps):
+    """For each job, the jobs that depend on it (once per dependency)."""
+    users = [[] for _ in range(len(deps))]
+    for j, d in enumerate(deps):
+        for k in d:
+            users[k].append(j)
+    return users
+
+
+def _time(S, users=None):
+    """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
+    done; an idle resource starts its ready job of the oldest image first (then the earliest in the
+    list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
+    plan (`S.order`): the TLM engine executes the same order, so it can only be later.
+    Completions are taken in (time, job) order; after each, the resources it touched (its own, and
+    those of the jobs it made ready, in resource order) start their best ready job if idle."""
+    from heapq import heappop, heappush
+    n = len(S.res)
+    res, cost, deps, img = S.res, S.cost, S.deps, S.image
+    left = [len(d) for d in deps]
+    if users is None:
+        users = _users(deps)
+    st, e = [0] * n, [0] * n
+    n_res = max(res) + 1 if n else 0
+    queues = [[] for _ in range(n_res)]  # resource -> heap of (image, job)
+    busy_until = [0] * n_res
+    events = []  # heap of (completion time, job)
+    order = {}  # resource -> jobs in start order (keys in the order resources first start)
+    first = []  # resources with a job ready at time 0, in order of their first such job
+    for j in range(n):
+        if not left[j]:
+            r = res[j]
+            if not queues[r]:
+                first.append(r)
+            heappush(queues[r], (img[j], j))
+
+    def start(r, t):
+        q = queues[r]
+        if q and busy_until[r] <= t:
+            j = heappop(q)[1]
+            st[j] = t
+            e[j] = busy_until[r] = t + cost[j]
+            if r in order:
+                order[r].append(j)
+            else:
+                order[r] = [j]
+            heappush(events, (e[j], j))
+    for r in first:
+        start(r, 0)
+    done = 0
+    while events:
+        t, j = heappop(events)
+        done += 1
+        r0 = res[j]
+        touched = None
+        for u in users[j]:
+            left[u] -= 1
+            if not left[u]:
+                ru = res[u]
+                heappush(queues[ru], (img[u], u))
+                if ru != r0:
+                    if touched is None:
+                        touched = {r0, ru}
+                    else:
+                        touched.add(ru)
+        if touched is None:
+            start(r0, t)
+        else:
+            for r in sorted(touched):
+                start(r, t)
+    if done != n:
+        raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
+    S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
+    S.order = order
+
+
+def _line_buffer_structure(layers, input_shape, H, needs, index):
+    """What `_line_buffers` needs of a stream's structure: per source tensor (the image, every layer but
+    views), (name, height, its producer layer or None, for each consumer the consumer row that reads
+    each source row last, whether the last layer's output is it)."""
+    n = len(layers)
+    alias = {l.name: l.inputs[0] for l in layers if l.type in VIEW_TYPES}
+
+    def height(s):
+        return _hw(input_shape if s == "input" else layers[index[s]].out_shape)[0]
+
+    consumers = {}  # source tensor -> [(consumer layer, first row read per consumer row)]
+    for i in range(n):
+        for s, first, _last in needs[i]:
+            while s in alias:  # a view: the consumer's row 0 reads all of the source
+                s = alias[s]
+                first = np.zeros(len(first), dtype=np.int64)
+            consumers.setdefault(s, []).append((i, first))
+    srcs = ["input"] + [l.name for l in layers if l.type not in VIEW_TYPES]
+    out = []
+    for src in srcs:
+        h = height(src)
+        readers = []
+        for ci, first in consumers.get(src, []):
+            last_reader = np.searchsorted(first, np.arange(h), side="right") - 1
+            readers.append((ci, np.minimum(np.maximum(last_reader, 0), H[ci] - 1)))  # np.clip
+        last = src == layers[-1].name or (layers[-1].type in VIEW_TYPES and alias.get(layers[-1].name) == src)
+        out.append((src, h, None if src == "input" else index[src], readers, last))
+    return out
+
+
+def _line_buffers(wl, S, sk):
+    """Peak activation bits held at once (all images): a row lives from the end of the job producing it
+    to the end of the last job reading it (every consumer; views hand their consumers to their source).
+    This is the activation SRAM the line buffers and the residual branches need.  `sk`: the schedule's
+    skeleton (its chunks, the jobs of each chunk, the sources and their readers)."""
+    layers, n, B = wl.layers, len(wl.layers), wl.batch
+    end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
+    done = {k: end[ids[0]] if len(ids) == 1 else max(end[j] for j in ids)  # when each chunk's last job ends
+            for k, ids in sk.done_of.items()}
+    io = [j for j in range(len(S.res)) if lay_[j] == n]
+    io_in = {img_[j]: end[j] for j in io if row_[j] == 0}
+    io_out = {img_[j]: end[j] for j in io if row_[j] == 1}
+    chunks, cid = sk.chunks, sk.cid
+    per_src = []
+    for src, h, p, readers, last in sk.line_buffers:  # the bits of one row of each source
+        if p is None:
+            rb = math.prod(wl.input_shape) * wl.input_bits // h
+        else:
+            l = layers[p]
+            rb = math.prod(l.out_shape) * l.bits_out // h
+        per_src.append((src, h, rb, p, readers, last))
+    starts, ends, bits = [], [], []
+    for b in range(B):
+        b_in = io_in.get(b, io_in.get(0, 0))
+        b_out = io_out.get(b, max(io_out.values()) if io_out else 0)
+        row_end = {}  # layer -> the end of the job producing each of its output rows (image b)
+
+        def row_ends(p):
+            if p not in row_end:
+                row_end[p] = np.array([done[(b, p, q)] for q in range(chunks[p])])[cid[p]]
+            return row_end[p]
+        for src, h, rb, p, readers, last in per_src:
+            made = np.full(h, b_in) if p is None else row_ends(p)
+            free = made.copy()
+            for ci, reader in readers:
+                free = np.maximum(free, row_ends(ci)[reader])
+            if last:
+                free = np.maximum(free, b_out)
+            starts.append(made)
+            ends.append(free)
+            bits.append(np.full(h, rb, dtype=np.int64))
+    s, e, w = np.concatenate(starts), np.concatenate(ends), np.concatenate(bits)
+    t = np.concatenate([s, e])
+    d = np.concatenate([w, -w])
+    order = np.lexsort((d, t))  # at equal times a row is freed before the next is written
+    return int(np.cumsum(d[order]).max())

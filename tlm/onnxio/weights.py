@@ -1,0 +1,232 @@
+"""The weights of an ONNX model, for the functional (accuracy) model: `tlm accuracy MODEL.onnx`.
+
+tlm/onnxio/graph.py maps the graph to a workload (shapes only) and decides what folds where; this module
+walks the same graph with that importer's decisions (`onnx_import.import_graph`: which workload layer
+holds each tensor) and reads the values:
+
+- Conv: weight (Cout, Cin/G, kh, kw) and optional bias; Gemm: B (transposed unless transB=1) times
+  alpha, bias C times beta; MatMul: B transposed, no bias.
+- A BatchNormalization or a per-channel Mul/Add/Sub/Div by a constant that the importer folded into a
+  conv/dense layer's analog batch-norm (ABN) is folded here into that layer's float weights and bias:
+  BN y = (x - mean) / sqrt(var + eps) * scale + B -> w' = a w, b' = a (b - mean) + B, a = scale /
+  sqrt(var + eps).  tlm.functional.model then quantizes w' per output channel (step = max |w'_c| / (2^(r_w-1)
+  - 1)), so the per-channel factor a ends up in the channel's weight step and hence in its ABN gain
+  g_c = s_in step_c / s_out, and the shift in its ABN offset: the same fold the hardware does.
+- Relu / Clip(min >= 0) are the workload layer's `relu: true` (the importer's decision).
+- Activation ranges (the float value the r_out-bit codes span, per compute layer): from the model's
+  metadata `tlm.range.<layer>` when present (scripts/export_mnist_onnx.py writes the trained ranges),
+  else calibrated on a few images through the float model (the 99.99th percentile of each layer's
+  output; |output| for layers without ReLU), as scripts/train_mnist.py calibrates.
+- Input codes: unsigned `input.bits`-bit; code 2^bits - 1 is the float input `tlm.input_range`
+  (metadata; 1.0, i.e. pixels / 255, when absent).
+
+Weights must be initializers or Constant nodes (a weight computed by a constant subgraph is refused in
+one line naming the node).  Layers the functional model cannot run (digital `eltwise` ops) are refused
+when the network is run, in one line naming the layer.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tlm.functional import model as F
+from tlm.errors import InputError, Where
+
+CALIBRATION_PERCENTILE = 99.99  # as scripts/train_mnist.py calibrates the shipped network's ranges
+FOLDABLE = ("BatchNormalization", "Mul", "Add", "Sub", "Div")
+
+
+def _constants(model) -> dict:
+    from onnx import numpy_helper
+    vals = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for n in model.graph.node:
+        if n.op_type == "Constant" and n.output:
+            for a in n.attribute:
+                if a.name == "value":
+                    vals[n.output[0]] = numpy_helper.to_array(a.t)
+                elif a.name in ("value_float", "value_floats"):
+                    vals[n.output[0]] = np.asarray(a.f if a.name == "value_float" else list(a.floats))
+    return vals
+
+
+def read_weights(path, wl=None) -> tuple[object, dict, str]:
+    """(workload, params for tlm.functional.model.FunctionalNet without ranges, where the ranges come from:
+    'metadata' or None).  `wl`: the workload already imported from `path` (imported when None)."""
+    from tlm.onnxio.graph import import_graph, load_onnx, read_model
+    if wl is None:
+        wl = load_onnx(path)
+    model, _ = read_model(path)
+    imp = import_graph(model, path)
+    where = Where(str(path))
+    consts = _constants(model)
+    layers = {L.name: L for L in wl.layers}
+    params: dict = {}
+
+    def const(n, i, what):
+        name = n.input[i] if len(n.input) > i else ""
+        if name not in consts:
+            raise InputError(f"{what} '{name}' is not an initializer or Constant node: its values cannot be "
+                             "read", where, f"node '{n.name or n.output[0]}' ({n.op_type})")
+        v = np.asarray(consts[name], dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            raise InputError(f"{what} '{name}' holds non-finite values", where,
+                             f"node '{n.name or n.output[0]}' ({n.op_type})")
+        return v
+
+    def per_channel(n, v, c):
+        v = v.reshape(-1)
+        if v.size not in (1, c):
+            raise InputError(f"constant of {v.size} values does not fit {c} channels", where,
+                             f"node '{n.name or n.output[0]}' ({n.op_type})")
+        return np.broadcast_to(v, (c,)).astype(np.float64)
+
+    for n in imp._toposort():
+        if not n.output or n.output[0] not in imp.acts:
+            continue
+        lname = imp.acts[n.output[0]].layer
+        L = layers.get(lname)
+        if n.op_type in ("Conv", "Gemm", "MatMul"):
+            if L is None or not L.is_compute:
+                continue
+            A = {a.name: a for a in n.attribute}
+            if n.op_type == "Conv":
+                w = const(n, 0 + 1, "weight")
+                b = const(n, 2, "bias") if len(n.input) > 2 and n.input[2] else np.zeros(w.shape[0])
+            elif n.op_type == "Gemm":
+                alpha = A["alpha"].f if "alpha" in A else 1.0
+                beta = A["beta"].f if "beta" in A else 1.0
+                B = const(n, 1, "weight")
+                w = (B if ("transB" in A and A["transB"].i) else B.T) * alpha
+                b = per_channel(n, const(n, 2, "bias"), w.shape[0]) * beta \
+                    if len(n.input) > 2 and n.input[2] else np.zeros(w.shape[0])
+            else:
+                w = const(n, 1, "weight").T
+                b = np.zeros(w.shape[0])
+            params[lname + ".w"] = w
+            params[lname + ".b"] = per_channel(n, b, w.shape[0]).copy()
+        elif n.op_type in FOLDABLE and L is not None and L.is_compute and lname + ".w" in params:
+            ins = [x for x in n.input if x]
+            acts = [x for x in ins if x in imp.acts]
+            if len(acts) != 1 or imp.acts[acts[0]].layer != lname:
+                continue  # not a fold into this layer (e.g. two feature maps)
+            w, b = params[lname + ".w"], params[lname + ".b"]
+            c = w.shape[0]
+            if n.op_type == "BatchNormalization":
+                eps = next((a.f for a in n.attribute if a.name == "epsilon"), 1e-5)
+                scale, shift, mean, var = (per_channel(n, const(n, i, "batch-norm parameter"), c)
+                                           for i in (1, 2, 3, 4))
+                a = scale / np.sqrt(var + eps)
+                w, b = w * a.reshape((-1,) + (1,) * (w.ndim - 1)), a * (b - mean) + shift
+            else:
+                k = [x for x in ins if x not in imp.acts][0]
+                v = per_channel(n, const(n, ins.index(k), "constant"), c)
+                vb = v.reshape((-1,) + (1,) * (w.ndim - 1))
+                if n.op_type == "Mul":
+                    w, b = w * vb, b * v
+                elif n.op_type == "Div":
+                    w, b = w / vb, b / v
+                elif n.op_type == "Add":
+                    b = b + v
+                elif ins.index(k) == 1:  # x - c
+                    b = b - v
+                else:  # c - x
+                    w, b = -w, v - b
+            params[lname + ".w"], params[lname + ".b"] = w, b
+    for L in wl.layers:
+        if L.is_compute and L.name + ".w" not in params:
+            raise InputError(f"no weights found for layer '{L.name}'", where, L.name)
+        if L.is_compute:
+            want = (L.c_out, L.c_in // L.groups, *L.kernel) if L.type == "conv2d" else (L.c_out, L.in_shape[0])
+            w = params[L.name + ".w"]
+            if L.type == "dense" and w.shape != want and w.size == np.prod(want):
+                params[L.name + ".w"] = w.reshape(want)
+            elif tuple(w.shape) != want:
+                raise InputError(f"weights of shape {list(w.shape)} do not fit the layer ({list(want)})", where,
+                                 L.name)
+    meta = {p.key: p.value for p in model.metadata_props}
+    try:
+        params["input.range"] = float(meta.get("tlm.input_range", 1.0))
+        ranges = {L.name: float(meta[f"tlm.range.{L.name}"]) for L in wl.layers
+                  if L.is_compute and f"tlm.range.{L.name}" in meta}
+    except ValueError as e:
+        raise InputError(f"metadata 'tlm.*' must be numbers: {e}", where, "metadata_props") from None
+    if not (params["input.range"] > 0 and np.isfinite(params["input.range"])) or \
+            any(not (r > 0 and np.isfinite(r)) for r in ranges.values()):
+        raise InputError("metadata ranges 'tlm.*' must be finite and > 0", where, "metadata_props")
+    n_comp = sum(L.is_compute for L in wl.layers)
+    src = None
+    if len(ranges) == n_comp:
+        for k, r in ranges.items():
+            params[k + ".range"] = r
+        src = "metadata"
+    return wl, params, src
+
+
+def calibrate_ranges(arch, wl, params: dict, images: np.ndarray,
+                     percentile: float = CALIBRATION_PERCENTILE) -> dict:
+    """`params` with each compute layer's `.range` set to the `percentile` of its float output (|output|
+    without ReLU) over `images` (input codes)."""
+    out = dict(params)
+    for L in wl.layers:
+        if L.is_compute:
+            out.setdefault(L.name + ".range", 1.0)
+    net = F.FunctionalNet(arch, wl, out)
+    x = images.astype(np.float64) * (net.input_range / ((1 << wl.input_bits) - 1))
+    vals = {"input": x}
+    for L in wl.layers:
+        xs = [vals[s] for s in L.inputs]
+        if L.is_compute:
+            y = net.q[L.name].float_forward(xs[0])
+            r = float(np.percentile(np.abs(y), percentile)) if y.size else 0.0
+            out[L.name + ".range"] = r if r > 0 else 1.0
+        else:
+            y, _ = F.digital(L, xs, [0] * len(xs), 0, True)
+        vals[L.name] = y
+    return out
+
+
+def build_onnx(arch, wl, path, calibration=None, force_calibration=False):
+    """The FunctionalNet of ONNX model `path` (workload `wl` imported from it, or None), and a note
+    saying where the activation ranges come from.  `calibration()` -> (input codes, what they are): the
+    images to calibrate on when the model carries no ranges (or with `force_calibration`)."""
+    wl, params, src = read_weights(path, wl)
+    if src is None or force_calibration:
+        if calibration is None:
+            raise InputError("the model carries no activation ranges (metadata 'tlm.range.*'): calibration "
+                             "images are needed", Where(str(path)), "--calibration-images")
+        images, what = calibration()
+        params = calibrate_ranges(arch, wl, params, images)
+        note = f"activation ranges calibrated on {what} ({CALIBRATION_PERCENTILE:g}th percentile of the float outputs)"
+    else:
+        note = f"activation ranges from the metadata of {Path(path).name} (as trained)"
+    return F.FunctionalNet(arch, wl, params), note
+
+
+def weights_npz(path, wl, calibration=None) -> tuple[bytes, str]:
+    """`tlm import MODEL.onnx --weights W.npz`: the bytes of an .npz in the workload weights format
+    (tlm.functional.model.load_params: `L.w` float weights, `L.b`, `L.range`, `input.range`) and a note on the
+    ranges.  Ranges from the model's metadata, else calibrated on `calibration()` -> (images, what)."""
+    import io
+    import zipfile
+
+    from tlm.config.arch import load_arch
+    from tlm.config.paths import DEFAULT_ARCH, resolve
+    wl, params, src = read_weights(path, wl)
+    if src is None:
+        if calibration is None:
+            raise InputError("the model carries no activation ranges (metadata 'tlm.range.*'): calibration "
+                             "images are needed", Where(str(path)), "--dataset")
+        calib, what = calibration()
+        params = calibrate_ranges(load_arch(resolve(None, "configs", DEFAULT_ARCH)), wl, params, calib)
+        note = f"read from {Path(path).name}; activation ranges calibrated on {what}"
+    else:
+        note = f"read from {Path(path).name}; activation ranges from its metadata"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:  # an .npz with fixed timestamps: same bytes
+        for k, v in sorted(params.items()):
+            arr = io.BytesIO()
+            np.lib.format.write_array(arr, np.asarray(v, dtype=np.float64), allow_pickle=False)
+            z.writestr(zipfile.ZipInfo(k + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), arr.getvalue(),
+                       compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue(), note

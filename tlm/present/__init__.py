@@ -1,0 +1,1 @@
+"""Presentation: terminal tables, reports, plots and output folders of results."""

@@ -1,0 +1,1 @@
+"""Services above the engines: sweeps, benchmarks, accuracy, published-chip validation, calibration, parallel execution."""

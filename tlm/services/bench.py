@@ -1,0 +1,197 @@
+"""Throughput of the simulated hardware and of the simulator itself (`tlm bench`).
+
+Two throughputs: the hardware's (inferences/s, TOPS, TOPS/W, from the result) and the simulator's (wall
+time per simulation over repeats, transactions and simulated cycles per wall second) and its memory:
+the peak resident set (RSS) of a fresh process that loads tlm and simulates the workload once -- the
+memory a `tlm simulate` run needs, interpreter and libraries included, whatever this process did before.
+`scaling()` runs families of growing workloads and fits wall time against MACs, so a user sees how the
+cost of a simulation grows.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from tlm.config.workload import parse_workload
+
+
+def engines() -> dict:
+    """name -> simulate(arch, wl) for every registered engine."""
+    from tlm.engines import ENGINES
+    return {k: (lambda a, w, f=f: f(a, w, None)) for k, f in ENGINES.items()}
+
+
+@dataclass
+class Measurement:
+    workload: str
+    engine: str
+    repeats: int
+    wall_s_median: float
+    wall_s_min: float
+    wall_s_max: float
+    wall_s_iqr: float
+    macs: int
+    cycles: int
+    transactions: int | None
+    peak_rss_mb: float | None  # peak RSS of a fresh process simulating once (None: not measured)
+    inferences_per_s: float
+    tops: float
+    tops_per_w: float
+
+    @property
+    def txn_per_s(self) -> float | None:
+        return None if not self.transactions else self.transactions / self.wall_s_median
+
+    @property
+    def sim_cycles_per_s(self) -> float:
+        return self.cycles / self.wall_s_median
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["txn_per_s"] = self.txn_per_s
+        d["sim_cycles_per_s"] = self.sim_cycles_per_s
+        return d
+
+
+def process_peak_rss_mb() -> float:
+    """Peak resident set of this process, MiB: VmHWM of /proc/self/status (Linux), the high-water mark
+    of this process's own address space.  Elsewhere getrusage's ru_maxrss, which on Linux would also
+    count the parent's memory copied by fork before exec -- hence /proc first."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    import resource
+    import sys
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024.0  # macOS: bytes; else KiB
+
+
+_CHILD = """
+import pickle, sys
+arch, wl, engine = pickle.load(sys.stdin.buffer)
+from tlm.services.bench import engines, process_peak_rss_mb
+engines()[engine](arch, wl)
+print(process_peak_rss_mb())
+"""
+
+
+def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
+    """Peak RSS (MiB) of a new Python process that imports tlm and simulates `wl` on `arch` once with
+    `engine`; None when the child cannot run (then the measurement says so instead of guessing)."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])  # this tlm, whatever is installed
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        p = subprocess.run([sys.executable, "-c", _CHILD], input=pickle.dumps((arch, wl, engine)),
+                           capture_output=True, env=env, timeout=600)
+        return float(p.stdout.split()[-1]) if p.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 1,
+            rss: bool = True) -> Measurement:
+    sim = engines()[engine]
+    for _ in range(warmup):
+        result = sim(arch, wl)
+    times = []
+    gc.collect()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = sim(arch, wl)
+        times.append(time.perf_counter() - t0)
+    peak = fresh_process_peak_rss_mb(arch, wl, engine) if rss else None
+    q = np.percentile(times, [25, 75])
+    s = result.summary()
+    return Measurement(workload=wl.name, engine=engine, repeats=repeats,
+                       wall_s_median=statistics.median(times), wall_s_min=min(times), wall_s_max=max(times),
+                       wall_s_iqr=float(q[1] - q[0]), macs=result.macs, cycles=result.cycles,
+                       transactions=result.extra.get("transactions"), peak_rss_mb=peak,
+                       inferences_per_s=s["inferences_per_s"], tops=s["tops"],
+                       tops_per_w=s["tops_per_w"])
+
+
+# ---- scaling families -------------------------------------------------------------------------------
+def chain(n_layers: int, size: int = 16, channels: int = 32, batch: int = 1):
+    """`n_layers` 3x3 convs of `channels` channels on a `size`x`size` map."""
+    layers = [{"name": f"c{i}", "type": "conv2d", "out_channels": channels, "kernel": 3, "padding": 1,
+               "relu": True} for i in range(n_layers)]
+    return parse_workload({"name": f"chain{n_layers}x{size}b{batch}", "batch": batch,
+                           "input": {"shape": [channels, size, size], "bits": 8}, "layers": layers},
+                          "<scaling>")
+
+
+FAMILIES = {
+    # name: (sizes spanning 100x in MACs, builder)
+    "layers": ((2, 6, 20, 60, 200), lambda n: chain(n_layers=n, channels=64)),
+    "feature_map": ((16, 28, 50, 89, 160), lambda s: chain(n_layers=4, size=s)),
+    "images": ((1, 3, 10, 30, 100), lambda b: chain(n_layers=4, batch=b)),
+}
+SCALING_SRAM_KIB = 1 << 20  # no family member spills: spills add work that does not grow with the MACs
+
+
+def _fastest_s(sim, arch, wl, repeats: int) -> tuple[float, int]:
+    best, macs = math.inf, 0
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        r = sim(arch, wl)
+        best = min(best, time.perf_counter() - t0)
+        macs = r.macs
+    return best, macs
+
+
+@dataclass
+class ScalingRow:
+    family: str
+    size: int
+    macs: int
+    wall_s: float
+
+    @property
+    def ns_per_mac(self) -> float:
+        return self.wall_s / self.macs * 1e9
+
+
+def scaling(arch, engine: str = "analytic", repeats: int = 3) -> tuple[list[ScalingRow], dict]:
+    """Wall time of each family member (the fastest of `repeats`: the least disturbed by other jobs);
+    per family the fitted cost per MAC (least-squares slope of wall time against MACs, with an intercept
+    for the fixed cost of a call) and how much the cost per MAC of the members varies once that fixed
+    cost is taken off (max/min - 1): small when the cost grows linearly with the work."""
+    from dataclasses import replace
+    arch = replace(arch, sram=replace(arch.sram, capacity_kib=SCALING_SRAM_KIB))
+    sim = engines()[engine]
+    rows = []
+    fits = {}
+    for fam, (sizes, build) in FAMILIES.items():
+        fam_rows = []
+        for s in sizes:
+            wall, macs = _fastest_s(sim, arch, build(s), repeats)
+            fam_rows.append(ScalingRow(fam, s, macs, wall))
+        x = np.array([r.macs for r in fam_rows], dtype=float)
+        y = np.array([r.wall_s for r in fam_rows])
+        slope, intercept = np.polyfit(x, y, 1, w=1.0 / y)  # relative errors: small runs count as much
+        per_image = None
+        if fam == "images":
+            per_image = slope * (x[0] / sizes[0])
+        per_mac = (y - intercept) / x
+        fits[fam] = {"ns_per_mac": slope * 1e9, "fixed_ms": intercept * 1e3,
+                     "per_mac_spread": float(per_mac.max() / per_mac.min() - 1) if per_mac.min() > 0 else None,
+                     "ms_per_image": None if per_image is None else per_image * 1e3,
+                     "mac_range": float(x.max() / x.min())}
+        rows += fam_rows
+    return rows, fits

@@ -1,0 +1,83 @@
+"""Evaluating design points: one engine run per point, turned into the result columns of its row.
+
+`run_chunk(job, indices)` is a pure function of a picklable `Job` and the point numbers, so points run
+in-process, on local processes or on Dask workers and give the same numbers.
+
+Column names follow one rule for per-batch and per-inference quantities: a quantity that depends on the
+batch says which it is (`energy_per_inference_pj`, `energy_per_batch_pj`, `latency_per_batch_ns`,
+`cycles_per_batch`); rates (`inferences_per_s`, `tops`, `tops_per_w`) and shares do not depend on it.
+"""
+from __future__ import annotations
+
+import threading
+
+from tlm.errors import InputError
+from tlm.config.overrides import format_cell
+from tlm.engines.result import COMPONENTS, ROW_COLUMNS
+from tlm.services.sweep.points import Job, PointBuilder
+
+# result columns of every row, after the point number, the settings and the base fingerprint: the
+# summary row of a run (tlm/engines/result.py), the same as `tlm simulate -o DIR`'s summary.csv
+RESULT_COLUMNS = ROW_COLUMNS
+# what each result column is (its unit is in its name), for the docs; the same keys as ROW_COLUMNS (tested)
+COLUMN_DOCS = {
+    "batch": "images per run",
+    "cycles_per_batch": "clock cycles of the whole run (`batch` images)",
+    "latency_per_batch_ns": "time of the whole run (`batch` images)",
+    "inferences_per_s": "throughput: images per second",
+    "energy_per_inference_pj": "on-chip energy of one image (the run's on-chip energy / `batch`)",
+    "energy_per_batch_pj": "on-chip energy of the whole run (`batch` images)",
+    "tops": "achieved throughput (1 MAC = 2 ops)",
+    "tops_per_w": "on-chip energy efficiency (raw ops: 2 per MAC at the layers' precisions)",
+    "spatial_utilization": "MAC-weighted share of the array holding useful weights",
+    "temporal_utilization": "cycle-weighted share of time the macros compute",
+    "area_mm2": "macros with their ADCs + activation SRAM + controller (`tlm/hw/area.py`)",
+    "tops_per_mm2": "area efficiency: achieved TOPS (raw ops) / `area_mm2`",
+    **{f"energy_{c}_per_inference_pj": (f"energy of the {c} per image" if c != "external" else
+                                        "off-chip (DRAM) energy per image, not in `energy_per_inference_pj`")
+       for c in COMPONENTS},
+}
+# what each result column is measured in, for plot axes
+COLUMN_UNITS = {
+    "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns",
+    "inferences_per_s": "1/s", "energy_per_inference_pj": "pJ", "energy_per_batch_pj": "pJ", "tops": "TOPS, raw ops",
+    "tops_per_w": "TOPS/W, raw ops", "spatial_utilization": "", "temporal_utilization": "", "area_mm2": "mm2",
+    "tops_per_mm2": "TOPS/mm2, raw ops", **{f"energy_{c}_per_inference_pj": "pJ" for c in COMPONENTS},
+}
+
+
+def result_row(result) -> dict:
+    """The result columns of one run."""
+    return result.row()
+
+
+def engines() -> dict:
+    """The engine registry (tlm/engines/__init__.py): name -> simulate(arch, workload, options) -> Result."""
+    from tlm.engines import ENGINES
+    return ENGINES
+
+
+_local = threading.local()  # per worker thread: (job token, PointBuilder)
+
+
+def _builder(job: Job) -> PointBuilder:
+    cached = getattr(_local, "builder", None)
+    if cached is None or cached[0] != job.token or not job.token:
+        cached = (job.token, PointBuilder(job))
+        _local.builder = cached
+    return cached[1]
+
+
+def run_chunk(job: Job, indices) -> list:
+    """Evaluate points; returns [(index, cells)] or, on a user error, [("error", message)]."""
+    engine = engines()[job.engine]
+    builder = _builder(job)
+    out = []
+    for i in indices:
+        try:
+            arch, wl = builder.build(i)
+            row = result_row(engine(arch, wl, job.engine_args))
+        except InputError as e:  # sent back as fields: the exception does not pickle with them
+            return [("error", (e.message, e.where.file, e.field))]
+        out.append((i, [format_cell(row[c]) for c in RESULT_COLUMNS]))
+    return out

@@ -1,0 +1,82 @@
+"""Design points: a `Job` (the base inputs and the settings) numbers its points; `PointBuilder` builds the
+architecture and workload of one point, caching what points share.
+
+Points are numbered in `itertools.product` order: the first `--set` varies slowest.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tlm.config.arch import arch_from_dict
+from tlm.errors import InputError, Where
+from tlm.config.overrides import format_cell, with_arch_values, with_precision, workload_values
+from tlm.config.workload import check_against
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to evaluate points; picklable (sent to processes and Dask workers)."""
+
+    arch_dict: dict
+    workload: object  # tlm.config.workload.Workload
+    settings: tuple  # of tlm.config.overrides.Setting
+    engine: str
+    engine_args: object  # argparse.Namespace handed to the engine, as `tlm simulate` would
+    token: str = ""  # identifies the job in a worker's cache
+    base: str = ""  # fingerprint of everything but the settings (see `store.fingerprint`), set by run_sweep
+
+    @property
+    def n_points(self) -> int:
+        return math.prod(len(s.values) for s in self.settings)
+
+    def values(self, index: int) -> tuple:
+        """The setting values of point `index` (itertools.product order: the first setting slowest)."""
+        out = []
+        for s in reversed(self.settings):
+            index, digit = divmod(index, len(s.values))
+            out.append(s.values[digit])
+        return tuple(reversed(out))
+
+    def label(self, index: int) -> str:
+        return ", ".join(f"{s.path}={format_cell(v)}" for s, v in zip(self.settings, self.values(index)))
+
+
+class PointBuilder:
+    """Builds (arch, workload) of design points, caching what points share."""
+
+    MAX_CACHED = 4096
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.arch_idx = [i for i, s in enumerate(job.settings) if not s.is_workload]
+        self.wl_idx = [i for i, s in enumerate(job.settings) if s.is_workload]
+        self._arch = {}
+        self._wl = {}
+
+    def build(self, index: int):
+        job = self.job
+        vals = job.values(index)
+        akey = tuple(vals[i] for i in self.arch_idx)
+        wkey = tuple(vals[i] for i in self.wl_idx)
+        try:
+            arch = self._arch.get(akey)
+            if arch is None:
+                changes = {job.settings[i].path: vals[i] for i in self.arch_idx}
+                arch = arch_from_dict(with_arch_values(job.arch_dict, changes), file="<sweep>")
+                self._cache(self._arch, akey, arch)
+            wl = self._wl.get(wkey)
+            if wl is None:
+                wl = with_precision(job.workload, **workload_values(
+                    {job.settings[i].path: vals[i] for i in self.wl_idx}))
+                self._cache(self._wl, wkey, wl)
+            check_against(wl, arch)
+        except InputError as e:
+            msg = f"{e.field}: {e.message}" if e.field else e.message
+            raise InputError(msg, Where(f"--set point {index} ({job.label(index)})")) from None
+        return arch, wl
+
+    def _cache(self, d, key, value):
+        if len(d) >= self.MAX_CACHED:
+            d.pop(next(iter(d)))
+        d[key] = value

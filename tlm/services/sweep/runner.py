@@ -1,0 +1,88 @@
+"""Running a sweep: the points not yet in the results file, in chunks, here, on local processes or on
+a Dask cluster (tlm/services/parallel.py), each row written as its point finishes."""
+from __future__ import annotations
+
+import dataclasses
+
+from tlm.errors import InputError, Where
+from tlm.services.sweep.evaluate import run_chunk
+from tlm.services.sweep.points import Job
+from tlm.services.sweep.store import RowWriter, fingerprint, read_finished
+
+
+def _raise_if_error(pairs):
+    if pairs and pairs[0][0] == "error":
+        message, file, field = pairs[0][1]
+        raise InputError(message, Where(file), field)
+    return pairs
+
+
+def _chunks(indices, size):
+    return [indices[k:k + size] for k in range(0, len(indices), size)]
+
+
+def chunk_size(job: Job, n_todo: int, parallel: int) -> int:
+    """Points per task: one for slow engines; for the analytic one (about a millisecond per point)
+    enough to hide the task overhead while keeping every worker busy."""
+    if job.engine != "analytic":
+        return 1
+    return max(1, min(64, -(-n_todo // (8 * max(parallel, 1)))))
+
+
+def prepared(job: Job) -> Job:
+    """The job with its cache token and base fingerprint set."""
+    if job.token and job.base:
+        return job
+    import uuid
+    return dataclasses.replace(job, token=job.token or uuid.uuid4().hex, base=job.base or fingerprint(job))
+
+
+def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, resume: bool = False,
+              advance=None) -> tuple[str, int]:
+    """Evaluate every point of `job` not already in `out_path` (with `resume`), writing rows as they
+    finish; returns (final CSV text, number of points kept from the file).  `advance(n)` is called as
+    n more points are done.  In this process unless `workers` > 1 or a Dask scheduler address is given.
+
+    A lost Dask scheduler or workers, or a local worker process that dies, is an InputError (the
+    address, the finished rows kept and a hint to resume); so is a disk that fills up
+    (tlm/services/sweep/store.py)."""
+    from pathlib import Path
+
+    from tlm.services.parallel import WorkersLost, dask_client, map_unordered, parallelism
+    job = prepared(job)
+    finished = read_finished(out_path, job) if resume and Path(out_path).exists() else {}
+    todo = [i for i in range(job.n_points) if i not in finished]
+    if advance:
+        advance(len(finished))
+    client = dask_client(dask) if dask else None  # connect before touching the results file
+    try:
+        parallel = parallelism(workers, client)
+        chunks = _chunks(todo, 1 if parallel == 1 and client is None else chunk_size(job, len(todo), parallel))
+        writer = RowWriter(out_path, job, finished)
+        stream = map_unordered(run_chunk, job, chunks, workers=workers, client=client)
+        try:
+            for pairs in stream:
+                for i, cells in _raise_if_error(pairs):
+                    writer.add(i, cells)
+                if advance:
+                    advance(len(pairs))
+        except WorkersLost as e:
+            what = (f"lost the Dask scheduler or its workers at {dask}" if client is not None else
+                    "a local worker process died (killed, or out of memory?)")
+            raise InputError(f"{what} ({e}); {len(writer.rows)} of {job.n_points} points are in {out_path}: "
+                             "run again with --resume to finish", Where("--dask" if client is not None
+                                                                          else "--workers")) from None
+        finally:
+            stream.close()  # stops the workers now, not when the generator is collected
+            writer.close()
+        return writer.finish(), len(finished)
+    finally:
+        if client is not None:
+            _close_quietly(client)
+
+
+def _close_quietly(client):
+    """Close a Dask client; one whose scheduler is gone may fail to close, which is moot."""
+    import contextlib
+    with contextlib.suppress(Exception):
+        client.close(timeout=2)
