@@ -113,4 +113,6 @@ def main(argv=None) -> int:
 
 
 def entry() -> None:
+    from tlm.functional.threads import cli_defaults
+    cli_defaults()  # one BLAS thread unless the user set a count: before numpy loads (README "Threads")
     sys.exit(main())

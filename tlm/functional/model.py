@@ -543,11 +543,11 @@ class FunctionalNet:
     def run(self, images: np.ndarray, mode: str, swing: str = "adaptive", noise_lsb: float = 0.0,
             seed: int = 0, batch: int = 250) -> RunResult:
         """Images (N, C, H, W) as unsigned input codes through the float, ideal or cim model."""
-        from threadpoolctl import threadpool_limits
+        from tlm.functional.threads import blas_threads
         rng = np.random.default_rng(seed)
         stats = {n: LayerStats() for n in self.q} if mode == "cim" else {}
         outs = []
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_threads():  # one thread is faster for these matmuls (tlm/functional/threads.py)
             for s in range(0, len(images), batch):
                 outs.append(self._run_batch(images[s:s + batch], mode, swing, noise_lsb, rng, stats))
         return RunResult(np.concatenate(outs), stats)

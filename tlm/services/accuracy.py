@@ -234,7 +234,9 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     swing = swing or arch.functional.swing
     noise = arch.functional.noise_lsb if noise_lsb is None else check_noise(noise_lsb)
     data = DataPath(net, x, swing, noise, seed)
-    res = simulate(arch, wlb, data=data, **engine_options)
+    from tlm.functional.threads import blas_threads
+    with blas_threads():  # the data path runs the functional kernels (tlm/functional/threads.py)
+        res = simulate(arch, wlb, data=data, **engine_options)
     out = data.outputs().reshape(len(x), -1)
     pred = out.argmax(1)
     acc = float((pred == y).mean())
