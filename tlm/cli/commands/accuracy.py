@@ -3,8 +3,9 @@ and CIM (charge-domain, noisy, ABN, clipping) models, with per-layer SQNR, effec
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from tlm.cli.commands._common import Steps, add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
+from tlm.cli.commands._common import Steps, add_arch_workload, add_set, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "accuracy"
 HELP = "accuracy of a trained network through the bit-accurate CIM model (noise, ABN, clipping)"
@@ -42,45 +43,14 @@ def add_arguments(p):
                    help="fixed swing: fraction of the worst-case DP range the ADC spans "
                         "(default: functional.fixed_range_fraction)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise generator (default 0)")
+    p.add_argument("--json", metavar="PATH", help="write the accuracies, each image's label, predictions and "
+                   "outputs of every model (float, ideal integer, CIM) and the per-layer statistics as JSON")
     p.add_argument("--noise-sweep", action="store_true",
                    help="also print CIM accuracy and ENOB at each noise level of "
                         f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
 
 
-MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps it one line
-
-
-def check_weights_field(wl) -> None:
-    """The workload's top-level `weights:` names an existing regular .npz file (numpy.savez), or is absent
-    (then random weights are calibrated): one line naming the field otherwise, before numpy sees it."""
-    import os
-    import stat
-
-    from tlm.errors import InputError, Where, short
-    from tlm.functional.model import weights_path
-    w = wl.extra.get("weights")
-    if w is None:
-        return
-    where = Where(wl.file)
-    if not isinstance(w, str) or not w or "\x00" in w:
-        raise InputError(f"expected the name of a .npz weights file, found {short(w)}", where, "weights")
-    p = weights_path(wl)
-    try:
-        st = os.stat(p)
-    except OSError as e:
-        raise InputError(f"weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"weights file {short(w)} is not a regular file", where, "weights")
-    try:
-        with open(p, "rb") as f:
-            magic = f.read(6)
-    except OSError as e:
-        raise InputError(f"cannot read weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if magic.startswith(b"\x93NUMPY"):
-        raise InputError(f"weights file {short(w)} is a single .npy array; expected a .npz archive "
-                         "(numpy.savez) with one array per layer parameter", where, "weights")
-    if not magic.startswith(b"PK"):
-        raise InputError(f"weights file {short(w)} is not a .npz archive (numpy.savez)", where, "weights")
+from tlm.api._accuracy import MAX_SEED, _check_weights_field as check_weights_field  # noqa: E402,F401
 
 
 def _fmt_db(v):
@@ -88,71 +58,35 @@ def _fmt_db(v):
 
 
 def run(args) -> int:
-    from tlm.services import accuracy as A
+    from tlm import api
     from tlm.functional import model as F
-    from tlm.config.arch import arch_from_dict
-    from tlm.errors import InputError, Where
     from tlm.functional.model import connected_rows, row_tiles
-    from tlm.functional.datasets import DATASETS, is_file_arg
-    from tlm.config.paths import resolve
+    from tlm.functional.datasets import is_file_arg
     from tlm.present.tables import Table
-    if not 0 <= args.seed <= MAX_SEED:
-        raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {args.seed}",
-                         Where("tlm accuracy (command line)"), "--seed")
+    from tlm.services import accuracy as A
     arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
-    if not is_file_arg(args.dataset) and args.dataset not in DATASETS:
-        raise InputError(f"unknown dataset '{args.dataset}', expected one of {', '.join(DATASETS)} or an .npz "
-                         "file", Where("<command line>"), "--dataset")
+    if args.json:
+        from tlm.present.outputs import check_output_paths
+        check_output_paths("accuracy", {"--json": args.json}, {})  # before any work
     arch = load_arch_arg(arch_arg)
-    wl_path = resolve(wl_arg or DEFAULT_WORKLOAD, "workloads", DEFAULT_WORKLOAD)
     wl = load_workload_arg(wl_arg or DEFAULT_WORKLOAD, arch)
-    arch, wl = apply_set(args, arch, wl)
-    check_weights_field(wl)
-    if args.output_bits is not None:
-        if args.output_bits not in arch.precision.output_bits:
-            raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",
-                             Where("<command line>"), "--output-bits")
-        wl = A.with_output_bits(wl, args.output_bits)
-    if args.fixed_range is not None:
-        if not 0 < args.fixed_range <= 1:
-            raise InputError(f"expected a fraction in (0, 1], found {args.fixed_range}", Where("<command line>"),
-                             "--fixed-range")
-        d = arch.to_dict()
-        d["functional"]["fixed_range_fraction"] = args.fixed_range
-        arch = arch_from_dict(d, arch.name)
-    if args.dp_noise is not None:
-        d = arch.to_dict()
-        d["functional"]["dp_noise"] = args.dp_noise
-        arch = arch_from_dict(d, arch.name)
-    swing = args.swing or arch.functional.swing
-    noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
     levels = A.NOISE_SWEEP_LSB if args.noise_sweep else ()
     # progress on stderr (a terminal only): loading the images and every model run take seconds
     with Steps(2 + len(F.MODES) + len(levels), "accuracy") as steps:
-        steps.step(f"building {wl.name}")
-        # first: a workload without weights fails before the images load
-        net, range_note = A.build_net(arch, wl, wl_path, args.dataset, args.calibration_images, args.calibrate)
-        steps.done()
-        steps.step(f"loading {args.dataset} test images")
-        try:
-            x, y = A.held_out_images(wl, args.dataset, args.images)
-        except InputError as e:  # a check of the workload's input shape: name the workload file
-            raise InputError(e.message, Where(wl.file) if e.where.file == "<input>" else e.where,
-                             e.field) from None
-        steps.done()
-        acc, stats = {}, {}
-        for mode in F.MODES:  # = A.evaluate(net, x, y, swing, noise, args.seed), a step per model
-            steps.step(f"{mode} model on {len(x)} images")
-            e = A.evaluate(net, x, y, swing, noise, args.seed, models=(mode,))
-            acc.update(e.accuracy)
-            stats = e.stats or stats
-            steps.done()
-        ev = A.Evaluation(acc, stats, len(x))
-        sweep = []
-        for sigma in levels:  # = A.noise_sweep(net, x, y, swing, seed=args.seed), a step per level
-            steps.step(f"noise sweep: {sigma:g} LSB")
-            sweep.append((sigma, A.evaluate(net, x, y, swing, sigma, args.seed, models=("cim",))))
-            steps.done()
+        res = api.accuracy(arch, wl, overrides=args.set, dataset=args.dataset, images=args.images,
+                           calibration_images=args.calibration_images, calibrate=args.calibrate, swing=args.swing,
+                           noise_lsb=args.noise, dp_noise=args.dp_noise, output_bits=args.output_bits,
+                           fixed_range=args.fixed_range, seed=args.seed, noise_sweep=args.noise_sweep, steps=steps)
+    if args.json:
+        import json
+
+        from tlm.config.yamlio import atomic_write
+        atomic_write(Path(args.json) if args.json != "-" else "-",
+                     json.dumps(res.to_dict(), indent=1, allow_nan=False) + "\n")
+        if args.json == "-":
+            return 0  # standard output holds the JSON only
+    arch, wl, ev, net, swing, noise = res.arch, res.workload, res.evaluation, res.net, res.swing, res.noise_lsb
+    range_note, sweep = res.range_note, res.noise_sweep
     con = console()
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
     what = f"held-out {args.dataset} images" if not is_file_arg(args.dataset) else f"images of {args.dataset}"
