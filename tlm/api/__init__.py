@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # for the annotations only: nothing heavy at import
 
 
 __all__ = ["__version__", "load_arch", "load_workload", "apply_overrides", "engine_options", "simulate",
-           "simulate_functional", "sweep", "accuracy", "paper", "chips", "frames", "set_blas_threads",
+           "simulate_functional", "sweep", "accuracy", "paper", "chips", "frames", "figures", "set_blas_threads",
            "SweepResult", "AccuracyResult", "PaperResult", "InputError", "ENGINES", "DEFAULT_ENGINE"]
 
 DEFAULT_ENGINE = "tlm"  # = tlm.engines.DEFAULT_ENGINE (tests/test_api.py checks they agree)
@@ -221,6 +221,19 @@ def frames(result: Result) -> dict:
     writes (tlm/present/frames.py)."""
     from tlm.present.frames import frames as _frames
     return _frames(result)
+
+
+def figures(result: Result | SweepResult, x: str | None = None, y: str | None = None) -> dict:
+    """The plots of a simulation (`run_energy`, and `mapping` for a run on several macros) or of a sweep
+    (`sweep_energy`, `sweep_efficiency`, `sweep_pareto`, `sweep_latency`, and `y` against `x` when
+    given) as {name: matplotlib Figure}, not written (the `--plot` options write the same figures)."""
+    from tlm.present import plots
+    if isinstance(result, SweepResult):
+        return plots.sweep_figures(result.table, result.paths, x, y)
+    from tlm.present.plots_mapping import mapping_figure
+    out = {"run_energy": plots.run_figure(result)}
+    m = mapping_figure(result)
+    return {**out, "mapping": m} if m is not None else out
 
 
 def chips() -> list:
