@@ -83,3 +83,17 @@ def test_every_flow_connects_an_initiators_slice_to_a_targets(traced):
         assert target, (fid, name)  # a slice of the target starts there, issued by the initiator's track
         assert any(x["ts"] <= s["ts"] <= x["ts"] + x["dur"] and x["cat"] == "busy" for x in slices[s["tid"]]), fid
         assert s["ts"] <= f["ts"]  # the initiator's slice began before the target's
+
+
+def test_power_counter_integrates_to_the_on_chip_energy(traced):
+    """Each layer's on-chip energy spread over its time: the area under `power (mW)` (mW x ns = pJ) is the
+    run's on-chip energy (every layer with energy has spans; flatten is a view with none)."""
+    r, trace = traced
+    pts = [(_cycles(r, e["ts"]), e["args"]["mW"]) for e in trace["traceEvents"]
+           if e["ph"] == "C" and e["name"] == "power (mW)"]
+    area_pj = sum(v * (c1 - c0) * r.arch.clock.period_ns for (c0, v), (c1, _) in zip(pts, pts[1:]))
+    assert area_pj == pytest.approx(r.on_chip_energy_pj, rel=1e-9)
+    assert pts[-1][1] == 0 and min(v for _, v in pts) >= 0
+    # the peak is at least the run's mean power (energy / time)
+    mean_mw = r.on_chip_energy_pj / (pts[-1][0] - pts[0][0]) / r.arch.clock.period_ns
+    assert max(v for _, v in pts) >= mean_mw

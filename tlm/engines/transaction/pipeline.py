@@ -330,7 +330,7 @@ def run_mapped(sys, trace=None):
                  component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=notes,
                  extra=extra)
     if trace:
-        sys.trace.write(trace)
+        sys.trace.write(trace, res)
     return res
 
 

@@ -7,8 +7,9 @@ Besides the slices:
 - counter tracks ("C" events): for each kind of block with several instances or a shared role, how many
   of its instances are busy at each moment (`busy sram banks`: the banks' occupancy; `busy adcs`,
   `busy dma channels`, `busy macros`), made from the busy slices when the file is written, so the
-  area under a counter is the kind's busy cycles of the block table; and the counters the blocks report
-  themselves (`counter()`: the DMA channels' queue lengths);
+  area under a counter is the kind's busy cycles of the block table; the counters the blocks report
+  themselves (`counter()`: the DMA channels' queue lengths); and the power (`power (mW)`: each layer's
+  on-chip energy spread over its time);
 - flow events ("s" -> "f"): an arrow from the initiator of each transaction a target traced (a slice
   with `args.by`) to that slice: from the initiator's slice that issued it (its latest slice started
   at or before the target's; the initiator `dma` is any of its channels `dma.chN`).
@@ -29,6 +30,7 @@ class Trace:
         self.tids: dict[str, int] = {}
         self.events: list = []
         self.counters: list = []  # (name, cycle, value) reported by the blocks
+        self.period_ns = period_ns
 
     def tid(self, track: str) -> int:
         t = self.tids.get(track)
@@ -49,14 +51,14 @@ class Trace:
         """A block's own counter (e.g. a queue's length) is `value` from cycle `cycle` on."""
         self.counters.append((name, int(cycle), value))
 
-    def to_json(self) -> str:
+    def to_json(self, layer_energy_pj: dict | None = None) -> str:
         meta = [{"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": self.title}}]
         for name, tid in self.tids.items():
             meta.append({"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": name}})
             meta.append({"name": "thread_sort_index", "ph": "M", "pid": 1, "tid": tid,
                          "args": {"sort_index": tid}})
         evs = sorted(self.events, key=lambda e: (e["tid"], e["ts"]))
-        extra = self._busy_counters() + self._own_counters() + self._flows()
+        extra = self._busy_counters() + self._own_counters() + self._flows() + self._power(layer_energy_pj or {})
         return json.dumps({"traceEvents": meta + evs + extra, "displayTimeUnit": "ns"},
                           separators=(",", ":")) + "\n"
 
@@ -81,6 +83,29 @@ class Trace:
                 level += d[cycle]
                 out.append({"name": f"busy {kind}", "ph": "C", "pid": 1, "ts": cycle * self.us_per_cycle,
                             "args": {"busy": level}})
+        return out
+
+    def _power(self, layer_energy_pj: dict) -> list:
+        """`power (mW)`: each layer's on-chip energy spread evenly over its time, from its first span's
+        start to its last span's end (layers that overlap add up), so the area under it is the run's
+        on-chip energy of the layers that have spans."""
+        first, last = {}, {}
+        for e in self.events:
+            layer = e["args"].get("layer")
+            if layer in layer_energy_pj:
+                a = round(e["ts"] / self.us_per_cycle)
+                first[layer] = min(first.get(layer, a), a)
+                last[layer] = max(last.get(layer, a), a + e["args"]["cycles"])
+        steps: dict = {}
+        for layer, a in first.items():
+            mw = layer_energy_pj[layer] / ((last[layer] - a) * self.period_ns)  # pJ/ns = mW
+            steps[a] = steps.get(a, 0.0) + mw
+            steps[last[layer]] = steps.get(last[layer], 0.0) - mw
+        out, level = [], 0.0
+        for cycle in sorted(steps):
+            level += steps[cycle]
+            out.append({"name": "power (mW)", "ph": "C", "pid": 1, "ts": cycle * self.us_per_cycle,
+                        "args": {"mW": round(level, 9) + 0.0}})  # (+0.0: no -0.0)
         return out
 
     def _own_counters(self) -> list:
@@ -115,8 +140,13 @@ class Trace:
                         "tid": e["tid"], "ts": e["ts"]})
         return out
 
-    def write(self, path) -> None:
-        atomic_write(path, self.to_json())
+    def write(self, path, result=None) -> None:
+        """The file; with the run's Result, the power counter too (each layer's on-chip energy)."""
+        energy = None
+        if result is not None:
+            from tlm.engines.result import ON_CHIP
+            energy = dict(zip(result.layer_names, result.energy_pj[:, ON_CHIP].sum(axis=1).tolist()))
+        atomic_write(path, self.to_json(energy))
 
 
 _KINDS = {"sram.bank": "sram banks", "dma.ch": "dma channels", "macro": "macros", "adc": "adcs"}
