@@ -86,7 +86,6 @@ def _check_activity_data(dataset, wl):
 def run(args) -> int:
     import contextlib
 
-    from tlm.present import report
     from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
     _flag_paths(args)
     from tlm.present.outputs import check_output_paths
@@ -161,26 +160,32 @@ def run(args) -> int:
         run_plots(result, Path(plot_dir))
         mapping_plot(result, Path(plot_dir))
     if not args.quiet:
-        con = console()
-        con.print(report.summary_table(result, args.normalize))
-        con.print(report.layer_table(result))
-        from tlm.present.report_mapping import mapping_table
-        mt = mapping_table(result)
-        if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
-            con.print(mt)
-        con.print(report.energy_table(result))
-        if result.extra.get("instances"):
-            con.print(report.component_table(result))
-        if args.per_layer:
-            con.print(report.layer_energy_table(result))
-        if result.notes:
-            con.print(report.notes_text(result, verbose=args.verbose))
-        if args.out:
-            con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
-        if fun is not None:
-            shown = " ".join(str(int(v)) for v in fun.predictions[:20])
-            more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
-            con.print(f"predictions: {shown}{more}")
-            con.print(f"labels:      {' '.join(str(int(v)) for v in fun.labels[:20])}{more}")
-            con.print(f"accuracy: {100 * fun.accuracy:.2f}% of {len(fun.labels)} images")
+        _print(args, result, fun, len(folder) if args.out else 0)
     return 0
+
+
+def _print(args, result, fun, files: int) -> None:
+    """The tables, the notes and (a functional run) the predictions."""
+    from tlm.present import report
+    con = console()
+    con.print(report.summary_table(result, args.normalize))
+    con.print(report.layer_table(result))
+    from tlm.present.report_mapping import mapping_table
+    mt = mapping_table(result)
+    if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
+        con.print(mt)
+    con.print(report.energy_table(result))
+    if result.extra.get("instances"):
+        con.print(report.component_table(result))
+    if args.per_layer:
+        con.print(report.layer_energy_table(result))
+    if result.notes:
+        con.print(report.notes_text(result, verbose=args.verbose))
+    if args.out:
+        con.print(f"wrote {files} files into {args.out}/ (manifest.json lists them)")
+    if fun is not None:
+        shown = " ".join(str(int(v)) for v in fun.predictions[:20])
+        more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
+        con.print(f"predictions: {shown}{more}")
+        con.print(f"labels:      {' '.join(str(int(v)) for v in fun.labels[:20])}{more}")
+        con.print(f"accuracy: {100 * fun.accuracy:.2f}% of {len(fun.labels)} images")
