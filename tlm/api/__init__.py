@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from tlm import __version__
 from tlm.api._load import ArchLike, Overrides, WorkloadLike, _override_texts, _path_of, _prepared, apply_overrides, load_arch, load_workload
 from tlm.api._results import AccuracyResult, PaperResult, SweepResult
+from tlm.engines import DEFAULT_ENGINE
+from tlm.engines import ENGINES as _registry
 from tlm.errors import InputError, Where
 from tlm.functional.threads import set_blas_threads
 
@@ -41,11 +43,10 @@ __all__ = ["__version__", "load_arch", "load_workload", "apply_overrides", "engi
            "simulate_functional", "sweep", "accuracy", "paper", "chips", "frames", "figures", "set_blas_threads",
            "SweepResult", "AccuracyResult", "PaperResult", "InputError", "ENGINES", "DEFAULT_ENGINE"]
 
-DEFAULT_ENGINE = "tlm"  # = tlm.engines.DEFAULT_ENGINE (tests/test_api.py checks they agree)
-ENGINES = ("analytic", "tlm")  # = sorted(tlm.engines.ENGINES)
+ENGINES = tuple(sorted(_registry))  # the engines' names (tlm/engines/__init__.py)
 
 
-# ---- loading: tlm/api/_load.py ----------------------------------------------------------------------
+# (loading, overrides: tlm/api/_load.py)
 def _sweep_texts(settings) -> list[str]:
     """{path: values} (a list, a range, one value or a `1..8`-style text) as `--set PATH=VALUES` texts."""
     from tlm.config.overrides import format_cell
@@ -72,7 +73,7 @@ def engine_options(engine: str = DEFAULT_ENGINE, *, quantum: int | None = None, 
 
 
 def _checked_engine(engine, quantum, contention, trace):
-    from tlm.engines import ENGINES as registry
+    registry = _registry
     if engine not in registry:
         raise InputError(f"unknown engine '{engine}', expected one of {', '.join(sorted(registry))}",
                          Where("<command line>"), "--engine")
