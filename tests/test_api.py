@@ -74,7 +74,10 @@ def test_sweep_same_as_cli(tmp_path):
     out = tmp_path / "s.csv"
     assert main(["sweep", "imagine", "resnet8", "--set", "macro.count=1,2", "--set", "precision.weight=2..4",
                  "-o", str(out), "-q"]) == 0
-    s = tlm.sweep("imagine", "resnet8", {"macro.count": [1, 2], "precision.weight": range(2, 5)})
+    seen = []
+    s = tlm.sweep("imagine", "resnet8", {"macro.count": [1, 2], "precision.weight": range(2, 5)},
+                  on_progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (6, 6) and [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert s.csv == out.read_text()  # every cell, the base fingerprint too: the same engine options
     assert s.n_points == 6 and s.paths == ["macro.count", "workload.precision.weight"]
     one = tlm.simulate("imagine", "resnet8", engine="analytic", overrides={"macro.count": 2, "precision.weight": 3})

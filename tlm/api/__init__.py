@@ -152,10 +152,10 @@ def simulate_functional(arch: ArchLike = None, workload: WorkloadLike = None, *,
 def sweep(arch: ArchLike = None, workload: WorkloadLike = None, settings: Mapping[str, Any] | Sequence[str] = (),
           *, engine: str = "analytic", out: str | os.PathLike | None = None, workers: int = 1,
           dask: str | None = None, resume: bool = False,
-          progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          on_progress: Callable[[int, int], None] | None = None) -> SweepResult:
     """`tlm sweep`: every combination of `settings` ({path: values}, the first path varying slowest;
     values a list, a range, or a text such as '1..8' or '1,2,4'), one row per design point.  Rows are
-    written to `out` as points finish (a CSV; a temporary file when None); `progress(done, total)` is
+    written to `out` as points finish (a CSV; a temporary file when None); `on_progress(done, total)` is
     called as points finish."""
     from tlm.services import sweep as S
     from tlm.services.parallel import MAX_WORKERS
@@ -171,8 +171,8 @@ def sweep(arch: ArchLike = None, workload: WorkloadLike = None, settings: Mappin
 
     def advance(n):
         done[0] += n
-        if progress:
-            progress(done[0], job.n_points)
+        if on_progress:
+            on_progress(done[0], job.n_points)
 
     if out is None:
         import tempfile

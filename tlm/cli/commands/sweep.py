@@ -163,7 +163,7 @@ def _run_with_progress(arch, wl, out, workers, args):
 
             try:
                 return api.sweep(arch, wl, args.sets, engine=args.engine, out=out, workers=workers, dask=args.dask,
-                                 resume=args.resume, progress=advance)
+                                 resume=args.resume, on_progress=advance)
             except KeyboardInterrupt:
                 print(f"{done[0]} of {done[1]} points are in {out}; run again with --resume to finish",
                       file=sys.stderr)
