@@ -14,16 +14,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.engines.registry import run  # noqa: E402
 from tlm.config.arch import arch_from_dict, load_arch  # noqa: E402
 from tlm.errors import InputError  # noqa: E402
 from tlm.hw import area as hw_area  # noqa: E402
 from tlm.mapping.mapper import image_latency_cycles, with_policy  # noqa: E402
 from tlm.config.workload import load_workload  # noqa: E402
 
+from tlm.mapping.policies import POLICIES  # noqa: E402
+
 MACROS = (1, 2, 4, 8, 16, 32)
-POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")
 BATCHES = (1, 16)
+
+
+def simulate(arch, wl):
+    """The analytic engine (the contention-free bound), `auto` resolved by the registry."""
+    return run("analytic", arch, wl)
 
 
 def _with_macros(arch, n):
@@ -63,7 +69,8 @@ def run_table(arch, wl):
 
 
 def tlm_table(arch, wl):
-    from tlm.engines.transaction.system import simulate as tlm
+    def tlm(a, w):
+        return run("tlm", a, w)
     rows = ["| macros | policy | batch | bound (cycles) | TLM (cycles) | TLM / bound | stalls (cycles, by cause) |",
             "|---:|---|---:|---:|---:|---:|---|"]
     for n, pol, B in ((8, "pipelined", 16), (32, "replicate", 16), (16, "replicate", 1), (4, "resident", 16)):
@@ -152,8 +159,9 @@ def render():
         "  it (and the layer has rows to split), repeat; a layer that cannot get one is skipped. The factors",
         "  are printed (mapping table, note `replicas: ...`).",
         "- **auto** (the default): evaluates every policy that fits with the analytic engine and keeps the best",
-        "  (`tlm.engines.analytic.choose_policy`; the TLM engine asks it through `tlm/engines/auto.py` and then runs the",
-        "  chosen policy's plan itself)",
+        "  (`tlm.engines.analytic.choose_policy`, asked once by the engine registry `tlm/engines/registry.py`,",
+        "  above both engines; the chosen policy's plan is handed to the engine that runs it, and an engine",
+        "  given `auto` itself refuses it)",
         "  for `mapping.objective`; a note says what each policy gave and why the winner won. Ties go to the",
         "  simpler policy (sequential, resident, pipelined, replicate). Objectives: `latency` (an image's time",
         "  from input to result; the whole batch for layer-by-layer policies), `throughput` (inferences/s of the",

@@ -27,11 +27,12 @@ K = {k: i for i, k in enumerate(KIND_NAMES)}
 
 
 def choose_policy(arch, wl, input_density=None):
-    """`mapping.policy: auto`: the bound of every concrete policy that fits, the best for
-    `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a note saying why)."""
+    """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
+    fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
+    note saying why, its plan: built once, for the engine that executes it)."""
     obj = arch.mapping.objective
-    runs, skipped = {}, []
-    shared = {}  # what the policies' plans have in common is built once (tlm/plan.build_plan): same numbers
+    runs, plans, skipped = {}, {}, []
+    shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
     for p in mapper.CONCRETE:
         if p != "sequential":
             need = runs["sequential"].extra["mapping"]["macros_for_residency"]
@@ -41,8 +42,8 @@ def choose_policy(arch, wl, input_density=None):
                 continue
         try:
             ap = mapper.with_policy(arch, p)
-            runs[p] = simulate(ap, wl, input_density=input_density,
-                               plan=build_plan(ap, wl, input_density, shared=shared))
+            plans[p] = build_plan(ap, wl, input_density, shared=shared)
+            runs[p] = simulate(ap, wl, input_density=input_density, plan=plans[p])
         except InputError as e:
             if p == "sequential":
                 raise
@@ -57,20 +58,15 @@ def choose_policy(arch, wl, input_density=None):
     note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)
             + "".join(f"; {', '.join(p for p, r in skipped if r == why)}: {why}"
                       for why in dict.fromkeys(r for _, r in skipped)))
-    return best, runs[best], note
+    return best, runs[best], note, plans[best]
 
 
 def simulate(arch, wl, input_density=None, plan=None) -> Result:
-    """Analytic simulation of `wl` on `arch`.  `input_density` (one value per layer) replaces the
-    config's default input bit density, e.g. measured on data.  `plan`: an already built plan.
-    With a resident mapping policy the cycles come from the plan's job schedule (tlm/mapping/mapper.py);
-    `auto` runs every policy and keeps the best (choose_policy)."""
+    """Analytic simulation of `wl` on `arch` (a concrete `mapping.policy`: `auto` is resolved above the
+    engines, tlm/engines/registry.py).  `input_density` (one value per layer) replaces the config's
+    default input bit density, e.g. measured on data.  `plan`: an already built plan.  With a resident
+    mapping policy the cycles come from the plan's job schedule (tlm/mapping/schedule.py)."""
     if plan is None:
-        if arch.mapping.policy == "auto":
-            _best, res, note = choose_policy(arch, wl, input_density)
-            res.arch = arch  # the configuration as given (auto); the choice is in extra["mapping"] and the note
-            res.notes.append(note)
-            return res
         plan = build_plan(arch, wl, input_density)
     n = len(wl.layers)
     rows = plan.rows

@@ -69,10 +69,10 @@ from tlm.hw import macro as hw_macro
 from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
 from tlm.mapping.geometry import Mapping, cdiv, map_layers
+from tlm.mapping.policies import CONCRETE
 from tlm.config.workload import VIEW_TYPES, Workload, check_against
 
 NO_MOVE_TYPES = VIEW_TYPES + ("concat",)  # digital layers that move no data (address remapping only)
-POLICIES = ("sequential", "resident", "pipelined", "replicate")  # tlm/mapping/mapper.py; `auto` is resolved above
 EXACT_LIMIT = 2.0**62  # every int64 count stays below this (2x margin): exact, never wrapped
 MAX_TILES = 200_000  # tile runs per TLM simulation: each is a few Python objects and events
 MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer stays a few seconds of work
@@ -265,8 +265,12 @@ class Plan:
     """See the module docstring."""
 
     def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None):
-        if policy not in POLICIES:
-            raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
+        if policy == "auto":  # the one refusal of `auto` by an engine (both build their plan here)
+            raise InputError("mapping.policy auto is resolved above the engines (tlm/engines/registry.py: "
+                             "ENGINES, run, resolve_policy); an engine runs a concrete policy",
+                             Where("<plan>"), "mapping.policy")
+        if policy not in CONCRETE:
+            raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(CONCRETE)}",
                              Where("<plan>"), "policy")
         self.arch, self.wl, self.policy = arch, wl, policy
         layers = wl.layers

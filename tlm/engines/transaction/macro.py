@@ -39,7 +39,7 @@ class Macro(Block):
         self.index = index
         self.adc = AdcPipeline(sys, index)
         self.qk = QuantumKeeper(self.env, sys.quantum)
-        self.jobs = deque()  # (layer plan, tile, barrier) assigned by the controller, run in order
+        self.jobs = deque()  # (layer plan, tile, first pixel, end pixel, barrier) assigned, run in order
         self.wake = None
         self.waiting = "a tile from the controller"
         self.dp_cycles = self.stats.counts["dp_cycles"]
@@ -62,8 +62,9 @@ class Macro(Block):
         return delay
 
     # ---- initiator ---------------------------------------------------------------------------------
-    def assign(self, plan, tile, barrier) -> None:
-        self.jobs.append((plan, tile, barrier))
+    def assign(self, plan, tile, barrier, lo: int = 0, hi: int | None = None) -> None:
+        """Run `tile` over its output pixels [lo, hi) (default all of them), then arrive at `barrier`."""
+        self.jobs.append((plan, tile, lo, plan.pixels if hi is None else hi, barrier))
         if self.wake is not None and not self.wake.triggered:
             self.wake.succeed()
 
@@ -74,12 +75,14 @@ class Macro(Block):
                 self.waiting = "a tile from the controller"
                 self.wake = env.event()
                 yield self.wake
-            plan, tile, barrier = self.jobs.popleft()
+            plan, tile, lo, hi, barrier = self.jobs.popleft()
             self.waiting = f"its own tile {tile.index} of layer {plan.name}"
-            yield from self._tile(plan, tile, barrier.shared)
+            yield from self._tile(plan, tile, lo, hi, barrier.shared)
             barrier.arrive()
 
-    def _tile(self, plan, tile, shared):
+    def _tile(self, plan, tile, lo, end, shared):
+        """One run of `tile` over its output pixels [lo, end): the whole layer (the sequential controller)
+        or the rows of one image of a mapped job (tlm/engines/transaction/pipeline.py)."""
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         names = self.sys.row_names
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
@@ -97,13 +100,17 @@ class Macro(Block):
         per_px = t_dp if pipelined else t_dp + t_cv  # the macro's own cycles per pixel
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan, tile)
-        # the input-window registers of the tile's rows clock for the tile's nominal compute time
-        energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
+        # the input-window registers of the tile's rows clock for the tile's nominal compute time (a run over
+        # part of its pixels: that share of it); the ABN parameters are loaded with its first pixel
+        if lo == 0 and end == P:
+            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
+        else:
+            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles * (end - lo) / P, end - lo,
+                                                    plan.bits_in, tile.outputs if lo == 0 else 0)
         n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
         e_full = (dp_energy(arch, cells * n_full, cols * n_full, dens), drv_energy(arch, rows * n_full, dens))
-        lo = 0
-        while lo < P:
-            hi = min(lo + cp, P)
+        while lo < end:
+            hi = min(lo + cp, end)
             p = hi - lo
             if shared and qk.local:  # other macros read the SRAM in this round: keep time order
                 qk.set(t)
@@ -147,7 +154,7 @@ class Macro(Block):
             lo = hi
             own = p * per_px
             drain = 0
-            if lo == P:  # the tile is over when its last conversion and write-back are
+            if lo == end:  # the run is over when its last conversion and write-back are
                 if pipelined:  # the last pixel's conversion is the macro's work, the rest a drain
                     own += t_cv
                     drain = adc.done - t - t_cv
