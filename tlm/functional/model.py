@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from tlm.errors import InputError, Where
+from tlm.hw.macro import block_rows
 
 SWINGS = ("adaptive", "fixed")
 MODES = ("float", "ideal", "cim")
@@ -196,8 +197,7 @@ def row_tiles(rows: int, macro_rows: int) -> list[slice]:
 
 def connected_rows(rows_in_tile: int, arch) -> int:
     """Rows whose DP blocks are connected to the column line: whole blocks of the channel-wise split."""
-    blk = arch.macro.rows // arch.macro.dp_split_blocks
-    return -(-rows_in_tile // blk) * blk
+    return block_rows(arch, rows_in_tile)
 
 
 # ---- conversion -----------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ from tlm.hw import dma as hw_dma
 from tlm.hw import macro as hw_macro
 from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
-from tlm.mapping.geometry import Mapping, cdiv, map_layers
+from tlm.mapping.geometry import Mapping, cdiv, map_layers, tile_grid
 from tlm.mapping.policies import CONCRETE
 from tlm.config.workload import VIEW_TYPES, Workload, check_against
 
@@ -207,6 +207,7 @@ class Tile:
     weight_bits: int  # weight bits loaded into its macro (0 when resident)
     macro: int  # the assignment
     round: int
+    shape: object = None  # its tlm.mapping.geometry.TileShape (groups, channels and kernel rows it holds)
 
 
 @dataclass(slots=True)
@@ -567,12 +568,8 @@ class Plan:
     def _build_tiles(self, p: LayerPlan) -> list:
         arch, m, j = self.arch, self.mapping, p._j
         l = self.wl.layers[p.row]
-        R = arch.macro.rows
-        g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
-        rows_g = int(m.rows_per_group[j])
+        g, rows_g = int(m.groups[j]), int(m.rows_per_group[j])
         cout_g = l.c_out // g
-        chm = int(hw_macro.channels_per_macro(arch, l.bits_w))
-        n_rt, n_ct, n_gt = int(m.row_tiles[j]), int(m.col_tiles[j]), int(m.group_tiles[j])
         in_total = int(self.in_bits[p.row])
         rows_total = g * rows_g
         P, psum, r_out = p.pixels, arch.controller.psum_bits, p.bits_out
@@ -580,32 +577,23 @@ class Plan:
         tmac, tround = tmac.tolist(), tround.tolist()
         res = self.resident
         tiles = []
-        k = 0
-        for gt in range(n_gt):
-            g0 = gt * gpt
-            ng = min(gpt, g - g0)
-            for ct in range(n_ct):
-                ch = min(chm, cout_g - ct * chm)
-                c0 = g0 * cout_g + ct * chm
-                for rt in range(n_rt):
-                    rows = min(R, rows_g - rt * R)
-                    r0 = g0 * rows_g + rt * R
-                    r1 = r0 + ng * rows  # packed groups (gpt > 1) have a single row tile
-                    lo, hi = in_total * r0 // rows_total, in_total * r1 // rows_total
-                    cols = ch * l.bits_w
-                    outs = ng * ch
-                    last = rt == n_rt - 1
-                    cells = ng * ng * rows * cols
-                    tiles.append(Tile(index=k, row_tile=rt, last_row=last, rows=ng * rows, cols=ng * cols,
-                                      cells=cells, outputs=outs,
-                                      conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
-                                      in_lo=lo, in_hi=hi, ch_lo=c0,
-                                      ch_hi=c0 + outs, read_bits=hi - lo,
-                                      write_bits=P * outs * (r_out if last else psum),
-                                      psum_read_bits=P * outs * psum if rt > 0 else 0,
-                                      weight_bits=0 if res else cells, macro=tmac[k], round=tround[k]))
-                    k += 1
-        assert k == p.n_tiles
+        for t in tile_grid(arch, m, j, l):  # the one tile geometry (tlm/mapping/geometry.py)
+            ng, k = t.groups, t.index
+            c0 = t.group0 * cout_g + t.ch0
+            r0 = t.group0 * rows_g + t.row0
+            r1 = r0 + ng * t.rows  # packed groups (groups per tile > 1) have a single row tile
+            lo, hi = in_total * r0 // rows_total, in_total * r1 // rows_total
+            cols = t.channels * l.bits_w
+            outs = ng * t.channels
+            cells = ng * ng * t.rows * cols
+            tiles.append(Tile(index=k, row_tile=t.row_tile, last_row=t.last_row, rows=ng * t.rows, cols=ng * cols,
+                              cells=cells, outputs=outs,
+                              conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
+                              in_lo=lo, in_hi=hi, ch_lo=c0, ch_hi=c0 + outs, read_bits=hi - lo,
+                              write_bits=P * outs * (r_out if t.last_row else psum),
+                              psum_read_bits=P * outs * psum if t.row_tile > 0 else 0,
+                              weight_bits=0 if res else cells, macro=tmac[k], round=tround[k], shape=t))
+        assert len(tiles) == p.n_tiles
         return tiles
 
     def _serial_bound(self) -> int:

@@ -94,20 +94,13 @@ class DataPath:
     # ---- a macro ------------------------------------------------------------------------------------
     def _geometry(self, plan, tile):
         """The tile's layer, its groups, its rows in each group's im2col rows and its channels within each
-        group (a tile holds one group's channel slice, or several whole groups packed: plan.Tile)."""
+        group (the plan's tile geometry, tlm/mapping/geometry.tile_grid)."""
         key = (plan.row, tile.index)
         g = self._geo.get(key)
         if g is None:
-            L = self.wl.layers[plan.row]
-            cout_g = L.c_out // L.groups
-            span = tile.ch_hi - tile.ch_lo
-            ng = span // cout_g if span % cout_g == 0 and span > cout_g else 1
-            g0, c0 = tile.ch_lo // cout_g, tile.ch_lo % cout_g
-            R = self.arch.macro.rows
-            rows_g = self.net.q[L.name].w_int[0].size
-            r0 = tile.row_tile * R
-            g = self._geo[key] = (L, range(g0, g0 + ng), slice(r0, min(r0 + R, rows_g)),
-                                  slice(c0, c0 + span // ng))
+            s = tile.shape
+            g = self._geo[key] = (self.wl.layers[plan.row], range(s.group0, s.group0 + s.groups),
+                                  slice(s.row0, s.row0 + s.rows), slice(s.ch0, s.ch0 + s.channels))
         return g
 
     def array(self, plan, tile):

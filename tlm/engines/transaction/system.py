@@ -141,7 +141,7 @@ def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, prog
 
 def to_result(sys) -> Result:
     """The Result of a finished run, either controller's (one builder: counts, cycles, stall notes)."""
-    c, plan = sys.controller, sys.plan
+    c = sys.controller
     if isinstance(c, MappedController):
         return build_result(sys, **c.finish(int(sys.env.now)))
     cyc = np.array(c.cycles, dtype=np.int64)
