@@ -322,34 +322,42 @@ class Plan:
             shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
         packed = shared.get("packing")
         if policy != "sequential" and len(comp):
-            if "row_cycles" not in shared:
-                shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
-            rc = shared["row_cycles"]
-            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
-                                       memo=shared.setdefault("assign", {}))
-            stream = policy in mapper.STREAM
-            # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
-            # (and of the architecture and workload, the same for every plan sharing `shared`)
-            key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
-                   tuple(sorted(self.multi.replicas.items())))
-            schedules = shared.setdefault("schedules", {})
-            self.schedule = schedules.get(key)
-            if self.schedule is None:
-                self.schedule = schedules[key] = mapper.build_schedule(
-                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
-            copy0 = {}  # layer -> [(tile, macro)] of replica 0
-            for pl_ in self.multi.places:
-                if pl_.replica == 0:
-                    copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
-            for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
-                tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
-                for t, mac in copy0.get(i, ()):
-                    tm[t] = mac
-                self.set_assignment(j, tm, np.zeros_like(tm))
-            self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+            self._resident(arch, wl, policy, shared, ops_img, packed)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
                                                                                   packed=packed, m=m),
                                             self.schedule, m=m)
+
+    def _resident(self, arch, wl, policy, shared, ops_img, packed) -> None:
+        """A resident policy: the assignment (tlm/mapping/assign.py), the job schedule both engines use
+        (tlm/mapping/schedule.py, shared by the plans whose assignments give the same one), every tile in
+        round 0 on the macro of its copy 0, and the policy's notes."""
+        from tlm.mapping import mapper
+        m = self.mapping
+        if "row_cycles" not in shared:
+            shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
+        rc = shared["row_cycles"]
+        self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
+                                   memo=shared.setdefault("assign", {}))
+        stream = policy in mapper.STREAM
+        # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
+        # (and of the architecture and workload, the same for every plan sharing `shared`)
+        key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+               tuple(sorted(self.multi.replicas.items())))
+        schedules = shared.setdefault("schedules", {})
+        self.schedule = schedules.get(key)
+        if self.schedule is None:
+            self.schedule = schedules[key] = mapper.build_schedule(
+                arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
+        copy0 = {}  # layer -> [(tile, macro)] of replica 0
+        for pl_ in self.multi.places:
+            if pl_.replica == 0:
+                copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
+        for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
+            tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
+            for t, mac in copy0.get(i, ()):
+                tm[t] = mac
+            self.set_assignment(j, tm, np.zeros_like(tm))
+        self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
 
     @property
     def layers(self) -> list:
