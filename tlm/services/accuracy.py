@@ -157,10 +157,10 @@ def image_energies_pj(arch, wl, m: ActivityMeasurement) -> np.ndarray:
     """On-chip energy per inference of each measured image (pJ): the DP array and input-driver energies are
     linear in each layer's input bit density (tlm/hw/macro.py), so two analytic runs (every density 0, every
     density 1) give each compute layer's slope; every other energy does not depend on the data."""
-    from tlm.engines.analytic import simulate
+    from tlm.engines.registry import run
     from tlm.engines.result import ON_CHIP
     n = len(wl.layers)
-    r0, r1 = (simulate(arch, wl, input_density=np.full(n, d)) for d in (0.0, 1.0))
+    r0, r1 = (run("analytic", arch, wl, input_density=np.full(n, d)) for d in (0.0, 1.0))
     e0 = r0.energy_pj[:, ON_CHIP].sum(axis=1) / r0.batch
     e1 = r1.energy_pj[:, ON_CHIP].sum(axis=1) / r1.batch
     dens = np.array([m.image_density[L.name] if L.is_compute else np.full(m.images, m.density[i])
