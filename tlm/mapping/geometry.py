@@ -88,6 +88,12 @@ def map_layers(arch, layers) -> Mapping:
     )
 
 
+def row_spans(rows: int, macro_rows: int) -> list:
+    """A group's kernel rows split into row tiles: (first row, rows) of full tiles of `macro_rows` rows
+    first, the remainder last.  The one row-tiling rule (tile_grid; tlm/functional/model.row_tiles)."""
+    return [(a, min(macro_rows, rows - a)) for a in range(0, rows, macro_rows)]
+
+
 class TileShape(NamedTuple):
     """Where one weight tile sits in its layer's weights (the one tile geometry)."""
 
@@ -111,13 +117,15 @@ def tile_grid(arch, m: Mapping, j: int, layer):
     rows_g = int(m.rows_per_group[j])
     cout_g = layer.c_out // g
     chm = int(hw_macro.channels_per_macro(arch, layer.bits_w))
-    n_rt, n_ct = int(m.row_tiles[j]), int(m.col_tiles[j])
+    n_ct = int(m.col_tiles[j])
+    spans = row_spans(rows_g, R)
+    assert len(spans) == int(m.row_tiles[j])
     k = 0
     for gt in range(int(m.group_tiles[j])):
         g0 = gt * gpt
         ng = min(gpt, g - g0)
         for ct in range(n_ct):
             ch = min(chm, cout_g - ct * chm)
-            for rt in range(n_rt):
-                yield TileShape(k, g0, ng, ct * chm, ch, rt * R, min(R, rows_g - rt * R), rt, rt == n_rt - 1)
+            for rt, (r0, rows) in enumerate(spans):
+                yield TileShape(k, g0, ng, ct * chm, ch, r0, rows, rt, rt == len(spans) - 1)
                 k += 1
