@@ -36,27 +36,27 @@ _CTRL, _LEAK = KIND["controller"], KIND["leakage"]
 
 
 class MappedController(Block):
-    """Runs the schedule `sys.plan.schedule`; `proc` fires when every resource has run its jobs."""
+    """Runs the schedule `system.plan.schedule`; `proc` fires when every resource has run its jobs."""
 
-    def __init__(self, sys):
-        super().__init__(sys, "controller", "controller", track=False)
-        S = self.S = sys.plan.schedule
-        self.asg = sys.plan.multi
+    def __init__(self, system):
+        super().__init__(system, "controller", "controller", track=False)
+        S = self.S = system.plan.schedule
+        self.asg = system.plan.multi
         self.layer_index = -1
         self.done = [False] * len(S.res)
         self.waiters = {}
         self.layer_busy = {}  # (layer, resource) -> busy + stalled cycles
         self.spans = {}  # layer -> [first job start, last job end]
         self.ready = set()  # layers whose data a functional run has computed
-        self.left = np.bincount(S.layer, minlength=len(sys.plans) + 1).tolist()  # jobs not yet done per row
+        self.left = np.bincount(S.layer, minlength=len(system.plans) + 1).tolist()  # jobs not yet done per row
         self.stream = self.asg.policy in STREAM
-        self.N = len(sys.macros)
+        self.N = len(system.macros)
         self.tiles_on = {}  # (layer, copy, macro) -> the tiles it holds, from the placement
         for p in self.asg.places:
             self.tiles_on.setdefault((p.layer, p.replica, p.macro), []).append(p.tile)
-        if sys.trace is not None:  # one track per macro, in macro order, then the shared blocks
-            for mac in sys.macros:
-                sys.trace.tid(mac.name)
+        if system.trace is not None:  # one track per macro, in macro order, then the shared blocks
+            for mac in system.macros:
+                system.trace.tid(mac.name)
         env = self.env
         self.procs = [env.process(self._resource(r, jobs)) for r, jobs in sorted(S.order.items())]
         self.proc = env.all_of(self.procs)
@@ -74,21 +74,21 @@ class MappedController(Block):
             ev.succeed()
 
     def _resource(self, r, jobs):
-        sys, S, env = self.sys, self.S, self.env
+        system, S, env = self.sys, self.S, self.env
         name = S.names[r]
-        block = sys.macros[r] if r < self.N else None
+        block = system.macros[r] if r < self.N else None
         for j in jobs:
             t = env.now
             li = S.layer[j]
             for d in S.deps[j]:
                 if not self.done[d]:
                     if block is not None:
-                        block.waiting = f"input rows of {sys.row_names[li]} (image {S.image[j]})"
+                        block.waiting = f"input rows of {system.row_names[li]} (image {S.image[j]})"
                     yield self._wait(d)
             if block is not None and env.now > t and jobs[0] != j:
                 block.stall(li, t, env.now - t, "line buffer" if self.stream else "layer barrier")
-            self.layer_index = max(self.layer_index, li if li < len(sys.plans) else -1)
-            if sys.data is not None and li < len(sys.plans) and li not in self.ready:
+            self.layer_index = max(self.layer_index, li if li < len(system.plans) else -1)
+            if system.data is not None and li < len(system.plans) and li not in self.ready:
                 self._data(li)
             t0 = env.now
             if r < self.N:
@@ -107,13 +107,13 @@ class MappedController(Block):
                 sp[0], sp[1] = min(sp[0], t_start), max(sp[1], env.now)
             key = (li, name)
             self.layer_busy[key] = self.layer_busy.get(key, 0) + (env.now - t if r <= self.N else S.cost[j])
-            if sys.data is not None and li == len(sys.plans) and S.row[j] == 0 and "in" not in self.ready:
+            if system.data is not None and li == len(system.plans) and S.row[j] == 0 and "in" not in self.ready:
                 self.ready.add("in")
-                sys.data.image_in()
+                system.data.image_in()
             self._finish(j)
             self.left[li] -= 1
-            if sys.data is not None and not self.left[li] and li < len(sys.plans) and sys.plans[li].compute:
-                sys.data.release(sys.plans[li])
+            if system.data is not None and not self.left[li] and li < len(system.plans) and system.plans[li].compute:
+                system.data.release(system.plans[li])
         if block is not None:
             block.waiting = ""
 
@@ -131,12 +131,12 @@ class MappedController(Block):
     def _runs(self, j, m):
         """The tile runs of macro job j on macro m: (tile, first pixel, end pixel), the pixels of the job's
         rows of its image (image -1: every image of the batch, one after the other, per tile)."""
-        S, sys = self.S, self.sys
+        S, system = self.S, self.sys
         li = S.layer[j]
-        plan = sys.plans[li]
-        B = sys.wl.batch
+        plan = system.plans[li]
+        B = system.wl.batch
         HW = plan.pixels // B
-        H = sys.wl.layers[li].out_shape[1] if len(sys.wl.layers[li].out_shape) == 3 else 1
+        H = system.wl.layers[li].out_shape[1] if len(system.wl.layers[li].out_shape) == 3 else 1
         W = HW // H
         f = self.asg.replicas.get(li, 1)
         tiles = [plan.tiles[k] for k in self.tiles_on[(li, S.row[j] % f if S.image[j] >= 0 else 0, m)]]
@@ -148,11 +148,11 @@ class MappedController(Block):
         return [(t, lo, hi) for t in tiles]
 
     def _macro_job(self, j, m):
-        sys = self.sys
-        plan = sys.plans[self.S.layer[j]]
+        system = self.sys
+        plan = system.plans[self.S.layer[j]]
         runs = self._runs(j, m)
         barrier = Barrier(self.env, len(runs), shared=self.N > 1)
-        mac = sys.macros[m]
+        mac = system.macros[m]
         for tile, lo, hi in runs:
             mac.assign(plan, tile, barrier, lo, hi)
         yield barrier.event
@@ -160,13 +160,13 @@ class MappedController(Block):
     def _digital_job(self, j):
         """A digital layer's rows on the post-processing: read the operands, compute, write the result.
         The SRAM streams behind the ops; a saturated bank or a busy post-processing delays them."""
-        sys, S = self.sys, self.S
+        system, S = self.sys, self.S
         li = S.layer[j]
-        plan = sys.plans[li]
-        H = sys.wl.layers[li].out_shape[1] if len(sys.wl.layers[li].out_shape) == 3 else 1
+        plan = system.plans[li]
+        H = system.wl.layers[li].out_shape[1] if len(system.wl.layers[li].out_shape) == 3 else 1
         c = S.chunks[li] if S.image[j] >= 0 else 1
         lo, hi = S.row[j] * H // c, (S.row[j] + 1) * H // c
-        B = sys.wl.batch
+        B = system.wl.batch
         if S.image[j] < 0:  # the whole batch
             share = lambda total: total  # noqa: E731
         else:
@@ -175,43 +175,43 @@ class MappedController(Block):
         rb, wb = share(plan.read_bits), share(plan.write_bits)
         if not ops and not rb:
             return 0
-        env, sram, cap = sys.env, sys.sram, sys.sram.capacity
+        env, sram, cap = system.env, system.sram, system.sram.capacity
         b = max(S.image[j], 0)
         off = lambda total: ((total // B) * b + (total // B) * lo // H)  # noqa: E731
         q = 0
         if rb:
             q = sram.b_transport(Payload(Command.READ, address=(plan.in_addr + off(plan.read_bits)) % cap,
                                          length=rb, layer=li, initiator="postproc"), 0)
-        d0 = sys.postproc.b_transport(Payload(Command.COMPUTE, ops=ops, layer=li, initiator="postproc"), q)
-        done = sys.postproc.last_done - env.now if ops else d0
+        d0 = system.postproc.b_transport(Payload(Command.COMPUTE, ops=ops, layer=li, initiator="postproc"), q)
+        done = system.postproc.last_done - env.now if ops else d0
         if wb:
             w = sram.b_transport(Payload(Command.WRITE, address=(plan.out_addr + off(plan.write_bits)) % cap,
                                          length=wb, layer=li, initiator="postproc"), d0)
-            if sys.contention:  # the result streams through its bank's write port
-                done = max(done, w + -(-wb // (sys.arch.sram.width_bits)))
+            if system.contention:  # the result streams through its bank's write port
+                done = max(done, w + -(-wb // (system.arch.sram.width_bits)))
         cost = S.cost[j]
         if done > cost:
-            sys.postproc.stall(li, env.now + cost, done - cost, "sram" if q or d0 > q else "postproc")
+            system.postproc.stall(li, env.now + cost, done - cost, "sram" if q or d0 > q else "postproc")
         return max(done, cost)
 
     def _dma_job(self, j):
-        sys, S = self.sys, self.S
-        io, li, kind = len(sys.plans), S.layer[j], S.row[j]
+        system, S = self.sys, self.S
+        io, li, kind = len(system.plans), S.layer[j], S.row[j]
         if li < io:  # a spill of layer li's live activations (resident, layer by layer)
-            bits = sys.plans[li].spill_bits
+            bits = system.plans[li].spill_bits
             if kind == -1:
-                sys.stats.count("spill_bits", li, bits)
-            return sys.dma.submit([dmamod.burst(sys.arch, li, bits, None, f"spill {'in' if kind == -1 else 'out'} "
-                                                                          f"{sys.row_names[li]}")])
-        B = 1 if self.stream else sys.wl.batch  # streams move one image at a time, each at its own address
-        b, cap = max(S.image[j], 0) if self.stream else 0, sys.sram.capacity
+                system.stats.count("spill_bits", li, bits)
+            return system.dma.submit([dmamod.burst(system.arch, li, bits, None, f"spill {'in' if kind == -1 else 'out'} "
+                                                                          f"{system.row_names[li]}")])
+        B = 1 if self.stream else system.wl.batch  # streams move one image at a time, each at its own address
+        b, cap = max(S.image[j], 0) if self.stream else 0, system.sram.capacity
         if kind == 0:
-            bits = sys.io_in * B // sys.wl.batch
-            return sys.dma.submit([dmamod.burst(sys.arch, io, bits, sys.sram, "image in",
-                                                address=(sys.plan.sram.address["input"] + b * bits) % cap)])
-        bits = sys.io_out * B // sys.wl.batch
-        return sys.dma.submit([dmamod.burst(sys.arch, io, bits, sys.sram, "image out", Command.READ,
-                                            address=(sys.plans[-1].out_addr + b * bits) % cap)])
+            bits = system.io_in * B // system.wl.batch
+            return system.dma.submit([dmamod.burst(system.arch, io, bits, system.sram, "image in",
+                                                address=(system.plan.sram.address["input"] + b * bits) % cap)])
+        bits = system.io_out * B // system.wl.batch
+        return system.dma.submit([dmamod.burst(system.arch, io, bits, system.sram, "image out", Command.READ,
+                                            address=(system.plans[-1].out_addr + b * bits) % cap)])
 
     # ---- after the run ---------------------------------------------------------------------------------
     def layer_cycles(self, elapsed):
@@ -240,21 +240,21 @@ class MappedController(Block):
     def finish(self, elapsed):
         """The per-row cycles, compute cycles, spill cycles and temporal utilization of the run, its
         makespan, and the notes and extra fields of a mapped run (system.build_result assembles them)."""
-        sys, S, st = self.sys, self.S, self.stats
-        n = len(sys.plans)
+        system, S, st = self.sys, self.S, self.stats
+        n = len(system.plans)
         cyc, makespan = self.layer_cycles(elapsed)
         if S.spill_bits:  # the line-buffer spill's bits and DMA energy (the DMA block moved the rest)
             st.count("spill_bits", n, S.spill_bits)
             st.count("dma_bits", n, 2 * S.spill_bits)
-            st.energy[n][KIND["dma"]] += hw_dma.onchip_energy_pj(sys.arch, 2 * S.spill_bits)
-            st.energy[n][KIND["external"]] += hw_dma.external_energy_pj(sys.arch, 2 * S.spill_bits)
-        comp = np.array([p.compute for p in sys.plans] + [False])
+            st.energy[n][KIND["dma"]] += hw_dma.onchip_energy_pj(system.arch, 2 * S.spill_bits)
+            st.energy[n][KIND["external"]] += hw_dma.external_energy_pj(system.arch, 2 * S.spill_bits)
+        comp = np.array([p.compute for p in system.plans] + [False])
         spill = np.zeros(n + 1, dtype=np.int64)
         spill[n] = S.spill_cycles
-        desc = dict(sys.plan.mapping_desc)
+        desc = dict(system.plan.mapping_desc)
         self.charge_clock(cyc, desc["macros_used"])
-        macro_busy = np.sum([st.tracks[m.name].busy for m in sys.macros], axis=0)
-        nmac = np.array([max(len(desc["layers"].get(nm, {}).get("macros", [])), 1) for nm in sys.row_names])
+        macro_busy = np.sum([st.tracks[m.name].busy for m in system.macros], axis=0)
+        nmac = np.array([max(len(desc["layers"].get(nm, {}).get("macros", [])), 1) for nm in system.row_names])
         span = makespan if self.stream else np.maximum(cyc, 1)
         util = np.where(comp, macro_busy / (nmac * span), 0.0)
         desc["tlm_makespan_cycles"] = makespan

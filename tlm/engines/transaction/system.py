@@ -139,28 +139,28 @@ def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, prog
     return res
 
 
-def to_result(sys) -> Result:
+def to_result(system) -> Result:
     """The Result of a finished run, either controller's (one builder: counts, cycles, stall notes)."""
-    c = sys.controller
+    c = system.controller
     if isinstance(c, MappedController):
-        return build_result(sys, **c.finish(int(sys.env.now)))
+        return build_result(system, **c.finish(int(system.env.now)))
     cyc = np.array(c.cycles, dtype=np.int64)
-    comp = np.array([p.compute for p in sys.plans] + [False])
-    macro_busy = np.sum([sys.stats.tracks[m.name].busy for m in sys.macros], axis=0)
+    comp = np.array([p.compute for p in system.plans] + [False])
+    macro_busy = np.sum([system.stats.tracks[m.name].busy for m in system.macros], axis=0)
     spill = np.array(c.spill_cycles, dtype=np.int64)
-    util = np.where(comp, macro_busy / (len(sys.macros) * np.maximum(cyc - spill, 1)), 0.0)
-    return build_result(sys, cycles=cyc, compute=np.array(c.compute_cycles, dtype=np.int64), spill=spill,
-                        util=util, elapsed=int(sys.env.now), notes=[], extra={})
+    util = np.where(comp, macro_busy / (len(system.macros) * np.maximum(cyc - spill, 1)), 0.0)
+    return build_result(system, cycles=cyc, compute=np.array(c.compute_cycles, dtype=np.int64), spill=spill,
+                        util=util, elapsed=int(system.env.now), notes=[], extra={})
 
 
-def build_result(sys, *, cycles, compute, spill, util, elapsed, notes, extra) -> Result:
+def build_result(system, *, cycles, compute, spill, util, elapsed, notes, extra) -> Result:
     """Per row: `cycles`, `compute` and `spill` cycles (load = the rest, compute rows), temporal
     utilization `util`; `elapsed` the run's cycles; `notes` and `extra` what a controller adds."""
-    st, plan = sys.stats, sys.plan
+    st, plan = system.stats, system.plan
     pl = static_per_layer(plan)
     for k in COUNT_KEYS:
         pl[k][:] = st.counts_array(k)
-    comp = np.array([p.compute for p in sys.plans] + [False])
+    comp = np.array([p.compute for p in system.plans] + [False])
     pl["cycles"], pl["compute_cycles"], pl["spill_cycles"] = cycles, compute, spill
     pl["load_cycles"] = np.where(comp, cycles - compute - spill, 0)
     pl["temporal_utilization"] = util
@@ -169,10 +169,10 @@ def build_result(sys, *, cycles, compute, spill, util, elapsed, notes, extra) ->
     for comp_name, reasons in sorted(stalls.items()):
         for r, v in sorted(reasons.items()):
             out.append(f"tlm: {comp_name} stalled {v:,} cycles on {r} (summed over instances)")
-    extra = {"weights_resident": bool(sys.resident), "transactions": st.transactions, "quantum_cycles": sys.quantum,
-             "contention": sys.contention, "elapsed_cycles": elapsed, "instances": st.instances(elapsed),
+    extra = {"weights_resident": bool(system.resident), "transactions": st.transactions, "quantum_cycles": system.quantum,
+             "contention": system.contention, "elapsed_cycles": elapsed, "instances": st.instances(elapsed),
              "mapping": plan.mapping_desc, **extra}
-    return Result(engine="tlm", arch=sys.arch, workload=sys.wl, layer_names=list(sys.row_names),
+    return Result(engine="tlm", arch=system.arch, workload=system.wl, layer_names=list(system.row_names),
                   layer_types=list(plan.types), per_layer=pl, energy_pj=st.energy_array(),
                   component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=out + notes,
                   extra=extra)
