@@ -4,9 +4,6 @@ same blocks as the sequential controller), `auto` resolved once above both engin
 the calendar's out-of-order service, the write-back stall and the ADC FIFO stall of a mapped run.
 Every expected number is derived by hand in the test's docstring or comment."""
 import dataclasses
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import simpy
@@ -157,15 +154,15 @@ def test_functional_mapped_mnist_same_outputs_as_sequential(mnist, policy, macro
     assert r0.cycles == bound and np.array_equal(out0, ref)
 
 
-def test_cli_functional_runs_a_pipelined_mapping(tmp_path):
-    """`tlm simulate --functional --mapping pipelined` on 4 macros: no refusal, the mapped run's
-    predictions (the JSON) and the note of the policy it ran."""
+def test_cli_functional_runs_a_pipelined_mapping(tmp_path, mnist, capsys):
+    """`tlm simulate --functional --mapping pipelined` on 4 macros (in-process: the images already loaded):
+    no refusal; the JSON has the mapped run's policy and its predictions."""
     import json
+    from tlm.cli import main
     out = tmp_path / "r.json"
-    p = subprocess.run([sys.executable, "-m", "tlm", "simulate", "imagine", "mnist_cnn", "--functional", "--images",
-                        "4", "--mapping", "pipelined", "--set", "macro.count=4", "--json", str(out)],
-                       capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert p.returncode == 0, p.stderr
+    code = main(["simulate", "imagine", "mnist_cnn", "--functional", "--images", "4", "--mapping", "pipelined",
+                 "--set", "macro.count=4", "--json", str(out), "-q"])
+    assert code == 0, capsys.readouterr().err
     j = json.loads(out.read_text())
     assert j["extra"]["mapping"]["policy"] == "pipelined"
     assert len(j["extra"]["functional"]["predictions"]) == 4

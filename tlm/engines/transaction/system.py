@@ -1,7 +1,10 @@
 """Wiring and running the transaction-level engine: `simulate(arch, wl) -> tlm.engines.result.Result`.
 
-It executes the plan (tlm/mapping/plan.py, built once; the engine never calls the analytic engine).  Blocks,
-one module each: controller.py (process), macro.py (a process per macro, with its adc.py pipeline),
+It executes the plan (tlm/mapping/plan.py, built once; the engine never calls the analytic engine) of a
+concrete mapping policy (`auto` is resolved above the engines, tlm/engines/registry.py).  One of two
+controllers drives the same blocks: controller.py (sequential: tiles in rounds, layer by layer) or
+pipeline.py (a resident mapping: the schedule's jobs, one process per resource).  Blocks, one module
+each: macro.py (a process per macro, with its adc.py pipeline),
 dma.py (a process per channel), sram.py (banks), postproc.py, extmem.py (targets); calendar.py is the
 busy-until service of the shared targets, quantum.py the temporal decoupling.  The run loop steps the SimPy
 kernel itself so that a watchdog can stop a run that makes no progress -- a deadlock (no event left
