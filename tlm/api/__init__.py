@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from tlm import __version__
 from tlm.api._load import ArchLike, Overrides, WorkloadLike, _override_texts, _path_of, _prepared, apply_overrides, load_arch, load_workload
 from tlm.api._results import AccuracyResult, PaperResult, SweepResult
-from tlm.engines import DEFAULT_ENGINE
-from tlm.engines import ENGINES as _registry
+from tlm.engines.registry import DEFAULT_ENGINE
+from tlm.engines.registry import ENGINES as _registry
 from tlm.errors import InputError, Where
 from tlm.functional.threads import set_blas_threads
 
