@@ -38,7 +38,7 @@ def test_public_names_and_version():
     import importlib
     api = importlib.import_module("tlm.api")
     for name in api.__all__:
-        assert getattr(tlm, name) is getattr(api, name), name
+        assert getattr(tlm, name) == getattr(api, name), name
     assert tlm.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert tlm.DEFAULT_ENGINE in tlm.ENGINES and set(tlm.ENGINES) == {"analytic", "tlm"}
     with pytest.raises(AttributeError):

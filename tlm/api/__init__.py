@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING, Any
 from tlm import __version__
 from tlm.api._load import ArchLike, Overrides, WorkloadLike, _override_texts, _path_of, _prepared, apply_overrides, load_arch, load_workload
 from tlm.api._results import AccuracyResult, PaperResult, SweepResult
-from tlm.engines.registry import DEFAULT_ENGINE
-from tlm.engines.registry import ENGINES as _registry
 from tlm.errors import InputError, Where
 from tlm.functional.threads import set_blas_threads
 
@@ -43,7 +41,17 @@ __all__ = ["__version__", "load_arch", "load_workload", "apply_overrides", "engi
            "simulate_functional", "sweep", "accuracy", "paper", "chips", "frames", "figures", "set_blas_threads",
            "SweepResult", "AccuracyResult", "PaperResult", "InputError", "ENGINES", "DEFAULT_ENGINE"]
 
-ENGINES = tuple(sorted(_registry))  # the engines' names (tlm/engines/__init__.py)
+
+
+def __getattr__(name):
+    """ENGINES (the engines' names) and DEFAULT_ENGINE, read from the registry (tlm/engines/registry.py)
+    when first asked: loading files (`tlm validate`) never imports the engines or numpy."""
+    from tlm.engines import registry
+    if name == "ENGINES":
+        return tuple(sorted(registry.ENGINES))
+    if name == "DEFAULT_ENGINE":
+        return registry.DEFAULT_ENGINE
+    raise AttributeError(f"module 'tlm.api' has no attribute {name!r}")
 
 
 # (loading, overrides: tlm/api/_load.py)
@@ -63,17 +71,18 @@ def _sweep_texts(settings) -> list[str]:
 
 
 # ---- simulation -------------------------------------------------------------------------------------------
-def engine_options(engine: str = DEFAULT_ENGINE, *, quantum: int | None = None, contention: bool = True,
+def engine_options(engine: str | None = None, *, quantum: int | None = None, contention: bool = True,
                    trace: str | os.PathLike | None = None, input_density=None, progress: bool = False):
     """The options object the engines read (tlm/engines/__init__.py): `tlm simulate`'s defaults, and
-    what `tlm sweep` hands the engine for every point."""
-    return argparse.Namespace(engine=engine, quantum=quantum, no_contention=not contention,
+    what `tlm sweep` hands the engine for every point (engine None: the default)."""
+    from tlm.engines.registry import DEFAULT_ENGINE
+    return argparse.Namespace(engine=engine or DEFAULT_ENGINE, quantum=quantum, no_contention=not contention,
                               trace=None if trace is None else str(trace), input_density=input_density,
                               quiet=not progress)
 
 
 def _checked_engine(engine, quantum, contention, trace):
-    registry = _registry
+    from tlm.engines.registry import ENGINES as registry
     if engine not in registry:
         raise InputError(f"unknown engine '{engine}', expected one of {', '.join(sorted(registry))}",
                          Where("<command line>"), "--engine")
@@ -100,12 +109,12 @@ def check_activity_data(dataset: str, wl) -> None:
                          "measured on them", Where("<command line>"), "--activity-from")
 
 
-def simulate(arch: ArchLike = None, workload: WorkloadLike = None, *, engine: str = DEFAULT_ENGINE,
+def simulate(arch: ArchLike = None, workload: WorkloadLike = None, *, engine: str | None = None,
              overrides: Overrides = None, mapping: str | None = None, quantum: int | None = None,
              contention: bool = True, trace: str | os.PathLike | None = None, activity_from: str | None = None,
              progress: bool = False) -> Result:
     """`tlm simulate`: one run of `workload` on `arch` with an engine ('tlm': transaction-level, with
-    contention; 'analytic': vectorized, contention-free); returns the Result the command prints
+    contention, the default; 'analytic': vectorized, contention-free); returns the Result the command prints
     (cycles, energies by layer and event kind, block statistics; `.summary()`, `.to_json_dict()`).
 
     mapping: sequential, resident, pipelined, replicate or auto (default: the config's mapping.policy);
@@ -113,6 +122,7 @@ def simulate(arch: ArchLike = None, workload: WorkloadLike = None, *, engine: st
     trace: write a Perfetto trace there (tlm); activity_from: measure the input bit densities on a
     dataset (mnist5k, digits or an .npz) with the functional model, for the energy."""
     a, wl = _prepared(arch, workload, overrides, mapping)
+    engine = engine or engine_options().engine
     run = _checked_engine(engine, quantum, contention, trace)
     density, note = None, None
     if activity_from:
