@@ -62,3 +62,34 @@ def test_set_blas_threads_is_process_wide():
     import tlm
     with pytest.raises(ValueError):
         tlm.set_blas_threads(0)
+
+
+def test_the_command_entry_sets_the_variables():
+    code = ("import atexit, os, sys; atexit.register(lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'))); "
+            "sys.argv = ['tlm', '--version']; from tlm.cli import entry; entry()")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["PYTHONPATH"] = str(ROOT)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert p.stdout.strip().splitlines()[-1] == "1", p.stdout + p.stderr
+
+
+def test_the_functional_model_runs_its_kernels_on_one_thread(monkeypatch):
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: one thread either way")
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from tlm.config.arch import load_arch
+    from tlm.config.workload import load_workload
+    from tlm.functional import model as F
+    for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(v, raising=False)  # the user chose nothing
+    arch, wl = load_arch(ROOT / "configs" / "imagine.yaml"), load_workload(ROOT / "workloads" / "mnist_cnn.yaml")
+    net = F.build(arch, wl)
+    seen = []
+    inner = net._run_batch
+    monkeypatch.setattr(net, "_run_batch", lambda *a: (seen.append(
+        {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}), inner(*a))[1])
+    with threadpool_limits(limits=2, user_api="blas"):  # the process allows two
+        net.run(np.zeros((1, 1, 28, 28), dtype=np.uint8), "cim")
+    assert seen == [{1}]
