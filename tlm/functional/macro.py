@@ -86,13 +86,6 @@ def weight_bit_columns(w_int: np.ndarray, bits_w: int) -> tuple[np.ndarray, np.n
     return cols.reshape(len(w_int), -1).astype(np.float32), colw.astype(np.float32)
 
 
-def input_bit_planes(x_codes: np.ndarray, bits_in: int) -> np.ndarray:
-    """Unsigned codes (M, rows) -> bit-planes (r_in, M, rows) as 0/1 float32, LSB first."""
-    dt = np.uint8 if bits_in <= 8 else np.uint32
-    xu = x_codes.astype(dt)
-    return ((xu[None] >> np.arange(bits_in, dtype=dt)[:, None, None]) & 1).astype(np.float32)
-
-
 @dataclass
 class DpStats:
     """Activity measured while computing DPs: input bits that are 1, and (input AND weight) bits."""
