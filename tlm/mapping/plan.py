@@ -194,7 +194,11 @@ class Plan:
                 self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
                                   "resident and are loaded once, not per inference")
         self.notes.extend(self._base_notes)
-        # several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use
+        self._assign_macros(arch, wl, policy, comp, shared)
+
+    def _assign_macros(self, arch, wl, policy, comp, shared) -> None:
+        """Several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use."""
+        layers = wl.layers
         self.multi = self.schedule = None
         self.mapping_desc = None
         from tlm.mapping import mapper
