@@ -10,6 +10,7 @@ point (0 after a ReLU, 2^(r-1) for signed outputs).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import zipfile
 from dataclasses import dataclass, field
@@ -178,6 +179,17 @@ def digital(layer, xs, zps, top, is_float):
     raise InputError(f"layer type '{t}' has no functional model", layer.where, layer.name)
 
 
+def _one_blas_thread():
+    """One BLAS thread while the model runs (fastest for its many small matmuls), with threadpoolctl when
+    it is there (it comes with scikit-learn, the optional extra 'data'); without it, tlm/__init__.py's
+    OPENBLAS_NUM_THREADS=1 default already holds unless the user changed it."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 # ---- networks ---------------------------------------------------------------------------------------------------
 @dataclass
 class RunResult:
@@ -223,11 +235,10 @@ class FunctionalNet:
     def run(self, images: np.ndarray, mode: str, swing: str = "adaptive", noise_lsb: float = 0.0,
             seed: int = 0, batch: int = 250) -> RunResult:
         """Images (N, C, H, W) as unsigned input codes through the float, ideal or cim model."""
-        from threadpoolctl import threadpool_limits
         rng = np.random.default_rng(seed)
         stats = {n: LayerStats() for n in self.q} if mode == "cim" else {}
         outs = []
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             for s in range(0, len(images), batch):
                 outs.append(self._run_batch(images[s:s + batch], mode, swing, noise_lsb, rng, stats))
         return RunResult(np.concatenate(outs), stats)
