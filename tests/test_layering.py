@@ -1,4 +1,4 @@
-"""The package's layering (docs/architecture.md, "Layers"), read from the source:
+"""The package's layering (docs/architecture.md, "Layers and folders"), read from the source:
 
     core (tlm, tlm.errors, tlm.extras, tlm.config, tlm.onnxio, tlm.hw, tlm.mapping, tlm.functional)
       -> engines (tlm.engines) -> services (tlm.services) -> present (tlm.present) -> api (tlm.api)
