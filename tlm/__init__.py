@@ -1,6 +1,6 @@
 """imagine-tlm: a transaction-level and analytic simulator of charge-domain CIM CNN accelerators.
 
-The public Python API is tlm/api.py, re-exported here lazily (`tlm.simulate`, `tlm.load_arch`, ...):
+The public Python API is tlm/api/, re-exported here lazily (`tlm.simulate`, `tlm.load_arch`, ...):
 `import tlm` imports nothing heavy and changes nothing global (no environment variable; BLAS threads are
 limited around the project's own kernels, tlm/functional/threads.py, or by `tlm.set_blas_threads(n)`).
 """
@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    """The public API (tlm/api.py), imported when first used: `import tlm` stays cheap."""
+    """The public API (tlm/api/), imported when first used: `import tlm` stays cheap."""
     import importlib
     api = importlib.import_module("tlm.api")
     if name in api.__all__:

@@ -11,7 +11,7 @@ EXTRAS = {  # extra -> the packages it installs (pyproject.toml [project.optiona
     "plot": ("matplotlib",),
     "frames": ("pandas",),
     "dask": ("dask[distributed]",),
-    "data": ("mlxtend", "scikit-learn"),
+    "data": ("mlxtend", "scikit-learn", "scipy"),
 }
 
 

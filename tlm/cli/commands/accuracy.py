@@ -3,7 +3,6 @@ and CIM (charge-domain, noisy, ABN, clipping) models, with per-layer SQNR, effec
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from tlm.cli.commands._common import Steps, add_arch_workload, add_set, console, load_arch_arg, load_workload_arg, split_arch_workload
 
@@ -44,7 +43,8 @@ def add_arguments(p):
                         "(default: functional.fixed_range_fraction)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise generator (default 0)")
     p.add_argument("--json", metavar="PATH", help="write the accuracies, each image's label, predictions and "
-                   "outputs of every model (float, ideal integer, CIM) and the per-layer statistics as JSON")
+                   "outputs of every model (float, ideal integer, CIM) and the per-layer statistics as JSON "
+                   "('-': standard output, nothing else printed)")
     p.add_argument("--noise-sweep", action="store_true",
                    help="also print CIM accuracy and ENOB at each noise level of "
                         f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
@@ -60,9 +60,6 @@ def _fmt_db(v):
 def run(args) -> int:
     from tlm import api
     from tlm.functional import model as F
-    from tlm.functional.model import connected_rows, row_tiles
-    from tlm.functional.datasets import is_file_arg
-    from tlm.present.tables import Table
     from tlm.services import accuracy as A
     arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
     if args.json:
@@ -81,13 +78,23 @@ def run(args) -> int:
         import json
 
         from tlm.config.yamlio import atomic_write
-        atomic_write(Path(args.json) if args.json != "-" else "-",
-                     json.dumps(res.to_dict(), indent=1, allow_nan=False) + "\n")
+        atomic_write(args.json, json.dumps(res.to_dict(), indent=1, allow_nan=False) + "\n")
         if args.json == "-":
             return 0  # standard output holds the JSON only
-    arch, wl, ev, net, swing, noise = res.arch, res.workload, res.evaluation, res.net, res.swing, res.noise_lsb
-    range_note, sweep = res.range_note, res.noise_sweep
     con = console()
+    con.print(_accuracy_table(args, res.arch, res.workload, res.evaluation, res.swing, res.noise_lsb))
+    con.print(_layer_table(res.arch, res.workload, res.net, res.evaluation))
+    if res.range_note:
+        con.print(f"note: {res.range_note}")
+    if args.noise_sweep:
+        con.print(_sweep_table(res.workload, res.evaluation, res.noise_sweep, res.swing))
+    return 0
+
+
+def _accuracy_table(args, arch, wl, ev, swing, noise):
+    from tlm.services import accuracy as A
+    from tlm.functional.datasets import is_file_arg
+    from tlm.present.tables import Table
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
     what = f"held-out {args.dataset} images" if not is_file_arg(args.dataset) else f"images of {args.dataset}"
     t = Table(title=f"{wl.name} on {arch.name}: {ev.images} {what}, {swing} swing"
@@ -98,7 +105,12 @@ def run(args) -> int:
              "cim": f"CIM ({swing} swing, noise {noise:g} LSB)"}
     for m, a in ev.accuracy.items():
         t.add_row(names[m], f"{100 * a:.2f}%")
-    con.print(t)
+    return t
+
+
+def _layer_table(arch, wl, net, ev):
+    from tlm.functional.model import connected_rows, row_tiles
+    from tlm.present.tables import Table
     t = Table(title="per layer (CIM vs the exact integer output of the same input)")
     for c in ("layer", "bits i/w/o", "rows", "row tiles", "connected rows", "SQNR dB", "ENOB",
               "ENOB ideal", "clipped", "input density", "DP activity"):
@@ -113,18 +125,18 @@ def run(args) -> int:
         t.add_row(L.name, f"{L.bits_in}/{L.bits_w}/{L.bits_out}", str(rows), str(len(tiles)), conn,
                   _fmt_db(s.sqnr_db), _fmt_db(s.enob(s.sqnr_db)), _fmt_db(s.enob(s.ideal_sqnr_db)),
                   f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
-    con.print(t)
-    if range_note:
-        con.print(f"note: {range_note}")
-    if args.noise_sweep:
-        comp = [L.name for L in wl.layers if L.is_compute]
-        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
-        t.add_column("comparator noise LSB", justify="right")
-        t.add_column("CIM accuracy", justify="right")
-        for n in comp:
-            t.add_column(f"ENOB {n}", justify="right")
-        for sigma, e in sweep:
-            t.add_row(f"{sigma:g}", f"{100 * e.accuracy['cim']:.2f}%",
-                      *(_fmt_db(e.stats[n].enob(e.stats[n].sqnr_db)) for n in comp))
-        con.print(t)
-    return 0
+    return t
+
+
+def _sweep_table(wl, ev, sweep, swing):
+    from tlm.present.tables import Table
+    comp = [L.name for L in wl.layers if L.is_compute]
+    t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
+    t.add_column("comparator noise LSB", justify="right")
+    t.add_column("CIM accuracy", justify="right")
+    for n in comp:
+        t.add_column(f"ENOB {n}", justify="right")
+    for sigma, e in sweep:
+        t.add_row(f"{sigma:g}", f"{100 * e.accuracy['cim']:.2f}%",
+                  *(_fmt_db(e.stats[n].enob(e.stats[n].sqnr_db)) for n in comp))
+    return t

@@ -87,7 +87,6 @@ def _check_activity_data(dataset, wl):
 def run(args) -> int:
     import contextlib
 
-    from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
     _flag_paths(args)
     from tlm.present.outputs import check_output_paths
     real = lambda v: None if v is True else v  # noqa: E731  (True: into the -o folder)
@@ -95,31 +94,15 @@ def run(args) -> int:
                        {"--csv": (args.csv, ("summary.csv", "layers.csv", "energy.csv", "blocks.csv")),
                         "--plot": (real(args.plot), ("run_energy.png", "run_energy.svg")),
                         "-o": (args.out, ())})  # before any work
-    args.arch, args.workload = split_arch_workload(args.arch, args.workload)
-    arch = load_arch_arg(args.arch)
-    wl = load_workload_arg(args.workload, arch)
-    if args.functional and (args.engine != "tlm" or args.activity_from):
-        raise InputError("--functional runs the tlm engine on the data itself (not with --engine analytic or "
-                         "--activity-from)", Where("<command line>"), "--functional")
-    if args.activity_from:
-        _check_activity_data(args.activity_from, wl)  # before --set: the shape does not change
-    from tlm import api
-    fun = None
+    arch, wl = _inputs(args)
     with contextlib.ExitStack() as stack:
         scratch = None  # a folder for the trace and plots that join the -o folder's set of files
         if args.out and (args.trace is True or args.plot is True):
             import tempfile
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tlm-run-")))
         trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
-        opts = dict(overrides=args.set, mapping=args.mapping, quantum=args.quantum, contention=not args.no_contention,
-                    trace=trace_to, progress=not args.quiet)
         try:
-            if args.functional:
-                fun = api.simulate_functional(arch, wl, dataset=args.dataset, images=args.images, seed=args.seed,
-                                              **opts)
-                result = fun.result
-            else:
-                result = api.simulate(arch, wl, engine=args.engine, activity_from=args.activity_from, **opts)
+            result, fun = _simulate(args, arch, wl, trace_to)
         except RuntimeError as e:
             from tlm.engines.transaction.payload import TransactionError
             from tlm.engines.transaction.system import SimulationStalled
@@ -128,32 +111,7 @@ def run(args) -> int:
             import sys
             print(f"error: {e}", file=sys.stderr)
             return 1
-        outputs = []
-        if args.json or args.out:
-            from tlm.present import outdir
-            inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
-                                        resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
-        if args.json:
-            outputs.append((Path(args.json), result.to_json(inputs)))
-        if args.csv:
-            from tlm.present import outdir
-            for name, text in (("summary.csv", outdir.summary_csv(result)), ("layers.csv", outdir.layers_csv(result)),
-                               ("energy.csv", outdir.energy_csv(result)), ("blocks.csv", outdir.blocks_csv(result))):
-                outputs.append((Path(args.csv) / name, text))
-        plot_dir = args.plot
-        if args.out:
-            extra = {}
-            if args.trace is True:
-                extra["trace.json"] = Path(trace_to).read_bytes()
-            if args.plot is True:  # drawn now, written with the others
-                from tlm.present.plots import run_plots
-                run_plots(result, scratch / "plots")
-                extra.update({f"plots/{k}": v for k, v in outdir.collect(scratch / "plots").items()})
-                plot_dir = None
-            argv = list(getattr(args, "argv", None) or ["simulate"])
-            folder = outdir.files(result, inputs, argv, extra)
-            outdir.check_targets(Path(args.out) / name for name, _ in folder)
-            outputs += [(Path(args.out) / name, data) for name, data in folder]
+        outputs, folder, plot_dir = _files(args, result, scratch, trace_to)
         atomic_write_all(outputs)  # all files or none
     if plot_dir:
         from tlm.present.plots import run_plots
@@ -161,17 +119,73 @@ def run(args) -> int:
         run_plots(result, Path(plot_dir))
         mapping_plot(result, Path(plot_dir))
     if not args.quiet:
-        _print(args, result, fun, len(folder) if args.out else 0)
+        _print(args, result, fun, folder)
     return 0
 
 
-def _print(args, result, fun, files: int) -> None:
-    """The tables, the notes and (a functional run) the predictions."""
+def _inputs(args):
+    """(arch, workload) from the command line, the flag combinations checked (--set, --mapping and the
+    engine's options are applied and checked by tlm.api.simulate)."""
+    args.arch, args.workload = split_arch_workload(args.arch, args.workload)
+    arch = load_arch_arg(args.arch)
+    wl = load_workload_arg(args.workload, arch)
+    if args.functional and (args.engine != "tlm" or args.activity_from):
+        raise InputError("--functional runs the tlm engine on the data itself (not with --engine analytic or "
+                         "--activity-from)", Where("<command line>"), "--functional")
+    if args.activity_from:
+        _check_activity_data(args.activity_from, wl)  # before any work (--set does not change the shape)
+    return arch, wl
+
+
+def _simulate(args, arch, wl, trace_to):
+    """(Result, the functional run or None): tlm.api.simulate, or the images through the blocks."""
+    from tlm import api
+    opts = dict(overrides=args.set, mapping=args.mapping, quantum=args.quantum, contention=not args.no_contention,
+                trace=trace_to, progress=not args.quiet)
+    if not args.functional:
+        return api.simulate(arch, wl, engine=args.engine, activity_from=args.activity_from, **opts), None
+    fun = api.simulate_functional(arch, wl, dataset=args.dataset, images=args.images, seed=args.seed, **opts)
+    return fun.result, fun
+
+
+def _files(args, result, scratch, trace_to):
+    """(files to write as (path, data), the -o folder's files, where to draw plots afterwards)."""
+    from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
+    outputs, folder = [], []
+    if args.json or args.out:
+        from tlm.present import outdir
+        inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
+                                    resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
+    if args.json:
+        outputs.append((Path(args.json), result.to_json(inputs)))
+    if args.csv:
+        from tlm.present import outdir
+        for name, text in (("summary.csv", outdir.summary_csv(result)), ("layers.csv", outdir.layers_csv(result)),
+                           ("energy.csv", outdir.energy_csv(result)), ("blocks.csv", outdir.blocks_csv(result))):
+            outputs.append((Path(args.csv) / name, text))
+    plot_dir = args.plot
+    if args.out:
+        extra = {}
+        if args.trace is True:
+            extra["trace.json"] = Path(trace_to).read_bytes()
+        if args.plot is True:  # drawn now, written with the others
+            from tlm.present.plots import run_plots
+            run_plots(result, scratch / "plots")
+            extra.update({f"plots/{k}": v for k, v in outdir.collect(scratch / "plots").items()})
+            plot_dir = None
+        argv = list(getattr(args, "argv", None) or ["simulate"])
+        folder = outdir.files(result, inputs, argv, extra)
+        outdir.check_targets(Path(args.out) / name for name, _ in folder)
+        outputs += [(Path(args.out) / name, data) for name, data in folder]
+    return outputs, folder, plot_dir
+
+
+def _print(args, result, fun, folder) -> None:
     from tlm.present import report
+    from tlm.present.report_mapping import mapping_table
     con = console()
     con.print(report.summary_table(result, args.normalize))
     con.print(report.layer_table(result))
-    from tlm.present.report_mapping import mapping_table
     mt = mapping_table(result)
     if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
         con.print(mt)
@@ -183,7 +197,7 @@ def _print(args, result, fun, files: int) -> None:
     if result.notes:
         con.print(report.notes_text(result, verbose=args.verbose))
     if args.out:
-        con.print(f"wrote {files} files into {args.out}/ (manifest.json lists them)")
+        con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
     if fun is not None:
         shown = " ".join(str(int(v)) for v in fun.predictions[:20])
         more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
