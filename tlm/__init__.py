@@ -4,7 +4,7 @@ The public Python API is tlm/api/, re-exported here lazily (`tlm.simulate`, `tlm
 `import tlm` imports nothing heavy and changes nothing global (no environment variable; BLAS threads are
 limited around the project's own kernels, tlm/functional/threads.py, or by `tlm.set_blas_threads(n)`).
 """
-__version__ = "0.1.0"
+from tlm._version import __version__  # noqa: F401 (public)
 
 
 def __getattr__(name):

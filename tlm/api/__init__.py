@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tlm import __version__
+from tlm._version import __version__
 from tlm.api._load import ArchLike, Overrides, WorkloadLike, _override_texts, _path_of, _prepared, apply_overrides, load_arch, load_workload
 from tlm.api._results import AccuracyResult, PaperResult, SweepResult
 from tlm.errors import InputError, Where

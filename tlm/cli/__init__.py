@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tlm import __version__
+from tlm._version import __version__
 from tlm.errors import InputError
 
 

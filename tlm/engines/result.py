@@ -169,7 +169,7 @@ class Result:
     def to_json_dict(self, inputs=None) -> dict:
         """Everything as JSON-ready data; `inputs`: the files the run read (see tlm/present/outdir.py), each
         {role, path, sha256}."""
-        from tlm import __version__
+        from tlm._version import __version__
         rows = []
         for i, n in enumerate(self.layer_names):
             row = {"name": n, "type": self.layer_types[i]}
