@@ -56,3 +56,12 @@ def test_figures_are_returned_not_written(run, tmp_path, monkeypatch):
     s = tlm.sweep("imagine", "resnet8", {"macro.count": [1, 2]})
     assert {"sweep_energy", "sweep_pareto", "sweep_latency"} <= set(tlm.figures(s))
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_chips_frame_is_every_designs_figures():
+    designs = tlm.chips()
+    df = tlm.frames(designs)["chips"]
+    assert len(df) == sum(len(d.rows) for d in designs) and set(df["design"]) == {d.name for d in designs}
+    assert np.allclose(df["error"], df["model"] / df["paper"] - 1, rtol=1e-9, atol=1e-12)
+    tol = {d.name: d.published.tolerance for d in designs}
+    assert list(df["within_tolerance"]) == [abs(e) <= tol[n] for n, e in zip(df["design"], df["error"])]

@@ -226,12 +226,15 @@ def paper(arch: ArchLike = None, *, overrides: Overrides = None) -> PaperResult:
     return PaperResult(a, pub, rows, points, ref, sys_figs[0] if sys_figs else None)
 
 
-def frames(result: Result) -> dict:
+def frames(result) -> dict:
     """A simulation's tables as pandas data frames (the optional extra `frames`): summary, layers, energy
     (per layer, component and event kind) and blocks, the rows of the CSV files `tlm simulate --csv`
-    writes (tlm/present/frames.py)."""
-    from tlm.present.frames import frames as _frames
-    return _frames(result)
+    writes; or, given `chips()`'s list, {'chips': every design's figures} (tlm/present/frames.py).  A
+    sweep, an accuracy run and a paper comparison have their own `.frame()`."""
+    from tlm.present import frames as F
+    if isinstance(result, list):
+        return {"chips": F.chips_frame(result)}
+    return F.frames(result)
 
 
 def figures(result: Result | SweepResult, x: str | None = None, y: str | None = None) -> dict:
