@@ -544,6 +544,7 @@ class FunctionalNet:
             seed: int = 0, batch: int = 250) -> RunResult:
         """Images (N, C, H, W) as unsigned input codes through the float, ideal or cim model."""
         from threadpoolctl import threadpool_limits
+        check_input_codes(images, self.wl.input_bits)
         rng = np.random.default_rng(seed)
         stats = {n: LayerStats() for n in self.q} if mode == "cim" else {}
         outs = []
@@ -573,6 +574,15 @@ class FunctionalNet:
                 y, zps[L.name] = digital(L, xs, [zps[s] for s in L.inputs], (1 << L.bits_out) - 1, is_float)
             vals[L.name] = y if is_float else y.astype(np.float32)
         return vals[self.wl.layers[-1].name]
+
+
+def check_input_codes(images: np.ndarray, bits: int) -> None:
+    """Images enter a network as unsigned `bits`-bit codes (tlm/functional/datasets.inputs quantizes them):
+    a code outside 0..2^bits - 1 is an error, never silently read as a wider number."""
+    top = (1 << bits) - 1
+    if images.size and (images.min() < 0 or images.max() > top):
+        raise InputError(f"input codes {images.min():g}..{images.max():g} exceed the {bits}-bit input "
+                         f"(0..{top}); quantize images with tlm.functional.datasets.to_input_codes", field="input")
 
 
 def quantize_weights(w: np.ndarray, bits: int):
