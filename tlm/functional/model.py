@@ -470,11 +470,20 @@ def _pool(x, layer, op):
     return win.max(axis=(4, 5)) if op == "max" else win.mean(axis=(4, 5))
 
 
-def digital(layer, xs, zps, top, is_float):
-    """A digital post-processing layer on codes (or floats); returns (output, zero point)."""
+JOIN_TYPES = ("add", "concat")  # digital layers joining tensors that may have different scales
+
+
+def digital(layer, xs, zps, top, is_float, join=None):
+    """A digital post-processing layer on codes (or floats); returns (output, zero point).  A join of
+    several tensors (add, concat) on codes needs `join` = (multiplier per input, output zero point),
+    FunctionalNet.joins: each input is requantized to the output's scale (`requantize`)."""
     t = layer.type
     x = xs[0]
     zp = zps[0]
+    if t in JOIN_TYPES and not is_float:
+        if join is None:
+            raise ValueError(f"{layer.name}: a {t} on codes needs its requantization (FunctionalNet.joins)")
+        return requantize(t, xs, zps, join, top)
     if t == "maxpool":
         return _pool(x, layer, "max"), zp
     if t == "avgpool":
@@ -489,13 +498,23 @@ def digital(layer, xs, zps, top, is_float):
         return x.reshape(len(x), -1), zp
     if t == "concat":
         return np.concatenate(xs, axis=1), zp
-    if t == "add":  # saturating add of the real parts; ReLU clips at zero
-        s = sum(v - z for v, z in zip(xs, zps))
-        if is_float:
-            return (np.maximum(s, 0) if layer.relu else s), 0
-        zo = 0 if layer.relu else (top + 1) // 2
-        return np.clip(s + zo, 0, top), zo
+    if t == "add":  # the real sum; ReLU clips at zero
+        s = sum(xs)
+        return (np.maximum(s, 0) if layer.relu else s), 0
     raise InputError(f"layer type '{t}' has no functional model", layer.where, layer.name)
+
+
+def requantize(t, xs, zps, join, top):
+    """A join in the post-processing as integer hardware does it: input i's codes x_i (zero point z_i, step
+    s_i) are brought to the output's scale, m_i * (x_i - z_i) with m_i = s_i / s_out (a fixed-point
+    multiplier; modelled exact, the only rounding is the output's); then an add sums them, rounds to the
+    nearest code, adds the output zero point z_o and saturates to 0..top (ReLU: clipping at z_o = 0); a
+    concat rounds and saturates each input the same way.  Ops: tlm/mapping/plan.digital_ops."""
+    mult, zo = join
+    parts = [m * (v.astype(np.float64) - z) for v, z, m in zip(xs, zps, mult)]
+    if t == "add":
+        return np.clip(np.rint(sum(parts)) + zo, 0, top), zo
+    return np.concatenate([np.clip(np.rint(v) + zo, 0, top) for v in parts], axis=1), zo
 
 
 # ---- networks ---------------------------------------------------------------------------------------------------
@@ -511,15 +530,18 @@ class FunctionalNet:
     def __init__(self, arch, wl, params: dict):
         self.arch, self.wl = arch, wl
         self.q: dict[str, QLayer] = {}
+        self.joins: dict[str, tuple] = {}  # join layer -> (multiplier per input, output zero point)
         rng_of = {"input": float(params.get("input.range", 1.0))}
         zp_of = {"input": 0}
+        bits_of = {"input": wl.input_bits}
         for L in wl.layers:
             src = L.inputs[0]
+            bits_of[L.name] = L.bits_out
             if not L.is_compute:
-                rng_of[L.name] = max(rng_of[s] for s in L.inputs)
-                zp_of[L.name] = 0 if (L.type != "add" or L.relu) else (1 << (L.bits_out - 1))
-                if L.type != "add":
-                    zp_of[L.name] = zp_of[src]
+                if L.type in JOIN_TYPES:
+                    self.joins[L.name] = self._join(L, params, rng_of, zp_of, bits_of)
+                else:
+                    rng_of[L.name], zp_of[L.name] = rng_of[src], zp_of[src]
                 continue
             w = np.asarray(params[L.name + ".w"], dtype=np.float64)
             wstep = np.asarray(params.get(L.name + ".w_scale", np.ones(L.c_out)), dtype=np.float64)
@@ -539,6 +561,21 @@ class FunctionalNet:
             rng_of[L.name], zp_of[L.name] = r_out, zp_out
         self.input_range = rng_of["input"]
         self.zp_of = zp_of
+
+    @staticmethod
+    def _join(L, params, rng_of, zp_of, bits_of):
+        """The scale of a join's output and each input's multiplier to it (see `requantize`).  Its range:
+        `<name>.range` of the weights (calibrated like a compute layer's), else the worst case of its inputs
+        (an add: the sum of their ranges; a concat: the largest).  Signed (zero point 2^(r-1)) when an input
+        is signed, unless a ReLU follows the add."""
+        signed = any(zp_of[s] for s in L.inputs) and not (L.type == "add" and L.relu)
+        worst = (sum if L.type == "add" else max)(rng_of[s] for s in L.inputs)
+        r_out = float(params.get(L.name + ".range", worst))
+        top = (1 << L.bits_out) - 1
+        s_out = r_out * (2 if signed else 1) / top
+        mult = tuple(rng_of[s] * (2 if zp_of[s] else 1) / ((1 << bits_of[s]) - 1) / s_out for s in L.inputs)
+        rng_of[L.name], zp_of[L.name] = r_out, ((top + 1) // 2 if signed else 0)
+        return mult, zp_of[L.name]
 
     def run(self, images: np.ndarray, mode: str, swing: str = "adaptive", noise_lsb: float = 0.0,
             seed: int = 0, batch: int = 250) -> RunResult:
@@ -571,7 +608,8 @@ class FunctionalNet:
                     y = q.cim(xs[0], self.arch, swing, noise, rng, stats.get(L.name))
                 zps[L.name] = 0 if is_float else q.zp_out
             else:
-                y, zps[L.name] = digital(L, xs, [zps[s] for s in L.inputs], (1 << L.bits_out) - 1, is_float)
+                y, zps[L.name] = digital(L, xs, [zps[s] for s in L.inputs], (1 << L.bits_out) - 1, is_float,
+                                         self.joins.get(L.name))
             vals[L.name] = y if is_float else y.astype(np.float32)
         return vals[self.wl.layers[-1].name]
 
@@ -637,8 +675,9 @@ def load_params(wl) -> dict:
 
 
 def random_params(arch, wl, images: np.ndarray, seed: int = 0, percentile: float = 99.9) -> dict:
-    """He-initialised random weights; each layer's output range calibrated on `images` through the float
-    model (the `percentile` of its activations), as an adaptive-swing calibration from data would."""
+    """He-initialised random weights; each compute and join layer's output range calibrated on `images`
+    through the float model (the `percentile` of its activations), as an adaptive-swing calibration from
+    data would."""
     rng = np.random.default_rng(seed)
     params = {"input.range": 1.0}
     for L in wl.layers:
@@ -659,6 +698,9 @@ def random_params(arch, wl, images: np.ndarray, seed: int = 0, percentile: float
             params[L.name + ".range"] = float(r) if r > 0 else 1.0
         else:
             y, _ = digital(L, xs, [0] * len(xs), 0, True)
+            if L.type in JOIN_TYPES:  # a join's range too, as tlm/onnxio/weights.calibrate_ranges
+                r = np.percentile(np.abs(y), percentile)
+                params[L.name + ".range"] = float(r) if r > 0 else 1.0
         vals[L.name] = y
     return params
 
