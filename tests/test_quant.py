@@ -145,3 +145,32 @@ def test_residual_rescale_ops_in_the_energy(residual, engine):
     want_pj = ops * a.postproc.c_ff_per_op * a.technology.vdd_digital_v ** 2 * 1e-3
     got = r.energy_pj[row, KIND_NAMES.index("postproc")]
     assert got == pytest.approx(want_pj, rel=1e-9)
+
+
+# ---- 4. accuracy across input precisions ---------------------------------------------------------------
+def test_ideal_integer_never_below_cim_at_2_to_8_bits():
+    """`--set workload.precision=B` on the shipped MNIST network, 300 held-out images: the ideal-integer
+    model (exact DPs, one rounding) is never worse than the CIM one (noise, clipping) beyond 0.5 points,
+    and the images quantized to 4-bit codes keep the 4-bit network above 95%."""
+    from tlm.config.overrides import with_precision
+    a = arch()
+    wl0 = load_workload(ROOT / "workloads" / "mnist_cnn.yaml")
+    acc = {}
+    for b in range(2, 9):
+        wl = with_precision(wl0, input=b, weight=b, output=b)
+        x, y = A.held_out_images(wl, "mnist5k", 300)
+        acc[b] = A.evaluate(F.build(a, wl), x, y, a.functional.swing, a.functional.noise_lsb, 0,
+                            ("ideal", "cim")).accuracy
+    for b, e in acc.items():
+        assert e["ideal"] >= e["cim"] - 0.005, (b, e)
+    assert acc[4]["ideal"] >= 0.95 and acc[8]["ideal"] >= 0.95
+
+
+# ---- 5. a workload without weights ---------------------------------------------------------------------
+def test_accuracy_without_weights_names_the_shipped_ones_and_the_onnx_route(capsys):
+    from tlm.cli import main
+    assert main(["accuracy", "imagine", "resnet8"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "resnet8.yaml" in err
+    assert "mnist_cnn, mnist_cnn.onnx" in err  # the shipped workloads with weights (found, not listed by hand)
+    assert "tlm import MODEL.onnx" in err and "--weights" in err and "docs/onnx.md" in err

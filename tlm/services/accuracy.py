@@ -60,7 +60,28 @@ def build_net(arch, wl, workload_path, dataset: str, calib_images: int = 100, fo
         from tlm.onnxio.weights import build_onnx
         return build_onnx(arch, wl, workload_path, lambda: calibration_images(wl, dataset, calib_images),
                           force_calibration)
+    if wl.extra.get("weights") is None:
+        raise InputError(no_weights_message(), Where(wl.file), "weights")
     return F.build(arch, wl), None
+
+
+def shipped_with_weights() -> list[str]:
+    """The shipped workloads that carry trained weights: YAML files naming a top-level `weights:` file, and
+    ONNX models (their initializers are the weights)."""
+    from tlm.config.paths import shipped_dir
+    d = shipped_dir("workloads")
+    names = [p.stem for p in sorted(d.glob("*.yaml"))
+             if any(ln.startswith("weights:") for ln in p.read_text(errors="replace").splitlines())]
+    return names + [p.name for p in sorted(d.glob("*.onnx"))]
+
+
+def no_weights_message() -> str:
+    """What to do when a workload has no weights: the shipped ones that have them, and the ONNX route."""
+    have = ", ".join(shipped_with_weights()) or "none"
+    return ("the workload names no weights file (top-level 'weights:'), so there is nothing to measure accuracy "
+            f"on; shipped workloads with trained weights: {have}.  Your own network: export it to ONNX (e.g. "
+            "torch.onnx.export) and run `tlm accuracy MODEL.onnx`, or `tlm import MODEL.onnx -o NET.yaml "
+            "--weights NET.npz` to get a workload with its weights (docs/onnx.md)")
 
 
 @dataclass
