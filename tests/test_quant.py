@@ -174,3 +174,21 @@ def test_accuracy_without_weights_names_the_shipped_ones_and_the_onnx_route(caps
     assert len(err.strip().splitlines()) == 1 and "resnet8.yaml" in err
     assert "mnist_cnn, mnist_cnn.onnx" in err  # the shipped workloads with weights (found, not listed by hand)
     assert "tlm import MODEL.onnx" in err and "--weights" in err and "docs/onnx.md" in err
+
+
+# ---- 6. the physical weight write -------------------------------------------------------------------------
+def test_weight_write_energy_by_hand():
+    from helpers import with_changes
+    from tlm.hw.macro import weight_write_energy_pj
+    a = arch()
+    # IMAGINE: write bit line over 1152 cells x 0.15 fF = 172.8 fF at vdd_array 0.3 V: 172.8 x 0.09 = 15.552 fJ;
+    # driver, latch and word-line share 2 fF at vdd_digital 0.6 V: 2 x 0.36 = 0.72 fJ.  16.272 fJ per bit.
+    assert weight_write_energy_pj(a, 1) == pytest.approx(16.272e-3, rel=1e-12)
+    assert weight_write_energy_pj(a, 1000) == pytest.approx(16.272, rel=1e-12)
+    # folded twice: the physical column holds 576 cells, half the bit line: 7.776 + 0.72 = 8.496 fJ
+    assert weight_write_energy_pj(with_changes(a, **{"macro.fold": 2}), 1) == pytest.approx(8.496e-3, rel=1e-12)
+    # a longer array writes through a longer bit line: monotonic in the rows
+    assert weight_write_energy_pj(with_changes(a, **{"macro.rows": 2304}), 1) > weight_write_energy_pj(a, 1)
+    # the same order as an activation SRAM access (60 fF at 0.6 V = 21.6 fJ per bit), no longer 30x below it
+    from tlm.hw import sram
+    assert 0.5 < weight_write_energy_pj(a, 1) / sram.read_energy_pj(a, 1) < 2
