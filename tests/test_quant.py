@@ -13,6 +13,7 @@ from tlm.config.workload import load_workload
 from tlm.errors import InputError
 from tlm.functional import datasets
 from tlm.functional import model as F
+from tlm.functional.joins import requantize
 from tlm.services import accuracy as A
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,11 +74,11 @@ def test_requantize_add_by_hand():
     # a = 10, b = 200: 8 + 28.8 = 36.8 -> 37.  a = 0, b = 0: -51.2 -> clipped at 0 (ReLU).
     a = np.array([100.0, 10.0, 0.0])
     b = np.array([28.0, 200.0, 0.0])
-    y, zo = F.requantize("add", [a, b], [0, 128], ((4 / 5, 2 / 5), 0), 255)
+    y, zo = requantize("add", [a, b], [0, 128], ((4 / 5, 2 / 5), 0), 255)
     assert zo == 0 and y.tolist() == [40, 37, 0]
     # a concat to a signed output (zero point 128): a at half its step, 0.5 * (100, 10, 0) + 128; b keeps its
     # step, (28, 200, 0) - 128 + 128
-    y, zo = F.requantize("concat", [a[None, :, None], b[None, :, None]], [0, 128], ((0.5, 1.0), 128), 255)
+    y, zo = requantize("concat", [a[None, :, None], b[None, :, None]], [0, 128], ((0.5, 1.0), 128), 255)
     assert zo == 128 and y[0, :, 0].tolist() == [178, 133, 128, 28, 200, 0]
 
 

@@ -107,6 +107,15 @@ def to_input_codes(pixels: np.ndarray, bits: int, pixel_bits: int = PIXEL_BITS) 
     return codes.astype(np.uint8 if bits <= 8 else np.uint32)
 
 
+def check_input_codes(images: np.ndarray, bits: int) -> None:
+    """Images enter a network as unsigned `bits`-bit codes (`inputs` quantizes them): a code outside
+    0..2^bits - 1 is an error, never silently read as a wider number."""
+    top = (1 << bits) - 1
+    if images.size and (images.min() < 0 or images.max() > top):
+        raise InputError(f"input codes {images.min():g}..{images.max():g} exceed the {bits}-bit input "
+                         f"(0..{top}); quantize images with tlm.functional.datasets.to_input_codes", field="input")
+
+
 def inputs(name: str, part: str, shape, bits: int, images: int | None = None, seed: int = SAMPLE_SEED):
     """THE entry of images into a network: input codes (N, C, H, W) of `bits` bits fitted to the workload's
     input `shape` and labels (N,): of the `part` of a shipped dataset (quantized from its 8-bit pixels), or of a

@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from tlm.errors import InputError, Where
+from tlm.functional.datasets import check_input_codes
+from tlm.functional.joins import JOIN_TYPES, join_scale, requantize
 
 SWINGS = ("adaptive", "fixed")
 MODES = ("float", "ideal", "cim")
@@ -470,9 +472,6 @@ def _pool(x, layer, op):
     return win.max(axis=(4, 5)) if op == "max" else win.mean(axis=(4, 5))
 
 
-JOIN_TYPES = ("add", "concat")  # digital layers joining tensors that may have different scales
-
-
 def digital(layer, xs, zps, top, is_float, join=None):
     """A digital post-processing layer on codes (or floats); returns (output, zero point).  A join of
     several tensors (add, concat) on codes needs `join` = (multiplier per input, output zero point),
@@ -504,19 +503,6 @@ def digital(layer, xs, zps, top, is_float, join=None):
     raise InputError(f"layer type '{t}' has no functional model", layer.where, layer.name)
 
 
-def requantize(t, xs, zps, join, top):
-    """A join in the post-processing as integer hardware does it: input i's codes x_i (zero point z_i, step
-    s_i) are brought to the output's scale, m_i * (x_i - z_i) with m_i = s_i / s_out (a fixed-point
-    multiplier; modelled exact, the only rounding is the output's); then an add sums them, rounds to the
-    nearest code, adds the output zero point z_o and saturates to 0..top (ReLU: clipping at z_o = 0); a
-    concat rounds and saturates each input the same way.  Ops: tlm/mapping/plan.digital_ops."""
-    mult, zo = join
-    parts = [m * (v.astype(np.float64) - z) for v, z, m in zip(xs, zps, mult)]
-    if t == "add":
-        return np.clip(np.rint(sum(parts)) + zo, 0, top), zo
-    return np.concatenate([np.clip(np.rint(v) + zo, 0, top) for v in parts], axis=1), zo
-
-
 # ---- networks ---------------------------------------------------------------------------------------------------
 @dataclass
 class RunResult:
@@ -539,7 +525,7 @@ class FunctionalNet:
             bits_of[L.name] = L.bits_out
             if not L.is_compute:
                 if L.type in JOIN_TYPES:
-                    self.joins[L.name] = self._join(L, params, rng_of, zp_of, bits_of)
+                    self.joins[L.name] = join_scale(L, params, rng_of, zp_of, bits_of)
                 else:
                     rng_of[L.name], zp_of[L.name] = rng_of[src], zp_of[src]
                 continue
@@ -561,21 +547,6 @@ class FunctionalNet:
             rng_of[L.name], zp_of[L.name] = r_out, zp_out
         self.input_range = rng_of["input"]
         self.zp_of = zp_of
-
-    @staticmethod
-    def _join(L, params, rng_of, zp_of, bits_of):
-        """The scale of a join's output and each input's multiplier to it (see `requantize`).  Its range:
-        `<name>.range` of the weights (calibrated like a compute layer's), else the worst case of its inputs
-        (an add: the sum of their ranges; a concat: the largest).  Signed (zero point 2^(r-1)) when an input
-        is signed, unless a ReLU follows the add."""
-        signed = any(zp_of[s] for s in L.inputs) and not (L.type == "add" and L.relu)
-        worst = (sum if L.type == "add" else max)(rng_of[s] for s in L.inputs)
-        r_out = float(params.get(L.name + ".range", worst))
-        top = (1 << L.bits_out) - 1
-        s_out = r_out * (2 if signed else 1) / top
-        mult = tuple(rng_of[s] * (2 if zp_of[s] else 1) / ((1 << bits_of[s]) - 1) / s_out for s in L.inputs)
-        rng_of[L.name], zp_of[L.name] = r_out, ((top + 1) // 2 if signed else 0)
-        return mult, zp_of[L.name]
 
     def run(self, images: np.ndarray, mode: str, swing: str = "adaptive", noise_lsb: float = 0.0,
             seed: int = 0, batch: int = 250) -> RunResult:
@@ -612,15 +583,6 @@ class FunctionalNet:
                                          self.joins.get(L.name))
             vals[L.name] = y if is_float else y.astype(np.float32)
         return vals[self.wl.layers[-1].name]
-
-
-def check_input_codes(images: np.ndarray, bits: int) -> None:
-    """Images enter a network as unsigned `bits`-bit codes (tlm/functional/datasets.inputs quantizes them):
-    a code outside 0..2^bits - 1 is an error, never silently read as a wider number."""
-    top = (1 << bits) - 1
-    if images.size and (images.min() < 0 or images.max() > top):
-        raise InputError(f"input codes {images.min():g}..{images.max():g} exceed the {bits}-bit input "
-                         f"(0..{top}); quantize images with tlm.functional.datasets.to_input_codes", field="input")
 
 
 def quantize_weights(w: np.ndarray, bits: int):

@@ -51,8 +51,9 @@ Volume rules (one place): a conv/dense layer reads its input once per column til
 its slice of the input channels), writes its outputs once, and with r > 1 row tiles writes and reads
 back (r - 1) partial sums of `controller.psum_bits` per output.  A digital layer moves data (reads all
 its inputs, writes its output) unless it is a view (flatten, reshape): `moves_data`; a concat moves its
-inputs to requantize them to its scale (`digital_ops`).  Weight loads of a tile take `weight_load_cycles` (DMA burst latency + the slower of the
-DMA channel and the macro's write port), every tile of a layer the time of a full tile.
+inputs to requantize them to its scale (`digital_ops`).  Weight loads of a tile take
+`weight_load_cycles` (DMA burst latency + the slower of the DMA channel and the macro's write port),
+every tile of a layer the time of a full tile.
 """
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def moves_data(layer) -> bool:
 def digital_ops(layer) -> int:
     """Elementwise digital ops of a post-processing layer for one image.  A join (add, concat) of tensors
     calibrated each to its own scale requantizes every input element to the output's scale first (one
-    fixed-point multiply with its zero-point subtraction and rounding: tlm/functional/model.requantize), so
+    fixed-point multiply with its zero-point subtraction and rounding: tlm/functional/joins.py), so
     an add of n inputs of E elements costs n*E rescales + (n-1)*E adds, a concat E rescales."""
     out = math.prod(layer.out_shape)
     if layer.type in ("maxpool",):

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tlm.functional import model as F
+from tlm.functional.joins import JOIN_TYPES
 from tlm.errors import InputError, Where
 
 CALIBRATION_PERCENTILE = 99.99  # as scripts/train_mnist.py calibrates the shipped network's ranges
@@ -148,7 +149,7 @@ def read_weights(path, wl=None) -> tuple[object, dict, str]:
     try:
         params["input.range"] = float(meta.get("tlm.input_range", 1.0))
         ranges = {L.name: float(meta[f"tlm.range.{L.name}"]) for L in wl.layers  # joins: optional
-                  if (L.is_compute or L.type in F.JOIN_TYPES) and f"tlm.range.{L.name}" in meta}
+                  if (L.is_compute or L.type in JOIN_TYPES) and f"tlm.range.{L.name}" in meta}
     except ValueError as e:
         raise InputError(f"metadata 'tlm.*' must be numbers: {e}", where, "metadata_props") from None
     if not (params["input.range"] > 0 and np.isfinite(params["input.range"])) or \
@@ -183,7 +184,7 @@ def calibrate_ranges(arch, wl, params: dict, images: np.ndarray,
             out[L.name + ".range"] = r if r > 0 else 1.0
         else:
             y, _ = F.digital(L, xs, [0] * len(xs), 0, True)
-            if L.type in F.JOIN_TYPES:
+            if L.type in JOIN_TYPES:
                 r = float(np.percentile(np.abs(y), percentile)) if y.size else 0.0
                 out[L.name + ".range"] = r if r > 0 else 1.0
         vals[L.name] = y

@@ -250,7 +250,7 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
         src = f"random weights (seed {seed}), ranges calibrated on {what}"
     swing = swing or arch.functional.swing
     noise = arch.functional.noise_lsb if noise_lsb is None else check_noise(noise_lsb)
-    F.check_input_codes(x, wl.input_bits)  # the data path reads them as input codes, as FunctionalNet.run
+    datasets.check_input_codes(x, wl.input_bits)  # the data path reads them as input codes, as FunctionalNet.run
     data = DataPath(net, x, swing, noise, seed)
     res = simulate(arch, wlb, data=data, **engine_options)
     out = data.outputs().reshape(len(x), -1)
