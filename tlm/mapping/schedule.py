@@ -258,9 +258,9 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
 
     def job_cost(kind, i, lo, hi, mult):
-        if kind == _ROWS:  # `mult` tiles (x the batch) over output rows lo..hi of compute layer i
-            r0, r1 = rc[i]
-            return mult * ((r0 if lo == 0 else r1) + (hi - lo) * r1)
+        if kind == _ROWS:  # `mult` tile runs (x the batch) over output rows lo..hi of compute layer i: each
+            r0, r1 = rc[i]  # run fills and drains the macro's pipeline once (tlm/hw/controller.tile_cycles)
+            return mult * (r0 + (hi - lo) * r1)
         if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
             if layers[i].type in VIEW_TYPES:
                 return 0
