@@ -26,7 +26,8 @@ import numpy as np  # noqa: E402
 
 DOC = ROOT / "docs" / "accuracy.md"
 BLOCK = re.compile(r"(<!-- gen:(?P<key>[a-z_0-9]+) -->\n)(?P<body>.*?)(<!-- /gen:(?P=key) -->)", re.S)
-FINGERPRINT_FILES = ("tlm/functional/model.py", "tlm/functional/joins.py", "tlm/services/accuracy.py", "tlm/functional/datasets.py", "tlm/onnxio/weights.py",
+FINGERPRINT_FILES = ("tlm/functional/model.py", "tlm/functional/macro.py", "tlm/functional/joins.py",
+                     "tlm/services/accuracy.py", "tlm/functional/datasets.py", "tlm/onnxio/weights.py",
                      "tlm/engines/transaction/datapath.py", "workloads/mnist_cnn.yaml", "workloads/mnist_cnn.npz",
                      "workloads/mnist_cnn.onnx")
 BITS = (8, 6, 5, 4, 3, 2)

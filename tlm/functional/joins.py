@@ -6,7 +6,7 @@ step range / (2^r - 1); without one, zero point 2^(r-1) and step 2 x range / (2^
 range is calibrated on its own, so the two inputs of a residual add (a ReLU branch, a branch without
 ReLU) have different steps and zero points: adding their codes would add numbers of different units.
 `join_scale` gives the join its scale and each input its multiplier m_i = step_i / step_out; `requantize`
-applies them.  The ops it costs are counted in tlm/mapping/plan.digital_ops (both engines).
+applies them.  The ops it costs are counted in tlm/mapping/rules.digital_ops (both engines).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def requantize(t, xs, zps, join, top):
     s_i) are brought to the output's scale, m_i * (x_i - z_i) with m_i = s_i / s_out (a fixed-point
     multiplier; modelled exact, the only rounding is the output's); then an add sums them, rounds to the
     nearest code, adds the output zero point z_o and saturates to 0..top (ReLU: clipping at z_o = 0); a
-    concat rounds and saturates each input the same way.  Ops: tlm/mapping/plan.digital_ops."""
+    concat rounds and saturates each input the same way.  Ops: tlm/mapping/rules.digital_ops."""
     mult, zo = join
     parts = [m * (v.astype(np.float64) - z) for v, z, m in zip(xs, zps, mult)]
     if t == "add":

@@ -1,4 +1,4 @@
-"""CIM macro: charge-domain dot products (DESIGN.md §1-2, §7).
+"""CIM macro: charge-domain dot products (docs/architecture.md, "Where each rule lives").
 
 Events: a DP phase (one input bit-plane, or one multi-level input digit, over the active rows and
 columns), driving a row (with its DAC when inputs are multi-level), writing a weight bit.  The array and
