@@ -134,7 +134,7 @@ def test_residual_ideal_integer_matches_float(residual):
 
 @pytest.mark.parametrize("engine", ["analytic", "tlm"])
 def test_residual_rescale_ops_in_the_energy(residual, engine):
-    from tlm.engines import ENGINES
+    from tlm.engines.registry import ENGINES
     from tlm.engines.result import KIND_NAMES
     a = arch()
     wl = load_workload(residual)
