@@ -16,7 +16,8 @@ Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays 
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
 junctions; a row line its wire and two switch gates per cell; a comparator firing `comparator_inv`
-minimum inverters; a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
+minimum inverters plus the b register bits it clocks (SAR, ramp; the published flip-flop clock
+energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
 its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per row and column
 line; a comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells.
@@ -69,7 +70,8 @@ def geometry(arch, g) -> dict:
     """Cell area (um2), pitch (um), physical rows and columns."""
     t, c, m = _tech(arch), arch.circuit, arch.macro
     transistors = g["cell_area_factor"] * t("sram_6t_um2") * c.cell_transistors / 6 * c.cells_per_compute
-    cap = units_per_cell(arch) * unit_ff(arch) / t("cap_density_ff_per_um2") if c.dp_domain == "charge" else 0.0
+    density = t("cap_over_cell_ff_per_um2" if c.cap_over_cell else "cap_density_ff_per_um2")
+    cap = units_per_cell(arch) * unit_ff(arch) / density if c.dp_domain == "charge" else 0.0
     cell = max(transistors, cap) if c.cap_over_cell else transistors + cap
     return {"cell_um2": cell, "pitch_um": math.sqrt(cell), "rows": m.rows // m.fold, "cols": m.columns * m.fold}
 
@@ -86,7 +88,21 @@ def capacitances(arch, g) -> dict:
         cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
     return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw), "row": geo["cols"] * (wire + 2.0 * sw),
             "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
-            "comparator": g["comparator_inv"] * 3.0 * sw}
+            "comparator": g["comparator_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)}
+
+
+def flop_clock_ff(arch) -> float:
+    """One flip-flop clocked for a cycle, at the node: the geometric middle of the published Liberty points
+    (tlm/hw/controller.py PUBLISHED_POINTS c_ff_per_window_bit_cycle, scaled by the technology rule)."""
+    from tlm.hw import controller
+    lo, hi = controller.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
+    return math.sqrt(lo * hi) * arch.technology.node_nm / 22.0
+
+
+def register_bits(arch) -> int:
+    """Register bits clocked with each comparator firing: the b-bit SAR register or ramp counter (a flash's
+    comparators are sampled once, its encoder is counted in the comparator)."""
+    return 0 if arch.adc.kind == "flash" else adc_bits(arch)
 
 
 def period_ps(arch, g) -> float:

@@ -48,11 +48,11 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write).
 VALUES = {
-    "decision_fo4": 100.0,
-    "pulse_fo4": 10.0,
-    "cap_parasitic": 0.2,
-    "comparator_inv": 50.0,
-    "cell_area_factor": 1.5,
-    "driver_cells": 30.0,
-    "logic_cells": 12.0,
+    "decision_fo4": 124.4,
+    "pulse_fo4": 8.944,
+    "cap_parasitic": 0.1068,
+    "comparator_inv": 300.0,
+    "cell_area_factor": 1.0,
+    "driver_cells": 200.0,
+    "logic_cells": 30.0,
 }
