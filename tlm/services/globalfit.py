@@ -126,12 +126,14 @@ def predictions(d: Design, g: dict) -> list:
     return paper.comparison(d.arch, d.figures, g)
 
 
-def leave_one_out(designs, start=None) -> dict:
-    """name -> (constants fitted without the design, its (figure, model, error) rows with them)."""
+def leave_one_out(designs, fit_fn=None, predict_fn=None) -> dict:
+    """name -> (constants fitted without the design, its predicted rows with them).  `fit_fn(designs)` and
+    `predict_fn(design, constants)` default to the circuit model's (`fit`, `predictions`)."""
+    fit_fn, predict_fn = fit_fn or fit, predict_fn or predictions
     out = {}
     for d in designs:
-        g = fit([e for e in designs if e.name != d.name], start)
-        out[d.name] = (g, predictions(d, g))
+        g = fit_fn([e for e in designs if e.name != d.name])
+        out[d.name] = (g, predict_fn(d, g))
     return out
 
 
