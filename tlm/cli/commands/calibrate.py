@@ -126,15 +126,15 @@ def constants_table(before: dict, after: dict) -> Table:
 
 def run_global(args) -> int:
     from tlm.services import globalfit
-    from tlm.cli.commands.chips import errors_table
+    from tlm.cli.commands.chips import loo_tables
     from tlm.hw import circuit
     con = console()
     designs = globalfit.derived_designs()
     before = circuit.constants()
     after = {k: float(f"{v:.4g}") for k, v in globalfit.fit(designs).items()}
     con.print(constants_table(before, after))
-    con.print(errors_table({d.name: globalfit.predictions(d, after) for d in designs},
-                           "every design with the constants fitted over all of them (in-sample)"))
+    rows = {d.name: globalfit.predictions(d, after) for d in designs}
+    con.print(loo_tables(rows, rows)[0])
     if args.write_global:
         for f in globalfit.write_global(designs, after):
             con.print(f"wrote {f}")
