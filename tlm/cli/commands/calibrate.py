@@ -30,9 +30,15 @@ def add_arguments(p):
 
 def derived_table(arch, written: dict) -> Table:
     from tlm.services import calibrate
+    from tlm.hw import circuit
+    from tlm.hw.technology_table import CONVERTERS
+    fom = circuit.implied_walden_fj(calibrate.with_values(arch, written))
+    env = CONVERTERS["walden_fj_per_step_cim"]
     t = Table(title=f"'{arch.name}': engine parameters derived from its circuit (tlm/hw/circuit.py)",
               caption="derived from circuit:, the node's technology table and the global constants "
-                      "(tlm/hw/constants.py); no parameter of this design is fitted")
+                      "(tlm/hw/constants.py); no parameter of this design is fitted; * differs from the file.  "
+                      f"Its converter: {fom:.3g} fJ per conversion step (Walden), survey span "
+                      f"{env.lo:g}-{env.hi:g} (Murmann)")
     for c, j in (("parameter", "left"), ("in the file", "right"), ("derived", "right")):
         t.add_column(c, justify=j)
     for p, v in written.items():
