@@ -46,11 +46,11 @@ CONSTANTS = (
 )
 BY_NAME = {c.name: c for c in CONSTANTS}
 
-# Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write).
+# Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 124.4,
-    "pulse_fo4": 8.944,
-    "cap_parasitic": 0.1068,
+    "decision_fo4": 110.6,
+    "pulse_fo4": 40.0,
+    "cap_parasitic": 0.07421,
     "comparator_inv": 300.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,

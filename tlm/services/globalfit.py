@@ -23,7 +23,7 @@ from tlm.hw import constants as hw_const
 
 PRIOR_WEIGHT = 0.05  # residual of a constant at an end of its range (log units over the range's log width)
 SHARE_SCALE = 10.0  # a share figure's residual: its error in points over this many points
-STEP = 0.03  # finite-difference step in the log of a constant
+STEP = 0.1  # finite-difference step in the log of a constant (wide: integer cycle counts make steps)
 ROBUST_SCALE = 0.5  # soft-L1 loss: residuals beyond ~0.5 (a factor 1.65) count linearly, not squared
 
 
@@ -41,12 +41,13 @@ def log_bounds(names) -> tuple[np.ndarray, np.ndarray]:
 def fit_constants(residual, names, start=None, iterations: int = 30, bounds=None,
                   prior: float = PRIOR_WEIGHT, robust: float | None = ROBUST_SCALE) -> dict:
     """The constants (name -> value) minimizing |residual(values)|^2 + prior terms, each inside its bounds
-    ((log lo, log hi) arrays; the published ranges by default).  `residual` maps a dict of constants to a
-    vector."""
+    ((log lo, log hi) arrays; the published ranges by default), starting from `start` (default: the
+    geometric middle of every range, so that no fit starts from values other designs were fitted to).
+    `residual` maps a dict of constants to a vector."""
     names = tuple(names)
     lo, hi = log_bounds(names) if bounds is None else bounds
     mid, width = (lo + hi) / 2, np.maximum(hi - lo, 1e-9)
-    x = np.clip(np.log([(start or hw_const.VALUES)[n] for n in names]), lo, hi)
+    x = mid.copy() if start is None else np.clip(np.log([start[n] for n in names]), lo, hi)
 
     def full(xv):
         r = np.asarray(residual(dict(zip(names, np.exp(xv)))), dtype=float)
@@ -114,10 +115,32 @@ def design_residuals(d: Design, g: dict) -> np.ndarray:
     return np.array([figure_residual(f, paper.model_value(d.arch, f, g)) for f in d.figures])
 
 
+START_FRACTIONS = (0.25, 0.5, 0.75)  # multi-start: the timing constant at these points of its log range
+
+
 def fit(designs, start=None) -> dict:
-    """The global constants fitted to every figure of `designs`."""
+    """The global constants fitted to every figure of `designs`: the best of a few starts (the middle of
+    every range, with the clock constant `decision_fo4` at a quarter, half and three quarters of its log
+    range: the cycle counts are integers, so the loss has steps a single descent can stop at)."""
     names = tuple(c.name for c in hw_const.CONSTANTS)
-    return fit_constants(lambda g: np.concatenate([design_residuals(d, g) for d in designs]), names, start)
+
+    def residual(g):
+        return np.concatenate([design_residuals(d, g) for d in designs])
+
+    if start is not None:
+        return fit_constants(residual, names, start)
+    lo, hi = log_bounds(names)
+    best, best_cost = None, math.inf
+    for frac in START_FRACTIONS:
+        x0 = dict(zip(names, np.exp((lo + hi) / 2)))
+        i = names.index("decision_fo4")
+        x0["decision_fo4"] = float(np.exp(lo[i] + frac * (hi[i] - lo[i])))
+        g = fit_constants(residual, names, x0)
+        r = soft_l1(residual(g))
+        cost = float(r @ r)
+        if cost < best_cost:
+            best, best_cost = g, cost
+    return best
 
 
 def predictions(d: Design, g: dict) -> list:
