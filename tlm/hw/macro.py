@@ -1,4 +1,4 @@
-"""CIM macro: charge-domain dot products (DESIGN.md §1-2, §7).
+"""CIM macro: charge-domain dot products (docs/architecture.md, "Where each rule lives").
 
 Events: a DP phase (one input bit-plane, or one multi-level input digit, over the active rows and
 columns), driving a row (with its DAC when inputs are multi-level), writing a weight bit.  The array and
@@ -72,6 +72,19 @@ def weight_write_energy_pj(arch, bits):
 def weight_write_cycles(arch, bits):
     """Cycles to write `bits` weight bits through the macro's write port."""
     return -(-bits // arch.macro.weight_write_bits_per_cycle)
+
+
+def dp_block_rows(arch) -> int:
+    """Rows of one DP-split block: the macro's rows split channel-wise into `macro.dp_split_blocks`
+    blocks, which it drives and connects to the column lines separately."""
+    return arch.macro.rows // arch.macro.dp_split_blocks
+
+
+def block_rows(arch, rows):
+    """`rows` rounded up to whole DP-split blocks (the one rounding rule): the rows a tile occupies in a
+    macro (tlm/mapping/packing.py) and those connected to its column lines (tlm/functional/model.py)."""
+    blk = dp_block_rows(arch)
+    return -(-rows // blk) * blk
 
 
 def channels_per_macro(arch, bits_w):
