@@ -1,5 +1,6 @@
-"""`tlm calibrate`: fit an architecture's free parameters to the IMAGINE paper's figures, print the fit,
-and optionally write the config with the fitted values (comments kept)."""
+"""`tlm calibrate`: the values an architecture's circuit derives (or, for a design naming its own
+`published.fitted`, their fit), optionally written into its config (comments kept); `--global` fits the
+circuit model's global constants over every shipped published design."""
 from __future__ import annotations
 
 import re
@@ -11,7 +12,8 @@ from tlm.config.yamlio import atomic_write, read_text
 from tlm.cli.commands._common import add_arch_workload, console
 
 NAME = "calibrate"
-HELP = "fit the [fitted] parameters of an architecture to the IMAGINE paper's figures"
+HELP = ("the parameters an architecture's circuit derives (--global: fit the circuit model's constants over the "
+        "shipped designs)")
 ORDER = 45
 
 
