@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from tlm.errors import InputError, Where
+from tlm.functional.datasets import check_input_codes
+from tlm.functional.joins import JOIN_TYPES, join_scale, requantize
 from tlm.functional.macro import (  # noqa: F401  (dp_line_noise_v, dp_noise_units: re-exported)
     SWINGS, LayerStats, _as_matrix_input, _from_matrix_output, adc_final, adc_finish, adc_partial, combine_columns,
     connected_rows, dp_line_noise_v, dp_noise_units, im2col, macro_dp, row_tiles, weight_bit_columns)
@@ -151,11 +153,17 @@ def _pool(x, layer, op):
     return win.max(axis=(4, 5)) if op == "max" else win.mean(axis=(4, 5))
 
 
-def digital(layer, xs, zps, top, is_float):
-    """A digital post-processing layer on codes (or floats); returns (output, zero point)."""
+def digital(layer, xs, zps, top, is_float, join=None):
+    """A digital post-processing layer on codes (or floats); returns (output, zero point).  A join of
+    several tensors (add, concat) on codes needs `join` = (multiplier per input, output zero point),
+    FunctionalNet.joins: each input is requantized to the output's scale (`requantize`)."""
     t = layer.type
     x = xs[0]
     zp = zps[0]
+    if t in JOIN_TYPES and not is_float:
+        if join is None:
+            raise ValueError(f"{layer.name}: a {t} on codes needs its requantization (FunctionalNet.joins)")
+        return requantize(t, xs, zps, join, top)
     if t == "maxpool":
         return _pool(x, layer, "max"), zp
     if t == "avgpool":
@@ -170,12 +178,9 @@ def digital(layer, xs, zps, top, is_float):
         return x.reshape(len(x), -1), zp
     if t == "concat":
         return np.concatenate(xs, axis=1), zp
-    if t == "add":  # saturating add of the real parts; ReLU clips at zero
-        s = sum(v - z for v, z in zip(xs, zps))
-        if is_float:
-            return (np.maximum(s, 0) if layer.relu else s), 0
-        zo = 0 if layer.relu else (top + 1) // 2
-        return np.clip(s + zo, 0, top), zo
+    if t == "add":  # the real sum; ReLU clips at zero
+        s = sum(xs)
+        return (np.maximum(s, 0) if layer.relu else s), 0
     raise InputError(f"layer type '{t}' has no functional model", layer.where, layer.name)
 
 
@@ -203,15 +208,18 @@ class FunctionalNet:
     def __init__(self, arch, wl, params: dict):
         self.arch, self.wl = arch, wl
         self.q: dict[str, QLayer] = {}
+        self.joins: dict[str, tuple] = {}  # join layer -> (multiplier per input, output zero point)
         rng_of = {"input": float(params.get("input.range", 1.0))}
         zp_of = {"input": 0}
+        bits_of = {"input": wl.input_bits}
         for L in wl.layers:
             src = L.inputs[0]
+            bits_of[L.name] = L.bits_out
             if not L.is_compute:
-                rng_of[L.name] = max(rng_of[s] for s in L.inputs)
-                zp_of[L.name] = 0 if (L.type != "add" or L.relu) else (1 << (L.bits_out - 1))
-                if L.type != "add":
-                    zp_of[L.name] = zp_of[src]
+                if L.type in JOIN_TYPES:
+                    self.joins[L.name] = join_scale(L, params, rng_of, zp_of, bits_of)
+                else:
+                    rng_of[L.name], zp_of[L.name] = rng_of[src], zp_of[src]
                 continue
             w = np.asarray(params[L.name + ".w"], dtype=np.float64)
             wstep = np.asarray(params.get(L.name + ".w_scale", np.ones(L.c_out)), dtype=np.float64)
@@ -235,6 +243,7 @@ class FunctionalNet:
     def run(self, images: np.ndarray, mode: str, swing: str = "adaptive", noise_lsb: float = 0.0,
             seed: int = 0, batch: int = 250) -> RunResult:
         """Images (N, C, H, W) as unsigned input codes through the float, ideal or cim model."""
+        check_input_codes(images, self.wl.input_bits)
         rng = np.random.default_rng(seed)
         stats = {n: LayerStats() for n in self.q} if mode == "cim" else {}
         outs = []
@@ -261,7 +270,8 @@ class FunctionalNet:
                     y = q.cim(xs[0], self.arch, swing, noise, rng, stats.get(L.name))
                 zps[L.name] = 0 if is_float else q.zp_out
             else:
-                y, zps[L.name] = digital(L, xs, [zps[s] for s in L.inputs], (1 << L.bits_out) - 1, is_float)
+                y, zps[L.name] = digital(L, xs, [zps[s] for s in L.inputs], (1 << L.bits_out) - 1, is_float,
+                                         self.joins.get(L.name))
             vals[L.name] = y if is_float else y.astype(np.float32)
         return vals[self.wl.layers[-1].name]
 
@@ -318,8 +328,9 @@ def load_params(wl) -> dict:
 
 
 def random_params(arch, wl, images: np.ndarray, seed: int = 0, percentile: float = 99.9) -> dict:
-    """He-initialised random weights; each layer's output range calibrated on `images` through the float
-    model (the `percentile` of its activations), as an adaptive-swing calibration from data would."""
+    """He-initialised random weights; each compute and join layer's output range calibrated on `images`
+    through the float model (the `percentile` of its activations), as an adaptive-swing calibration from
+    data would."""
     rng = np.random.default_rng(seed)
     params = {"input.range": 1.0}
     for L in wl.layers:
@@ -340,6 +351,9 @@ def random_params(arch, wl, images: np.ndarray, seed: int = 0, percentile: float
             params[L.name + ".range"] = float(r) if r > 0 else 1.0
         else:
             y, _ = digital(L, xs, [0] * len(xs), 0, True)
+            if L.type in JOIN_TYPES:  # a join's range too, as tlm/onnxio/weights.calibrate_ranges
+                r = np.percentile(np.abs(y), percentile)
+                params[L.name + ".range"] = float(r) if r > 0 else 1.0
         vals[L.name] = y
     return params
 

@@ -4,9 +4,10 @@ tensor lives in SRAM (SramLayout).  tlm/mapping/plan.py applies them; both engin
 Volume rules (one place): a conv/dense layer reads its input once per column tile (each row/group tile
 its slice of the input channels), writes its outputs once, and with r > 1 row tiles writes and reads
 back (r - 1) partial sums of `controller.psum_bits` per output.  A digital layer moves data (reads all
-its inputs, writes its output) unless it is a view (flatten, reshape) or a concat (address remapping):
-`moves_data`.  Weight loads of a tile take `weight_load_cycles` (DMA burst latency + the slower of the
-DMA channel and the macro's write port), every tile of a layer the time of a full tile.
+its inputs, writes its output) unless it is a view (flatten, reshape): `moves_data`; a concat moves its
+inputs to requantize them to its scale (`digital_ops`).  Weight loads of a tile take
+`weight_load_cycles` (DMA burst latency + the slower of the DMA channel and the macro's write port),
+every tile of a layer the time of a full tile.
 """
 from __future__ import annotations
 
@@ -19,17 +20,20 @@ from tlm.hw import dma as hw_dma
 from tlm.hw import macro as hw_macro
 from tlm.config.workload import VIEW_TYPES, Workload
 
-NO_MOVE_TYPES = VIEW_TYPES + ("concat",)  # digital layers that move no data (address remapping only)
+NO_MOVE_TYPES = VIEW_TYPES  # digital layers that move no data (address remapping only)
 
 
 # ---- rules ----------------------------------------------------------------------------------------
 def moves_data(layer) -> bool:
-    """A digital layer reads its inputs from and writes its output to the SRAM (not a view/concat)."""
+    """A digital layer reads its inputs from and writes its output to the SRAM (not a view)."""
     return layer.type not in NO_MOVE_TYPES
 
 
 def digital_ops(layer) -> int:
-    """Elementwise digital ops of a post-processing layer for one image."""
+    """Elementwise digital ops of a post-processing layer for one image.  A join (add, concat) of tensors
+    calibrated each to its own scale requantizes every input element to the output's scale first (one
+    fixed-point multiply with its zero-point subtraction and rounding: tlm/functional/joins.py), so
+    an add of n inputs of E elements costs n*E rescales + (n-1)*E adds, a concat E rescales."""
     out = math.prod(layer.out_shape)
     if layer.type in ("maxpool",):
         return out * (layer.kernel[0] * layer.kernel[1] - 1)
@@ -38,10 +42,12 @@ def digital_ops(layer) -> int:
     if layer.type in ("global_avgpool", "global_maxpool"):
         return math.prod(layer.in_shape)
     if layer.type == "add":
-        return out * (len(layer.inputs) - 1)
+        return out * len(layer.inputs) + out * (len(layer.inputs) - 1)
+    if layer.type == "concat":
+        return out
     if layer.type == "eltwise":
         return out * layer.ops_per_element
-    return 0  # flatten, reshape, concat: address remapping only
+    return 0  # flatten, reshape: address remapping only
 
 
 def weight_load_cycles(arch, bits):

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tlm.functional import model as F
+from tlm.functional.joins import JOIN_TYPES
 from tlm.errors import InputError, Where
 
 CALIBRATION_PERCENTILE = 99.99  # as scripts/train_mnist.py calibrates the shipped network's ranges
@@ -169,14 +170,15 @@ def _metadata_ranges(model, wl, params, where):
     meta = {p.key: p.value for p in model.metadata_props}
     try:
         params["input.range"] = float(meta.get("tlm.input_range", 1.0))
-        ranges = {L.name: float(meta[f"tlm.range.{L.name}"]) for L in wl.layers
-                  if L.is_compute and f"tlm.range.{L.name}" in meta}
+        ranges = {L.name: float(meta[f"tlm.range.{L.name}"]) for L in wl.layers  # joins: optional
+                  if (L.is_compute or L.type in JOIN_TYPES) and f"tlm.range.{L.name}" in meta}
     except ValueError as e:
         raise InputError(f"metadata 'tlm.*' must be numbers: {e}", where, "metadata_props") from None
     if not (params["input.range"] > 0 and np.isfinite(params["input.range"])) or \
             any(not (r > 0 and np.isfinite(r)) for r in ranges.values()):
         raise InputError("metadata ranges 'tlm.*' must be finite and > 0", where, "metadata_props")
-    if len(ranges) != sum(L.is_compute for L in wl.layers):
+    comp = {L.name for L in wl.layers if L.is_compute}
+    if len(comp & ranges.keys()) != len(comp):
         return None
     for k, r in ranges.items():
         params[k + ".range"] = r
@@ -185,8 +187,8 @@ def _metadata_ranges(model, wl, params, where):
 
 def calibrate_ranges(arch, wl, params: dict, images: np.ndarray,
                      percentile: float = CALIBRATION_PERCENTILE) -> dict:
-    """`params` with each compute layer's `.range` set to the `percentile` of its float output (|output|
-    without ReLU) over `images` (input codes)."""
+    """`params` with each compute and join (add, concat) layer's `.range` set to the `percentile` of its
+    float output (|output| without ReLU) over `images` (input codes)."""
     out = dict(params)
     for L in wl.layers:
         if L.is_compute:
@@ -202,6 +204,9 @@ def calibrate_ranges(arch, wl, params: dict, images: np.ndarray,
             out[L.name + ".range"] = r if r > 0 else 1.0
         else:
             y, _ = F.digital(L, xs, [0] * len(xs), 0, True)
+            if L.type in JOIN_TYPES:
+                r = float(np.percentile(np.abs(y), percentile)) if y.size else 0.0
+                out[L.name + ".range"] = r if r > 0 else 1.0
         vals[L.name] = y
     return out
 

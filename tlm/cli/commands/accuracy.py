@@ -26,10 +26,11 @@ def add_arguments(p):
                         "'images' (N, C, H, W) input codes and 'labels' (N,)")
     p.add_argument("--calibration-images", type=int, default=100, metavar="N",
                    help="ONNX models without ranges: images to calibrate activation ranges on (default 100; "
-                        "training images of a shipped dataset, the first N of a file)")
+                        "a class-balanced sample of the training images of a shipped dataset, or of a file)")
     p.add_argument("--calibrate", action="store_true",
                    help="ONNX models: calibrate the activation ranges even when the model carries them")
-    p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all of them, "
+    p.add_argument("--images", type=int, metavar="N", help="a seeded class-balanced sample of N test images, quantized to the input bits "
+                   "like all of them (default: all of them, "
                    + ", ".join(f"{n} for {d}" for d, n in TEST_SIZE.items()) + ")")
     p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
     p.add_argument("--noise", type=float, metavar="SIGMA",

@@ -67,7 +67,7 @@ def add_arguments(p):
     p.add_argument("--dataset", metavar="NAME|FILE.npz", default="mnist5k",
                    help="--functional: test images (mnist5k, digits, or an .npz; default mnist5k)")
     p.add_argument("--images", type=int, metavar="N", default=10,
-                   help="--functional: images in the run, one batch (default 10)")
+                   help="--functional: images in the run, one batch, a seeded class-balanced sample (default 10)")
     p.add_argument("--seed", type=int, default=0, help="--functional: seed of the noise (default 0)")
 
 
