@@ -34,10 +34,11 @@ def choose_policy(arch, wl, input_density=None):
     shared = {}  # what the policies' plans have in common is built once (tlm/plan.build_plan): same numbers
     for p in mapper.CONCRETE:
         if p != "sequential":
-            need = runs["sequential"].extra["mapping"]["macros_for_residency"]
+            need = runs["sequential"].extra["mapping"]["macros_for_residency"]  # a lower bound (no packing)
             if need > arch.macro.count:  # every resident policy would refuse: skip building its plan
                 tiles = int(runs["sequential"].per_layer["tiles"].sum())
-                skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need {need} macros to stay resident"))
+                skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
+                                   "stay resident"))
                 continue
         try:
             ap = mapper.with_policy(arch, p)

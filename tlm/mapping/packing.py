@@ -4,6 +4,8 @@ first-fit decreasing onto shelves, and the balanced spread.  The rule is describ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 from tlm.mapping.geometry import cdiv, map_layers
 
 
@@ -89,6 +91,33 @@ def tile_rects(arch, wl, m=None):
                     rects.append((rows, min(_rect(arch, rows), R), ng * ch * l.bits_w))
         out[i] = rects
     return out, m, comp
+
+
+def residency_bound(arch, m) -> int:
+    """A lower bound of the macros any packing of the tiles takes (so of `packing`'s first-fit count),
+    exact integer arithmetic, vectorized over layers (its cost does not grow with the tile count): the
+    larger of (1) the tiles' area -- rows rounded up to whole DP-split blocks, as `tile_rects` -- over a
+    macro's, rounded up, and (2) the number of tiles taller and wider than half a macro (no two of them
+    share one: side by side they are too wide, stacked too tall).  A layer's tiles come in at most
+    2 x 2 x 2 shapes: full or remainder group tile x row tile x column tile."""
+    if m is None or not len(m.tiles):
+        return 0
+    R, C = arch.macro.rows, arch.macro.columns
+    blk = R // arch.macro.dp_split_blocks
+    g, gpt, rows_g = m.groups, m.groups_per_tile, m.rows_per_group
+    bw = m.cols_per_tile // m.outputs_per_tile  # weight bits (columns per output channel)
+    cout_g, chm = m.cols_per_group // bw, C // bw
+    area = big = 0
+    # (tiles per layer of the shape, the shape's groups / rows / channels) of the full and remainder pieces
+    for n_g, ng in ((g // gpt, gpt), ((g % gpt > 0), g % gpt)):
+        for n_r, rows in ((rows_g // R, R), ((rows_g % R > 0), rows_g % R)):
+            h = np.minimum(cdiv(ng * rows, blk) * blk, R)
+            for n_c, ch in ((cout_g // chm, chm), ((cout_g % chm > 0), cout_g % chm)):
+                n = n_g * n_r * n_c
+                w = ng * ch * bw
+                area += int((n * h * w).sum())
+                big += int((n * ((2 * h > R) & (2 * w > C))).sum())
+    return max(int(cdiv(area, R * C)), big)
 
 
 FFD_WINDOW = 64  # first fit among the most recently opened macros (exact first fit below this many)

@@ -313,15 +313,12 @@ class Plan:
         m = self.mapping
         if shared is None:
             shared = {}
-        if len(comp) and "packing" not in shared and int(m.tiles.sum()) <= mapper.MAX_PACK_TILES:
-            shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
-        packed = shared.get("packing")
+        memo = shared.setdefault("assign", {})  # the tile packing and spread, the same for every policy
         if policy != "sequential" and len(comp):
             if "row_cycles" not in shared:
                 shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
             rc = shared["row_cycles"]
-            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
-                                       memo=shared.setdefault("assign", {}))
+            self.multi = mapper.assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=memo)
             stream = policy in mapper.STREAM
             # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
             # (and of the architecture and workload, the same for every plan sharing `shared`)
@@ -342,8 +339,7 @@ class Plan:
                     tm[t] = mac
                 self.set_assignment(j, tm, np.zeros_like(tm))
             self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
-        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
-                                                                                  packed=packed, m=m),
+        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential", m=m),
                                             self.schedule, m=m)
 
     @property
