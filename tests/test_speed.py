@@ -89,3 +89,83 @@ def test_sequential_plan_work_does_not_grow_with_the_tiles(arch, monkeypatch, po
     r = analytic(a, big)
     assert r.extra["mapping"]["macros_for_residency"] == 2 * 71 * 71  # every tile is a whole-height big tile
     assert r.extra["mapping"]["macros_for_residency_exact"] is False
+
+
+# ---- schedules whose cost does not grow with the batch (tlm/mapping/steady.py) ----------------------------
+def _same(x, y):
+    import numpy as np
+    assert x.cycles == y.cycles
+    assert x.extra["mapping"] == y.extra["mapping"]  # makespan, fill, drain, line buffers, image latency...
+    for k in x.per_layer:
+        assert np.array_equal(x.per_layer[k], y.per_layer[k]), k
+    assert np.allclose(x.energy_pj, y.energy_pj, rtol=1e-12, atol=0)
+    assert x.notes == y.notes
+
+
+def _steady(monkeypatch, on, base=2, runs=3):
+    from tlm.mapping import steady
+    monkeypatch.setattr(steady, "MIN_BATCH", 1 if on else 10**9)
+    monkeypatch.setattr(steady, "BASE", base)
+    monkeypatch.setattr(steady, "RUNS", runs)
+    monkeypatch.setattr(steady, "_CACHE", {})
+
+
+@pytest.mark.parametrize("name,macros,channels,policy,batches", [
+    ("mnist_cnn", 4, 1, "pipelined", range(1, 17)),
+    ("mnist_cnn", 4, 2, "replicate", range(1, 17)),
+    ("ds_cnn", 4, 1, "replicate", (5, 9, 16)),
+    ("resnet8", 12, 1, "pipelined", (5, 9, 16)),
+    ("resnet8", 16, 2, "replicate", (9, 16))])
+def test_steady_state_schedule_is_the_full_one(arch, root, monkeypatch, name, macros, channels, policy, batches):
+    """The analytic Result from the steady state (base runs of 2, 3 and 4 images, extended) is the one from
+    the full job list, number for number, at every batch (the DMA's transfers replayed, the line-buffer
+    peak over every row of every image)."""
+    import dataclasses
+    wl = load_workload(root / "workloads" / f"{name}.yaml")
+    a = with_policy(with_changes(arch, **{"macro.count": macros, "dma.channels": channels}), policy)
+    from tlm.mapping import steady
+    used = []
+    real = steady._extend
+    monkeypatch.setattr(steady, "_extend", lambda *x: used.append(1) or real(*x))
+    for B in batches:
+        w = dataclasses.replace(wl, batch=B)
+        _steady(monkeypatch, True)
+        x = analytic(a, w)
+        _steady(monkeypatch, False)
+        _same(x, analytic(a, w))
+    assert used  # (the regime was periodic at least once: the comparison is not full against full)
+
+
+def test_steady_state_schedules_a_few_images_at_batch_400(arch, root, monkeypatch):
+    import dataclasses
+    from tlm.mapping import schedule, steady
+    wl = dataclasses.replace(load_workload(root / "workloads" / "mnist_cnn.yaml"), batch=400)
+    a = with_policy(with_changes(arch, **{"macro.count": 4}), "pipelined")
+    monkeypatch.setattr(steady, "_CACHE", {})
+    seen = []
+    real = schedule.build_schedule
+    monkeypatch.setattr(steady, "build_schedule", lambda arch, wl, *x, **k: seen.append(wl.batch) or real(arch, wl, *x, **k))
+    r = analytic(a, wl)
+    assert seen and max(seen) < steady.BASE + steady.RUNS  # base runs only, never the 400 images
+    m = r.extra["mapping"]
+    # the closed form of the steady state: fill + (B - 1) x the slowest stage + drain
+    assert m["makespan_cycles"] == m["fill_cycles"] + 399 * m["stage_cycles"][m["bottleneck"]] + m["drain_cycles"]
+
+
+def test_steady_state_takes_the_rows_per_job_of_the_batch(arch, root, monkeypatch, request):
+    """Past MAX_JOBS a stream's jobs take 2, 4... rows: the base runs take the rows per job of the batch
+    they stand for (with those of their own few images the numbers differ)."""
+    import dataclasses
+    from tlm.mapping import schedule
+    from tlm.mapping.plan import build_plan
+    monkeypatch.setattr(schedule, "MAX_JOBS", 400)
+    schedule.clear_skeletons()  # (cached skeletons were cut at the real MAX_JOBS: cleared before and after)
+    request.addfinalizer(schedule.clear_skeletons)
+    wl = dataclasses.replace(load_workload(root / "workloads" / "mnist_cnn.yaml"), batch=16)
+    a = with_policy(with_changes(arch, **{"macro.count": 4}), "pipelined")
+    asg = build_plan(a, dataclasses.replace(wl, batch=1)).multi
+    assert schedule.job_group(schedule._structure(wl, asg, 4, False, True, None))[0] > 1
+    _steady(monkeypatch, True)
+    x = analytic(a, wl)
+    _steady(monkeypatch, False)
+    _same(x, analytic(a, wl))

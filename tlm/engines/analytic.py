@@ -43,7 +43,7 @@ def choose_policy(arch, wl, input_density=None):
         try:
             ap = mapper.with_policy(arch, p)
             runs[p] = simulate(ap, wl, input_density=input_density,
-                               plan=build_plan(ap, wl, input_density, shared=shared))
+                               plan=build_plan(ap, wl, input_density, shared=shared, steady=True))
         except InputError as e:
             if p == "sequential":
                 raise
@@ -72,7 +72,7 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
             res.arch = arch  # the configuration as given (auto); the choice is in extra["mapping"] and the note
             res.notes.append(note)
             return res
-        plan = build_plan(arch, wl, input_density)
+        plan = build_plan(arch, wl, input_density, steady=True)
     n = len(wl.layers)
     rows = plan.rows
     pl = static_per_layer(plan)

@@ -169,6 +169,8 @@ def apply(arch, wl, asg, S, pl):
     stream = asg.policy in STREAM
     lay = np.array(S.layer, dtype=np.int64)
     cost = np.array(S.cost, dtype=np.int64)
+    if S.mult is not None:  # a steady-state schedule: job j stands for mult[j] jobs (tlm/mapping/steady.py)
+        cost = cost * S.mult
     res = np.array(S.res, dtype=np.int64)
     spill = pl["spill_cycles"].copy()
     comp = np.array([l.is_compute for l in wl.layers] + [False])
@@ -243,6 +245,8 @@ def score(res, objective, summary=None):
 
 def image_latency(S, wl) -> int:
     """Longest time from an image's input transfer start to its output transfer end."""
+    if S.latency is not None:  # a steady-state schedule (tlm/mapping/steady.py)
+        return S.latency
     n = len(wl.layers)
     t0, t1 = {}, {}
     for j in range(len(S.res)):

@@ -264,7 +264,8 @@ class LayerPlan:
 class Plan:
     """See the module docstring."""
 
-    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None):
+    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None,
+                 steady=False):
         if policy not in POLICIES:
             raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
                              Where("<plan>"), "policy")
@@ -322,10 +323,13 @@ class Plan:
             stream = policy in mapper.STREAM
             # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
             # (and of the architecture and workload, the same for every plan sharing `shared`)
-            key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+            key = (stream, steady, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
                    tuple(sorted(self.multi.replicas.items())))
             schedules = shared.setdefault("schedules", {})
             self.schedule = schedules.get(key)
+            if self.schedule is None and steady and stream:  # the analytic engine's: from its steady state
+                from tlm.mapping.steady import steady_schedule
+                self.schedule = schedules[key] = steady_schedule(arch, wl, self.multi, ops_img, m=m, rc=rc)
             if self.schedule is None:
                 self.schedule = schedules[key] = mapper.build_schedule(
                     arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
@@ -646,7 +650,8 @@ def static_per_layer(plan) -> dict:
     return pl
 
 
-def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None) -> Plan:
+def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,
+               steady: bool = False) -> Plan:
     """The plan of `wl` on `arch` (see the module docstring).  `input_density` (one value per layer)
     replaces the config's default input bit density, e.g. measured on data.  `policy`: the mapping
     policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it).
@@ -655,5 +660,7 @@ def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None
     they have in common -- the policy-independent fields (Plan._base), the tile packing, the row
     cycles of the compute layers, and a schedule two policies' assignments both give (replicate
     without a replica is pipelined) -- is built by the first and read by the others, so each plan is
-    the one it would be alone."""
-    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared)
+    the one it would be alone.  `steady`: a streamed schedule's statistics from its periodic steady state
+    (tlm/mapping/steady.py: the same numbers, a cost that does not grow with the batch; the job list then
+    holds a few images only, so only the analytic engine asks for it)."""
+    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared, steady)
