@@ -169,3 +169,28 @@ def test_steady_state_takes_the_rows_per_job_of_the_batch(arch, root, monkeypatc
     x = analytic(a, wl)
     _steady(monkeypatch, False)
     _same(x, analytic(a, wl))
+
+
+# ---- plans shared between runs that differ in fields no plan reads (tlm/mapping/reuse.py) ----------------
+def test_a_plan_is_shared_by_architectures_that_differ_in_energy_only(arch, resnet8):
+    from tlm.mapping import reuse
+    from tlm.mapping.plan import build_plan
+    reuse.clear()
+    p = build_plan(arch, resnet8, steady=True)
+    for change in ({"clock.frequency_mhz": 250.0}, {"technology.vdd_digital_v": 0.7},
+                   {"controller.c_ff_per_cycle": 1000.0}):
+        b = with_changes(arch, **change)
+        assert build_plan(b, resnet8, steady=True) is p  # not rebuilt
+        reuse.clear()
+        fresh = analytic(b, resnet8)  # its own plan
+        reuse.clear()
+        analytic(arch, resnet8)
+        got = analytic(b, resnet8)  # the plan of `arch`
+        assert got.cycles == fresh.cycles and got.energy_pj.tolist() == fresh.energy_pj.tolist()
+        assert got.summary() == fresh.summary() and got.arch is b
+        p = build_plan(arch, resnet8, steady=True)
+    # a timing parameter is read by the plan: another plan, other cycles (8 -> 9 cycles per ADC bit)
+    b = with_changes(arch, **{"adc.cycles_per_bit": arch.adc.cycles_per_bit + 1})
+    q = build_plan(b, resnet8, steady=True)
+    assert q is not p and analytic(b, resnet8).cycles > analytic(arch, resnet8).cycles
+    assert build_plan(arch, resnet8) is not p  # the TLM engine's plans are its own

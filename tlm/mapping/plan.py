@@ -663,4 +663,8 @@ def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None
     the one it would be alone.  `steady`: a streamed schedule's statistics from its periodic steady state
     (tlm/mapping/steady.py: the same numbers, a cost that does not grow with the batch; the job list then
     holds a few images only, so only the analytic engine asks for it)."""
-    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared, steady)
+    policy = arch.mapping.policy if policy is None else policy
+    if steady and input_density is None:  # (tlm/mapping/reuse.py: the same plan for points that differ only
+        from tlm.mapping.reuse import shared_plan  # in fields no plan reads)
+        return shared_plan(lambda a: Plan(a, wl, None, policy, shared, steady), arch, wl, policy, shared)
+    return Plan(arch, wl, input_density, policy, shared, steady)
