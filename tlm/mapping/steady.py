@@ -33,7 +33,7 @@ from tlm.mapping.schedule import _cached_skeleton, _structure, build_schedule, j
 
 BASE = 4  # images of the smallest base schedule (then 2x, 4x... while the batch is 8x the base runs' or more)
 RUNS = 3  # base schedules (w .. w + RUNS - 1 images): their periodic work must grow by one period each
-MIN_BATCH = 16  # below this the full job list costs about as much as the base schedules
+MIN_BATCH = 32  # below this the full job list costs about as much as the base schedules (4 + 5 + 6 images)
 TRIES = 3  # base sizes tried: BASE, 2 BASE, 4 BASE
 _CACHE = {}  # (base, structure without the batch, job costs, bits per row) -> base runs, most recent last
 _LOCK = threading.Lock()
