@@ -13,28 +13,28 @@ import time
 import pytest
 
 from conftest import ROOT
+from tlm.engines.registry import run
 from tlm.config.arch import load_arch
 from tlm.config.workload import load_workload, parse_workload
-from tlm.engines.analytic import simulate
 from tlm.services.bench import cold
 
 ARCH = load_arch(ROOT / "configs" / "imagine.yaml")
 
 
 def _median_s(wl, repeats=15):
-    simulate(ARCH, wl)
+    run("analytic", ARCH, wl)
     out = []
     for _ in range(repeats):
         cold()
         t = time.perf_counter()
-        simulate(ARCH, wl)
+        run("analytic", ARCH, wl)
         out.append(time.perf_counter() - t)
     return statistics.median(out)
 
 
 def test_analytic_resnet8(benchmark):
     wl = load_workload(ROOT / "workloads" / "resnet8.yaml")
-    r = benchmark(lambda: (cold(), simulate(ARCH, wl))[1])
+    r = benchmark(lambda: (cold(), run("analytic", ARCH, wl))[1])
     assert r.cycles > 0
 
 

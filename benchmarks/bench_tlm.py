@@ -13,11 +13,17 @@ from pathlib import Path
 import pytest
 
 from tlm.config.arch import load_arch
-from tlm.engines.transaction.system import System, simulate
+from tlm.engines.registry import resolve_policy, run
+from tlm.engines.transaction.system import System
 from tlm.config.workload import load_workload
 from tlm.services.bench import analytic_point_ms, simpy_events_per_s
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def tlm(arch, wl):
+    """The TLM engine with the shipped `mapping.policy: auto` resolved (tlm/engines/registry.py)."""
+    return run("tlm", arch, wl)
 
 
 def cpu_best(fn, repeats=5):
@@ -39,11 +45,11 @@ def test_resnet8_whole_inference_tlm(benchmark, arch):
     """Everything a `tlm simulate` run does in-process: the plan, the SimPy run, the Result with
     statistics (the TLM engine does not run the analytic engine)."""
     wl = load_workload(ROOT / "workloads" / "resnet8.yaml")
-    r = benchmark(simulate, arch, wl)
+    r = benchmark(tlm, arch, wl)
     benchmark.extra_info["cycles"] = r.cycles
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
-    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 20)
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: tlm(arch, wl), 20)
     point = analytic_point_ms(arch, wl) / 1e3
     benchmark.extra_info["analytic_points"] = cpu / point  # (measured, no target)
 
@@ -54,7 +60,7 @@ def test_transactions_per_second(benchmark, arch, contention):
     wl = load_workload(ROOT / "workloads" / "cifar10_vgg.yaml")
 
     def run():
-        s = System(arch, wl, contention=contention)
+        s = System(resolve_policy(arch, wl).arch, wl, contention=contention)
         s.run()
         return s.stats.transactions
 
@@ -78,7 +84,7 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     import subprocess
     import sys
     wl = load_workload(ROOT / "workloads" / "resnet18.yaml")
-    r = benchmark.pedantic(simulate, args=(arch, wl), rounds=3, iterations=1)
+    r = benchmark.pedantic(tlm, args=(arch, wl), rounds=3, iterations=1)
     env = {"PYTHONPATH": str(ROOT), "PATH": ""}
     code = ("import sys; from tlm.cli import main; from tlm.services.bench import process_peak_rss_mb; "
             "rc = main(['simulate', 'imagine', 'resnet18', '--engine', 'tlm', '-q']); "
@@ -88,6 +94,6 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["child_max_rss_mb"] = rss_mb
     assert rss_mb <= 300
-    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 3)
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: tlm(arch, wl), 3)
     benchmark.extra_info["txn_per_cpu_s_best"] = r.extra["transactions"] / cpu
     benchmark.extra_info["txn_over_simpy_events"] = r.extra["transactions"] / cpu / simpy_events_per_s()

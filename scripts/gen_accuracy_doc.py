@@ -118,12 +118,12 @@ def noise_table() -> str:
 def energy_table(images: int = 200) -> str:
     """Energy per inference with the assumed input bit density and with the one measured on data."""
     from tlm.services import accuracy as A
-    from tlm.engines.analytic import simulate
+    from tlm.engines.registry import run
     from tlm.engines.result import KIND_NAMES, ON_CHIP
     a = arch()
     wl, _, _ = _data(1)
     m = A.measure(a, wl, "mnist5k", images)
-    e_as, e_me = simulate(a, wl), simulate(a, wl, input_density=m.density)
+    e_as, e_me = run("analytic", a, wl), run("analytic", a, wl, input_density=m.density)
     per_img = A.image_energies_pj(a, wl, m)
     k = [KIND_NAMES.index("dp_array"), KIND_NAMES.index("input_drivers")]
     rows = ["| layer | input bit density, assumed | measured (per image) | DP array + input drivers, assumed | "
@@ -168,8 +168,8 @@ def functional_tlm(images: int = 1000) -> str:
 
 
 def simulate_plain(a, wl, images):
-    from tlm.engines.transaction.system import simulate
-    return simulate(a, dataclasses.replace(wl, batch=images)).on_chip_energy_pj
+    from tlm.engines.registry import run  # `auto` resolved as the functional run resolves it
+    return run("tlm", a, dataclasses.replace(wl, batch=images)).on_chip_energy_pj
 
 
 def quick() -> dict:

@@ -90,8 +90,9 @@ def test_column_tiles_and_weight_reloads_by_hand(arch):
 @pytest.mark.parametrize("cfg", CONFIGS)
 @pytest.mark.parametrize("name", SHIPPED_WORKLOADS)
 def test_invariants_on_shipped(cfg, name):
-    a = load_arch(ROOT / "configs" / f"{cfg}.yaml")
-    r = simulate(a, load_workload(ROOT / "workloads" / f"{name}.yaml"))
+    from tlm.engines.registry import run
+    a = load_arch(ROOT / "configs" / f"{cfg}.yaml")  # mapping.policy auto: resolved by the registry
+    r = run("analytic", a, load_workload(ROOT / "workloads" / f"{name}.yaml"))
     E = r.energy_pj
     assert np.all(E >= 0) and np.all(np.isfinite(E))
     assert sum(r.energy_by_kind_pj.values()) == pytest.approx(r.total_energy_pj, rel=1e-12)

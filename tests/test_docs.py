@@ -91,10 +91,10 @@ def test_readme_output_schema_lists_every_name():
     from tlm.engines.result import ROW_COLUMNS
     readme = (ROOT / "README.md").read_text()
     sec = readme[readme.index("## Outputs"):readme.index("\n## ", readme.index("## Outputs") + 5)]
-    from tlm.engines.analytic import simulate
+    from tlm.engines.registry import run
     from tlm.config.arch import load_arch
     from tlm.config.workload import load_workload
-    r = simulate(load_arch(ROOT / "configs" / "imagine.yaml"), load_workload(ROOT / "workloads" / "mnist_cnn.yaml"))
+    r = run("analytic", load_arch(ROOT / "configs" / "imagine.yaml"), load_workload(ROOT / "workloads" / "mnist_cnn.yaml"))
     names = set(r.summary()) | set(ROW_COLUMNS) | set(r.to_json_dict())
     missing = sorted(n for n in names if not re.search(rf"\b{re.escape(n)}\b", sec))
     assert missing == []

@@ -12,9 +12,14 @@ import pytest
 
 from helpers import with_changes, workload
 from tlm.config.workload import load_workload
-from tlm.engines.analytic import simulate as analytic
+from tlm.engines.registry import run
 from tlm.mapping import packing
 from tlm.mapping.mapper import with_policy
+
+
+def analytic(a, w):
+    """The analytic engine through the registry (`auto` resolved there)."""
+    return run("analytic", a, w)
 
 
 @pytest.mark.parametrize("name", ["resnet8", "ds_cnn", "fc_autoencoder", "mnist_cnn", "mobilenet_v1_vww",

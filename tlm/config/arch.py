@@ -308,6 +308,9 @@ class Functional(Section):
                                      lo=0.0, lo_open=True, hi=1.0, default=1.0)
 
 
+MAPPING_POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")  # the one list (tlm/mapping/policies.py)
+
+
 @frozen_section
 class Mapping(Section):
     """How the layers use the macros (tlm/mapping/mapper.py, docs/mapping.md)."""
@@ -315,7 +318,7 @@ class Mapping(Section):
                         "(all tiles packed into the macros once), pipelined (resident layers run at once: "
                         "images and rows stream through them), replicate (pipelined, spare macros copy the "
                         "slowest layers), auto (the best of these for the objective)",
-                        choices=("sequential", "resident", "pipelined", "replicate", "auto"), default="auto")
+                        choices=MAPPING_POLICIES, default="auto")
     objective: str = param("what auto minimizes: latency (of the batch), throughput (maximizes inferences/s), "
                            "energy (per inference, on-chip) or edp (energy x latency)",
                            choices=("latency", "throughput", "energy", "edp"), default="throughput")

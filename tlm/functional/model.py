@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from tlm.errors import InputError, Where
+from tlm.hw.macro import block_rows
+from tlm.mapping.geometry import row_spans
 
 SWINGS = ("adaptive", "fixed")
 MODES = ("float", "ideal", "cim")
@@ -189,15 +191,13 @@ def _count_ones(stats, xu, bits_in, c, weight_ones):
 
 
 def row_tiles(rows: int, macro_rows: int) -> list[slice]:
-    """A group's rows in row tiles as the shared plan tiles them (tlm/mapping/plan.py, Plan._build_tiles): full
-    tiles of `macro_rows` rows first, the remainder last (tests/test_functional_tlm.py checks they agree)."""
-    return [slice(a, min(a + macro_rows, rows)) for a in range(0, rows, macro_rows)]
+    """A group's rows in row tiles as the plan tiles them (tlm/mapping/geometry.row_spans, the one rule)."""
+    return [slice(a, a + n) for a, n in row_spans(rows, macro_rows)]
 
 
 def connected_rows(rows_in_tile: int, arch) -> int:
     """Rows whose DP blocks are connected to the column line: whole blocks of the channel-wise split."""
-    blk = arch.macro.rows // arch.macro.dp_split_blocks
-    return -(-rows_in_tile // blk) * blk
+    return block_rows(arch, rows_in_tile)
 
 
 # ---- conversion -----------------------------------------------------------------------------------------

@@ -64,6 +64,19 @@ def weight_write_cycles(arch, bits):
     return -(-bits // arch.macro.weight_write_bits_per_cycle)
 
 
+def dp_block_rows(arch) -> int:
+    """Rows of one DP-split block: the macro's rows split channel-wise into `macro.dp_split_blocks`
+    blocks, which it drives and connects to the column lines separately."""
+    return arch.macro.rows // arch.macro.dp_split_blocks
+
+
+def block_rows(arch, rows):
+    """`rows` rounded up to whole DP-split blocks (the one rounding rule): the rows a tile occupies in a
+    macro (tlm/mapping/packing.py) and those connected to its column lines (tlm/functional/model.py)."""
+    blk = dp_block_rows(arch)
+    return -(-rows // blk) * blk
+
+
 def channels_per_macro(arch, bits_w):
     """Whole output channels one macro holds: r_w adjacent columns per channel."""
     return arch.macro.columns // bits_w

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tlm.errors import InputError, Where
 from tlm.hw import controller as hw_ctrl
+from tlm.hw.macro import block_rows
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_PACK_TILES
@@ -38,8 +39,9 @@ def _hw(shape):
 
 
 def row_cycles(arch, layer, outputs_per_tile):
-    """(cycles of output row 0, of any later row) of one tile of a compute layer for one image.  Row 0
-    carries the pipeline fill (first DP + last conversion); the rows sum to tile_cycles of the image."""
+    """(cycles of the first output row of a tile run, of any further row) of one tile of a compute layer
+    for one image.  The first row carries the pipeline fill (first DP + last conversion), once per run:
+    a run over rows lo..hi costs first + (hi - lo) x further = tile_cycles of its pixels."""
     H, W = _hw(layer.out_shape)
     # the tile schedule rule of tlm/hw/controller.tile_cycles (one place): row 0 = a tile over W pixels,
     # every later row = what W more pixels add

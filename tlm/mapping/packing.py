@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from tlm.mapping.geometry import cdiv, map_layers
+from tlm.hw.macro import block_rows
+from tlm.mapping.geometry import cdiv, map_layers, tile_grid
 
 
 # ---- placement --------------------------------------------------------------------------------------
@@ -55,8 +56,7 @@ def _put(mac, where, h, w):
 
 
 def _rect(arch, rows):
-    blk = arch.macro.rows // arch.macro.dp_split_blocks
-    return cdiv(rows, blk) * blk
+    return block_rows(arch, rows)
 
 
 def comp_mapping(arch, wl):
@@ -77,19 +77,8 @@ def tile_rects(arch, wl, m=None):
     R = arch.macro.rows
     for j, i in enumerate(comp):
         l = wl.layers[i]
-        g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
-        rows_g = int(m.rows_per_group[j])
-        cout_g = l.c_out // g
-        chm = arch.macro.columns // l.bits_w
-        rects = []
-        for gt in range(int(m.group_tiles[j])):
-            ng = min(gpt, g - gt * gpt)
-            for ct in range(int(m.col_tiles[j])):
-                ch = min(chm, cout_g - ct * chm)
-                for rt in range(int(m.row_tiles[j])):
-                    rows = ng * min(R, rows_g - rt * R)
-                    rects.append((rows, min(_rect(arch, rows), R), ng * ch * l.bits_w))
-        out[i] = rects
+        out[i] = [(t.groups * t.rows, min(_rect(arch, t.groups * t.rows), R), t.groups * t.channels * l.bits_w)
+                  for t in tile_grid(arch, m, j, l)]
     return out, m, comp
 
 
@@ -103,7 +92,6 @@ def residency_bound(arch, m) -> int:
     if m is None or not len(m.tiles):
         return 0
     R, C = arch.macro.rows, arch.macro.columns
-    blk = R // arch.macro.dp_split_blocks
     g, gpt, rows_g = m.groups, m.groups_per_tile, m.rows_per_group
     bw = m.cols_per_tile // m.outputs_per_tile  # weight bits (columns per output channel)
     cout_g, chm = m.cols_per_group // bw, C // bw
@@ -111,7 +99,7 @@ def residency_bound(arch, m) -> int:
     # (tiles per layer of the shape, the shape's groups / rows / channels) of the full and remainder pieces
     for n_g, ng in ((g // gpt, gpt), ((g % gpt > 0), g % gpt)):
         for n_r, rows in ((rows_g // R, R), ((rows_g % R > 0), rows_g % R)):
-            h = np.minimum(cdiv(ng * rows, blk) * blk, R)
+            h = np.minimum(block_rows(arch, ng * rows), R)
             for n_c, ch in ((cout_g // chm, chm), ((cout_g % chm > 0), cout_g % chm)):
                 n = n_g * n_r * n_c
                 w = ng * ch * bw

@@ -68,11 +68,11 @@ from tlm.hw import dma as hw_dma
 from tlm.hw import macro as hw_macro
 from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
-from tlm.mapping.geometry import Mapping, cdiv, map_layers
+from tlm.mapping.geometry import Mapping, cdiv, map_layers, tile_grid
+from tlm.mapping.policies import CONCRETE
 from tlm.config.workload import VIEW_TYPES, Workload, check_against
 
 NO_MOVE_TYPES = VIEW_TYPES + ("concat",)  # digital layers that move no data (address remapping only)
-POLICIES = ("sequential", "resident", "pipelined", "replicate")  # tlm/mapping/mapper.py; `auto` is resolved above
 EXACT_LIMIT = 2.0**62  # every int64 count stays below this (2x margin): exact, never wrapped
 MAX_TILES = 200_000  # tile runs per TLM simulation: each is a few Python objects and events
 MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer stays a few seconds of work
@@ -207,6 +207,7 @@ class Tile:
     weight_bits: int  # weight bits loaded into its macro (0 when resident)
     macro: int  # the assignment
     round: int
+    shape: object = None  # its tlm.mapping.geometry.TileShape (groups, channels and kernel rows it holds)
 
 
 @dataclass(slots=True)
@@ -266,8 +267,12 @@ class Plan:
 
     def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None,
                  steady=False):
-        if policy not in POLICIES:
-            raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
+        if policy == "auto":  # the one refusal of `auto` by an engine (both build their plan here)
+            raise InputError("mapping.policy auto is resolved above the engines (tlm/engines/registry.py: "
+                             "ENGINES, run, resolve_policy); an engine runs a concrete policy",
+                             Where("<plan>"), "mapping.policy")
+        if policy not in CONCRETE:
+            raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(CONCRETE)}",
                              Where("<plan>"), "policy")
         self.arch, self.wl, self.policy = arch, wl, policy
         layers = wl.layers
@@ -314,37 +319,44 @@ class Plan:
         m = self.mapping
         if shared is None:
             shared = {}
-        memo = shared.setdefault("assign", {})  # the tile packing and spread, the same for every policy
         if policy != "sequential" and len(comp):
-            if "row_cycles" not in shared:
-                shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
-            rc = shared["row_cycles"]
-            self.multi = mapper.assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=memo)
-            stream = policy in mapper.STREAM
-            # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
-            # (and of the architecture and workload, the same for every plan sharing `shared`)
-            key = (stream, steady, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
-                   tuple(sorted(self.multi.replicas.items())))
-            schedules = shared.setdefault("schedules", {})
-            self.schedule = schedules.get(key)
-            if self.schedule is None and steady and stream:  # the analytic engine's: from its steady state
-                from tlm.mapping.steady import steady_schedule
-                self.schedule = schedules[key] = steady_schedule(arch, wl, self.multi, ops_img, m=m, rc=rc)
-            if self.schedule is None:
-                self.schedule = schedules[key] = mapper.build_schedule(
-                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
-            copy0 = {}  # layer -> [(tile, macro)] of replica 0
-            for pl_ in self.multi.places:
-                if pl_.replica == 0:
-                    copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
-            for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
-                tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
-                for t, mac in copy0.get(i, ()):
-                    tm[t] = mac
-                self.set_assignment(j, tm, np.zeros_like(tm))
-            self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+            self._resident(arch, wl, policy, shared, ops_img, steady)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential", m=m),
                                             self.schedule, m=m)
+
+    def _resident(self, arch, wl, policy, shared, ops_img, steady) -> None:
+        """A resident policy: the assignment (tlm/mapping/assign.py), the job schedule both engines use
+        (tlm/mapping/schedule.py, shared by the plans whose assignments give the same one), every tile in
+        round 0 on the macro of its copy 0, and the policy's notes."""
+        from tlm.mapping import mapper
+        m = self.mapping
+        if "row_cycles" not in shared:
+            shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
+        rc = shared["row_cycles"]
+        self.multi = mapper.assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=shared.setdefault("assign", {}))
+        stream = policy in mapper.STREAM
+        # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
+        # (and of the architecture and workload, the same for every plan sharing `shared`)
+        key = (stream, steady, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+               tuple(sorted(self.multi.replicas.items())))
+        schedules = shared.setdefault("schedules", {})
+        self.schedule = schedules.get(key)
+        if self.schedule is None and steady and stream:  # the analytic engine's: from its steady state
+            from tlm.mapping.steady import steady_schedule
+            self.schedule = schedules[key] = steady_schedule(arch, wl, self.multi, ops_img, m=m, rc=rc)
+        if self.schedule is None:
+            self.schedule = schedules[key] = mapper.build_schedule(
+                arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
+        copy0 = {}  # layer -> [(tile, macro)] of replica 0
+        for pl_ in self.multi.places:
+            if pl_.replica == 0:
+                copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
+        for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
+            tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
+            for t, mac in copy0.get(i, ()):
+                tm[t] = mac
+            self.set_assignment(j, tm, np.zeros_like(tm))
+        self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
 
     @property
     def layers(self) -> list:
@@ -563,12 +575,8 @@ class Plan:
     def _build_tiles(self, p: LayerPlan) -> list:
         arch, m, j = self.arch, self.mapping, p._j
         l = self.wl.layers[p.row]
-        R = arch.macro.rows
-        g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
-        rows_g = int(m.rows_per_group[j])
+        g, rows_g = int(m.groups[j]), int(m.rows_per_group[j])
         cout_g = l.c_out // g
-        chm = int(hw_macro.channels_per_macro(arch, l.bits_w))
-        n_rt, n_ct, n_gt = int(m.row_tiles[j]), int(m.col_tiles[j]), int(m.group_tiles[j])
         in_total = int(self.in_bits[p.row])
         rows_total = g * rows_g
         P, psum, r_out = p.pixels, arch.controller.psum_bits, p.bits_out
@@ -576,32 +584,23 @@ class Plan:
         tmac, tround = tmac.tolist(), tround.tolist()
         res = self.resident
         tiles = []
-        k = 0
-        for gt in range(n_gt):
-            g0 = gt * gpt
-            ng = min(gpt, g - g0)
-            for ct in range(n_ct):
-                ch = min(chm, cout_g - ct * chm)
-                c0 = g0 * cout_g + ct * chm
-                for rt in range(n_rt):
-                    rows = min(R, rows_g - rt * R)
-                    r0 = g0 * rows_g + rt * R
-                    r1 = r0 + ng * rows  # packed groups (gpt > 1) have a single row tile
-                    lo, hi = in_total * r0 // rows_total, in_total * r1 // rows_total
-                    cols = ch * l.bits_w
-                    outs = ng * ch
-                    last = rt == n_rt - 1
-                    cells = ng * ng * rows * cols
-                    tiles.append(Tile(index=k, row_tile=rt, last_row=last, rows=ng * rows, cols=ng * cols,
-                                      cells=cells, outputs=outs,
-                                      conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
-                                      in_lo=lo, in_hi=hi, ch_lo=c0,
-                                      ch_hi=c0 + outs, read_bits=hi - lo,
-                                      write_bits=P * outs * (r_out if last else psum),
-                                      psum_read_bits=P * outs * psum if rt > 0 else 0,
-                                      weight_bits=0 if res else cells, macro=tmac[k], round=tround[k]))
-                    k += 1
-        assert k == p.n_tiles
+        for t in tile_grid(arch, m, j, l):  # the one tile geometry (tlm/mapping/geometry.py)
+            ng, k = t.groups, t.index
+            c0 = t.group0 * cout_g + t.ch0
+            r0 = t.group0 * rows_g + t.row0
+            r1 = r0 + ng * t.rows  # packed groups (groups per tile > 1) have a single row tile
+            lo, hi = in_total * r0 // rows_total, in_total * r1 // rows_total
+            cols = t.channels * l.bits_w
+            outs = ng * t.channels
+            cells = ng * ng * t.rows * cols
+            tiles.append(Tile(index=k, row_tile=t.row_tile, last_row=t.last_row, rows=ng * t.rows, cols=ng * cols,
+                              cells=cells, outputs=outs,
+                              conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
+                              in_lo=lo, in_hi=hi, ch_lo=c0, ch_hi=c0 + outs, read_bits=hi - lo,
+                              write_bits=P * outs * (r_out if t.last_row else psum),
+                              psum_read_bits=P * outs * psum if t.row_tile > 0 else 0,
+                              weight_bits=0 if res else cells, macro=tmac[k], round=tround[k], shape=t))
+        assert len(tiles) == p.n_tiles
         return tiles
 
     def _serial_bound(self) -> int:

@@ -304,9 +304,9 @@ def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
     spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
 
     def job_cost(kind, i, lo, hi, mult):
-        if kind == _ROWS:  # `mult` tiles (x the batch) over output rows lo..hi of compute layer i
-            r0, r1 = rc[i]
-            return mult * ((r0 if lo == 0 else r1) + (hi - lo) * r1)
+        if kind == _ROWS:  # `mult` tile runs (x the batch) over output rows lo..hi of compute layer i: each
+            r0, r1 = rc[i]  # run fills and drains the macro's pipeline once (tlm/hw/controller.tile_cycles)
+            return mult * (r0 + (hi - lo) * r1)
         if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
             if layers[i].type in VIEW_TYPES:
                 return 0

@@ -157,10 +157,10 @@ def image_energies_pj(arch, wl, m: ActivityMeasurement) -> np.ndarray:
     """On-chip energy per inference of each measured image (pJ): the DP array and input-driver energies are
     linear in each layer's input bit density (tlm/hw/macro.py), so two analytic runs (every density 0, every
     density 1) give each compute layer's slope; every other energy does not depend on the data."""
-    from tlm.engines.analytic import simulate
+    from tlm.engines.registry import run
     from tlm.engines.result import ON_CHIP
     n = len(wl.layers)
-    r0, r1 = (simulate(arch, wl, input_density=np.full(n, d)) for d in (0.0, 1.0))
+    r0, r1 = (run("analytic", arch, wl, input_density=np.full(n, d)) for d in (0.0, 1.0))
     e0 = r0.energy_pj[:, ON_CHIP].sum(axis=1) / r0.batch
     e1 = r1.energy_pj[:, ON_CHIP].sum(axis=1) / r1.batch
     dens = np.array([m.image_density[L.name] if L.is_compute else np.full(m.images, m.density[i])
@@ -209,6 +209,7 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     the data flowing through its blocks (tlm/engines/transaction/datapath.py); the network's weights (YAML + .npz or
     ONNX), or random weights calibrated on training images when it has none."""
     from tlm.engines.transaction.datapath import DataPath
+    from tlm.engines.registry import resolve_policy
     from tlm.engines.transaction.system import simulate
     if not 1 <= images <= MAX_FUNCTIONAL_IMAGES:
         raise InputError(f"expected 1 to {MAX_FUNCTIONAL_IMAGES:,} images, found {images}", Where("<command line>"),
@@ -216,11 +217,6 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     if not datasets.is_file_arg(dataset) and dataset not in datasets.DATASETS:
         raise InputError(f"unknown dataset '{dataset}', expected one of {', '.join(datasets.DATASETS)} or an "
                          ".npz file", Where("<command line>"), "--dataset")
-    pinned = False  # auto on several macros: say that this run's policy may differ from a timing-only run's
-    if arch.mapping.policy == "auto":  # the data path runs the sequential schedule (one layer at a time)
-        from tlm.mapping.mapper import with_policy
-        pinned = arch.macro.count > 1
-        arch = with_policy(arch, "sequential")
     x, y = held_out_images(wl, dataset, images)
     wlb = dataclasses.replace(wl, batch=len(x))
     onnx = Path(str(workload_path)).suffix.lower() == ".onnx"
@@ -234,7 +230,11 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     swing = swing or arch.functional.swing
     noise = arch.functional.noise_lsb if noise_lsb is None else check_noise(noise_lsb)
     data = DataPath(net, x, swing, noise, seed)
-    res = simulate(arch, wlb, data=data, **engine_options)
+    r = resolve_policy(arch, wlb)  # `auto`: the policy a timing-only run of this batch chooses, its plan
+    res = simulate(r.arch, wlb, data=data, plan=r.plan, **engine_options)
+    if r.note is not None:
+        res.arch = arch
+        res.notes.append(r.note)
     out = data.outputs().reshape(len(x), -1)
     pred = out.argmax(1)
     acc = float((pred == y).mean())
@@ -245,10 +245,6 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
             f"DP line {dp_noise_text(arch)}, seed {seed}): accuracy {100 * acc:.2f}%; energy from the input bits "
             f"measured in every COMPUTE transaction (density {dens}); clipped conversions {clips} (reported only)")
     res.notes.append(note)
-    if pinned:  # the timing-only run of the same config may choose another policy: say why this one differs
-        res.notes.append(f"functional run: mapping 'auto' runs as 'sequential' on the {arch.macro.count} macros (the "
-                         "data path follows the layer-by-layer schedule; a timing-only run without --functional "
-                         "chooses among all policies)")
     run = FunctionalRun(res, pred, y, acc, data.stats, note)
     res.extra["functional"] = run.summary()
     return run

@@ -22,7 +22,7 @@ from tlm.config.workload import parse_workload
 
 def engines() -> dict:
     """name -> simulate(arch, wl) for every registered engine."""
-    from tlm.engines import ENGINES
+    from tlm.engines.registry import ENGINES
     return {k: (lambda a, w, f=f: f(a, w, None)) for k, f in ENGINES.items()}
 
 
@@ -276,7 +276,7 @@ def import_floor_cpu_ms(modules=("numpy", "yaml", "simpy"), repeats: int = 3) ->
 def analytic_point_ms(arch, wl, repeats: int = 5) -> float:
     """One analytic simulation of `wl` (the median of `repeats`, after one warm-up, each from cold plan
     caches), ms."""
-    from tlm.engines.analytic import simulate
+    simulate = engines()["analytic"]  # (the registry: `auto` resolved)
     simulate(arch, wl)
     times = []
     for _ in range(repeats):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tlm.engines import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry lives in tlm/engines/__init__.py)
+from tlm.mapping.policies import POLICIES
+from tlm.engines.registry import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry: tlm/engines/registry.py)
 from tlm.errors import InputError, Where
 from tlm.config.yamlio import atomic_write_all
 from tlm.cli.commands._common import add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
@@ -32,7 +33,7 @@ def add_arguments(p):
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
     p.add_argument("--mapping", metavar="POLICY",
-                   choices=("sequential", "resident", "pipelined", "replicate", "auto"),
+                   choices=POLICIES,
                    help="how layers use the macros: sequential, resident, pipelined, replicate or auto "
                         "(default: the config's mapping.policy; docs/mapping.md)")
     p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
