@@ -93,7 +93,11 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
     balanced spread every resident policy starts from is computed once)."""
     N = arch.macro.count
     mm = m if m is not None else comp_mapping(arch, wl)[0]
-    bound = residency_bound(arch, mm)  # cheap, exact: no packing where it cannot fit or is not needed
+    bound = memo.get("bound") if memo is not None else None
+    if bound is None:  # cheap, exact: no packing where it cannot fit or is not needed
+        bound = residency_bound(arch, mm)
+        if memo is not None:
+            memo["bound"] = bound
     if policy == "sequential" or mm is None:
         return Assignment(policy=policy, macros=N, macros_for_residency=bound, residency_exact=mm is None)
     total = int(mm.tiles.sum())

@@ -95,16 +95,15 @@ def residency_bound(arch, m) -> int:
     g, gpt, rows_g = m.groups, m.groups_per_tile, m.rows_per_group
     bw = m.cols_per_tile // m.outputs_per_tile  # weight bits (columns per output channel)
     cout_g, chm = m.cols_per_group // bw, C // bw
-    area = big = 0
-    # (tiles per layer of the shape, the shape's groups / rows / channels) of the full and remainder pieces
-    for n_g, ng in ((g // gpt, gpt), ((g % gpt > 0), g % gpt)):
-        for n_r, rows in ((rows_g // R, R), ((rows_g % R > 0), rows_g % R)):
-            h = np.minimum(block_rows(arch, ng * rows), R)
-            for n_c, ch in ((cout_g // chm, chm), ((cout_g % chm > 0), cout_g % chm)):
-                n = n_g * n_r * n_c
-                w = ng * ch * bw
-                area += int((n * h * w).sum())
-                big += int((n * ((2 * h > R) & (2 * w > C))).sum())
+    # the full and remainder pieces of each dimension: (tiles of the piece, its groups / rows / channels)
+    n_g, ng = np.stack([g // gpt, g % gpt > 0]), np.stack([gpt, g % gpt])  # (2, layers)
+    n_r, rows = np.stack([rows_g // R, rows_g % R > 0]), np.stack([np.full_like(rows_g, R), rows_g % R])
+    n_c, ch = np.stack([cout_g // chm, cout_g % chm > 0]), np.stack([chm, cout_g % chm])
+    h = np.minimum(block_rows(arch, ng[:, None] * rows[None]), R)[:, :, None]  # (group, row, 1, layers)
+    w = (ng[:, None] * ch[None] * bw)[:, None]  # (group, 1, column, layers)
+    n = n_g[:, None, None] * n_r[None, :, None] * n_c[None, None]  # tiles of each shape
+    area = int((n * h * w).sum())
+    big = int((n * ((2 * h > R) & (2 * w > C))).sum())
     return max(int(cdiv(area, R * C)), big)
 
 

@@ -321,8 +321,8 @@ class Plan:
             shared = {}
         if policy != "sequential" and len(comp):
             self._resident(arch, wl, policy, shared, ops_img, steady)
-        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential", m=m),
-                                            self.schedule, m=m)
+        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(
+            arch, wl, "sequential", m=m, memo=shared.setdefault("assign", {})), self.schedule, m=m)
 
     def _resident(self, arch, wl, policy, shared, ops_img, steady) -> None:
         """A resident policy: the assignment (tlm/mapping/assign.py), the job schedule both engines use

@@ -16,8 +16,10 @@ import dataclasses
 import threading
 
 MAX_PLANS = 64
+GIVE_UP = 8  # plans of a workload and policy built without one reuse: the next are built plainly (recording
+# the fields read costs about half a plan: a sweep of structural parameters never reuses one)
 _PLANS = {}  # (id(workload), policy, field values) -> (workload, plan), the most recent last
-_FIELDS = {}  # (id(workload), policy) -> (workload, the (section, field) paths plans of it read)
+_FIELDS = {}  # (id(workload), policy) -> (workload, the (section, field) paths plans of it read, [hits, misses])
 _LOCK = threading.Lock()
 
 
@@ -66,11 +68,16 @@ def shared_plan(build, arch, wl, policy, shared=None):
     with _LOCK:
         got = _FIELDS.get(k)
         fields = got[1] if got is not None and got[0] is wl else None
+        stats = got[2] if fields is not None else [0, 0]
         if fields is not None:
             hit = _PLANS.get((k, _values(arch, fields)))
             if hit is not None and hit[0] is wl:
                 _PLANS[(k, _values(arch, fields))] = _PLANS.pop((k, _values(arch, fields)))
+                stats[0] += 1
                 return hit[1]
+        stats[1] += 1
+    if stats[1] > GIVE_UP and not stats[0]:  # these runs change what plans read: build, keep nothing
+        return build(arch)
     rec = _Recorder(arch)
     if shared is not None:
         rec._read = shared.setdefault("fields_read", set())
@@ -78,7 +85,7 @@ def shared_plan(build, arch, wl, policy, shared=None):
     plan.arch = arch
     with _LOCK:
         fields = tuple(sorted(rec._read | set(fields or ()), key=lambda p: (p[0], p[1] or "")))
-        _FIELDS[k] = (wl, fields)
+        _FIELDS[k] = (wl, fields, stats)
         _PLANS[(k, _values(arch, fields))] = (wl, plan)
         while len(_PLANS) > MAX_PLANS:
             _PLANS.pop(next(iter(_PLANS)))
