@@ -63,8 +63,8 @@ def test_readme_benchmark_section_has_no_hand_typed_figure():
     sec = readme[readme.index("## Benchmarks"):readme.index("\n## ", readme.index("## Benchmarks") + 5)]
     outside = _gen_readme().GEN.sub("", sec)
     numbers = re.findall(r"\d[\d,.]*", outside)
-    # "one BLAS thread ... to 1", "2-core machines", "DESIGN.md §4"
-    assert sorted(set(numbers)) == ["1", "2", "4"], numbers
+    # "one BLAS thread ... to 1", "2-core machines"
+    assert sorted(set(numbers)) == ["1", "2"], numbers
     assert "<!-- gen: bench-table -->" in sec and "<!-- gen: bench-scaling -->" in sec
 
 

@@ -171,7 +171,7 @@ def arch_file(arch):
     return getattr(arch, "source_file", None) or "<architecture>"
 
 
-def stage_cycles(asg, layer_work, pp_cycles=0):
+def stage_cycles(asg, layer_work):
     """Per macro: cycles of work per image (a layer replicated f times does 1/f of its rows per copy,
     rounded up)."""
     st = {}

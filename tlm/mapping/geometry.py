@@ -1,4 +1,4 @@
-"""Mapping of conv and dense layers onto the CIM macros (DESIGN.md §2), vectorized over layers.
+"""Mapping of conv and dense layers onto the CIM macros (docs/architecture.md, "The plan"), vectorized over layers.
 
 Default mapping of one group of a conv: rows = kh*kw*c_in/groups, columns = c_out/groups * r_w.
 - Row tiles when the rows exceed the macro: partial DPs converted per row tile, accumulated digitally.

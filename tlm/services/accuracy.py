@@ -32,29 +32,25 @@ def with_output_bits(wl, bits: int | None):
     return dataclasses.replace(wl, layers=layers)
 
 
-def held_out_images(wl, dataset: str, images: int | None):
-    """The held-out test images of `dataset` (a shipped name, or an .npz file: all its images), fitted
-    to the workload's input shape, and labels."""
+def held_out_images(wl, dataset: str, images: int | None, seed: int = datasets.SAMPLE_SEED):
+    """The held-out test images of `dataset` (a shipped name, or an .npz file: all its images) as the
+    workload's input codes (fitted to its input shape, quantized to its input bits) and labels; a seeded
+    class-balanced sample of `images` when given (tlm/functional/datasets.inputs)."""
     if images is not None and images < 1:
         raise InputError(f"expected at least 1 image, found {images}", field="--images")
-    if datasets.is_file_arg(dataset):
-        x, y = datasets.load_file(dataset, wl.input_shape, wl.input_bits)
-        return (x, y) if images is None else (x[:images], y[:images])
-    x, y = datasets.split(dataset, "test", images)
-    return datasets.fit_to(x, wl.input_shape), y
+    return datasets.inputs(dataset, "test", wl.input_shape, wl.input_bits, images, seed)
 
 
 def calibration_images(wl, dataset: str, images: int):
-    """Images to calibrate activation ranges on, and what they are: the first `images` of the training
-    part of a shipped dataset, or of a dataset file (which has no training part)."""
+    """Images to calibrate activation ranges on, and what they are: a class-balanced sample of `images`
+    of the training part of a shipped dataset, or of a dataset file (which has no training part)."""
     if not 1 <= images <= MAX_CALIBRATION_IMAGES:
         raise InputError(f"expected 1 to {MAX_CALIBRATION_IMAGES:,} calibration images, found {images}",
                          Where("<command line>"), "--calibration-images")
+    x, _ = datasets.inputs(dataset, "train", wl.input_shape, wl.input_bits, images)
     if datasets.is_file_arg(dataset):
-        x, _ = datasets.load_file(dataset, wl.input_shape, wl.input_bits)
-        return x[:images], f"the first {min(images, len(x))} images of {dataset}"
-    x, _ = datasets.split(dataset, "train", images)
-    return datasets.fit_to(x, wl.input_shape), f"{len(x)} {dataset} training images"
+        return x, f"{len(x)} images of {dataset}"
+    return x, f"{len(x)} {dataset} training images"
 
 
 def build_net(arch, wl, workload_path, dataset: str, calib_images: int = 100, force_calibration=False):
@@ -64,7 +60,28 @@ def build_net(arch, wl, workload_path, dataset: str, calib_images: int = 100, fo
         from tlm.onnxio.weights import build_onnx
         return build_onnx(arch, wl, workload_path, lambda: calibration_images(wl, dataset, calib_images),
                           force_calibration)
+    if wl.extra.get("weights") is None:
+        raise InputError(no_weights_message(), Where(wl.file), "weights")
     return F.build(arch, wl), None
+
+
+def shipped_with_weights() -> list[str]:
+    """The shipped workloads that carry trained weights: YAML files naming a top-level `weights:` file, and
+    ONNX models (their initializers are the weights)."""
+    from tlm.config.paths import shipped_dir
+    d = shipped_dir("workloads")
+    names = [p.stem for p in sorted(d.glob("*.yaml"))
+             if any(ln.startswith("weights:") for ln in p.read_text(errors="replace").splitlines())]
+    return names + [p.name for p in sorted(d.glob("*.onnx"))]
+
+
+def no_weights_message() -> str:
+    """What to do when a workload has no weights: the shipped ones that have them, and the ONNX route."""
+    have = ", ".join(shipped_with_weights()) or "none"
+    return ("the workload names no weights file (top-level 'weights:'), so there is nothing to measure accuracy "
+            f"on; shipped workloads with trained weights: {have}.  Your own network: export it to ONNX (e.g. "
+            "torch.onnx.export) and run `tlm accuracy MODEL.onnx`, or `tlm import MODEL.onnx -o NET.yaml "
+            "--weights NET.npz` to get a workload with its weights (docs/onnx.md)")
 
 
 @dataclass
@@ -229,6 +246,7 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
         src = f"random weights (seed {seed}), ranges calibrated on {what}"
     swing = swing or arch.functional.swing
     noise = arch.functional.noise_lsb if noise_lsb is None else check_noise(noise_lsb)
+    datasets.check_input_codes(x, wl.input_bits)  # the data path reads them as input codes, as FunctionalNet.run
     data = DataPath(net, x, swing, noise, seed)
     r = resolve_policy(arch, wlb)  # `auto`: the policy a timing-only run of this batch chooses, its plan
     res = simulate(r.arch, wlb, data=data, plan=r.plan, **engine_options)

@@ -54,7 +54,8 @@ class DataPath:
     def digital(self, plan) -> None:
         L = self.wl.layers[plan.row]
         xs = [self.tensors[s] for s in L.inputs]
-        y, zp = F.digital(L, xs, [self.zp[s] for s in L.inputs], (1 << L.bits_out) - 1, False)
+        y, zp = F.digital(L, xs, [self.zp[s] for s in L.inputs], (1 << L.bits_out) - 1, False,
+                          self.net.joins.get(L.name))
         self.tensors[L.name], self.zp[L.name] = y.astype(np.float32), zp
 
     def finish(self, plan) -> None:
