@@ -197,6 +197,67 @@ def _skeleton(key) -> _Skeleton:
     return sk
 
 
+def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -> None:
+    """Image by image, chunk by chunk of output rows: each chunk after the chunks of its producers that
+    hold the input rows it reads (sk.needs, also the line buffers' structure)."""
+    PP, DIN, DOUT = ports
+    n, H, chunks, index, done_of = len(layers), sk.H, sk.chunks, sk.index, sk.done_of
+    for i, l in enumerate(layers):  # the input rows each output row reads (the dependencies; the line buffers)
+        shp = [input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
+        sk.needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
+    cid_l = [c.tolist() for c in sk.cid]
+    # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
+    # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
+    chunk_jobs = []
+    for i, l in enumerate(layers):
+        per = []
+        f = replicas.get(i, 1)
+        srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in sk.needs[i]]
+        for q in range(chunks[i]):
+            lo, hi = q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
+            runs = ([(mac, (_ROWS, i, lo, hi, nt)) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute
+                    else [(PP, (_DIGITAL, i, lo, hi, 1))])
+            per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
+                               for p, first, last in srcs]))
+        chunk_jobs.append(per)
+    for b in range(B):
+        img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
+        for i in range(n):
+            for q, (runs, ranges) in enumerate(chunk_jobs[i]):
+                deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
+                for rg in ranges:
+                    if rg is None:
+                        deps.append(img_in)
+                    else:
+                        p, qa, qb = rg
+                        for qq in range(qa, qb):
+                            deps.extend(done_of[(b, p, qq)])
+                done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
+        jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
+                 [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+
+
+def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
+    """Layer by layer over the whole batch; the batch comes in at once and leaves at once.  Live
+    activations beyond the SRAM (the whole batch is live) are spilled out and read back around the layer
+    over the DMA, as the sequential schedule does (row -1: spill in, -2: spill out)."""
+    PP, DIN, DOUT = ports
+    n = len(layers)
+    barrier = [jobs.add(DIN, (_IMAGE_IN, n, 0, 0, B), n, 0, 0, [])]
+    for i in range(n):
+        if spill[i]:
+            barrier = [jobs.add(DIN, (_SPILL, i, 0, 0, 1), i, 0, -1, barrier)]
+        l = layers[i]  # one job per macro for the whole batch (image -1: all of them, one after the other)
+        if l.is_compute:
+            ids = [jobs.add(mac, (_ROWS, i, 0, H[i] - 1, B * nt), i, -1, 0, barrier) for mac, nt in on_sorted[(i, 0)]]
+        else:
+            ids = [jobs.add(PP, (_DIGITAL, i, 0, H[i] - 1, B), i, -1, 0, barrier)]
+        barrier = ids
+        if spill[i]:
+            barrier = [jobs.add(DIN, (_SPILL, i, 0, 0, 1), i, B - 1, -2, barrier)]
+    jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
+
+
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
