@@ -17,7 +17,8 @@ import threading
 
 MAX_PLANS = 64
 GIVE_UP = 8  # plans of a workload and policy built without one reuse: the next are built plainly (recording
-# the fields read costs about half a plan: a sweep of structural parameters never reuses one)
+# the fields read costs about half a plan: a sweep of structural parameters never reuses one); the first
+# is built plainly too (a single run never reuses its plan)
 _PLANS = {}  # (id(workload), policy, field values) -> (workload, plan), the most recent last
 _FIELDS = {}  # (id(workload), policy) -> (workload, the (section, field) paths plans of it read, [hits, misses])
 _LOCK = threading.Lock()
@@ -67,8 +68,8 @@ def shared_plan(build, arch, wl, policy, shared=None):
     k = (id(wl), policy)
     with _LOCK:
         got = _FIELDS.get(k)
-        fields = got[1] if got is not None and got[0] is wl else None
-        stats = got[2] if fields is not None else [0, 0]
+        seen = got is not None and got[0] is wl
+        fields, stats = (got[1], got[2]) if seen else (None, [0, 0])
         if fields is not None:
             hit = _PLANS.get((k, _values(arch, fields)))
             if hit is not None and hit[0] is wl:
@@ -76,7 +77,16 @@ def shared_plan(build, arch, wl, policy, shared=None):
                 stats[0] += 1
                 return hit[1]
         stats[1] += 1
-    if stats[1] > GIVE_UP and not stats[0]:  # these runs change what plans read: build, keep nothing
+        if not seen:
+            _FIELDS[k] = (wl, None, stats)
+    # built plainly, kept nowhere: the first plan of a workload and policy (a single run pays no
+    # recording), plans whose runs never reuse one, and every plan sharing a dict with one built so
+    # (its fields would be missing from what they read)
+    plain = (not seen or (stats[1] > GIVE_UP and not stats[0])) if shared is None or not (
+        "fields_read" in shared or "plain" in shared) else "plain" in shared
+    if plain:
+        if shared is not None:
+            shared["plain"] = True
         return build(arch)
     rec = _Recorder(arch)
     if shared is not None:
