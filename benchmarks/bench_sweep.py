@@ -21,7 +21,7 @@ from tlm.services.bench import cold  # noqa: E402
 from tlm.config.arch import load_arch  # noqa: E402
 from tlm.cli.commands.sweep import engine_args  # noqa: E402
 from tlm.config.workload import load_workload  # noqa: E402
-from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.engines.registry import run as engine_run  # noqa: E402
 from tlm.mapping.mapper import with_policy  # noqa: E402
 
 # 5 x 5 x 8 x 5 = 1,000 points; every one a different architecture or precision
@@ -65,7 +65,7 @@ def test_non_structural_sweep_against_single_runs(benchmark, tmp_path):
         for i in range(job.n_points):  # one `simulate` per point, nothing kept between them
             arch, wl = pb.build(i)
             cold()
-            simulate(arch, dataclasses.replace(wl))
+            engine_run("analytic", arch, dataclasses.replace(wl))
         return t_sweep, time.process_time() - t
     t_sweep, t_single = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info.update(sweep_cpu_s=t_sweep, single_runs_cpu_s=t_single, ratio=t_sweep / t_single)
