@@ -26,7 +26,7 @@ COMPONENTS = tuple(dict.fromkeys(c for _, c in ENERGY_KINDS))
 ON_CHIP = np.array([c != "external" for _, c in ENERGY_KINDS])
 SCHEMA_VERSION = 2  # 2: energies name their scope (_per_batch_/_per_inference_), area, tool, inputs
 
-# The naming rule of every output (JSON, CSV, sweep rows, tables; README "JSON output"): a total of a
+# The naming rule of every output (JSON, CSV, sweep rows, tables; docs/guide.md "Outputs"): a total of a
 # run says its scope before its unit, `_per_batch` (the whole run of `batch` images) or `_per_inference`
 # (divided by the batch): cycles_per_batch, latency_per_batch_ns, energy_per_batch_pj,
 # energy_per_inference_pj, energy_<component>_per_inference_pj, energy_offchip_per_batch_pj.  Rates,
