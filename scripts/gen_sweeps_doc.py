@@ -387,15 +387,18 @@ title says so).
 
 **Energy and area efficiency against precision** (`sweep_efficiency`): TOPS/W and TOPS/mm2 against the
 first swept precision path (`workload.precision`, `.input`, `.weight` or `.output`), one line per
-combination of the other swept settings (at most {{max_series}} lines). Drawn only when a precision is
-swept.
+combination of the other swept settings, {{max_series}} lines a panel: more series make more panels
+(small multiples), none is dropped. Drawn only when a precision is swept. Axes in pJ or ns are drawn
+in the unit of their data (nJ, uJ, us, ms...), with whole numbers (no offset).
 
 ![efficiency vs precision](img/sweep_efficiency.png)
 
 **Energy against latency with the Pareto fronts** (`sweep_pareto`): energy per inference against
 latency per batch, one colour and one front per batch size, so a run of four images is never compared
 with a run of one on its latency; the points no other point of their batch size beats on both are
-marked, joined and (up to {{max_labels}}) labelled.
+marked, joined and (up to {{max_labels}}) labelled. `--pareto X,Y` draws another front on any two
+result columns or swept fields (`sweep_pareto_Y_vs_X`), such as `--pareto area_mm2,inferences_per_s`:
+rates and efficiencies count as higher-is-better, the rest lower-is-better.
 
 ![energy vs latency, Pareto fronts](img/sweep_pareto.png)
 

@@ -455,9 +455,14 @@ def test_pareto_plot_and_xy_plots_keep_batches_apart(tmp_path, capsys, monkeypat
                                 "--plot-y", "energy_per_inference_pj")
     assert code == 0, err
     rows = rows_of(out)
+    from tlm.present import plots
+    # axes in the unit of their data: latency per batch up to 2.5 ms -> ms, energy up to 1.2 uJ -> uJ
+    k_lat, u_lat = plots._scale("latency_per_batch_ns", [float(r["latency_per_batch_ns"]) for r in rows])
+    k_e, u_e = plots._scale("energy_per_inference_pj", [float(r["energy_per_inference_pj"]) for r in rows])
+    assert (u_lat, u_e) == ("ms", "uJ")
     batch_of_latency = {}
     for r in rows:
-        batch_of_latency.setdefault(float(r["latency_per_batch_ns"]) / 1e3, set()).add(r["workload.batch"])
+        batch_of_latency.setdefault(float(r["latency_per_batch_ns"]) * k_lat, set()).add(r["workload.batch"])
     # the Pareto plot: one front line per batch size, each drawn through points of one batch only
     (_, lines), = figs["sweep_pareto"]
     assert len(lines) == 2
@@ -468,7 +473,7 @@ def test_pareto_plot_and_xy_plots_keep_batches_apart(tmp_path, capsys, monkeypat
     assert len(lat_lines) == 8 and all(xs == [1.0, 4.0] for xs, _ in lat_lines)
     # --plot-x/--plot-y: energy per inference against macro.count, the CSV's values
     (_, e_lines), = figs["sweep_energy_per_inference_pj_vs_macro_count"]
-    want = {(float(r["macro.count"]), float(r["energy_per_inference_pj"])) for r in rows}
+    want = {(float(r["macro.count"]), float(r["energy_per_inference_pj"]) * k_e) for r in rows}
     assert {(x, y) for xs, ys in e_lines for x, y in zip(xs, ys)} == want
     assert (tmp_path / "p" / "sweep_energy_per_inference_pj_vs_macro_count.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -509,3 +514,47 @@ def test_every_result_column_is_documented_with_a_unit():
     for c in sweep.RESULT_COLUMNS:
         if c.startswith(("energy", "cycles", "latency")):
             assert "_per_batch" in c or "_per_inference" in c, c
+
+
+def test_infeasible_points_are_rows_with_their_reason(tmp_path, capsys):
+    """Resident needs 3 macros for ResNet-8 (its 13 tiles, first-fit decreasing): on 1 and 2 it is
+    refused.  The sweep goes on (exit 0), every point is a row, the refused ones say why; `auto` names
+    the policy it ran and every point has its image latency (<= the batch's)."""
+    out = tmp_path / "s.csv"
+    code, stdout, err = run_cli(capsys, "sweep", "imagine", "resnet8", "--set", "macro.count=1..4",
+                                "--set", "mapping.policy=resident,auto", "--set", "workload.batch=1,2", "-o", str(out))
+    assert code == 0, err
+    rows = rows_of(out)
+    assert len(rows) == 16 and [int(r["point"]) for r in rows] == list(range(16))
+    bad = [r for r in rows if r["status"] != "ok"]
+    assert {(r["macro.count"], r["mapping.policy"]) for r in bad} == {("1", "resident"), ("2", "resident")}
+    assert len(bad) == 4 and all(r["status"].startswith("infeasible: ") and "need 3 macros" in r["status"]
+                                 and r["cycles_per_batch"] == "" for r in bad)
+    good = [r for r in rows if r["status"] == "ok"]
+    assert all(r["policy"] in ("sequential", "resident", "pipelined", "replicate") for r in good)
+    assert {r["policy"] for r in good if r["mapping.policy"] == "resident"} == {"resident"}
+    assert all(0 < float(r["image_latency_ns"]) <= float(r["latency_per_batch_ns"]) for r in good)
+    assert "16 design point(s) written" in stdout and "4 of them without numbers" in stdout
+
+
+def test_plots_keep_every_series_in_small_multiples(tmp_path):
+    """24 series (4 x 3 x 2 combinations of the other settings) against macro.count: 3 panels of at most
+    MAX_SERIES lines, none dropped; energies scaled to the data, no offset."""
+    pytest.importorskip("matplotlib")
+    from tlm.present import plots
+    n_series, xs = 24, (1, 2)
+    table = {"point": [str(k) for k in range(n_series * len(xs))], "macro.count": [], "s": [], "batch": [],
+             "energy_per_inference_pj": []}
+    for k in range(n_series):
+        for x in xs:
+            table["macro.count"].append(str(x))
+            table["s"].append(str(k))
+            table["batch"].append(1.0)
+            table["energy_per_inference_pj"].append(1e6 + k + x)  # ~1 uJ: plotted in uJ, not pJ + 1e6
+    table = {c: (np.array(v) if c in ("batch", "energy_per_inference_pj") else v) for c, v in table.items()}
+    shown = plots._series(table, ["macro.count", "s"], "macro.count")[4]
+    panels = plots._panels(shown)
+    assert len(shown) == 24 and [len(p) for p in panels] == [10, 10, 4]
+    assert plots._values(table, "energy_per_inference_pj")[1] == "uJ"
+    written = plots.xy_plot(table, ["macro.count", "s"], "macro.count", "energy_per_inference_pj", tmp_path, "t")
+    assert written and all(p.exists() for p in written)

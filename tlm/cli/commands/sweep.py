@@ -51,6 +51,11 @@ def add_arguments(p):
                                                       "field or result column (default: the first swept architecture field)")
     p.add_argument("--plot-y", metavar="COLUMN", help="with --plot: the y axis of that plot, a result column "
                                                       "or swept field (default: latency_per_batch_ns)")
+    p.add_argument("--pareto", metavar="X,Y", help="with --plot: also a Pareto front of Y against X, two "
+                                                   "result columns or swept fields (e.g. area_mm2,"
+                                                   "inferences_per_s); rates and efficiencies count as "
+                                                   "higher-is-better (default front: latency_per_batch_ns,"
+                                                   "energy_per_inference_pj)")
     p.add_argument("--stop-on-error", action="store_true",
                    help="stop at the first point the engine refuses or fails on (exit 2, the point named); "
                         "by default such a point is a row with its reason in the status column and the "
@@ -102,11 +107,12 @@ def run(args) -> int:
         raise InputError(f"expected 0 (every point) or more, found {args.top}", Where("--top"))
     if args.engine not in ENGINES:
         raise InputError(f"engine '{args.engine}' is not available in this installation", Where("--engine"))
-    if (args.plot_x or args.plot_y) and not args.plot:
-        raise InputError("needs --plot DIR", Where("--plot-x" if args.plot_x else "--plot-y"))
+    if (args.plot_x or args.plot_y or args.pareto) and not args.plot:
+        raise InputError("needs --plot DIR", Where("--plot-x" if args.plot_x else "--plot-y" if args.plot_y
+                                                   else "--pareto"))
     settings = sweep.parse_settings(args.sets, arch)
     paths = [s.path for s in settings]
-    plot_x = plot_y = None
+    plot_x = plot_y = pareto = None
     if args.plot:
         from tlm.present import plots
         plots.require()  # fail before the sweep, not after it
@@ -114,6 +120,11 @@ def run(args) -> int:
             plot_x = plots.plot_column(args.plot_x, paths, Where("--plot-x"))
         if args.plot_y:
             plot_y = plots.plot_column(args.plot_y, paths, Where("--plot-y"))
+        if args.pareto:
+            axes = [a for a in args.pareto.split(",")]
+            if len(axes) != 2:
+                raise InputError(f"expected two columns X,Y, found '{args.pareto}'", Where("--pareto"))
+            pareto = tuple(plots.plot_column(a, paths, Where("--pareto")) for a in axes)
     wl = load_workload_arg(args.workload)  # checked against each point's architecture and precisions
     job = sweep.Job(arch_dict=arch.to_dict(), workload=wl, settings=tuple(settings), engine=args.engine,
                     engine_args=engine_args(args.engine))
@@ -141,7 +152,7 @@ def run(args) -> int:
             con.print(f"  ... and {len(failed) - 3} more", markup=False)
     if args.plot and len(table["point"]):
         from tlm.present import plots
-        written = plots.sweep_plots(table, paths, Path(args.plot), x=plot_x, y=plot_y)
+        written = plots.sweep_plots(table, paths, Path(args.plot), x=plot_x, y=plot_y, pareto=pareto)
         if not args.quiet:
             stems = list(dict.fromkeys(p.stem for p in written))
             con.print(f"{len(written)} plot files (PNG and SVG) in {args.plot}: {', '.join(stems)}")
