@@ -19,7 +19,9 @@ API
         (all inputs), out_elems, out_bits, macs, density (float), live_bits, spill_bits
     per compute layer arrays (comp_idx order): pixels (P = output pixels x batch), bits_in, bits_out,
         t_dp, t_cv (cycles of one pixel's DP phase / conversions), period (cycles between pixels in steady
-        state), tile_cycles (nominal cycles of a full tile over its P pixels), load_cycles (weight-load
+        state), tile_cycles (nominal cycles of a full tile over the pixels of one pass: all P, or one
+        image's when the layer runs image by image), passes (1, or the batch: tlm/mapping/batching.py,
+        the sequential schedule's whole-batch or image-by-image choice per layer), load_cycles (weight-load
         cycles of one tile, 0 when resident), rounds, round_loads_full / round_loads_last (weight-load
         cycles before a full / the last round), psum_bits (partial-sum bits written and read back)
     per digital layer arrays (dig_idx order): ops, moves (bool), read_bits, write_bits
@@ -230,6 +232,7 @@ class LayerPlan:
     tile_bits: int = 0  # bits of a full tile
     chunk_pixels: int = 1  # pixels per COMPUTE transaction of the TLM engine
     rounds: int = 0
+    passes: int = 1  # 1: the rounds run once over the whole batch; B: once per image (batching.py)
     n_tiles: int = 0
     density: float = 0.5
     in_addr: int = 0
@@ -304,7 +307,10 @@ class Plan:
             if self.resident and policy == "sequential":
                 self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
                                   "resident and are loaded once, not per inference")
+            self.passes = np.ones(len(m.tiles), dtype=np.int64)  # per compute layer: 1, or B image by image
         self.notes.extend(self._base_notes)
+        if policy == "sequential" and len(comp) and self.batch > 1 and self.spill_bits.any():
+            self._image_by_image()
         # several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use
         self.multi = self.schedule = None
         self.mapping_desc = None
@@ -434,6 +440,34 @@ class Plan:
         self.io_out_bits = int(self.out_bits[-1])
         self._layout()
 
+    def _image_by_image(self) -> None:
+        """The sequential schedule with a whole batch that spills: the run of layers that goes image by
+        image (tlm/mapping/batching.py), its live and spilled bits, the tile cycles of one pass, a note."""
+        from tlm.mapping.batching import choose
+        (s, e), live, costs = choose(self)
+        cap, B, wl = self.arch.sram.capacity_bits, self.batch, self.wl
+        old = int(self.spill_bits.sum())
+        self.notes = [x for x in self.notes if "live activation bits exceed" not in x]
+        self.live_bits = live
+        self.spill_bits = np.maximum(live - cap, 0)
+        if s <= e:
+            img = (self.comp_idx >= s) & (self.comp_idx <= e)
+            self.passes = np.where(img, B, 1).astype(np.int64)
+            m = self.mapping
+            P1 = self.pixels // B
+            self.tile_cycles = np.where(img, hw_ctrl.tile_cycles(self.arch, self.bits_in, self.bits_out,
+                                                                 m.outputs_per_tile, P1, self.bits_w),
+                                        self.tile_cycles)
+            (c0, _), (c1, _) = costs[(0, -1)], costs[(s, e)]
+            names = wl.layers[s].name + (f" .. {wl.layers[e].name}" if e > s else "")
+            self.notes.append(f"batch of {B}: layers {names} run image by image (one image's activations "
+                              f"held at a time; their weights loaded once per image unless resident), the "
+                              f"others on the whole batch: {int(self.spill_bits.sum()):,} bits spill to "
+                              f"external memory and back instead of {old:,}, {c1:,} cycles instead of {c0:,}")
+        for i in np.nonzero(self.spill_bits)[0]:
+            self.notes.append(f"{wl.layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
+                              f"{cap}-bit SRAM; {int(self.spill_bits[i])} bits spill to external memory")
+
     # ---- the assignment ------------------------------------------------------------------------------
     def set_assignment(self, j: int, tile_macro, tile_round) -> None:
         """Give compute layer j (index among the compute layers) another assignment: tile k runs on macro
@@ -546,6 +580,7 @@ class Plan:
             p.t_dp, p.t_cv, p.period = t_dp[j], t_cv[j], period[j]
             p.tile_cycles, p.load_cycles = tile_cycles[j], load_cycles[j]
             p.tile_bits, p.rounds, p.n_tiles = tile_bits[j], rounds[j], tiles[j]
+            p.passes = int(self.passes[j])
             p.density = density[i]
             p.psum_bits = self.arch.controller.psum_bits
             p.psum_addr = lay.address.get(f"{p.name}.psum", 0)
@@ -614,7 +649,7 @@ class Plan:
         ops = 0
         if self.mapping is not None:
             m = self.mapping
-            total += int((m.tiles * (self.tile_cycles + self.load_cycles)).sum())
+            total += int((m.tiles * self.passes * (self.tile_cycles + self.load_cycles)).sum())
             sram += int((self.in_bits[self.comp_idx] * m.col_tiles + self.out_bits[self.comp_idx]
                          + 2 * self.psum_bits).sum())
             ops += int(self.psum_bits.sum() // a.controller.psum_bits)

@@ -62,8 +62,9 @@ class Macro(Block):
         return delay
 
     # ---- initiator ---------------------------------------------------------------------------------
-    def assign(self, plan, tile, barrier) -> None:
-        self.jobs.append((plan, tile, barrier))
+    def assign(self, plan, tile, barrier, px=None) -> None:
+        """Run `tile` of `plan` over its pixels [px[0], px[1]) (default: all of them), then arrive."""
+        self.jobs.append((plan, tile, barrier, px or (0, plan.pixels)))
         if self.wake is not None and not self.wake.triggered:
             self.wake.succeed()
 
@@ -74,12 +75,12 @@ class Macro(Block):
                 self.waiting = "a tile from the controller"
                 self.wake = env.event()
                 yield self.wake
-            plan, tile, barrier = self.jobs.popleft()
+            plan, tile, barrier, px = self.jobs.popleft()
             self.waiting = f"its own tile {tile.index} of layer {plan.name}"
-            yield from self._tile(plan, tile, barrier.shared)
+            yield from self._tile(plan, tile, barrier.shared, px)
             barrier.arrive()
 
-    def _tile(self, plan, tile, shared):
+    def _tile(self, plan, tile, shared, px):
         env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         names = self.sys.row_names
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
@@ -98,12 +99,12 @@ class Macro(Block):
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan, tile)
         # the input-window registers of the tile's rows clock for the tile's nominal compute time
-        energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
+        lo, end = px  # this pass's pixels (the whole batch's, or one image's: plan.passes)
+        energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, end - lo, plan.bits_in, tile.outputs)
         n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
         e_full = (dp_energy(arch, cells * n_full, cols * n_full, dens), drv_energy(arch, rows * n_full, dens))
-        lo = 0
-        while lo < P:
-            hi = min(lo + cp, P)
+        while lo < end:
+            hi = min(lo + cp, end)
             p = hi - lo
             if shared and qk.local:  # other macros read the SRAM in this round: keep time order
                 qk.set(t)
@@ -147,7 +148,7 @@ class Macro(Block):
             lo = hi
             own = p * per_px
             drain = 0
-            if lo == P:  # the tile is over when its last conversion and write-back are
+            if lo == end:  # the tile is over when its last conversion and write-back are
                 if pipelined:  # the last pixel's conversion is the macro's work, the rest a drain
                     own += t_cv
                     drain = adc.done - t - t_cv
