@@ -17,11 +17,10 @@ from tlm.engines.result import COMPONENTS, ROW_COLUMNS
 from tlm.services.sweep.points import Job, PointBuilder
 
 # result columns of every row, after the point number, the settings and the base fingerprint: the
-# point's status and the policy run, then the summary row of a run (tlm/engines/result.py, the same as
-# `tlm simulate -o DIR`'s summary.csv) with the latency of one image after the batch's
+# point's status, then the summary row of a run (tlm/engines/result.py, the same as `tlm simulate -o
+# DIR`'s summary.csv: the policy run, the batch's and one image's latency, energies...)
 TEXT_COLUMNS = ("status", "policy")
-_k = ROW_COLUMNS.index("latency_per_batch_ns") + 1
-RESULT_COLUMNS = (*TEXT_COLUMNS, *ROW_COLUMNS[:_k], "image_latency_ns", *ROW_COLUMNS[_k:])
+RESULT_COLUMNS = ("status", *ROW_COLUMNS)
 OK = "ok"  # the status of a point that ran; else "infeasible: <why>" (bad for this point) or "error: <why>"
 # what each result column is (its unit is in its name), for the docs; the same keys as ROW_COLUMNS (tested)
 COLUMN_DOCS = {
@@ -58,11 +57,8 @@ COLUMN_UNITS = {
 
 def result_row(result) -> dict:
     """The result columns of one run."""
-    from tlm.mapping.mapper import image_latency_cycles
     row = result.row()
     row["status"] = OK
-    row["policy"] = (result.extra.get("mapping") or {}).get("policy") or result.arch.mapping.policy
-    row["image_latency_ns"] = image_latency_cycles(result) * 1e3 / result.arch.clock.frequency_mhz
     return row
 
 
