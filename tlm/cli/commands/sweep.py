@@ -233,6 +233,12 @@ VALUE_COLUMNS = (  # header (lines), stacked label, result column, scale
 )
 
 
+def value_columns(table) -> tuple:
+    """VALUE_COLUMNS, without the latency of one image when every point runs one image (the batch's)."""
+    one = all(float(b) == 1 for b in table["batch"])
+    return tuple(v for v in VALUE_COLUMNS if not (one and v[2] == "image_latency_ns"))
+
+
 def points_table(table, paths, objective="energy", top=DEFAULT_TOP, width=80):
     from tlm.services.sweep.pareto import OBJECTIVES
     """Every point (at most `top`) or the best `top` for `objective`, with the Pareto front of each batch
@@ -261,7 +267,7 @@ def points_table(table, paths, objective="energy", top=DEFAULT_TOP, width=80):
     for i in idx:
         lines += _pack([f"point {table['point'][i]}{' *' if front[i] else ''}:",
                         *(f"{p}={table[p][i]}" for p in paths)], width, "", 2)
-        lines += _pack([table["policy"][i], *(f"{_num(table[c][i] * k)} {u}" for _, u, c, k in VALUE_COLUMNS)],
+        lines += _pack([table["policy"][i], *(f"{_num(table[c][i] * k)} {u}" for _, u, c, k in value_columns(table))],
                        width, "    ", 3)
     lines += ["", *_pack(note.split(" "), width, "", 1)]
     return Group(*(Text(line, no_wrap=True, overflow="ignore") for line in lines))
@@ -296,9 +302,10 @@ def _table(table, paths, idx, front, title, note, headers):
     for name in names:
         t.add_column(name, justify="right", no_wrap=True)
     t.add_column("policy", no_wrap=True)  # the one run (auto's choice)
-    for h, _, _, _ in VALUE_COLUMNS:
+    cols = value_columns(table)
+    for h, _, _, _ in cols:
         t.add_column(h, justify="right", no_wrap=True)
     for i in idx:
         t.add_row(table["point"][i], "*" if front[i] else "", *(table[p][i] for p in paths), table["policy"][i],
-                  *(_num(table[c][i] * k) for _, _, c, k in VALUE_COLUMNS))
+                  *(_num(table[c][i] * k) for _, _, c, k in cols))
     return t
