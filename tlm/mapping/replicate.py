@@ -3,17 +3,21 @@
 The stage time of a macro is the work per image of the tiles it holds: a tile of layer i copied f_i
 times does, in copy r, the output rows y with y mod f_i = r (`copy_cycles`).  The search walks the macro
 budget M up from the tight packing (`macros_for_residency`, first-fit decreasing) one macro at a time;
-at each budget it takes, while one improves the stage times, the best of
-  - the same copies spread again over M macros (longest work first onto the least loaded macro that
-    has room: tlm/mapping/packing.pack_balanced),
-  - one more copy of a layer on the slowest macro, either spread again with the others over M macros
-    or added onto the macros still empty (first-fit decreasing, the other tiles left where they are),
-where "better" compares the macros' stage times sorted slowest first (lexicographically: the slowest
-stage first, then the next...).  A budget's result is kept as the start of the next one, so the walk
-does not depend on the macro count N, which only says where it stops: the slowest stage never grows
-with N (more macros never make the mapping slower), and every macro count between "the weights fit"
-and "one copy per output row" is used.  The walk is kept per geometry and workload (a sweep over
-macro counts walks once).
+at each budget it takes, while one improves the score, the best of
+  - the same copies spread again over M macros (longest work first, or tallest first for a tight fit,
+    onto the least loaded macro that has room: tlm/mapping/packing.pack_balanced),
+  - more copies of a layer on the slowest macro (one more, or the fewest that take a row off its
+    busiest copy: `more_copies`), spread again with the others over M macros or added onto the macros
+    still empty (first-fit decreasing, the other tiles left where they are),
+  - on the tight budget only, a tile of the slowest macro moved to, or swapped with one of, another
+    macro (both packed again): where spreading finds no room,
+the score being (slowest stage, macros that slow, copies), smaller is better.  A budget's result is the
+start of the next one, so the walk does not depend on the macro count N, which only says where it
+stops: N gets the walk's first state, then each later one (up to N macros) whose slowest stage is
+SWITCH_GAIN shorter than the one taken.  So the slowest
+stage never grows with N (more macros never make the mapping slower) and every macro count between
+"the weights fit" and "one copy per output row" is used.  The walk is kept per geometry and workload
+(a sweep over macro counts walks once).
 """
 from __future__ import annotations
 
@@ -23,7 +27,9 @@ from tlm.mapping.packing import pack_balanced, pack_ffd
 
 _WALKS = {}  # key -> [(M, f, where, loads)] per budget walked so far (least recently used first)
 _LOCK = threading.Lock()
-MAX_WALKS = 32
+SWITCH_GAIN = 0.03  # a state with more macros is taken when its slowest stage is 3% shorter: the stage
+# times leave out the pipeline's fill and drain, which another placement may lengthen by a little
+MAX_WALKS = 256  # (a few hundred small dicts each; a sweep's points of one precision share a walk)
 
 
 def copy_cycles(r0, r1, H, f, r) -> int:
@@ -38,10 +44,15 @@ class _Walk:
 
     def __init__(self, arch, rects, comp, rc, H):
         self.arch, self.rects, self.comp, self.rc, self.H = arch, rects, comp, rc, H
+        self._work, self._spread = {}, {}
 
     def work(self, i, f, r) -> int:
-        r0, r1 = self.rc[i]
-        return copy_cycles(r0, r1, self.H[i], f[i], r)
+        key = (i, f[i], r)
+        w = self._work.get(key)
+        if w is None:
+            r0, r1 = self.rc[i]
+            w = self._work[key] = copy_cycles(r0, r1, self.H[i], f[i], r)
+        return w
 
     def items(self, f):
         return [((i, k, r), u, h, w) for i in self.comp for r in range(f[i]) for k, (u, h, w) in
@@ -56,17 +67,18 @@ class _Walk:
         return top, st.count(top), sum(f.values())
 
     def spread(self, f, M):
-        """Every copy spread again over M macros: (where, loads), or None when they do not fit."""
+        """Every copy spread again over M macros: (where, score), or None when they do not fit (longest
+        work first, else tallest first: a tight fit).  Kept per (copies, M)."""
+        key = (tuple(f[i] for i in self.comp), M)
+        if key in self._spread:
+            return self._spread[key]
         items = self.items(f)
-        work = {key: self.work(key[0], f, key[2]) for key, *_ in items}
-        best = None
-        for tall in (False, True):  # longest work first, else tallest first (a tight fit)
-            where = pack_balanced(self.arch, items, work, M, tall_first=tall)
-            if where is not None:
-                sc = self.loads(f, where, M)
-                if best is None or sc < best[1]:
-                    best = (where, sc)
-        return best
+        work = {k: self.work(k[0], f, k[2]) for k, *_ in items}
+        where = pack_balanced(self.arch, items, work, M)
+        if where is None:
+            where = pack_balanced(self.arch, items, work, M, tall_first=True)
+        out = self._spread[key] = None if where is None else (where, self.loads(f, where, M))
+        return out
 
     def add_copies(self, f, where, i, g_i, M):
         """Layer i copied g_i times, the new copies onto the macros `where` leaves empty (first-fit
@@ -116,7 +128,8 @@ class _Walk:
         return w2
 
 
-LOCAL_ITEMS = 64  # the local moves are tried on at most this many placed tiles (each move packs two macros)
+LOCAL_ITEMS = 64  # the local moves are tried on at most this many placed tiles (each move packs two macros),
+# on the tight budget only (with a macro more, spreading again finds room)
 
 
 def more_copies(H, f):
@@ -126,8 +139,9 @@ def more_copies(H, f):
     return sorted({x for x in (f + 1, -(-H // (rows - 1)) if rows > 1 else H + 1) if x <= H})
 
 
-def _step(walk, state, M):
-    """The best state on M macros reachable from `state` by the moves of the module docstring."""
+def _step(walk, state, M, tight=False):
+    """The best state on M macros reachable from `state` by the moves of the module docstring (and, on
+    the `tight` budget where the tiles just fit, single tile moves and swaps: `_Walk.local`)."""
     f, where, loads = state
     while True:
         st = [0] * M
@@ -150,7 +164,7 @@ def _step(walk, state, M):
                 if ad is not None:
                     cands.append((ad[2], ad[0], ad[1]))
         best = min(cands, key=lambda c: c[0]) if cands else None
-        if (best is None or best[0] >= loads) and len(where) <= LOCAL_ITEMS:
+        if (best is None or best[0] >= loads) and tight and len(where) <= LOCAL_ITEMS:
             best = walk.local(f, where, M, slow)
         if best is None or best[0] >= loads:
             return f, where, loads
@@ -169,7 +183,7 @@ def search(arch, rects, comp, rc, H, need, start, N):
     walk = _Walk(arch, rects, comp, rc, H)
     if steps is None:
         f0 = {i: 1 for i in comp}
-        steps = [(need, *_step(walk, (f0, dict(start), walk.loads(f0, start, need)), need))]
+        steps = [(need, *_step(walk, (f0, dict(start), walk.loads(f0, start, need)), need, tight=True))]
     if steps[-1][0] < N:
         steps = list(steps)
         while steps[-1][0] < N:
@@ -179,8 +193,12 @@ def search(arch, rects, comp, rc, H, need, start, N):
             _WALKS[key] = steps
             while len(_WALKS) > MAX_WALKS:
                 _WALKS.pop(next(iter(_WALKS)))
-    top = min(sc[0] for M, _f, _w, sc in steps if M <= N)
-    for M, f, where, sc in steps:  # the fewest macros that reach the slowest stage of N macros
-        if sc[0] == top:
-            return dict(f), dict(where)
+    chosen = None  # the first state of the walk, then each that shortens the slowest stage by SWITCH_GAIN
+    for M, f, where, sc in steps:
+        if M > N:
+            break
+        if chosen is None or sc[0] <= (1 - SWITCH_GAIN) * chosen[2][0]:
+            chosen = (f, where, sc)
+    if chosen is not None:
+        return dict(chosen[0]), dict(chosen[1])
     raise ValueError(f"replicate search: {N} macros, fewer than the {need} the tiles need")
