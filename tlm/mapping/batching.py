@@ -135,3 +135,31 @@ def choose(plan):
     best = min((r for r in runs if costs[r][0] <= c_img and costs[r][1] <= e_img),
                key=lambda r: (costs[r][0], costs[r][1], r[1] - r[0]))
     return best, costs[best][2], {k: costs[k][:2] for k in ((0, -1), (0, n - 1), best)}
+
+
+def apply(plan) -> None:
+    """The sequential schedule with a whole batch that spills: the run of layers that goes image by
+    image (`choose`), their passes, the live and spilled bits, the tile cycles of one pass, a note."""
+    (s, e), live, costs = choose(plan)
+    cap, B, wl = plan.arch.sram.capacity_bits, plan.batch, plan.wl
+    old = int(plan.spill_bits.sum())
+    plan.notes = [x for x in plan.notes if "live activation bits exceed" not in x]
+    plan.live_bits = live
+    plan.spill_bits = np.maximum(live - cap, 0)
+    if s <= e:
+        img = (plan.comp_idx >= s) & (plan.comp_idx <= e)
+        plan.passes = np.where(img, B, 1).astype(np.int64)
+        m = plan.mapping
+        P1 = plan.pixels // B
+        plan.tile_cycles = np.where(img, hw_ctrl.tile_cycles(plan.arch, plan.bits_in, plan.bits_out,
+                                                             m.outputs_per_tile, P1, plan.bits_w),
+                                    plan.tile_cycles)
+        (c0, _), (c1, _) = costs[(0, -1)], costs[(s, e)]
+        names = wl.layers[s].name + (f" .. {wl.layers[e].name}" if e > s else "")
+        plan.notes.append(f"batch of {B}: layers {names} run image by image (one image's activations "
+                          f"held at a time; their weights loaded once per image unless resident), the "
+                          f"others on the whole batch: {int(plan.spill_bits.sum()):,} bits spill to "
+                          f"external memory and back instead of {old:,}, {c1:,} cycles instead of {c0:,}")
+    for i in np.nonzero(plan.spill_bits)[0]:
+        plan.notes.append(f"{wl.layers[i].name}: {int(plan.live_bits[i])} live activation bits exceed the "
+                          f"{cap}-bit SRAM; {int(plan.spill_bits[i])} bits spill to external memory")

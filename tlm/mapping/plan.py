@@ -310,7 +310,8 @@ class Plan:
             self.passes = np.ones(len(m.tiles), dtype=np.int64)  # per compute layer: 1, or B image by image
         self.notes.extend(self._base_notes)
         if policy == "sequential" and len(comp) and self.batch > 1 and self.spill_bits.any():
-            self._image_by_image()
+            from tlm.mapping.batching import apply
+            apply(self)  # the layers that run image by image, their passes, live and spilled bits, a note
         # several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use
         self.multi = self.schedule = None
         self.mapping_desc = None
@@ -439,34 +440,6 @@ class Plan:
         self.io_in_bits = math.prod(wl.input_shape) * wl.input_bits * B
         self.io_out_bits = int(self.out_bits[-1])
         self._layout()
-
-    def _image_by_image(self) -> None:
-        """The sequential schedule with a whole batch that spills: the run of layers that goes image by
-        image (tlm/mapping/batching.py), its live and spilled bits, the tile cycles of one pass, a note."""
-        from tlm.mapping.batching import choose
-        (s, e), live, costs = choose(self)
-        cap, B, wl = self.arch.sram.capacity_bits, self.batch, self.wl
-        old = int(self.spill_bits.sum())
-        self.notes = [x for x in self.notes if "live activation bits exceed" not in x]
-        self.live_bits = live
-        self.spill_bits = np.maximum(live - cap, 0)
-        if s <= e:
-            img = (self.comp_idx >= s) & (self.comp_idx <= e)
-            self.passes = np.where(img, B, 1).astype(np.int64)
-            m = self.mapping
-            P1 = self.pixels // B
-            self.tile_cycles = np.where(img, hw_ctrl.tile_cycles(self.arch, self.bits_in, self.bits_out,
-                                                                 m.outputs_per_tile, P1, self.bits_w),
-                                        self.tile_cycles)
-            (c0, _), (c1, _) = costs[(0, -1)], costs[(s, e)]
-            names = wl.layers[s].name + (f" .. {wl.layers[e].name}" if e > s else "")
-            self.notes.append(f"batch of {B}: layers {names} run image by image (one image's activations "
-                              f"held at a time; their weights loaded once per image unless resident), the "
-                              f"others on the whole batch: {int(self.spill_bits.sum()):,} bits spill to "
-                              f"external memory and back instead of {old:,}, {c1:,} cycles instead of {c0:,}")
-        for i in np.nonzero(self.spill_bits)[0]:
-            self.notes.append(f"{wl.layers[i].name}: {int(self.live_bits[i])} live activation bits exceed the "
-                              f"{cap}-bit SRAM; {int(self.spill_bits[i])} bits spill to external memory")
 
     # ---- the assignment ------------------------------------------------------------------------------
     def set_assignment(self, j: int, tile_macro, tile_round) -> None:
