@@ -20,18 +20,25 @@ def test_copy_cycles_split_the_rows_round_robin():
     assert more_copies(32, 11) == [12, 16] and more_copies(32, 16) == [17, 32] and more_copies(3, 3) == []
 
 
-def test_four_macros_of_two_layers_copy_the_slow_one(arch):
+def test_macros_that_all_hold_tiles_still_get_copies(arch):
     # a: 3x3 conv 4 -> 4 on 4 x 6 x 6 (pad 1): 6 rows of 6 px x 73 = 438 cycles, 2,628 per image;
-    # b: 1x1 conv 4 -> 4, 6 px x 73 = 438 per row, 2,628 too.  Both fit one macro (residency 1).  On 4
-    # macros each layer gets 2 copies (3 rows each, 1,314 cycles), one per macro: the old mapper spread
-    # a and b over macros 0 and 1 and then copied onto the 2 empty ones only what still fitted.
+    # b: the same, stride 2 -> 3 rows of 3 px: 657; c: stride 2 again -> 2 rows of 2 px: 292.
+    # The old mapper spread a, b, c over every macro first and copied only onto empty ones: on 2 or 3
+    # macros no copy, slowest stage a's 2,628.  Searched together:
+    # - 2 macros: a x3 (rows {0,3} {1,4} {2,5}: 876 each); macro 0 a0 + a2 = 1,752, macro 1 a1 + b + c
+    #   = 876 + 657 + 292 = 1,825;
+    # - 3 macros: a x4 (rows {0,4} {1,5} {2} {3}: 876, 876, 438, 438): a0 + a3 = 1,314, a1 + c = 1,168,
+    #   a2 + b = 1,095.
     wl = workload([{"name": "a", "type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1},
-                   {"name": "b", "type": "conv2d", "out_channels": 4, "kernel": 1}], shape=(4, 6, 6))
-    a = mapper.with_policy(with_changes(arch, **{"macro.count": 4}), "replicate")
-    asg = mapper.assign(a, wl, "replicate")
-    assert asg.replicas == {0: 2, 1: 2} and asg.macros_used == 4
-    S = mapper.build_schedule(a, wl, asg, [0, 0], stream=True)
-    assert sorted(v for k, v in S.stage.items() if k.startswith("macro")) == [1314] * 4
+                   {"name": "b", "type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "stride": 2},
+                   {"name": "c", "type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "stride": 2}],
+                  shape=(4, 6, 6))
+    for n, reps, stages in ((2, {0: 3, 1: 1, 2: 1}, [1825, 1752]), (3, {0: 4, 1: 1, 2: 1}, [1314, 1168, 1095])):
+        a = mapper.with_policy(with_changes(arch, **{"macro.count": n}), "replicate")
+        asg = mapper.assign(a, wl, "replicate")
+        assert asg.replicas == reps and asg.macros_used == n
+        S = mapper.build_schedule(a, wl, asg, [0, 0, 0], stream=True)
+        assert sorted((v for k, v in S.stage.items() if k.startswith("macro")), reverse=True) == stages
 
 
 def test_auto_on_resnet8_never_slower_with_more_macros(arch, resnet8):
