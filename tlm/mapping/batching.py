@@ -13,7 +13,8 @@ that crosses a whole-batch layer is held for all B.  The activation SRAM then ne
 `choose` tries every run [s, e] of image-by-image layers (the rest whole-batch), all whole-batch and
 all image-by-image, and keeps the fewest cycles among those that cost no more on-chip energy than all
 image by image (which is B single-image runs: a batch never loses to one image at a time).  It is only
-asked when the whole batch spills: without a spill, whole-batch loads the fewest weights.
+asked when the whole batch spills: without a spill, whole-batch loads the fewest weights.  A run that
+would add more than MAX_EXTRA_TILE_RUNS tile runs (a bound of the TLM engine's work) is not taken.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from tlm.hw import leakage as hw_leak
 from tlm.hw import macro as hw_macro
 
 MAX_LAYERS = 400  # runs [s, e] tried: n (n + 1) / 2 of them, each a few numpy reductions
+MAX_EXTRA_TILE_RUNS = 20_000  # tile runs image by image adds (tiles x (B - 1) over the run): the TLM engine
+# runs each as objects and events (tlm/mapping/plan.MAX_TILES); a run past this stays whole-batch
 
 
 def tensor_spans(wl):
@@ -130,10 +133,14 @@ def choose(plan):
         return cyc, en, live
     runs = [(0, -1), (0, n - 1)] + ([(s, e) for s in range(n) for e in range(s, n) if (s, e) != (0, n - 1)]
                                     if n <= MAX_LAYERS else [])
+    tiles = np.zeros(n + 1, dtype=np.int64)
+    tiles[1:][comp] = plan.mapping.tiles
+    tiles = np.cumsum(tiles)  # tiles of layers [0, i)
     costs = {r: cost(*r) for r in runs}
     c_img, e_img, _ = costs[(0, n - 1)]
-    best = min((r for r in runs if costs[r][0] <= c_img and costs[r][1] <= e_img),
-               key=lambda r: (costs[r][0], costs[r][1], r[1] - r[0]))
+    allowed = [r for r in runs if r[0] > r[1] or (tiles[r[1] + 1] - tiles[r[0]]) * (B - 1) <= MAX_EXTRA_TILE_RUNS]
+    ok = [r for r in allowed if costs[r][0] <= c_img and costs[r][1] <= e_img] or allowed
+    best = min(ok, key=lambda r: (costs[r][0], costs[r][1], r[1] - r[0]))
     return best, costs[best][2], {k: costs[k][:2] for k in ((0, -1), (0, n - 1), best)}
 
 
