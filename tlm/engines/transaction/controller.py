@@ -181,7 +181,7 @@ class Controller(Block):
             yield from wait_loads(sys.dma.submit(first), 0)
         for q, (b, k) in enumerate(seq):
             ts = rounds[k]
-            px = () if passes == 1 else ((plan.pixels * b // passes, plan.pixels * (b + 1) // passes),)
+            px = () if passes == 1 else (plan.pixels * b // passes, plan.pixels * (b + 1) // passes)
             if not double and q > 0:
                 nb = batch(q)
                 if nb:
