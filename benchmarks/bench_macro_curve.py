@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from tlm.config.arch import arch_from_dict, load_arch  # noqa: E402
 from tlm.config.workload import load_workload  # noqa: E402
-from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.engines.registry import ENGINES  # noqa: E402
 from tlm.mapping import mapper  # noqa: E402
 
 MACROS = range(1, 65)
@@ -34,7 +34,7 @@ def curve(macros=MACROS):
         d = base.to_dict()
         d["macro"]["count"] = n
         d["mapping"].update(policy="auto", objective="throughput")
-        r = simulate(arch_from_dict(d), wl)
+        r = ENGINES["analytic"](arch_from_dict(d), wl)  # auto resolved by the registry
         mp = r.extra["mapping"]
         fits = n >= mp["macros_for_residency"]
         rows.append((n, mp["policy"], r.summary()["inferences_per_s"],

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from helpers import with_changes, workload
-from tlm.engines.analytic import simulate as analytic
+from tlm.engines.registry import ENGINES
 from tlm.mapping import mapper
 from tlm.mapping.replicate import copy_cycles, more_copies
 
@@ -55,7 +55,7 @@ def test_auto_on_resnet8_never_slower_with_more_macros(arch, resnet8):
     prev, got = 0.0, {}
     for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 20, 24):
         a = with_changes(arch, **{"macro.count": n, "mapping.policy": "auto", "mapping.objective": "throughput"})
-        t = got[n] = analytic(a, wl).summary()["inferences_per_s"]
+        t = got[n] = ENGINES["analytic"](a, wl).summary()["inferences_per_s"]  # auto resolved
         assert t >= prev, f"{n} macros slower than fewer"
         if n >= 3:
             assert t >= 0.5 * n * f_hz / work, f"{n} macros: {t:.0f} inf/s, below half the perfect balance"
