@@ -8,7 +8,7 @@ times unless they stay resident).  Images go through a run of consecutive image-
 after the other, so a tensor made and used up inside such a run is held for one image only; a tensor
 that crosses a whole-batch layer is held for all B.  The activation SRAM then needs
 `live_bits_modes` bits while each layer runs; what does not fit spills to external memory and back
-(tlm/mapping/plan.spill_cycles).
+(tlm/mapping/rules.spill_cycles).
 
 `choose` tries every run [s, e] of image-by-image layers (the rest whole-batch), all whole-batch and
 all image-by-image, and keeps the fewest cycles among those that cost no more on-chip energy than all
@@ -27,6 +27,7 @@ from tlm.hw import controller as hw_ctrl
 from tlm.hw import dma as hw_dma
 from tlm.hw import leakage as hw_leak
 from tlm.hw import macro as hw_macro
+from tlm.mapping.rules import spill_cycles
 
 MAX_LAYERS = 400  # runs [s, e] tried: n (n + 1) / 2 of them, each a few numpy reductions
 MAX_EXTRA_TILE_RUNS = 20_000  # tile runs image by image adds (tiles x (B - 1) over the run): the TLM engine
@@ -108,7 +109,6 @@ def layer_costs(plan, B):
 def choose(plan):
     """(first, last) layer of the image-by-image run the sequential schedule takes (last < first: all
     whole-batch), the live bits it leaves, and (cycles, energy) of every option for the note."""
-    from tlm.mapping.plan import spill_cycles
     arch, wl, B = plan.arch, plan.wl, plan.batch
     n = len(wl.layers)
     cap = arch.sram.capacity_bits
