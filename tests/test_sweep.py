@@ -529,7 +529,7 @@ def test_infeasible_points_are_rows_with_their_reason(tmp_path, capsys):
     assert len(rows) == 16 and [int(r["point"]) for r in rows] == list(range(16))
     bad = [r for r in rows if r["status"] != "ok"]
     assert {(r["macro.count"], r["mapping.policy"]) for r in bad} == {("1", "resident"), ("2", "resident")}
-    assert len(bad) == 4 and all(r["status"].startswith("infeasible: ") and "need 3 macros" in r["status"]
+    assert len(bad) == 4 and all(r["status"].startswith("infeasible: ") and "macros to stay resident" in r["status"]
                                  and r["cycles_per_batch"] == "" for r in bad)
     good = [r for r in rows if r["status"] == "ok"]
     assert all(r["policy"] in ("sequential", "resident", "pipelined", "replicate") for r in good)
