@@ -30,8 +30,10 @@ def auto(a, wl):
 
 
 def _arch(arch, policy, macros, **more):
+    """IMAGINE on `macros` macros, with the 8-cycle DP phase the hand derivations below use (the derived
+    value follows the circuit model, tlm/hw/circuit.py, and may move)."""
     a = with_changes(arch, **{"macro.count": macros, "dma.channels": 2, "dma.latency_cycles": 10,
-                              "dma.bandwidth_bits_per_cycle": 64, **more})
+                              "dma.bandwidth_bits_per_cycle": 64, "macro.dp_cycles_per_bit": 8, **more})
     return with_policy(a, policy)
 
 
@@ -275,7 +277,7 @@ def test_shared_sram_contention_is_attributed_and_only_slows(arch, resnet8):
 
 def test_mapping_table_in_simulate_fits_80_columns(root, tmp_path):
     cfg = tmp_path / "a.yaml"
-    cfg.write_text(f"extends: {root / 'configs' / 'imagine.yaml'}\nmacro: {{count: 16}}\n"
+    cfg.write_text(f"extends: {root / 'configs' / 'imagine.yaml'}\nmacro: {{count: 16, dp_cycles_per_bit: 8}}\n"
                    "mapping: {policy: replicate}\n")
     p = subprocess.run([sys.executable, "-m", "tlm", "simulate", str(cfg), str(root / "workloads" / "resnet8.yaml"),
                         "--engine", "analytic"], capture_output=True, text=True,
