@@ -21,24 +21,33 @@ def test_copy_cycles_split_the_rows_round_robin():
 
 
 def test_macros_that_all_hold_tiles_still_get_copies(arch):
-    # a: 3x3 conv 4 -> 4 on 4 x 6 x 6 (pad 1): 6 rows of 6 px x 73 = 438 cycles, 2,628 per image;
-    # b: the same, stride 2 -> 3 rows of 3 px: 657; c: stride 2 again -> 2 rows of 2 px: 292.
+    # a: 3x3 conv 4 -> 4 on 4 x 6 x 6 (pad 1): 6 rows of 6 px; b: the same, stride 2 -> 3 rows of 3 px;
+    # c: stride 2 again -> 2 rows of 2 px.  W(x) = a layer's cycles per image (its rows, tlm/hw timing).
     # The old mapper spread a, b, c over every macro first and copied only onto empty ones: on 2 or 3
-    # macros no copy, slowest stage a's 2,628.  Searched together:
-    # - 2 macros: a x3 (rows {0,3} {1,4} {2,5}: 876 each); macro 0 a0 + a2 = 1,752, macro 1 a1 + b + c
-    #   = 876 + 657 + 292 = 1,825;
-    # - 3 macros: a x4 (rows {0,4} {1,5} {2} {3}: 876, 876, 438, 438): a0 + a3 = 1,314, a1 + c = 1,168,
-    #   a2 + b = 1,095.
+    # macros no copy, slowest stage W(a).  Searched together:
+    # - 2 macros: a x3 (rows {0,3} {1,4} {2,5}, a third of W(a) each); macro 0 a0 + a2 = 2 W(a) / 3,
+    #   macro 1 a1 + b + c = W(a) / 3 + W(b) + W(c);
+    # - 3 macros: a x4 (rows {0,4} {1,5} {2} {3}): a0 + a3, a1 + c, a2 + b.
     wl = workload([{"name": "a", "type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1},
                    {"name": "b", "type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "stride": 2},
                    {"name": "c", "type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "stride": 2}],
                   shape=(4, 6, 6))
-    for n, reps, stages in ((2, {0: 3, 1: 1, 2: 1}, [1825, 1752]), (3, {0: 4, 1: 1, 2: 1}, [1314, 1168, 1095])):
+    m, comp = mapper.comp_mapping(arch, wl)
+    rc = mapper.layer_row_cycles(arch, wl, m, comp)
+    H = {0: 6, 1: 3, 2: 2}
+
+    def w(i, f=1, r=0):
+        return copy_cycles(*rc[i], H[i], f, r)
+    assert rc[0][0] == rc[0][1] and w(0) > w(1) + w(2)  # a is the slowest layer, its rows all alike
+    for n, reps, stages in ((2, {0: 3, 1: 1, 2: 1}, [w(0, 3, 0) + w(0, 3, 2), w(0, 3, 1) + w(1) + w(2)]),
+                            (3, {0: 4, 1: 1, 2: 1}, [w(0, 4, 0) + w(0, 4, 3), w(0, 4, 1) + w(2),
+                                                     w(0, 4, 2) + w(1)])):
         a = mapper.with_policy(with_changes(arch, **{"macro.count": n}), "replicate")
         asg = mapper.assign(a, wl, "replicate")
         assert asg.replicas == reps and asg.macros_used == n
         S = mapper.build_schedule(a, wl, asg, [0, 0, 0], stream=True)
-        assert sorted((v for k, v in S.stage.items() if k.startswith("macro")), reverse=True) == stages
+        assert sorted(v for k, v in S.stage.items() if k.startswith("macro")) == sorted(stages)
+        assert max(stages) < w(0)  # the old mapper's slowest stage
 
 
 def test_auto_on_resnet8_never_slower_with_more_macros(arch, resnet8):
