@@ -44,7 +44,7 @@ WHATIF_IMG = ROOT / "docs" / "img" / "whatif_latency.png"
 WHATIF_POINT = 2  # macro.count=2, workload.precision=4 (the first --set varies slowest)
 WHATIF_CHECK = ("simulate imagine resnet8 --engine analytic --set macro.count=2 --set workload.precision=4 "
                 "-o check -q")
-WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}p whatif.csv | cut -d, -f5-) "
+WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}p whatif.csv | cut -d, -f6-) "
                "&& echo 'same row'")
 
 
@@ -66,7 +66,7 @@ def whatif_rows(folder: Path):
         sweep_lines = f.read().split("\n")
     row = next(csv.reader([sweep_lines[WHATIF_POINT + 1]]))
     assert row[0] == str(WHATIF_POINT), row[:4]
-    cut = ",".join(sweep_lines[WHATIF_POINT + 1].split(",")[4:])  # as `cut -d, -f5-` does
+    cut = ",".join(sweep_lines[WHATIF_POINT + 1].split(",")[5:])  # as `cut -d, -f6-` does (after the status)
     check = (folder / "check" / "summary.csv").read_text().rstrip("\n").split("\n")[-1]
     return cut, check
 

@@ -146,9 +146,9 @@ def test_readme_whatif_check_gives_the_sweep_row(tmp_path, monkeypatch):
     lines = (tmp_path / "whatif.csv").read_text().split("\n")
     head = lines[0].split(",")
     assert head[:4] == ["point", "macro.count", "workload.precision", "base"]
-    assert lines[0].split(",", 4)[4] == (tmp_path / "check" / "summary.csv").read_text().split("\n")[0]
+    assert lines[0].split(",", 5)[5] == (tmp_path / "check" / "summary.csv").read_text().split("\n")[0]
     assert lines[g.WHATIF_POINT + 1].split(",")[1:3] == ["2", "4"]
-    others = [",".join(ln.split(",")[4:]) for i, ln in enumerate(lines[1:9]) if i != g.WHATIF_POINT]
+    others = [",".join(ln.split(",")[5:]) for i, ln in enumerate(lines[1:9]) if i != g.WHATIF_POINT]
     assert check not in others  # every other point differs (area, bits or both)
 
 
