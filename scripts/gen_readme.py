@@ -1,7 +1,8 @@
-"""Refresh the generated parts of README.md.
+"""Refresh the generated parts of README.md and of the pages moved out of it (PAGES: docs/guide.md,
+docs/benchmarks.md).
 
-    python scripts/gen_readme.py            # rewrite README.md (and docs/img/whatif_latency.png)
-    python scripts/gen_readme.py --check    # exit 1 if any generated part of README.md is stale
+    python scripts/gen_readme.py            # rewrite the PAGES (and docs/img/whatif_latency.png)
+    python scripts/gen_readme.py --check    # exit 1 if any generated part of a page is stale
     python scripts/gen_readme.py --only gen # only the `gen:` blocks (not the command snapshots)
 
 Two kinds of block, each closed by `<!-- end -->`:
@@ -33,6 +34,7 @@ from tlm.cli import main  # noqa: E402
 BLOCK = re.compile(r"(<!-- out: (?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
 GEN = re.compile(r"(<!-- gen: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
 BENCH = ROOT / "docs" / "bench-results.json"
+PAGES = ("README.md", "docs/guide.md", "docs/benchmarks.md")  # the pages whose blocks this script writes
 
 # ---- the what-if example: one sweep, one point of it checked with `tlm simulate --set` ----------------
 WHATIF_SWEEP = ("sweep imagine resnet8 --set macro.count=1,2,4,8 --set workload.precision=4,8 -o whatif.csv "
@@ -42,7 +44,7 @@ WHATIF_IMG = ROOT / "docs" / "img" / "whatif_latency.png"
 WHATIF_POINT = 2  # macro.count=2, workload.precision=4 (the first --set varies slowest)
 WHATIF_CHECK = ("simulate imagine resnet8 --engine analytic --set macro.count=2 --set workload.precision=4 "
                 "-o check -q")
-WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}p whatif.csv | cut -d, -f5-) "
+WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}p whatif.csv | cut -d, -f6-) "
                "&& echo 'same row'")
 
 
@@ -64,7 +66,7 @@ def whatif_rows(folder: Path):
         sweep_lines = f.read().split("\n")
     row = next(csv.reader([sweep_lines[WHATIF_POINT + 1]]))
     assert row[0] == str(WHATIF_POINT), row[:4]
-    cut = ",".join(sweep_lines[WHATIF_POINT + 1].split(",")[4:])  # as `cut -d, -f5-` does
+    cut = ",".join(sweep_lines[WHATIF_POINT + 1].split(",")[5:])  # as `cut -d, -f6-` does (after the status)
     check = (folder / "check" / "summary.csv").read_text().rstrip("\n").split("\n")[-1]
     return cut, check
 
@@ -124,7 +126,7 @@ def gen_bench_machine() -> str:
     m = _bench()["machine"]
     return (f"Latest figures ({m['cpus']}-vCPU {m['machine']} {m['system']}, Python {m['python']}, numpy "
             f"{m['numpy']} with one BLAS thread; pytest-benchmark minimum / median over its rounds; `tlm bench` "
-            "median of 5; stored in [docs/bench-results.json](docs/bench-results.json) by "
+            "median of 5; stored in [docs/bench-results.json](bench-results.json) by "
             "`python scripts/gen_bench_results.py`):\n")
 
 
@@ -141,16 +143,26 @@ def gen_bench_table() -> str:
     on, off = b["test_transactions_per_second[contention]"], b["test_transactions_per_second[no-contention]"]
     gm = b["test_bitplane_gmacs_1152x256"]
     kv, st = b["test_bitplane_kernel_vs_float32_matmul"], b["test_simulate_quiet_whole_process"]
+    def ei(name, key, fmt, missing="-"):  # (a figure a stored run did not measure yet)
+        v = b.get(name, {}).get("extra_info", {}).get(key)
+        return missing if v is None else format(v, fmt)
+
+    an = "test_analytic_vgg19_and_resnet18_against_resnet8"
     rows = [
-        ("analytic engine, ResNet-8 whole inference", "5 ms (50 ms)", mm("test_analytic_resnet8")),
-        ("TLM engine, ResNet-8 whole inference", "10 ms", mm("test_resnet8_whole_inference_tlm")),
-        (f"TLM engine, ResNet-18 at 224x224 ({r18['extra_info']['transactions']:,} transactions)", "0.6 s, 300 MB",
+        ("analytic engine, ResNet-8 whole inference", "(the reference)", mm("test_analytic_resnet8")),
+        ("analytic engine, VGG-19 (ONNX, 4,004 tiles) / ResNet-18 (366 tiles) against ResNet-8 (13 tiles), "
+         "same run", "<= 3x / <= 2x",
+         f"{ei(an, 'vgg19_over_resnet8', '.2f')}x / {ei(an, 'resnet18_over_resnet8', '.2f')}x"),
+        ("TLM engine, ResNet-8 whole inference (in analytic ResNet-8 points)", "-",
+         f"{mm('test_resnet8_whole_inference_tlm')} ({ei('test_resnet8_whole_inference_tlm', 'analytic_points', '.0f')})"),
+        (f"TLM engine, ResNet-18 at 224x224 ({r18['extra_info']['transactions']:,} transactions)", "300 MB",
          f"{mm('test_resnet18_imagenet_tlm', 's')}, {r18['extra_info']['child_max_rss_mb']:.0f} MB peak RSS of a "
          "fresh `tlm simulate`"),
-        ("TLM transactions per wall second (cifar10_vgg, contention on / off)", "0.5 M",
-         f"{on['extra_info']['txn_per_s_best'] / 1e6:.2f} M / {off['extra_info']['txn_per_s_best'] / 1e6:.2f} M "
-         f"(best round); per CPU second of the process {on['extra_info']['txn_per_cpu_s_best'] / 1e6:.2f} M / "
-         f"{off['extra_info']['txn_per_cpu_s_best'] / 1e6:.2f} M"),
+        ("TLM transactions per CPU second against bare SimPy events per second (cifar10_vgg, contention on / off)",
+         ">= 0.5x", f"{ei('test_transactions_per_second[contention]', 'txn_over_simpy_events', '.2f')}x / "
+         f"{ei('test_transactions_per_second[no-contention]', 'txn_over_simpy_events', '.2f')}x "
+         f"({on['extra_info']['txn_per_cpu_s_best'] / 1e6:.2f} M / {off['extra_info']['txn_per_cpu_s_best'] / 1e6:.2f} M "
+         "per CPU second)"),
         ("functional bit-plane core, one 1152x256 layer", "20 GMAC/s",
          f"{_ms(gm['mean_s'])} ms per call, {gm['extra_info']['bitplane_gmac_per_s']:.0f} GMAC/s (mean)"),
         ("functional model, one ResNet-8 image / 1,000 MNIST images", "0.5 s / 10 s",
@@ -166,11 +178,13 @@ def gen_bench_table() -> str:
         ("TLM, ResNet-18 pipelined (320 macros: 64 cannot hold its weights)", "2 s",
          mm("test_resnet18_imagenet_320_macros_tlm")),
         ("ONNX import + simulate, ResNet-50", "2 s", mm("test_import_and_simulate[light_resnet50.onnx]")),
-        ("1,000-point analytic sweep (resnet8; `auto` runs all four policies where the weights fit on the macros)", "5 s",
-         mm("test_sweep_1000_points", "s")),
-        ("whole process `tlm simulate resnet8 -q` (bare `python -c pass` / numpy+yaml+simpy floor)", "100 ms",
-         f"{st['extra_info']['command_wall_median_ms']:.0f} ms median ({st['extra_info']['bare_python_wall_median_ms']:.0f}"
-         f" / {st['extra_info']['floor_numpy_yaml_simpy_wall_median_ms']:.0f} ms)"),
+        ("1,000-point analytic sweep (resnet8): `auto` against pinned `sequential`, same run", "<= 1.3x",
+         f"{ei('test_sweep_1000_points', 'auto_over_sequential', '.2f')}x"),
+        ("1,000-point sweep of energy-only parameters against 1,000 single analytic runs", "<= 0.3x",
+         f"{ei('test_non_structural_sweep_against_single_runs', 'ratio', '.2f')}x"),
+        ("whole process `tlm simulate resnet8 -q`: CPU above the numpy+yaml+simpy import floor (median)", "<= 40 ms",
+         f"{ei('test_simulate_quiet_whole_process', 'above_floor_cpu_ms', '.0f')} ms "
+         f"({st['extra_info']['command_wall_median_ms']:.0f} ms wall median)"),
     ]
     return "| what | target | measured |\n|---|---|---|\n" + "".join(f"| {a} | {t} | {m} |\n" for a, t, m in rows)
 
@@ -223,7 +237,7 @@ def gen_workloads() -> str:
     files = shipped("workloads")
     missing = sorted(set(files) ^ set(WORKLOADS))
     if missing:
-        raise SystemExit(f"README.md workloads table: describe or drop {', '.join(missing)} in WORKLOADS")
+        raise SystemExit(f"docs/guide.md workloads table: describe or drop {', '.join(missing)} in WORKLOADS")
     rows = "".join(f"| `{n}`{' (default)' if n == DEFAULT_WORKLOAD else ''} | {WORKLOADS[n]} | "
                    f"{_macs(load_workload(files[n]).macs)} |\n" for n in WORKLOADS)
     return "| workload | network | MACs |\n|---|---|---|\n" + rows
@@ -269,20 +283,27 @@ def render(text: str, only_gen: bool = False) -> str:
     def gen(m):
         name = m.group("name")
         if name not in GENERATORS:
-            raise SystemExit(f"README.md: unknown generated block '{name}'")
+            raise SystemExit(f"unknown generated block '{name}'")
         return f"{m.group(1)}{GENERATORS[name]()}{m.group(4)}"
     return GEN.sub(gen, text if only_gen else BLOCK.sub(sub, text))
 
 
 if __name__ == "__main__":
-    readme = ROOT / "README.md"
-    old = readme.read_text()
     only_gen = "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "gen"
-    new = render(old, only_gen)
+    stale = []
+    for name in PAGES:
+        page = ROOT / name
+        old = page.read_text()
+        new = render(old, only_gen)
+        if new != old:
+            stale.append(name)
+            if "--check" not in sys.argv:
+                page.write_text(new)
+                print(f"wrote {page}")
     if "--check" in sys.argv:
-        sys.exit(0 if new == old else 1)
-    readme.write_text(new)
+        if stale:
+            print(f"stale: {', '.join(stale)}: run python scripts/gen_readme.py")
+        sys.exit(1 if stale else 0)
     if _WHATIF:
         WHATIF_IMG.parent.mkdir(parents=True, exist_ok=True)
         WHATIF_IMG.write_bytes(_WHATIF["plot"])
-    print(f"wrote {readme}")

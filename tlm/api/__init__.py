@@ -161,12 +161,13 @@ def simulate_functional(arch: ArchLike = None, workload: WorkloadLike = None, *,
 # ---- sweeps -------------------------------------------------------------------------------------------------
 def sweep(arch: ArchLike = None, workload: WorkloadLike = None, settings: Mapping[str, Any] | Sequence[str] = (),
           *, engine: str = "analytic", out: str | os.PathLike | None = None, workers: int = 1,
-          dask: str | None = None, resume: bool = False,
+          dask: str | None = None, resume: bool = False, stop_on_error: bool = False,
           on_progress: Callable[[int, int], None] | None = None) -> SweepResult:
     """`tlm sweep`: every combination of `settings` ({path: values}, the first path varying slowest;
     values a list, a range, or a text such as '1..8' or '1,2,4'), one row per design point.  Rows are
     written to `out` as points finish (a CSV; a temporary file when None); `on_progress(done, total)` is
-    called as points finish."""
+    called as points finish; stop_on_error: the first infeasible point is an error (else its row says
+    why in the status column)."""
     from tlm.services import sweep as S
     from tlm.services.parallel import MAX_WORKERS
     a = load_arch(arch)
@@ -187,12 +188,14 @@ def sweep(arch: ArchLike = None, workload: WorkloadLike = None, settings: Mappin
     if out is None:
         import tempfile
         with tempfile.TemporaryDirectory(prefix="tlm-sweep-") as tmp:
-            text, kept = S.run_sweep(job, Path(tmp) / "sweep.csv", workers=workers, dask=dask, advance=advance)
+            text, kept = S.run_sweep(job, Path(tmp) / "sweep.csv", workers=workers, dask=dask, advance=advance,
+                                     stop_on_error=stop_on_error)
     else:
         from tlm.present.outputs import require_regular_file
         require_regular_file(Path(out), "-o", "rows are appended as points finish, and --resume reads them back",
                              "sweep")
-        text, kept = S.run_sweep(job, Path(out), workers=workers, dask=dask, resume=resume, advance=advance)
+        text, kept = S.run_sweep(job, Path(out), workers=workers, dask=dask, resume=resume, advance=advance,
+                                 stop_on_error=stop_on_error)
     return SweepResult(text, [s.path for s in parsed], job.n_points, kept, None if out is None else Path(out))
 
 
@@ -250,8 +253,9 @@ def figures(result: Result | SweepResult, x: str | None = None, y: str | None = 
     return {**out, "mapping": m} if m is not None else out
 
 
-def chips() -> list:
-    """`tlm chips`: every shipped published design against its own paper (tlm.services.chips.Design:
-    `.rows` of figure, model value and error; `.fitted`)."""
+def chips(files: Sequence[str | os.PathLike] | None = None) -> list:
+    """`tlm chips`: every shipped published design (or the architecture `files` with a `published:`
+    section) against its own paper (tlm.services.chips.Design: `.rows` of figure, model value and error;
+    `.fitted`)."""
     from tlm.services import chips as C
-    return C.all_designs()
+    return C.designs_of(list(files)) if files else C.all_designs()

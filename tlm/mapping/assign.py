@@ -11,7 +11,8 @@ from tlm.hw.macro import block_rows
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_PACK_TILES
-from tlm.mapping.packing import Place, comp_mapping, pack_balanced, pack_ffd, packing
+from tlm.mapping.packing import Place, comp_mapping, pack_balanced, packing, residency_bound
+from tlm.mapping.replicate import search
 
 
 @dataclass
@@ -19,7 +20,8 @@ class Assignment:
     """Where every tile lives: the output of the mapper for one policy."""
     policy: str
     macros: int  # macros in the architecture
-    macros_for_residency: int  # fewest macros that hold every tile at once (FFD packing)
+    macros_for_residency: int  # fewest macros that hold every tile at once (FFD packing), or a lower bound
+    residency_exact: bool = True  # False: macros_for_residency is packing.residency_bound (no packing done)
     places: list = field(default_factory=list)  # Place, for resident policies
     replicas: dict = field(default_factory=dict)  # layer index -> copies of its weights
     notes: list = field(default_factory=list)
@@ -83,26 +85,39 @@ def chunk_ids(h, c):
 
 def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) -> Assignment:
     """Place the tiles for `policy` (not `auto`).  `ops` = digital ops per image per layer (for the
-    stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit.
+    stage balance of replicate).  Raises InputError 'need N macros' when the tiles do not fit (without
+    packing them when their residency_bound already exceeds the macros).  `sequential` never packs: its
+    macros_for_residency is the bound (residency_exact False).
     `packed`: `packing(arch, wl)` when the caller has it (several policies of one architecture and
     workload share it); `m`: the compute layers' Mapping, `rc`: layer_row_cycles, if known; `memo`: a
     dict shared by the assignments of one architecture and workload under several policies (the
     balanced spread every resident policy starts from is computed once)."""
     N = arch.macro.count
     mm = m if m is not None else comp_mapping(arch, wl)[0]
-    total = int(mm.tiles.sum()) if mm is not None else 0
-    if total > MAX_PACK_TILES:  # too many to place one by one: a lower bound from the cells they occupy
-        occ = block_rows(arch, mm.rows_per_tile) * mm.cols_per_tile * mm.tiles
-        need = int(cdiv(int(occ.sum()), arch.macro.rows * arch.macro.columns))
-        if policy == "sequential":
-            return Assignment(policy=policy, macros=N, macros_for_residency=need,
-                              notes=[f"mapper: {total:,} weight tiles: macros_for_residency is a lower bound "
-                                     "(occupied cells / cells per macro)"])
-        if policy != "sequential":
-            raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "
-                             f"{MAX_PACK_TILES:,} the mapper places one by one: use mapping.policy sequential",
-                             Where(arch_file(arch)), "mapping.policy")
-    rects, m, comp, items, need, where = packed if packed is not None else packing(arch, wl, mm)
+    bound = memo.get("bound") if memo is not None else None
+    if bound is None:  # cheap, exact: no packing where it cannot fit or is not needed
+        bound = residency_bound(arch, mm)
+        if memo is not None:
+            memo["bound"] = bound
+    if policy == "sequential" or mm is None:
+        return Assignment(policy=policy, macros=N, macros_for_residency=bound, residency_exact=mm is None)
+    total = int(mm.tiles.sum())
+    if total > MAX_PACK_TILES:
+        raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "
+                         f"{MAX_PACK_TILES:,} the mapper places one by one: use mapping.policy sequential",
+                         Where(arch_file(arch)), "mapping.policy")
+    if bound > N:
+        raise InputError(f"policy '{policy}': the {total} weight tiles of '{wl.name}' need at least {bound} "
+                         f"macros to stay resident (no packing in whole DP-split blocks takes fewer), the architecture "
+                         f"has {N}: raise macro.count or use mapping.policy: sequential", Where(arch_file(arch)),
+                         "mapping.policy")
+    if packed is None and memo is not None:
+        packed = memo.get("packing")
+    if packed is None:
+        packed = packing(arch, wl, mm)
+        if memo is not None:
+            memo["packing"] = packed
+    rects, m, comp, items, need, where = packed
     asg = Assignment(policy=policy, macros=N, macros_for_residency=need)
     if policy == "sequential" or not items:
         return asg
@@ -112,6 +127,9 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
                          f"to stay resident (first-fit-decreasing packing in whole DP-split blocks), the "
                          f"architecture has {N}: raise macro.count or use mapping.policy: sequential",
                          Where(f), "mapping.policy")
+    if policy == "replicate":
+        _replicate(arch, wl, asg, rects, comp, where, rc if rc is not None else layer_row_cycles(arch, wl, m, comp))
+        return asg
     spread = memo.get("spread") if memo is not None else None
     if spread is None:
         spread = _spread(arch, wl, rects, m, comp, items, where, rc)
@@ -121,8 +139,6 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
     asg.places.extend(places)  # (Place objects are never changed: replicas are new ones)
     asg.notes.extend(notes)
     asg.replicas = {i: 1 for i in comp}
-    if policy == "replicate":
-        _replicate(arch, wl, asg, rects, layer_work, ops)
     return asg
 
 
@@ -167,33 +183,11 @@ def stage_cycles(asg, layer_work):
     return st
 
 
-def _replicate(arch, wl, asg, rects, layer_work, ops):
-    N = arch.macro.count
-    used = asg.macros_used
-    blocked = set()
-    while True:
-        st = stage_cycles(asg, layer_work)
-        if not st:
-            return
-        worst = max(st.values())
-        m_star = min(k for k, v in st.items() if v == worst)
-        cand = sorted({p.layer for p in asg.places if p.macro == m_star} - blocked,
-                      key=lambda i: (-cdiv(layer_work[i], asg.replicas[i]), i))
-        done = False
-        for i in cand:
-            f = asg.replicas[i]
-            H = _hw(wl.layers[i].out_shape)[0]
-            items = [((i, k, f), u, h, w) for k, (u, h, w) in enumerate(rects[i])]
-            need, where = pack_ffd(arch, items)
-            if f + 1 > H or used + need > N:
-                blocked.add(i)
-                continue
-            for (li, k, r), (mac, r0, c0) in sorted(where.items()):
-                u, h, w = rects[li][k]
-                asg.places.append(Place(li, k, r, used + mac, r0, h, c0, w, u))
-            used += need
-            asg.replicas[i] = f + 1
-            done = True
-            break
-        if not done:
-            return
+def _replicate(arch, wl, asg, rects, comp, where, rc):
+    """Placement and copies searched together (tlm/mapping/replicate.py) from the tight packing `where`."""
+    H = {i: _hw(wl.layers[i].out_shape)[0] for i in comp}
+    f, places = search(arch, rects, comp, rc, H, asg.macros_for_residency, where, asg.macros)
+    asg.replicas = f
+    for (i, k, r), (mac, r0, c0) in sorted(places.items()):
+        u, h, w = rects[i][k]
+        asg.places.append(Place(i, k, r, mac, r0, h, c0, w, u))

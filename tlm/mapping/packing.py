@@ -4,8 +4,10 @@ first-fit decreasing onto shelves, and the balanced spread.  The rule is describ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 from tlm.hw.macro import block_rows
-from tlm.mapping.geometry import map_layers, tile_grid
+from tlm.mapping.geometry import cdiv, map_layers, tile_grid
 
 
 # ---- placement --------------------------------------------------------------------------------------
@@ -80,6 +82,31 @@ def tile_rects(arch, wl, m=None):
     return out, m, comp
 
 
+def residency_bound(arch, m) -> int:
+    """A lower bound of the macros any packing of the tiles takes (so of `packing`'s first-fit count),
+    exact integer arithmetic, vectorized over layers (its cost does not grow with the tile count): the
+    larger of (1) the tiles' area -- rows rounded up to whole DP-split blocks, as `tile_rects` -- over a
+    macro's, rounded up, and (2) the number of tiles taller and wider than half a macro (no two of them
+    share one: side by side they are too wide, stacked too tall).  A layer's tiles come in at most
+    2 x 2 x 2 shapes: full or remainder group tile x row tile x column tile."""
+    if m is None or not len(m.tiles):
+        return 0
+    R, C = arch.macro.rows, arch.macro.columns
+    g, gpt, rows_g = m.groups, m.groups_per_tile, m.rows_per_group
+    bw = m.cols_per_tile // m.outputs_per_tile  # weight bits (columns per output channel)
+    cout_g, chm = m.cols_per_group // bw, C // bw
+    # the full and remainder pieces of each dimension: (tiles of the piece, its groups / rows / channels)
+    n_g, ng = np.stack([g // gpt, g % gpt > 0]), np.stack([gpt, g % gpt])  # (2, layers)
+    n_r, rows = np.stack([rows_g // R, rows_g % R > 0]), np.stack([np.full_like(rows_g, R), rows_g % R])
+    n_c, ch = np.stack([cout_g // chm, cout_g % chm > 0]), np.stack([chm, cout_g % chm])
+    h = np.minimum(block_rows(arch, ng[:, None] * rows[None]), R)[:, :, None]  # (group, row, 1, layers)
+    w = (ng[:, None] * ch[None] * bw)[:, None]  # (group, 1, column, layers)
+    n = n_g[:, None, None] * n_r[None, :, None] * n_c[None, None]  # tiles of each shape
+    area = int((n * h * w).sum())
+    big = int((n * ((2 * h > R) & (2 * w > C))).sum())
+    return max(int(cdiv(area, R * C)), big)
+
+
 FFD_WINDOW = 64  # first fit among the most recently opened macros (exact first fit below this many)
 
 
@@ -102,15 +129,17 @@ def pack_ffd(arch, items):
     return len(macs), where
 
 
-def pack_balanced(arch, items, work, N):
-    """Longest work first onto the least loaded macro where it fits (a heap of (work, macro)); None when
-    it does not fit in N."""
+def pack_balanced(arch, items, work, N, tall_first=False):
+    """Longest work first (`tall_first`: tallest first, as pack_ffd, for a tight fit) onto the least
+    loaded macro where it fits (a heap of (work, macro)); None when it does not fit in N."""
     import heapq
     R, C = arch.macro.rows, arch.macro.columns
     macs = [_Macro() for _ in range(N)]
     heap = [(0, k) for k in range(N)]
     where = {}
-    for key, _u, h, w in sorted(items, key=lambda t: (-work[t[0]], -t[2], -t[3], t[0])):
+    order = (lambda t: (-t[2], -work[t[0]], -t[3], t[0])) if tall_first else \
+        (lambda t: (-work[t[0]], -t[2], -t[3], t[0]))
+    for key, _u, h, w in sorted(items, key=order):
         skipped = []
         while heap:
             wk, k = heapq.heappop(heap)
