@@ -194,6 +194,7 @@ def run(args) -> int:
         con.print(overhead_table(arch, ref, peak[0] if peak else None))
         con.print(published_points_table(arch))
     if args.sensitivity:
-        for t in sensitivity_tables(arch, pub, str(path)):
+        from tlm.config.paths import DEFAULT_ARCH, resolve
+        for t in sensitivity_tables(arch, pub, str(resolve(args.arch, "configs", DEFAULT_ARCH))):
             con.print(t)
     return 0
