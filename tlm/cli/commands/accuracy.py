@@ -51,36 +51,10 @@ MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a boun
 
 
 def check_weights_field(wl) -> None:
-    """The workload's top-level `weights:` names an existing regular .npz file (numpy.savez), or is absent
-    (then random weights are calibrated): one line naming the field otherwise, before numpy sees it."""
-    import os
-    import stat
-
-    from tlm.errors import InputError, Where, short
-    from tlm.functional.model import weights_path
-    w = wl.extra.get("weights")
-    if w is None:
-        return
-    where = Where(wl.file)
-    if not isinstance(w, str) or not w or "\x00" in w:
-        raise InputError(f"expected the name of a .npz weights file, found {short(w)}", where, "weights")
-    p = weights_path(wl)
-    try:
-        st = os.stat(p)
-    except OSError as e:
-        raise InputError(f"weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"weights file {short(w)} is not a regular file", where, "weights")
-    try:
-        with open(p, "rb") as f:
-            magic = f.read(6)
-    except OSError as e:
-        raise InputError(f"cannot read weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if magic.startswith(b"\x93NUMPY"):
-        raise InputError(f"weights file {short(w)} is a single .npy array; expected a .npz archive "
-                         "(numpy.savez) with one array per layer parameter", where, "weights")
-    if not magic.startswith(b"PK"):
-        raise InputError(f"weights file {short(w)} is not a .npz archive (numpy.savez)", where, "weights")
+    """The workload's top-level `weights:` names an existing regular .npz file, or is absent (then random
+    weights are calibrated): tlm/functional/model.py check_weights_file, before any image is loaded."""
+    from tlm.functional.model import check_weights_file
+    check_weights_file(wl)
 
 
 def _fmt_db(v):
