@@ -358,7 +358,22 @@ def _jsonable(d):
 
 def arch_from_dict(data: dict, file: str = "<dict>") -> Arch:
     """Build and validate an Arch from a plain dict (e.g. one modified by a sweep)."""
-    return build(Arch, to_ydict(_inf_back(data), file))
+    return _build(to_ydict(_inf_back(data), file))
+
+
+def _build(data) -> Arch:
+    """`build(Arch, data)`, the Arch remembering the file it came from (`source_file`, not a field: errors
+    found later, e.g. an infeasible mapping policy, name it)."""
+    arch = build(Arch, data)
+    arch.source_file = getattr(data, "file", None)
+    return arch
+
+
+def with_source(arch: Arch, like) -> Arch:
+    """`arch` (a changed copy of `like`) with `like`'s source file, unless it has its own."""
+    if getattr(arch, "source_file", None) is None and getattr(like, "source_file", None) is not None:
+        arch.source_file = like.source_file
+    return arch
 
 
 def _inf_back(d):
@@ -404,7 +419,7 @@ def _without_published(data):
 def load_arch(path) -> Arch:
     """Read, merge (`extends:`, node-scaled) and validate an architecture YAML file.  Its `published:`
     section, if any, is read by `load_published`."""
-    return build(Arch, _without_published(load_data(path)))
+    return _build(_without_published(load_data(path)))
 
 
 def load_published(path):
@@ -417,7 +432,7 @@ def load_with_published(path):
     """(Arch, Published or None) from one read of the file."""
     from tlm.config import published
     data = load_data(path)
-    return build(Arch, _without_published(data)), published.parse(data, str(path), is_param)
+    return _build(_without_published(data)), published.parse(data, str(path), is_param)
 
 
 def is_param(dotted: str) -> bool:

@@ -32,7 +32,7 @@ import numpy as np
 from tlm.config.arch import arch_from_dict
 from tlm.errors import InputError, Where, did_you_mean
 from tlm.config.schema import check_value
-from tlm.config.workload import check_against
+from tlm.config.workload import check_against, check_run_limits
 
 # workload pseudo-paths: what each changes, in the workload file's own terms
 WORKLOAD_PATHS = {
@@ -320,6 +320,8 @@ def apply(arch, wl, values: dict, where: Where | None = None):
         if wl is None:
             raise InputError("this command has no workload to set", where, next(iter(wl_vals)))
         wl = with_precision(wl, **workload_values(wl_vals))
+        if "workload.batch" in wl_vals:  # the file's run limits, on the batch the run will have
+            check_run_limits(wl, Where(f"--set workload.batch={format_cell(wl_vals['workload.batch'])}"))
     if wl is not None and values:
         check_against(wl, arch)
     return arch, wl

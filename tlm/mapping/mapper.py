@@ -220,7 +220,8 @@ def apply(arch, wl, asg, S, pl):
 def with_policy(arch, policy):
     """`arch` with `mapping.policy` replaced."""
     import dataclasses
-    return dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
+    from tlm.config.arch import with_source
+    return with_source(dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy)), arch)
 
 
 def image_latency_cycles(res) -> int:

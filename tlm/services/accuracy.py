@@ -221,6 +221,8 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
         from tlm.mapping.mapper import with_policy
         pinned = arch.macro.count > 1
         arch = with_policy(arch, "sequential")
+    from tlm.config.workload import check_run_limits
+    check_run_limits(dataclasses.replace(wl, batch=images), Where(f"--images {images} (command line)"))
     x, y = held_out_images(wl, dataset, images)
     wlb = dataclasses.replace(wl, batch=len(x))
     onnx = Path(str(workload_path)).suffix.lower() == ".onnx"
