@@ -288,8 +288,9 @@ class Functional(Section):
                                 default=8)
     fixed_range_fraction: float = param("fraction of the worst-case DP range of the connected rows that the "
                                         "ADC spans under the fixed swing policy (1: nothing can clip; smaller "
-                                        "trades clipping for resolution, one range for every channel)",
-                                        lo=0.0, hi=1.0, lo_open=True, default=1.0)
+                                        "trades clipping for resolution, one range for every channel; at least "
+                                        "1e-6: below, the LSB is a denormal fraction of the DP range)",
+                                        lo=1e-6, hi=1.0, default=1.0)
     swing: str = param("default DP swing policy of the functional model: 'adaptive' (per-channel in-ADC "
                        "batch-norm gain/offset) or 'fixed' (ADC range = worst-case DP range)",
                        choices=("adaptive", "fixed"), default="adaptive")
@@ -304,8 +305,9 @@ class Functional(Section):
     temperature_k: float = param("temperature of the kT/C noise, K", lo=0.0, lo_open=True, hi=1000.0,
                                  default=300.0)
     dp_swing_fraction: float = param("DP-line voltage at the worst-case DP of the connected rows, as a "
-                                     "fraction of technology.vdd_array_v (the scale from DP units to volts)",
-                                     lo=0.0, lo_open=True, hi=1.0, default=1.0)
+                                     "fraction of technology.vdd_array_v (the scale from DP units to volts; at "
+                                     "least 1e-6, a microvolt-scale swing, below which the noise overflows)",
+                                     lo=1e-6, hi=1.0, default=1.0)
 
 
 @frozen_section

@@ -38,6 +38,8 @@ class YDict(dict):
 
     def where(self, key=None) -> Where:
         p = self.positions.get(key, self.pos) if key is not None else self.pos
+        if p is not None and len(p) == 3:  # (line, col, file): a key merged in from an `extends:` base
+            return Where(p[2], p[0], p[1])
         return Where(self.file, *(p or (None, None)))
 
 
@@ -257,7 +259,7 @@ def deep_merge(base, over):
         out.file, out.pos = over.file, over.pos
         for k, v in base.items():
             out[k] = v
-            out.positions[k] = base.positions.get(k)
+            out.positions[k] = _in_file(base.positions.get(k), base.file, out.file)
         for k, v in over.items():
             out[k] = deep_merge(base[k], v) if k in base else v
             out.positions[k] = over.positions.get(k)
@@ -265,11 +267,18 @@ def deep_merge(base, over):
     return over
 
 
+def _in_file(pos, file, into):
+    """A position of `file` kept in a mapping of file `into`: (line, col, file) when the files differ."""
+    if pos is None or len(pos) == 3 or file == into:
+        return pos
+    return (pos[0], pos[1], file)
+
+
 def shipped_base(name: str, shipped: dict | None) -> Path | None:
     """The shipped file `name` refers to (`imagine` or `imagine.yaml`, a bare name without a folder),
     or None."""
-    if not shipped or not name or "/" in name or "\\" in name:
-        return None
+    if not shipped or not name or "\\" in name or name.count("/") > 1 or name.startswith(("/", ".")):
+        return None  # a bare name, or one folder of the shipped set (published/jia_jssc2020), as on the command line
     stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
     return shipped.get(stem)
 

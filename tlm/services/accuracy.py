@@ -14,6 +14,7 @@ from tlm.functional import model as F
 from tlm.errors import InputError, Where
 
 MAX_CALIBRATION_IMAGES = 100_000  # bound of --calibration-images
+MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps the error one line
 NOISE_SWEEP_LSB = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # noise levels of --noise-sweep, ADC LSB rms
 
 
@@ -36,7 +37,7 @@ def held_out_images(wl, dataset: str, images: int | None):
     """The held-out test images of `dataset` (a shipped name, or an .npz file: all its images), fitted
     to the workload's input shape, and labels."""
     if images is not None and images < 1:
-        raise InputError(f"expected at least 1 image, found {images}", field="--images")
+        raise InputError(f"expected at least 1 image, found {images}", Where("<command line>"), "--images")
     if datasets.is_file_arg(dataset):
         x, y = datasets.load_file(dataset, wl.input_shape, wl.input_bits)
         return (x, y) if images is None else (x[:images], y[:images])
@@ -213,6 +214,8 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     if not 1 <= images <= MAX_FUNCTIONAL_IMAGES:
         raise InputError(f"expected 1 to {MAX_FUNCTIONAL_IMAGES:,} images, found {images}", Where("<command line>"),
                          "--images")
+    if not 0 <= seed <= MAX_SEED:  # numpy's generators refuse negative seeds with a ValueError
+        raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {seed}", Where("<command line>"), "--seed")
     if not datasets.is_file_arg(dataset) and dataset not in datasets.DATASETS:
         raise InputError(f"unknown dataset '{dataset}', expected one of {', '.join(datasets.DATASETS)} or an "
                          ".npz file", Where("<command line>"), "--dataset")

@@ -47,9 +47,6 @@ def add_arguments(p):
                         f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
 
 
-MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps it one line
-
-
 def check_weights_field(wl) -> None:
     """The workload's top-level `weights:` names an existing regular .npz file, or is absent (then random
     weights are calibrated): tlm/functional/model.py check_weights_file, before any image is loaded."""
@@ -70,8 +67,8 @@ def run(args) -> int:
     from tlm.functional.datasets import DATASETS, is_file_arg
     from tlm.config.paths import resolve
     from tlm.present.tables import Table
-    if not 0 <= args.seed <= MAX_SEED:
-        raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {args.seed}",
+    if not 0 <= args.seed <= A.MAX_SEED:
+        raise InputError(f"expected a seed from 0 to {A.MAX_SEED}, found {args.seed}",
                          Where("tlm accuracy (command line)"), "--seed")
     arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
     if not is_file_arg(args.dataset) and args.dataset not in DATASETS:
