@@ -14,6 +14,9 @@ from tlm.config.schema import Section, build, frozen_section, param, section, to
 from tlm.config.yamlio import YDict, load_with_extends, to_ydict
 
 
+MIN_LEAKAGE_V_PER_DECADE = 0.1  # V per decade of leakage: 10^(2 V / 0.1 V) = 1e20 at most, no overflow
+
+
 @frozen_section
 class Technology(Section):
     """`technology:` the CMOS process: node and supplies."""
@@ -30,6 +33,14 @@ class Technology(Section):
                                         lo=0.0, hi=10.0, default=0.0)
     cap_density_ff_per_um2: float = param("density of the metal (MOM) capacitors of the CDACs, fF per um2 of "
                                           "layout (sets converter and DAC areas)", lo=0.01, default=2.5)
+
+    def check(self, data, path):
+        v = self.leakage_v_per_decade
+        if 0 < v < MIN_LEAKAGE_V_PER_DECADE:  # 10^(dV / v) over the supplies' 2 V span must stay a float
+            raise InputError(f"expected 0 (leakage as given) or at least {MIN_LEAKAGE_V_PER_DECADE:g} V per decade "
+                             f"(subthreshold/DIBL leakage changes at most ~10x per 0.1 V), found {v:g}",
+                             data.where("leakage_v_per_decade"),
+                             f"{path}.leakage_v_per_decade" if path else "leakage_v_per_decade")
 
 
 @frozen_section
@@ -387,7 +398,7 @@ def _inf_back(d):
 WHAT = "architecture file"
 
 
-def load_data(path):
+def load_data(path, text: str | None = None):
     """The merged mapping of an architecture file and the files it `extends:` (tlm/config/yamlio.py: a path
     relative to the file, or a shipped config's name).  A base written for another
     `technology.node_nm` is first scaled to this file's node by the technology rule
@@ -400,7 +411,7 @@ def load_data(path):
         own, inherited = _node(data), _node(base)
         if own is not None and inherited is not None and own != inherited:
             technology.scale_data(base, inherited, own)
-    return load_with_extends(path, WHAT, shipped=shipped("configs"), adjust=adjust)
+    return load_with_extends(path, WHAT, shipped=shipped("configs"), adjust=adjust, text=text)
 
 
 def _node(data):
@@ -430,10 +441,10 @@ def load_published(path):
     return published.parse(load_data(path), str(path), is_param)
 
 
-def load_with_published(path):
-    """(Arch, Published or None) from one read of the file."""
+def load_with_published(path, text: str | None = None):
+    """(Arch, Published or None) from one read of the file (or of `text`, as if it were the file `path`)."""
     from tlm.config import published
-    data = load_data(path)
+    data = load_data(path, text)
     return _build(_without_published(data)), published.parse(data, str(path), is_param)
 
 

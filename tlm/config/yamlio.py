@@ -312,12 +312,14 @@ def extends_reference(base: Path, dest: Path, shipped: dict | None = None) -> st
 
 
 def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shipped: dict | None = None,
-                      adjust=None):
+                      adjust=None, text: str | None = None):
     """Load a YAML file that may name a base file with `extends:` (see `resolve_base`: a path relative
     to the file itself, or a shipped name such as `imagine`).  `adjust(base, data)`, if given, edits each
-    loaded base mapping in place before the file's own keys are merged over it."""
+    loaded base mapping in place before the file's own keys are merged over it.  `text`: read the file
+    `path` from this text instead (what is about to be written there)."""
     path = Path(path)
-    data = load_file(path, what, regular_only=bool(_seen))  # a base file must be a regular file
+    # a base file must be a regular file; `text`: the file's text as it is about to be written (checked first)
+    data = load_file(path, what, regular_only=bool(_seen)) if text is None else load_text(text, str(path))
     if "extends" not in data:
         return data
     base_name = data["extends"]
