@@ -516,7 +516,7 @@ def atomic_write_all(files) -> None:
     made = []  # folders this call created, deepest last
     streams = []  # (fd or None for stdout, path, data)
     ok = False
-    restore = _interrupt_on_sigterm()  # SIGTERM while writing: temporary files removed, like Ctrl-C
+    restore = interrupt_on_sigterm()  # SIGTERM while writing: temporary files removed, like Ctrl-C
     try:
         for path, data, kind in plan:
             if kind == "stdout":
@@ -567,7 +567,7 @@ def atomic_write_all(files) -> None:
                     pass
 
 
-def _interrupt_on_sigterm():
+def interrupt_on_sigterm():
     """Until the returned function is called, SIGTERM raises KeyboardInterrupt (the CLI then exits 130
     after the `finally:` above removed the temporary files).  Only in the main thread, and only when
     SIGTERM has its default action (an embedding program's own handler is left alone)."""
@@ -581,6 +581,20 @@ def _interrupt_on_sigterm():
         raise KeyboardInterrupt("SIGTERM")
     signal.signal(signal.SIGTERM, handler)
     return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def scratch_folder(stack, prefix: str = "tlm-") -> Path:
+    """A temporary folder removed when `stack` (a contextlib.ExitStack) closes -- on SIGTERM too (it is
+    turned into KeyboardInterrupt until then, as Ctrl-C).  InputError in one line when none can be made
+    (no writable $TMPDIR, a zero file-size limit)."""
+    import tempfile
+    stack.callback(interrupt_on_sigterm())  # (callbacks run last-in first-out: the folder goes first)
+    try:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    except OSError as e:
+        where = os.environ.get("TMPDIR") or "/tmp"
+        raise InputError(f"cannot make a scratch folder: {' '.join(str(e.strerror or e).split())[:200]}",
+                         Where(where), "$TMPDIR") from None
 
 
 def _write_stdout(data) -> None:

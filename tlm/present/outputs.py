@@ -87,7 +87,10 @@ def quiet_matplotlib_config() -> None:
     import atexit
     import shutil
     import tempfile
-    tmp = tempfile.mkdtemp(prefix="tlm-matplotlib-")
+    try:
+        tmp = tempfile.mkdtemp(prefix="tlm-matplotlib-")  # removed at exit (SIGTERM too: tlm/cli/__init__.py)
+    except OSError:  # no usable $TMPDIR: Matplotlib finds its own way (or says so)
+        return
     atexit.register(shutil.rmtree, tmp, True)
     os.environ["MPLCONFIGDIR"] = tmp
 
