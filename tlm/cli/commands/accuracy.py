@@ -85,12 +85,9 @@ def run(args) -> int:
                              Where("<command line>"), "--output-bits")
         wl = A.with_output_bits(wl, args.output_bits)
     if args.fixed_range is not None:
-        if not 0 < args.fixed_range <= 1:
-            raise InputError(f"expected a fraction in (0, 1], found {args.fixed_range}", Where("<command line>"),
-                             "--fixed-range")
         d = arch.to_dict()
         d["functional"]["fixed_range_fraction"] = args.fixed_range
-        arch = arch_from_dict(d, arch.name)
+        arch = arch_from_dict(d, f"--fixed-range {args.fixed_range:g} (command line)")  # the schema's bounds
     if args.dp_noise is not None:
         d = arch.to_dict()
         d["functional"]["dp_noise"] = args.dp_noise
