@@ -113,6 +113,7 @@ class ActivityMeasurement:
 def measure(arch, wl, dataset: str, images: int = 200, seed: int = 0, net=None) -> ActivityMeasurement:
     """Run `images` held-out images of `dataset` (a shipped name or an .npz) through the CIM model of `wl`
     (its weights, or random weights calibrated on training images when it has none; or `net`)."""
+    F.check_weights_file(wl)  # before the images load
     x, _ = held_out_images(wl, dataset, images)
     src = "shipped weights"
     if net is None:
@@ -226,6 +227,7 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
         arch = with_policy(arch, "sequential")
     from tlm.config.workload import check_run_limits
     check_run_limits(dataclasses.replace(wl, batch=images), Where(f"--images {images} (command line)"))
+    F.check_weights_file(wl)  # before the images load (seconds for a shipped dataset)
     x, y = held_out_images(wl, dataset, images)
     wlb = dataclasses.replace(wl, batch=len(x))
     onnx = Path(str(workload_path)).suffix.lower() == ".onnx"
