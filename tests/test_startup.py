@@ -29,7 +29,7 @@ def loaded(*argv) -> set:
 
 
 def _commands_loaded(mods):
-    return {m.split(".")[2] for m in mods if m.startswith("tlm.cli.commands.") and not m.startswith("tlm.cli.commands._")}
+    return {m.split(".")[3] for m in mods if m.startswith("tlm.cli.commands.") and not m.startswith("tlm.cli.commands._")}
 
 
 def _heavy(mods):
