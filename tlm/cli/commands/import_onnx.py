@@ -75,6 +75,7 @@ def run(args) -> int:
         atomic_write_all([(Path(args.weights), data), (out, text)])  # both files or none
     else:
         atomic_write(Path(args.output), text)
-    console(stderr=args.output == "-").print(f"wrote {args.output}: '{wl.name}', {len(wl.layers)} layers "
-                    f"({sum(l.is_compute for l in wl.layers)} on the macros), {wl.macs:,} MACs")
+    from rich.markup import escape  # a name such as "[bold]x" is text, not markup
+    console(stderr=args.output == "-").print(escape(f"wrote {args.output}: {wl.name!r}, {len(wl.layers)} layers "
+                    f"({sum(l.is_compute for l in wl.layers)} on the macros), {wl.macs:,} MACs"))
     return 0
