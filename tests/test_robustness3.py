@@ -459,6 +459,8 @@ def test_infeasible_policy_names_the_file_and_validate_refuses_it(tmp_path):
         refused([*cmd, a, "resnet8"], f"{a}: mapping.policy", "need 3 macros")
     refused(["simulate", "-q", "imagine", "resnet8", "--set", "mapping.policy=pipelined"],
             "--set mapping.policy=pipelined: mapping.policy")
+    refused(["simulate", "-q", "imagine", "resnet8", "--mapping", "pipelined"],
+            "--mapping pipelined (command line): mapping.policy")
 
 
 # ---- 11. scratch folders: SIGTERM and no usable $TMPDIR -------------------------------------------------

@@ -109,7 +109,7 @@ def run(args) -> int:
     arch, wl = apply_set(args, arch, wl)
     if getattr(args, "mapping", None):
         from tlm.mapping.mapper import with_policy
-        arch = with_policy(arch, args.mapping)
+        arch = with_policy(arch, args.mapping, f"--mapping {args.mapping} (command line)")
     if args.engine != "tlm":
         for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
                             ("--no-contention", args.no_contention)):
