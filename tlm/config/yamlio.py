@@ -7,7 +7,6 @@ an alias bomb is refused quickly.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import stat
 from pathlib import Path
@@ -391,40 +390,6 @@ def to_ydict(d, file: str = "<dict>"):
     return d
 
 
-# ---- text into YAML: only through the emitter ----------------------------------------------------------
-_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")  # what YAML (1.1, PyYAML) reads as a line break
-
-
-@functools.lru_cache(maxsize=None)
-def _dumper():
-    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: the same text, 4x faster
-
-    class OneLine(base):
-        """Strings with a line break or an unprintable character double-quoted (escaped, one line)."""
-
-    def str_one_line(dumper, s):
-        style = '"' if any(b in s for b in _BREAKS) or not s.isprintable() else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", s, style=style)
-    OneLine.add_representer(str, str_one_line)
-    return OneLine
-
-
-def yaml_flow(value) -> str:
-    """`value` (a scalar, or lists and mappings of them) as one line of YAML flow text, by the emitter: a
-    string is quoted when it must be (`yes`, `-`, `#x`, `a: b`, `*a`, `[x]`) and escaped when it holds a
-    line break (newline, U+0085, U+2028, U+2029) or an unprintable character, so it reads back as itself."""
-    text = yaml.dump(value, Dumper=_dumper(), default_flow_style=True, sort_keys=False, width=1 << 30).strip()
-    text = text[:-3].strip() if text.endswith("\n...") else text  # a scalar ends its document
-    assert "\n" not in text, text
-    return text
-
-
-def yaml_comment(text: str) -> str:
-    """`# text` as one comment line: every line break and unprintable character shown as its escape, so
-    that no text can end the comment and start a key."""
-    return "# " + "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
-
-
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same folder, then rename.  `-` is standard
     output; a character device or FIFO is written in place (never renamed over); see atomic_write_all."""
@@ -581,20 +546,6 @@ def interrupt_on_sigterm():
         raise KeyboardInterrupt("SIGTERM")
     signal.signal(signal.SIGTERM, handler)
     return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def scratch_folder(stack, prefix: str = "tlm-") -> Path:
-    """A temporary folder removed when `stack` (a contextlib.ExitStack) closes -- on SIGTERM too (it is
-    turned into KeyboardInterrupt until then, as Ctrl-C).  InputError in one line when none can be made
-    (no writable $TMPDIR, a zero file-size limit)."""
-    import tempfile
-    stack.callback(interrupt_on_sigterm())  # (callbacks run last-in first-out: the folder goes first)
-    try:
-        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
-    except OSError as e:
-        where = os.environ.get("TMPDIR") or "/tmp"
-        raise InputError(f"cannot make a scratch folder: {' '.join(str(e.strerror or e).split())[:200]}",
-                         Where(where), "$TMPDIR") from None
 
 
 def _write_stdout(data) -> None:

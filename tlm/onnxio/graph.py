@@ -36,7 +36,8 @@ import numpy as np
 from tlm.errors import InputError, Where
 from tlm.onnxio.shapes import Constants, attrs, inferred_shapes
 from tlm.config.workload import Workload, parse_workload
-from tlm.config.yamlio import YDict, YList, load_text, yaml_comment, yaml_flow
+from tlm.config.yamlemit import yaml_comment, yaml_flow
+from tlm.config.yamlio import YDict, YList, load_text
 
 # digital post-processing cost of elementwise operators: ops per output element (one op = one 8-16b
 # add/compare/multiply of the post-processing unit; non-linear functions are one look-up table read)
@@ -818,7 +819,7 @@ def read_model(path):
 
 
 def _yaml_line(d) -> str:
-    return yaml_flow(d)  # the emitter, one line (tlm/config/yamlio.py)
+    return yaml_flow(d)  # the emitter, one line (tlm/config/yamlemit.py)
 
 
 def onnx_to_workload_data(path, precision: dict | None = None) -> tuple[dict, list[str]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tlm.errors import InputError, Where
-from tlm.config.yamlio import atomic_write, atomic_write_all, yaml_comment, yaml_flow
+from tlm.config.yamlemit import yaml_comment, yaml_flow
+from tlm.config.yamlio import atomic_write, atomic_write_all
 from tlm.cli.commands._common import console
 
 NAME = "import"
@@ -56,7 +57,7 @@ def run(args) -> int:
     prec = precision_of(args)
     text = onnx_to_yaml(args.model, prec)
     wl = parse_yaml(text, args.model)  # what we write must load: check before writing
-    if wl.extra.get("weights") is not None:  # a header line cannot add a key (tlm/config/yamlio.py yaml_comment)
+    if wl.extra.get("weights") is not None:  # a header line cannot add a key (tlm/config/yamlemit.py yaml_comment)
         raise RuntimeError("tlm import wrote a weights: key of the model's choosing")
     if args.weights:
         import os

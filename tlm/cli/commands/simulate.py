@@ -128,7 +128,7 @@ def run(args) -> int:
     with contextlib.ExitStack() as stack:
         scratch = None  # a folder for the trace and plots that join the -o folder's set of files
         if args.out and (args.trace is True or args.plot is True):
-            from tlm.config.yamlio import scratch_folder
+            from tlm.present.outputs import scratch_folder
             scratch = scratch_folder(stack, "tlm-run-")
         trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
         engine_args = args
