@@ -38,10 +38,10 @@ CALIBRATION_PERCENTILE = 99.99  # as scripts/train_mnist.py calibrates the shipp
 FOLDABLE = ("BatchNormalization", "Mul", "Add", "Sub", "Div")
 
 
-# element types an initializer may have: the real numeric ones numpy holds natively (never string,
-# complex, bfloat16/float8/int4 or UNDEFINED)
-REAL_TYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64,
-              9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64}
+# element types an initializer may have, with their bytes per element: the real numeric ones (never string,
+# complex, packed 4-bit or UNDEFINED); bfloat16 (16) and the float8 types (17-20) as onnx reads them
+REAL_TYPES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2, 17: 1, 18: 1,
+              19: 1, 20: 1}
 
 
 def _tensor(t, model_dir: Path, where: Where):
@@ -60,7 +60,7 @@ def _tensor(t, model_dir: Path, where: Where):
     if any(d < 0 for d in dims) or len(dims) > 32 or int(np.prod(dims, dtype=object)) > MAX_TOTAL_ELEMENTS:
         raise InputError(f"dims {dims[:8]} are negative or too large", where, field)
     n = int(np.prod(dims, dtype=object))
-    size = n * np.dtype(REAL_TYPES[t.data_type]).itemsize
+    size = n * REAL_TYPES[t.data_type]
     if t.data_location == TensorProto.EXTERNAL:
         t2 = TensorProto()
         t2.CopyFrom(t)
