@@ -565,3 +565,18 @@ def test_plot_with_cjk_layer_names_prints_nothing(tmp_path):
                         "--plot", tmp_path / "p"], capture_output=True, text=True, env=env(), timeout=120)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert (tmp_path / "p" / "run_energy.png").stat().st_size > 1000
+
+
+# ---- found by the fuzz harness at 5x (test_fuzz_architecture_tree) ------------------------------------------
+def test_a_design_named_inf_sweeps(tmp_path):
+    """A design named 'inf' loaded, but every sweep point said `name: expected a string, found inf`: the
+    'inf' written for an infinite bandwidth in arch.to_dict() was read back as infinity in any field."""
+    a = tmp_path / "a.yaml"
+    a.write_text("extends: imagine\nname: inf\ndma: {bandwidth_bits_per_cycle: .inf}\n")
+    out = tmp_path / "s.csv"
+    code, o, e = run_cli(["sweep", a, "mnist_cnn", "--set", "macro.count=1,2", "-q", "-o", out])
+    assert code == 0, e
+    from tlm.config.arch import arch_from_dict, load_arch
+    arch = load_arch(a)
+    back = arch_from_dict(arch.to_dict())
+    assert back == arch and back.name == "inf" and back.dma.bandwidth_bits_per_cycle == float("inf")

@@ -389,10 +389,23 @@ def with_source(arch: Arch, like) -> Arch:
     return arch
 
 
-def _inf_back(d):
-    if isinstance(d, dict):
-        return {k: _inf_back(v) for k, v in d.items()}
-    return math.inf if d == "inf" else d
+def _inf_back(d, cls=None):
+    """`_jsonable` undone: "inf" is infinity again, in number fields only (a design named 'inf' stays one)."""
+    import dataclasses
+
+    from tlm.config.schema import _hints
+    cls = Arch if cls is None else cls
+    if not isinstance(d, dict):
+        return d
+    hints = _hints(cls) if dataclasses.is_dataclass(cls) else {}
+    out = {}
+    for k, v in d.items():
+        t = hints.get(k)
+        if isinstance(v, dict):
+            out[k] = _inf_back(v, t)
+        else:
+            out[k] = math.inf if v == "inf" and t is float else v
+    return out
 
 
 WHAT = "architecture file"
