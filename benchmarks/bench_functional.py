@@ -61,10 +61,11 @@ def test_bitplane_gmacs_1152x256(benchmark):
 # ---- issue 17: the functional TLM run ----------------------------------------------------------------------
 def _functional_tlm(net, wl, x):
     from tlm.engines.transaction.datapath import DataPath
+    from tlm.engines.registry import resolve_policy
     from tlm.engines.transaction.system import simulate
     data = DataPath(net, x, "adaptive", 0.5)
     with threadpool_limits(limits=1, user_api="blas"):
-        simulate(ARCH, wl, data=data)
+        simulate(resolve_policy(ARCH, wl).arch, wl, data=data)
     return data.outputs()
 
 

@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 
 onnx = pytest.importorskip("onnx")
 
-from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.engines.registry import run  # noqa: E402
 from tlm.config.arch import load_arch  # noqa: E402
 from tlm.onnxio.graph import load_onnx  # noqa: E402
 
@@ -22,6 +22,6 @@ LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 def test_import_and_simulate(benchmark, model):
     arch = load_arch(ROOT / "configs" / "imagine.yaml")
     path = LIGHT / model
-    result = benchmark(lambda: simulate(arch, load_onnx(path)))
+    result = benchmark(lambda: run("analytic", arch, load_onnx(path)))
     assert result.macs > 0
     assert benchmark.stats.stats.mean < 2.0  # target: import + simulate under 2 s on 2 vCPUs

@@ -14,10 +14,16 @@ from pathlib import Path
 import pytest
 
 from tlm.config.arch import load_arch
-from tlm.engines.transaction.system import System, simulate
+from tlm.engines.registry import resolve_policy, run
+from tlm.engines.transaction.system import System
 from tlm.config.workload import load_workload
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def tlm(arch, wl):
+    """The TLM engine with the shipped `mapping.policy: auto` resolved (tlm/engines/registry.py)."""
+    return run("tlm", arch, wl)
 
 
 def cpu_best(fn, repeats=5):
@@ -39,12 +45,12 @@ def test_resnet8_whole_inference_tlm(benchmark, arch):
     """Everything a `tlm simulate` run does in-process: the plan, the SimPy run, the Result with
     statistics (the TLM engine does not run the analytic engine)."""
     wl = load_workload(ROOT / "workloads" / "resnet8.yaml")
-    r = benchmark(simulate, arch, wl)
+    r = benchmark(tlm, arch, wl)
     benchmark.extra_info["cycles"] = r.cycles
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
     benchmark.extra_info["target_s"] = 0.010
-    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 20)
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: tlm(arch, wl), 20)
     assert cpu <= 0.010
 
 
@@ -54,7 +60,7 @@ def test_transactions_per_second(benchmark, arch, contention):
     wl = load_workload(ROOT / "workloads" / "cifar10_vgg.yaml")
 
     def run():
-        s = System(arch, wl, contention=contention)
+        s = System(resolve_policy(arch, wl).arch, wl, contention=contention)
         s.run()
         return s.stats.transactions
 
@@ -76,7 +82,7 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     import subprocess
     import sys
     wl = load_workload(ROOT / "workloads" / "resnet18.yaml")
-    r = benchmark.pedantic(simulate, args=(arch, wl), rounds=3, iterations=1)
+    r = benchmark.pedantic(tlm, args=(arch, wl), rounds=3, iterations=1)
     env = {"PYTHONPATH": str(ROOT), "PATH": ""}
     code = ("import sys; from tlm.cli import main; from tlm.services.bench import process_peak_rss_mb; "
             "rc = main(['simulate', 'imagine', 'resnet18', '--engine', 'tlm', '-q']); "
@@ -87,5 +93,5 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     benchmark.extra_info["child_max_rss_mb"] = rss_mb
     assert rss_mb <= 300
     benchmark.extra_info["target_s"] = 0.6
-    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: simulate(arch, wl), 3)
+    cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: tlm(arch, wl), 3)
     assert cpu <= 0.6

@@ -26,10 +26,12 @@ import numpy as np  # noqa: E402
 
 DOC = ROOT / "docs" / "accuracy.md"
 BLOCK = re.compile(r"(<!-- gen:(?P<key>[a-z_0-9]+) -->\n)(?P<body>.*?)(<!-- /gen:(?P=key) -->)", re.S)
-FINGERPRINT_FILES = ("tlm/functional/model.py", "tlm/services/accuracy.py", "tlm/functional/datasets.py", "tlm/onnxio/weights.py",
+FINGERPRINT_FILES = ("tlm/functional/model.py", "tlm/functional/macro.py", "tlm/functional/joins.py",
+                     "tlm/services/accuracy.py", "tlm/functional/datasets.py", "tlm/onnxio/weights.py",
                      "tlm/engines/transaction/datapath.py", "workloads/mnist_cnn.yaml", "workloads/mnist_cnn.npz",
                      "workloads/mnist_cnn.onnx")
 BITS = (8, 6, 5, 4, 3, 2)
+PRECISIONS = (2, 3, 4, 5, 6, 7, 8)  # `--set workload.precision=B` of the precision table
 NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
@@ -97,6 +99,25 @@ def bits_table() -> str:
     return "\n".join(rows)
 
 
+def precision_table() -> str:
+    """Accuracy against the workload precision (`--set workload.precision=B`: image, weights and outputs at B
+    bits; the images quantized to B-bit codes), float / ideal integer / CIM adaptive."""
+    from tlm.config.overrides import with_precision
+    from tlm.services import accuracy as A
+    from tlm.functional import model as F
+    a = arch()
+    wl0, _, _ = _data(1)
+    rows = ["| precision (input, weight, output bits) | float | ideal integer | CIM adaptive | ideal - CIM |",
+            "|---:|---:|---:|---:|---:|"]
+    for b in PRECISIONS:
+        wl = with_precision(wl0, input=b, weight=b, output=b)
+        x, y = A.held_out_images(wl, "mnist5k", 1000)
+        e = A.evaluate(F.build(a, wl), x, y, "adaptive", a.functional.noise_lsb, 0).accuracy
+        rows.append(f"| {b} | {pct(e['float'])} | {pct(e['ideal'])} | {pct(e['cim'])} | "
+                    f"{100 * (e['ideal'] - e['cim']):+.1f} |")
+    return "\n".join(rows)
+
+
 def noise_table() -> str:
     """Accuracy and ENOB per layer against the comparator noise, with the DP-line noise kT/C and off."""
     from tlm.services import accuracy as A
@@ -118,12 +139,12 @@ def noise_table() -> str:
 def energy_table(images: int = 200) -> str:
     """Energy per inference with the assumed input bit density and with the one measured on data."""
     from tlm.services import accuracy as A
-    from tlm.engines.analytic import simulate
+    from tlm.engines.registry import run
     from tlm.engines.result import KIND_NAMES, ON_CHIP
     a = arch()
     wl, _, _ = _data(1)
     m = A.measure(a, wl, "mnist5k", images)
-    e_as, e_me = simulate(a, wl), simulate(a, wl, input_density=m.density)
+    e_as, e_me = run("analytic", a, wl), run("analytic", a, wl, input_density=m.density)
     per_img = A.image_energies_pj(a, wl, m)
     k = [KIND_NAMES.index("dp_array"), KIND_NAMES.index("input_drivers")]
     rows = ["| layer | input bit density, assumed | measured (per image) | DP array + input drivers, assumed | "
@@ -168,8 +189,8 @@ def functional_tlm(images: int = 1000) -> str:
 
 
 def simulate_plain(a, wl, images):
-    from tlm.engines.transaction.system import simulate
-    return simulate(a, dataclasses.replace(wl, batch=images)).on_chip_energy_pj
+    from tlm.engines.registry import run  # `auto` resolved as the functional run resolves it
+    return run("tlm", a, dataclasses.replace(wl, batch=images)).on_chip_energy_pj
 
 
 def quick() -> dict:
@@ -188,6 +209,7 @@ def blocks(only=None) -> dict:
         "onnx": lambda: "```\n$ tlm accuracy workloads/mnist_cnn.onnx\n"
                 + cli(f"accuracy {ROOT / 'workloads' / 'mnist_cnn.onnx'}").replace(str(ROOT) + "/", "") + "\n```",
         "bits": bits_table,
+        "precision": precision_table,
         "noise": noise_table,
         "functional_tlm": functional_tlm,
     }

@@ -14,16 +14,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.engines.registry import run  # noqa: E402
 from tlm.config.arch import arch_from_dict, load_arch  # noqa: E402
 from tlm.errors import InputError  # noqa: E402
 from tlm.hw import area as hw_area  # noqa: E402
 from tlm.mapping.mapper import image_latency_cycles, with_policy  # noqa: E402
 from tlm.config.workload import load_workload  # noqa: E402
 
+from tlm.mapping.policies import POLICIES  # noqa: E402
+
 MACROS = (1, 2, 4, 8, 16, 32)
-POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")
 BATCHES = (1, 16)
+
+
+def simulate(arch, wl):
+    """The analytic engine (the contention-free bound), `auto` resolved by the registry."""
+    return run("analytic", arch, wl)
 
 
 def _with_macros(arch, n):
@@ -63,7 +69,8 @@ def run_table(arch, wl):
 
 
 def tlm_table(arch, wl):
-    from tlm.engines.transaction.system import simulate as tlm
+    def tlm(a, w):
+        return run("tlm", a, w)
     rows = ["| macros | policy | batch | bound (cycles) | TLM (cycles) | TLM / bound | stalls (cycles, by cause) |",
             "|---:|---|---:|---:|---:|---:|---|"]
     for n, pol, B in ((8, "pipelined", 16), (32, "replicate", 16), (16, "replicate", 1), (4, "resident", 16)):
@@ -152,8 +159,9 @@ def render():
         "  it (and the layer has rows to split), repeat; a layer that cannot get one is skipped. The factors",
         "  are printed (mapping table, note `replicas: ...`).",
         "- **auto** (the default): evaluates every policy that fits with the analytic engine and keeps the best",
-        "  (`tlm.engines.analytic.choose_policy`; the TLM engine asks it through `tlm/engines/auto.py` and then runs the",
-        "  chosen policy's plan itself)",
+        "  (`tlm.engines.analytic.choose_policy`, asked once by the engine registry `tlm/engines/registry.py`,",
+        "  above both engines; the chosen policy's plan is handed to the engine that runs it, and an engine",
+        "  given `auto` itself refuses it)",
         "  for `mapping.objective`; a note says what each policy gave and why the winner won. Ties go to the",
         "  simpler policy (sequential, resident, pipelined, replicate). Objectives: `latency` (an image's time",
         "  from input to result; the whole batch for layer-by-layer policies), `throughput` (inferences/s of the",
@@ -203,12 +211,18 @@ def render():
         "",
         "## The TLM engine",
         "",
-        "The TLM engine executes the plan (tlm/engines/transaction/pipeline.py): one SimPy process per resource runs its jobs",
-        "in the plan's order, all macros at once. A macro job reads its rows' activations from the SRAM banks",
-        "(a shared bandwidth: `sram` stalls), computes for the plan's cycles, and writes its outputs back, or its",
-        "partial sums through the post-processing (`write-back` stalls). Waiting for input rows is a",
+        "The TLM engine executes the plan on the same blocks for every policy: a resident mapping's",
+        "controller (tlm/engines/transaction/pipeline.py) runs one SimPy process per resource, each running its",
+        "jobs in the plan's order, all macros at once. A macro job is a tile run, on the macro block",
+        "(tlm/engines/transaction/macro.py), of each of its tiles over the job's output pixels: chunk by chunk",
+        "it reads activations from the SRAM banks (`sram` stalls), computes its DPs, converts them in its ADC",
+        "pipeline with its bounded FIFO (`adc`, `adc drain` stalls), which writes outputs or partial sums back",
+        "(the ADC's own `sram` stalls); each run fills and drains the pipeline once, which is what a job costs",
+        "in the schedule. The quantum keeper decouples each macro from the kernel. Waiting for input rows is a",
         "`line buffer` stall. Digital layers run on the shared post-processing, the image I/O and spills on the",
-        "DMA channels. The block table shows every macro's busy share; the Perfetto trace (`--trace`) has one",
+        "DMA channels. `--functional` runs real images through these blocks on every policy (outputs bit for",
+        "bit the sequential run's at zero noise). The block table shows every macro's busy share; the",
+        "Perfetto trace (`--trace`) has one",
         "track per macro. Without contention (`--no-contention`) the run reproduces the bound exactly; with it",
         "the fixed order means it can only be later (tests/test_mapper.py checks both on the shipped",
         "workloads). `--plot DIR` draws `mapping.png`: every macro's occupancy (the rectangle of every tile,",
@@ -222,8 +236,8 @@ def render():
         "60,000 jobs (rows are grouped in twos, fours... first, then the policy refuses and `auto` skips it).",
         "",
         "Simplifications: resident weights are loaded before the run (not charged per inference, as for the",
-        "sequential schedule when everything fits); the ADC of a job's tiles is modelled inside the job's",
-        "cycles (no separate back-pressure between a macro's jobs); the line-buffer spill is charged serially.",
+        "sequential schedule when everything fits); a functional run computes a layer's values when its first",
+        "job starts (they do not depend on when its rows run); the line-buffer spill is charged serially.",
         "",
         "## ResNet-8 on IMAGINE-like macros",
         "",

@@ -324,7 +324,7 @@ A point's numbers do not depend on where it ran: in-process, process-pool and Da
 sweep give byte-identical files (tested with a `dask.distributed.LocalCluster`).
 
 `--engine tlm` evaluates each point with the transaction-level engine (any engine registered in
-`tlm/engines/__init__.py` can be named), with the same defaults `tlm simulate --engine tlm` uses.
+`tlm/engines/registry.py` can be named), with the same defaults `tlm simulate --engine tlm` uses.
 
 ## Interruptions, `--resume` and failures
 

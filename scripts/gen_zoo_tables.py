@@ -13,10 +13,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlm.engines.analytic import simulate  # noqa: E402
+from tlm.engines.registry import run  # noqa: E402
 from tlm.config.arch import load_arch  # noqa: E402
 from tlm.present.report import _eng  # noqa: E402
 from tlm.config.workload import load_workload  # noqa: E402
+
+
+def simulate(arch, wl):
+    """The analytic engine, `mapping.policy: auto` resolved by the registry."""
+    return run("analytic", arch, wl)
+
 
 LIGHT = {"ResNet-50": "resnet50", "VGG-19": "vgg19", "SqueezeNet 1.0": "squeezenet", "ShuffleNet": "shufflenet",
          "Inception v1": "inception_v1", "Inception v2": "inception_v2", "DenseNet-121": "densenet121",

@@ -19,7 +19,7 @@ def test_bench_json_matches_the_simulation(tmp_path, capsys, arch, resnet8):
     d = json.loads(out.read_text())
     by_engine = {m["engine"]: m for m in d["measurements"]}
     assert set(by_engine) >= {"analytic", "tlm"}
-    from tlm.engines import ENGINES
+    from tlm.engines.registry import ENGINES
     for name, m in by_engine.items():
         ref = ENGINES[name](arch, resnet8)  # each engine's own cycles (the TLM run adds bank contention)
         assert m["cycles"] == ref.cycles and m["macs"] == ref.macs

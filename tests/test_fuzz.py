@@ -880,8 +880,9 @@ def test_tlm_never_beats_the_contention_free_schedule(wl, count, banks, width, b
     d["sram"].update(banks=banks, width_bits=width, capacity_kib=1 << 16)
     d["dma"].update(bandwidth_bits_per_cycle="inf" if bw == float("inf") else bw, latency_cycles=latency)
     d["adc"]["pipelined"] = pipelined
-    arch = arch_from_dict(d)
     w = load_workload(WORKLOADS / f"{wl}.yaml")
+    from tlm.engines.registry import resolve_policy
+    arch = resolve_policy(arch_from_dict(d), w).arch  # `auto` (the shipped policy) resolved once, for both engines
     a = analytic(arch, w)
     t = tlm_simulate(arch, w, quantum_cycles=quantum)
     assert a.per_layer["spill_bits"].sum() == 0

@@ -21,6 +21,12 @@ from tlm.engines.analytic import digital_ops, simulate as analytic
 from tlm.engines.transaction.system import simulate as tlm_sim
 from tlm.errors import InputError
 from tlm.mapping.mapper import with_policy
+from tlm.engines.registry import run
+
+
+def auto(a, wl):
+    """The analytic engine with `mapping.policy: auto` resolved (once, by the registry)."""
+    return run("analytic", a, wl)
 
 
 def _arch(arch, policy, macros, **more):
@@ -142,7 +148,7 @@ def test_needs_n_macros_error_one_line(arch, root, tmp_path):
     err = p.stderr.strip().splitlines()
     assert len(err) == 1 and "need 2 macros" in err[0] and "mapping.policy" in err[0]
     # auto falls back to sequential and says why
-    r = analytic(with_policy(arch, "auto"), wl)
+    r = auto(with_policy(arch, "auto"), wl)
     assert any("chose sequential" in n and "need 2 macros" in n for n in r.notes)
 
 
@@ -184,7 +190,7 @@ def test_auto_more_macros_never_worse(arch, root, name):
         prev = None
         for n in (1, 2, 4, 8, 16, 32):
             a = with_changes(arch, **{"macro.count": n, "mapping.policy": "auto", "mapping.objective": objective})
-            r = analytic(a, wl)
+            r = auto(a, wl)
             from tlm.mapping.mapper import image_latency_cycles
             v = r.cycles if objective == "throughput" else image_latency_cycles(r)
             if prev is not None:
@@ -218,11 +224,11 @@ def test_resnet8_targets(arch, resnet8):
     """At 32 macros and batch 16 throughput >= 8x one macro sequential; batch 1 on 16 macros: latency
     at most half of one macro's."""
     one16 = analytic(with_policy(arch, "sequential"), dataclasses.replace(resnet8, batch=16))
-    best16 = analytic(with_changes(arch, **{"macro.count": 32, "mapping.policy": "auto"}),
+    best16 = auto(with_changes(arch, **{"macro.count": 32, "mapping.policy": "auto"}),
                       dataclasses.replace(resnet8, batch=16))
     assert best16.summary()["inferences_per_s"] >= 8 * one16.summary()["inferences_per_s"]
     one1 = analytic(with_policy(arch, "sequential"), resnet8)
-    lat = analytic(with_changes(arch, **{"macro.count": 16, "mapping.policy": "auto", "mapping.objective": "latency"}),
+    lat = auto(with_changes(arch, **{"macro.count": 16, "mapping.policy": "auto", "mapping.objective": "latency"}),
                    resnet8)
     assert lat.cycles <= one1.cycles / 2
 

@@ -20,7 +20,8 @@ def _mixed():
 
 
 def test_normalized_efficiency_weights_each_layer_by_its_input_and_weight_bits():
-    r = simulate(load_arch(ROOT / "configs" / "imagine.yaml"), _mixed())
+    from tlm.engines.registry import run
+    r = run("analytic", load_arch(ROOT / "configs" / "imagine.yaml"), _mixed())
     assert [int(m) for m in r.per_layer["macs"][:3]] == [4608, 0, 1280]
     k = (4608 * 4 * 2 + 1280 * 8 * 8) / (4608 + 1280)  # = 118,784 / 5,888 = 20.17...
     s = r.summary()

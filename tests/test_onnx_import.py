@@ -14,7 +14,8 @@ from tlm.engines.analytic import simulate  # noqa: E402
 from tlm.cli import main  # noqa: E402
 from tlm.errors import InputError  # noqa: E402
 from tlm.mapping.geometry import map_layers  # noqa: E402
-from tlm.onnxio.graph import LRN_OPS_EXTRA, load_onnx, onnx_to_yaml, parse_yaml  # noqa: E402
+from tlm.onnxio.graph import load_onnx, onnx_to_yaml, parse_yaml  # noqa: E402
+from tlm.onnxio.operators import LRN_OPS_EXTRA  # noqa: E402
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 F = TensorProto.FLOAT

@@ -11,6 +11,7 @@ whole Result (notes and mapping included).
 import pytest
 
 from tlm.engines import analytic
+from tlm.engines.registry import run
 from tlm.mapping import mapper
 from tlm.services import sweep
 from tlm.cli.commands.sweep import engine_args
@@ -39,7 +40,7 @@ def test_sweep_csv_is_the_same_with_plans_built_alone(job, tmp_path, monkeypatch
     mapper.clear_skeletons()
     fast, _ = sweep.run_sweep(job, tmp_path / "fast.csv")
     builder = sweep.PointBuilder(job)
-    fast_results = [analytic.simulate(*builder.build(i)).to_json() for i in range(job.n_points)]
+    fast_results = [run("analytic", *builder.build(i)).to_json() for i in range(job.n_points)]
     monkeypatch.setattr(analytic, "build_plan", _alone)
     alone, _ = sweep.run_sweep(job, tmp_path / "alone.csv")
     assert fast.count("\n") == 1 + 16
@@ -47,7 +48,7 @@ def test_sweep_csv_is_the_same_with_plans_built_alone(job, tmp_path, monkeypatch
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
     builder = sweep.PointBuilder(job)
     for i in range(job.n_points):
-        assert analytic.simulate(*builder.build(i)).to_json() == fast_results[i], job.label(i)
+        assert run("analytic", *builder.build(i)).to_json() == fast_results[i], job.label(i)
 
 
 def test_every_policy_from_a_shared_dict_equals_its_plan_alone(job):

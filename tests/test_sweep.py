@@ -13,7 +13,7 @@ import yaml
 
 from tlm.services import sweep
 from tlm.cli import main
-from tlm.engines import ENGINES
+from tlm.engines.registry import ENGINES
 
 ROOT = Path(__file__).resolve().parent.parent
 from tlm.cli.commands.sweep import engine_args

@@ -10,7 +10,7 @@ EXTRAS = {  # extra -> the packages it installs (pyproject.toml [project.optiona
     "onnx": ("onnx",),
     "plot": ("matplotlib",),
     "dask": ("dask[distributed]",),
-    "data": ("mlxtend", "scikit-learn"),
+    "data": ("mlxtend", "scikit-learn", "scipy"),
 }
 
 

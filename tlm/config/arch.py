@@ -91,8 +91,9 @@ class Macro(Section):
     c_cell_ff: float = param("capacitance a bit cell switches when its input bit is 1, fF", lo=0.0)
     c_column_ff: float = param("column (bit-line) capacitance pre-charged per column per DP cycle, fF", lo=0.0)
     c_row_driver_ff: float = param("input-driver load per row switched when the input bit is 1, fF", lo=0.0)
-    c_weight_write_ff_per_bit: float = param("capacitance switched to write one weight bit into a cell, fF",
-                                             lo=0.0)
+    c_weight_write_ff_per_bit: float = param("capacitance switched at vdd_digital per weight bit written besides "
+                                             "the bit line: the write driver and data latch, and the bit's share "
+                                             "of the row's write word line, fF", lo=0.0)
     weight_write_bits_per_cycle: int = param("macro weight-write port width, bits per clock cycle", lo=1, hi=2**31 - 1,
                                              why_hi="a port width: no memory depends on it")
     weight_double_buffer: bool = param("a tile's weights can be loaded while the previous tile computes")
@@ -100,6 +101,10 @@ class Macro(Section):
     periphery_area_mm2: float = param("macro periphery without ADCs: input drivers, timing, ABN "
                                       "references, mm2", lo=0.0)
     leakage_uw: float = param("leakage power of one macro array and its drivers, uW", lo=0.0)
+    c_write_bitline_ff_per_cell: float = param("write bit-line capacitance per cell along a column (the access "
+                                               "transistor's junction + the wire over one cell pitch), swung "
+                                               "once at vdd_array per weight bit written, fF; 0 leaves the bit "
+                                               "line out", lo=0.0, default=0.0)
     input_drive: str = param("how inputs reach the rows: 'bit_serial' (one input bit per DP phase, no DAC) "
                              "or 'multi_level' (input_dac_bits bits per phase through a DAC per row)",
                              choices=("bit_serial", "multi_level"), default="bit_serial")
@@ -321,6 +326,9 @@ class Functional(Section):
                                      lo=1e-6, hi=1.0, default=1.0)
 
 
+MAPPING_POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")  # the one list (tlm/mapping/policies.py)
+
+
 @frozen_section
 class Mapping(Section):
     """How the layers use the macros (tlm/mapping/mapper.py, docs/mapping.md)."""
@@ -328,7 +336,7 @@ class Mapping(Section):
                         "(all tiles packed into the macros once), pipelined (resident layers run at once: "
                         "images and rows stream through them), replicate (pipelined, spare macros copy the "
                         "slowest layers), auto (the best of these for the objective)",
-                        choices=("sequential", "resident", "pipelined", "replicate", "auto"), default="auto")
+                        choices=MAPPING_POLICIES, default="auto")
     objective: str = param("what auto minimizes: latency (of the batch), throughput (maximizes inferences/s), "
                            "energy (per inference, on-chip) or edp (energy x latency)",
                            choices=("latency", "throughput", "energy", "edp"), default="throughput")

@@ -20,7 +20,7 @@
           clock_mhz: 40
           source: Table II
 
-Conventions (DESIGN.md §7): a *raw* efficiency counts 2 ops per MAC at the stated precision; a
+Conventions (docs/architecture.md, "Conventions"): a *raw* efficiency counts 2 ops per MAC at the stated precision; a
 *1b-normalized* one counts 2 x input bits x weight bits ops per MAC.  At 1b x 1b they are the same.
 """
 from __future__ import annotations

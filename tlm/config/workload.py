@@ -287,46 +287,8 @@ def _digital_work(layer) -> int:
 
 def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
     w = ly.where
-    if "type" not in ly:
-        raise InputError("missing required field", w(), f"{path}.type")
-    t = ly["type"]
-    if not isinstance(t, str) or t not in _FIELDS:
-        raise InputError(f"unknown layer type {short(t)}, expected one of {', '.join(LAYER_TYPES)}"
-                         + did_you_mean(t, LAYER_TYPES), w("type"), f"{path}.type")
-    allowed = _COMMON | _FIELDS[t]
-    for k in ly:
-        if k not in allowed:
-            raise InputError(f"unknown field {short(k)} for a {t} layer" + did_you_mean(k, allowed), w(k),
-                             f"{path}.{k}")
-    name = ly.get("name", f"{t}{i}")
-    if not isinstance(name, str) or not name:
-        raise InputError(f"expected a non-empty string, found {short(name)}", w("name"), f"{path}.name")
-    path = f"layers[{i}]({name})"
-
-    def ref(v, key):
-        if not isinstance(v, str):
-            raise InputError(f"expected a layer name, found {short(v)}", w(key), f"{path}.{key}")
-        if v not in shapes:
-            raise InputError(f"no earlier layer named '{v}'" + did_you_mean(v, shapes), w(key), f"{path}.{key}")
-        return v
-
-    if t == "eltwise" and "inputs" in ly and "input" in ly:
-        raise InputError("give either 'input' or 'inputs', not both", w("input"), f"{path}.input")
-    if t == "eltwise" and "inputs" in ly:
-        srcs = ly["inputs"]
-        if not isinstance(srcs, list) or not srcs:
-            raise InputError(f"expected a list of layer names, found {srcs!r}", w("inputs"), f"{path}.inputs")
-        inputs = tuple(ref(s, "inputs") for s in srcs)
-    elif t in ("add", "concat"):
-        if "input" in ly:
-            raise InputError(f"a {t} layer takes 'inputs' (a list), not 'input'", w("input"), f"{path}.input")
-        srcs = ly.get("inputs")
-        if not isinstance(srcs, list) or len(srcs) < 2:
-            raise InputError(f"expected a list of at least two layer names, found {short(srcs)}", w("inputs"),
-                             f"{path}.inputs")
-        inputs = tuple(ref(s, "inputs") for s in srcs)
-    else:
-        inputs = (ref(ly["input"], "input") if "input" in ly else prev,)
+    t, name, path = _layer_head(ly, i, path)
+    inputs = _layer_inputs(ly, t, path, prev, shapes)
     in_shapes = tuple(shapes[s] for s in inputs)
     in_shape = in_shapes[0]
     prec = _precision(ly.get("precision"), w("precision"), f"{path}.precision", base)
@@ -341,52 +303,72 @@ def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
               bits_in=prec["input"], bits_w=prec["weight"], bits_out=prec["output"], relu=relu)
     if "weights" in ly:
         kw["extra"] = {"weights": ly["weights"]}
+    out = _out_shape(ly, t, path, in_shapes, kw)
+    if math.prod(out) > MAX_ELEMENTS:
+        raise InputError(f"output shape {list(out)} is absurdly large", w("type"), f"{path}")
+    kw["out_shape"] = out
+    return Layer(**kw)
 
-    def need3(what):
-        if len(in_shape) != 3:
-            raise InputError(f"a {what} layer needs a (C, H, W) input, found shape {list(in_shape)}",
-                             w("type"), f"{path}.type")
 
+def _layer_head(ly: YDict, i, path) -> tuple:
+    """(type, name, path naming the layer) of layer `i`, its fields checked against its type."""
+    w = ly.where
+    if "type" not in ly:
+        raise InputError("missing required field", w(), f"{path}.type")
+    t = ly["type"]
+    if not isinstance(t, str) or t not in _FIELDS:
+        raise InputError(f"unknown layer type {short(t)}, expected one of {', '.join(LAYER_TYPES)}"
+                         + did_you_mean(t, LAYER_TYPES), w("type"), f"{path}.type")
+    allowed = _COMMON | _FIELDS[t]
+    for k in ly:
+        if k not in allowed:
+            raise InputError(f"unknown field {short(k)} for a {t} layer" + did_you_mean(k, allowed), w(k),
+                             f"{path}.{k}")
+    name = ly.get("name", f"{t}{i}")
+    if not isinstance(name, str) or not name:
+        raise InputError(f"expected a non-empty string, found {short(name)}", w("name"), f"{path}.name")
+    return t, name, f"layers[{i}]({name})"
+
+
+def _layer_inputs(ly: YDict, t, path, prev, shapes) -> tuple:
+    """The names of the layers this one reads (`input`, `inputs`, or the previous layer)."""
+    w = ly.where
+
+    def ref(v, key):
+        if not isinstance(v, str):
+            raise InputError(f"expected a layer name, found {short(v)}", w(key), f"{path}.{key}")
+        if v not in shapes:
+            raise InputError(f"no earlier layer named '{v}'" + did_you_mean(v, shapes), w(key), f"{path}.{key}")
+        return v
+
+    if t == "eltwise" and "inputs" in ly and "input" in ly:
+        raise InputError("give either 'input' or 'inputs', not both", w("input"), f"{path}.input")
+    if t == "eltwise" and "inputs" in ly:
+        srcs = ly["inputs"]
+        if not isinstance(srcs, list) or not srcs:
+            raise InputError(f"expected a list of layer names, found {srcs!r}", w("inputs"), f"{path}.inputs")
+        return tuple(ref(s, "inputs") for s in srcs)
+    if t in ("add", "concat"):
+        if "input" in ly:
+            raise InputError(f"a {t} layer takes 'inputs' (a list), not 'input'", w("input"), f"{path}.input")
+        srcs = ly.get("inputs")
+        if not isinstance(srcs, list) or len(srcs) < 2:
+            raise InputError(f"expected a list of at least two layer names, found {short(srcs)}", w("inputs"),
+                             f"{path}.inputs")
+        return tuple(ref(s, "inputs") for s in srcs)
+    return (ref(ly["input"], "input") if "input" in ly else prev,)
+
+
+def _out_shape(ly: YDict, t, path, in_shapes, kw) -> tuple:
+    """The output shape of a layer of type `t` (window fields and the like go into `kw`)."""
+    w = ly.where
+    in_shape = in_shapes[0]
+    if t in ("conv2d", "maxpool", "avgpool", "global_avgpool", "global_maxpool") and len(in_shape) != 3:
+        raise InputError(f"a {t} layer needs a (C, H, W) input, found shape {list(in_shape)}",
+                         w("type"), f"{path}.type")
     if t in ("conv2d", "maxpool", "avgpool"):
-        need3(t)
-        c, h, wd = in_shape
-        if "kernel" not in ly:
-            raise InputError("missing required field", w(), f"{path}.kernel")
-        kh, kwd = _pair(ly["kernel"], w("kernel"), f"{path}.kernel")
-        if "stride" in ly:
-            sh, sw = _pair(ly["stride"], w("stride"), f"{path}.stride")
-        else:  # convs default to stride 1, pools to their kernel
-            sh, sw = (1, 1) if t == "conv2d" else (kh, kwd)
-        dh, dw = _pair(ly.get("dilation", 1), w("dilation"), f"{path}.dilation")
-        pad = _padding(ly.get("padding", 0), w("padding"), f"{path}.padding")
-        ekh, ekw = dh * (kh - 1) + 1, dw * (kwd - 1) + 1
-        if pad == "valid":
-            pad = (0, 0, 0, 0)
-        elif pad == "same":
-            oh, ow = -(-h // sh), -(-wd // sw)
-            ph = max(0, (oh - 1) * sh + ekh - h)
-            pw = max(0, (ow - 1) * sw + ekw - wd)
-            pad = (ph // 2, pw // 2, ph - ph // 2, pw - pw // 2)
-        ho = (h + pad[0] + pad[2] - ekh) // sh + 1
-        wo = (wd + pad[1] + pad[3] - ekw) // sw + 1
-        if ho < 1 or wo < 1:
-            raise InputError(f"kernel {kh}x{kwd} does not fit the {h}x{wd} input with padding {list(pad)}",
-                             w("kernel"), f"{path}.kernel")
-        cout = c
-        groups = 1
-        if t == "conv2d":
-            if "out_channels" not in ly:
-                raise InputError("missing required field", w(), f"{path}.out_channels")
-            cout = check_value(int, ly["out_channels"], {"lo": 1, "hi": MAX_DIM}, w("out_channels"),
-                               f"{path}.out_channels")
-            groups = check_value(int, ly.get("groups", 1), {"lo": 1, "hi": MAX_DIM}, w("groups"),
-                                 f"{path}.groups")
-            if c % groups or cout % groups:
-                raise InputError(f"groups={groups} must divide both input channels ({c}) and out_channels "
-                                 f"({cout})", w("groups"), f"{path}.groups")
-        out = (cout, ho, wo)
-        kw.update(kernel=(kh, kwd), stride=(sh, sw), padding=pad, dilation=(dh, dw), groups=groups)
-    elif t == "dense":
+        return _window_out_shape(ly, t, path, in_shape, kw)
+    if t == "dense":
         if len(in_shape) == 3 and in_shape[1:] != (1, 1):
             raise InputError(f"a dense layer needs a flat input, found shape {list(in_shape)}; add a flatten "
                              "or global pool layer before it", w("type"), f"{path}.type")
@@ -395,48 +377,97 @@ def _parse_layer(ly: YDict, i, path, prev, shapes, bits_of, base) -> Layer:
         fo = check_value(int, ly["out_features"], {"lo": 1, "hi": MAX_DIM}, w("out_features"),
                          f"{path}.out_features")
         kw["in_shape"] = (in_shape[0],)
-        out = (fo,)
-    elif t in ("global_avgpool", "global_maxpool"):
-        need3(t)
-        out = (in_shape[0], 1, 1)
-    elif t == "flatten":
-        out = (math.prod(in_shape),)
-    elif t == "reshape":
-        shp = ly.get("shape")
-        if not isinstance(shp, list) or len(shp) not in (1, 3):
-            raise InputError(f"expected [C, H, W] or [F], found {shp!r}", w("shape") if "shape" in ly else w(),
-                             f"{path}.shape")
-        out = tuple(check_value(int, x, {"lo": 1, "hi": MAX_DIM}, w("shape"), f"{path}.shape") for x in shp)
-        if math.prod(out) != math.prod(in_shape):
-            raise InputError(f"shape {list(out)} holds {math.prod(out)} elements, the input {list(in_shape)} "
-                             f"holds {math.prod(in_shape)}", w("shape"), f"{path}.shape")
-    elif t == "eltwise":
-        op = ly.get("op")
-        if not isinstance(op, str) or not op:
-            raise InputError(f"expected the name of the digital op, found {op!r}", w("op") if "op" in ly else w(),
-                             f"{path}.op")
-        kw["op"] = op
-        kw["ops_per_element"] = check_value(int, ly.get("ops_per_element", 1), {"lo": 0, "hi": 1 << 20},
-                                            w("ops_per_element"), f"{path}.ops_per_element")
-        for s in in_shapes[1:]:
-            if len(s) != len(in_shape) or any(b not in (a, 1) for a, b in zip(in_shape, s)):
-                raise InputError(f"input shape {list(s)} does not broadcast to {list(in_shape)}", w("inputs"),
-                                 f"{path}.inputs")
-        out = in_shape
-    elif t == "add":
+        return (fo,)
+    if t in ("global_avgpool", "global_maxpool"):
+        return (in_shape[0], 1, 1)
+    if t == "flatten":
+        return (math.prod(in_shape),)
+    if t == "reshape":
+        return _reshape_out_shape(ly, path, in_shape)
+    if t == "eltwise":
+        return _eltwise_out_shape(ly, path, in_shapes, kw)
+    if t == "add":
         if any(s != in_shape for s in in_shapes):
             raise InputError(f"add needs inputs of one shape, found {[list(s) for s in in_shapes]}",
                              w("inputs"), f"{path}.inputs")
-        out = in_shape
-    else:  # concat along channels
-        if any(len(s) != len(in_shape) or s[1:] != in_shape[1:] for s in in_shapes):
-            raise InputError(f"concat needs inputs that differ only in channels, found "
-                             f"{[list(s) for s in in_shapes]}", w("inputs"), f"{path}.inputs")
-        out = (sum(s[0] for s in in_shapes),) + in_shape[1:]
-    if math.prod(out) > MAX_ELEMENTS:
-        raise InputError(f"output shape {list(out)} is absurdly large", w("type"), f"{path}")
-    kw["out_shape"] = out
-    return Layer(**kw)
+        return in_shape
+    # concat along channels
+    if any(len(s) != len(in_shape) or s[1:] != in_shape[1:] for s in in_shapes):
+        raise InputError(f"concat needs inputs that differ only in channels, found "
+                         f"{[list(s) for s in in_shapes]}", w("inputs"), f"{path}.inputs")
+    return (sum(s[0] for s in in_shapes),) + in_shape[1:]
+
+
+def _window_out_shape(ly: YDict, t, path, in_shape, kw) -> tuple:
+    """A conv2d or pool: its window (kernel, stride, padding, dilation, groups into `kw`) and output shape."""
+    w = ly.where
+    c, h, wd = in_shape
+    if "kernel" not in ly:
+        raise InputError("missing required field", w(), f"{path}.kernel")
+    kh, kwd = _pair(ly["kernel"], w("kernel"), f"{path}.kernel")
+    if "stride" in ly:
+        sh, sw = _pair(ly["stride"], w("stride"), f"{path}.stride")
+    else:  # convs default to stride 1, pools to their kernel
+        sh, sw = (1, 1) if t == "conv2d" else (kh, kwd)
+    dh, dw = _pair(ly.get("dilation", 1), w("dilation"), f"{path}.dilation")
+    pad = _padding(ly.get("padding", 0), w("padding"), f"{path}.padding")
+    ekh, ekw = dh * (kh - 1) + 1, dw * (kwd - 1) + 1
+    if pad == "valid":
+        pad = (0, 0, 0, 0)
+    elif pad == "same":
+        oh, ow = -(-h // sh), -(-wd // sw)
+        ph = max(0, (oh - 1) * sh + ekh - h)
+        pw = max(0, (ow - 1) * sw + ekw - wd)
+        pad = (ph // 2, pw // 2, ph - ph // 2, pw - pw // 2)
+    ho = (h + pad[0] + pad[2] - ekh) // sh + 1
+    wo = (wd + pad[1] + pad[3] - ekw) // sw + 1
+    if ho < 1 or wo < 1:
+        raise InputError(f"kernel {kh}x{kwd} does not fit the {h}x{wd} input with padding {list(pad)}",
+                         w("kernel"), f"{path}.kernel")
+    cout = c
+    groups = 1
+    if t == "conv2d":
+        if "out_channels" not in ly:
+            raise InputError("missing required field", w(), f"{path}.out_channels")
+        cout = check_value(int, ly["out_channels"], {"lo": 1, "hi": MAX_DIM}, w("out_channels"),
+                           f"{path}.out_channels")
+        groups = check_value(int, ly.get("groups", 1), {"lo": 1, "hi": MAX_DIM}, w("groups"),
+                             f"{path}.groups")
+        if c % groups or cout % groups:
+            raise InputError(f"groups={groups} must divide both input channels ({c}) and out_channels "
+                             f"({cout})", w("groups"), f"{path}.groups")
+    kw.update(kernel=(kh, kwd), stride=(sh, sw), padding=pad, dilation=(dh, dw), groups=groups)
+    return (cout, ho, wo)
+
+
+def _reshape_out_shape(ly: YDict, path, in_shape) -> tuple:
+    w = ly.where
+    shp = ly.get("shape")
+    if not isinstance(shp, list) or len(shp) not in (1, 3):
+        raise InputError(f"expected [C, H, W] or [F], found {shp!r}", w("shape") if "shape" in ly else w(),
+                         f"{path}.shape")
+    out = tuple(check_value(int, x, {"lo": 1, "hi": MAX_DIM}, w("shape"), f"{path}.shape") for x in shp)
+    if math.prod(out) != math.prod(in_shape):
+        raise InputError(f"shape {list(out)} holds {math.prod(out)} elements, the input {list(in_shape)} "
+                         f"holds {math.prod(in_shape)}", w("shape"), f"{path}.shape")
+    return out
+
+
+def _eltwise_out_shape(ly: YDict, path, in_shapes, kw) -> tuple:
+    w = ly.where
+    in_shape = in_shapes[0]
+    op = ly.get("op")
+    if not isinstance(op, str) or not op:
+        raise InputError(f"expected the name of the digital op, found {op!r}", w("op") if "op" in ly else w(),
+                         f"{path}.op")
+    kw["op"] = op
+    kw["ops_per_element"] = check_value(int, ly.get("ops_per_element", 1), {"lo": 0, "hi": 1 << 20},
+                                        w("ops_per_element"), f"{path}.ops_per_element")
+    for s in in_shapes[1:]:
+        if len(s) != len(in_shape) or any(b not in (a, 1) for a, b in zip(in_shape, s)):
+            raise InputError(f"input shape {list(s)} does not broadcast to {list(in_shape)}", w("inputs"),
+                             f"{path}.inputs")
+    return in_shape
 
 
 def load_workload(path) -> Workload:

@@ -27,11 +27,12 @@ K = {k: i for i, k in enumerate(KIND_NAMES)}
 
 
 def choose_policy(arch, wl, input_density=None):
-    """`mapping.policy: auto`: the bound of every concrete policy that fits, the best for
-    `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a note saying why)."""
+    """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
+    fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
+    note saying why, its plan: built once, for the engine that executes it)."""
     obj = arch.mapping.objective
-    runs, skipped = {}, []
-    shared = {}  # what the policies' plans have in common is built once (tlm/plan.build_plan): same numbers
+    runs, plans, skipped = {}, {}, []
+    shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
     for p in mapper.CONCRETE:
         if p != "sequential":
             need = runs["sequential"].extra["mapping"]["macros_for_residency"]
@@ -41,8 +42,8 @@ def choose_policy(arch, wl, input_density=None):
                 continue
         try:
             ap = mapper.with_policy(arch, p)
-            runs[p] = simulate(ap, wl, input_density=input_density,
-                               plan=build_plan(ap, wl, input_density, shared=shared))
+            plans[p] = build_plan(ap, wl, input_density, shared=shared)
+            runs[p] = simulate(ap, wl, input_density=input_density, plan=plans[p])
         except InputError as e:
             if p == "sequential":
                 raise
@@ -57,20 +58,50 @@ def choose_policy(arch, wl, input_density=None):
     note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)
             + "".join(f"; {', '.join(p for p, r in skipped if r == why)}: {why}"
                       for why in dict.fromkeys(r for _, r in skipped)))
-    return best, runs[best], note
+    return best, runs[best], note, plans[best]
+
+
+def _compute_layers(arch, plan, pl, E, busy) -> None:
+    """The compute layers' rows of the per-layer arrays `pl`, energies `E` and busy cycles `busy` (the
+    sequential formulas: a resident policy's schedule replaces the cycles afterwards, mapper.apply)."""
+    m, ci = plan.mapping, plan.comp_idx
+    P, r_in, r_out = plan.pixels, plan.bits_in, plan.bits_out
+    tile = plan.tile_cycles
+    layer_cyc = hw_ctrl.layer_schedule_cycles(arch, tile, plan.round_loads_full, plan.round_loads_last,
+                                              plan.rounds)
+    compute = plan.rounds * tile
+    loaded = np.zeros_like(m.active_cells) if plan.resident else m.active_cells
+    ph, r_w, c_out = plan.dp_phases, plan.bits_w, plan.c_out  # DP phases per pixel (tlm/hw/macro.py)
+    dp_cyc = m.tiles * P * ph
+    conv = P * m.row_tiles * plan.conversions_per_pixel
+    psum_elems = plan.out_elems[ci] * (m.row_tiles - 1)
+    for k, v in (("compute_cycles", compute), ("load_cycles", layer_cyc - compute),
+                 ("weight_bits_loaded", loaded), ("conversions", conv), ("dp_cycles", dp_cyc),
+                 ("sram_read_bits", plan.in_bits[ci] * m.col_tiles + plan.psum_bits),
+                 ("sram_write_bits", plan.out_bits[ci] + plan.psum_bits),
+                 ("dma_bits", loaded), ("postproc_ops", psum_elems), ("cycles", layer_cyc)):
+        pl[k][ci] = v
+    busy_macro = m.tiles * tile
+    pl["temporal_utilization"][ci] = busy_macro / (arch.macro.count * np.maximum(layer_cyc, 1))
+    d = plan.density[ci]
+    E[ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph, m.active_cols * P * ph, d)
+    E[ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
+    E[ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, loaded)
+    E[ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
+    E[ci, K["controller"]] = hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P, r_in, m.row_tiles * c_out)
+    # shift-add / rescale of the conversion results (tlm/hw/adc.py)
+    E[ci, K["postproc"]] = P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
+    busy["macro"] += int(busy_macro.sum())
+    busy["adc"] += int((m.tiles * P * plan.t_cv).sum())
+    busy["dma"] += int(((plan.rounds - 1) * plan.round_loads_full + plan.round_loads_last).sum())
 
 
 def simulate(arch, wl, input_density=None, plan=None) -> Result:
-    """Analytic simulation of `wl` on `arch`.  `input_density` (one value per layer) replaces the
-    config's default input bit density, e.g. measured on data.  `plan`: an already built plan.
-    With a resident mapping policy the cycles come from the plan's job schedule (tlm/mapping/mapper.py);
-    `auto` runs every policy and keeps the best (choose_policy)."""
+    """Analytic simulation of `wl` on `arch` (a concrete `mapping.policy`: `auto` is resolved above the
+    engines, tlm/engines/registry.py).  `input_density` (one value per layer) replaces the config's
+    default input bit density, e.g. measured on data.  `plan`: an already built plan.  With a resident
+    mapping policy the cycles come from the plan's job schedule (tlm/mapping/schedule.py)."""
     if plan is None:
-        if arch.mapping.policy == "auto":
-            _best, res, note = choose_policy(arch, wl, input_density)
-            res.arch = arch  # the configuration as given (auto); the choice is in extra["mapping"] and the note
-            res.notes.append(note)
-            return res
         plan = build_plan(arch, wl, input_density)
     n = len(wl.layers)
     rows = plan.rows
@@ -78,35 +109,8 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     E = np.zeros((rows, len(KIND_NAMES)))
     busy = dict.fromkeys(("macro", "adc", "sram", "dma", "controller", "postproc"), 0)
 
-    m, ci = plan.mapping, plan.comp_idx
-    if m is not None:
-        P, r_in, r_out = plan.pixels, plan.bits_in, plan.bits_out
-        tile = plan.tile_cycles
-        layer_cyc = hw_ctrl.layer_schedule_cycles(arch, tile, plan.round_loads_full, plan.round_loads_last,
-                                                  plan.rounds)
-        compute = plan.rounds * tile
-        loaded = np.zeros_like(m.active_cells) if plan.resident else m.active_cells
-        ph, r_w, c_out = plan.dp_phases, plan.bits_w, plan.c_out  # DP phases per pixel (tlm/hw/macro.py)
-        dp_cyc = m.tiles * P * ph
-        conv = P * m.row_tiles * plan.conversions_per_pixel
-        psum_elems = plan.out_elems[ci] * (m.row_tiles - 1)
-        for k, v in (("compute_cycles", compute), ("load_cycles", layer_cyc - compute),
-                     ("weight_bits_loaded", loaded), ("conversions", conv), ("dp_cycles", dp_cyc),
-                     ("sram_read_bits", plan.in_bits[ci] * m.col_tiles + plan.psum_bits),
-                     ("sram_write_bits", plan.out_bits[ci] + plan.psum_bits),
-                     ("dma_bits", loaded), ("postproc_ops", psum_elems), ("cycles", layer_cyc)):
-            pl[k][ci] = v
-        busy_macro = m.tiles * tile
-        pl["temporal_utilization"][ci] = busy_macro / (arch.macro.count * np.maximum(layer_cyc, 1))
-        d = plan.density[ci]
-        E[ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph, m.active_cols * P * ph, d)
-        E[ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
-        E[ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, loaded)
-        E[ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
-        E[ci, K["controller"]] = hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P, r_in, m.row_tiles * c_out)
-        busy["macro"] += int(busy_macro.sum())
-        busy["adc"] += int((m.tiles * P * plan.t_cv).sum())
-        busy["dma"] += int(((plan.rounds - 1) * plan.round_loads_full + plan.round_loads_last).sum())
+    if plan.mapping is not None:
+        _compute_layers(arch, plan, pl, E, busy)
 
     di = plan.dig_idx
     if len(di):
@@ -139,9 +143,7 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     E[:, K["sram_write"]] = hw_sram.write_energy_pj(arch, pl["sram_write_bits"])
     E[:, K["dma"]] = hw_dma.onchip_energy_pj(arch, pl["dma_bits"])
     E[:, K["external"]] = hw_dma.external_energy_pj(arch, pl["dma_bits"])
-    E[:, K["postproc"]] = hw_pp.op_energy_pj(arch, pl["postproc_ops"])
-    if m is not None:  # shift-add / rescale of the conversion results (tlm/hw/adc.py)
-        E[ci, K["postproc"]] += P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
+    E[:, K["postproc"]] += hw_pp.op_energy_pj(arch, pl["postproc_ops"])
     E[:, K["controller"]] += hw_ctrl.energy_pj(arch, clock)
     E[:, K["leakage"]] = hw_leak.energy_pj(arch, clock, plan.mapping_desc["macros_used"])
     busy["sram"] += int(hw_sram.access_cycles(arch, pl["sram_read_bits"] + pl["sram_write_bits"]).sum())

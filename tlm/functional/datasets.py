@@ -9,6 +9,16 @@ Each dataset has ONE fixed held-out test split: a permutation of the image indic
 `numpy.random.default_rng(SPLIT_SEED)`; its first `TEST_SIZE[name]` indices are the test images, the
 rest the training images.  scripts/train_mnist.py trains on `split(name, "train")` only; accuracy is
 reported on `split(name, "test")` only.
+
+Every image enters a network through `inputs()` (accuracy, calibration, `tlm simulate --functional` and
+`--activity-from`):
+- Sampling: `images=N` of a part is a seeded, class-balanced sample (`balanced_sample`): each class's
+  images in a seeded random order, the classes taken in turn, so N images hold N // classes or one more
+  of every class (while a class has images left).  Same seed -> same images.  All images: the whole part.
+- Quantization to the workload's input precision (`to_input_codes`): the shipped datasets hold 8-bit pixels
+  p = 0..255 spanning the input range; an r-bit input code spans the same range with 2^r - 1 steps, so
+  code = floor(p * (2^r - 1) / 255 + 1/2) (round half up, exact integer arithmetic; 0 -> 0, 255 -> 2^r - 1).
+  A dataset file already holds r-bit codes (checked by `load_file`).
 """
 from __future__ import annotations
 
@@ -22,6 +32,8 @@ DATASETS = ("mnist5k", "digits")
 IMAGE_SHAPE = (1, 28, 28)  # (C, H, W) of every dataset's images, as load() returns them
 SPLIT_SEED = 20250101  # seed of the one permutation that defines every train/test split
 TEST_SIZE = {"mnist5k": 1000, "digits": 360}  # held-out images (20% of each dataset)
+PIXEL_BITS = 8  # bits of the shipped datasets' pixels (0..255)
+SAMPLE_SEED = 0  # default seed of the class-balanced sample of `images=N`
 
 
 def _load(name: str):
@@ -64,13 +76,58 @@ def split_indices(name: str, part: str) -> np.ndarray:
     return np.sort(perm[:k] if part == "test" else perm[k:])
 
 
-def split(name: str, part: str, images: int | None = None):
-    """Images and labels of the `train` or `test` part; the first `images` of it when given."""
+def balanced_sample(labels: np.ndarray, images: int | None, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """Indices (sorted) of a seeded, class-balanced sample of `images` of the items with these labels
+    (all of them when None): every class shuffled by one numpy Generator(seed), then the classes taken in
+    turn (round robin, classes in increasing order), the first `images` of that order."""
+    labels = np.asarray(labels)
+    if images is None or images >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    rank = np.empty(len(labels), dtype=np.int64)  # position of each item within its class's shuffled order
+    for c in np.unique(labels):
+        members = np.nonzero(labels == c)[0]
+        rank[members[rng.permutation(len(members))]] = np.arange(len(members))
+    order = np.lexsort((labels, rank))  # round 0 of every class, then round 1, ...
+    return np.sort(order[:images])
+
+
+def split(name: str, part: str, images: int | None = None, seed: int = SAMPLE_SEED):
+    """Images and labels of the `train` or `test` part; a seeded class-balanced sample of `images` of it
+    when given (`balanced_sample`)."""
     x, y = load(name)
     idx = split_indices(name, part)
-    if images is not None:
-        idx = idx[:images]
+    idx = idx[balanced_sample(y[idx], images, seed)]
     return x[idx], y[idx]
+
+
+def to_input_codes(pixels: np.ndarray, bits: int, pixel_bits: int = PIXEL_BITS) -> np.ndarray:
+    """Unsigned `pixel_bits` pixels -> unsigned `bits`-bit input codes spanning the same range:
+    floor(p * (2^bits - 1) / (2^pixel_bits - 1) + 1/2), in integers (round half up)."""
+    top, ptop = (1 << bits) - 1, (1 << pixel_bits) - 1
+    codes = (pixels.astype(np.int64) * (2 * top) + ptop) // (2 * ptop)
+    return codes.astype(np.uint8 if bits <= 8 else np.uint32)
+
+
+def check_input_codes(images: np.ndarray, bits: int) -> None:
+    """Images enter a network as unsigned `bits`-bit codes (`inputs` quantizes them): a code outside
+    0..2^bits - 1 is an error, never silently read as a wider number."""
+    top = (1 << bits) - 1
+    if images.size and (images.min() < 0 or images.max() > top):
+        raise InputError(f"input codes {images.min():g}..{images.max():g} exceed the {bits}-bit input "
+                         f"(0..{top}); quantize images with tlm.functional.datasets.to_input_codes", field="input")
+
+
+def inputs(name: str, part: str, shape, bits: int, images: int | None = None, seed: int = SAMPLE_SEED):
+    """THE entry of images into a network: input codes (N, C, H, W) of `bits` bits fitted to the workload's
+    input `shape` and labels (N,): of the `part` of a shipped dataset (quantized from its 8-bit pixels), or of a
+    dataset file (its codes, checked; it has no parts); a seeded class-balanced sample of `images`."""
+    if is_file_arg(name):
+        x, y = load_file(name, shape, bits)
+        idx = balanced_sample(y, images, seed)
+        return x[idx], y[idx]
+    x, y = split(name, part, images, seed)
+    return to_input_codes(fit_to(x, shape), bits), y
 
 
 def fit_to(x: np.ndarray, shape) -> np.ndarray:

@@ -1,41 +1,16 @@
-"""Functional bit-accurate model of the charge-domain CIM macro, and of whole networks on it.
+"""Functional bit-accurate model of whole networks on the charge-domain CIM macro.
 
-One macro operation (one row tile of one group of a conv/dense layer, for a block of output pixels):
-
-1. Inputs are unsigned r_in-bit codes; they are streamed one bit-plane per DP cycle (no DACs).
-2. A signed r_w-bit weight sits in r_w adjacent columns as its two's-complement bits; the columns of
-   one weight are combined in charge with binary weights (+2^j, the MSB column -2^(r_w-1)).  Each
-   bit-plane's DP over the tile's rows is one float32 matmul of a 0/1 matrix (exact: every partial sum
-   is an integer below 2^24).
-3. The bit-planes are accumulated in the charge domain with weights 2^b: the tile's dot product DP,
-   exactly the integer sum(x * w) of its rows (float64 from here, exact below 2^53).
-4. The rows are split channel-wise into `macro.dp_split_blocks` blocks; only the blocks holding the
-   layer's rows are connected to the column line.  The connected rows set the voltage swing the
-   converter sees (the `fixed` swing policy's range); the partial DPs of the blocks add up in charge.
-5. Conversion, with Gaussian noise of `functional.noise_lsb` ADC LSB (input-referred, seeded numpy
-   Generator) added at the converter input, rounding and clipping to r_out bits:
-   - `adaptive` swing (IMAGINE): the in-ADC analog batch-norm (ABN) applies a per-output-channel
-     gain g and offset b before the conversion, so the ADC range spans that channel's output range:
-     code = clip(round(g * DP + b + noise), 0, 2^r_out - 1).  g and b come from the folded batch-norm
-     and the calibrated output range of the trained network (or from data, for random weights).
-   The noise is fixed in volts: given in LSB of a `functional.noise_ref_bits`-bit conversion, it is
-   2^(r_out - noise_ref_bits) times that in LSB of an r_out-bit one.
-   - `fixed` swing: the ADC range is the worst-case DP range of the connected rows (times
-     `functional.fixed_range_fraction`, 1 by default), the same for every channel; the code is
-     rescaled to DP units and the batch-norm (g, b) is applied digitally after the converter, then
-     requantized to r_out bits.  Most of the ADC's codes are never used: fewer effective bits.
-6. Row tiles (rows > macro rows): each tile is converted on its own (signed partial, centred at
-   mid-scale, same gain) and the partial codes are accumulated digitally; the offset and the final
-   rounding and clipping are applied to the sum.  Row tiles are the shared plan's (tlm/mapping/plan.py): full
-   tiles of macro.rows rows first, the remainder last.
+The macro operation (bit-planes, DP-split blocks, conversion with noise, row tiles) is
+tlm/functional/macro.py; this module holds the layers around it and the networks.
 
 Three models of a network share the layer plumbing: `float` (float weights and activations), `ideal`
 (integer weights and r-bit activations computed exactly: round(g * sum(x * w) + b)), and `cim`
-(the steps above).  Activations travel as unsigned codes with a zero point (0 after a ReLU, 2^(r-1)
-for signed outputs).
+(the macro operation of tlm/functional/macro.py).  Activations travel as unsigned codes with a zero
+point (0 after a ReLU, 2^(r-1) for signed outputs).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,305 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from tlm.errors import InputError, Where, short
+from tlm.functional.datasets import check_input_codes
+from tlm.functional.joins import JOIN_TYPES, join_scale, requantize
+from tlm.functional.macro import (  # noqa: F401  (dp_line_noise_v, dp_noise_units: re-exported)
+    SWINGS, LayerStats, _as_matrix_input, _from_matrix_output, adc_final, adc_finish, adc_partial, combine_columns,
+    connected_rows, dp_line_noise_v, dp_noise_units, im2col, macro_dp, row_tiles, weight_bit_columns)
 
-SWINGS = ("adaptive", "fixed")
 MODES = ("float", "ideal", "cim")
-CHUNK_ELEMS = 1 << 22  # bit-plane matrix elements per matmul chunk (16 MB of float32)
-
-
-# ---- im2col --------------------------------------------------------------------------------------------
-def im2col(x: np.ndarray, layer) -> np.ndarray:
-    """(N, C, H, W) -> (G, N*Ho*Wo, C/G*kh*kw), rows ordered (c, kh, kw) like the weights' rows."""
-    n, c, h, w = x.shape
-    kh, kw = layer.kernel
-    sh, sw = layer.stride
-    dh, dw = layer.dilation
-    pt, pl, pb, pr = layer.padding
-    ho, wo = layer.out_shape[1:]
-    g = layer.groups
-    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr))) if any(layer.padding) else x
-    win = np.lib.stride_tricks.sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
-    win = win[:, :, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, ::dh, ::dw]  # N, C, Ho, Wo, kh, kw
-    win = win.reshape(n, g, c // g, ho, wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
-    return np.ascontiguousarray(win).reshape(g, n * ho * wo, (c // g) * kh * kw)
-
-
-def _as_matrix_input(x: np.ndarray, layer) -> np.ndarray:
-    """The rows each output pixel reads: im2col for a conv, the flat vector for a dense layer."""
-    if layer.type == "dense":
-        return x.reshape(1, len(x), -1)
-    return im2col(x, layer)
-
-
-def _from_matrix_output(y: np.ndarray, layer, n: int) -> np.ndarray:
-    """(G, M, Cout/G) -> (N, Cout, Ho, Wo) or (N, Cout)."""
-    g, m, cg = y.shape
-    if layer.type == "dense":
-        return y[0]
-    ho, wo = layer.out_shape[1:]
-    return y.reshape(g, n, ho, wo, cg).transpose(1, 0, 4, 2, 3).reshape(n, g * cg, ho, wo)
-
-
-# ---- the macro operation ---------------------------------------------------------------------------------
-def weight_bit_columns(w_int: np.ndarray, bits_w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Signed weights (rows, C) -> their two's-complement bit columns (rows, C*r_w) as 0/1 float32,
-    column j of output c at index c*r_w + j, and the binary weight of each bit column (r_w,)."""
-    u = np.mod(w_int.astype(np.int64), 1 << bits_w)
-    cols = (u[:, :, None] >> np.arange(bits_w)) & 1
-    colw = 2.0 ** np.arange(bits_w)
-    colw[-1] = -colw[-1]  # two's complement: the MSB column counts negative
-    return cols.reshape(len(w_int), -1).astype(np.float32), colw.astype(np.float32)
-
-
-def input_bit_planes(x_codes: np.ndarray, bits_in: int) -> np.ndarray:
-    """Unsigned codes (M, rows) -> bit-planes (r_in, M, rows) as 0/1 float32, LSB first."""
-    dt = np.uint8 if bits_in <= 8 else np.uint32
-    xu = x_codes.astype(dt)
-    return ((xu[None] >> np.arange(bits_in, dtype=dt)[:, None, None]) & 1).astype(np.float32)
-
-
-@dataclass
-class DpStats:
-    """Activity measured while computing DPs: input bits that are 1, and (input AND weight) bits."""
-
-    input_ones: float = 0.0
-    input_bits: float = 0.0
-    cell_ones: float = 0.0
-    cell_bits: float = 0.0
-    bits_w: int = 1  # bit columns per output channel
-    plane_ones: np.ndarray | None = None  # (r_in,) input bits that are 1, per bit-plane (LSB first)
-    plane_bits: float = 0.0  # input bits per bit-plane
-    pixel_ones: list = field(default_factory=list)  # scratch: per macro operation, ones per pixel
-    image_ones: list = field(default_factory=list)  # per run batch: (N,) input bits that are 1 per image
-    image_bits: float = 0.0  # input bits per image (all row tiles and groups, every bit-plane)
-
-    @property
-    def plane_density(self) -> np.ndarray:
-        """Fraction of input bits that are 1, per bit-plane (LSB first)."""
-        return (self.plane_ones if self.plane_ones is not None else np.zeros(0)) / max(self.plane_bits, 1)
-
-    @property
-    def image_density(self) -> np.ndarray:
-        """Input bit density per image, in run order."""
-        return np.concatenate(self.image_ones) / max(self.image_bits, 1) if self.image_ones else np.zeros(0)
-
-
-def combine_columns(wcols: np.ndarray, colw: np.ndarray) -> np.ndarray:
-    """The binary-weighted sum of each weight's adjacent bit columns: (rows, C*r_w) -> (rows, C)."""
-    rows, bits_w = len(wcols), len(colw)
-    return wcols.reshape(rows, -1, bits_w) @ colw  # signed integers, exact in float32
-
-
-def macro_dp(x_codes: np.ndarray, w_comb: np.ndarray, bits_in: int, stats: DpStats | None = None,
-             weight_ones: np.ndarray | None = None) -> np.ndarray:
-    """One macro operation: the exact DP (M, C) of unsigned r_in-bit inputs (M, rows) with the weights
-    `w_comb` = combine_columns(bit columns, column weights) (rows, C).  float64 result.
-
-    The binary weighting of a weight's adjacent columns is linear and happens in charge before the
-    conversion (where the noise enters), so it is applied to the bit columns first: the matmul of each
-    input bit-plane with the combined columns gives the same integers as per-column popcounts weighted
-    afterwards (every partial sum is below rows * 2^(r_w-1) < 2^24, exact in float32), for r_w times
-    less work.  The bit-planes are then accumulated with weights 2^b (charge-domain accumulation).
-    `weight_ones` (rows,): weight bits that are 1 per row, for the DP activity in `stats`."""
-    m, rows = x_codes.shape
-    c = w_comb.shape[1]
-    out = np.empty((m, c), dtype=np.float64)
-    pw = 2.0 ** np.arange(bits_in)
-    step = max(1, CHUNK_ELEMS // max(1, bits_in * max(rows, c)))
-    dt = np.uint8 if bits_in <= 8 else np.uint32
-    shifts = np.arange(bits_in, dtype=dt)[:, None, None]
-    for s in range(0, m, step):
-        xu = x_codes[s:s + step].astype(dt)
-        planes = ((xu[None] >> shifts) & 1).astype(np.float32)  # (r_in, m', rows): one DP cycle each
-        mm = planes.shape[1]
-        per_plane = planes.reshape(bits_in * mm, rows) @ w_comb  # (r_in*m', C) per-bit-plane DPs
-        out[s:s + mm] = np.tensordot(pw, per_plane.reshape(bits_in, mm, c), axes=(0, 0))  # charge accumulation
-        if stats is not None:
-            _count_ones(stats, xu, bits_in, c, weight_ones)
-    return out
-
-
-_POP8 = np.array([bin(v).count("1") for v in range(256)], dtype=np.uint8)  # ones of each 8-bit code
-_BITS8 = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)  # code -> its bits, LSB first
-
-
-def _count_ones(stats, xu, bits_in, c, weight_ones):
-    """The activity of one macro operation from its input codes (m', rows): bits that are 1 per bit-plane,
-    per pixel and per row (popcounts of the codes, the same counts as summing the bit-planes)."""
-    mm, rows = xu.shape
-    if bits_in <= 8:
-        pc = _POP8[xu]
-        po = np.bincount(xu.ravel(), minlength=256) @ _BITS8[:, :bits_in]
-    else:
-        planes = (xu[None] >> np.arange(bits_in, dtype=xu.dtype)[:, None, None]) & 1
-        pc = planes.sum(axis=0, dtype=np.int64)
-        po = planes.sum(axis=(1, 2), dtype=np.float64)
-    stats.plane_ones = po if stats.plane_ones is None else stats.plane_ones + po
-    stats.plane_bits += mm * rows
-    stats.pixel_ones.append(pc.sum(axis=1, dtype=np.int64).astype(np.float64))
-    ones_per_row = pc.sum(axis=0, dtype=np.int64).astype(np.float64)
-    n_bits = float(bits_in) * mm * rows
-    stats.input_ones += float(ones_per_row.sum())
-    stats.input_bits += n_bits
-    stats.cell_ones += float(ones_per_row @ weight_ones)  # input bit 1 AND weight bit 1
-    stats.cell_bits += n_bits * c * stats.bits_w
-
-
-def row_tiles(rows: int, macro_rows: int) -> list[slice]:
-    """A group's rows in row tiles as the shared plan tiles them (tlm/mapping/plan.py, Plan._build_tiles): full
-    tiles of `macro_rows` rows first, the remainder last (tests/test_functional_tlm.py checks they agree)."""
-    return [slice(a, min(a + macro_rows, rows)) for a in range(0, rows, macro_rows)]
-
-
-def connected_rows(rows_in_tile: int, arch) -> int:
-    """Rows whose DP blocks are connected to the column line: whole blocks of the channel-wise split."""
-    blk = arch.macro.rows // arch.macro.dp_split_blocks
-    return -(-rows_in_tile // blk) * blk
-
-
-# ---- conversion -----------------------------------------------------------------------------------------
-@dataclass
-class LayerStats:
-    """Per-layer error statistics of the CIM model against the exact (unrounded) integer output."""
-
-    n: int = 0
-    ref_sum: float = 0.0
-    ref_sq: float = 0.0
-    err_sq: float = 0.0
-    ideal_err_sq: float = 0.0
-    conversions: int = 0
-    clipped: int = 0
-    dp: DpStats = field(default_factory=DpStats)
-
-    def add(self, ref, y, y_ideal):
-        self.n += ref.size
-        self.ref_sum += float(ref.sum())
-        self.ref_sq += float(np.square(ref).sum())
-        self.err_sq += float(np.square(y - ref).sum())
-        self.ideal_err_sq += float(np.square(y_ideal - ref).sum())
-
-    @staticmethod
-    def _db(sig, err):
-        return math.inf if err == 0 else 10 * math.log10(sig / err) if sig > 0 else -math.inf
-
-    @property
-    def signal_var(self):
-        m = self.ref_sum / max(self.n, 1)
-        return max(self.ref_sq / max(self.n, 1) - m * m, 0.0)
-
-    @property
-    def sqnr_db(self) -> float:
-        return self._db(self.signal_var, self.err_sq / max(self.n, 1))
-
-    @property
-    def ideal_sqnr_db(self) -> float:
-        return self._db(self.signal_var, self.ideal_err_sq / max(self.n, 1))
-
-    @staticmethod
-    def enob(db):
-        return (db - 1.76) / 6.02
-
-    @property
-    def clip_rate(self) -> float:
-        return self.clipped / max(self.conversions, 1)
-
-    @property
-    def input_density(self) -> float:
-        return self.dp.input_ones / max(self.dp.input_bits, 1)
-
-    @property
-    def dp_activity(self) -> float:
-        return self.dp.cell_ones / max(self.dp.cell_bits, 1)
-
-
-BOLTZMANN_J_PER_K = 1.380649e-23
-
-
-def dp_line_noise_v(arch, n_conn: int) -> float:
-    """rms noise of the DP line at the column, volts (`functional.dp_noise`): the kT/C sampling noise of
-    the line's capacitance (the connected cells and the column wire), a measured-equivalent value, or 0."""
-    f = arch.functional
-    if f.dp_noise == "off":
-        return 0.0
-    if f.dp_noise == "measured":
-        return f.dp_noise_mv * 1e-3
-    c_f = (n_conn * arch.macro.c_cell_ff + arch.macro.c_column_ff) * 1e-15
-    return math.sqrt(BOLTZMANN_J_PER_K * f.temperature_k / c_f) if c_f > 0 else 0.0
-
-
-def dp_noise_units(arch, n_conn: int, fs_per_row: float) -> float:
-    """The DP-line noise in DP units (what one cell with input bit 1 and weight bit 1 adds): the line swings
-    `dp_swing_fraction x vdd_array_v` at the worst-case DP of the connected rows, n_conn x fs_per_row."""
-    v_fs = arch.functional.dp_swing_fraction * arch.technology.vdd_array_v
-    return dp_line_noise_v(arch, n_conn) * n_conn * fs_per_row / v_fs
-
-
-def _noise(shape, sigma, rng):
-    """Gaussian noise of rms `sigma` (a scalar, or per channel broadcasting over `shape`): one standard
-    normal draw per conversion, so the stream of draws does not depend on the sigmas.  The draws are
-    float32 (7 significant digits of a noise of about an LSB: far below any rounding step)."""
-    if np.all(np.asarray(sigma) <= 0):
-        return 0.0
-    return rng.standard_normal(shape, dtype=np.float32) * sigma
-
-
-def _convert(u, top, st, low_is_clip):
-    """Round and clip analog values `u` (in ADC LSB) to codes 0..top; count clipped conversions."""
-    if st is not None:
-        st.conversions += u.size
-        st.clipped += int(np.count_nonzero(u > top + 0.5))
-        if low_is_clip:
-            st.clipped += int(np.count_nonzero(u < -0.5))
-    return np.clip(np.rint(u), 0, top)
-
-
-# ---- the ADC pipeline: noise, ABN gain/offset, rounding and clipping (shared with tlm/engines/transaction/adc.py) -----------
-def _fs_per_row(L) -> float:
-    return float(((1 << L.bits_in) - 1) * (1 << (L.bits_w - 1)))  # max |DP| per connected row
-
-
-def conversion_sigma(arch, L, swing, gain, n_conn, noise_lsb):
-    """rms noise of one conversion in ADC LSB: the DP-line noise (volts at the column, before the ABN gain)
-    in this conversion's LSB, and the comparator noise `noise_lsb` (noise_ref_bits LSB, fixed in volts)."""
-    cmp = noise_lsb * 2.0 ** (L.bits_out - arch.functional.noise_ref_bits)
-    dpn = dp_noise_units(arch, n_conn, _fs_per_row(L))
-    if swing == "adaptive":
-        return np.sqrt(np.square(gain * dpn) + cmp ** 2) if dpn > 0 else cmp
-    return math.sqrt((dpn / fixed_lsb(arch, L, n_conn)) ** 2 + cmp ** 2)
-
-
-def fixed_lsb(arch, L, n_conn) -> float:
-    """The fixed swing's LSB in DP units: 2^r codes over [-FS, FS) of the connected rows' worst case."""
-    top = (1 << L.bits_out) - 1
-    return 2.0 * n_conn * _fs_per_row(L) * arch.functional.fixed_range_fraction / (top + 1)
-
-
-def adc_final(dp, gain, offset, n_conn, L, relu, arch, noise_lsb, rng, stats=None):
-    """Adaptive swing, the layer's only row tile: the ABN gain and offset in the ADC, ReLU = clipping at
-    code 0: code = clip(round(g * DP + b + noise))."""
-    sig = conversion_sigma(arch, L, "adaptive", gain, n_conn, noise_lsb)
-    return _convert(gain * dp + offset + _noise(dp.shape, sig, rng), (1 << L.bits_out) - 1, stats, not relu)
-
-
-def adc_partial(dp, gain, n_conn, L, arch, swing, noise_lsb, rng, stats=None):
-    """One row tile's partial DP converted (signed, mid-scale) for digital accumulation: in output LSB
-    (adaptive: same gain, no offset) or in DP units (fixed: the ADC spans the worst case, BN after it)."""
-    top = (1 << L.bits_out) - 1
-    mid = float(1 << (L.bits_out - 1))
-    sig = conversion_sigma(arch, L, swing, gain, n_conn, noise_lsb)
-    if swing == "adaptive":
-        return _convert(gain * dp + mid + _noise(dp.shape, sig, rng), top, stats, True) - mid
-    lsb = fixed_lsb(arch, L, n_conn)
-    return (_convert(dp / lsb + mid + _noise(dp.shape, sig, rng), top, stats, True) - mid) * lsb
-
-
-def adc_finish(acc, gain, offset, L, swing):
-    """The accumulated partials to output codes: offset (adaptive) or the digital BN (fixed), rounding,
-    clipping to r_out bits."""
-    top = (1 << L.bits_out) - 1
-    if swing == "adaptive":
-        return np.clip(np.rint(acc + offset), 0, top)
-    return np.clip(np.rint(acc * gain + offset), 0, top)
 
 
 # ---- one compute layer -------------------------------------------------------------------------------------
@@ -469,11 +152,17 @@ def _pool(x, layer, op):
     return win.max(axis=(4, 5)) if op == "max" else win.mean(axis=(4, 5))
 
 
-def digital(layer, xs, zps, top, is_float):
-    """A digital post-processing layer on codes (or floats); returns (output, zero point)."""
+def digital(layer, xs, zps, top, is_float, join=None):
+    """A digital post-processing layer on codes (or floats); returns (output, zero point).  A join of
+    several tensors (add, concat) on codes needs `join` = (multiplier per input, output zero point),
+    FunctionalNet.joins: each input is requantized to the output's scale (`requantize`)."""
     t = layer.type
     x = xs[0]
     zp = zps[0]
+    if t in JOIN_TYPES and not is_float:
+        if join is None:
+            raise ValueError(f"{layer.name}: a {t} on codes needs its requantization (FunctionalNet.joins)")
+        return requantize(t, xs, zps, join, top)
     if t == "maxpool":
         return _pool(x, layer, "max"), zp
     if t == "avgpool":
@@ -488,13 +177,21 @@ def digital(layer, xs, zps, top, is_float):
         return x.reshape(len(x), -1), zp
     if t == "concat":
         return np.concatenate(xs, axis=1), zp
-    if t == "add":  # saturating add of the real parts; ReLU clips at zero
-        s = sum(v - z for v, z in zip(xs, zps))
-        if is_float:
-            return (np.maximum(s, 0) if layer.relu else s), 0
-        zo = 0 if layer.relu else (top + 1) // 2
-        return np.clip(s + zo, 0, top), zo
+    if t == "add":  # the real sum; ReLU clips at zero
+        s = sum(xs)
+        return (np.maximum(s, 0) if layer.relu else s), 0
     raise InputError(f"layer type '{t}' has no functional model", layer.where, layer.name)
+
+
+def _one_blas_thread():
+    """One BLAS thread while the model runs (fastest for its many small matmuls), with threadpoolctl when
+    it is there (it comes with scikit-learn, the optional extra 'data'); without it, tlm/__init__.py's
+    OPENBLAS_NUM_THREADS=1 default already holds unless the user changed it."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 # ---- networks ---------------------------------------------------------------------------------------------------
@@ -510,15 +207,18 @@ class FunctionalNet:
     def __init__(self, arch, wl, params: dict):
         self.arch, self.wl = arch, wl
         self.q: dict[str, QLayer] = {}
+        self.joins: dict[str, tuple] = {}  # join layer -> (multiplier per input, output zero point)
         rng_of = {"input": float(params.get("input.range", 1.0))}
         zp_of = {"input": 0}
+        bits_of = {"input": wl.input_bits}
         for L in wl.layers:
             src = L.inputs[0]
+            bits_of[L.name] = L.bits_out
             if not L.is_compute:
-                rng_of[L.name] = max(rng_of[s] for s in L.inputs)
-                zp_of[L.name] = 0 if (L.type != "add" or L.relu) else (1 << (L.bits_out - 1))
-                if L.type != "add":
-                    zp_of[L.name] = zp_of[src]
+                if L.type in JOIN_TYPES:
+                    self.joins[L.name] = join_scale(L, params, rng_of, zp_of, bits_of)
+                else:
+                    rng_of[L.name], zp_of[L.name] = rng_of[src], zp_of[src]
                 continue
             w = np.asarray(params[L.name + ".w"], dtype=np.float64)
             wstep = np.asarray(params.get(L.name + ".w_scale", np.ones(L.c_out)), dtype=np.float64)
@@ -542,11 +242,11 @@ class FunctionalNet:
     def run(self, images: np.ndarray, mode: str, swing: str = "adaptive", noise_lsb: float = 0.0,
             seed: int = 0, batch: int = 250) -> RunResult:
         """Images (N, C, H, W) as unsigned input codes through the float, ideal or cim model."""
-        from threadpoolctl import threadpool_limits
+        check_input_codes(images, self.wl.input_bits)
         rng = np.random.default_rng(seed)
         stats = {n: LayerStats() for n in self.q} if mode == "cim" else {}
         outs = []
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             for s in range(0, len(images), batch):
                 outs.append(self._run_batch(images[s:s + batch], mode, swing, noise_lsb, rng, stats))
         return RunResult(np.concatenate(outs), stats)
@@ -569,7 +269,8 @@ class FunctionalNet:
                     y = q.cim(xs[0], self.arch, swing, noise, rng, stats.get(L.name))
                 zps[L.name] = 0 if is_float else q.zp_out
             else:
-                y, zps[L.name] = digital(L, xs, [zps[s] for s in L.inputs], (1 << L.bits_out) - 1, is_float)
+                y, zps[L.name] = digital(L, xs, [zps[s] for s in L.inputs], (1 << L.bits_out) - 1, is_float,
+                                         self.joins.get(L.name))
             vals[L.name] = y if is_float else y.astype(np.float32)
         return vals[self.wl.layers[-1].name]
 
@@ -645,11 +346,16 @@ def load_params(wl) -> dict:
 
 
 def check_params(params: dict, wl, where: Where) -> None:
-    """Every compute layer's `.w`, `.b`, `.range` (and optional `.w_scale`) present, of its shape, finite
-    and bounded (tlm/config/npz.py check_values): the same for a weights file and for an ONNX model's
+    """Every compute layer's `.w`, `.b`, `.range` (and optional `.w_scale`; a join layer's optional `.range`)
+    present, of its shape, finite and bounded (tlm/config/npz.py check_values): the same for a weights file and for an ONNX model's
     initializers after folding.  Arrays are replaced by their float64 values."""
     from tlm.config.npz import check_values
     for L in wl.layers:
+        if L.type in JOIN_TYPES and L.name + ".range" in params:  # optional: else its inputs' worst case
+            a = np.asarray(params[L.name + ".range"])
+            if a.shape != ():
+                raise InputError(f"expected one number, found shape {list(a.shape)}", where, L.name + ".range")
+            params[L.name + ".range"] = check_values(a, where, L.name + ".range", "range")
         if not L.is_compute:
             continue
         for key in (".w", ".b", ".range"):
@@ -669,8 +375,9 @@ def check_params(params: dict, wl, where: Where) -> None:
 
 
 def random_params(arch, wl, images: np.ndarray, seed: int = 0, percentile: float = 99.9) -> dict:
-    """He-initialised random weights; each layer's output range calibrated on `images` through the float
-    model (the `percentile` of its activations), as an adaptive-swing calibration from data would."""
+    """He-initialised random weights; each compute and join layer's output range calibrated on `images`
+    through the float model (the `percentile` of its activations), as an adaptive-swing calibration from
+    data would."""
     rng = np.random.default_rng(seed)
     params = {"input.range": 1.0}
     for L in wl.layers:
@@ -691,6 +398,9 @@ def random_params(arch, wl, images: np.ndarray, seed: int = 0, percentile: float
             params[L.name + ".range"] = float(r) if r > 0 else 1.0
         else:
             y, _ = digital(L, xs, [0] * len(xs), 0, True)
+            if L.type in JOIN_TYPES:  # a join's range too, as tlm/onnxio/weights.calibrate_ranges
+                r = np.percentile(np.abs(y), percentile)
+                params[L.name + ".range"] = float(r) if r > 0 else 1.0
         vals[L.name] = y
     return params
 

@@ -1,4 +1,4 @@
-"""CIM macro: charge-domain dot products (DESIGN.md §1-2, §7).
+"""CIM macro: charge-domain dot products (docs/architecture.md, "Where each rule lives").
 
 Events: a DP phase (one input bit-plane, or one multi-level input digit, over the active rows and
 columns), driving a row (with its DAC when inputs are multi-level), writing a weight bit.  The array and
@@ -55,13 +55,38 @@ def input_driver_energy_pj(arch, row_cycles, input_density):
     return drv + dac_energy_pj(arch, row_cycles)
 
 
+def write_bitline_ff(arch) -> float:
+    """Capacitance of one write bit line: it runs along a physical column over rows / fold cells."""
+    m = arch.macro
+    return m.rows / m.fold * m.c_write_bitline_ff_per_cell
+
+
 def weight_write_energy_pj(arch, bits):
-    return cv2_pj(bits * arch.macro.c_weight_write_ff_per_bit, arch.technology.vdd_digital_v)
+    """Writing `bits` weight bits into the array: a row's word line opens, and each bit's write driver pulls
+    one of its column's precharged differential bit lines through the full array swing (restored by the next
+    precharge: one full C x V^2 per bit, whatever the data), plus the driver, data latch and word-line share
+    (`c_weight_write_ff_per_bit`) at the digital supply."""
+    m, t = arch.macro, arch.technology
+    return cv2_pj(bits * write_bitline_ff(arch), t.vdd_array_v) + cv2_pj(bits * m.c_weight_write_ff_per_bit,
+                                                                         t.vdd_digital_v)
 
 
 def weight_write_cycles(arch, bits):
     """Cycles to write `bits` weight bits through the macro's write port."""
     return -(-bits // arch.macro.weight_write_bits_per_cycle)
+
+
+def dp_block_rows(arch) -> int:
+    """Rows of one DP-split block: the macro's rows split channel-wise into `macro.dp_split_blocks`
+    blocks, which it drives and connects to the column lines separately."""
+    return arch.macro.rows // arch.macro.dp_split_blocks
+
+
+def block_rows(arch, rows):
+    """`rows` rounded up to whole DP-split blocks (the one rounding rule): the rows a tile occupies in a
+    macro (tlm/mapping/packing.py) and those connected to its column lines (tlm/functional/model.py)."""
+    blk = dp_block_rows(arch)
+    return -(-rows // blk) * blk
 
 
 def channels_per_macro(arch, bits_w):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tlm.errors import InputError, Where
 from tlm.hw import controller as hw_ctrl
+from tlm.hw.macro import block_rows
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_PACK_TILES
@@ -37,8 +38,9 @@ def _hw(shape):
 
 
 def row_cycles(arch, layer, outputs_per_tile):
-    """(cycles of output row 0, of any later row) of one tile of a compute layer for one image.  Row 0
-    carries the pipeline fill (first DP + last conversion); the rows sum to tile_cycles of the image."""
+    """(cycles of the first output row of a tile run, of any further row) of one tile of a compute layer
+    for one image.  The first row carries the pipeline fill (first DP + last conversion), once per run:
+    a run over rows lo..hi costs first + (hi - lo) x further = tile_cycles of its pixels."""
     H, W = _hw(layer.out_shape)
     # the tile schedule rule of tlm/hw/controller.tile_cycles (one place): row 0 = a tile over W pixels,
     # every later row = what W more pixels add
@@ -90,8 +92,7 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
     mm = m if m is not None else comp_mapping(arch, wl)[0]
     total = int(mm.tiles.sum()) if mm is not None else 0
     if total > MAX_PACK_TILES:  # too many to place one by one: a lower bound from the cells they occupy
-        blk = arch.macro.rows // arch.macro.dp_split_blocks
-        occ = cdiv(mm.rows_per_tile, blk) * blk * mm.cols_per_tile * mm.tiles
+        occ = block_rows(arch, mm.rows_per_tile) * mm.cols_per_tile * mm.tiles
         need = int(cdiv(int(occ.sum()), arch.macro.rows * arch.macro.columns))
         if policy == "sequential":
             return Assignment(policy=policy, macros=N, macros_for_residency=need,
@@ -156,7 +157,7 @@ def arch_file(arch):
     return getattr(arch, "source_file", None) or "<architecture>"
 
 
-def stage_cycles(asg, layer_work, pp_cycles=0):
+def stage_cycles(asg, layer_work):
     """Per macro: cycles of work per image (a layer replicated f times does 1/f of its rows per copy,
     rounded up)."""
     st = {}

@@ -1,4 +1,4 @@
-"""Mapping of conv and dense layers onto the CIM macros (DESIGN.md §2), vectorized over layers.
+"""Mapping of conv and dense layers onto the CIM macros (docs/architecture.md, "The plan"), vectorized over layers.
 
 Default mapping of one group of a conv: rows = kh*kw*c_in/groups, columns = c_out/groups * r_w.
 - Row tiles when the rows exceed the macro: partial DPs converted per row tile, accumulated digitally.
@@ -11,6 +11,7 @@ Dense layers are 1x1 convs over a 1x1 map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -85,3 +86,46 @@ def map_layers(arch, layers) -> Mapping:
         weight_bits=weight_bits,
         spatial_utilization=weight_bits / (tiles * R * C),
     )
+
+
+def row_spans(rows: int, macro_rows: int) -> list:
+    """A group's kernel rows split into row tiles: (first row, rows) of full tiles of `macro_rows` rows
+    first, the remainder last.  The one row-tiling rule (tile_grid; tlm/functional/model.row_tiles)."""
+    return [(a, min(macro_rows, rows - a)) for a in range(0, rows, macro_rows)]
+
+
+class TileShape(NamedTuple):
+    """Where one weight tile sits in its layer's weights (the one tile geometry)."""
+
+    index: int  # the tile's index in its layer (group tiles x column tiles x row tiles)
+    group0: int  # first group it holds
+    groups: int  # groups it holds, packed block-diagonally (1 unless small groups are packed)
+    ch0: int  # first output channel it produces, within each group
+    channels: int  # output channels it produces per group
+    row0: int  # first kernel row it holds, within each group's kh x kw x c_in/g rows
+    rows: int  # kernel rows it holds per group
+    row_tile: int  # 0 .. row_tiles - 1
+    last_row: bool  # its conversions are final outputs (else partial sums)
+
+
+def tile_grid(arch, m: Mapping, j: int, layer):
+    """The tiles of compute layer j of `m` (`layer` its workload Layer), in index order: the one tile
+    enumeration that the plan (tlm/mapping/plan.py), the packer (tlm/mapping/packing.py) and the
+    functional data path (through the plan's tiles) iterate."""
+    R = arch.macro.rows
+    g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
+    rows_g = int(m.rows_per_group[j])
+    cout_g = layer.c_out // g
+    chm = int(hw_macro.channels_per_macro(arch, layer.bits_w))
+    n_ct = int(m.col_tiles[j])
+    spans = row_spans(rows_g, R)
+    assert len(spans) == int(m.row_tiles[j])
+    k = 0
+    for gt in range(int(m.group_tiles[j])):
+        g0 = gt * gpt
+        ng = min(gpt, g - g0)
+        for ct in range(n_ct):
+            ch = min(chm, cout_g - ct * chm)
+            for rt, (r0, rows) in enumerate(spans):
+                yield TileShape(k, g0, ng, ct * chm, ch, r0, rows, rt, rt == len(spans) - 1)
+                k += 1

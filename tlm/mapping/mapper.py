@@ -1,4 +1,4 @@
-"""Several macros: where every weight tile lives and when every piece of work runs (DESIGN.md §6).
+"""Several macros: where every weight tile lives and when every piece of work runs (docs/mapping.md; docs/architecture.md, "The plan").
 
 Policies (`mapping.policy` in the architecture YAML, `tlm simulate --mapping`):
 - `sequential`: today's schedule, layer by layer, a layer's tiles in rounds over the macros, weights

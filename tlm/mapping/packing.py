@@ -4,7 +4,8 @@ first-fit decreasing onto shelves, and the balanced spread.  The rule is describ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from tlm.mapping.geometry import cdiv, map_layers
+from tlm.hw.macro import block_rows
+from tlm.mapping.geometry import map_layers, tile_grid
 
 
 # ---- placement --------------------------------------------------------------------------------------
@@ -53,8 +54,7 @@ def _put(mac, where, h, w):
 
 
 def _rect(arch, rows):
-    blk = arch.macro.rows // arch.macro.dp_split_blocks
-    return cdiv(rows, blk) * blk
+    return block_rows(arch, rows)
 
 
 def comp_mapping(arch, wl):
@@ -75,19 +75,8 @@ def tile_rects(arch, wl, m=None):
     R = arch.macro.rows
     for j, i in enumerate(comp):
         l = wl.layers[i]
-        g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
-        rows_g = int(m.rows_per_group[j])
-        cout_g = l.c_out // g
-        chm = arch.macro.columns // l.bits_w
-        rects = []
-        for gt in range(int(m.group_tiles[j])):
-            ng = min(gpt, g - gt * gpt)
-            for ct in range(int(m.col_tiles[j])):
-                ch = min(chm, cout_g - ct * chm)
-                for rt in range(int(m.row_tiles[j])):
-                    rows = ng * min(R, rows_g - rt * R)
-                    rects.append((rows, min(_rect(arch, rows), R), ng * ch * l.bits_w))
-        out[i] = rects
+        out[i] = [(t.groups * t.rows, min(_rect(arch, t.groups * t.rows), R), t.groups * t.channels * l.bits_w)
+                  for t in tile_grid(arch, m, j, l)]
     return out, m, comp
 
 

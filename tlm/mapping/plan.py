@@ -47,17 +47,12 @@ tile_macro, tile_round)` updates the rounds and round loads); the default policy
 k on macro k mod N in round k div N (rounds of N tiles, the last one partial).  Several tiles of one
 round on one macro run one after the other on it.
 
-Volume rules (one place): a conv/dense layer reads its input once per column tile (each row/group tile
-its slice of the input channels), writes its outputs once, and with r > 1 row tiles writes and reads
-back (r - 1) partial sums of `controller.psum_bits` per output.  A digital layer moves data (reads all
-its inputs, writes its output) unless it is a view (flatten, reshape) or a concat (address remapping):
-`moves_data`.  Weight loads of a tile take `weight_load_cycles` (DMA burst latency + the slower of the
-DMA channel and the macro's write port), every tile of a layer the time of a full tile.
+Volume rules (one place): tlm/mapping/rules.py (moves_data, weight_load_cycles, spill_cycles, live_bits, ...).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,123 +63,17 @@ from tlm.hw import dma as hw_dma
 from tlm.hw import macro as hw_macro
 from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
-from tlm.mapping.geometry import Mapping, cdiv, map_layers
+from tlm.mapping.geometry import Mapping, cdiv, map_layers, tile_grid
+from tlm.mapping.policies import CONCRETE
+from tlm.mapping.rules import (  # noqa: F401  (re-exported for the engines)
+    SramLayout, bank_interleave_bits, digital_ops, live_bits, moves_data, spill_cycles, split_share,
+    weight_load_cycles, weights_resident)
 from tlm.config.workload import VIEW_TYPES, Workload, check_against
 
-NO_MOVE_TYPES = VIEW_TYPES + ("concat",)  # digital layers that move no data (address remapping only)
-POLICIES = ("sequential", "resident", "pipelined", "replicate")  # tlm/mapping/mapper.py; `auto` is resolved above
 EXACT_LIMIT = 2.0**62  # every int64 count stays below this (2x margin): exact, never wrapped
 MAX_PLAN_TILES = 1 << 22  # tiles one plan enumerates (the assignment: 2 x 8 bytes each, 64 MiB at most)
 MAX_TILES = 200_000  # tile runs per TLM simulation: each is a few Python objects and events
 MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer stays a few seconds of work
-
-
-# ---- rules ----------------------------------------------------------------------------------------
-def moves_data(layer) -> bool:
-    """A digital layer reads its inputs from and writes its output to the SRAM (not a view/concat)."""
-    return layer.type not in NO_MOVE_TYPES
-
-
-def digital_ops(layer) -> int:
-    """Elementwise digital ops of a post-processing layer for one image."""
-    out = math.prod(layer.out_shape)
-    if layer.type in ("maxpool",):
-        return out * (layer.kernel[0] * layer.kernel[1] - 1)
-    if layer.type == "avgpool":
-        return out * layer.kernel[0] * layer.kernel[1]
-    if layer.type in ("global_avgpool", "global_maxpool"):
-        return math.prod(layer.in_shape)
-    if layer.type == "add":
-        return out * (len(layer.inputs) - 1)
-    if layer.type == "eltwise":
-        return out * layer.ops_per_element
-    return 0  # flatten, reshape, concat: address remapping only
-
-
-def weight_load_cycles(arch, bits):
-    """Cycles to load `bits` weight bits into a macro: one DMA burst (set-up latency) streaming at the
-    slower of the channel (tlm/hw/dma.py) and the macro's write port (tlm/hw/macro.weight_write_cycles).
-    Zero bits cost nothing, any bits at least a cycle.  Float input stays float (range checks)."""
-    bw = arch.dma.bandwidth_bits_per_cycle
-    fl = isinstance(bits, float) or (isinstance(bits, np.ndarray) and bits.dtype.kind == "f")
-    stream = np.maximum(np.ceil(np.divide(bits, bw)),
-                        np.ceil(np.divide(bits, arch.macro.weight_write_bits_per_cycle)) if fl
-                        else hw_macro.weight_write_cycles(arch, bits))
-    cyc = np.maximum(arch.dma.latency_cycles + stream, 1)
-    cyc = np.where(np.asarray(bits) > 0, cyc, 0)
-    if fl:
-        return cyc
-    return cyc.astype(np.int64) if isinstance(bits, np.ndarray) else int(cyc)
-
-
-def bank_interleave_bits(arch) -> int:
-    """Bits of consecutive addresses one SRAM bank holds (`sram.interleave_bits`, 0 = capacity / banks)."""
-    s = arch.sram
-    return s.interleave_bits or max(s.capacity_bits // s.banks, 1)
-
-
-def spill_cycles(arch, spill_bits):
-    """A spilled layer writes its overflow out and reads it back: two bursts (tlm/hw/dma.py)."""
-    return 2 * hw_dma.transfer_cycles(arch, spill_bits)
-
-
-def live_bits(wl: Workload) -> np.ndarray:
-    """Activation bits that must be held in SRAM while each layer runs (its inputs, its output and
-    every tensor a later layer still needs), for the whole batch.  A flatten or reshape is a view: it
-    stores nothing and its consumers keep its source alive."""
-    names = ["input"] + [l.name for l in wl.layers]
-    index = {nm: j for j, nm in enumerate(names)}
-    bits = np.array([math.prod(wl.input_shape) * wl.input_bits]
-                    + [0 if l.type in VIEW_TYPES else math.prod(l.out_shape) * l.bits_out for l in wl.layers],
-                    dtype=np.int64)
-    last_use = np.arange(len(names))
-    alias = {l.name: l.inputs[0] for l in wl.layers if l.type in VIEW_TYPES}
-    for i, l in enumerate(wl.layers, start=1):
-        for src in l.inputs:
-            last_use[index[src]] = max(last_use[index[src]], i)
-            while src in alias:
-                src = alias[src]
-                last_use[index[src]] = max(last_use[index[src]], i)
-    delta = np.zeros(len(names) + 1, dtype=np.int64)
-    np.add.at(delta, np.arange(len(names)), bits)
-    np.add.at(delta, last_use + 1, -bits)
-    return np.cumsum(delta)[1:len(names)] * wl.batch
-
-
-def weights_resident(arch, tiles_total: int) -> bool:
-    """All weight tiles of the network fit in the macros at once: loaded once, kept across inferences."""
-    return tiles_total <= arch.macro.count
-
-
-def split_share(total: int, parts: int, k: int) -> int:
-    """Part k of `total` split into `parts` integer shares that sum exactly to `total`."""
-    return total * (k + 1) // parts - total * k // parts
-
-
-# ---- the SRAM layout --------------------------------------------------------------------------------
-@dataclass
-class SramLayout:
-    """Bit addresses of the activation tensors in the SRAM.  Tensors are placed one after the other in a
-    ring over the capacity, each starting on an interleave boundary (a word with word interleaving, a new
-    bank with one contiguous range per bank); views share their source's address.  The bank of an
-    address is `(address // interleave) % banks` (tlm/engines/transaction/sram.py), so the address of a transfer
-    decides which banks serve it."""
-
-    capacity_bits: int
-    word_bits: int
-    address: dict = field(default_factory=dict)  # tensor name -> first bit address
-    size: dict = field(default_factory=dict)  # tensor name -> bits (whole batch)
-    cursor: int = 0
-
-    def place(self, name: str, bits: int) -> int:
-        w = self.word_bits
-        a = self.cursor
-        self.address[name], self.size[name] = a, int(bits)
-        self.cursor = (a + -(-int(bits) // w) * w) % max(self.capacity_bits, 1)
-        return a
-
-    def alias(self, name: str, source: str) -> None:
-        self.address[name], self.size[name] = self.address[source], self.size[source]
 
 
 # ---- the plan ---------------------------------------------------------------------------------------
@@ -208,6 +97,7 @@ class Tile:
     weight_bits: int  # weight bits loaded into its macro (0 when resident)
     macro: int  # the assignment
     round: int
+    shape: object = None  # its tlm.mapping.geometry.TileShape (groups, channels and kernel rows it holds)
 
 
 @dataclass(slots=True)
@@ -266,8 +156,12 @@ class Plan:
     """See the module docstring."""
 
     def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None):
-        if policy not in POLICIES:
-            raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(POLICIES)}",
+        if policy == "auto":  # the one refusal of `auto` by an engine (both build their plan here)
+            raise InputError("mapping.policy auto is resolved above the engines (tlm/engines/registry.py: "
+                             "ENGINES, run, resolve_policy); an engine runs a concrete policy",
+                             Where("<plan>"), "mapping.policy")
+        if policy not in CONCRETE:
+            raise InputError(f"unknown assignment policy '{policy}', expected one of {', '.join(CONCRETE)}",
                              Where("<plan>"), "policy")
         self.arch, self.wl, self.policy = arch, wl, policy
         layers = wl.layers
@@ -319,34 +213,42 @@ class Plan:
             shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
         packed = shared.get("packing")
         if policy != "sequential" and len(comp):
-            if "row_cycles" not in shared:
-                shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
-            rc = shared["row_cycles"]
-            self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
-                                       memo=shared.setdefault("assign", {}))
-            stream = policy in mapper.STREAM
-            # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
-            # (and of the architecture and workload, the same for every plan sharing `shared`)
-            key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
-                   tuple(sorted(self.multi.replicas.items())))
-            schedules = shared.setdefault("schedules", {})
-            self.schedule = schedules.get(key)
-            if self.schedule is None:
-                self.schedule = schedules[key] = mapper.build_schedule(
-                    arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
-            copy0 = {}  # layer -> [(tile, macro)] of replica 0
-            for pl_ in self.multi.places:
-                if pl_.replica == 0:
-                    copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
-            for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
-                tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
-                for t, mac in copy0.get(i, ()):
-                    tm[t] = mac
-                self.set_assignment(j, tm, np.zeros_like(tm))
-            self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+            self._resident(arch, wl, policy, shared, ops_img, packed)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
                                                                                   packed=packed, m=m),
                                             self.schedule, m=m)
+
+    def _resident(self, arch, wl, policy, shared, ops_img, packed) -> None:
+        """A resident policy: the assignment (tlm/mapping/assign.py), the job schedule both engines use
+        (tlm/mapping/schedule.py, shared by the plans whose assignments give the same one), every tile in
+        round 0 on the macro of its copy 0, and the policy's notes."""
+        from tlm.mapping import mapper
+        m = self.mapping
+        if "row_cycles" not in shared:
+            shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
+        rc = shared["row_cycles"]
+        self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
+                                   memo=shared.setdefault("assign", {}))
+        stream = policy in mapper.STREAM
+        # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
+        # (and of the architecture and workload, the same for every plan sharing `shared`)
+        key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+               tuple(sorted(self.multi.replicas.items())))
+        schedules = shared.setdefault("schedules", {})
+        self.schedule = schedules.get(key)
+        if self.schedule is None:
+            self.schedule = schedules[key] = mapper.build_schedule(
+                arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
+        copy0 = {}  # layer -> [(tile, macro)] of replica 0
+        for pl_ in self.multi.places:
+            if pl_.replica == 0:
+                copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
+        for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
+            tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
+            for t, mac in copy0.get(i, ()):
+                tm[t] = mac
+            self.set_assignment(j, tm, np.zeros_like(tm))
+        self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
 
     @property
     def layers(self) -> list:
@@ -578,12 +480,8 @@ class Plan:
     def _build_tiles(self, p: LayerPlan) -> list:
         arch, m, j = self.arch, self.mapping, p._j
         l = self.wl.layers[p.row]
-        R = arch.macro.rows
-        g, gpt = int(m.groups[j]), int(m.groups_per_tile[j])
-        rows_g = int(m.rows_per_group[j])
+        g, rows_g = int(m.groups[j]), int(m.rows_per_group[j])
         cout_g = l.c_out // g
-        chm = int(hw_macro.channels_per_macro(arch, l.bits_w))
-        n_rt, n_ct, n_gt = int(m.row_tiles[j]), int(m.col_tiles[j]), int(m.group_tiles[j])
         in_total = int(self.in_bits[p.row])
         rows_total = g * rows_g
         P, psum, r_out = p.pixels, arch.controller.psum_bits, p.bits_out
@@ -591,32 +489,23 @@ class Plan:
         tmac, tround = tmac.tolist(), tround.tolist()
         res = self.resident
         tiles = []
-        k = 0
-        for gt in range(n_gt):
-            g0 = gt * gpt
-            ng = min(gpt, g - g0)
-            for ct in range(n_ct):
-                ch = min(chm, cout_g - ct * chm)
-                c0 = g0 * cout_g + ct * chm
-                for rt in range(n_rt):
-                    rows = min(R, rows_g - rt * R)
-                    r0 = g0 * rows_g + rt * R
-                    r1 = r0 + ng * rows  # packed groups (gpt > 1) have a single row tile
-                    lo, hi = in_total * r0 // rows_total, in_total * r1 // rows_total
-                    cols = ch * l.bits_w
-                    outs = ng * ch
-                    last = rt == n_rt - 1
-                    cells = ng * ng * rows * cols
-                    tiles.append(Tile(index=k, row_tile=rt, last_row=last, rows=ng * rows, cols=ng * cols,
-                                      cells=cells, outputs=outs,
-                                      conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
-                                      in_lo=lo, in_hi=hi, ch_lo=c0,
-                                      ch_hi=c0 + outs, read_bits=hi - lo,
-                                      write_bits=P * outs * (r_out if last else psum),
-                                      psum_read_bits=P * outs * psum if rt > 0 else 0,
-                                      weight_bits=0 if res else cells, macro=tmac[k], round=tround[k]))
-                    k += 1
-        assert k == p.n_tiles
+        for t in tile_grid(arch, m, j, l):  # the one tile geometry (tlm/mapping/geometry.py)
+            ng, k = t.groups, t.index
+            c0 = t.group0 * cout_g + t.ch0
+            r0 = t.group0 * rows_g + t.row0
+            r1 = r0 + ng * t.rows  # packed groups (groups per tile > 1) have a single row tile
+            lo, hi = in_total * r0 // rows_total, in_total * r1 // rows_total
+            cols = t.channels * l.bits_w
+            outs = ng * t.channels
+            cells = ng * ng * t.rows * cols
+            tiles.append(Tile(index=k, row_tile=t.row_tile, last_row=t.last_row, rows=ng * t.rows, cols=ng * cols,
+                              cells=cells, outputs=outs,
+                              conversions=int(hw_adc.conversions_per_pixel(arch, outs, p.bits_in, l.bits_w)),
+                              in_lo=lo, in_hi=hi, ch_lo=c0, ch_hi=c0 + outs, read_bits=hi - lo,
+                              write_bits=P * outs * (r_out if t.last_row else psum),
+                              psum_read_bits=P * outs * psum if t.row_tile > 0 else 0,
+                              weight_bits=0 if res else cells, macro=tmac[k], round=tround[k], shape=t))
+        assert len(tiles) == p.n_tiles
         return tiles
 
     def _serial_bound(self) -> int:

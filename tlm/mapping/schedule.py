@@ -117,18 +117,34 @@ def _cached_skeleton(key) -> _Skeleton:
     return sk
 
 
+class _Jobs:
+    """The job lists a skeleton is built into, one entry per job (see `add`)."""
+    __slots__ = ("res", "spec", "layer", "image", "row", "deps")
+
+    def __init__(self):
+        self.res, self.spec, self.layer, self.image, self.row, self.deps = [], [], [], [], [], []
+
+    def add(self, r, c, li, b, y, deps) -> int:
+        """A job on resource `r` with cost spec `c`, of layer `li`, image `b`, row (chunk) `y`, after `deps`."""
+        self.res.append(r)
+        self.spec.append(c)
+        self.layer.append(li)
+        self.image.append(b)
+        self.row.append(y)
+        self.deps.append(deps)
+        return len(self.res) - 1
+
+
 def _skeleton(key) -> _Skeleton:
     """The jobs of a schedule and their dependencies, built from `key` (`_structure`) alone, so that
     schedules of one structure (a sweep's points that differ in timing or precision only) share it."""
     B, stream, N, two, spill, input_shape, layers, places, replicas = key
-    replicas = dict(replicas)
     n = len(layers)
     sk = _Skeleton()
     sk.jobs_over = 0
     sk.res = []
-    names = sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two
-                                                                          else ["dma.ch0"])
-    PP, DIN, DOUT = N, N + 1, N + 2 if two else N + 1
+    sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
+    ports = (N, N + 1, N + 2 if two else N + 1)  # PP, DIN, DOUT: the resources of post-processing and the DMA
     on = {}  # (layer, replica) -> {macro: tiles}
     for li, rep, mac in places:
         d = on.setdefault((li, rep), {})
@@ -140,94 +156,92 @@ def _skeleton(key) -> _Skeleton:
         macs_of[li].add(mac)
     fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
 
-    def jobs(g):
+    def count(g):
         return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
     group = 1  # rows per job, doubled while the job count is too large
-    while stream and jobs(group) > MAX_JOBS and group < max(H):
+    while stream and count(group) > MAX_JOBS and group < max(H):
         group *= 2
-    if stream and jobs(group) > MAX_JOBS:
-        sk.jobs_over = jobs(group)
+    if stream and count(group) > MAX_JOBS:
+        sk.jobs_over = count(group)
         return sk
-    chunks = sk.chunks = [max(1, -(-H[i] // group)) if stream else 1 for i in range(n)]  # jobs per image per copy
-    cid = sk.cid = [chunk_ids(H[i], chunks[i]) for i in range(n)]
-    index = sk.index = {l.name: i for i, l in enumerate(layers)}
-    res, lay, img, row, deps_, spec = [], [], [], [], [], []
-    done_of = sk.done_of = {}  # (image, layer, chunk) -> job ids
-
-    def add(r, c, li, b, y, deps):
-        res.append(r)
-        spec.append(c)
-        lay.append(li)
-        img.append(b)
-        row.append(y)
-        deps_.append(deps)
-        return len(res) - 1
-
-    def rows_of(i, q):
-        return q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
-
-    needs = sk.needs = {}
-    if stream:  # the input rows each output row reads (the dependencies; the line buffers)
-        for i, l in enumerate(layers):
-            shp = [input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
-            needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
-    img_in = {}
+    sk.chunks = [max(1, -(-H[i] // group)) if stream else 1 for i in range(n)]  # jobs per image per copy
+    sk.cid = [chunk_ids(H[i], sk.chunks[i]) for i in range(n)]
+    sk.index = {l.name: i for i, l in enumerate(layers)}
+    sk.done_of = {}  # (image, layer, chunk) -> job ids
+    sk.needs = {}
+    jobs = _Jobs()
     if stream:
-        cid_l = [c.tolist() for c in cid]
-        # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
-        # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
-        chunk_jobs = []
-        for i, l in enumerate(layers):
-            per = []
-            f = replicas.get(i, 1)
-            srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in needs[i]]
-            for q in range(chunks[i]):
-                lo, hi = rows_of(i, q)
-                runs = ([(mac, (_ROWS, i, lo, hi, nt)) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute
-                        else [(PP, (_DIGITAL, i, lo, hi, 1))])
-                per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
-                                   for p, first, last in srcs]))
-            chunk_jobs.append(per)
-        for b in range(B):
-            img_in[b] = add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
-            for i in range(n):
-                for q, (runs, ranges) in enumerate(chunk_jobs[i]):
-                    deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
-                    for rg in ranges:
-                        if rg is None:
-                            deps.append(img_in[b])
-                        else:
-                            p, qa, qb = rg
-                            for qq in range(qa, qb):
-                                deps.extend(done_of[(b, p, qq)])
-                    done_of[(b, i, q)] = [add(mac, c, i, b, q, deps) for mac, c in runs]
-            add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
-                [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
-    else:  # layer by layer over the whole batch; the batch comes in at once and leaves at once
-        j0 = add(DIN, (_IMAGE_IN, n, 0, 0, B), n, 0, 0, [])
-        img_in.update(dict.fromkeys(range(B), j0))
-        barrier = [j0]
-        # live activations beyond the SRAM (the whole batch is live): spilled out and read back around the
-        # layer over the DMA, as the sequential schedule does (row -1: spill in, -2: spill out)
-        for i in range(n):
-            if spill[i]:
-                barrier = [add(DIN, (_SPILL, i, 0, 0, 1), i, 0, -1, barrier)]
-            l = layers[i]  # one job per macro for the whole batch (image -1: all of them, one after the other)
-            if l.is_compute:
-                ids = [add(mac, (_ROWS, i, 0, H[i] - 1, B * nt), i, -1, 0, barrier) for mac, nt in on_sorted[(i, 0)]]
-            else:
-                ids = [add(PP, (_DIGITAL, i, 0, H[i] - 1, B), i, -1, 0, barrier)]
-            barrier = ids
-            if spill[i]:
-                barrier = [add(DIN, (_SPILL, i, 0, 0, 1), i, B - 1, -2, barrier)]
-        add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
-    sk.res, sk.layer, sk.image, sk.row, sk.deps = res, lay, img, row, deps_
+        _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, dict(replicas), ports)
+    else:
+        _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports)
+    sk.res, sk.layer, sk.image, sk.row, sk.deps = jobs.res, jobs.layer, jobs.image, jobs.row, jobs.deps
     uniq = {}
-    sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in spec]  # job -> its cost among the distinct ones
+    sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in jobs.spec]  # job -> its cost among the distinct ones
     sk.specs = list(uniq)
-    sk.users = _users(deps_)
-    sk.line_buffers = _line_buffer_structure(layers, input_shape, H, needs, index) if stream else None
+    sk.users = _users(jobs.deps)
+    sk.line_buffers = _line_buffer_structure(layers, input_shape, H, sk.needs, sk.index) if stream else None
     return sk
+
+
+def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -> None:
+    """Image by image, chunk by chunk of output rows: each chunk after the chunks of its producers that
+    hold the input rows it reads (sk.needs, also the line buffers' structure)."""
+    PP, DIN, DOUT = ports
+    n, H, chunks, index, done_of = len(layers), sk.H, sk.chunks, sk.index, sk.done_of
+    for i, l in enumerate(layers):  # the input rows each output row reads (the dependencies; the line buffers)
+        shp = [input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
+        sk.needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
+    cid_l = [c.tolist() for c in sk.cid]
+    # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
+    # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
+    chunk_jobs = []
+    for i, l in enumerate(layers):
+        per = []
+        f = replicas.get(i, 1)
+        srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in sk.needs[i]]
+        for q in range(chunks[i]):
+            lo, hi = q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
+            runs = ([(mac, (_ROWS, i, lo, hi, nt)) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute
+                    else [(PP, (_DIGITAL, i, lo, hi, 1))])
+            per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
+                               for p, first, last in srcs]))
+        chunk_jobs.append(per)
+    for b in range(B):
+        img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
+        for i in range(n):
+            for q, (runs, ranges) in enumerate(chunk_jobs[i]):
+                deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
+                for rg in ranges:
+                    if rg is None:
+                        deps.append(img_in)
+                    else:
+                        p, qa, qb = rg
+                        for qq in range(qa, qb):
+                            deps.extend(done_of[(b, p, qq)])
+                done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
+        jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
+                 [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+
+
+def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
+    """Layer by layer over the whole batch; the batch comes in at once and leaves at once.  Live
+    activations beyond the SRAM (the whole batch is live) are spilled out and read back around the layer
+    over the DMA, as the sequential schedule does (row -1: spill in, -2: spill out)."""
+    PP, DIN, DOUT = ports
+    n = len(layers)
+    barrier = [jobs.add(DIN, (_IMAGE_IN, n, 0, 0, B), n, 0, 0, [])]
+    for i in range(n):
+        if spill[i]:
+            barrier = [jobs.add(DIN, (_SPILL, i, 0, 0, 1), i, 0, -1, barrier)]
+        l = layers[i]  # one job per macro for the whole batch (image -1: all of them, one after the other)
+        if l.is_compute:
+            ids = [jobs.add(mac, (_ROWS, i, 0, H[i] - 1, B * nt), i, -1, 0, barrier) for mac, nt in on_sorted[(i, 0)]]
+        else:
+            ids = [jobs.add(PP, (_DIGITAL, i, 0, H[i] - 1, B), i, -1, 0, barrier)]
+        barrier = ids
+        if spill[i]:
+            barrier = [jobs.add(DIN, (_SPILL, i, 0, 0, 1), i, B - 1, -2, barrier)]
+    jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
 
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None):
@@ -258,9 +272,9 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
 
     def job_cost(kind, i, lo, hi, mult):
-        if kind == _ROWS:  # `mult` tiles (x the batch) over output rows lo..hi of compute layer i
-            r0, r1 = rc[i]
-            return mult * ((r0 if lo == 0 else r1) + (hi - lo) * r1)
+        if kind == _ROWS:  # `mult` tile runs (x the batch) over output rows lo..hi of compute layer i: each
+            r0, r1 = rc[i]  # run fills and drains the macro's pipeline once (tlm/hw/controller.tile_cycles)
+            return mult * (r0 + (hi - lo) * r1)
         if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
             if layers[i].type in VIEW_TYPES:
                 return 0

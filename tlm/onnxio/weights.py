@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tlm.functional import model as F
+from tlm.functional.joins import JOIN_TYPES
 from tlm.config.npz import check_values
 from tlm.errors import InputError, Where
 
@@ -134,80 +135,99 @@ def read_weights(path, wl=None) -> tuple[object, dict, str]:
     model, _ = read_model(path)
     imp = import_graph(model, path)
     where = Where(str(path))
-    consts = _constants(model, Path(path).resolve().parent, where)
+    rd = _Constants(_constants(model, Path(path).resolve().parent, where), where)
     layers = {L.name: L for L in wl.layers}
     params: dict = {}
-
-    def const(n, i, what):
-        name = n.input[i] if len(n.input) > i else ""
-        if name not in consts:
-            raise InputError(f"{what} '{name}' is not an initializer or Constant node: its values cannot be "
-                             "read", where, f"node '{n.name or n.output[0]}' ({n.op_type})")
-        v = np.asarray(consts[name], dtype=np.float64)
-        if not np.all(np.isfinite(v)):
-            raise InputError(f"{what} '{name}' holds non-finite values", where,
-                             f"node '{n.name or n.output[0]}' ({n.op_type})")
-        return v
-
-    def per_channel(n, v, c):
-        v = v.reshape(-1)
-        if v.size not in (1, c):
-            raise InputError(f"constant of {v.size} values does not fit {c} channels", where,
-                             f"node '{n.name or n.output[0]}' ({n.op_type})")
-        return np.broadcast_to(v, (c,)).astype(np.float64)
-
     for n in imp._toposort():
         if not n.output or n.output[0] not in imp.acts:
             continue
         lname = imp.acts[n.output[0]].layer
         L = layers.get(lname)
         if n.op_type in ("Conv", "Gemm", "MatMul"):
-            if L is None or not L.is_compute:
-                continue
-            A = {a.name: a for a in n.attribute}
-            if n.op_type == "Conv":
-                w = const(n, 0 + 1, "weight")
-                b = const(n, 2, "bias") if len(n.input) > 2 and n.input[2] else np.zeros(w.shape[0])
-            elif n.op_type == "Gemm":
-                alpha = A["alpha"].f if "alpha" in A else 1.0
-                beta = A["beta"].f if "beta" in A else 1.0
-                B = const(n, 1, "weight")
-                w = (B if ("transB" in A and A["transB"].i) else B.T) * alpha
-                b = per_channel(n, const(n, 2, "bias"), w.shape[0]) * beta \
-                    if len(n.input) > 2 and n.input[2] else np.zeros(w.shape[0])
-            else:
-                w = const(n, 1, "weight").T
-                b = np.zeros(w.shape[0])
-            params[lname + ".w"] = w
-            params[lname + ".b"] = per_channel(n, b, w.shape[0]).copy()
+            if L is not None and L.is_compute:
+                w, b = _layer_weights(rd, n)
+                params[lname + ".w"], params[lname + ".b"] = w, rd.per_channel(n, b, w.shape[0]).copy()
         elif n.op_type in FOLDABLE and L is not None and L.is_compute and lname + ".w" in params:
             ins = [x for x in n.input if x]
             acts = [x for x in ins if x in imp.acts]
             if len(acts) != 1 or imp.acts[acts[0]].layer != lname:
                 continue  # not a fold into this layer (e.g. two feature maps)
-            w, b = params[lname + ".w"], params[lname + ".b"]
-            c = w.shape[0]
-            if n.op_type == "BatchNormalization":
-                eps = next((a.f for a in n.attribute if a.name == "epsilon"), 1e-5)
-                scale, shift, mean, var = (per_channel(n, const(n, i, "batch-norm parameter"), c)
-                                           for i in (1, 2, 3, 4))
-                a = scale / np.sqrt(var + eps)
-                w, b = w * a.reshape((-1,) + (1,) * (w.ndim - 1)), a * (b - mean) + shift
-            else:
-                k = [x for x in ins if x not in imp.acts][0]
-                v = per_channel(n, const(n, ins.index(k), "constant"), c)
-                vb = v.reshape((-1,) + (1,) * (w.ndim - 1))
-                if n.op_type == "Mul":
-                    w, b = w * vb, b * v
-                elif n.op_type == "Div":
-                    w, b = w / vb, b / v
-                elif n.op_type == "Add":
-                    b = b + v
-                elif ins.index(k) == 1:  # x - c
-                    b = b - v
-                else:  # c - x
-                    w, b = -w, v - b
-            params[lname + ".w"], params[lname + ".b"] = w, b
+            k = [x for x in ins if x not in imp.acts][0] if n.op_type != "BatchNormalization" else None
+            params[lname + ".w"], params[lname + ".b"] = _fold(rd, n, params[lname + ".w"], params[lname + ".b"],
+                                                               None if k is None else ins.index(k))
+    _check_weight_shapes(wl, params, rd.where)
+    return wl, params, _metadata_ranges(model, wl, params, rd.where)
+
+
+class _Constants:
+    """The constant tensors of a model, read as float64 per node input, with errors naming the node."""
+
+    def __init__(self, consts: dict, where):
+        self.consts, self.where = consts, where
+
+    def __call__(self, n, i, what):
+        name = n.input[i] if len(n.input) > i else ""
+        if name not in self.consts:
+            raise InputError(f"{what} '{name}' is not an initializer or Constant node: its values cannot be "
+                             "read", self.where, f"node '{n.name or n.output[0]}' ({n.op_type})")
+        v = np.asarray(self.consts[name], dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            raise InputError(f"{what} '{name}' holds non-finite values", self.where,
+                             f"node '{n.name or n.output[0]}' ({n.op_type})")
+        return v
+
+    def per_channel(self, n, v, c):
+        v = v.reshape(-1)
+        if v.size not in (1, c):
+            raise InputError(f"constant of {v.size} values does not fit {c} channels", self.where,
+                             f"node '{n.name or n.output[0]}' ({n.op_type})")
+        return np.broadcast_to(v, (c,)).astype(np.float64)
+
+
+def _layer_weights(const: _Constants, n) -> tuple:
+    """(float weights with the output channel first, bias) of a Conv, Gemm or MatMul node."""
+    A = {a.name: a for a in n.attribute}
+    if n.op_type == "Conv":
+        w = const(n, 1, "weight")
+        return w, const(n, 2, "bias") if len(n.input) > 2 and n.input[2] else np.zeros(w.shape[0])
+    if n.op_type == "Gemm":
+        alpha = A["alpha"].f if "alpha" in A else 1.0
+        beta = A["beta"].f if "beta" in A else 1.0
+        B = const(n, 1, "weight")
+        w = (B if ("transB" in A and A["transB"].i) else B.T) * alpha
+        b = const.per_channel(n, const(n, 2, "bias"), w.shape[0]) * beta \
+            if len(n.input) > 2 and n.input[2] else np.zeros(w.shape[0])
+        return w, b
+    w = const(n, 1, "weight").T
+    return w, np.zeros(w.shape[0])
+
+
+def _fold(const: _Constants, n, w, b, k_index):
+    """(w, b) of a layer with the per-channel op `n` folded in (BatchNormalization, or Mul/Div/Add/Sub by
+    the constant at input `k_index`)."""
+    c = w.shape[0]
+    if n.op_type == "BatchNormalization":
+        eps = next((a.f for a in n.attribute if a.name == "epsilon"), 1e-5)
+        scale, shift, mean, var = (const.per_channel(n, const(n, i, "batch-norm parameter"), c)
+                                   for i in (1, 2, 3, 4))
+        a = scale / np.sqrt(var + eps)
+        return w * a.reshape((-1,) + (1,) * (w.ndim - 1)), a * (b - mean) + shift
+    v = const.per_channel(n, const(n, k_index, "constant"), c)
+    vb = v.reshape((-1,) + (1,) * (w.ndim - 1))
+    if n.op_type == "Mul":
+        return w * vb, b * v
+    if n.op_type == "Div":
+        return w / vb, b / v
+    if n.op_type == "Add":
+        return w, b + v
+    if k_index == 1:  # x - c
+        return w, b - v
+    return -w, v - b  # c - x
+
+
+def _check_weight_shapes(wl, params, where) -> None:
+    """Every compute layer has weights of its shape (a dense layer's flattened ones reshaped), finite and
+    bounded as a weights file's."""
     for L in wl.layers:
         if L.is_compute and L.name + ".w" not in params:
             raise InputError(f"no weights found for layer '{L.name}'", where, L.name)
@@ -219,32 +239,35 @@ def read_weights(path, wl=None) -> tuple[object, dict, str]:
             elif tuple(w.shape) != want:
                 raise InputError(f"weights of shape {list(w.shape)} do not fit the layer ({list(want)})", where,
                                  L.name)
-        for key in (".w", ".b"):
-            if L.is_compute:
+            for key in (".w", ".b"):  # the weights file's bounds, after folding (tlm/config/npz.py)
                 params[L.name + key] = check_values(params[L.name + key], where, f"{L.name}{key} (after folding)")
+
+
+def _metadata_ranges(model, wl, params, where):
+    """Sets `input.range` and, when the metadata gives every compute layer's, the `.range`s in `params`;
+    returns 'metadata' then, else None."""
     meta = {p.key: p.value for p in model.metadata_props}
     try:
         params["input.range"] = float(meta.get("tlm.input_range", 1.0))
-        ranges = {L.name: float(meta[f"tlm.range.{L.name}"]) for L in wl.layers
-                  if L.is_compute and f"tlm.range.{L.name}" in meta}
+        ranges = {L.name: float(meta[f"tlm.range.{L.name}"]) for L in wl.layers  # joins: optional
+                  if (L.is_compute or L.type in JOIN_TYPES) and f"tlm.range.{L.name}" in meta}
     except ValueError as e:
         raise InputError(f"metadata 'tlm.*' must be numbers: {e}", where, "metadata_props") from None
     check_values(params["input.range"], where, "metadata_props 'tlm.input_range'", "range")
     for k, r in ranges.items():
         check_values(r, where, f"metadata_props 'tlm.range.{k}'", "range")
-    n_comp = sum(L.is_compute for L in wl.layers)
-    src = None
-    if len(ranges) == n_comp:
-        for k, r in ranges.items():
-            params[k + ".range"] = r
-        src = "metadata"
-    return wl, params, src
+    comp = {L.name for L in wl.layers if L.is_compute}
+    if len(comp & ranges.keys()) != len(comp):
+        return None
+    for k, r in ranges.items():
+        params[k + ".range"] = r
+    return "metadata"
 
 
 def calibrate_ranges(arch, wl, params: dict, images: np.ndarray,
                      percentile: float = CALIBRATION_PERCENTILE) -> dict:
-    """`params` with each compute layer's `.range` set to the `percentile` of its float output (|output|
-    without ReLU) over `images` (input codes)."""
+    """`params` with each compute and join (add, concat) layer's `.range` set to the `percentile` of its
+    float output (|output| without ReLU) over `images` (input codes)."""
     out = dict(params)
     for L in wl.layers:
         if L.is_compute:
@@ -260,6 +283,9 @@ def calibrate_ranges(arch, wl, params: dict, images: np.ndarray,
             out[L.name + ".range"] = r if r > 0 else 1.0
         else:
             y, _ = F.digital(L, xs, [0] * len(xs), 0, True)
+            if L.type in JOIN_TYPES:
+                r = float(np.percentile(np.abs(y), percentile)) if y.size else 0.0
+                out[L.name + ".range"] = r if r > 0 else 1.0
         vals[L.name] = y
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from tlm.hw.macro import dp_block_rows
 from tlm.present.plots import _colors, _style, require, save
 
 
@@ -29,7 +30,7 @@ def mapping_plot(result, out_dir: Path) -> list[Path]:
         for k, mac in enumerate(used):
             ax = fig.add_subplot(gs[k // cols, k % cols])
             ax.add_patch(Rectangle((0, 0), C, R, fill=False, lw=0.8))
-            blk = R // arch.macro.dp_split_blocks
+            blk = dp_block_rows(arch)
             for y in range(blk, R, blk):
                 ax.axhline(y, color="0.85", lw=0.4)
             for name in names:

@@ -33,29 +33,25 @@ def with_output_bits(wl, bits: int | None):
     return dataclasses.replace(wl, layers=layers)
 
 
-def held_out_images(wl, dataset: str, images: int | None):
-    """The held-out test images of `dataset` (a shipped name, or an .npz file: all its images), fitted
-    to the workload's input shape, and labels."""
+def held_out_images(wl, dataset: str, images: int | None, seed: int = datasets.SAMPLE_SEED):
+    """The held-out test images of `dataset` (a shipped name, or an .npz file: all its images) as the
+    workload's input codes (fitted to its input shape, quantized to its input bits) and labels; a seeded
+    class-balanced sample of `images` when given (tlm/functional/datasets.inputs)."""
     if images is not None and images < 1:
         raise InputError(f"expected at least 1 image, found {images}", Where("<command line>"), "--images")
-    if datasets.is_file_arg(dataset):
-        x, y = datasets.load_file(dataset, wl.input_shape, wl.input_bits)
-        return (x, y) if images is None else (x[:images], y[:images])
-    x, y = datasets.split(dataset, "test", images)
-    return datasets.fit_to(x, wl.input_shape), y
+    return datasets.inputs(dataset, "test", wl.input_shape, wl.input_bits, images, seed)
 
 
 def calibration_images(wl, dataset: str, images: int):
-    """Images to calibrate activation ranges on, and what they are: the first `images` of the training
-    part of a shipped dataset, or of a dataset file (which has no training part)."""
+    """Images to calibrate activation ranges on, and what they are: a class-balanced sample of `images`
+    of the training part of a shipped dataset, or of a dataset file (which has no training part)."""
     if not 1 <= images <= MAX_CALIBRATION_IMAGES:
         raise InputError(f"expected 1 to {MAX_CALIBRATION_IMAGES:,} calibration images, found {images}",
                          Where("<command line>"), "--calibration-images")
+    x, _ = datasets.inputs(dataset, "train", wl.input_shape, wl.input_bits, images)
     if datasets.is_file_arg(dataset):
-        x, _ = datasets.load_file(dataset, wl.input_shape, wl.input_bits)
-        return x[:images], f"the first {min(images, len(x))} images of {dataset}"
-    x, _ = datasets.split(dataset, "train", images)
-    return datasets.fit_to(x, wl.input_shape), f"{len(x)} {dataset} training images"
+        return x, f"{len(x)} images of {dataset}"
+    return x, f"{len(x)} {dataset} training images"
 
 
 def build_net(arch, wl, workload_path, dataset: str, calib_images: int = 100, force_calibration=False):
@@ -65,7 +61,28 @@ def build_net(arch, wl, workload_path, dataset: str, calib_images: int = 100, fo
         from tlm.onnxio.weights import build_onnx
         return build_onnx(arch, wl, workload_path, lambda: calibration_images(wl, dataset, calib_images),
                           force_calibration)
+    if wl.extra.get("weights") is None:
+        raise InputError(no_weights_message(), Where(wl.file), "weights")
     return F.build(arch, wl), None
+
+
+def shipped_with_weights() -> list[str]:
+    """The shipped workloads that carry trained weights: YAML files naming a top-level `weights:` file, and
+    ONNX models (their initializers are the weights)."""
+    from tlm.config.paths import shipped_dir
+    d = shipped_dir("workloads")
+    names = [p.stem for p in sorted(d.glob("*.yaml"))
+             if any(ln.startswith("weights:") for ln in p.read_text(errors="replace").splitlines())]
+    return names + [p.name for p in sorted(d.glob("*.onnx"))]
+
+
+def no_weights_message() -> str:
+    """What to do when a workload has no weights: the shipped ones that have them, and the ONNX route."""
+    have = ", ".join(shipped_with_weights()) or "none"
+    return ("the workload names no weights file (top-level 'weights:'), so there is nothing to measure accuracy "
+            f"on; shipped workloads with trained weights: {have}.  Your own network: export it to ONNX (e.g. "
+            "torch.onnx.export) and run `tlm accuracy MODEL.onnx`, or `tlm import MODEL.onnx -o NET.yaml "
+            "--weights NET.npz` to get a workload with its weights (docs/onnx.md)")
 
 
 @dataclass
@@ -159,10 +176,10 @@ def image_energies_pj(arch, wl, m: ActivityMeasurement) -> np.ndarray:
     """On-chip energy per inference of each measured image (pJ): the DP array and input-driver energies are
     linear in each layer's input bit density (tlm/hw/macro.py), so two analytic runs (every density 0, every
     density 1) give each compute layer's slope; every other energy does not depend on the data."""
-    from tlm.engines.analytic import simulate
+    from tlm.engines.registry import run
     from tlm.engines.result import ON_CHIP
     n = len(wl.layers)
-    r0, r1 = (simulate(arch, wl, input_density=np.full(n, d)) for d in (0.0, 1.0))
+    r0, r1 = (run("analytic", arch, wl, input_density=np.full(n, d)) for d in (0.0, 1.0))
     e0 = r0.energy_pj[:, ON_CHIP].sum(axis=1) / r0.batch
     e1 = r1.energy_pj[:, ON_CHIP].sum(axis=1) / r1.batch
     dens = np.array([m.image_density[L.name] if L.is_compute else np.full(m.images, m.density[i])
@@ -211,6 +228,7 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     the data flowing through its blocks (tlm/engines/transaction/datapath.py); the network's weights (YAML + .npz or
     ONNX), or random weights calibrated on training images when it has none."""
     from tlm.engines.transaction.datapath import DataPath
+    from tlm.engines.registry import resolve_policy
     from tlm.engines.transaction.system import simulate
     if not 1 <= images <= MAX_FUNCTIONAL_IMAGES:
         raise InputError(f"expected 1 to {MAX_FUNCTIONAL_IMAGES:,} images, found {images}", Where("<command line>"),
@@ -220,11 +238,6 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     if not datasets.is_file_arg(dataset) and dataset not in datasets.DATASETS:
         raise InputError(f"unknown dataset '{dataset}', expected one of {', '.join(datasets.DATASETS)} or an "
                          ".npz file", Where("<command line>"), "--dataset")
-    pinned = False  # auto on several macros: say that this run's policy may differ from a timing-only run's
-    if arch.mapping.policy == "auto":  # the data path runs the sequential schedule (one layer at a time)
-        from tlm.mapping.mapper import with_policy
-        pinned = arch.macro.count > 1
-        arch = with_policy(arch, "sequential")
     from tlm.config.workload import check_run_limits
     check_run_limits(dataclasses.replace(wl, batch=images), Where(f"--images {images} (command line)"))
     F.check_weights_file(wl)  # before the images load (seconds for a shipped dataset)
@@ -240,8 +253,13 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
         src = f"random weights (seed {seed}), ranges calibrated on {what}"
     swing = swing or arch.functional.swing
     noise = arch.functional.noise_lsb if noise_lsb is None else check_noise(noise_lsb)
+    datasets.check_input_codes(x, wl.input_bits)  # the data path reads them as input codes, as FunctionalNet.run
     data = DataPath(net, x, swing, noise, seed)
-    res = simulate(arch, wlb, data=data, **engine_options)
+    r = resolve_policy(arch, wlb)  # `auto`: the policy a timing-only run of this batch chooses, its plan
+    res = simulate(r.arch, wlb, data=data, plan=r.plan, **engine_options)
+    if r.note is not None:
+        res.arch = arch
+        res.notes.append(r.note)
     out = data.outputs().reshape(len(x), -1)
     pred = out.argmax(1)
     acc = float((pred == y).mean())
@@ -252,10 +270,6 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
             f"DP line {dp_noise_text(arch)}, seed {seed}): accuracy {100 * acc:.2f}%; energy from the input bits "
             f"measured in every COMPUTE transaction (density {dens}); clipped conversions {clips} (reported only)")
     res.notes.append(note)
-    if pinned:  # the timing-only run of the same config may choose another policy: say why this one differs
-        res.notes.append(f"functional run: mapping 'auto' runs as 'sequential' on the {arch.macro.count} macros (the "
-                         "data path follows the layer-by-layer schedule; a timing-only run without --functional "
-                         "chooses among all policies)")
     run = FunctionalRun(res, pred, y, acc, data.stats, note)
     res.extra["functional"] = run.summary()
     return run

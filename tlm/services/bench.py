@@ -22,7 +22,7 @@ from tlm.config.workload import parse_workload
 
 def engines() -> dict:
     """name -> simulate(arch, wl) for every registered engine."""
-    from tlm.engines import ENGINES
+    from tlm.engines.registry import ENGINES
     return {k: (lambda a, w, f=f: f(a, w, None)) for k, f in ENGINES.items()}
 
 

@@ -161,12 +161,6 @@ def density_kb_per_mm2(arch) -> float:
     return hw_macro.cells(arch) / 8 / KB_BYTES / hw_area.macro_mm2(arch)
 
 
-def supported_bits(arch) -> list[int]:
-    """Precisions the architecture supports for inputs, weights and outputs alike."""
-    p = arch.precision
-    return sorted(set(p.input_bits) & set(p.weight_bits) & set(p.output_bits))
-
-
 def sweep_points(arch) -> list[tuple[int, int, int]]:
     """(input, weight, output) bits of the precision sweep: inputs = weights = r for every r both
     support; outputs r when supported, else the widest output."""

@@ -26,10 +26,11 @@ def add_arguments(p):
                         "'images' (N, C, H, W) input codes and 'labels' (N,)")
     p.add_argument("--calibration-images", type=int, default=100, metavar="N",
                    help="ONNX models without ranges: images to calibrate activation ranges on (default 100; "
-                        "training images of a shipped dataset, the first N of a file)")
+                        "a class-balanced sample of the training images of a shipped dataset, or of a file)")
     p.add_argument("--calibrate", action="store_true",
                    help="ONNX models: calibrate the activation ranges even when the model carries them")
-    p.add_argument("--images", type=int, metavar="N", help="use the first N test images (default: all of them, "
+    p.add_argument("--images", type=int, metavar="N", help="a seeded class-balanced sample of N test images, quantized to the input bits "
+                   "like all of them (default: all of them, "
                    + ", ".join(f"{n} for {d}" for d, n in TEST_SIZE.items()) + ")")
     p.add_argument("--swing", choices=SWINGS, help="DP swing policy (default: the config's functional.swing)")
     p.add_argument("--noise", type=float, metavar="SIGMA",
@@ -47,6 +48,8 @@ def add_arguments(p):
                         f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
 
 
+
+
 def check_weights_field(wl) -> None:
     """The workload's top-level `weights:` names an existing regular .npz file, or is absent (then random
     weights are calibrated): tlm/functional/model.py check_weights_file, before any image is loaded."""
@@ -60,13 +63,27 @@ def _fmt_db(v):
 
 def run(args) -> int:
     from tlm.services import accuracy as A
-    from tlm.functional import model as F
+    arch, wl, wl_path = _inputs(args)
+    swing = args.swing or arch.functional.swing
+    noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
+    net, range_note, ev, sweep = _evaluate(args, arch, wl, wl_path, swing, noise)
+    con = console()
+    con.print(_accuracy_table(args, arch, wl, ev, swing, noise))
+    con.print(_layer_table(arch, wl, net, ev))
+    if range_note:
+        con.print(f"note: {range_note}")
+    if args.noise_sweep:
+        con.print(_sweep_table(wl, ev, sweep, swing))
+    return 0
+
+
+def _inputs(args):
+    """(arch, workload, workload path) with the command line's changes applied, every flag checked."""
+    from tlm.services import accuracy as A
     from tlm.config.arch import arch_from_dict
-    from tlm.errors import InputError, Where
-    from tlm.functional.model import connected_rows, row_tiles
-    from tlm.functional.datasets import DATASETS, is_file_arg
     from tlm.config.paths import resolve
-    from tlm.present.tables import Table
+    from tlm.errors import InputError, Where
+    from tlm.functional.datasets import DATASETS, is_file_arg
     if not 0 <= args.seed <= A.MAX_SEED:
         raise InputError(f"expected a seed from 0 to {A.MAX_SEED}, found {args.seed}",
                          Where("tlm accuracy (command line)"), "--seed")
@@ -92,8 +109,14 @@ def run(args) -> int:
         d = arch.to_dict()
         d["functional"]["dp_noise"] = args.dp_noise
         arch = arch_from_dict(d, arch.name)
-    swing = args.swing or arch.functional.swing
-    noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
+    return arch, wl, wl_path
+
+
+def _evaluate(args, arch, wl, wl_path, swing, noise):
+    """(net, range note, Evaluation of the three models, [(sigma, Evaluation)] of the noise sweep)."""
+    from tlm.services import accuracy as A
+    from tlm.errors import InputError, Where
+    from tlm.functional import model as F
     levels = A.NOISE_SWEEP_LSB if args.noise_sweep else ()
     # progress on stderr (a terminal only): loading the images and every model run take seconds
     with Steps(2 + len(F.MODES) + len(levels), "accuracy") as steps:
@@ -115,13 +138,18 @@ def run(args) -> int:
             acc.update(e.accuracy)
             stats = e.stats or stats
             steps.done()
-        ev = A.Evaluation(acc, stats, len(x))
         sweep = []
         for sigma in levels:  # = A.noise_sweep(net, x, y, swing, seed=args.seed), a step per level
             steps.step(f"noise sweep: {sigma:g} LSB")
             sweep.append((sigma, A.evaluate(net, x, y, swing, sigma, args.seed, models=("cim",))))
             steps.done()
-    con = console()
+    return net, range_note, A.Evaluation(acc, stats, len(x)), sweep
+
+
+def _accuracy_table(args, arch, wl, ev, swing, noise):
+    from tlm.services import accuracy as A
+    from tlm.functional.datasets import is_file_arg
+    from tlm.present.tables import Table
     rng_txt = f" ({arch.functional.fixed_range_fraction:g} of worst case)" if swing == "fixed" else ""
     what = f"held-out {args.dataset} images" if not is_file_arg(args.dataset) else f"images of {args.dataset}"
     t = Table(title=f"{wl.name} on {arch.name}: {ev.images} {what}, {swing} swing"
@@ -132,7 +160,12 @@ def run(args) -> int:
              "cim": f"CIM ({swing} swing, noise {noise:g} LSB)"}
     for m, a in ev.accuracy.items():
         t.add_row(names[m], f"{100 * a:.2f}%")
-    con.print(t)
+    return t
+
+
+def _layer_table(arch, wl, net, ev):
+    from tlm.functional.model import connected_rows, row_tiles
+    from tlm.present.tables import Table
     t = Table(title="per layer (CIM vs the exact integer output of the same input)")
     for c in ("layer", "bits i/w/o", "rows", "row tiles", "connected rows", "SQNR dB", "ENOB",
               "ENOB ideal", "clipped", "input density", "DP activity"):
@@ -147,18 +180,18 @@ def run(args) -> int:
         t.add_row(L.name, f"{L.bits_in}/{L.bits_w}/{L.bits_out}", str(rows), str(len(tiles)), conn,
                   _fmt_db(s.sqnr_db), _fmt_db(s.enob(s.sqnr_db)), _fmt_db(s.enob(s.ideal_sqnr_db)),
                   f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
-    con.print(t)
-    if range_note:
-        con.print(f"note: {range_note}")
-    if args.noise_sweep:
-        comp = [L.name for L in wl.layers if L.is_compute]
-        t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
-        t.add_column("comparator noise LSB", justify="right")
-        t.add_column("CIM accuracy", justify="right")
-        for n in comp:
-            t.add_column(f"ENOB {n}", justify="right")
-        for sigma, e in sweep:
-            t.add_row(f"{sigma:g}", f"{100 * e.accuracy['cim']:.2f}%",
-                      *(_fmt_db(e.stats[n].enob(e.stats[n].sqnr_db)) for n in comp))
-        con.print(t)
-    return 0
+    return t
+
+
+def _sweep_table(wl, ev, sweep, swing):
+    from tlm.present.tables import Table
+    comp = [L.name for L in wl.layers if L.is_compute]
+    t = Table(title=f"noise sweep ({swing} swing, ideal integer model {100 * ev.accuracy['ideal']:.2f}%)")
+    t.add_column("comparator noise LSB", justify="right")
+    t.add_column("CIM accuracy", justify="right")
+    for n in comp:
+        t.add_column(f"ENOB {n}", justify="right")
+    for sigma, e in sweep:
+        t.add_row(f"{sigma:g}", f"{100 * e.accuracy['cim']:.2f}%",
+                  *(_fmt_db(e.stats[n].enob(e.stats[n].sqnr_db)) for n in comp))
+    return t

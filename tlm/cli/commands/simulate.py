@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tlm.engines import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry lives in tlm/engines/__init__.py)
+from tlm.mapping.policies import POLICIES
+from tlm.engines.registry import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry: tlm/engines/registry.py)
 from tlm.errors import InputError, Where
 from tlm.config.yamlio import atomic_write_all
 from tlm.cli.commands._common import add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
@@ -32,7 +33,7 @@ def add_arguments(p):
                    help="tlm (transaction-level, with contention and stall statistics; the default) or "
                         "analytic (vectorized, contention-free; for sweeps)")
     p.add_argument("--mapping", metavar="POLICY",
-                   choices=("sequential", "resident", "pipelined", "replicate", "auto"),
+                   choices=POLICIES,
                    help="how layers use the macros: sequential, resident, pipelined, replicate or auto "
                         "(default: the config's mapping.policy; docs/mapping.md)")
     p.add_argument("--quantum", metavar="CYCLES", type=_cycles, default=None,
@@ -66,7 +67,7 @@ def add_arguments(p):
     p.add_argument("--dataset", metavar="NAME|FILE.npz", default="mnist5k",
                    help="--functional: test images (mnist5k, digits, or an .npz; default mnist5k)")
     p.add_argument("--images", type=int, metavar="N", default=10,
-                   help="--functional: images in the run, one batch (default 10)")
+                   help="--functional: images in the run, one batch, a seeded class-balanced sample (default 10)")
     p.add_argument("--seed", type=int, default=0, help="--functional: seed of the noise (default 0)")
 
 
@@ -94,8 +95,6 @@ def _check_activity_data(dataset, wl):
 def run(args) -> int:
     import contextlib
 
-    from tlm.present import report
-    from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
     _flag_paths(args)
     from tlm.present.outputs import check_output_paths
     real = lambda v: None if v is True else v  # noqa: E731  (True: into the -o folder)
@@ -103,6 +102,41 @@ def run(args) -> int:
                        {"--csv": (args.csv, ("summary.csv", "layers.csv", "energy.csv", "blocks.csv")),
                         "--plot": (real(args.plot), ("run_energy.png", "run_energy.svg")),
                         "-o": (args.out, ())})  # before any work
+    arch, wl, note = _inputs(args)
+    with contextlib.ExitStack() as stack:
+        scratch = None  # a folder for the trace and plots that join the -o folder's set of files
+        if args.out and (args.trace is True or args.plot is True):
+            from tlm.present.outputs import scratch_folder
+            scratch = scratch_folder(stack, "tlm-run-")  # removed on SIGTERM too; one line when none can be made
+        trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
+        try:
+            result, fun = _simulate(args, arch, wl, trace_to)
+        except RuntimeError as e:
+            from tlm.engines.transaction.payload import TransactionError
+            from tlm.engines.transaction.system import SimulationStalled
+            if not isinstance(e, (SimulationStalled, TransactionError)):
+                raise
+            import sys
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        if note:
+            result.notes.append(note)
+        if args.set:
+            result.notes.append("changed by --set: " + ", ".join(args.set))
+        outputs, folder, plot_dir = _files(args, result, scratch, trace_to)
+        atomic_write_all(outputs)  # all files or none
+    if plot_dir:
+        from tlm.present.plots import run_plots
+        from tlm.present.plots_mapping import mapping_plot
+        run_plots(result, Path(plot_dir))
+        mapping_plot(result, Path(plot_dir))
+    if not args.quiet:
+        _print(args, result, fun, folder)
+    return 0
+
+
+def _inputs(args):
+    """(arch, workload, activity note) from the command line, every flag combination checked."""
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
@@ -124,91 +158,78 @@ def run(args) -> int:
     if args.functional and (args.engine != "tlm" or args.activity_from):
         raise InputError("--functional runs the tlm engine on the data itself (not with --engine analytic or "
                          "--activity-from)", Where("<command line>"), "--functional")
-    fun = None
-    with contextlib.ExitStack() as stack:
-        scratch = None  # a folder for the trace and plots that join the -o folder's set of files
-        if args.out and (args.trace is True or args.plot is True):
-            from tlm.present.outputs import scratch_folder
-            scratch = scratch_folder(stack, "tlm-run-")
-        trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
-        engine_args = args
-        if trace_to is not args.trace:
-            import argparse
-            engine_args = argparse.Namespace(**{**vars(args), "trace": trace_to})
-        try:
-            if args.functional:
-                from tlm.services.accuracy import functional_run
-                fun = functional_run(arch, wl, resolve(args.workload, "workloads", DEFAULT_WORKLOAD), args.dataset,
-                                     args.images, args.seed, quantum_cycles=args.quantum, trace=engine_args.trace,
-                                     contention=False if args.no_contention else None, progress=not args.quiet)
-                result = fun.result
-            else:
-                result = ENGINES[args.engine](arch, wl, engine_args)
-        except RuntimeError as e:
-            from tlm.engines.transaction.payload import TransactionError
-            from tlm.engines.transaction.system import SimulationStalled
-            if not isinstance(e, (SimulationStalled, TransactionError)):
-                raise
-            import sys
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        if note:
-            result.notes.append(note)
-        if args.set:
-            result.notes.append("changed by --set: " + ", ".join(args.set))
-        outputs = []
-        if args.json or args.out:
-            from tlm.present import outdir
-            inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
-                                        resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
-        if args.json:
-            outputs.append((Path(args.json), result.to_json(inputs)))
-        if args.csv:
-            from tlm.present import outdir
-            for name, text in (("summary.csv", outdir.summary_csv(result)), ("layers.csv", outdir.layers_csv(result)),
-                               ("energy.csv", outdir.energy_csv(result)), ("blocks.csv", outdir.blocks_csv(result))):
-                outputs.append((Path(args.csv) / name, text))
-        plot_dir = args.plot
-        if args.out:
-            extra = {}
-            if args.trace is True:
-                extra["trace.json"] = Path(trace_to).read_bytes()
-            if args.plot is True:  # drawn now, written with the others
-                from tlm.present.plots import run_plots
-                run_plots(result, scratch / "plots")
-                extra.update({f"plots/{k}": v for k, v in outdir.collect(scratch / "plots").items()})
-                plot_dir = None
-            argv = list(getattr(args, "argv", None) or ["simulate"])
-            folder = outdir.files(result, inputs, argv, extra)
-            outdir.check_targets(Path(args.out) / name for name, _ in folder)
-            outputs += [(Path(args.out) / name, data) for name, data in folder]
-        atomic_write_all(outputs)  # all files or none
-    if plot_dir:
-        from tlm.present.plots import run_plots
-        from tlm.present.plots_mapping import mapping_plot
-        run_plots(result, Path(plot_dir))
-        mapping_plot(result, Path(plot_dir))
-    if not args.quiet:
-        con = console()
-        con.print(report.summary_table(result, args.normalize))
-        con.print(report.layer_table(result))
-        from tlm.present.report_mapping import mapping_table
-        mt = mapping_table(result)
-        if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
-            con.print(mt)
-        con.print(report.energy_table(result))
-        if result.extra.get("instances"):
-            con.print(report.component_table(result))
-        if args.per_layer:
-            con.print(report.layer_energy_table(result))
-        if result.notes:
-            con.print(report.notes_text(result, verbose=args.verbose))
-        if args.out:
-            con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
-        if fun is not None:
-            shown = " ".join(str(int(v)) for v in fun.predictions[:20])
-            more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
-            con.print(f"predictions: {shown}{more}")
-            con.print(f"labels:      {' '.join(str(int(v)) for v in fun.labels[:20])}{more}")
-            con.print(f"accuracy: {100 * fun.accuracy:.2f}% of {len(fun.labels)} images")
-    return 0
+    return arch, wl, note
+
+
+def _simulate(args, arch, wl, trace_to):
+    """(Result, the functional run or None): the engine on the workload, or the images through the blocks."""
+    from tlm.config.paths import DEFAULT_WORKLOAD, resolve
+    engine_args = args
+    if trace_to is not args.trace:
+        import argparse
+        engine_args = argparse.Namespace(**{**vars(args), "trace": trace_to})
+    if not args.functional:
+        return ENGINES[args.engine](arch, wl, engine_args), None
+    from tlm.services.accuracy import functional_run
+    fun = functional_run(arch, wl, resolve(args.workload, "workloads", DEFAULT_WORKLOAD), args.dataset,
+                         args.images, args.seed, quantum_cycles=args.quantum, trace=engine_args.trace,
+                         contention=False if args.no_contention else None, progress=not args.quiet)
+    return fun.result, fun
+
+
+def _files(args, result, scratch, trace_to):
+    """(files to write as (path, data), the -o folder's files, where to draw plots afterwards)."""
+    from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve
+    outputs, folder = [], []
+    if args.json or args.out:
+        from tlm.present import outdir
+        inputs = outdir.input_files(resolve(args.arch, "configs", DEFAULT_ARCH),
+                                    resolve(args.workload, "workloads", DEFAULT_WORKLOAD))
+    if args.json:
+        outputs.append((Path(args.json), result.to_json(inputs)))
+    if args.csv:
+        from tlm.present import outdir
+        for name, text in (("summary.csv", outdir.summary_csv(result)), ("layers.csv", outdir.layers_csv(result)),
+                           ("energy.csv", outdir.energy_csv(result)), ("blocks.csv", outdir.blocks_csv(result))):
+            outputs.append((Path(args.csv) / name, text))
+    plot_dir = args.plot
+    if args.out:
+        extra = {}
+        if args.trace is True:
+            extra["trace.json"] = Path(trace_to).read_bytes()
+        if args.plot is True:  # drawn now, written with the others
+            from tlm.present.plots import run_plots
+            run_plots(result, scratch / "plots")
+            extra.update({f"plots/{k}": v for k, v in outdir.collect(scratch / "plots").items()})
+            plot_dir = None
+        argv = list(getattr(args, "argv", None) or ["simulate"])
+        folder = outdir.files(result, inputs, argv, extra)
+        outdir.check_targets(Path(args.out) / name for name, _ in folder)
+        outputs += [(Path(args.out) / name, data) for name, data in folder]
+    return outputs, folder, plot_dir
+
+
+def _print(args, result, fun, folder) -> None:
+    from tlm.present import report
+    from tlm.present.report_mapping import mapping_table
+    con = console()
+    con.print(report.summary_table(result, args.normalize))
+    con.print(report.layer_table(result))
+    mt = mapping_table(result)
+    if mt is not None and (result.arch.macro.count > 1 or result.extra["mapping"]["policy"] != "sequential"):
+        con.print(mt)
+    con.print(report.energy_table(result))
+    if result.extra.get("instances"):
+        con.print(report.component_table(result))
+    if args.per_layer:
+        con.print(report.layer_energy_table(result))
+    if result.notes:
+        con.print(report.notes_text(result, verbose=args.verbose))
+    if args.out:
+        con.print(f"wrote {len(folder)} files into {args.out}/ (manifest.json lists them)")
+    if fun is not None:
+        shown = " ".join(str(int(v)) for v in fun.predictions[:20])
+        more = f" ... ({len(fun.predictions)} in all)" if len(fun.predictions) > 20 else ""
+        con.print(f"predictions: {shown}{more}")
+        con.print(f"labels:      {' '.join(str(int(v)) for v in fun.labels[:20])}{more}")
+        con.print(f"accuracy: {100 * fun.accuracy:.2f}% of {len(fun.labels)} images")

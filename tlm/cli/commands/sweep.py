@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tlm.errors import InputError, Where
 from tlm.cli.commands._common import add_arch_workload, console, load_arch_arg, load_workload_arg
-from tlm.engines import ENGINES
+from tlm.engines.registry import ENGINES
 
 NAME = "sweep"
 HELP = "sweep architecture and workload settings (cartesian product); CSV of results and plots"

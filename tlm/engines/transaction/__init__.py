@@ -1,2 +1,2 @@
-"""The transaction-level engine (SimPy processes per hardware block).  See DESIGN.md §4 and
-docs/tlm-engine.md.  Entry point: `tlm.engines.transaction.system.simulate(arch, wl) -> tlm.engines.result.Result`."""
+"""The transaction-level engine (SimPy processes per hardware block).  See docs/tlm-engine.md and
+docs/architecture.md, "One COMPUTE transaction, from the YAML to the energy table".  Entry point: `tlm.engines.transaction.system.simulate(arch, wl) -> tlm.engines.result.Result`."""

@@ -41,6 +41,7 @@ class DataPath:
         self._out: dict = {}  # row -> output (final codes) or accumulated partials, (G, M, Cout/G)
         self._geo: dict = {}
         self._blocks: dict = {}  # (row, tile index) -> kernel block: lo, hi, DPs per group, ones prefix, converted
+        self._whole: set = set()  # rows computed a whole tile per block (mapped runs: ensure)
         # tile geometry -> per group of the tile: (combined weights, weight ones); kept with the network, so
         # that the next run on it finds its macros' arrays written (weights loaded once)
         self._arrays: dict = net.__dict__.setdefault("_tile_arrays", {})
@@ -53,22 +54,40 @@ class DataPath:
     def digital(self, plan) -> None:
         L = self.wl.layers[plan.row]
         xs = [self.tensors[s] for s in L.inputs]
-        y, zp = F.digital(L, xs, [self.zp[s] for s in L.inputs], (1 << L.bits_out) - 1, False)
+        y, zp = F.digital(L, xs, [self.zp[s] for s in L.inputs], (1 << L.bits_out) - 1, False,
+                          self.net.joins.get(L.name))
         self.tensors[L.name], self.zp[L.name] = y.astype(np.float32), zp
 
     def finish(self, plan) -> None:
         """After a compute layer's last round: row-tile partials -> codes; the tensor lands in the SRAM."""
+        self._finish_tensor(plan)
+        self.release(plan)
+
+    def _finish_tensor(self, plan) -> None:
         L = self.wl.layers[plan.row]
         q = self.net.q[L.name]
         y = self._out.pop(plan.row)
         if self._partial(q):
             g = L.groups
             y = F.adc_finish(y, q.gain.reshape(g, 1, -1), q.offset.reshape(g, 1, -1), L, self.swing)
+        self.tensors[L.name] = F._from_matrix_output(y, L, len(self.images)).astype(np.float32)
+        self.zp[L.name] = q.zp_out
+
+    def ensure(self, plan) -> None:
+        """A mapped run (tlm/engines/transaction/pipeline.py), when the layer's first job starts: every
+        tile's DPs over all its pixels (one kernel block per tile, kept until `release`), converted, and
+        the layer's output tensor in the SRAM.  Its jobs' transactions, whatever their order, then carry
+        slices of these (the same values as the sequential run; the noise draws in another order)."""
+        self._whole.add(plan.row)
+        for tile in plan.tiles:
+            self.convert(plan, tile, 0, plan.pixels, None)
+        self._finish_tensor(plan)
+
+    def release(self, plan) -> None:
+        """The layer's kernel blocks and im2col matrix are no longer needed."""
         self._xm.pop(plan.row, None)
         for k in [k for k in self._blocks if k[0] == plan.row]:
             del self._blocks[k]
-        self.tensors[L.name] = F._from_matrix_output(y, L, len(self.images)).astype(np.float32)
-        self.zp[L.name] = q.zp_out
 
     def _partial(self, q) -> bool:
         return self.swing != "adaptive" or len(F.row_tiles(q.w_int[0].size, self.arch.macro.rows)) > 1
@@ -76,20 +95,13 @@ class DataPath:
     # ---- a macro ------------------------------------------------------------------------------------
     def _geometry(self, plan, tile):
         """The tile's layer, its groups, its rows in each group's im2col rows and its channels within each
-        group (a tile holds one group's channel slice, or several whole groups packed: plan.Tile)."""
+        group (the plan's tile geometry, tlm/mapping/geometry.tile_grid)."""
         key = (plan.row, tile.index)
         g = self._geo.get(key)
         if g is None:
-            L = self.wl.layers[plan.row]
-            cout_g = L.c_out // L.groups
-            span = tile.ch_hi - tile.ch_lo
-            ng = span // cout_g if span % cout_g == 0 and span > cout_g else 1
-            g0, c0 = tile.ch_lo // cout_g, tile.ch_lo % cout_g
-            R = self.arch.macro.rows
-            rows_g = self.net.q[L.name].w_int[0].size
-            r0 = tile.row_tile * R
-            g = self._geo[key] = (L, range(g0, g0 + ng), slice(r0, min(r0 + R, rows_g)),
-                                  slice(c0, c0 + span // ng))
+            s = tile.shape
+            g = self._geo[key] = (self.wl.layers[plan.row], range(s.group0, s.group0 + s.groups),
+                                  slice(s.row0, s.row0 + s.rows), slice(s.ch0, s.ch0 + s.channels))
         return g
 
     def array(self, plan, tile):
@@ -140,6 +152,8 @@ class DataPath:
             cp = plan.chunk_pixels
             macs_px = max(1, tile.rows * tile.outputs)
             n = max(1, -(-BLOCK_MACS // (macs_px * cp))) * cp  # whole chunks
+            if plan.row in self._whole:
+                lo, n = 0, plan.pixels
             hi = min(lo + n, plan.pixels)
             st = self.stats[L.name].dp
             st.bits_w = L.bits_w

@@ -39,7 +39,7 @@ class Macro(Block):
         self.index = index
         self.adc = AdcPipeline(sys, index)
         self.qk = QuantumKeeper(self.env, sys.quantum)
-        self.jobs = deque()  # (layer plan, tile, barrier) assigned by the controller, run in order
+        self.jobs = deque()  # (layer plan, tile, first pixel, end pixel, barrier) assigned, run in order
         self.wake = None
         self.waiting = "a tile from the controller"
         self.dp_cycles = self.stats.counts["dp_cycles"]
@@ -62,8 +62,9 @@ class Macro(Block):
         return delay
 
     # ---- initiator ---------------------------------------------------------------------------------
-    def assign(self, plan, tile, barrier) -> None:
-        self.jobs.append((plan, tile, barrier))
+    def assign(self, plan, tile, barrier, lo: int = 0, hi: int | None = None) -> None:
+        """Run `tile` over its output pixels [lo, hi) (default all of them), then arrive at `barrier`."""
+        self.jobs.append((plan, tile, lo, plan.pixels if hi is None else hi, barrier))
         if self.wake is not None and not self.wake.triggered:
             self.wake.succeed()
 
@@ -74,14 +75,45 @@ class Macro(Block):
                 self.waiting = "a tile from the controller"
                 self.wake = env.event()
                 yield self.wake
-            plan, tile, barrier = self.jobs.popleft()
+            plan, tile, lo, hi, barrier = self.jobs.popleft()
             self.waiting = f"its own tile {tile.index} of layer {plan.name}"
-            yield from self._tile(plan, tile, barrier.shared)
+            yield from self._tile(plan, tile, lo, hi, barrier.shared)
             barrier.arrive()
 
-    def _tile(self, plan, tile, shared):
-        env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
-        names = self.sys.row_names
+    def _run_energy(self, plan, tile, lo, end):
+        """Charge the controller energy of a tile run over pixels [lo, end): the input-window registers of
+        the tile's rows clock for the tile's nominal compute time (a run over part of its pixels: that
+        share), the ABN parameters are loaded with its first pixel.  Returns a full chunk's (DP array,
+        input driver) energies at the plan's density."""
+        arch, P, rows = self.arch, plan.pixels, tile.rows
+        energy = self.stats.energy[plan.row]
+        if lo == 0 and end == P:
+            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
+        else:
+            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles * (end - lo) / P, end - lo,
+                                                    plan.bits_in, tile.outputs if lo == 0 else 0)
+        n = plan.chunk_pixels * plan.dp_phases
+        return (hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, plan.density),
+                hw_macro.input_driver_energy_pj(arch, rows * n, plan.density))
+
+    def _compute_data(self, plan, tile, lo, hi, n):
+        """A functional run's COMPUTE: views of the chunk's inputs, its DPs on the array's weights
+        (tlm.functional.model.macro_dp) for the CONVERT, and the DP energies at the chunk's measured input
+        bit density (`n` DP phases)."""
+        data, cmp, arch, energy = self.sys.data, self.cmp, self.arch, self.stats.energy[plan.row]
+        cmp.layer, cmp.tile, cmp.pixel_lo, cmp.pixel_hi = plan.row, tile.index, lo, hi
+        cmp.data = data.inputs(plan, tile, lo, hi)
+        self.cv.data, ones = data.dp(plan, tile, lo, hi)
+        cmp.status = Status.OK
+        d = ones / (n * tile.rows)
+        energy[_DP] += hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, d)
+        energy[_DRV] += hw_macro.input_driver_energy_pj(arch, tile.rows * n, d)
+
+    def _tile(self, plan, tile, lo, end, shared):
+        """One run of `tile` over its output pixels [lo, end): the whole layer (the sequential controller)
+        or the rows of one image of a mapped job (tlm/engines/transaction/pipeline.py)."""
+        env, qk, adc, sram, arch, st, names = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats, \
+            self.sys.row_names
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
         t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.dp_phases, plan.density
         pipelined = adc.pipelined
@@ -89,21 +121,16 @@ class Macro(Block):
         dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
         cells, cols, rows = tile.cells, tile.cols, tile.rows
         span, base, cap = tile.read_bits, plan.in_addr + tile.in_lo, sram.capacity
-        rd, cv = self.rd, self.cv
-        data, cmp = self.sys.data, self.cmp
+        rd, cv, data = self.rd, self.cv, self.sys.data
         rd.layer = cv.layer = row
         rd.tile = cv.tile = tile.index
         OK, INCOMPLETE = Status.OK, Status.INCOMPLETE
         per_px = t_dp if pipelined else t_dp + t_cv  # the macro's own cycles per pixel
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan, tile)
-        # the input-window registers of the tile's rows clock for the tile's nominal compute time
-        energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
-        n_full = cp * r_in  # a full chunk's DP energies, computed once per tile
-        e_full = (dp_energy(arch, cells * n_full, cols * n_full, dens), drv_energy(arch, rows * n_full, dens))
-        lo = 0
-        while lo < P:
-            hi = min(lo + cp, P)
+        e_full, n_full = self._run_energy(plan, tile, lo, end), cp * r_in  # a full chunk's DP energies
+        while lo < end:
+            hi = min(lo + cp, end)
             p = hi - lo
             if shared and qk.local:  # other macros read the SRAM in this round: keep time order
                 qk.set(t)
@@ -123,14 +150,8 @@ class Macro(Block):
             # the DPs of the chunk on its own array (one per pixel per input bit-plane)
             n = p * r_in
             st.transactions += 1
-            if data is not None:  # functional run: views of the chunk's inputs, the DPs on the array's weights
-                cmp.layer, cmp.tile, cmp.pixel_lo, cmp.pixel_hi = row, tile.index, lo, hi
-                cmp.data = data.inputs(plan, tile, lo, hi)
-                cv.data, ones = data.dp(plan, tile, lo, hi)  # tlm.functional.model.macro_dp on the array's weights
-                cmp.status = OK
-                d = ones / (n * rows)  # measured input bit density of the chunk: the energy follows the data
-                energy[_DP] += dp_energy(arch, cells * n, cols * n, d)
-                energy[_DRV] += drv_energy(arch, rows * n, d)
+            if data is not None:  # functional run: the chunk's inputs and DPs; the energy follows the data
+                self._compute_data(plan, tile, lo, hi, n)
             elif n == n_full:
                 energy[_DP] += e_full[0]
                 energy[_DRV] += e_full[1]
@@ -147,7 +168,7 @@ class Macro(Block):
             lo = hi
             own = p * per_px
             drain = 0
-            if lo == P:  # the tile is over when its last conversion and write-back are
+            if lo == end:  # the run is over when its last conversion and write-back are
                 if pipelined:  # the last pixel's conversion is the macro's work, the rest a drain
                     own += t_cv
                     drain = adc.done - t - t_cv

@@ -26,9 +26,6 @@ class Track:
         self.busy = [0] * rows
         self.stall = {}  # reason -> [cycles per row]
 
-    def add_busy(self, row: int, cycles: int) -> None:
-        self.busy[row] += cycles
-
     def add_stall(self, row: int, reason: str, cycles: int) -> None:
         if cycles > 0:
             s = self.stall.get(reason)
@@ -56,9 +53,6 @@ class Stats:
     def track(self, name: str, component: str) -> Track:
         t = self.tracks[name] = Track(name, component, self.rows)
         return t
-
-    def add_energy(self, row: int, kind: int, pj: float) -> None:
-        self.energy[row][kind] += pj
 
     def count(self, key: str, row: int, n: int) -> None:
         c = self.counts.get(key)

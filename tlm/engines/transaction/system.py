@@ -1,7 +1,10 @@
 """Wiring and running the transaction-level engine: `simulate(arch, wl) -> tlm.engines.result.Result`.
 
-It executes the plan (tlm/mapping/plan.py, built once; the engine never calls the analytic engine).  Blocks,
-one module each: controller.py (process), macro.py (a process per macro, with its adc.py pipeline),
+It executes the plan (tlm/mapping/plan.py, built once; the engine never calls the analytic engine) of a
+concrete mapping policy (`auto` is resolved above the engines, tlm/engines/registry.py).  One of two
+controllers drives the same blocks: controller.py (sequential: tiles in rounds, layer by layer) or
+pipeline.py (a resident mapping: the schedule's jobs, one process per resource).  Blocks, one module
+each: macro.py (a process per macro, with its adc.py pipeline),
 dma.py (a process per channel), sram.py (banks), postproc.py, extmem.py (targets); calendar.py is the
 busy-until service of the shared targets, quantum.py the temporal decoupling.  The run loop steps the SimPy
 kernel itself so that a watchdog can stop a run that makes no progress -- a deadlock (no event left
@@ -21,9 +24,10 @@ from tlm.engines.transaction.controller import Controller
 from tlm.engines.transaction.dma import Dma
 from tlm.engines.transaction.extmem import ExternalMemory
 from tlm.engines.transaction.macro import Macro
+from tlm.engines.transaction.pipeline import MappedController
 from tlm.engines.transaction.postproc import PostProc
 from tlm.engines.transaction.sram import Sram
-from tlm.engines.transaction.stats import Stats
+from tlm.engines.transaction.stats import COUNT_KEYS, Stats
 from tlm.engines.transaction.trace import Trace
 
 PROGRESS_AFTER_S = 1.0  # show a progress bar only for runs longer than this (wall time)
@@ -45,15 +49,14 @@ class System:
         self.quantum = cfg.quantum_cycles if quantum_cycles is None else int(quantum_cycles)
         self.contention = cfg.contention if contention is None else bool(contention)
         self.watchdog_cycles = cfg.watchdog_cycles
-        if plan is None and arch.mapping.policy == "auto":  # the policy service picks one (tlm/engines/auto.py)
-            from tlm.engines.auto import resolve
-            arch = self.arch = resolve(arch, wl, input_density)
         self.plan = plan = build_plan(arch, wl, input_density) if plan is None else plan
         plan.check_tile_limit()
         self.plans, self.resident = plan.layers, plan.resident
         self.io_in, self.io_out = plan.io_in_bits, plan.io_out_bits
         # a single transfer or tile may be stalled by everything else: scale the watchdog to the run
         self.watchdog_cycles = max(self.watchdog_cycles, 2 * plan.serial_bound_cycles)
+        if plan.schedule is not None:  # a schedule's run can take its bound many times over when contended
+            self.watchdog_cycles = max(self.watchdog_cycles, 64 * max(plan.schedule.makespan, 1))
         self.rows = len(wl.layers) + 1
         self.row_names = [l.name for l in wl.layers] + ["(image I/O)"]
         self.env = simpy.Environment()
@@ -70,7 +73,9 @@ class System:
         return [self.controller, *self.dma.channels, *self.macros]
 
     def start(self):
-        self.controller = Controller(self)
+        """The controller that drives the run: the sequential one (tiles in rounds, layer by layer) or,
+        for a resident mapping, the one that executes the schedule's jobs (pipeline.py); the same blocks."""
+        self.controller = Controller(self) if self.plan.schedule is None else MappedController(self)
         return self.controller.proc
 
     def run(self, progress=False):
@@ -122,24 +127,14 @@ class System:
 
 def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, progress=False,
              input_density=None, plan=None, data=None) -> Result:
-    """Transaction-level simulation of `wl` on `arch`.  `quantum_cycles` and `contention` override the
+    """Transaction-level simulation of `wl` on `arch` (a concrete `mapping.policy`: `auto` is resolved
+    above the engines, tlm/engines/registry.py).  `quantum_cycles` and `contention` override the
     config's `tlm:` section; `trace` is a path for a Chrome/Perfetto trace-event JSON file; `plan` an
-    already built tlm.mapping.plan.Plan of (arch, wl, input_density); `data` a tlm.engines.transaction.datapath.DataPath for a
-    functional run (real images through the blocks: outputs in `data.outputs()`, measured activity in
-    `data.stats`)."""
-    if plan is None and arch.mapping.policy == "auto":  # the policy service picks one (tlm/engines/auto.py)
-        from tlm.engines.auto import simulate_auto
-        return simulate_auto(simulate, arch, wl, quantum_cycles=quantum_cycles, contention=contention,
-                             trace=trace, progress=progress, input_density=input_density, data=data)
+    already built tlm.mapping.plan.Plan of (arch, wl, input_density); `data` a
+    tlm.engines.transaction.datapath.DataPath for a functional run (real images through the blocks:
+    outputs in `data.outputs()`, measured activity in `data.stats`), under every policy."""
     sys = System(arch, wl, quantum_cycles=quantum_cycles, contention=contention, trace=trace,
                  input_density=input_density, plan=plan, data=data)
-    if sys.plan.schedule is not None:  # a resident mapping: every macro at once (tlm/engines/transaction/pipeline.py)
-        if data is not None:
-            from tlm.errors import InputError, Where
-            raise InputError(f"--functional runs the sequential mapping only (this run maps "
-                             f"'{arch.mapping.policy}')", Where("<command line>"), "--functional")
-        from tlm.engines.transaction.pipeline import run_mapped
-        return run_mapped(sys, trace)
     sys.run(progress=progress)
     res = to_result(sys)
     if trace:
@@ -147,33 +142,40 @@ def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, prog
     return res
 
 
-COUNTED = ("weight_bits_loaded", "conversions", "dp_cycles", "sram_read_bits", "sram_write_bits", "dma_bits",
-           "spill_bits", "postproc_ops")
+def to_result(system) -> Result:
+    """The Result of a finished run, either controller's (one builder: counts, cycles, stall notes)."""
+    c = system.controller
+    if isinstance(c, MappedController):
+        return build_result(system, **c.finish(int(system.env.now)))
+    cyc = np.array(c.cycles, dtype=np.int64)
+    comp = np.array([p.compute for p in system.plans] + [False])
+    macro_busy = np.sum([system.stats.tracks[m.name].busy for m in system.macros], axis=0)
+    spill = np.array(c.spill_cycles, dtype=np.int64)
+    util = np.where(comp, macro_busy / (len(system.macros) * np.maximum(cyc - spill, 1)), 0.0)
+    return build_result(system, cycles=cyc, compute=np.array(c.compute_cycles, dtype=np.int64), spill=spill,
+                        util=util, elapsed=int(system.env.now), notes=[], extra={})
 
 
-def to_result(sys) -> Result:
-    st, c, plan = sys.stats, sys.controller, sys.plan
+def build_result(system, *, cycles, compute, spill, util, elapsed, notes, extra) -> Result:
+    """Per row: `cycles`, `compute` and `spill` cycles (load = the rest, compute rows), temporal
+    utilization `util`; `elapsed` the run's cycles; `notes` and `extra` what a controller adds."""
+    st, plan = system.stats, system.plan
     pl = static_per_layer(plan)
-    for k in COUNTED:
+    for k in COUNT_KEYS:
         pl[k][:] = st.counts_array(k)
-    pl["cycles"] = np.array(c.cycles, dtype=np.int64)
-    pl["compute_cycles"] = np.array(c.compute_cycles, dtype=np.int64)
-    pl["spill_cycles"] = np.array(c.spill_cycles, dtype=np.int64)
-    comp = np.array([p.compute for p in sys.plans] + [False])
-    pl["load_cycles"] = np.where(comp, pl["cycles"] - pl["compute_cycles"] - pl["spill_cycles"], 0)
-    macro_busy = np.sum([sys.stats.tracks[m.name].busy for m in sys.macros], axis=0)
-    sched = np.maximum(pl["cycles"] - pl["spill_cycles"], 1)
-    pl["temporal_utilization"] = np.where(comp, macro_busy / (len(sys.macros) * sched), 0.0)
-    elapsed = int(sys.env.now)
+    comp = np.array([p.compute for p in system.plans] + [False])
+    pl["cycles"], pl["compute_cycles"], pl["spill_cycles"] = cycles, compute, spill
+    pl["load_cycles"] = np.where(comp, cycles - compute - spill, 0)
+    pl["temporal_utilization"] = util
     stalls = st.component_stall()
-    notes = list(plan.notes)
+    out = list(plan.notes)
     for comp_name, reasons in sorted(stalls.items()):
         for r, v in sorted(reasons.items()):
-            notes.append(f"tlm: {comp_name} stalled {v:,} cycles on {r} (summed over instances)")
-    extra = {"weights_resident": bool(sys.resident), "transactions": st.transactions,
-             "quantum_cycles": sys.quantum, "contention": sys.contention, "elapsed_cycles": elapsed,
-             "instances": st.instances(elapsed)}
-    return Result(engine="tlm", arch=sys.arch, workload=sys.wl, layer_names=list(sys.row_names),
+            out.append(f"tlm: {comp_name} stalled {v:,} cycles on {r} (summed over instances)")
+    extra = {"weights_resident": bool(system.resident), "transactions": st.transactions, "quantum_cycles": system.quantum,
+             "contention": system.contention, "elapsed_cycles": elapsed, "instances": st.instances(elapsed),
+             "mapping": plan.mapping_desc, **extra}
+    return Result(engine="tlm", arch=system.arch, workload=system.wl, layer_names=list(system.row_names),
                   layer_types=list(plan.types), per_layer=pl, energy_pj=st.energy_array(),
-                  component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=notes,
-                  extra={**extra, "mapping": plan.mapping_desc})
+                  component_busy_cycles=st.component_busy(), component_stall_cycles=stalls, notes=out + notes,
+                  extra=extra)

@@ -11,7 +11,7 @@ One module per concern:
 - pareto.py: Pareto fronts (per batch size) and the best points for an objective.
 - runner.py: `run_sweep`, in-process, on local processes or on Dask (tlm/services/parallel.py).
 
-This package is a service: it imports the core and the engines (tlm/engines/__init__.py), never the CLI.
+This package is a service: it imports the core and the engines (tlm/engines/registry.py), never the CLI.
 """
 from __future__ import annotations
 

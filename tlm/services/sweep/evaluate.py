@@ -52,8 +52,8 @@ def result_row(result) -> dict:
 
 
 def engines() -> dict:
-    """The engine registry (tlm/engines/__init__.py): name -> simulate(arch, workload, options) -> Result."""
-    from tlm.engines import ENGINES
+    """The engine registry (tlm/engines/registry.py): name -> simulate(arch, workload, options) -> Result."""
+    from tlm.engines.registry import ENGINES
     return ENGINES
 
 
