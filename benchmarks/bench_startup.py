@@ -1,13 +1,14 @@
 """Start-up: the whole process `tlm simulate resnet8 -q` (interpreter, imports, the run), a fresh process
-for every repeat, median of the repeats: target 100 ms.
+for every repeat.  Target (issue 25): its median CPU time minus the median CPU time of the floor it cannot
+go below -- an interpreter importing only numpy, PyYAML and SimPy, which the default engine needs --,
+measured the same way in the same run, <= 40 ms.
 
     cd benchmarks && python -m pytest bench_startup.py
 
 The .pyc files are written by a warm-up run first (an installed package has them; a checkout run with
-PYTHONDONTWRITEBYTECODE would compile every module on every start).  For context, extra_info also holds
-the median of the floor this command cannot go below -- an interpreter importing only numpy, PyYAML and
-SimPy, which the default (SimPy) engine needs -- and of a bare `python -c pass`, measured the same way
-on the same machine: on a machine shared with other jobs all three grow together.
+PYTHONDONTWRITEBYTECODE would compile every module on every start).  CPU time (user + system of the child)
+does not count the time spent waiting for a core; extra_info also holds the wall medians and a bare
+`python -c pass`.
 """
 import os
 import resource
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_S = 0.100
+TARGET_ABOVE_FLOOR_CPU_S = 0.040
 REPEATS = 15
 COMMAND = ["-m", "tlm", "simulate", "resnet8", "-q"]
 
@@ -64,4 +65,6 @@ def test_simulate_quiet_whole_process(benchmark):
         wall, cpu = _median_s(args)
         benchmark.extra_info[f"{key}_wall_median_ms"] = round(wall * 1e3, 1)
         benchmark.extra_info[f"{key}_cpu_median_ms"] = round(cpu * 1e3, 1)
-    assert median <= TARGET_S, f"median {median * 1e3:.1f} ms > {TARGET_S * 1e3:.0f} ms ({benchmark.extra_info})"
+    above = (benchmark.extra_info["command_cpu_median_ms"] - benchmark.extra_info["floor_numpy_yaml_simpy_cpu_median_ms"])
+    benchmark.extra_info["above_floor_cpu_ms"] = round(above, 1)
+    assert above <= TARGET_ABOVE_FLOOR_CPU_S * 1e3, benchmark.extra_info

@@ -2,11 +2,10 @@
 
     pytest benchmarks/ --benchmark-only -p no:cacheprovider -o python_files='bench_*.py'
 
-Targets (issue 12): ResNet-8, a whole inference through the TLM engine in-process, within 10 ms;
-ResNet-18 at 224x224 within 0.6 s; at least 0.5 M transactions per wall second on cifar10_vgg.  The
-figures land in each benchmark's extra_info (with the target).  The machine is shared, so wall time
-varies with its load; the asserts check the targets against the CPU time of this process (the best of
-a few runs), which the other jobs cannot take away.
+Targets are ratios to references measured in the same run (issue 25; tlm/services/bench.py): the TLM
+engine's transactions per CPU second on cifar10_vgg >= 0.5x bare SimPy's events per second.  ResNet-8 and
+ResNet-18 whole inferences are measured (extra_info: their time in analytic ResNet-8 points) and ResNet-18's
+peak RSS stays <= 300 MB.  The machine is shared: the rates are the best of a few runs.
 """
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from tlm.config.arch import load_arch
 from tlm.engines.registry import resolve_policy, run
 from tlm.engines.transaction.system import System
 from tlm.config.workload import load_workload
+from tlm.services.bench import analytic_point_ms, simpy_events_per_s
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,9 +49,9 @@ def test_resnet8_whole_inference_tlm(benchmark, arch):
     benchmark.extra_info["cycles"] = r.cycles
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["wall_s_min"] = benchmark.stats.stats.min
-    benchmark.extra_info["target_s"] = 0.010
     cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: tlm(arch, wl), 20)
-    assert cpu <= 0.010
+    point = analytic_point_ms(arch, wl) / 1e3
+    benchmark.extra_info["analytic_points"] = cpu / point  # (measured, no target)
 
 
 @pytest.mark.parametrize("contention", [True, False], ids=["contention", "no-contention"])
@@ -70,12 +70,14 @@ def test_transactions_per_second(benchmark, arch, contention):
     benchmark.extra_info["txn_per_s_mean"] = n / benchmark.stats.stats.mean
     # the same per CPU second of this process: what the machine's other jobs cannot take away
     rate = benchmark.extra_info["txn_per_cpu_s_best"] = n / cpu_best(run)
-    benchmark.extra_info["target_txn_per_s"] = 500_000
-    assert rate >= 500_000
+    simpy_rate = benchmark.extra_info["simpy_events_per_s"] = simpy_events_per_s()
+    benchmark.extra_info["txn_over_simpy_events"] = rate / simpy_rate
+    assert rate >= 0.5 * simpy_rate, benchmark.extra_info
 
 
 def test_resnet18_imagenet_tlm(benchmark, arch):
-    """ResNet-18 at 224x224 through the TLM engine (target: within 0.6 s, at most 300 MB peak RSS).  The peak
+    """ResNet-18 at 224x224 through the TLM engine (target: at most 300 MB peak RSS; its transactions per
+    CPU second against bare SimPy's in extra_info).  The peak
     RSS is measured in a fresh process running `tlm simulate`, as VmHWM (its own address space's
     high-water mark), so this process's history does not count: ru_maxrss of a child would include the
     memory of this pytest process copied by fork before exec (329 MB after bench_functional.py)."""
@@ -92,6 +94,6 @@ def test_resnet18_imagenet_tlm(benchmark, arch):
     benchmark.extra_info["transactions"] = r.extra["transactions"]
     benchmark.extra_info["child_max_rss_mb"] = rss_mb
     assert rss_mb <= 300
-    benchmark.extra_info["target_s"] = 0.6
     cpu = benchmark.extra_info["cpu_s_best"] = cpu_best(lambda: tlm(arch, wl), 3)
-    assert cpu <= 0.6
+    benchmark.extra_info["txn_per_cpu_s_best"] = r.extra["transactions"] / cpu
+    benchmark.extra_info["txn_over_simpy_events"] = r.extra["transactions"] / cpu / simpy_events_per_s()

@@ -18,7 +18,7 @@ from tlm.engines.registry import run  # noqa: E402
 from tlm.config.arch import arch_from_dict, load_arch  # noqa: E402
 from tlm.errors import InputError  # noqa: E402
 from tlm.hw import area as hw_area  # noqa: E402
-from tlm.mapping.mapper import image_latency_cycles, with_policy  # noqa: E402
+from tlm.mapping.mapper import image_latency_cycles, packing, with_policy  # noqa: E402
 from tlm.config.workload import load_workload  # noqa: E402
 
 from tlm.mapping.policies import POLICIES  # noqa: E402
@@ -55,7 +55,7 @@ def run_table(arch, wl):
                 try:
                     r = simulate(with_policy(a_n, pol), w)
                 except InputError:
-                    need = simulate(with_policy(a_n, "sequential"), w).extra["mapping"]["macros_for_residency"]
+                    need = packing(a_n, w)[4]  # the first-fit count (a sequential run reports a bound)
                     rows.append(f"| {n} | {pol} | {B} | needs {need} macros | | | | {area:.3f} | |")
                     continue
                 s = r.summary()
@@ -183,10 +183,14 @@ def render():
         "(only the running tile's columns are converted). Shelves are bands of whole blocks: a tile goes into",
         "the first shelf tall and wide enough, else opens a new shelf below the last one, else the next macro",
         "(first-fit decreasing, tiles sorted by height then width). The number of macros this takes is",
-        "`summary.macros_for_residency`; when the architecture has fewer, the resident policies stop with one",
-        "line: `policy 'resident': the 13 weight tiles of 'resnet8' need 3 macros ...` (exit code 2), and `auto`",
-        "falls back to `sequential`. With more macros than that, tiles are spread instead: longest work first",
-        "onto the least loaded macro where the tile fits, so layers do not serialize needlessly.",
+        "`summary.macros_for_residency`. Packing is skipped where it cannot succeed: a cheap lower bound",
+        "(tlm/mapping/packing.residency_bound: the tiles' area in whole blocks over a macro's, or the number of",
+        "tiles taller and wider than half a macro, whichever is larger) above the macros stops the resident",
+        "policies with one line, `policy 'resident': the 13 weight tiles of 'resnet8' need at least 3 macros",
+        "...` (exit code 2), and `auto` falls back to `sequential`; so does a packing that takes more macros than",
+        "there are. A `sequential` run places no tile and reports the bound (`macros_for_residency_exact`",
+        "false). With more macros than the packing needs, tiles are spread instead: longest work first onto",
+        "the least loaded macro where the tile fits, so layers do not serialize needlessly.",
         "",
         "The plan (`tlm/mapping/plan.py`) carries the policy: `plan.multi` is the assignment (every tile copy's macro and",
         "rectangle; `plan.assignment` holds copy 0 as tile -> macro, round 0), `plan.schedule` the jobs below.",
@@ -231,8 +235,8 @@ def render():
         "Limits: the resident policies need every weight in a macro at once. ResNet-18 at ImageNet size has",
         "93.5 Mbit of 8b weights; an IMAGINE macro holds 1152 x 256 = 295 kbit, so it needs 319 macros",
         "(64 macros hold 18.9 Mbit: `auto` then runs `sequential`). benchmarks/bench_mapper.py times it",
-        "pipelined on 320 macros. Bounds: the resident policies place at most 100,000 tiles (past that",
-        "`macros_for_residency` is a lower bound from the occupied cells); a streamed schedule has at most",
+        "pipelined on 320 macros. Bounds: the resident policies place at most 100,000 tiles (past that they",
+        "refuse and `auto` runs `sequential`); a streamed schedule has at most",
         "60,000 jobs (rows are grouped in twos, fours... first, then the policy refuses and `auto` skips it).",
         "",
         "Simplifications: resident weights are loaded before the run (not charged per inference, as for the",

@@ -1,9 +1,15 @@
-"""Refresh the command outputs embedded in docs/validation.md (`tlm chips`, `tlm paper --sensitivity`,
-`tlm calibrate`) and the text of its section "The system-level overhead" (its numbers from the model).
+"""Refresh the generated parts of docs/validation.md: the command outputs (`tlm chips`, `tlm chips --loo`,
+`tlm paper --sensitivity`, `tlm calibrate`), the tables of the global constants and of the technology
+table, and the text of "The system-level overhead" (its numbers from the model).
 
     python scripts/gen_validation_doc.py
+
+The leave-one-out tables refit the constants once per design (minutes): they are recomputed only when the
+fingerprint of their inputs changed (the circuit model, the designs, the fit, and every design's figures as
+the simulator gives them); tests/test_chips.py checks the fingerprint instead of rerunning them.
 """
 import contextlib
+import hashlib
 import io
 import os
 import sys
@@ -14,6 +20,10 @@ sys.path.insert(0, str(ROOT))
 
 from tlm.cli import main  # noqa: E402
 
+LOO_INPUTS = ("configs/imagine.yaml", "configs/published/*.yaml", "tlm/hw/*.py", "tlm/config/circuit.py",
+              "tlm/services/globalfit.py", "tlm/cli/commands/chips.py")
+FINGERPRINT = "leave-one-out inputs fingerprint: "
+
 
 def output(*argv) -> str:
     os.environ["COLUMNS"] = "80"  # the width the tables are laid out for (tlm/present/tables.py)
@@ -23,6 +33,21 @@ def output(*argv) -> str:
     return buf.getvalue().rstrip("\n")
 
 
+def fingerprint() -> str:
+    """sha256 of the circuit model's sources, the designs, the fit and the table's code (LOO_INPUTS), and of
+    every design's figures as the simulator gives them with the shipped constants (so a change of the
+    engine that moves no figure leaves it alone, one that moves a figure does not)."""
+    from tlm.services import chips, globalfit
+    h = hashlib.sha256()
+    for pattern in LOO_INPUTS:
+        for p in sorted(ROOT.glob(pattern)):
+            h.update(p.relative_to(ROOT).as_posix().encode() + b"\0" + p.read_bytes())
+    designs = globalfit.derived_designs()
+    for d, rows in zip(designs, chips.in_sample_rows(designs)):
+        h.update(repr((d.name, [(f.key, f"{m:.6g}") for f, m, _ in rows])).encode())
+    return h.hexdigest()[:16]
+
+
 def replace_block(text: str, heading: str, body: str) -> str:
     """Replace the first ``` block after `heading` with `body`."""
     h = text.index(heading)
@@ -30,6 +55,56 @@ def replace_block(text: str, heading: str, body: str) -> str:
     a = text.index("\n", a) + 1
     b = text.index("```", a)
     return text[:a] + body + "\n" + text[b:]
+
+
+def block(text: str, heading: str) -> str:
+    h = text.index(heading)
+    a = text.index("\n", text.index("```", h)) + 1
+    return text[a:text.index("```", a)].rstrip("\n")
+
+
+def loo_block(text: str, recompute: bool = True) -> str:
+    """`tlm chips --loo`'s two tables with their fingerprint; the block already in `text` when its
+    fingerprint is current; otherwise recomputed (or, with `recompute` False, the old block under the new
+    fingerprint, so that a check fails)."""
+    fp = FINGERPRINT + fingerprint()
+    old = block(text, "## Leave one design out")
+    if old.startswith(fp) or not recompute:
+        return fp + old[old.index("\n"):] if "\n" in old else fp
+    full = output("chips", "--loo")
+    return fp + "\n" + full[full.index("leave one design out: every figure"):].rstrip()
+
+
+def constants_table() -> str:
+    from tlm.hw import constants as hw_const
+    lines = ["| constant | value | published range | unit | what it is | source |", "|---|---|---|---|---|---|"]
+    for c in hw_const.CONSTANTS:
+        lines.append(f"| `{c.name}` | {hw_const.VALUES[c.name]:.4g} | {c.lo:g}-{c.hi:g} | {c.unit} | {c.meaning} | "
+                     f"{c.source} |")
+    return "\n".join(lines)
+
+
+def technology_tables() -> str:
+    from tlm.hw import technology_table as tt
+    cols = [("vdd_nom_v", "Vdd V"), ("vt_v", "Vt V"), ("alpha", "alpha"), ("fo4_ps", "FO4 ps"),
+            ("r_on_ohm_um", "R_on ohm um"), ("w_min_um", "W_min um"), ("c_gate_ff_per_um", "C_gate fF/um"),
+            ("c_wire_ff_per_um", "C_wire fF/um"), ("r_wire_ohm_per_um", "R_wire ohm/um"),
+            ("cap_density_ff_per_um2", "MOM fF/um2"), ("cap_over_cell_ff_per_um2", "over cell fF/um2"),
+            ("c_unit_min_ff", "unit fF"), ("sram_6t_um2", "6T um2")]
+    out = ["| node | " + " | ".join(h for _, h in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for n in tt.nodes():
+        out.append(f"| {n}nm | " + " | ".join(f"{tt.NODES[n][f].value:g} ({tt.NODES[n][f].lo:g}-"
+                                             f"{tt.NODES[n][f].hi:g})" for f, _ in cols) + " |")
+    for n, fields in tt.LP.items():
+        out.append(f"| {n}nm LP | " + " | ".join(f"{fields[f].value:g}" if f in fields else "" for f, _ in cols)
+                   + " |")
+    out.append("")
+    out.append("| field | source of the values |")
+    out.append("|---|---|")
+    for f, h in cols:
+        srcs = dict.fromkeys(tt.NODES[n][f].source for n in tt.nodes())
+        out.append(f"| {h} | " + "; ".join(srcs) + " |")
+    return "\n".join(out)
 
 
 def overhead_section() -> str:
@@ -43,70 +118,41 @@ def overhead_section() -> str:
     (peakf,) = [f for f in figs if f.metric == "energy_efficiency" and f.input_bits == sysf.input_bits]
     ref = paper.reference_run(paper.at_conditions(arch, sysf), sysf.input_bits, sysf.weight_bits,
                               sysf.output_bits)
-    g = calibrate.overhead_gap(arch, ref, peakf.value)
+    model = paper.model_value(arch, sysf)
+    macro8 = paper.model_value(arch, peakf)
+    g = calibrate.overhead_gap(arch, ref, macro8)
     c = arch.controller
 
     def rng(f):
         lo, hi = hw_ctrl.published_ff(arch, f)
         return f"{lo:.3g}-{hi:.3g} fF" if hi < 1000 else f"{lo:,.0f}-{hi:,.0f} fF"
 
-    row_hi = hw_ctrl.published_ff(arch, "c_ff_per_row_cycle")[1]
-    wire = list(hw_ctrl.CLOCK_WIRE_FF_PER_UM.values())
-    un = g["unexplained_pj"]
-    sys, peak = sysf.value, peakf.value
-    return f"""The paper's 8b system figure ({sys:g} TOPS/W) is {peak / sys:.3g}x below its 8b macro peak ({peak:g} TOPS/W): about
-{100 * (1 - sys / peak):.0f}% of the on-chip energy of an 8b run that fills the macro is spent outside the macro, and the abstract
-does not say where.  Data movement cannot plausibly carry it (SRAM and on-chip DMA are a few percent, table
-above).  The model puts it in the controller as named components, each a capacitance per event whose range
-is the span of published per-event figures (tlm/hw/controller.py `PUBLISHED_POINTS`, one place; the table
-"published per-event points of the controller ranges" above lists each point with its node, supply, raw
-figure and conversion):
+    sys_, peak = sysf.value, peakf.value
+    need = ref.on_chip_energy_pj * (model / sys_ - 1)
+    return f"""The paper's 8b system figure ({sys_:g} TOPS/W) is {peak / sys_:.3g}x below its 8b macro peak ({peak:g} TOPS/W): about
+{100 * (1 - sys_ / peak):.0f}% of the on-chip energy of an 8b run that fills the macro is spent outside the macro, and the abstract
+does not say where.  The model puts it in the controller as named components, each a capacitance per event
+inside the span of published per-event figures (tlm/hw/controller.py `PUBLISHED_POINTS`; the table
+"published per-event points of the controller ranges" above lists each point), none fitted:
 
-- clock-tree root, sequencer and address generation, every cycle (`controller.c_ff_per_cycle`, assumed
-  {c.c_ff_per_cycle:g} fF).  No published per-event figure for it was found: what is published is a share of chip power
-  (more than a quarter of a microprocessor's: Duarte, Vijaykrishnan, Irwin, "Impact of technology scaling
-  in the clock system power", ISVLSI 2002), so its {rng("c_ff_per_cycle")} range stays an assumption (source
-  "assumed" in the table);
-- the input-window registers of every row a tile drives: bits_in flip-flops clocked every cycle while the
-  tile computes (`c_ff_per_window_bit_cycle`, {c.c_ff_per_window_bit_cycle:g} fF): a flip-flop clocked with its data held, its
-  CLK pin capacitance plus the internal energy of the clock's rise and fall over V^2, from the Liberty files
-  of three open PDKs: sky130 `sky130_fd_sc_hd__dfxtp_1` (130nm, 1.8 V), Nangate45 `DFF_X1` (45nm, 1.1 V)
-  and ASAP7 `DFFHQNx1_ASAP7_75t_R` (7nm, 0.7 V): {rng("c_ff_per_window_bit_cycle")} at 22nm;
-- the same registers written once per output pixel by im2col (`c_ff_per_window_bit`, {c.c_ff_per_window_bit:g} fF): one
-  transition of D, half its pin capacitance plus the mean of its rise and fall internal energy over V^2,
-  same three cells: {rng("c_ff_per_window_bit")};
-- the ABN gain and offset bits of every output channel, loaded once per tile (`c_ff_per_abn_bit`, {c.abn_param_bits}
-  bits of {c.c_ff_per_abn_bit:g} fF): an SRAM bit read from M. Horowitz, "Computing's energy problem (and what we can
-  do about it)", ISSCC 2014 (45nm, 0.9 V: a 64-bit read of an 8 KB SRAM 10 pJ, of a 32 KB SRAM 20 pJ):
-  {rng("c_ff_per_abn_bit")}, an upper span for a store of {c.abn_param_bits} bits x {arch.macro.columns} channels;
-- each active row's clock spine, gating and control, every cycle of its tile (`c_ff_per_row_cycle`), whose
-  published points are clock-gating cells for an enabled cycle (CLK pin, internal and gated-clock arc
-  energy): sky130 `sky130_fd_sc_hd__dlclkp_1` and Nangate45 `CLKGATE_X2`: {rng("c_ff_per_row_cycle")}.
+- clock-tree root, sequencer and address generation, every cycle (`c_ff_per_cycle`, {c.c_ff_per_cycle:g} fF; its
+  {rng("c_ff_per_cycle")} range stays an assumption: no published per-event figure was found);
+- the input-window registers of every row a tile drives, clocked every cycle (`c_ff_per_window_bit_cycle`,
+  {c.c_ff_per_window_bit_cycle:g} fF; Liberty flip-flops of sky130, Nangate45 and ASAP7: {rng("c_ff_per_window_bit_cycle")});
+- the same registers written once per output pixel by im2col (`c_ff_per_window_bit`, {c.c_ff_per_window_bit:g} fF;
+  {rng("c_ff_per_window_bit")});
+- the ABN gain and offset bits loaded once per tile (`c_ff_per_abn_bit`, {c.c_ff_per_abn_bit:g} fF; Horowitz ISSCC 2014
+  SRAM reads: {rng("c_ff_per_abn_bit")});
+- each active row's clock spine, gating and control (`c_ff_per_row_cycle`, {c.c_ff_per_row_cycle:g} fF: the top of the
+  {rng("c_ff_per_row_cycle")} published for a clock-gating cell).
 
-Each point's capacitance at its own node is C = pin + energy / V^2 (E = C V^2, the convention of tlm/hw);
-the technology rule (tlm/hw/technology.py) takes it to 22nm as C x 22 / node, and the range is the span of
-the points (at another node, x node / 22, as for the values a design inherits).  Liberty energies are in
-capacitive_load_unit x voltage_unit^2 (pJ for sky130's pF, fJ for Nangate45's and ASAP7's fF), read at
-each table's third input slew and smallest load; local wire is left out of the cell points (the same
-flows give {min(wire):.2g}-{max(wire):.2g} fF/um for the clock layers, under a fF for a flip-flop's pitch).  Every assumed
-value sits inside its range (tests/test_controller_ranges.py); those that did not moved to their range's
-geometric middle.
-
-Which component carries the remainder: the least certain one, the row clock.  Its physical identity is the
-vaguest: the published points cover only its gating cell, while the wire from the clock root to each row's
-registers and the row's control logic depend on a floorplan the abstract does not describe.  The clock
-tree has no published figure either, but it is paid every cycle whatever the mapping; the gap follows the
-mapped work, and so does the row clock.  So `c_ff_per_row_cycle` is **fitted** to the {sys:g} TOPS/W: it comes
-out at {c.c_ff_per_row_cycle:g} fF, **{c.c_ff_per_row_cycle / row_hi:.2f}x the top of its published range** (marked (!) in the table).  The
-gap between the {peak:g} TOPS/W macro peak and the reference run is {g["gap_pj"] / 1e3:.4g} nJ of its {ref.on_chip_energy_pj / 1e3:.4g} nJ on-chip;
-with every component at most at the top of its published range, the model explains {100 * g["explained"]:.1f}% of it, and
-**{100 * (1 - g["explained"]):.1f}% of the gap ({un / 1e3:.4g} nJ, {100 * un / ref.on_chip_energy_pj:.1f}% of the on-chip energy) is not explained by the
-components modelled here**.  It may sit in blocks the abstract does not describe (a host processor, I/O, test logic), in a
-longer row clock wire than a gating cell, or in a less efficient digital side than the published cells.
-Rows a tile leaves unused are clock-gated, so the overhead follows the mapped work; set
-`c_ff_per_row_cycle: 0` and raise `c_ff_per_cycle` to study the ungated reading.  The sensitivity tables
-(`tlm paper --sensitivity`, above) show what each fitted parameter moves: the controller carries most of
-ResNet-8's on-chip energy, so every "where does the energy go" answer depends on these components.
+There is no remainder term.  With the macro as the circuit model predicts it ({macro8:.4g} TOPS/W at 8b against the
+paper's {peak:g}) and every component at most at the top of its range, the reference run comes out at
+**{model:.4g} TOPS/W against the paper's {sys_:g}** ({100 * (model / sys_ - 1):+.1f}%): reaching {sys_:g} would take
+{need / 1e3:.4g} nJ more of the run's {ref.on_chip_energy_pj / 1e3:.4g} nJ on-chip energy than the named components
+inside their ranges give.  Where it may sit: blocks the abstract does not describe (a host processor, I/O,
+test logic), a longer row clock wire than a gating cell, a less efficient digital side than the published
+cells.  Rows a tile leaves unused are clock-gated, so the overhead follows the mapped work.
 """
 
 
@@ -117,9 +163,18 @@ def replace_section(text: str, heading: str, body: str) -> str:
     return text[:a] + "\n" + body + text[b:]
 
 
-def generate(text: str) -> str:
+def replace_between(text: str, start: str, end: str, body: str) -> str:
+    a = text.index(start) + len(start)
+    b = text.index(end, a)
+    return text[:a] + "\n" + body + "\n" + text[b:]
+
+
+def generate(text: str, recompute_loo: bool = True) -> str:
     text = replace_section(text, "## The system-level overhead", overhead_section())
+    text = replace_between(text, "<!-- constants -->", "<!-- /constants -->", constants_table())
+    text = replace_between(text, "<!-- technology -->", "<!-- /technology -->", technology_tables())
     text = replace_block(text, "## `tlm chips`", output("chips"))
+    text = replace_block(text, "## Leave one design out", loo_block(text, recompute_loo))
     text = replace_block(text, "## `tlm paper` on the shipped config", output("paper", "--sensitivity"))
     return replace_block(text, "## Calibration", output("calibrate", str(ROOT / "configs" / "imagine.yaml")))
 

@@ -1,4 +1,5 @@
 """Shared fixtures.  Tests import tlm from this checkout, whatever is installed."""
+import os
 import sys
 from pathlib import Path
 
@@ -6,6 +7,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# the ONNX conversion cache (tlm/onnxio/cache.py) is off for the tests, whose subprocesses inherit this;
+# tests/test_onnx_cache.py turns it on in a folder of its own
+os.environ["TLM_CACHE_DIR"] = ""
 
 from tlm.config.arch import load_arch  # noqa: E402
 from tlm.config.workload import load_workload  # noqa: E402

@@ -79,7 +79,7 @@ def test_readme_benchmark_table_follows_the_results_file(monkeypatch):
     for fam, spread in zip(sorted(changed["tlm_bench_scaling"]["json"]["scaling"]["tlm"]["fits"]), (0.05, 0.5, 0.99)):
         changed["tlm_bench_scaling"]["json"]["scaling"]["tlm"]["fits"][fam]["per_mac_spread"] = spread
     monkeypatch.setattr(g, "_bench", lambda: changed)
-    assert "| analytic engine, ResNet-8 whole inference | 5 ms (50 ms) | 0.12 / 0.46 ms |" in g.gen_bench_table()
+    assert "| analytic engine, ResNet-8 whole inference | (the reference) | 0.12 / 0.46 ms |" in g.gen_bench_table()
     assert "within 5-99% of each other" in g.gen_bench_scaling()
     monkeypatch.setattr(g, "_bench", lambda: data)
     assert "0.12 / 0.46 ms" not in g.gen_bench_table()

@@ -21,10 +21,12 @@ from tlm.mapping.plan import build_plan
 SETS = ["macro.count=1,4", "workload.precision=2,8", "adc.cycles_per_bit=1,3", "workload.batch=1,2"]
 
 
-def _alone(arch, wl, input_density=None, policy=None, shared=None):
-    """build_plan as if nothing were shared: no shared dict, no cached schedule skeleton."""
+def _alone(arch, wl, input_density=None, policy=None, shared=None, steady=False):
+    """build_plan as if nothing were shared: no shared dict, no cached schedule skeleton or base run."""
+    from tlm.mapping import steady as st
     mapper.clear_skeletons()
-    return build_plan(arch, wl, input_density, policy)
+    st._CACHE.clear()
+    return build_plan(arch, wl, input_density, policy, steady=steady)
 
 
 @pytest.fixture

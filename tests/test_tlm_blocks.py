@@ -20,8 +20,10 @@ from conftest import ROOT, SHIPPED_WORKLOADS
 
 
 def _cfg(name="imagine"):
-    from conftest import sequential  # the layer-by-layer schedule these tests derive
-    return sequential(load_arch(ROOT / "configs" / f"{name}.yaml"))
+    """The config on the layer-by-layer schedule these tests derive, with the 8-cycle DP phase the
+    derivations below use (IMAGINE's derived value follows the circuit model and may move)."""
+    from conftest import sequential
+    return _with(sequential(load_arch(ROOT / "configs" / f"{name}.yaml")), **{"macro.dp_cycles_per_bit": 8})
 
 
 def _with(arch, **changes):

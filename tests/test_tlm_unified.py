@@ -22,7 +22,10 @@ from helpers import with_changes
 
 
 def _cfg(**changes):
-    return with_changes(sequential(load_arch(ROOT / "configs" / "imagine.yaml")), **changes)
+    """IMAGINE with the 8-cycle DP phase the hand derivations use (the derived value follows the circuit
+    model, tlm/hw/circuit.py, and may move)."""
+    return with_changes(sequential(load_arch(ROOT / "configs" / "imagine.yaml")),
+                        **{"macro.dp_cycles_per_bit": 8, **changes})
 
 
 def _conv(tmp_path, c_in, c_out):

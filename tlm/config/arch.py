@@ -11,6 +11,7 @@ import math
 
 from tlm.errors import InputError
 from tlm.config.schema import Section, build, frozen_section, param, section, to_dict
+from tlm.config.circuit import Circuit
 from tlm.config.yamlio import YDict, load_with_extends, to_ydict
 
 
@@ -105,9 +106,12 @@ class Macro(Section):
                                                "transistor's junction + the wire over one cell pitch), swung "
                                                "once at vdd_array per weight bit written, fF; 0 leaves the bit "
                                                "line out", lo=0.0, default=0.0)
-    input_drive: str = param("how inputs reach the rows: 'bit_serial' (one input bit per DP phase, no DAC) "
-                             "or 'multi_level' (input_dac_bits bits per phase through a DAC per row)",
-                             choices=("bit_serial", "multi_level"), default="bit_serial")
+    input_drive: str = param("how inputs reach the rows: 'bit_serial' (one input bit per DP phase, no DAC), "
+                             "'multi_level' (input_dac_bits bits per phase through a capacitor DAC per row), "
+                             "'pulse_count' (input_dac_bits bits per phase as 0..2^k-1 word-line pulses, a "
+                             "counter per row) or 'pulse_width' (as one pulse of 0..2^k-1 unit widths)",
+                             choices=("bit_serial", "multi_level", "pulse_count", "pulse_width"),
+                             default="bit_serial")
     input_dac_bits: int = param("bits one row DAC applies per DP phase (multi_level); an r-bit input takes "
                                 "ceil(r / input_dac_bits) phases", lo=1, hi=8, default=1,
                                 why_hi="inputs are at most 8 bits: one phase drives them all")
@@ -135,12 +139,12 @@ class Macro(Section):
         if self.rows % self.fold:
             raise InputError(f"rows ({self.rows}) must divide evenly into {self.fold} folded segments",
                              data.where("fold"), f"{path}.fold")
-        if self.input_drive == "multi_level" and self.input_dac_bits < 2:
-            raise InputError("a multi_level input drive needs input_dac_bits >= 2 (1 is bit_serial)",
+        if self.input_drive != "bit_serial" and self.input_dac_bits < 2:
+            raise InputError(f"a {self.input_drive} input drive needs input_dac_bits >= 2 (1 is bit_serial)",
                              data.where("input_dac_bits" if "input_dac_bits" in data else "input_drive"),
                              f"{path}.input_dac_bits")
         if self.input_drive == "bit_serial" and self.input_dac_bits != 1:
-            raise InputError("input_dac_bits applies to input_drive: multi_level only",
+            raise InputError("input_dac_bits applies to multi_level and pulse input drives only",
                              data.where("input_dac_bits"), f"{path}.input_dac_bits")
         if self.rows % self.dp_split_blocks:
             raise InputError(f"rows ({self.rows}) must divide evenly into {self.dp_split_blocks} blocks",
@@ -181,6 +185,10 @@ class Adc(Section):
                                  "width is rescaled and clipped digitally to the output bits", lo=0, hi=16,
                                  why_hi="no SAR ADC of a CIM macro resolves more than 16 bits",
                                  default=0)
+    kind: str = param("converter architecture: 'sar' (b decisions of cycles_per_bit, a 2^b-unit CDAC), 'flash' "
+                      "(2^b - 1 comparators decide at once in cycles_per_bit) or 'ramp' (2^b steps of "
+                      "cycles_per_bit against a ramp, one comparator)", choices=("sar", "flash", "ramp"),
+                      default="sar")
     fifo_depth: int = param("sample-and-hold slots between a macro's columns and its converters: pixels whose "
                             "DP phase is over and whose conversion is not; when all are taken the macro "
                             "stalls (back-pressure, stall reason 'adc').  1 = the converters' own sampling "
@@ -359,6 +367,8 @@ class Arch(Section):
     tlm: Tlm = section(Tlm, "transaction-level engine settings (optional)", default=True)
     functional: Functional = section(Functional, "analog non-idealities of the functional (accuracy) model",
                                      default=True)
+    circuit: Circuit = section(Circuit, "the circuit structure the engine parameters are derived from "
+                               "(optional; tlm/hw/circuit.py)", default=True)
     mapping: Mapping = section(Mapping, "how layers are placed on and scheduled over the macros (optional)",
                                default=True)
 

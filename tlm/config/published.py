@@ -37,7 +37,11 @@ METRICS = {  # metric -> unit it is given in
     "throughput": "TOPS",
     "density": "kB/mm2",
     "system_energy_efficiency": "TOPS/W",
+    "clock_frequency": "MHz",
+    "energy_share": "%",
+    "area_share": "%",
 }
+COMPONENTS = ("array", "dac", "adc", "misc")  # what a published breakdown share names (share metrics)
 OPS = ("raw", "1b")
 MAX_FITTED = 2
 MAX_FIGURES = 64
@@ -65,6 +69,9 @@ class Figure:
     clock_mhz: float = param("clock of the measurement, MHz (0 = the config's)", lo=0.0, hi=100_000.0,
                              default=0.0)
     source: str = param("where in the paper (table, figure, text) and through which transcription", default="")
+    component: str = param("the component of a share figure (energy_share, area_share): array (cells, lines, "
+                           "row drivers), dac (row input DACs), adc (converters), misc (periphery)",
+                           choices=("",) + COMPONENTS, default="")
 
     def check(self, data, path):
         for name, least in (("vdd_array_v", MIN_SUPPLY_V), ("vdd_digital_v", MIN_SUPPLY_V),
@@ -77,8 +84,14 @@ class Figure:
         if self.unit != want:
             raise InputError(f"a {self.metric} figure is in {want}, not {self.unit!r}", data.where("unit"),
                              f"{path}.unit")
-        if self.ops == "1b" and self.metric in ("density",):
-            raise InputError("a density has no ops convention", data.where("ops"), f"{path}.ops")
+        if self.ops == "1b" and not self.efficiency:
+            raise InputError(f"a {self.metric} figure has no ops convention", data.where("ops"), f"{path}.ops")
+        share = self.metric in ("energy_share", "area_share")
+        if share != bool(self.component):
+            raise InputError("a share figure names its component (and only a share figure does)",
+                             data.where("component" if "component" in data else "metric"), f"{path}.component")
+        if share and self.value > 100.0:
+            raise InputError("a share is at most 100 %", data.where("value"), f"{path}.value")
 
     @property
     def efficiency(self) -> bool:

@@ -26,23 +26,26 @@ from tlm.engines.result import KIND_NAMES, Result
 K = {k: i for i, k in enumerate(KIND_NAMES)}
 
 
-def choose_policy(arch, wl, input_density=None):
+def choose_policy(arch, wl, input_density=None, steady=False):
     """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
     fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
-    note saying why, its plan: built once, for the engine that executes it)."""
+    note saying why, its plan: built once, for the engine that executes it).  `steady`: the plans are the
+    analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
+    build_plan), not for an engine that executes every job."""
     obj = arch.mapping.objective
     runs, plans, skipped = {}, {}, []
     shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
     for p in mapper.CONCRETE:
         if p != "sequential":
-            need = runs["sequential"].extra["mapping"]["macros_for_residency"]
+            need = runs["sequential"].extra["mapping"]["macros_for_residency"]  # a lower bound (no packing)
             if need > arch.macro.count:  # every resident policy would refuse: skip building its plan
                 tiles = int(runs["sequential"].per_layer["tiles"].sum())
-                skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need {need} macros to stay resident"))
+                skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
+                                   "stay resident"))
                 continue
         try:
             ap = mapper.with_policy(arch, p)
-            plans[p] = build_plan(ap, wl, input_density, shared=shared)
+            plans[p] = build_plan(ap, wl, input_density, shared=shared, steady=steady)
             runs[p] = simulate(ap, wl, input_density=input_density, plan=plans[p])
         except InputError as e:
             if p == "sequential":
@@ -102,7 +105,7 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     default input bit density, e.g. measured on data.  `plan`: an already built plan.  With a resident
     mapping policy the cycles come from the plan's job schedule (tlm/mapping/schedule.py)."""
     if plan is None:
-        plan = build_plan(arch, wl, input_density)
+        plan = build_plan(arch, wl, input_density, steady=True)  # (its own: steady state, shared)
     n = len(wl.layers)
     rows = plan.rows
     pl = static_per_layer(plan)

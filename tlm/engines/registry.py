@@ -28,12 +28,13 @@ class Resolved(NamedTuple):
     bound: object  # the analytic Result of the chosen policy (auto only), or None
 
 
-def resolve_policy(arch, wl, input_density=None) -> Resolved:
-    """`auto` -> the best concrete policy for `mapping.objective`; any other policy as it is."""
+def resolve_policy(arch, wl, input_density=None, steady=False) -> Resolved:
+    """`auto` -> the best concrete policy for `mapping.objective`; any other policy as it is.  `steady`:
+    for the analytic engine, which executes no plan (tlm/engines/analytic.choose_policy)."""
     if arch.mapping.policy != "auto":
         return Resolved(arch, None, None, None)
     from tlm.engines.analytic import choose_policy
-    best, res, note, plan = choose_policy(arch, wl, input_density)
+    best, res, note, plan = choose_policy(arch, wl, input_density, steady)
     return Resolved(with_policy(arch, best), plan, note, res)
 
 
@@ -46,7 +47,7 @@ def _as_given(res, arch, r: Resolved):
 
 def _analytic(arch, wl, options=None):
     d = getattr(options, "input_density", None)
-    r = resolve_policy(arch, wl, d)
+    r = resolve_policy(arch, wl, d, steady=True)
     if r.bound is not None:  # auto ran the chosen policy's bound already
         return _as_given(r.bound, arch, r)
     from tlm.engines.analytic import simulate

@@ -27,9 +27,27 @@ def resolution_bits(arch, bits_out):
     return bits_out if b == 0 else b + 0 * bits_out
 
 
+def decisions(arch, bits_out):
+    """Comparator decision steps of one conversion in time: b (SAR), 1 (flash: all comparators at once) or
+    2^b (ramp: one step per level)."""
+    b, kind = resolution_bits(arch, bits_out), arch.adc.kind
+    if kind == "flash":
+        return 1 + 0 * b
+    return 2 ** b if kind == "ramp" else b
+
+
+def comparisons(arch, bits_out):
+    """Comparator firings of one conversion (energy): b (SAR), 2^b - 1 (flash), 2^b (ramp: the comparator
+    and the counter clocked once per step)."""
+    b, kind = resolution_bits(arch, bits_out), arch.adc.kind
+    if kind == "sar":
+        return b
+    return 2 ** b - 1 if kind == "flash" else 2 ** b
+
+
 def conversion_cycles(arch, bits_out):
-    """Cycles of one conversion round: sampling + ABN settle + one SAR decision per bit."""
-    return arch.adc.fixed_cycles + resolution_bits(arch, bits_out) * arch.adc.cycles_per_bit
+    """Cycles of one conversion round: sampling + ABN settle + the decision steps (adc.kind)."""
+    return arch.adc.fixed_cycles + decisions(arch, bits_out) * arch.adc.cycles_per_bit
 
 
 def conversion_rounds(arch, outputs):
@@ -72,10 +90,11 @@ def rescales_per_pixel(arch, outputs, bits_out):
 
 
 def conversion_energy_pj(arch, bits_out):
-    """Energy of one conversion including its ABN."""
+    """Energy of one conversion including its ABN: the comparator firings (with their logic) at the digital
+    supply, the 2^b-unit reference (CDAC, flash ladder taps or ramp) and the ABN at the array supply."""
     a, t = arch.adc, arch.technology
     b = resolution_bits(arch, bits_out)
-    return (cv2_pj(b * a.c_comparator_ff, t.vdd_digital_v)
+    return (cv2_pj(comparisons(arch, bits_out) * a.c_comparator_ff, t.vdd_digital_v)
             + cv2_pj((2.0 ** b) * a.c_dac_unit_ff + a.c_abn_ff, t.vdd_array_v))
 
 
@@ -106,11 +125,22 @@ def max_resolution_bits(arch) -> int:
     return arch.adc.resolution_bits or max(arch.precision.output_bits)
 
 
-def area_um2_per_converter(arch) -> float:
-    """One SAR converter: its CDAC (2^b units at the capacitor density), comparator and SAR logic."""
+def comparators(arch) -> int:
+    """Comparators of one converter: 2^b - 1 for a flash, else one."""
+    return 2 ** max_resolution_bits(arch) - 1 if arch.adc.kind == "flash" else 1
+
+
+def area_parts_um2(arch) -> dict:
+    """One converter by part: its reference (2^b units at the capacitor density: the SAR CDAC, the flash
+    ladder taps or the ramp DAC), its comparators, and b bits of logic (SAR register, encoder or counter)."""
     a, b = arch.adc, max_resolution_bits(arch)
-    return (2.0 ** b) * a.c_dac_unit_ff / arch.technology.cap_density_ff_per_um2 + a.comparator_area_um2 \
-        + b * a.logic_area_um2_per_bit
+    return {"reference": (2.0 ** b) * a.c_dac_unit_ff / arch.technology.cap_density_ff_per_um2,
+            "comparators": comparators(arch) * a.comparator_area_um2, "logic": b * a.logic_area_um2_per_bit}
+
+
+def area_um2_per_converter(arch) -> float:
+    """One converter: the sum of `area_parts_um2`."""
+    return float(sum(area_parts_um2(arch).values()))
 
 
 def area_mm2(arch) -> float:

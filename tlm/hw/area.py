@@ -14,6 +14,15 @@ def macro_breakdown_mm2(arch) -> dict:
     return {**macro.array_area_mm2(arch), "adcs": adc.area_mm2(arch)}
 
 
+def macro_shares(arch) -> dict:
+    """One macro's area as fractions by component: array (cells), dac (row input DACs), adc (converters),
+    misc (periphery: drivers, timing, control)."""
+    b = macro_breakdown_mm2(arch)
+    total = sum(b.values())
+    return {"array": b["cells"] / total, "dac": b["dacs"] / total, "adc": b["adcs"] / total,
+            "misc": b["periphery"] / total}
+
+
 def macro_mm2(arch) -> float:
     """One macro: bit cells plus periphery plus its row DACs and converters, mm2."""
     return float(sum(macro_breakdown_mm2(arch).values()))

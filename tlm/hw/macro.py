@@ -7,7 +7,9 @@ supply.  Every capacitance and area is at the config's node (tlm/hw/technology.p
 
 Input drive (`macro.input_drive`): 'bit_serial' drives one input bit per DP phase (r_in phases, no DAC,
 IMAGINE); 'multi_level' drives k = `input_dac_bits` bits per phase through a k-bit DAC per row
-(ceil(r_in / k) phases), each row DAC switching 2^k unit capacitors per phase.
+(ceil(r_in / k) phases), each row DAC switching 2^k unit capacitors per phase; 'pulse_count' and
+'pulse_width' apply k bits per phase as word-line pulses (no DAC capacitors, a counter per row): a
+pulse-count row toggles its line once per pulse (up to 2^k - 1), a pulse-width row once.
 Folding (`macro.fold`): the physical array is rows/fold x columns*fold cells; a logical column is `fold`
 physical column lines sharing one output, so each pre-charges `fold` lines of rows/fold cells.
 """
@@ -17,8 +19,15 @@ from tlm.hw import cv2_pj
 
 
 def phase_bits(arch) -> int:
-    """Input bits applied per DP phase: 1 (bit-serial) or the row DAC's bits (multi-level)."""
-    return arch.macro.input_dac_bits if arch.macro.input_drive == "multi_level" else 1
+    """Input bits applied per DP phase: 1 (bit-serial) or the row DAC's / pulse counter's bits."""
+    return 1 if arch.macro.input_drive == "bit_serial" else arch.macro.input_dac_bits
+
+
+def driver_toggles(arch):
+    """Mean switchings of a row's line per DP phase at input density 1 (the `input_density` scales it):
+    one for bit-serial, multi-level and pulse-width inputs; 2^k - 1 pulses at full scale for pulse-count."""
+    m = arch.macro
+    return 2 ** m.input_dac_bits - 1 if m.input_drive == "pulse_count" else 1
 
 
 def dp_phases(arch, bits_in):
@@ -51,7 +60,8 @@ def dac_energy_pj(arch, row_cycles):
 def input_driver_energy_pj(arch, row_cycles, input_density):
     """Input drivers: an active row's line switches when its input bit is 1 (its mean level when
     multi-level), plus its DAC.  `row_cycles` = active rows x DP phases."""
-    drv = cv2_pj(row_cycles * input_density * arch.macro.c_row_driver_ff, arch.technology.vdd_digital_v)
+    drv = cv2_pj(row_cycles * input_density * driver_toggles(arch) * arch.macro.c_row_driver_ff,
+                 arch.technology.vdd_digital_v)
     return drv + dac_energy_pj(arch, row_cycles)
 
 
@@ -99,12 +109,13 @@ def cells(arch) -> int:
 
 
 def dac_area_um2(arch) -> float:
-    """One row's input DAC: its 2^k unit capacitors at the technology's capacitor density + its logic."""
+    """One row's input DAC: its 2^k unit capacitors at the technology's capacitor density + its logic
+    (pulse inputs: the pulse counter / timer logic only)."""
     m = arch.macro
-    if m.input_drive != "multi_level":
+    if m.input_drive == "bit_serial":
         return 0.0
-    return (2.0 ** m.input_dac_bits) * m.c_input_dac_unit_ff / arch.technology.cap_density_ff_per_um2 \
-        + m.input_dac_logic_area_um2
+    caps = (2.0 ** m.input_dac_bits) * m.c_input_dac_unit_ff / arch.technology.cap_density_ff_per_um2
+    return (caps if m.input_drive == "multi_level" else 0.0) + m.input_dac_logic_area_um2
 
 
 def array_area_mm2(arch) -> dict:

@@ -11,7 +11,7 @@ from tlm.hw.macro import block_rows
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_PACK_TILES
-from tlm.mapping.packing import Place, comp_mapping, pack_balanced, pack_ffd, packing
+from tlm.mapping.packing import Place, comp_mapping, pack_balanced, pack_ffd, packing, residency_bound
 
 
 @dataclass
@@ -19,7 +19,8 @@ class Assignment:
     """Where every tile lives: the output of the mapper for one policy."""
     policy: str
     macros: int  # macros in the architecture
-    macros_for_residency: int  # fewest macros that hold every tile at once (FFD packing)
+    macros_for_residency: int  # fewest macros that hold every tile at once (FFD packing), or a lower bound
+    residency_exact: bool = True  # False: macros_for_residency is packing.residency_bound (no packing done)
     places: list = field(default_factory=list)  # Place, for resident policies
     replicas: dict = field(default_factory=dict)  # layer index -> copies of its weights
     notes: list = field(default_factory=list)
@@ -83,26 +84,39 @@ def chunk_ids(h, c):
 
 def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) -> Assignment:
     """Place the tiles for `policy` (not `auto`).  `ops` = digital ops per image per layer (for the
-    stage balance of replicate).  Raises InputError 'needs N macros' when the tiles do not fit.
+    stage balance of replicate).  Raises InputError 'need N macros' when the tiles do not fit (without
+    packing them when their residency_bound already exceeds the macros).  `sequential` never packs: its
+    macros_for_residency is the bound (residency_exact False).
     `packed`: `packing(arch, wl)` when the caller has it (several policies of one architecture and
     workload share it); `m`: the compute layers' Mapping, `rc`: layer_row_cycles, if known; `memo`: a
     dict shared by the assignments of one architecture and workload under several policies (the
     balanced spread every resident policy starts from is computed once)."""
     N = arch.macro.count
     mm = m if m is not None else comp_mapping(arch, wl)[0]
-    total = int(mm.tiles.sum()) if mm is not None else 0
-    if total > MAX_PACK_TILES:  # too many to place one by one: a lower bound from the cells they occupy
-        occ = block_rows(arch, mm.rows_per_tile) * mm.cols_per_tile * mm.tiles
-        need = int(cdiv(int(occ.sum()), arch.macro.rows * arch.macro.columns))
-        if policy == "sequential":
-            return Assignment(policy=policy, macros=N, macros_for_residency=need,
-                              notes=[f"mapper: {total:,} weight tiles: macros_for_residency is a lower bound "
-                                     "(occupied cells / cells per macro)"])
-        if policy != "sequential":
-            raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "
-                             f"{MAX_PACK_TILES:,} the mapper places one by one: use mapping.policy sequential",
-                             Where(arch_file(arch)), "mapping.policy")
-    rects, m, comp, items, need, where = packed if packed is not None else packing(arch, wl, mm)
+    bound = memo.get("bound") if memo is not None else None
+    if bound is None:  # cheap, exact: no packing where it cannot fit or is not needed
+        bound = residency_bound(arch, mm)
+        if memo is not None:
+            memo["bound"] = bound
+    if policy == "sequential" or mm is None:
+        return Assignment(policy=policy, macros=N, macros_for_residency=bound, residency_exact=mm is None)
+    total = int(mm.tiles.sum())
+    if total > MAX_PACK_TILES:
+        raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "
+                         f"{MAX_PACK_TILES:,} the mapper places one by one: use mapping.policy sequential",
+                         Where(arch_file(arch)), "mapping.policy")
+    if bound > N:
+        raise InputError(f"policy '{policy}': the {total} weight tiles of '{wl.name}' need at least {bound} "
+                         f"macros to stay resident (no packing in whole DP-split blocks takes fewer), the architecture "
+                         f"has {N}: raise macro.count or use mapping.policy: sequential", Where(arch_file(arch)),
+                         "mapping.policy")
+    if packed is None and memo is not None:
+        packed = memo.get("packing")
+    if packed is None:
+        packed = packing(arch, wl, mm)
+        if memo is not None:
+            memo["packing"] = packed
+    rects, m, comp, items, need, where = packed
     asg = Assignment(policy=policy, macros=N, macros_for_residency=need)
     if policy == "sequential" or not items:
         return asg

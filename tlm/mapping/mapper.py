@@ -21,7 +21,8 @@ and weight separately, so tiles that share columns must sit in different row blo
 side in columns may share rows (only the running tile's columns are converted).  Shelves are bands of
 whole row blocks; a tile goes into the first shelf tall and wide enough, else opens a new shelf below
 the last one, else the next macro (first-fit decreasing, tiles sorted by height then width).  The
-fewest macros this takes is `macros_for_residency`.  With more macros than that, tiles are spread:
+fewest macros this takes is `macros_for_residency` (a `sequential` plan, which places no tile, reports a
+cheap lower bound of it instead: packing.residency_bound, `macros_for_residency_exact` false).  With more macros than that, tiles are spread:
 longest work first onto the least loaded macro where the tile fits (balanced stage times).
 
 The schedule is a list of jobs (image, layer, output row, resource, cycles) in a fixed order per
@@ -47,6 +48,7 @@ from tlm.mapping.packing import (  # noqa: F401  (the mapper's API)
     pack_balanced,
     pack_ffd,
     packing,
+    residency_bound,
     tile_rects)
 from tlm.mapping.assign import (  # noqa: F401  (the mapper's API)
     Assignment,
@@ -117,7 +119,7 @@ def describe(arch, wl, asg, S=None, m=None) -> dict:
                     layers.setdefault(i, {"macros": [], "replicas": 1, "rects": [], "stage_cycles": None})
                     layers[i]["stage_cycles"] = c
     out = {"policy": asg.policy, "macros": asg.macros, "macros_used": used,
-           "macros_for_residency": asg.macros_for_residency,
+           "macros_for_residency": asg.macros_for_residency, "macros_for_residency_exact": asg.residency_exact,
            "layers": {wl.layers[i].name: v for i, v in sorted(layers.items())}}
     if S is not None:
         out.update({"makespan_cycles": S.makespan, "stage_cycles": dict(S.stage), "bottleneck": S.bottleneck,
@@ -167,6 +169,8 @@ def apply(arch, wl, asg, S, pl):
     stream = asg.policy in STREAM
     lay = np.array(S.layer, dtype=np.int64)
     cost = np.array(S.cost, dtype=np.int64)
+    if S.mult is not None:  # a steady-state schedule: job j stands for mult[j] jobs (tlm/mapping/steady.py)
+        cost = cost * S.mult
     res = np.array(S.res, dtype=np.int64)
     spill = pl["spill_cycles"].copy()
     comp = np.array([l.is_compute for l in wl.layers] + [False])
@@ -246,6 +250,8 @@ def score(res, objective, summary=None):
 
 def image_latency(S, wl) -> int:
     """Longest time from an image's input transfer start to its output transfer end."""
+    if S.latency is not None:  # a steady-state schedule (tlm/mapping/steady.py)
+        return S.latency
     n = len(wl.layers)
     t0, t1 = {}, {}
     for j in range(len(S.res)):

@@ -4,8 +4,10 @@ first-fit decreasing onto shelves, and the balanced spread.  The rule is describ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 from tlm.hw.macro import block_rows
-from tlm.mapping.geometry import map_layers, tile_grid
+from tlm.mapping.geometry import cdiv, map_layers, tile_grid
 
 
 # ---- placement --------------------------------------------------------------------------------------
@@ -78,6 +80,31 @@ def tile_rects(arch, wl, m=None):
         out[i] = [(t.groups * t.rows, min(_rect(arch, t.groups * t.rows), R), t.groups * t.channels * l.bits_w)
                   for t in tile_grid(arch, m, j, l)]
     return out, m, comp
+
+
+def residency_bound(arch, m) -> int:
+    """A lower bound of the macros any packing of the tiles takes (so of `packing`'s first-fit count),
+    exact integer arithmetic, vectorized over layers (its cost does not grow with the tile count): the
+    larger of (1) the tiles' area -- rows rounded up to whole DP-split blocks, as `tile_rects` -- over a
+    macro's, rounded up, and (2) the number of tiles taller and wider than half a macro (no two of them
+    share one: side by side they are too wide, stacked too tall).  A layer's tiles come in at most
+    2 x 2 x 2 shapes: full or remainder group tile x row tile x column tile."""
+    if m is None or not len(m.tiles):
+        return 0
+    R, C = arch.macro.rows, arch.macro.columns
+    g, gpt, rows_g = m.groups, m.groups_per_tile, m.rows_per_group
+    bw = m.cols_per_tile // m.outputs_per_tile  # weight bits (columns per output channel)
+    cout_g, chm = m.cols_per_group // bw, C // bw
+    # the full and remainder pieces of each dimension: (tiles of the piece, its groups / rows / channels)
+    n_g, ng = np.stack([g // gpt, g % gpt > 0]), np.stack([gpt, g % gpt])  # (2, layers)
+    n_r, rows = np.stack([rows_g // R, rows_g % R > 0]), np.stack([np.full_like(rows_g, R), rows_g % R])
+    n_c, ch = np.stack([cout_g // chm, cout_g % chm > 0]), np.stack([chm, cout_g % chm])
+    h = np.minimum(block_rows(arch, ng[:, None] * rows[None]), R)[:, :, None]  # (group, row, 1, layers)
+    w = (ng[:, None] * ch[None] * bw)[:, None]  # (group, 1, column, layers)
+    n = n_g[:, None, None] * n_r[None, :, None] * n_c[None, None]  # tiles of each shape
+    area = int((n * h * w).sum())
+    big = int((n * ((2 * h > R) & (2 * w > C))).sum())
+    return max(int(cdiv(area, R * C)), big)
 
 
 FFD_WINDOW = 64  # first fit among the most recently opened macros (exact first fit below this many)

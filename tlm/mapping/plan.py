@@ -155,7 +155,8 @@ class LayerPlan:
 class Plan:
     """See the module docstring."""
 
-    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None):
+    def __init__(self, arch, wl: Workload, input_density=None, policy: str = "sequential", shared=None,
+                 steady=False):
         if policy == "auto":  # the one refusal of `auto` by an engine (both build their plan here)
             raise InputError("mapping.policy auto is resolved above the engines (tlm/engines/registry.py: "
                              "ENGINES, run, resolve_policy); an engine runs a concrete policy",
@@ -209,16 +210,12 @@ class Plan:
         m = self.mapping
         if shared is None:
             shared = {}
-        if len(comp) and "packing" not in shared and int(m.tiles.sum()) <= mapper.MAX_PACK_TILES:
-            shared["packing"] = mapper.packing(arch, wl, m)  # the same for every policy (see build_plan)
-        packed = shared.get("packing")
         if policy != "sequential" and len(comp):
-            self._resident(arch, wl, policy, shared, ops_img, packed)
-        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(arch, wl, "sequential",
-                                                                                  packed=packed, m=m),
-                                            self.schedule, m=m)
+            self._resident(arch, wl, policy, shared, ops_img, steady)
+        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(
+            arch, wl, "sequential", m=m, memo=shared.setdefault("assign", {})), self.schedule, m=m)
 
-    def _resident(self, arch, wl, policy, shared, ops_img, packed) -> None:
+    def _resident(self, arch, wl, policy, shared, ops_img, steady) -> None:
         """A resident policy: the assignment (tlm/mapping/assign.py), the job schedule both engines use
         (tlm/mapping/schedule.py, shared by the plans whose assignments give the same one), every tile in
         round 0 on the macro of its copy 0, and the policy's notes."""
@@ -227,15 +224,17 @@ class Plan:
         if "row_cycles" not in shared:
             shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
         rc = shared["row_cycles"]
-        self.multi = mapper.assign(arch, wl, policy, ops_img, packed=packed, m=m, rc=rc,
-                                   memo=shared.setdefault("assign", {}))
+        self.multi = mapper.assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=shared.setdefault("assign", {}))
         stream = policy in mapper.STREAM
         # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
         # (and of the architecture and workload, the same for every plan sharing `shared`)
-        key = (stream, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
+        key = (stream, steady, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
                tuple(sorted(self.multi.replicas.items())))
         schedules = shared.setdefault("schedules", {})
         self.schedule = schedules.get(key)
+        if self.schedule is None and steady and stream:  # the analytic engine's: from its steady state
+            from tlm.mapping.steady import steady_schedule
+            self.schedule = schedules[key] = steady_schedule(arch, wl, self.multi, ops_img, m=m, rc=rc)
         if self.schedule is None:
             self.schedule = schedules[key] = mapper.build_schedule(
                 arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
@@ -554,7 +553,8 @@ def static_per_layer(plan) -> dict:
     return pl
 
 
-def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None) -> Plan:
+def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,
+               steady: bool = False) -> Plan:
     """The plan of `wl` on `arch` (see the module docstring).  `input_density` (one value per layer)
     replaces the config's default input bit density, e.g. measured on data.  `policy`: the mapping
     policy (default `arch.mapping.policy`, which must not be `auto` here: the engines resolve it).
@@ -563,5 +563,11 @@ def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None
     they have in common -- the policy-independent fields (Plan._base), the tile packing, the row
     cycles of the compute layers, and a schedule two policies' assignments both give (replicate
     without a replica is pipelined) -- is built by the first and read by the others, so each plan is
-    the one it would be alone."""
-    return Plan(arch, wl, input_density, arch.mapping.policy if policy is None else policy, shared)
+    the one it would be alone.  `steady`: a streamed schedule's statistics from its periodic steady state
+    (tlm/mapping/steady.py: the same numbers, a cost that does not grow with the batch; the job list then
+    holds a few images only, so only the analytic engine asks for it)."""
+    policy = arch.mapping.policy if policy is None else policy
+    if steady and input_density is None:  # (tlm/mapping/reuse.py: the same plan for points that differ only
+        from tlm.mapping.reuse import shared_plan  # in fields no plan reads)
+        return shared_plan(lambda a: Plan(a, wl, None, policy, shared, steady), arch, wl, policy, shared)
+    return Plan(arch, wl, input_density, policy, shared, steady)

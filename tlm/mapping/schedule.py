@@ -42,6 +42,10 @@ class Schedule:
     layer_stage: dict = field(default_factory=dict)  # layer -> cycles of its busiest copy per image
     order: dict = field(default_factory=dict)  # resource -> job ids in the order it runs them
     chunks: list = field(default_factory=list)  # jobs per image (per copy) of each layer
+    # a steady-state schedule (tlm/mapping/steady.py, the analytic engine's): the jobs of its last base run,
+    # each standing for `mult[j]` jobs of the batch, and the image latency extrapolated; None: every job
+    mult: np.ndarray = None
+    latency: int = None
 
 
 class _LayerShape(NamedTuple):
@@ -117,6 +121,25 @@ def _cached_skeleton(key) -> _Skeleton:
     return sk
 
 
+def job_group(key) -> tuple:
+    """(output rows per job of a stream -- doubled while the batch's jobs exceed MAX_JOBS --, the job count
+    when even that is too many, else 0) of the schedule of structure `key` (`_structure`)."""
+    B, stream, _N, _two, _spill, _inp, layers, places, *_ = key
+    n = len(layers)
+    H = [_hw(l.out_shape)[0] for l in layers]
+    macs_of = [set() for _ in range(n)]
+    for li, _rep, mac in places:
+        macs_of[li].add(mac)
+    fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
+
+    def jobs(g):
+        return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
+    group = 1  # rows per job, doubled while the job count is too large
+    while stream and jobs(group) > MAX_JOBS and group < max(H):
+        group *= 2
+    return group, (jobs(group) if stream and jobs(group) > MAX_JOBS else 0)
+
+
 class _Jobs:
     """The job lists a skeleton is built into, one entry per job (see `add`)."""
     __slots__ = ("res", "spec", "layer", "image", "row", "deps")
@@ -138,7 +161,8 @@ class _Jobs:
 def _skeleton(key) -> _Skeleton:
     """The jobs of a schedule and their dependencies, built from `key` (`_structure`) alone, so that
     schedules of one structure (a sweep's points that differ in timing or precision only) share it."""
-    B, stream, N, two, spill, input_shape, layers, places, replicas = key
+    B, stream, N, two, spill, input_shape, layers, places, replicas, *rows_per_job = key
+    replicas = dict(replicas)
     n = len(layers)
     sk = _Skeleton()
     sk.jobs_over = 0
@@ -151,18 +175,8 @@ def _skeleton(key) -> _Skeleton:
         d[mac] = d.get(mac, 0) + 1
     on_sorted = {k: sorted(d.items()) for k, d in on.items()}
     H = sk.H = [_hw(l.out_shape)[0] for l in layers]
-    macs_of = [set() for _ in range(n)]
-    for li, _rep, mac in places:
-        macs_of[li].add(mac)
-    fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
-
-    def count(g):
-        return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
-    group = 1  # rows per job, doubled while the job count is too large
-    while stream and count(group) > MAX_JOBS and group < max(H):
-        group *= 2
-    if stream and count(group) > MAX_JOBS:
-        sk.jobs_over = count(group)
+    group, sk.jobs_over = rows_per_job[0] if rows_per_job else job_group(key)
+    if sk.jobs_over:
         return sk
     sk.chunks = [max(1, -(-H[i] // group)) if stream else 1 for i in range(n)]  # jobs per image per copy
     sk.cid = [chunk_ids(H[i], sk.chunks[i]) for i in range(n)]
@@ -244,48 +258,30 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
     jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
 
 
-def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None):
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
     sequential rule) spilled out and read back around layer i.  `m`: the compute layers' Mapping if
     known (comp_mapping), `rc` its layer_row_cycles.  The jobs and their dependencies come from
     `_skeleton` (built once per structure); their cycles from the architecture and the workload's
-    precisions, here."""
+    precisions, here.  `group`: output rows per job of a stream (default: 1, more past MAX_JOBS jobs;
+    tlm/mapping/steady.py asks for those of the batch its base runs stand for)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
         m = map_layers(arch, [layers[i] for i in comp])
     N = arch.macro.count
     two = arch.dma.channels > 1
-    sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits))
+    sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits) + (((group, 0),) if group else ()))
     if sk.jobs_over:
         raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {sk.jobs_over:,} jobs, more than the "
                          f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
                          "resident or sequential", Where(wl.file), "batch")
-    names, H = sk.names, sk.H
-    in_bits = math.prod(wl.input_shape) * wl.input_bits
-    out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    spill = None if stream else (np.zeros(n, dtype=np.int64) if spill_bits is None
-                                 else np.asarray(spill_bits, dtype=np.int64))
+    names = sk.names
     if rc is None:
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
-
-    def job_cost(kind, i, lo, hi, mult):
-        if kind == _ROWS:  # `mult` tile runs (x the batch) over output rows lo..hi of compute layer i: each
-            r0, r1 = rc[i]  # run fills and drains the macro's pipeline once (tlm/hw/controller.tile_cycles)
-            return mult * (r0 + (hi - lo) * r1)
-        if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
-            if layers[i].type in VIEW_TYPES:
-                return 0
-            o = int(ops[i])
-            return mult * int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
-        if kind == _IMAGE_IN:
-            return hw_dma.transfer_cycles(arch, in_bits * mult)
-        if kind == _IMAGE_OUT:
-            return hw_dma.transfer_cycles(arch, out_bits * mult)
-        return hw_dma.transfer_cycles(arch, int(spill[i]))  # _SPILL
-    costs = [int(job_cost(*c)) for c in sk.specs]
+    costs = spec_costs(arch, wl, sk, ops, rc, None if stream else spill_bits)
     S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
                  image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
@@ -311,6 +307,32 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
     _fill_drain(S, B)
     return S
+
+
+def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
+    """The cycles of each distinct job of skeleton `sk` (`sk.specs`), from the architecture and the
+    workload's precisions: `rc` = layer_row_cycles, `ops[i]` digital ops of layer i per image,
+    `spill_bits` per layer (layer by layer only)."""
+    layers, n, H = wl.layers, len(wl.layers), sk.H
+    in_bits = math.prod(wl.input_shape) * wl.input_bits
+    out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
+    spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
+
+    def job_cost(kind, i, lo, hi, mult):
+        if kind == _ROWS:  # `mult` tile runs (x the batch) over output rows lo..hi of compute layer i: each
+            r0, r1 = rc[i]  # run fills and drains the macro's pipeline once (tlm/hw/controller.tile_cycles)
+            return mult * (r0 + (hi - lo) * r1)
+        if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
+            if layers[i].type in VIEW_TYPES:
+                return 0
+            o = int(ops[i])
+            return mult * int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
+        if kind == _IMAGE_IN:
+            return hw_dma.transfer_cycles(arch, in_bits * mult)
+        if kind == _IMAGE_OUT:
+            return hw_dma.transfer_cycles(arch, out_bits * mult)
+        return hw_dma.transfer_cycles(arch, int(spill[i]))  # _SPILL
+    return [int(job_cost(*c)) for c in sk.specs]
 
 
 def _fill_drain(S, B):
@@ -474,8 +496,15 @@ def _line_buffers(wl, S, sk):
             starts.append(made)
             ends.append(free)
             bits.append(np.full(h, rb, dtype=np.int64))
-    s, e, w = np.concatenate(starts), np.concatenate(ends), np.concatenate(bits)
-    t = np.concatenate([s, e])
+    return peak_bits(np.concatenate(starts), np.concatenate(ends), np.concatenate(bits))
+
+
+def peak_bits(s, e, w) -> int:
+    """Peak of the bits held at once by rows of `w[k]` bits live from s[k] to e[k]."""
+    keep = e > s  # (a row freed as it is made changes no running total between two instants)
+    s, e, w = s[keep], e[keep], w[keep]
+    if not len(s):
+        return 0
+    t = np.concatenate([2 * s + 1, 2 * e])  # at equal times a row is freed before the next is written
     d = np.concatenate([w, -w])
-    order = np.lexsort((d, t))  # at equal times a row is freed before the next is written
-    return int(np.cumsum(d[order]).max())
+    return int(max(np.cumsum(d[np.argsort(t, kind="stable")]).max(), 0))

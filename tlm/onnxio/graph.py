@@ -205,8 +205,13 @@ def parse_yaml(text: str, path) -> Workload:
 
 def load_onnx(path, precision: dict | None = None) -> Workload:
     """Workload loader for `.onnx` files (tlm simulate MODEL.onnx): the same mapping `tlm import` writes,
-    parsed without the text round trip."""
-    data, _ = onnx_to_workload_data(path, precision)
+    parsed without the text round trip.  Without `precision` the conversion is kept between runs
+    (tlm/onnxio/cache.py: a second run of the same file does not import onnx)."""
+    if precision is None:
+        from tlm.onnxio.cache import cached_workload_data
+        data = cached_workload_data(path, lambda: onnx_to_workload_data(path)[0])
+    else:
+        data, _ = onnx_to_workload_data(path, precision)
     return _workload(_ydata(data, str(path)), path)
 
 

@@ -34,7 +34,8 @@ def mapping_table(r) -> Table | None:
         return None
     pl = r.per_layer
     title = (f"mapping: {m['policy']}, {m['macros_used']} of {m['macros']} macros hold weights "
-             f"(residency needs {m['macros_for_residency']})")
+             f"(residency needs {'' if m.get('macros_for_residency_exact', True) else 'at least '}"
+             f"{m['macros_for_residency']})")
     if m.get("bottleneck"):
         title += f"; slowest stage {m['bottleneck']}"
     t = Table(title=title, box=box.SIMPLE_HEAVY, collapse_padding=True, pad_edge=False)

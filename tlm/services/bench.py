@@ -103,6 +103,15 @@ def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
         return None
 
 
+def cold() -> None:
+    """Forget the plans and steady-state base runs kept for later runs (tlm/mapping/reuse.py, steady.py):
+    a repeat then costs what one run of a new point costs, not a cache hit."""
+    from tlm.mapping import reuse, steady
+    reuse.clear()
+    with steady._LOCK:
+        steady._CACHE.clear()
+
+
 def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 1,
             rss: bool = True) -> Measurement:
     sim = engines()[engine]
@@ -111,6 +120,7 @@ def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 
     times = []
     gc.collect()
     for _ in range(repeats):
+        cold()
         t0 = time.perf_counter()
         result = sim(arch, wl)
         times.append(time.perf_counter() - t0)
@@ -148,6 +158,7 @@ def _fastest_s(sim, arch, wl, repeats: int) -> tuple[float, int]:
     best, macs = math.inf, 0
     for _ in range(repeats):
         gc.collect()
+        cold()
         t0 = time.perf_counter()
         r = sim(arch, wl)
         best = min(best, time.perf_counter() - t0)
@@ -195,3 +206,99 @@ def scaling(arch, engine: str = "analytic", repeats: int = 3) -> tuple[list[Scal
                      "mac_range": float(x.max() / x.min())}
         rows += fam_rows
     return rows, fits
+
+
+# ---- references that move with the machine (measured in the same run: targets are ratios to them) ----
+def simpy_events_per_s(n: int = 100_000, repeats: int = 3) -> float | None:
+    """Bare SimPy: one process waiting `n` timeouts of one cycle -- the fastest a SimPy model can schedule
+    events here and now, per CPU second of this process (best of `repeats`: the machine's other jobs do
+    not count); None without simpy."""
+    try:
+        import simpy
+    except ImportError:
+        return None
+
+    def proc(env):
+        t = env.timeout
+        for _ in range(n):
+            yield t(1)
+    best = math.inf
+    for _ in range(repeats):
+        env = simpy.Environment()
+        env.process(proc(env))
+        t0 = time.process_time()
+        env.run()
+        best = min(best, time.process_time() - t0)
+    return n / best
+
+
+def matmul_gflops(n: int = 384, repeats: int = 5) -> float:
+    """float32 (n x n) @ (n x n) on one BLAS thread (when threadpoolctl can set it), best of `repeats`."""
+    import contextlib
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    try:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(limits=1, user_api="blas")
+    except ImportError:
+        limit = contextlib.nullcontext()
+    best = math.inf
+    with limit:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a @ a
+            best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def import_floor_cpu_ms(modules=("numpy", "yaml", "simpy"), repeats: int = 3) -> float | None:
+    """Median CPU time (user + system, ms) of a fresh interpreter importing `modules` only: what a command
+    needing them cannot go below on this machine.  None when the child cannot run."""
+    import resource
+    import subprocess
+    import sys
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+    out = []
+    for _ in range(repeats):
+        c0 = cpu()
+        try:
+            p = subprocess.run([sys.executable, "-c", "import " + ", ".join(modules)], capture_output=True,
+                               timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if p.returncode != 0:
+            return None
+        out.append((cpu() - c0) * 1e3)
+    return statistics.median(out)
+
+
+def analytic_point_ms(arch, wl, repeats: int = 5) -> float:
+    """One analytic simulation of `wl` (the median of `repeats`, after one warm-up, each from cold plan
+    caches), ms."""
+    simulate = engines()["analytic"]  # (the registry: `auto` resolved)
+    simulate(arch, wl)
+    times = []
+    for _ in range(repeats):
+        cold()
+        t0 = time.perf_counter()
+        simulate(arch, wl)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def references(arch, wl) -> dict:
+    """The references `tlm bench` and benchmarks/ divide by, measured now: bare SimPy events/s, float32
+    matmul GFLOP/s, the numpy+yaml+simpy import floor (CPU ms), one analytic point of `wl` (ms)."""
+    return {"simpy_events_per_s": simpy_events_per_s(), "matmul_gflops": matmul_gflops(),
+            "import_floor_cpu_ms": import_floor_cpu_ms(), "analytic_point_ms": analytic_point_ms(arch, wl),
+            "analytic_point_workload": wl.name}
+
+
+def ratio(m: Measurement, refs: dict) -> tuple[str, float | None]:
+    """A measurement against its reference: the TLM engine's transactions per second over bare SimPy's
+    events per second; an analytic run's time in analytic points."""
+    if m.txn_per_s is not None and refs.get("simpy_events_per_s"):
+        return "txn/s / SimPy events/s", m.txn_per_s / refs["simpy_events_per_s"]
+    return f"wall / analytic {refs['analytic_point_workload']}", m.wall_s_median * 1e3 / refs["analytic_point_ms"]

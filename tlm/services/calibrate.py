@@ -1,51 +1,24 @@
-"""Fit the free ([fitted]) parameters of an architecture to the IMAGINE paper's figures.
+"""Calibration of an architecture: the values its circuit derives (tlm/hw/circuit.py), or, for a design
+that names parameters of its own in `published.fitted`, those fitted to its figures; and writing them into
+its file with every comment kept.
 
-Every figure is an affine function of the parameters fitted against it once the others are fixed:
-area is linear in the bit-cell area, time in the DP and conversion cycle counts, energy in the switched
-capacitances.  So each step measures the model (through `tlm.services.paper`, i.e. simulations) at the current
-values and at each parameter + 1, and solves the small linear system (least squares) for the values
-that hit the targets.  The steps run in dependency order, each with the rounded results of the
-previous ones (the same values the config file gets):
-
-1. area:   macro.bitcell_area_um2          <- macro density (periphery and converter areas assumed)
-2. timing: macro.dp_cycles_per_bit,          <- 1b and 8b peak area efficiency (integer cycles: the
-           adc.fixed_cycles                     best rounding of the least-squares solution)
-3. macro:  macro.c_cell_ff, adc.c_abn_ff     <- 1b and 8b macro peak energy efficiency
-4. system: controller.c_ff_per_row_cycle     <- 8b system-level efficiency of the reference run
-
-Everything else is an assumption of the config and stays as written.
+A design whose `circuit.derive` is on has no fitted parameter of its own: its engine parameters follow from
+its structure, its node and the global constants (tlm/hw/constants.py), which `tlm calibrate --global`
+fits once over all shipped designs (tlm/services/globalfit.py).  `tlm calibrate FILE` on it shows and
+(--write) writes the derived values.  A design with neither is refused (it has nothing to calibrate).
 """
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tlm.services import paper
 from tlm.errors import InputError, Where
 
-SIGNIFICANT_DIGITS = 4  # fitted real values are written (and used) with this many significant digits
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    params: tuple[str, ...]  # "section.field"
-    figures: tuple[str, ...]  # keys of paper.FIGURES
-    integer: bool = False
-    lowest: tuple[int, ...] = ()  # for integer steps: the smallest value each parameter may take
-
-
-STEPS = (
-    Step("area", ("macro.bitcell_area_um2",), ("density",)),
-    Step("timing", ("macro.dp_cycles_per_bit", "adc.fixed_cycles"), ("area_1b", "area_8b"), integer=True,
-         lowest=(1, 0)),
-    Step("macro energy", ("macro.c_cell_ff", "adc.c_abn_ff"), ("eff_1b", "eff_8b")),
-    Step("system energy", ("controller.c_ff_per_row_cycle",), ("system_8b",)),
-)
-FITTED = tuple(p for s in STEPS for p in s.params)
+SIGNIFICANT_DIGITS = 4  # fitted and derived real values are written (and used) with this many significant digits
 
 
 def get(arch, dotted: str):
@@ -66,109 +39,20 @@ def round_sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> float:
     return float(f"{x:.{digits}g}")
 
 
-# ---- the linear observables behind each figure --------------------------------------------------------
-def observe(arch, step: Step) -> tuple[np.ndarray, np.ndarray]:
-    """(model, target) of the quantities that are affine in the step's parameters."""
-    fig = {f.key: f.value for f in paper.FIGURES}
-    if step.name == "area":
-        from tlm.hw import area as hw_area
-        from tlm.hw import macro as hw_macro
-        target = hw_macro.cells(arch) / 8 / paper.KB_BYTES / fig["density"]
-        return np.array([hw_area.macro_mm2(arch)]), np.array([target])
-    if step.name == "timing":  # compute cycles of the peak runs; target from the area efficiency
-        model, target = [], []
-        for key, bits in (("area_1b", 1), ("area_8b", 8)):
-            p = paper.macro_peak(arch, bits)
-            model.append(p.time_ns / arch.clock.period_ns)
-            target.append(p.ops / (fig[key] * 1e3 * p.area_mm2) / arch.clock.period_ns)
-        return np.array(model), np.array(target)
-    if step.name == "macro energy":
-        ps = [paper.macro_peak(arch, b) for b in (1, 8)]
-        return (np.array([p.energy_pj for p in ps]),
-                np.array([p.ops / fig[k] for p, k in zip(ps, ("eff_1b", "eff_8b"))]))
-    if step.name == "system energy":
-        r = paper.reference_run(arch)
-        return np.array([r.on_chip_energy_pj]), np.array([2.0 * r.macs / fig["system_8b"]])
-    raise ValueError(step.name)
+def derived_written(arch, g=None) -> dict:
+    """"section.field" -> the derived value as written in a config (reals to 4 significant digits)."""
+    from tlm.hw import circuit
+    return {k: (v if isinstance(v, int) else round_sig(v)) for k, v in circuit.derived_values(arch, g).items()}
 
 
-@dataclass
-class StepFit:
-    step: Step
-    before: dict
-    exact: dict  # least-squares solution, unrounded
-    after: dict  # rounded values used from here on
-    jacobian: np.ndarray
-    target: np.ndarray
-    achieved: np.ndarray
-
-
-@dataclass
-class Fit:
-    steps: list = field(default_factory=list)
-    arch: object = None  # the architecture with the fitted values
-
-    @property
-    def values(self) -> dict:
-        return {k: v for s in self.steps for k, v in s.after.items()}
-
-
-def _solve(arch, step: Step, file: str):
-    p0 = np.array([float(get(arch, p)) for p in step.params])
-    m0, target = observe(arch, step)
-    cols = []
-    for p in step.params:
-        bumped = get(arch, p) + 1
-        m1, _ = observe(with_values(arch, {p: bumped}), step)
-        cols.append(m1 - m0)
-    J = np.stack(cols, axis=1)
-    if np.linalg.matrix_rank(J) < len(step.params):
-        raise InputError(f"calibration step '{step.name}': the figures {', '.join(step.figures)} do not "
-                         f"depend on {', '.join(step.params)} independently in this architecture", Where(file))
-    dp, *_ = np.linalg.lstsq(J, target - m0, rcond=None)
-    return p0 + dp, J, target
-
-
-def _round(arch, step: Step, exact: np.ndarray, file: str) -> dict:
-    if not step.integer:
-        return {p: round_sig(v) for p, v in zip(step.params, exact)}
-    best, best_err = None, math.inf
-    for combo in itertools.product(*[(math.floor(v), math.ceil(v)) for v in exact]):
-        if any(v < lo for v, lo in zip(combo, step.lowest)):
-            continue
-        vals = {p: int(v) for p, v in zip(step.params, combo)}
-        m, t = observe(with_values(arch, vals), step)
-        err = float(np.max(np.abs(m / t - 1.0)))
-        if err < best_err - 1e-12:
-            best, best_err = vals, err
-    if best is None:
-        raise InputError(f"calibration step '{step.name}': no valid integer cycle counts fit the figures",
-                         Where(file))
-    return best
-
-
-def fit(arch, file: str = "<architecture>") -> Fit:
-    """Fit every step in order; returns the fit and the fitted architecture.  `file` names the
-    architecture in error messages."""
-    if arch.adc.pipelined:
-        raise InputError("calibration assumes DP and conversion in sequence (adc.pipelined: false); "
-                         "with overlap the cycle count is not affine in the phase lengths", Where(file),
-                         "adc.pipelined")
-    out = Fit()
-    for step in STEPS:
-        before = {p: get(arch, p) for p in step.params}
-        exact, J, target = _solve(arch, step, file)
-        after = _round(arch, step, exact, file)
-        if any(v < 0 for v in after.values()):
-            raise InputError(f"calibration step '{step.name}' needs a negative value "
-                             f"({', '.join(f'{k}={v:.4g}' for k, v in after.items())}): the assumed "
-                             "parameters already exceed the paper's budget", Where(file))
-        arch = with_values(arch, after)
-        achieved, _ = observe(arch, step)
-        out.steps.append(StepFit(step, before, dict(zip(step.params, map(float, exact))), after, J, target,
-                                 achieved))
-    out.arch = arch
-    return out
+def refuse_uncalibratable(arch, pub, file: str) -> None:
+    """One line, exit 2, for a design with nothing to calibrate: no derived circuit and no fitted parameter."""
+    if arch.circuit.derive or (pub is not None and pub.fitted):
+        return
+    what = "no published: section" if pub is None else "an empty published.fitted"
+    raise InputError(f"nothing to calibrate: '{arch.name}' has {what} and no derived circuit "
+                     "(circuit.derive); name the parameters to fit in published.fitted, or describe the "
+                     "circuit", Where(file), "published.fitted")
 
 
 # ---- writing the fitted values into a config, keeping its comments ---------------------------------------
@@ -215,7 +99,7 @@ def substitute(text: str, values: dict, file: str = "<config>") -> str:
         sec, key = dotted.split(".")
         val = format_value(v)
         span = _section_span(lines, sec, file)
-        added = f"{key}: {val}  # [fitted] by tlm calibrate"
+        added = f"{key}: {val}  # [derived] by tlm calibrate"
         if span is None:
             at = len(lines) - 1 if lines[-1] == "" else len(lines)
             lines[at:at] = [f"{sec}:", f"  {added}"]
@@ -333,17 +217,20 @@ def fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8) 
     return PublishedFit(params, before, after, errs, best)
 
 
-def sensitivity(arch, step: float = 0.10, workload: str = "resnet8", pub=None) -> dict:
-    """For each fitted parameter (IMAGINE's tlm.services.calibrate.FITTED, or a published design's own
-    `pub.fitted`): the relative change of every figure (IMAGINE's, or `pub`'s) and of `workload`'s on-chip
-    energy per component when that parameter alone grows by `step` (integers by 1).
+def sensitivity(arch, step: float = 0.10, workload: str = "resnet8", pub=None, file: str = "<architecture>") -> dict:
+    """For each of the design's own parameters (its `pub.fitted`, or the global constants when its circuit
+    is derived): the relative change of every figure (`pub`'s, IMAGINE's when None) and of `workload`'s
+    on-chip energy per component when that parameter alone grows by `step` (integers by 1).
     {"figures": keys, "components": names, "share": {c: share at the fit},
     "rows": {param: {"value", "new", "figures": {key: change}, "components": {c: change}, "total"}}}."""
     from tlm.config.paths import resolve
     from tlm.config.workload import check_against, load_workload
+    from tlm.hw import circuit
+    refuse_uncalibratable(arch, pub, file)
     own = pub is not None and pub.fitted
-    figs = pub.figures if own else paper.imagine_published().figures
-    params = tuple(pub.fitted) if own else FITTED
+    figs = pub.figures if pub is not None else paper.imagine_published().figures
+    g0 = circuit.constants()
+    params = tuple(pub.fitted) if own else tuple(g0)
     base = paper.model_figures(arch, figs)
     wl = load_workload(resolve(workload, "workloads", workload))
     check_against(wl, arch)
@@ -353,10 +240,16 @@ def sensitivity(arch, step: float = 0.10, workload: str = "resnet8", pub=None) -
     out = {"figures": [f.key for f in figs], "components": list(c0), "workload": wl.name,
            "share": {c: e / t0 for c, e in c0.items()}, "rows": {}}
     for p in params:
-        v = get(arch, p)
-        nv = v + 1 if isinstance(v, int) and not isinstance(v, bool) else v * (1 + step)
-        a = with_values(arch, {p: nv})
-        m = paper.model_figures(a, figs)
+        if own:
+            v = get(arch, p)
+            nv = v + 1 if isinstance(v, int) and not isinstance(v, bool) else v * (1 + step)
+            a, g = with_values(arch, {p: nv}), None
+        else:
+            v = g0[p]
+            nv = v * (1 + step)
+            g = {**g0, p: nv}
+            a = circuit.derive(arch, g)
+        m = paper.model_figures(a, figs, g)
         r = paper.simulate(a, wl)
         e = r.energy_by_component_pj
         out["rows"][p] = {"value": v, "new": nv,

@@ -47,6 +47,28 @@ def all_designs() -> list:
     return [evaluate(p, n) for n, p in shipped_designs().items()]
 
 
+def designs_of(files) -> list:
+    """The user's own designs: each file must have a `published:` section (one line, exit 2 otherwise)."""
+    from tlm.config.arch import load_published
+    from tlm.config.paths import resolve
+    from tlm.errors import InputError, Where
+    out = []
+    for f in files:
+        path = resolve(f, "configs", f)
+        if load_published(path) is None:
+            raise InputError("no published: section to compare with (tlm chips compares a design with its "
+                             "paper's figures)", Where(str(path)), "published")
+        out.append(evaluate(path, str(f)))
+    return out
+
+
+def in_sample_rows(designs) -> list:
+    """(figure, model, error) rows of each derived design with the shipped constants (as
+    tlm.services.globalfit.predictions, without importing it: it imports this module)."""
+    from tlm.hw import circuit
+    return [paper.comparison(d.arch, d.figures, circuit.constants()) for d in designs]
+
+
 def area_rows() -> list:
     """(design, cells, periphery, DACs, ADCs, one converter um2, total mm2) of every shipped published design:
     where each macro's area comes from (tlm/hw/area.py)."""

@@ -208,9 +208,19 @@ def check_runnable(arch, file: str = "<architecture>", figures=None) -> None:
                              f"of {f.weight_bits}b weights (figure '{f.key}')", Where(file), "macro")
 
 
-def model_value(arch, fig) -> float:
-    """The model's value of one published figure, in the figure's own ops convention."""
-    a = at_conditions(arch, fig)
+def model_value(arch, fig, g=None) -> float:
+    """The model's value of one published figure, in the figure's own ops convention.  A design whose
+    circuit derives its engine parameters (`circuit.derive`) is derived at the figure's supplies with the
+    global constants `g` (the shipped ones when None; tlm/hw/circuit.py): its clock is then a prediction,
+    the figure's clock is not used."""
+    from tlm.hw import circuit
+    a = circuit.derive(at_conditions(arch, fig), g)
+    if fig.metric == "clock_frequency":
+        return a.clock.frequency_mhz
+    if fig.metric == "energy_share":
+        return 100.0 * macro_energy_shares(a, fig)[fig.component]
+    if fig.metric == "area_share":
+        return 100.0 * hw_area.macro_shares(a)[fig.component]
     if fig.metric == "density":
         return density_kb_per_mm2(a)
     if fig.metric == "system_energy_efficiency":
@@ -232,18 +242,39 @@ def converted(fig, value: float, normalize: str | None) -> tuple[float, str]:
     return value / fig.norm_factor, "raw"
 
 
-def model_figures(arch, figures=None) -> dict:
+def model_figures(arch, figures=None, g=None) -> dict:
     """key -> model value, for every figure (IMAGINE's by default)."""
     figs = imagine_published().figures if figures is None else figures
     check_runnable(arch, figures=figs)
-    return {f.key: model_value(arch, f) for f in figs}
+    return {f.key: model_value(arch, f, g) for f in figs}
 
 
-def comparison(arch, figures=None) -> list:
-    """(figure, model value, relative error) for every figure (IMAGINE's by default)."""
+def error(fig, model: float) -> float:
+    """model / paper - 1; for a share figure (in %), (model - paper) / 100: the difference in points."""
+    return (model - fig.value) / 100.0 if fig.metric in SHARE_METRICS else model / fig.value - 1.0
+
+
+def comparison(arch, figures=None, g=None) -> list:
+    """(figure, model value, error) for every figure (IMAGINE's by default)."""
     figs = imagine_published().figures if figures is None else figures
-    m = model_figures(arch, figs)
-    return [(f, m[f.key], m[f.key] / f.value - 1.0) for f in figs]
+    m = model_figures(arch, figs, g)
+    return [(f, m[f.key], error(f, m[f.key])) for f in figs]
+
+
+SHARE_METRICS = ("energy_share", "area_share")
+
+
+def macro_energy_shares(arch, fig) -> dict:
+    """The macro's peak energy at the figure's precisions by component (array: cells, column lines and row
+    drivers; dac: the row input DACs; adc: the converters with their ABN), as fractions of their sum."""
+    wl = peak_workload(arch, fig.input_bits, fig.weight_bits, fig.output_bits)
+    r = simulate(arch, wl)
+    e = r.energy_pj[0]
+    drv, adc = float(e[KIND_NAMES.index("input_drivers")]), float(e[KIND_NAMES.index("adc")])
+    dac = float(hw_macro.dac_energy_pj(arch, float(r.per_layer["dp_cycles"][0]) * arch.macro.rows))
+    parts = {"array": float(e[KIND_NAMES.index("dp_array")]) + drv - dac, "dac": dac, "adc": adc, "misc": 0.0}
+    total = sum(parts.values())
+    return {k: v / total for k, v in parts.items()}
 
 
 def sweep(arch, points=None) -> list[MacroPeak]:

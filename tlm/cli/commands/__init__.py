@@ -30,7 +30,8 @@ COMMANDS = (
                               "and plots", 30),
     Command("paper", "paper", "compare an architecture with its paper's published figures (default: the "
                               "shipped imagine.yaml)", 40),
-    Command("chips", "chips", "compare every shipped published design with its paper's figures", 41),
-    Command("calibrate", "calibrate", "fit the [fitted] parameters of an architecture to the IMAGINE paper's "
-                                      "figures", 45),
+    Command("chips", "chips", "compare published designs (the shipped ones, or FILEs) with their papers' "
+                              "figures", 41),
+    Command("calibrate", "calibrate", "the parameters an architecture's circuit derives (--global: fit the "
+                                      "circuit model's constants over the shipped designs)", 45),
 )

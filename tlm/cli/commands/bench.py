@@ -62,7 +62,20 @@ def run(args) -> int:
                   "-" if m.txn_per_s is None else f"{m.txn_per_s:,.0f}", f"{m.sim_cycles_per_s:.3g}",
                   "-" if m.peak_rss_mb is None else f"{m.peak_rss_mb:.1f}")
     con.print(t)
-    out = {"arch": arch.name, "measurements": [m.to_dict() for m in ms]}
+    # the machine's own pace, measured now: the figures above as ratios to it (targets are ratios)
+    from tlm.config.paths import resolve
+    from tlm.config.workload import load_workload
+    refs = bench.references(arch, load_workload(resolve("resnet8", "workloads", "resnet8")))
+    floor = refs["import_floor_cpu_ms"]
+    con.print(f"references (this run): bare SimPy {refs['simpy_events_per_s'] or 0:,.0f} events/s; float32 matmul "
+              f"{refs['matmul_gflops']:.1f} GFLOP/s (1 thread); import floor numpy+yaml+simpy "
+              + ("-" if floor is None else f"{floor:.0f}") + f" ms CPU; one analytic resnet8 point "
+              f"{refs['analytic_point_ms']:.2f} ms")
+    for m in ms:
+        what, r = bench.ratio(m, refs)
+        con.print(f"  {m.workload} {m.engine}: {what} = {r:.2f}")
+    out = {"arch": arch.name, "measurements": [m.to_dict() | {"ratio": bench.ratio(m, refs)} for m in ms],
+           "references": refs}
     if args.scaling:
         for e in chosen:
             rows, fits = bench.scaling(arch, e, repeats=max(3, args.repeat))

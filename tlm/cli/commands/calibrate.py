@@ -1,5 +1,6 @@
-"""`tlm calibrate`: fit an architecture's free parameters to the IMAGINE paper's figures, print the fit,
-and optionally write the config with the fitted values (comments kept)."""
+"""`tlm calibrate`: the values an architecture's circuit derives (or, for a design naming its own
+`published.fitted`, their fit), optionally written into its config (comments kept); `--global` fits the
+circuit model's global constants over every shipped published design."""
 from __future__ import annotations
 
 import re
@@ -11,26 +12,40 @@ from tlm.config.yamlio import atomic_write, read_text
 from tlm.cli.commands._common import add_arch_workload, console
 
 NAME = "calibrate"
-HELP = "fit the [fitted] parameters of an architecture to the IMAGINE paper's figures"
+HELP = ("the parameters an architecture's circuit derives (--global: fit the circuit model's constants over the "
+        "shipped designs)")
 ORDER = 45
 
 
 def add_arguments(p):
     add_arch_workload(p, workload=False)
-    p.add_argument("--write", metavar="PATH", help="write the architecture file with the fitted values "
-                                                   "to PATH (may be the same file; comments are kept; an "
+    p.add_argument("--write", metavar="PATH", help="write the architecture file with the derived (or fitted) "
+                                                   "values to PATH (may be the same file; comments are kept; an "
                                                    "extends: still names the same base from PATH's folder)")
+    p.add_argument("--global", dest="global_fit", action="store_true",
+                   help="fit the global constants of the circuit model (tlm/hw/constants.py) once over every "
+                        "shipped published design and print every design's figures with them")
+    p.add_argument("--write-global", action="store_true",
+                   help="with --global: write the fitted constants into tlm/hw/constants.py and the values "
+                        "they derive into every shipped config whose circuit is derived")
 
 
-def fit_table(fit) -> Table:
-    t = Table(title="calibration (each step: least squares on the simulated figures)")
-    for c, j in (("step", "left"), ("parameter", "left"), ("before", "right"), ("least squares", "right"),
-                 ("written", "right"), ("fits", "left")):
+def derived_table(arch, written: dict) -> Table:
+    from tlm.services import calibrate
+    from tlm.hw import circuit
+    from tlm.hw.technology_table import CONVERTERS
+    fom = circuit.implied_walden_fj(calibrate.with_values(arch, written))
+    env = CONVERTERS["walden_fj_per_step_cim"]
+    t = Table(title=f"'{arch.name}': engine parameters derived from its circuit (tlm/hw/circuit.py)",
+              caption="derived from circuit:, the node's technology table and the global constants "
+                      "(tlm/hw/constants.py); no parameter of this design is fitted; * differs from the file.  "
+                      f"Its converter: {fom:.3g} fJ per conversion step (Walden), survey span "
+                      f"{env.lo:g}-{env.hi:g} (Murmann)")
+    for c, j in (("parameter", "left"), ("in the file", "right"), ("derived", "right")):
         t.add_column(c, justify=j)
-    for s in fit.steps:
-        for i, p in enumerate(s.step.params):
-            t.add_row(s.step.name if i == 0 else "", p, f"{s.before[p]:.6g}", f"{s.exact[p]:.6g}",
-                      f"{s.after[p]:.6g}", ", ".join(s.step.figures) if i == 0 else "")
+    for p, v in written.items():
+        old = calibrate.get(arch, p)
+        t.add_row(p, f"{old:.6g}", f"{v:.6g}" + ("" if float(old) == float(v) else " *"))
     return t
 
 
@@ -90,21 +105,23 @@ def run(args) -> int:
     from tlm.services import calibrate, paper
     from tlm.config.arch import load_with_published
     from tlm.cli.commands.paper import comparison_table
+    if args.global_fit:
+        return run_global(args)
     path = resolve(args.arch, "configs", DEFAULT_ARCH)
     arch, pub = load_with_published(path)
+    calibrate.refuse_uncalibratable(arch, pub, str(path))
     con = console()
-    if pub is not None and pub.fitted:  # a published design: its own (at most two) fitted parameters
-        paper.check_runnable(arch, str(path), pub.figures)
+    figs = pub.figures if pub is not None else None
+    paper.check_runnable(arch, str(path), figs)
+    if pub is not None and pub.fitted:  # a design naming parameters of its own (at most two)
         pfit = calibrate.fit_published(arch, pub, str(path))
         con.print(published_fit_table(pfit))
         con.print(comparison_table(pfit.arch, pub))
         values = pfit.after
-    else:
-        paper.check_runnable(arch, str(path))
-        fit = calibrate.fit(arch, str(path))
-        con.print(fit_table(fit))
-        con.print(comparison_table(fit.arch))
-        values = fit.values
+    else:  # a derived circuit: the values follow from the structure and the global constants
+        values = calibrate.derived_written(arch)
+        con.print(derived_table(arch, values))
+        con.print(comparison_table(calibrate.with_values(arch, values), pub))
     if args.write:
         text = calibrate.substitute(read_text(path, "architecture file"), values, str(path))
         text = rebase_extends(text, path, Path(args.write))
@@ -112,4 +129,35 @@ def run(args) -> int:
         check_loads(text, Path(args.write), path)
         atomic_write(Path(args.write), text)
         con.print(f"wrote {args.write}")
+    return 0
+
+
+def constants_table(before: dict, after: dict) -> Table:
+    from tlm.hw import constants as hw_const
+    t = Table(title="global constants of the circuit model (tlm/hw/constants.py), fitted over every shipped "
+                    "published design", caption="(!) at an end of its published range")
+    for c, j in (("constant", "left"), ("unit", "left"), ("before", "right"), ("fitted", "right"),
+                 ("published range", "right")):
+        t.add_column(c, justify=j)
+    for c in hw_const.CONSTANTS:
+        v = after[c.name]
+        edge = " (!)" if min(abs(v / c.lo - 1), abs(v / c.hi - 1)) < 1e-3 else ""
+        t.add_row(c.name, c.unit, f"{before[c.name]:.4g}", f"{v:.4g}{edge}", f"{c.lo:g}-{c.hi:g}")
+    return t
+
+
+def run_global(args) -> int:
+    from tlm.services import globalfit
+    from tlm.cli.commands.chips import loo_tables
+    from tlm.hw import circuit
+    con = console()
+    designs = globalfit.derived_designs()
+    before = circuit.constants()
+    after = {k: float(f"{v:.4g}") for k, v in globalfit.fit(designs).items()}
+    con.print(constants_table(before, after))
+    rows = {d.name: globalfit.predictions(d, after) for d in designs}
+    con.print(loo_tables(rows, rows)[0])
+    if args.write_global:
+        for f in globalfit.write_global(designs, after):
+            con.print(f"wrote {f}")
     return 0

@@ -1,16 +1,22 @@
-"""`tlm chips`: every shipped published design (configs/ with a `published:` section) against its own
-paper: each figure published and predicted, the error, the ops convention, and what each design fitted."""
+"""`tlm chips [FILE...]`: every shipped published design (configs/ with a `published:` section), or the
+given files, against its own paper: each figure published and predicted, the error, the ops convention;
+`--loo` also the leave-one-design-out test of the circuit model's global constants."""
 from __future__ import annotations
 
 from tlm.present.tables import Table
 from tlm.cli.commands._common import console
 
 NAME = "chips"
-HELP = "compare every shipped published design with its paper's figures"
+HELP = "compare published designs (the shipped ones, or FILEs) with their papers' figures"
 ORDER = 41
 
 
 def add_arguments(p):
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="architecture files with a published: section (default: every shipped one)")
+    p.add_argument("--loo", action="store_true",
+                   help="also refit the global constants with each shipped design left out and predict it "
+                        "(both tables: in-sample and left out)")
     p.add_argument("--normalize", choices=("1b",), default=None,
                    help="print every efficiency 1b-normalized (ops x input bits x weight bits)")
 
@@ -19,34 +25,63 @@ def _num(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
+def _err(f, e: float) -> str:
+    from tlm.services import paper
+    return f"{100 * e:+.1f} pt" if f.metric in paper.SHARE_METRICS else f"{100 * e:+.1f}%"
+
+
 def design_table(d, normalize=None) -> Table:
     from tlm.services import paper
     from tlm.cli.commands.paper import ops_label
     t = Table(title=f"{d.name}: {d.published.citation.split(',')[0]} et al., {d.arch.technology.node_nm}nm",
               box="SIMPLE_HEAVY", title_justify="left")
-    for c, j in (("figure", "left"), ("in/w/out, V, MHz", "left"), ("unit", "left"), ("ops", "left"),
+    for c, j in (("figure", "left"), ("in/w/out, V", "left"), ("unit", "left"), ("ops", "left"),
                  ("paper", "right"), ("model", "right"), ("error", "right")):
         t.add_column(c, justify=j)
     for r in d.rows:
         f = r.figure
         pv, conv = paper.converted(f, f.value, normalize)
         mv, _ = paper.converted(f, r.model, normalize)
-        mark = "" if abs(r.error) <= d.published.tolerance else " (!)"
-        t.add_row(f.key, f.conditions(), f.unit, ops_label(conv), _num(pv), _num(mv), f"{100 * r.error:+.1f}%{mark}")
+        tol = 0.10 if f.metric in paper.SHARE_METRICS else d.published.tolerance
+        mark = "" if abs(r.error) <= tol else " (!)"
+        t.add_row(f.key, f.conditions(), f.unit, ops_label(conv), _num(pv), _num(mv), _err(f, r.error) + mark)
     return t
 
 
 def fitted_text(d) -> str:
-    """Which parameters the design fitted, wrapped at 80 columns."""
+    """Where the design's values come from, wrapped at 80 columns."""
     import textwrap
-    from tlm.services import calibrate, paper
-    if d.published.citation == paper.imagine_published().citation:
-        vals = {p: calibrate.get(d.arch, p) for p in calibrate.FITTED}
-        head = "fitted (the calibration design, tlm calibrate): "
+    if d.arch.circuit.derive:
+        body = "derived from its circuit and the global constants (no parameter of its own)"
     else:
-        vals, head = d.fitted, "fitted: "
-    body = ", ".join(f"{p} = {v:g}" for p, v in vals.items()) or "nothing"
-    return textwrap.fill(f"{head}{body}; tolerance {d.published.tolerance:.0%}", 80, subsequent_indent="  ")
+        body = "fitted: " + (", ".join(f"{p} = {v:g}" for p, v in d.fitted.items()) or "nothing")
+    return textwrap.fill(f"{body}; tolerance {d.published.tolerance:.0%}", 80, subsequent_indent="  ")
+
+
+def loo_tables(in_sample: dict, left_out: dict) -> tuple:
+    """(per-figure table, summary table) of the leave-one-design-out test: each figure's error with the
+    shipped constants (in-sample) and with constants fitted without its design (left out)."""
+    from tlm.services import globalfit
+    t = Table(title="leave one design out: every figure, in-sample and left out", box="SIMPLE_HEAVY",
+              title_justify="left", caption="error = model / paper - 1; shares (pt): model - paper in "
+                                            "percentage points; (!) beyond 25% (shares: 10 points)")
+    for c, j in (("design", "left"), ("figure", "left"), ("paper", "right"), ("in-sample", "right"),
+                 ("left out", "right")):
+        t.add_column(c, justify=j)
+    for name, rows in in_sample.items():
+        for i, ((f, _, e_in), (_, _, e_out)) in enumerate(zip(rows, left_out[name])):
+            lim = 0.25 if f.efficiency else 0.10
+            t.add_row(name.split("/")[-1] if i == 0 else "", f.key, _num(f.value), _err(f, e_in),
+                      _err(f, e_out) + (" (!)" if abs(e_out) > lim else ""))
+    u = Table(title="leave one design out: summary over the efficiency and throughput figures",
+              box="SIMPLE_HEAVY", title_justify="left")
+    for c in ("constants", "figures", "median", "within 25%", "worst", "shares, worst"):
+        u.add_column(c, justify="left" if c == "constants" else "right")
+    for label, rows in (("in-sample", in_sample), ("left out", left_out)):
+        s = globalfit.summary([r for rs in rows.values() for r in rs])
+        u.add_row(label, str(s["n"]), f"{100 * s['median']:.1f}%", str(s["within_25"]), f"{100 * s['worst']:.0f}%",
+                  f"{s['share_worst_points']:.0f} pt")
+    return t, u
 
 
 def area_table() -> Table:
@@ -62,12 +97,20 @@ def area_table() -> Table:
 def run(args) -> int:
     from tlm.services import chips
     con = console()
-    designs = chips.all_designs()
+    designs = chips.designs_of(args.files) if args.files else chips.all_designs()
     for d in designs:
         con.print(design_table(d, args.normalize))
         con.print(fitted_text(d) + "\n")
-    con.print(area_table())
-    con.print("error = model / paper - 1; (!) outside the design's tolerance.\n"
-              "ops: raw = 2 per MAC at the stated precision, 1b-norm = x input bits x weight bits.\n"
-              "Sources, conditions and fitted parameters: each config's published: section.")
+    if not args.files:
+        con.print(area_table())
+    con.print("error = model / paper - 1 (shares: model - paper, points); (!) outside the design's tolerance\n"
+              "(shares: 10 points).  ops: raw = 2 per MAC at the stated precision, 1b-norm = x input bits x "
+              "weight bits.\nSources and conditions: each config's published: section.")
+    if args.loo:
+        from tlm.services import globalfit
+        ds = globalfit.derived_designs()
+        ins = {d.name: r for d, r in zip(ds, chips.in_sample_rows(ds))}
+        out = {n: rows for n, (_, rows) in globalfit.leave_one_out(ds).items()}
+        for t in loo_tables(ins, out):
+            con.print(t)
     return 0

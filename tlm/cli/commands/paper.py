@@ -70,19 +70,20 @@ def sweep_table(arch, normalize=None) -> Table:
     for p in paper.sweep(arch):
         k = p.bits * p.bits_w if normalize == "1b" else 1
         cols = (arch.macro.columns // p.bits_w) * p.bits_w
-        t.add_row(str(p.bits), str(p.bits_out), str(cols), f"{p.ops / px:,.0f}", str(p.dp_cycles // px),
+        t.add_row(str(p.bits), str(p.bits_out), str(cols), f"{k * p.ops / px:,.0f}", str(p.dp_cycles // px),
                   str(p.conversions // px), f"{p.time_ns / px:.4g} ns", f"{p.energy_pj / px:.4g} pJ",
                   _num(k * p.tops_per_w), _num(k * p.tops_per_mm2))
     return t
 
 
-def sensitivity_tables(arch, pub=None):
+def sensitivity_tables(arch, pub=None, file: str = "<architecture>"):
     """How +10% on each fitted parameter (IMAGINE's, or a published design's own; integers: +1) moves
     the figures and ResNet-8's energy breakdown (tlm.services.calibrate.sensitivity)."""
     from tlm.services import calibrate
-    sens = calibrate.sensitivity(arch, pub=pub)
+    sens = calibrate.sensitivity(arch, pub=pub, file=file)
     figs = sens["figures"]
-    t1 = Table(title="sensitivity: change of each figure for +10% on one fitted parameter (integers: +1)",
+    t1 = Table(title="sensitivity: change of each figure for +10% on one of the design's parameters (its "
+                     "fitted ones, or the global constants it is derived with; integers: +1)",
                box="SIMPLE_HEAVY")
     t1.add_column("parameter", justify="left")
     for k in figs:
@@ -186,6 +187,6 @@ def run(args) -> int:
         con.print(overhead_table(arch, ref, peak[0] if peak else None))
         con.print(published_points_table(arch))
     if args.sensitivity:
-        for t in sensitivity_tables(arch, pub):
+        for t in sensitivity_tables(arch, pub, str(path)):
             con.print(t)
     return 0

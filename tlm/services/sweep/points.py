@@ -53,6 +53,8 @@ class PointBuilder:
         self.wl_idx = [i for i, s in enumerate(job.settings) if s.is_workload]
         self._arch = {}
         self._wl = {}
+        self._base = None  # the base architecture, built once
+        self._sections = {}  # (section, its changed values) -> the section built and checked
 
     def build(self, index: int):
         job = self.job
@@ -63,7 +65,7 @@ class PointBuilder:
             arch = self._arch.get(akey)
             if arch is None:
                 changes = {job.settings[i].path: vals[i] for i in self.arch_idx}
-                arch = arch_from_dict(with_arch_values(job.arch_dict, changes), file="<sweep>")
+                arch = self._build_arch(changes)
                 self._cache(self._arch, akey, arch)
             wl = self._wl.get(wkey)
             if wl is None:
@@ -76,6 +78,35 @@ class PointBuilder:
             msg = f"{e.field}: {e.message}" if e.field else e.message
             raise InputError(msg, Where(f"--set point {index} ({job.label(index)})")) from None
         return arch, wl
+
+    def _build_arch(self, changes):
+        """The point's architecture: the base's, with each section a setting changes built (and checked)
+        anew from the base's values and the changes -- the same as `arch_from_dict` of the whole changed
+        dict (no check spans two sections), without rebuilding the sections no setting touches."""
+        import dataclasses
+
+        from tlm.config.arch import _inf_back
+        from tlm.config.schema import build
+        from tlm.config.yamlio import to_ydict
+        if self._base is None:
+            self._base = arch_from_dict(self.job.arch_dict, file="<sweep>")
+        by_sec = {}
+        for path, v in changes.items():
+            sec, _, rest = path.partition(".")
+            by_sec.setdefault(sec, {})[rest] = v
+        if any(not rest for sec in by_sec for rest in by_sec[sec]) or any(
+                not dataclasses.is_dataclass(getattr(self._base, sec, None)) for sec in by_sec):
+            return arch_from_dict(with_arch_values(self.job.arch_dict, changes), file="<sweep>")
+        new = {}
+        for sec, ch in by_sec.items():
+            key = (sec, tuple(sorted(ch.items())))
+            obj = self._sections.get(key)
+            if obj is None:
+                d = with_arch_values({sec: self.job.arch_dict[sec]}, {f"{sec}.{k}": v for k, v in ch.items()})
+                obj = build(type(getattr(self._base, sec)), to_ydict(_inf_back(d[sec]), "<sweep>"), sec)
+                self._cache(self._sections, key, obj)
+            new[sec] = obj
+        return dataclasses.replace(self._base, **new)
 
     def _cache(self, d, key, value):
         if len(d) >= self.MAX_CACHED:

@@ -1,0 +1,160 @@
+"""The circuit model (tlm/hw/circuit.py), the technology table (tlm/hw/technology_table.py) and the global
+constants (tlm/hw/constants.py): hand-derived timing of one mechanism at a time, every constant and table
+value inside its published range."""
+import math
+
+import pytest
+
+from helpers import with_changes
+from tlm.cli import main
+from tlm.hw import adc as hw_adc
+from tlm.hw import area as hw_area
+from tlm.hw import circuit
+from tlm.hw import constants as hw_const
+from tlm.hw import controller as hw_ctrl
+from tlm.hw import macro as hw_macro
+from tlm.hw import technology_table as tt
+
+# fixed constants for the hand derivations (not the shipped ones)
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "comparator_inv": 50.0,
+     "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
+LN2 = math.log(2.0)
+
+
+def test_every_global_constant_is_inside_its_published_range():
+    assert set(hw_const.VALUES) == {c.name for c in hw_const.CONSTANTS}
+    for c in hw_const.CONSTANTS:
+        assert c.lo <= hw_const.VALUES[c.name] <= c.hi, c.name
+        assert c.source and c.meaning and c.lo < c.hi
+
+
+def test_technology_table_values_sit_in_their_ranges_with_a_source():
+    assert {7, 16, 22, 28, 65} <= set(tt.nodes())
+    for n, fields in {**tt.NODES, **{f"{k}lp": v for k, v in tt.LP.items()}}.items():
+        if isinstance(n, int):
+            assert set(fields) == set(tt.FIELDS), n
+        for f, v in fields.items():
+            assert v.lo <= v.value <= v.hi and v.source and v.unit is not None, (n, f)
+    for f, v in tt.CONVERTERS.items():
+        assert v.lo <= v.value <= v.hi, f
+
+
+def test_alpha_power_delay_factor_by_hand():
+    """22nm, Vt 0.35 V, alpha 1.3, nominal 0.8 V: at 0.6 V the delay grows (0.6 / 0.25^1.3) /
+    (0.8 / 0.45^1.3) = 3.6377 / 2.2591 = 1.6102; interpolation between nodes is log-log."""
+    assert tt.delay_factor(22, 0.6) == pytest.approx((0.6 / 0.25 ** 1.3) / (0.8 / 0.45 ** 1.3))
+    assert tt.delay_factor(22, 0.6) == pytest.approx(1.6102, rel=1e-4)
+    assert tt.fo4_ps(22, 0.8) == pytest.approx(10.0)
+    # 40nm between 28 (12 ps) and 65 (22 ps): exp(ln 12 + t (ln 22 - ln 12)), t = ln(40/28) / ln(65/28)
+    t = math.log(40 / 28) / math.log(65 / 28)
+    assert tt.value(40, "fo4_ps") == pytest.approx(math.exp(math.log(12) + t * math.log(22 / 12)))
+
+
+def _rc_arch(arch, rows=128, bits=8, vd=0.8):
+    return with_changes(arch, **{"macro.rows": rows, "macro.dp_split_blocks": 1, "adc.resolution_bits": bits,
+                                 "technology.vdd_digital_v": vd})
+
+
+def _settle_by_hand(rows, bits, drive=1.0):
+    """22nm table: R_sw = 873 ohm um / 0.08 um = 10,912.5 ohm (x the alpha-power drive factor); the cell
+    is the larger of 1.5 x 0.1 x 8/6 = 0.2 um2 and its 1.0 fF unit over 0.75 fF/um2 = 1.333 um2, pitch
+    1.1547 um; c_cell = 1.0 x 1.2 = 1.2 fF; a cell's line: 1.1547 x 0.2 fF wire + half a 0.78 x 0.08 fF
+    gate; R_line = 4 ohm/um x pitch x rows.  tau = R_sw C_cell + 0.38 R_line C_line; settle (b+1) ln 2 tau."""
+    pitch = math.sqrt(1.0 / 0.75)
+    c_line = rows * (pitch * 0.2 + 0.5 * 0.78 * 0.08) + rows * 1.2
+    tau_fs = 10912.5 * drive * 1.2 + 0.38 * (4.0 * pitch * rows) * c_line
+    return (bits + 1) * LN2 * tau_fs / 1000.0
+
+
+def test_rc_settling_time_by_hand_each_cause_alone(arch):
+    """The DP line's settling (tlm/hw/circuit.settle_ps) at 22nm, 0.8 V: the rows (line length and load),
+    the converter's resolution (the number of time constants) and the supply (the switch's drive only)
+    each changed alone."""
+    base = circuit.settle_ps(_rc_arch(arch), G)
+    assert base == pytest.approx(_settle_by_hand(128, 8), rel=1e-9)
+    assert circuit.settle_ps(_rc_arch(arch, rows=256), G) == pytest.approx(_settle_by_hand(256, 8), rel=1e-9)
+    assert circuit.settle_ps(_rc_arch(arch, bits=4), G) == pytest.approx(base * 5 / 9, rel=1e-9)
+    low = circuit.settle_ps(_rc_arch(arch, vd=0.6), G)
+    assert low == pytest.approx(_settle_by_hand(128, 8, drive=tt.delay_factor(22, 0.6)), rel=1e-9)
+    # DP cycles: ceil(settle / period), period = 100 FO4 = 1,000 ps at 0.8 V
+    a = _rc_arch(arch, rows=1024)
+    assert circuit.period_ps(a, G) == pytest.approx(1000.0)
+    want = math.ceil(_settle_by_hand(1024, 8) / 1000.0)
+    assert circuit.derived_values(a, G)["macro.dp_cycles_per_bit"] == want and want > 1
+
+
+def test_sar_decision_chain_flash_and_ramp(arch):
+    """A b-bit conversion: SAR b decisions, flash one, ramp 2^b steps, each one clock after the sampling
+    cycles; comparator firings b, 2^b - 1, 2^b; a flash has 2^b - 1 comparators, the others one.  Only
+    adc.kind changes."""
+    a = with_changes(arch, **{"adc.resolution_bits": 6, "adc.fixed_cycles": 1, "adc.cycles_per_bit": 1})
+    for kind, cycles, firings, comps in (("sar", 1 + 6, 6, 1), ("flash", 1 + 1, 63, 63), ("ramp", 1 + 64, 64, 1)):
+        k = with_changes(a, **{"adc.kind": kind})
+        assert hw_adc.conversion_cycles(k, 6) == cycles, kind
+        assert hw_adc.comparisons(k, 6) == firings and hw_adc.comparators(k) == comps, kind
+        e = hw_adc.conversion_energy_pj(k, 6)
+        va, vd = k.technology.vdd_array_v, k.technology.vdd_digital_v
+        want = (firings * k.adc.c_comparator_ff * vd ** 2 + (64 * k.adc.c_dac_unit_ff + k.adc.c_abn_ff) * va ** 2) / 1e3
+        assert e == pytest.approx(want), kind
+    # the derived clock is one decision: 100 FO4 at the digital supply; the SAR register's b bits are clocked
+    # with each firing (the published flip-flop clock energy, geometric middle at 22nm)
+    d = with_changes(arch, **{"technology.vdd_digital_v": 0.8})
+    v = circuit.derived_values(d, G)
+    assert v["clock.frequency_mhz"] == pytest.approx(1e6 / (100 * 10.0))
+    lo, hi = hw_ctrl.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
+    assert v["adc.c_comparator_ff"] == pytest.approx(50 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi))
+    flash = circuit.derived_values(with_changes(d, **{"adc.kind": "flash"}), G)
+    assert flash["adc.c_comparator_ff"] == pytest.approx(50 * 3 * 0.78 * 0.08)
+
+
+def test_pulse_input_discharge(arch):
+    """Current domain, 4b pulse inputs at 0.8 V: a DP phase is the pre-charge settling plus 2^4 - 1 = 15
+    pulses of 10 FO4 = 100 ps (1,500 ps); 2b inputs: 3 pulses.  A pulse-count row toggles its line up to
+    15 times (15 x density at full scale), a pulse-width row once; neither has DAC capacitors."""
+    base = with_changes(arch, **{"technology.vdd_digital_v": 0.8, "circuit.dp_domain": "current",
+                                 "macro.input_drive": "pulse_count", "macro.input_dac_bits": 4})
+    settle = circuit.settle_ps(base, G)
+    assert circuit.dp_phase_ps(base, G) - settle == pytest.approx(15 * 10 * 10.0)
+    two = with_changes(base, **{"macro.input_dac_bits": 2})
+    assert circuit.dp_phase_ps(two, G) - circuit.settle_ps(two, G) == pytest.approx(3 * 10 * 10.0)
+    width = with_changes(base, **{"macro.input_drive": "pulse_width"})
+    assert circuit.dp_phase_ps(width, G) == pytest.approx(circuit.dp_phase_ps(base, G))
+    vd = base.technology.vdd_digital_v
+    c = base.macro.c_row_driver_ff
+    assert hw_macro.input_driver_energy_pj(base, 10, 0.5) == pytest.approx(10 * 0.5 * 15 * c * vd ** 2 / 1e3)
+    assert hw_macro.input_driver_energy_pj(width, 10, 0.5) == pytest.approx(10 * 0.5 * c * vd ** 2 / 1e3)
+    assert hw_macro.dac_energy_pj(base, 10) == 0 and hw_macro.dac_area_um2(base) == base.macro.input_dac_logic_area_um2
+    assert hw_macro.dp_phases(base, 8) == 2  # 4 bits per phase
+
+
+def test_area_breakdown_names_the_dacs_and_converters(arch):
+    """Shares by component sum to one; a bit-serial design has no DAC area, a multi-level one does."""
+    s = hw_area.macro_shares(arch)
+    assert sum(s.values()) == pytest.approx(1.0) and s["dac"] == 0 and s["adc"] > 0
+    ml = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4,
+                               "macro.c_input_dac_unit_ff": 1.0})
+    assert hw_area.macro_shares(ml)["dac"] > 0
+
+
+def test_chips_evaluates_a_users_file_and_refuses_one_without_figures(tmp_path, capsys, root):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(f"extends: {root / 'configs' / 'published' / 'wang_vlsi2022.yaml'}\nname: mine\n"
+                    "published:\n  citation: Me, My macro, 2026\n  figures:\n    - {key: d, metric: density, "
+                    "value: 100.0, unit: kB/mm2, input_bits: 8, weight_bits: 8, output_bits: 8}\n")
+    assert main(["chips", str(mine)]) == 0
+    out = capsys.readouterr().out
+    assert "Me et al., 22nm" in out and "Kneip" not in out
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(f"extends: {root / 'configs' / 'imagine.yaml'}\n")
+    assert main(["chips", str(bare)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bare.yaml" in err and "published" in err
+
+
+def test_paper_normalize_scales_the_ops_per_pixel_column(capsys):
+    """Wang, 8b x 8b: 64 rows x 16 outputs x 2 = 2,048 raw ops per pixel, 1b-normalized x 64 = 131,072."""
+    assert main(["paper", "published/wang_vlsi2022"]) == 0
+    assert "2,048" in capsys.readouterr().out
+    assert main(["paper", "published/wang_vlsi2022", "--normalize", "1b"]) == 0
+    out = capsys.readouterr().out
+    assert "131,072" in out

@@ -1,0 +1,42 @@
+"""The `circuit:` section: the circuit structure of a macro, from which tlm/hw/circuit.py derives the
+engine's parameters (clock, cycle counts, capacitances, areas) with the technology table
+(tlm/hw/technology_table.py) and the global constants (tlm/hw/constants.py).  Optional: without it (or
+with `derive: false`) the engine parameters are the ones the file writes."""
+from __future__ import annotations
+
+from tlm.config.schema import Section, frozen_section, param
+
+
+@frozen_section
+class Circuit(Section):
+    """`circuit:` how the macro computes, as a circuit designer states it."""
+    derive: bool = param("the engine parameters of macro, adc and clock follow from this structure, the node "
+                         "and the global constants (tlm/hw/circuit.py); the file writes the derived values "
+                         "and a test checks they agree", default=False)
+    devices: str = param("device flavour: 'hp' (general-purpose) or 'lp' (low-power, high-Vt; the technology "
+                         "table's LP entries where it has them)", choices=("hp", "lp"), default="hp")
+    dp_domain: str = param("'charge' (cells switch capacitors that charge-share on the column) or 'current' "
+                           "(cells discharge a pre-charged read bit line during input pulses)",
+                           choices=("charge", "current"), default="charge")
+    weighting: str = param("how a charge-domain cell's weight bits are weighted: 'binary' (one unit capacitor "
+                           "per bit cell, adjacent columns combined) or 'c2c' (a C-2C ladder: 3 units per bit)",
+                           choices=("binary", "c2c"), default="binary")
+    c_unit_ff: float = param("the compute capacitor of one cell (charge domain), fF; 0 = the node's smallest "
+                             "matched unit (tlm/hw/technology_table.py c_unit_min_ff)", lo=0.0, hi=1000.0,
+                             default=0.0)
+    cell_transistors: int = param("transistors of one compute bit cell (6T, 8T, 10T, ...)", lo=4, hi=32,
+                                  default=8, why_hi="no published CIM cell has more")
+    cap_over_cell: bool = param("the compute capacitor is stacked in the metals over the cell's transistors "
+                                "(cell area = the larger of the two) rather than beside them (the sum)",
+                                default=True)
+    cells_per_compute: int = param("stored bit cells per compute cell (weight sets sharing one compute "
+                                   "capacitor)", lo=1, hi=64, default=1,
+                                   why_hi="no published macro stores more weight sets per compute cell")
+    abn_units: int = param("analog batch-norm capacitor units (of the converter's unit) switched per "
+                           "conversion", lo=0, hi=65536, default=0, why_hi="a capacitor bank of 2^16 units")
+    sample_cycles: int = param("clock cycles per conversion besides its decisions: sampling, reset",
+                               lo=0, hi=64, default=1, why_hi="a handful of cycles in every published SAR")
+    input_load_bits_per_cycle: int = param("bits of the input vector entering the macro per clock cycle "
+                                           "before each array operation (0 = staged in parallel, no load "
+                                           "cycles)", lo=0, hi=65536, default=0,
+                                           why_hi="one bit per row of the largest array")

@@ -1,0 +1,182 @@
+"""The circuit model: a macro's engine parameters (clock, cycle counts, capacitances, areas) derived from
+its circuit structure (`circuit:`, tlm/config/circuit.py), its node and supplies (the technology table,
+tlm/hw/technology_table.py) and the global constants (tlm/hw/constants.py).  No value here is keyed by
+design: a design differs only by the structure its config states.
+
+Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply):
+- charge-domain DP phase: the line settles to half an LSB of the converter, n = (b + 1) ln 2 time constants
+  of tau = R_switch x C_cell (each cell through its own switch, in parallel) + 0.38 x R_line x C_line (the
+  distributed column line, Elmore), R_switch the on-resistance of a minimum switch driven at the digital
+  supply (alpha-power law);
+- current-domain DP phase: 2^k - 1 unit pulses of `pulse_fo4` FO4 (pulse-count or pulse-width inputs), after
+  the same pre-charge settling;
+- conversions: b decisions (SAR), one (flash) or 2^b (ramp) clock cycles (tlm/hw/adc.py), plus
+  `circuit.sample_cycles`; inputs loaded at `circuit.input_load_bits_per_cycle` add rows x bits / that per
+  array operation.
+Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
+`cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
+junctions; a row line its wire and two switch gates per cell; a comparator firing `comparator_inv`
+minimum inverters plus the b register bits it clocks (SAR, ramp; the published flip-flop clock
+energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
+Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
+its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per row and column
+line; a comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from tlm.hw import constants as hw_const
+from tlm.hw import technology_table as tt
+
+COMPARATOR_LOGIC_UNITS = 4  # [assumed] a StrongARM latch with offset trim ~ 4 flip-flop areas
+ELMORE_DISTRIBUTED = 0.38   # Elmore delay of a distributed RC line: 0.38 R C (Sakurai 1983 fit)
+DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp_cycles_per_bit",
+           "macro.c_cell_ff", "macro.c_column_ff", "macro.c_row_driver_ff", "macro.bitcell_area_um2",
+           "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
+           "macro.op_overhead_cycles", "adc.fixed_cycles", "adc.cycles_per_bit", "adc.c_comparator_ff",
+           "adc.c_dac_unit_ff", "adc.c_abn_ff", "adc.comparator_area_um2", "adc.logic_area_um2_per_bit")
+
+
+def constants(values=None) -> dict:
+    """The global constants: the shipped ones (tlm/hw/constants.py VALUES) updated by `values`."""
+    return {**hw_const.VALUES, **(values or {})}
+
+
+def _tech(arch):
+    n, dev = arch.technology.node_nm, arch.circuit.devices
+    return lambda field: tt.value(n, field, dev)
+
+
+def adc_bits(arch) -> int:
+    return arch.adc.resolution_bits or max(arch.precision.output_bits)
+
+
+def phase_bits(arch) -> int:
+    m = arch.macro
+    return 1 if m.input_drive == "bit_serial" else m.input_dac_bits
+
+
+def unit_ff(arch) -> float:
+    return arch.circuit.c_unit_ff or _tech(arch)("c_unit_min_ff")
+
+
+def units_per_cell(arch) -> int:
+    return 3 if arch.circuit.weighting == "c2c" else 1
+
+
+def geometry(arch, g) -> dict:
+    """Cell area (um2), pitch (um), physical rows and columns."""
+    t, c, m = _tech(arch), arch.circuit, arch.macro
+    transistors = g["cell_area_factor"] * t("sram_6t_um2") * c.cell_transistors / 6 * c.cells_per_compute
+    density = t("cap_over_cell_ff_per_um2" if c.cap_over_cell else "cap_density_ff_per_um2")
+    cap = units_per_cell(arch) * unit_ff(arch) / density if c.dp_domain == "charge" else 0.0
+    cell = max(transistors, cap) if c.cap_over_cell else transistors + cap
+    return {"cell_um2": cell, "pitch_um": math.sqrt(cell), "rows": m.rows // m.fold, "cols": m.columns * m.fold}
+
+
+def capacitances(arch, g) -> dict:
+    """The switched capacitances of the macro's events, fF (at the node)."""
+    t, c = _tech(arch), arch.circuit
+    geo = geometry(arch, g)
+    sw = t("c_gate_ff_per_um") * t("w_min_um")  # one minimum switch's gate
+    wire = geo["pitch_um"] * t("c_wire_ff_per_um")  # one cell pitch of line
+    if c.dp_domain == "charge":
+        cell = units_per_cell(arch) * unit_ff(arch) * (1.0 + g["cap_parasitic"])
+    else:  # the cell's share of the read bit line it discharges
+        cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
+    return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw), "row": geo["cols"] * (wire + 2.0 * sw),
+            "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
+            "comparator": g["comparator_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)}
+
+
+def flop_clock_ff(arch) -> float:
+    """One flip-flop clocked for a cycle, at the node: the geometric middle of the published Liberty points
+    (tlm/hw/controller.py PUBLISHED_POINTS c_ff_per_window_bit_cycle, scaled by the technology rule)."""
+    from tlm.hw import controller
+    lo, hi = controller.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
+    return math.sqrt(lo * hi) * arch.technology.node_nm / 22.0
+
+
+def register_bits(arch) -> int:
+    """Register bits clocked with each comparator firing: the b-bit SAR register or ramp counter (a flash's
+    comparators are sampled once, its encoder is counted in the comparator)."""
+    return 0 if arch.adc.kind == "flash" else adc_bits(arch)
+
+
+def period_ps(arch, g) -> float:
+    """The macro's clock period: one decision, `decision_fo4` FO4 at the digital supply."""
+    t = arch.technology
+    return g["decision_fo4"] * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
+
+
+def settle_ps(arch, g) -> float:
+    """Time for the DP line to settle to half an LSB: (b + 1) ln 2 time constants, ps."""
+    t, tech = arch.technology, _tech(arch)
+    caps, geo = capacitances(arch, g), geometry(arch, g)
+    r_sw = tt.r_on_ohm(t.node_nm, t.vdd_digital_v, tech("w_min_um"), arch.circuit.devices)
+    r_line = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["rows"]
+    c_line = caps["column"] + geo["rows"] * caps["cell"]
+    tau_fs = r_sw * caps["cell"] + ELMORE_DISTRIBUTED * r_line * c_line  # ohm x fF = fs
+    return (adc_bits(arch) + 1) * math.log(2.0) * tau_fs / 1000.0
+
+
+def dp_phase_ps(arch, g) -> float:
+    """One DP phase: the line's settling, plus the input pulses in the current domain, ps."""
+    t = arch.technology
+    pulses = 0
+    if arch.circuit.dp_domain == "current":
+        pulses = 2 ** phase_bits(arch) - 1 if arch.macro.input_drive != "bit_serial" else 1
+    pulse = g["pulse_fo4"] * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
+    return settle_ps(arch, g) + pulses * pulse
+
+
+def areas(arch, g) -> dict:
+    t = _tech(arch)
+    geo = geometry(arch, g)
+    logic = g["logic_cells"] * t("sram_6t_um2")
+    return {"cell_um2": geo["cell_um2"], "periphery_mm2": (geo["rows"] + geo["cols"]) * g["driver_cells"]
+            * t("sram_6t_um2") / 1e6, "comparator_um2": COMPARATOR_LOGIC_UNITS * logic, "logic_um2": logic,
+            "input_dac_logic_um2": 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic}
+
+
+def derived_values(arch, g=None) -> dict:
+    """"section.field" -> value of every DERIVED engine parameter."""
+    g = constants(g)
+    caps, ar, c = capacitances(arch, g), areas(arch, g), arch.circuit
+    period = period_ps(arch, g)
+    load = c.input_load_bits_per_cycle
+    return {
+        "clock.frequency_mhz": 1e6 / period,
+        "technology.cap_density_ff_per_um2": _tech(arch)("cap_density_ff_per_um2"),
+        "macro.dp_cycles_per_bit": max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9)),
+        "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"], "macro.c_row_driver_ff": caps["row"],
+        "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
+        "macro.c_input_dac_unit_ff": caps["input_dac_unit"] if arch.macro.input_drive == "multi_level" else 0.0,
+        "macro.input_dac_logic_area_um2": ar["input_dac_logic_um2"],
+        "macro.op_overhead_cycles": math.ceil(arch.macro.rows * phase_bits(arch) / load) if load else 0,
+        "adc.fixed_cycles": c.sample_cycles, "adc.cycles_per_bit": 1,
+        "adc.c_comparator_ff": caps["comparator"], "adc.c_dac_unit_ff": caps["dac_unit"],
+        "adc.c_abn_ff": c.abn_units * caps["dac_unit"], "adc.comparator_area_um2": ar["comparator_um2"],
+        "adc.logic_area_um2_per_bit": ar["logic_um2"],
+    }
+
+
+def derive(arch, g=None):
+    """`arch` with its engine parameters derived from its circuit (unchanged without `circuit.derive`)."""
+    if not arch.circuit.derive:
+        return arch
+    by: dict = {}
+    for dotted, v in derived_values(arch, g).items():
+        sec, name = dotted.split(".")
+        by.setdefault(sec, {})[name] = v
+    return replace(arch, **{s: replace(getattr(arch, s), **kv) for s, kv in by.items()})
+
+
+def implied_walden_fj(arch, bits_out=None) -> float:
+    """The Walden figure of merit of the derived converter, E_conversion / 2^b, fJ per step (to compare with
+    the survey envelope, tlm/hw/technology_table.CONVERTERS)."""
+    from tlm.hw import adc
+    b = bits_out or adc_bits(arch)
+    return adc.conversion_energy_pj(arch, b) * 1000.0 / 2 ** adc.resolution_bits(arch, b)

@@ -1,0 +1,133 @@
+"""Converted ONNX workloads kept between runs: a second `tlm simulate model.onnx` costs what a YAML costs.
+
+An entry is the workload mapping the importer made of a file (tlm/onnxio/graph.onnx_to_workload_data), as
+JSON, named by the SHA-256 of the file's bytes (and of its name, which names the workload) and the
+importer's version (a hash of the importer's own
+source files and the package version: a changed importer never reads an older entry).  The folder is the
+user's cache folder, $XDG_CACHE_HOME/imagine-tlm/onnx or ~/.cache/imagine-tlm/onnx ($TLM_CACHE_DIR
+replaces it; an empty value turns the cache off).  Writes go to a temporary file in the folder, then
+os.replace: concurrent runs each write a whole entry and the last one stays; a reader never sees half of
+one.  The folder is kept under MAX_BYTES (the least recently used entries go first).  An entry that does not
+read back (truncated, edited) is converted again and rewritten, with one note saying so.  Any error of the
+cache itself (a read-only home, a full disk) only means the model is converted as if there were none.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+MAX_BYTES = 64 << 20  # the whole folder; a converted ResNet-50 is ~100 kB
+_SOURCES = ("graph.py", "shapes.py")  # the importer: its version is a hash of these
+
+
+def folder() -> Path | None:
+    env = os.environ.get("TLM_CACHE_DIR")
+    if env is not None:
+        return Path(env) / "onnx" if env else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "imagine-tlm" / "onnx"
+
+
+def importer_version() -> str:
+    import tlm
+    h = hashlib.sha256(tlm.__version__.encode())
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _entry(path) -> Path | None:
+    """The entry of the file at `path`, or None (no cache folder, or the file cannot be read here: the
+    importer then says why)."""
+    d = folder()
+    if d is None:
+        return None
+    try:
+        p = Path(path)
+        if not p.is_file() or p.stat().st_size > (1 << 30):
+            return None
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        name = hashlib.sha256(p.name.encode("utf-8", "surrogateescape")).hexdigest()[:8]  # (the workload's name)
+        return d / f"{digest}-{importer_version()}-{name}.json"
+    except (OSError, ValueError):
+        return None
+
+
+def _read(entry: Path):
+    """The cached mapping, None when there is no entry, or False when the entry does not read back."""
+    try:
+        text = entry.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeError):
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), list) or "input" not in data:
+        return False
+    try:
+        os.utime(entry)  # (recently used: kept longest)
+    except OSError:
+        pass
+    return data
+
+
+def _write(entry: Path, data: dict) -> None:
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, separators=(",", ":"))
+            os.replace(tmp, entry)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        _trim(entry.parent)
+    except OSError:
+        pass  # no cache here: converted again next time
+
+
+def _trim(d: Path) -> None:
+    """Remove the least recently used entries while the folder holds more than MAX_BYTES."""
+    files = []
+    for p in d.glob("*.json"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        files.append((st.st_mtime, st.st_size, p))
+    total = sum(s for _t, s, _p in files)
+    for _t, s, p in sorted(files):
+        if total <= MAX_BYTES:
+            break
+        try:
+            p.unlink()
+            total -= s
+        except OSError:
+            pass
+
+
+def cached_workload_data(path, convert):
+    """The importer's workload mapping of the ONNX file at `path`: from the cache, or `convert()` (kept)."""
+    entry = _entry(path)
+    if entry is None:
+        return convert()
+    data = _read(entry)
+    if isinstance(data, dict):
+        return data
+    fresh = convert()
+    _write(entry, fresh)
+    if data is False:
+        fresh = dict(fresh, notes=list(fresh.get("notes", [])) + [
+            f"the cached conversion of {Path(path).name} ({entry}) did not read back: converted again"])
+    return fresh
