@@ -1,7 +1,7 @@
 """Regenerate the figures of docs/accuracy.md (between `<!-- gen:KEY -->` and `<!-- /gen:KEY -->`).
 
     python scripts/gen_accuracy_doc.py            # rewrite docs/accuracy.md (about a minute)
-    python scripts/gen_accuracy_doc.py --readme   # print the README's accuracy and energy tables
+    python scripts/gen_accuracy_doc.py --readme   # print docs/guide.md's accuracy and energy tables
     python scripts/gen_accuracy_doc.py --check    # exit 1 if the fingerprint or the quick figures are stale
     python scripts/gen_accuracy_doc.py --only bits,noise   # those blocks (and the quick ones) only
 

@@ -1,10 +1,10 @@
-"""Measure the simulator's speed and store it in docs/bench-results.json, the one source of the README's
-benchmark figures (scripts/gen_readme.py writes them into README.md; tests/test_docs.py checks them).
+"""Measure the simulator's speed and store it in docs/bench-results.json, the one source of the
+benchmark figures (scripts/gen_readme.py writes them into docs/benchmarks.md; tests/test_docs.py checks them).
 
     python scripts/gen_bench_results.py                 # pytest-benchmark suite + tlm bench (minutes)
     python scripts/gen_bench_results.py --only tlm      # only `tlm bench ... --scaling`
     python scripts/gen_bench_results.py --only pytest   # only the pytest-benchmark suite
-    python scripts/gen_readme.py                        # then refresh the README from the file
+    python scripts/gen_readme.py                        # then refresh docs/benchmarks.md from the file
 
 Timings depend on the machine and its load: measure on an otherwise idle machine, and say in the commit
 what it was.  The file keeps what was measured (no wall-clock dates), so a re-run on the same machine

@@ -1,5 +1,5 @@
 """Regenerate docs/mapping.md (the mapping policies, with the ResNet-8 tables measured here) and the
-README block about several macros.
+block about several macros of docs/guide.md (scripts/gen_readme.py copies docs/mapping-readme.md there).
 
     python scripts/gen_mapping_table.py            # write docs/mapping.md and docs/mapping-readme.md
     python scripts/gen_mapping_table.py --check    # exit 1 if either is out of date

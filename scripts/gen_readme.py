@@ -1,7 +1,8 @@
-"""Refresh the generated parts of README.md.
+"""Refresh the generated parts of README.md and of the pages moved out of it (PAGES: docs/guide.md,
+docs/benchmarks.md).
 
-    python scripts/gen_readme.py            # rewrite README.md (and docs/img/whatif_latency.png)
-    python scripts/gen_readme.py --check    # exit 1 if any generated part of README.md is stale
+    python scripts/gen_readme.py            # rewrite the PAGES (and docs/img/whatif_latency.png)
+    python scripts/gen_readme.py --check    # exit 1 if any generated part of a page is stale
     python scripts/gen_readme.py --only gen # only the `gen:` blocks (not the command snapshots)
 
 Two kinds of block, each closed by `<!-- end -->`:
@@ -33,6 +34,7 @@ from tlm.cli import main  # noqa: E402
 BLOCK = re.compile(r"(<!-- out: (?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
 GEN = re.compile(r"(<!-- gen: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
 BENCH = ROOT / "docs" / "bench-results.json"
+PAGES = ("README.md", "docs/guide.md", "docs/benchmarks.md")  # the pages whose blocks this script writes
 
 # ---- the what-if example: one sweep, one point of it checked with `tlm simulate --set` ----------------
 WHATIF_SWEEP = ("sweep imagine resnet8 --set macro.count=1,2,4,8 --set workload.precision=4,8 -o whatif.csv "
@@ -42,7 +44,7 @@ WHATIF_IMG = ROOT / "docs" / "img" / "whatif_latency.png"
 WHATIF_POINT = 2  # macro.count=2, workload.precision=4 (the first --set varies slowest)
 WHATIF_CHECK = ("simulate imagine resnet8 --engine analytic --set macro.count=2 --set workload.precision=4 "
                 "-o check -q")
-WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}p whatif.csv | cut -d, -f5-) "
+WHATIF_DIFF = (f"diff <(tail -n 1 check/summary.csv) <(sed -n {WHATIF_POINT + 2}p whatif.csv | cut -d, -f6-) "
                "&& echo 'same row'")
 
 
@@ -64,7 +66,7 @@ def whatif_rows(folder: Path):
         sweep_lines = f.read().split("\n")
     row = next(csv.reader([sweep_lines[WHATIF_POINT + 1]]))
     assert row[0] == str(WHATIF_POINT), row[:4]
-    cut = ",".join(sweep_lines[WHATIF_POINT + 1].split(",")[4:])  # as `cut -d, -f5-` does
+    cut = ",".join(sweep_lines[WHATIF_POINT + 1].split(",")[5:])  # as `cut -d, -f6-` does (after the status)
     check = (folder / "check" / "summary.csv").read_text().rstrip("\n").split("\n")[-1]
     return cut, check
 
@@ -124,7 +126,7 @@ def gen_bench_machine() -> str:
     m = _bench()["machine"]
     return (f"Latest figures ({m['cpus']}-vCPU {m['machine']} {m['system']}, Python {m['python']}, numpy "
             f"{m['numpy']} with one BLAS thread; pytest-benchmark minimum / median over its rounds; `tlm bench` "
-            "median of 5; stored in [docs/bench-results.json](docs/bench-results.json) by "
+            "median of 5; stored in [docs/bench-results.json](bench-results.json) by "
             "`python scripts/gen_bench_results.py`):\n")
 
 
@@ -235,7 +237,7 @@ def gen_workloads() -> str:
     files = shipped("workloads")
     missing = sorted(set(files) ^ set(WORKLOADS))
     if missing:
-        raise SystemExit(f"README.md workloads table: describe or drop {', '.join(missing)} in WORKLOADS")
+        raise SystemExit(f"docs/guide.md workloads table: describe or drop {', '.join(missing)} in WORKLOADS")
     rows = "".join(f"| `{n}`{' (default)' if n == DEFAULT_WORKLOAD else ''} | {WORKLOADS[n]} | "
                    f"{_macs(load_workload(files[n]).macs)} |\n" for n in WORKLOADS)
     return "| workload | network | MACs |\n|---|---|---|\n" + rows
@@ -281,20 +283,27 @@ def render(text: str, only_gen: bool = False) -> str:
     def gen(m):
         name = m.group("name")
         if name not in GENERATORS:
-            raise SystemExit(f"README.md: unknown generated block '{name}'")
+            raise SystemExit(f"unknown generated block '{name}'")
         return f"{m.group(1)}{GENERATORS[name]()}{m.group(4)}"
     return GEN.sub(gen, text if only_gen else BLOCK.sub(sub, text))
 
 
 if __name__ == "__main__":
-    readme = ROOT / "README.md"
-    old = readme.read_text()
     only_gen = "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "gen"
-    new = render(old, only_gen)
+    stale = []
+    for name in PAGES:
+        page = ROOT / name
+        old = page.read_text()
+        new = render(old, only_gen)
+        if new != old:
+            stale.append(name)
+            if "--check" not in sys.argv:
+                page.write_text(new)
+                print(f"wrote {page}")
     if "--check" in sys.argv:
-        sys.exit(0 if new == old else 1)
-    readme.write_text(new)
+        if stale:
+            print(f"stale: {', '.join(stale)}: run python scripts/gen_readme.py")
+        sys.exit(1 if stale else 0)
     if _WHATIF:
         WHATIF_IMG.parent.mkdir(parents=True, exist_ok=True)
         WHATIF_IMG.write_bytes(_WHATIF["plot"])
-    print(f"wrote {readme}")

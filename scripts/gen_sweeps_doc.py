@@ -93,11 +93,19 @@ def errors_block(tmp: Path) -> str:
 
 
 def combination_block(tmp: Path) -> str:
+    """A combination the schema refuses: by default a row with its reason (exit 0, the count and the
+    reasons after the table); with --stop-on-error the end of the sweep (exit 2, one line)."""
     tmp = tmp / "errors"
     tmp.mkdir(exist_ok=True)
-    code, _, err = run(["sweep", *COMBINATION, "-q"], tmp)
-    assert code == 2 and err.count("\n") == 1, err
-    return f"$ {shell(['sweep', *COMBINATION])}\n{err.rstrip()}"
+    code, out, err = run(["sweep", *COMBINATION], tmp)
+    assert code == 0, err
+    lines = out.splitlines()
+    tail = lines[next(k for k, line in enumerate(lines) if "written to" in line):]
+    assert "1 of them without numbers" in tail[1], out
+    code, _, err2 = run(["sweep", *COMBINATION, "--stop-on-error"], tmp)
+    assert code == 2 and err2.count("\n") == 1, err2
+    return (f"$ {shell(['sweep', *COMBINATION])}\n...\n" + "\n".join(line.rstrip() for line in tail)
+            + f"\n$ {shell(['sweep', *COMBINATION, '--stop-on-error'])}\n{err2.rstrip()}")
 
 
 def example(tmp: Path):
@@ -265,8 +273,12 @@ ranges apply. Mistakes are one line and exit code 2, before anything is evaluate
 {{errors}}
 ```
 
-Each value is checked on its own against the base architecture up front; a *combination* the schema
-refuses is reported when its point is built, naming the point:
+Each value is checked on its own against the base architecture up front. A point that cannot run --
+a *combination* the schema refuses, or a mapping that does not fit (a resident policy on too few
+macros), or an engine failure -- is a row of its own: empty numbers and its reason in the `status`
+column (`infeasible: ...` or `error: ...`); the sweep goes on, exits 0 and says how many points have
+no numbers, with the first reasons. `--stop-on-error` ends the sweep at the first such point instead
+(exit 2, the point named):
 
 ```
 {{combination}}
@@ -289,7 +301,9 @@ engine computed; every row equals what `tlm simulate --json` reports for that po
 After the sweep the console shows every point when there are at most `--top` of them (default
 {{top}}), else the best `--top` for `--objective` (the title says how many of how many), with a `*` on
 the points of the energy/latency Pareto front of their batch size, and says where the CSV went. The
-table fits 80 columns (headers wrap, numbers never do); narrower, it becomes a stacked list.
+table shows the policy each point ran (`auto`'s choice) and the latency of a batch and of one image;
+it fits the terminal (a pipe: 80 columns; headers wrap, numbers never do), else it becomes a stacked
+list, as here. Numbers have 4 significant digits, thousands separated from 1,000 up.
 
 ```
 $ {{example_cmd}}
@@ -376,15 +390,18 @@ title says so).
 
 **Energy and area efficiency against precision** (`sweep_efficiency`): TOPS/W and TOPS/mm2 against the
 first swept precision path (`workload.precision`, `.input`, `.weight` or `.output`), one line per
-combination of the other swept settings (at most {{max_series}} lines). Drawn only when a precision is
-swept.
+combination of the other swept settings, {{max_series}} lines a panel: more series make more panels
+(small multiples), none is dropped. Drawn only when a precision is swept. Axes in pJ or ns are drawn
+in the unit of their data (nJ, uJ, us, ms...), with whole numbers (no offset).
 
 ![efficiency vs precision](img/sweep_efficiency.png)
 
 **Energy against latency with the Pareto fronts** (`sweep_pareto`): energy per inference against
 latency per batch, one colour and one front per batch size, so a run of four images is never compared
 with a run of one on its latency; the points no other point of their batch size beats on both are
-marked, joined and (up to {{max_labels}}) labelled.
+marked, joined and (up to {{max_labels}}) labelled. `--pareto X,Y` draws another front on any two
+result columns or swept fields (`sweep_pareto_Y_vs_X`), such as `--pareto area_mm2,inferences_per_s`:
+rates and efficiencies count as higher-is-better, the rest lower-is-better.
 
 ![energy vs latency, Pareto fronts](img/sweep_pareto.png)
 

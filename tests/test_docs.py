@@ -31,10 +31,27 @@ def test_readme_commands_are_the_ci_ones():
 
 def test_readme_outputs_are_what_the_commands_print():
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_readme.py"), "--check"])
-    assert r.returncode == 0, "README.md shows stale command output: run python scripts/gen_readme.py"
+    assert r.returncode == 0, "README.md or a page moved out of it is stale: run python scripts/gen_readme.py"
 
 
-# ---- README figures that come from scripts (scripts/gen_readme.py `gen:` blocks) -----------------------
+# ---- figures of README.md and of the pages moved out of it (docs/guide.md, docs/benchmarks.md) that come
+# from scripts (scripts/gen_readme.py `gen:` blocks) ---------------------------------------------------
+GUIDE = ROOT / "docs" / "guide.md"
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"
+
+
+def test_readme_is_the_newcomers_page():
+    """The README holds what it is, the two commands, one output, the commands table and where each
+    document is; the reference moved to docs/ and every page it names exists."""
+    readme = (ROOT / "README.md").read_text()
+    heads = re.findall(r"^## (.+)$", readme, re.M)
+    assert heads == ["Quick start (fresh machine, Python >= 3.11)", "What you get", "Commands", "Documentation",
+                     "Project layout"]
+    assert "<!-- out: simulate -->" in readme
+    linked = set(re.findall(r"\]\((docs/[\w.-]+\.md)", readme))
+    assert {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")} - {"docs/mapping-readme.md"} <= linked
+    assert all((ROOT / p).is_file() for p in linked)
+    assert len(_gen_readme().GEN.sub("", _gen_readme().BLOCK.sub("", readme)).splitlines()) < 100
 def _gen_readme():
     import importlib.util
     spec = importlib.util.spec_from_file_location("gen_readme", ROOT / "scripts" / "gen_readme.py")
@@ -51,16 +68,15 @@ def test_readme_benchmark_figures_are_those_of_the_stored_results():
     """The Benchmarks section's table, scaling paragraph and `tlm bench` output are rendered from
     docs/bench-results.json (refresh: scripts/gen_bench_results.py, then scripts/gen_readme.py)."""
     g = _gen_readme()
-    blocks = _gen_blocks((ROOT / "README.md").read_text())
+    blocks = _gen_blocks(BENCHMARKS.read_text())
     for name in ("bench-machine", "bench-table", "bench-scaling", "bench-output"):
-        assert blocks[name] == g.GENERATORS[name](), f"README.md block '{name}' is stale: run scripts/gen_readme.py"
+        assert blocks[name] == g.GENERATORS[name](), f"docs/benchmarks.md block '{name}' is stale: run scripts/gen_readme.py"
 
 
 def test_readme_benchmark_section_has_no_hand_typed_figure():
     """Outside its generated blocks the Benchmarks section holds no measured number (only the fixed
     facts listed here), so a figure typed by hand instead of generated fails."""
-    readme = (ROOT / "README.md").read_text()
-    sec = readme[readme.index("## Benchmarks"):readme.index("\n## ", readme.index("## Benchmarks") + 5)]
+    sec = BENCHMARKS.read_text()
     outside = _gen_readme().GEN.sub("", sec)
     numbers = re.findall(r"\d[\d,.]*", outside)
     # "one BLAS thread ... to 1", "2-core machines"
@@ -86,11 +102,13 @@ def test_readme_benchmark_table_follows_the_results_file(monkeypatch):
 
 
 def test_readme_output_schema_lists_every_name():
-    """The README's Outputs section names every summary field and summary-row column, and no bare
+    """docs/guide.md's Outputs section names every summary field and summary-row column, and no bare
     energy_pj (the naming rule)."""
     from tlm.engines.result import ROW_COLUMNS
-    readme = (ROOT / "README.md").read_text()
-    sec = readme[readme.index("## Outputs"):readme.index("\n## ", readme.index("## Outputs") + 5)]
+    guide = GUIDE.read_text()
+    start = guide.index("## Outputs")
+    end = guide.find("\n## ", start + 5)
+    sec = guide[start:] if end < 0 else guide[start:end]
     from tlm.engines.registry import run
     from tlm.config.arch import load_arch
     from tlm.config.workload import load_workload
@@ -109,7 +127,7 @@ def test_readme_whatif_check_gives_the_sweep_row(tmp_path, monkeypatch):
 
     from tlm.cli import main
     g = _gen_readme()
-    body = _gen_blocks((ROOT / "README.md").read_text())
+    body = _gen_blocks(GUIDE.read_text())
     cmds = [ln[len("$ tlm "):] for b in ("whatif-sweep", "whatif-check") for ln in body[b].splitlines()
             if ln.startswith("$ tlm ")]
     assert cmds == [g.WHATIF_SWEEP, g.WHATIF_CHECK]
@@ -128,9 +146,9 @@ def test_readme_whatif_check_gives_the_sweep_row(tmp_path, monkeypatch):
     lines = (tmp_path / "whatif.csv").read_text().split("\n")
     head = lines[0].split(",")
     assert head[:4] == ["point", "macro.count", "workload.precision", "base"]
-    assert lines[0].split(",", 4)[4] == (tmp_path / "check" / "summary.csv").read_text().split("\n")[0]
+    assert lines[0].split(",", 5)[5] == (tmp_path / "check" / "summary.csv").read_text().split("\n")[0]
     assert lines[g.WHATIF_POINT + 1].split(",")[1:3] == ["2", "4"]
-    others = [",".join(ln.split(",")[4:]) for i, ln in enumerate(lines[1:9]) if i != g.WHATIF_POINT]
+    others = [",".join(ln.split(",")[5:]) for i, ln in enumerate(lines[1:9]) if i != g.WHATIF_POINT]
     assert check not in others  # every other point differs (area, bits or both)
 
 
@@ -147,8 +165,8 @@ def test_readme_workload_table_counts_the_files():
     """The shipped workloads' MACs in the README are counted from the files (hand check: mnist_cnn,
     conv1 28*28*16*9 + conv2 14*14*32*16*9 + fc 1568*10 = 112,896 + 903,168 + 15,680 = 1,031,744)."""
     g = _gen_readme()
-    block = _gen_blocks((ROOT / "README.md").read_text())["workloads"]
-    assert block == g.gen_workloads(), "README.md workloads table is stale: run scripts/gen_readme.py"
+    block = _gen_blocks(GUIDE.read_text())["workloads"]
+    assert block == g.gen_workloads(), "docs/guide.md workloads table is stale: run scripts/gen_readme.py"
     assert "| `mnist_cnn` | LeNet-style MNIST CNN | 1.03 M |" in block
     from tlm.config.workload import load_workload
     macs = 28 * 28 * 16 * 9 + 14 * 14 * 32 * 16 * 9 + 1568 * 10

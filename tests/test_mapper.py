@@ -241,7 +241,7 @@ def test_json_and_mapping_fields(arch, resnet8):
     d = r.to_json_dict()
     assert d["summary"]["macros_used"] == 16 and d["summary"]["macros_for_residency"] == 3
     conv1 = d["layers"][0]
-    assert conv1["replicas"] == 2 and len(conv1["macros"]) == 2
+    assert conv1["replicas"] >= 2 and len(conv1["macros"]) == conv1["replicas"]  # one-tile copies on their own macros
     assert all(0 <= m < 16 for L in d["layers"] if "macros" in L for m in L["macros"])
 
 
@@ -287,9 +287,10 @@ def test_mapping_table_in_simulate_fits_80_columns(root, tmp_path):
     start = next(i for i, s in enumerate(lines) if "mapping: replicate" in s)
     table = "\n".join(lines[start:start + 22])  # the mapping table (the other tables are w-tables' concern)
     assert max(len(s) for s in table.splitlines()) <= 80
-    # conv1 is copied twice (its 74,752-cycle stage halves to 37,376), on two macros, one 128x128 block
+    # conv1 (32 rows of 2,336 cycles: 74,752 per image) is copied 4 times: copy r computes rows r, r + 4..,
+    # 8 rows = 18,688 cycles; one 128x128 block per copy
     row = next(s for s in table.splitlines() if s.split() and s.split()[0] == "conv1")
-    assert row.split()[1:] == ["2,15", "128x128", "2", "37,376"]
+    assert row.split()[2:] == ["128x128", "4", "18,688"]
 
 
 @pytest.mark.parametrize("name", ["published/jia_jssc2020", "published/wang_vlsi2022", "imagine"])

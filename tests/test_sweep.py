@@ -242,9 +242,17 @@ def test_too_many_set_options_are_refused(tmp_path, capsys):
 
 
 def test_a_combination_the_schema_refuses_names_its_point(tmp_path, capsys):
-    # 1161 rows split into 9 blocks and 1152 rows into 8 are fine; 1161 rows into 8 blocks is not
+    # 1161 rows split into 9 blocks and 1152 rows into 8 are fine; 1161 rows into 8 blocks is not: by
+    # default its row says why and the sweep goes on; with --stop-on-error it ends the sweep, named
+    out = tmp_path / "x.csv"
     code, _, err = run_cli(capsys, "sweep", "--set", "macro.rows=1152,1161", "--set", "macro.dp_split_blocks=9,8",
-                           "-o", str(tmp_path / "x.csv"), "-q")
+                           "-o", str(out), "-q")
+    assert code == 0 and not err
+    t = sweep.read_table(out.read_text())
+    assert [s.split(":")[0] for s in t["status"]] == ["ok", "ok", "ok", "infeasible"]
+    assert "divide evenly" in t["status"][3] and np.isnan(t["cycles_per_batch"][3])
+    code, _, err = run_cli(capsys, "sweep", "--set", "macro.rows=1152,1161", "--set", "macro.dp_split_blocks=9,8",
+                           "-o", str(out), "-q", "--stop-on-error")
     assert code == 2 and err.count("\n") == 1
     assert "point 3 (macro.rows=1161, macro.dp_split_blocks=8)" in err and "divide evenly" in err
 
@@ -314,9 +322,14 @@ def shown_points(text):
     for line in text.splitlines():
         m = re.match(r"^\s*(\d+)\s+\*?\s+(.*)$", line)  # a table row
         if m:
-            nums = re.findall(NUMBER, m.group(2))
-            got[int(m.group(1))] = [float(n.replace(",", "")) for n in nums[-4:]]
+            nums = re.findall(NUMBER, re.split(r"[a-z]+", m.group(2))[-1])  # the numbers after the policy
+            got[int(m.group(1))] = [float(n.replace(",", "")) for n in nums]
     return got
+
+
+def printed_points(text):
+    """The points of a table, or of the stacked list it becomes when the table is wider than the page."""
+    return shown_points(text) or stacked_points(text)
 
 
 def stacked_points(text):
@@ -327,23 +340,26 @@ def stacked_points(text):
         if m:
             cur = int(m.group(1))
             got[cur] = []
-        elif cur is not None and line.startswith("    ") and re.search(r"(us/batch|nJ/inference|TOPS)", line):
-            got[cur] += [float(n.replace(",", "")) for n in re.findall(rf"({NUMBER}) (?:us/batch|nJ/inference|"
-                                                                         r"TOPS/W|TOPS/mm2)", line)]
+        elif cur is not None and line.startswith("    ") and re.search(r"(us/batch|us/image|nJ/inference|TOPS)",
+                                                                      line):
+            got[cur] += [float(n.replace(",", "")) for n in re.findall(rf"({NUMBER}) (?:us/batch|us/image|"
+                                                                         r"nJ/inference|TOPS/W|TOPS/mm2)", line)]
     return got
 
 
-def expected_numbers(row):
-    return [float(row["latency_per_batch_ns"]) / 1e3, float(row["energy_per_inference_pj"]) / 1e3,
+def expected_numbers(row, image=True):
+    return [float(row["latency_per_batch_ns"]) / 1e3, *([float(row["image_latency_ns"]) / 1e3] if image else []),
+            float(row["energy_per_inference_pj"]) / 1e3,
             float(row["tops_per_w"]), float(row["tops_per_mm2"])]
 
 
 def assert_numbers_whole(got, rows):
     """Every printed number is the CSV's, rounded to 4 significant digits: nothing cut or wrapped."""
     assert got
+    image = any(r["batch"] != "1" for r in rows)  # the latency of one image is shown when a batch has more
     for point, nums in got.items():
-        want = expected_numbers(rows[point])
-        assert len(nums) == 4, (point, nums)
+        want = expected_numbers(rows[point], image)
+        assert len(nums) == len(want), (point, nums)
         for g, w in zip(nums, want):
             assert g == pytest.approx(w, rel=6e-4), (point, g, w)
 
@@ -360,7 +376,7 @@ def test_sweep_prints_every_point_in_80_columns_through_a_pipe(tmp_path, root):
     assert lines[0].strip() == "all 16 design points"
     rows = rows_of(tmp_path / "sweep.csv")  # the default results file, named on the last line
     assert lines[-1] == "16 design point(s) written to sweep.csv"
-    got = shown_points(r.stdout)
+    got = printed_points(r.stdout)
     assert sorted(got) == list(range(16))
     assert_numbers_whole(got, rows)
 
@@ -378,7 +394,7 @@ def test_table_fits_any_width_with_whole_numbers(base_sweep, width):
         con.print(points_table(table, paths, "energy", 20, width))
     text = cap.get()
     assert max(len(l.rstrip()) for l in text.splitlines()) <= width and "…" not in text
-    got = shown_points(text) if width >= 80 else stacked_points(text)  # 50 columns: a stacked list
+    got = shown_points(text) if width >= 100 else stacked_points(text)  # 80, 50 columns: a stacked list
     assert sorted(got) == list(range(8))
     assert_numbers_whole(got, rows)
 
@@ -390,7 +406,7 @@ def test_top_n_shows_the_best_points_for_the_objective(tmp_path, capsys):
     assert stdout.splitlines()[0].strip() == "best 5 of 16 design points: highest TOPS/mm2"
     rows = rows_of(out)
     want = sorted(range(16), key=lambda i: -float(rows[i]["tops_per_mm2"]))[:5]
-    got = shown_points(stdout)
+    got = printed_points(stdout)
     assert list(got) == want  # in objective order
     # the five densest: 1b on one macro first (the smallest array doing the fewest cycles)
     assert [rows[i]["workload.precision"] for i in want[:2]] == ["1", "1"]
@@ -440,9 +456,14 @@ def test_pareto_plot_and_xy_plots_keep_batches_apart(tmp_path, capsys, monkeypat
                                 "--plot-y", "energy_per_inference_pj")
     assert code == 0, err
     rows = rows_of(out)
+    from tlm.present import plots
+    # axes in the unit of their data: latency per batch up to 2.5 ms -> ms, energy up to 1.2 uJ -> uJ
+    k_lat, u_lat = plots._scale("latency_per_batch_ns", [float(r["latency_per_batch_ns"]) for r in rows])
+    k_e, u_e = plots._scale("energy_per_inference_pj", [float(r["energy_per_inference_pj"]) for r in rows])
+    assert (u_lat, u_e) == ("ms", "uJ")
     batch_of_latency = {}
     for r in rows:
-        batch_of_latency.setdefault(float(r["latency_per_batch_ns"]) / 1e3, set()).add(r["workload.batch"])
+        batch_of_latency.setdefault(float(r["latency_per_batch_ns"]) * k_lat, set()).add(r["workload.batch"])
     # the Pareto plot: one front line per batch size, each drawn through points of one batch only
     (_, lines), = figs["sweep_pareto"]
     assert len(lines) == 2
@@ -453,7 +474,7 @@ def test_pareto_plot_and_xy_plots_keep_batches_apart(tmp_path, capsys, monkeypat
     assert len(lat_lines) == 8 and all(xs == [1.0, 4.0] for xs, _ in lat_lines)
     # --plot-x/--plot-y: energy per inference against macro.count, the CSV's values
     (_, e_lines), = figs["sweep_energy_per_inference_pj_vs_macro_count"]
-    want = {(float(r["macro.count"]), float(r["energy_per_inference_pj"])) for r in rows}
+    want = {(float(r["macro.count"]), float(r["energy_per_inference_pj"]) * k_e) for r in rows}
     assert {(x, y) for xs, ys in e_lines for x, y in zip(xs, ys)} == want
     assert (tmp_path / "p" / "sweep_energy_per_inference_pj_vs_macro_count.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -494,3 +515,47 @@ def test_every_result_column_is_documented_with_a_unit():
     for c in sweep.RESULT_COLUMNS:
         if c.startswith(("energy", "cycles", "latency")):
             assert "_per_batch" in c or "_per_inference" in c, c
+
+
+def test_infeasible_points_are_rows_with_their_reason(tmp_path, capsys):
+    """Resident needs 3 macros for ResNet-8 (its 13 tiles, first-fit decreasing): on 1 and 2 it is
+    refused.  The sweep goes on (exit 0), every point is a row, the refused ones say why; `auto` names
+    the policy it ran and every point has its image latency (<= the batch's)."""
+    out = tmp_path / "s.csv"
+    code, stdout, err = run_cli(capsys, "sweep", "imagine", "resnet8", "--set", "macro.count=1..4",
+                                "--set", "mapping.policy=resident,auto", "--set", "workload.batch=1,2", "-o", str(out))
+    assert code == 0, err
+    rows = rows_of(out)
+    assert len(rows) == 16 and [int(r["point"]) for r in rows] == list(range(16))
+    bad = [r for r in rows if r["status"] != "ok"]
+    assert {(r["macro.count"], r["mapping.policy"]) for r in bad} == {("1", "resident"), ("2", "resident")}
+    assert len(bad) == 4 and all(r["status"].startswith("infeasible: ") and "macros to stay resident" in r["status"]
+                                 and r["cycles_per_batch"] == "" for r in bad)
+    good = [r for r in rows if r["status"] == "ok"]
+    assert all(r["policy"] in ("sequential", "resident", "pipelined", "replicate") for r in good)
+    assert {r["policy"] for r in good if r["mapping.policy"] == "resident"} == {"resident"}
+    assert all(0 < float(r["image_latency_ns"]) <= float(r["latency_per_batch_ns"]) for r in good)
+    assert "16 design point(s) written" in stdout and "4 of them without numbers" in stdout
+
+
+def test_plots_keep_every_series_in_small_multiples(tmp_path):
+    """24 series (4 x 3 x 2 combinations of the other settings) against macro.count: 3 panels of at most
+    MAX_SERIES lines, none dropped; energies scaled to the data, no offset."""
+    pytest.importorskip("matplotlib")
+    from tlm.present import plots
+    n_series, xs = 24, (1, 2)
+    table = {"point": [str(k) for k in range(n_series * len(xs))], "macro.count": [], "s": [], "batch": [],
+             "energy_per_inference_pj": []}
+    for k in range(n_series):
+        for x in xs:
+            table["macro.count"].append(str(x))
+            table["s"].append(str(k))
+            table["batch"].append(1.0)
+            table["energy_per_inference_pj"].append(1e6 + k + x)  # ~1 uJ: plotted in uJ, not pJ + 1e6
+    table = {c: (np.array(v) if c in ("batch", "energy_per_inference_pj") else v) for c, v in table.items()}
+    shown = plots._series(table, ["macro.count", "s"], "macro.count")[4]
+    panels = plots._panels(shown)
+    assert len(shown) == 24 and [len(p) for p in panels] == [10, 10, 4]
+    assert plots._values(table, "energy_per_inference_pj")[1] == "uJ"
+    written = plots.xy_plot(table, ["macro.count", "s"], "macro.count", "energy_per_inference_pj", tmp_path, "t")
+    assert written and all(p.exists() for p in written)

@@ -19,6 +19,7 @@ from tlm.hw import macro as hw_macro
 from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
 from tlm.mapping.plan import build_plan, digital_ops, live_bits, spill_cycles, static_per_layer, weights_resident  # noqa: F401
+from tlm.mapping.batching import pass_schedule_cycles
 from tlm.mapping import mapper
 from tlm.errors import InputError
 from tlm.engines.result import KIND_NAMES, Result
@@ -69,11 +70,11 @@ def _compute_layers(arch, plan, pl, E, busy) -> None:
     sequential formulas: a resident policy's schedule replaces the cycles afterwards, mapper.apply)."""
     m, ci = plan.mapping, plan.comp_idx
     P, r_in, r_out = plan.pixels, plan.bits_in, plan.bits_out
-    tile = plan.tile_cycles
-    layer_cyc = hw_ctrl.layer_schedule_cycles(arch, tile, plan.round_loads_full, plan.round_loads_last,
-                                              plan.rounds)
-    compute = plan.rounds * tile
-    loaded = np.zeros_like(m.active_cells) if plan.resident else m.active_cells
+    tile, passes = plan.tile_cycles, plan.passes  # a tile over the pixels of one pass (tlm/mapping/batching.py)
+    layer_cyc = pass_schedule_cycles(arch, tile, plan.round_loads_full, plan.round_loads_last, plan.rounds,
+                                     passes)
+    compute = passes * plan.rounds * tile
+    loaded = passes * (np.zeros_like(m.active_cells) if plan.resident else m.active_cells)
     ph, r_w, c_out = plan.dp_phases, plan.bits_w, plan.c_out  # DP phases per pixel (tlm/hw/macro.py)
     dp_cyc = m.tiles * P * ph
     conv = P * m.row_tiles * plan.conversions_per_pixel
@@ -84,19 +85,20 @@ def _compute_layers(arch, plan, pl, E, busy) -> None:
                  ("sram_write_bits", plan.out_bits[ci] + plan.psum_bits),
                  ("dma_bits", loaded), ("postproc_ops", psum_elems), ("cycles", layer_cyc)):
         pl[k][ci] = v
-    busy_macro = m.tiles * tile
+    busy_macro = passes * m.tiles * tile
     pl["temporal_utilization"][ci] = busy_macro / (arch.macro.count * np.maximum(layer_cyc, 1))
     d = plan.density[ci]
     E[ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph, m.active_cols * P * ph, d)
     E[ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
     E[ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, loaded)
     E[ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
-    E[ci, K["controller"]] = hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P, r_in, m.row_tiles * c_out)
+    E[ci, K["controller"]] = passes * hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P // passes, r_in,
+                                                             m.row_tiles * c_out)
     # shift-add / rescale of the conversion results (tlm/hw/adc.py)
     E[ci, K["postproc"]] = P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
     busy["macro"] += int(busy_macro.sum())
     busy["adc"] += int((m.tiles * P * plan.t_cv).sum())
-    busy["dma"] += int(((plan.rounds - 1) * plan.round_loads_full + plan.round_loads_last).sum())
+    busy["dma"] += int((passes * ((plan.rounds - 1) * plan.round_loads_full + plan.round_loads_last)).sum())
 
 
 def simulate(arch, wl, input_density=None, plan=None) -> Result:

@@ -26,7 +26,7 @@ COMPONENTS = tuple(dict.fromkeys(c for _, c in ENERGY_KINDS))
 ON_CHIP = np.array([c != "external" for _, c in ENERGY_KINDS])
 SCHEMA_VERSION = 2  # 2: energies name their scope (_per_batch_/_per_inference_), area, tool, inputs
 
-# The naming rule of every output (JSON, CSV, sweep rows, tables; README "JSON output"): a total of a
+# The naming rule of every output (JSON, CSV, sweep rows, tables; docs/guide.md "Outputs"): a total of a
 # run says its scope before its unit, `_per_batch` (the whole run of `batch` images) or `_per_inference`
 # (divided by the batch): cycles_per_batch, latency_per_batch_ns, energy_per_batch_pj,
 # energy_per_inference_pj, energy_<component>_per_inference_pj, energy_offchip_per_batch_pj.  Rates,
@@ -38,9 +38,11 @@ SCHEMA_VERSION = 2  # 2: energies name their scope (_per_batch_/_per_inference_)
 # One summary row of a run: `tlm simulate -o DIR` writes it as summary.csv, and a sweep writes one per
 # design point, so a sweep row and a `tlm simulate --set` of the same point read the same.
 ROW_COLUMNS = (
+    "policy",  # the mapping policy run (`auto`'s choice)
     "batch",  # images per run
     "cycles_per_batch",  # clock cycles of the whole run
     "latency_per_batch_ns",  # time of the whole run
+    "image_latency_ns",  # one image, from its input transfer to its result
     "inferences_per_s",
     "energy_per_inference_pj",  # on-chip
     "energy_per_batch_pj",  # on-chip, whole run
@@ -161,7 +163,10 @@ class Result:
     def row(self) -> dict:
         """The summary row (`ROW_COLUMNS`): energies per inference, on-chip unless named external."""
         s = self.summary()
+        from tlm.mapping.mapper import image_latency_cycles
         row = {c: s[c] for c in ROW_COLUMNS if c in s}
+        row["policy"] = (self.extra.get("mapping") or {}).get("policy") or self.arch.mapping.policy
+        row["image_latency_ns"] = image_latency_cycles(self) * 1e3 / self.arch.clock.frequency_mhz
         for c, e in self.energy_by_component_pj.items():
             row[f"energy_{c}_per_inference_pj"] = e / self.batch
         return {c: row[c] for c in ROW_COLUMNS}

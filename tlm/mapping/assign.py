@@ -11,7 +11,8 @@ from tlm.hw.macro import block_rows
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_PACK_TILES
-from tlm.mapping.packing import Place, comp_mapping, pack_balanced, pack_ffd, packing, residency_bound
+from tlm.mapping.packing import Place, comp_mapping, pack_balanced, packing, residency_bound
+from tlm.mapping.replicate import search
 
 
 @dataclass
@@ -126,6 +127,9 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
                          f"to stay resident (first-fit-decreasing packing in whole DP-split blocks), the "
                          f"architecture has {N}: raise macro.count or use mapping.policy: sequential",
                          Where(f), "mapping.policy")
+    if policy == "replicate":
+        _replicate(arch, wl, asg, rects, comp, where, rc if rc is not None else layer_row_cycles(arch, wl, m, comp))
+        return asg
     spread = memo.get("spread") if memo is not None else None
     if spread is None:
         spread = _spread(arch, wl, rects, m, comp, items, where, rc)
@@ -135,8 +139,6 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
     asg.places.extend(places)  # (Place objects are never changed: replicas are new ones)
     asg.notes.extend(notes)
     asg.replicas = {i: 1 for i in comp}
-    if policy == "replicate":
-        _replicate(arch, wl, asg, rects, layer_work, ops)
     return asg
 
 
@@ -181,33 +183,11 @@ def stage_cycles(asg, layer_work):
     return st
 
 
-def _replicate(arch, wl, asg, rects, layer_work, ops):
-    N = arch.macro.count
-    used = asg.macros_used
-    blocked = set()
-    while True:
-        st = stage_cycles(asg, layer_work)
-        if not st:
-            return
-        worst = max(st.values())
-        m_star = min(k for k, v in st.items() if v == worst)
-        cand = sorted({p.layer for p in asg.places if p.macro == m_star} - blocked,
-                      key=lambda i: (-cdiv(layer_work[i], asg.replicas[i]), i))
-        done = False
-        for i in cand:
-            f = asg.replicas[i]
-            H = _hw(wl.layers[i].out_shape)[0]
-            items = [((i, k, f), u, h, w) for k, (u, h, w) in enumerate(rects[i])]
-            need, where = pack_ffd(arch, items)
-            if f + 1 > H or used + need > N:
-                blocked.add(i)
-                continue
-            for (li, k, r), (mac, r0, c0) in sorted(where.items()):
-                u, h, w = rects[li][k]
-                asg.places.append(Place(li, k, r, used + mac, r0, h, c0, w, u))
-            used += need
-            asg.replicas[i] = f + 1
-            done = True
-            break
-        if not done:
-            return
+def _replicate(arch, wl, asg, rects, comp, where, rc):
+    """Placement and copies searched together (tlm/mapping/replicate.py) from the tight packing `where`."""
+    H = {i: _hw(wl.layers[i].out_shape)[0] for i in comp}
+    f, places = search(arch, rects, comp, rc, H, asg.macros_for_residency, where, asg.macros)
+    asg.replicas = f
+    for (i, k, r), (mac, r0, c0) in sorted(places.items()):
+        u, h, w = rects[i][k]
+        asg.places.append(Place(i, k, r, mac, r0, h, c0, w, u))

@@ -10,9 +10,10 @@ Policies (`mapping.policy` in the architecture YAML, `tlm simulate --mapping`):
   image, output row y of a layer starts as soon as the input rows it needs exist (a 3x3 conv with
   padding 1 needs rows up to y+1): line buffers in the activation SRAM.  One array computes one tile at
   a time, so layers packed on one macro serialize: a macro's stage time is the sum of its work.
-- `replicate`: `pipelined`, and spare macros hold copies of the slowest stages' layers; copy k of f
-  computes output rows y = k mod f, so the layer's stage time divides by f.  Factors are chosen
-  slowest stage first while spare macros remain and the bottleneck still shrinks.
+- `replicate`: `pipelined`, and macros hold copies of the slowest stages' layers; copy k of f
+  computes output rows y = k mod f, so the layer's stage time divides by f.  Placement and copies are
+  searched together (tlm/mapping/replicate.py): from the tight packing, one macro more at a time, the
+  copies and the spread that shorten the slowest stage; more macros never lengthen it.
 - `auto`: the best of these for `mapping.objective` (resolved by the engine layer, tlm/engines).
 
 Packing rule (resident, pipelined, replicate): a tile is a rectangle of rows x columns.  Its rows are

@@ -129,15 +129,17 @@ def pack_ffd(arch, items):
     return len(macs), where
 
 
-def pack_balanced(arch, items, work, N):
-    """Longest work first onto the least loaded macro where it fits (a heap of (work, macro)); None when
-    it does not fit in N."""
+def pack_balanced(arch, items, work, N, tall_first=False):
+    """Longest work first (`tall_first`: tallest first, as pack_ffd, for a tight fit) onto the least
+    loaded macro where it fits (a heap of (work, macro)); None when it does not fit in N."""
     import heapq
     R, C = arch.macro.rows, arch.macro.columns
     macs = [_Macro() for _ in range(N)]
     heap = [(0, k) for k in range(N)]
     where = {}
-    for key, _u, h, w in sorted(items, key=lambda t: (-work[t[0]], -t[2], -t[3], t[0])):
+    order = (lambda t: (-t[2], -work[t[0]], -t[3], t[0])) if tall_first else \
+        (lambda t: (-work[t[0]], -t[2], -t[3], t[0]))
+    for key, _u, h, w in sorted(items, key=order):
         skipped = []
         while heap:
             wk, k = heapq.heappop(heap)

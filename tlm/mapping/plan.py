@@ -19,7 +19,9 @@ API
         (all inputs), out_elems, out_bits, macs, density (float), live_bits, spill_bits
     per compute layer arrays (comp_idx order): pixels (P = output pixels x batch), bits_in, bits_out,
         t_dp, t_cv (cycles of one pixel's DP phase / conversions), period (cycles between pixels in steady
-        state), tile_cycles (nominal cycles of a full tile over its P pixels), load_cycles (weight-load
+        state), tile_cycles (nominal cycles of a full tile over the pixels of one pass: all P, or one
+        image's when the layer runs image by image), passes (1, or the batch: tlm/mapping/batching.py,
+        the sequential schedule's whole-batch or image-by-image choice per layer), load_cycles (weight-load
         cycles of one tile, 0 when resident), rounds, round_loads_full / round_loads_last (weight-load
         cycles before a full / the last round), psum_bits (partial-sum bits written and read back)
     per digital layer arrays (dig_idx order): ops, moves (bool), read_bits, write_bits
@@ -121,6 +123,7 @@ class LayerPlan:
     tile_bits: int = 0  # bits of a full tile
     chunk_pixels: int = 1  # pixels per COMPUTE transaction of the TLM engine
     rounds: int = 0
+    passes: int = 1  # 1: the rounds run once over the whole batch; B: once per image (batching.py)
     n_tiles: int = 0
     density: float = 0.5
     in_addr: int = 0
@@ -201,7 +204,11 @@ class Plan:
             if self.resident and policy == "sequential":
                 self.notes.append(f"all {int(m.tiles.sum())} weight tiles fit in {N} macro(s): weights stay "
                                   "resident and are loaded once, not per inference")
+            self.passes = np.ones(len(m.tiles), dtype=np.int64)  # per compute layer: 1, or B image by image
         self.notes.extend(self._base_notes)
+        if policy == "sequential" and len(comp) and self.batch > 1 and self.spill_bits.any():
+            from tlm.mapping.batching import apply
+            apply(self)  # the layers that run image by image, their passes, live and spilled bits, a note
         # several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use
         self.multi = self.schedule = None
         self.mapping_desc = None
@@ -462,6 +469,7 @@ class Plan:
             p.t_dp, p.t_cv, p.period = t_dp[j], t_cv[j], period[j]
             p.tile_cycles, p.load_cycles = tile_cycles[j], load_cycles[j]
             p.tile_bits, p.rounds, p.n_tiles = tile_bits[j], rounds[j], tiles[j]
+            p.passes = int(self.passes[j])
             p.density = density[i]
             p.psum_bits = self.arch.controller.psum_bits
             p.psum_addr = lay.address.get(f"{p.name}.psum", 0)
@@ -517,7 +525,7 @@ class Plan:
         ops = 0
         if self.mapping is not None:
             m = self.mapping
-            total += int((m.tiles * (self.tile_cycles + self.load_cycles)).sum())
+            total += int((m.tiles * self.passes * (self.tile_cycles + self.load_cycles)).sum())
             sram += int((self.in_bits[self.comp_idx] * m.col_tiles + self.out_bits[self.comp_idx]
                          + 2 * self.psum_bits).sum())
             ops += int(self.psum_bits.sum() // a.controller.psum_bits)

@@ -25,7 +25,8 @@ from tlm.services.sweep.pareto import pareto_front
 from tlm.config.yamlio import atomic_write
 
 MAX_BARS = 48  # more design points than this: the breakdown shows a subset (said in its title)
-MAX_SERIES = 10  # lines in one efficiency panel
+MAX_SERIES = 10  # lines in one panel; more series: small multiples, MAX_SERIES a panel (never dropped)
+MAX_PANELS = 24  # panels of one figure (240 series); past that the title says how many are drawn
 MAX_LABELS = 12  # Pareto points labelled with their settings (more would overlap)
 ON_CHIP_KINDS = tuple(k for k, c in ENERGY_KINDS if c != "external")
 ON_CHIP_COMPONENTS = tuple(c for c in COMPONENTS if c != "external")
@@ -167,14 +168,17 @@ def _labels(table, paths, idx):
     return ["/".join(table[p][i] for p in varying) for i in idx], " / ".join(short[p] for p in varying)
 
 
-def sweep_plots(table: dict, paths, out_dir: Path, x: str | None = None, y: str | None = None) -> list[Path]:
+def sweep_plots(table: dict, paths, out_dir: Path, x: str | None = None, y: str | None = None,
+                pareto: tuple | None = None) -> list[Path]:
     """Every sweep plot that the swept settings allow, and `y` against `x` when either is given
-    (defaults: the first swept architecture field, else the first swept field; latency per batch);
-    returns the files written."""
+    (defaults: the first swept architecture field, else the first swept field; latency per batch), and
+    a Pareto front on the axes `pareto` (x, y) when given; returns the files written."""
     require()
     written = energy_breakdown(table, paths, out_dir)
     written += efficiency_vs_precision(table, paths, out_dir)
     written += pareto_plot(table, paths, out_dir)
+    if pareto is not None and tuple(pareto) != PARETO_DEFAULT:
+        written += pareto_plot(table, paths, out_dir, *pareto)
     varying = [p for p in paths if len(set(table[p])) > 1]
     hardware = [p for p in varying if not p.startswith("workload.")]  # precision has its own plot
     first = (hardware or varying or [*paths, "point"])[0]
@@ -207,10 +211,28 @@ def plot_column(name: str, paths, where: Where) -> str:
     return name
 
 
-def _axis_label(name: str) -> str:
-    unit = COLUMN_UNITS.get(name)
+SCALED_UNITS = {"pJ": ((1e-9, "mJ"), (1e-6, "uJ"), (1e-3, "nJ"), (1.0, "pJ")),
+                "ns": ((1e-9, "s"), (1e-6, "ms"), (1e-3, "us"), (1.0, "ns"))}
+
+
+def _scale(name: str, values) -> tuple:
+    """(factor, unit) that puts a pJ or ns column in the unit of its data (largest value >= 1)."""
+    unit = COLUMN_UNITS.get(name, "")
+    steps = SCALED_UNITS.get(unit)
+    if steps is None:
+        return 1.0, unit
+    v = np.asarray(values, dtype=float)
+    top = float(np.nanmax(np.abs(v))) if v.size and np.isfinite(v).any() else 0.0
+    for k, u in steps:
+        if top * k >= 1:
+            return k, u
+    return 1.0, unit
+
+
+def _axis_label(name: str, unit: str | None = None) -> str:
+    unit = COLUMN_UNITS.get(name) if unit is None else unit
     if name == "latency_per_batch_ns":
-        return "latency per batch (us)"
+        return f"latency per batch ({unit})"
     return f"{name} ({unit})" if unit else name
 
 
@@ -219,13 +241,23 @@ def _title_name(name: str) -> str:
 
 
 def _values(table, name):
-    """A column as floats (latency in us), or None when it is not numeric."""
+    """A column as floats scaled to its data (pJ -> nJ.., ns -> us..) and its unit, or (None, None)
+    when it is not numeric."""
     v = table[name]
     try:
         arr = np.asarray([float(a) for a in v]) if not isinstance(v, np.ndarray) else v.astype(float)
     except ValueError:
-        return None
-    return arr / 1e3 if name == "latency_per_batch_ns" else arr
+        return None, None
+    k, unit = _scale(name, arr)
+    return arr * k, unit
+
+
+def _plain(ax):
+    """Linear axes print their numbers whole: no offset (+1e6) nor a common power of ten."""
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "linear":
+            axis.get_major_formatter().set_useOffset(False)
+            axis.get_major_formatter().set_scientific(False)
 
 
 def _series(table, paths, x):
@@ -237,38 +269,51 @@ def _series(table, paths, x):
     for i in range(len(table["point"])):
         series.setdefault(tuple(table[p][i] for p in others), []).append(i)
     keys = list(series)
-    shown = keys[:MAX_SERIES]
-    return others, _short_names(others), series, keys, shown, _colors(range(len(shown)))
+    shown = keys[:MAX_SERIES * MAX_PANELS]
+    return others, _short_names(others), series, keys, shown, _colors(range(min(len(shown), MAX_SERIES)))
+
+
+def _panels(shown):
+    """The series in panels of MAX_SERIES (small multiples: one panel when they fit)."""
+    return [shown[k:k + MAX_SERIES] for k in range(0, len(shown), MAX_SERIES)] or [[]]
 
 
 def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
     """`stem`: `y` against `x`.  Against a swept field: one line per combination of the other swept
-    settings (batch sizes included, so they are never mixed on a line); against a result column: every
-    point, coloured by batch size.  Words on the x axis become categories."""
+    settings (batch sizes included, so they are never mixed on a line), in panels of MAX_SERIES lines
+    when there are more (small multiples sharing the axes); against a result column: every point,
+    coloured by batch size.  Words on the x axis become categories."""
     plt = require()
-    yv = _values(table, y)
+    yv, yu = _values(table, y)
     if yv is None:
         raise InputError(f"'{y}' has values that are not numbers; it cannot be a y axis", Where("--plot-y"), y)
-    xv = _values(table, x)
+    xv, xu = _values(table, x)
     categories = None
     if xv is None:  # words: categories in order of first appearance
         categories = list(dict.fromkeys(table[x]))
         xv = np.array([categories.index(a) for a in table[x]], dtype=float)
     n = len(yv)
     with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(7, 4.5))
         if x in paths:
             others, short, series, keys, shown, colors = _series(table, paths, x)
-            for s, key in enumerate(shown):
-                idx = sorted(series[key], key=lambda i: (xv[i], i))
-                label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
-                ax.plot(xv[idx], yv[idx], marker="o", ms=4, color=colors[s], label=label)
+            panels = _panels(shown)
+            fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.2 + 3.3 * len(panels)), sharex=True,
+                                     sharey=True, squeeze=False)
+            for ax, group in zip(axes[:, 0], panels):
+                for s_, key in enumerate(group):
+                    idx = sorted(series[key], key=lambda i: (xv[i], i))
+                    label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
+                    ax.plot(xv[idx], yv[idx], marker="o", ms=4, color=colors[s_], label=label)
+                if others:
+                    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
             title = f"{_title_name(y)} vs {x}"
+            if len(panels) > 1:
+                title += f" ({len(shown)} series, {MAX_SERIES} a panel)"
             if len(keys) > len(shown):
-                title += f" (first {len(shown)} of {len(keys)} series)"
-            if others:
-                ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+                title += f" (the first {len(shown)} of {len(keys)} series)"
         else:
+            fig, axes = plt.subplots(figsize=(7, 4.5), squeeze=False)
+            ax = axes[0, 0]
             batches = sorted({int(b) for b in table["batch"]})
             colors = _colors(batches)
             for b in batches:
@@ -277,16 +322,18 @@ def xy_plot(table, paths, x, y, out_dir, stem) -> list[Path]:
             title = f"{_title_name(y)} vs {x}: {n} design points"
             if len(batches) > 1:
                 ax.legend(fontsize=7)
-        if categories is not None:
-            ax.set_xticks(range(len(categories)), categories)
-        elif x in paths and len(set(xv)) <= 16:
-            ax.set_xticks(sorted(set(xv)))
-        pos = yv[yv > 0]
-        if len(pos) and pos.max() / pos.min() > 20:
-            _log(ax.set_yscale, ax.yaxis)
-        ax.set_xlabel(_axis_label(x))
-        ax.set_ylabel(_axis_label(y))
-        ax.set_title(title)
+        for ax in axes[:, 0]:
+            if categories is not None:
+                ax.set_xticks(range(len(categories)), categories)
+            elif x in paths and len(set(xv)) <= 16:
+                ax.set_xticks(sorted(set(xv)))
+            pos = yv[yv > 0]
+            if len(pos) and pos.max() / pos.min() > 20:
+                _log(ax.set_yscale, ax.yaxis)
+            _plain(ax)
+            ax.set_ylabel(_axis_label(y, yu))
+        axes[-1, 0].set_xlabel(_axis_label(x, xu))
+        axes[0, 0].set_title(title)
         fig.tight_layout()
         return save(fig, out_dir, stem)
 
@@ -317,78 +364,98 @@ def energy_breakdown(table, paths, out_dir) -> list[Path]:
 
 def efficiency_vs_precision(table, paths, out_dir) -> list[Path]:
     """`sweep_efficiency`: TOPS/W and TOPS/mm2 against the swept precision, one line per combination of
-    the other swept settings.  Nothing when no precision is swept."""
+    the other swept settings (a row of two panels per MAX_SERIES lines).  Nothing when no precision
+    is swept."""
     prec = [p for p in paths if p in PRECISION_PATHS and len(set(table[p])) > 1]
     if not prec:
         return []
     plt = require()
     xp = prec[0]
     others, short, series, keys, shown, colors = _series(table, paths, xp)
+    panels = _panels(shown)
     with plt.rc_context(_style()):
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
-        for ax, col, ylabel in ((axes[0], "tops_per_w", "energy efficiency (TOPS/W, on-chip, raw ops)"),
-                                (axes[1], "tops_per_mm2", "area efficiency (TOPS/mm2, raw ops)")):
-            for s, key in enumerate(shown):
-                idx = sorted(series[key], key=lambda i: int(table[xp][i]))
-                x = [int(table[xp][i]) for i in idx]
-                label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
-                ax.plot(x, table[col][idx], marker="o", ms=4, color=colors[s], label=label)
+        fig, axes = plt.subplots(len(panels), 2, figsize=(10, 0.9 + 3.3 * len(panels)), squeeze=False,
+                                 sharex=True)
+        for row, group in zip(axes, panels):
+            for ax, col, ylabel in ((row[0], "tops_per_w", "energy efficiency (TOPS/W, on-chip, raw ops)"),
+                                    (row[1], "tops_per_mm2", "area efficiency (TOPS/mm2, raw ops)")):
+                for s_, key in enumerate(group):
+                    idx = sorted(series[key], key=lambda i: int(table[xp][i]))
+                    x = [int(table[xp][i]) for i in idx]
+                    label = ", ".join(f"{short[p]}={v}" for p, v in zip(others, key)) or None
+                    ax.plot(x, table[col][idx], marker="o", ms=4, color=colors[s_], label=label)
+                ax.set_ylabel(ylabel)
+                _log(ax.set_yscale, ax.yaxis)
+                ax.set_xticks(sorted({int(v) for v in table[xp]}))
+            if others:
+                row[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        for ax in axes[-1]:
             ax.set_xlabel(f"{xp} (bits)")
-            ax.set_ylabel(ylabel)
-            _log(ax.set_yscale, ax.yaxis)
-            ax.set_xticks(sorted({int(v) for v in table[xp]}))
         title = "efficiency vs precision"
+        if len(panels) > 1:
+            title += f" ({len(shown)} series, {MAX_SERIES} a row)"
         if len(keys) > len(shown):
-            title += f" (first {len(shown)} of {len(keys)} series)"
+            title += f" (the first {len(shown)} of {len(keys)} series)"
         fig.suptitle(title)
-        if others:
-            axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         return save(fig, out_dir, "sweep_efficiency")
 
 
-def pareto_plot(table, paths, out_dir) -> list[Path]:
-    """`sweep_pareto`: energy per inference against latency per batch, with one Pareto front per batch
-    size (a run of 4 images is never compared with a run of one), marked and labelled."""
+LARGER_IS_BETTER = ("inferences_per_s", "tops", "tops_per_w", "tops_per_mm2", "spatial_utilization",
+                    "temporal_utilization")
+PARETO_DEFAULT = ("latency_per_batch_ns", "energy_per_inference_pj")
+
+
+def pareto_plot(table, paths, out_dir, x=PARETO_DEFAULT[0], y=PARETO_DEFAULT[1]) -> list[Path]:
+    """`sweep_pareto` (or `sweep_pareto_Y_vs_X` on other axes, `--pareto X,Y`): `y` against `x` with one
+    Pareto front per batch size (a run of 4 images is never compared with a run of one), marked and
+    labelled.  Each axis is minimized, or maximized for a rate or an efficiency (LARGER_IS_BETTER)."""
     plt = require()
-    lat = table["latency_per_batch_ns"] / 1e3
-    scale, unit = _unit(float(table["energy_per_inference_pj"].max(initial=0)))
-    en = table["energy_per_inference_pj"] * scale
+    xv, xu = _values(table, x)
+    yv, yu = _values(table, y)
+    if xv is None or yv is None:
+        bad = x if xv is None else y
+        raise InputError(f"'{bad}' has values that are not numbers; it cannot be a Pareto axis", Where("--pareto"),
+                         bad)
+    sx = -1.0 if x in LARGER_IS_BETTER else 1.0
+    sy = -1.0 if y in LARGER_IS_BETTER else 1.0
     batch = np.asarray(table["batch"]).astype(int)
     batches = sorted(set(batch.tolist()))
     one = len(batches) == 1
     colors = {b: f"C{k % 10}" for k, b in enumerate(batches)}
-    front = np.zeros(len(lat), dtype=bool)
+    front = np.zeros(len(xv), dtype=bool)
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(7, 4.8))
         key = None
         for b in batches:
             sel = np.nonzero(batch == b)[0]
-            f = pareto_front(lat[sel], en[sel])
+            f = pareto_front(sx * xv[sel], sy * yv[sel])
             front[sel] = f
-            idx = sorted(sel[f].tolist(), key=lambda i: (lat[i], i))
+            idx = sorted(sel[f].tolist(), key=lambda i: (sx * xv[i], i))
             tag = "" if one else f"batch {b}: "
             rest = sel[~f]
-            ax.scatter(lat[rest], en[rest], s=14, color="0.6" if one else colors[b], alpha=1 if one else 0.35,
+            ax.scatter(xv[rest], yv[rest], s=14, color="0.6" if one else colors[b], alpha=1 if one else 0.35,
                        zorder=2, label=f"{tag}design points")
-            ax.step(lat[idx], en[idx], where="post", color="C3" if one else colors[b], lw=1, zorder=3)
-            ax.scatter(lat[idx], en[idx], s=30, color="C3" if one else colors[b], zorder=4,
+            ax.step(xv[idx], yv[idx], where="post", color="C3" if one else colors[b], lw=1, zorder=3)
+            ax.scatter(xv[idx], yv[idx], s=30, color="C3" if one else colors[b], zorder=4,
                        label=f"{tag}Pareto front ({len(idx)})")
         idx_all = np.nonzero(front)[0].tolist()
         if len(idx_all) <= MAX_LABELS:
             labels, key = _labels(table, paths, idx_all)
             for i, label in zip(idx_all, labels):
-                ax.annotate(label, (lat[i], en[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)
-        for axis, v in ((ax.xaxis, lat), (ax.yaxis, en)):
+                ax.annotate(label, (xv[i], yv[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)
+        for axis, v in ((ax.xaxis, xv), (ax.yaxis, yv)):
             pos = v[v > 0]
             if len(pos) and pos.max() / pos.min() > 20:
                 _log(ax.set_xscale if axis is ax.xaxis else ax.set_yscale, axis)
-        ax.set_xlabel("latency per batch (us)")
-        ax.set_ylabel(f"on-chip energy per inference ({unit})")
-        title = f"energy vs latency: {len(lat)} design points"
+        _plain(ax)
+        ax.set_xlabel(_axis_label(x, xu) + (" (higher is better)" if sx < 0 else ""))
+        ax.set_ylabel(_axis_label(y, yu) + (" (higher is better)" if sy < 0 else ""))
+        title = f"{_title_name(y)} vs {_title_name(x)}: {len(xv)} design points"
         if not one:
             title += ", one front per batch size"
         ax.set_title(title)
         ax.legend(fontsize=8, title=f"front labels: {key}" if key else None, title_fontsize=7)
         fig.tight_layout()
-        return save(fig, out_dir, "sweep_pareto")
+        stem = "sweep_pareto" if (x, y) == PARETO_DEFAULT else f"sweep_pareto_{_stem(y)}_vs_{_stem(x)}"
+        return save(fig, out_dir, stem)

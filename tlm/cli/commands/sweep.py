@@ -51,6 +51,15 @@ def add_arguments(p):
                                                       "field or result column (default: the first swept architecture field)")
     p.add_argument("--plot-y", metavar="COLUMN", help="with --plot: the y axis of that plot, a result column "
                                                       "or swept field (default: latency_per_batch_ns)")
+    p.add_argument("--pareto", metavar="X,Y", help="with --plot: also a Pareto front of Y against X, two "
+                                                   "result columns or swept fields (e.g. area_mm2,"
+                                                   "inferences_per_s); rates and efficiencies count as "
+                                                   "higher-is-better (default front: latency_per_batch_ns,"
+                                                   "energy_per_inference_pj)")
+    p.add_argument("--stop-on-error", action="store_true",
+                   help="stop at the first point the engine refuses or fails on (exit 2, the point named); "
+                        "by default such a point is a row with its reason in the status column and the "
+                        "sweep goes on")
     p.add_argument("--list", action="store_true", help="list every path --set accepts and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
 
@@ -98,11 +107,12 @@ def run(args) -> int:
         raise InputError(f"expected 0 (every point) or more, found {args.top}", Where("--top"))
     if args.engine not in ENGINES:
         raise InputError(f"engine '{args.engine}' is not available in this installation", Where("--engine"))
-    if (args.plot_x or args.plot_y) and not args.plot:
-        raise InputError("needs --plot DIR", Where("--plot-x" if args.plot_x else "--plot-y"))
+    if (args.plot_x or args.plot_y or args.pareto) and not args.plot:
+        raise InputError("needs --plot DIR", Where("--plot-x" if args.plot_x else "--plot-y" if args.plot_y
+                                                   else "--pareto"))
     settings = sweep.parse_settings(args.sets, arch)
     paths = [s.path for s in settings]
-    plot_x = plot_y = None
+    plot_x = plot_y = pareto = None
     if args.plot:
         from tlm.present import plots
         plots.require()  # fail before the sweep, not after it
@@ -110,6 +120,11 @@ def run(args) -> int:
             plot_x = plots.plot_column(args.plot_x, paths, Where("--plot-x"))
         if args.plot_y:
             plot_y = plots.plot_column(args.plot_y, paths, Where("--plot-y"))
+        if args.pareto:
+            axes = [a for a in args.pareto.split(",")]
+            if len(axes) != 2:
+                raise InputError(f"expected two columns X,Y, found '{args.pareto}'", Where("--pareto"))
+            pareto = tuple(plots.plot_column(a, paths, Where("--pareto")) for a in axes)
     wl = load_workload_arg(args.workload)  # checked against each point's architecture and precisions
     job = sweep.Job(arch_dict=arch.to_dict(), workload=wl, settings=tuple(settings), engine=args.engine,
                     engine_args=engine_args(args.engine))
@@ -121,19 +136,37 @@ def run(args) -> int:
     require_regular_file(out, "-o", "rows are appended as points finish, and --resume reads them back", "sweep")
     text, resumed = _run_with_progress(sweep, job, out, workers, args)
     con = console()
-    table = sweep.read_table(text)
+    table = sweep.read_table(text, ok_only=True)  # the points with numbers (the others: `failed`)
+    failed = _failed(sweep.read_table(text), paths)
     if not args.quiet:
         width = con.width if sys.stdout.isatty() else 80  # a pipe or file: what an 80-column reader sees
-        con.print(points_table(table, paths, args.objective, args.top, width))
+        if len(table["point"]):
+            con.print(points_table(table, paths, args.objective, args.top, width))
         con.print(f"{job.n_points} design point(s) written to {out}"
                   + (f" ({resumed} kept from the earlier run)" if resumed else ""))
-    if args.plot:
+        if failed:
+            con.print(f"{len(failed)} of them without numbers (infeasible or failed; why: the status column):")
+        for line in failed[:3]:
+            con.print(f"  {line}", soft_wrap=True, markup=False)
+        if len(failed) > 3:
+            con.print(f"  ... and {len(failed) - 3} more", markup=False)
+    if args.plot and len(table["point"]):
         from tlm.present import plots
-        written = plots.sweep_plots(table, paths, Path(args.plot), x=plot_x, y=plot_y)
+        written = plots.sweep_plots(table, paths, Path(args.plot), x=plot_x, y=plot_y, pareto=pareto)
         if not args.quiet:
             stems = list(dict.fromkeys(p.stem for p in written))
             con.print(f"{len(written)} plot files (PNG and SVG) in {args.plot}: {', '.join(stems)}")
     return 0
+
+
+def _failed(table, paths) -> list:
+    """One line per point without numbers: its number, settings and status."""
+    out = []
+    for k, st in enumerate(table.get("status", [])):
+        if st != "ok":
+            point = ", ".join(f"{p}={table[p][k]}" for p in paths)
+            out.append(f"point {table['point'][k]} ({point}): {st}")
+    return out
 
 
 def _quiet_dask_logs():
@@ -170,7 +203,7 @@ def _run_with_progress(sweep, job, out, workers, args):
 
             try:
                 return sweep.run_sweep(job, out, workers=workers, dask=args.dask, resume=args.resume,
-                                       advance=advance)
+                                       advance=advance, stop_on_error=args.stop_on_error)
             except KeyboardInterrupt:
                 print(f"{done[0]} of {job.n_points} points are in {out}; run again with --resume to finish",
                       file=sys.stderr)
@@ -182,20 +215,28 @@ def _run_with_progress(sweep, job, out, workers, args):
 
 # ---- the console table ---------------------------------------------------------------------------------
 def _num(v: float) -> str:
-    """4 significant digits, thousands separated; never in e-notation below 10^15."""
+    """One format: 4 significant digits, whole numbers from 1,000 up, thousands always separated; never
+    in e-notation below 10^15."""
     if v != v or v in (float("inf"), float("-inf")):
         return str(v)
-    if abs(v) >= 1e4:
+    if abs(v) >= 1e3:
         return f"{v:,.0f}"
     return f"{v:.4g}"
 
 
 VALUE_COLUMNS = (  # header (lines), stacked label, result column, scale
     ("latency/\nbatch\n(us)", "us/batch", "latency_per_batch_ns", 1e-3),
+    ("latency/\nimage\n(us)", "us/image", "image_latency_ns", 1e-3),
     ("energy/\ninference\n(nJ)", "nJ/inference", "energy_per_inference_pj", 1e-3),
     ("TOPS/W", "TOPS/W", "tops_per_w", 1.0),
     ("TOPS/mm2", "TOPS/mm2", "tops_per_mm2", 1.0),
 )
+
+
+def value_columns(table) -> tuple:
+    """VALUE_COLUMNS, without the latency of one image when every point runs one image (the batch's)."""
+    one = all(float(b) == 1 for b in table["batch"])
+    return tuple(v for v in VALUE_COLUMNS if not (one and v[2] == "image_latency_ns"))
 
 
 def points_table(table, paths, objective="energy", top=DEFAULT_TOP, width=80):
@@ -226,7 +267,8 @@ def points_table(table, paths, objective="energy", top=DEFAULT_TOP, width=80):
     for i in idx:
         lines += _pack([f"point {table['point'][i]}{' *' if front[i] else ''}:",
                         *(f"{p}={table[p][i]}" for p in paths)], width, "", 2)
-        lines += _pack([f"{_num(table[c][i] * k)} {u}" for _, u, c, k in VALUE_COLUMNS], width, "    ", 3)
+        lines += _pack([table["policy"][i], *(f"{_num(table[c][i] * k)} {u}" for _, u, c, k in value_columns(table))],
+                       width, "    ", 3)
     lines += ["", *_pack(note.split(" "), width, "", 1)]
     return Group(*(Text(line, no_wrap=True, overflow="ignore") for line in lines))
 
@@ -259,9 +301,11 @@ def _table(table, paths, idx, front, title, note, headers):
             names = [p.replace(".", ".\n") for p in paths]
     for name in names:
         t.add_column(name, justify="right", no_wrap=True)
-    for h, _, _, _ in VALUE_COLUMNS:
+    t.add_column("policy", no_wrap=True)  # the one run (auto's choice)
+    cols = value_columns(table)
+    for h, _, _, _ in cols:
         t.add_column(h, justify="right", no_wrap=True)
     for i in idx:
-        t.add_row(table["point"][i], "*" if front[i] else "", *(table[p][i] for p in paths),
-                  *(_num(table[c][i] * k) for _, _, c, k in VALUE_COLUMNS))
+        t.add_row(table["point"][i], "*" if front[i] else "", *(table[p][i] for p in paths), table["policy"][i],
+                  *(_num(table[c][i] * k) for _, _, c, k in cols))
     return t

@@ -153,15 +153,22 @@ class Controller(Block):
         sys, env = self.sys, self.env
         rounds = plan.rounds_of()  # the plan's assignment: the tiles of each round, each on its macro
         R = len(rounds)
+        # the plan's passes (tlm/mapping/batching.py): the rounds once over the whole batch, or once per
+        # image over its pixels, each pass loading its rounds' weights again (unless resident)
+        passes = plan.passes
+        seq = [(b, k) for b in range(passes) for k in range(R)]
+        S = len(seq)
         row = plan.row
         yield from self._serial_spill(plan, "in")
         double = self.arch.macro.weight_double_buffer
 
-        def batch(k):
+        def batch(q):
+            k = seq[q][1]
             loads = [] if sys.resident else [dmamod.weights(sys.macros[t.macro], plan, t) for t in rounds[k]]
-            return loads + self._round_spill(plan, k, R, "in")
+            return loads + self._round_spill(plan, q, S, "in")
 
-        def wait_loads(ev, k):
+        def wait_loads(ev, q):
+            k = seq[q][1]
             t = env.now
             self.waiting = f"the DMA (weights of round {k} of {plan.name})"
             yield ev
@@ -172,29 +179,30 @@ class Controller(Block):
         first = batch(0)
         if first:
             yield from wait_loads(sys.dma.submit(first), 0)
-        for k in range(R):
+        for q, (b, k) in enumerate(seq):
             ts = rounds[k]
-            if not double and k > 0:
-                b = batch(k)
-                if b:
-                    yield from wait_loads(sys.dma.submit(b), k)
+            px = () if passes == 1 else (plan.pixels * b // passes, plan.pixels * (b + 1) // passes)
+            if not double and q > 0:
+                nb = batch(q)
+                if nb:
+                    yield from wait_loads(sys.dma.submit(nb), q)
             t_go = env.now
             barrier = Barrier(env, len(ts), shared=len({t.macro for t in ts}) > 1)
             for t in ts:
-                sys.macros[t.macro].assign(plan, t, barrier)
+                sys.macros[t.macro].assign(plan, t, barrier, *px)
             nxt = None
-            if double and k + 1 < R:
-                b = batch(k + 1)
-                nxt = sys.dma.submit(b) if b else None
+            if double and q + 1 < S:
+                nb = batch(q + 1)
+                nxt = sys.dma.submit(nb) if nb else None
             used = sorted({t.macro for t in ts})
             self.waiting = f"macros {', '.join(sys.macros[j].name for j in used)} (round {k} of {plan.name})"
             yield barrier.event
             self.compute_cycles[row] += env.now - t_go
-            out = self._round_spill(plan, k, R, "out")
+            out = self._round_spill(plan, q, S, "out")
             if out:
                 sys.dma.submit(out)
             if nxt is not None:
-                yield from wait_loads(nxt, k + 1)
+                yield from wait_loads(nxt, q + 1)
         if sys.data is not None:  # functional run: the accumulated partials become the layer's output codes
             sys.data.finish(plan)
         if plan.spill_bits and sys.contention:  # the last spill-out must be over before the barrier

@@ -87,8 +87,10 @@ class Macro(Block):
         input driver) energies at the plan's density."""
         arch, P, rows = self.arch, plan.pixels, tile.rows
         energy = self.stats.energy[plan.row]
-        if lo == 0 and end == P:
-            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, P, plan.bits_in, tile.outputs)
+        if (lo == 0 and end == P) or plan.passes > 1:  # the whole tile, or one pass of it (a full tile run over
+            # one image's pixels, its weights and ABN parameters loaded again: tlm/mapping/batching.py)
+            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, end - lo, plan.bits_in,
+                                                    tile.outputs)
         else:
             energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles * (end - lo) / P, end - lo,
                                                     plan.bits_in, tile.outputs if lo == 0 else 0)

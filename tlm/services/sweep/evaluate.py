@@ -17,13 +17,21 @@ from tlm.engines.result import COMPONENTS, ROW_COLUMNS
 from tlm.services.sweep.points import Job, PointBuilder
 
 # result columns of every row, after the point number, the settings and the base fingerprint: the
-# summary row of a run (tlm/engines/result.py), the same as `tlm simulate -o DIR`'s summary.csv
-RESULT_COLUMNS = ROW_COLUMNS
+# point's status, then the summary row of a run (tlm/engines/result.py, the same as `tlm simulate -o
+# DIR`'s summary.csv: the policy run, the batch's and one image's latency, energies...)
+TEXT_COLUMNS = ("status", "policy")
+RESULT_COLUMNS = ("status", *ROW_COLUMNS)
+OK = "ok"  # the status of a point that ran; else "infeasible: <why>" (bad for this point) or "error: <why>"
 # what each result column is (its unit is in its name), for the docs; the same keys as ROW_COLUMNS (tested)
 COLUMN_DOCS = {
+    "status": "`ok`, or why the point has no numbers: `infeasible: ...` (the point's settings are refused, "
+              "e.g. a resident policy on too few macros) or `error: ...` (the engine failed)",
+    "policy": "the mapping policy run (the one `auto` chose, when the point asks for `auto`)",
     "batch": "images per run",
     "cycles_per_batch": "clock cycles of the whole run (`batch` images)",
     "latency_per_batch_ns": "time of the whole run (`batch` images)",
+    "image_latency_ns": "time of one image from its input transfer to its result (the whole run when the "
+                        "batch moves layer by layer)",
     "inferences_per_s": "throughput: images per second",
     "energy_per_inference_pj": "on-chip energy of one image (the run's on-chip energy / `batch`)",
     "energy_per_batch_pj": "on-chip energy of the whole run (`batch` images)",
@@ -39,7 +47,8 @@ COLUMN_DOCS = {
 }
 # what each result column is measured in, for plot axes
 COLUMN_UNITS = {
-    "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns",
+    "status": "", "policy": "",
+    "batch": "images", "cycles_per_batch": "cycles", "latency_per_batch_ns": "ns", "image_latency_ns": "ns",
     "inferences_per_s": "1/s", "energy_per_inference_pj": "pJ", "energy_per_batch_pj": "pJ", "tops": "TOPS, raw ops",
     "tops_per_w": "TOPS/W, raw ops", "spatial_utilization": "", "temporal_utilization": "", "area_mm2": "mm2",
     "tops_per_mm2": "TOPS/mm2, raw ops", **{f"energy_{c}_per_inference_pj": "pJ" for c in COMPONENTS},
@@ -48,7 +57,14 @@ COLUMN_UNITS = {
 
 def result_row(result) -> dict:
     """The result columns of one run."""
-    return result.row()
+    row = result.row()
+    row["status"] = OK
+    return row
+
+
+def failed_cells(status: str) -> list:
+    """The result cells of a point without numbers: its status, the others empty."""
+    return [status] + [""] * (len(RESULT_COLUMNS) - 1)
 
 
 def engines() -> dict:
@@ -69,7 +85,9 @@ def _builder(job: Job) -> PointBuilder:
 
 
 def run_chunk(job: Job, indices) -> list:
-    """Evaluate points; returns [(index, cells)] or, on a user error, [("error", message)]."""
+    """Evaluate points; returns [(index, cells, error)]: `error` is None, or (message, file, field) of a
+    point refused (InputError: status `infeasible: ...`) or failed (any other exception: `error: ...`),
+    whose cells say so in the status column (the sweep goes on, or stops with --stop-on-error)."""
     engine = engines()[job.engine]
     builder = _builder(job)
     out = []
@@ -78,6 +96,12 @@ def run_chunk(job: Job, indices) -> list:
             arch, wl = builder.build(i)
             row = result_row(engine(arch, wl, job.engine_args))
         except InputError as e:  # sent back as fields: the exception does not pickle with them
-            return [("error", (e.message, e.where.file, e.field))]
-        out.append((i, [format_cell(row[c]) for c in RESULT_COLUMNS]))
+            why = e.message + (f" ({e.field})" if e.field and e.field not in e.message else "")
+            out.append((i, failed_cells(f"infeasible: {why}"), (e.message, e.where.file, e.field)))
+            continue
+        except Exception as e:  # noqa: BLE001  (a failing point is a row with its reason, not the end)
+            why = f"{type(e).__name__}: {e}"
+            out.append((i, failed_cells(f"error: {why}"), (why, "<engine>", None)))
+            continue
+        out.append((i, [format_cell(row[c]) for c in RESULT_COLUMNS], None))
     return out

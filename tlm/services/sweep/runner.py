@@ -10,11 +10,12 @@ from tlm.services.sweep.points import Job
 from tlm.services.sweep.store import RowWriter, fingerprint, read_finished
 
 
-def _raise_if_error(pairs):
-    if pairs and pairs[0][0] == "error":
-        message, file, field = pairs[0][1]
+def _stop(job, i, err):
+    """--stop-on-error: the first point without numbers ends the sweep, named with its settings."""
+    message, file, field = err
+    if str(file).startswith("--set point"):  # the point's settings refused: its Where names it
         raise InputError(message, Where(file), field)
-    return pairs
+    raise InputError(f"point {i} ({job.label(i)}): {message}", Where(file), field)
 
 
 def _chunks(indices, size):
@@ -38,10 +39,12 @@ def prepared(job: Job) -> Job:
 
 
 def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, resume: bool = False,
-              advance=None) -> tuple[str, int]:
+              advance=None, stop_on_error: bool = False) -> tuple[str, int]:
     """Evaluate every point of `job` not already in `out_path` (with `resume`), writing rows as they
     finish; returns (final CSV text, number of points kept from the file).  `advance(n)` is called as
-    n more points are done.  In this process unless `workers` > 1 or a Dask scheduler address is given.
+    n more points are done.  A point the engine refuses or fails on is a row with its reason in the
+    `status` column, and the sweep goes on; with `stop_on_error` it is an InputError naming the point
+    (its row written first).  In this process unless `workers` > 1 or a Dask scheduler address is given.
 
     A lost Dask scheduler or workers, or a local worker process that dies, is an InputError (the
     address, the finished rows kept and a hint to resume); so is a disk that fills up
@@ -62,8 +65,10 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
         stream = map_unordered(run_chunk, job, chunks, workers=workers, client=client)
         try:
             for pairs in stream:
-                for i, cells in _raise_if_error(pairs):
+                for i, cells, err in pairs:
                     writer.add(i, cells)
+                    if err is not None and stop_on_error:
+                        _stop(job, i, err)
                 if advance:
                     advance(len(pairs))
         except WorkersLost as e:

@@ -20,7 +20,7 @@ import numpy as np
 
 from tlm.errors import InputError, Where
 from tlm.config.overrides import format_cell
-from tlm.services.sweep.evaluate import RESULT_COLUMNS
+from tlm.services.sweep.evaluate import RESULT_COLUMNS, TEXT_COLUMNS
 from tlm.services.sweep.points import Job
 
 # the rows are held in memory for the final rewrite in point order: ~450 bytes a row, so 2 GiB is
@@ -190,12 +190,16 @@ class RowWriter:
         return text
 
 
-def read_table(text: str) -> dict:
-    """A results CSV as columns: settings stay text, results become floats."""
+def read_table(text: str, ok_only: bool = False) -> dict:
+    """A results CSV as columns: settings, status and policy stay text, results become floats (NaN in
+    the rows of points without numbers).  `ok_only`: only the rows whose status is ok."""
     rows = list(csv.reader(io.StringIO(text)))
     head, body = rows[0], rows[1:]
+    if ok_only and "status" in head:
+        k = head.index("status")
+        body = [r for r in body if r[k] == "ok"]
     cols = {h: [r[j] for r in body] for j, h in enumerate(head)}
     for h in RESULT_COLUMNS:
-        if h in cols:
-            cols[h] = np.array([float(v) for v in cols[h]])
+        if h in cols and h not in TEXT_COLUMNS:
+            cols[h] = np.array([float(v) if v != "" else np.nan for v in cols[h]])
     return cols
