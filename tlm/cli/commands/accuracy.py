@@ -48,40 +48,13 @@ def add_arguments(p):
                         f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
 
 
-MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps it one line
 
 
 def check_weights_field(wl) -> None:
-    """The workload's top-level `weights:` names an existing regular .npz file (numpy.savez), or is absent
-    (then random weights are calibrated): one line naming the field otherwise, before numpy sees it."""
-    import os
-    import stat
-
-    from tlm.errors import InputError, Where, short
-    from tlm.functional.model import weights_path
-    w = wl.extra.get("weights")
-    if w is None:
-        return
-    where = Where(wl.file)
-    if not isinstance(w, str) or not w or "\x00" in w:
-        raise InputError(f"expected the name of a .npz weights file, found {short(w)}", where, "weights")
-    p = weights_path(wl)
-    try:
-        st = os.stat(p)
-    except OSError as e:
-        raise InputError(f"weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"weights file {short(w)} is not a regular file", where, "weights")
-    try:
-        with open(p, "rb") as f:
-            magic = f.read(6)
-    except OSError as e:
-        raise InputError(f"cannot read weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if magic.startswith(b"\x93NUMPY"):
-        raise InputError(f"weights file {short(w)} is a single .npy array; expected a .npz archive "
-                         "(numpy.savez) with one array per layer parameter", where, "weights")
-    if not magic.startswith(b"PK"):
-        raise InputError(f"weights file {short(w)} is not a .npz archive (numpy.savez)", where, "weights")
+    """The workload's top-level `weights:` names an existing regular .npz file, or is absent (then random
+    weights are calibrated): tlm/functional/model.py check_weights_file, before any image is loaded."""
+    from tlm.functional.model import check_weights_file
+    check_weights_file(wl)
 
 
 def _fmt_db(v):
@@ -111,8 +84,8 @@ def _inputs(args):
     from tlm.config.paths import resolve
     from tlm.errors import InputError, Where
     from tlm.functional.datasets import DATASETS, is_file_arg
-    if not 0 <= args.seed <= MAX_SEED:
-        raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {args.seed}",
+    if not 0 <= args.seed <= A.MAX_SEED:
+        raise InputError(f"expected a seed from 0 to {A.MAX_SEED}, found {args.seed}",
                          Where("tlm accuracy (command line)"), "--seed")
     arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
     if not is_file_arg(args.dataset) and args.dataset not in DATASETS:
@@ -129,12 +102,9 @@ def _inputs(args):
                              Where("<command line>"), "--output-bits")
         wl = A.with_output_bits(wl, args.output_bits)
     if args.fixed_range is not None:
-        if not 0 < args.fixed_range <= 1:
-            raise InputError(f"expected a fraction in (0, 1], found {args.fixed_range}", Where("<command line>"),
-                             "--fixed-range")
         d = arch.to_dict()
         d["functional"]["fixed_range_fraction"] = args.fixed_range
-        arch = arch_from_dict(d, arch.name)
+        arch = arch_from_dict(d, f"--fixed-range {args.fixed_range:g} (command line)")  # the schema's bounds
     if args.dp_noise is not None:
         d = arch.to_dict()
         d["functional"]["dp_noise"] = args.dp_noise

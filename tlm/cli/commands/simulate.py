@@ -106,8 +106,8 @@ def run(args) -> int:
     with contextlib.ExitStack() as stack:
         scratch = None  # a folder for the trace and plots that join the -o folder's set of files
         if args.out and (args.trace is True or args.plot is True):
-            import tempfile
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tlm-run-")))
+            from tlm.present.outputs import scratch_folder
+            scratch = scratch_folder(stack, "tlm-run-")  # removed on SIGTERM too; one line when none can be made
         trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
         try:
             result, fun = _simulate(args, arch, wl, trace_to)
@@ -143,7 +143,7 @@ def _inputs(args):
     arch, wl = apply_set(args, arch, wl)
     if getattr(args, "mapping", None):
         from tlm.mapping.mapper import with_policy
-        arch = with_policy(arch, args.mapping)
+        arch = with_policy(arch, args.mapping, f"--mapping {args.mapping} (command line)")
     if args.engine != "tlm":
         for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
                             ("--no-contention", args.no_contention)):
