@@ -27,7 +27,10 @@ def int_bounds() -> str:
 def limits() -> str:
     from tlm.onnxio import graph as onnx_import
     from tlm.config import yamlio
-    from tlm.cli.commands import accuracy, bench
+    from tlm.cli.commands import bench
+    from tlm.config import arch, npz, overrides, published, workload
+    from tlm.mapping import plan
+    from tlm.services import accuracy
     rows = [
         ("files in one `extends:` chain", f"{yamlio.MAX_EXTENDS}", "`yamlio.MAX_EXTENDS`",
          "real configs chain 2 or 3; the message names the file whose `extends:` is one too many and the "
@@ -44,8 +47,26 @@ def limits() -> str:
          "`tlm simulate MODEL.onnx` alike, so every imported file simulates; the error names the node"),
         ("`tlm bench --repeat`", f"{bench.MAX_REPEAT:,}", "`commands.bench.MAX_REPEAT`",
          "a TLM-engine ResNet-8 run takes ~0.5 s: 1,000 repeats are ~10 minutes per workload"),
-        ("`tlm accuracy --seed`", f"0 to {accuracy.MAX_SEED:,}", "`commands.accuracy.MAX_SEED`",
+        ("`--seed` (accuracy, simulate --functional)", f"0 to {accuracy.MAX_SEED:,}", "`services.accuracy.MAX_SEED`",
          "numpy's generators take non-negative integers"),
+        ("work of one run", f"{workload.MAX_MACS_PER_RUN:,} MACs and ops, {workload.MAX_ACTIVATIONS_PER_RUN:,} "
+         "activations", "`workload.RunLimits`", "applied to the workload as it will run: the file's batch, "
+         "`--set workload.batch`, a sweep point, `--functional --images`; the same message in every case"),
+        ("tiles one plan enumerates", f"{plan.MAX_PLAN_TILES:,}", "`plan.MAX_PLAN_TILES`",
+         "the assignment is two int64 arrays per layer (64 MiB at most); `tlm validate` builds the plan too"),
+        ("one `--set` value", f"{overrides.MAX_VALUE_CHARS} characters", "`overrides.MAX_VALUE_CHARS`",
+         "Python's int() refuses more than 4,300 digits; every field's bound is far below"),
+        (".npz file (datasets, weights)", f"{npz.MAX_NPZ_BYTES:,} bytes, {npz.MAX_UNPACKED_BYTES:,} unpacked, "
+         f"{npz.MAX_MEMBERS:,} members, {npz.MAX_TOTAL_ELEMENTS:,} elements", "`npz.read_npz`",
+         "every member an .npy of a numeric dtype, its declared shape checked from the header before any "
+         "data is read (a 600-byte file may declare 10^9 images)"),
+        ("weights and ranges", f"abs(w) <= {npz.MAX_ABS_VALUE:g}, ranges {npz.MIN_RANGE:g} to {npz.MAX_RANGE:g}",
+         "`npz.check_values`", "finite; the same for an .npz and for ONNX initializers after folding"),
+        ("published figures", "values 1e-06 to 1e+06; supplies 0 or >= "
+         f"{published.MIN_SUPPLY_V:g} V; clocks 0 or >= {published.MIN_CLOCK_MHZ:g} MHz", "`published.Figure`",
+         "model/published ratios never overflow or divide by a denormal"),
+        ("`technology.leakage_v_per_decade`", f"0 or >= {arch.MIN_LEAKAGE_V_PER_DECADE:g} V",
+         "`arch.Technology.check`", "10^(2 V / 0.1 V) = 1e20 at most: no overflow in paper or calibrate"),
     ]
     out = ["| what | limit | where | why |", "|---|---|---|---|"]
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]

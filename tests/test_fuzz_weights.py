@@ -1,5 +1,6 @@
 """Weights files (.npz) that are damaged or do not fit the network: one InputError, never a crash."""
 import io
+import os
 import shutil
 
 import numpy as np
@@ -14,6 +15,7 @@ from tlm.config.workload import load_workload
 
 NPZ = (ROOT / "workloads" / "mnist_cnn.npz").read_bytes()
 FUZZ = dict(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+_SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "1"))  # as tests/test_fuzz.py: 5 runs five times as many
 
 
 def _workload_with(tmp_path, data: bytes):
@@ -30,7 +32,7 @@ def test_shipped_weights_load():
     assert p["conv1.w"].shape == (16, 1, 3, 3) and p["fc.w"].shape == (10, 1568)
 
 
-@settings(max_examples=150, **FUZZ)
+@settings(max_examples=max(1, int(150 * _SCALE)), **FUZZ)
 @given(cut=st.integers(0, len(NPZ)), flips=st.lists(st.tuples(st.integers(0, len(NPZ) - 1),
                                                                st.integers(1, 255)), max_size=4))
 def test_damaged_file_is_refused_or_loads(tmp_path_factory, cut, flips):

@@ -52,9 +52,12 @@ def test_analytic_engine_needs_no_simpy():
 
 
 def test_printing_commands_load_only_themselves():
-    mods = loaded("validate", "imagine", "resnet8")
+    mods = loaded("validate", "imagine")
     assert _commands_loaded(mods) == {"validate"}
     assert not _heavy(mods) and "simpy" not in mods and "numpy" not in mods
+    mods = loaded("validate", "imagine", "resnet8")  # with a workload it builds the plan (numpy), no engine
+    assert _commands_loaded(mods) == {"validate"} and not _heavy(mods) and "simpy" not in mods
+    assert not any(m.startswith("tlm.engines") for m in mods)
     mods = loaded("simulate", "resnet8", "--engine", "analytic")
     assert _commands_loaded(mods) == {"simulate"} and not _heavy(mods)
     assert "rich.table" in mods  # printed: the tables need rich (the -q case above has none)

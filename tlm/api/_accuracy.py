@@ -102,33 +102,6 @@ def accuracy(arch: Any = None, workload: Any = None, *, overrides=None, dataset:
 
 
 def _check_weights_field(wl) -> None:
-    """The workload's top-level `weights:` names an existing regular .npz file (numpy.savez), or is absent
-    (then random weights are calibrated): one line naming the field otherwise, before numpy sees it."""
-    import os
-    import stat
-
-    from tlm.errors import short
-    from tlm.functional.model import weights_path
-    w = wl.extra.get("weights")
-    if w is None:
-        return
-    where = Where(wl.file)
-    if not isinstance(w, str) or not w or "\x00" in w:
-        raise InputError(f"expected the name of a .npz weights file, found {short(w)}", where, "weights")
-    p = weights_path(wl)
-    try:
-        st = os.stat(p)
-    except OSError as e:
-        raise InputError(f"weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"weights file {short(w)} is not a regular file", where, "weights")
-    try:
-        with open(p, "rb") as f:
-            magic = f.read(6)
-    except OSError as e:
-        raise InputError(f"cannot read weights file {short(w)}: {e.strerror}", where, "weights") from None
-    if magic.startswith(b"\x93NUMPY"):
-        raise InputError(f"weights file {short(w)} is a single .npy array; expected a .npz archive "
-                         "(numpy.savez) with one array per layer parameter", where, "weights")
-    if not magic.startswith(b"PK"):
-        raise InputError(f"weights file {short(w)} is not a .npz archive (numpy.savez)", where, "weights")
+    """The workload's `weights:` names a regular .npz file, or is absent (tlm/functional/model.py)."""
+    from tlm.functional.model import check_weights_file
+    check_weights_file(wl)

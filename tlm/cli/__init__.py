@@ -89,6 +89,15 @@ def build_parser(argv=()):
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    restore = []
+    try:
+        return _main(argv, restore)
+    finally:
+        for r in restore:
+            r()
+
+
+def _main(argv, restore) -> int:
     try:
         parser, handlers = build_parser(argv)
         args = parser.parse_args(argv)
@@ -96,6 +105,8 @@ def main(argv=None) -> int:
         if not args.command:
             parser.print_help()
             raise InputError(f"a command is required: {', '.join(handlers)}", where=_CliWhere("tlm"))
+        from tlm.config.yamlio import interrupt_on_sigterm
+        restore.append(interrupt_on_sigterm())  # SIGTERM cleans up as Ctrl-C does (scratch folders, temporary files)
         return int(handlers[args.command](args) or 0)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -103,13 +114,26 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `tlm simulate | head`: the reader has what it wanted
+        _silence_stdout()
         return 0
     except SystemExit as e:  # argparse --help / --version
         return int(e.code or 0) if isinstance(e.code, int) else 0
     except Exception as e:  # a bug in tlm, never the user's input
         print(f"internal error (a bug in tlm, please report it): {type(e).__name__}: {e}", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Standard output to /dev/null, so that the interpreter's last flush of a closed pipe prints nothing."""
+    import os
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # redirected to an object in-process (tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def entry() -> None:

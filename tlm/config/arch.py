@@ -15,6 +15,9 @@ from tlm.config.circuit import Circuit
 from tlm.config.yamlio import YDict, load_with_extends, to_ydict
 
 
+MIN_LEAKAGE_V_PER_DECADE = 0.1  # V per decade of leakage: 10^(2 V / 0.1 V) = 1e20 at most, no overflow
+
+
 @frozen_section
 class Technology(Section):
     """`technology:` the CMOS process: node and supplies."""
@@ -31,6 +34,14 @@ class Technology(Section):
                                         lo=0.0, hi=10.0, default=0.0)
     cap_density_ff_per_um2: float = param("density of the metal (MOM) capacitors of the CDACs, fF per um2 of "
                                           "layout (sets converter and DAC areas)", lo=0.01, default=2.5)
+
+    def check(self, data, path):
+        v = self.leakage_v_per_decade
+        if 0 < v < MIN_LEAKAGE_V_PER_DECADE:  # 10^(dV / v) over the supplies' 2 V span must stay a float
+            raise InputError(f"expected 0 (leakage as given) or at least {MIN_LEAKAGE_V_PER_DECADE:g} V per decade "
+                             f"(subthreshold/DIBL leakage changes at most ~10x per 0.1 V), found {v:g}",
+                             data.where("leakage_v_per_decade"),
+                             f"{path}.leakage_v_per_decade" if path else "leakage_v_per_decade")
 
 
 @frozen_section
@@ -301,8 +312,9 @@ class Functional(Section):
                                 default=8)
     fixed_range_fraction: float = param("fraction of the worst-case DP range of the connected rows that the "
                                         "ADC spans under the fixed swing policy (1: nothing can clip; smaller "
-                                        "trades clipping for resolution, one range for every channel)",
-                                        lo=0.0, hi=1.0, lo_open=True, default=1.0)
+                                        "trades clipping for resolution, one range for every channel; at least "
+                                        "1e-6: below, the LSB is a denormal fraction of the DP range)",
+                                        lo=1e-6, hi=1.0, default=1.0)
     swing: str = param("default DP swing policy of the functional model: 'adaptive' (per-channel in-ADC "
                        "batch-norm gain/offset) or 'fixed' (ADC range = worst-case DP range)",
                        choices=("adaptive", "fixed"), default="adaptive")
@@ -317,8 +329,9 @@ class Functional(Section):
     temperature_k: float = param("temperature of the kT/C noise, K", lo=0.0, lo_open=True, hi=1000.0,
                                  default=300.0)
     dp_swing_fraction: float = param("DP-line voltage at the worst-case DP of the connected rows, as a "
-                                     "fraction of technology.vdd_array_v (the scale from DP units to volts)",
-                                     lo=0.0, lo_open=True, hi=1.0, default=1.0)
+                                     "fraction of technology.vdd_array_v (the scale from DP units to volts; at "
+                                     "least 1e-6, a microvolt-scale swing, below which the noise overflows)",
+                                     lo=1e-6, hi=1.0, default=1.0)
 
 
 MAPPING_POLICIES = ("sequential", "resident", "pipelined", "replicate", "auto")  # the one list (tlm/mapping/policies.py)
@@ -376,19 +389,47 @@ def _jsonable(d):
 
 def arch_from_dict(data: dict, file: str = "<dict>") -> Arch:
     """Build and validate an Arch from a plain dict (e.g. one modified by a sweep)."""
-    return build(Arch, to_ydict(_inf_back(data), file))
+    return _build(to_ydict(_inf_back(data), file))
 
 
-def _inf_back(d):
-    if isinstance(d, dict):
-        return {k: _inf_back(v) for k, v in d.items()}
-    return math.inf if d == "inf" else d
+def _build(data) -> Arch:
+    """`build(Arch, data)`, the Arch remembering the file it came from (`source_file`, not a field: errors
+    found later, e.g. an infeasible mapping policy, name it)."""
+    arch = build(Arch, data)
+    arch.source_file = getattr(data, "file", None)
+    return arch
+
+
+def with_source(arch: Arch, like) -> Arch:
+    """`arch` (a changed copy of `like`) with `like`'s source file, unless it has its own."""
+    if getattr(arch, "source_file", None) is None and getattr(like, "source_file", None) is not None:
+        arch.source_file = like.source_file
+    return arch
+
+
+def _inf_back(d, cls=None):
+    """`_jsonable` undone: "inf" is infinity again, in number fields only (a design named 'inf' stays one)."""
+    import dataclasses
+
+    from tlm.config.schema import _hints
+    cls = Arch if cls is None else cls
+    if not isinstance(d, dict):
+        return d
+    hints = _hints(cls) if dataclasses.is_dataclass(cls) else {}
+    out = {}
+    for k, v in d.items():
+        t = hints.get(k)
+        if isinstance(v, dict):
+            out[k] = _inf_back(v, t)
+        else:
+            out[k] = math.inf if v == "inf" and t is float else v
+    return out
 
 
 WHAT = "architecture file"
 
 
-def load_data(path):
+def load_data(path, text: str | None = None):
     """The merged mapping of an architecture file and the files it `extends:` (tlm/config/yamlio.py: a path
     relative to the file, or a shipped config's name).  A base written for another
     `technology.node_nm` is first scaled to this file's node by the technology rule
@@ -401,7 +442,7 @@ def load_data(path):
         own, inherited = _node(data), _node(base)
         if own is not None and inherited is not None and own != inherited:
             technology.scale_data(base, inherited, own)
-    return load_with_extends(path, WHAT, shipped=shipped("configs"), adjust=adjust)
+    return load_with_extends(path, WHAT, shipped=shipped("configs"), adjust=adjust, text=text)
 
 
 def _node(data):
@@ -422,7 +463,7 @@ def _without_published(data):
 def load_arch(path) -> Arch:
     """Read, merge (`extends:`, node-scaled) and validate an architecture YAML file.  Its `published:`
     section, if any, is read by `load_published`."""
-    return build(Arch, _without_published(load_data(path)))
+    return _build(_without_published(load_data(path)))
 
 
 def load_published(path):
@@ -431,11 +472,11 @@ def load_published(path):
     return published.parse(load_data(path), str(path), is_param)
 
 
-def load_with_published(path):
-    """(Arch, Published or None) from one read of the file."""
+def load_with_published(path, text: str | None = None):
+    """(Arch, Published or None) from one read of the file (or of `text`, as if it were the file `path`)."""
     from tlm.config import published
-    data = load_data(path)
-    return build(Arch, _without_published(data)), published.parse(data, str(path), is_param)
+    data = load_data(path, text)
+    return _build(_without_published(data)), published.parse(data, str(path), is_param)
 
 
 def is_param(dotted: str) -> bool:

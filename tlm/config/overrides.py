@@ -32,7 +32,7 @@ import numpy as np
 from tlm.config.arch import arch_from_dict
 from tlm.errors import InputError, Where, did_you_mean
 from tlm.config.schema import check_value
-from tlm.config.workload import check_against
+from tlm.config.workload import check_against, check_run_limits
 
 # workload pseudo-paths: what each changes, in the workload file's own terms
 WORKLOAD_PATHS = {
@@ -59,7 +59,8 @@ PRECISION_PATHS = ("workload.precision", "workload.precision.input", "workload.p
                    "workload.precision.output")
 MAX_POINTS = 10_000_000  # design points of one sweep: ~3 hours of the analytic engine at 1 ms a point
 MAX_RANGE = 100_000  # values of one `a..b` range
-MAX_SETS = 256  # --set options on one command line
+MAX_SETS = 256
+MAX_VALUE_CHARS = 400  # characters of one value: far above any number a field takes (every bound is < 1e30)  # --set options on one command line
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def parse_values(text: str, where: Where, path: str) -> tuple:
         item = item.strip()
         if not item:
             raise InputError(f"empty value in '{text}'", where, path)
+        if len(item) > MAX_VALUE_CHARS:  # int() of thousands of digits raises (sys.int_info): refused first
+            raise InputError(f"value of {len(item):,} characters, over the limit of {MAX_VALUE_CHARS}", where, path)
         m = _RANGE.fullmatch(item)
         if m:
             a, b = int(m.group(1)), int(m.group(2))
@@ -320,6 +323,8 @@ def apply(arch, wl, values: dict, where: Where | None = None):
         if wl is None:
             raise InputError("this command has no workload to set", where, next(iter(wl_vals)))
         wl = with_precision(wl, **workload_values(wl_vals))
+        if "workload.batch" in wl_vals:  # the file's run limits, on the batch the run will have
+            check_run_limits(wl, Where(f"--set workload.batch={format_cell(wl_vals['workload.batch'])}"))
     if wl is not None and values:
         check_against(wl, arch)
     return arch, wl

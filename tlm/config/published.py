@@ -45,13 +45,16 @@ COMPONENTS = ("array", "dac", "adc", "misc")  # what a published breakdown share
 OPS = ("raw", "1b")
 MAX_FITTED = 2
 MAX_FIGURES = 64
+MIN_SUPPLY_V = 0.1  # a measured supply: CIM chips are measured at 0.3 V and up
+MIN_CLOCK_MHZ = 1e-3  # a measured clock: 1 kHz, far below any published one (~1 MHz and up)
 
 
 @dataclass(frozen=True)
 class Figure:
     key: str = param("short identifier of the figure (unique in the file)")
     metric: str = param("what is measured", choices=tuple(METRICS))
-    value: float = param("the published value", lo=0.0, lo_open=True)
+    value: float = param("the published value (1e-6 to 1e6 in its unit: published CIM figures span 1e-3 to "
+                         "1e4; outside, model/published ratios overflow or divide by a denormal)", lo=1e-6, hi=1e6)
     unit: str = param("unit of the value (must be the metric's: TOPS/W, TOPS/mm2, TOPS, kB/mm2)")
     input_bits: int = param("input precision of the measurement, bits", lo=1, hi=8)
     weight_bits: int = param("weight precision of the measurement, bits", lo=1, hi=8)
@@ -71,6 +74,12 @@ class Figure:
                            choices=("",) + COMPONENTS, default="")
 
     def check(self, data, path):
+        for name, least in (("vdd_array_v", MIN_SUPPLY_V), ("vdd_digital_v", MIN_SUPPLY_V),
+                            ("clock_mhz", MIN_CLOCK_MHZ)):
+            v = getattr(self, name)
+            if 0 < v < least:  # 0 means "the config's"; a tiny value divides by a denormal
+                raise InputError(f"expected 0 (the config's) or at least {least:g}, found {v:g}", data.where(name),
+                                 f"{path}.{name}")
         want = METRICS[self.metric]
         if self.unit != want:
             raise InputError(f"a {self.metric} figure is in {want}, not {self.unit!r}", data.where("unit"),

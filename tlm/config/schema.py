@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import typing
 from dataclasses import MISSING, field
 
@@ -17,6 +18,7 @@ from tlm.errors import InputError, Where, did_you_mean, short
 from tlm.config.yamlio import YDict
 
 _NO_DEFAULT = MISSING
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 MAX_INT = 2**31 - 1  # default upper bound of an integer parameter without its own `hi`
 MAX_FLOAT = 1e30  # default upper bound of a number parameter without its own `hi`
 
@@ -147,7 +149,12 @@ def build(cls, data, path: str = "", where: Where | None = None):
     w = data.where if isinstance(data, YDict) else (lambda k=None: where or Where())
     for key in data:
         if key not in fields:
-            raise InputError(f"unknown field {short(key)}" + did_you_mean(key, fields), w(key),
+            kw = w(key)
+            if kw.file != getattr(data, "file", kw.file) and not _IDENT.fullmatch(str(key)):
+                # a key of an `extends:` base that is no name (e.g. a line of a file that is no config):
+                # its file and line are named, its text is not repeated
+                raise InputError("unknown field (this base file is not an architecture file?)", kw, path or None)
+            raise InputError(f"unknown field {short(key)}" + did_you_mean(key, fields), kw,
                              f"{path}.{key}" if path else str(key))
     kwargs = {}
     for name, f in fields.items():

@@ -219,11 +219,7 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
         raise InputError(f"{len(layers_y)} layers, over the limit of {MAX_LAYERS}", data.where("layers"),
                          "layers")
 
-    acts = math.prod(shape) * batch
-    if acts > MAX_ACTIVATIONS_PER_RUN:
-        raise InputError(f"{acts} input elements per run (batch x C x H x W), over the limit of "
-                         f"{MAX_ACTIVATIONS_PER_RUN}", inp.where("shape"), "input.shape")
-    work = 0
+    tally = RunLimits(shape, batch, inp.where("shape"))
     shapes: dict[str, tuple[int, ...]] = {"input": shape}
     bits_of: dict[str, int] = {"input": in_bits}
     layers: list[Layer] = []
@@ -236,13 +232,7 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
         layer = _parse_layer(ly, i, path, prev, shapes, bits_of, base)
         if layer.name in shapes:
             raise InputError(f"layer name '{layer.name}' is used twice", ly.where("name"), f"{path}.name")
-        work += (layer.macs + _digital_work(layer)) * batch
-        acts += math.prod(layer.out_shape) * batch
-        for what, n, limit in (("MACs and ops", work, MAX_MACS_PER_RUN),
-                               ("activation elements", acts, MAX_ACTIVATIONS_PER_RUN)):
-            if n > limit:
-                raise InputError(f"the network needs {n} {what} per run (batch {batch}) up to this layer, "
-                                 f"over the limit of {limit}", ly.where(), path)
+        tally.add(layer, ly.where(), path)
         shapes[layer.name] = layer.out_shape
         bits_of[layer.name] = layer.bits_out
         layers.append(layer)
@@ -253,6 +243,39 @@ def parse_workload(data, file: str = "<workload>") -> Workload:
         raise InputError("expected a list of strings", data.where("notes"), "notes")
     return Workload(name=name, input_shape=shape, input_bits=in_bits, batch=batch, layers=layers, file=file,
                     source=str(data.get("source", "")), notes=list(notes), extra=extra)
+
+
+class RunLimits:
+    """The limits of one run's work (MAX_MACS_PER_RUN) and activations (MAX_ACTIVATIONS_PER_RUN), counted
+    layer by layer with the batch the run will have: the one place they apply, to a workload file as it is
+    parsed and to the workload as it will run (`check_run_limits`: a `--set workload.batch`, a sweep point,
+    the images of a functional run).  The same message in every case; only where the batch came from
+    differs."""
+
+    def __init__(self, input_shape, batch: int, where: Where):
+        self.batch, self.work = batch, 0
+        self.acts = math.prod(input_shape) * batch
+        if self.acts > MAX_ACTIVATIONS_PER_RUN:
+            raise InputError(f"{self.acts} input elements per run (batch x C x H x W), over the limit of "
+                             f"{MAX_ACTIVATIONS_PER_RUN}", where, "input.shape")
+
+    def add(self, layer, where: Where, path: str) -> None:
+        self.work += (layer.macs + _digital_work(layer)) * self.batch
+        self.acts += math.prod(layer.out_shape) * self.batch
+        for what, n, limit in (("MACs and ops", self.work, MAX_MACS_PER_RUN),
+                               ("activation elements", self.acts, MAX_ACTIVATIONS_PER_RUN)):
+            if n > limit:
+                raise InputError(f"the network needs {n} {what} per run (batch {self.batch}) up to this layer, "
+                                 f"over the limit of {limit}", where, path)
+
+
+def check_run_limits(wl, where: Where | None = None) -> None:
+    """`RunLimits` on the workload as it will run (its batch as changed by --set, a sweep point or a
+    functional run's image count).  `where`: where that batch came from (the command line); the layer's
+    place in its file when None."""
+    tally = RunLimits(wl.input_shape, wl.batch, where or Where(wl.file))
+    for i, layer in enumerate(wl.layers):
+        tally.add(layer, where or layer.where or Where(wl.file), f"layers[{i}]")
 
 
 def _digital_work(layer) -> int:

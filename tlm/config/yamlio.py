@@ -37,6 +37,8 @@ class YDict(dict):
 
     def where(self, key=None) -> Where:
         p = self.positions.get(key, self.pos) if key is not None else self.pos
+        if p is not None and len(p) == 3:  # (line, col, file): a key merged in from an `extends:` base
+            return Where(p[2], p[0], p[1])
         return Where(self.file, *(p or (None, None)))
 
 
@@ -256,7 +258,7 @@ def deep_merge(base, over):
         out.file, out.pos = over.file, over.pos
         for k, v in base.items():
             out[k] = v
-            out.positions[k] = base.positions.get(k)
+            out.positions[k] = _in_file(base.positions.get(k), base.file, out.file)
         for k, v in over.items():
             out[k] = deep_merge(base[k], v) if k in base else v
             out.positions[k] = over.positions.get(k)
@@ -264,11 +266,18 @@ def deep_merge(base, over):
     return over
 
 
+def _in_file(pos, file, into):
+    """A position of `file` kept in a mapping of file `into`: (line, col, file) when the files differ."""
+    if pos is None or len(pos) == 3 or file == into:
+        return pos
+    return (pos[0], pos[1], file)
+
+
 def shipped_base(name: str, shipped: dict | None) -> Path | None:
     """The shipped file `name` refers to (`imagine` or `imagine.yaml`, a bare name without a folder),
     or None."""
-    if not shipped or not name or "/" in name or "\\" in name:
-        return None
+    if not shipped or not name or "\\" in name or name.count("/") > 1 or name.startswith(("/", ".")):
+        return None  # a bare name, or one folder of the shipped set (published/jia_jssc2020), as on the command line
     stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
     return shipped.get(stem)
 
@@ -302,12 +311,14 @@ def extends_reference(base: Path, dest: Path, shipped: dict | None = None) -> st
 
 
 def load_with_extends(path: str | os.PathLike, what: str = "file", _seen=(), shipped: dict | None = None,
-                      adjust=None):
+                      adjust=None, text: str | None = None):
     """Load a YAML file that may name a base file with `extends:` (see `resolve_base`: a path relative
     to the file itself, or a shipped name such as `imagine`).  `adjust(base, data)`, if given, edits each
-    loaded base mapping in place before the file's own keys are merged over it."""
+    loaded base mapping in place before the file's own keys are merged over it.  `text`: read the file
+    `path` from this text instead (what is about to be written there)."""
     path = Path(path)
-    data = load_file(path, what, regular_only=bool(_seen))  # a base file must be a regular file
+    # a base file must be a regular file; `text`: the file's text as it is about to be written (checked first)
+    data = load_file(path, what, regular_only=bool(_seen)) if text is None else load_text(text, str(path))
     if "extends" not in data:
         return data
     base_name = data["extends"]
@@ -470,7 +481,7 @@ def atomic_write_all(files) -> None:
     made = []  # folders this call created, deepest last
     streams = []  # (fd or None for stdout, path, data)
     ok = False
-    restore = _interrupt_on_sigterm()  # SIGTERM while writing: temporary files removed, like Ctrl-C
+    restore = interrupt_on_sigterm()  # SIGTERM while writing: temporary files removed, like Ctrl-C
     try:
         for path, data, kind in plan:
             if kind == "stdout":
@@ -521,7 +532,7 @@ def atomic_write_all(files) -> None:
                     pass
 
 
-def _interrupt_on_sigterm():
+def interrupt_on_sigterm():
     """Until the returned function is called, SIGTERM raises KeyboardInterrupt (the CLI then exits 130
     after the `finally:` above removed the temporary files).  Only in the main thread, and only when
     SIGTERM has its default action (an embedding program's own handler is left alone)."""

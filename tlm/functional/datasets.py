@@ -22,6 +22,8 @@ Every image enters a network through `inputs()` (accuracy, calibration, `tlm sim
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tlm.errors import InputError
@@ -156,25 +158,16 @@ def load_file(path, shape, bits: int):
     """A dataset file: `images` (N, C, H, W), or (N, H, W) for a one-channel input, unsigned input codes
     0..2^bits-1 (integers, or floats holding integers), and `labels` (N,) integer classes.  Every
     mismatch is an InputError naming the file and the field."""
-    import zipfile
-    from pathlib import Path
-
+    from tlm.config.npz import read_npz
     from tlm.errors import Where
-    p = Path(path)
     where = Where(str(path))
-    if not p.is_file():
-        raise InputError("dataset file not found" if not p.exists() else "expected a regular file", where)
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            missing = [k for k in ("images", "labels") if k not in z.files]
-            if missing:
-                raise InputError(f"the file has no '{missing[0]}' array (it holds: "
-                                 f"{', '.join(z.files[:8]) or 'nothing'})", where, missing[0])
-            x, y = z["images"], z["labels"]
-    except InputError:
-        raise
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        raise InputError(f"cannot read the dataset (.npz with 'images' and 'labels'): {e}", where) from None
+    per_image = max(1, math.prod(int(s) for s in shape))
+    z = read_npz(path, "dataset file", max_elements=MAX_FILE_IMAGES * per_image, members=("images", "labels"))
+    missing = [k for k in ("images", "labels") if k not in z]
+    if missing:
+        raise InputError(f"the file has no '{missing[0]}' array (it holds: "
+                         f"{', '.join(list(z)[:8]) or 'no images and labels'})", where, missing[0])
+    x, y = z["images"], z["labels"]
     shape = tuple(int(s) for s in shape)
     if x.ndim == 3 and len(shape) == 3 and shape[0] == 1:
         x = x[:, None]

@@ -11,13 +11,12 @@ point (0 after a ReLU, 2^(r-1) for signed outputs).
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tlm.errors import InputError, Where
+from tlm.errors import InputError, Where, short
 from tlm.functional.datasets import check_input_codes
 from tlm.functional.joins import JOIN_TYPES, join_scale, requantize
 from tlm.functional.macro import (  # noqa: F401  (dp_line_noise_v, dp_noise_units: re-exported)
@@ -277,43 +276,91 @@ def quantize_weights(w: np.ndarray, bits: int):
 
 # ---- weights: from the workload's file, or random and calibrated on data ---------------------------------------
 def weights_path(wl) -> Path | None:
+    """The file the workload's top-level `weights:` names (relative to the workload's folder), or None;
+    InputError naming the field when it is not a file name."""
     w = wl.extra.get("weights")
     if w is None:
         return None
+    if not isinstance(w, str) or not w or "\x00" in w:
+        raise InputError(f"expected the name of a .npz weights file, found {short(w)}", Where(wl.file), "weights")
     p = Path(w)
     return p if p.is_absolute() else Path(wl.file).resolve().parent / p
 
 
-def load_params(wl) -> dict:
-    """The workload's weights file (top-level `weights:`), checked against the layers."""
-    p = weights_path(wl)
+def check_weights_file(wl) -> None:
+    """The workload's top-level `weights:` names an existing regular .npz file (numpy.savez), or is absent
+    (then random weights are calibrated): one line naming the field otherwise, before numpy sees it."""
+    import os
+    import stat
+
+    w = wl.extra.get("weights")
+    if w is None:
+        return
     where = Where(wl.file)
-    if p is None:
-        raise InputError("the workload names no weights file (top-level 'weights:')", where, "weights")
-    if not p.is_file():
-        raise InputError(f"weights file not found: {p}", where, "weights")
+    p = weights_path(wl)
     try:
-        with np.load(p, allow_pickle=False) as z:
-            params = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        raise InputError(f"cannot read weights file {p}: {e}", where, "weights") from None
+        st = os.stat(p)
+    except OSError as e:
+        raise InputError(f"weights file {short(w)}: {e.strerror}", where, "weights") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"weights file {short(w)} is not a regular file", where, "weights")
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise InputError(f"cannot read weights file {short(w)}: {e.strerror}", where, "weights") from None
+    if magic.startswith(b"\x93NUMPY"):
+        raise InputError(f"weights file {short(w)} is a single .npy array; expected a .npz archive "
+                         "(numpy.savez) with one array per layer parameter", where, "weights")
+    if not magic.startswith(b"PK"):
+        raise InputError(f"weights file {short(w)} is not a .npz archive (numpy.savez)", where, "weights")
+
+
+def load_params(wl) -> dict:
+    """The workload's weights file (top-level `weights:`), read by tlm/config/npz.py and checked against the
+    layers: shapes, finite values, |weights| and ranges bounded (npz.check_values)."""
+    from tlm.config.npz import check_values, read_npz
+    p = weights_path(wl)
+    if p is None:
+        raise InputError("the workload names no weights file (top-level 'weights:')", Where(wl.file), "weights")
+    check_weights_file(wl)
+    params = read_npz(p, "weights file")
+    check_params(params, wl, Where(str(p)))
+    if "input.range" in params:
+        params["input.range"] = check_values(params["input.range"], Where(str(p)), "input.range", "range")
+        if params["input.range"].shape not in ((), (1,)):
+            raise InputError(f"expected one number, found shape {list(params['input.range'].shape)}",
+                             Where(str(p)), "input.range")
+    return params
+
+
+def check_params(params: dict, wl, where: Where) -> None:
+    """Every compute layer's `.w`, `.b`, `.range` (and optional `.w_scale`; a join layer's optional `.range`)
+    present, of its shape, finite and bounded (tlm/config/npz.py check_values): the same for a weights file and for an ONNX model's
+    initializers after folding.  Arrays are replaced by their float64 values."""
+    from tlm.config.npz import check_values
     for L in wl.layers:
+        if L.type in JOIN_TYPES and L.name + ".range" in params:  # optional: else its inputs' worst case
+            a = np.asarray(params[L.name + ".range"])
+            if a.shape != ():
+                raise InputError(f"expected one number, found shape {list(a.shape)}", where, L.name + ".range")
+            params[L.name + ".range"] = check_values(a, where, L.name + ".range", "range")
         if not L.is_compute:
             continue
         for key in (".w", ".b", ".range"):
             if L.name + key not in params:
-                raise InputError(f"weights file {p.name} has no '{L.name}{key}'", L.where, L.name)
+                raise InputError(f"weights file {Path(where.file).name} has no '{L.name}{key}'", where, L.name)
         want = (L.c_out, L.c_in // L.groups, *L.kernel) if L.type == "conv2d" else (L.c_out, L.in_shape[0])
         for key, shape in ((".w", want), (".b", (L.c_out,)), (".range", ()), (".w_scale", (L.c_out,))):
             a = params.get(L.name + key)
             if a is None and key == ".w_scale":
                 continue
+            a = np.asarray(a)
             if tuple(a.shape) != shape:
                 raise InputError(f"weights '{L.name}{key}' have shape {list(a.shape)}, the layer needs "
-                                 f"{list(shape)}", L.where, L.name)
-            if a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)):
-                raise InputError(f"weights '{L.name}{key}' must be finite numbers", L.where, L.name)
-    return params
+                                 f"{list(shape)}", where, L.name + key)
+            kind = "range" if key in (".range", ".w_scale") else "weight"
+            params[L.name + key] = check_values(a, where, L.name + key, kind)
 
 
 def random_params(arch, wl, images: np.ndarray, seed: int = 0, percentile: float = 99.9) -> dict:

@@ -222,10 +222,15 @@ def apply(arch, wl, asg, S, pl):
     return pl["cycles"], int(cost[res < arch.macro.count].sum())
 
 
-def with_policy(arch, policy):
-    """`arch` with `mapping.policy` replaced."""
+def with_policy(arch, policy, source: str | None = None):
+    """`arch` with `mapping.policy` replaced; its errors name `source` (where the policy came from, e.g. the
+    command line) or the architecture's own file."""
     import dataclasses
-    return dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
+    from tlm.config.arch import with_source
+    new = dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
+    if source is not None:
+        new.source_file = source
+    return with_source(new, arch)
 
 
 def image_latency_cycles(res) -> int:

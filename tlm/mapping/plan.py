@@ -73,6 +73,7 @@ from tlm.mapping.rules import (  # noqa: F401  (re-exported for the engines)
 from tlm.config.workload import VIEW_TYPES, Workload, check_against
 
 EXACT_LIMIT = 2.0**62  # every int64 count stays below this (2x margin): exact, never wrapped
+MAX_PLAN_TILES = 1 << 22  # tiles one plan enumerates (the assignment: 2 x 8 bytes each, 64 MiB at most)
 MAX_TILES = 200_000  # tile runs per TLM simulation: each is a few Python objects and events
 MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer stays a few seconds of work
 
@@ -188,6 +189,7 @@ class Plan:
         N = arch.macro.count
         if len(comp):
             m = self.mapping
+            self.check_plan_tiles()
             self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
             self.load_cycles = self._tile_load_cycles * (0 if self.resident else 1)
             # the assignment: policy "sequential", rounds of N tiles (a resident policy sets every layer's below)
@@ -401,6 +403,19 @@ class Plan:
             raise InputError(f"on '{arch.name}' the run would take about {total[-1]:.3g} cycles up to this layer, "
                              f"more than the {EXACT_LIMIT:.3g} the engines count exactly (a huge layer on a very "
                              "slow architecture?)", l.where or Where(wl.file), f"layers[{i}]({l.name})")
+
+    def check_plan_tiles(self) -> None:
+        """Every engine enumerates the tiles (the assignment is two int64 arrays per layer): refuse a
+        network past MAX_PLAN_TILES before any array of that size is asked for."""
+        m = self.mapping
+        if m is None or int(m.tiles.sum()) <= MAX_PLAN_TILES:
+            return
+        j = int(np.argmax(np.cumsum(m.tiles) > MAX_PLAN_TILES))
+        l = self.wl.layers[int(self.comp_idx[j])]
+        raise InputError(f"the network needs {int(m.tiles.sum()):,} weight tiles on '{self.arch.name}' (layer "
+                         f"'{l.name}' alone {int(m.tiles[j]):,}), over the limit of {MAX_PLAN_TILES:,} tiles a plan "
+                         "enumerates (macros of very few rows or columns for this layer?)",
+                         l.where or Where(self.wl.file), f"layers[{int(self.comp_idx[j])}]({l.name})")
 
     def check_tile_limit(self) -> None:
         """The TLM engine runs every tile as objects and events: refuse networks past MAX_TILES."""

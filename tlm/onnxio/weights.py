@@ -32,25 +32,100 @@ import numpy as np
 
 from tlm.functional import model as F
 from tlm.functional.joins import JOIN_TYPES
+from tlm.config.npz import check_values
 from tlm.errors import InputError, Where
 
 CALIBRATION_PERCENTILE = 99.99  # as scripts/train_mnist.py calibrates the shipped network's ranges
 FOLDABLE = ("BatchNormalization", "Mul", "Add", "Sub", "Div")
 
 
-def _constants(model) -> dict:
-    from onnx import numpy_helper
-    vals = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+# element types an initializer may have, with their bytes per element: the real numeric ones (never string,
+# complex, packed 4-bit or UNDEFINED); bfloat16 (16) and the float8 types (17-20) as onnx reads them
+REAL_TYPES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2, 17: 1, 18: 1,
+              19: 1, 20: 1}
+
+
+def _tensor(t, model_dir: Path, where: Where):
+    """The values of initializer / Constant tensor `t`, every field checked: a real numeric type, dims
+    >= 0 of a bounded count, no segment, data as long as the dims say; external data inside the model's
+    folder only (a relative path without '..', no symbolic link, offset and length within the file)."""
+    from onnx import TensorProto, numpy_helper
+
+    from tlm.config.npz import MAX_TOTAL_ELEMENTS
+    field = f"initializer '{t.name[:80]}'"
+    if t.data_type not in REAL_TYPES:
+        raise InputError(f"data_type {t.data_type} is not a real numeric type (float, integer or bool)", where, field)
+    if t.HasField("segment"):
+        raise InputError("segmented tensors are not supported", where, field)
+    dims = list(t.dims)
+    if any(d < 0 for d in dims) or len(dims) > 32 or int(np.prod(dims, dtype=object)) > MAX_TOTAL_ELEMENTS:
+        raise InputError(f"dims {dims[:8]} are negative or too large", where, field)
+    n = int(np.prod(dims, dtype=object))
+    size = n * REAL_TYPES[t.data_type]
+    if t.data_location == TensorProto.EXTERNAL:
+        t2 = TensorProto()
+        t2.CopyFrom(t)
+        t2.raw_data = _external_bytes(t, model_dir, size, where, field)
+        t2.data_location = TensorProto.DEFAULT
+        del t2.external_data[:]
+        t = t2
+    elif t.HasField("raw_data") and len(t.raw_data) != size:
+        raise InputError(f"raw_data holds {len(t.raw_data)} bytes, the dims {dims[:8]} need {size}", where, field)
+    try:
+        a = numpy_helper.to_array(t)
+    except Exception as e:  # noqa: BLE001  (onnx raises several types on damaged tensors)
+        raise InputError(f"cannot read its values ({type(e).__name__}: {' '.join(str(e).split())[:120]})", where,
+                         field) from None
+    if a.size != n:
+        raise InputError(f"holds {a.size} values, the dims {dims[:8]} need {n}", where, field)
+    return a
+
+
+def _external_bytes(t, model_dir: Path, size: int, where: Where, field: str) -> bytes:
+    import os
+    info = {e.key: e.value for e in t.external_data}
+    loc = info.get("location", "")
+    try:
+        offset, length = int(info.get("offset", 0)), int(info.get("length", size))
+    except ValueError:
+        raise InputError("external data offset and length must be integers", where, field) from None
+    rel = Path(loc)
+    if not loc or "\x00" in loc or rel.is_absolute() or ".." in rel.parts:
+        raise InputError(f"external data location {loc[:80]!r} must be a path relative to the model's folder, "
+                         "inside it", where, field)
+    if offset < 0 or length < 0 or length != size:
+        raise InputError(f"external data offset {offset} and length {length} do not give the {size} bytes the "
+                         "dims need", where, field)
+    p = model_dir / rel
+    try:
+        real = os.path.realpath(p)
+        if real != os.path.join(os.path.realpath(model_dir), os.path.normpath(loc)):
+            raise InputError(f"external data '{loc[:80]}' goes through a symbolic link", where, field)
+        if not os.path.exists(real):
+            raise InputError(f"external data file '{loc[:80]}' not found next to the model", where, field)
+        if not os.path.isfile(real) or os.path.getsize(real) < offset + length:
+            raise InputError(f"external data file '{loc[:80]}' is not a regular file of at least "
+                             f"{offset + length} bytes", where, field)
+        with open(real, "rb") as f:
+            f.seek(offset)
+            return f.read(length)
+    except OSError as e:
+        raise InputError(f"external data file '{loc[:80]}': {e.strerror}", where, field) from None
+
+
+def _constants(model, model_dir: Path, where: Where) -> dict:
+    vals = {t.name: _tensor(t, model_dir, where) for t in model.graph.initializer}
     for n in model.graph.node:
         if n.op_type == "Constant" and n.output:
             for a in n.attribute:
                 if a.name == "value":
-                    vals[n.output[0]] = numpy_helper.to_array(a.t)
+                    vals[n.output[0]] = _tensor(a.t, model_dir, where)
                 elif a.name in ("value_float", "value_floats"):
                     vals[n.output[0]] = np.asarray(a.f if a.name == "value_float" else list(a.floats))
     return vals
 
 
+@np.errstate(all="ignore")  # a fold that overflows gives inf or NaN, refused below by name (never a warning)
 def read_weights(path, wl=None) -> tuple[object, dict, str]:
     """(workload, params for tlm.functional.model.FunctionalNet without ranges, where the ranges come from:
     'metadata' or None).  `wl`: the workload already imported from `path` (imported when None)."""
@@ -59,7 +134,8 @@ def read_weights(path, wl=None) -> tuple[object, dict, str]:
         wl = load_onnx(path)
     model, _ = read_model(path)
     imp = import_graph(model, path)
-    rd = _Constants(_constants(model), Where(str(path)))
+    where = Where(str(path))
+    rd = _Constants(_constants(model, Path(path).resolve().parent, where), where)
     layers = {L.name: L for L in wl.layers}
     params: dict = {}
     for n in imp._toposort():
@@ -150,7 +226,8 @@ def _fold(const: _Constants, n, w, b, k_index):
 
 
 def _check_weight_shapes(wl, params, where) -> None:
-    """Every compute layer has weights of its shape (a dense layer's flattened ones reshaped)."""
+    """Every compute layer has weights of its shape (a dense layer's flattened ones reshaped), finite and
+    bounded as a weights file's."""
     for L in wl.layers:
         if L.is_compute and L.name + ".w" not in params:
             raise InputError(f"no weights found for layer '{L.name}'", where, L.name)
@@ -162,6 +239,8 @@ def _check_weight_shapes(wl, params, where) -> None:
             elif tuple(w.shape) != want:
                 raise InputError(f"weights of shape {list(w.shape)} do not fit the layer ({list(want)})", where,
                                  L.name)
+            for key in (".w", ".b"):  # the weights file's bounds, after folding (tlm/config/npz.py)
+                params[L.name + key] = check_values(params[L.name + key], where, f"{L.name}{key} (after folding)")
 
 
 def _metadata_ranges(model, wl, params, where):
@@ -174,9 +253,9 @@ def _metadata_ranges(model, wl, params, where):
                   if (L.is_compute or L.type in JOIN_TYPES) and f"tlm.range.{L.name}" in meta}
     except ValueError as e:
         raise InputError(f"metadata 'tlm.*' must be numbers: {e}", where, "metadata_props") from None
-    if not (params["input.range"] > 0 and np.isfinite(params["input.range"])) or \
-            any(not (r > 0 and np.isfinite(r)) for r in ranges.values()):
-        raise InputError("metadata ranges 'tlm.*' must be finite and > 0", where, "metadata_props")
+    check_values(params["input.range"], where, "metadata_props 'tlm.input_range'", "range")
+    for k, r in ranges.items():
+        check_values(r, where, f"metadata_props 'tlm.range.{k}'", "range")
     comp = {L.name for L in wl.layers if L.is_compute}
     if len(comp & ranges.keys()) != len(comp):
         return None
@@ -225,6 +304,7 @@ def build_onnx(arch, wl, path, calibration=None, force_calibration=False):
         note = f"activation ranges calibrated on {what} ({CALIBRATION_PERCENTILE:g}th percentile of the float outputs)"
     else:
         note = f"activation ranges from the metadata of {Path(path).name} (as trained)"
+    F.check_params(params, wl, Where(str(path)))  # the weights file's checks, after folding and calibrating
     return F.FunctionalNet(arch, wl, params), note
 
 
@@ -247,6 +327,7 @@ def weights_npz(path, wl, calibration=None) -> tuple[bytes, str]:
         note = f"read from {Path(path).name}; activation ranges calibrated on {what}"
     else:
         note = f"read from {Path(path).name}; activation ranges from its metadata"
+    F.check_params(params, wl, Where(str(path)))  # what `tlm accuracy` will check when it reads the file
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:  # an .npz with fixed timestamps: same bytes
         for k, v in sorted(params.items()):

@@ -87,7 +87,10 @@ def quiet_matplotlib_config() -> None:
     import atexit
     import shutil
     import tempfile
-    tmp = tempfile.mkdtemp(prefix="tlm-matplotlib-")
+    try:
+        tmp = tempfile.mkdtemp(prefix="tlm-matplotlib-")  # removed at exit (SIGTERM too: tlm/cli/__init__.py)
+    except OSError:  # no usable $TMPDIR: Matplotlib finds its own way (or says so)
+        return
     atexit.register(shutil.rmtree, tmp, True)
     os.environ["MPLCONFIGDIR"] = tmp
 
@@ -110,3 +113,18 @@ def require_regular_file(path, opt: str, why: str, command: str) -> None:
     import stat
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"expected a regular file ({why}), found a device, FIFO or folder", where)
+
+
+def scratch_folder(stack, prefix: str = "tlm-") -> Path:
+    """A temporary folder removed when `stack` (a contextlib.ExitStack) closes -- on SIGTERM too (it is
+    turned into KeyboardInterrupt until then, as Ctrl-C).  InputError in one line when none can be made
+    (no writable $TMPDIR, a zero file-size limit)."""
+    import tempfile
+    from tlm.config.yamlio import interrupt_on_sigterm
+    stack.callback(interrupt_on_sigterm())  # (callbacks run last-in first-out: the folder goes first)
+    try:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    except OSError as e:
+        where = os.environ.get("TMPDIR") or "/tmp"
+        raise InputError(f"cannot make a scratch folder: {' '.join(str(e.strerror or e).split())[:200]}",
+                         Where(where), "$TMPDIR") from None

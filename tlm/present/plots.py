@@ -43,6 +43,9 @@ def require():
         raise InputError(f"plots need the optional extra 'plot' (matplotlib): {install_hint('plot')}",
                          Where("--plot")) from None
     matplotlib.use("Agg", force=True)
+    import warnings
+    # a layer name in a script the font lacks (CJK, ...) is drawn as boxes: not a screenful of warnings
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
     import matplotlib.pyplot as plt
     return plt
 

@@ -14,6 +14,7 @@ from tlm.functional import model as F
 from tlm.errors import InputError, Where
 
 MAX_CALIBRATION_IMAGES = 100_000  # bound of --calibration-images
+MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; a bound keeps the error one line
 NOISE_SWEEP_LSB = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # noise levels of --noise-sweep, ADC LSB rms
 
 
@@ -37,7 +38,7 @@ def held_out_images(wl, dataset: str, images: int | None, seed: int = datasets.S
     workload's input codes (fitted to its input shape, quantized to its input bits) and labels; a seeded
     class-balanced sample of `images` when given (tlm/functional/datasets.inputs)."""
     if images is not None and images < 1:
-        raise InputError(f"expected at least 1 image, found {images}", field="--images")
+        raise InputError(f"expected at least 1 image, found {images}", Where("<command line>"), "--images")
     return datasets.inputs(dataset, "test", wl.input_shape, wl.input_bits, images, seed)
 
 
@@ -134,6 +135,7 @@ class ActivityMeasurement:
 def measure(arch, wl, dataset: str, images: int = 200, seed: int = 0, net=None) -> ActivityMeasurement:
     """Run `images` held-out images of `dataset` (a shipped name or an .npz) through the CIM model of `wl`
     (its weights, or random weights calibrated on training images when it has none; or `net`)."""
+    F.check_weights_file(wl)  # before the images load
     x, _ = held_out_images(wl, dataset, images)
     src = "shipped weights"
     if net is None:
@@ -236,9 +238,14 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     if not 1 <= images <= MAX_FUNCTIONAL_IMAGES:
         raise InputError(f"expected 1 to {MAX_FUNCTIONAL_IMAGES:,} images, found {images}", Where("<command line>"),
                          "--images")
+    if not 0 <= seed <= MAX_SEED:  # numpy's generators refuse negative seeds with a ValueError
+        raise InputError(f"expected a seed from 0 to {MAX_SEED}, found {seed}", Where("<command line>"), "--seed")
     if not datasets.is_file_arg(dataset) and dataset not in datasets.DATASETS:
         raise InputError(f"unknown dataset '{dataset}', expected one of {', '.join(datasets.DATASETS)} or an "
                          ".npz file", Where("<command line>"), "--dataset")
+    from tlm.config.workload import check_run_limits
+    check_run_limits(dataclasses.replace(wl, batch=images), Where(f"--images {images} (command line)"))
+    F.check_weights_file(wl)  # before the images load (seconds for a shipped dataset)
     x, y = held_out_images(wl, dataset, images)
     wlb = dataclasses.replace(wl, batch=len(x))
     onnx = Path(str(workload_path)).suffix.lower() == ".onnx"

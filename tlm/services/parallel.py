@@ -36,10 +36,22 @@ def dask_client(address: str):
     except ImportError:
         from tlm.extras import install_hint
         raise InputError(f"needs the optional extra 'dask': {install_hint('dask')}", Where("--dask")) from None
+    silence_dask_logs()  # (after the import: importing distributed sets its loggers' levels from its config)
     try:
         return Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
         raise InputError(f"cannot connect to the Dask scheduler at '{address}': {e}", Where("--dask")) from None
+
+
+def silence_dask_logs() -> None:
+    """The Dask client's own logging off: a lost scheduler is reported by the sweep in one line, not also by
+    distributed's reconnect errors and tracebacks (its loggers, and tornado's and asyncio's that it drives).
+    Every existing logger of those families is set, since distributed's config gives children their own
+    levels (distributed.client: warning)."""
+    import logging
+    families = ("distributed", "tornado", "asyncio")
+    for name in [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in families] + list(families):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 10)
 
 
 def parallelism(workers: int = 1, client=None) -> int:

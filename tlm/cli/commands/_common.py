@@ -55,12 +55,28 @@ def load_workload_arg(arg, arch=None):
 def console(stderr=False):
     import sys
 
-    from rich.console import Console
-
     from tlm.present.tables import console_width
     stream = sys.stderr if stderr else sys.stdout
     # $COLUMNS, else the terminal's width, else (a pipe or file) 80: see tlm/present/tables.py
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=console_width(stream))
+    return _console_class()(stderr=stderr, highlight=False, soft_wrap=False, width=console_width(stream))
+
+
+def _console_class():
+    """rich's Console, but a closed pipe (`tlm simulate | head`) raises BrokenPipeError, which the CLI
+    turns into a quiet exit 0 (tlm/cli/__init__.py), instead of rich's SystemExit(1)."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        class PipeConsole(Console):
+            def on_broken_pipe(self) -> None:
+                self.quiet = True
+                raise BrokenPipeError("standard output closed")
+        _CONSOLE = PipeConsole
+    return _CONSOLE
+
+
+_CONSOLE = None
 
 
 def add_set(p, workload=True):

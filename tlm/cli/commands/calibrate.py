@@ -79,6 +79,19 @@ def _yaml_str(s: str) -> str:
     return s if re.fullmatch(r"[A-Za-z0-9_./-]+", s) else json.dumps(s)
 
 
+def check_loads(text: str, dest: Path, src: Path) -> None:
+    """The text `calibrate --write` is about to write loads as an architecture (from `dest`'s folder, as it
+    will be read): a fitted value the schema refuses (e.g. macro.rows that macro.fold does not divide) is
+    one line naming the source file and the field, and `dest` is left as it was."""
+    from tlm.config.arch import load_with_published
+    from tlm.errors import InputError, Where
+    try:
+        load_with_published(dest if str(dest) != "-" else src, text)
+    except InputError as e:
+        raise InputError(f"the fitted values give a file that does not load ({e.message})", Where(str(src)),
+                         f"published.fitted: {e.field}" if e.field else "published.fitted") from None
+
+
 def published_fit_table(fit) -> Table:
     t = Table(title="fit of the design's own parameters (least squares on the log errors of all its figures)")
     for c, j in (("parameter", "left"), ("before", "right"), ("fitted", "right")):
@@ -113,6 +126,7 @@ def run(args) -> int:
         text = calibrate.substitute(read_text(path, "architecture file"), values, str(path))
         text = rebase_extends(text, path, Path(args.write))
         calibrate.check_substituted(text, values, str(args.write))
+        check_loads(text, Path(args.write), path)
         atomic_write(Path(args.write), text)
         con.print(f"wrote {args.write}")
     return 0

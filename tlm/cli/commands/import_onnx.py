@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tlm.errors import InputError, Where
+from tlm.config.yamlemit import yaml_comment, yaml_flow
 from tlm.config.yamlio import atomic_write, atomic_write_all
 from tlm.cli.commands._common import console
 
@@ -42,13 +43,27 @@ def precision_of(args) -> dict:
     return prec
 
 
+def check_written(text: str, model, weights) -> None:
+    """What `tlm import` writes loads as the workload it imported and names only the weights file the user
+    gave (`weights`, or none): checked on the text before any file is replaced."""
+    from tlm.onnxio.graph import parse_yaml
+    got = parse_yaml(text, model).extra.get("weights")
+    if got != weights:
+        raise RuntimeError(f"tlm import wrote weights: {got!r}, expected {weights!r}")
+
+
 def run(args) -> int:
     from tlm.onnxio.graph import onnx_to_yaml, parse_yaml
     prec = precision_of(args)
     text = onnx_to_yaml(args.model, prec)
     wl = parse_yaml(text, args.model)  # what we write must load: check before writing
+    if wl.extra.get("weights") is not None:  # a header line cannot add a key (tlm/config/yamlemit.py yaml_comment)
+        raise RuntimeError("tlm import wrote a weights: key of the model's choosing")
     if args.weights:
         import os
+        if args.weights == "-" or "\x00" in args.weights:
+            raise InputError("expected a file name for the .npz (binary; not standard output)",
+                             Where("tlm import (command line)"), "--weights")
 
         from tlm.services.accuracy import calibration_images
         from tlm.onnxio.weights import weights_npz
@@ -56,10 +71,12 @@ def run(args) -> int:
         rel = os.path.relpath(Path(args.weights).resolve(), out.resolve().parent)
         data, note = weights_npz(args.model, wl,
                                  lambda: calibration_images(wl, args.dataset, args.calibration_images))
-        text += f"weights: {rel}  # {note}\n"
+        text += f"weights: {yaml_flow(rel)}  {yaml_comment(note)}\n"  # through the emitter, never pasted
+        check_written(text, args.model, rel)
         atomic_write_all([(Path(args.weights), data), (out, text)])  # both files or none
     else:
         atomic_write(Path(args.output), text)
-    console(stderr=args.output == "-").print(f"wrote {args.output}: '{wl.name}', {len(wl.layers)} layers "
-                    f"({sum(l.is_compute for l in wl.layers)} on the macros), {wl.macs:,} MACs")
+    from rich.markup import escape  # a name such as "[bold]x" is text, not markup
+    console(stderr=args.output == "-").print(escape(f"wrote {args.output}: {wl.name!r}, {len(wl.layers)} layers "
+                    f"({sum(l.is_compute for l in wl.layers)} on the macros), {wl.macs:,} MACs"))
     return 0

@@ -98,8 +98,8 @@ def run(args) -> int:
     with contextlib.ExitStack() as stack:
         scratch = None  # a folder for the trace and plots that join the -o folder's set of files
         if args.out and (args.trace is True or args.plot is True):
-            import tempfile
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tlm-run-")))
+            from tlm.present.outputs import scratch_folder
+            scratch = scratch_folder(stack, "tlm-run-")  # removed on SIGTERM too; one line when none can be made
         trace_to = str(scratch / "trace.json") if args.out and args.trace is True else args.trace
         try:
             result, fun = _simulate(args, arch, wl, trace_to)

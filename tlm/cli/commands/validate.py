@@ -18,6 +18,9 @@ def run(args) -> int:
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch) if args.workload else None
     arch, wl = apply_set(args, arch, wl)
+    if wl is not None:  # what the engines would refuse: the plan's limits and the mapping policy's feasibility
+        from tlm.mapping.plan import build_plan
+        build_plan(arch, wl, policy="sequential" if arch.mapping.policy == "auto" else None)
     msg = f"ok: architecture '{arch.name}' ({arch.macro.count} macro(s) of {arch.macro.rows}x{arch.macro.columns})"
     if wl is not None:
         msg += f"; workload '{wl.name}' ({len(wl.layers)} layers, {wl.macs:,} MACs)"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from tlm.config.arch import arch_from_dict
 from tlm.errors import InputError, Where
 from tlm.config.overrides import format_cell, with_arch_values, with_precision, workload_values
-from tlm.config.workload import check_against
+from tlm.config.workload import check_against, check_run_limits
 
 
 @dataclass
@@ -71,6 +71,7 @@ class PointBuilder:
             if wl is None:
                 wl = with_precision(job.workload, **workload_values(
                     {job.settings[i].path: vals[i] for i in self.wl_idx}))
+                check_run_limits(wl)  # the file's run limits at this point's batch (tlm/config/workload.py)
                 self._cache(self._wl, wkey, wl)
             check_against(wl, arch)
         except InputError as e:

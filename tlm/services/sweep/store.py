@@ -104,8 +104,24 @@ def read_finished(path, job: Job) -> dict:
             if row[n_set] != job.base:
                 raise InputError(f"point {row[0]} was computed from another architecture, workload or engine "
                                  f"(base {row[n_set]}, now {job.base}); drop --resume to start over", where)
+            for col, cell in zip(want[n_set + 1:], row[n_set + 1:]):  # read back as read_table reads them
+                if col not in TEXT_COLUMNS and not _is_number(cell):
+                    raise InputError(f"point {row[0]}: '{cell[:40]}' is not a number; drop --resume to start "
+                                     "over", where, col)
             done.setdefault(i, csv_line(row))
     return done
+
+
+def _is_number(cell: str) -> bool:
+    """A result cell as read_table reads it back: a number (ratios may be inf), or empty (a point without
+    numbers, e.g. an infeasible one)."""
+    if cell == "":
+        return True
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
