@@ -54,13 +54,6 @@ def add_arguments(p):
 from tlm.api._accuracy import MAX_SEED  # noqa: E402,F401
 
 
-def check_weights_field(wl) -> None:
-    """The workload's top-level `weights:` names an existing regular .npz file, or is absent (then random
-    weights are calibrated): tlm/functional/model.py check_weights_file, before any image is loaded."""
-    from tlm.functional.model import check_weights_file
-    check_weights_file(wl)
-
-
 def _fmt_db(v):
     return "inf" if math.isinf(v) else f"{v:.1f}"
 
