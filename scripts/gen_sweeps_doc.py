@@ -428,17 +428,13 @@ per inference of each layer stacked by event kind, and the run's total by kind.
 ## From Python
 
 ```python
-from tlm import sweep
-from tlm.config.arch import load_arch
-from tlm.config.workload import load_workload
-from tlm.cli.commands.sweep import engine_args
+import tlm
 
-arch, wl = load_arch("configs/imagine.yaml"), load_workload("workloads/resnet8.yaml")
-settings = sweep.parse_settings(["macro.count=1,2,4", "precision.weight=1..8"], arch)
-job = sweep.Job(arch.to_dict(), wl, tuple(settings), "analytic", engine_args("analytic"))
-text, kept = sweep.run_sweep(job, "sweep.csv", workers=1)      # or dask="tcp://...", resume=True
-table = sweep.read_table(text)                                  # columns: settings as text, results as arrays
-front = sweep.pareto_by_batch(table)                            # per batch size: latency vs energy per inference
+s = tlm.sweep("imagine", "resnet8", {"macro.count": [1, 2, 4], "precision.weight": "1..8"},
+              out="sweep.csv", workers=1)                # or dask="tcp://...", resume=True
+s.table                                                  # columns: settings as text, results as arrays
+s.pareto()                                               # per batch size: latency vs energy per inference
+s.frame()                                                # the rows as a pandas DataFrame (extra 'frames')
 ```
 
 The package `tlm/services/sweep/` has one module per concern: `points.py` (numbering and building points),

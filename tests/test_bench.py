@@ -54,20 +54,6 @@ def test_bad_bench_arguments(capsys):
     assert len(err) == 2 and all(l.startswith("error: ") for l in err)
 
 
-def test_one_blas_thread_unless_the_user_says_otherwise():
-    code = ("import tlm, numpy, json; from threadpoolctl import threadpool_info; "
-            "print(json.dumps([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']))")
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    env["PYTHONPATH"] = str(ROOT)
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert p.returncode == 0, p.stderr
-    assert set(json.loads(p.stdout)) == {1}
-    env["OPENBLAS_NUM_THREADS"] = "2"
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    threads = json.loads(p.stdout)
-    assert threads and all(t == min(2, os.cpu_count()) for t in threads)
-
-
 def test_peak_rss_is_the_fresh_processes_own(arch, resnet8):
     """The peak RSS of `tlm bench` is the child's own: a parent that has touched 256 MiB does not pass
     its peak on (ru_maxrss of a forked child would), and a child that touches 128 MiB more reports at

@@ -91,6 +91,7 @@ def _commands(tmp):
         "paper": (["paper"], "against the IMAGINE paper"),
         "chips": (["chips"], "Kneip et al."),  # configs/published/ shipped too
         "calibrate": (["calibrate"], "macro.c_cell_ff"),
+        "schema": (["schema", "workload"], '"layers"'),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 EXTRAS = {  # extra -> the packages it installs (pyproject.toml [project.optional-dependencies])
     "onnx": ("onnx",),
     "plot": ("matplotlib",),
+    "frames": ("pandas",),
     "dask": ("dask[distributed]",),
     "data": ("mlxtend", "scikit-learn", "scipy"),
 }

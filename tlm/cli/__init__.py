@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tlm import __version__
+from tlm._version import __version__
 from tlm.errors import InputError
 
 
@@ -137,4 +137,6 @@ def _silence_stdout() -> None:
 
 
 def entry() -> None:
+    from tlm.functional.threads import cli_defaults
+    cli_defaults()  # one BLAS thread unless the user set a count: before numpy loads (README "Threads")
     sys.exit(main())

@@ -174,7 +174,7 @@ class Result:
     def to_json_dict(self, inputs=None) -> dict:
         """Everything as JSON-ready data; `inputs`: the files the run read (see tlm/present/outdir.py), each
         {role, path, sha256}."""
-        from tlm import __version__
+        from tlm._version import __version__
         rows = []
         for i, n in enumerate(self.layer_names):
             row = {"name": n, "type": self.layer_types[i]}
@@ -203,6 +203,18 @@ class Result:
             "workload": self.workload.to_dict(),
             **({"extra": self.extra} if self.extra else {}),
         }
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the summary and the energy by component (stdlib only; the full tables as
+        data frames: tlm.frames(result))."""
+        import html
+        s = self.summary()
+        rows = [(k, f"{v:,.6g}" if isinstance(v, float) else str(v)) for k, v in s.items()]
+        rows += [(f"energy_{c}_per_batch_pj", f"{v:,.6g}") for c, v in self.energy_by_component_pj.items()]
+        body = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{html.escape(v)}</td></tr>"
+                       for k, v in rows)
+        title = html.escape(f"{self.workload.name} on {self.arch.name} ({self.engine} engine)")
+        return f"<table><caption>{title}</caption>{body}</table>"
 
     def to_json(self, inputs=None) -> str:
         import json  # only when writing JSON: not on every start

@@ -10,7 +10,6 @@ point (0 after a ReLU, 2^(r-1) for signed outputs).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,17 +182,6 @@ def digital(layer, xs, zps, top, is_float, join=None):
     raise InputError(f"layer type '{t}' has no functional model", layer.where, layer.name)
 
 
-def _one_blas_thread():
-    """One BLAS thread while the model runs (fastest for its many small matmuls), with threadpoolctl when
-    it is there (it comes with scikit-learn, the optional extra 'data'); without it, tlm/__init__.py's
-    OPENBLAS_NUM_THREADS=1 default already holds unless the user changed it."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 # ---- networks ---------------------------------------------------------------------------------------------------
 @dataclass
 class RunResult:
@@ -242,11 +230,12 @@ class FunctionalNet:
     def run(self, images: np.ndarray, mode: str, swing: str = "adaptive", noise_lsb: float = 0.0,
             seed: int = 0, batch: int = 250) -> RunResult:
         """Images (N, C, H, W) as unsigned input codes through the float, ideal or cim model."""
+        from tlm.functional.threads import blas_threads
         check_input_codes(images, self.wl.input_bits)
         rng = np.random.default_rng(seed)
         stats = {n: LayerStats() for n in self.q} if mode == "cim" else {}
         outs = []
-        with _one_blas_thread():
+        with blas_threads():  # one thread is faster for these matmuls (tlm/functional/threads.py)
             for s in range(0, len(images), batch):
                 outs.append(self._run_batch(images[s:s + batch], mode, swing, noise_lsb, rng, stats))
         return RunResult(np.concatenate(outs), stats)

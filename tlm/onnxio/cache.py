@@ -32,8 +32,8 @@ def folder() -> Path | None:
 
 
 def importer_version() -> str:
-    import tlm
-    h = hashlib.sha256(tlm.__version__.encode())
+    from tlm._version import __version__
+    h = hashlib.sha256(__version__.encode())
     here = Path(__file__).parent
     for name in _SOURCES:
         h.update((here / name).read_bytes())

@@ -186,7 +186,7 @@ def input_files(arch_path, workload_path) -> list[dict]:
 def files(r: Result, inputs: list, argv: list, extra: dict | None = None) -> list[tuple[str, str | bytes]]:
     """(name inside the folder, content) of every file, the manifest last; `extra`: more files by name
     (the trace, the plots) to write and list with the others."""
-    from tlm import __version__
+    from tlm._version import __version__
     out = [("config.yaml", config_yaml(r.arch)), ("workload.yaml", workload_yaml(r.workload)),
            ("stats.json", r.to_json(inputs)),
            ("summary.csv", summary_csv(r)), ("layers.csv", layers_csv(r)), ("energy.csv", energy_csv(r)),

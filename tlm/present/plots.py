@@ -71,9 +71,17 @@ def _colors(names):
     return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
 
 
+class Figures(dict):
+    """An `out_dir` that keeps the figures instead of writing them: stem -> matplotlib Figure (for
+    notebooks: `run_figure`, `sweep_figures`, `mapping_figure`)."""
+
+
 def save(fig, out_dir: Path, stem: str) -> list[Path]:
-    """Write `stem.png` and `stem.svg` atomically; close the figure."""
+    """Write `stem.png` and `stem.svg` atomically; close the figure.  Into a `Figures`: keep it open."""
     import matplotlib.pyplot as plt
+    if isinstance(out_dir, Figures):
+        out_dir[stem] = fig
+        return []
     paths = []
     for fmt, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
         buf = io.BytesIO()
@@ -149,6 +157,20 @@ def run_plots(result, out_dir: Path) -> list[Path]:
         ax2.set_xlim(0, tot.max(initial=1) * t_scale * 1.3)
         fig.tight_layout()
         return save(fig, out_dir, "run_energy")
+
+
+def run_figure(result):
+    """The `run_energy` plot of a Result as a matplotlib Figure (not written; `run_plots` writes it)."""
+    figs = Figures()
+    run_plots(result, figs)
+    return figs["run_energy"]
+
+
+def sweep_figures(table: dict, paths, x: str | None = None, y: str | None = None) -> dict:
+    """Every plot `sweep_plots` writes, as {stem: matplotlib Figure} (not written)."""
+    figs = Figures()
+    sweep_plots(table, paths, figs, x, y)
+    return dict(figs)
 
 
 # ---- a sweep -----------------------------------------------------------------------------------------

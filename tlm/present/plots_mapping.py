@@ -59,3 +59,11 @@ def mapping_plot(result, out_dir: Path) -> list[Path]:
         fig.suptitle(f"{result.workload.name} on {arch.name}: weight tiles on {len(used)} of {m['macros']} macros")
         fig.tight_layout()
         return save(fig, out_dir, "mapping")
+
+
+def mapping_figure(result):
+    """The `mapping` plot as a matplotlib Figure, or None for a sequential run (nothing to draw)."""
+    from tlm.present.plots import Figures
+    figs = Figures()
+    mapping_plot(result, figs)
+    return figs.get("mapping")

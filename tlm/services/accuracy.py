@@ -90,16 +90,21 @@ class Evaluation:
     accuracy: dict  # model name ('float', 'ideal', 'cim') -> fraction correct
     stats: dict  # layer name -> functional.LayerStats of the CIM run
     images: int
+    # model name -> (images, outputs): the last layer's output of each image (float model: real values;
+    # ideal and cim: the output codes); the prediction is its argmax
+    outputs: dict = dataclasses.field(default_factory=dict)
+    labels: np.ndarray | None = None  # (images,) the true class of each image
 
 
 def evaluate(net, x, y, swing: str, noise_lsb: float, seed: int = 0, models=F.MODES) -> Evaluation:
-    acc, stats = {}, {}
+    acc, stats, outs = {}, {}, {}
     for mode in models:
         r = net.run(x, mode, swing, noise_lsb, seed)
-        acc[mode] = float((r.outputs.reshape(len(x), -1).argmax(1) == y).mean())
+        outs[mode] = r.outputs.reshape(len(x), -1)
+        acc[mode] = float((outs[mode].argmax(1) == y).mean())
         if mode == "cim":
             stats = r.stats
-    return Evaluation(acc, stats, len(x))
+    return Evaluation(acc, stats, len(x), outs, np.asarray(y))
 
 
 def noise_sweep(net, x, y, swing: str, levels=NOISE_SWEEP_LSB, seed: int = 0) -> list[tuple[float, Evaluation]]:
@@ -256,7 +261,9 @@ def functional_run(arch, wl, workload_path, dataset: str, images: int = 100, see
     datasets.check_input_codes(x, wl.input_bits)  # the data path reads them as input codes, as FunctionalNet.run
     data = DataPath(net, x, swing, noise, seed)
     r = resolve_policy(arch, wlb)  # `auto`: the policy a timing-only run of this batch chooses, its plan
-    res = simulate(r.arch, wlb, data=data, plan=r.plan, **engine_options)
+    from tlm.functional.threads import blas_threads
+    with blas_threads():  # the data path runs the functional kernels (tlm/functional/threads.py)
+        res = simulate(r.arch, wlb, data=data, plan=r.plan, **engine_options)
     if r.note is not None:
         res.arch = arch
         res.notes.append(r.note)

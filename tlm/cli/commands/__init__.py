@@ -21,6 +21,8 @@ class Command(NamedTuple):
 COMMANDS = (
     Command("simulate", "simulate", "simulate a workload on an architecture; print cycles, utilization and energy", 10),
     Command("validate", "validate", "check an architecture file (and a workload) without simulating", 20),
+    Command("schema", "schema", "write the JSON Schema of the architecture or workload file format (for editors "
+                                "and validators)", 25),
     Command("accuracy", "accuracy", "accuracy of a trained network through the bit-accurate CIM model (noise, "
                                     "ABN, clipping)", 30),
     Command("bench", "bench", "benchmark: simulated hardware throughput and the simulator's own speed", 30),

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tlm.config.arch import load_arch
-from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, resolve, shipped
-from tlm.config.workload import check_against, load_workload
+from tlm.config.paths import DEFAULT_ARCH, DEFAULT_WORKLOAD, shipped
 
 
 def add_arch_workload(p, workload=True, default_workload=DEFAULT_WORKLOAD):
@@ -43,31 +41,15 @@ def split_arch_workload(arch_arg, workload_arg):
 
 
 def load_arch_arg(arg):
-    return load_arch(resolve(arg, "configs", DEFAULT_ARCH))
+    """An architecture file or shipped name (default: imagine), through the API (tlm/api/_load.py)."""
+    from tlm.api import load_arch
+    return load_arch(arg)
 
 
 def load_workload_arg(arg, arch=None):
-    """A workload YAML (or, when the importer is installed, an ONNX model), checked against `arch`."""
-    path = resolve(arg, "workloads", DEFAULT_WORKLOAD)
-    loader = _loaders().get(Path(path).suffix.lower(), load_workload)
-    wl = loader(path)
-    if arch is not None:
-        check_against(wl, arch)
-    return wl
-
-
-def _loaders():
-    """Workload loaders by file suffix; other modules register here.  The ONNX importer is imported only
-    when an .onnx file is given (it needs the optional `onnx` package)."""
-    return WORKLOAD_LOADERS
-
-
-def _load_onnx(path):
-    from tlm.onnxio.graph import load_onnx
-    return load_onnx(path)
-
-
-WORKLOAD_LOADERS: dict = {".onnx": _load_onnx}
+    """A workload YAML or ONNX model (or shipped name), checked against `arch` (tlm/api/_load.py)."""
+    from tlm.api import load_workload
+    return load_workload(arg, arch)
 
 
 def console(stderr=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from tlm.cli.commands._common import Steps, add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
+from tlm.cli.commands._common import Steps, add_arch_workload, add_set, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "accuracy"
 HELP = "accuracy of a trained network through the bit-accurate CIM model (noise, ABN, clipping)"
@@ -43,18 +43,15 @@ def add_arguments(p):
                    help="fixed swing: fraction of the worst-case DP range the ADC spans "
                         "(default: functional.fixed_range_fraction)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise generator (default 0)")
+    p.add_argument("--json", metavar="PATH", help="write the accuracies, each image's label, predictions and "
+                   "outputs of every model (float, ideal integer, CIM) and the per-layer statistics as JSON "
+                   "('-': standard output, nothing else printed)")
     p.add_argument("--noise-sweep", action="store_true",
                    help="also print CIM accuracy and ENOB at each noise level of "
                         f"{', '.join(f'{v:g}' for v in NOISE_SWEEP_LSB)} LSB (one more CIM run per level)")
 
 
-
-
-def check_weights_field(wl) -> None:
-    """The workload's top-level `weights:` names an existing regular .npz file, or is absent (then random
-    weights are calibrated): tlm/functional/model.py check_weights_file, before any image is loaded."""
-    from tlm.functional.model import check_weights_file
-    check_weights_file(wl)
+from tlm.api._accuracy import MAX_SEED  # noqa: E402,F401
 
 
 def _fmt_db(v):
@@ -62,88 +59,37 @@ def _fmt_db(v):
 
 
 def run(args) -> int:
-    from tlm.services import accuracy as A
-    arch, wl, wl_path = _inputs(args)
-    swing = args.swing or arch.functional.swing
-    noise = A.check_noise(arch.functional.noise_lsb if args.noise is None else args.noise)
-    net, range_note, ev, sweep = _evaluate(args, arch, wl, wl_path, swing, noise)
-    con = console()
-    con.print(_accuracy_table(args, arch, wl, ev, swing, noise))
-    con.print(_layer_table(arch, wl, net, ev))
-    if range_note:
-        con.print(f"note: {range_note}")
-    if args.noise_sweep:
-        con.print(_sweep_table(wl, ev, sweep, swing))
-    return 0
-
-
-def _inputs(args):
-    """(arch, workload, workload path) with the command line's changes applied, every flag checked."""
-    from tlm.services import accuracy as A
-    from tlm.config.arch import arch_from_dict
-    from tlm.config.paths import resolve
-    from tlm.errors import InputError, Where
-    from tlm.functional.datasets import DATASETS, is_file_arg
-    if not 0 <= args.seed <= A.MAX_SEED:
-        raise InputError(f"expected a seed from 0 to {A.MAX_SEED}, found {args.seed}",
-                         Where("tlm accuracy (command line)"), "--seed")
-    arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
-    if not is_file_arg(args.dataset) and args.dataset not in DATASETS:
-        raise InputError(f"unknown dataset '{args.dataset}', expected one of {', '.join(DATASETS)} or an .npz "
-                         "file", Where("<command line>"), "--dataset")
-    arch = load_arch_arg(arch_arg)
-    wl_path = resolve(wl_arg or DEFAULT_WORKLOAD, "workloads", DEFAULT_WORKLOAD)
-    wl = load_workload_arg(wl_arg or DEFAULT_WORKLOAD, arch)
-    arch, wl = apply_set(args, arch, wl)
-    check_weights_field(wl)
-    if args.output_bits is not None:
-        if args.output_bits not in arch.precision.output_bits:
-            raise InputError(f"{args.output_bits}b output is not supported by '{arch.name}'",
-                             Where("<command line>"), "--output-bits")
-        wl = A.with_output_bits(wl, args.output_bits)
-    if args.fixed_range is not None:
-        d = arch.to_dict()
-        d["functional"]["fixed_range_fraction"] = args.fixed_range
-        arch = arch_from_dict(d, f"--fixed-range {args.fixed_range:g} (command line)")  # the schema's bounds
-    if args.dp_noise is not None:
-        d = arch.to_dict()
-        d["functional"]["dp_noise"] = args.dp_noise
-        arch = arch_from_dict(d, arch.name)
-    return arch, wl, wl_path
-
-
-def _evaluate(args, arch, wl, wl_path, swing, noise):
-    """(net, range note, Evaluation of the three models, [(sigma, Evaluation)] of the noise sweep)."""
-    from tlm.services import accuracy as A
-    from tlm.errors import InputError, Where
+    from tlm import api
     from tlm.functional import model as F
+    from tlm.services import accuracy as A
+    arch_arg, wl_arg = split_arch_workload(args.arch, args.workload)  # `tlm accuracy my_net.yaml`
+    if args.json:
+        from tlm.present.outputs import check_output_paths
+        check_output_paths("accuracy", {"--json": args.json}, {})  # before any work
+    arch = load_arch_arg(arch_arg)
+    wl = load_workload_arg(wl_arg or DEFAULT_WORKLOAD, arch)
     levels = A.NOISE_SWEEP_LSB if args.noise_sweep else ()
     # progress on stderr (a terminal only): loading the images and every model run take seconds
     with Steps(2 + len(F.MODES) + len(levels), "accuracy") as steps:
-        steps.step(f"building {wl.name}")
-        # first: a workload without weights fails before the images load
-        net, range_note = A.build_net(arch, wl, wl_path, args.dataset, args.calibration_images, args.calibrate)
-        steps.done()
-        steps.step(f"loading {args.dataset} test images")
-        try:
-            x, y = A.held_out_images(wl, args.dataset, args.images)
-        except InputError as e:  # a check of the workload's input shape: name the workload file
-            raise InputError(e.message, Where(wl.file) if e.where.file == "<input>" else e.where,
-                             e.field) from None
-        steps.done()
-        acc, stats = {}, {}
-        for mode in F.MODES:  # = A.evaluate(net, x, y, swing, noise, args.seed), a step per model
-            steps.step(f"{mode} model on {len(x)} images")
-            e = A.evaluate(net, x, y, swing, noise, args.seed, models=(mode,))
-            acc.update(e.accuracy)
-            stats = e.stats or stats
-            steps.done()
-        sweep = []
-        for sigma in levels:  # = A.noise_sweep(net, x, y, swing, seed=args.seed), a step per level
-            steps.step(f"noise sweep: {sigma:g} LSB")
-            sweep.append((sigma, A.evaluate(net, x, y, swing, sigma, args.seed, models=("cim",))))
-            steps.done()
-    return net, range_note, A.Evaluation(acc, stats, len(x)), sweep
+        res = api.accuracy(arch, wl, overrides=args.set, dataset=args.dataset, images=args.images,
+                           calibration_images=args.calibration_images, calibrate=args.calibrate, swing=args.swing,
+                           noise_lsb=args.noise, dp_noise=args.dp_noise, output_bits=args.output_bits,
+                           fixed_range=args.fixed_range, seed=args.seed, noise_sweep=args.noise_sweep, steps=steps)
+    if args.json:
+        import json
+
+        from tlm.config.yamlio import atomic_write
+        atomic_write(args.json, json.dumps(res.to_dict(), indent=1, allow_nan=False) + "\n")
+        if args.json == "-":
+            return 0  # standard output holds the JSON only
+    con = console()
+    con.print(_accuracy_table(args, res.arch, res.workload, res.evaluation, res.swing, res.noise_lsb))
+    con.print(_layer_table(res.arch, res.workload, res.net, res.evaluation))
+    if res.range_note:
+        con.print(f"note: {res.range_note}")
+    if args.noise_sweep:
+        con.print(_sweep_table(res.workload, res.evaluation, res.noise_sweep, res.swing))
+    return 0
 
 
 def _accuracy_table(args, arch, wl, ev, swing, noise):

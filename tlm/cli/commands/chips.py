@@ -19,6 +19,18 @@ def add_arguments(p):
                         "(both tables: in-sample and left out)")
     p.add_argument("--normalize", choices=("1b",), default=None,
                    help="print every efficiency 1b-normalized (ops x input bits x weight bits)")
+    p.add_argument("--json", metavar="PATH", help="write every design's figures (paper, model, error) and fitted "
+                   "parameters as JSON ('-': standard output, nothing else printed)")
+
+
+def designs_json(designs) -> dict:
+    """Every design's figures, model values, errors and fitted parameters (`tlm chips --json`)."""
+    return {"designs": [{"design": d.name, "citation": d.published.citation, "tolerance": d.published.tolerance,
+                         "fitted": dict(d.fitted),
+                         "figures": [{"key": r.figure.key, "conditions": r.figure.conditions(),
+                                      "metric": r.figure.metric, "unit": r.figure.unit, "ops": r.figure.ops,
+                                      "paper": r.figure.value, "model": r.model, "error": r.error} for r in d.rows]}
+                        for d in designs]}
 
 
 def _num(x: float) -> str:
@@ -95,9 +107,19 @@ def area_table() -> Table:
 
 
 def run(args) -> int:
-    from tlm.services import chips
+    from tlm import api
+    if args.json:
+        from tlm.present.outputs import check_output_paths
+        check_output_paths("chips", {"--json": args.json}, {})  # before any work
+    designs = api.chips(args.files or None)
+    if args.json:
+        import json
+
+        from tlm.config.yamlio import atomic_write
+        atomic_write(args.json, json.dumps(designs_json(designs), indent=1, allow_nan=False) + "\n")
+        if args.json == "-":
+            return 0  # standard output holds the JSON only
     con = console()
-    designs = chips.designs_of(args.files) if args.files else chips.all_designs()
     for d in designs:
         con.print(design_table(d, args.normalize))
         con.print(fitted_text(d) + "\n")
@@ -107,7 +129,7 @@ def run(args) -> int:
               "(shares: 10 points).  ops: raw = 2 per MAC at the stated precision, 1b-norm = x input bits x "
               "weight bits.\nSources and conditions: each config's published: section.")
     if args.loo:
-        from tlm.services import globalfit
+        from tlm.services import chips, globalfit
         ds = globalfit.derived_designs()
         ins = {d.name: r for d, r in zip(ds, chips.in_sample_rows(ds))}
         out = {n: rows for n, (_, rows) in globalfit.leave_one_out(ds).items()}

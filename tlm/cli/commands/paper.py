@@ -3,9 +3,8 @@ breakdown of the system-level reference run.  A config with a `published:` secti
 own paper; one without is compared with IMAGINE's figures (and says so)."""
 from __future__ import annotations
 
-from tlm.config.paths import DEFAULT_ARCH, resolve
 from tlm.present.tables import Table
-from tlm.cli.commands._common import add_arch_workload, add_set, apply_set, console
+from tlm.cli.commands._common import add_arch_workload, add_set, console
 
 NAME = "paper"
 HELP = "compare an architecture with its paper's published figures (default: the shipped imagine.yaml)"
@@ -18,6 +17,8 @@ def add_arguments(p):
     p.add_argument("--normalize", choices=("1b",), default=None,
                    help="print every efficiency 1b-normalized (ops x input bits x weight bits) instead of in "
                         "each figure's own convention")
+    p.add_argument("--json", metavar="PATH", help="write the figures (paper, model, error), the precision sweep "
+                   "and the reference run's summary as JSON ('-': standard output, nothing else printed)")
     p.add_argument("--sensitivity", action="store_true",
                    help="also print how each fitted parameter moves the figures and the energy breakdown of "
                         "ResNet-8 (+10%% on each)")
@@ -31,8 +32,9 @@ def ops_label(conv: str) -> str:
     return {"raw": "raw", "1b": "1b-norm", "": ""}[conv]
 
 
-def comparison_table(arch, pub=None, normalize=None) -> Table:
-    """Published vs model for every figure of `pub` (IMAGINE's when None)."""
+def comparison_table(arch, pub=None, normalize=None, rows=None) -> Table:
+    """Published vs model for every figure of `pub` (IMAGINE's when None); `rows`: the comparison
+    already computed (tlm.api.paper), else computed here."""
     from tlm.services import paper
     own = pub is not None
     pub = pub if own else paper.imagine_published()
@@ -46,7 +48,7 @@ def comparison_table(arch, pub=None, normalize=None) -> Table:
     for c, j in (("figure", "left"), ("unit", "left"), ("ops", "left"), ("paper", "right"), ("model", "right"),
                  ("error", "right")):
         t.add_column(c, justify=j)
-    for fig, model, err in paper.comparison(arch, pub.figures):
+    for fig, model, err in (rows if rows is not None else paper.comparison(arch, pub.figures)):
         mark = "" if abs(err) <= tol else "  (!)"
         pv, conv = paper.converted(fig, fig.value, normalize)
         mv, _ = paper.converted(fig, model, normalize)
@@ -59,7 +61,7 @@ def comparison_table(arch, pub=None, normalize=None) -> Table:
     return t
 
 
-def sweep_table(arch, normalize=None) -> Table:
+def sweep_table(arch, normalize=None, points=None) -> Table:
     from tlm.services import paper
     conv = "1b-normalized" if normalize == "1b" else "raw: 2 ops per MAC at r bits"
     t = Table(title=f"macro peak per precision (inputs = weights = r bits; TOPS in {conv})")
@@ -67,7 +69,7 @@ def sweep_table(arch, normalize=None) -> Table:
     for c in ("r", "out", "columns", "ops/px", "DP/px", "conv/px", "time/px", "energy/px", "TOPS/W", "TOPS/mm2"):
         t.add_column(c, justify="right")
     px = paper.MAP_HW * paper.MAP_HW
-    for p in paper.sweep(arch):
+    for p in (points if points is not None else paper.sweep(arch)):
         k = p.bits * p.bits_w if normalize == "1b" else 1
         cols = (arch.macro.columns // p.bits_w) * p.bits_w
         t.add_row(str(p.bits), str(p.bits_out), str(cols), f"{k * p.ops / px:,.0f}", str(p.dp_cycles // px),
@@ -160,21 +162,26 @@ def published_points_table(arch) -> Table:
 
 
 def run(args) -> int:
-    from tlm.services import paper
+    from tlm import api
     from tlm.present import report
-    from tlm.config.arch import load_with_published
-    path = resolve(args.arch, "configs", DEFAULT_ARCH)
-    arch, pub = load_with_published(path)
+    from tlm.services import paper
+    if args.json:
+        from tlm.present.outputs import check_output_paths
+        check_output_paths("paper", {"--json": args.json}, {})  # before any work
+    res = api.paper(args.arch, overrides=args.set)
+    if args.json:
+        import json
+
+        from tlm.config.yamlio import atomic_write
+        atomic_write(args.json, json.dumps(res.to_dict(), indent=1, allow_nan=False) + "\n")
+        if args.json == "-":
+            return 0  # standard output holds the JSON only
+    arch, pub, ref, f = res.arch, res.published, res.reference, res.reference_figure
     figs = pub.figures if pub is not None else None
-    paper.check_runnable(arch, str(path), figs)
-    arch, _ = apply_set(args, arch)
     con = console()
-    con.print(comparison_table(arch, pub, args.normalize))
-    con.print(sweep_table(arch, args.normalize))
-    sys_figs = [f for f in (figs or paper.imagine_published().figures) if f.metric == "system_energy_efficiency"]
-    if sys_figs:
-        f = sys_figs[0]
-        ref = paper.reference_run(paper.at_conditions(arch, f), f.input_bits, f.weight_bits, f.output_bits)
+    con.print(comparison_table(arch, pub, args.normalize, res.rows))
+    con.print(sweep_table(arch, args.normalize, res.points))
+    if ref is not None:
         k = paper.kernel_for(arch)
         con.print(f"system-level reference run: {f.input_bits}b {k}x{k}x{arch.macro.rows // (k * k)} -> "
                   f"{ref.workload.layers[0].c_out}-channel conv on a {paper.MAP_HW}x{paper.MAP_HW} map ('same' "
@@ -187,6 +194,7 @@ def run(args) -> int:
         con.print(overhead_table(arch, ref, peak[0] if peak else None))
         con.print(published_points_table(arch))
     if args.sensitivity:
-        for t in sensitivity_tables(arch, pub, str(path)):
+        from tlm.config.paths import DEFAULT_ARCH, resolve
+        for t in sensitivity_tables(arch, pub, str(resolve(args.arch, "configs", DEFAULT_ARCH))):
             con.print(t)
     return 0

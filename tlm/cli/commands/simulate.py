@@ -7,7 +7,7 @@ from tlm.mapping.policies import POLICIES
 from tlm.engines.registry import DEFAULT_ENGINE, ENGINES  # noqa: F401 (the registry: tlm/engines/registry.py)
 from tlm.errors import InputError, Where
 from tlm.config.yamlio import atomic_write_all
-from tlm.cli.commands._common import add_arch_workload, add_set, apply_set, console, load_arch_arg, load_workload_arg, split_arch_workload
+from tlm.cli.commands._common import add_arch_workload, add_set, console, load_arch_arg, load_workload_arg, split_arch_workload
 
 NAME = "simulate"
 HELP = "simulate a workload on an architecture; print cycles, utilization and energy"
@@ -79,17 +79,9 @@ def _flag_paths(args):
 
 
 def _check_activity_data(dataset, wl):
-    """--activity-from measures bit densities on real images: only images the network takes.  Digits
-    padded, cropped or repeated into another input (MNIST into a CIFAR network) would give densities
-    of no real input and silently change the energy, so that is refused."""
-    from tlm.functional.datasets import DATASETS, IMAGE_SHAPE
-    if dataset not in DATASETS:
-        return  # a user's .npz: its shape is checked where it is read (tlm/functional/datasets.py)
-    shape = tuple(int(v) for v in wl.input_shape)
-    if shape != IMAGE_SHAPE:
-        raise InputError(f"{dataset} images are {'x'.join(map(str, IMAGE_SHAPE))} (CxHxW) but workload "
-                         f"'{wl.name}' takes {'x'.join(map(str, shape))} inputs: its activity cannot be "
-                         "measured on them", Where("<command line>"), "--activity-from")
+    """--activity-from measures bit densities on images the network takes (tlm.api.check_activity_data)."""
+    from tlm.api import check_activity_data
+    check_activity_data(dataset, wl)
 
 
 def run(args) -> int:
@@ -102,7 +94,7 @@ def run(args) -> int:
                        {"--csv": (args.csv, ("summary.csv", "layers.csv", "energy.csv", "blocks.csv")),
                         "--plot": (real(args.plot), ("run_energy.png", "run_energy.svg")),
                         "-o": (args.out, ())})  # before any work
-    arch, wl, note = _inputs(args)
+    arch, wl = _inputs(args)
     with contextlib.ExitStack() as stack:
         scratch = None  # a folder for the trace and plots that join the -o folder's set of files
         if args.out and (args.trace is True or args.plot is True):
@@ -119,10 +111,6 @@ def run(args) -> int:
             import sys
             print(f"error: {e}", file=sys.stderr)
             return 1
-        if note:
-            result.notes.append(note)
-        if args.set:
-            result.notes.append("changed by --set: " + ", ".join(args.set))
         outputs, folder, plot_dir = _files(args, result, scratch, trace_to)
         atomic_write_all(outputs)  # all files or none
     if plot_dir:
@@ -136,44 +124,27 @@ def run(args) -> int:
 
 
 def _inputs(args):
-    """(arch, workload, activity note) from the command line, every flag combination checked."""
+    """(arch, workload) from the command line, the flag combinations checked (--set, --mapping and the
+    engine's options are applied and checked by tlm.api.simulate)."""
     args.arch, args.workload = split_arch_workload(args.arch, args.workload)
     arch = load_arch_arg(args.arch)
     wl = load_workload_arg(args.workload, arch)
-    arch, wl = apply_set(args, arch, wl)
-    if getattr(args, "mapping", None):
-        from tlm.mapping.mapper import with_policy
-        arch = with_policy(arch, args.mapping, f"--mapping {args.mapping} (command line)")
-    if args.engine != "tlm":
-        for flag, given in (("--trace", args.trace), ("--quantum", args.quantum is not None),
-                            ("--no-contention", args.no_contention)):
-            if given:
-                raise InputError(f"{flag} applies to the tlm engine only (not --engine {args.engine})",
-                                 Where("<command line>"), flag)
-    note = None
-    if args.activity_from:
-        _check_activity_data(args.activity_from, wl)
-        from tlm.services.accuracy import activity_note
-        args.input_density, note = activity_note(arch, wl, args.activity_from)
     if args.functional and (args.engine != "tlm" or args.activity_from):
         raise InputError("--functional runs the tlm engine on the data itself (not with --engine analytic or "
                          "--activity-from)", Where("<command line>"), "--functional")
-    return arch, wl, note
+    if args.activity_from:
+        _check_activity_data(args.activity_from, wl)  # before any work (--set does not change the shape)
+    return arch, wl
 
 
 def _simulate(args, arch, wl, trace_to):
-    """(Result, the functional run or None): the engine on the workload, or the images through the blocks."""
-    from tlm.config.paths import DEFAULT_WORKLOAD, resolve
-    engine_args = args
-    if trace_to is not args.trace:
-        import argparse
-        engine_args = argparse.Namespace(**{**vars(args), "trace": trace_to})
+    """(Result, the functional run or None): tlm.api.simulate, or the images through the blocks."""
+    from tlm import api
+    opts = dict(overrides=args.set, mapping=args.mapping, quantum=args.quantum, contention=not args.no_contention,
+                trace=trace_to, progress=not args.quiet)
     if not args.functional:
-        return ENGINES[args.engine](arch, wl, engine_args), None
-    from tlm.services.accuracy import functional_run
-    fun = functional_run(arch, wl, resolve(args.workload, "workloads", DEFAULT_WORKLOAD), args.dataset,
-                         args.images, args.seed, quantum_cycles=args.quantum, trace=engine_args.trace,
-                         contention=False if args.no_contention else None, progress=not args.quiet)
+        return api.simulate(arch, wl, engine=args.engine, activity_from=args.activity_from, **opts), None
+    fun = api.simulate_functional(arch, wl, dataset=args.dataset, images=args.images, seed=args.seed, **opts)
     return fun.result, fun
 
 

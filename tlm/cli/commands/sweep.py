@@ -2,7 +2,6 @@
 design point, a console table, optional plots.  See docs/sweeps.md and the package tlm/services/sweep/."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -65,13 +64,9 @@ def add_arguments(p):
 
 
 def engine_args(engine: str):
-    """The options `tlm simulate` would hand the engine by default, so both run a point alike."""
-    from tlm.cli.commands import simulate
-    p = argparse.ArgumentParser(add_help=False)
-    simulate.add_arguments(p)
-    ns = p.parse_args([])
-    ns.engine, ns.quiet = engine, True
-    return ns
+    """The options `tlm simulate` hands the engine by default, so both run a point alike (tlm.api)."""
+    from tlm.api import engine_options
+    return engine_options(engine)
 
 
 def _list_paths(arch):
@@ -126,15 +121,12 @@ def run(args) -> int:
                 raise InputError(f"expected two columns X,Y, found '{args.pareto}'", Where("--pareto"))
             pareto = tuple(plots.plot_column(a, paths, Where("--pareto")) for a in axes)
     wl = load_workload_arg(args.workload)  # checked against each point's architecture and precisions
-    job = sweep.Job(arch_dict=arch.to_dict(), workload=wl, settings=tuple(settings), engine=args.engine,
-                    engine_args=engine_args(args.engine))
     workers = args.workers or (1 if args.engine == "analytic" else (os.cpu_count() or 1))
     out = Path(args.output)
     if args.dask:
         _quiet_dask_logs()
-    from tlm.present.outputs import require_regular_file
-    require_regular_file(out, "-o", "rows are appended as points finish, and --resume reads them back", "sweep")
-    text, resumed = _run_with_progress(sweep, job, out, workers, args)
+    res = _run_with_progress(arch, wl, out, workers, args)
+    text, resumed = res.csv, res.resumed
     con = console()
     table = sweep.read_table(text, ok_only=True)  # the points with numbers (the others: `failed`)
     failed = _failed(sweep.read_table(text), paths)
@@ -142,7 +134,7 @@ def run(args) -> int:
         width = con.width if sys.stdout.isatty() else 80  # a pipe or file: what an 80-column reader sees
         if len(table["point"]):
             con.print(points_table(table, paths, args.objective, args.top, width))
-        con.print(f"{job.n_points} design point(s) written to {out}"
+        con.print(f"{res.n_points} design point(s) written to {out}"
                   + (f" ({resumed} kept from the earlier run)" if resumed else ""))
         if failed:
             con.print(f"{len(failed)} of them without numbers (infeasible or failed; why: the status column):")
@@ -175,17 +167,19 @@ def _quiet_dask_logs():
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
-def _run_with_progress(sweep, job, out, workers, args):
+def _run_with_progress(arch, wl, out, workers, args):
     import signal
     import sys
     import threading
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
+
+    from tlm import api
     progress = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("eta"), TimeRemainingColumn(), console=console(stderr=True),
                         disable=args.quiet or not sys.stderr.isatty(), transient=False)
-    done = [0]
+    done = [0, None]
 
     def terminated(signum, frame):  # SIGTERM: stop like Ctrl-C (workers stopped, whole rows kept)
         raise KeyboardInterrupt
@@ -195,17 +189,17 @@ def _run_with_progress(sweep, job, out, workers, args):
         old = signal.signal(signal.SIGTERM, terminated)
     try:
         with progress:
-            task = progress.add_task("sweep", total=job.n_points)
+            task = progress.add_task("sweep", total=None)
 
-            def advance(n):
-                done[0] += n
-                progress.update(task, advance=n)
+            def advance(n_done, total):
+                done[:] = [n_done, total]
+                progress.update(task, completed=n_done, total=total)
 
             try:
-                return sweep.run_sweep(job, out, workers=workers, dask=args.dask, resume=args.resume,
-                                       advance=advance, stop_on_error=args.stop_on_error)
+                return api.sweep(arch, wl, args.sets, engine=args.engine, out=out, workers=workers, dask=args.dask,
+                                 resume=args.resume, on_progress=advance, stop_on_error=args.stop_on_error)
             except KeyboardInterrupt:
-                print(f"{done[0]} of {job.n_points} points are in {out}; run again with --resume to finish",
+                print(f"{done[0]} of {done[1]} points are in {out}; run again with --resume to finish",
                       file=sys.stderr)
                 raise
     finally:

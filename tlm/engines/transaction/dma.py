@@ -55,6 +55,8 @@ class Channel(Block):
 
     def push(self, tr) -> None:
         self.queue.append(tr)
+        if self.trace is not None:  # the queue's length over time (a counter track)
+            self.trace.counter(f"{self.name} queue", self.env.now, len(self.queue))
         self.queued_until = max(self.queued_until, self.env.now) + tr.cycles
         if self.wake is not None and not self.wake.triggered:
             self.wake.succeed()
@@ -68,6 +70,8 @@ class Channel(Block):
                 self.wake = env.event()
                 yield self.wake
             tr = self.queue.popleft()
+            if self.trace is not None:
+                self.trace.counter(f"{self.name} queue", env.now, len(self.queue))
             self.waiting = f"its transfer ({tr.what})"
             txn, row, start = tr.txn, tr.txn.layer, env.now
             st.transactions += 1

@@ -138,7 +138,7 @@ def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, prog
     sys.run(progress=progress)
     res = to_result(sys)
     if trace:
-        sys.trace.write(trace)
+        sys.trace.write(trace, res)
     return res
 
 
