@@ -15,6 +15,7 @@ MAX_MODULE_LINES = 600
 ALLOWED: set = set()  # "path:function" or "path"; empty since the engine part of issue 23 landed
 CALLED_BY_A_LIBRARY = {  # overrides a library calls by name: not dead
     "tlm/present/plots.py:_log.Plain._num_to_string",  # matplotlib's LogFormatter
+    "tlm/cli/commands/_common.py:_console_class.PipeConsole.on_broken_pipe",  # rich's Console on a closed pipe
 }
 
 

@@ -157,6 +157,23 @@ def test_functional_mapped_mnist_same_outputs_as_sequential(mnist, policy, macro
     assert r0.cycles == bound and np.array_equal(out0, ref)
 
 
+def test_functional_image_by_image_layers_same_outputs(mnist):
+    """A small activation SRAM makes the plan run layers image by image (tlm/mapping/batching.py: `passes`
+    = the batch, each pass chunked from its own first pixel).  The data path's kernel blocks then must not
+    cross a pass (an MNIST image's conv1 has 784 output pixels, not a multiple of the chunk): the outputs
+    are the whole-batch run's bit for bit (zero noise).  Fails with an IndexError when a block crosses."""
+    from tlm.mapping.plan import build_plan
+    wl, x, y, net = mnist
+    x = np.concatenate([x] * 10)  # 60 images: kernel blocks span several passes
+    wl = dataclasses.replace(wl, batch=len(x))
+    _, ref = _functional(_cfg(**{"functional.dp_noise": "off"}), wl, net, x)
+    small = _cfg(**{"functional.dp_noise": "off", "sram.capacity_kib": 16})
+    passes = [lp.passes for lp in build_plan(small, wl).layers if lp.compute]
+    assert max(passes) == len(x)  # some layer runs image by image
+    _, out = _functional(small, wl, net, x)
+    assert np.array_equal(out, ref)
+
+
 def test_cli_functional_runs_a_pipelined_mapping(tmp_path, mnist, capsys):
     """`tlm simulate --functional --mapping pipelined` on 4 macros (in-process: the images already loaded):
     no refusal; the JSON has the mapped run's policy and its predictions."""

@@ -154,7 +154,7 @@ class DataPath:
             n = max(1, -(-BLOCK_MACS // (macs_px * cp))) * cp  # whole chunks
             if plan.row in self._whole:
                 lo, n = 0, plan.pixels
-            hi = min(lo + n, plan.pixels)
+            hi = min(lo + n, _pass_end(plan, lo))
             st = self.stats[L.name].dp
             st.bits_w = L.bits_w
             views = self._views(plan, tile, lo, hi)
@@ -193,3 +193,18 @@ class DataPath:
     # ---- the result ---------------------------------------------------------------------------------
     def outputs(self) -> np.ndarray:
         return self.tensors[self.wl.layers[-1].name]
+
+
+def _pass_end(plan, lo: int) -> int:
+    """The end of the pass holding pixel `lo` (tlm/mapping/batching.py: a layer run image by image makes
+    `passes` passes over pixels [P b // passes, P (b + 1) // passes), each chunked from its own start, as
+    the controller issues them): a kernel block never crosses a pass, so every chunk lies inside one."""
+    P, n = plan.pixels, plan.passes
+    if n <= 1:
+        return P
+    b = lo * n // P
+    while P * (b + 1) // n <= lo:
+        b += 1
+    while b > 0 and P * b // n > lo:
+        b -= 1
+    return P * (b + 1) // n
