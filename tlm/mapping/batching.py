@@ -18,16 +18,13 @@ would add more than MAX_EXTRA_TILE_RUNS tile runs (a bound of the TLM engine's w
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from tlm.config.workload import VIEW_TYPES
 from tlm.hw import controller as hw_ctrl
 from tlm.hw import dma as hw_dma
 from tlm.hw import leakage as hw_leak
 from tlm.hw import macro as hw_macro
-from tlm.mapping.rules import spill_cycles
+from tlm.mapping.rules import spill_cycles, tensor_lifetimes
 
 MAX_LAYERS = 400  # runs [s, e] tried: n (n + 1) / 2 of them, each a few numpy reductions
 MAX_EXTRA_TILE_RUNS = 20_000  # tile runs image by image adds (tiles x (B - 1) over the run): the TLM engine
@@ -38,19 +35,7 @@ def tensor_spans(wl):
     """Per tensor (the image, then every layer's output): (bits of one image, first and last layer
     that hold it live, first and last layer that must run image by image for it to be held for one
     image only).  Views store nothing; their consumers keep the source alive (as plan.live_bits)."""
-    names = ["input"] + [l.name for l in wl.layers]
-    index = {nm: j for j, nm in enumerate(names)}
-    bits = np.array([math.prod(wl.input_shape) * wl.input_bits]
-                    + [0 if l.type in VIEW_TYPES else math.prod(l.out_shape) * l.bits_out for l in wl.layers],
-                    dtype=np.int64)
-    last_use = np.arange(len(names))
-    alias = {l.name: l.inputs[0] for l in wl.layers if l.type in VIEW_TYPES}
-    for i, l in enumerate(wl.layers, start=1):
-        for src in l.inputs:
-            last_use[index[src]] = max(last_use[index[src]], i)
-            while src in alias:
-                src = alias[src]
-                last_use[index[src]] = max(last_use[index[src]], i)
+    names, bits, last_use = tensor_lifetimes(wl)
     j = np.arange(len(names))
     live_lo = np.maximum(j - 1, 0)  # layer rows (0-based): tensor j is live while layers j-1 .. last_use-1 run
     live_hi = last_use - 1

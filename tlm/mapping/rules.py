@@ -77,10 +77,10 @@ def spill_cycles(arch, spill_bits):
     return 2 * hw_dma.transfer_cycles(arch, spill_bits)
 
 
-def live_bits(wl: Workload) -> np.ndarray:
-    """Activation bits that must be held in SRAM while each layer runs (its inputs, its output and
-    every tensor a later layer still needs), for the whole batch.  A flatten or reshape is a view: it
-    stores nothing and its consumers keep its source alive."""
+def tensor_lifetimes(wl: Workload):
+    """Per tensor (the image, then every layer's output, in order): its names, its bits for one image
+    (a view stores nothing) and the last layer row (1-based) that reads it; a view's readers keep its
+    source alive.  The one liveness rule of live_bits and tlm/mapping/batching.py."""
     names = ["input"] + [l.name for l in wl.layers]
     index = {nm: j for j, nm in enumerate(names)}
     bits = np.array([math.prod(wl.input_shape) * wl.input_bits]
@@ -94,6 +94,14 @@ def live_bits(wl: Workload) -> np.ndarray:
             while src in alias:
                 src = alias[src]
                 last_use[index[src]] = max(last_use[index[src]], i)
+    return names, bits, last_use
+
+
+def live_bits(wl: Workload) -> np.ndarray:
+    """Activation bits that must be held in SRAM while each layer runs (its inputs, its output and
+    every tensor a later layer still needs), for the whole batch.  A flatten or reshape is a view: it
+    stores nothing and its consumers keep its source alive."""
+    names, bits, last_use = tensor_lifetimes(wl)
     delta = np.zeros(len(names) + 1, dtype=np.int64)
     np.add.at(delta, np.arange(len(names)), bits)
     np.add.at(delta, last_use + 1, -bits)
