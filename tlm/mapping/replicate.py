@@ -29,6 +29,11 @@ _WALKS = {}  # key -> [(M, f, where, loads)] per budget walked so far (least rec
 _LOCK = threading.Lock()
 SWITCH_GAIN = 0.03  # a state with more macros is taken when its slowest stage is 3% shorter: the stage
 # times leave out the pipeline's fill and drain, which another placement may lengthen by a little
+WALK_STRIDE_DIV = 32  # the walk adds one macro at a time up to 63 macros, then M // 32 per step (a
+                      # thousands-of-macros architecture walks ~3% at a time: every macro count
+                      # still takes the best state of the steps at or below it, so never slower)
+MAX_WALK_STEPS = 96   # steps of one walk at most (each packs the tiles again); past it, more macros
+                      # keep the last state (the fuzz suite's 4,096-macro case ran unbounded)
 MAX_WALKS = 256  # (a few hundred small dicts each; a sweep's points of one precision share a walk)
 
 
@@ -186,8 +191,8 @@ def search(arch, rects, comp, rc, H, need, start, N):
         steps = [(need, *_step(walk, (f0, dict(start), walk.loads(f0, start, need)), need, tight=True))]
     if steps[-1][0] < N:
         steps = list(steps)
-        while steps[-1][0] < N:
-            M = steps[-1][0] + 1
+        while steps[-1][0] < N and len(steps) < MAX_WALK_STEPS:
+            M = min(N, steps[-1][0] + max(1, steps[-1][0] // WALK_STRIDE_DIV))
             steps.append((M, *_step(walk, steps[-1][1:], M)))
         with _LOCK:
             _WALKS[key] = steps
