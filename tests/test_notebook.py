@@ -23,7 +23,7 @@ def _readme_row(point: int) -> list[str]:
     readme = (ROOT / "docs" / "guide.md").read_text()
     block = readme[readme.index("<!-- gen: whatif-sweep -->"):]
     block = block[:block.index("<!-- end -->")]
-    m = re.search(rf"^\s+{point}\s+\*?\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$", block, re.M)
+    m = re.search(rf"^\s+{point}\s+\*?\s+\d+\s+\d+\s+(?:[a-z]+\s+)?(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$", block, re.M)
     assert m, block
     return list(m.groups())
 

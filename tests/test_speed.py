@@ -115,13 +115,17 @@ def _steady(monkeypatch, on, base=2, runs=3):
     monkeypatch.setattr(steady, "_CACHE", {})
 
 
-@pytest.mark.parametrize("name,macros,channels,policy,batches", [
-    ("mnist_cnn", 4, 1, "pipelined", range(1, 17)),
-    ("mnist_cnn", 4, 2, "replicate", range(1, 17)),
-    ("ds_cnn", 4, 1, "replicate", (5, 9, 16)),
-    ("resnet8", 12, 1, "pipelined", (5, 9, 16)),
-    ("resnet8", 16, 2, "replicate", (9, 16))])
-def test_steady_state_schedule_is_the_full_one(arch, root, monkeypatch, name, macros, channels, policy, batches):
+# periodic: the steady state is taken at least once.  The two replicate cases marked False stopped being
+# strictly periodic when replication became a search with placement (tlm/mapping/replicate.py): the steady
+# path falls back to the full job list there, and the equality is still checked at every batch.
+@pytest.mark.parametrize("name,macros,channels,policy,batches,periodic", [
+    ("mnist_cnn", 4, 1, "pipelined", range(1, 17), True),
+    ("mnist_cnn", 4, 2, "replicate", range(1, 17), False),
+    ("ds_cnn", 4, 1, "replicate", (5, 9, 16), True),
+    ("resnet8", 12, 1, "pipelined", (5, 9, 16), True),
+    ("resnet8", 16, 2, "replicate", (9, 16), False)])
+def test_steady_state_schedule_is_the_full_one(arch, root, monkeypatch, name, macros, channels, policy, batches,
+                                                periodic):
     """The analytic Result from the steady state (base runs of 2, 3 and 4 images, extended) is the one from
     the full job list, number for number, at every batch (the DMA's transfers replayed, the line-buffer
     peak over every row of every image)."""
@@ -138,7 +142,7 @@ def test_steady_state_schedule_is_the_full_one(arch, root, monkeypatch, name, ma
         x = analytic(a, w)
         _steady(monkeypatch, False)
         _same(x, analytic(a, w))
-    assert used  # (the regime was periodic at least once: the comparison is not full against full)
+    assert bool(used) == periodic  # (periodic: the comparison is not full against full)
 
 
 def test_steady_state_schedules_a_few_images_at_batch_400(arch, root, monkeypatch):

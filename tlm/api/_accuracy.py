@@ -37,7 +37,7 @@ def _adjusted(a, wl, output_bits, fixed_range, dp_noise):
                              "--fixed-range")
         d = a.to_dict()
         d["functional"]["fixed_range_fraction"] = fixed_range
-        a = arch_from_dict(d, a.name)
+        a = arch_from_dict(d, f"--fixed-range {fixed_range:g} (command line)")  # the schema's bounds
     if dp_noise is not None:
         d = a.to_dict()
         d["functional"]["dp_noise"] = dp_noise

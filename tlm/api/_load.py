@@ -100,5 +100,5 @@ def _prepared(arch, workload, overrides, mapping):
     a, wl = apply_overrides(a, wl, overrides)
     if mapping:
         from tlm.mapping.mapper import with_policy
-        a = with_policy(a, mapping)
+        a = with_policy(a, mapping, f"--mapping {mapping} (command line)")
     return a, wl
