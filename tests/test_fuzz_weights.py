@@ -15,7 +15,7 @@ from tlm.config.workload import load_workload
 
 NPZ = (ROOT / "workloads" / "mnist_cnn.npz").read_bytes()
 FUZZ = dict(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
-_SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "1"))  # as tests/test_fuzz.py: 5 runs five times as many
+_SCALE = float(os.environ.get("TLM_FUZZ_SCALE", "0.5"))  # as tests/test_fuzz.py (default 0.5)
 
 
 def _workload_with(tmp_path, data: bytes):
