@@ -472,7 +472,7 @@ def test_sigterm_during_a_run_removes_its_scratch_folder(tmp_path):
     """Reproducer: SIGTERM during `simulate -o DIR --trace --plot` left a tlm-run-* folder in $TMPDIR."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    p = subprocess.Popen([sys.executable, "-m", "tlm", "simulate", "-q", "imagine", "resnet8", "--engine", "tlm",
+    p = subprocess.Popen([sys.executable, "-m", "tlm", "simulate", "-q", "imagine", "resnet8", "--engine", "tlm", "--set", "workload.batch=32",
                           "-o", tmp_path / "out", "--trace", "--plot"], env={**env(), "TMPDIR": str(tmp)},
                          stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
