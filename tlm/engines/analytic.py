@@ -27,32 +27,36 @@ from tlm.engines.result import KIND_NAMES, Result
 K = {k: i for i, k in enumerate(KIND_NAMES)}
 
 
-def choose_policy(arch, wl, input_density=None, steady=False):
-    """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
-    fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
-    note saying why, its plan: built once, for the engine that executes it).  `steady`: the plans are the
-    analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
-    build_plan), not for an engine that executes every job."""
-    obj = arch.mapping.objective
-    runs, plans, skipped = {}, {}, []
+def policy_plans(arch, wl, input_density=None, steady=False):
+    """The plans of every concrete policy that fits (`mapping.policy: auto`), sharing what they have in
+    common (tlm/mapping/plan.build_plan): ({policy: (arch with that policy, its plan)}, [(policy, why it
+    was skipped)] for the others)."""
+    plans, skipped = {}, []
     shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
     for p in mapper.CONCRETE:
         if p != "sequential":
-            need = runs["sequential"].extra["mapping"]["macros_for_residency"]  # a lower bound (no packing)
+            seq = plans["sequential"][1]
+            need = seq.mapping_desc["macros_for_residency"]  # a lower bound (no packing)
             if need > arch.macro.count:  # every resident policy would refuse: skip building its plan
-                tiles = int(runs["sequential"].per_layer["tiles"].sum())
+                tiles = int(seq.mapping.tiles.sum()) if seq.mapping is not None else 0
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
                                    "stay resident"))
                 continue
         try:
             ap = mapper.with_policy(arch, p)
-            plans[p] = build_plan(ap, wl, input_density, shared=shared, steady=steady)
-            runs[p] = simulate(ap, wl, input_density=input_density, plan=plans[p])
+            plans[p] = (ap, build_plan(ap, wl, input_density, shared=shared, steady=steady))
         except InputError as e:
             if p == "sequential":
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
-    summaries = {p: rp.summary() for p, rp in runs.items()}
+    return plans, skipped
+
+
+def choose(arch, runs, skipped, summaries=None):
+    """The best of `runs` (policy -> Result) for `mapping.objective` (ties to the simpler policy) and the
+    note saying why.  `summaries`: each run's summary() if the caller has them."""
+    obj = arch.mapping.objective
+    summaries = summaries or {p: rp.summary() for p, rp in runs.items()}
     best = min(runs, key=lambda p: (mapper.score(runs[p], obj, summaries[p]), mapper.CONCRETE.index(p)))
     parts = []
     for p, rp in runs.items():
@@ -62,21 +66,32 @@ def choose_policy(arch, wl, input_density=None, steady=False):
     note = (f"mapping auto (objective {obj}): chose {best} on {arch.macro.count} macro(s) -- " + "; ".join(parts)
             + "".join(f"; {', '.join(p for p, r in skipped if r == why)}: {why}"
                       for why in dict.fromkeys(r for _, r in skipped)))
-    return best, runs[best], note, plans[best]
+    return best, note
 
 
-def _compute_layers(arch, plan, pl, E, busy) -> None:
-    """The compute layers' rows of the per-layer arrays `pl`, energies `E` and busy cycles `busy` (the
-    sequential formulas: a resident policy's schedule replaces the cycles afterwards, mapper.apply)."""
+def choose_policy(arch, wl, input_density=None, steady=False):
+    """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
+    fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
+    note saying why, its plan: built once, for the engine that executes it).  `steady`: the plans are the
+    analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
+    build_plan), not for an engine that executes every job."""
+    plans, skipped = policy_plans(arch, wl, input_density, steady)
+    runs = {p: simulate(ap, wl, input_density=input_density, plan=plan) for p, (ap, plan) in plans.items()}
+    best, note = choose(arch, runs, skipped)
+    return best, runs[best], note, plans[best][1]
+
+
+def _compute_layers(arch, plan, pl, busy) -> None:
+    """The compute layers' rows of the per-layer arrays `pl` and busy cycles `busy` (the sequential
+    formulas: a resident policy's schedule replaces the cycles afterwards, mapper.apply)."""
     m, ci = plan.mapping, plan.comp_idx
-    P, r_in, r_out = plan.pixels, plan.bits_in, plan.bits_out
+    P = plan.pixels
     tile, passes = plan.tile_cycles, plan.passes  # a tile over the pixels of one pass (tlm/mapping/batching.py)
     layer_cyc = pass_schedule_cycles(arch, tile, plan.round_loads_full, plan.round_loads_last, plan.rounds,
                                      passes)
     compute = passes * plan.rounds * tile
-    loaded = passes * (np.zeros_like(m.active_cells) if plan.resident else m.active_cells)
-    ph, r_w, c_out = plan.dp_phases, plan.bits_w, plan.c_out  # DP phases per pixel (tlm/hw/macro.py)
-    dp_cyc = m.tiles * P * ph
+    loaded = _loaded(plan)
+    dp_cyc = m.tiles * P * plan.dp_phases  # DP phases per pixel (tlm/hw/macro.py)
     conv = P * m.row_tiles * plan.conversions_per_pixel
     psum_elems = plan.out_elems[ci] * (m.row_tiles - 1)
     for k, v in (("compute_cycles", compute), ("load_cycles", layer_cyc - compute),
@@ -87,36 +102,27 @@ def _compute_layers(arch, plan, pl, E, busy) -> None:
         pl[k][ci] = v
     busy_macro = passes * m.tiles * tile
     pl["temporal_utilization"][ci] = busy_macro / (arch.macro.count * np.maximum(layer_cyc, 1))
-    d = plan.density[ci]
-    E[ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph, m.active_cols * P * ph, d)
-    E[ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
-    E[ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, loaded)
-    E[ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
-    E[ci, K["controller"]] = passes * hw_ctrl.tile_energy_pj(arch, m.active_rows, tile, P // passes, r_in,
-                                                             m.row_tiles * c_out)
-    # shift-add / rescale of the conversion results (tlm/hw/adc.py)
-    E[ci, K["postproc"]] = P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
     busy["macro"] += int(busy_macro.sum())
     busy["adc"] += int((m.tiles * P * plan.t_cv).sum())
     busy["dma"] += int((passes * ((plan.rounds - 1) * plan.round_loads_full + plan.round_loads_last)).sum())
 
 
-def simulate(arch, wl, input_density=None, plan=None) -> Result:
-    """Analytic simulation of `wl` on `arch` (a concrete `mapping.policy`: `auto` is resolved above the
-    engines, tlm/engines/registry.py).  `input_density` (one value per layer) replaces the config's
-    default input bit density, e.g. measured on data.  `plan`: an already built plan.  With a resident
-    mapping policy the cycles come from the plan's job schedule (tlm/mapping/schedule.py)."""
-    if plan is None:
-        plan = build_plan(arch, wl, input_density, steady=True)  # (its own: steady state, shared)
+def _loaded(plan):
+    """Weight bits written into the macros per compute layer (none when the weights stay resident)."""
+    m = plan.mapping
+    return plan.passes * (np.zeros_like(m.active_cells) if plan.resident else m.active_cells)
+
+
+def counts(arch, wl, plan):
+    """Everything of a run but its energies: (per-layer arrays, busy cycles per component, clock cycles
+    per row for the always-on energies).  The timing fields of `arch` are read here, its energy fields
+    never (`energies`), so that design points differing only in those share these counts
+    (`simulate_group`)."""
     n = len(wl.layers)
-    rows = plan.rows
     pl = static_per_layer(plan)
-    E = np.zeros((rows, len(KIND_NAMES)))
     busy = dict.fromkeys(("macro", "adc", "sram", "dma", "controller", "postproc"), 0)
-
     if plan.mapping is not None:
-        _compute_layers(arch, plan, pl, E, busy)
-
+        _compute_layers(arch, plan, pl, busy)
     di = plan.dig_idx
     if len(di):
         pl["postproc_ops"][di] = plan.ops
@@ -142,20 +148,56 @@ def simulate(arch, wl, input_density=None, plan=None) -> Result:
     clock = pl["cycles"]
     if plan.schedule is not None:  # a resident policy: the mapper's schedule (tlm/mapping/mapper.py)
         clock, busy["macro"] = mapper.apply(arch, wl, plan.multi, plan.schedule, pl)
-
-    # energy of the digital side, per row
-    E[:, K["sram_read"]] = hw_sram.read_energy_pj(arch, pl["sram_read_bits"])
-    E[:, K["sram_write"]] = hw_sram.write_energy_pj(arch, pl["sram_write_bits"])
-    E[:, K["dma"]] = hw_dma.onchip_energy_pj(arch, pl["dma_bits"])
-    E[:, K["external"]] = hw_dma.external_energy_pj(arch, pl["dma_bits"])
-    E[:, K["postproc"]] += hw_pp.op_energy_pj(arch, pl["postproc_ops"])
-    E[:, K["controller"]] += hw_ctrl.energy_pj(arch, clock)
-    E[:, K["leakage"]] = hw_leak.energy_pj(arch, clock, plan.mapping_desc["macros_used"])
     busy["sram"] += int(hw_sram.access_cycles(arch, pl["sram_read_bits"] + pl["sram_write_bits"]).sum())
     busy["postproc"] += int(hw_pp.op_cycles(arch, pl["postproc_ops"]).sum())
     busy["controller"] = int(pl["cycles"].sum())
+    return pl, busy, clock
 
+
+def energies(arch, plan, pl, clock, points=1) -> np.ndarray:
+    """Energy by event kind per row, (points, rows, kinds), from the counts (`counts`) and the energy
+    formulas of tlm/hw.  A field of `arch` may be an array of `points` values (shape (points, 1)): the
+    same formulas then evaluate every design point at once (`simulate_group`), each point's numbers the
+    very floats of its own run."""
+    E = np.zeros((points, plan.rows, len(KIND_NAMES)))
+    m = plan.mapping
+    if m is not None:
+        ci, P, ph = plan.comp_idx, plan.pixels, plan.dp_phases
+        r_in, r_w, r_out, c_out, passes = plan.bits_in, plan.bits_w, plan.bits_out, plan.c_out, plan.passes
+        d = plan.density[ci]
+        E[:, ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph,
+                                                              m.active_cols * P * ph, d)
+        E[:, ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
+        E[:, ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, _loaded(plan))
+        E[:, ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
+        E[:, ci, K["controller"]] = passes * hw_ctrl.tile_energy_pj(arch, m.active_rows, plan.tile_cycles,
+                                                                    P // passes, r_in, m.row_tiles * c_out)
+        # shift-add / rescale of the conversion results (tlm/hw/adc.py)
+        E[:, ci, K["postproc"]] = P * m.row_tiles * hw_adc.backend_energy_pj(arch, c_out, r_in, r_w, r_out)
+    # energy of the digital side, per row
+    E[:, :, K["sram_read"]] = hw_sram.read_energy_pj(arch, pl["sram_read_bits"])
+    E[:, :, K["sram_write"]] = hw_sram.write_energy_pj(arch, pl["sram_write_bits"])
+    E[:, :, K["dma"]] = hw_dma.onchip_energy_pj(arch, pl["dma_bits"])
+    E[:, :, K["external"]] = hw_dma.external_energy_pj(arch, pl["dma_bits"])
+    E[:, :, K["postproc"]] += hw_pp.op_energy_pj(arch, pl["postproc_ops"])
+    E[:, :, K["controller"]] += hw_ctrl.energy_pj(arch, clock)
+    E[:, :, K["leakage"]] = hw_leak.energy_pj(arch, clock, plan.mapping_desc["macros_used"])
+    return E
+
+
+def _result(arch, wl, plan, pl, E, busy) -> Result:
     return Result(engine="analytic", arch=arch, workload=wl, layer_names=list(plan.names),
                   layer_types=list(plan.types), per_layer=pl, energy_pj=E, component_busy_cycles=busy,
                   notes=list(plan.notes), extra={"weights_resident": bool(plan.resident),
                                                  "mapping": plan.mapping_desc})
+
+
+def simulate(arch, wl, input_density=None, plan=None) -> Result:
+    """Analytic simulation of `wl` on `arch` (a concrete `mapping.policy`: `auto` is resolved above the
+    engines, tlm/engines/registry.py).  `input_density` (one value per layer) replaces the config's
+    default input bit density, e.g. measured on data.  `plan`: an already built plan.  With a resident
+    mapping policy the cycles come from the plan's job schedule (tlm/mapping/schedule.py)."""
+    if plan is None:
+        plan = build_plan(arch, wl, input_density, steady=True)  # (its own: steady state, shared)
+    pl, busy, clock = counts(arch, wl, plan)
+    return _result(arch, wl, plan, pl, energies(arch, plan, pl, clock)[0], busy)
