@@ -27,24 +27,27 @@ from tlm.engines.result import KIND_NAMES, Result
 K = {k: i for i, k in enumerate(KIND_NAMES)}
 
 
-def policy_plans(arch, wl, input_density=None, steady=False):
+def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     """The plans of every concrete policy that fits (`mapping.policy: auto`), sharing what they have in
     common (tlm/mapping/plan.build_plan): ({policy: (arch with that policy, its plan)}, [(policy, why it
-    was skipped)] for the others)."""
+    was skipped)] for the others).  `record`: a set noting every architecture field the plans read
+    (tlm/mapping/reuse.recording)."""
+    from tlm.mapping.reuse import recording
+    rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
     shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
     for p in mapper.CONCRETE:
         if p != "sequential":
             seq = plans["sequential"][1]
             need = seq.mapping_desc["macros_for_residency"]  # a lower bound (no packing)
-            if need > arch.macro.count:  # every resident policy would refuse: skip building its plan
+            if need > rec(arch).macro.count:  # every resident policy would refuse: skip building its plan
                 tiles = int(seq.mapping.tiles.sum()) if seq.mapping is not None else 0
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
                                    "stay resident"))
                 continue
         try:
             ap = mapper.with_policy(arch, p)
-            plans[p] = (ap, build_plan(ap, wl, input_density, shared=shared, steady=steady))
+            plans[p] = (ap, build_plan(rec(ap), wl, input_density, shared=shared, steady=steady))
         except InputError as e:
             if p == "sequential":
                 raise

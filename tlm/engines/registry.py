@@ -77,3 +77,130 @@ class _Options:
 def run(name, arch, wl, **kw):
     """ENGINES[name] with keyword options: input_density, quantum, no_contention, trace, progress, data."""
     return ENGINES[name](arch, wl, _Options(kw))
+
+
+# ---- many design points at once (the analytic engine; tlm/services/sweep) ------------------------------
+GIVE_UP = 8  # groups of one point and none larger: the rest are run one by one (a grid of structural
+# settings; recording what a point reads costs about half a run)
+
+
+def run_group(archs, wl, input_density=None, state=None) -> list:
+    """`ENGINES["analytic"](arch, wl)` of every architecture in `archs` (one workload), each a Result equal
+    to its own run, or the exception its own run raises.  Points that agree on every field the plans,
+    the counts and the cycles read (recorded through the first point: tlm/mapping/reuse.recording) and on
+    every field that is not a float share one plan and one set of counts; their energy fields (supplies,
+    capacitances, the clock) differ, and the energy formulas of tlm/hw evaluate all of them at once,
+    given arrays (tlm/engines/analytic.energies).  `auto` is resolved per point on its own numbers.  The
+    Results of a group share their per-layer arrays: read them, do not change them.  `state`: a dict kept
+    by the caller between calls of one sweep (how many groups had one point, how many more)."""
+    from tlm.engines import analytic
+    out = [None] * len(archs)
+    todo = list(range(len(archs)))
+    st = state if state is not None else {}
+    while todo:
+        i0 = todo[0]
+        if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
+            for i in todo:
+                out[i] = _one(archs[i], wl, input_density)
+            break
+        read = set()
+        try:
+            runs, skipped = _counted(analytic, archs[i0], wl, input_density, read)
+        except Exception:  # noqa: BLE001  (its own run says what went wrong)
+            out[i0] = _one(archs[i0], wl, input_density)
+            todo = todo[1:]
+            st["alone"] = st.get("alone", 0) + 1
+            continue
+        fields = sorted(read, key=lambda p: (p[0], p[1] or ""))
+        rigid = {}
+        key0 = _key(archs[i0], fields, rigid)
+        group = [i for i in todo if _key(archs[i], fields, rigid) == key0]
+        k = "alone" if len(group) == 1 else "grouped"
+        st[k] = st.get(k, 0) + 1
+        try:
+            stacked = _stack([archs[i] for i in group])
+            es = {p: analytic.energies(stacked, plan, pl, clock, points=len(group))
+                  for p, (plan, pl, busy, clock) in runs.items()}
+        except Exception:  # noqa: BLE001  (a formula that does not take arrays: one by one)
+            group = [i0]
+            es = {p: analytic.energies(archs[i0], plan, pl, clock) for p, (plan, pl, busy, clock) in runs.items()}
+        for k, i in enumerate(group):
+            out[i] = _pick(analytic, archs[i], wl, runs, es, k, skipped)
+        done = set(group)
+        todo = [i for i in todo if i not in done]
+    return out
+
+
+def _one(arch, wl, input_density):
+    try:
+        return run("analytic", arch, wl, input_density=input_density)
+    except Exception as e:  # noqa: BLE001
+        return e
+
+
+def _counted(analytic, arch, wl, d, read):
+    """{policy: (plan, per-layer arrays, busy cycles, clock cycles)} of every policy `arch` runs (`auto`:
+    every one that fits) and the skipped ones, every architecture field read noted in `read`."""
+    from tlm.mapping.plan import build_plan
+    from tlm.mapping.reuse import recording
+    if arch.mapping.policy == "auto":
+        plans, skipped = analytic.policy_plans(arch, wl, d, steady=True, record=read)
+    else:
+        plans, skipped = {arch.mapping.policy: (arch, build_plan(recording(arch, read), wl, d, steady=True))}, None
+    return {p: (plan, *analytic.counts(recording(ap, read), wl, plan)) for p, (ap, plan) in plans.items()}, skipped
+
+
+def _pick(analytic, arch, wl, runs, es, k, skipped):
+    """Point k of a group: its Result (the chosen policy's, with auto's note, as `_analytic` gives it)."""
+    res = {p: analytic._result(arch, wl, plan, pl, es[p][k], dict(busy)) for p, (plan, pl, busy, _c) in runs.items()}
+    if skipped is None:
+        return next(iter(res.values()))
+    best, note = analytic.choose(arch, res, skipped)
+    res[best].notes.append(note)
+    return res[best]
+
+
+def _key(arch, fields, rigid):
+    """What a point must share with the group's first: the values of the fields read, and every field
+    that is not a float (`rigid`: a cache per section object)."""
+    import dataclasses
+    from tlm.mapping.reuse import values
+    parts = [values(arch, fields)]
+    for f in dataclasses.fields(arch):
+        v = getattr(arch, f.name)
+        if dataclasses.is_dataclass(v):
+            r = rigid.get(id(v))
+            if r is None:
+                r = rigid[id(v)] = (v, tuple(x for x in v._values() if type(x) is not float))
+            parts.append(r[1])
+        elif type(v) is not float:
+            parts.append(v)
+    return tuple(parts)
+
+
+def _stack(archs):
+    """One architecture whose float fields that differ between `archs` are arrays of shape (points, 1)."""
+    import copy
+    import dataclasses
+
+    import numpy as np
+    base = archs[0]
+    new = {}
+    for f in dataclasses.fields(base):
+        secs = [getattr(a, f.name) for a in archs]
+        if all(s is secs[0] for s in secs) or not dataclasses.is_dataclass(secs[0]):
+            continue
+        sec = None
+        for g in dataclasses.fields(secs[0]):
+            vals = [getattr(s, g.name) for s in secs]
+            if any(v != vals[0] for v in vals):
+                sec = sec or copy.copy(secs[0])
+                object.__setattr__(sec, g.name, np.array(vals, dtype=float).reshape(-1, 1))
+        if sec is not None:
+            new[f.name] = sec
+    if not new:
+        return base
+    out = copy.copy(base)
+    for name, sec in new.items():
+        object.__setattr__(out, name, sec)
+    return out

@@ -37,10 +37,10 @@ class _Section:
 
 
 class _Recorder:
-    """An architecture that notes which (section, field) is read through it."""
+    """An architecture that notes which (section, field) is read through it (into `read`, a set)."""
 
-    def __init__(self, arch):
-        self._arch, self._read = arch, set()
+    def __init__(self, arch, read=None):
+        self._arch, self._read = arch, set() if read is None else read
 
     def __getattr__(self, name):
         v = getattr(self._arch, name)
@@ -48,6 +48,18 @@ class _Recorder:
             return _Section(name, v, self._read)
         self._read.add((name, None))
         return v
+
+
+def recording(arch, read: set):
+    """`arch`, noting every (section, field) read through it into `read`: design points that agree on the
+    values of those fields get the same result from whatever read them (tlm/engines/registry.run_group).
+    A plan built or reused for it (`shared_plan`) notes the fields the plan reads."""
+    return _Recorder(arch, read)
+
+
+def values(arch, fields) -> tuple:
+    """The values of (section, field) paths of `arch`, as `recording` notes them."""
+    return _values(arch, fields)
 
 
 def _values(arch, fields):
@@ -64,7 +76,10 @@ def shared_plan(build, arch, wl, policy, shared=None):
     """The plan `build(arch_like)` of `wl` under `policy`, from an earlier run with the same values of every
     field such a plan reads, or built now (and kept).  `shared`: the dict the plans of several policies
     share (tlm/mapping/plan.build_plan): what one plan reads to build what the others take from it counts
-    for them all."""
+    for them all.  `arch` may be a `recording` of an architecture: the fields the plan reads are noted in it."""
+    outer = None
+    if isinstance(arch, _Recorder):
+        outer, arch = arch._read, arch._arch
     k = (id(wl), policy)
     with _LOCK:
         got = _FIELDS.get(k)
@@ -75,6 +90,8 @@ def shared_plan(build, arch, wl, policy, shared=None):
             if hit is not None and hit[0] is wl:
                 _PLANS[(k, _values(arch, fields))] = _PLANS.pop((k, _values(arch, fields)))
                 stats[0] += 1
+                if outer is not None:
+                    outer.update(fields)
                 return hit[1]
         stats[1] += 1
         if not seen:
@@ -87,12 +104,18 @@ def shared_plan(build, arch, wl, policy, shared=None):
     if plain:
         if shared is not None:
             shared["plain"] = True
-        return build(arch)
+        if outer is None:
+            return build(arch)
+        plan = build(_Recorder(arch, outer))
+        plan.arch = arch
+        return plan
     rec = _Recorder(arch)
     if shared is not None:
         rec._read = shared.setdefault("fields_read", set())
     plan = build(rec)
     plan.arch = arch
+    if outer is not None:
+        outer.update(rec._read)
     with _LOCK:
         fields = tuple(sorted(rec._read | set(fields or ()), key=lambda p: (p[0], p[1] or "")))
         _FIELDS[k] = (wl, fields, stats)

@@ -73,35 +73,77 @@ def engines() -> dict:
     return ENGINES
 
 
-_local = threading.local()  # per worker thread: (job token, PointBuilder)
+_local = threading.local()  # per worker thread: (job token, PointBuilder, state of run_group)
+
+
+def _cached(job: Job):
+    cached = getattr(_local, "builder", None)
+    if cached is None or cached[0] != job.token or not job.token:
+        cached = (job.token, PointBuilder(job), {})
+        _local.builder = cached
+    return cached
 
 
 def _builder(job: Job) -> PointBuilder:
-    cached = getattr(_local, "builder", None)
-    if cached is None or cached[0] != job.token or not job.token:
-        cached = (job.token, PointBuilder(job))
-        _local.builder = cached
-    return cached[1]
+    return _cached(job)[1]
 
 
 def run_chunk(job: Job, indices) -> list:
     """Evaluate points; returns [(index, cells, error)]: `error` is None, or (message, file, field) of a
     point refused (InputError: status `infeasible: ...`) or failed (any other exception: `error: ...`),
-    whose cells say so in the status column (the sweep goes on, or stops with --stop-on-error)."""
-    engine = engines()[job.engine]
+    whose cells say so in the status column (the sweep goes on, or stops with --stop-on-error).
+    The analytic engine evaluates the chunk's points of one workload together
+    (tlm/engines/registry.run_group: points that differ only in energy fields share their plan and
+    counts, their energies evaluated at once); every row is the one its own run gives."""
     builder = _builder(job)
-    out = []
+    built = {}
+    out = {}
     for i in indices:
         try:
-            arch, wl = builder.build(i)
-            row = result_row(engine(arch, wl, job.engine_args))
-        except InputError as e:  # sent back as fields: the exception does not pickle with them
-            why = e.message + (f" ({e.field})" if e.field and e.field not in e.message else "")
-            out.append((i, failed_cells(f"infeasible: {why}"), (e.message, e.where.file, e.field)))
+            built[i] = builder.build(i)
+        except Exception as e:  # noqa: BLE001
+            out[i] = _failed(i, e)
+    if job.engine == "analytic":
+        results = _analytic_results(job, built)
+    else:
+        engine = engines()[job.engine]
+        results = {}
+        for i, (arch, wl) in built.items():
+            try:
+                results[i] = engine(arch, wl, job.engine_args)
+            except Exception as e:  # noqa: BLE001
+                results[i] = e
+    for i, res in results.items():
+        if isinstance(res, Exception):
+            out[i] = _failed(i, res)
             continue
-        except Exception as e:  # noqa: BLE001  (a failing point is a row with its reason, not the end)
-            why = f"{type(e).__name__}: {e}"
-            out.append((i, failed_cells(f"error: {why}"), (why, "<engine>", None)))
+        try:
+            row = result_row(res)
+        except Exception as e:  # noqa: BLE001
+            out[i] = _failed(i, e)
             continue
-        out.append((i, [format_cell(row[c]) for c in RESULT_COLUMNS], None))
-    return out
+        out[i] = (i, [format_cell(row[c]) for c in RESULT_COLUMNS], None)
+    return [out[i] for i in indices]
+
+
+def _analytic_results(job: Job, built: dict) -> dict:
+    from tlm.engines.registry import run_group
+    d = getattr(job.engine_args, "input_density", None)
+    by_wl = {}
+    for i, (arch, wl) in built.items():
+        by_wl.setdefault(id(wl), (wl, []))[1].append(i)
+    results = {}
+    for wl, idx in by_wl.values():
+        for i, r in zip(idx, run_group([built[i][0] for i in idx], wl, d, state=_cached(job)[2])):
+            results[i] = r
+    return results
+
+
+def _failed(i, e):
+    """The row of a point refused (InputError: `infeasible: ...`, sent back as fields: the exception does
+    not pickle with them) or failed (`error: ...`)."""
+    if isinstance(e, InputError):
+        why = e.message + (f" ({e.field})" if e.field and e.field not in e.message else "")
+        return (i, failed_cells(f"infeasible: {why}"), (e.message, e.where.file, e.field))
+    why = f"{type(e).__name__}: {e}"
+    return (i, failed_cells(f"error: {why}"), (why, "<engine>", None))

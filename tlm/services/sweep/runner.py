@@ -22,6 +22,11 @@ def _chunks(indices, size):
     return [indices[k:k + size] for k in range(0, len(indices), size)]
 
 
+IN_PROCESS_CHUNK = 200  # analytic points evaluated together in this process (tlm/engines/registry.run_group:
+# points that differ only in energy fields share a plan), at most a 20th of the sweep: rows are written
+# as their chunk finishes, so an interruption keeps nearly every finished point
+
+
 def chunk_size(job: Job, n_todo: int, parallel: int) -> int:
     """Points per task: one for slow engines; for the analytic one (about a millisecond per point)
     enough to hide the task overhead while keeping every worker busy."""
@@ -60,7 +65,10 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
     client = dask_client(dask) if dask else None  # connect before touching the results file
     try:
         parallel = parallelism(workers, client)
-        chunks = _chunks(todo, 1 if parallel == 1 and client is None else chunk_size(job, len(todo), parallel))
+        here = parallel == 1 and client is None
+        chunks = _chunks(todo, (max(1, min(IN_PROCESS_CHUNK, len(todo) // 20)) if job.engine == "analytic" else 1)
+                         if here else
+                         chunk_size(job, len(todo), parallel))
         writer = RowWriter(out_path, job, finished)
         stream = map_unordered(run_chunk, job, chunks, workers=workers, client=client)
         try:
