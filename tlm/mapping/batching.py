@@ -26,7 +26,8 @@ from tlm.hw import leakage as hw_leak
 from tlm.hw import macro as hw_macro
 from tlm.mapping.rules import spill_cycles, tensor_lifetimes
 
-MAX_LAYERS = 400  # runs [s, e] tried: n (n + 1) / 2 of them, each a few numpy reductions
+MAX_LAYERS = 400  # runs [s, e] tried: n (n + 1) / 2 of them, RUN_BLOCK at a time (runs x layers arrays)
+RUN_BLOCK = 2048
 MAX_EXTRA_TILE_RUNS = 20_000  # tile runs image by image adds (tiles x (B - 1) over the run): the TLM engine
 # runs each as objects and events (tlm/mapping/plan.MAX_TILES); a run past this stays whole-batch
 
@@ -107,26 +108,29 @@ def choose(plan):
     cs_b, cs_i = np.concatenate(([0], np.cumsum(cyc_b))), np.concatenate(([0], np.cumsum(cyc_i)))
     es_b, es_i = np.concatenate(([0.0], np.cumsum(en_b))), np.concatenate(([0.0], np.cumsum(en_i)))
 
-    def cost(s, e):
-        live = live_bits_modes(M, lo, hi, B, s, e)
-        spill = np.maximum(live - cap, 0)
-        ins = s <= e
-        cyc = int(cs_b[n] + ((cs_i[e + 1] - cs_i[s]) - (cs_b[e + 1] - cs_b[s]) if ins else 0)
-                  + spill_cycles(arch, spill).sum())
-        en = float(es_b[n] + ((es_i[e + 1] - es_i[s]) - (es_b[e + 1] - es_b[s]) if ins else 0.0)
-                   + hw_dma.onchip_energy_pj(arch, 2 * spill).sum()) + e_cycle * cyc
-        return cyc, en, live
     runs = [(0, -1), (0, n - 1)] + ([(s, e) for s in range(n) for e in range(s, n) if (s, e) != (0, n - 1)]
                                     if n <= MAX_LAYERS else [])
+    costs = {}
+    for k in range(0, len(runs), RUN_BLOCK):  # runs at once (runs x layers): live bits, spills, cycles, energy
+        rs = runs[k:k + RUN_BLOCK]
+        S, E = np.array([r[0] for r in rs]), np.array([r[1] for r in rs])
+        one = (lo[None, :] >= S[:, None]) & (hi[None, :] <= E[:, None])  # tensors held for one image
+        live = M.sum(axis=0)[None, :] * B - (B - 1) * (one.astype(np.int64) @ M)  # (live_bits_modes)
+        spill = np.maximum(live - cap, 0)
+        ins = S <= E
+        cyc = cs_b[n] + np.where(ins, (cs_i[E + 1] - cs_i[S]) - (cs_b[E + 1] - cs_b[S]), 0) \
+            + spill_cycles(arch, spill).sum(axis=1)
+        en = es_b[n] + np.where(ins, (es_i[E + 1] - es_i[S]) - (es_b[E + 1] - es_b[S]), 0.0) \
+            + hw_dma.onchip_energy_pj(arch, 2 * spill).sum(axis=1)
+        costs.update({r: (c, x + e_cycle * c) for r, c, x in zip(rs, cyc.tolist(), en.tolist())})
     tiles = np.zeros(n + 1, dtype=np.int64)
     tiles[1:][comp] = plan.mapping.tiles
     tiles = np.cumsum(tiles)  # tiles of layers [0, i)
-    costs = {r: cost(*r) for r in runs}
-    c_img, e_img, _ = costs[(0, n - 1)]
+    c_img, e_img = costs[(0, n - 1)]
     allowed = [r for r in runs if r[0] > r[1] or (tiles[r[1] + 1] - tiles[r[0]]) * (B - 1) <= MAX_EXTRA_TILE_RUNS]
     ok = [r for r in allowed if costs[r][0] <= c_img and costs[r][1] <= e_img] or allowed
     best = min(ok, key=lambda r: (costs[r][0], costs[r][1], r[1] - r[0]))
-    return best, costs[best][2], {k: costs[k][:2] for k in ((0, -1), (0, n - 1), best)}
+    return best, live_bits_modes(M, lo, hi, B, *best), {k: costs[k] for k in ((0, -1), (0, n - 1), best)}
 
 
 def apply(plan) -> None:
