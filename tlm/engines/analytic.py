@@ -28,15 +28,21 @@ K = {k: i for i, k in enumerate(KIND_NAMES)}
 
 
 def policy_plans(arch, wl, input_density=None, steady=False, record=None):
-    """The plans of every concrete policy that fits (`mapping.policy: auto`), sharing what they have in
-    common (tlm/mapping/plan.build_plan): ({policy: (arch with that policy, its plan)}, [(policy, why it
-    was skipped)] for the others).  `record`: a set noting every architecture field the plans read
-    (tlm/mapping/reuse.recording)."""
+    """The plans and counts (`counts`) of every concrete policy that may be best for `mapping.policy: auto`,
+    sharing what their plans have in common (tlm/mapping/plan.build_plan): ({policy: (arch with that
+    policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
+    Skipped: the resident policies when the weights cannot stay resident, and (objective throughput, a
+    batch of MIN_BATCH images or more) a streamed policy whose busiest resource alone takes more cycles
+    than a policy already counted (tlm/mapping/steady.busy_bound): it cannot win, its schedule is not
+    built.  `record`: a set noting every architecture field read (tlm/mapping/reuse.recording)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
     shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
-    for p in mapper.CONCRETE:
+    # replicate before pipelined: it is at least as fast on most networks, so a large batch's pipelined
+    # schedule is often not needed at all (`_unbeatable`); the results are listed in CONCRETE order
+    order = sorted(mapper.CONCRETE, key=lambda q: q == "pipelined")
+    for p in order:
         if p != "sequential":
             seq = plans["sequential"][1]
             need = seq.mapping_desc["macros_for_residency"]  # a lower bound (no packing)
@@ -45,14 +51,49 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
                                    "stay resident"))
                 continue
+            if p in mapper.STREAM and _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
+                continue
         try:
             ap = mapper.with_policy(arch, p)
-            plans[p] = (ap, build_plan(rec(ap), wl, input_density, shared=shared, steady=steady))
+            plan = build_plan(rec(ap), wl, input_density, shared=shared, steady=steady)
         except InputError as e:
             if p == "sequential":
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
-    return plans, skipped
+            continue
+        plans[p] = (ap, plan, *counts(rec(ap), wl, plan))
+    skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
+    return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
+
+
+def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool:
+    """Objective throughput, a large batch: is streamed policy `p`'s busiest resource alone slower than the
+    fewest cycles counted so far?  (Then it is skipped, with the reason.)"""
+    from tlm.mapping.steady import MIN_BATCH, busy_bound
+    a = rec(arch)
+    if a.mapping.objective != "throughput" or wl.batch < MIN_BATCH or input_density is not None:
+        return False
+    seq = plans["sequential"][1]
+    m = seq.mapping
+    if m is None:
+        return False
+    comp = [int(i) for i in seq.comp_idx]
+    rc = shared.get("row_cycles")
+    if rc is None:
+        rc = shared["row_cycles"] = mapper.layer_row_cycles(a, wl, m, comp)
+    ops = [digital_ops(l) for l in wl.layers]
+    ap = rec(mapper.with_policy(arch, p))
+    try:
+        asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))
+    except InputError:
+        return False  # (the plan says why)
+    lb = busy_bound(ap, wl, asg, ops, m=m, rc=rc)
+    best = min(plans, key=lambda q: (int(plans[q][2]["cycles"].sum()), mapper.CONCRETE.index(q)))
+    c = int(plans[best][2]["cycles"].sum())
+    if lb <= c:
+        return False
+    skipped.append((p, f"its busiest block alone takes {lb:,} cycles, more than {best}'s {c:,} in all"))
+    return True
 
 
 def choose(arch, runs, skipped, summaries=None):
@@ -79,7 +120,8 @@ def choose_policy(arch, wl, input_density=None, steady=False):
     analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
     build_plan), not for an engine that executes every job."""
     plans, skipped = policy_plans(arch, wl, input_density, steady)
-    runs = {p: simulate(ap, wl, input_density=input_density, plan=plan) for p, (ap, plan) in plans.items()}
+    runs = {p: _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
+            for p, (ap, plan, pl, busy, clock) in plans.items()}
     best, note = choose(arch, runs, skipped)
     return best, runs[best], note, plans[best][1]
 

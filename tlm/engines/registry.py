@@ -145,9 +145,9 @@ def _counted(analytic, arch, wl, d, read):
     from tlm.mapping.reuse import recording
     if arch.mapping.policy == "auto":
         plans, skipped = analytic.policy_plans(arch, wl, d, steady=True, record=read)
-    else:
-        plans, skipped = {arch.mapping.policy: (arch, build_plan(recording(arch, read), wl, d, steady=True))}, None
-    return {p: (plan, *analytic.counts(recording(ap, read), wl, plan)) for p, (ap, plan) in plans.items()}, skipped
+        return {p: x[1:] for p, x in plans.items()}, skipped
+    plan = build_plan(recording(arch, read), wl, d, steady=True)
+    return {arch.mapping.policy: (plan, *analytic.counts(recording(arch, read), wl, plan))}, None
 
 
 def _pick(analytic, arch, wl, runs, es, k, skipped):

@@ -214,3 +214,23 @@ def _extend(arch, wl, bb, B):
     S.drain = img0_end + S.spill_cycles - S.fill  # (fill: image 0's end on the bottleneck, not the DMA)
     S.mult = np.where(img == w - 1, 1 + B - w, 1).astype(np.int64)  # the last base image stands for the rest
     return S
+
+
+def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
+    """A lower bound of the cycles of a streamed schedule of `wl.batch` images without building it: the
+    work of its busiest resource (macro, post-processing, DMA channel), which runs one job at a time.
+    Every image runs the same jobs, so it is one image's work (a one-image skeleton with the batch's rows
+    per job) times the batch.  0 when the batch has too many jobs (the schedule refuses)."""
+    N, two = arch.macro.count, arch.dma.channels > 1
+    group, over = job_group(_structure(wl, asg, N, two, True, None))
+    if over:
+        return 0
+    w1 = dataclasses.replace(wl, batch=1)
+    sk = _cached_skeleton(_structure(w1, asg, N, two, True, None) + ((group, 0),))
+    if rc is None:
+        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
+    cost = np.array(spec_costs(arch, w1, sk, ops, rc), dtype=np.int64)[np.asarray(sk.spec_of, dtype=np.int64)]
+    per = np.zeros(len(sk.names), dtype=np.int64)
+    np.add.at(per, np.asarray(sk.res, dtype=np.int64), cost)
+    return int(per.max(initial=0)) * wl.batch
