@@ -228,8 +228,9 @@ def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
     w1 = dataclasses.replace(wl, batch=1)
     sk = _cached_skeleton(_structure(w1, asg, N, two, True, None) + ((group, 0),))
     if rc is None:
-        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
-        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
+        from tlm.mapping.packing import comp_mapping
+        m2, comp = comp_mapping(arch, wl) if m is None else (m, [i for i, l in enumerate(wl.layers) if l.is_compute])
+        rc = layer_row_cycles(arch, wl, m2, comp) if comp else {}
     cost = np.array(spec_costs(arch, w1, sk, ops, rc), dtype=np.int64)[np.asarray(sk.spec_of, dtype=np.int64)]
     per = np.zeros(len(sk.names), dtype=np.int64)
     np.add.at(per, np.asarray(sk.res, dtype=np.int64), cost)

@@ -1,0 +1,32 @@
+"""`mapping.policy: auto` does not schedule a streamed policy that cannot win (tlm/engines/analytic.py
+`_unbeatable`, tlm/mapping/steady.busy_bound): with the objective throughput and a batch of 32 images or
+more, a policy whose busiest resource alone (one job at a time) takes more cycles than a policy already
+counted is skipped.  The choice and every number of the chosen run are those of the best pinned policy;
+the bound is below the skipped policy's own cycles.  Removing the skip fails the note check below;
+a bound that is not a lower bound fails the invariant."""
+import dataclasses
+
+from tlm.config.arch import load_arch
+from tlm.config.workload import load_workload
+from tlm.engines.registry import run
+from tlm.mapping import mapper
+from tlm.mapping.plan import digital_ops
+from tlm.mapping.steady import busy_bound
+
+
+def test_auto_skips_a_stream_that_cannot_win(root):
+    a = load_arch(root / "configs" / "imagine.yaml")  # auto, objective throughput
+    a = dataclasses.replace(a, macro=dataclasses.replace(a.macro, count=2))
+    wl = dataclasses.replace(load_workload(root / "workloads" / "mnist_cnn.yaml"), batch=33)
+    got = run("analytic", a, wl)
+    pinned = {p: run("analytic", mapper.with_policy(a, p), wl) for p in mapper.CONCRETE}
+    best = min(pinned, key=lambda p: (mapper.score(pinned[p], "throughput"), mapper.CONCRETE.index(p)))
+    assert got.row() == pinned[best].row()
+    assert "pipelined: its busiest block alone takes" in got.notes[-1]
+    ops = [digital_ops(l) for l in wl.layers]
+    ap = mapper.with_policy(a, "pipelined")
+    lb = busy_bound(ap, wl, mapper.assign(ap, wl, "pipelined", ops), ops)
+    assert pinned[best].cycles < lb <= pinned["pipelined"].cycles
+    # one image's busiest resource x the batch: a 1-image schedule's own stage of that resource
+    one = mapper.build_schedule(ap, dataclasses.replace(wl, batch=1), mapper.assign(ap, wl, "pipelined", ops), ops)
+    assert lb == 33 * max(one.stage.values())
