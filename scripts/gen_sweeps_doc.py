@@ -172,8 +172,11 @@ def speed_text() -> str:
     return (f"`benchmarks/bench_sweep.py` sweeps {sets} ({n:,} points) of ResNet-8 with the analytic engine, "
             "in-process, settings validation and CSV writing included, with `mapping.policy: auto` and pinned "
             "to `sequential`: the target is a ratio measured in the same run, auto <= 1.3x sequential. A "
-            "second sweep changes energies only (supplies, capacitances, clock: every point reuses one plan, "
-            "tlm/mapping/reuse.py): target <= 0.3x the time of one `simulate` per point. "
+            "second sweep changes energies only (supplies, capacitances, clock: the points share one plan and "
+            "their energies are evaluated as arrays, tlm/engines/registry.run_group): target <= 0.3x the time "
+            "of one `simulate` per point. The same file times auto against sequential on the other grids of "
+            "issue 25 (precision x ADC x DMA, macros x precision x batch, mnist_cnn macros x batch) and one "
+            "run at batch 400 against batch 1. "
             "Timings depend on the machine and its load, so this page shows none: run\n\n"
             "```\ncd benchmarks && python -m pytest bench_sweep.py\n```")
 
@@ -320,9 +323,12 @@ The first rows of `sweep.csv`, some of its columns:
 
 ## Where the points run
 
-- **analytic engine, default**: in this process, point after point; architectures and workloads that
-  several points share are built once. The engine itself is vectorized over layers, not over design
-  points: one design point's arrays per call.
+- **analytic engine, default**: in this process, in chunks of up to 200 points; architectures and
+  workloads that several points share are built once. Points that agree on every field their plans,
+  counts and cycles read (recorded while the first of them runs) and differ only in energy fields
+  (supplies, capacitances, the clock) share one plan and one set of counts, and the energy formulas of
+  `tlm/hw` evaluate all of them at once, given arrays (`tlm/engines/registry.run_group`); each row is
+  the one its own run gives (tested). A grid of structural settings runs point after point.
 - **`--workers N`**: N local processes (spawned), each evaluating chunks of points. This is the default
   for engines other than `analytic` (N = the cores); for the analytic engine it only pays on machines
   with idle cores and sweeps of many thousands of points.

@@ -3,6 +3,7 @@
     ENGINES[name](arch, wl, options) -> tlm.engines.result.Result
     run(name, arch, wl, **kw) -> Result              (the same, with keyword options)
     resolve_policy(arch, wl, input_density) -> Resolved
+    run_group(archs, wl, input_density) -> [Result or the exception of each point]   (analytic, many points)
 
 `options` is None or any object with optional attributes (an argparse namespace from `tlm simulate`):
 `input_density` (both engines), `quantum`, `no_contention`, `trace`, `quiet` (tlm engine).  Services
