@@ -163,7 +163,7 @@ def render():
         "  above both engines; the chosen policy's plan is handed to the engine that runs it, and an engine",
         "  given `auto` itself refuses it)",
         "  for `mapping.objective`; a note says what each policy gave and why the winner won. Ties go to the",
-        "  simpler policy (sequential, resident, pipelined, replicate). With `throughput` and a batch of 32",
+        "  simpler policy (sequential, resident, pipelined, replicate). With `throughput` and a batch of 4",
         "  images or more, a streamed policy whose busiest macro (or DMA channel) alone takes more cycles than",
         "  a policy already counted cannot win and is not scheduled (`tlm/mapping/steady.busy_bound`; the note",
         "  says so). Objectives: `latency` (an image's time",

@@ -1,5 +1,5 @@
 """`mapping.policy: auto` does not schedule a streamed policy that cannot win (tlm/engines/analytic.py
-`_unbeatable`, tlm/mapping/steady.busy_bound): with the objective throughput and a batch of 32 images or
+`_unbeatable`, tlm/mapping/steady.busy_bound): with the objective throughput and a batch of 4 images or
 more, a policy whose busiest resource alone (one job at a time) takes more cycles than a policy already
 counted is skipped.  The choice and every number of the chosen run are those of the best pinned policy;
 the bound is below the skipped policy's own cycles.  Removing the skip fails the note check below;

@@ -25,6 +25,8 @@ from tlm.errors import InputError
 from tlm.engines.result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
+BOUND_MIN_BATCH = 4  # auto's busy bound (`_unbeatable`) from this batch on: a stream's fill and drain are
+# about an image's work, so from a few images on its busiest resource alone tells the policies apart
 
 
 def policy_plans(arch, wl, input_density=None, steady=False, record=None):
@@ -32,7 +34,7 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     sharing what their plans have in common (tlm/mapping/plan.build_plan): ({policy: (arch with that
     policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
     Skipped: the resident policies when the weights cannot stay resident, and (objective throughput, a
-    batch of MIN_BATCH images or more) a streamed policy whose busiest resource alone takes more cycles
+    batch of BOUND_MIN_BATCH images or more) a streamed policy whose busiest resource alone takes more cycles
     than a policy already counted (tlm/mapping/steady.busy_bound): it cannot win, its schedule is not
     built.  `record`: a set noting every architecture field read (tlm/mapping/reuse.recording)."""
     from tlm.mapping.reuse import recording
@@ -69,9 +71,9 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
 def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool:
     """Objective throughput, a large batch: is streamed policy `p`'s busiest resource alone slower than the
     fewest cycles counted so far?  (Then it is skipped, with the reason.)"""
-    from tlm.mapping.steady import MIN_BATCH, busy_bound
+    from tlm.mapping.steady import busy_bound
     a = rec(arch)
-    if a.mapping.objective != "throughput" or wl.batch < MIN_BATCH or input_density is not None:
+    if a.mapping.objective != "throughput" or wl.batch < BOUND_MIN_BATCH or input_density is not None:
         return False
     seq = plans["sequential"][1]
     m = seq.mapping
