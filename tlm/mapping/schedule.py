@@ -190,9 +190,12 @@ def _skeleton(key) -> _Skeleton:
         _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports)
     sk.res, sk.layer, sk.image, sk.row, sk.deps = jobs.res, jobs.layer, jobs.image, jobs.row, jobs.deps
     uniq = {}
-    sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in jobs.spec]  # job -> its cost among the distinct ones
+    J = len(jobs.res) // B if stream else len(jobs.res)  # a stream's images repeat image 0's jobs
+    spec0 = [uniq.setdefault(c, len(uniq)) for c in jobs.spec[:J]]  # job -> its cost among the distinct ones
+    sk.spec_of = spec0 * (len(jobs.res) // J) if J else []
     sk.specs = list(uniq)
-    sk.users = _users(jobs.deps)
+    users0 = _users(jobs.deps[:J])
+    sk.users = users0 if J == len(jobs.res) else [[u + b * J for u in us] for b in range(B) for us in users0]
     sk.line_buffers = _line_buffer_structure(layers, input_shape, H, sk.needs, sk.index) if stream else None
     return sk
 
@@ -220,21 +223,40 @@ def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -
             per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
                                for p, first, last in srcs]))
         chunk_jobs.append(per)
-    for b in range(B):
-        img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
-        for i in range(n):
-            for q, (runs, ranges) in enumerate(chunk_jobs[i]):
-                deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
-                for rg in ranges:
-                    if rg is None:
-                        deps.append(img_in)
-                    else:
-                        p, qa, qb = rg
-                        for qq in range(qa, qb):
-                            deps.extend(done_of[(b, p, qq)])
-                done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
-        jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
-                 [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+    b = 0  # image 0's jobs; every other image's are the same, their ids shifted (`_repeat_images`)
+    img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
+    for i in range(n):
+        for q, (runs, ranges) in enumerate(chunk_jobs[i]):
+            deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
+            for rg in ranges:
+                if rg is None:
+                    deps.append(img_in)
+                else:
+                    p, qa, qb = rg
+                    for qq in range(qa, qb):
+                        deps.extend(done_of[(b, p, qq)])
+            done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
+    jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
+             [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+    _repeat_images(jobs, done_of, B)
+
+
+def _repeat_images(jobs, done_of, B) -> None:
+    """Images 1 .. B-1 of a stream: image 0's jobs in the same order, each image's ids (and the ids its jobs
+    depend on, all of its own image) shifted by the jobs of one image."""
+    J = len(jobs.res)
+    res, spec, layer, row, deps = list(jobs.res), list(jobs.spec), list(jobs.layer), list(jobs.row), list(jobs.deps)
+    done0 = list(done_of.items())
+    for b in range(1, B):
+        off = b * J
+        jobs.res.extend(res)
+        jobs.spec.extend(spec)
+        jobs.layer.extend(layer)
+        jobs.row.extend(row)
+        jobs.image.extend([b] * J)
+        jobs.deps.extend([[d + off for d in ds] for ds in deps])
+        for (_b, p, q), ids in done0:
+            done_of[(b, p, q)] = [j + off for j in ids]
 
 
 def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
