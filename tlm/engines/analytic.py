@@ -33,17 +33,17 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     """The plans and counts (`counts`) of every concrete policy that may be best for `mapping.policy: auto`,
     sharing what their plans have in common (tlm/mapping/plan.build_plan): ({policy: (arch with that
     policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
-    Skipped: the resident policies when the weights cannot stay resident, and (objective throughput, a
-    batch of BOUND_MIN_BATCH images or more) a streamed policy whose busiest resource alone takes more cycles
-    than a policy already counted (tlm/mapping/steady.busy_bound): it cannot win, its schedule is not
-    built.  `record`: a set noting every architecture field read (tlm/mapping/reuse.recording)."""
+    Skipped: the resident policies when the weights cannot stay resident, and (objective throughput) a
+    policy a lower bound of whose cycles exceeds the cycles of a policy already counted (`_unbeatable`): it
+    cannot win, its schedule is not built.  `record`: a set noting every architecture field read (tlm/mapping/reuse.recording)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
     shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
-    # replicate before pipelined: it is at least as fast on most networks, so a large batch's pipelined
-    # schedule is often not needed at all (`_unbeatable`); the results are listed in CONCRETE order
-    order = sorted(mapper.CONCRETE, key=lambda q: q == "pipelined")
+    # replicate before pipelined, resident last: replicate is at least as fast on most networks, so a large
+    # batch's pipelined schedule, and often resident's, is not needed at all (`_unbeatable`); the results are
+    # listed in CONCRETE order
+    order = sorted(mapper.CONCRETE, key=lambda q: {"pipelined": 1, "resident": 2}.get(q, 0))
     for p in order:
         if p != "sequential":
             seq = plans["sequential"][1]
@@ -53,7 +53,7 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
                                    "stay resident"))
                 continue
-            if p in mapper.STREAM and _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
+            if _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
                 continue
         try:
             ap = mapper.with_policy(arch, p)
@@ -69,11 +69,14 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
 
 
 def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool:
-    """Objective throughput, a large batch: is streamed policy `p`'s busiest resource alone slower than the
-    fewest cycles counted so far?  (Then it is skipped, with the reason.)"""
-    from tlm.mapping.steady import busy_bound
+    """Objective throughput: is a lower bound of policy `p`'s cycles above the fewest cycles counted so far?
+    (Then it is skipped, with the reason.)  The bound: resident, its layers one after the other
+    (tlm/mapping/steady.resident_bound); a stream, from BOUND_MIN_BATCH images on, its busiest resource
+    (steady.busy_bound)."""
+    from tlm.mapping.steady import busy_bound, resident_bound
     a = rec(arch)
-    if a.mapping.objective != "throughput" or wl.batch < BOUND_MIN_BATCH or input_density is not None:
+    stream = p in mapper.STREAM
+    if a.mapping.objective != "throughput" or (stream and wl.batch < BOUND_MIN_BATCH) or input_density is not None:
         return False
     seq = plans["sequential"][1]
     m = seq.mapping
@@ -83,18 +86,21 @@ def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool
     rc = shared.get("row_cycles")
     if rc is None:
         rc = shared["row_cycles"] = mapper.layer_row_cycles(a, wl, m, comp)
-    ops = [digital_ops(l) for l in wl.layers]
-    ap = rec(mapper.with_policy(arch, p))
-    try:
-        asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))
-    except InputError:
-        return False  # (the plan says why)
-    lb = busy_bound(ap, wl, asg, ops, m=m, rc=rc)
+    if stream:
+        ops = [digital_ops(l) for l in wl.layers]
+        ap = rec(mapper.with_policy(arch, p))
+        try:
+            asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))
+        except InputError:
+            return False  # (the plan says why)
+        lb, what = busy_bound(ap, wl, asg, ops, m=m, rc=rc), "its busiest block alone takes"
+    else:
+        lb, what = resident_bound(a, wl, m, comp, rc), "its layers one after the other take at least"
     best = min(plans, key=lambda q: (int(plans[q][2]["cycles"].sum()), mapper.CONCRETE.index(q)))
     c = int(plans[best][2]["cycles"].sum())
     if lb <= c:
         return False
-    skipped.append((p, f"its busiest block alone takes {lb:,} cycles, more than {best}'s {c:,} in all"))
+    skipped.append((p, f"{what} {lb:,} cycles, more than {best}'s {c:,} in all"))
     return True
 
 

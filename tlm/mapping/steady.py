@@ -28,7 +28,7 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.assign import layer_row_cycles
+from tlm.mapping.assign import _hw, layer_row_cycles
 from tlm.mapping.schedule import _cached_skeleton, _structure, build_schedule, job_group, peak_bits, spec_costs
 
 BASE = 4  # images of the smallest base schedule (then 2x, 4x... while the batch is 8x the base runs' or more)
@@ -235,3 +235,16 @@ def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
     per = np.zeros(len(sk.names), dtype=np.int64)
     np.add.at(per, np.asarray(sk.res, dtype=np.int64), cost)
     return int(per.max(initial=0)) * wl.batch
+
+
+def resident_bound(arch, wl, m, comp, rc) -> int:
+    """A lower bound of the cycles of the layer-by-layer resident schedule (tlm/mapping/schedule.py
+    `_batch_jobs`): its layers run one after the other, each compute layer's job on a macro costs the batch
+    x the tiles it holds x (first row + further rows), and some macro holds ceil(tiles / macros) of them."""
+    N, B = arch.macro.count, wl.batch
+    total = 0
+    for j, i in enumerate(comp):
+        r0, r1 = rc[i]
+        H = _hw(wl.layers[i].out_shape)[0]
+        total += -(-int(m.tiles[j]) // N) * B * (r0 + (H - 1) * r1)
+    return total
