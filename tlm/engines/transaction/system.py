@@ -63,6 +63,7 @@ class System:
         self.stats = Stats(self.rows)
         self.trace = Trace(arch.clock.period_ns, f"{wl.name} on {arch.name}") if trace else None
         self.controller = None
+        self.memo = {}  # blocks' memoized cost-formula values of this run (arch fixed), by block kind
         self.sram = Sram(self)
         self.postproc = PostProc(self)
         self.extmem = ExternalMemory(self)
