@@ -83,14 +83,15 @@ class System:
         """Run to the end; raises SimulationStalled when the run cannot finish."""
         env = self.env
         done = self.start()
-        step, peek, st = env.step, env.peek, self.stats
+        step, st = env.step, self.stats
         last_txn, last_t, quiet = -1, 0, 0
         bar, t_wall, n = None, time.perf_counter(), 0
         try:
             while not done.triggered:
-                if peek() == float("inf"):
-                    raise SimulationStalled(self._blocked("deadlock: no event left"))
-                step()
+                try:
+                    step()
+                except simpy.core.EmptySchedule:
+                    raise SimulationStalled(self._blocked("deadlock: no event left")) from None
                 n += 1
                 if st.transactions != last_txn:
                     last_txn, last_t, quiet = st.transactions, env.now, 0
