@@ -29,6 +29,9 @@ def test_bench_json_matches_the_simulation(tmp_path, capsys, arch, resnet8):
     assert by_engine["analytic"]["txn_per_s"] is None
     t = by_engine["tlm"]
     assert t["transactions"] > 0 and t["txn_per_s"] == pytest.approx(t["transactions"] / t["wall_s_median"])
+    # the ratio to bare SimPy compares CPU seconds with CPU seconds (simpy_events_per_s is per CPU second)
+    assert t["txn_per_cpu_s"] == pytest.approx(t["transactions"] / t["cpu_s_median"])
+    assert t["ratio"][1] == pytest.approx(t["txn_per_cpu_s"] / d["references"]["simpy_events_per_s"])
 
 
 def test_scaling_fit_recovers_a_linear_cost(monkeypatch, arch):
