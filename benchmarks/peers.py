@@ -4,17 +4,23 @@
 
 Runs only what is installed: ZigZag (pip package `zigzag-dse`, 3.9.1 measured; the ZigZag-IMC model is
 part of it) and SCALE-Sim (`scalesim`, 3.0.0 measured), found in the interpreter `--peer-python` (default:
-this one; `pip install imagine-tlm[peers]` or a separate virtual environment).  A peer that is absent is
+this one; better a virtual environment of their own: `pip install zigzag-dse==3.9.1 scalesim==3.0.0 six
+"numpy<2.3"` -- SCALE-Sim 3.0.0 fails on numpy 2.3's scalar conversion, ZigZag 3.9.1 imports six without
+requiring it; neither is a dependency or an extra of tlm).  A peer that is absent is
 reported as skipped and the script exits 0: both are optional, never a dependency of tlm.
 
 Each tool gets the network in its own documented input format, written from the project's workload file
 (workloads/NAME.yaml, the shapes tlm resolves): its compute layers (convolutions; dense layers as 1x1
-convolutions) and, for ZigZag, its residual adds (its graph needs them); pools and views are left out,
-which only makes the peers' work smaller:
-- ZigZag: a workload YAML (one entry per layer: equation, loop dimensions and sizes, 8-bit operands,
-  padding), its shipped analog-IMC accelerator (inputs/hardware/aimc.yaml) and IMC mapping
+convolutions) and, for ZigZag, its residual adds (its graph needs them); the other digital layers are
+left out, which only makes the peers' work smaller:
+- ZigZag: an ONNX model of those layers (Conv, Add, and GlobalAveragePool + Flatten + Gemm for a dense
+  layer; written with the onnx package ZigZag installs, zero weights: ZigZag reads shapes only), its
+  shipped analog-IMC accelerator (inputs/hardware/aimc.yaml) and IMC mapping
   (inputs/mapping/default_imc.yaml), through its API `get_hardware_performance_zigzag(...,
-  in_memory_compute=True)`, latency optimized.
+  in_memory_compute=True)`, latency optimized.  A final dense layer with fewer than 4,096 weights
+  (ResNet-8's 64 x 10 classifier) goes in as a 1x1 convolution before the pool (ResNet-8: 40,960 MACs
+  instead of 640, 0.3% of its MACs): ZigZag 3.9.1's mapping printer fails on a layer it unrolls
+  completely (max() of no temporal loop), and its data-locality stage on a graph that ends in a pool.
 - SCALE-Sim: a convolution topology CSV (IFMAP height/width including the padding, filter height/width,
   channels, filters, stride), a layout CSV (header only: no custom layout), and a config of a 32x32
   output-stationary array, through its command line `python -m scalesim.scale -c -t -l -p` (which
@@ -44,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 NETWORKS = ("resnet8", "resnet18")
 PEERS = {"zigzag": "zigzag-dse", "scalesim": "scalesim"}  # import name -> pip package
+ZIGZAG_MIN_DENSE_WEIGHTS = 4096  # a final classifier smaller than this is left out for ZigZag (see the top)
 SCALESIM_ARRAY = 32  # rows = columns of the systolic array
 SCALESIM_SRAM_KB = 64  # ifmap, filter and ofmap SRAMs each
 
@@ -63,6 +70,12 @@ def compute_layers(name: str) -> list[dict]:
         while src in by_name and not kept(by_name[src]):
             src = by_name[src].inputs[-1] if by_name[src].inputs else None
         return src if src in by_name else None
+    def upstream(src):  # the layers between `src` and its kept producer, `src` first
+        path = []
+        while src in by_name and not kept(by_name[src]):
+            path.append(src)
+            src = by_name[src].inputs[-1] if by_name[src].inputs else None
+        return path
     out, index = [], {}
     for l in wl.layers:
         if not kept(l):
@@ -77,10 +90,11 @@ def compute_layers(name: str) -> list[dict]:
         ih, iw = (l.in_shape[1], l.in_shape[2]) if conv else (1, 1)
         oh, ow = (l.out_shape[1], l.out_shape[2]) if conv else (1, 1)
         c_in = l.c_in // l.groups if conv else math_prod(l.in_shape)
-        out.append({"name": l.name, "add": False, "c": c_in, "k": l.c_out, "ih": ih, "iw": iw, "oh": oh, "ow": ow,
+        out.append({"name": l.name, "add": False, "dense": not conv, "c": c_in, "k": l.c_out, "ih": ih, "iw": iw, "oh": oh, "ow": ow,
                     "fh": l.kernel[0] if conv else 1, "fw": l.kernel[1] if conv else 1,
                     "s": l.stride[0] if conv else 1, "pad": list(l.padding) if conv else [0, 0, 0, 0],
-                    "groups": l.groups if conv else 1, "sources": sources[:1]})
+                    "groups": l.groups if conv else 1, "sources": sources[:1],
+                    "pooled": not conv and any(by_name[n].type.startswith("global_") for n in upstream(l.inputs[0]))})
     return out
 
 
@@ -91,34 +105,45 @@ def math_prod(xs) -> int:
     return p
 
 
-def zigzag_workload(layers: list[dict]) -> str:
-    """ZigZag's workload YAML (zigzag/parser/workload_validator.py's layer schema): one entry per layer,
-    a convolution's weights constant (its own id) and its input the output of the layer producing it
-    (the network's input: constant), a residual add's two operands its two producers.  A grouped
-    convolution is entered as one group's channels (ZigZag's Conv has no group dimension)."""
-    import yaml
-    docs = []
-    for i, l in enumerate(layers):
-        src = [i if s is None else s for s in l["sources"]] or [i]
-        if l["add"]:
-            docs.append({"id": i, "name": l["name"], "operator_type": "Add",
-                         "equation": "O[b][g][oy][ox]=I[b][g][oy][ox]+W[b][g][oy][ox]",
-                         "loop_dims": ["B", "G", "OY", "OX"], "loop_sizes": [1, l["k"], l["oh"], l["ow"]],
-                         "operand_precision": {"W": 8, "I": 8, "O": 8, "O_final": 8},
-                         "operand_source": {"I": src[0], "W": src[-1]}})
-            continue
-        docs.append({
-            "id": i, "name": l["name"], "operator_type": "Conv",
-            "equation": "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
-            "dimension_relations": [f"ix={l['s']}*ox+1*fx", f"iy={l['s']}*oy+1*fy"],
-            "loop_dims": ["B", "K", "C", "OY", "OX", "FY", "FX"],
-            "loop_sizes": [1, l["k"], l["c"], l["oh"], l["ow"], l["fh"], l["fw"]],
-            "operand_precision": {"W": 8, "I": 8, "O": 16, "O_final": 8},
-            "operand_source": {"W": i, "I": src[0]},
-            "pr_loop_dims": ["IY", "IX"], "pr_loop_sizes": [l["ih"], l["iw"]],
-            "padding": [[l["pad"][0], l["pad"][2]], [l["pad"][1], l["pad"][3]]],
-        })
-    return yaml.safe_dump(docs, sort_keys=False)
+_ONNX = r"""
+import json, sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+layers, path = json.loads(sys.argv[1]), sys.argv[2]
+first = layers[0]
+nodes, inits, names = [], [], []
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, first["c"] * first["groups"], first["ih"], first["iw"]])
+for i, l in enumerate(layers):
+    ins = [names[s] if s is not None else "x" for s in l["sources"]] or ["x"]
+    out = l["name"]
+    if l["add"]:
+        nodes.append(helper.make_node("Add", ins[:2], [out], name=out))
+    else:
+        if l.get("as_conv"):  # the classifier as a 1x1 convolution on its producer's map (see the top)
+            inits.append(numpy_helper.from_array(np.zeros((l["k"], l["c"], 1, 1), np.float32), out + "_w"))
+            nodes.append(helper.make_node("Conv", [ins[0], out + "_w"], [out], name=out, kernel_shape=[1, 1]))
+        elif l["dense"]:
+            flat, src = out + "_flat", ins[0]
+            if l["pooled"]:  # a global average pool between its producer and it
+                nodes.append(helper.make_node("GlobalAveragePool", [src], [out + "_pool"], name=out + "_pool"))
+                src = out + "_pool"
+            nodes.append(helper.make_node("Flatten", [src], [flat], name=flat))
+            inits.append(numpy_helper.from_array(np.zeros((l["k"], l["c"]), np.float32), out + "_w"))
+            nodes.append(helper.make_node("Gemm", [flat, out + "_w"], [out], name=out, transB=1))
+        else:
+            w = np.zeros((l["k"], l["c"], l["fh"], l["fw"]), np.float32)
+            inits.append(numpy_helper.from_array(w, out + "_w"))
+            nodes.append(helper.make_node("Conv", [ins[0], out + "_w"], [out], name=out, group=l["groups"],
+                                          kernel_shape=[l["fh"], l["fw"]], strides=[l["s"], l["s"]],
+                                          pads=[l["pad"][0], l["pad"][1], l["pad"][2], l["pad"][3]]))
+    names.append(out)
+y = helper.make_tensor_value_info(names[-1], TensorProto.FLOAT, None)
+model = helper.make_model(helper.make_graph(nodes, "net", [x], [y], inits),
+                          opset_imports=[helper.make_opsetid("", 13)])
+model = onnx.shape_inference.infer_shapes(model)
+onnx.save(model, path)
+"""
 
 
 def scalesim_topology(layers: list[dict]) -> str:
@@ -234,9 +259,14 @@ def commands(tool: str, net: str, tmp: Path, peer_python: str) -> list[str]:
     if tool == "tlm":
         return [sys.executable, "-m", "tlm", "simulate", net, "-q"]
     layers = compute_layers(net)
-    if tool == "zigzag":
-        (tmp / f"{net}.yaml").write_text(zigzag_workload(layers))
-        return [peer_python, "-c", _ZIGZAG, str(tmp / f"{net}.yaml"), str(tmp / f"zigzag-{net}")]
+    if tool == "zigzag":  # the network as an ONNX model (ZigZag's main input), written by the peer's onnx
+        last = layers[-1]
+        if last.get("dense") and last["k"] * last["c"] < ZIGZAG_MIN_DENSE_WEIGHTS:
+            layers = layers[:-1] + [{**last, "as_conv": True}]  # its printer fails on it (see the top)
+        model = tmp / f"{net}.onnx"
+        subprocess.run([peer_python, "-c", _ONNX, json.dumps(layers), str(model)], check=True, capture_output=True,
+                       timeout=300)
+        return [peer_python, "-c", _ZIGZAG, str(model), str(tmp / f"zigzag-{net}")]
     (tmp / f"{net}.csv").write_text(scalesim_topology(layers))
     (tmp / "layout.csv").write_text(SCALESIM_LAYOUT)
     (tmp / "scale.cfg").write_text(scalesim_config())

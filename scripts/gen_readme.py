@@ -268,12 +268,51 @@ def gen_mapping() -> str:
     return text.split("\n", 1)[1].lstrip("\n") if text.startswith("#") else text
 
 
+def _peer_rows() -> list:
+    p = _bench().get("peers") or {}
+    return [r for r in p.get("rows", []) if r["tool"] != "tlm simulate" and not r.get("skipped")]
+
+
+def _times(r, key) -> str:
+    return "-" if r.get(f"{key}_ratio") is None else (">" if r["timed_out"] else "") + f"{r[f'{key}_ratio']:,.0f}x"
+
+
+def gen_bench_peers() -> str:
+    """docs/benchmarks.md: the peers' whole-process times against `tlm simulate` (benchmarks/peers.py)."""
+    p = _bench().get("peers")
+    if not _peer_rows():
+        return "No peer measured yet: `python benchmarks/peers.py` with ZigZag (`zigzag-dse`) or SCALE-Sim installed.\n"
+    m = p["machine"]
+    load = "" if not m.get("load_average") else f", load average {m['load_average'][0]:.1f} at the end"
+    head = (f"`{p['command']}` ({m['cpus']}-vCPU {m['machine']} {m['system']}, Python {m['python']}{load}; "
+            f"each a fresh process, median of up to {p['repeats']} runs, stopped at {p['timeout_s']:.0f} s):\n\n")
+    rows = ["| network | tool | wall s | CPU s | wall / `tlm simulate` | CPU / `tlm simulate` |", "|---|---|---:|---:|---:|---:|"]
+    for r in p["rows"]:
+        if r.get("skipped"):
+            continue
+        tool = r["tool"] + (f" {r['version']}" if r.get("version") else "")
+        wall = f"> {r['wall_s']:.0f}" if r["timed_out"] else f"{r['wall_s']:.3g}"
+        cpu = "-" if r.get("cpu_s") is None else f"{r['cpu_s']:.3g}"
+        rows.append(f"| {r['network']} | {tool} | {wall} | {cpu} | {_times(r, 'wall')} | {_times(r, 'cpu')} |")
+    return head + "\n".join(rows) + "\n"
+
+
+def gen_peers_line() -> str:
+    """README: one line of the peers' figures (the ResNet-8 ones)."""
+    rs = [r for r in _peer_rows() if r["network"] == "resnet8"]
+    if not rs:
+        return ""
+    parts = [f"{r['tool']} {r['version']} {_times(r, 'wall')}" for r in rs]
+    return ("Whole-process time of the peers on ResNet-8 against `tlm simulate`: " + ", ".join(parts)
+            + " ([docs/benchmarks.md](docs/benchmarks.md#peers)).\n")
+
+
 GENERATORS = {
     "accuracy-bits": gen_accuracy_bits, "accuracy-energy": gen_accuracy_energy, "mapping": gen_mapping,
     "workloads": gen_workloads,
     "whatif-sweep": gen_whatif_sweep, "whatif-check": gen_whatif_check,
     "bench-machine": gen_bench_machine, "bench-table": gen_bench_table, "bench-scaling": gen_bench_scaling,
-    "bench-output": gen_bench_output,
+    "bench-output": gen_bench_output, "bench-peers": gen_bench_peers, "peers-line": gen_peers_line,
 }
 
 

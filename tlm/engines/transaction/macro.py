@@ -2,7 +2,9 @@
 for its weight-write port (the DMA writes a tile's weights into it).
 
 One tile = its output pixels in chunks of `chunk_pixels` (>= tlm.compute_txn_macs MACs each, from the
-plan).  Per chunk the macro issues, as plain calls with timing annotation:
+plan).  Per chunk the macro issues, as plain calls with absolute times (the targets' direct interfaces,
+Sram.access and AdcPipeline.convert: no payload per chunk; b_transport is the checked entry of the same
+service):
   READ    to the SRAM: the chunk's share of the tile's input range (its address decides the banks);
           the macro waits until the banks begin (a bank taken by someone else delays it: "sram")
   COMPUTE on its own array: the chunk's input-serial DPs (energy from tlm/hw/macro.py); the first
