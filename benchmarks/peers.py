@@ -90,7 +90,8 @@ def compute_layers(name: str) -> list[dict]:
         ih, iw = (l.in_shape[1], l.in_shape[2]) if conv else (1, 1)
         oh, ow = (l.out_shape[1], l.out_shape[2]) if conv else (1, 1)
         c_in = l.c_in // l.groups if conv else math_prod(l.in_shape)
-        out.append({"name": l.name, "add": False, "dense": not conv, "c": c_in, "k": l.c_out, "ih": ih, "iw": iw, "oh": oh, "ow": ow,
+        out.append({"name": l.name, "add": False, "dense": not conv, "c": c_in, "k": l.c_out,
+                    "ih": ih, "iw": iw, "oh": oh, "ow": ow,
                     "fh": l.kernel[0] if conv else 1, "fw": l.kernel[1] if conv else 1,
                     "s": l.stride[0] if conv else 1, "pad": list(l.padding) if conv else [0, 0, 0, 0],
                     "groups": l.groups if conv else 1, "sources": sources[:1],

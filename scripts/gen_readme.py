@@ -286,7 +286,8 @@ def gen_bench_peers() -> str:
     load = "" if not m.get("load_average") else f", load average {m['load_average'][0]:.1f} at the end"
     head = (f"`{p['command']}` ({m['cpus']}-vCPU {m['machine']} {m['system']}, Python {m['python']}{load}; "
             f"each a fresh process, median of up to {p['repeats']} runs, stopped at {p['timeout_s']:.0f} s):\n\n")
-    rows = ["| network | tool | wall s | CPU s | wall / `tlm simulate` | CPU / `tlm simulate` |", "|---|---|---:|---:|---:|---:|"]
+    rows = ["| network | tool | wall s | CPU s | wall / `tlm simulate` | CPU / `tlm simulate` |",
+            "|---|---|---:|---:|---:|---:|"]
     for r in p["rows"]:
         if r.get("skipped"):
             continue

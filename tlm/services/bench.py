@@ -136,7 +136,8 @@ def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 
     s = result.summary()
     return Measurement(workload=wl.name, engine=engine, repeats=repeats,
                        wall_s_median=statistics.median(times), wall_s_min=min(times), wall_s_max=max(times),
-                       wall_s_iqr=float(q[1] - q[0]), cpu_s_median=statistics.median(cpu), macs=result.macs, cycles=result.cycles,
+                       wall_s_iqr=float(q[1] - q[0]), cpu_s_median=statistics.median(cpu), macs=result.macs,
+                       cycles=result.cycles,
                        transactions=result.extra.get("transactions"), peak_rss_mb=peak,
                        inferences_per_s=s["inferences_per_s"], tops=s["tops"],
                        tops_per_w=s["tops_per_w"])
@@ -326,7 +327,8 @@ def startup_cpu_ms(argv, repeats: int = 21) -> dict:
     import sys
     env = child_env()
     mods = command_modules(argv)
-    runs = {"command": [sys.executable, "-m", "tlm", *argv], "floor": [sys.executable, "-c", "import " + ", ".join(mods)]}
+    runs = {"command": [sys.executable, "-m", "tlm", *argv],
+            "floor": [sys.executable, "-c", "import " + ", ".join(mods)]}
     cpu, wall = {k: [] for k in runs}, {k: [] for k in runs}
     for cmd in runs.values():
         subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm-up: .pyc files, page cache
