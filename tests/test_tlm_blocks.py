@@ -137,8 +137,9 @@ def test_the_fifo_state_machine_matches_a_pixel_by_pixel_run():
     """fifo_chunk jumps over periodic stretches; a plain per-pixel recurrence is the reference."""
     rng = random.Random(7)
 
-    def ref(d, p, t_dp, t_cv, D, free, slots):
+    def ref(d, p, t_dp, t_cv, D, free, slots, held=None):
         stall, first, push, e = 0, None, d, d
+        ends = list(slots)  # every conversion end so far: a pixel holds its slot until its conversion is over
         for _ in range(p):
             push = slots[0] if len(slots) >= D and slots[0] > d else d
             s = max(push, free)
@@ -146,6 +147,9 @@ def test_the_fifo_state_machine_matches_a_pixel_by_pixel_run():
             stall += push - d
             e = free = s + t_cv
             slots.append(e)
+            ends.append(e)
+            if held is not None:
+                held.append((push, e, sum(x > push for x in ends)))
             if len(slots) > D:
                 slots.popleft()
             d = push + t_dp
@@ -159,9 +163,15 @@ def test_the_fifo_state_machine_matches_a_pixel_by_pixel_run():
             free = e + rng.choice([0, 0, rng.randint(0, 30)])
             d = push + rng.randint(0, 20) + t_dp
         p = rng.randint(1, 60)
-        a, b = deque(st), deque(st)
-        assert fifo_chunk(d, p, t_dp, t_cv, D, free, a) == ref(d, p, t_dp, t_cv, D, free, b)
+        a, b, c = deque(st), deque(st), deque(st)
+        held, peak, log = [], [0], []
+        want = ref(d, p, t_dp, t_cv, D, free, b, held)
+        assert fifo_chunk(d, p, t_dp, t_cv, D, free, a, peak) == want
         assert a == b
+        # the most slots held at once, with the jumps, is the pixel-by-pixel count (never above the depth)
+        assert peak[0] == max(n for _, _, n in held) <= D
+        assert fifo_chunk(d, p, t_dp, t_cv, D, free, c, None, log) == want  # the trace's pixel-by-pixel path
+        assert c == b and log == [(x, y) for x, y, _ in held]
 
 
 # ---- DMA channels -----------------------------------------------------------------------------------
