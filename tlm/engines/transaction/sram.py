@@ -151,12 +151,20 @@ class Sram(Block):
                     ends[-1] = t + cyc
                 else:
                     s = cal.book(t, cyc)
-            bank = self.banks[b]
-            bank.held.add(t, s + cyc)
+            held = self.banks[b].held  # the request, held from its time to its end (Meter.add inlined)
+            held.starts.append(t)
+            held.ends.append(s + cyc)
+            if len(held.ends) > held.limit:
+                held.settle(now)
             if self.trace is not None:
-                self._trace(bank, cmd, t, s, cyc, row, txn.initiator)
+                self._trace(self.banks[b], cmd, t, s, cyc, row, txn.initiator)
             self.last_done = s + cyc
             return s - now
+        return self._parts(txn, t, now, ports is self.read_ports)
+
+    def _parts(self, txn, t: int, now: int, reading: bool) -> int:
+        """A range over several banks (or the ring's end): each bank's part booked on its own port."""
+        a, bits, row = txn.address, txn.length, txn.layer
         key = (a, bits)
         parts = self.split.get(key)
         if parts is None:
@@ -164,10 +172,9 @@ class Sram(Block):
                 self.split.clear()
             w = self.width
             parts = self.split[key] = [(self.banks[b], -(-n // w))
-                                       for b, n in bank_bits(a, bits, I, len(self.banks), self.capacity)]
+                                       for b, n in bank_bits(a, bits, self.interleave, len(self.banks), self.capacity)]
         latest = done = t
         trace = self.trace
-        reading = cmd is _RD
         for bank, cyc in parts:
             bank.track.busy[row] += cyc
             if self.contention:
@@ -180,7 +187,7 @@ class Sram(Block):
                 done = s + cyc
             bank.held.add(t, s + cyc)
             if trace is not None:
-                self._trace(bank, cmd, t, s, cyc, row, txn.initiator)
+                self._trace(bank, txn.command, t, s, cyc, row, txn.initiator)
         self.last_done = done
         return latest - now
 

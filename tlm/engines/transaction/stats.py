@@ -60,9 +60,9 @@ class Meter:
         self.starts.append(start)
         self.ends.append(end)
         if len(self.ends) > self.limit:
-            self._settle(self.env.now)
+            self.settle(self.env.now)
 
-    def _settle(self, now) -> None:
+    def settle(self, now) -> None:
         """Raise `best` to the peak occupancy before `now`; keep only the intervals ending after it."""
         s, e = np.array(self.starts, dtype=np.int64), np.array(self.ends, dtype=np.int64)
         t = np.concatenate([s, e])
@@ -80,7 +80,7 @@ class Meter:
     def value(self) -> int:
         """The peak over the whole run (call when the run is over)."""
         if self.ends:
-            self._settle(float("inf"))
+            self.settle(float("inf"))
         return self.best
 
 
