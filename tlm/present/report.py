@@ -160,8 +160,8 @@ def component_table(r: Result) -> Table:
     """Per block instance (TLM engine): busy, stalled by reason, idle -- where the time went."""
     inst = r.extra.get("instances", {})
     t = Table(title="blocks (busy / stalled / idle cycles)",
-              caption="peak: the most held at once (fifo: ADC FIFO entries; queue: transfers queued on a DMA "
-                      "channel; req: requests an SRAM bank held, waiting or served)")
+              caption="peak: the most held at once (fifo: a pipelined ADC's FIFO entries; queue: transfers "
+                      "queued on a DMA channel; req: requests an SRAM bank held, waiting or served)")
     for c, j in (("block", "left"), ("busy", "right"), ("stalled", "right"), ("on what", "left"),
                  ("idle", "right"), ("busy share", "right"), ("peak", "right")):
         t.add_column(c, justify=j, wrap=FOLD if c == "block" else None)

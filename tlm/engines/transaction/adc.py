@@ -111,9 +111,10 @@ class AdcPipeline(Block):
         self.wr = Payload(Command.WRITE, initiator=self.name)
         self.plan = self.tile = None
         self.sram = sys.sram
-        # the most pixels its FIFO held at once (without pipelining: the one sample on the columns)
+        # the most pixels its FIFO held at once (a pipelined ADC's; without pipelining there is no FIFO)
         self.peak = [0]
-        self.track.peak, self.track.peak_of = 0, "fifo"
+        if self.pipelined:
+            self.track.peak, self.track.peak_of = 0, "fifo"
         self.counter = f"{self.name} fifo"
 
     def start_tile(self, t: int, plan, tile) -> None:
@@ -145,18 +146,16 @@ class AdcPipeline(Block):
         t_dp, t_cv = self.t_dp, self.t_cv
         d = now + delay  # the chunk's first DP is over
         free = self.free
-        log = [] if self.trace is not None else None
+        log = None
         if not self.pipelined:
             # DP and conversion share the columns: pixel i+1's DP starts when pixel i's conversion ends
             first_start = d if d >= free else free
             e = first_start + t_cv + (p - 1) * (t_dp + t_cv)
             nxt = e  # the macro starts the next chunk's DP when the last conversion is over
-            self.peak[0] = 1  # the sample on the columns while it converts
-            if log is not None:
-                log = [(a, a + t_cv) for a in range(first_start, e, t_dp + t_cv)]  # each conversion
         else:
+            log = [] if self.trace is not None else None  # the trace's FIFO counter: every pixel's times
             nxt, e, _, first_start = fifo_chunk(d, p, t_dp, t_cv, self.depth, free, self.slots, self.peak, log)
-        self.track.peak = self.peak[0]
+            self.track.peak = self.peak[0]
         if log:
             step, name = self.trace.step, self.counter
             for a, b in log:

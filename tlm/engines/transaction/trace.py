@@ -5,11 +5,11 @@ the busy time of a track can be checked against the statistics without rounding.
 
 Besides the slices:
 - counter tracks ("C" events): for each kind of block with several instances or a shared role, how many
-  of its instances are busy at each moment (`busy sram banks`: the banks' occupancy; `busy adcs`,
+  of its instances are busy at each moment (`busy sram banks`, `busy adcs`,
   `busy dma channels`, `busy macros`), made from the busy slices when the file is written, so the
   area under a counter is the kind's busy cycles of the block table; the counters the blocks report
-  themselves (`counter()`, `step()`: each DMA channel's queued transfers `dma.chN queue`, each ADC
-  pipeline's FIFO entries `adcN fifo`, each SRAM bank's requests held, waiting or served,
+  themselves (`counter()`, `step()`: each DMA channel's queued transfers `dma.chN queue`, each
+  pipelined ADC's FIFO entries `adcN fifo`, each SRAM bank's requests held, waiting or served,
   `sram.bankN requests`), whose maxima are the `peak` of the block table, measured by the blocks
   (tlm/engines/transaction/stats.py); and the power (`power (mW)`: each layer's
   on-chip energy spread over its time);
