@@ -181,3 +181,24 @@ def test_command_modules_only_parse_and_print():
             if u not in PRINTING and not last.isupper():
                 bad.append(f"{f.name}: {u}")
     assert not bad, bad
+
+
+def test_chips_leave_one_out_same_as_cli(capsys, monkeypatch):
+    """`tlm chips --loo` prints tlm.leave_one_out()'s figures and summary.  The refits (minutes) are stubbed:
+    each design 'left out' is predicted with the constants 10% up; docs/validation.md holds the real tables
+    (scripts/gen_validation_doc.py)."""
+    from tlm.hw import circuit
+    from tlm.services import globalfit
+    up = {k: 1.1 * v for k, v in circuit.constants().items()}
+    monkeypatch.setattr(globalfit, "leave_one_out", lambda ds: {d.name: (up, globalfit.predictions(d, up)) for d in ds})
+    monkeypatch.setenv("COLUMNS", "200")
+    text = _lines(capsys, "chips", "--loo")
+    loo = tlm.leave_one_out()
+    assert loo["in_sample"].keys() == loo["left_out"].keys()
+    for label, s in loo["summary"].items():  # constants, figures, median, within 25%, worst, shares
+        assert re.search(rf"^\s*{label}\s+{s['n']}\s+{100 * s['median']:.1f}%\s+{s['within_25']}\s+"
+                         rf"{100 * s['worst']:.0f}%\s+{s['share_worst_points']:.0f} pt", text, re.M), label
+    assert loo["summary"]["in-sample"] != loo["summary"]["left out"]  # the stub moved the figures
+    for name, rows in loo["left_out"].items():
+        f, model, err = rows[0]
+        assert re.search(rf"{re.escape(name.split('/')[-1])}\s+{re.escape(f.key)}\s", text), name

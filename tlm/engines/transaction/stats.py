@@ -51,10 +51,10 @@ class Meter:
     The occupancy before the kernel's time is then final: `add` settles it and drops the intervals over,
     every `limit` additions, so memory stays bounded by the intervals still ahead of the kernel."""
 
-    __slots__ = ("env", "starts", "ends", "best", "limit")
+    __slots__ = ("env", "starts", "ends", "best", "limit", "base")
 
     def __init__(self, env, limit: int = 4096):
-        self.env, self.starts, self.ends, self.best, self.limit = env, [], [], 0, limit
+        self.env, self.starts, self.ends, self.best, self.limit, self.base = env, [], [], 0, limit, limit
 
     def add(self, start: int, end: int) -> None:
         self.starts.append(start)
@@ -74,7 +74,7 @@ class Meter:
             self.best = max(self.best, int(level[before].max()))
         keep = e > now
         self.starts, self.ends = s[keep].tolist(), e[keep].tolist()
-        self.limit = max(self.limit, 2 * len(self.ends))
+        self.limit = max(self.base, 2 * len(self.ends))  # many still ahead: settle less often (amortized)
 
     @property
     def value(self) -> int:
