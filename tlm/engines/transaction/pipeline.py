@@ -13,7 +13,8 @@ macros run at once and share the activation SRAM banks, the post-processing and 
   Each run fills and drains the pipeline once: the schedule's job cost (tlm/hw/controller.tile_cycles).
 - A digital job reads its rows' operands, has the post-processing compute them and writes the result.
 - A DMA job moves the image in or out, or (layer by layer) spills a layer's live activations.
-Waiting for input rows is the macro's stall 'line buffer' (streams) or 'layer barrier'.  Without
+Waiting for input rows is the macro's stall 'line buffer' (streams) or 'layer barrier'.  The controller's
+own track (block table, trace) is busy while any job runs, in spans named by the layers in flight.  Without
 contention every job takes its schedule cycles and the run reproduces the contention-free schedule
 exactly; with it the fixed order means the run can only be later than that bound.
 """
