@@ -155,16 +155,16 @@ class Sram(Block):
             held.starts.append(t)
             held.ends.append(s + cyc)
             if len(held.ends) > held.limit:
-                held.settle(now)
+                held.settle(self.env.now)
             if self.trace is not None:
-                self._trace(self.banks[b], cmd, t, s, cyc, row, txn.initiator)
+                self._trace(self.banks[b], cmd is _RD, t, s, cyc, row, txn.initiator)
             self.last_done = s + cyc
             return s - now
-        return self._parts(txn, t, now, ports is self.read_ports)
+        return self._multi(cmd is _RD, a, bits, row, t, txn.initiator) - now
 
-    def _parts(self, txn, t: int, now: int, reading: bool) -> int:
-        """A range over several banks (or the ring's end): each bank's part booked on its own port."""
-        a, bits, row = txn.address, txn.length, txn.layer
+    def _multi(self, reading, a, bits, row, t, by) -> int:
+        """A range over several banks: each bank's part booked on that bank's port; returns the absolute
+        time at which every part has begun."""
         key = (a, bits)
         parts = self.split.get(key)
         if parts is None:
@@ -187,13 +187,13 @@ class Sram(Block):
                 done = s + cyc
             bank.held.add(t, s + cyc)
             if trace is not None:
-                self._trace(bank, txn.command, t, s, cyc, row, txn.initiator)
+                self._trace(bank, reading, t, s, cyc, row, by)
         self.last_done = done
-        return latest - now
+        return latest
 
-    def _trace(self, bank, cmd, t, s, cyc, row, by) -> None:
+    def _trace(self, bank, reading, t, s, cyc, row, by) -> None:
         """A bank's part in the trace: its slice [s, s + cyc) and its request held from `t` on."""
         tr = self.trace
-        tr.span(bank.track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row], by=by)
+        tr.span(bank.track.name, "read" if reading else "write", s, cyc, layer=self.sys.row_names[row], by=by)
         tr.step(bank.counter, t, 1)
         tr.step(bank.counter, s + cyc, -1)
