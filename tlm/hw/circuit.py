@@ -111,25 +111,63 @@ def period_ps(arch, g) -> float:
     return g["decision_fo4"] * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
 
 
+def row_load_ff(arch, g) -> float:
+    """Capacitance one row (input) line drives, fF: per physical column its pitch of wire and either the
+    cell's compute capacitance (a multi-level row in the charge domain: its DAC level charges every cell's
+    capacitor) or two switch gates (a digital row: bit-serial or pulse inputs; the row driver's event)."""
+    caps, geo = capacitances(arch, g), geometry(arch, g)
+    if arch.macro.input_drive == "multi_level" and arch.circuit.dp_domain == "charge":
+        return geo["cols"] * (geo["pitch_um"] * _tech(arch)("c_wire_ff_per_um") + caps["cell"])
+    return caps["row"]
+
+
+def _switch_ff(arch) -> float:
+    """One minimum switch's gate, fF."""
+    t = _tech(arch)
+    return t("c_gate_ff_per_um") * t("w_min_um")
+
+
+def row_driver_ps(arch, g) -> float:
+    """The row driver's delay: a buffer chain tapered by 4 from a minimum gate to the row's load, one FO4
+    per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps."""
+    t = arch.technology
+    stages = max(1.0, math.log(row_load_ff(arch, g) / _switch_ff(arch)) / math.log(4.0))
+    return stages * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
+
+
 def settle_ps(arch, g) -> float:
-    """Time for the DP line to settle to half an LSB: (b + 1) ln 2 time constants, ps."""
+    """Time for the DP to settle to half an LSB after the row driver switched: (b + 1) ln 2 time constants
+    of the column line (each cell's switch and capacitor, the distributed line) plus, when the rows carry
+    analog levels (multi-level DACs), the distributed row line with every cell's capacitor on it, ps."""
     t, tech = arch.technology, _tech(arch)
     caps, geo = capacitances(arch, g), geometry(arch, g)
     r_sw = tt.r_on_ohm(t.node_nm, t.vdd_digital_v, tech("w_min_um"), arch.circuit.devices)
     r_line = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["rows"]
     c_line = caps["column"] + geo["rows"] * caps["cell"]
     tau_fs = r_sw * caps["cell"] + ELMORE_DISTRIBUTED * r_line * c_line  # ohm x fF = fs
+    if arch.macro.input_drive == "multi_level":
+        r_row = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["cols"]
+        tau_fs += ELMORE_DISTRIBUTED * r_row * row_load_ff(arch, g)
     return (adc_bits(arch) + 1) * math.log(2.0) * tau_fs / 1000.0
 
 
+def pulse_units(arch) -> int:
+    """Unit pulse widths of one DP phase on a current-domain row: a pulse-count input of k bits fires up to
+    2^k - 1 pulses, each on for one unit and off for one (the word line returns low between pulses: two units
+    per pulse); a pulse-width input is one pulse of up to 2^k - 1 units; a bit-serial input one unit."""
+    if arch.circuit.dp_domain != "current":
+        return 0
+    k = phase_bits(arch)
+    if arch.macro.input_drive == "pulse_count":
+        return 2 * (2 ** k - 1)
+    return 2 ** k - 1 if arch.macro.input_drive == "pulse_width" else 1
+
+
 def dp_phase_ps(arch, g) -> float:
-    """One DP phase: the line's settling, plus the input pulses in the current domain, ps."""
+    """One DP phase: the row driver, the lines' settling, plus the input pulses in the current domain, ps."""
     t = arch.technology
-    pulses = 0
-    if arch.circuit.dp_domain == "current":
-        pulses = 2 ** phase_bits(arch) - 1 if arch.macro.input_drive != "bit_serial" else 1
     pulse = g["pulse_fo4"] * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
-    return settle_ps(arch, g) + pulses * pulse
+    return row_driver_ps(arch, g) + settle_ps(arch, g) + pulse_units(arch) * pulse
 
 
 def areas(arch, g) -> dict:
