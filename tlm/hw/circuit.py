@@ -4,12 +4,17 @@ tlm/hw/technology_table.py) and the global constants (tlm/hw/constants.py).  No 
 design: a design differs only by the structure its config states.
 
 Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply):
+- every DP phase starts with the row driver: a buffer chain tapered by 4 from a minimum gate to the row's
+  load, log4(C_row / C_gate) stages of one FO4 (logical effort);
 - charge-domain DP phase: the line settles to half an LSB of the converter, n = (b + 1) ln 2 time constants
   of tau = R_switch x C_cell (each cell through its own switch, in parallel) + 0.38 x R_line x C_line (the
   distributed column line, Elmore), R_switch the on-resistance of a minimum switch driven at the digital
-  supply (alpha-power law);
-- current-domain DP phase: 2^k - 1 unit pulses of `pulse_fo4` FO4 (pulse-count or pulse-width inputs), after
-  the same pre-charge settling;
+  supply (alpha-power law); a multi-level (DAC) row carries an analog level that charges every cell's
+  capacitor along the row, so its own distributed RC (0.38 x R_row x C_row, C_row = columns x (pitch of
+  wire + C_cell)) adds to tau: wide arrays settle slower;
+- current-domain DP phase: the same pre-charge settling, then the input pulses of `pulse_fo4` FO4 each: a
+  pulse-count input up to 2^k - 1 pulses, each on for one unit and off for one (2 units a pulse), a
+  pulse-width input one pulse of up to 2^k - 1 units;
 - conversions: b decisions (SAR), one (flash) or 2^b (ramp) clock cycles (tlm/hw/adc.py), plus
   `circuit.sample_cycles`; inputs loaded at `circuit.input_load_bits_per_cycle` add rows x bits / that per
   array operation.
