@@ -49,9 +49,9 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 110.6,
-    "pulse_fo4": 40.0,
-    "cap_parasitic": 0.07421,
+    "decision_fo4": 103.1,
+    "pulse_fo4": 28.52,
+    "cap_parasitic": 0.4771,
     "comparator_inv": 300.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
