@@ -208,3 +208,12 @@ def test_extends_with_more_rows_grows_the_periphery_and_slows_the_lines(tmp_path
     assert vb["macro.c_column_ff"] == pytest.approx(2 * va["macro.c_column_ff"])
     assert vb["macro.c_row_driver_ff"] == pytest.approx(va["macro.c_row_driver_ff"])
     assert circuit.settle_ps(b, G) > 3 * circuit.settle_ps(a, G)
+
+
+def test_periphery_counts_a_word_line_per_stored_weight_set(arch):
+    """Periphery = driven lines x `driver_cells` 6T cells: IMAGINE's 1152 rows + 256 columns = 1408 lines x 30 x
+    0.1 um2 = 4,224 um2; a compute cell holding 8 weight sets (cells_per_compute 8, each selected by its own
+    word line) has 8 x 1152 + 256 = 9,472 lines, 28,416 um2.  Only cells_per_compute changes."""
+    assert circuit.areas(arch, G)["periphery_mm2"] == pytest.approx(1408 * 30 * 0.1 / 1e6)
+    eight = with_changes(arch, **{"circuit.cells_per_compute": 8})
+    assert circuit.areas(eight, G)["periphery_mm2"] == pytest.approx(9472 * 30 * 0.1 / 1e6)

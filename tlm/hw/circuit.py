@@ -24,8 +24,8 @@ junctions; a row line its wire and two switch gates per cell; a comparator firin
 minimum inverters plus the b register bits it clocks (SAR, ramp; the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
-its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per row and column
-line; a comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells.
+its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per driven line (a
+word line per stored weight set of each compute row, and each column); a comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells.
 """
 from __future__ import annotations
 
@@ -175,11 +175,19 @@ def dp_phase_ps(arch, g) -> float:
     return row_driver_ps(arch, g) + settle_ps(arch, g) + pulse_units(arch) * pulse
 
 
+def driven_lines(arch, g) -> int:
+    """Array lines with a driver of their own: a word line per stored weight set of every compute row (a
+    compute cell holding `cells_per_compute` sets selects one of them by its own word line) and every
+    physical column."""
+    geo = geometry(arch, g)
+    return geo["rows"] * arch.circuit.cells_per_compute + geo["cols"]
+
+
 def areas(arch, g) -> dict:
     t = _tech(arch)
     geo = geometry(arch, g)
     logic = g["logic_cells"] * t("sram_6t_um2")
-    return {"cell_um2": geo["cell_um2"], "periphery_mm2": (geo["rows"] + geo["cols"]) * g["driver_cells"]
+    return {"cell_um2": geo["cell_um2"], "periphery_mm2": driven_lines(arch, g) * g["driver_cells"]
             * t("sram_6t_um2") / 1e6, "comparator_um2": COMPARATOR_LOGIC_UNITS * logic, "logic_um2": logic,
             "input_dac_logic_um2": 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic}
 
