@@ -454,6 +454,17 @@ def test_calibrate_write_checks_what_it_writes(tmp_path):
     assert a.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["jr.yaml"]
 
 
+def test_a_fit_that_leaves_no_valid_design_names_published_fitted(tmp_path):
+    """Fuzz at scale 5 found: Lee et al.'s figures with `fitted: [macro.rows]` drive rows to 0, and the
+    error named the generated figure workload ("<peak_5b>: input.shape") instead of the user's file."""
+    tree = yaml.safe_load((ROOT / "configs" / "published" / "lee_vlsi2021.yaml").read_text())
+    tree["extends"] = "imagine"
+    tree["published"]["fitted"] = ["macro.rows"]
+    a = tmp_path / "lee_rows.yaml"
+    a.write_text(yaml.safe_dump(tree, sort_keys=False))
+    refused(["calibrate", a], a, "published.fitted", "leaves no valid design")
+
+
 # ---- 10. an infeasible mapping policy ----------------------------------------------------------------------
 def test_infeasible_policy_names_the_file_and_validate_refuses_it(tmp_path):
     """Reproducer: "<architecture>: mapping.policy" (the mapper read an attribute never set); validate ok."""
@@ -584,3 +595,25 @@ def test_a_design_named_inf_sweeps(tmp_path):
     arch = load_arch(a)
     back = arch_from_dict(arch.to_dict())
     assert back == arch and back.name == "inf" and back.dma.bandwidth_bits_per_cycle == float("inf")
+
+
+def test_a_damaged_compressed_member_is_one_line(tmp_path):
+    """Fuzz at scale 5 found: a flipped byte inside a deflated member (np.savez_compressed) raised zlib.error
+    ("invalid distance too far back") out of the one .npz reader.  Here the member's first deflate byte is
+    set to 0xFF: block type 11, which RFC 1951 reserves, so zlib refuses the stream at its first block."""
+    import zipfile
+    from tlm.config.npz import read_npz
+    from tlm.errors import InputError
+    p = tmp_path / "c.npz"
+    np.savez_compressed(p, w=np.arange(4096, dtype=np.float32))
+    raw = bytearray(p.read_bytes())
+    with zipfile.ZipFile(p) as z:
+        info = z.getinfo("w.npy")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    name_len, extra_len = int.from_bytes(raw[info.header_offset + 26:info.header_offset + 28], "little"), \
+        int.from_bytes(raw[info.header_offset + 28:info.header_offset + 30], "little")
+    raw[info.header_offset + 30 + name_len + extra_len] = 0xFF
+    p.write_bytes(bytes(raw))
+    with pytest.raises(InputError) as e:
+        read_npz(p, "weights file")
+    assert "c.npz" in str(e.value) and "w" in str(e.value).split(": ")[1], str(e.value)
