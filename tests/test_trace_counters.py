@@ -9,9 +9,11 @@ import tlm
 from tlm.engines.transaction.trace import _kind
 
 
-# ADCs pipelined behind a 3-entry FIFO and converting slower (1 + 8 x 12 = 97 cycles per 8b pixel) than a
-# pixel's DPs (88 cycles): the FIFO fills and stalls the macro, so its counter has something to show
-FIFO = {"adc.pipelined": True, "adc.fifo_depth": 3, "adc.cycles_per_bit": 12}
+# ADCs pipelined behind a 3-entry FIFO and converting slower than a pixel's DPs: an 8b conversion takes
+# fixed + 8 x (d + 1) cycles, the 8 input bit-planes' DPs 8 x d (d = macro.dp_cycles_per_bit), so the FIFO
+# fills and stalls the macro and its counter has something to show
+FIFO = {"adc.pipelined": True, "adc.fifo_depth": 3,
+        "adc.cycles_per_bit": tlm.load_arch("imagine_4macro").macro.dp_cycles_per_bit + 1}
 
 
 def _run(tmp_path_factory, mapping):
