@@ -206,3 +206,18 @@ def test_resnet8_cim_without_noise_equals_ideal_integer(arch, resnet8):
     assert np.array_equal(cim.outputs, ideal.outputs)
     assert len(np.unique(ideal.outputs)) > 10  # not a saturated constant
     assert all(s.clip_rate < 0.01 for s in cim.stats.values())  # ranges calibrated on the data
+
+
+def test_digits_are_scikit_learns_read_without_importing_it(monkeypatch):
+    """datasets._digits reads the file load_digits reads, without importing scikit-learn (1.5 s of CPU in
+    every process that loads `digits`, the notebook's kernel among them): the same pixels and labels."""
+    import sys
+
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        monkeypatch.delitem(sys.modules, name)  # restored after the test
+    images, labels = datasets._digits()
+    assert "sklearn" not in sys.modules
+    assert np.array_equal(images, d.images) and images.dtype == d.images.dtype
+    assert np.array_equal(labels, d.target)

@@ -208,7 +208,7 @@ def test_the_graph_sees_relative_lazy_and_package_imports(scanned):
     g = import_graph(scanned)
     assert "tlm.mapping.plan" in scanned["tlm.engines.analytic"].eager
     assert "tlm.engines.transaction.system" in scanned["tlm.engines.registry"].lazy  # inside a function
-    assert "tlm.services.chips" in g["tlm.cli.commands.chips"]  # lazy, inside a subcommand's run
+    assert "tlm.services.paper" in g["tlm.cli.commands.paper"]  # lazy, inside a subcommand's run
     c = chain_graph(scanned)
     assert INIT + "tlm.engines" in c["tlm.engines.transaction.system"]  # importing it runs tlm/engines/__init__
     assert "tlm.engines.analytic" not in c[INIT + "tlm.engines"]  # ... whose lazy imports do not run then

@@ -137,8 +137,9 @@ def test_the_fifo_state_machine_matches_a_pixel_by_pixel_run():
     """fifo_chunk jumps over periodic stretches; a plain per-pixel recurrence is the reference."""
     rng = random.Random(7)
 
-    def ref(d, p, t_dp, t_cv, D, free, slots):
+    def ref(d, p, t_dp, t_cv, D, free, slots, held=None):
         stall, first, push, e = 0, None, d, d
+        ends = list(slots)  # every conversion end so far: a pixel holds its slot until its conversion is over
         for _ in range(p):
             push = slots[0] if len(slots) >= D and slots[0] > d else d
             s = max(push, free)
@@ -146,6 +147,9 @@ def test_the_fifo_state_machine_matches_a_pixel_by_pixel_run():
             stall += push - d
             e = free = s + t_cv
             slots.append(e)
+            ends.append(e)
+            if held is not None:
+                held.append((push, e, sum(x > push for x in ends)))
             if len(slots) > D:
                 slots.popleft()
             d = push + t_dp
@@ -159,9 +163,15 @@ def test_the_fifo_state_machine_matches_a_pixel_by_pixel_run():
             free = e + rng.choice([0, 0, rng.randint(0, 30)])
             d = push + rng.randint(0, 20) + t_dp
         p = rng.randint(1, 60)
-        a, b = deque(st), deque(st)
-        assert fifo_chunk(d, p, t_dp, t_cv, D, free, a) == ref(d, p, t_dp, t_cv, D, free, b)
+        a, b, c = deque(st), deque(st), deque(st)
+        held, peak, log = [], [0], []
+        want = ref(d, p, t_dp, t_cv, D, free, b, held)
+        assert fifo_chunk(d, p, t_dp, t_cv, D, free, a, peak) == want
         assert a == b
+        # the most slots held at once, with the jumps, is the pixel-by-pixel count (never above the depth)
+        assert peak[0] == max(n for _, _, n in held) <= D
+        assert fifo_chunk(d, p, t_dp, t_cv, D, free, c, None, log) == want  # the trace's pixel-by-pixel path
+        assert c == b and log == [(x, y) for x, y, _ in held]
 
 
 # ---- DMA channels -----------------------------------------------------------------------------------
@@ -299,3 +309,26 @@ def test_both_engines_execute_the_plans_assignment(tmp_path):
     assert r.cycles == expected
     assert r.extra["instances"]["macro0"]["busy_cycles"] == 0
     assert r.extra["instances"]["macro1"]["busy_cycles"] == 3 * 1168
+
+
+def test_the_meter_settles_as_it_goes_and_keeps_the_peak():
+    """stats.Meter: intervals booked out of time order, never starting before the kernel's time; settling
+    every few additions (limit 8) gives the peak a count over every cycle gives, and keeps few intervals."""
+    from types import SimpleNamespace
+
+    from tlm.engines.transaction.stats import Meter
+    rng = random.Random(11)
+    for _ in range(200):
+        env = SimpleNamespace(now=0)
+        m, spans, kept, live = Meter(env, limit=8), [], 0, 0
+        for _ in range(rng.randint(1, 120)):
+            env.now += rng.choice([0, 0, 1, rng.randint(0, 9)])
+            a = env.now + rng.randint(0, 12)  # booked ahead of the kernel, never behind it
+            b = a + rng.randint(1, 10)
+            m.add(a, b)
+            spans.append((a, b))
+            kept = max(kept, len(m.ends))
+            live = max(live, sum(e > env.now for _, e in spans))  # not over yet: must be kept
+        want = max(sum(a <= t < b for a, b in spans) for t in range(max(b for _, b in spans)))
+        assert m.value == want
+        assert kept <= max(8, 2 * live) + 1  # the intervals over are dropped as the kernel moves on

@@ -9,12 +9,34 @@ import tlm
 from tlm.engines.transaction.trace import _kind
 
 
-@pytest.fixture(scope="module")
-def traced(tmp_path_factory):
+# ADCs pipelined behind a 3-entry FIFO and converting slower than a pixel's DPs: an 8b conversion takes
+# fixed + 8 x (d + 1) cycles, the 8 input bit-planes' DPs 8 x d (d = macro.dp_cycles_per_bit), so the FIFO
+# fills and stalls the macro and its counter has something to show
+FIFO = {"adc.pipelined": True, "adc.fifo_depth": 3,
+        "adc.cycles_per_bit": tlm.load_arch("imagine_4macro").macro.dp_cycles_per_bit + 1}
+
+
+def _run(tmp_path_factory, mapping):
     path = tmp_path_factory.mktemp("trace") / "trace.json"
-    r = tlm.simulate("imagine_4macro", "resnet8", engine="tlm", trace=path, mapping="sequential")
+    r = tlm.simulate("imagine_4macro", "resnet8", engine="tlm", trace=path, mapping=mapping, overrides=FIFO)
     assert r.arch.tlm.contention
     return r, json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory):
+    return _run(tmp_path_factory, "sequential")
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    """A mapped run (tlm/engines/transaction/pipeline.py): all four macros at once, one image in flight."""
+    return _run(tmp_path_factory, "pipelined")
+
+
+@pytest.fixture(params=["traced", "mapped"])
+def run(request):
+    return request.getfixturevalue(request.param)
 
 
 def _cycles(r, ts):
@@ -25,8 +47,8 @@ def _tracks(trace):
     return {e["tid"]: e["args"]["name"] for e in trace["traceEvents"] if e.get("name") == "thread_name"}
 
 
-def test_busy_counters_add_up_to_the_block_table(traced):
-    r, trace = traced
+def test_busy_counters_add_up_to_the_block_table(run):
+    r, trace = run
     inst = r.extra["instances"]  # the block table (blocks.csv): busy cycles per block instance
     busy, count = defaultdict(int), defaultdict(int)
     for name, s in inst.items():
@@ -63,8 +85,8 @@ def test_dma_queue_counter_counts_every_transfer(traced):
         assert vals[-1] == 0  # drained at the end
 
 
-def test_every_flow_connects_an_initiators_slice_to_a_targets(traced):
-    r, trace = traced
+def test_every_flow_connects_an_initiators_slice_to_a_targets(run):
+    r, trace = run
     tracks = _tracks(trace)
     slices = defaultdict(list)
     for e in trace["traceEvents"]:
@@ -97,3 +119,56 @@ def test_power_counter_integrates_to_the_on_chip_energy(traced):
     # the peak is at least the run's mean power (energy / time)
     mean_mw = r.on_chip_energy_pj / (pts[-1][0] - pts[0][0]) / r.arch.clock.period_ns
     assert max(v for _, v in pts) >= mean_mw
+
+
+COUNTER = {"fifo": "fifo", "queued": "queue", "requests": "requests"}  # peak_of -> the counter's name suffix
+
+
+def test_counter_maxima_are_the_block_tables_peaks(run):
+    """Each block's own counter (ADC FIFO entries, DMA queue, SRAM bank requests) peaks at the `peak` the
+    block table reports -- measured by the block itself (tlm/engines/transaction/stats.py), not from the
+    trace -- and the peaks obey the hardware: never more entries than the FIFO has slots, a full FIFO
+    whenever its macro stalled on it (back-pressure)."""
+    r, trace = run
+    inst = r.extra["instances"]
+    top = defaultdict(int)
+    for e in trace["traceEvents"]:
+        if e["ph"] == "C" and "value" in e["args"]:
+            top[e["name"]] = max(top[e["name"]], e["args"]["value"])
+    peaks = {f"{n} {COUNTER[s['peak_of']]}": s["peak"] for n, s in inst.items() if "peak" in s}
+    kinds = {_kind(n) for n, s in inst.items() if "peak" in s}
+    assert kinds == {"adcs", "dma channels", "sram banks"}
+    for name, peak in peaks.items():
+        assert top.get(name, 0) == peak, name  # (a block that held nothing: no counter, peak 0)
+    assert set(top) <= set(peaks)  # every block counter has its peak in the table
+    depth = r.arch.adc.fifo_depth
+    for k in range(r.arch.macro.count):
+        assert inst[f"adc{k}"]["peak"] <= depth
+        if inst[f"macro{k}"]["stall_cycles"].get("adc"):
+            assert inst[f"adc{k}"]["peak"] == depth
+    assert max(s["peak"] for n, s in inst.items() if n.startswith("adc")) == depth  # it did fill
+    assert all(inst[n]["peak"] >= 1 for n in inst if n.startswith("sram.bank") and inst[n]["busy_cycles"])
+
+
+def test_a_mapped_run_has_adc_and_controller_tracks(mapped):
+    """Like a sequential run's trace: one track per ADC pipeline and the controller's, which is busy
+    whenever a job runs, so every macro's and ADC's busy slice lies inside a controller slice, and its
+    slices add up to the block table's controller busy cycles."""
+    r, trace = mapped
+    tracks = _tracks(trace)
+    names = set(tracks.values())
+    assert {f"adc{k}" for k in range(4)} | {"controller"} <= names
+    ctrl = sorted((e["ts"], e["ts"] + e["dur"], e["args"]["cycles"]) for e in trace["traceEvents"]
+                  if e["ph"] == "X" and tracks[e["tid"]] == "controller")
+    assert all(a[1] <= b[0] + 1e-9 for a, b in zip(ctrl, ctrl[1:]))  # one slice at a time
+    assert sum(c for _, _, c in ctrl) == r.extra["instances"]["controller"]["busy_cycles"] > 0
+    import bisect
+    starts = [a for a, _, _ in ctrl]
+    for e in trace["traceEvents"]:
+        if e["ph"] == "X" and e["cat"] == "busy" and tracks[e["tid"]][:3] in ("mac", "adc"):
+            a, b = e["ts"], e["ts"] + e["dur"]
+            i = bisect.bisect_right(starts, a + 1e-9) - 1  # the controller slices around it, back to back
+            assert i >= 0 and ctrl[i][0] <= a + 1e-9
+            while ctrl[i][1] < b - 1e-9:
+                assert ctrl[i + 1][0] <= ctrl[i][1] + 1e-9, (tracks[e["tid"]], a)
+                i += 1

@@ -67,7 +67,7 @@ def test_calibrate_write_of_a_shipped_config_that_extends_loads(elsewhere, capsy
 
 
 def test_calibrate_write_elsewhere_rewrites_a_relative_extends(elsewhere, capsys):
-    from tlm.cli.commands.calibrate import rebase_extends
+    from tlm.services.calibrate import rebase_extends
     (elsewhere / "lib").mkdir()
     (elsewhere / "out").mkdir()
     (elsewhere / "lib" / "base.yaml").write_text("extends: imagine\nname: mybase\n")

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tlm._version import __version__
 from tlm.api._load import ArchLike, Overrides, WorkloadLike, _override_texts, _path_of, _prepared, apply_overrides, load_arch, load_workload
+from tlm.api._commands import BenchResult, CalibrateResult, GlobalFit, Imported, bench, calibrate, calibrate_global, import_onnx, schema, validate
 from tlm.api._results import AccuracyResult, PaperResult, SweepResult
 from tlm.errors import InputError, Where
 from tlm.functional.threads import set_blas_threads
@@ -39,7 +40,9 @@ if TYPE_CHECKING:  # for the annotations only: nothing heavy at import
 
 __all__ = ["__version__", "load_arch", "load_workload", "apply_overrides", "engine_options", "simulate",
            "simulate_functional", "sweep", "accuracy", "paper", "chips", "frames", "figures", "set_blas_threads",
-           "SweepResult", "AccuracyResult", "PaperResult", "InputError", "ENGINES", "DEFAULT_ENGINE"]
+           "leave_one_out", "macro_areas", "bench", "calibrate", "calibrate_global", "import_onnx", "validate", "schema",
+           "SweepResult", "AccuracyResult", "PaperResult", "BenchResult", "CalibrateResult", "GlobalFit", "Imported",
+           "InputError", "ENGINES", "DEFAULT_ENGINE"]
 
 
 
@@ -203,10 +206,11 @@ def sweep(arch: ArchLike = None, workload: WorkloadLike = None, settings: Mappin
 from tlm.api._accuracy import accuracy  # noqa: E402  (its own module: tlm/api/_accuracy.py)
 
 
-def paper(arch: ArchLike = None, *, overrides: Overrides = None) -> PaperResult:
+def paper(arch: ArchLike = None, *, overrides: Overrides = None, sensitivity: bool = False) -> PaperResult:
     """`tlm paper`: a design's published figures next to the model's (its own `published:` section, else
-    IMAGINE's, and always IMAGINE's for an Arch object or a dict), the macro's peak per precision, and the
-    system-level reference run."""
+    IMAGINE's, and always IMAGINE's for an Arch object or a dict), the macro's peak per precision, the
+    system-level reference run with its controller energy by component (`overhead`); `sensitivity`: also
+    how +10% on each fitted parameter moves the figures and ResNet-8's energy breakdown."""
     from tlm.config.arch import load_with_published
     from tlm.config.paths import DEFAULT_ARCH
     from tlm.services import paper as P
@@ -222,11 +226,21 @@ def paper(arch: ArchLike = None, *, overrides: Overrides = None) -> PaperResult:
     rows = P.comparison(a, figs)
     points = P.sweep(a)
     sys_figs = [f for f in (figs or P.imagine_published().figures) if f.metric == "system_energy_efficiency"]
-    ref = None
+    ref = overhead = None
     if sys_figs:
+        from tlm.services import calibrate as C
         f = sys_figs[0]
         ref = P.reference_run(P.at_conditions(a, f), f.input_bits, f.weight_bits, f.output_bits)
-    return PaperResult(a, pub, rows, points, ref, sys_figs[0] if sys_figs else None)
+        parts = C.overhead_breakdown(a, ref.workload)
+        peak = [g for g in (figs or P.imagine_published().figures) if g.metric == "energy_efficiency"
+                and g.input_bits == f.input_bits and g.weight_bits == f.weight_bits]
+        overhead = {"parts_pj": parts, "macro_peak": peak[0] if peak else None,
+                    "gap": C.overhead_gap(a, ref, peak[0].value, parts) if peak else None}
+    sens = None
+    if sensitivity:
+        from tlm.services import calibrate as C
+        sens = C.sensitivity(a, pub=pub, file=str(path))
+    return PaperResult(a, pub, rows, points, ref, sys_figs[0] if sys_figs else None, overhead, sens)
 
 
 def frames(result) -> dict:
@@ -251,6 +265,28 @@ def figures(result: Result | SweepResult, x: str | None = None, y: str | None = 
     out = {"run_energy": plots.run_figure(result)}
     m = mapping_figure(result)
     return {**out, "mapping": m} if m is not None else out
+
+
+def leave_one_out() -> dict:
+    """`tlm chips --loo`: every derived design's figures {design: [(figure, model, error)]} with the
+    shipped global constants (`in_sample`) and with constants fitted without that design (`left_out`),
+    and over each set the worst and median errors (`summary`: {'in-sample', 'left out'}, as
+    tlm.services.globalfit.summary)."""
+    from tlm.services import chips as C
+    from tlm.services import globalfit
+    ds = globalfit.derived_designs()
+    ins = {d.name: r for d, r in zip(ds, C.in_sample_rows(ds))}
+    out = {n: rows for n, (_, rows) in globalfit.leave_one_out(ds).items()}
+    summary = {label: globalfit.summary([r for rs in rows.values() for r in rs])
+               for label, rows in (("in-sample", ins), ("left out", out))}
+    return {"in_sample": ins, "left_out": out, "summary": summary}
+
+
+def macro_areas() -> list:
+    """The macro area of every shipped published design by part, mm2 (what `tlm chips` prints after the
+    designs): (design, cells, periphery, DACs, ADCs, one ADC in um2, macro) (tlm/hw/area.py)."""
+    from tlm.services import chips as C
+    return C.area_rows()
 
 
 def chips(files: Sequence[str | os.PathLike] | None = None) -> list:

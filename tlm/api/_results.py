@@ -81,17 +81,25 @@ class AccuracyResult:
         return {m: o.argmax(1) for m, o in self.outputs.items()}
 
     def layer_rows(self) -> list[dict]:
-        """Per compute layer: SQNR and ENOB of the CIM output against the exact integer one, clipping,
-        densities (what `tlm accuracy` prints)."""
-        rows = []
+        """Per compute layer: its rows on the macro (`rows`, split into row tiles of at most macro.rows,
+        each connecting `connected_rows`), SQNR and ENOB of the CIM output against the exact integer
+        one, clipping, densities (what `tlm accuracy` prints)."""
+        from tlm.functional.model import connected_rows, row_tiles
+        out = []
         for L in self.workload.layers:
             if not L.is_compute:
                 continue
             s = self.evaluation.stats[L.name]
-            rows.append({"layer": L.name, "bits_in": L.bits_in, "bits_w": L.bits_w, "bits_out": L.bits_out,
-                         "sqnr_db": s.sqnr_db, "enob": s.enob(s.sqnr_db), "enob_ideal": s.enob(s.ideal_sqnr_db),
-                         "clip_rate": s.clip_rate, "input_density": s.input_density, "dp_activity": s.dp_activity})
-        return rows
+            geo = {}
+            if self.net is not None:
+                rows = int(self.net.q[L.name].w_int[0].size)
+                tiles = row_tiles(rows, self.arch.macro.rows)
+                geo = {"rows": rows, "row_tiles": len(tiles),
+                       "connected_rows": [int(connected_rows(sl.stop - sl.start, self.arch)) for sl in tiles]}
+            out.append({"layer": L.name, "bits_in": L.bits_in, "bits_w": L.bits_w, "bits_out": L.bits_out, **geo,
+                        "sqnr_db": s.sqnr_db, "enob": s.enob(s.sqnr_db), "enob_ideal": s.enob(s.ideal_sqnr_db),
+                        "clip_rate": s.clip_rate, "input_density": s.input_density, "dp_activity": s.dp_activity})
+        return out
 
     def to_dict(self) -> dict:
         """Everything as JSON-ready data (`tlm accuracy --json`): every number is rounded by nothing."""
@@ -122,11 +130,23 @@ class AccuracyResult:
         return html_or_none(lambda: self.frame().head(20)) or f"<pre>{acc}</pre>"
 
 
+def _overhead(o: dict) -> dict:
+    """PaperResult.overhead as JSON: pJ per component, the macro peak's key, the gap it leaves."""
+    g = o["gap"]
+    return {"energy_pj": {k: _num(v) for k, v in o["parts_pj"].items()},
+            "macro_peak": None if o["macro_peak"] is None else o["macro_peak"].key,
+            "gap": None if g is None else {"gap_pj": _num(g["gap_pj"]), "unexplained_pj": _num(g["unexplained_pj"]),
+                                           "explained": _num(g["explained"]),
+                                           "outside": {k: _num(v) for k, v in g["outside"].items()}}}
+
+
 @dataclass
 class PaperResult:
     """`tlm paper`: `rows` [(Figure, model value, error)] against the paper (`published`: the design's
     own, or None: IMAGINE's), `points` (the macro's peak per precision, tlm.services.paper.MacroPeak),
-    the system-level reference run (`reference`, a Result) for the figure `reference_figure`."""
+    the system-level reference run (`reference`, a Result) for the figure `reference_figure`, its
+    controller energy by component (`overhead`: tlm.services.calibrate.overhead_breakdown and, against
+    the macro peak `macro_peak`, overhead_gap) and, when asked, the `sensitivity`."""
 
     arch: Any
     published: Any
@@ -134,6 +154,8 @@ class PaperResult:
     points: list
     reference: Any = None
     reference_figure: Any = None
+    overhead: dict | None = None  # the reference run's controller energy by component: parts_pj, macro_peak, gap
+    sensitivity: dict | None = None  # tlm.services.calibrate.sensitivity, when asked
 
     def to_dict(self) -> dict:
         from tlm.services import paper as P
@@ -151,6 +173,8 @@ class PaperResult:
                                 for p in self.points],
             "reference_run": None if self.reference is None else
             {k: (_num(v) if isinstance(v, float) else v) for k, v in self.reference.summary().items()},
+            "controller_overhead": None if self.overhead is None else _overhead(self.overhead),
+            **({} if self.sensitivity is None else {"sensitivity": self.sensitivity}),
         }
 
     def frame(self):

@@ -6,7 +6,7 @@
     DIR/summary.csv     one row: the columns of a sweep row (tlm.engines.result.ROW_COLUMNS)
     DIR/layers.csv      one row per layer: shapes, precisions, mapping, cycles, traffic, energy by kind
     DIR/energy.csv      energy by component and event kind, per batch and per inference
-    DIR/blocks.csv      busy / stalled / idle cycles of every block (instance)
+    DIR/blocks.csv      busy / stalled / idle cycles of every block (instance), the most it held at once
     DIR/trace.json      with --trace: the Chrome/Perfetto trace
     DIR/plots/          with --plot: the plots (PNG, SVG)
     DIR/manifest.json   the command line, the tool version, every input file with its SHA-256 and every
@@ -81,24 +81,25 @@ def energy_csv(r: Result) -> str:
 
 
 def blocks_csv(r: Result) -> str:
-    """Busy, stalled (with the reason of each stall) and idle cycles per block: per instance from the
+    """Busy, stalled (with the reason of each stall) and idle cycles per block, and the most a FIFO, queue
+    or bank held at once (`peak`, `peak_of`): per instance from the
     TLM engine, per component (busy only, contention-free) from the analytic one."""
     total = int(r.extra.get("elapsed_cycles", r.cycles))
-    rows = [["block", "busy_cycles", "stall_cycles", "stalled_on", "idle_cycles", "busy_share"]]
+    rows = [["block", "busy_cycles", "stall_cycles", "stalled_on", "idle_cycles", "busy_share", "peak", "peak_of"]]
     inst = r.extra.get("instances")
     if inst:
         for name, s in inst.items():
             st = s["stall_cycles"]
             rows.append([name, int(s["busy_cycles"]), int(sum(st.values())),
                          ";".join(f"{k}={int(v)}" for k, v in st.items()), int(s["idle_cycles"]),
-                         s["busy_cycles"] / total if total else 0.0])
+                         s["busy_cycles"] / total if total else 0.0, s.get("peak", ""), s.get("peak_of", "")])
     else:
         for c in sorted(set(r.component_busy_cycles) | set(r.component_stall_cycles)):
             busy = int(r.component_busy_cycles.get(c, 0))
             st = r.component_stall_cycles.get(c, {})
             stalled = int(sum(st.values()))
             rows.append([c, busy, stalled, ";".join(f"{k}={int(v)}" for k, v in sorted(st.items())),
-                         max(total - busy - stalled, 0), busy / total if total else 0.0])
+                         max(total - busy - stalled, 0), busy / total if total else 0.0, "", ""])
     return _csv(rows)
 
 

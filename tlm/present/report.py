@@ -159,14 +159,20 @@ def notes_text(r: Result, verbose: bool = False) -> str:
 def component_table(r: Result) -> Table:
     """Per block instance (TLM engine): busy, stalled by reason, idle -- where the time went."""
     inst = r.extra.get("instances", {})
-    t = Table(title="blocks (busy / stalled / idle cycles)")
+    t = Table(title="blocks (busy / stalled / idle cycles)",
+              caption="peak: the most held at once (fifo: a pipelined ADC's FIFO entries; queue: transfers "
+                      "queued on a DMA channel; req: requests an SRAM bank held, waiting or served)")
     for c, j in (("block", "left"), ("busy", "right"), ("stalled", "right"), ("on what", "left"),
-                 ("idle", "right"), ("busy share", "right")):
+                 ("idle", "right"), ("busy share", "right"), ("peak", "right")):
         t.add_column(c, justify=j, wrap=FOLD if c == "block" else None)
     total = max(int(r.extra.get("elapsed_cycles", r.cycles)), 1)
     for name, s in inst.items():
         st = s["stall_cycles"]
+        peak = f"{PEAK_LABEL.get(s['peak_of'], s['peak_of'])} {s['peak']}" if "peak" in s else "-"
         t.add_row(name, f"{s['busy_cycles']:,}", f"{sum(st.values()):,}",
                   ", ".join(f"{k} {v:,}" for k, v in st.items()) or "-", f"{s['idle_cycles']:,}",
-                  f"{s['busy_cycles'] / total:.1%}")
+                  f"{s['busy_cycles'] / total:.1%}", peak)
     return t
+
+
+PEAK_LABEL = {"queued": "queue", "requests": "req"}  # the block table's short names (tlm/engines/transaction/stats.py)

@@ -10,8 +10,10 @@ fits once over all shipped designs (tlm/services/globalfit.py).  `tlm calibrate 
 from __future__ import annotations
 
 import itertools
+import re
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -312,3 +314,46 @@ def overhead_gap(arch, ref, macro_peak_tops_per_w: float, parts: dict | None = N
             outside[name] = v / lo
     return {"gap_pj": gap, "unexplained_pj": unexplained,
             "explained": 1.0 - unexplained / gap if gap > 0 else 1.0, "outside": outside}
+
+
+# ---- writing the values into the file (`tlm calibrate --write`) -------------------------------------------
+def rebase_extends(text: str, src: Path, dest: Path) -> str:
+    """`text` (the file `src`) to be saved as `dest`: a top-level `extends:` rewritten so that it still
+    names the same base file from `dest`'s folder (a shipped name, or a path relative to `dest`)."""
+
+    from tlm.config.paths import shipped
+    from tlm.config.yamlio import extends_reference, load_text, resolve_base
+    data = load_text(text, str(src))
+    name = data.get("extends") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        return text
+    configs = shipped("configs")
+    base = resolve_base(name, src, configs)
+    if base is None or resolve_base(name, dest, configs) == base:
+        return text  # not found (loading says so) or already names the same file from dest
+    ref = extends_reference(base, dest, configs)
+    line = data.where("extends").line
+    lines = text.split("\n")
+    new, n = re.subn(r"^(extends\s*:\s*)(\S.*?)(\s+#.*)?$", lambda m: m.group(1) + _yaml_str(ref) + (m.group(3) or ""),
+                     lines[line - 1])
+    if n != 1:  # e.g. a flow mapping on one line: leave the text alone rather than guess
+        return text
+    lines[line - 1] = new
+    return "\n".join(lines)
+
+
+def _yaml_str(s: str) -> str:
+    import json
+    return s if re.fullmatch(r"[A-Za-z0-9_./-]+", s) else json.dumps(s)
+
+
+def check_loads(text: str, dest: Path, src: Path) -> None:
+    """The text `calibrate --write` is about to write loads as an architecture (from `dest`'s folder, as it
+    will be read): a fitted value the schema refuses (e.g. macro.rows that macro.fold does not divide) is
+    one line naming the source file and the field, and `dest` is left as it was."""
+    from tlm.config.arch import load_with_published
+    try:
+        load_with_published(dest if str(dest) != "-" else src, text)
+    except InputError as e:
+        raise InputError(f"the fitted values give a file that does not load ({e.message})", Where(str(src)),
+                         f"published.fitted: {e.field}" if e.field else "published.fitted") from None

@@ -88,15 +88,6 @@ def add_set(p, workload=True):
                         "(the paths of `tlm sweep --list`); repeatable")
 
 
-def apply_set(args, arch, wl=None):
-    """(arch, workload) with the command line's `--set` options applied and checked."""
-    texts = getattr(args, "set", None)
-    if not texts:
-        return arch, wl
-    from tlm.config.overrides import override
-    return override(arch, wl, texts)
-
-
 class Steps:
     """A progress bar over the steps of a long command, on stderr and only when stderr is a terminal
     (never in a pipe or a file; transient: it is gone once the command is done).

@@ -84,7 +84,7 @@ def run(args) -> int:
             return 0  # standard output holds the JSON only
     con = console()
     con.print(_accuracy_table(args, res.arch, res.workload, res.evaluation, res.swing, res.noise_lsb))
-    con.print(_layer_table(res.arch, res.workload, res.net, res.evaluation))
+    con.print(_layer_table(res))
     if res.range_note:
         con.print(f"note: {res.range_note}")
     if args.noise_sweep:
@@ -109,23 +109,17 @@ def _accuracy_table(args, arch, wl, ev, swing, noise):
     return t
 
 
-def _layer_table(arch, wl, net, ev):
-    from tlm.functional.model import connected_rows, row_tiles
+def _layer_table(res):
     from tlm.present.tables import Table
     t = Table(title="per layer (CIM vs the exact integer output of the same input)")
     for c in ("layer", "bits i/w/o", "rows", "row tiles", "connected rows", "SQNR dB", "ENOB",
               "ENOB ideal", "clipped", "input density", "DP activity"):
         t.add_column(c, justify="left" if c == "layer" else "right")
-    for L in wl.layers:
-        if not L.is_compute:
-            continue
-        s = ev.stats[L.name]
-        rows = net.q[L.name].w_int[0].size
-        tiles = row_tiles(rows, arch.macro.rows)
-        conn = "+".join(str(connected_rows(sl.stop - sl.start, arch)) for sl in tiles)
-        t.add_row(L.name, f"{L.bits_in}/{L.bits_w}/{L.bits_out}", str(rows), str(len(tiles)), conn,
-                  _fmt_db(s.sqnr_db), _fmt_db(s.enob(s.sqnr_db)), _fmt_db(s.enob(s.ideal_sqnr_db)),
-                  f"{100 * s.clip_rate:.3f}%", f"{s.input_density:.3f}", f"{s.dp_activity:.3f}")
+    for r in res.layer_rows():
+        t.add_row(r["layer"], f"{r['bits_in']}/{r['bits_w']}/{r['bits_out']}", str(r["rows"]), str(r["row_tiles"]),
+                  "+".join(map(str, r["connected_rows"])), _fmt_db(r["sqnr_db"]), _fmt_db(r["enob"]),
+                  _fmt_db(r["enob_ideal"]), f"{100 * r['clip_rate']:.3f}%", f"{r['input_density']:.3f}",
+                  f"{r['dp_activity']:.3f}")
     return t
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from tlm.present.tables import Table
 from tlm.config.yamlio import atomic_write
-from tlm.cli.commands._common import add_set, console, load_arch_arg, load_workload_arg, split_arch_workload
+from tlm.cli.commands._common import add_set, console, split_arch_workload
 
 NAME = "bench"
 HELP = "benchmark: simulated hardware throughput and the simulator's own speed"
 ORDER = 30
-MAX_REPEAT = 1000  # a tlm-engine ResNet-8 run is ~0.5 s: 1,000 repeats are already ~10 minutes per workload
+from tlm.api._commands import MAX_REPEAT  # noqa: E402,F401  (tlm bench --repeat's bound: the API checks it)
 
 
 def add_arguments(p):
@@ -26,30 +26,13 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from tlm.services import bench
-    from tlm.errors import InputError, Where
-    if not 1 <= args.repeat <= MAX_REPEAT:
-        raise InputError(f"--repeat must be 1 to {MAX_REPEAT}, found {args.repeat}", Where("tlm bench (command line)"),
-                         "--repeat")
-    first, lone = split_arch_workload(args.arch, None)
-    names = ([lone] if lone else []) + list(args.workloads) or [None]
-    arch = load_arch_arg(first)
-    from tlm.config.overrides import apply, parse_overrides
-    sets = parse_overrides(args.set, arch)  # checked once; the architecture's now, each workload's below
-    arch, _ = apply(arch, None, {k: v for k, v in sets.items() if not k.startswith("workload.")})
-    wl_sets = {k: v for k, v in sets.items() if k.startswith("workload.")}
-    avail = bench.engines()
-    chosen = sorted(avail) if args.engine == "all" else [args.engine]
-    for e in chosen:
-        if e not in avail:
-            raise InputError(f"unknown engine '{e}', expected one of {', '.join(sorted(avail))} or all",
-                             field="--engine")
+    from tlm import api
+    first, lone = split_arch_workload(args.arch, None)  # `tlm bench resnet8`: a lone workload
+    names = ([lone] if lone else []) + list(args.workloads)
+    res = api.bench(first, names or None, engine=args.engine, repeat=args.repeat, overrides=args.set,
+                    scaling=args.scaling)
+    arch, ms, refs = res.arch, res.measurements, res.references
     con = console()
-    ms = []
-    for name in names:
-        _, wl = apply(arch, load_workload_arg(name, arch), wl_sets)
-        for e in chosen:
-            ms.append(bench.measure(arch, wl, e, repeats=args.repeat))
     t = Table(title=f"tlm bench on {arch.name} ({args.repeat} repeats, median; spread = min-max)",
               caption="HW TOPS: raw ops (2 per MAC); peak RSS: of a fresh process that loads tlm and simulates once (MiB)", key_columns=2)
     for c in ("workload", "engine", "HW inf/s", "HW TOPS", "HW TOPS/W", "wall ms", "spread ms", "txn/s",
@@ -63,44 +46,39 @@ def run(args) -> int:
                   "-" if m.peak_rss_mb is None else f"{m.peak_rss_mb:.1f}")
     con.print(t)
     # the machine's own pace, measured now: the figures above as ratios to it (targets are ratios)
-    from tlm.config.paths import resolve
-    from tlm.config.workload import load_workload
-    refs = bench.references(arch, load_workload(resolve("resnet8", "workloads", "resnet8")))
     floor = refs["import_floor_cpu_ms"]
     con.print(f"references (this run): bare SimPy {refs['simpy_events_per_s'] or 0:,.0f} events/s; float32 matmul "
               f"{refs['matmul_gflops']:.1f} GFLOP/s (1 thread); import floor numpy+yaml+simpy "
               + ("-" if floor is None else f"{floor:.0f}") + f" ms CPU; one analytic resnet8 point "
               f"{refs['analytic_point_ms']:.2f} ms")
-    for m in ms:
-        what, r = bench.ratio(m, refs)
+    for m, (what, r) in zip(ms, res.ratios()):
         con.print(f"  {m.workload} {m.engine}: {what} = {r:.2f}")
-    out = {"arch": arch.name, "measurements": [m.to_dict() | {"ratio": bench.ratio(m, refs)} for m in ms],
-           "references": refs}
-    if args.scaling:
-        for e in chosen:
-            rows, fits = bench.scaling(arch, e, repeats=max(3, args.repeat))
-            st = Table(title=f"scaling ({e} engine): wall time (fastest of repeats) against MACs")
-            for c in ("family", "size", "MACs", "wall ms", "ns / MAC"):
-                st.add_column(c, justify="left" if c == "family" else "right")
-            for r in rows:
-                st.add_row(r.family, str(r.size), f"{r.macs:,}", f"{r.wall_s * 1e3:.3f}", f"{r.ns_per_mac:.4f}")
-            con.print(st)
-            for fam, f in fits.items():
-                fam_rows = [r for r in rows if r.family == fam]
-                largest = max(fam_rows, key=lambda r: r.macs)
-                if f["ns_per_mac"] * 1e-9 * largest.macs < 0.1 * largest.wall_s:
-                    con.print(f"{e} {fam}: the cost does not grow with the MACs over a {f['mac_range']:.0f}x range "
-                              f"({min(r.wall_s for r in fam_rows) * 1e3:.3f}-{max(r.wall_s for r in fam_rows) * 1e3:.3f} ms per "
-                              "simulation): the work is vectorized over whole layers")
-                    continue
-                spread = "-" if f["per_mac_spread"] is None else f"{100 * f['per_mac_spread']:.0f}%"
-                line = (f"{e} {fam}: fitted {f['ns_per_mac']:.4f} ns per MAC + {f['fixed_ms']:.3f} ms fixed over a "
-                        f"{f['mac_range']:.0f}x MAC range; cost per MAC without the fixed part varies by {spread}")
-                if f["ms_per_image"] is not None:
-                    line += f"; {f['ms_per_image']:.3f} ms per image"
-                con.print(line)
-            out.setdefault("scaling", {})[e] = {"rows": [r.__dict__ | {"ns_per_mac": r.ns_per_mac} for r in rows],
-                                                 "fits": fits}
+    for e, (rows, fits) in res.scaling.items():
+        _print_scaling(con, e, rows, fits)
     if args.json:
-        atomic_write(Path(args.json), json.dumps(out, indent=2) + "\n")
+        atomic_write(Path(args.json), json.dumps(res.to_dict(), indent=2) + "\n")
     return 0
+
+
+def _print_scaling(con, e, rows, fits) -> None:
+    """The scaling rows of engine `e` and its fitted cost per MAC, per family."""
+    st = Table(title=f"scaling ({e} engine): wall time (fastest of repeats) against MACs")
+    for c in ("family", "size", "MACs", "wall ms", "ns / MAC"):
+        st.add_column(c, justify="left" if c == "family" else "right")
+    for r in rows:
+        st.add_row(r.family, str(r.size), f"{r.macs:,}", f"{r.wall_s * 1e3:.3f}", f"{r.ns_per_mac:.4f}")
+    con.print(st)
+    for fam, f in fits.items():
+        fam_rows = [r for r in rows if r.family == fam]
+        largest = max(fam_rows, key=lambda r: r.macs)
+        if f["ns_per_mac"] * 1e-9 * largest.macs < 0.1 * largest.wall_s:
+            con.print(f"{e} {fam}: the cost does not grow with the MACs over a {f['mac_range']:.0f}x range "
+                      f"({min(r.wall_s for r in fam_rows) * 1e3:.3f}-{max(r.wall_s for r in fam_rows) * 1e3:.3f} ms per "
+                      "simulation): the work is vectorized over whole layers")
+            continue
+        spread = "-" if f["per_mac_spread"] is None else f"{100 * f['per_mac_spread']:.0f}%"
+        line = (f"{e} {fam}: fitted {f['ns_per_mac']:.4f} ns per MAC + {f['fixed_ms']:.3f} ms fixed over a "
+                f"{f['mac_range']:.0f}x MAC range; cost per MAC without the fixed part varies by {spread}")
+        if f["ms_per_image"] is not None:
+            line += f"; {f['ms_per_image']:.3f} ms per image"
+        con.print(line)

@@ -70,10 +70,10 @@ def fitted_text(d) -> str:
     return textwrap.fill(f"{body}; tolerance {d.published.tolerance:.0%}", 80, subsequent_indent="  ")
 
 
-def loo_tables(in_sample: dict, left_out: dict) -> tuple:
-    """(per-figure table, summary table) of the leave-one-design-out test: each figure's error with the
-    shipped constants (in-sample) and with constants fitted without its design (left out)."""
-    from tlm.services import globalfit
+def loo_tables(in_sample: dict, left_out: dict, summary: dict | None = None) -> tuple:
+    """(per-figure table, summary table or None) of the leave-one-design-out test: each figure's error
+    with the shipped constants (in-sample) and with constants fitted without its design (left out);
+    `summary`: tlm.api.leave_one_out()'s."""
     t = Table(title="leave one design out: every figure, in-sample and left out", box="SIMPLE_HEAVY",
               title_justify="left", caption="error = model / paper - 1; shares (pt): model - paper in "
                                             "percentage points; (!) beyond 25% (shares: 10 points)")
@@ -85,23 +85,24 @@ def loo_tables(in_sample: dict, left_out: dict) -> tuple:
             lim = 0.25 if f.efficiency else 0.10
             t.add_row(name.split("/")[-1] if i == 0 else "", f.key, _num(f.value), _err(f, e_in),
                       _err(f, e_out) + (" (!)" if abs(e_out) > lim else ""))
+    if summary is None:
+        return t, None
     u = Table(title="leave one design out: summary over the efficiency and throughput figures",
               box="SIMPLE_HEAVY", title_justify="left")
     for c in ("constants", "figures", "median", "within 25%", "worst", "shares, worst"):
         u.add_column(c, justify="left" if c == "constants" else "right")
-    for label, rows in (("in-sample", in_sample), ("left out", left_out)):
-        s = globalfit.summary([r for rs in rows.values() for r in rs])
+    for label, s in summary.items():
         u.add_row(label, str(s["n"]), f"{100 * s['median']:.1f}%", str(s["within_25"]), f"{100 * s['worst']:.0f}%",
                   f"{s['share_worst_points']:.0f} pt")
     return t, u
 
 
-def area_table() -> Table:
-    from tlm.services import chips
+def area_table(rows) -> Table:
+    """`rows`: tlm.api.macro_areas()."""
     t = Table(title="macro area by part (tlm/hw/area.py), mm2", box="SIMPLE_HEAVY", title_justify="left")
     for c in ("design", "cells", "periphery", "DACs", "ADCs", "1 ADC, um2", "macro"):
         t.add_column(c, justify="left" if c == "design" else "right")
-    for name, *v in chips.area_rows():
+    for name, *v in rows:
         t.add_row(name, *[f"{x:.4g}" for x in v])
     return t
 
@@ -124,15 +125,12 @@ def run(args) -> int:
         con.print(design_table(d, args.normalize))
         con.print(fitted_text(d) + "\n")
     if not args.files:
-        con.print(area_table())
+        con.print(area_table(api.macro_areas()))
     con.print("error = model / paper - 1 (shares: model - paper, points); (!) outside the design's tolerance\n"
               "(shares: 10 points).  ops: raw = 2 per MAC at the stated precision, 1b-norm = x input bits x "
               "weight bits.\nSources and conditions: each config's published: section.")
     if args.loo:
-        from tlm.services import chips, globalfit
-        ds = globalfit.derived_designs()
-        ins = {d.name: r for d, r in zip(ds, chips.in_sample_rows(ds))}
-        out = {n: rows for n, (_, rows) in globalfit.leave_one_out(ds).items()}
-        for t in loo_tables(ins, out):
+        loo = api.leave_one_out()
+        for t in loo_tables(loo["in_sample"], loo["left_out"], loo["summary"]):
             con.print(t)
     return 0

@@ -32,9 +32,9 @@ def ops_label(conv: str) -> str:
     return {"raw": "raw", "1b": "1b-norm", "": ""}[conv]
 
 
-def comparison_table(arch, pub=None, normalize=None, rows=None) -> Table:
+def comparison_table(arch, pub, normalize, rows) -> Table:
     """Published vs model for every figure of `pub` (IMAGINE's when None); `rows`: the comparison
-    already computed (tlm.api.paper), else computed here."""
+    (tlm.api.paper, tlm.api.calibrate)."""
     from tlm.services import paper
     own = pub is not None
     pub = pub if own else paper.imagine_published()
@@ -48,7 +48,7 @@ def comparison_table(arch, pub=None, normalize=None, rows=None) -> Table:
     for c, j in (("figure", "left"), ("unit", "left"), ("ops", "left"), ("paper", "right"), ("model", "right"),
                  ("error", "right")):
         t.add_column(c, justify=j)
-    for fig, model, err in (rows if rows is not None else paper.comparison(arch, pub.figures)):
+    for fig, model, err in rows:
         mark = "" if abs(err) <= tol else "  (!)"
         pv, conv = paper.converted(fig, fig.value, normalize)
         mv, _ = paper.converted(fig, model, normalize)
@@ -61,7 +61,8 @@ def comparison_table(arch, pub=None, normalize=None, rows=None) -> Table:
     return t
 
 
-def sweep_table(arch, normalize=None, points=None) -> Table:
+def sweep_table(arch, normalize, points) -> Table:
+    """The macro's peak per precision (`points`: tlm.api.paper(...).points)."""
     from tlm.services import paper
     conv = "1b-normalized" if normalize == "1b" else "raw: 2 ops per MAC at r bits"
     t = Table(title=f"macro peak per precision (inputs = weights = r bits; TOPS in {conv})")
@@ -69,7 +70,7 @@ def sweep_table(arch, normalize=None, points=None) -> Table:
     for c in ("r", "out", "columns", "ops/px", "DP/px", "conv/px", "time/px", "energy/px", "TOPS/W", "TOPS/mm2"):
         t.add_column(c, justify="right")
     px = paper.MAP_HW * paper.MAP_HW
-    for p in (points if points is not None else paper.sweep(arch)):
+    for p in points:
         k = p.bits * p.bits_w if normalize == "1b" else 1
         cols = (arch.macro.columns // p.bits_w) * p.bits_w
         t.add_row(str(p.bits), str(p.bits_out), str(cols), f"{k * p.ops / px:,.0f}", str(p.dp_cycles // px),
@@ -78,11 +79,10 @@ def sweep_table(arch, normalize=None, points=None) -> Table:
     return t
 
 
-def sensitivity_tables(arch, pub=None, file: str = "<architecture>"):
+def sensitivity_tables(sens: dict):
     """How +10% on each fitted parameter (IMAGINE's, or a published design's own; integers: +1) moves
-    the figures and ResNet-8's energy breakdown (tlm.services.calibrate.sensitivity)."""
-    from tlm.services import calibrate
-    sens = calibrate.sensitivity(arch, pub=pub, file=file)
+    the figures and ResNet-8's energy breakdown (`sens`: tlm.services.calibrate.sensitivity, from
+    tlm.api.paper(sensitivity=True))."""
     figs = sens["figures"]
     t1 = Table(title="sensitivity: change of each figure for +10% on one of the design's parameters (its "
                      "fitted ones, or the global constants it is derived with; integers: +1)",
@@ -104,19 +104,18 @@ def sensitivity_tables(arch, pub=None, file: str = "<architecture>"):
     return t1, t2
 
 
-def overhead_table(arch, ref, macro_peak=None) -> Table:
-    """The controller's energy in the reference run by named component (tlm.services.calibrate.overhead_breakdown),
-    with each component's capacitance per event, its published range at the node and the range's source
-    (tlm/hw/controller.py); with `macro_peak` (a Figure, the 8b macro peak) the caption says how much of
-    the gap between it and the run's efficiency the components explain (tlm.services.calibrate.overhead_gap)."""
+def overhead_table(arch, ref, overhead: dict) -> Table:
+    """The controller's energy in the reference run by named component (`overhead`: PaperResult.overhead,
+    from tlm.services.calibrate.overhead_breakdown), with each component's capacitance per event, its
+    published range at the node and the range's source (tlm/hw/controller.py); the caption says how much
+    of the gap between the 8b macro peak and the run's efficiency the components explain (overhead_gap)."""
     from tlm.services import calibrate
     from tlm.hw import controller as hw_ctrl
-    parts = calibrate.overhead_breakdown(arch, ref.workload)
+    parts, macro_peak, g = overhead["parts_pj"], overhead["macro_peak"], overhead["gap"]
     total = ref.on_chip_energy_pj
     caption = ("C: the config's capacitance per event; published: the span of the published points below at this "
                "node; (!) outside it")
-    if macro_peak is not None:
-        g = calibrate.overhead_gap(arch, ref, macro_peak.value, parts)
+    if g is not None:
         far = ", ".join(f"{n} {k:.3g}x its top" for n, k in g["outside"].items() if k > 1)
         caption += (f"; the gap between the {macro_peak.value:g} TOPS/W macro peak and this run is "
                     f"{g['gap_pj'] / 1e3:.4g} nJ, of which the components within their published ranges "
@@ -168,7 +167,7 @@ def run(args) -> int:
     if args.json:
         from tlm.present.outputs import check_output_paths
         check_output_paths("paper", {"--json": args.json}, {})  # before any work
-    res = api.paper(args.arch, overrides=args.set)
+    res = api.paper(args.arch, overrides=args.set, sensitivity=args.sensitivity)
     if args.json:
         import json
 
@@ -177,7 +176,6 @@ def run(args) -> int:
         if args.json == "-":
             return 0  # standard output holds the JSON only
     arch, pub, ref, f = res.arch, res.published, res.reference, res.reference_figure
-    figs = pub.figures if pub is not None else None
     con = console()
     con.print(comparison_table(arch, pub, args.normalize, res.rows))
     con.print(sweep_table(arch, args.normalize, res.points))
@@ -189,12 +187,9 @@ def run(args) -> int:
                   "off-chip DRAM energy excluded; TOPS/W raw (2 ops per MAC)")
         con.print(report.summary_table(ref))
         con.print(report.energy_table(ref))
-        peak = [g for g in (figs or paper.imagine_published().figures) if g.metric == "energy_efficiency"
-                and g.input_bits == f.input_bits and g.weight_bits == f.weight_bits]
-        con.print(overhead_table(arch, ref, peak[0] if peak else None))
+        con.print(overhead_table(arch, ref, res.overhead))
         con.print(published_points_table(arch))
-    if args.sensitivity:
-        from tlm.config.paths import DEFAULT_ARCH, resolve
-        for t in sensitivity_tables(arch, pub, str(resolve(args.arch, "configs", DEFAULT_ARCH))):
+    if res.sensitivity is not None:
+        for t in sensitivity_tables(res.sensitivity):
             con.print(t)
     return 0

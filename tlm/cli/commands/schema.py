@@ -17,7 +17,7 @@ def add_arguments(p):
 def run(args) -> int:
     import json
 
-    from tlm.config.json_schema import SCHEMAS
+    from tlm.api import schema
     from tlm.config.yamlio import atomic_write
-    atomic_write(args.output, json.dumps(SCHEMAS[args.kind](), indent=1) + "\n")
+    atomic_write(args.output, json.dumps(schema(args.kind), indent=1) + "\n")
     return 0

@@ -33,12 +33,14 @@ _ADC, _PP = KIND["adc"], KIND["postproc"]
 _OK = Status.OK
 
 
-def fifo_chunk(d, p, t_dp, t_cv, D, free, slots):
+def fifo_chunk(d, p, t_dp, t_cv, D, free, slots, peak=None, log=None):
     """Advance a pipelined ADC over `p` pixels of one chunk.  The first pixel's DP is over at `d`; the
     macro starts each further DP when the previous pixel has entered the FIFO; `free`: when the
     converters can start; `slots` (a deque, updated in place): end times of the conversions holding the
     D slots.  Returns (when the last pixel entered, when its conversion is over, macro stall cycles,
-    when the first conversion started)."""
+    when the first conversion started).  A pixel holds its slot from entering until its conversion is
+    over; `peak` (a one-element list) is raised to the most slots held at once; `log` (a list) gets
+    every pixel's (entered, conversion over) -- pixel by pixel then, without the periodic jumps."""
     stall = 0
     first = None
     push = e = d
@@ -52,9 +54,25 @@ def fifo_chunk(d, p, t_dp, t_cv, D, free, slots):
         stall += push - d
         e = free = s + t_cv
         slots.append(e)
+        if peak is not None and peak[0] < D:  # slots held once it entered: the conversions not yet over
+            n = 0
+            for x in reversed(slots):  # end times ascend (one conversion at a time)
+                if x <= push:
+                    break
+                n += 1
+            if n > peak[0]:
+                peak[0] = n
+        if log is not None:
+            log.append((push, e))
         i += 1
         left = p - i
         d = push + t_dp  # the next pixel's DP is over
+        if log is not None:  # every pixel's times wanted: no jump
+            if len(slots) > D:
+                slots.popleft()
+            if not left:
+                return push, e, stall, first
+            continue
         if left and waited and t_cv >= t_dp and len(slots) > D and slots[1] >= d \
                 and all(slots[k + 1] - slots[k] == t_cv for k in range(D)):
             # periodic: the FIFO stays full and the converters busy back to back; each further pixel
@@ -90,6 +108,11 @@ class AdcPipeline(Block):
         self.conversions = self.stats.counts["conversions"]
         self.plan = self.tile = None
         self.sram = sys.sram
+        # the most pixels its FIFO held at once (a pipelined ADC's; without pipelining there is no FIFO)
+        self.peak = [0]
+        if self.pipelined:
+            self.track.peak, self.track.peak_of = 0, "fifo"
+        self.counter = f"{self.name} fifo"
         self.postproc = sys.postproc
         self.energies = sys.memo.setdefault("adc pixel", {})  # (outputs, bits) -> per-pixel energies (run-wide)
 
@@ -134,13 +157,21 @@ class AdcPipeline(Block):
         p = hi - lo
         t_dp, t_cv = self.t_dp, self.t_cv
         free = self.free
+        log = None
         if not self.pipelined:
             # DP and conversion share the columns: pixel i+1's DP starts when pixel i's conversion ends
             first_start = d if d >= free else free
             e = first_start + t_cv + (p - 1) * (t_dp + t_cv)
             nxt = e  # the macro starts the next chunk's DP when the last conversion is over
         else:
-            nxt, e, _, first_start = fifo_chunk(d, p, t_dp, t_cv, self.depth, free, self.slots)
+            log = [] if self.trace is not None else None  # the trace's FIFO counter: every pixel's times
+            nxt, e, _, first_start = fifo_chunk(d, p, t_dp, t_cv, self.depth, free, self.slots, self.peak, log)
+            self.track.peak = self.peak[0]
+        if log:
+            step, name = self.trace.step, self.counter
+            for a, b in log:
+                step(name, a, 1)
+                step(name, b, -1)
         er = self.energy_row
         er[_ADC] += p * self.pixel_pj
         er[_PP] += p * self.backend_pj

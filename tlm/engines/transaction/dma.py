@@ -51,10 +51,13 @@ class Channel(Block):
         self.queued_until = 0  # when the work queued on this channel will be over (if nothing waits)
         self.wake = None
         self.waiting = "a transfer"
+        self.track.peak, self.track.peak_of = 0, "queued"  # the most transfers waiting at once
         self.proc = self.env.process(self.run())
 
     def push(self, tr) -> None:
         self.queue.append(tr)
+        if len(self.queue) > self.track.peak:
+            self.track.peak = len(self.queue)
         if self.trace is not None:  # the queue's length over time (a counter track)
             self.trace.counter(f"{self.name} queue", self.env.now, len(self.queue))
         self.queued_until = max(self.queued_until, self.env.now) + tr.cycles

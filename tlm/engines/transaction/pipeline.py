@@ -13,7 +13,8 @@ macros run at once and share the activation SRAM banks, the post-processing and 
   Each run fills and drains the pipeline once: the schedule's job cost (tlm/hw/controller.tile_cycles).
 - A digital job reads its rows' operands, has the post-processing compute them and writes the result.
 - A DMA job moves the image in or out, or (layer by layer) spills a layer's live activations.
-Waiting for input rows is the macro's stall 'line buffer' (streams) or 'layer barrier'.  Without
+Waiting for input rows is the macro's stall 'line buffer' (streams) or 'layer barrier'.  The controller's
+own track (block table, trace) is busy while any job runs, in spans named by the layers in flight.  Without
 contention every job takes its schedule cycles and the run reproduces the contention-free schedule
 exactly; with it the fixed order means the run can only be later than that bound.
 """
@@ -39,7 +40,8 @@ class MappedController(Block):
     """Runs the schedule `system.plan.schedule`; `proc` fires when every resource has run its jobs."""
 
     def __init__(self, system):
-        super().__init__(system, "controller", "controller", track=False)
+        super().__init__(system, "controller", "controller")
+        self.runs = []  # (start, end, layer) of every job, for the controller's own track (finish)
         S = self.S = system.plan.schedule
         self.asg = system.plan.multi
         self.layer_index = -1
@@ -101,6 +103,7 @@ class MappedController(Block):
                 if dur:
                     yield env.timeout(dur)
             t_start = t0 if r <= self.N else env.now - S.cost[j]
+            self.runs.append((t_start, env.now, li))
             sp = self.spans.get(li)
             if sp is None:
                 self.spans[li] = [t_start, env.now]
@@ -241,6 +244,29 @@ class MappedController(Block):
         cyc[n] = sum(c for (li, _r), c in self.layer_busy.items() if li == n) + S.spill_cycles
         return cyc, makespan
 
+    def sequence(self) -> None:
+        """The controller's own track: busy while any job runs, in spans of one set of layers in flight
+        (named by them; a span's cycles go to the first of them), as the sequential controller's track
+        shows the layer it runs."""
+        change: dict = {}
+        for a, b, li in self.runs:
+            if b > a:
+                change.setdefault(a, []).append((li, 1))
+                change.setdefault(b, []).append((li, -1))
+        live: dict = {}
+        start, names = None, None
+        for t in sorted(change):
+            for li, d in change[t]:
+                live[li] = live.get(li, 0) + d
+                if not live[li]:
+                    del live[li]
+            now = tuple(sorted(live))
+            if now == names:
+                continue
+            if names:
+                self.busy(names[0], start, t - start, " + ".join(self.sys.row_names[i] for i in names))
+            start, names = t, now
+
     def charge_clock(self, cycles, macros_used):
         """Always-on clock and leakage energy of each row over its cycles (their sum is the run)."""
         for row, c in enumerate(cycles.tolist()):
@@ -254,6 +280,7 @@ class MappedController(Block):
         system, S, st = self.sys, self.S, self.stats
         n = len(system.plans)
         cyc, makespan = self.layer_cycles(elapsed)
+        self.sequence()
         if S.spill_bits:  # the line-buffer spill's bits and DMA energy (the DMA block moved the rest)
             st.count("spill_bits", n, S.spill_bits)
             st.count("dma_bits", n, 2 * S.spill_bits)

@@ -19,7 +19,7 @@ from tlm.mapping.plan import bank_interleave_bits
 from tlm.engines.transaction.block import Block
 from tlm.engines.transaction.calendar import Calendar
 from tlm.engines.transaction.payload import Command, Status
-from tlm.engines.transaction.stats import KIND
+from tlm.engines.transaction.stats import KIND, Meter
 
 _READ, _WRITE = KIND["sram_read"], KIND["sram_write"]
 _RD, _WR, _OK = Command.READ, Command.WRITE, Status.OK
@@ -59,13 +59,18 @@ class Bank:
     """One bank: a read port and a write port, each a busy-until calendar (one shared calendar when the
     bank has a single read/write port, `sram.ports: 1rw`)."""
 
-    __slots__ = ("index", "read", "write", "track")
+    __slots__ = ("index", "read", "write", "track", "held", "counter")
 
     def __init__(self, sys, index):
         self.index = index
         self.read = Calendar(sys.env)
         self.write = self.read if sys.arch.sram.ports == "1rw" else Calendar(sys.env)
         self.track = sys.stats.track(f"sram.bank{index}", "sram")
+        # the requests the bank holds at once, waiting for a port or being served: from the request's
+        # time to the end of its part (the block table's peak; the trace's `sram.bankN requests`)
+        self.held = self.track.peak = Meter(sys.env)
+        self.track.peak_of = "requests"
+        self.counter = f"{self.track.name} requests"
 
 
 class Sram(Block):
@@ -154,15 +159,20 @@ class Sram(Block):
                     ends[-1] = t + cyc
                 else:
                     s = cal.book(t, cyc)
+            held = self.banks[b].held  # the request, held from its time to its end (Meter.add inlined)
+            held.starts.append(t)
+            held.ends.append(s + cyc)
+            if len(held.ends) > held.limit:
+                held.settle(self.env.now)
             if self.trace is not None:
-                self.trace.span(self.banks[b].track.name, "read" if reading else "write", s, cyc,
-                                layer=self.sys.row_names[row], by=by)
+                self._trace(self.banks[b], reading, t, s, cyc, row, by)
             self.last_done = s + cyc
             return s
         return self._multi(reading, a, bits, row, t, by)
 
     def _multi(self, reading, a, bits, row, t, by) -> int:
-        """A range over several banks: each bank's part booked on that bank's port."""
+        """A range over several banks: each bank's part booked on that bank's port; returns the absolute
+        time at which every part has begun."""
         key = (a, bits)
         parts = self.split.get(key)
         if parts is None:
@@ -183,8 +193,15 @@ class Sram(Block):
                 s = t
             if s + cyc > done:
                 done = s + cyc
+            bank.held.add(t, s + cyc)
             if trace is not None:
-                trace.span(bank.track.name, "read" if reading else "write", s, cyc, layer=self.sys.row_names[row],
-                           by=by)
+                self._trace(bank, reading, t, s, cyc, row, by)
         self.last_done = done
         return latest
+
+    def _trace(self, bank, reading, t, s, cyc, row, by) -> None:
+        """A bank's part in the trace: its slice [s, s + cyc) and its request held from `t` on."""
+        tr = self.trace
+        tr.span(bank.track.name, "read" if reading else "write", s, cyc, layer=self.sys.row_names[row], by=by)
+        tr.step(bank.counter, t, 1)
+        tr.step(bank.counter, s + cyc, -1)

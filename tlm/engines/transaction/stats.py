@@ -17,14 +17,18 @@ COUNT_KEYS = ("weight_bits_loaded", "conversions", "dp_cycles", "sram_read_bits"
 
 
 class Track:
-    """Statistics of one block instance (e.g. `macro1`, `dma.ch0`) belonging to `component`."""
+    """Statistics of one block instance (e.g. `macro1`, `dma.ch0`) belonging to `component`.  `peak`:
+    the most of something the block held at once, measured by the block itself (an int, or a Meter it
+    feeds), named by `peak_of` (the ADC's FIFO entries, a DMA channel's queued transfers, an SRAM
+    bank's requests); None for blocks that hold nothing."""
 
-    __slots__ = ("name", "component", "busy", "stall", "rows")
+    __slots__ = ("name", "component", "busy", "stall", "rows", "peak", "peak_of")
 
     def __init__(self, name: str, component: str, rows: int):
         self.name, self.component, self.rows = name, component, rows
         self.busy = [0] * rows
         self.stall = {}  # reason -> [cycles per row]
+        self.peak, self.peak_of = None, ""
 
     def add_stall(self, row: int, reason: str, cycles: int) -> None:
         if cycles > 0:
@@ -39,6 +43,45 @@ class Track:
 
     def stall_cycles(self) -> dict:
         return {r: sum(v) for r, v in sorted(self.stall.items())}
+
+
+class Meter:
+    """The most intervals [start, end) open at once, for intervals added out of time order (requests a
+    decoupled initiator books ahead of the kernel) but never starting before the kernel's time when added.
+    The occupancy before the kernel's time is then final: `add` settles it and drops the intervals over,
+    every `limit` additions, so memory stays bounded by the intervals still ahead of the kernel."""
+
+    __slots__ = ("env", "starts", "ends", "best", "limit", "base")
+
+    def __init__(self, env, limit: int = 4096):
+        self.env, self.starts, self.ends, self.best, self.limit, self.base = env, [], [], 0, limit, limit
+
+    def add(self, start: int, end: int) -> None:
+        self.starts.append(start)
+        self.ends.append(end)
+        if len(self.ends) > self.limit:
+            self.settle(self.env.now)
+
+    def settle(self, now) -> None:
+        """Raise `best` to the peak occupancy before `now`; keep only the intervals ending after it."""
+        s, e = np.array(self.starts, dtype=np.int64), np.array(self.ends, dtype=np.int64)
+        t = np.concatenate([s, e])
+        step = np.concatenate([np.ones(len(s), np.int64), -np.ones(len(e), np.int64)])
+        order = np.lexsort((step, t))  # at one time, ends (-1) before starts: intervals are half-open
+        level = np.cumsum(step[order])
+        before = t[order] < now
+        if before.any():
+            self.best = max(self.best, int(level[before].max()))
+        keep = e > now
+        self.starts, self.ends = s[keep].tolist(), e[keep].tolist()
+        self.limit = max(self.base, 2 * len(self.ends))  # many still ahead: settle less often (amortized)
+
+    @property
+    def value(self) -> int:
+        """The peak over the whole run (call when the run is over)."""
+        if self.ends:
+            self.settle(float("inf"))
+        return self.best
 
 
 class Stats:
@@ -83,7 +126,8 @@ class Stats:
         return out
 
     def instances(self, elapsed: int) -> dict:
-        """Per instance: busy, stalled by reason, idle (= elapsed - busy - stalled, never negative)."""
+        """Per instance: busy, stalled by reason, idle (= elapsed - busy - stalled, never negative), and
+        for the blocks that hold work (FIFO, queue, bank) the most they held at once (`peak`, `peak_of`)."""
         out = {}
         for name, t in self.tracks.items():
             st = t.stall_cycles()
@@ -91,4 +135,7 @@ class Stats:
             out[name] = {"component": t.component, "busy_cycles": t.busy_cycles,
                          "stall_cycles": {r: v for r, v in st.items() if v},
                          "idle_cycles": max(elapsed - t.busy_cycles - stalled, 0)}
+            if t.peak is not None:
+                out[name]["peak"] = int(t.peak.value if isinstance(t.peak, Meter) else t.peak)
+                out[name]["peak_of"] = t.peak_of
         return out

@@ -5,10 +5,13 @@ the busy time of a track can be checked against the statistics without rounding.
 
 Besides the slices:
 - counter tracks ("C" events): for each kind of block with several instances or a shared role, how many
-  of its instances are busy at each moment (`busy sram banks`: the banks' occupancy; `busy adcs`,
+  of its instances are busy at each moment (`busy sram banks`, `busy adcs`,
   `busy dma channels`, `busy macros`), made from the busy slices when the file is written, so the
   area under a counter is the kind's busy cycles of the block table; the counters the blocks report
-  themselves (`counter()`: the DMA channels' queue lengths); and the power (`power (mW)`: each layer's
+  themselves (`counter()`, `step()`: each DMA channel's queued transfers `dma.chN queue`, each
+  pipelined ADC's FIFO entries `adcN fifo`, each SRAM bank's requests held, waiting or served,
+  `sram.bankN requests`), whose maxima are the `peak` of the block table, measured by the blocks
+  (tlm/engines/transaction/stats.py); and the power (`power (mW)`: each layer's
   on-chip energy spread over its time);
 - flow events ("s" -> "f"): an arrow from the initiator of each transaction a target traced (a slice
   with `args.by`) to that slice: from the initiator's slice that issued it (its latest slice started
@@ -30,6 +33,7 @@ class Trace:
         self.tids: dict[str, int] = {}
         self.events: list = []
         self.counters: list = []  # (name, cycle, value) reported by the blocks
+        self.steps: dict = {}  # name -> {cycle: change}: counters the blocks report as changes
         self.period_ns = period_ns
 
     def tid(self, track: str) -> int:
@@ -50,6 +54,14 @@ class Trace:
     def counter(self, name: str, cycle: int, value: float) -> None:
         """A block's own counter (e.g. a queue's length) is `value` from cycle `cycle` on."""
         self.counters.append((name, int(cycle), value))
+
+    def step(self, name: str, cycle: int, change: int) -> None:
+        """A block's own counter (e.g. its FIFO's entries) changes by `change` at cycle `cycle`; the
+        changes may come out of time order (a decoupled initiator books ahead): summed when written."""
+        d = self.steps.get(name)
+        if d is None:
+            d = self.steps[name] = {}
+        d[cycle] = d.get(cycle, 0) + change
 
     def to_json(self, layer_energy_pj: dict | None = None) -> str:
         meta = [{"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": self.title}}]
@@ -109,8 +121,16 @@ class Trace:
         return out
 
     def _own_counters(self) -> list:
-        return [{"name": name, "ph": "C", "pid": 1, "ts": cycle * self.us_per_cycle, "args": {"value": value}}
-                for name, cycle, value in sorted(self.counters, key=lambda c: (c[0], c[1]))]
+        out = [{"name": name, "ph": "C", "pid": 1, "ts": cycle * self.us_per_cycle, "args": {"value": value}}
+               for name, cycle, value in sorted(self.counters, key=lambda c: (c[0], c[1]))]
+        for name, d in sorted(self.steps.items()):
+            level = 0
+            for cycle in sorted(d):
+                if d[cycle]:  # the level after every change at that cycle; unchanged levels are not repeated
+                    level += d[cycle]
+                    out.append({"name": name, "ph": "C", "pid": 1, "ts": cycle * self.us_per_cycle,
+                                "args": {"value": level}})
+        return out
 
     def _flows(self) -> list:
         """An "s" event inside the initiator's slice and an "f" event (bound to the enclosing slice) at
