@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from tlm._version import __version__
 from tlm.api._load import ArchLike, Overrides, WorkloadLike, _override_texts, _path_of, _prepared, apply_overrides, load_arch, load_workload
-from tlm.api._commands import BenchResult, CalibrateResult, GlobalFit, Imported, bench, calibrate, calibrate_global, import_onnx, schema, validate
-from tlm.api._results import AccuracyResult, PaperResult, SweepResult
 from tlm.errors import InputError, Where
 from tlm.functional.threads import set_blas_threads
 
@@ -46,15 +44,44 @@ __all__ = ["__version__", "load_arch", "load_workload", "apply_overrides", "engi
 
 
 
+# the result types and the file-level commands load when first asked (a `tlm simulate` never needs them)
+_LAZY = {**dict.fromkeys(("BenchResult", "CalibrateResult", "GlobalFit", "Imported", "bench", "calibrate",
+                          "calibrate_global", "import_onnx", "schema", "validate"), "_commands"),
+         **dict.fromkeys(("AccuracyResult", "PaperResult", "SweepResult"), "_results"),
+         "accuracy": "_accuracy"}
+if TYPE_CHECKING:
+    from tlm.api._accuracy import accuracy
+    from tlm.api._commands import (BenchResult, CalibrateResult, GlobalFit, Imported, bench, calibrate,
+                                   calibrate_global, import_onnx, schema, validate)
+    from tlm.api._results import AccuracyResult, PaperResult, SweepResult
+
+
 def __getattr__(name):
-    """ENGINES (the engines' names) and DEFAULT_ENGINE, read from the registry (tlm/engines/registry.py)
-    when first asked: loading files (`tlm validate`) never imports the engines or numpy."""
+    """The lazily loaded names above (_LAZY); ENGINES (the engines' names) and DEFAULT_ENGINE, read from
+    the registry (tlm/engines/registry.py) when first asked: loading files (`tlm validate`) never imports
+    the engines or numpy."""
+    if name in _LAZY:
+        if _LAZY[name] == "_commands":
+            from tlm.api import _commands as module
+        elif _LAZY[name] == "_results":
+            from tlm.api import _results as module
+        else:
+            from tlm.api import _accuracy as module
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name not in ("ENGINES", "DEFAULT_ENGINE"):  # (asked for its submodules too: `from tlm.api import _x`)
+        raise AttributeError(f"module 'tlm.api' has no attribute {name!r}")
     from tlm.engines import registry
     if name == "ENGINES":
         return tuple(sorted(registry.ENGINES))
     if name == "DEFAULT_ENGINE":
         return registry.DEFAULT_ENGINE
     raise AttributeError(f"module 'tlm.api' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 # (loading, overrides: tlm/api/_load.py)
@@ -199,11 +226,12 @@ def sweep(arch: ArchLike = None, workload: WorkloadLike = None, settings: Mappin
                              "sweep")
         text, kept = S.run_sweep(job, Path(out), workers=workers, dask=dask, resume=resume, advance=advance,
                                  stop_on_error=stop_on_error)
+    from tlm.api._results import SweepResult
     return SweepResult(text, [s.path for s in parsed], job.n_points, kept, None if out is None else Path(out))
 
 
 # ---- accuracy, papers --------------------------------------------------------------------------------------
-from tlm.api._accuracy import accuracy  # noqa: E402  (its own module: tlm/api/_accuracy.py)
+# accuracy: its own module, tlm/api/_accuracy.py (loaded when first asked: _LAZY)
 
 
 def paper(arch: ArchLike = None, *, overrides: Overrides = None, sensitivity: bool = False) -> PaperResult:
@@ -240,6 +268,7 @@ def paper(arch: ArchLike = None, *, overrides: Overrides = None, sensitivity: bo
     if sensitivity:
         from tlm.services import calibrate as C
         sens = C.sensitivity(a, pub=pub, file=str(path))
+    from tlm.api._results import PaperResult
     return PaperResult(a, pub, rows, points, ref, sys_figs[0] if sys_figs else None, overhead, sens)
 
 
@@ -258,6 +287,7 @@ def figures(result: Result | SweepResult, x: str | None = None, y: str | None = 
     """The plots of a simulation (`run_energy`, and `mapping` for a run on several macros) or of a sweep
     (`sweep_energy`, `sweep_efficiency`, `sweep_pareto`, `sweep_latency`, and `y` against `x` when
     given) as {name: matplotlib Figure}, not written (the `--plot` options write the same figures)."""
+    from tlm.api._results import SweepResult
     from tlm.present import plots
     if isinstance(result, SweepResult):
         return plots.sweep_figures(result.table, result.paths, x, y)
