@@ -29,7 +29,7 @@ from tlm.engines.transaction.payload import Command, Payload, Status, check
 from tlm.engines.transaction.quantum import QuantumKeeper
 from tlm.engines.transaction.stats import KIND
 
-_DP, _DRV, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["weight_write"]
+_DP, _DRV, _DAC, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["input_dac"], KIND["weight_write"]
 _CTRL = KIND["controller"]
 
 
@@ -84,7 +84,7 @@ class Macro(Block):
         """Charge the controller energy of a tile run over pixels [lo, end): the input-window registers of
         the tile's rows clock for the tile's nominal compute time (a run over part of its pixels: that
         share), the ABN parameters are loaded with its first pixel.  Returns a full chunk's (DP array,
-        input driver) energies at the plan's density."""
+        input driver, row DAC) energies at the plan's density."""
         arch, P, rows = self.arch, plan.pixels, tile.rows
         energy = self.stats.energy[plan.row]
         if (lo == 0 and end == P) or plan.passes > 1:  # the whole tile, or one pass of it (a full tile run over
@@ -96,7 +96,7 @@ class Macro(Block):
                                                     plan.bits_in, tile.outputs if lo == 0 else 0)
         n = plan.chunk_pixels * plan.dp_phases
         return (hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, plan.density),
-                hw_macro.input_driver_energy_pj(arch, rows * n, plan.density))
+                hw_macro.input_driver_energy_pj(arch, rows * n, plan.density), hw_macro.dac_energy_pj(arch, rows * n))
 
     def _compute_data(self, plan, tile, lo, hi, n):
         """A functional run's COMPUTE: views of the chunk's inputs, its DPs on the array's weights
@@ -110,6 +110,7 @@ class Macro(Block):
         d = ones / (n * tile.rows)
         energy[_DP] += hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, d)
         energy[_DRV] += hw_macro.input_driver_energy_pj(arch, tile.rows * n, d)
+        energy[_DAC] += hw_macro.dac_energy_pj(arch, tile.rows * n)
 
     def _tile(self, plan, tile, lo, end, shared):
         """One run of `tile` over its output pixels [lo, end): the whole layer (the sequential controller)
@@ -157,9 +158,11 @@ class Macro(Block):
             elif n == n_full:
                 energy[_DP] += e_full[0]
                 energy[_DRV] += e_full[1]
+                energy[_DAC] += e_full[2]
             else:
                 energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
                 energy[_DRV] += drv_energy(arch, rows * n, dens)
+                energy[_DAC] += hw_macro.dac_energy_pj(arch, rows * n)
             dp_count[row] += n
             t += t_dp
             # conversions and write-back; the ADC pipeline says when the next chunk's DPs may start
