@@ -16,7 +16,7 @@ from tlm.hw import macro as hw_macro
 from tlm.hw import technology_table as tt
 
 # fixed constants for the hand derivations (not the shipped ones)
-G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "comparator_inv": 50.0,
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "comparator_inv": 50.0, "sar_logic_inv": 0.0,
      "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
 LN2 = math.log(2.0)
 

@@ -88,7 +88,19 @@ def capacitances(arch, g) -> dict:
         cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
     return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw), "row": geo["cols"] * (wire + 2.0 * sw),
             "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
-            "comparator": g["comparator_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)}
+            "comparator": comparator_ff(arch, g, sw)}
+
+
+def comparator_ff(arch, g, sw) -> float:
+    """One comparator firing, fF: the latch (`comparator_inv` minimum inverters, every converter kind), and
+    for a SAR or ramp step the step's logic besides the latch (`sar_logic_inv`: asynchronous clock
+    generation, the bit's CDAC switch drivers, the counter or register update) with the b register bits it
+    clocks (the published flip-flop clock energy).  A flash's comparators are bare latches, sampled once,
+    their thermometer encoder shared (no per-comparator logic)."""
+    latch = g["comparator_inv"] * 3.0 * sw
+    if arch.adc.kind == "flash":
+        return latch
+    return latch + g["sar_logic_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)
 
 
 def flop_clock_ff(arch) -> float:

@@ -31,9 +31,16 @@ CONSTANTS = (
     Constant("cap_parasitic", 0.05, 0.6, "",
              "parasitic of a compute capacitor (bottom plate, switch junction, local wire) over its value",
              "MOM bottom-plate and switch parasitics 5-30%, with routing up to 60% [estimate]"),
-    Constant("comparator_inv", 10.0, 300.0, "inverters",
-             "capacitance switched by one comparator firing with its logic, in minimum inverter inputs",
-             "StrongARM latch 5-20 fF + SAR logic at 22-28nm (technology_table.md 1.5) [estimate]"),
+    Constant("comparator_inv", 10.0, 150.0, "inverters",
+             "capacitance switched by one comparator latch firing (a SAR decision's or one flash comparator's), "
+             "in minimum inverter inputs",
+             "StrongARM latch 5-20 fF at 22-28nm, 27-107 minimum inverters of 0.19 fF (/work/research "
+             "technology_table.md 1.5) [estimate]"),
+    Constant("sar_logic_inv", 10.0, 300.0, "inverters",
+             "one SAR or ramp step's logic besides the latch and its register: asynchronous clock generation, "
+             "the bit's CDAC switch drivers, control; in minimum inverter inputs",
+             "SAR logic and DAC drivers 30-60% of a low-resolution SAR's energy beside a 5-20 fF latch "
+             "(Murmann survey designs, 22-65nm) [estimate]"),
     Constant("cell_area_factor", 1.0, 2.5, "",
              "a compute cell's transistor area over the node's 6T cell x transistors / 6",
              "8T + MOM cell 1.8x a 6T (Valavi JSSC 2019) [src]; 8T1C 1.41x [src]; 8T 1.3-1.5x [estimate]"),
@@ -51,7 +58,8 @@ VALUES = {
     "decision_fo4": 110.6,
     "pulse_fo4": 40.0,
     "cap_parasitic": 0.07421,
-    "comparator_inv": 300.0,
+    "comparator_inv": 100.0,
+    "sar_logic_inv": 200.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,
