@@ -136,7 +136,7 @@ def test_technology_rule_scales_inherited_values_only(arch):
     assert jia.controller.c_ff_per_cycle == pytest.approx(arch.controller.c_ff_per_cycle * s)
     assert jia.sram.area_mm2 == pytest.approx(arch.sram.area_mm2 * s * s)
     assert jia.controller.area_mm2 == pytest.approx(arch.controller.area_mm2 * s * s)
-    assert jia.macro.leakage_uw == arch.macro.leakage_uw  # leakage is not a capacitance or area
+    assert jia.sram.leakage_uw == arch.sram.leakage_uw  # leakage is not a capacitance or area
     assert jia.adc.c_comparator_ff != pytest.approx(arch.adc.c_comparator_ff * s)  # written: derived at 65nm
     assert technology.kind_of("node_nm") is None and technology.kind_of("vdd_array_v") is None
 
@@ -300,13 +300,13 @@ def test_normalize_converts_raw_to_1b(capsys):
 
 def test_sensitivity_moves_what_each_constant_touches(arch):
     """A derived design's sensitivity is over the global constants: the cell-area factor moves density
-    and area efficiency, no energy; the comparator capacitance moves energy, not area."""
+    and area efficiency, no energy; the comparator latch and SAR step logic move energy, not area."""
     pub = paper.imagine_published()
     s = calibrate.sensitivity(arch, pub=pub)
     rows = s["rows"]
     assert set(rows) == {c.name for c in __import__("tlm.hw.constants", fromlist=["x"]).CONSTANTS}
-    assert rows["comparator_inv"]["figures"]["eff_8b"] < -0.001
-    assert rows["comparator_inv"]["figures"]["density"] == 0
+    assert rows["sar_logic_inv"]["figures"]["eff_8b"] < -0.001 and rows["comparator_inv"]["figures"]["eff_8b"] < 0
+    assert rows["comparator_inv"]["figures"]["density"] == 0 == rows["sar_logic_inv"]["figures"]["density"]
     assert rows["driver_cells"]["figures"]["density"] < -0.001
     assert rows["driver_cells"]["figures"]["eff_1b"] == 0
     assert abs(sum(s["share"].values()) - 1) < 1e-9

@@ -21,6 +21,7 @@ energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the no
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
 its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per row and column
 line; a comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells.
+Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp
            "macro.c_cell_ff", "macro.c_column_ff", "macro.c_row_driver_ff", "macro.bitcell_area_um2",
            "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
            "macro.op_overhead_cycles", "adc.fixed_cycles", "adc.cycles_per_bit", "adc.c_comparator_ff",
-           "adc.c_dac_unit_ff", "adc.c_abn_ff", "adc.comparator_area_um2", "adc.logic_area_um2_per_bit")
+           "adc.c_dac_unit_ff", "adc.c_abn_ff", "adc.comparator_area_um2", "adc.logic_area_um2_per_bit",
+           "macro.leakage_uw", "adc.leakage_uw")
 
 
 def constants(values=None) -> dict:
@@ -153,10 +155,26 @@ def areas(arch, g) -> dict:
             "input_dac_logic_um2": 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic}
 
 
+def leakage_uw(arch, g) -> dict:
+    """Leakage power of one macro's array and of its converters, uW: every stored bit cell leaks the node's
+    6T cell current (`i_leak_cell_pa`) at the array supply, and the converters' logic leaks the same per
+    6T-cell area at the digital supply.  A bigger array, more converters or a higher supply leak more; the
+    energy is this power over the run's time (tlm/hw/leakage.py), so it grows per operation as the clock
+    slows at a low supply (the alpha-power law of the period)."""
+    from tlm.hw import adc
+    t, m, tech = arch.technology, arch.macro, _tech(arch)
+    i_pa, cell = tech("i_leak_cell_pa"), tech("sram_6t_um2")
+    ar = areas(arch, g)
+    stored = m.rows * m.columns * arch.circuit.cells_per_compute
+    per_conv = adc.comparators(arch) * ar["comparator_um2"] + adc.max_resolution_bits(arch) * ar["logic_um2"]
+    return {"macro": stored * i_pa * t.vdd_array_v / 1e6,
+            "adc": arch.adc.converters_per_macro * per_conv / cell * i_pa * t.vdd_digital_v / 1e6}
+
+
 def derived_values(arch, g=None) -> dict:
     """"section.field" -> value of every DERIVED engine parameter."""
     g = constants(g)
-    caps, ar, c = capacitances(arch, g), areas(arch, g), arch.circuit
+    caps, ar, c, leak = capacitances(arch, g), areas(arch, g), arch.circuit, leakage_uw(arch, g)
     period = period_ps(arch, g)
     load = c.input_load_bits_per_cycle
     return {
@@ -171,7 +189,7 @@ def derived_values(arch, g=None) -> dict:
         "adc.fixed_cycles": c.sample_cycles, "adc.cycles_per_bit": 1,
         "adc.c_comparator_ff": caps["comparator"], "adc.c_dac_unit_ff": caps["dac_unit"],
         "adc.c_abn_ff": c.abn_units * caps["dac_unit"], "adc.comparator_area_um2": ar["comparator_um2"],
-        "adc.logic_area_um2_per_bit": ar["logic_um2"],
+        "adc.logic_area_um2_per_bit": ar["logic_um2"], "macro.leakage_uw": leak["macro"], "adc.leakage_uw": leak["adc"],
     }
 
 

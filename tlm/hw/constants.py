@@ -55,11 +55,11 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 110.6,
+    "decision_fo4": 100.2,
     "pulse_fo4": 40.0,
-    "cap_parasitic": 0.07421,
-    "comparator_inv": 100.0,
-    "sar_logic_inv": 200.0,
+    "cap_parasitic": 0.3194,
+    "comparator_inv": 41.55,
+    "sar_logic_inv": 300.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,
