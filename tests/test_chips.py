@@ -57,6 +57,25 @@ def test_multi_level_dac_energy_and_area(arch):
     assert hw_area.macro_mm2(a) - hw_area.macro_mm2(arch) == pytest.approx(a.macro.rows * per_row / 1e6)
 
 
+def test_row_dacs_are_their_own_energy_kind_by_hand(arch):
+    """8b inputs through 4b row DACs of 2 fF units, 16 -> 8 channels 3x3 (144 rows), one tile: ceil(8/4) = 2
+    DP phases per pixel; the `input_dac` kind is 144 rows x 1,024 pixels x 2 phases x 2^4 units x 2 fF x
+    Vd^2, and `input_drivers` is the rows' lines alone (144 x 1,024 x 2 x density x c_row x Vd^2)."""
+    a = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4,
+                              "macro.c_input_dac_unit_ff": 2.0})
+    vd, d = a.technology.vdd_digital_v, a.activity.input_bit_density
+    r = simulate(a, conv(8, 8, 8))
+    e = r.energy_by_kind_pj
+    assert e["input_dac"] == pytest.approx(144 * PX * 2 * 16 * 2.0 * vd * vd / 1e3, rel=1e-12)
+    assert e["input_drivers"] == pytest.approx(144 * PX * 2 * d * a.macro.c_row_driver_ff * vd * vd / 1e3, rel=1e-12)
+    assert simulate(arch, conv(8, 8, 8)).energy_by_kind_pj["input_dac"] == 0  # bit-serial: no DAC
+    shares = paper.macro_energy_shares(a, paper.imagine_published().figures[1])  # 8b peak
+    peak = simulate(a, paper.peak_workload(a, 8)).energy_pj[0]
+    from tlm.engines.result import KIND_NAMES
+    own = sum(peak[KIND_NAMES.index(k)] for k in ("dp_array", "input_drivers", "input_dac", "adc"))
+    assert shares["dac"] == pytest.approx(peak[KIND_NAMES.index("input_dac")] / own, rel=1e-12)
+
+
 def test_weight_mode_changes_conversions_and_shift_adds(arch):
     """4b inputs, 2b weights, 8 output channels: analog = 8 conversions per pixel, no shift-add; bit
     columns = 8 x 2 columns x 4 phases = 64 conversions and 8 x (2 x 4 - 1) = 56 shift-adds per pixel.
