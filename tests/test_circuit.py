@@ -16,7 +16,7 @@ from tlm.hw import macro as hw_macro
 from tlm.hw import technology_table as tt
 
 # fixed constants for the hand derivations (not the shipped ones)
-G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "comparator_inv": 50.0, "sar_logic_inv": 0.0,
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
      "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
 LN2 = math.log(2.0)
 
@@ -102,19 +102,20 @@ def test_sar_decision_chain_flash_and_ramp(arch):
     v = circuit.derived_values(d, G)
     assert v["clock.frequency_mhz"] == pytest.approx(1e6 / (100 * 10.0))
     lo, hi = hw_ctrl.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
-    assert v["adc.c_comparator_ff"] == pytest.approx(50 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi))
+    assert v["adc.c_comparator_ff"] == pytest.approx(10.0 + 8 * math.sqrt(lo * hi))  # the 10 fF latch at 22nm
     flash = circuit.derived_values(with_changes(d, **{"adc.kind": "flash"}), G)
-    assert flash["adc.c_comparator_ff"] == pytest.approx(50 * 3 * 0.78 * 0.08)
+    assert flash["adc.c_comparator_ff"] == pytest.approx(10.0)
 
 
 def test_flash_comparators_are_bare_latches_a_sar_step_adds_its_logic(arch):
-    """22nm, one minimum switch gate 0.78 x 0.08 = 0.0624 fF, an inverter 3 of them: a latch of 50 inverters
-    is 9.36 fF.  A SAR (or ramp) step adds 120 inverters of logic (22.464 fF) and clocks its 8 register bits
-    (the flip-flop clock's geometric middle); a flash comparator is the latch alone.  A 4b flash conversion
-    then fires 15 latches at the digital supply and charges its 16 reference units at the array supply."""
+    """22nm: the latch is the table's 10 fF.  A SAR (or ramp) step adds 120 minimum inverters of logic (3 x
+    0.78 x 0.08 fF each: 22.464 fF) and clocks its 8 register bits (the flip-flop clock's geometric middle);
+    a flash comparator is the latch alone.  A 4b flash conversion then fires 15 latches at the digital
+    supply and charges its 16 reference units at the array supply.  At 65nm (HP: 1.01 fF/um x 0.15 um
+    per switch) the latch scales with a switch's gate: 10 x 0.1515 / 0.0624 = 24.28 fF."""
     g = {**G, "sar_logic_inv": 120.0}
     lo, hi = hw_ctrl.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
-    latch = 50 * 3 * 0.78 * 0.08
+    latch = 10.0
     for kind, want in (("sar", latch + 120 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)),
                        ("ramp", latch + 120 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)), ("flash", latch)):
         a = with_changes(arch, **{"adc.kind": kind, "adc.resolution_bits": 8})
@@ -122,6 +123,8 @@ def test_flash_comparators_are_bare_latches_a_sar_step_adds_its_logic(arch):
     f = circuit.derive(with_changes(arch, **{"adc.kind": "flash", "adc.resolution_bits": 4, "circuit.abn_units": 0}), g)
     va, vd = f.technology.vdd_array_v, f.technology.vdd_digital_v
     assert hw_adc.conversion_energy_pj(f, 4) == pytest.approx((15 * latch * vd ** 2 + 16 * 1.0 * va ** 2) / 1e3)
+    n65 = with_changes(arch, **{"adc.kind": "flash", "technology.node_nm": 65, "technology.vdd_digital_v": 1.0})
+    assert circuit.latch_ff(n65) == pytest.approx(10.0 * 1.01 * 0.15 / (0.78 * 0.08))
 
 
 def test_leakage_follows_the_array_the_converters_and_the_supply(arch):

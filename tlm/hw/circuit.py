@@ -15,8 +15,9 @@ Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays 
   array operation.
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
-junctions; a row line its wire and two switch gates per cell; a comparator firing `comparator_inv`
-minimum inverters plus the b register bits it clocks (SAR, ramp; the published flip-flop clock
+junctions; a row line its wire and two switch gates per cell; a comparator firing a StrongARM latch (the
+technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minimum inverters of logic plus
+the b register bits it clocks (the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
 its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per row and column
@@ -94,15 +95,23 @@ def capacitances(arch, g) -> dict:
 
 
 def comparator_ff(arch, g, sw) -> float:
-    """One comparator firing, fF: the latch (`comparator_inv` minimum inverters, every converter kind), and
-    for a SAR or ramp step the step's logic besides the latch (`sar_logic_inv`: asynchronous clock
-    generation, the bit's CDAC switch drivers, the counter or register update) with the b register bits it
-    clocks (the published flip-flop clock energy).  A flash's comparators are bare latches, sampled once,
-    their thermometer encoder shared (no per-comparator logic)."""
-    latch = g["comparator_inv"] * 3.0 * sw
+    """One comparator firing, fF: the latch (every converter kind: `latch_ff`), and for a SAR or ramp step
+    the step's logic besides the latch (`sar_logic_inv` minimum inverters: asynchronous clock generation,
+    the bit's CDAC switch drivers, the counter or register update) with the b register bits it clocks (the
+    published flip-flop clock energy).  A flash's comparators are bare latches, sampled once, their
+    thermometer encoder shared (no per-comparator logic)."""
+    latch = latch_ff(arch)
     if arch.adc.kind == "flash":
         return latch
     return latch + g["sar_logic_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)
+
+
+def latch_ff(arch) -> float:
+    """One StrongARM latch firing with its clock driver, fF: the survey value at 22nm (technology table
+    CONVERTERS latch_ff_22nm, not fitted) scaled by a minimum switch's gate capacitance to the node."""
+    t = _tech(arch)
+    sw22 = tt.value(22, "c_gate_ff_per_um") * tt.value(22, "w_min_um")
+    return tt.CONVERTERS["latch_ff_22nm"].value * t("c_gate_ff_per_um") * t("w_min_um") / sw22
 
 
 def flop_clock_ff(arch) -> float:

@@ -31,11 +31,6 @@ CONSTANTS = (
     Constant("cap_parasitic", 0.05, 0.6, "",
              "parasitic of a compute capacitor (bottom plate, switch junction, local wire) over its value",
              "MOM bottom-plate and switch parasitics 5-30%, with routing up to 60% [estimate]"),
-    Constant("comparator_inv", 10.0, 150.0, "inverters",
-             "capacitance switched by one comparator latch firing (a SAR decision's or one flash comparator's), "
-             "in minimum inverter inputs",
-             "StrongARM latch 5-20 fF at 22-28nm, 27-107 minimum inverters of 0.19 fF (/work/research "
-             "technology_table.md 1.5) [estimate]"),
     Constant("sar_logic_inv", 10.0, 300.0, "inverters",
              "one SAR or ramp step's logic besides the latch and its register: asynchronous clock generation, "
              "the bit's CDAC switch drivers, control; in minimum inverter inputs",
@@ -55,10 +50,9 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 100.2,
-    "pulse_fo4": 40.0,
-    "cap_parasitic": 0.3194,
-    "comparator_inv": 41.55,
+    "decision_fo4": 90.87,
+    "pulse_fo4": 37.07,
+    "cap_parasitic": 0.3097,
     "sar_logic_inv": 300.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,

@@ -162,6 +162,8 @@ CONVERTERS = {
     "walden_fj_per_step_best": V(0.6, 0.35, 0.85, "fJ/step", "Murmann survey, best sub-MS/s 40-65nm [src]"),
     "walden_fj_per_step_cim": V(3.0, 0.35, 80.0, "fJ/step",
                                 "Murmann survey: best 0.35 to 5-7b GS/s 17-80 fJ/step [src]; CIM 1-10 [estimate]"),
+    "latch_ff_22nm": V(10.0, 5.0, 20.0, "fF", "StrongARM latch with its clock driver, 5-20 fF at 22-28nm (CIM and SAR "
+                       "comparators) [estimate]; the geometric middle of the range"),
     "schreier_db_asymptote": V(186.72, 180.14, 186.72, "dB", "Murmann foms_plot.json; Accelergy cap 180.14 [src]"),
 }
 
