@@ -30,6 +30,13 @@ from tlm.engines.transaction.quantum import QuantumKeeper
 from tlm.engines.transaction.stats import KIND
 
 _DP, _DRV, _DAC, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["input_dac"], KIND["weight_write"]
+_DP_KINDS = (_DP, _DRV, _DAC)
+
+
+def dp_energies(arch, tile, n, density):
+    """The (DP array, input driver, row DAC) energies of `n` DP phases of `tile` (tlm/hw/macro.py)."""
+    return (hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, density),
+            hw_macro.input_driver_energy_pj(arch, tile.rows * n, density), hw_macro.dac_energy_pj(arch, tile.rows * n))
 _CTRL = KIND["controller"]
 
 
@@ -94,9 +101,7 @@ class Macro(Block):
         else:
             energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles * (end - lo) / P, end - lo,
                                                     plan.bits_in, tile.outputs if lo == 0 else 0)
-        n = plan.chunk_pixels * plan.dp_phases
-        return (hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, plan.density),
-                hw_macro.input_driver_energy_pj(arch, rows * n, plan.density), hw_macro.dac_energy_pj(arch, rows * n))
+        return dp_energies(arch, tile, plan.chunk_pixels * plan.dp_phases, plan.density)
 
     def _compute_data(self, plan, tile, lo, hi, n):
         """A functional run's COMPUTE: views of the chunk's inputs, its DPs on the array's weights
@@ -108,9 +113,8 @@ class Macro(Block):
         self.cv.data, ones = data.dp(plan, tile, lo, hi)
         cmp.status = Status.OK
         d = ones / (n * tile.rows)
-        energy[_DP] += hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, d)
-        energy[_DRV] += hw_macro.input_driver_energy_pj(arch, tile.rows * n, d)
-        energy[_DAC] += hw_macro.dac_energy_pj(arch, tile.rows * n)
+        for k, v in zip(_DP_KINDS, dp_energies(arch, tile, n, d)):
+            energy[k] += v
 
     def _tile(self, plan, tile, lo, end, shared):
         """One run of `tile` over its output pixels [lo, end): the whole layer (the sequential controller)
@@ -121,8 +125,6 @@ class Macro(Block):
         t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.dp_phases, plan.density
         pipelined = adc.pipelined
         energy, dp_count, busy, traced = st.energy[row], self.dp_cycles, self.track.busy, self.trace is not None
-        dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
-        cells, cols, rows = tile.cells, tile.cols, tile.rows
         span, base, cap = tile.read_bits, plan.in_addr + tile.in_lo, sram.capacity
         rd, cv, data = self.rd, self.cv, self.sys.data
         rd.layer = cv.layer = row
@@ -155,14 +157,9 @@ class Macro(Block):
             st.transactions += 1
             if data is not None:  # functional run: the chunk's inputs and DPs; the energy follows the data
                 self._compute_data(plan, tile, lo, hi, n)
-            elif n == n_full:
-                energy[_DP] += e_full[0]
-                energy[_DRV] += e_full[1]
-                energy[_DAC] += e_full[2]
-            else:
-                energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
-                energy[_DRV] += drv_energy(arch, rows * n, dens)
-                energy[_DAC] += hw_macro.dac_energy_pj(arch, rows * n)
+            else:  # a full chunk's energies are computed once per tile
+                for k, v in zip(_DP_KINDS, e_full if n == n_full else dp_energies(arch, tile, n, dens)):
+                    energy[k] += v
             dp_count[row] += n
             t += t_dp
             # conversions and write-back; the ADC pipeline says when the next chunk's DPs may start
