@@ -454,6 +454,17 @@ def test_calibrate_write_checks_what_it_writes(tmp_path):
     assert a.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["jr.yaml"]
 
 
+def test_a_fit_that_leaves_no_valid_design_names_published_fitted(tmp_path):
+    """Fuzz at scale 5 found: Lee et al.'s figures with `fitted: [macro.rows]` drive rows to 0, and the
+    error named the generated figure workload ("<peak_5b>: input.shape") instead of the user's file."""
+    tree = yaml.safe_load((ROOT / "configs" / "published" / "lee_vlsi2021.yaml").read_text())
+    tree["extends"] = "imagine"
+    tree["published"]["fitted"] = ["macro.rows"]
+    a = tmp_path / "lee_rows.yaml"
+    a.write_text(yaml.safe_dump(tree, sort_keys=False))
+    refused(["calibrate", a], a, "published.fitted", "leaves no valid design")
+
+
 # ---- 10. an infeasible mapping policy ----------------------------------------------------------------------
 def test_infeasible_policy_names_the_file_and_validate_refuses_it(tmp_path):
     """Reproducer: "<architecture>: mapping.policy" (the mapper read an attribute never set); validate ok."""

@@ -148,6 +148,18 @@ def _is_int(arch, dotted: str) -> bool:
 
 
 def fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8) -> PublishedFit:
+    """`_fit_published`; a fitted value that makes the design invalid (a generated figure workload no
+    longer fits it, e.g. `macro.rows` driven to 0) is the user's `published.fitted`, named in one line."""
+    try:
+        return _fit_published(arch, pub, file, iterations)
+    except InputError as e:
+        if e.where.file.startswith("<"):  # raised on a generated workload or design, not on the user's file
+            raise InputError(f"fitting {', '.join(pub.fitted)} leaves no valid design ({e.field}: {e.message})",
+                             Where(file), "published.fitted") from None
+        raise
+
+
+def _fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8) -> PublishedFit:
     """Fit the parameters a design's `published.fitted` names, by Gauss-Newton least squares on the log
     of model / published over all its figures (integer parameters: the best of the neighbouring
     integers of the real solution).  Real values are written with 4 significant digits."""
