@@ -91,7 +91,7 @@ def technology_tables() -> str:
             ("r_on_ohm_um", "R_on ohm um"), ("w_min_um", "W_min um"), ("c_gate_ff_per_um", "C_gate fF/um"),
             ("c_wire_ff_per_um", "C_wire fF/um"), ("r_wire_ohm_per_um", "R_wire ohm/um"),
             ("cap_density_ff_per_um2", "MOM fF/um2"), ("cap_over_cell_ff_per_um2", "over cell fF/um2"),
-            ("c_unit_min_ff", "unit fF"), ("sram_6t_um2", "6T um2")]
+            ("c_unit_min_ff", "unit fF"), ("sram_6t_um2", "6T um2"), ("i_leak_cell_pa", "6T leak pA")]
     out = ["| node | " + " | ".join(h for _, h in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for n in tt.nodes():
         out.append(f"| {n}nm | " + " | ".join(f"{tt.NODES[n][f].value:g} ({tt.NODES[n][f].lo:g}-"
@@ -105,6 +105,8 @@ def technology_tables() -> str:
     for f, h in cols:
         srcs = dict.fromkeys(tt.NODES[n][f].source for n in tt.nodes())
         out.append(f"| {h} | " + "; ".join(srcs) + " |")
+    out += ["", "| converter figure (`CONVERTERS`) | value (range) | unit | source |", "|---|---|---|---|"]
+    out += [f"| `{k}` | {v.value:g} ({v.lo:g}-{v.hi:g}) | {v.unit} | {v.source} |" for k, v in tt.CONVERTERS.items()]
     return "\n".join(out)
 
 
