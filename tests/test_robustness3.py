@@ -456,10 +456,13 @@ def test_calibrate_write_checks_what_it_writes(tmp_path):
 
 def test_a_fit_that_leaves_no_valid_design_names_published_fitted(tmp_path):
     """Fuzz at scale 5 found: Lee et al.'s figures with `fitted: [macro.rows]` drive rows to 0, and the
-    error named the generated figure workload ("<peak_5b>: input.shape") instead of the user's file."""
+    error named the generated figure workload ("<peak_5b>: input.shape") instead of the user's file.  Its
+    area-efficiency figure alone (the model's is an order of magnitude above it) drives rows to 0 whatever
+    the energy model predicts."""
     tree = yaml.safe_load((ROOT / "configs" / "published" / "lee_vlsi2021.yaml").read_text())
     tree["extends"] = "imagine"
     tree["published"]["fitted"] = ["macro.rows"]
+    tree["published"]["figures"] = [f for f in tree["published"]["figures"] if f["metric"] == "area_efficiency"]
     a = tmp_path / "lee_rows.yaml"
     a.write_text(yaml.safe_dump(tree, sort_keys=False))
     refused(["calibrate", a], a, "published.fitted", "leaves no valid design")
