@@ -4,6 +4,9 @@ benchmark figures (scripts/gen_readme.py writes them into docs/benchmarks.md; te
     python scripts/gen_bench_results.py                 # pytest-benchmark suite + tlm bench (minutes)
     python scripts/gen_bench_results.py --only tlm      # only `tlm bench ... --scaling`
     python scripts/gen_bench_results.py --only pytest   # only the pytest-benchmark suite
+    python scripts/gen_bench_results.py --only pytest:bench_tlm.py,bench_startup.py  # those files' entries
+    python scripts/gen_bench_results.py --only peers    # only benchmarks/peers.py (ZigZag-IMC, SCALE-Sim;
+                                                        # their interpreter: TLM_PEERS_PYTHON, default this one)
     python scripts/gen_readme.py                        # then refresh docs/benchmarks.md from the file
 
 Timings depend on the machine and its load: measure on an otherwise idle machine, and say in the commit
@@ -35,13 +38,14 @@ def machine() -> dict:
             "cpus": os.cpu_count(), "system": platform.system()}
 
 
-def pytest_benchmarks() -> dict:
-    """The benchmarks/ suite through pytest-benchmark: test name -> min, median (s) and extra_info."""
+def pytest_benchmarks(files=()) -> dict:
+    """The benchmarks/ suite (or only `files` of it) through pytest-benchmark: test name -> min, median (s)
+    and extra_info."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench.json"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--benchmark-json={out}"],
-                       cwd=ROOT / "benchmarks", env=env, check=False)
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--benchmark-json={out}",
+                        *files], cwd=ROOT / "benchmarks", env=env, check=False)
         data = json.loads(out.read_text())
     return {b["name"]: {"min_s": b["stats"]["min"], "median_s": b["stats"]["median"],
                         "mean_s": b["stats"]["mean"], "rounds": b["stats"]["rounds"],
@@ -62,13 +66,31 @@ def tlm_bench(args) -> dict:
     return {"command": "tlm " + " ".join(args), "output": text, "json": data}
 
 
+def peers() -> dict:
+    """benchmarks/peers.py: whole-process times of the peers against `tlm simulate` (its JSON, with the
+    machine and its load average), or None when no peer is installed (the previous figures stay)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "peers.json"
+        py = os.environ.get("TLM_PEERS_PYTHON", sys.executable)
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--peer-python", py, "--json", str(out)],
+                       check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        data = json.loads(out.read_text())
+    data["command"] = "python benchmarks/peers.py" + ("" if "TLM_PEERS_PYTHON" not in os.environ else
+                                                      " --peer-python PEER_PYTHON")
+    measured = [r for r in data["rows"] if r["tool"] != "tlm simulate" and not r.get("skipped")]
+    return data if measured else None
+
+
 def main():
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     old = json.loads(OUT.read_text()) if OUT.exists() else {}
     new = {"machine": machine(),
            "pytest_benchmark": pytest_benchmarks() if only in (None, "pytest") else old.get("pytest_benchmark"),
+           **({"pytest_benchmark": {**old.get("pytest_benchmark", {}), **pytest_benchmarks(only[7:].split(","))}}
+              if only and only.startswith("pytest:") else {}),
            "tlm_bench": tlm_bench(TLM_BENCH_ARGS) if only in (None, "tlm") else old.get("tlm_bench"),
-           "tlm_bench_scaling": tlm_bench(TLM_SCALING_ARGS) if only in (None, "tlm") else old.get("tlm_bench_scaling")}
+           "tlm_bench_scaling": tlm_bench(TLM_SCALING_ARGS) if only in (None, "tlm") else old.get("tlm_bench_scaling"),
+           "peers": (peers() if only in (None, "peers") else None) or old.get("peers")}
     OUT.write_text(json.dumps(new, indent=1, sort_keys=True) + "\n")
     print(f"wrote {OUT}")
 

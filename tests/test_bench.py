@@ -29,6 +29,9 @@ def test_bench_json_matches_the_simulation(tmp_path, capsys, arch, resnet8):
     assert by_engine["analytic"]["txn_per_s"] is None
     t = by_engine["tlm"]
     assert t["transactions"] > 0 and t["txn_per_s"] == pytest.approx(t["transactions"] / t["wall_s_median"])
+    # the ratio to bare SimPy compares CPU seconds with CPU seconds (simpy_events_per_s is per CPU second)
+    assert t["txn_per_cpu_s"] == pytest.approx(t["transactions"] / t["cpu_s_median"])
+    assert t["ratio"][1] == pytest.approx(t["txn_per_cpu_s"] / d["references"]["simpy_events_per_s"])
 
 
 def test_scaling_fit_recovers_a_linear_cost(monkeypatch, arch):
@@ -69,3 +72,21 @@ def test_peak_rss_is_the_fresh_processes_own(arch, resnet8):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert 127 <= float(p.stdout) < 140
+
+
+def test_the_startup_floor_is_what_the_command_imports_besides_tlm(monkeypatch):
+    """The floor of a command's start-up (benchmarks/bench_startup.py) imports exactly the modules the
+    command loads that are not tlm's and that a bare interpreter does not load: `tlm validate imagine`
+    reads YAML (yaml in its floor) and needs neither numpy nor SimPy (tests/test_startup.py), so its
+    floor must not import them either.  The children run with one BLAS thread, as `tlm` sets it, unless
+    the user chose a count."""
+    for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(v, raising=False)
+    env = bench.child_env()
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert bench.child_env()["OMP_NUM_THREADS"] == "2"
+    mods = bench.command_modules(["validate", "imagine"])
+    assert "yaml" in mods and not {"numpy", "simpy"} & set(mods)
+    assert not [m for m in mods if m.split(".")[0] == "tlm" or m in sys.builtin_module_names]
+    assert "os" not in mods and "sys" not in mods  # a bare interpreter loads them: not the command's

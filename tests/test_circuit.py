@@ -79,8 +79,38 @@ def test_rc_settling_time_by_hand_each_cause_alone(arch):
     # DP cycles: ceil(settle / period), period = 100 FO4 = 1,000 ps at 0.8 V
     a = _rc_arch(arch, rows=1024)
     assert circuit.period_ps(a, G) == pytest.approx(1000.0)
-    want = math.ceil(_settle_by_hand(1024, 8) / 1000.0)
+    want = math.ceil((_driver_by_hand(256) + _settle_by_hand(1024, 8)) / 1000.0)
     assert circuit.derived_values(a, G)["macro.dp_cycles_per_bit"] == want and want > 1
+
+
+def _driver_by_hand(cols, per_cell=2 * 0.78 * 0.08):
+    """A row driver at 22nm, 0.8 V (FO4 10 ps): log4(C_row / C_gate) FO4 stages, C_row = cols x (one pitch of
+    wire 1.1547 x 0.2 fF + `per_cell`: two switch gates for a digital row), C_gate = 0.78 x 0.08 fF."""
+    c_row = cols * (math.sqrt(1.0 / 0.75) * 0.2 + per_cell)
+    return math.log(c_row / (0.78 * 0.08)) / math.log(4.0) * 10.0
+
+
+def test_row_driver_and_multi_level_row_settling_by_hand(arch):
+    """A DP phase starts with the row driver (a buffer chain tapered by 4: log4(load / gate) FO4); a
+    multi-level (DAC) row in the charge domain carries an analog level that charges every cell's capacitor
+    across the row, so the row line's distributed RC (0.38 R_row C_row, C_row = cols x (pitch wire + c_cell
+    1.2 fF)) adds (b + 1) ln 2 of its time constants to the settling.  Columns changed alone: the row's R and
+    C both double, its time constant x 4; a bit-serial row adds no analog settling."""
+    base = _rc_arch(arch)
+    assert circuit.row_driver_ps(base, G) == pytest.approx(_driver_by_hand(256), rel=1e-9)
+    ml = with_changes(base, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    pitch = math.sqrt(1.0 / 0.75)
+
+    def row_settle(cols):
+        c_row = cols * (pitch * 0.2 + 1.2)
+        return 9 * LN2 * 0.38 * (4.0 * pitch * cols) * c_row / 1000.0
+
+    assert circuit.settle_ps(ml, G) - circuit.settle_ps(base, G) == pytest.approx(row_settle(256), rel=1e-9)
+    assert row_settle(256) == pytest.approx(1026.7, rel=1e-3)
+    assert circuit.row_driver_ps(ml, G) == pytest.approx(_driver_by_hand(256, per_cell=1.2), rel=1e-9)
+    wide = with_changes(ml, **{"macro.columns": 512})
+    assert circuit.settle_ps(wide, G) - circuit.settle_ps(with_changes(base, **{"macro.columns": 512}), G) \
+        == pytest.approx(4 * row_settle(256), rel=1e-9)
 
 
 def test_sar_decision_chain_flash_and_ramp(arch):
@@ -150,17 +180,22 @@ def test_leakage_follows_the_array_the_converters_and_the_supply(arch):
 
 
 def test_pulse_input_discharge(arch):
-    """Current domain, 4b pulse inputs at 0.8 V: a DP phase is the pre-charge settling plus 2^4 - 1 = 15
-    pulses of 10 FO4 = 100 ps (1,500 ps); 2b inputs: 3 pulses.  A pulse-count row toggles its line up to
-    15 times (15 x density at full scale), a pulse-width row once; neither has DAC capacitors."""
+    """Current domain, 4b pulse inputs at 0.8 V: after the row driver and the pre-charge settling, a
+    pulse-count row fires up to 2^4 - 1 = 15 pulses of 10 FO4 = 100 ps, each followed by as long with the
+    word line low (30 units, 3,000 ps); 2b inputs: 3 pulses (600 ps); a pulse-width row one pulse of 15 units
+    (1,500 ps).  A pulse-count row toggles its line up to 15 times (15 x density at full scale), a pulse-width
+    row once; neither has DAC capacitors."""
     base = with_changes(arch, **{"technology.vdd_digital_v": 0.8, "circuit.dp_domain": "current",
                                  "macro.input_drive": "pulse_count", "macro.input_dac_bits": 4})
-    settle = circuit.settle_ps(base, G)
-    assert circuit.dp_phase_ps(base, G) - settle == pytest.approx(15 * 10 * 10.0)
+
+    def pulses(a):
+        return circuit.dp_phase_ps(a, G) - circuit.settle_ps(a, G) - circuit.row_driver_ps(a, G)
+
+    assert pulses(base) == pytest.approx(2 * 15 * 10 * 10.0)
     two = with_changes(base, **{"macro.input_dac_bits": 2})
-    assert circuit.dp_phase_ps(two, G) - circuit.settle_ps(two, G) == pytest.approx(3 * 10 * 10.0)
+    assert pulses(two) == pytest.approx(2 * 3 * 10 * 10.0)
     width = with_changes(base, **{"macro.input_drive": "pulse_width"})
-    assert circuit.dp_phase_ps(width, G) == pytest.approx(circuit.dp_phase_ps(base, G))
+    assert pulses(width) == pytest.approx(15 * 10 * 10.0)
     vd = base.technology.vdd_digital_v
     c = base.macro.c_row_driver_ff
     assert hw_macro.input_driver_energy_pj(base, 10, 0.5) == pytest.approx(10 * 0.5 * 15 * c * vd ** 2 / 1e3)
@@ -200,3 +235,27 @@ def test_paper_normalize_scales_the_ops_per_pixel_column(capsys):
     assert main(["paper", "published/wang_vlsi2022", "--normalize", "1b"]) == 0
     out = capsys.readouterr().out
     assert "131,072" in out
+
+
+def test_extends_with_more_rows_grows_the_periphery_and_slows_the_lines(tmp_path, root):
+    """A config that extends IMAGINE and doubles its rows: its derived periphery grows by the 1152 extra row
+    lines ((2304 + 256) / (1152 + 256) x), its column line's capacitance doubles, its row line's stays, and
+    its column settles longer (R and C of the line both double)."""
+    from tlm.config.arch import load_arch
+    big = tmp_path / "big.yaml"
+    big.write_text(f"extends: {root / 'configs' / 'imagine.yaml'}\nname: big\nmacro:\n  rows: 2304\n")
+    a, b = load_arch(root / "configs" / "imagine.yaml"), load_arch(big)
+    va, vb = circuit.derived_values(a, G), circuit.derived_values(b, G)
+    assert vb["macro.periphery_area_mm2"] == pytest.approx(va["macro.periphery_area_mm2"] * 2560 / 1408)
+    assert vb["macro.c_column_ff"] == pytest.approx(2 * va["macro.c_column_ff"])
+    assert vb["macro.c_row_driver_ff"] == pytest.approx(va["macro.c_row_driver_ff"])
+    assert circuit.settle_ps(b, G) > 3 * circuit.settle_ps(a, G)
+
+
+def test_periphery_counts_a_word_line_per_stored_weight_set(arch):
+    """Periphery = driven lines x `driver_cells` 6T cells: IMAGINE's 1152 rows + 256 columns = 1408 lines x 30 x
+    0.1 um2 = 4,224 um2; a compute cell holding 8 weight sets (cells_per_compute 8, each selected by its own
+    word line) has 8 x 1152 + 256 = 9,472 lines, 28,416 um2.  Only cells_per_compute changes."""
+    assert circuit.areas(arch, G)["periphery_mm2"] == pytest.approx(1408 * 30 * 0.1 / 1e6)
+    eight = with_changes(arch, **{"circuit.cells_per_compute": 8})
+    assert circuit.areas(eight, G)["periphery_mm2"] == pytest.approx(9472 * 30 * 0.1 / 1e6)

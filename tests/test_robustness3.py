@@ -598,3 +598,25 @@ def test_a_design_named_inf_sweeps(tmp_path):
     arch = load_arch(a)
     back = arch_from_dict(arch.to_dict())
     assert back == arch and back.name == "inf" and back.dma.bandwidth_bits_per_cycle == float("inf")
+
+
+def test_a_damaged_compressed_member_is_one_line(tmp_path):
+    """Fuzz at scale 5 found: a flipped byte inside a deflated member (np.savez_compressed) raised zlib.error
+    ("invalid distance too far back") out of the one .npz reader.  Here the member's first deflate byte is
+    set to 0xFF: block type 11, which RFC 1951 reserves, so zlib refuses the stream at its first block."""
+    import zipfile
+    from tlm.config.npz import read_npz
+    from tlm.errors import InputError
+    p = tmp_path / "c.npz"
+    np.savez_compressed(p, w=np.arange(4096, dtype=np.float32))
+    raw = bytearray(p.read_bytes())
+    with zipfile.ZipFile(p) as z:
+        info = z.getinfo("w.npy")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    name_len, extra_len = int.from_bytes(raw[info.header_offset + 26:info.header_offset + 28], "little"), \
+        int.from_bytes(raw[info.header_offset + 28:info.header_offset + 30], "little")
+    raw[info.header_offset + 30 + name_len + extra_len] = 0xFF
+    p.write_bytes(bytes(raw))
+    with pytest.raises(InputError) as e:
+        read_npz(p, "weights file")
+    assert "c.npz" in str(e.value) and "w" in str(e.value).split(": ")[1], str(e.value)

@@ -43,6 +43,8 @@ def test_simulate_quiet_imports_only_simulate_and_no_rich():
     assert not {m for m in mods if m.split(".")[0] == "rich"}  # -q prints nothing: no rich at all
     assert "simpy" in mods  # (the default engine is the SimPy one: the check above is not vacuous)
     assert "difflib" not in mods  # did-you-mean is imported on an error path only
+    # a sequential run without --trace loads neither the mapped controller nor the trace writer (json)
+    assert not {"tlm.engines.transaction.pipeline", "tlm.engines.transaction.trace"} & mods
 
 
 def test_analytic_engine_needs_no_simpy():

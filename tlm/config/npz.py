@@ -105,7 +105,9 @@ def read_npz(path, what: str = "file", max_elements: int = MAX_TOTAL_ELEMENTS, m
 
 def _read_member(z, info, where, max_elements, total, members, out) -> int:
     """Read one member into `out` (when wanted); its declared element count."""
+    import lzma
     import zipfile
+    import zlib
     name = info.filename
     label = name[:-4] if name.endswith(".npy") else name
     if not name.endswith(".npy") or info.is_dir():
@@ -128,7 +130,8 @@ def _read_member(z, info, where, max_elements, total, members, out) -> int:
             a = np.lib.format.read_array(f, allow_pickle=False)
     except InputError:
         raise
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:
+    except (ValueError, EOFError, OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error,
+            lzma.LZMAError) as e:  # a damaged compressed member: zlib's or lzma's own error
         raise InputError(f"cannot read the array: {' '.join(str(e).split())[:160] or type(e).__name__}", where,
                          label) from None
     if a.shape != shape:

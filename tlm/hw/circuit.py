@@ -4,12 +4,17 @@ tlm/hw/technology_table.py) and the global constants (tlm/hw/constants.py).  No 
 design: a design differs only by the structure its config states.
 
 Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply):
+- every DP phase starts with the row driver: a buffer chain tapered by 4 from a minimum gate to the row's
+  load, log4(C_row / C_gate) stages of one FO4 (logical effort);
 - charge-domain DP phase: the line settles to half an LSB of the converter, n = (b + 1) ln 2 time constants
   of tau = R_switch x C_cell (each cell through its own switch, in parallel) + 0.38 x R_line x C_line (the
   distributed column line, Elmore), R_switch the on-resistance of a minimum switch driven at the digital
-  supply (alpha-power law);
-- current-domain DP phase: 2^k - 1 unit pulses of `pulse_fo4` FO4 (pulse-count or pulse-width inputs), after
-  the same pre-charge settling;
+  supply (alpha-power law); a multi-level (DAC) row carries an analog level that charges every cell's
+  capacitor along the row, so its own distributed RC (0.38 x R_row x C_row, C_row = columns x (pitch of
+  wire + C_cell)) adds to tau: wide arrays settle slower;
+- current-domain DP phase: the same pre-charge settling, then the input pulses of `pulse_fo4` FO4 each: a
+  pulse-count input up to 2^k - 1 pulses, each on for one unit and off for one (2 units a pulse), a
+  pulse-width input one pulse of up to 2^k - 1 units;
 - conversions: b decisions (SAR), one (flash) or 2^b (ramp) clock cycles (tlm/hw/adc.py), plus
   `circuit.sample_cycles`; inputs loaded at `circuit.input_load_bits_per_cycle` add rows x bits / that per
   array operation.
@@ -20,8 +25,9 @@ technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minim
 the b register bits it clocks (the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
-its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per row and column
-line; a comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells.
+its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per driven line (a
+word line per stored weight set of each compute row, and each column); a comparator 4 and a logic bit 1
+flip-flop-equivalent of `logic_cells` 6T cells.
 Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
 """
 from __future__ import annotations
@@ -134,32 +140,78 @@ def period_ps(arch, g) -> float:
     return g["decision_fo4"] * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
 
 
+def row_load_ff(arch, g) -> float:
+    """Capacitance one row (input) line drives, fF: per physical column its pitch of wire and either the
+    cell's compute capacitance (a multi-level row in the charge domain: its DAC level charges every cell's
+    capacitor) or two switch gates (a digital row: bit-serial or pulse inputs; the row driver's event)."""
+    caps, geo = capacitances(arch, g), geometry(arch, g)
+    if arch.macro.input_drive == "multi_level" and arch.circuit.dp_domain == "charge":
+        return geo["cols"] * (geo["pitch_um"] * _tech(arch)("c_wire_ff_per_um") + caps["cell"])
+    return caps["row"]
+
+
+def _switch_ff(arch) -> float:
+    """One minimum switch's gate, fF."""
+    t = _tech(arch)
+    return t("c_gate_ff_per_um") * t("w_min_um")
+
+
+def row_driver_ps(arch, g) -> float:
+    """The row driver's delay: a buffer chain tapered by 4 from a minimum gate to the row's load, one FO4
+    per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps."""
+    t = arch.technology
+    stages = max(1.0, math.log(row_load_ff(arch, g) / _switch_ff(arch)) / math.log(4.0))
+    return stages * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
+
+
 def settle_ps(arch, g) -> float:
-    """Time for the DP line to settle to half an LSB: (b + 1) ln 2 time constants, ps."""
+    """Time for the DP to settle to half an LSB after the row driver switched: (b + 1) ln 2 time constants
+    of the column line (each cell's switch and capacitor, the distributed line) plus, when the rows carry
+    analog levels (multi-level DACs), the distributed row line with every cell's capacitor on it, ps."""
     t, tech = arch.technology, _tech(arch)
     caps, geo = capacitances(arch, g), geometry(arch, g)
     r_sw = tt.r_on_ohm(t.node_nm, t.vdd_digital_v, tech("w_min_um"), arch.circuit.devices)
     r_line = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["rows"]
     c_line = caps["column"] + geo["rows"] * caps["cell"]
     tau_fs = r_sw * caps["cell"] + ELMORE_DISTRIBUTED * r_line * c_line  # ohm x fF = fs
+    if arch.macro.input_drive == "multi_level":
+        r_row = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["cols"]
+        tau_fs += ELMORE_DISTRIBUTED * r_row * row_load_ff(arch, g)
     return (adc_bits(arch) + 1) * math.log(2.0) * tau_fs / 1000.0
 
 
+def pulse_units(arch) -> int:
+    """Unit pulse widths of one DP phase on a current-domain row: a pulse-count input of k bits fires up to
+    2^k - 1 pulses, each on for one unit and off for one (the word line returns low between pulses: two units
+    per pulse); a pulse-width input is one pulse of up to 2^k - 1 units; a bit-serial input one unit."""
+    if arch.circuit.dp_domain != "current":
+        return 0
+    k = phase_bits(arch)
+    if arch.macro.input_drive == "pulse_count":
+        return 2 * (2 ** k - 1)
+    return 2 ** k - 1 if arch.macro.input_drive == "pulse_width" else 1
+
+
 def dp_phase_ps(arch, g) -> float:
-    """One DP phase: the line's settling, plus the input pulses in the current domain, ps."""
+    """One DP phase: the row driver, the lines' settling, plus the input pulses in the current domain, ps."""
     t = arch.technology
-    pulses = 0
-    if arch.circuit.dp_domain == "current":
-        pulses = 2 ** phase_bits(arch) - 1 if arch.macro.input_drive != "bit_serial" else 1
     pulse = g["pulse_fo4"] * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
-    return settle_ps(arch, g) + pulses * pulse
+    return row_driver_ps(arch, g) + settle_ps(arch, g) + pulse_units(arch) * pulse
+
+
+def driven_lines(arch, g) -> int:
+    """Array lines with a driver of their own: a word line per stored weight set of every compute row (a
+    compute cell holding `cells_per_compute` sets selects one of them by its own word line) and every
+    physical column."""
+    geo = geometry(arch, g)
+    return geo["rows"] * arch.circuit.cells_per_compute + geo["cols"]
 
 
 def areas(arch, g) -> dict:
     t = _tech(arch)
     geo = geometry(arch, g)
     logic = g["logic_cells"] * t("sram_6t_um2")
-    return {"cell_um2": geo["cell_um2"], "periphery_mm2": (geo["rows"] + geo["cols"]) * g["driver_cells"]
+    return {"cell_um2": geo["cell_um2"], "periphery_mm2": driven_lines(arch, g) * g["driver_cells"]
             * t("sram_6t_um2") / 1e6, "comparator_um2": COMPARATOR_LOGIC_UNITS * logic, "logic_um2": logic,
             "input_dac_logic_um2": 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic}
 

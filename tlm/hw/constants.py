@@ -25,9 +25,10 @@ CONSTANTS = (
              "step, a flash decision), in FO4 delays at the digital supply",
              "stand-alone SAR decisions 5-30 FO4 (asynchronous, Murmann survey); CIM converters are slower: "
              "IMAGINE's assumed 2 ns at 0.6 V is ~125 FO4, Wang's 0.84 ns at 0.7 V ~70 FO4 [derived]"),
-    Constant("pulse_fo4", 2.0, 40.0, "FO4",
+    Constant("pulse_fo4", 8.0, 80.0, "FO4",
              "one unit input pulse on a read word line (pulse-count or pulse-width inputs)",
-             "word-line pulses of 100-400 ps in 7-28nm current-domain CIM [estimate]"),
+             "word-line pulses of 100-400 ps in 7-28nm current-domain CIM [estimate]: 100 ps at 28nm (FO4 "
+             "12 ps) is 8 FO4, 400 ps at 7nm (FO4 5 ps) 80 FO4 [derived]"),
     Constant("cap_parasitic", 0.05, 0.6, "",
              "parasitic of a compute capacitor (bottom plate, switch junction, local wire) over its value",
              "MOM bottom-plate and switch parasitics 5-30%, with routing up to 60% [estimate]"),

@@ -35,6 +35,7 @@ class Measurement:
     wall_s_min: float
     wall_s_max: float
     wall_s_iqr: float
+    cpu_s_median: float  # CPU time of this process per simulation (what other jobs on the machine cannot take)
     macs: int
     cycles: int
     transactions: int | None
@@ -48,12 +49,17 @@ class Measurement:
         return None if not self.transactions else self.transactions / self.wall_s_median
 
     @property
+    def txn_per_cpu_s(self) -> float | None:
+        return None if not self.transactions else self.transactions / max(self.cpu_s_median, 1e-9)
+
+    @property
     def sim_cycles_per_s(self) -> float:
         return self.cycles / self.wall_s_median
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["txn_per_s"] = self.txn_per_s
+        d["txn_per_cpu_s"] = self.txn_per_cpu_s
         d["sim_cycles_per_s"] = self.sim_cycles_per_s
         return d
 
@@ -117,19 +123,21 @@ def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 
     sim = engines()[engine]
     for _ in range(warmup):
         result = sim(arch, wl)
-    times = []
+    times, cpu = [], []
     gc.collect()
     for _ in range(repeats):
         cold()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = sim(arch, wl)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     peak = fresh_process_peak_rss_mb(arch, wl, engine) if rss else None
     q = np.percentile(times, [25, 75])
     s = result.summary()
     return Measurement(workload=wl.name, engine=engine, repeats=repeats,
                        wall_s_median=statistics.median(times), wall_s_min=min(times), wall_s_max=max(times),
-                       wall_s_iqr=float(q[1] - q[0]), macs=result.macs, cycles=result.cycles,
+                       wall_s_iqr=float(q[1] - q[0]), cpu_s_median=statistics.median(cpu), macs=result.macs,
+                       cycles=result.cycles,
                        transactions=result.extra.get("transactions"), peak_rss_mb=peak,
                        inferences_per_s=s["inferences_per_s"], tops=s["tops"],
                        tops_per_w=s["tops_per_w"])
@@ -250,27 +258,114 @@ def matmul_gflops(n: int = 384, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def import_floor_cpu_ms(modules=("numpy", "yaml", "simpy"), repeats: int = 3) -> float | None:
-    """Median CPU time (user + system, ms) of a fresh interpreter importing `modules` only: what a command
-    needing them cannot go below on this machine.  None when the child cannot run."""
-    import resource
+def child_env() -> dict:
+    """The environment of the child processes timed here: this checkout's tlm first on the path, .pyc
+    files written (an installed package has them), and one BLAS thread -- what the `tlm` command sets at
+    its start (tlm/cli/__init__.py), so that a floor importing numpy spins no more BLAS threads than the
+    command does (two idle OpenBLAS threads cost ~70 ms of CPU on 2 cores: the floor came out above
+    the command)."""
+    import os
+    from pathlib import Path
+
+    from tlm.functional.threads import THREAD_VARIABLES
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    for v in THREAD_VARIABLES:
+        env.setdefault(v, "1")
+    return env
+
+
+_MODULES = r"""
+import importlib.util, json, sys
+bare = set(json.loads(sys.argv[1]))
+from tlm.cli import main
+main(sys.argv[2:])
+top = sorted(m for m in list(sys.modules) if m not in bare and not any(p.startswith("_") for p in m.split(".")))
+def importable(m):
+    try:
+        return importlib.util.find_spec(m) is not None
+    except ValueError:  # a module made at run time (cython_runtime): nothing to import
+        return False
+top = [m for m in top if m.split(".")[0] != "tlm" and importable(m)]
+sys.stdout.flush()
+sys.stderr.write("\nMODULES " + json.dumps(top) + "\n")
+"""
+
+
+def command_modules(argv) -> list[str]:
+    """The modules other than tlm's that `tlm ARGV` loads and a bare interpreter does not (public names:
+    a private module is loaded by its package): what the command cannot avoid importing, its floor."""
+    import json
     import subprocess
     import sys
+    env = child_env()
+    bare = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sorted(sys.modules)))"],
+                          capture_output=True, text=True, env=env, check=True).stdout
+    p = subprocess.run([sys.executable, "-c", _MODULES, bare, *argv], capture_output=True, text=True, env=env,
+                       timeout=600)
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("MODULES ")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError(f"tlm {' '.join(argv)} failed: {p.stderr.strip()[-300:]}")
+    return json.loads(lines[-1][len("MODULES "):])
 
-    def cpu():
-        r = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return r.ru_utime + r.ru_stime
+
+def _child_cpu_s() -> float:
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def startup_cpu_ms(argv, repeats: int = 21) -> dict:
+    """Whole-process cost of `python -m tlm ARGV` against its floor, a `python -c "import M1, M2, ..."` of
+    exactly the modules the command loads besides tlm (command_modules), CPU time (user + system, from
+    the children's resource usage: waiting for a core does not count).  The two run interleaved (their
+    order alternating), `repeats` times each after a warm-up that writes the .pyc files; the command's
+    share is the median of the paired differences (command - floor of the same round): the machine's
+    drift moves both.  Returns medians in ms, the differences' quartiles and the floor's modules."""
+    import subprocess
+    import sys
+    env = child_env()
+    mods = command_modules(argv)
+    runs = {"command": [sys.executable, "-m", "tlm", *argv],
+            "floor": [sys.executable, "-c", "import " + ", ".join(mods)]}
+    cpu, wall = {k: [] for k in runs}, {k: [] for k in runs}
+    for cmd in runs.values():
+        subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm-up: .pyc files, page cache
+    for i in range(repeats):
+        for k in (("command", "floor") if i % 2 == 0 else ("floor", "command")):
+            c0, t0 = _child_cpu_s(), time.perf_counter()
+            subprocess.run(runs[k], env=env, check=True, capture_output=True)
+            wall[k].append(time.perf_counter() - t0)
+            cpu[k].append(_child_cpu_s() - c0)
+    diff = [(a - b) * 1e3 for a, b in zip(cpu["command"], cpu["floor"])]
+    q = np.percentile(diff, [25, 75])
+    return {"argv": list(argv), "repeats": repeats, "floor_modules": mods,
+            "command_cpu_ms": statistics.median(cpu["command"]) * 1e3,
+            "floor_cpu_ms": statistics.median(cpu["floor"]) * 1e3,
+            "above_floor_cpu_ms": statistics.median(diff), "above_floor_iqr_ms": [float(q[0]), float(q[1])],
+            "command_wall_ms": statistics.median(wall["command"]) * 1e3,
+            "floor_wall_ms": statistics.median(wall["floor"]) * 1e3}
+
+
+def import_floor_cpu_ms(modules=("numpy", "yaml", "simpy"), repeats: int = 3) -> float | None:
+    """Median CPU time (user + system, ms) of a fresh interpreter importing `modules` only (one BLAS
+    thread, as the `tlm` command runs: child_env): what a command needing them cannot go below on this
+    machine.  None when the child cannot run."""
+    import subprocess
+    import sys
+    env = child_env()
     out = []
     for _ in range(repeats):
-        c0 = cpu()
+        c0 = _child_cpu_s()
         try:
             p = subprocess.run([sys.executable, "-c", "import " + ", ".join(modules)], capture_output=True,
-                               timeout=120)
+                               timeout=120, env=env)
         except (OSError, subprocess.SubprocessError):
             return None
         if p.returncode != 0:
             return None
-        out.append((cpu() - c0) * 1e3)
+        out.append((_child_cpu_s() - c0) * 1e3)
     return statistics.median(out)
 
 
@@ -297,8 +392,9 @@ def references(arch, wl) -> dict:
 
 
 def ratio(m: Measurement, refs: dict) -> tuple[str, float | None]:
-    """A measurement against its reference: the TLM engine's transactions per second over bare SimPy's
-    events per second; an analytic run's time in analytic points."""
-    if m.txn_per_s is not None and refs.get("simpy_events_per_s"):
-        return "txn/s / SimPy events/s", m.txn_per_s / refs["simpy_events_per_s"]
+    """A measurement against its reference: the TLM engine's transactions per CPU second over bare SimPy's
+    events per CPU second (both per CPU second of this process: the machine's other jobs do not count);
+    an analytic run's time in analytic points."""
+    if m.txn_per_cpu_s is not None and refs.get("simpy_events_per_s"):
+        return "txn per CPU s / SimPy events per CPU s", m.txn_per_cpu_s / refs["simpy_events_per_s"]
     return f"wall / analytic {refs['analytic_point_workload']}", m.wall_s_median * 1e3 / refs["analytic_point_ms"]

@@ -26,7 +26,7 @@ from collections import deque
 
 from tlm.hw import adc as hw_adc
 from tlm.engines.transaction.block import Block
-from tlm.engines.transaction.payload import Command, Payload, Status, check
+from tlm.engines.transaction.payload import Command, Status
 from tlm.engines.transaction.stats import KIND
 
 _ADC, _PP = KIND["adc"], KIND["postproc"]
@@ -88,19 +88,22 @@ class AdcPipeline(Block):
         self.free = 0
         self.done = 0  # when the last conversion and its write-back are over
         self.conversions = self.stats.counts["conversions"]
-        self.rd = Payload(Command.READ, initiator=self.name)  # reused write-back payloads
-        self.acc = Payload(Command.COMPUTE, initiator=self.name)
-        self.wr = Payload(Command.WRITE, initiator=self.name)
         self.plan = self.tile = None
         self.sram = sys.sram
+        self.postproc = sys.postproc
+        self.energies = sys.memo.setdefault("adc pixel", {})  # (outputs, bits) -> per-pixel energies (run-wide)
 
     def start_tile(self, t: int, plan, tile) -> None:
         self.free = self.done = t
         self.slots.clear()
         self.plan, self.tile = plan, tile
-        a = self.arch  # one pixel of this tile: its conversions and its digital back-end (tlm/hw/adc.py)
-        self.pixel_pj = float(hw_adc.pixel_energy_pj(a, tile.outputs, plan.bits_in, plan.bits_w, plan.bits_out))
-        self.backend_pj = float(hw_adc.backend_energy_pj(a, tile.outputs, plan.bits_in, plan.bits_w, plan.bits_out))
+        # one pixel of this tile: its conversions and its digital back-end (tlm/hw/adc.py), per tile shape
+        key = (tile.outputs, plan.bits_in, plan.bits_w, plan.bits_out)
+        pj = self.energies.get(key)
+        if pj is None:
+            a = self.arch
+            pj = self.energies[key] = (float(hw_adc.pixel_energy_pj(a, *key)), float(hw_adc.backend_energy_pj(a, *key)))
+        self.pixel_pj, self.backend_pj = pj
         self.outputs, self.conversions_px = tile.outputs, tile.conversions
         # where the tile's results go: its output channels' range of the layer's output tensor (final
         # outputs) or of the layer's partial-sum buffer, channel-major; a chunk writes its pixels' share
@@ -112,16 +115,24 @@ class AdcPipeline(Block):
         self.energy_row = self.stats.energy[plan.row]
 
     def b_transport(self, txn, delay: int) -> int:
-        self.stats.transactions += 1
         if txn.command is not Command.CONVERT:
+            self.stats.transactions += 1
             txn.status = Status.COMMAND_ERROR
             return delay
-        row = txn.layer
-        lo, hi = txn.pixel_lo, txn.pixel_hi
-        p = hi - lo
         now = self.env.now
+        txn.status = _OK
+        nxt = self.convert(txn.layer, txn.pixel_lo, txn.pixel_hi, now + delay, txn.data)
+        txn.data = None
+        return nxt - now
+
+    def convert(self, row: int, lo: int, hi: int, d: int, data=None) -> int:
+        """The CONVERT of the current tile's pixels [lo, hi) for Result row `row`, whose first DP is over
+        at absolute time `d` (`data`: a functional run's DPs); returns the absolute time at which the
+        macro may start the next chunk's first DP.  b_transport checks a payload and calls it; the macro
+        calls it directly (its own pipeline: no payload per chunk)."""
+        self.stats.transactions += 1
+        p = hi - lo
         t_dp, t_cv = self.t_dp, self.t_cv
-        d = now + delay  # the chunk's first DP is over
         free = self.free
         if not self.pipelined:
             # DP and conversion share the columns: pixel i+1's DP starts when pixel i's conversion ends
@@ -130,7 +141,6 @@ class AdcPipeline(Block):
             nxt = e  # the macro starts the next chunk's DP when the last conversion is over
         else:
             nxt, e, _, first_start = fifo_chunk(d, p, t_dp, t_cv, self.depth, free, self.slots)
-        elems = p * self.outputs  # output values of the chunk
         er = self.energy_row
         er[_ADC] += p * self.pixel_pj
         er[_PP] += p * self.backend_pj
@@ -139,34 +149,23 @@ class AdcPipeline(Block):
             self.busy(row, first_start, p * t_cv, "convert")
         else:
             self.track.busy[row] += p * t_cv
-        if txn.data is not None:  # functional run: noise, ABN, clipping; codes into the SRAM model
-            self.sys.data.convert(self.plan, self.tile, lo, hi, txn.data)
-            txn.data = None
-        # write-back of the chunk's results once its last conversion is over
-        wb = e - now
-        q = 0
+        if data is not None:  # functional run: noise, ABN, clipping; codes into the SRAM model
+            self.sys.data.convert(self.plan, self.tile, lo, hi, data)
+        # write-back of the chunk's results once its last conversion is over (at e): the results' ranges
+        # are the plan's, valid by construction (the SRAM's direct interface, Sram.access)
+        s = e
         P = self.P
         sram = self.sram
+        cap = sram.capacity
         if self.rd_span:  # read back the partial sums so far and accumulate them
-            rd, span = self.rd, self.rd_span
+            span = self.rd_span
             a0 = span * lo // P
-            rd.address, rd.length = (self.rd_base + a0) % sram.capacity, span * hi // P - a0
-            rd.layer, rd.tile, rd.status = row, txn.tile, Status.INCOMPLETE
-            q = sram.b_transport(rd, wb) - wb
-            check(rd, "sram", self.sys.row_names)
-            acc = self.acc
-            acc.ops, acc.layer, acc.tile, acc.status = elems, row, txn.tile, Status.INCOMPLETE
-            q = self.sys.postproc.b_transport(acc, wb + q) - wb
-            check(acc, "postproc", self.sys.row_names)
-        wr, span = self.wr, self.wr_span
+            s = sram.access(True, (self.rd_base + a0) % cap, span * hi // P - a0, row, s, self.name)
+            s = self.postproc.compute(row, p * self.outputs, s)  # one op per output value
+        span = self.wr_span
         a0 = span * lo // P
-        wr.address, wr.length = (self.wr_base + a0) % sram.capacity, span * hi // P - a0
-        wr.layer, wr.tile, wr.status = row, txn.tile, Status.INCOMPLETE
-        q = sram.b_transport(wr, wb + q) - wb
-        if wr.status is not _OK:
-            check(wr, "sram", self.sys.row_names)
-        if q:
-            self.stall(row, e, q, "sram")
-        self.free = self.done = e + q
-        txn.status = _OK
-        return (nxt if self.pipelined else e + q) - now
+        s = sram.access(False, (self.wr_base + a0) % cap, span * hi // P - a0, row, s, self.name)
+        if s > e:
+            self.stall(row, e, s - e, "sram")
+        self.free = self.done = s
+        return nxt if self.pipelined else s

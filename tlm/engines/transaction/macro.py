@@ -2,7 +2,9 @@
 for its weight-write port (the DMA writes a tile's weights into it).
 
 One tile = its output pixels in chunks of `chunk_pixels` (>= tlm.compute_txn_macs MACs each, from the
-plan).  Per chunk the macro issues, as plain calls with timing annotation:
+plan).  Per chunk the macro issues, as plain calls with absolute times (the targets' direct interfaces,
+Sram.access and AdcPipeline.convert: no payload per chunk; b_transport is the checked entry of the same
+service):
   READ    to the SRAM: the chunk's share of the tile's input range (its address decides the banks);
           the macro waits until the banks begin (a bank taken by someone else delays it: "sram")
   COMPUTE on its own array: the chunk's input-serial DPs (energy from tlm/hw/macro.py); the first
@@ -25,7 +27,7 @@ from tlm.hw import controller as hw_ctrl
 from tlm.hw import macro as hw_macro
 from tlm.engines.transaction.adc import AdcPipeline
 from tlm.engines.transaction.block import Block
-from tlm.engines.transaction.payload import Command, Payload, Status, check
+from tlm.engines.transaction.payload import Command, Payload, Status
 from tlm.engines.transaction.quantum import QuantumKeeper
 from tlm.engines.transaction.stats import KIND
 
@@ -51,9 +53,8 @@ class Macro(Block):
         self.waiting = "a tile from the controller"
         self.dp_cycles = self.stats.counts["dp_cycles"]
         self.loaded = self.stats.counts["weight_bits_loaded"]
-        self.rd = Payload(Command.READ, initiator=self.name)  # reused payloads (a TLM memory manager)
-        self.cv = Payload(Command.CONVERT, initiator=self.name)
         self.cmp = Payload(Command.COMPUTE, initiator=self.name)  # functional runs: its `data` = input views
+        self.energies = sys.memo.setdefault("macro run", {})  # tile-run energies by their arguments (run-wide)
         self.proc = self.env.process(self.run())
 
     # ---- target: the weight-write port ------------------------------------------------------------
@@ -91,82 +92,79 @@ class Macro(Block):
         """Charge the controller energy of a tile run over pixels [lo, end): the input-window registers of
         the tile's rows clock for the tile's nominal compute time (a run over part of its pixels: that
         share), the ABN parameters are loaded with its first pixel.  Returns a full chunk's (DP array,
-        input driver, row DAC) energies at the plan's density."""
-        arch, P, rows = self.arch, plan.pixels, tile.rows
-        energy = self.stats.energy[plan.row]
-        if (lo == 0 and end == P) or plan.passes > 1:  # the whole tile, or one pass of it (a full tile run over
-            # one image's pixels, its weights and ABN parameters loaded again: tlm/mapping/batching.py)
-            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles, end - lo, plan.bits_in,
-                                                    tile.outputs)
-        else:
-            energy[_CTRL] += hw_ctrl.tile_energy_pj(arch, rows, plan.tile_cycles * (end - lo) / P, end - lo,
-                                                    plan.bits_in, tile.outputs if lo == 0 else 0)
-        return dp_energies(arch, tile, plan.chunk_pixels * plan.dp_phases, plan.density)
+        input driver, row DAC) energies at the plan's density.  All depend only on the arguments below,
+        memoized (the mapped runs repeat the same tile runs image after image)."""
+        P, rows = plan.pixels, tile.rows
+        whole = (lo == 0 and end == P) or plan.passes > 1  # the whole tile, or one pass of it (a full tile
+        # run over one image's pixels, its weights and ABN parameters loaded again: tlm/mapping/batching.py)
+        key = (rows, plan.tile_cycles if whole else plan.tile_cycles * (end - lo) / P, end - lo, plan.bits_in,
+               tile.outputs if whole or lo == 0 else 0, tile.cells, tile.cols, plan.chunk_pixels * plan.dp_phases,
+               plan.density)
+        e = self.energies.get(key)
+        if e is None:
+            if len(self.energies) > 65536:
+                self.energies.clear()
+            arch, n = self.arch, key[7]
+            e = self.energies[key] = (hw_ctrl.tile_energy_pj(arch, *key[:5]),
+                                      *dp_energies(arch, tile, n, plan.density))
+        self.stats.energy[plan.row][_CTRL] += e[0]
+        return e[1:]
 
     def _compute_data(self, plan, tile, lo, hi, n):
         """A functional run's COMPUTE: views of the chunk's inputs, its DPs on the array's weights
-        (tlm.functional.model.macro_dp) for the CONVERT, and the DP energies at the chunk's measured input
-        bit density (`n` DP phases)."""
+        (tlm.functional.model.macro_dp) for the CONVERT (returned), and the DP energies at the chunk's
+        measured input bit density (`n` DP phases)."""
         data, cmp, arch, energy = self.sys.data, self.cmp, self.arch, self.stats.energy[plan.row]
         cmp.layer, cmp.tile, cmp.pixel_lo, cmp.pixel_hi = plan.row, tile.index, lo, hi
         cmp.data = data.inputs(plan, tile, lo, hi)
-        self.cv.data, ones = data.dp(plan, tile, lo, hi)
+        dps, ones = data.dp(plan, tile, lo, hi)
         cmp.status = Status.OK
         d = ones / (n * tile.rows)
         for k, v in zip(_DP_KINDS, dp_energies(arch, tile, n, d)):
             energy[k] += v
+        return dps
 
     def _tile(self, plan, tile, lo, end, shared):
         """One run of `tile` over its output pixels [lo, end): the whole layer (the sequential controller)
-        or the rows of one image of a mapped job (tlm/engines/transaction/pipeline.py)."""
-        env, qk, adc, sram, arch, st, names = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats, \
-            self.sys.row_names
+        or the rows of one image of a mapped job (tlm/engines/transaction/pipeline.py).  Its READs go to
+        the SRAM's and its CONVERTs to its ADC pipeline's direct interface (Sram.access,
+        AdcPipeline.convert): plain calls with absolute times, no payload per chunk."""
+        env, qk, adc, sram, arch, st = self.env, self.qk, self.adc, self.sys.sram, self.arch, self.stats
         row, P, cp = plan.row, plan.pixels, plan.chunk_pixels
         t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.dp_phases, plan.density
         pipelined = adc.pipelined
         energy, dp_count, busy, traced = st.energy[row], self.dp_cycles, self.track.busy, self.trace is not None
         span, base, cap = tile.read_bits, plan.in_addr + tile.in_lo, sram.capacity
-        rd, cv, data = self.rd, self.cv, self.sys.data
-        rd.layer = cv.layer = row
-        rd.tile = cv.tile = tile.index
-        OK, INCOMPLETE = Status.OK, Status.INCOMPLETE
+        access, convert, data, name, quantum = sram.access, adc.convert, self.sys.data, self.name, qk.quantum
         per_px = t_dp if pipelined else t_dp + t_cv  # the macro's own cycles per pixel
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan, tile)
-        e_full, n_full = self._run_energy(plan, tile, lo, end), cp * r_in  # a full chunk's DP energies
+        e_full = self._run_energy(plan, tile, lo, end)  # a full chunk's DP energies
+        n_full = cp * r_in
         while lo < end:
-            hi = min(lo + cp, end)
+            hi = lo + cp if lo + cp < end else end
             p = hi - lo
             if shared and qk.local:  # other macros read the SRAM in this round: keep time order
-                qk.set(t)
-                if qk.need_sync(True):
-                    yield qk.sync()
-                t = qk.now
+                yield qk.sync()  # (the kernel reaches local time t)
             ta = t
-            now = env.now
             # the chunk's activations: its share of the tile's input range
             a0 = span * lo // P
-            rd.address, rd.length = (base + a0) % cap, span * hi // P - a0
-            rd.status = INCOMPLETE
-            t = now + sram.b_transport(rd, t - now)
-            if rd.status is not OK:
-                check(rd, "sram", names)
+            t = access(True, (base + a0) % cap, span * hi // P - a0, row, t, name)
             q_sram = t - ta
             # the DPs of the chunk on its own array (one per pixel per input bit-plane)
             n = p * r_in
             st.transactions += 1
+            dps = None
             if data is not None:  # functional run: the chunk's inputs and DPs; the energy follows the data
-                self._compute_data(plan, tile, lo, hi, n)
-            else:  # a full chunk's energies are computed once per tile
-                for k, v in zip(_DP_KINDS, e_full if n == n_full else dp_energies(arch, tile, n, dens)):
-                    energy[k] += v
+                dps = self._compute_data(plan, tile, lo, hi, n)
+            else:  # a full chunk's energies are computed once per tile run
+                e = e_full if n == n_full else dp_energies(arch, tile, n, dens)
+                energy[_DP] += e[0]
+                energy[_DRV] += e[1]
+                energy[_DAC] += e[2]
             dp_count[row] += n
-            t += t_dp
             # conversions and write-back; the ADC pipeline says when the next chunk's DPs may start
-            cv.pixel_lo, cv.pixel_hi, cv.status = lo, hi, INCOMPLETE
-            t = now + adc.b_transport(cv, t - now)
-            if cv.status is not OK:
-                check(cv, adc.name, names)
+            t = convert(row, lo, hi, t + t_dp, dps)
             lo = hi
             own = p * per_px
             drain = 0
@@ -186,8 +184,8 @@ class Macro(Block):
                 self.stall(row, ta + q_sram + own, back, "adc")
             if drain:
                 self.stall(row, t - drain, drain, "adc drain")
-            qk.local = t - now  # advance local time (QuantumKeeper.set without another kernel-time read)
-            if qk.need_sync():
+            local = qk.local = t - env.now  # advance local time (QuantumKeeper.set, need_sync inlined)
+            if local > 0 and local >= quantum:
                 yield qk.sync()
         if qk.local:
             yield qk.sync()

@@ -54,6 +54,7 @@ class MappedController(Block):
         self.tiles_on = {}  # (layer, copy, macro) -> the tiles it holds, from the placement
         for p in self.asg.places:
             self.tiles_on.setdefault((p.layer, p.replica, p.macro), []).append(p.tile)
+        self.tiles_of, self.shapes = {}, {}  # memoized: (layer, copy, macro) -> its tiles; layer -> shape
         if system.trace is not None:  # one track per macro, in macro order, then the shared blocks
             for mac in system.macros:
                 system.trace.tid(mac.name)
@@ -132,20 +133,30 @@ class MappedController(Block):
         """The tile runs of macro job j on macro m: (tile, first pixel, end pixel), the pixels of the job's
         rows of its image (image -1: every image of the batch, one after the other, per tile)."""
         S, system = self.S, self.sys
-        li = S.layer[j]
-        plan = system.plans[li]
-        B = system.wl.batch
-        HW = plan.pixels // B
-        H = system.wl.layers[li].out_shape[1] if len(system.wl.layers[li].out_shape) == 3 else 1
-        W = HW // H
+        li, image = S.layer[j], S.image[j]
         f = self.asg.replicas.get(li, 1)
-        tiles = [plan.tiles[k] for k in self.tiles_on[(li, S.row[j] % f if S.image[j] >= 0 else 0, m)]]
-        if S.image[j] < 0:
-            return [(t, b * HW, (b + 1) * HW) for t in tiles for b in range(B)]
+        key = (li, S.row[j] % f if image >= 0 else 0, m)
+        tiles = self.tiles_of.get(key)
+        if tiles is None:
+            plan = system.plans[li]
+            tiles = self.tiles_of[key] = [plan.tiles[k] for k in self.tiles_on[key]]
+        HW, H, W = self._shape(li)
+        if image < 0:
+            return [(t, b * HW, (b + 1) * HW) for t in tiles for b in range(system.wl.batch)]
         c = S.chunks[li]
         q = S.row[j]
-        lo, hi = S.image[j] * HW + q * H // c * W, S.image[j] * HW + (q + 1) * H // c * W
+        lo, hi = image * HW + q * H // c * W, image * HW + (q + 1) * H // c * W
         return [(t, lo, hi) for t in tiles]
+
+    def _shape(self, li):
+        """(pixels of one image, rows, columns) of layer li's output."""
+        sh = self.shapes.get(li)
+        if sh is None:
+            system = self.sys
+            HW = system.plans[li].pixels // system.wl.batch
+            H = system.wl.layers[li].out_shape[1] if len(system.wl.layers[li].out_shape) == 3 else 1
+            sh = self.shapes[li] = (HW, H, HW // H)
+        return sh
 
     def _macro_job(self, j, m):
         system = self.sys

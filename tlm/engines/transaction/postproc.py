@@ -21,20 +21,26 @@ class PostProc(Block):
         self.last_done = 0
 
     def b_transport(self, txn, delay: int) -> int:
-        self.stats.transactions += 1
         if txn.command is not Command.COMPUTE:
+            self.stats.transactions += 1
             txn.status = Status.COMMAND_ERROR
             return delay
         txn.status = Status.OK
-        ops, row = txn.ops, txn.layer
-        t = self.env.now + delay
+        now = self.env.now
+        return self.compute(txn.layer, txn.ops, now + delay) - now
+
+    def compute(self, row: int, ops: int, t: int) -> int:
+        """A COMPUTE of `ops` elementwise operations for Result row `row` arriving at absolute time `t`:
+        returns when the ops begin (`last_done`: when they are over).  b_transport checks a payload and
+        calls it; the ADC pipelines' partial-sum accumulations call it directly."""
+        self.stats.transactions += 1
         if ops <= 0:
             self.last_done = t
-            return delay
+            return t
         cyc = int(hw_pp.op_cycles(self.arch, ops))
         self.stats.energy[row][_PP] += hw_pp.op_energy_pj(self.arch, ops)
         self.ops[row] += ops
         s = t if self.calendar is None else self.calendar.book(t, cyc)
         self.busy(row, s, cyc, "ops")
         self.last_done = s + cyc
-        return s - self.env.now
+        return s

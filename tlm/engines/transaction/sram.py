@@ -99,34 +99,42 @@ class Sram(Block):
 
     def b_transport(self, txn, delay: int) -> int:
         """Serve `txn` at kernel time + `delay`; returns the delay at which every bank it needs has begun."""
-        bits, row, cmd, a = txn.length, txn.layer, txn.command, txn.address
-        self.stats.transactions += 1
-        if cmd is _RD:
-            ports = self.read_ports
-            pj = self.read_pj.get(bits)  # energy of this access size, memoized
-            if pj is None:
-                pj = self._memo(self.read_pj, hw_sram.read_energy_pj, bits)
-            kind, count = _READ, self.read_bits
-        elif cmd is _WR:
-            ports = self.write_ports
-            pj = self.write_pj.get(bits)
-            if pj is None:
-                pj = self._memo(self.write_pj, hw_sram.write_energy_pj, bits)
-            kind, count = _WRITE, self.write_bits
-        else:
+        cmd, a, bits = txn.command, txn.address, txn.length
+        if cmd is not _RD and cmd is not _WR:
+            self.stats.transactions += 1
             txn.status = Status.COMMAND_ERROR
             return delay
         if not 0 <= a < self.capacity or bits < 0:
+            self.stats.transactions += 1
             txn.status = Status.ADDRESS_ERROR
             return delay
         txn.status = _OK
         now = self.env.now
-        t = now + delay
+        return self.access(cmd is _RD, a, bits, txn.layer, now + delay, txn.initiator) - now
+
+    def access(self, reading: bool, a: int, bits: int, row: int, t: int, by: str) -> int:
+        """The banks' side of a READ (`reading`) or WRITE of the valid range [a, a + bits) for Result row
+        `row` from initiator `by`, arriving at absolute time `t`: one transaction (counted, energy,
+        bank occupancy, calendar bookings).  Returns the absolute time at which every bank it needs has
+        begun; `last_done` is when they are all over.  b_transport checks a payload and calls it; the
+        macros' activation streams and the ADCs' write-backs, whose ranges the plan makes valid by
+        construction, call it directly (TLM's direct interface: no payload per access)."""
+        self.stats.transactions += 1
         if bits == 0:
             self.last_done = t
-            return delay
-        self.energy[row][kind] += pj
-        count[row] += bits
+            return t
+        if reading:
+            pj = self.read_pj.get(bits)  # energy of this access size, memoized
+            if pj is None:
+                pj = self._memo(self.read_pj, hw_sram.read_energy_pj, bits)
+            self.energy[row][_READ] += pj
+            self.read_bits[row] += bits
+        else:
+            pj = self.write_pj.get(bits)
+            if pj is None:
+                pj = self._memo(self.write_pj, hw_sram.write_energy_pj, bits)
+            self.energy[row][_WRITE] += pj
+            self.write_bits[row] += bits
         I = self.interleave
         w0 = a // I
         if w0 == (a + bits - 1) // I and (self.whole or a + bits <= self.capacity):  # the common case: one bank
@@ -135,7 +143,7 @@ class Sram(Block):
             self.bank_busy[b][row] += cyc
             s = t
             if self.contention:
-                cal = ports[b]
+                cal = (self.read_ports if reading else self.write_ports)[b]
                 ends = cal.ends
                 if not ends or t > ends[-1]:  # in time order: plain busy-until (Calendar.book inlined)
                     cal.starts.append(t)
@@ -147,10 +155,14 @@ class Sram(Block):
                 else:
                     s = cal.book(t, cyc)
             if self.trace is not None:
-                self.trace.span(self.banks[b].track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row],
-                                by=txn.initiator)
+                self.trace.span(self.banks[b].track.name, "read" if reading else "write", s, cyc,
+                                layer=self.sys.row_names[row], by=by)
             self.last_done = s + cyc
-            return s - now
+            return s
+        return self._multi(reading, a, bits, row, t, by)
+
+    def _multi(self, reading, a, bits, row, t, by) -> int:
+        """A range over several banks: each bank's part booked on that bank's port."""
         key = (a, bits)
         parts = self.split.get(key)
         if parts is None:
@@ -158,10 +170,9 @@ class Sram(Block):
                 self.split.clear()
             w = self.width
             parts = self.split[key] = [(self.banks[b], -(-n // w))
-                                       for b, n in bank_bits(a, bits, I, len(self.banks), self.capacity)]
+                                       for b, n in bank_bits(a, bits, self.interleave, len(self.banks), self.capacity)]
         latest = done = t
         trace = self.trace
-        reading = cmd is _RD
         for bank, cyc in parts:
             bank.track.busy[row] += cyc
             if self.contention:
@@ -173,7 +184,7 @@ class Sram(Block):
             if s + cyc > done:
                 done = s + cyc
             if trace is not None:
-                trace.span(bank.track.name, cmd.name.lower(), s, cyc, layer=self.sys.row_names[row],
-                           by=txn.initiator)
+                trace.span(bank.track.name, "read" if reading else "write", s, cyc, layer=self.sys.row_names[row],
+                           by=by)
         self.last_done = done
-        return latest - now
+        return latest

@@ -24,11 +24,9 @@ from tlm.engines.transaction.controller import Controller
 from tlm.engines.transaction.dma import Dma
 from tlm.engines.transaction.extmem import ExternalMemory
 from tlm.engines.transaction.macro import Macro
-from tlm.engines.transaction.pipeline import MappedController
 from tlm.engines.transaction.postproc import PostProc
 from tlm.engines.transaction.sram import Sram
 from tlm.engines.transaction.stats import COUNT_KEYS, Stats
-from tlm.engines.transaction.trace import Trace
 
 PROGRESS_AFTER_S = 1.0  # show a progress bar only for runs longer than this (wall time)
 EVENTS_WITHOUT_PROGRESS = 1_000_000  # kernel events in a row with no transaction served: livelock
@@ -61,8 +59,12 @@ class System:
         self.row_names = [l.name for l in wl.layers] + ["(image I/O)"]
         self.env = simpy.Environment()
         self.stats = Stats(self.rows)
-        self.trace = Trace(arch.clock.period_ns, f"{wl.name} on {arch.name}") if trace else None
+        self.trace = None
+        if trace:  # (imported here: a run without a trace needs neither json nor the trace module)
+            from tlm.engines.transaction.trace import Trace
+            self.trace = Trace(arch.clock.period_ns, f"{wl.name} on {arch.name}")
         self.controller = None
+        self.memo = {}  # blocks' memoized cost-formula values of this run (arch fixed), by block kind
         self.sram = Sram(self)
         self.postproc = PostProc(self)
         self.extmem = ExternalMemory(self)
@@ -75,21 +77,26 @@ class System:
     def start(self):
         """The controller that drives the run: the sequential one (tiles in rounds, layer by layer) or,
         for a resident mapping, the one that executes the schedule's jobs (pipeline.py); the same blocks."""
-        self.controller = Controller(self) if self.plan.schedule is None else MappedController(self)
+        if self.plan.schedule is None:
+            self.controller = Controller(self)
+        else:  # (imported here: a sequential run does not load the mapped controller)
+            from tlm.engines.transaction.pipeline import MappedController
+            self.controller = MappedController(self)
         return self.controller.proc
 
     def run(self, progress=False):
         """Run to the end; raises SimulationStalled when the run cannot finish."""
         env = self.env
         done = self.start()
-        step, peek, st = env.step, env.peek, self.stats
+        step, st = env.step, self.stats
         last_txn, last_t, quiet = -1, 0, 0
         bar, t_wall, n = None, time.perf_counter(), 0
         try:
             while not done.triggered:
-                if peek() == float("inf"):
-                    raise SimulationStalled(self._blocked("deadlock: no event left"))
-                step()
+                try:
+                    step()
+                except simpy.core.EmptySchedule:
+                    raise SimulationStalled(self._blocked("deadlock: no event left")) from None
                 n += 1
                 if st.transactions != last_txn:
                     last_txn, last_t, quiet = st.transactions, env.now, 0
@@ -145,7 +152,7 @@ def simulate(arch, wl, *, quantum_cycles=None, contention=None, trace=None, prog
 def to_result(system) -> Result:
     """The Result of a finished run, either controller's (one builder: counts, cycles, stall notes)."""
     c = system.controller
-    if isinstance(c, MappedController):
+    if system.plan.schedule is not None:  # the mapped controller (pipeline.py)
         return build_result(system, **c.finish(int(system.env.now)))
     cyc = np.array(c.cycles, dtype=np.int64)
     comp = np.array([p.compute for p in system.plans] + [False])
