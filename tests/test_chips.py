@@ -57,6 +57,25 @@ def test_multi_level_dac_energy_and_area(arch):
     assert hw_area.macro_mm2(a) - hw_area.macro_mm2(arch) == pytest.approx(a.macro.rows * per_row / 1e6)
 
 
+def test_row_dacs_are_their_own_energy_kind_by_hand(arch):
+    """8b inputs through 4b row DACs of 2 fF units, 16 -> 8 channels 3x3 (144 rows), one tile: ceil(8/4) = 2
+    DP phases per pixel; the `input_dac` kind is 144 rows x 1,024 pixels x 2 phases x 2^4 units x 2 fF x
+    Vd^2, and `input_drivers` is the rows' lines alone (144 x 1,024 x 2 x density x c_row x Vd^2)."""
+    a = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4,
+                              "macro.c_input_dac_unit_ff": 2.0})
+    vd, d = a.technology.vdd_digital_v, a.activity.input_bit_density
+    r = simulate(a, conv(8, 8, 8))
+    e = r.energy_by_kind_pj
+    assert e["input_dac"] == pytest.approx(144 * PX * 2 * 16 * 2.0 * vd * vd / 1e3, rel=1e-12)
+    assert e["input_drivers"] == pytest.approx(144 * PX * 2 * d * a.macro.c_row_driver_ff * vd * vd / 1e3, rel=1e-12)
+    assert simulate(arch, conv(8, 8, 8)).energy_by_kind_pj["input_dac"] == 0  # bit-serial: no DAC
+    shares = paper.macro_energy_shares(a, paper.imagine_published().figures[1])  # 8b peak
+    peak = simulate(a, paper.peak_workload(a, 8)).energy_pj[0]
+    from tlm.engines.result import KIND_NAMES
+    own = sum(peak[KIND_NAMES.index(k)] for k in ("dp_array", "input_drivers", "input_dac", "adc"))
+    assert shares["dac"] == pytest.approx(peak[KIND_NAMES.index("input_dac")] / own, rel=1e-12)
+
+
 def test_weight_mode_changes_conversions_and_shift_adds(arch):
     """4b inputs, 2b weights, 8 output channels: analog = 8 conversions per pixel, no shift-add; bit
     columns = 8 x 2 columns x 4 phases = 64 conversions and 8 x (2 x 4 - 1) = 56 shift-adds per pixel.
@@ -136,7 +155,7 @@ def test_technology_rule_scales_inherited_values_only(arch):
     assert jia.controller.c_ff_per_cycle == pytest.approx(arch.controller.c_ff_per_cycle * s)
     assert jia.sram.area_mm2 == pytest.approx(arch.sram.area_mm2 * s * s)
     assert jia.controller.area_mm2 == pytest.approx(arch.controller.area_mm2 * s * s)
-    assert jia.macro.leakage_uw == arch.macro.leakage_uw  # leakage is not a capacitance or area
+    assert jia.sram.leakage_uw == arch.sram.leakage_uw  # leakage is not a capacitance or area
     assert jia.adc.c_comparator_ff != pytest.approx(arch.adc.c_comparator_ff * s)  # written: derived at 65nm
     assert technology.kind_of("node_nm") is None and technology.kind_of("vdd_array_v") is None
 
@@ -300,13 +319,13 @@ def test_normalize_converts_raw_to_1b(capsys):
 
 def test_sensitivity_moves_what_each_constant_touches(arch):
     """A derived design's sensitivity is over the global constants: the cell-area factor moves density
-    and area efficiency, no energy; the comparator capacitance moves energy, not area."""
+    and area efficiency, no energy; the SAR step logic moves energy, not area."""
     pub = paper.imagine_published()
     s = calibrate.sensitivity(arch, pub=pub)
     rows = s["rows"]
     assert set(rows) == {c.name for c in __import__("tlm.hw.constants", fromlist=["x"]).CONSTANTS}
-    assert rows["comparator_inv"]["figures"]["eff_8b"] < -0.001
-    assert rows["comparator_inv"]["figures"]["density"] == 0
+    assert rows["sar_logic_inv"]["figures"]["eff_8b"] < -0.001
+    assert rows["sar_logic_inv"]["figures"]["density"] == 0
     assert rows["driver_cells"]["figures"]["density"] < -0.001
     assert rows["driver_cells"]["figures"]["eff_1b"] == 0
     assert abs(sum(s["share"].values()) - 1) < 1e-9

@@ -16,7 +16,7 @@ from tlm.hw import macro as hw_macro
 from tlm.hw import technology_table as tt
 
 # fixed constants for the hand derivations (not the shipped ones)
-G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "comparator_inv": 50.0,
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
      "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
 LN2 = math.log(2.0)
 
@@ -132,9 +132,51 @@ def test_sar_decision_chain_flash_and_ramp(arch):
     v = circuit.derived_values(d, G)
     assert v["clock.frequency_mhz"] == pytest.approx(1e6 / (100 * 10.0))
     lo, hi = hw_ctrl.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
-    assert v["adc.c_comparator_ff"] == pytest.approx(50 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi))
+    assert v["adc.c_comparator_ff"] == pytest.approx(10.0 + 8 * math.sqrt(lo * hi))  # the 10 fF latch at 22nm
     flash = circuit.derived_values(with_changes(d, **{"adc.kind": "flash"}), G)
-    assert flash["adc.c_comparator_ff"] == pytest.approx(50 * 3 * 0.78 * 0.08)
+    assert flash["adc.c_comparator_ff"] == pytest.approx(10.0)
+
+
+def test_flash_comparators_are_bare_latches_a_sar_step_adds_its_logic(arch):
+    """22nm: the latch is the table's 10 fF.  A SAR (or ramp) step adds 120 minimum inverters of logic (3 x
+    0.78 x 0.08 fF each: 22.464 fF) and clocks its 8 register bits (the flip-flop clock's geometric middle);
+    a flash comparator is the latch alone.  A 4b flash conversion then fires 15 latches at the digital
+    supply and charges its 16 reference units at the array supply.  At 65nm (HP: 1.01 fF/um x 0.15 um
+    per switch) the latch scales with a switch's gate: 10 x 0.1515 / 0.0624 = 24.28 fF."""
+    g = {**G, "sar_logic_inv": 120.0}
+    lo, hi = hw_ctrl.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
+    latch = 10.0
+    for kind, want in (("sar", latch + 120 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)),
+                       ("ramp", latch + 120 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)), ("flash", latch)):
+        a = with_changes(arch, **{"adc.kind": kind, "adc.resolution_bits": 8})
+        assert circuit.derived_values(a, g)["adc.c_comparator_ff"] == pytest.approx(want), kind
+    f = circuit.derive(with_changes(arch, **{"adc.kind": "flash", "adc.resolution_bits": 4, "circuit.abn_units": 0}), g)
+    va, vd = f.technology.vdd_array_v, f.technology.vdd_digital_v
+    assert hw_adc.conversion_energy_pj(f, 4) == pytest.approx((15 * latch * vd ** 2 + 16 * 1.0 * va ** 2) / 1e3)
+    n65 = with_changes(arch, **{"adc.kind": "flash", "technology.node_nm": 65, "technology.vdd_digital_v": 1.0})
+    assert circuit.latch_ff(n65) == pytest.approx(10.0 * 1.01 * 0.15 / (0.78 * 0.08))
+
+
+def test_leakage_follows_the_array_the_converters_and_the_supply(arch):
+    """22nm, 20 pA per 6T cell: IMAGINE's 1152 x 256 cells at 0.3 V leak 294,912 x 20 pA x 0.3 V = 1.769 uW;
+    twice the rows, twice that.  Each 8b SAR's logic is 4 + 8 flip-flop equivalents of 12 6T cells = 144 cell
+    areas: 256 x 144 x 20 pA x 0.6 V = 0.4424 uW.  A config extending IMAGINE with more rows leaks more."""
+    v = circuit.derived_values(arch, G)
+    assert v["macro.leakage_uw"] == pytest.approx(1152 * 256 * 20e-6 * 0.3)
+    assert v["adc.leakage_uw"] == pytest.approx(256 * 144 * 20e-6 * 0.6)
+    big = circuit.derived_values(with_changes(arch, **{"macro.rows": 2304}), G)
+    assert big["macro.leakage_uw"] == pytest.approx(2 * v["macro.leakage_uw"])
+    # the energy per cycle is that power over the period: at 0.8 V instead of 0.6 V (both supplies) it
+    # changes by (0.8 / 0.6) x FO4(0.8) / FO4(0.6): the array and logic leak more, for a shorter cycle
+    from tlm.hw import leakage as hw_leak
+    e = {vv: hw_leak.energy_pj(circuit.derive(with_changes(arch, **{"technology.vdd_digital_v": vv,
+                                                                 "technology.vdd_array_v": vv}), G), 1000)
+         for vv in (0.6, 0.8)}
+    own = {vv: (1152 * 256 + 256 * 144) * 20e-6 * vv for vv in (0.6, 0.8)}  # uW of the macro and its ADCs
+    rest = arch.sram.leakage_uw + arch.controller.leakage_uw
+    per = {vv: 100 * tt.fo4_ps(22, vv) / 1000.0 for vv in (0.6, 0.8)}  # ns per cycle: 100 FO4
+    for vv in (0.6, 0.8):
+        assert e[vv] == pytest.approx((own[vv] + rest) * 1000 * per[vv] / 1000.0)
 
 
 def test_pulse_input_discharge(arch):

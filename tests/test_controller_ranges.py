@@ -58,7 +58,7 @@ def test_shipped_assumed_controller_values_sit_inside_their_published_ranges(roo
 
 def test_no_remainder_term_every_component_inside_its_range(arch):
     """Issue 21: the system overhead is made of components within their published ranges, none fitted
-    (the row clock sits at the top of its range); what the 40 TOPS/W would need beyond them is the system
+    (each published one at its range's geometric middle); what the 40 TOPS/W would need beyond them is the system
     figure's error, not a remainder component."""
     fields = ("c_ff_per_cycle", "c_ff_per_window_bit_cycle", "c_ff_per_window_bit", "c_ff_per_abn_bit",
               "c_ff_per_row_cycle")

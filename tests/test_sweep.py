@@ -534,7 +534,8 @@ def test_infeasible_points_are_rows_with_their_reason(tmp_path, capsys):
     good = [r for r in rows if r["status"] == "ok"]
     assert all(r["policy"] in ("sequential", "resident", "pipelined", "replicate") for r in good)
     assert {r["policy"] for r in good if r["mapping.policy"] == "resident"} == {"resident"}
-    assert all(0 < float(r["image_latency_ns"]) <= float(r["latency_per_batch_ns"]) for r in good)
+    # (<= up to float rounding: the two are products of different cycle counts and the clock period)
+    assert all(0 < float(r["image_latency_ns"]) <= float(r["latency_per_batch_ns"]) * (1 + 1e-12) for r in good)
     assert "16 design point(s) written" in stdout and "4 of them without numbers" in stdout
 
 

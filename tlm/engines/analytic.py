@@ -221,6 +221,7 @@ def energies(arch, plan, pl, clock, points=1) -> np.ndarray:
         E[:, ci, K["dp_array"]] = hw_macro.dp_array_energy_pj(arch, m.active_cells * P * ph,
                                                               m.active_cols * P * ph, d)
         E[:, ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
+        E[:, ci, K["input_dac"]] = hw_macro.dac_energy_pj(arch, m.active_rows * P * ph)
         E[:, ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, _loaded(plan))
         E[:, ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
         E[:, ci, K["controller"]] = passes * hw_ctrl.tile_energy_pj(arch, m.active_rows, plan.tile_cycles,

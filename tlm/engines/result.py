@@ -11,6 +11,7 @@ import numpy as np
 ENERGY_KINDS = (
     ("dp_array", "macro"),
     ("input_drivers", "macro"),
+    ("input_dac", "macro"),
     ("weight_write", "macro"),
     ("adc", "adc"),
     ("sram_read", "sram"),

@@ -20,12 +20,15 @@ Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays 
   array operation.
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
-junctions; a row line its wire and two switch gates per cell; a comparator firing `comparator_inv`
-minimum inverters plus the b register bits it clocks (SAR, ramp; the published flip-flop clock
+junctions; a row line its wire and two switch gates per cell; a comparator firing a StrongARM latch (the
+technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minimum inverters of logic plus
+the b register bits it clocks (the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
 its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per driven line (a
-word line per stored weight set of each compute row, and each column); a comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells.
+word line per stored weight set of each compute row, and each column); a comparator 4 and a logic bit 1
+flip-flop-equivalent of `logic_cells` 6T cells.
+Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
 """
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp
            "macro.c_cell_ff", "macro.c_column_ff", "macro.c_row_driver_ff", "macro.bitcell_area_um2",
            "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
            "macro.op_overhead_cycles", "adc.fixed_cycles", "adc.cycles_per_bit", "adc.c_comparator_ff",
-           "adc.c_dac_unit_ff", "adc.c_abn_ff", "adc.comparator_area_um2", "adc.logic_area_um2_per_bit")
+           "adc.c_dac_unit_ff", "adc.c_abn_ff", "adc.comparator_area_um2", "adc.logic_area_um2_per_bit",
+           "macro.leakage_uw", "adc.leakage_uw")
 
 
 def constants(values=None) -> dict:
@@ -93,7 +97,27 @@ def capacitances(arch, g) -> dict:
         cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
     return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw), "row": geo["cols"] * (wire + 2.0 * sw),
             "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
-            "comparator": g["comparator_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)}
+            "comparator": comparator_ff(arch, g, sw)}
+
+
+def comparator_ff(arch, g, sw) -> float:
+    """One comparator firing, fF: the latch (every converter kind: `latch_ff`), and for a SAR or ramp step
+    the step's logic besides the latch (`sar_logic_inv` minimum inverters: asynchronous clock generation,
+    the bit's CDAC switch drivers, the counter or register update) with the b register bits it clocks (the
+    published flip-flop clock energy).  A flash's comparators are bare latches, sampled once, their
+    thermometer encoder shared (no per-comparator logic)."""
+    latch = latch_ff(arch)
+    if arch.adc.kind == "flash":
+        return latch
+    return latch + g["sar_logic_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)
+
+
+def latch_ff(arch) -> float:
+    """One StrongARM latch firing with its clock driver, fF: the survey value at 22nm (technology table
+    CONVERTERS latch_ff_22nm, not fitted) scaled by a minimum switch's gate capacitance to the node."""
+    t = _tech(arch)
+    sw22 = tt.value(22, "c_gate_ff_per_um") * tt.value(22, "w_min_um")
+    return tt.CONVERTERS["latch_ff_22nm"].value * t("c_gate_ff_per_um") * t("w_min_um") / sw22
 
 
 def flop_clock_ff(arch) -> float:
@@ -192,10 +216,26 @@ def areas(arch, g) -> dict:
             "input_dac_logic_um2": 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic}
 
 
+def leakage_uw(arch, g) -> dict:
+    """Leakage power of one macro's array and of its converters, uW: every stored bit cell leaks the node's
+    6T cell current (`i_leak_cell_pa`) at the array supply, and the converters' logic leaks the same per
+    6T-cell area at the digital supply.  A bigger array, more converters or a higher supply leak more; the
+    energy is this power over the run's time (tlm/hw/leakage.py), so it grows per operation as the clock
+    slows at a low supply (the alpha-power law of the period)."""
+    from tlm.hw import adc
+    t, m, tech = arch.technology, arch.macro, _tech(arch)
+    i_pa, cell = tech("i_leak_cell_pa"), tech("sram_6t_um2")
+    ar = areas(arch, g)
+    stored = m.rows * m.columns * arch.circuit.cells_per_compute
+    per_conv = adc.comparators(arch) * ar["comparator_um2"] + adc.max_resolution_bits(arch) * ar["logic_um2"]
+    return {"macro": stored * i_pa * t.vdd_array_v / 1e6,
+            "adc": arch.adc.converters_per_macro * per_conv / cell * i_pa * t.vdd_digital_v / 1e6}
+
+
 def derived_values(arch, g=None) -> dict:
     """"section.field" -> value of every DERIVED engine parameter."""
     g = constants(g)
-    caps, ar, c = capacitances(arch, g), areas(arch, g), arch.circuit
+    caps, ar, c, leak = capacitances(arch, g), areas(arch, g), arch.circuit, leakage_uw(arch, g)
     period = period_ps(arch, g)
     load = c.input_load_bits_per_cycle
     return {
@@ -210,7 +250,7 @@ def derived_values(arch, g=None) -> dict:
         "adc.fixed_cycles": c.sample_cycles, "adc.cycles_per_bit": 1,
         "adc.c_comparator_ff": caps["comparator"], "adc.c_dac_unit_ff": caps["dac_unit"],
         "adc.c_abn_ff": c.abn_units * caps["dac_unit"], "adc.comparator_area_um2": ar["comparator_um2"],
-        "adc.logic_area_um2_per_bit": ar["logic_um2"],
+        "adc.logic_area_um2_per_bit": ar["logic_um2"], "macro.leakage_uw": leak["macro"], "adc.leakage_uw": leak["adc"],
     }
 
 

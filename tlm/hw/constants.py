@@ -32,9 +32,13 @@ CONSTANTS = (
     Constant("cap_parasitic", 0.05, 0.6, "",
              "parasitic of a compute capacitor (bottom plate, switch junction, local wire) over its value",
              "MOM bottom-plate and switch parasitics 5-30%, with routing up to 60% [estimate]"),
-    Constant("comparator_inv", 10.0, 300.0, "inverters",
-             "capacitance switched by one comparator firing with its logic, in minimum inverter inputs",
-             "StrongARM latch 5-20 fF + SAR logic at 22-28nm (technology_table.md 1.5) [estimate]"),
+    Constant("sar_logic_inv", 10.0, 2300.0, "inverters",
+             "one SAR or ramp step's logic besides the latch and its register: asynchronous clock generation, "
+             "the bit's CDAC switch drivers, control; in minimum inverter inputs",
+             "the Walden band of CIM converters (technology table CONVERTERS walden_fj_per_step_cim, Murmann "
+             "survey): an 8b SAR at 22nm, 0.8 V spans 1.4-10 fJ/step from 10 to 2,300 inverters per step; the "
+             "top is Wang JSSC 2023's own ADC (Fig. 22: 34% of 125 pJ per 16-conversion MVM at 1.0 V, "
+             "2.66 pJ per 8b conversion, 10.4 fJ/step) [derived]"),
     Constant("cell_area_factor", 1.0, 2.5, "",
              "a compute cell's transistor area over the node's 6T cell x transistors / 6",
              "8T + MOM cell 1.8x a 6T (Valavi JSSC 2019) [src]; 8T1C 1.41x [src]; 8T 1.3-1.5x [estimate]"),
@@ -49,10 +53,10 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 95.41,
-    "pulse_fo4": 29.35,
-    "cap_parasitic": 0.1885,
-    "comparator_inv": 300.0,
+    "decision_fo4": 95.46,
+    "pulse_fo4": 29.62,
+    "cap_parasitic": 0.3776,
+    "sar_logic_inv": 1028.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,

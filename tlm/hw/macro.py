@@ -50,7 +50,8 @@ def dp_array_energy_pj(arch, cell_cycles, column_cycles, input_density):
 
 
 def dac_energy_pj(arch, row_cycles):
-    """Row input DACs (multi-level only): 2^k unit capacitors per driven row per DP phase."""
+    """Row input DACs (multi-level only; the `input_dac` kind): 2^k unit capacitors per driven row per DP
+    phase, at the digital supply.  `row_cycles` = active rows x DP phases."""
     if arch.macro.input_drive != "multi_level":
         return 0.0 * row_cycles
     m = arch.macro
@@ -58,11 +59,11 @@ def dac_energy_pj(arch, row_cycles):
 
 
 def input_driver_energy_pj(arch, row_cycles, input_density):
-    """Input drivers: an active row's line switches when its input bit is 1 (its mean level when
-    multi-level), plus its DAC.  `row_cycles` = active rows x DP phases."""
-    drv = cv2_pj(row_cycles * input_density * driver_toggles(arch) * arch.macro.c_row_driver_ff,
-                 arch.technology.vdd_digital_v)
-    return drv + dac_energy_pj(arch, row_cycles)
+    """Input drivers (the `input_drivers` kind; the row DACs are `dac_energy_pj`): an active row's line
+    switches when its input bit is 1 (its mean level when multi-level).  `row_cycles` = active rows x DP
+    phases."""
+    return cv2_pj(row_cycles * input_density * driver_toggles(arch) * arch.macro.c_row_driver_ff,
+                  arch.technology.vdd_digital_v)
 
 
 def write_bitline_ff(arch) -> float:

@@ -52,15 +52,19 @@ _RW = "Cu 2.2-4 uOhm cm over intermediate-metal cross-sections; ITRS M1 ~14 ohm/
 _OVER = ("MOM in the 2-3 upper metals over a bit cell: 0.5-1 fF/um2 at 22-28nm [estimate, "
          "/work/research notes]; other nodes by the technology rule (density x 22 / node)")
 _ALPHA = "Sakurai-Newton 1990: 1.2-1.4 velocity-saturated [memory]"
+_LEAK = ("6T cell leakage at the nominal supply, room temperature: tens of pA for high-density cells at "
+         "16-28nm, ~100 pA general-purpose 65nm [estimate]")
 
 # Per node.  vdd_nom_v: nominal supply the FO4 is given at; vt_v, alpha: the alpha-power law; fo4_ps: FO4
 # inverter delay at vdd_nom; c_gate_ff_per_um: gate capacitance per um of width; r_on_ohm_um: an NMOS
 # switch's effective on-resistance x width at vdd_nom; w_min_um: a minimum switch's (effective) width;
 # c_wire_ff_per_um: minimum-pitch local wire; cap_density_ff_per_um2: MOM capacitor density;
 # c_unit_min_ff: the smallest matched MOM unit capacitor (CDAC unit); cap_over_cell_ff_per_um2: a capacitor
-# built only in the upper metals over a bit cell; sram_6t_um2: the high-density 6T cell.
+# built only in the upper metals over a bit cell; sram_6t_um2: the high-density 6T cell; i_leak_cell_pa: one
+# 6T cell's leakage current (logic leaks per the same area: tlm/hw/circuit.py leakage_uw).
 NODES = {
     7: {
+        "i_leak_cell_pa": V(10.0, 2.0, 100.0, "pA", _LEAK),
         "cap_over_cell_ff_per_um2": V(2.4, 1.6, 3.1, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(15.0, 5.0, 60.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.75, 0.7, 0.8, "V", "TSMC N7 nominal [memory]"),
@@ -76,6 +80,7 @@ NODES = {
         "sram_6t_um2": V(0.027, 0.027, 0.032, "um2", "TSMC N7 HD 0.027 / HC 0.032 [memory]"),
     },
     16: {
+        "i_leak_cell_pa": V(15.0, 3.0, 150.0, "pA", _LEAK),
         "cap_over_cell_ff_per_um2": V(1.0, 0.7, 1.4, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(6.0, 2.0, 20.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.8, 0.75, 0.9, "V", "TSMC 16FF nominal [memory]"),
@@ -91,6 +96,7 @@ NODES = {
         "sram_6t_um2": V(0.074, 0.07, 0.08, "um2", "TSMC 16FF 0.07 [memory]"),
     },
     22: {
+        "i_leak_cell_pa": V(20.0, 5.0, 300.0, "pA", _LEAK + "; IMAGINE config ~20 pA at 0.3 V [assumed]"),
         "cap_over_cell_ff_per_um2": V(0.75, 0.5, 1.0, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(4.0, 1.5, 14.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.8, 0.8, 0.85, "V", "PTM 22nm HP 0.85 V [src]; 22FDX 0.8 V [memory]"),
@@ -106,6 +112,7 @@ NODES = {
         "sram_6t_um2": V(0.1, 0.092, 0.12, "um2", "IBM 22nm 0.1 [src]; Intel 0.092, 22FDX ~0.11 [memory]"),
     },
     28: {
+        "i_leak_cell_pa": V(30.0, 5.0, 300.0, "pA", _LEAK),
         "cap_over_cell_ff_per_um2": V(0.6, 0.4, 0.8, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(3.0, 1.0, 10.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.9, 0.85, 1.0, "V", "28nm HPM nominal [memory]"),
@@ -121,6 +128,7 @@ NODES = {
         "sram_6t_um2": V(0.127, 0.12, 0.152, "um2", "TSMC 28nm HD 0.127, HC 0.152 [memory]"),
     },
     65: {
+        "i_leak_cell_pa": V(100.0, 20.0, 1000.0, "pA", _LEAK),
         "cap_over_cell_ff_per_um2": V(0.25, 0.17, 0.34, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(0.8, 0.3, 2.0, "ohm/um", _RW),
         "vdd_nom_v": V(1.2, 1.0, 1.2, "V", "65nm nominal 1.0-1.2 V; PTM 1.1 V [src]"),
@@ -140,6 +148,7 @@ NODES = {
 # node's; elsewhere LP falls back to the node's (general-purpose) values.
 LP = {
     65: {
+        "i_leak_cell_pa": V(5.0, 1.0, 20.0, "pA", "LP (high-Vt) 6T cells 1-20 pA at 65nm [estimate]"),
         "vt_v": V(0.502, 0.45, 0.55, "V", _PTM + ": 65nm LP 0.502 V"),
         "r_on_ohm_um": V(4870.0, 3000.0, 6000.0, "ohm um", _PTM + ": 65nm LP 1.77 x 1.1 V / 400 uA/um [derived]"),
         "fo4_ps": V(70.0, 40.0, 100.0, "ps", "HP FO4 x the PTM LP/HP on-resistance ratio 3.2 [derived]"),
@@ -153,6 +162,8 @@ CONVERTERS = {
     "walden_fj_per_step_best": V(0.6, 0.35, 0.85, "fJ/step", "Murmann survey, best sub-MS/s 40-65nm [src]"),
     "walden_fj_per_step_cim": V(3.0, 0.35, 80.0, "fJ/step",
                                 "Murmann survey: best 0.35 to 5-7b GS/s 17-80 fJ/step [src]; CIM 1-10 [estimate]"),
+    "latch_ff_22nm": V(10.0, 5.0, 20.0, "fF", "StrongARM latch with its clock driver, 5-20 fF at 22-28nm (CIM and SAR "
+                       "comparators) [estimate]; the geometric middle of the range"),
     "schreier_db_asymptote": V(186.72, 180.14, 186.72, "dB", "Murmann foms_plot.json; Accelergy cap 180.14 [src]"),
 }
 

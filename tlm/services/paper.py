@@ -11,7 +11,7 @@ Definitions (docs/validation.md):
   channels when rows is not a multiple of 9) drives all rows, and floor(columns / r_w) output channels
   of r_w-bit weights use the columns of whole output channels; weights resident (not counted).
 - ops: *raw* = 2 per MAC at the stated precision; *1b-normalized* = 2 x input bits x weight bits per MAC.
-- macro peak energy = the macro's own event kinds (`dp_array`, `input_drivers` incl. row DACs, `adc`
+- macro peak energy = the macro's own event kinds (`dp_array`, `input_drivers`, `input_dac` (row DACs), `adc`
   incl. the analog batch-norm and the digital shift-add/rescale of bit-column results) plus the macro's
   share of the leakage (its array and ADC leakage over the run).
 - area efficiency = peak operations per second / macro area (bit cells + periphery + DACs + converters);
@@ -35,7 +35,7 @@ from tlm.engines.result import KIND_NAMES
 from tlm.config.workload import parse_workload
 from tlm.config.yamlio import load_text
 
-MACRO_KINDS = ("dp_array", "input_drivers", "adc")  # the macro's own event kinds (ADC incl. ABN)
+MACRO_KINDS = ("dp_array", "input_drivers", "input_dac", "adc")  # the macro's own event kinds (ADC incl. ABN)
 KERNEL = 3  # 3 x 3 x 128 = 1152 rows: the kernel that fills the IMAGINE macro
 MAP_HW = 32  # output feature map side of the generated runs (32 x 32 pixels, 'same' padding)
 REF_BITS = 8  # IMAGINE's system-level figure is given at 8b
@@ -270,9 +270,8 @@ def macro_energy_shares(arch, fig) -> dict:
     wl = peak_workload(arch, fig.input_bits, fig.weight_bits, fig.output_bits)
     r = simulate(arch, wl)
     e = r.energy_pj[0]
-    drv, adc = float(e[KIND_NAMES.index("input_drivers")]), float(e[KIND_NAMES.index("adc")])
-    dac = float(hw_macro.dac_energy_pj(arch, float(r.per_layer["dp_cycles"][0]) * arch.macro.rows))
-    parts = {"array": float(e[KIND_NAMES.index("dp_array")]) + drv - dac, "dac": dac, "adc": adc, "misc": 0.0}
+    k = {n: float(e[KIND_NAMES.index(n)]) for n in ("dp_array", "input_drivers", "input_dac", "adc")}
+    parts = {"array": k["dp_array"] + k["input_drivers"], "dac": k["input_dac"], "adc": k["adc"], "misc": 0.0}
     total = sum(parts.values())
     return {k: v / total for k, v in parts.items()}
 

@@ -31,7 +31,14 @@ from tlm.engines.transaction.payload import Command, Payload, Status
 from tlm.engines.transaction.quantum import QuantumKeeper
 from tlm.engines.transaction.stats import KIND
 
-_DP, _DRV, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["weight_write"]
+_DP, _DRV, _DAC, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["input_dac"], KIND["weight_write"]
+_DP_KINDS = (_DP, _DRV, _DAC)
+
+
+def dp_energies(arch, tile, n, density):
+    """The (DP array, input driver, row DAC) energies of `n` DP phases of `tile` (tlm/hw/macro.py)."""
+    return (hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, density),
+            hw_macro.input_driver_energy_pj(arch, tile.rows * n, density), hw_macro.dac_energy_pj(arch, tile.rows * n))
 _CTRL = KIND["controller"]
 
 
@@ -85,8 +92,8 @@ class Macro(Block):
         """Charge the controller energy of a tile run over pixels [lo, end): the input-window registers of
         the tile's rows clock for the tile's nominal compute time (a run over part of its pixels: that
         share), the ABN parameters are loaded with its first pixel.  Returns a full chunk's (DP array,
-        input driver) energies at the plan's density.  Both depend only on the arguments below, memoized
-        (the mapped runs repeat the same tile runs image after image)."""
+        input driver, row DAC) energies at the plan's density.  All depend only on the arguments below,
+        memoized (the mapped runs repeat the same tile runs image after image)."""
         P, rows = plan.pixels, tile.rows
         whole = (lo == 0 and end == P) or plan.passes > 1  # the whole tile, or one pass of it (a full tile
         # run over one image's pixels, its weights and ABN parameters loaded again: tlm/mapping/batching.py)
@@ -99,10 +106,9 @@ class Macro(Block):
                 self.energies.clear()
             arch, n = self.arch, key[7]
             e = self.energies[key] = (hw_ctrl.tile_energy_pj(arch, *key[:5]),
-                                      hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, plan.density),
-                                      hw_macro.input_driver_energy_pj(arch, rows * n, plan.density))
+                                      *dp_energies(arch, tile, n, plan.density))
         self.stats.energy[plan.row][_CTRL] += e[0]
-        return e[1], e[2]
+        return e[1:]
 
     def _compute_data(self, plan, tile, lo, hi, n):
         """A functional run's COMPUTE: views of the chunk's inputs, its DPs on the array's weights
@@ -114,8 +120,8 @@ class Macro(Block):
         dps, ones = data.dp(plan, tile, lo, hi)
         cmp.status = Status.OK
         d = ones / (n * tile.rows)
-        energy[_DP] += hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, d)
-        energy[_DRV] += hw_macro.input_driver_energy_pj(arch, tile.rows * n, d)
+        for k, v in zip(_DP_KINDS, dp_energies(arch, tile, n, d)):
+            energy[k] += v
         return dps
 
     def _tile(self, plan, tile, lo, end, shared):
@@ -128,14 +134,12 @@ class Macro(Block):
         t_dp, t_cv, r_in, dens = plan.t_dp, plan.t_cv, plan.dp_phases, plan.density
         pipelined = adc.pipelined
         energy, dp_count, busy, traced = st.energy[row], self.dp_cycles, self.track.busy, self.trace is not None
-        dp_energy, drv_energy = hw_macro.dp_array_energy_pj, hw_macro.input_driver_energy_pj
-        cells, cols, rows = tile.cells, tile.cols, tile.rows
         span, base, cap = tile.read_bits, plan.in_addr + tile.in_lo, sram.capacity
         access, convert, data, name, quantum = sram.access, adc.convert, self.sys.data, self.name, qk.quantum
         per_px = t_dp if pipelined else t_dp + t_cv  # the macro's own cycles per pixel
         t = qk.now  # local time, absolute
         adc.start_tile(t, plan, tile)
-        e_dp, e_drv = self._run_energy(plan, tile, lo, end)  # a full chunk's DP energies
+        e_full = self._run_energy(plan, tile, lo, end)  # a full chunk's DP energies
         n_full = cp * r_in
         while lo < end:
             hi = lo + cp if lo + cp < end else end
@@ -153,12 +157,11 @@ class Macro(Block):
             dps = None
             if data is not None:  # functional run: the chunk's inputs and DPs; the energy follows the data
                 dps = self._compute_data(plan, tile, lo, hi, n)
-            elif n == n_full:
-                energy[_DP] += e_dp
-                energy[_DRV] += e_drv
-            else:
-                energy[_DP] += dp_energy(arch, cells * n, cols * n, dens)
-                energy[_DRV] += drv_energy(arch, rows * n, dens)
+            else:  # a full chunk's energies are computed once per tile run
+                e = e_full if n == n_full else dp_energies(arch, tile, n, dens)
+                energy[_DP] += e[0]
+                energy[_DRV] += e[1]
+                energy[_DAC] += e[2]
             dp_count[row] += n
             # conversions and write-back; the ADC pipeline says when the next chunk's DPs may start
             t = convert(row, lo, hi, t + t_dp, dps)
