@@ -115,3 +115,11 @@ def test_importtime_shows_no_other_command(argv):
     assert {n for n in names if n.startswith("tlm.cli.commands.") and n != "tlm.cli.commands._common"} == \
         {"tlm.cli.commands.simulate"}
     assert not _heavy(names) and not {n for n in names if n.split(".")[0] == "rich"}
+
+
+def test_simulate_loads_no_api_module_it_does_not_call():
+    """tlm/api loads its result types, the file-level commands and accuracy when first asked (`_LAZY`):
+    a `tlm simulate` goes through tlm.api and needs none of them."""
+    mods = loaded("simulate", "resnet8", "-q")
+    assert "tlm.api" in mods  # (the command does go through the API: the check below is not vacuous)
+    assert not {"tlm.api._commands", "tlm.api._results", "tlm.api._accuracy"} & mods

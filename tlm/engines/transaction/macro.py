@@ -33,13 +33,13 @@ from tlm.engines.transaction.stats import KIND
 
 _DP, _DRV, _DAC, _WW = KIND["dp_array"], KIND["input_drivers"], KIND["input_dac"], KIND["weight_write"]
 _DP_KINDS = (_DP, _DRV, _DAC)
+_CTRL = KIND["controller"]
 
 
 def dp_energies(arch, tile, n, density):
     """The (DP array, input driver, row DAC) energies of `n` DP phases of `tile` (tlm/hw/macro.py)."""
     return (hw_macro.dp_array_energy_pj(arch, tile.cells * n, tile.cols * n, density),
             hw_macro.input_driver_energy_pj(arch, tile.rows * n, density), hw_macro.dac_energy_pj(arch, tile.rows * n))
-_CTRL = KIND["controller"]
 
 
 class Macro(Block):
