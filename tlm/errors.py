@@ -7,16 +7,27 @@ Anything else that escapes is a bug in tlm: the CLI prints a short message and e
 from __future__ import annotations
 
 import reprlib
-from dataclasses import dataclass
 
 
-@dataclass
 class Where:
-    """Where a value came from: a file and, when known, a 1-based line and column."""
+    """Where a value came from: a file and, when known, a 1-based line and column.  (A plain class, not a
+    dataclass: it is made for every position an error could name, and a dataclass costs its generated
+    methods' compilation at every start -- tlm/records.py.  Equal and printed as a dataclass would be.)"""
 
-    file: str = "<input>"
-    line: int | None = None
-    col: int | None = None
+    __slots__ = ("file", "line", "col")
+
+    def __init__(self, file: str = "<input>", line: int | None = None, col: int | None = None):
+        self.file, self.line, self.col = file, line, col
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return (self.file, self.line, self.col) == (other.file, other.line, other.col)
+        return NotImplemented
+
+    __hash__ = None  # mutable, as before
+
+    def __repr__(self) -> str:
+        return f"Where(file={self.file!r}, line={self.line!r}, col={self.col!r})"
 
     def __str__(self) -> str:
         s = _clip(self.file, 300)

@@ -70,9 +70,9 @@ def load_workload(workload: WorkloadLike = None, arch: ArchLike = None, override
 
 def _override_texts(overrides: Overrides) -> list[str]:
     """{path: value} (or `PATH=VALUE` strings) as the command line's `--set` texts."""
-    from tlm.config.overrides import format_cell
     if not overrides:
-        return []
+        return []  # (tlm/config/overrides.py not even imported: a run without --set never needs it)
+    from tlm.config.overrides import format_cell
     if isinstance(overrides, str):
         raise TypeError("overrides: a dict {path: value} or a list of 'PATH=VALUE' strings, not one string")
     if not isinstance(overrides, Mapping):
@@ -90,8 +90,11 @@ def apply_overrides(arch: Arch, workload: Workload | None = None, overrides: Ove
     """(arch, workload) with `overrides` applied: {path: value} with the paths of `--set` (architecture
     fields such as 'macro.count', workload ones such as 'workload.precision' or 'precision.weight'),
     each value checked and the result validated as the YAML files are (tlm/config/overrides.py)."""
+    texts = _override_texts(overrides)
+    if not texts:
+        return arch, workload
     from tlm.config.overrides import override
-    return override(arch, workload, _override_texts(overrides))
+    return override(arch, workload, texts)
 
 
 def _prepared(arch, workload, overrides, mapping):

@@ -25,8 +25,9 @@ Two digital types exist mainly for imported graphs (tlm/onnxio/graph.py):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from tlm.records import Record, record
 from tlm.errors import InputError, Where, did_you_mean, short
 from tlm.config.schema import check_value
 from tlm.config.yamlio import YDict, YList, load_file, to_ydict
@@ -45,8 +46,8 @@ MAX_MACS_PER_RUN = 1 << 40  # MACs plus digital post-processing ops, ~1.1e12
 MAX_ACTIVATIONS_PER_RUN = 1 << 36  # elements of the input and of every layer output, ~6.9e10
 
 
-@dataclass
-class Layer:
+@record
+class Layer(Record):
     """One layer with its resolved shapes and precisions."""
 
     name: str
@@ -92,8 +93,10 @@ class Layer:
         return self.out_pixels * self.c_out * self.kernel[0] * self.kernel[1] * (self.c_in // self.groups)
 
 
-@dataclass
-class Workload:
+@record
+class Workload(Record):
+    """A network: its input, batch and layers (in execution order), as loaded and checked."""
+
     name: str
     input_shape: tuple[int, ...]
     input_bits: int

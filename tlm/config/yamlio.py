@@ -243,8 +243,12 @@ def read_text(path: str | os.PathLike, what: str = "file", regular_only: bool = 
 
 
 def load_file(path: str | os.PathLike, what: str = "file", regular_only: bool = False):
-    """Load a YAML file; the top level must be a mapping."""
-    data = load_text(read_text(path, what, regular_only), str(path))
+    """Load a YAML file; the top level must be a mapping.  A file that loaded before (the same text and
+    name) is read from the cache of parsed files (tlm/config/yamlcache.py)."""
+    from tlm.config import yamlcache
+    text, file = read_text(path, what, regular_only), str(path)
+    data = yamlcache.load(text, file, lambda: load_text(text, file), lambda d: isinstance(d, YDict),
+                          (Path(__file__), _Base.__name__))
     if not isinstance(data, YDict):
         raise InputError(f"the top level of a {what} must be a mapping of fields",
                          Where(str(path), 1, 1))

@@ -3,9 +3,11 @@ per-component statistics, next to the fully resolved configuration that produced
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
+
+from tlm.records import Record, record
 
 # (event kind, component it belongs to).  'external' is off-chip and kept out of the on-chip total.
 ENERGY_KINDS = (
@@ -57,8 +59,8 @@ ROW_COLUMNS = (
 )
 
 
-@dataclass
-class Result:
+@record
+class Result(Record):
     """Everything one run produced.  Row i of every per-layer array is `layer_names[i]`; the last row is
     the image I/O (input DMA in, output DMA out)."""
 

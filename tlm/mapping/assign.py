@@ -3,8 +3,10 @@ of the slowest stages onto spare macros.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
 import numpy as np
+from tlm.records import Record, record
 from tlm.errors import InputError, Where
 from tlm.hw import controller as hw_ctrl
 from tlm.hw.macro import block_rows
@@ -15,8 +17,8 @@ from tlm.mapping.packing import Place, comp_mapping, pack_balanced, packing, res
 from tlm.mapping.replicate import search
 
 
-@dataclass
-class Assignment:
+@record
+class Assignment(Record):
     """Where every tile lives: the output of the mapper for one policy."""
     policy: str
     macros: int  # macros in the architecture

@@ -10,12 +10,12 @@ Dense layers are 1x1 convs over a 1x1 map.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from tlm import hw  # noqa: F401  (the package of cost formulas)
+from tlm.records import Record, record
 from tlm.errors import InputError
 from tlm.hw import macro as hw_macro
 
@@ -24,8 +24,8 @@ def cdiv(a, b):
     return -(-a // b)
 
 
-@dataclass
-class Mapping:
+@record
+class Mapping(Record):
     """Per compute layer (arrays of equal length)."""
 
     rows_per_group: np.ndarray

@@ -3,16 +3,17 @@ first-fit decreasing onto shelves, and the balanced spread.  The rule is describ
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
+from tlm.records import Record, record
 from tlm.hw.macro import block_rows
 from tlm.mapping.geometry import cdiv, map_layers, tile_grid
 
 
 # ---- placement --------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Place:
+@record(slots=True)
+class Place(Record):
     """One weight tile (of one replica) on a macro: rows [row0, row0 + rows) x columns [col0, col0 + cols)
     occupied (rows rounded up to whole DP-split blocks; `used_rows` are the rows it drives)."""
     layer: int  # workload layer index

@@ -54,10 +54,10 @@ Volume rules (one place): tlm/mapping/rules.py (moves_data, weight_load_cycles, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from tlm.records import Record, record
 from tlm.errors import InputError, Where
 from tlm.hw import adc as hw_adc
 from tlm.hw import controller as hw_ctrl
@@ -79,8 +79,10 @@ MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer sta
 
 
 # ---- the plan ---------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Tile:
+@record(slots=True)
+class Tile(Record):
+    """One weight tile of a layer: what it drives, converts, reads and writes, and where it runs."""
+
     index: int
     row_tile: int  # 0 .. row_tiles-1: which slice of the kernel rows
     last_row: bool  # its conversions are final outputs (else partial sums)
@@ -102,8 +104,10 @@ class Tile:
     shape: object = None  # its tlm.mapping.geometry.TileShape (groups, channels and kernel rows it holds)
 
 
-@dataclass(slots=True)
-class LayerPlan:
+@record(slots=True)
+class LayerPlan(Record):
+    """One layer of the plan: its volumes, cycle costs and SRAM addresses (compute or digital)."""
+
     row: int
     name: str
     type: str

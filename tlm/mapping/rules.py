@@ -12,10 +12,11 @@ every tile of a layer the time of a full tile.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from tlm.records import Record, record
 from tlm.hw import dma as hw_dma
 from tlm.hw import macro as hw_macro
 from tlm.config.workload import VIEW_TYPES, Workload
@@ -119,8 +120,8 @@ def split_share(total: int, parts: int, k: int) -> int:
 
 
 # ---- the SRAM layout --------------------------------------------------------------------------------
-@dataclass
-class SramLayout:
+@record
+class SramLayout(Record):
     """Bit addresses of the activation tensors in the SRAM.  Tensors are placed one after the other in a
     ring over the capacity, each starting on an interleave boundary (a word with word interleaving, a new
     bank with one contiguous range per bank); views share their source's address.  The bank of an

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
+
 from typing import NamedTuple
 import numpy as np
+from tlm.records import Record, record
 from tlm.errors import InputError, Where
 from tlm.hw import dma as hw_dma
 from tlm.hw import postproc as hw_pp
@@ -18,8 +20,8 @@ from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
 
 
 # ---- the schedule -----------------------------------------------------------------------------------
-@dataclass
-class Schedule:
+@record
+class Schedule(Record):
     """Jobs in execution order; job j runs on resource `res[j]` for `cost[j]` cycles once every job in
     `deps[j]` is done.  `start`/`end` are the contention-free times (the bound)."""
     names: list  # resource names: macro0.., postproc, dma.in, dma.out

@@ -5,30 +5,27 @@ JSON, named by the SHA-256 of the file's bytes (and of its name, which names the
 importer's version (a hash of the importer's own
 source files and the package version: a changed importer never reads an older entry).  The folder is the
 user's cache folder, $XDG_CACHE_HOME/imagine-tlm/onnx or ~/.cache/imagine-tlm/onnx ($TLM_CACHE_DIR
-replaces it; an empty value turns the cache off).  Writes go to a temporary file in the folder, then
-os.replace: concurrent runs each write a whole entry and the last one stays; a reader never sees half of
-one.  The folder is kept under MAX_BYTES (the least recently used entries go first).  An entry that does not
-read back (truncated, edited) is converted again and rewritten, with one note saying so.  Any error of the
-cache itself (a read-only home, a full disk) only means the model is converted as if there were none.
+replaces ~/.cache/imagine-tlm; an empty value turns the cache off).  Entries are read and written by
+tlm/filecache.py: concurrent runs each write a whole entry and the last one stays, a reader never sees
+half of one, only regular files of this user are read or renamed over.  The folder is kept under
+MAX_BYTES (the least recently used entries go first).  An entry that does not read back (truncated,
+edited) is converted again and rewritten, with one note saying so.  Any error of the cache itself (a
+read-only home, a full disk) only means the model is converted as if there were none.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from tlm import filecache
 
 MAX_BYTES = 64 << 20  # the whole folder; a converted ResNet-50 is ~100 kB
 _SOURCES = ("graph.py", "shapes.py")  # the importer: its version is a hash of these
 
 
 def folder() -> Path | None:
-    env = os.environ.get("TLM_CACHE_DIR")
-    if env is not None:
-        return Path(env) / "onnx" if env else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "imagine-tlm" / "onnx"
+    return filecache.folder("onnx")
 
 
 def importer_version() -> str:
@@ -59,62 +56,20 @@ def _entry(path) -> Path | None:
 
 def _read(entry: Path):
     """The cached mapping, None when there is no entry, or False when the entry does not read back."""
+    raw = filecache.read(entry)
+    if raw is None or raw is False:
+        return raw
     try:
-        text = entry.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeError):
-        return False
-    try:
-        data = json.loads(text)
-    except ValueError:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:  # (UnicodeDecodeError too)
         return False
     if not isinstance(data, dict) or not isinstance(data.get("layers"), list) or "input" not in data:
         return False
-    try:
-        os.utime(entry)  # (recently used: kept longest)
-    except OSError:
-        pass
     return data
 
 
 def _write(entry: Path, data: dict) -> None:
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
-            os.replace(tmp, entry)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        _trim(entry.parent)
-    except OSError:
-        pass  # no cache here: converted again next time
-
-
-def _trim(d: Path) -> None:
-    """Remove the least recently used entries while the folder holds more than MAX_BYTES."""
-    files = []
-    for p in d.glob("*.json"):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        files.append((st.st_mtime, st.st_size, p))
-    total = sum(s for _t, s, _p in files)
-    for _t, s, p in sorted(files):
-        if total <= MAX_BYTES:
-            break
-        try:
-            p.unlink()
-            total -= s
-        except OSError:
-            pass
+    filecache.write(entry, json.dumps(data, separators=(",", ":")).encode("utf-8"), MAX_BYTES, "*.json")
 
 
 def cached_workload_data(path, convert):

@@ -23,8 +23,8 @@ Fields (every one is read by some target or initiator):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
+from tlm.records import Record, record
 
 class Command(enum.IntEnum):
     READ = 0      # move `length` bits out of a target (activation stream, psum read-back, image out)
@@ -44,8 +44,10 @@ class TransactionError(RuntimeError):
     """A target answered with an error: the run stops (the message names target, initiator and work)."""
 
 
-@dataclass(slots=True)
-class Payload:
+@record(slots=True)
+class Payload(Record):
+    """One transaction: command, address and length (bits), the work it carries and the target's answer."""
+
     command: Command
     address: int = 0
     length: int = 0  # bits
