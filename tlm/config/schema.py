@@ -15,6 +15,7 @@ import typing
 from dataclasses import MISSING, field
 
 from tlm.errors import InputError, Where, did_you_mean, short
+from tlm.records import install_init
 from tlm.config.yamlio import YDict
 
 _NO_DEFAULT = MISSING
@@ -75,11 +76,15 @@ class Section:
 
 
 def frozen_section(cls):
-    """`@dataclass(frozen=True)` for a `Section` subclass, at a sixth of the import cost: the dataclass
-    machinery generates only `__init__` (each generated method is compiled when the module loads, ~0.2 ms
-    apiece, and a CLI run loads every section); `Section` gives the rest generically."""
+    """`@dataclass(frozen=True)` for a `Section` subclass, at a fraction of the import cost: the dataclass
+    machinery generates no method (each generated method is compiled when the module loads, ~0.2 ms
+    apiece, and a CLI run loads every section); `Section` gives them generically, and `__init__` is the
+    one shared by the records (tlm/records.py: it fills the instance's `__dict__`, past the frozen
+    `__setattr__`)."""
     assert issubclass(cls, Section), cls
-    return dataclasses.dataclass(cls, repr=False, eq=False)
+    cls = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
+    install_init(cls)
+    return cls
 
 
 def _type_name(t) -> str:

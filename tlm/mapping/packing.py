@@ -12,7 +12,7 @@ from tlm.mapping.geometry import cdiv, map_layers, tile_grid
 
 
 # ---- placement --------------------------------------------------------------------------------------
-@record(slots=True)
+@record(slots=True, generated_init=True)  # (made per tile / per transaction: the fastest __init__)
 class Place(Record):
     """One weight tile (of one replica) on a macro: rows [row0, row0 + rows) x columns [col0, col0 + cols)
     occupied (rows rounded up to whole DP-split blocks; `used_rows` are the rows it drives)."""

@@ -79,7 +79,7 @@ MAX_COMPUTE_TXN_PER_LAYER = 100_000  # bigger chunks past this: a huge layer sta
 
 
 # ---- the plan ---------------------------------------------------------------------------------------
-@record(slots=True)
+@record(slots=True, generated_init=True)  # (made per tile / per transaction: the fastest __init__)
 class Tile(Record):
     """One weight tile of a layer: what it drives, converts, reads and writes, and where it runs."""
 

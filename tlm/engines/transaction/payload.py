@@ -44,7 +44,7 @@ class TransactionError(RuntimeError):
     """A target answered with an error: the run stops (the message names target, initiator and work)."""
 
 
-@record(slots=True)
+@record(slots=True, generated_init=True)  # (made per tile / per transaction: the fastest __init__)
 class Payload(Record):
     """One transaction: command, address and length (bits), the work it carries and the target's answer."""
 
