@@ -123,3 +123,25 @@ def test_simulate_loads_no_api_module_it_does_not_call():
     mods = loaded("simulate", "resnet8", "-q")
     assert "tlm.api" in mods  # (the command does go through the API: the check below is not vacuous)
     assert not {"tlm.api._commands", "tlm.api._results", "tlm.api._accuracy"} & mods
+
+
+def test_simulate_without_set_loads_no_override_module():
+    """`--set` is parsed by tlm/config/overrides.py (and its dataclass): a run without it never imports it."""
+    assert "tlm.config.overrides" not in loaded("simulate", "resnet8", "-q")
+    assert "tlm.config.overrides" in loaded("simulate", "resnet8", "-q", "--set", "macro.count=2")  # (not vacuous)
+
+
+def test_a_named_command_builds_only_its_own_parser():
+    """Each subparser costs ~0.1 ms (argparse looks its messages up through gettext): `tlm simulate` builds
+    the simulate parser alone; `tlm --help` and an unknown command list them all."""
+    import argparse
+
+    from tlm import cli
+
+    def commands(argv):
+        parser, handlers = cli.build_parser(argv)
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return set(sub.choices), set(handlers)
+    every = {c.name for c in cli._command_table()}
+    assert commands(["simulate", "resnet8"]) == ({"simulate"}, {"simulate"})
+    assert commands(["--help"])[0] == commands(["simulat"])[0] == every and len(every) > 5

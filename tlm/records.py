@@ -49,8 +49,10 @@ class _Init:
 def _bind(spec: _Init, args: tuple, kwargs: dict) -> None:
     """The positional arguments into `kwargs`, with the generated `__init__`'s errors."""
     if len(args) > len(spec.names):
-        raise TypeError(f"{spec.qualname}.__init__() takes {len(spec.names) + 1} positional arguments but "
-                        f"{len(args) + 1} were given")
+        hi, lo = len(spec.names) + 1, len(spec.required) + 1  # (+ self; the required fields come first)
+        takes = f"{hi} positional argument{'s' if hi > 1 else ''}" if lo == hi else \
+            f"from {lo} to {hi} positional arguments"
+        raise TypeError(f"{spec.qualname}.__init__() takes {takes} but {len(args) + 1} were given")
     for name, value in zip(spec.names, args):
         if name in kwargs:
             raise TypeError(f"{spec.qualname}.__init__() got multiple values for argument '{name}'")
