@@ -145,3 +145,30 @@ def test_a_named_command_builds_only_its_own_parser():
     every = {c.name for c in cli._command_table()}
     assert commands(["simulate", "resnet8"]) == ({"simulate"}, {"simulate"})
     assert commands(["--help"])[0] == commands(["simulat"])[0] == every and len(every) > 5
+
+
+def test_section_field_types_resolve_as_get_type_hints_without_it(monkeypatch):
+    """tlm/config/schema._hints resolves the sections' field types by name (compiling a hundred annotations
+    with typing.get_type_hints costs ~2 ms at every start): the same types, and loading the shipped
+    architecture needs no get_type_hints at all."""
+    import dataclasses
+    import typing
+
+    from tlm.config import arch, schema
+    from tlm.hw import controller  # noqa: F401  (its sections)
+    classes, todo = [], list(schema.Section.__subclasses__())
+    while todo:
+        c = todo.pop()
+        todo += c.__subclasses__()
+        if dataclasses.is_dataclass(c):
+            classes.append(c)
+    assert len(classes) >= 15
+    for c in classes:
+        hints = typing.get_type_hints(c)
+        assert schema._hints(c) == {f.name: hints[f.name] for f in dataclasses.fields(c)}, c
+    calls = []
+    real = typing.get_type_hints
+    monkeypatch.setattr(typing, "get_type_hints", lambda *a, **k: calls.append(a) or real(*a, **k))
+    schema._hints.cache_clear()
+    arch.load_arch(ROOT / "configs" / "imagine.yaml")
+    assert calls == []

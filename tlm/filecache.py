@@ -32,13 +32,14 @@ def folder(kind: str) -> Path | None:
 def sha256():
     """A new SHA-256 hash object, from the interpreter's own module when it has one (`hashlib` loads
     OpenSSL: ~3 ms at every start, more than the YAML cache saves)."""
-    try:
-        from _sha2 import sha256 as new  # Python >= 3.12
+    import sys
+    try:  # (a failed import searches the whole path: ask for the one this Python has)
+        if sys.version_info >= (3, 12):
+            from _sha2 import sha256 as new
+        else:
+            from _sha256 import sha256 as new
     except ImportError:
-        try:
-            from _sha256 import sha256 as new  # Python 3.10, 3.11
-        except ImportError:
-            from hashlib import sha256 as new
+        from hashlib import sha256 as new
     return new()
 
 
