@@ -172,3 +172,13 @@ def test_section_field_types_resolve_as_get_type_hints_without_it(monkeypatch):
     schema._hints.cache_clear()
     arch.load_arch(ROOT / "configs" / "imagine.yaml")
     assert calls == []
+
+
+def test_a_sequential_run_loads_no_schedule_module():
+    """The job schedule (tlm/mapping/schedule.py, ~1 ms to load) and the replica search are for the mapped
+    policies only: tlm/mapping/mapper.py re-exports the schedule's names lazily, assign imports the search
+    when it runs."""
+    mods = loaded("simulate", "resnet8", "-q")
+    assert not {"tlm.mapping.schedule", "tlm.mapping.replicate"} & mods
+    mods = loaded("simulate", "mnist_cnn", "-q", "--set", "macro.count=8", "--mapping", "replicate")
+    assert {"tlm.mapping.schedule", "tlm.mapping.replicate"} <= mods  # (not vacuous)

@@ -14,7 +14,6 @@ from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_PACK_TILES
 from tlm.mapping.packing import Place, comp_mapping, pack_balanced, packing, residency_bound
-from tlm.mapping.replicate import search
 
 
 @record
@@ -188,6 +187,7 @@ def stage_cycles(asg, layer_work):
 def _replicate(arch, wl, asg, rects, comp, where, rc):
     """Placement and copies searched together (tlm/mapping/replicate.py) from the tight packing `where`."""
     H = {i: _hw(wl.layers[i].out_shape)[0] for i in comp}
+    from tlm.mapping.replicate import search  # (the replicate policy only: not loaded by other runs)
     f, places = search(arch, rects, comp, rc, H, asg.macros_for_residency, where, asg.macros)
     asg.replicas = f
     for (i, k, r), (mac, r0, c0) in sorted(places.items()):
