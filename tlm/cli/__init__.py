@@ -38,12 +38,16 @@ def _import(name: str):
     return __import__(name, fromlist=["NAME"])
 
 
-def _command_table() -> list:
+def _command_table(wanted: str | None = None) -> list:
     """(name, module, help, order) of every command: COMMANDS, and any module of tlm/cli/commands/ it does
-    not list (found by file name; imported to read its NAME and HELP -- slower, so list new ones)."""
+    not list (found by file name; imported to read its NAME and HELP -- slower, so list new ones).  When
+    COMMANDS has the command `wanted`, only that one (the folder is not listed)."""
     import os
 
     from tlm.cli import commands
+    mine = [c for c in commands.COMMANDS if c.name == wanted]
+    if mine:
+        return mine
     table = {c.module: c for c in commands.COMMANDS}
     here = os.path.dirname(commands.__file__)
     for f in sorted(os.listdir(here)):
@@ -76,7 +80,7 @@ def build_parser(argv=()):
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     handlers = {}
     wanted = _wanted(argv)
-    table = _command_table()
+    table = _command_table(wanted)
     if any(c.name == wanted for c in table):  # the others are only listed by `tlm --help` and a usage error,
         table = [c for c in table if c.name == wanted]  # which name no command: each parser costs ~0.1 ms
     for c in table:

@@ -88,12 +88,13 @@ def run(args) -> int:
     import contextlib
 
     _flag_paths(args)
-    from tlm.present.outputs import check_output_paths
-    real = lambda v: None if v is True else v  # noqa: E731  (True: into the -o folder)
-    check_output_paths("simulate", {"--json": args.json, "--trace": real(args.trace)},
-                       {"--csv": (args.csv, ("summary.csv", "layers.csv", "energy.csv", "blocks.csv")),
-                        "--plot": (real(args.plot), ("run_energy.png", "run_energy.svg")),
-                        "-o": (args.out, ())})  # before any work
+    if args.json or args.trace or args.csv or args.plot or args.out:  # (else nothing to check, nothing to load)
+        from tlm.present.outputs import check_output_paths
+        real = lambda v: None if v is True else v  # noqa: E731  (True: into the -o folder)
+        check_output_paths("simulate", {"--json": args.json, "--trace": real(args.trace)},
+                           {"--csv": (args.csv, ("summary.csv", "layers.csv", "energy.csv", "blocks.csv")),
+                            "--plot": (real(args.plot), ("run_energy.png", "run_energy.svg")),
+                            "-o": (args.out, ())})  # before any work
     arch, wl = _inputs(args)
     with contextlib.ExitStack() as stack:
         scratch = None  # a folder for the trace and plots that join the -o folder's set of files
