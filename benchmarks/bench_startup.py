@@ -8,10 +8,12 @@ the command once and listing them (tlm.services.bench.command_modules).
 
 The measurement (tlm.services.bench.startup_cpu_ms): CPU time (user + system, from the children's
 resource usage: the time spent waiting for a core does not count), command and floor interleaved with
-their order alternating, 31 rounds after a warm-up that writes the .pyc files; the figure is the median
-of the paired differences, so a drift of the machine's load moves both sides of a pair.  Both run with
-one BLAS thread, as the `tlm` command sets it: a floor importing numpy with the default thread count
-spins idle OpenBLAS threads and used to come out above the command (-71 ms).  extra_info holds the
+their order alternating, 31 rounds after a warm-up that writes the .pyc files and the cache of parsed
+YAML files (tlm/config/yamlcache.py, in the user's cache folder; TLM_CACHE_DIR='' measures without it),
+as a user's earlier run leaves them; the figure is the median of the paired differences, so a drift of
+the machine's load moves both sides of a pair.  Both run with one BLAS thread, as the `tlm` command
+sets it: a floor importing numpy with the default thread count spins idle OpenBLAS threads and used to
+come out above the command (-71 ms).  extra_info holds the
 medians, the differences' quartiles, the wall medians and the floor's modules.
 """
 from pathlib import Path
