@@ -18,6 +18,7 @@ import stat
 from pathlib import Path
 
 MAX_ENTRY_BYTES = 64 << 20  # an entry larger than this is not read (a cache folder's whole size is smaller)
+_FLAGS = sum(getattr(os, f, 0) for f in ("O_NONBLOCK", "O_NOFOLLOW", "O_CLOEXEC"))  # (where the system has them)
 
 
 def folder(kind: str) -> Path | None:
@@ -47,7 +48,7 @@ def read(entry: Path) -> bytes | None | bool:
     """The bytes of `entry`; None when there is none; False when it cannot be an entry (not a regular
     file of this user, a symbolic link, too large, unreadable)."""
     try:
-        fd = os.open(entry, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(entry, os.O_RDONLY | _FLAGS)
     except FileNotFoundError:
         return None
     except OSError:  # ELOOP: a symbolic link; EACCES ...
