@@ -147,6 +147,26 @@ def test_a_named_command_builds_only_its_own_parser():
     assert commands(["--help"])[0] == commands(["simulat"])[0] == every and len(every) > 5
 
 
+def test_a_listed_command_does_not_list_the_commands_folder(monkeypatch):
+    """The folder of command modules is listed only to find modules COMMANDS does not name."""
+    import os
+
+    from tlm import cli
+
+    def no_listing(path):
+        raise AssertionError(f"listed {path}")
+    monkeypatch.setattr(os, "listdir", no_listing)
+    parser, handlers = cli.build_parser(["simulate", "resnet8"])
+    assert set(handlers) == {"simulate"}
+    with pytest.raises(AssertionError, match="listed"):
+        cli.build_parser(["--help"])  # (not vacuous: every command is listed from the folder too)
+
+
+def test_simulate_without_output_options_loads_no_output_checker():
+    assert "tlm.present.outputs" not in loaded("simulate", "resnet8", "-q")
+    assert "tlm.present.outputs" in loaded("simulate", "resnet8", "-q", "--json", os.devnull)  # (not vacuous)
+
+
 def test_section_field_types_resolve_as_get_type_hints_without_it(monkeypatch):
     """tlm/config/schema._hints resolves the sections' field types by name (compiling a hundred annotations
     with typing.get_type_hints costs ~2 ms at every start): the same types, and loading the shipped
