@@ -33,12 +33,11 @@ def folder(kind: str) -> Path | None:
 def sha256():
     """A new SHA-256 hash object, from the interpreter's own module when it has one (`hashlib` loads
     OpenSSL: ~3 ms at every start, more than the YAML cache saves)."""
+    import importlib
     import sys
-    try:  # (a failed import searches the whole path: ask for the one this Python has)
-        if sys.version_info >= (3, 12):
-            from _sha2 import sha256 as new
-        else:
-            from _sha256 import sha256 as new
+    try:  # the standard library's own module, named by version (a failed import searches the whole path)
+        new = (importlib.import_module("_sha2") if sys.version_info >= (3, 12) else
+               importlib.import_module("_sha256")).sha256
     except ImportError:
         from hashlib import sha256 as new
     return new()
