@@ -39,6 +39,10 @@ from tlm.hw import constants as hw_const
 from tlm.hw import technology_table as tt
 
 COMPARATOR_LOGIC_UNITS = 4  # [assumed] a StrongARM latch with offset trim ~ 4 flip-flop areas
+# A minimum inverter's layout area in 6T bit-cell areas: Nangate45 INV_X1 0.532 um2 over a 45nm 6T cell of
+# 0.30-0.35 um2 is 1.5-1.8; ASAP7 INVx1 0.044 um2 over the N7 6T 0.027 um2 is 1.6 [memory: the libraries'
+# cell areas]; the middle, range 1.5-1.8.  Sizes the driver chains (chain_area_um2).
+MIN_INVERTER_6T_CELLS = 1.6
 ELMORE_DISTRIBUTED = 0.38   # Elmore delay of a distributed RC line: 0.38 R C (Sakurai 1983 fit)
 DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp_cycles_per_bit",
            "macro.c_cell_ff", "macro.c_column_ff", "macro.c_row_driver_ff", "macro.bitcell_area_um2",
@@ -207,13 +211,50 @@ def driven_lines(arch, g) -> int:
     return geo["rows"] * arch.circuit.cells_per_compute + geo["cols"]
 
 
+def chain_area_um2(arch, load_ff) -> float:
+    """Layout area of a buffer chain tapered by 4 from a minimum gate to `load_ff`, um2.  Its stages' inputs
+    are load/4, load/16, ... (the output stage drives the load with a fan-out of 4): their sum is load/3
+    (geometric series of ratio 1/4).  A gate's area follows its input capacitance: a minimum inverter (N +
+    2x P: 3 minimum switch gates) takes `MIN_INVERTER_6T_CELLS` 6T cells, so the chain is
+    (load / 3) / (3 C_switch) minimum inverters of that area."""
+    t = _tech(arch)
+    inverters = load_ff / 3.0 / (3.0 * _switch_ff(arch))
+    return inverters * MIN_INVERTER_6T_CELLS * t("sram_6t_um2")
+
+
+def row_chain_um2(arch, g) -> float:
+    """One compute row's input driver: the buffer chain that drives the row's load (`row_load_ff`: with
+    multi-level inputs in the charge domain every cell's capacitor on the row), um2.  The same load sets
+    the driver's delay (`row_driver_ps`): a wide row or a big cell capacitor costs area and time."""
+    return chain_area_um2(arch, row_load_ff(arch, g))
+
+
 def areas(arch, g) -> dict:
+    """Areas of the macro's parts: the cell; the periphery (every driven line's decoder, level shifter and
+    timing, `driver_cells` 6T cells, plus each digital compute row's driver chain); a comparator and a
+    logic bit (`logic_cells` 6T cells a flip-flop equivalent); a row DAC's logic (its bits' logic, and for
+    a multi-level row the chain that drives the row's level, so a DAC's area follows the row it drives)."""
     t = _tech(arch)
     geo = geometry(arch, g)
     logic = g["logic_cells"] * t("sram_6t_um2")
-    return {"cell_um2": geo["cell_um2"], "periphery_mm2": driven_lines(arch, g) * g["driver_cells"]
-            * t("sram_6t_um2") / 1e6, "comparator_um2": COMPARATOR_LOGIC_UNITS * logic, "logic_um2": logic,
-            "input_dac_logic_um2": 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic}
+    chain = row_chain_um2(arch, g)
+    dac_row = arch.macro.input_drive == "multi_level"
+    lines = driven_lines(arch, g) * g["driver_cells"] * t("sram_6t_um2")
+    digital_rows = 0.0 if dac_row else geo["rows"] * chain
+    dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (chain if dac_row else 0.0)
+    return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows) / 1e6,
+            "comparator_um2": COMPARATOR_LOGIC_UNITS * logic + step_logic_um2(arch, g), "logic_um2": logic,
+            "input_dac_logic_um2": dac}
+
+
+def step_logic_um2(arch, g) -> float:
+    """Area of a SAR or ramp converter's step logic besides the latch and register: the `sar_logic_inv`
+    minimum inverters the energy model switches each step (comparator_ff: asynchronous clock generation,
+    the CDAC switch drivers, control) exist once per converter, `MIN_INVERTER_6T_CELLS` 6T cells each, um2.
+    A flash's comparators are bare latches (no step logic, as in comparator_ff)."""
+    if arch.adc.kind == "flash":
+        return 0.0
+    return g["sar_logic_inv"] * MIN_INVERTER_6T_CELLS * _tech(arch)("sram_6t_um2")
 
 
 def leakage_uw(arch, g) -> dict:
