@@ -25,9 +25,12 @@ technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minim
 the b register bits it clocks (the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
-its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per driven line (a
-word line per stored weight set of each compute row, and each column); a comparator 4 and a logic bit 1
-flip-flop-equivalent of `logic_cells` 6T cells.
+its capacitor (over it: the larger, at the table's over-cell MOM density; beside: the sum); each driven line
+(a word line per stored weight set of each compute row, and each column) `driver_cells` 6T cells of decoder,
+level shifter and timing, and each compute row the buffer chain that drives its load (logical effort: load/3
+of gate, a minimum inverter `MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's); a
+comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells, and a SAR or ramp converter
+the `sar_logic_inv` minimum inverters its step switches (the same logic the energy counts).
 Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
 """
 from __future__ import annotations
