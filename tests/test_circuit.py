@@ -50,6 +50,24 @@ def test_alpha_power_delay_factor_by_hand():
     assert tt.value(40, "fo4_ps") == pytest.approx(math.exp(math.log(12) + t * math.log(22 / 12)))
 
 
+def test_alpha_power_law_of_the_low_power_flavour_by_hand():
+    """65nm LP (`circuit.devices: lp`) has its own Vt 0.55 V and alpha 1.5 (the general-purpose 65nm: 0.45 V,
+    1.3), nominal 1.2 V.  From 1.2 V down to 0.85 V the LP gate delay grows
+    (0.85 / 0.30^1.5) / (1.2 / 0.65^1.5) = 5.1730 / 2.2899 = 2.2591 (a clock 2.26x slower: Jia JSSC 2020's
+    CIMU clock falls 2.5x, 100 -> 40 MHz), where the HP values would give (0.85 / 0.40^1.3) /
+    (1.2 / 0.75^1.3) = 2.7973 / 1.7442 = 1.6038.  With the node's alpha instead of the flavour's (1.3 at
+    Vt 0.55 V) it would be 1.9354: each of Vt and alpha matters."""
+    lp = tt.delay_factor(65, 0.85, "lp")
+    assert lp == pytest.approx((0.85 / 0.30 ** 1.5) / (1.2 / 0.65 ** 1.5), rel=1e-12)
+    assert lp == pytest.approx(2.2591, rel=1e-4)
+    assert tt.delay_factor(65, 0.85) == pytest.approx(1.6038, rel=1e-4)
+    assert lp != pytest.approx((0.85 / 0.30 ** 1.3) / (1.2 / 0.65 ** 1.3), rel=1e-3)  # 1.9354: alpha 1.3
+    assert tt.fo4_ps(65, 1.2, "lp") == pytest.approx(70.0)  # the LP FO4 at its nominal supply
+    assert tt.fo4_ps(65, 0.85, "lp") == pytest.approx(70.0 * lp)
+    # the switch on-resistance follows the same drive ratio (R ~ V / (V - Vt)^alpha)
+    assert tt.r_on_ohm(65, 0.85, 0.15, "lp") == pytest.approx(4870.0 / 0.15 * lp)
+
+
 def _rc_arch(arch, rows=128, bits=8, vd=0.8):
     return with_changes(arch, **{"macro.rows": rows, "macro.dp_split_blocks": 1, "adc.resolution_bits": bits,
                                  "technology.vdd_digital_v": vd})
