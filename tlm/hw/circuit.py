@@ -3,7 +3,8 @@ its circuit structure (`circuit:`, tlm/config/circuit.py), its node and supplies
 tlm/hw/technology_table.py) and the global constants (tlm/hw/constants.py).  No value here is keyed by
 design: a design differs only by the structure its config states.
 
-Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply):
+Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply; the
+FO4 and switch resistances follow the node's and device flavour's alpha-power law, technology_table.py):
 - every DP phase starts with the row driver: a buffer chain tapered by 4 from a minimum gate to the row's
   load, log4(C_row / C_gate) stages of one FO4 (logical effort);
 - charge-domain DP phase: the line settles to half an LSB of the converter, n = (b + 1) ln 2 time constants
