@@ -53,10 +53,10 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 90.96,
-    "pulse_fo4": 27.6,
-    "cap_parasitic": 0.3313,
-    "sar_logic_inv": 1037.0,
+    "decision_fo4": 91.5,
+    "pulse_fo4": 30.26,
+    "cap_parasitic": 0.6,
+    "sar_logic_inv": 1201.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,
