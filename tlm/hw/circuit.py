@@ -145,7 +145,8 @@ def period_ps(arch, g) -> float:
 def row_load_ff(arch, g) -> float:
     """Capacitance one row (input) line drives, fF: per physical column its pitch of wire and either the
     cell's compute capacitance as the row sees it (`row_cell_ff`: a multi-level row in the charge domain
-    charges every cell's capacitor to its DAC level) or two switch gates (a digital row: bit-serial or pulse inputs; the row driver's event)."""
+    charges every cell's capacitor to its DAC level) or two switch gates (a digital row: bit-serial or
+    pulse inputs; the row driver's event)."""
     caps, geo = capacitances(arch, g), geometry(arch, g)
     if arch.macro.input_drive == "multi_level" and arch.circuit.dp_domain == "charge":
         return geo["cols"] * (geo["pitch_um"] * _tech(arch)("c_wire_ff_per_um") + row_cell_ff(arch, g))

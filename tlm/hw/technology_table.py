@@ -152,11 +152,13 @@ NODES = {
 LP = {
     65: {
         "i_leak_cell_pa": V(5.0, 1.0, 20.0, "pA", "LP (high-Vt) 6T cells 1-20 pA at 65nm [estimate]"),
-        "vt_v": V(0.55, 0.45, 0.6, "V", _PTM + ": 65nm LP vth0 0.502 V (long channel, zero bias); the alpha-power "
-                  "fit's effective Vt of a high-Vt LP device sits above it [estimate]; with alpha 1.5 it gives "
-                  "Eyeriss' 2.5x clock from 0.82 to 1.17 V within 3% (" + _EYERISS + ") [derived]"),
-        "alpha": V(1.5, 1.3, 1.8, "", "LP devices (thicker oxide, lower lateral field) are less velocity-saturated "
-                   "than HP ones: 1.4-1.8 [estimate]; " + _ALPHA),
+        "vt_v": V(0.55, 0.45, 0.6, "V",
+                  _PTM + ": 65nm LP vth0 0.502 V (long channel, zero bias); the alpha-power fit's effective Vt "
+                  "of a high-Vt LP device sits above it [estimate]; with alpha 1.5 it gives Eyeriss' 2.5x clock "
+                  "from 0.82 to 1.17 V within 3% (" + _EYERISS + ") [derived]"),
+        "alpha": V(1.5, 1.3, 1.8, "",
+                   "LP devices (thicker oxide, lower lateral field) are less velocity-saturated than HP ones: "
+                   "1.4-1.8 [estimate]; " + _ALPHA),
         "r_on_ohm_um": V(4870.0, 3000.0, 6000.0, "ohm um", _PTM + ": 65nm LP 1.77 x 1.1 V / 400 uA/um [derived]"),
         "fo4_ps": V(70.0, 40.0, 100.0, "ps", "HP FO4 x the PTM LP/HP on-resistance ratio 3.2 [derived]"),
         "c_gate_ff_per_um": V(2.16, 1.5, 2.5, "fF/um", _PTM + ": 65nm LP 1.193 + 0.962"),
