@@ -50,6 +50,24 @@ def test_alpha_power_delay_factor_by_hand():
     assert tt.value(40, "fo4_ps") == pytest.approx(math.exp(math.log(12) + t * math.log(22 / 12)))
 
 
+def test_alpha_power_law_of_the_low_power_flavour_by_hand():
+    """65nm LP (`circuit.devices: lp`) has its own Vt 0.55 V and alpha 1.5 (the general-purpose 65nm: 0.45 V,
+    1.3), nominal 1.2 V.  From 1.2 V down to 0.85 V the LP gate delay grows
+    (0.85 / 0.30^1.5) / (1.2 / 0.65^1.5) = 5.1730 / 2.2899 = 2.2591 (a clock 2.26x slower: Jia JSSC 2020's
+    CIMU clock falls 2.5x, 100 -> 40 MHz), where the HP values would give (0.85 / 0.40^1.3) /
+    (1.2 / 0.75^1.3) = 2.7973 / 1.7442 = 1.6038.  With the node's alpha instead of the flavour's (1.3 at
+    Vt 0.55 V) it would be 1.9354: each of Vt and alpha matters."""
+    lp = tt.delay_factor(65, 0.85, "lp")
+    assert lp == pytest.approx((0.85 / 0.30 ** 1.5) / (1.2 / 0.65 ** 1.5), rel=1e-12)
+    assert lp == pytest.approx(2.2591, rel=1e-4)
+    assert tt.delay_factor(65, 0.85) == pytest.approx(1.6038, rel=1e-4)
+    assert lp != pytest.approx((0.85 / 0.30 ** 1.3) / (1.2 / 0.65 ** 1.3), rel=1e-3)  # 1.9354: alpha 1.3
+    assert tt.fo4_ps(65, 1.2, "lp") == pytest.approx(70.0)  # the LP FO4 at its nominal supply
+    assert tt.fo4_ps(65, 0.85, "lp") == pytest.approx(70.0 * lp)
+    # the switch on-resistance follows the same drive ratio (R ~ V / (V - Vt)^alpha)
+    assert tt.r_on_ohm(65, 0.85, 0.15, "lp") == pytest.approx(4870.0 / 0.15 * lp)
+
+
 def _rc_arch(arch, rows=128, bits=8, vd=0.8):
     return with_changes(arch, **{"macro.rows": rows, "macro.dp_split_blocks": 1, "adc.resolution_bits": bits,
                                  "technology.vdd_digital_v": vd})
@@ -111,6 +129,27 @@ def test_row_driver_and_multi_level_row_settling_by_hand(arch):
     wide = with_changes(ml, **{"macro.columns": 512})
     assert circuit.settle_ps(wide, G) - circuit.settle_ps(with_changes(base, **{"macro.columns": 512}), G) \
         == pytest.approx(4 * row_settle(256), rel=1e-9)
+
+
+def test_c2c_ladder_row_load_by_hand(arch):
+    """A multi-level row into C-2C ladders (22nm, 0.8 V, unit 1.0 fF, p = 0.2): each bit's shunt unit C feeds
+    a ladder node holding 2C to AC ground (R-2R's Thevenin R), so the row sees C x 2C / 3C = 2/3 fF plus the
+    unit's bottom-plate parasitic 0.2 fF: 0.8667 fF per cell, not the cell's 3 x 1.2 = 3.6 fF.  The cell holds
+    3 units over 0.75 fF/um2: 4 um2, pitch 2 um.  Row settling (multi-level minus bit-serial, 256 columns):
+    9 ln 2 x 0.38 x R_row C_row, R_row = 4 ohm/um x 2 um x 256 = 2,048 ohm, C_row = 256 x (2 x 0.2 + 0.8667)
+    = 324.3 fF: 0.38 x 2,048 x 324.3 fs = 252.4 ps, x 6.238 = 1,574.3 ps (with 3.6 fF per cell: 4,971 ps)."""
+    c2c = with_changes(_rc_arch(arch), **{"circuit.weighting": "c2c"})
+    ml = with_changes(c2c, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    assert circuit.row_cell_ff(ml, G) == pytest.approx(2.0 / 3.0 + 0.2)
+    assert circuit.geometry(ml, G)["pitch_um"] == pytest.approx(2.0)
+    c_row = 256 * (2.0 * 0.2 + 2.0 / 3.0 + 0.2)
+    assert circuit.row_load_ff(ml, G) == pytest.approx(c_row, rel=1e-12)
+    want = 9 * LN2 * 0.38 * (4.0 * 2.0 * 256) * c_row / 1000.0
+    assert circuit.settle_ps(ml, G) - circuit.settle_ps(c2c, G) == pytest.approx(want, rel=1e-9)
+    assert want == pytest.approx(1574.3, rel=1e-4)
+    # a binary cell of the same array: the row sees the whole cell, (1 + p) C
+    binary = with_changes(_rc_arch(arch), **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    assert circuit.row_cell_ff(binary, G) == pytest.approx(1.2)
 
 
 def test_sar_decision_chain_flash_and_ramp(arch):

@@ -3,7 +3,8 @@ its circuit structure (`circuit:`, tlm/config/circuit.py), its node and supplies
 tlm/hw/technology_table.py) and the global constants (tlm/hw/constants.py).  No value here is keyed by
 design: a design differs only by the structure its config states.
 
-Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply):
+Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply; the
+FO4 and switch resistances follow the node's and device flavour's alpha-power law, technology_table.py):
 - every DP phase starts with the row driver: a buffer chain tapered by 4 from a minimum gate to the row's
   load, log4(C_row / C_gate) stages of one FO4 (logical effort);
 - charge-domain DP phase: the line settles to half an LSB of the converter, n = (b + 1) ln 2 time constants
@@ -11,7 +12,8 @@ Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays 
   distributed column line, Elmore), R_switch the on-resistance of a minimum switch driven at the digital
   supply (alpha-power law); a multi-level (DAC) row carries an analog level that charges every cell's
   capacitor along the row, so its own distributed RC (0.38 x R_row x C_row, C_row = columns x (pitch of
-  wire + C_cell)) adds to tau: wide arrays settle slower;
+  wire + the cell as the row sees it: C_cell, or (2/3 + p) units into a C-2C ladder)) adds to tau: wide
+  arrays settle slower;
 - current-domain DP phase: the same pre-charge settling, then the input pulses of `pulse_fo4` FO4 each: a
   pulse-count input up to 2^k - 1 pulses, each on for one unit and off for one (2 units a pulse), a
   pulse-width input one pulse of up to 2^k - 1 units;
@@ -149,12 +151,28 @@ def period_ps(arch, g) -> float:
 
 def row_load_ff(arch, g) -> float:
     """Capacitance one row (input) line drives, fF: per physical column its pitch of wire and either the
-    cell's compute capacitance (a multi-level row in the charge domain: its DAC level charges every cell's
-    capacitor) or two switch gates (a digital row: bit-serial or pulse inputs; the row driver's event)."""
+    cell's compute capacitance as the row sees it (`row_cell_ff`: a multi-level row in the charge domain
+    charges every cell's capacitor to its DAC level) or two switch gates (a digital row: bit-serial or
+    pulse inputs; the row driver's event)."""
     caps, geo = capacitances(arch, g), geometry(arch, g)
     if arch.macro.input_drive == "multi_level" and arch.circuit.dp_domain == "charge":
-        return geo["cols"] * (geo["pitch_um"] * _tech(arch)("c_wire_ff_per_um") + caps["cell"])
+        return geo["cols"] * (geo["pitch_um"] * _tech(arch)("c_wire_ff_per_um") + row_cell_ff(arch, g))
     return caps["row"]
+
+
+C2C_ROW_UNITS = 2.0 / 3.0  # a C-2C bit's shunt unit C in series with its ladder node's 2C to AC ground
+
+
+def row_cell_ff(arch, g) -> float:
+    """Capacitance one charge-domain cell presents to a multi-level row, fF (timing).  A binary cell: its
+    capacitor (its top plate on the column line, far larger, is AC ground) with its bottom-plate parasitic,
+    (1 + p) C.  A C-2C bit: the row drives the bit's shunt unit C into its ladder node, which sees 2C to AC
+    ground (C through the series 2C towards the LSB end, whose nodes each hold 2C, and C towards the column
+    end: the infinite-ladder value, R-2R's Thevenin R), so C x 2C / 3C = 2/3 C, plus the unit's bottom-plate
+    parasitic p C directly on the row: (2/3 + p) C, not the cell's 3 (1 + p) units."""
+    if arch.circuit.weighting == "c2c":
+        return (C2C_ROW_UNITS + g["cap_parasitic"]) * unit_ff(arch)
+    return capacitances(arch, g)["cell"]
 
 
 def _switch_ff(arch) -> float:

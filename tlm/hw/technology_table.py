@@ -54,6 +54,9 @@ _OVER = ("MOM in the upper metals over a bit cell: 0.5-1 fF/um2 at 22-28nm [esti
          "holding its 6 fF C-2C ladder stage [derived]; 0.9 at 22nm, other nodes by the technology rule "
          "(density x 22 / node)")
 _ALPHA = "Sakurai-Newton 1990: 1.2-1.4 velocity-saturated [memory]"
+_EYERISS = ("Y.-H. Chen et al., Eyeriss, IEEE JSSC 52(1):127-138, 2017, TSMC 65nm LP: core clock 100-250 MHz "
+            "[src: slideshare.net/slideshow/eyeriss-introduction/235295994] over a core supply of 0.82-1.17 V "
+            "[memory]")
 _LEAK = ("6T cell leakage at the nominal supply, room temperature: tens of pA for high-density cells at "
          "16-28nm, ~100 pA general-purpose 65nm [estimate]")
 
@@ -151,7 +154,13 @@ NODES = {
 LP = {
     65: {
         "i_leak_cell_pa": V(5.0, 1.0, 20.0, "pA", "LP (high-Vt) 6T cells 1-20 pA at 65nm [estimate]"),
-        "vt_v": V(0.502, 0.45, 0.55, "V", _PTM + ": 65nm LP 0.502 V"),
+        "vt_v": V(0.55, 0.45, 0.6, "V",
+                  _PTM + ": 65nm LP vth0 0.502 V (long channel, zero bias); the alpha-power fit's effective Vt "
+                  "of a high-Vt LP device sits above it [estimate]; with alpha 1.5 it gives Eyeriss' 2.5x clock "
+                  "from 0.82 to 1.17 V within 3% (" + _EYERISS + ") [derived]"),
+        "alpha": V(1.5, 1.3, 1.8, "",
+                   "LP devices (thicker oxide, lower lateral field) are less velocity-saturated than HP ones: "
+                   "1.4-1.8 [estimate]; " + _ALPHA),
         "r_on_ohm_um": V(4870.0, 3000.0, 6000.0, "ohm um", _PTM + ": 65nm LP 1.77 x 1.1 V / 400 uA/um [derived]"),
         "fo4_ps": V(70.0, 40.0, 100.0, "ps", "HP FO4 x the PTM LP/HP on-resistance ratio 3.2 [derived]"),
         "c_gate_ff_per_um": V(2.16, 1.5, 2.5, "fF/um", _PTM + ": 65nm LP 1.193 + 0.962"),
@@ -197,8 +206,8 @@ def value(node_nm: float, field: str, devices: str = "hp") -> float:
 
 def delay_factor(node_nm: float, v: float, devices: str = "hp") -> float:
     """Gate delay at supply `v` over the delay at the node's nominal supply (alpha-power law:
-    delay ~ V / (V - Vt)^alpha)."""
-    vt, a, vn = value(node_nm, "vt_v", devices), value(node_nm, "alpha"), value(node_nm, "vdd_nom_v")
+    delay ~ V / (V - Vt)^alpha), with the device flavour's Vt and alpha (`LP` where the table has them)."""
+    vt, a, vn = value(node_nm, "vt_v", devices), value(node_nm, "alpha", devices), value(node_nm, "vdd_nom_v")
     if v <= vt:
         raise ValueError(f"supply {v} V at or below the threshold {vt} V of the {node_nm:g}nm node")
     return (v / (v - vt) ** a) / (vn / (vn - vt) ** a)
