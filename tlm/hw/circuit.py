@@ -20,7 +20,10 @@ Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays 
   array operation.
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
-junctions; a row line its wire and two switch gates per cell; a comparator firing a StrongARM latch (the
+junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches; a
+current-domain read word line one: the 8T read port's access transistor), driven through its buffer chain
+(the row's event switches the chain's stage inputs and drain junctions too: `driver_chain_ff`, 5/3 of a
+long chain's load); a comparator firing a StrongARM latch (the
 technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minimum inverters of logic plus
 the b register bits it clocks (the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
@@ -40,6 +43,10 @@ from tlm.hw import technology_table as tt
 
 COMPARATOR_LOGIC_UNITS = 4  # [assumed] a StrongARM latch with offset trim ~ 4 flip-flop areas
 ELMORE_DISTRIBUTED = 0.38   # Elmore delay of a distributed RC line: 0.38 R C (Sakurai 1983 fit)
+DRIVER_TAPER = 4.0          # a line driver's buffer chain grows by 4 per stage (logical effort: the FO4 optimum,
+                            # Sutherland, Sproull, Harris, "Logical Effort", 1999)
+DRIVER_SELF_LOAD = 1.0      # gamma: an inverter's drain (diffusion) capacitance over its input capacitance, the
+                            # parasitic delay p_inv ~ 1 of Logical Effort (1999); published 0.5-1.5 [estimate]
 DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp_cycles_per_bit",
            "macro.c_cell_ff", "macro.c_column_ff", "macro.c_row_driver_ff", "macro.bitcell_area_um2",
            "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
@@ -95,9 +102,27 @@ def capacitances(arch, g) -> dict:
         cell = units_per_cell(arch) * unit_ff(arch) * (1.0 + g["cap_parasitic"])
     else:  # the cell's share of the read bit line it discharges
         cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
-    return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw), "row": geo["cols"] * (wire + 2.0 * sw),
+    return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw),
+            "row": geo["cols"] * (wire + row_gates(arch) * sw),
             "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
             "comparator": comparator_ff(arch, g, sw)}
+
+
+def row_gates(arch) -> float:
+    """Switch gates a row (input) line drives per cell: a current-domain cell's read word line gates its one
+    read-access transistor (the 8T cell's read port: a word-line transistor in series with one gated by the
+    stored node); a charge-domain cell's input line its two compute switches."""
+    return 1.0 if arch.circuit.dp_domain == "current" else 2.0
+
+
+def driver_chain_ff(load_ff: float, in_ff: float) -> float:
+    """Capacitance switched per output transition of a buffer chain tapered by DRIVER_TAPER (f) from a gate of
+    `in_ff` to `load_ff`, the load included: the stages' inputs L / f, L / f^2, ... down to the first
+    (N = log_f(L / C_in) stages, at least one), each with its own drain junction DRIVER_SELF_LOAD (gamma)
+    times its input: L + (1 + gamma) x L x (1 - f^-N) / (f - 1), i.e. L (1 + (1 + gamma) / (f - 1)) for a
+    long chain (5/3 L for f = 4, gamma = 1)."""
+    n = max(1.0, math.log(load_ff / in_ff) / math.log(DRIVER_TAPER)) if load_ff > 0 else 1.0
+    return load_ff * (1.0 + (1.0 + DRIVER_SELF_LOAD) * (1.0 - DRIVER_TAPER ** -n) / (DRIVER_TAPER - 1.0))
 
 
 def comparator_ff(arch, g, sw) -> float:
@@ -242,7 +267,8 @@ def derived_values(arch, g=None) -> dict:
         "clock.frequency_mhz": 1e6 / period,
         "technology.cap_density_ff_per_um2": _tech(arch)("cap_density_ff_per_um2"),
         "macro.dp_cycles_per_bit": max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9)),
-        "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"], "macro.c_row_driver_ff": caps["row"],
+        "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"],
+        "macro.c_row_driver_ff": driver_chain_ff(caps["row"], _switch_ff(arch)),
         "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
         "macro.c_input_dac_unit_ff": caps["input_dac_unit"] if arch.macro.input_drive == "multi_level" else 0.0,
         "macro.input_dac_logic_area_um2": ar["input_dac_logic_um2"],
