@@ -50,3 +50,16 @@ def test_current_domain_word_line_gates_one_read_transistor(arch):
     assert circuit.capacitances(cur, G)["row"] == pytest.approx(256 * (math.sqrt(0.2) * 0.2 + GATE_22), rel=1e-9)
     assert circuit.capacitances(cur, G)["row"] == pytest.approx(38.87, rel=1e-3)
     assert charge == pytest.approx(256 * (PITCH_22 * 0.2 + 2 * GATE_22), rel=1e-9)
+
+
+def test_switch_dac_has_no_capacitor_bank(arch):
+    """A capacitive row DAC of k = 4 bits switches 2^4 units of the 22nm table's 1.0 fF with parasitic 0.2:
+    16 x 1.2 = 19.2 fF per driven row per DP phase at the digital supply (0.6 V): 6.912 fJ; 100 row-phases
+    0.6912 pJ.  A digital-switch DAC (Lee et al.: switches select a shared reference level) has no bank: no
+    DAC energy of its own (the level charging the cells is the array's).  Only circuit.input_dac changes."""
+    ml = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    cap = circuit.derive(ml, G)
+    assert cap.macro.c_input_dac_unit_ff == pytest.approx(1.2)
+    assert hw_macro.dac_energy_pj(cap, 100) == pytest.approx(100 * 16 * 1.2 * 0.36 / 1e3)
+    sw = circuit.derive(with_changes(ml, **{"circuit.input_dac": "switch"}), G)
+    assert sw.macro.c_input_dac_unit_ff == 0 and hw_macro.dac_energy_pj(sw, 100) == 0

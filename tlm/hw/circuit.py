@@ -257,6 +257,17 @@ def leakage_uw(arch, g) -> dict:
             "adc": arch.adc.converters_per_macro * per_conv / cell * i_pa * t.vdd_digital_v / 1e6}
 
 
+def input_dac_unit_ff(arch, caps) -> float:
+    """One unit capacitor of a row's capacitive input DAC (2^k of them switched per DP phase,
+    tlm/hw/macro.dac_energy_pj), fF: the node's smallest matched unit with its parasitic.  A digital-switch
+    DAC (`circuit.input_dac: switch`) connects the row to one of 2^k shared reference levels and has no
+    capacitor bank (the row's level charging the cells is the array's energy), nor has a row without a
+    multi-level DAC."""
+    if arch.macro.input_drive != "multi_level" or arch.circuit.input_dac == "switch":
+        return 0.0
+    return caps["input_dac_unit"]
+
+
 def derived_values(arch, g=None) -> dict:
     """"section.field" -> value of every DERIVED engine parameter."""
     g = constants(g)
@@ -270,7 +281,7 @@ def derived_values(arch, g=None) -> dict:
         "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"],
         "macro.c_row_driver_ff": driver_chain_ff(caps["row"], _switch_ff(arch)),
         "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
-        "macro.c_input_dac_unit_ff": caps["input_dac_unit"] if arch.macro.input_drive == "multi_level" else 0.0,
+        "macro.c_input_dac_unit_ff": input_dac_unit_ff(arch, caps),
         "macro.input_dac_logic_area_um2": ar["input_dac_logic_um2"],
         "macro.op_overhead_cycles": math.ceil(arch.macro.rows * phase_bits(arch) / load) if load else 0,
         "adc.fixed_cycles": c.sample_cycles, "adc.cycles_per_bit": 1,
