@@ -63,3 +63,18 @@ def test_switch_dac_has_no_capacitor_bank(arch):
     assert hw_macro.dac_energy_pj(cap, 100) == pytest.approx(100 * 16 * 1.2 * 0.36 / 1e3)
     sw = circuit.derive(with_changes(ml, **{"circuit.input_dac": "switch"}), G)
     assert sw.macro.c_input_dac_unit_ff == 0 and hw_macro.dac_energy_pj(sw, 100) == 0
+
+
+def test_a_folded_row_gates_only_its_own_cells(arch):
+    """Folded 3x (IMAGINE's 1152 x 256 as 384 physical rows of 768 cells): a logical row's input line runs
+    the physical row (768 pitches of wire, 1.1547 x 0.2 fF each) but gates only its own 256 cells (2 x 0.0624
+    fF each): 768 x 0.2309 + 256 x 0.1248 = 209.3 fF, not 768 x 0.3557 = 273.2 fF.  Invariant: over all
+    logical rows the gates add up to every cell's two switches once, whatever the fold."""
+    folded = with_changes(arch, **{"macro.fold": 3})
+    row = circuit.capacitances(folded, G)["row"]
+    assert row == pytest.approx(768 * PITCH_22 * 0.2 + 256 * 2 * GATE_22, rel=1e-9)
+    assert row == pytest.approx(209.3, rel=1e-3)
+    for a in (arch, folded):
+        geo = circuit.geometry(a, G)
+        gates = a.macro.rows * (circuit.capacitances(a, G)["row"] - geo["cols"] * geo["pitch_um"] * 0.2)
+        assert gates == pytest.approx(1152 * 256 * 2 * GATE_22, rel=1e-9)

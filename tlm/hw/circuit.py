@@ -103,7 +103,7 @@ def capacitances(arch, g) -> dict:
     else:  # the cell's share of the read bit line it discharges
         cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
     return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw),
-            "row": geo["cols"] * (wire + row_gates(arch) * sw),
+            "row": geo["cols"] * wire + arch.macro.columns * row_gates(arch) * sw,
             "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
             "comparator": comparator_ff(arch, g, sw)}
 
@@ -111,7 +111,9 @@ def capacitances(arch, g) -> dict:
 def row_gates(arch) -> float:
     """Switch gates a row (input) line drives per cell: a current-domain cell's read word line gates its one
     read-access transistor (the 8T cell's read port: a word-line transistor in series with one gated by the
-    stored node); a charge-domain cell's input line its two compute switches."""
+    stored node); a charge-domain cell's input line its two compute switches.  A row's line gates only its
+    own cells, one per logical column, though it runs the whole physical row: in a folded array the `fold`
+    logical rows sharing a physical row each gate a `fold`-th of its cells (capacitances: row)."""
     return 1.0 if arch.circuit.dp_domain == "current" else 2.0
 
 

@@ -53,10 +53,10 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 98.91,
-    "pulse_fo4": 29.21,
-    "cap_parasitic": 0.346,
-    "sar_logic_inv": 1054.0,
+    "decision_fo4": 102.6,
+    "pulse_fo4": 28.97,
+    "cap_parasitic": 0.4827,
+    "sar_logic_inv": 1121.0,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,
