@@ -22,7 +22,10 @@ FO4 and switch resistances follow the node's and device flavour's alpha-power la
   array operation.
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
-junctions; a row line its wire and two switch gates per cell; a comparator firing a StrongARM latch (the
+junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches; a
+current-domain read word line one: the 8T read port's access transistor), driven through its buffer chain
+(the row's event switches the chain's stage inputs and drain junctions too: `driver_chain_ff`, 5/3 of a
+long chain's load); a comparator firing a StrongARM latch (the
 technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minimum inverters of logic plus
 the b register bits it clocks (the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
@@ -49,6 +52,10 @@ COMPARATOR_LOGIC_UNITS = 4  # [assumed] a StrongARM latch with offset trim ~ 4 f
 # cell areas]; the middle, range 1.5-1.8.  Sizes the driver chains (chain_area_um2).
 MIN_INVERTER_6T_CELLS = 1.6
 ELMORE_DISTRIBUTED = 0.38   # Elmore delay of a distributed RC line: 0.38 R C (Sakurai 1983 fit)
+DRIVER_TAPER = 4.0          # a line driver's buffer chain grows by 4 per stage (logical effort: the FO4 optimum,
+                            # Sutherland, Sproull, Harris, "Logical Effort", 1999)
+DRIVER_SELF_LOAD = 1.0      # gamma: an inverter's drain (diffusion) capacitance over its input capacitance, the
+                            # parasitic delay p_inv ~ 1 of Logical Effort (1999); published 0.5-1.5 [estimate]
 DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp_cycles_per_bit",
            "macro.c_cell_ff", "macro.c_column_ff", "macro.c_row_driver_ff", "macro.bitcell_area_um2",
            "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
@@ -104,9 +111,29 @@ def capacitances(arch, g) -> dict:
         cell = units_per_cell(arch) * unit_ff(arch) * (1.0 + g["cap_parasitic"])
     else:  # the cell's share of the read bit line it discharges
         cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
-    return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw), "row": geo["cols"] * (wire + 2.0 * sw),
+    return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw),
+            "row": geo["cols"] * wire + arch.macro.columns * row_gates(arch) * sw,
             "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
             "comparator": comparator_ff(arch, g, sw)}
+
+
+def row_gates(arch) -> float:
+    """Switch gates a row (input) line drives per cell: a current-domain cell's read word line gates its one
+    read-access transistor (the 8T cell's read port: a word-line transistor in series with one gated by the
+    stored node); a charge-domain cell's input line its two compute switches.  A row's line gates only its
+    own cells, one per logical column, though it runs the whole physical row: in a folded array the `fold`
+    logical rows sharing a physical row each gate a `fold`-th of its cells (capacitances: row)."""
+    return 1.0 if arch.circuit.dp_domain == "current" else 2.0
+
+
+def driver_chain_ff(load_ff: float, in_ff: float) -> float:
+    """Capacitance switched per output transition of a buffer chain tapered by DRIVER_TAPER (f) from a gate of
+    `in_ff` to `load_ff`, the load included: the stages' inputs L / f, L / f^2, ... down to the first
+    (N = log_f(L / C_in) stages, at least one), each with its own drain junction DRIVER_SELF_LOAD (gamma)
+    times its input: L + (1 + gamma) x L x (1 - f^-N) / (f - 1), i.e. L (1 + (1 + gamma) / (f - 1)) for a
+    long chain (5/3 L for f = 4, gamma = 1)."""
+    n = max(1.0, math.log(load_ff / in_ff) / math.log(DRIVER_TAPER)) if load_ff > 0 else 1.0
+    return load_ff * (1.0 + (1.0 + DRIVER_SELF_LOAD) * (1.0 - DRIVER_TAPER ** -n) / (DRIVER_TAPER - 1.0))
 
 
 def comparator_ff(arch, g, sw) -> float:
@@ -294,6 +321,17 @@ def leakage_uw(arch, g) -> dict:
             "adc": arch.adc.converters_per_macro * per_conv / cell * i_pa * t.vdd_digital_v / 1e6}
 
 
+def input_dac_unit_ff(arch, caps) -> float:
+    """One unit capacitor of a row's capacitive input DAC (2^k of them switched per DP phase,
+    tlm/hw/macro.dac_energy_pj), fF: the node's smallest matched unit with its parasitic.  A digital-switch
+    DAC (`circuit.input_dac: switch`) connects the row to one of 2^k shared reference levels and has no
+    capacitor bank (the row's level charging the cells is the array's energy), nor has a row without a
+    multi-level DAC."""
+    if arch.macro.input_drive != "multi_level" or arch.circuit.input_dac == "switch":
+        return 0.0
+    return caps["input_dac_unit"]
+
+
 def derived_values(arch, g=None) -> dict:
     """"section.field" -> value of every DERIVED engine parameter."""
     g = constants(g)
@@ -304,9 +342,10 @@ def derived_values(arch, g=None) -> dict:
         "clock.frequency_mhz": 1e6 / period,
         "technology.cap_density_ff_per_um2": _tech(arch)("cap_density_ff_per_um2"),
         "macro.dp_cycles_per_bit": max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9)),
-        "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"], "macro.c_row_driver_ff": caps["row"],
+        "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"],
+        "macro.c_row_driver_ff": driver_chain_ff(caps["row"], _switch_ff(arch)),
         "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
-        "macro.c_input_dac_unit_ff": caps["input_dac_unit"] if arch.macro.input_drive == "multi_level" else 0.0,
+        "macro.c_input_dac_unit_ff": input_dac_unit_ff(arch, caps),
         "macro.input_dac_logic_area_um2": ar["input_dac_logic_um2"],
         "macro.op_overhead_cycles": math.ceil(arch.macro.rows * phase_bits(arch) / load) if load else 0,
         "adc.fixed_cycles": c.sample_cycles, "adc.cycles_per_bit": 1,
