@@ -54,11 +54,11 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 93.77,
-    "pulse_fo4": 31.01,
-    "cap_parasitic": 0.4407,
-    "sar_logic_inv": 1082.0,
+    "decision_fo4": 95.92,
+    "pulse_fo4": 28.63,
+    "cap_parasitic": 0.6,
+    "sar_logic_inv": 1211.0,
     "cell_area_factor": 1.0,
-    "driver_cells": 200.0,
+    "driver_cells": 182.3,
     "logic_cells": 30.0,
 }
