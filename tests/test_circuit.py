@@ -135,18 +135,20 @@ def test_c2c_ladder_row_load_by_hand(arch):
     """A multi-level row into C-2C ladders (22nm, 0.8 V, unit 1.0 fF, p = 0.2): each bit's shunt unit C feeds
     a ladder node holding 2C to AC ground (R-2R's Thevenin R), so the row sees C x 2C / 3C = 2/3 fF plus the
     unit's bottom-plate parasitic 0.2 fF: 0.8667 fF per cell, not the cell's 3 x 1.2 = 3.6 fF.  The cell holds
-    3 units over 0.75 fF/um2: 4 um2, pitch 2 um.  Row settling (multi-level minus bit-serial, 256 columns):
-    9 ln 2 x 0.38 x R_row C_row, R_row = 4 ohm/um x 2 um x 256 = 2,048 ohm, C_row = 256 x (2 x 0.2 + 0.8667)
-    = 324.3 fF: 0.38 x 2,048 x 324.3 fs = 252.4 ps, x 6.238 = 1,574.3 ps (with 3.6 fF per cell: 4,971 ps)."""
+    3 units over 0.9 fF/um2: 3.333 um2, pitch 1.8257 um.  Row settling (multi-level minus bit-serial, 256
+    columns): 9 ln 2 x 0.38 x R_row C_row, R_row = 4 ohm/um x 1.8257 um x 256 = 1,869.5 ohm, C_row = 256 x
+    (1.8257 x 0.2 + 0.8667) = 315.3 fF: 0.38 x 1,869.5 x 315.3 fs = 224.0 ps, x 6.238 = 1,397.6 ps (with
+    3.6 fF per cell: 4,499 ps)."""
     c2c = with_changes(_rc_arch(arch), **{"circuit.weighting": "c2c"})
     ml = with_changes(c2c, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
     assert circuit.row_cell_ff(ml, G) == pytest.approx(2.0 / 3.0 + 0.2)
-    assert circuit.geometry(ml, G)["pitch_um"] == pytest.approx(2.0)
-    c_row = 256 * (2.0 * 0.2 + 2.0 / 3.0 + 0.2)
+    pitch = math.sqrt(3.0 / 0.9)
+    assert circuit.geometry(ml, G)["pitch_um"] == pytest.approx(pitch)
+    c_row = 256 * (pitch * 0.2 + 2.0 / 3.0 + 0.2)
     assert circuit.row_load_ff(ml, G) == pytest.approx(c_row, rel=1e-12)
-    want = 9 * LN2 * 0.38 * (4.0 * 2.0 * 256) * c_row / 1000.0
+    want = 9 * LN2 * 0.38 * (4.0 * pitch * 256) * c_row / 1000.0
     assert circuit.settle_ps(ml, G) - circuit.settle_ps(c2c, G) == pytest.approx(want, rel=1e-9)
-    assert want == pytest.approx(1574.3, rel=1e-4)
+    assert want == pytest.approx(1397.6, rel=1e-4)
     # a binary cell of the same array: the row sees the whole cell, (1 + p) C
     binary = with_changes(_rc_arch(arch), **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
     assert circuit.row_cell_ff(binary, G) == pytest.approx(1.2)
