@@ -25,6 +25,9 @@ from tlm.errors import InputError
 from tlm.engines.result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
+STREAM_BOUND_MIN_BATCH = 4  # a stream's bound (`_unbeatable`) from this batch on: below it the bound costs
+# half a schedule and hardly ever prunes (a stream's fill is most of one image's run, and replicate, counted
+# first, is rarely far from pipelined); resident's bound (a sum over layers) is asked for at every batch
 
 
 def policy_plans(arch, wl, input_density=None, steady=False, record=None):
@@ -121,6 +124,8 @@ def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool
         return False
     m, comp, rc, ops = got
     if p in mapper.STREAM:
+        if wl.batch < STREAM_BOUND_MIN_BATCH:
+            return False
         ap = rec(mapper.with_policy(arch, p))
         try:
             asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))

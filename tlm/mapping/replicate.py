@@ -178,7 +178,12 @@ def _step(walk, state, M, tight=False):
 
 def search(arch, rects, comp, rc, H, need, start, N):
     """Replication factors {layer: f} and places {(layer, tile, copy): (macro, row0, col0)} on at most N
-    macros.  `start`: the first-fit-decreasing places of every tile on `need` macros (copy 0)."""
+    macros.  `start`: the first-fit-decreasing places of every tile on `need` macros (copy 0).
+    On one macro the walk stays where it starts: every copy runs on that macro, whose stage is then the
+    same sum of rows (the copies of a layer split its H rows, and only copy 0 pays the first row's fill:
+    `copy_cycles`), so a copy only adds to the score, and there is no other macro to move a tile to."""
+    if N == 1 and need == 1:
+        return {i: 1 for i in comp}, dict(start)
     geo = (arch.macro.rows, arch.macro.columns, arch.macro.dp_split_blocks)
     key = (geo, tuple((i, tuple(rects[i]), tuple(rc[i]), H[i]) for i in comp), need)
     with _LOCK:
