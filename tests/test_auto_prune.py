@@ -168,3 +168,28 @@ def test_one_macro_walk_stays_put(imagine, resnet8):
         finally:
             replicate._step = step
         assert not steps  # (no walk: the shortcut)
+
+
+def test_walks_share_their_packings(imagine, resnet8, monkeypatch):
+    """The replicate walk's packings (which tiles fit one macro) read no cycle count: a second walk of the
+    same tiles with every row cycle doubled -- the same comparisons, so the same moves -- packs nothing
+    anew (tlm/mapping/replicate._ffd) and ends where the first does."""
+    from tlm.mapping import replicate
+    from tlm.mapping.packing import comp_mapping, packing
+    a, w = _point(imagine, resnet8, 4, 6, 1)
+    m, comp = comp_mapping(a, w)
+    rects, m, comp, items, need, where = packing(a, w, m)
+    rc = mapper.layer_row_cycles(a, w, m, comp)
+    H = {i: mapper._hw(w.layers[i].out_shape)[0] for i in comp}
+    calls = []
+    ffd = replicate.pack_ffd
+    monkeypatch.setattr(replicate, "pack_ffd", lambda *x: calls.append(1) or ffd(*x))
+    with replicate._LOCK:
+        replicate._PACKS.clear()
+        replicate._WALKS.clear()
+    first = replicate.search(a, rects, comp, rc, H, need, where, 4)
+    n_first = len(calls)
+    second = replicate.search(a, rects, comp, {i: (2 * r0, 2 * r1) for i, (r0, r1) in rc.items()}, H, need,
+                              where, 4)
+    assert n_first > 0 and len(calls) == n_first
+    assert second == first

@@ -35,6 +35,30 @@ WALK_STRIDE_DIV = 32  # the walk adds one macro at a time up to 63 macros, then 
 MAX_WALK_STEPS = 96   # steps of one walk at most (each packs the tiles again); past it, more macros
                       # keep the last state (the fuzz suite's 4,096-macro case ran unbounded)
 MAX_WALKS = 256  # (a few hundred small dicts each; a sweep's points of one precision share a walk)
+_PACKS = {}  # (macro rows, columns, items) -> pack_ffd's answer, the least recently used first
+MAX_PACKS = 4096  # (small dicts of a few tiles each)
+MAX_PACK_ITEMS = 64  # tiles of a packing kept (the walk's moves pack one or two macros' tiles)
+
+
+def _ffd(arch, items):
+    """pack_ffd(arch, items), kept for the next walk: it reads the macro's rows and columns and the items
+    only, never a cycle count, so the walks of a sweep's points that differ in timing (one walk each:
+    their row cycles differ) try the same moves on the same tiles and share the packings.  The answer
+    is shared: read it, do not change it."""
+    if len(items) > MAX_PACK_ITEMS:
+        return pack_ffd(arch, items)
+    key = (arch.macro.rows, arch.macro.columns, tuple(items))
+    with _LOCK:
+        got = _PACKS.pop(key, None)
+        if got is not None:
+            _PACKS[key] = got
+            return got
+    got = pack_ffd(arch, items)
+    with _LOCK:
+        _PACKS[key] = got
+        while len(_PACKS) > MAX_PACKS:
+            _PACKS.pop(next(iter(_PACKS)))
+    return got
 
 
 def copy_cycles(r0, r1, H, f, r) -> int:
@@ -90,7 +114,7 @@ class _Walk:
         decreasing), the rest in place: (f', where', score), or None when they do not fit in M."""
         used = 1 + max((mac for mac, _a, _b in where.values()), default=-1)
         items = [((i, k, r), u, h, w) for r in range(f[i], g_i) for k, (u, h, w) in enumerate(self.rects[i])]
-        need, new = pack_ffd(self.arch, items)
+        need, new = _ffd(self.arch, items)
         if used + need > M:
             return None
         g = dict(f)
@@ -126,7 +150,7 @@ class _Walk:
         w2 = dict(where)
         for mac, keys in ((s, s_keys), (t, t_keys)):
             items = [(k, *self.rects[k[0]][k[1]]) for k in keys]
-            need, new = pack_ffd(self.arch, items) if items else (0, {})
+            need, new = _ffd(self.arch, items) if items else (0, {})
             if need > 1:
                 return None
             w2.update({k: (mac, r0, c0) for k, (_m, r0, c0) in new.items()})
