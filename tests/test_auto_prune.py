@@ -193,3 +193,25 @@ def test_walks_share_their_packings(imagine, resnet8, monkeypatch):
                               where, 4)
     assert n_first > 0 and len(calls) == n_first
     assert second == first
+
+
+def test_sweep_bytes_with_and_without_pruning(imagine, resnet8, tmp_path, monkeypatch):
+    """A sweep with auto writes the same CSV whether the policies that cannot win are counted or not
+    (analytic.PRUNE), on a grid where sequential, pipelined and replicate each win and every skip occurs."""
+    from tlm.cli.commands.sweep import engine_args
+    from tlm.services import sweep
+    from tlm.services.bench import cold
+    sets = ["macro.count=1,3,5", "workload.precision=1,2,6,8", "workload.batch=1,4"]
+    settings = sweep.parse_settings(sets, imagine)
+    job = sweep.Job(arch_dict=imagine.to_dict(), workload=resnet8, settings=tuple(settings), engine="analytic",
+                    engine_args=engine_args("analytic"))
+    texts = {}
+    for prune in (True, False):
+        monkeypatch.setattr(analytic, "PRUNE", prune)
+        cold()
+        texts[prune] = sweep.run_sweep(job, tmp_path / f"{prune}.csv")[0]
+    assert texts[True] == texts[False]
+    import csv
+    import io
+    policies = [r["policy"] for r in csv.DictReader(io.StringIO(texts[True]))]
+    assert {"sequential", "pipelined", "replicate"} <= set(policies), policies

@@ -25,6 +25,7 @@ from tlm.errors import InputError
 from tlm.engines.result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
+PRUNE = True  # False: every policy that fits is counted (tests compare the choices both ways)
 STREAM_BOUND_MIN_BATCH = 4  # a stream's bound (`_unbeatable`) from this batch on: below it the bound costs
 # half a schedule and hardly ever prunes (a stream's fill is most of one image's run, and replicate, counted
 # first, is rarely far from pipelined); resident's bound (a sum over layers) is asked for at every batch
@@ -54,11 +55,11 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
                                    "stay resident"))
                 continue
-            if p == "replicate" and _as_pipelined(rec, arch, wl, plans, shared):
+            if PRUNE and p == "replicate" and _as_pipelined(rec, arch, wl, plans, shared):
                 skipped.append((p, "no copies, every tile where pipelined puts it: pipelined's run, which wins "
                                    "the tie"))
                 continue
-            if _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
+            if PRUNE and _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
                 continue
         try:
             ap = mapper.with_policy(arch, p)
