@@ -37,7 +37,9 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
     Skipped: the resident policies when the weights cannot stay resident, and (objective throughput) a
     policy a lower bound of whose cycles exceeds the cycles of a policy already counted (`_unbeatable`): it
-    cannot win, its schedule is not built.  `record`: a set noting every architecture field read (tlm/mapping/reuse.recording)."""
+    cannot win, its schedule is not built; and replicate when it is pipelined's very run (`_as_pipelined`).
+    With PRUNE False only the first are skipped (the same choice, tested).  `record`: a set noting every
+    architecture field read (tlm/mapping/reuse.recording)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
