@@ -7,7 +7,10 @@ Which test fails when a mechanism is removed:
 - resident's bound (layers one after the other + transfers + post-processing), the replicate-is-pipelined
   skip, or the stream bound: test_auto_builds_only_what_can_win (plans and schedules counted);
 - the one-macro shortcut of the replicate walk (tlm/mapping/replicate.search): test_one_macro_walk_stays_put
-  checks that it is the walk's own answer.
+  (no step taken, and the walk's own answer);
+- the walk kept under its row cycles divided by their common factor: test_walk_kept_for_scaled_row_cycles;
+- the walk's packings kept between walks (replicate._ffd): test_walks_share_their_packings;
+- the PRUNE switch compared both ways through a whole sweep: test_sweep_bytes_with_and_without_pruning.
 """
 import dataclasses
 
@@ -170,29 +173,55 @@ def test_one_macro_walk_stays_put(imagine, resnet8):
         assert not steps  # (no walk: the shortcut)
 
 
-def test_walks_share_their_packings(imagine, resnet8, monkeypatch):
-    """The replicate walk's packings (which tiles fit one macro) read no cycle count: a second walk of the
-    same tiles with every row cycle doubled -- the same comparisons, so the same moves -- packs nothing
-    anew (tlm/mapping/replicate._ffd) and ends where the first does."""
-    from tlm.mapping import replicate
+def _walk_inputs(imagine, resnet8):
     from tlm.mapping.packing import comp_mapping, packing
     a, w = _point(imagine, resnet8, 4, 6, 1)
     m, comp = comp_mapping(a, w)
     rects, m, comp, items, need, where = packing(a, w, m)
     rc = mapper.layer_row_cycles(a, w, m, comp)
     H = {i: mapper._hw(w.layers[i].out_shape)[0] for i in comp}
-    calls = []
-    ffd = replicate.pack_ffd
-    monkeypatch.setattr(replicate, "pack_ffd", lambda *x: calls.append(1) or ffd(*x))
+    return a, rects, comp, rc, H, need, where
+
+
+def _forget_walks():
+    from tlm.mapping import replicate
     with replicate._LOCK:
         replicate._PACKS.clear()
         replicate._WALKS.clear()
+
+
+def test_walks_share_their_packings(imagine, resnet8, monkeypatch):
+    """The replicate walk's packings (which tiles fit one macro) read no cycle count: the same walk run
+    again (its kept steps forgotten) packs nothing anew (tlm/mapping/replicate._ffd)."""
+    from tlm.mapping import replicate
+    a, rects, comp, rc, H, need, where = _walk_inputs(imagine, resnet8)
+    calls = []
+    ffd = replicate.pack_ffd
+    monkeypatch.setattr(replicate, "pack_ffd", lambda *x: calls.append(1) or ffd(*x))
+    _forget_walks()
     first = replicate.search(a, rects, comp, rc, H, need, where, 4)
     n_first = len(calls)
-    second = replicate.search(a, rects, comp, {i: (2 * r0, 2 * r1) for i, (r0, r1) in rc.items()}, H, need,
-                              where, 4)
+    with replicate._LOCK:
+        replicate._WALKS.clear()
+    assert replicate.search(a, rects, comp, rc, H, need, where, 4) == first
     assert n_first > 0 and len(calls) == n_first
-    assert second == first
+
+
+def test_walk_kept_for_scaled_row_cycles(imagine, resnet8, monkeypatch):
+    """Row cycles all x3 (a sweep's ADC and DP speeds changed together) compare as before: the kept walk
+    answers without a step, and its answer is the one a fresh walk of the tripled cycles gives."""
+    from tlm.mapping import replicate
+    a, rects, comp, rc, H, need, where = _walk_inputs(imagine, resnet8)
+    rc3 = {i: (3 * r0, 3 * r1) for i, (r0, r1) in rc.items()}
+    _forget_walks()
+    fresh = replicate.search(a, rects, comp, rc3, H, need, where, 4)
+    _forget_walks()
+    replicate.search(a, rects, comp, rc, H, need, where, 4)
+    steps = []
+    step = replicate._step
+    monkeypatch.setattr(replicate, "_step", lambda *x, **k: steps.append(1) or step(*x, **k))
+    assert replicate.search(a, rects, comp, rc3, H, need, where, 4) == fresh
+    assert not steps
 
 
 def test_sweep_bytes_with_and_without_pruning(imagine, resnet8, tmp_path, monkeypatch):

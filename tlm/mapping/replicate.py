@@ -16,11 +16,13 @@ start of the next one, so the walk does not depend on the macro count N, which o
 stops: N gets the walk's first state, then each later one (up to N macros) whose slowest stage is
 SWITCH_GAIN shorter than the one taken.  So the slowest
 stage never grows with N (more macros never make the mapping slower) and every macro count between
-"the weights fit" and "one copy per output row" is used.  The walk is kept per geometry and workload
-(a sweep over macro counts walks once).
+"the weights fit" and "one copy per output row" is used.  The walk is kept per geometry, workload and
+row cycles up to a whole common factor (a sweep over macro counts walks once, so do its points whose ADC
+and DP speeds scale every row alike), and the packings its moves try are kept too (they read no cycles).
 """
 from __future__ import annotations
 
+import math
 import threading
 
 from tlm.mapping.packing import pack_balanced, pack_ffd
@@ -208,21 +210,29 @@ def search(arch, rects, comp, rc, H, need, start, N):
     `copy_cycles`), so a copy only adds to the score, and there is no other macro to move a tile to."""
     if N == 1 and need == 1:
         return {i: 1 for i in comp}, dict(start)
+    # the walk compares sums of row cycles only (copy_cycles is linear in them, pack_balanced compares
+    # works and their sums), so it is the same walk for row cycles scaled by any whole factor: it runs on
+    # the row cycles divided by their greatest common divisor g, and is kept under those (a sweep's points
+    # that change the ADC and DP speeds together share it); the switch below reads g x its slowest stages
+    g = math.gcd(*(int(x) for i in comp for x in rc[i])) or 1
+    rcn = {i: (int(rc[i][0]) // g, int(rc[i][1]) // g) for i in comp}
     geo = (arch.macro.rows, arch.macro.columns, arch.macro.dp_split_blocks)
-    key = (geo, tuple((i, tuple(rects[i]), tuple(rc[i]), H[i]) for i in comp), need)
+    key = (geo, tuple((i, tuple(rects[i]), rcn[i], H[i]) for i in comp), need)
     with _LOCK:
         steps = _WALKS.pop(key, None)
         if steps is not None:
             _WALKS[key] = steps
-    walk = _Walk(arch, rects, comp, rc, H)
+    walk = _Walk(arch, rects, comp, rcn, H)
+    grown = steps is None
     if steps is None:
         f0 = {i: 1 for i in comp}
         steps = [(need, *_step(walk, (f0, dict(start), walk.loads(f0, start, need)), need, tight=True))]
     if steps[-1][0] < N:
-        steps = list(steps)
+        steps, grown = list(steps), True
         while steps[-1][0] < N and len(steps) < MAX_WALK_STEPS:
             M = min(N, steps[-1][0] + max(1, steps[-1][0] // WALK_STRIDE_DIV))
             steps.append((M, *_step(walk, steps[-1][1:], M)))
+    if grown:
         with _LOCK:
             _WALKS[key] = steps
             while len(_WALKS) > MAX_WALKS:
@@ -231,7 +241,7 @@ def search(arch, rects, comp, rc, H, need, start, N):
     for M, f, where, sc in steps:
         if M > N:
             break
-        if chosen is None or sc[0] <= (1 - SWITCH_GAIN) * chosen[2][0]:
+        if chosen is None or g * sc[0] <= (1 - SWITCH_GAIN) * (g * chosen[2][0]):
             chosen = (f, where, sc)
     if chosen is not None:
         return dict(chosen[0]), dict(chosen[1])
