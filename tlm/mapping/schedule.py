@@ -46,6 +46,8 @@ class Schedule:
     # each standing for `mult[j]` jobs of the batch, and the image latency extrapolated; None: every job
     mult: np.ndarray = None
     latency: int = None
+    ii: int = 0  # a stream's initiation interval: image b's input transfer starts >= ii after image b-1's
+    seq: np.ndarray = None  # a probe run's (tlm/mapping/steady.py): each job's place in the start order
 
 
 class _LayerShape(NamedTuple):
@@ -280,7 +282,8 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
     jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
 
 
-def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None):
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None, ii=None,
+                   snaps=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
@@ -288,7 +291,9 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     known (comp_mapping), `rc` its layer_row_cycles.  The jobs and their dependencies come from
     `_skeleton` (built once per structure); their cycles from the architecture and the workload's
     precisions, here.  `group`: output rows per job of a stream (default: 1, more past MAX_JOBS jobs;
-    tlm/mapping/steady.py asks for those of the batch its base runs stand for)."""
+    tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
+    initiation interval (default: tlm/mapping/steady.interval's, 0 for one image); `snaps`: a list that
+    receives the scheduler's state at every input release (tlm/mapping/steady.py)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
@@ -307,7 +312,11 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
                  image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
-    _time(S, sk.users)
+    if stream and B > 1 and ii is None:
+        from tlm.mapping.steady import interval
+        ii = interval(arch, wl, asg, ops, m, rc, group)
+    S.ii = int(ii or 0) if stream and B > 1 else 0
+    _time(S, sk.users, S.ii, len(S.res) // B, snaps)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -380,17 +389,26 @@ def _users(deps):
     return users
 
 
-def _time(S, users=None):
+def _time(S, users=None, ii=0, J=0, snaps=None):
     """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
     done; an idle resource starts its ready job of the oldest image first (then the earliest in the
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
     plan (`S.order`): the TLM engine executes the same order, so it can only be later.
     Completions are taken in (time, job) order; after each, the resources it touched (its own, and
-    those of the jobs it made ready, in resource order) start their best ready job if idle."""
+    those of the jobs it made ready, in resource order) start their best ready job if idle.
+    A stream with `ii` > 0 (J jobs per image, image b's input transfer its job b J) is paced: image b's
+    input is released `ii` cycles after image b-1's input started (a release is taken after the
+    completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
+    release, the state everything later depends on (tlm/mapping/steady.py)."""
     from heapq import heappop, heappush
     n = len(S.res)
     res, cost, deps, img = S.res, S.cost, S.deps, S.image
     left = [len(d) for d in deps]
+    if ii:
+        for j in range(J, n, J):
+            left[j] += 1
+    status = [0] * n if snaps is not None else None  # 1 ready, 2 running, 3 done
+    ndone, oldest = [0] * (n // J if J else 0), [0]  # per image its jobs done; the oldest image not done
     if users is None:
         users = _users(deps)
     st, e = [0] * n, [0] * n
@@ -407,12 +425,21 @@ def _time(S, users=None):
                 first.append(r)
             heappush(queues[r], (img[j], j))
 
+    seq, seq_of = [0], [0] * n if snaps is not None else None
+
     def start(r, t):
         q = queues[r]
         if q and busy_until[r] <= t:
             j = heappop(q)[1]
             st[j] = t
             e[j] = busy_until[r] = t + cost[j]
+            if status is not None:
+                seq_of[j] = seq[0]
+            seq[0] += 1
+            if ii and j % J == 0 and j + J < n:
+                heappush(events, (t + ii, n + j + J))  # the next image's input: released ii later
+            if status is not None:
+                status[j] = 2
             if r in order:
                 order[r].append(j)
             else:
@@ -423,13 +450,33 @@ def _time(S, users=None):
     done = 0
     while events:
         t, j = heappop(events)
+        if j >= n:  # a release
+            j -= n
+            if snaps is not None:
+                snaps.append((t, j // J, seq[0], _state(j // J, oldest[0], J, t, busy_until, left, status, e,
+                                                        events, n)))
+            left[j] -= 1
+            if not left[j]:
+                if status is not None:
+                    status[j] = 1
+                heappush(queues[res[j]], (img[j], j))
+                start(res[j], t)
+            continue
         done += 1
+        if status is not None:
+            status[j] = 3
+            if J:
+                ndone[img[j]] += 1
+                while oldest[0] < len(ndone) and ndone[oldest[0]] == J:
+                    oldest[0] += 1
         r0 = res[j]
         touched = None
         for u in users[j]:
             left[u] -= 1
             if not left[u]:
                 ru = res[u]
+                if status is not None:
+                    status[u] = 1
                 heappush(queues[ru], (img[u], u))
                 if ru != r0:
                     if touched is None:
@@ -445,6 +492,19 @@ def _time(S, users=None):
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
     S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
     S.order = order
+    if snaps is not None:
+        S.seq = np.array(seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
+
+
+def _state(b, lo, J, t, busy_until, left, status, e, events, n):
+    """The list scheduler's state at time t as image b's input is released, relative to (t, image b):
+    each resource's remaining busy time, and every job of the images not yet done (from the oldest) as
+    (status, dependencies left, cycles to its end if running); other pending releases.  Images >= b have
+    done nothing yet.  Two releases with equal states are followed by the same schedule, shifted."""
+    lo = min(lo, b)
+    jobs = tuple((status[k], left[k], e[k] - t if status[k] == 2 else 0) for k in range(lo * J, b * J))
+    rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in events if jj >= n))
+    return tuple(max(x - t, 0) for x in busy_until), b - lo, jobs, rel
 
 
 def _line_buffer_structure(layers, input_shape, H, needs, index):
