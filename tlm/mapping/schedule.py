@@ -330,7 +330,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         S.layer_stage[i] = int(-(-int(by[i].max()) // B))
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
-    if stream:
+    if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
         S.line_buffer_bits = _line_buffers(wl, S, sk)
         S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
         if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)

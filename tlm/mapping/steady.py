@@ -40,7 +40,7 @@ from tlm.mapping.assign import _hw, layer_row_cycles
 from tlm.mapping.schedule import _cached_skeleton, _fill_drain, _structure, build_schedule, job_group, peak_bits, \
     spec_costs
 
-PROBES = (8, 16, 32)  # images of the probe runs tried, in order
+PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
 KMAX = 4  # longest period looked for, in images
 II_TRIES = 3  # initiation intervals tried per probe size (the busiest resource's work, then the period reached)
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
@@ -190,7 +190,14 @@ def _extend(arch, wl, run, P, w, B):
     n = len(wl.layers)
     lay, row = np.asarray(S.layer), np.asarray(S.row)
     i_in, i_out = int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0])
-    S.line_buffer_bits = _line_buffers(wl, P.sk1, end, i_in, i_out)
+    # the line-buffer peak: an image's rows live within its input's start .. its last job's end, at most H
+    # periods; past 2 H + 6 periods more come in the middle, where the live bits repeat with the period
+    # (every image live there a copy of the one k before it, D earlier), so the peak is that of fewer images
+    D = int(snaps[P.m + P.k - 1][0] - snaps[P.m - 1][0])
+    H = -(-int((end.max(axis=1) - start[:, i_in]).max()) // max(D, 1)) + 1
+    B_lb = min(B, w + P.k * (2 * H + 6))
+    end_lb = end if B_lb == B else _starts(S0, snaps, J, P.m, P.k, w, B_lb) + cost[None, :]
+    S.line_buffer_bits = _line_buffers(wl, P.sk1, end_lb, i_in, i_out)
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
     S.makespan = int(end.max()) + S.spill_cycles
