@@ -28,10 +28,10 @@ def _same(x, y):
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """Probe runs of 4, then 8 images (so that batches from 4 on take the steady state), cold caches; the
+    """Probe runs of 4, 8, then 16 images (batches from 4 on can take the steady state), cold caches; the
     plans found (`found`) and a switch for the full schedule (`full()`)."""
     from tlm.mapping import steady
-    monkeypatch.setattr(steady, "PROBES", (4, 8))
+    monkeypatch.setattr(steady, "PROBES", (4, 8, 16))
     monkeypatch.setattr(steady, "_CACHE", {})
     found, real = [], steady._extend
     monkeypatch.setattr(steady, "_extend", lambda *x: found.append(x[3]) or real(*x))
@@ -50,7 +50,7 @@ CASES = [
     ("mnist_cnn", "imagine", 8, 1, "replicate", (4, 7, 13, 16), 1),
     ("ds_cnn", "imagine", 4, 1, "replicate", (5, 9, 16), 1),
     ("resnet8", "imagine", 8, 1, "pipelined", (5, 9, 16), 1),
-    ("resnet8", "imagine", 12, 2, "replicate", (8, 11, 16), 1),
+    ("resnet8", "imagine", 12, 2, "replicate", (16, 19, 40), 2),  # multi-rate: every 2 images
     ("ds_cnn", "imagine", 8, 1, "pipelined", [*range(4, 17), 41, 60], 2),  # multi-rate: the state repeats every 2 images
 ]
 

@@ -41,8 +41,8 @@ from tlm.mapping.schedule import _cached_skeleton, _fill_drain, _structure, buil
     spec_costs
 
 PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
-KMAX = 4  # longest period looked for, in images
-II_TRIES = 3  # initiation intervals tried per probe size (the busiest resource's work, then the period reached)
+KMAX = 16  # longest period looked for, in images
+II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then the period the probes reach)
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
 _LOCK = threading.Lock()
 MAX_CACHED = 256
@@ -103,22 +103,24 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P = _Plan()
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
     P.ctx, P.sk1 = (arch, wl, asg, ops, m, rc, group), sk1
-    for w in PROBES:
-        for _ in range(II_TRIES):
+    for _ in range(II_TRIES):
+        for w in PROBES:
             S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii)
             f = _find(snaps)
             if f is not None:
                 P.w, (P.m, P.k) = w, f
                 P.runs[w] = (S, snaps)
                 break
-            st = S.start.reshape(w, -1)
-            h = w // 2  # the period the probe's outputs leave at, over its second half (the last one apart)
-            reached = -(-int(st[w - 2, -1] - st[h - 2, -1]) // h)
-            if reached <= P.ii:
-                break
-            P.ii = reached
         if P.w is not None:
             break
+        # no state repeats: the stream's period is longer than ii (its inputs pile up), the period its
+        # outputs leave at over the second half of the longest probe
+        h = w // 2
+        st = S.start.reshape(w, -1)
+        reached = -(-int(st[w - 2, -1] - st[h - 2, -1]) // h)
+        if reached <= P.ii:
+            break
+        P.ii = reached
     with _LOCK:
         _CACHE[key] = P
         while len(_CACHE) > MAX_CACHED:
