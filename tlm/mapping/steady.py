@@ -52,7 +52,7 @@ RUNS = []  # images of every probe run scheduled (a bounded list: tests count wh
 class _Plan:
     """A stream's pacing and steady state: ii, and when a probe repeats a state, (probe size w, image m,
     period k images) and the probe runs of sizes w .. w + k - 1 (built when first needed)."""
-    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1")
+    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats")
 
 
 def _context(arch, wl, asg, ops, m, rc, group):
@@ -102,7 +102,7 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
         np.asarray(sk1.spec_of, dtype=np.int64)], minlength=len(sk1.names))
     P = _Plan()
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
-    P.ctx, P.sk1 = (arch, wl, asg, ops, m, rc, group), sk1
+    P.ctx, P.sk1, P.stats = (arch, wl, asg, ops, m, rc, group), sk1, {}
     for _ in range(II_TRIES):
         for w in PROBES:
             S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii)
@@ -156,54 +156,76 @@ def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
     return _extend(arch, wl, run, P, w, B)
 
 
-def _starts(S, snaps, J, m, k, w, B):
-    """(B, J) start times of the B-image schedule from the probe run S of w images (module docstring)."""
+def _parts(S, snaps, m, k):
+    """(D, and which jobs of the probe run S start before image m's release, in the period up to image
+    m + k's, from image m's release on: module docstring)."""
     (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[m - 1], snaps[m + k - 1]
     assert (b0, b1) == (m, m + k)
-    D, q = t1 - t0, (B - w) // k
-    seq = S.seq
+    pre = S.seq < seq0
+    return t1 - t0, pre, ~pre & (S.seq < seq1), ~pre
+
+
+def _starts(S, parts, J, k, w, B):
+    """B x J start times of the B-image schedule from the probe run S of w images (`_parts`)."""
+    D, pre, seg, post = parts
+    q = (B - w) // k
     img, loc = np.divmod(np.arange(w * J), J)
     out = np.full((B, J), -1, dtype=np.int64)
-    pre = seq < seq0
     out[img[pre], loc[pre]] = S.start[pre]
-    seg = ~pre & (seq < seq1)
     if q:
         i = np.arange(q, dtype=np.int64)[:, None]
         out[img[seg][None, :] + k * i, loc[seg][None, :]] = S.start[seg][None, :] + D * i
-    post = ~pre
     out[img[post] + q * k, loc[post]] = S.start[post] + q * D
     if seg.sum() != k * J or (out < 0).any():
         raise RuntimeError("steady state: the periods do not cover the batch's jobs")  # (the argument broke)
     return out
 
 
+def _last(S, parts, k, w, B) -> int:
+    """The last job end of the B-image schedule: of the jobs before the period, of the last period's
+    copy, of the probe's end shifted (`_parts`)."""
+    D, pre, seg, post = parts
+    q = (B - w) // k
+    return max(int(S.end[pre].max(initial=0)), int(S.end[seg].max()) + (q - 1) * D if q else 0,
+               int(S.end[post].max()) + q * D)
+
+
 def _extend(arch, wl, run, P, w, B):
-    """The B-image Schedule: image 0's jobs, each standing for B (`mult`), and the statistics of the B x J
-    start times (`_starts`) computed as build_schedule computes them from the full job list."""
+    """The B-image Schedule: image 0's jobs, each standing for B (`mult`), and the statistics of the start
+    times (`_starts`) computed as build_schedule computes them from the full job list.  An image's rows
+    and transfers lie within its input's start .. its last job's end, at most H periods; past 2 H + 6
+    periods, more periods come in the middle, where every image is a copy of the one k before it, D later:
+    the line-buffer peak, the longest image latency, image 0's fill and drain are those of B_lb images
+    (computed once for all the larger batches), and the makespan comes from the probe's three parts."""
     S0, snaps = run
     J = len(S0.res) // w
-    start = _starts(S0, snaps, J, P.m, P.k, w, B)
     cost = np.asarray(S0.cost[:J], dtype=np.int64)
-    end = start + cost[None, :]
     S = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
                             row=S0.row[:J], deps=S0.deps[:J], order={})
-    S.start, S.end = start[0].copy(), end[0].copy()
     S.mult = np.full(J, B, dtype=np.int64)
     n = len(wl.layers)
     lay, row = np.asarray(S.layer), np.asarray(S.row)
     i_in, i_out = int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0])
-    # the line-buffer peak: an image's rows live within its input's start .. its last job's end, at most H
-    # periods; past 2 H + 6 periods more come in the middle, where the live bits repeat with the period
-    # (every image live there a copy of the one k before it, D earlier), so the peak is that of fewer images
-    D = int(snaps[P.m + P.k - 1][0] - snaps[P.m - 1][0])
-    H = -(-int((end.max(axis=1) - start[:, i_in]).max()) // max(D, 1)) + 1
+    parts = _parts(S0, snaps, P.m, P.k)
+    D = int(parts[0])
+    st0, en0 = S0.start.reshape(w, J), S0.end.reshape(w, J)  # every image of any batch is a copy of one of these
+    H = -(-int((en0.max(axis=1) - st0[:, i_in]).max()) // max(D, 1)) + 1
     B_lb = min(B, w + P.k * (2 * H + 6))
-    end_lb = end if B_lb == B else _starts(S0, snaps, J, P.m, P.k, w, B_lb) + cost[None, :]
-    S.line_buffer_bits = _line_buffers(wl, P.sk1, end_lb, i_in, i_out)
+    key = (B_lb, wl.input_bits, tuple(l.bits_out for l in wl.layers))
+    with _LOCK:
+        got = P.stats.get(key)
+    if got is None:
+        start = _starts(S0, parts, J, P.k, w, B_lb)
+        end = start + cost[None, :]
+        got = (_line_buffers(wl, P.sk1, end, i_in, i_out), int((end[:, i_out] - start[:, i_in]).max()),
+               start[0].copy(), end[0].copy())
+        with _LOCK:
+            P.stats[key] = got
+    S.line_buffer_bits, lat, S.start, S.end = got
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
-    S.makespan = int(end.max()) + S.spill_cycles
-    S.latency = int((end[:, i_out] - start[:, i_in]).max()) + S.spill_cycles
+    S.makespan = _last(S0, parts, P.k, w, B) + S.spill_cycles
+    S.latency = lat + S.spill_cycles
     _fill_drain(S, 1)
     return S
 
