@@ -292,8 +292,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     `_skeleton` (built once per structure); their cycles from the architecture and the workload's
     precisions, here.  `group`: output rows per job of a stream (default: 1, more past MAX_JOBS jobs;
     tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
-    initiation interval (default: tlm/mapping/steady.interval's, 0 for one image); `snaps`: a list that
-    receives the scheduler's state at every input release (tlm/mapping/steady.py)."""
+    initiation interval (tlm/mapping/steady.interval: mapper.build_schedule passes it; None or 0 for one
+    image); `snaps`: a list that receives the scheduler's state at every input release (steady.py)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
@@ -312,9 +312,6 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
                  image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
-    if stream and B > 1 and ii is None:
-        from tlm.mapping.steady import interval
-        ii = interval(arch, wl, asg, ops, m, rc, group)
     S.ii = int(ii or 0) if stream and B > 1 else 0
     _time(S, sk.users, S.ii, len(S.res) // B, snaps)
     cost = np.array(S.cost, dtype=np.int64)

@@ -37,6 +37,7 @@ import numpy as np
 
 from tlm.hw import dma as hw_dma
 from tlm.mapping.assign import _hw, layer_row_cycles
+from tlm.mapping.geometry import map_layers
 from tlm.mapping.schedule import _cached_skeleton, _fill_drain, _structure, build_schedule, job_group, peak_bits, \
     spec_costs
 
@@ -60,6 +61,8 @@ def _context(arch, wl, asg, ops, m, rc, group):
     N, two = arch.macro.count, arch.dma.channels > 1
     if rc is None:
         comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+        if m is None and comp:
+            m = map_layers(arch, [wl.layers[i] for i in comp])
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
     if group is None:
         group, _over = job_group(_structure(wl, asg, N, two, True, None))
