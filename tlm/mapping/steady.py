@@ -1,31 +1,33 @@
 """The steady state of a streamed schedule: its cost does not grow with the batch.
 
 A stream is paced (tlm/mapping/schedule.py `_time`): image b's input transfer is released `ii` cycles
-after image b-1's started, ii the initiation interval (`interval`: the busiest resource's work per image,
-raised to the period the paced schedule actually reaches when that is longer).  The list scheduler is a
-deterministic machine, and everything it does after image b's input is released depends only on its
-state then -- every resource's remaining busy time, the status and dependencies left of every job of the
-images not yet done, the pending releases, all relative to that instant and to image b (`_state`) -- and
-on how many images are still to come: every image runs the same jobs at the same costs, and the rules
-(oldest image first, then job order; events in (time, job) order) compare images only relatively.  Nothing
-before that release depends on the batch either (later images are not released yet).
+after image b-1's started, ii the initiation interval (`interval`: the busiest resource's work per image;
+raised to the period the probes reach only when none of them repeats a state with it).  Unpaced, a first
+stage faster than the slowest runs ahead without bound and the schedule never repeats.  The list
+scheduler is a deterministic machine, and everything it does after image b's input is released depends
+only on its state then -- every resource's remaining busy time, the status and dependencies left of every
+job of the images not yet done, the pending releases, all relative to that instant and to image b
+(`schedule._state`) -- and on how many images are still to come: every image runs the same jobs at the
+same costs, and the rules (oldest image first, then job order; events in (time, job) order) compare
+images only relatively.  Nothing before that release depends on the batch (later images are not
+released yet).
 
-So when a probe run of w images (`_plan`: 8, then 16, 32) shows the state at the release of image m equal
-to the state at image m + k's (k <= KMAX images: one for most pipelines, more for multi-rate ones), with
+So when a probe run of w images (`_plan`: 4, 8, 16, then 32) shows the state at the release of image m
+equal to the state at image m + k's (k <= KMAX images: one for most pipelines, more for multi-rate ones),
 D the time between the two releases, then for every batch B >= w the schedule of B images is, exactly:
   - the probe's jobs started before image m's release, as they are;
   - q = (B - w') / k copies of the jobs the probe starts between the releases of m and m + k (k images'
     worth of jobs), copy i later by i D and i k images;
   - the probe's jobs started from image m's release on, later by q D and q k images;
-w' in w .. w + k - 1 the probe size with B - w' a multiple of k (its run is the one those jobs come from):
-from the release of m on, B images and w' images are in the same state with B - m and w' - m images to
-come, and after one period B is back in that state with k fewer (by induction, the q periods).  `_extend`
-lays the B x J start times out as numpy arrays (no job list, no list scheduling) and derives every
+w' in w .. w + k - 1 the probe size with B - w' a multiple of k: from the release of m on, B images and
+w' images are in the same state with B - m and w' - m images to come, and one period later B is back in
+that state with k fewer (by induction, the q periods).  `_extend` derives from these parts every
 statistic the full schedule has -- makespan, fill and drain, image latency, the line-buffer peak over every
-row of every image, the per-layer and per-resource sums (`Schedule.mult`) -- the way build_schedule does.
-A probe that repeats no state leaves the full schedule (never a guess).  The TLM engine always executes
-the full job list, paced the same way.  tests/test_steady.py checks every number against the full
-schedule and that the scheduled images stay bounded as the batch grows.
+row of every image, the per-layer and per-resource sums (`Schedule.mult`) -- the way build_schedule does,
+from a bounded number of images (past it more periods change only the makespan).  A probe that repeats
+no state leaves the full schedule (never a guess).  The TLM engine executes the full job list, paced the
+same way.  tests/test_steady.py checks every number against the full schedule and that the jobs
+scheduled stay bounded as the batch grows.
 """
 from __future__ import annotations
 
@@ -47,7 +49,6 @@ II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then th
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
 _LOCK = threading.Lock()
 MAX_CACHED = 256
-RUNS = []  # images of every probe run scheduled (a bounded list: tests count what the steady state costs)
 
 
 class _Plan:
@@ -78,9 +79,6 @@ def _run(arch, wl, asg, ops, m, rc, group, w, ii):
     snaps = []
     S = build_schedule(arch, dataclasses.replace(wl, batch=w), asg, ops, stream=True, m=m, rc=rc, group=group,
                        ii=ii, snaps=snaps)
-    with _LOCK:
-        RUNS.append(w)
-        del RUNS[:-64]
     return S, snaps
 
 
