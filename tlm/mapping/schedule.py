@@ -15,6 +15,7 @@ from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
+from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 
 
 # ---- the schedule -----------------------------------------------------------------------------------
@@ -375,133 +376,6 @@ def _fill_drain(S, B):
     S.fill = first_end
     img0_end = int(S.end[img == 0].max()) + S.spill_cycles
     S.drain = img0_end - first_end
-
-
-def _users(deps):
-    """For each job, the jobs that depend on it (once per dependency)."""
-    users = [[] for _ in range(len(deps))]
-    for j, d in enumerate(deps):
-        for k in d:
-            users[k].append(j)
-    return users
-
-
-def _time(S, users=None, ii=0, J=0, snaps=None):
-    """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
-    done; an idle resource starts its ready job of the oldest image first (then the earliest in the
-    list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
-    plan (`S.order`): the TLM engine executes the same order, so it can only be later.
-    Completions are taken in (time, job) order; after each, the resources it touched (its own, and
-    those of the jobs it made ready, in resource order) start their best ready job if idle.
-    A stream with `ii` > 0 (J jobs per image, image b's input transfer its job b J) is paced: image b's
-    input is released `ii` cycles after image b-1's input started (a release is taken after the
-    completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
-    release, the state everything later depends on (tlm/mapping/steady.py)."""
-    from heapq import heappop, heappush
-    n = len(S.res)
-    res, cost, deps, img = S.res, S.cost, S.deps, S.image
-    left = [len(d) for d in deps]
-    if ii:
-        for j in range(J, n, J):
-            left[j] += 1
-    status = [0] * n if snaps is not None else None  # 1 ready, 2 running, 3 done
-    ndone, oldest = [0] * (n // J if J else 0), [0]  # per image its jobs done; the oldest image not done
-    if users is None:
-        users = _users(deps)
-    st, e = [0] * n, [0] * n
-    n_res = max(res) + 1 if n else 0
-    queues = [[] for _ in range(n_res)]  # resource -> heap of (image, job)
-    busy_until = [0] * n_res
-    events = []  # heap of (completion time, job)
-    order = {}  # resource -> jobs in start order (keys in the order resources first start)
-    first = []  # resources with a job ready at time 0, in order of their first such job
-    for j in range(n):
-        if not left[j]:
-            r = res[j]
-            if not queues[r]:
-                first.append(r)
-            heappush(queues[r], (img[j], j))
-
-    seq, seq_of = [0], [0] * n if snaps is not None else None
-
-    def start(r, t):
-        q = queues[r]
-        if q and busy_until[r] <= t:
-            j = heappop(q)[1]
-            st[j] = t
-            e[j] = busy_until[r] = t + cost[j]
-            if status is not None:
-                seq_of[j] = seq[0]
-            seq[0] += 1
-            if ii and j % J == 0 and j + J < n:
-                heappush(events, (t + ii, n + j + J))  # the next image's input: released ii later
-            if status is not None:
-                status[j] = 2
-            if r in order:
-                order[r].append(j)
-            else:
-                order[r] = [j]
-            heappush(events, (e[j], j))
-    for r in first:
-        start(r, 0)
-    done = 0
-    while events:
-        t, j = heappop(events)
-        if j >= n:  # a release
-            j -= n
-            if snaps is not None:
-                snaps.append((t, j // J, seq[0], _state(j // J, oldest[0], J, t, busy_until, left, status, e,
-                                                        events, n)))
-            left[j] -= 1
-            if not left[j]:
-                if status is not None:
-                    status[j] = 1
-                heappush(queues[res[j]], (img[j], j))
-                start(res[j], t)
-            continue
-        done += 1
-        if status is not None:
-            status[j] = 3
-            if J:
-                ndone[img[j]] += 1
-                while oldest[0] < len(ndone) and ndone[oldest[0]] == J:
-                    oldest[0] += 1
-        r0 = res[j]
-        touched = None
-        for u in users[j]:
-            left[u] -= 1
-            if not left[u]:
-                ru = res[u]
-                if status is not None:
-                    status[u] = 1
-                heappush(queues[ru], (img[u], u))
-                if ru != r0:
-                    if touched is None:
-                        touched = {r0, ru}
-                    else:
-                        touched.add(ru)
-        if touched is None:
-            start(r0, t)
-        else:
-            for r in sorted(touched):
-                start(r, t)
-    if done != n:
-        raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
-    S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
-    S.order = order
-    if snaps is not None:
-        S.seq = np.array(seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
-
-
-def _state(b, lo, J, t, busy_until, left, status, e, events, n):
-    """The list scheduler's state at time t as image b's input is released, relative to (t, image b):
-    each resource's remaining busy time, and every job of the images not yet done (from the oldest) as
-    (status, dependencies left, cycles to its end if running); other pending releases.  Images >= b have
-    done nothing yet.  Two releases with equal states are followed by the same schedule, shifted."""
-    lo = min(lo, b)
-    jobs = tuple((status[k], left[k], e[k] - t if status[k] == 2 else 0) for k in range(lo * J, b * J))
-    rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in events if jj >= n))
-    return tuple(max(x - t, 0) for x in busy_until), b - lo, jobs, rel
 
 
 def _line_buffer_structure(layers, input_shape, H, needs, index):
