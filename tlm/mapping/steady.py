@@ -199,20 +199,26 @@ def _extend(arch, wl, run, P, w, B):
     the line-buffer peak, the longest image latency, image 0's fill and drain are those of B_lb images
     (computed once for all the larger batches), and the makespan comes from the probe's three parts."""
     S0, snaps = run
-    J = len(S0.res) // w
-    cost = np.asarray(S0.cost[:J], dtype=np.int64)
-    S = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
-                            row=S0.row[:J], deps=S0.deps[:J], order={})
+    with _LOCK:
+        tm = P.stats.get(w)
+    if tm is None:  # what every batch of this probe size shares
+        J = len(S0.res) // w
+        T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
+                                row=S0.row[:J], deps=S0.deps[:J], order={}, seq=None)
+        n = len(wl.layers)
+        lay, row = np.asarray(T.layer), np.asarray(T.row)
+        i_in, i_out = int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0])
+        parts = _parts(S0, snaps, P.m, P.k)
+        st0, en0 = S0.start.reshape(w, J), S0.end.reshape(w, J)  # any batch's images are copies of these
+        H = -(-int((en0.max(axis=1) - st0[:, i_in]).max()) // max(int(parts[0]), 1)) + 1
+        tm = (T, J, np.asarray(T.cost, dtype=np.int64), i_in, i_out, parts, H)
+        with _LOCK:
+            P.stats[w] = tm
+    T, J, cost, i_in, i_out, parts, H = tm
+    S = dataclasses.replace(T)
     S.mult = np.full(J, B, dtype=np.int64)
-    n = len(wl.layers)
-    lay, row = np.asarray(S.layer), np.asarray(S.row)
-    i_in, i_out = int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0])
-    parts = _parts(S0, snaps, P.m, P.k)
-    D = int(parts[0])
-    st0, en0 = S0.start.reshape(w, J), S0.end.reshape(w, J)  # every image of any batch is a copy of one of these
-    H = -(-int((en0.max(axis=1) - st0[:, i_in]).max()) // max(D, 1)) + 1
     B_lb = min(B, w + P.k * (2 * H + 6))
-    key = (B_lb, wl.input_bits, tuple(l.bits_out for l in wl.layers))
+    key = (B_lb, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
     with _LOCK:
         got = P.stats.get(key)
     if got is None:
