@@ -79,8 +79,16 @@ from tlm.mapping.schedule import (  # noqa: F401  (the mapper's API)
     _structure,
     _time,
     _users,
-    build_schedule,
     clear_skeletons)
+from tlm.mapping import schedule as _schedule
+from tlm.mapping.steady import interval
+
+
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None):
+    """tlm/mapping/schedule.build_schedule, a stream of several images paced by its initiation interval
+    (tlm/mapping/steady.interval, the same for every batch: the schedule both engines run)."""
+    ii = interval(arch, wl, asg, ops, m, rc, group) if stream and wl.batch > 1 else 0
+    return _schedule.build_schedule(arch, wl, asg, ops, stream, spill_bits, m, rc, group, ii=ii)
 
 
 # ---- what the engines and the reports use ----------------------------------------------------------
