@@ -50,6 +50,24 @@ def test_alpha_power_delay_factor_by_hand():
     assert tt.value(40, "fo4_ps") == pytest.approx(math.exp(math.log(12) + t * math.log(22 / 12)))
 
 
+def test_alpha_power_law_of_the_low_power_flavour_by_hand():
+    """65nm LP (`circuit.devices: lp`) has its own Vt 0.55 V and alpha 1.5 (the general-purpose 65nm: 0.45 V,
+    1.3), nominal 1.2 V.  From 1.2 V down to 0.85 V the LP gate delay grows
+    (0.85 / 0.30^1.5) / (1.2 / 0.65^1.5) = 5.1730 / 2.2899 = 2.2591 (a clock 2.26x slower: Jia JSSC 2020's
+    CIMU clock falls 2.5x, 100 -> 40 MHz), where the HP values would give (0.85 / 0.40^1.3) /
+    (1.2 / 0.75^1.3) = 2.7973 / 1.7442 = 1.6038.  With the node's alpha instead of the flavour's (1.3 at
+    Vt 0.55 V) it would be 1.9354: each of Vt and alpha matters."""
+    lp = tt.delay_factor(65, 0.85, "lp")
+    assert lp == pytest.approx((0.85 / 0.30 ** 1.5) / (1.2 / 0.65 ** 1.5), rel=1e-12)
+    assert lp == pytest.approx(2.2591, rel=1e-4)
+    assert tt.delay_factor(65, 0.85) == pytest.approx(1.6038, rel=1e-4)
+    assert lp != pytest.approx((0.85 / 0.30 ** 1.3) / (1.2 / 0.65 ** 1.3), rel=1e-3)  # 1.9354: alpha 1.3
+    assert tt.fo4_ps(65, 1.2, "lp") == pytest.approx(70.0)  # the LP FO4 at its nominal supply
+    assert tt.fo4_ps(65, 0.85, "lp") == pytest.approx(70.0 * lp)
+    # the switch on-resistance follows the same drive ratio (R ~ V / (V - Vt)^alpha)
+    assert tt.r_on_ohm(65, 0.85, 0.15, "lp") == pytest.approx(4870.0 / 0.15 * lp)
+
+
 def _rc_arch(arch, rows=128, bits=8, vd=0.8):
     return with_changes(arch, **{"macro.rows": rows, "macro.dp_split_blocks": 1, "adc.resolution_bits": bits,
                                  "technology.vdd_digital_v": vd})
@@ -57,10 +75,10 @@ def _rc_arch(arch, rows=128, bits=8, vd=0.8):
 
 def _settle_by_hand(rows, bits, drive=1.0):
     """22nm table: R_sw = 873 ohm um / 0.08 um = 10,912.5 ohm (x the alpha-power drive factor); the cell
-    is the larger of 1.5 x 0.1 x 8/6 = 0.2 um2 and its 1.0 fF unit over 0.75 fF/um2 = 1.333 um2, pitch
-    1.1547 um; c_cell = 1.0 x 1.2 = 1.2 fF; a cell's line: 1.1547 x 0.2 fF wire + half a 0.78 x 0.08 fF
+    is the larger of 1.5 x 0.1 x 8/6 = 0.2 um2 and its 1.0 fF unit over 0.9 fF/um2 = 1.111 um2, pitch
+    1.0541 um; c_cell = 1.0 x 1.2 = 1.2 fF; a cell's line: 1.0541 x 0.2 fF wire + half a 0.78 x 0.08 fF
     gate; R_line = 4 ohm/um x pitch x rows.  tau = R_sw C_cell + 0.38 R_line C_line; settle (b+1) ln 2 tau."""
-    pitch = math.sqrt(1.0 / 0.75)
+    pitch = math.sqrt(1.0 / 0.9)
     c_line = rows * (pitch * 0.2 + 0.5 * 0.78 * 0.08) + rows * 1.2
     tau_fs = 10912.5 * drive * 1.2 + 0.38 * (4.0 * pitch * rows) * c_line
     return (bits + 1) * LN2 * tau_fs / 1000.0
@@ -85,8 +103,8 @@ def test_rc_settling_time_by_hand_each_cause_alone(arch):
 
 def _driver_by_hand(cols, per_cell=2 * 0.78 * 0.08):
     """A row driver at 22nm, 0.8 V (FO4 10 ps): log4(C_row / C_gate) FO4 stages, C_row = cols x (one pitch of
-    wire 1.1547 x 0.2 fF + `per_cell`: two switch gates for a digital row), C_gate = 0.78 x 0.08 fF."""
-    c_row = cols * (math.sqrt(1.0 / 0.75) * 0.2 + per_cell)
+    wire 1.0541 x 0.2 fF + `per_cell`: two switch gates for a digital row), C_gate = 0.78 x 0.08 fF."""
+    c_row = cols * (math.sqrt(1.0 / 0.9) * 0.2 + per_cell)
     return math.log(c_row / (0.78 * 0.08)) / math.log(4.0) * 10.0
 
 
@@ -99,18 +117,41 @@ def test_row_driver_and_multi_level_row_settling_by_hand(arch):
     base = _rc_arch(arch)
     assert circuit.row_driver_ps(base, G) == pytest.approx(_driver_by_hand(256), rel=1e-9)
     ml = with_changes(base, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
-    pitch = math.sqrt(1.0 / 0.75)
+    pitch = math.sqrt(1.0 / 0.9)
 
     def row_settle(cols):
         c_row = cols * (pitch * 0.2 + 1.2)
         return 9 * LN2 * 0.38 * (4.0 * pitch * cols) * c_row / 1000.0
 
     assert circuit.settle_ps(ml, G) - circuit.settle_ps(base, G) == pytest.approx(row_settle(256), rel=1e-9)
-    assert row_settle(256) == pytest.approx(1026.7, rel=1e-3)
+    assert row_settle(256) == pytest.approx(924.15, rel=1e-3)
     assert circuit.row_driver_ps(ml, G) == pytest.approx(_driver_by_hand(256, per_cell=1.2), rel=1e-9)
     wide = with_changes(ml, **{"macro.columns": 512})
     assert circuit.settle_ps(wide, G) - circuit.settle_ps(with_changes(base, **{"macro.columns": 512}), G) \
         == pytest.approx(4 * row_settle(256), rel=1e-9)
+
+
+def test_c2c_ladder_row_load_by_hand(arch):
+    """A multi-level row into C-2C ladders (22nm, 0.8 V, unit 1.0 fF, p = 0.2): each bit's shunt unit C feeds
+    a ladder node holding 2C to AC ground (R-2R's Thevenin R), so the row sees C x 2C / 3C = 2/3 fF plus the
+    unit's bottom-plate parasitic 0.2 fF: 0.8667 fF per cell, not the cell's 3 x 1.2 = 3.6 fF.  The cell holds
+    3 units over 0.9 fF/um2: 3.333 um2, pitch 1.8257 um.  Row settling (multi-level minus bit-serial, 256
+    columns): 9 ln 2 x 0.38 x R_row C_row, R_row = 4 ohm/um x 1.8257 um x 256 = 1,869.5 ohm, C_row = 256 x
+    (1.8257 x 0.2 + 0.8667) = 315.3 fF: 0.38 x 1,869.5 x 315.3 fs = 224.0 ps, x 6.238 = 1,397.6 ps (with
+    3.6 fF per cell: 4,499 ps)."""
+    c2c = with_changes(_rc_arch(arch), **{"circuit.weighting": "c2c"})
+    ml = with_changes(c2c, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    assert circuit.row_cell_ff(ml, G) == pytest.approx(2.0 / 3.0 + 0.2)
+    pitch = math.sqrt(3.0 / 0.9)
+    assert circuit.geometry(ml, G)["pitch_um"] == pytest.approx(pitch)
+    c_row = 256 * (pitch * 0.2 + 2.0 / 3.0 + 0.2)
+    assert circuit.row_load_ff(ml, G) == pytest.approx(c_row, rel=1e-12)
+    want = 9 * LN2 * 0.38 * (4.0 * pitch * 256) * c_row / 1000.0
+    assert circuit.settle_ps(ml, G) - circuit.settle_ps(c2c, G) == pytest.approx(want, rel=1e-9)
+    assert want == pytest.approx(1397.6, rel=1e-4)
+    # a binary cell of the same array: the row sees the whole cell, (1 + p) C
+    binary = with_changes(_rc_arch(arch), **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    assert circuit.row_cell_ff(binary, G) == pytest.approx(1.2)
 
 
 def test_sar_decision_chain_flash_and_ramp(arch):
@@ -239,23 +280,83 @@ def test_paper_normalize_scales_the_ops_per_pixel_column(capsys):
 
 def test_extends_with_more_rows_grows_the_periphery_and_slows_the_lines(tmp_path, root):
     """A config that extends IMAGINE and doubles its rows: its derived periphery grows by the 1152 extra row
-    lines ((2304 + 256) / (1152 + 256) x), its column line's capacitance doubles, its row line's stays, and
+    lines (2304 + 256 lines instead of 1152 + 256) and their 1152 extra driver chains (each row's load, and
+    so its chain, unchanged), its column line's capacitance doubles, its row line's stays, and
     its column settles longer (R and C of the line both double)."""
     from tlm.config.arch import load_arch
     big = tmp_path / "big.yaml"
     big.write_text(f"extends: {root / 'configs' / 'imagine.yaml'}\nname: big\nmacro:\n  rows: 2304\n")
     a, b = load_arch(root / "configs" / "imagine.yaml"), load_arch(big)
     va, vb = circuit.derived_values(a, G), circuit.derived_values(b, G)
-    assert vb["macro.periphery_area_mm2"] == pytest.approx(va["macro.periphery_area_mm2"] * 2560 / 1408)
+    chain = _chain_by_hand(_digital_row_ff(math.sqrt(1.0 / 0.9)))  # per row: the row's load is unchanged
+    assert va["macro.periphery_area_mm2"] == pytest.approx((1408 * 30 * 0.1 + 1152 * chain) / 1e6)
+    assert vb["macro.periphery_area_mm2"] == pytest.approx((2560 * 30 * 0.1 + 2304 * chain) / 1e6)
     assert vb["macro.c_column_ff"] == pytest.approx(2 * va["macro.c_column_ff"])
     assert vb["macro.c_row_driver_ff"] == pytest.approx(va["macro.c_row_driver_ff"])
     assert circuit.settle_ps(b, G) > 3 * circuit.settle_ps(a, G)
 
 
+def _switch_ff():
+    return 0.78 * 0.08  # 22nm: a minimum switch's gate, fF
+
+
+def _digital_row_ff(pitch, cols=256):
+    """A digital (bit-serial) row's load at 22nm: per column one pitch of 0.2 fF/um wire and two switch gates."""
+    return cols * (pitch * 0.2 + 2 * _switch_ff())
+
+
+def _chain_by_hand(load_ff):
+    """A buffer chain tapered by 4 up to `load_ff`: stages load/4 + load/16 + ... = load/3 of gate; a minimum
+    inverter is 3 switch gates (0.1872 fF) and 1.6 6T cells of 0.1 um2 (0.16 um2), so load/3/0.1872 x 0.16 um2."""
+    return load_ff / 3.0 / (3.0 * _switch_ff()) * 1.6 * 0.1
+
+
+def test_driver_chain_area_follows_its_load_by_hand(arch):
+    """300 fF: 100 fF of stages = 534.19 minimum inverters = 85.47 um2; the area is linear in the load."""
+    assert circuit.chain_area_um2(arch, 300.0) == pytest.approx(_chain_by_hand(300.0))
+    assert _chain_by_hand(300.0) == pytest.approx(85.47, rel=1e-3)
+    assert circuit.chain_area_um2(arch, 600.0) == pytest.approx(2 * circuit.chain_area_um2(arch, 300.0))
+
+
 def test_periphery_counts_a_word_line_per_stored_weight_set(arch):
-    """Periphery = driven lines x `driver_cells` 6T cells: IMAGINE's 1152 rows + 256 columns = 1408 lines x 30 x
-    0.1 um2 = 4,224 um2; a compute cell holding 8 weight sets (cells_per_compute 8, each selected by its own
-    word line) has 8 x 1152 + 256 = 9,472 lines, 28,416 um2.  Only cells_per_compute changes."""
-    assert circuit.areas(arch, G)["periphery_mm2"] == pytest.approx(1408 * 30 * 0.1 / 1e6)
+    """Periphery = driven lines x `driver_cells` 6T cells + a driver chain per digital compute row: IMAGINE's
+    1152 rows + 256 columns = 1408 lines x 30 x 0.1 um2 = 4,224 um2, and 1152 chains to a row of 256 x
+    (1.0541 um pitch (1 fF over 0.9 fF/um2 = 1.111 um2) x 0.2 fF/um + 2 x 0.0624 fF) = 85.92 fF, 24.48 um2
+    each.  A compute cell holding 8 weight sets (cells_per_compute 8, each selected by its own word line) has
+    8 x 1152 + 256 = 9,472 lines, 28,416 um2, and its transistors (1.5 x 0.1 x 8/6 x 8 = 1.6 um2) now set
+    the pitch (1.2649 um): 96.71 fF a row, 27.55 um2 a chain."""
+    p1, p8 = math.sqrt(1.0 / 0.9), math.sqrt(1.6)
+    assert _chain_by_hand(_digital_row_ff(p1)) == pytest.approx(24.48, rel=1e-3)
+    assert circuit.areas(arch, G)["periphery_mm2"] == pytest.approx(
+        (1408 * 30 * 0.1 + 1152 * _chain_by_hand(_digital_row_ff(p1))) / 1e6)
     eight = with_changes(arch, **{"circuit.cells_per_compute": 8})
-    assert circuit.areas(eight, G)["periphery_mm2"] == pytest.approx(9472 * 30 * 0.1 / 1e6)
+    assert _chain_by_hand(_digital_row_ff(p8)) == pytest.approx(27.55, rel=1e-3)
+    assert circuit.areas(eight, G)["periphery_mm2"] == pytest.approx(
+        (9472 * 30 * 0.1 + 1152 * _chain_by_hand(_digital_row_ff(p8))) / 1e6)
+
+
+def test_a_multi_level_row_dac_carries_the_chain_to_its_row(arch):
+    """A multi-level (DAC) row in the charge domain: the row's load is every cell's capacitor (1.0 fF x 1.2)
+    and a pitch of wire per column, 256 x (1.0541 x 0.2 + 1.2) = 361.17 fF; the DAC drives it, so its area
+    holds the chain (102.9 um2) beside its 4 bits of logic (4 x 12 x 0.1 um2), and the periphery keeps only
+    the lines (1408 x 3 um2, no digital row chains).  Twice the columns: twice the load and the chain."""
+    ml = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    load = 256 * (math.sqrt(1.0 / 0.9) * 0.2 + 1.2)
+    assert _chain_by_hand(load) == pytest.approx(102.9, rel=1e-3)
+    ar = circuit.areas(ml, G)
+    assert ar["input_dac_logic_um2"] == pytest.approx(4 * 12 * 0.1 + _chain_by_hand(load))
+    assert ar["periphery_mm2"] == pytest.approx(1408 * 30 * 0.1 / 1e6)
+    wide = circuit.areas(with_changes(ml, **{"macro.columns": 512}), G)
+    assert wide["input_dac_logic_um2"] - 4.8 == pytest.approx(2 * _chain_by_hand(load))
+
+
+def test_a_sar_step_logic_has_area_a_flash_comparator_none(arch):
+    """The `sar_logic_inv` inverters the energy model switches each SAR (or ramp) step exist once per
+    converter: 120 x 1.6 x 0.1 um2 = 19.2 um2 beside the latch (4 flip-flop equivalents, 4 x 12 x 0.1 =
+    4.8 um2); a flash comparator is the latch alone; 65nm (6T 0.52 um2): 120 x 1.6 x 0.52 = 99.84 um2."""
+    g = {**G, "sar_logic_inv": 120.0}
+    sar = circuit.areas(with_changes(arch, **{"adc.kind": "sar"}), g)
+    assert sar["comparator_um2"] == pytest.approx(4.8 + 19.2)
+    assert circuit.areas(with_changes(arch, **{"adc.kind": "ramp"}), g)["comparator_um2"] == pytest.approx(24.0)
+    assert circuit.areas(with_changes(arch, **{"adc.kind": "flash"}), g)["comparator_um2"] == pytest.approx(4.8)
+    assert circuit.step_logic_um2(with_changes(arch, **{"technology.node_nm": 65}), g) == pytest.approx(99.84)

@@ -36,6 +36,10 @@ class Circuit(Section):
                            "conversion", lo=0, hi=65536, default=0, why_hi="a capacitor bank of 2^16 units")
     sample_cycles: int = param("clock cycles per conversion besides its decisions: sampling, reset",
                                lo=0, hi=64, default=1, why_hi="a handful of cycles in every published SAR")
+    input_dac: str = param("the row input DAC of a multi-level input drive: 'capacitive' (2^k binary-weighted "
+                           "unit capacitors switched per DP phase) or 'switch' (digital switches connect the "
+                           "row to one of 2^k reference levels shared by all rows: no capacitor bank of its own)",
+                           choices=("capacitive", "switch"), default="capacitive")
     input_load_bits_per_cycle: int = param("bits of the input vector entering the macro per clock cycle "
                                            "before each array operation (0 = staged in parallel, no load "
                                            "cycles)", lo=0, hi=65536, default=0,

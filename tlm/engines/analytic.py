@@ -25,8 +25,10 @@ from tlm.errors import InputError
 from tlm.engines.result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
-BOUND_MIN_BATCH = 4  # auto's busy bound (`_unbeatable`) from this batch on: a stream's fill and drain are
-# about an image's work, so from a few images on its busiest resource alone tells the policies apart
+PRUNE = True  # False: every policy that fits is counted (tests compare the choices both ways)
+STREAM_BOUND_MIN_BATCH = 4  # a stream's bound (`_unbeatable`) from this batch on: below it the bound costs
+# half a schedule and hardly ever prunes (a stream's fill is most of one image's run, and replicate, counted
+# first, is rarely far from pipelined); resident's bound (a sum over layers) is asked for at every batch
 
 
 def policy_plans(arch, wl, input_density=None, steady=False, record=None):
@@ -35,7 +37,9 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
     Skipped: the resident policies when the weights cannot stay resident, and (objective throughput) a
     policy a lower bound of whose cycles exceeds the cycles of a policy already counted (`_unbeatable`): it
-    cannot win, its schedule is not built.  `record`: a set noting every architecture field read (tlm/mapping/reuse.recording)."""
+    cannot win, its schedule is not built; and replicate when it is pipelined's very run (`_as_pipelined`).
+    With PRUNE False only the first are skipped (the same choice, tested).  `record`: a set noting every
+    architecture field read (tlm/mapping/reuse.recording)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
@@ -53,7 +57,11 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
                 skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
                                    "stay resident"))
                 continue
-            if _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
+            if PRUNE and p == "replicate" and _as_pipelined(rec, arch, wl, plans, shared):
+                skipped.append((p, "no copies, every tile where pipelined puts it: pipelined's run, which wins "
+                                   "the tie"))
+                continue
+            if PRUNE and _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
                 continue
         try:
             ap = mapper.with_policy(arch, p)
@@ -68,34 +76,67 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
 
 
-def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool:
-    """Objective throughput: is a lower bound of policy `p`'s cycles above the fewest cycles counted so far?
-    (Then it is skipped, with the reason.)  The bound: resident, its layers one after the other
-    (tlm/mapping/steady.resident_bound); a stream, from BOUND_MIN_BATCH images on, its busiest resource
-    (steady.busy_bound)."""
-    from tlm.mapping.steady import busy_bound, resident_bound
-    a = rec(arch)
-    stream = p in mapper.STREAM
-    if a.mapping.objective != "throughput" or (stream and wl.batch < BOUND_MIN_BATCH) or input_density is not None:
-        return False
+def _inputs(rec, arch, wl, plans, shared):
+    """(the compute layers' Mapping, their indices, layer_row_cycles, digital ops per layer) of the
+    sequential plan, computed once per auto run (in `shared`, which the plans read too); None without a
+    compute layer."""
     seq = plans["sequential"][1]
     m = seq.mapping
     if m is None:
-        return False
+        return None
     comp = [int(i) for i in seq.comp_idx]
     rc = shared.get("row_cycles")
     if rc is None:
-        rc = shared["row_cycles"] = mapper.layer_row_cycles(a, wl, m, comp)
-    if stream:
-        ops = [digital_ops(l) for l in wl.layers]
+        rc = shared["row_cycles"] = mapper.layer_row_cycles(rec(arch), wl, m, comp)
+    ops = shared.get("ops")
+    if ops is None:
+        ops = shared["ops"] = [digital_ops(l) for l in wl.layers]
+    return m, comp, rc, ops
+
+
+def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
+    """Does replicate place every tile, with no copy, exactly where pipelined does?  Then its plan is
+    pipelined's (the policies differ only in the assignment, tlm/mapping/assign.py): the same cycles and
+    energies, a tie that the simpler pipelined wins for every objective, so replicate is not counted.
+    (The assignments are kept in shared["assign"] for the plans.)"""
+    got = _inputs(rec, arch, wl, plans, shared)
+    if got is None:
+        return False
+    m, _comp, rc, ops = got
+    memo = shared.setdefault("assign", {})
+    try:
+        asg = {p: mapper.assign(rec(mapper.with_policy(arch, p)), wl, p, ops, m=m, rc=rc, memo=memo)
+               for p in mapper.STREAM}
+    except InputError:
+        return False  # (the plans say why)
+    a, b = asg["pipelined"], asg["replicate"]
+    return a.places == b.places and a.replicas == b.replicas
+
+
+def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool:
+    """Objective throughput: is a lower bound of policy `p`'s cycles above the fewest cycles counted so far?
+    (Then it is skipped, with the reason: it cannot win, its plan and schedule are not built.)  The bounds
+    (tlm/mapping/bounds.py): resident, its layers one after the other with the image transfers; a stream,
+    each resource's work after the earliest its first job can start and before what must follow its last."""
+    from tlm.mapping.bounds import layer_by_layer_bound, stream_bound
+    a = rec(arch)
+    if a.mapping.objective != "throughput" or input_density is not None:
+        return False
+    got = _inputs(rec, arch, wl, plans, shared)
+    if got is None:
+        return False
+    m, comp, rc, ops = got
+    if p in mapper.STREAM:
+        if wl.batch < STREAM_BOUND_MIN_BATCH:
+            return False
         ap = rec(mapper.with_policy(arch, p))
         try:
             asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))
         except InputError:
             return False  # (the plan says why)
-        lb, what = busy_bound(ap, wl, asg, ops, m=m, rc=rc), "its busiest block alone takes"
+        lb, what = stream_bound(ap, wl, asg, ops, m=m, rc=rc), "its jobs' chains and busiest block take at least"
     else:
-        lb, what = resident_bound(a, wl, m, comp, rc), "its layers one after the other take at least"
+        lb, what = layer_by_layer_bound(a, wl, m, comp, rc, ops), "its layers one after the other take at least"
     best = min(plans, key=lambda q: (int(plans[q][2]["cycles"].sum()), mapper.CONCRETE.index(q)))
     c = int(plans[best][2]["cycles"].sum())
     if lb <= c:

@@ -3,7 +3,8 @@ its circuit structure (`circuit:`, tlm/config/circuit.py), its node and supplies
 tlm/hw/technology_table.py) and the global constants (tlm/hw/constants.py).  No value here is keyed by
 design: a design differs only by the structure its config states.
 
-Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply):
+Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays at the digital supply; the
+FO4 and switch resistances follow the node's and device flavour's alpha-power law, technology_table.py):
 - every DP phase starts with the row driver: a buffer chain tapered by 4 from a minimum gate to the row's
   load, log4(C_row / C_gate) stages of one FO4 (logical effort);
 - charge-domain DP phase: the line settles to half an LSB of the converter, n = (b + 1) ln 2 time constants
@@ -11,7 +12,8 @@ Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays 
   distributed column line, Elmore), R_switch the on-resistance of a minimum switch driven at the digital
   supply (alpha-power law); a multi-level (DAC) row carries an analog level that charges every cell's
   capacitor along the row, so its own distributed RC (0.38 x R_row x C_row, C_row = columns x (pitch of
-  wire + C_cell)) adds to tau: wide arrays settle slower;
+  wire + the cell as the row sees it: C_cell, or (2/3 + p) units into a C-2C ladder)) adds to tau: wide
+  arrays settle slower;
 - current-domain DP phase: the same pre-charge settling, then the input pulses of `pulse_fo4` FO4 each: a
   pulse-count input up to 2^k - 1 pulses, each on for one unit and off for one (2 units a pulse), a
   pulse-width input one pulse of up to 2^k - 1 units;
@@ -20,14 +22,20 @@ Timing (the macro's clock is one comparator decision, `decision_fo4` FO4 delays 
   array operation.
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
-junctions; a row line its wire and two switch gates per cell; a comparator firing a StrongARM latch (the
+junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches; a
+current-domain read word line one: the 8T read port's access transistor), driven through its buffer chain
+(the row's event switches the chain's stage inputs and drain junctions too: `driver_chain_ff`, 5/3 of a
+long chain's load); a comparator firing a StrongARM latch (the
 technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minimum inverters of logic plus
 the b register bits it clocks (the published flip-flop clock
 energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
-its capacitor (over it: the larger; beside: the sum); drivers `driver_cells` 6T cells per driven line (a
-word line per stored weight set of each compute row, and each column); a comparator 4 and a logic bit 1
-flip-flop-equivalent of `logic_cells` 6T cells.
+its capacitor (over it: the larger, at the table's over-cell MOM density; beside: the sum); each driven line
+(a word line per stored weight set of each compute row, and each column) `driver_cells` 6T cells of decoder,
+level shifter and timing, and each compute row the buffer chain that drives its load (logical effort: load/3
+of gate, a minimum inverter `MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's); a
+comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells, and a SAR or ramp converter
+the `sar_logic_inv` minimum inverters its step switches (the same logic the energy counts).
 Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
 """
 from __future__ import annotations
@@ -39,7 +47,15 @@ from tlm.hw import constants as hw_const
 from tlm.hw import technology_table as tt
 
 COMPARATOR_LOGIC_UNITS = 4  # [assumed] a StrongARM latch with offset trim ~ 4 flip-flop areas
+# A minimum inverter's layout area in 6T bit-cell areas: Nangate45 INV_X1 0.532 um2 over a 45nm 6T cell of
+# 0.30-0.35 um2 is 1.5-1.8; ASAP7 INVx1 0.044 um2 over the N7 6T 0.027 um2 is 1.6 [memory: the libraries'
+# cell areas]; the middle, range 1.5-1.8.  Sizes the driver chains (chain_area_um2).
+MIN_INVERTER_6T_CELLS = 1.6
 ELMORE_DISTRIBUTED = 0.38   # Elmore delay of a distributed RC line: 0.38 R C (Sakurai 1983 fit)
+DRIVER_TAPER = 4.0          # a line driver's buffer chain grows by 4 per stage (logical effort: the FO4 optimum,
+                            # Sutherland, Sproull, Harris, "Logical Effort", 1999)
+DRIVER_SELF_LOAD = 1.0      # gamma: an inverter's drain (diffusion) capacitance over its input capacitance, the
+                            # parasitic delay p_inv ~ 1 of Logical Effort (1999); published 0.5-1.5 [estimate]
 DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp_cycles_per_bit",
            "macro.c_cell_ff", "macro.c_column_ff", "macro.c_row_driver_ff", "macro.bitcell_area_um2",
            "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
@@ -95,9 +111,29 @@ def capacitances(arch, g) -> dict:
         cell = units_per_cell(arch) * unit_ff(arch) * (1.0 + g["cap_parasitic"])
     else:  # the cell's share of the read bit line it discharges
         cell = (wire + 0.5 * sw) * (1.0 + g["cap_parasitic"])
-    return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw), "row": geo["cols"] * (wire + 2.0 * sw),
+    return {"cell": cell, "column": geo["rows"] * (wire + 0.5 * sw),
+            "row": geo["cols"] * wire + arch.macro.columns * row_gates(arch) * sw,
             "dac_unit": t("c_unit_min_ff"), "input_dac_unit": t("c_unit_min_ff") * (1.0 + g["cap_parasitic"]),
             "comparator": comparator_ff(arch, g, sw)}
+
+
+def row_gates(arch) -> float:
+    """Switch gates a row (input) line drives per cell: a current-domain cell's read word line gates its one
+    read-access transistor (the 8T cell's read port: a word-line transistor in series with one gated by the
+    stored node); a charge-domain cell's input line its two compute switches.  A row's line gates only its
+    own cells, one per logical column, though it runs the whole physical row: in a folded array the `fold`
+    logical rows sharing a physical row each gate a `fold`-th of its cells (capacitances: row)."""
+    return 1.0 if arch.circuit.dp_domain == "current" else 2.0
+
+
+def driver_chain_ff(load_ff: float, in_ff: float) -> float:
+    """Capacitance switched per output transition of a buffer chain tapered by DRIVER_TAPER (f) from a gate of
+    `in_ff` to `load_ff`, the load included: the stages' inputs L / f, L / f^2, ... down to the first
+    (N = log_f(L / C_in) stages, at least one), each with its own drain junction DRIVER_SELF_LOAD (gamma)
+    times its input: L + (1 + gamma) x L x (1 - f^-N) / (f - 1), i.e. L (1 + (1 + gamma) / (f - 1)) for a
+    long chain (5/3 L for f = 4, gamma = 1)."""
+    n = max(1.0, math.log(load_ff / in_ff) / math.log(DRIVER_TAPER)) if load_ff > 0 else 1.0
+    return load_ff * (1.0 + (1.0 + DRIVER_SELF_LOAD) * (1.0 - DRIVER_TAPER ** -n) / (DRIVER_TAPER - 1.0))
 
 
 def comparator_ff(arch, g, sw) -> float:
@@ -142,12 +178,28 @@ def period_ps(arch, g) -> float:
 
 def row_load_ff(arch, g) -> float:
     """Capacitance one row (input) line drives, fF: per physical column its pitch of wire and either the
-    cell's compute capacitance (a multi-level row in the charge domain: its DAC level charges every cell's
-    capacitor) or two switch gates (a digital row: bit-serial or pulse inputs; the row driver's event)."""
+    cell's compute capacitance as the row sees it (`row_cell_ff`: a multi-level row in the charge domain
+    charges every cell's capacitor to its DAC level) or two switch gates (a digital row: bit-serial or
+    pulse inputs; the row driver's event)."""
     caps, geo = capacitances(arch, g), geometry(arch, g)
     if arch.macro.input_drive == "multi_level" and arch.circuit.dp_domain == "charge":
-        return geo["cols"] * (geo["pitch_um"] * _tech(arch)("c_wire_ff_per_um") + caps["cell"])
+        return geo["cols"] * (geo["pitch_um"] * _tech(arch)("c_wire_ff_per_um") + row_cell_ff(arch, g))
     return caps["row"]
+
+
+C2C_ROW_UNITS = 2.0 / 3.0  # a C-2C bit's shunt unit C in series with its ladder node's 2C to AC ground
+
+
+def row_cell_ff(arch, g) -> float:
+    """Capacitance one charge-domain cell presents to a multi-level row, fF (timing).  A binary cell: its
+    capacitor (its top plate on the column line, far larger, is AC ground) with its bottom-plate parasitic,
+    (1 + p) C.  A C-2C bit: the row drives the bit's shunt unit C into its ladder node, which sees 2C to AC
+    ground (C through the series 2C towards the LSB end, whose nodes each hold 2C, and C towards the column
+    end: the infinite-ladder value, R-2R's Thevenin R), so C x 2C / 3C = 2/3 C, plus the unit's bottom-plate
+    parasitic p C directly on the row: (2/3 + p) C, not the cell's 3 (1 + p) units."""
+    if arch.circuit.weighting == "c2c":
+        return (C2C_ROW_UNITS + g["cap_parasitic"]) * unit_ff(arch)
+    return capacitances(arch, g)["cell"]
 
 
 def _switch_ff(arch) -> float:
@@ -207,13 +259,50 @@ def driven_lines(arch, g) -> int:
     return geo["rows"] * arch.circuit.cells_per_compute + geo["cols"]
 
 
+def chain_area_um2(arch, load_ff) -> float:
+    """Layout area of a buffer chain tapered by 4 from a minimum gate to `load_ff`, um2.  Its stages' inputs
+    are load/4, load/16, ... (the output stage drives the load with a fan-out of 4): their sum is load/3
+    (geometric series of ratio 1/4).  A gate's area follows its input capacitance: a minimum inverter (N +
+    2x P: 3 minimum switch gates) takes `MIN_INVERTER_6T_CELLS` 6T cells, so the chain is
+    (load / 3) / (3 C_switch) minimum inverters of that area."""
+    t = _tech(arch)
+    inverters = load_ff / 3.0 / (3.0 * _switch_ff(arch))
+    return inverters * MIN_INVERTER_6T_CELLS * t("sram_6t_um2")
+
+
+def row_chain_um2(arch, g) -> float:
+    """One compute row's input driver: the buffer chain that drives the row's load (`row_load_ff`: with
+    multi-level inputs in the charge domain every cell's capacitor on the row), um2.  The same load sets
+    the driver's delay (`row_driver_ps`): a wide row or a big cell capacitor costs area and time."""
+    return chain_area_um2(arch, row_load_ff(arch, g))
+
+
 def areas(arch, g) -> dict:
+    """Areas of the macro's parts: the cell; the periphery (every driven line's decoder, level shifter and
+    timing, `driver_cells` 6T cells, plus each digital compute row's driver chain); a comparator and a
+    logic bit (`logic_cells` 6T cells a flip-flop equivalent); a row DAC's logic (its bits' logic, and for
+    a multi-level row the chain that drives the row's level, so a DAC's area follows the row it drives)."""
     t = _tech(arch)
     geo = geometry(arch, g)
     logic = g["logic_cells"] * t("sram_6t_um2")
-    return {"cell_um2": geo["cell_um2"], "periphery_mm2": driven_lines(arch, g) * g["driver_cells"]
-            * t("sram_6t_um2") / 1e6, "comparator_um2": COMPARATOR_LOGIC_UNITS * logic, "logic_um2": logic,
-            "input_dac_logic_um2": 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic}
+    chain = row_chain_um2(arch, g)
+    dac_row = arch.macro.input_drive == "multi_level"
+    lines = driven_lines(arch, g) * g["driver_cells"] * t("sram_6t_um2")
+    digital_rows = 0.0 if dac_row else geo["rows"] * chain
+    dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (chain if dac_row else 0.0)
+    return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows) / 1e6,
+            "comparator_um2": COMPARATOR_LOGIC_UNITS * logic + step_logic_um2(arch, g), "logic_um2": logic,
+            "input_dac_logic_um2": dac}
+
+
+def step_logic_um2(arch, g) -> float:
+    """Area of a SAR or ramp converter's step logic besides the latch and register: the `sar_logic_inv`
+    minimum inverters the energy model switches each step (comparator_ff: asynchronous clock generation,
+    the CDAC switch drivers, control) exist once per converter, `MIN_INVERTER_6T_CELLS` 6T cells each, um2.
+    A flash's comparators are bare latches (no step logic, as in comparator_ff)."""
+    if arch.adc.kind == "flash":
+        return 0.0
+    return g["sar_logic_inv"] * MIN_INVERTER_6T_CELLS * _tech(arch)("sram_6t_um2")
 
 
 def leakage_uw(arch, g) -> dict:
@@ -232,6 +321,17 @@ def leakage_uw(arch, g) -> dict:
             "adc": arch.adc.converters_per_macro * per_conv / cell * i_pa * t.vdd_digital_v / 1e6}
 
 
+def input_dac_unit_ff(arch, caps) -> float:
+    """One unit capacitor of a row's capacitive input DAC (2^k of them switched per DP phase,
+    tlm/hw/macro.dac_energy_pj), fF: the node's smallest matched unit with its parasitic.  A digital-switch
+    DAC (`circuit.input_dac: switch`) connects the row to one of 2^k shared reference levels and has no
+    capacitor bank (the row's level charging the cells is the array's energy), nor has a row without a
+    multi-level DAC."""
+    if arch.macro.input_drive != "multi_level" or arch.circuit.input_dac == "switch":
+        return 0.0
+    return caps["input_dac_unit"]
+
+
 def derived_values(arch, g=None) -> dict:
     """"section.field" -> value of every DERIVED engine parameter."""
     g = constants(g)
@@ -242,9 +342,10 @@ def derived_values(arch, g=None) -> dict:
         "clock.frequency_mhz": 1e6 / period,
         "technology.cap_density_ff_per_um2": _tech(arch)("cap_density_ff_per_um2"),
         "macro.dp_cycles_per_bit": max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9)),
-        "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"], "macro.c_row_driver_ff": caps["row"],
+        "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"],
+        "macro.c_row_driver_ff": driver_chain_ff(caps["row"], _switch_ff(arch)),
         "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
-        "macro.c_input_dac_unit_ff": caps["input_dac_unit"] if arch.macro.input_drive == "multi_level" else 0.0,
+        "macro.c_input_dac_unit_ff": input_dac_unit_ff(arch, caps),
         "macro.input_dac_logic_area_um2": ar["input_dac_logic_um2"],
         "macro.op_overhead_cycles": math.ceil(arch.macro.rows * phase_bits(arch) / load) if load else 0,
         "adc.fixed_cycles": c.sample_cycles, "adc.cycles_per_bit": 1,

@@ -43,7 +43,8 @@ CONSTANTS = (
              "a compute cell's transistor area over the node's 6T cell x transistors / 6",
              "8T + MOM cell 1.8x a 6T (Valavi JSSC 2019) [src]; 8T1C 1.41x [src]; 8T 1.3-1.5x [estimate]"),
     Constant("driver_cells", 5.0, 200.0, "6T cells",
-             "row or column driver, decoder and timing per array line, in 6T-cell areas",
+             "decoder, level shifter and timing per array line, in 6T-cell areas (the buffer chain that "
+             "drives a compute row's load is sized apart, tlm/hw/circuit.py chain_area_um2)",
              "SRAM word-line drivers and decoders 10-100 cell areas per row [estimate]"),
     Constant("logic_cells", 5.0, 30.0, "6T cells",
              "one flip-flop-equivalent of converter or pulse logic, in 6T-cell areas",
@@ -53,11 +54,11 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 95.46,
-    "pulse_fo4": 29.62,
-    "cap_parasitic": 0.3776,
-    "sar_logic_inv": 1028.0,
+    "decision_fo4": 95.92,
+    "pulse_fo4": 28.63,
+    "cap_parasitic": 0.6,
+    "sar_logic_inv": 1211.0,
     "cell_area_factor": 1.0,
-    "driver_cells": 200.0,
+    "driver_cells": 182.3,
     "logic_cells": 30.0,
 }

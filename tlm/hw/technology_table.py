@@ -49,9 +49,14 @@ _PTM = "PTM via NeuroSim Technology.cpp [src]"
 _WIRE = "CACTI/DESTINY 0.294 fF/um at 65nm; setRC.tcl 0.11-0.21 fF/um [src]"
 _MOM = "MOM finger capacitors 1.5-3 fF/um2 at 22-28nm, ~1 fF/um2 at 65nm [estimate]"
 _RW = "Cu 2.2-4 uOhm cm over intermediate-metal cross-sections; ITRS M1 ~14 ohm/um at 22nm [estimate]"
-_OVER = ("MOM in the 2-3 upper metals over a bit cell: 0.5-1 fF/um2 at 22-28nm [estimate, "
-         "/work/research notes]; other nodes by the technology rule (density x 22 / node)")
+_OVER = ("MOM in the upper metals over a bit cell: 0.5-1 fF/um2 at 22-28nm [estimate]; at 22nm at least 0.86: "
+         "Wang JSSC 2023's MAC area (46% of 0.124 mm2, Fig. 22(b) via CiMLoop) is 6.96 um2 per compute cell "
+         "holding its 6 fF C-2C ladder stage [derived]; 0.9 at 22nm, other nodes by the technology rule "
+         "(density x 22 / node)")
 _ALPHA = "Sakurai-Newton 1990: 1.2-1.4 velocity-saturated [memory]"
+_EYERISS = ("Y.-H. Chen et al., Eyeriss, IEEE JSSC 52(1):127-138, 2017, TSMC 65nm LP: core clock 100-250 MHz "
+            "[src: slideshare.net/slideshow/eyeriss-introduction/235295994] over a core supply of 0.82-1.17 V "
+            "[memory]")
 _LEAK = ("6T cell leakage at the nominal supply, room temperature: tens of pA for high-density cells at "
          "16-28nm, ~100 pA general-purpose 65nm [estimate]")
 
@@ -65,7 +70,7 @@ _LEAK = ("6T cell leakage at the nominal supply, room temperature: tens of pA fo
 NODES = {
     7: {
         "i_leak_cell_pa": V(10.0, 2.0, 100.0, "pA", _LEAK),
-        "cap_over_cell_ff_per_um2": V(2.4, 1.6, 3.1, "fF/um2", _OVER),
+        "cap_over_cell_ff_per_um2": V(2.83, 1.6, 3.1, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(15.0, 5.0, 60.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.75, 0.7, 0.8, "V", "TSMC N7 nominal [memory]"),
         "vt_v": V(0.25, 0.2, 0.35, "V", "FinFET SVT [estimate]"),
@@ -81,7 +86,7 @@ NODES = {
     },
     16: {
         "i_leak_cell_pa": V(15.0, 3.0, 150.0, "pA", _LEAK),
-        "cap_over_cell_ff_per_um2": V(1.0, 0.7, 1.4, "fF/um2", _OVER),
+        "cap_over_cell_ff_per_um2": V(1.24, 0.7, 1.4, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(6.0, 2.0, 20.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.8, 0.75, 0.9, "V", "TSMC 16FF nominal [memory]"),
         "vt_v": V(0.3, 0.2, 0.4, "V", "FinFET SVT [estimate]"),
@@ -97,7 +102,7 @@ NODES = {
     },
     22: {
         "i_leak_cell_pa": V(20.0, 5.0, 300.0, "pA", _LEAK + "; IMAGINE config ~20 pA at 0.3 V [assumed]"),
-        "cap_over_cell_ff_per_um2": V(0.75, 0.5, 1.0, "fF/um2", _OVER),
+        "cap_over_cell_ff_per_um2": V(0.9, 0.5, 1.0, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(4.0, 1.5, 14.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.8, 0.8, 0.85, "V", "PTM 22nm HP 0.85 V [src]; 22FDX 0.8 V [memory]"),
         "vt_v": V(0.35, 0.209, 0.45, "V", "PTM HP 0.209 V [src]; RVT/LVT 0.3-0.45 [estimate]"),
@@ -113,7 +118,7 @@ NODES = {
     },
     28: {
         "i_leak_cell_pa": V(30.0, 5.0, 300.0, "pA", _LEAK),
-        "cap_over_cell_ff_per_um2": V(0.6, 0.4, 0.8, "fF/um2", _OVER),
+        "cap_over_cell_ff_per_um2": V(0.707, 0.4, 0.8, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(3.0, 1.0, 10.0, "ohm/um", _RW),
         "vdd_nom_v": V(0.9, 0.85, 1.0, "V", "28nm HPM nominal [memory]"),
         "vt_v": V(0.35, 0.2, 0.45, "V", "PTM-like HP 0.2 V [src]; RVT 0.35-0.45 [estimate]"),
@@ -129,7 +134,7 @@ NODES = {
     },
     65: {
         "i_leak_cell_pa": V(100.0, 20.0, 1000.0, "pA", _LEAK),
-        "cap_over_cell_ff_per_um2": V(0.25, 0.17, 0.34, "fF/um2", _OVER),
+        "cap_over_cell_ff_per_um2": V(0.305, 0.17, 0.34, "fF/um2", _OVER),
         "r_wire_ohm_per_um": V(0.8, 0.3, 2.0, "ohm/um", _RW),
         "vdd_nom_v": V(1.2, 1.0, 1.2, "V", "65nm nominal 1.0-1.2 V; PTM 1.1 V [src]"),
         "vt_v": V(0.45, 0.166, 0.502, "V", "PTM 65nm HP 0.166 V, LP 0.502 V [src]"),
@@ -149,7 +154,13 @@ NODES = {
 LP = {
     65: {
         "i_leak_cell_pa": V(5.0, 1.0, 20.0, "pA", "LP (high-Vt) 6T cells 1-20 pA at 65nm [estimate]"),
-        "vt_v": V(0.502, 0.45, 0.55, "V", _PTM + ": 65nm LP 0.502 V"),
+        "vt_v": V(0.55, 0.45, 0.6, "V",
+                  _PTM + ": 65nm LP vth0 0.502 V (long channel, zero bias); the alpha-power fit's effective Vt "
+                  "of a high-Vt LP device sits above it [estimate]; with alpha 1.5 it gives Eyeriss' 2.5x clock "
+                  "from 0.82 to 1.17 V within 3% (" + _EYERISS + ") [derived]"),
+        "alpha": V(1.5, 1.3, 1.8, "",
+                   "LP devices (thicker oxide, lower lateral field) are less velocity-saturated than HP ones: "
+                   "1.4-1.8 [estimate]; " + _ALPHA),
         "r_on_ohm_um": V(4870.0, 3000.0, 6000.0, "ohm um", _PTM + ": 65nm LP 1.77 x 1.1 V / 400 uA/um [derived]"),
         "fo4_ps": V(70.0, 40.0, 100.0, "ps", "HP FO4 x the PTM LP/HP on-resistance ratio 3.2 [derived]"),
         "c_gate_ff_per_um": V(2.16, 1.5, 2.5, "fF/um", _PTM + ": 65nm LP 1.193 + 0.962"),
@@ -195,8 +206,8 @@ def value(node_nm: float, field: str, devices: str = "hp") -> float:
 
 def delay_factor(node_nm: float, v: float, devices: str = "hp") -> float:
     """Gate delay at supply `v` over the delay at the node's nominal supply (alpha-power law:
-    delay ~ V / (V - Vt)^alpha)."""
-    vt, a, vn = value(node_nm, "vt_v", devices), value(node_nm, "alpha"), value(node_nm, "vdd_nom_v")
+    delay ~ V / (V - Vt)^alpha), with the device flavour's Vt and alpha (`LP` where the table has them)."""
+    vt, a, vn = value(node_nm, "vt_v", devices), value(node_nm, "alpha", devices), value(node_nm, "vdd_nom_v")
     if v <= vt:
         raise ValueError(f"supply {v} V at or below the threshold {vt} V of the {node_nm:g}nm node")
     return (v / (v - vt) ** a) / (vn / (vn - vt) ** a)

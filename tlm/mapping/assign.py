@@ -102,6 +102,18 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
             memo["bound"] = bound
     if policy == "sequential" or mm is None:
         return Assignment(policy=policy, macros=N, macros_for_residency=bound, residency_exact=mm is None)
+    got = memo.get(("assignment", policy)) if memo is not None else None
+    if got is not None:  # (auto's bound asked for it before the plan did: tlm/engines/analytic._unbeatable)
+        return got
+    asg = _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo)
+    if memo is not None:
+        memo[("assignment", policy)] = asg
+    return asg
+
+
+def _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo) -> Assignment:
+    """`assign` of a resident policy (not memoized)."""
+    N = arch.macro.count
     total = int(mm.tiles.sum())
     if total > MAX_PACK_TILES:
         raise InputError(f"policy '{policy}': '{wl.name}' has {total:,} weight tiles, more than the "

@@ -68,7 +68,7 @@ _SCHEDULE = frozenset((  # the mapper's API from tlm/mapping/schedule.py, loaded
     # a sequential run never builds a schedule, and the module costs ~1 ms at every start
     "MAX_SKELETON_JOBS", "Schedule", "_LayerShape", "_SKELETONS", "_SKELETON_JOBS", "_SKELETON_LOCK",
     "_Skeleton", "_cached_skeleton", "_fill_drain", "_line_buffer_structure", "_line_buffers", "_skeleton",
-    "_structure", "_time", "_users", "build_schedule", "clear_skeletons"))
+    "_structure", "_time", "_users", "clear_skeletons"))
 
 
 def __getattr__(name):
@@ -77,6 +77,15 @@ def __getattr__(name):
         from tlm.mapping import schedule
         return getattr(schedule, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None):
+    """tlm/mapping/schedule.build_schedule, a stream of several images paced by its initiation interval
+    (tlm/mapping/steady.interval, the same for every batch: the schedule both engines run)."""
+    from tlm.mapping import schedule
+    from tlm.mapping.steady import interval
+    ii = interval(arch, wl, asg, ops, m, rc, group) if stream and wl.batch > 1 else 0
+    return schedule.build_schedule(arch, wl, asg, ops, stream, spill_bits, m, rc, group, ii=ii)
 
 
 # ---- what the engines and the reports use ----------------------------------------------------------

@@ -16,11 +16,13 @@ start of the next one, so the walk does not depend on the macro count N, which o
 stops: N gets the walk's first state, then each later one (up to N macros) whose slowest stage is
 SWITCH_GAIN shorter than the one taken.  So the slowest
 stage never grows with N (more macros never make the mapping slower) and every macro count between
-"the weights fit" and "one copy per output row" is used.  The walk is kept per geometry and workload
-(a sweep over macro counts walks once).
+"the weights fit" and "one copy per output row" is used.  The walk is kept per geometry, workload and
+row cycles up to a whole common factor (a sweep over macro counts walks once, so do its points whose ADC
+and DP speeds scale every row alike), and the packings its moves try are kept too (they read no cycles).
 """
 from __future__ import annotations
 
+import math
 import threading
 
 from tlm.mapping.packing import pack_balanced, pack_ffd
@@ -35,6 +37,30 @@ WALK_STRIDE_DIV = 32  # the walk adds one macro at a time up to 63 macros, then 
 MAX_WALK_STEPS = 96   # steps of one walk at most (each packs the tiles again); past it, more macros
                       # keep the last state (the fuzz suite's 4,096-macro case ran unbounded)
 MAX_WALKS = 256  # (a few hundred small dicts each; a sweep's points of one precision share a walk)
+_PACKS = {}  # (macro rows, columns, items) -> pack_ffd's answer, the least recently used first
+MAX_PACKS = 4096  # (small dicts of a few tiles each)
+MAX_PACK_ITEMS = 64  # tiles of a packing kept (the walk's moves pack one or two macros' tiles)
+
+
+def _ffd(arch, items):
+    """pack_ffd(arch, items), kept for the next walk: it reads the macro's rows and columns and the items
+    only, never a cycle count, so the walks of a sweep's points that differ in timing (one walk each:
+    their row cycles differ) try the same moves on the same tiles and share the packings.  The answer
+    is shared: read it, do not change it."""
+    if len(items) > MAX_PACK_ITEMS:
+        return pack_ffd(arch, items)
+    key = (arch.macro.rows, arch.macro.columns, tuple(items))
+    with _LOCK:
+        got = _PACKS.pop(key, None)
+        if got is not None:
+            _PACKS[key] = got
+            return got
+    got = pack_ffd(arch, items)
+    with _LOCK:
+        _PACKS[key] = got
+        while len(_PACKS) > MAX_PACKS:
+            _PACKS.pop(next(iter(_PACKS)))
+    return got
 
 
 def copy_cycles(r0, r1, H, f, r) -> int:
@@ -90,7 +116,7 @@ class _Walk:
         decreasing), the rest in place: (f', where', score), or None when they do not fit in M."""
         used = 1 + max((mac for mac, _a, _b in where.values()), default=-1)
         items = [((i, k, r), u, h, w) for r in range(f[i], g_i) for k, (u, h, w) in enumerate(self.rects[i])]
-        need, new = pack_ffd(self.arch, items)
+        need, new = _ffd(self.arch, items)
         if used + need > M:
             return None
         g = dict(f)
@@ -126,7 +152,7 @@ class _Walk:
         w2 = dict(where)
         for mac, keys in ((s, s_keys), (t, t_keys)):
             items = [(k, *self.rects[k[0]][k[1]]) for k in keys]
-            need, new = pack_ffd(self.arch, items) if items else (0, {})
+            need, new = _ffd(self.arch, items) if items else (0, {})
             if need > 1:
                 return None
             w2.update({k: (mac, r0, c0) for k, (_m, r0, c0) in new.items()})
@@ -178,22 +204,35 @@ def _step(walk, state, M, tight=False):
 
 def search(arch, rects, comp, rc, H, need, start, N):
     """Replication factors {layer: f} and places {(layer, tile, copy): (macro, row0, col0)} on at most N
-    macros.  `start`: the first-fit-decreasing places of every tile on `need` macros (copy 0)."""
+    macros.  `start`: the first-fit-decreasing places of every tile on `need` macros (copy 0).
+    On one macro the walk stays where it starts: every copy runs on that macro, whose stage is then the
+    same sum of rows (the copies of a layer split its H rows, and only copy 0 pays the first row's fill:
+    `copy_cycles`), so a copy only adds to the score, and there is no other macro to move a tile to."""
+    if N == 1 and need == 1:
+        return {i: 1 for i in comp}, dict(start)
+    # the walk compares sums of row cycles only (copy_cycles is linear in them, pack_balanced compares
+    # works and their sums), so it is the same walk for row cycles scaled by any whole factor: it runs on
+    # the row cycles divided by their greatest common divisor g, and is kept under those (a sweep's points
+    # that change the ADC and DP speeds together share it); the switch below reads g x its slowest stages
+    g = math.gcd(*(int(x) for i in comp for x in rc[i])) or 1
+    rcn = {i: (int(rc[i][0]) // g, int(rc[i][1]) // g) for i in comp}
     geo = (arch.macro.rows, arch.macro.columns, arch.macro.dp_split_blocks)
-    key = (geo, tuple((i, tuple(rects[i]), tuple(rc[i]), H[i]) for i in comp), need)
+    key = (geo, tuple((i, tuple(rects[i]), rcn[i], H[i]) for i in comp), need)
     with _LOCK:
         steps = _WALKS.pop(key, None)
         if steps is not None:
             _WALKS[key] = steps
-    walk = _Walk(arch, rects, comp, rc, H)
+    walk = _Walk(arch, rects, comp, rcn, H)
+    grown = steps is None
     if steps is None:
         f0 = {i: 1 for i in comp}
         steps = [(need, *_step(walk, (f0, dict(start), walk.loads(f0, start, need)), need, tight=True))]
     if steps[-1][0] < N:
-        steps = list(steps)
+        steps, grown = list(steps), True
         while steps[-1][0] < N and len(steps) < MAX_WALK_STEPS:
             M = min(N, steps[-1][0] + max(1, steps[-1][0] // WALK_STRIDE_DIV))
             steps.append((M, *_step(walk, steps[-1][1:], M)))
+    if grown:
         with _LOCK:
             _WALKS[key] = steps
             while len(_WALKS) > MAX_WALKS:
@@ -202,7 +241,7 @@ def search(arch, rects, comp, rc, H, need, start, N):
     for M, f, where, sc in steps:
         if M > N:
             break
-        if chosen is None or sc[0] <= (1 - SWITCH_GAIN) * chosen[2][0]:
+        if chosen is None or g * sc[0] <= (1 - SWITCH_GAIN) * (g * chosen[2][0]):
             chosen = (f, where, sc)
     if chosen is not None:
         return dict(chosen[0]), dict(chosen[1])

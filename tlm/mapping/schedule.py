@@ -17,6 +17,7 @@ from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
+from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 
 
 # ---- the schedule -----------------------------------------------------------------------------------
@@ -48,6 +49,8 @@ class Schedule(Record):
     # each standing for `mult[j]` jobs of the batch, and the image latency extrapolated; None: every job
     mult: np.ndarray = None
     latency: int = None
+    ii: int = 0  # a stream's initiation interval: image b's input transfer starts >= ii after image b-1's
+    seq: np.ndarray = None  # a probe run's (tlm/mapping/steady.py): each job's place in the start order
 
 
 class _LayerShape(NamedTuple):
@@ -282,7 +285,8 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
     jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, B), n, B - 1, 1, barrier)
 
 
-def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None):
+def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None, ii=None,
+                   snaps=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
@@ -290,7 +294,9 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     known (comp_mapping), `rc` its layer_row_cycles.  The jobs and their dependencies come from
     `_skeleton` (built once per structure); their cycles from the architecture and the workload's
     precisions, here.  `group`: output rows per job of a stream (default: 1, more past MAX_JOBS jobs;
-    tlm/mapping/steady.py asks for those of the batch its base runs stand for)."""
+    tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
+    initiation interval (tlm/mapping/steady.interval: mapper.build_schedule passes it; None or 0 for one
+    image); `snaps`: a list that receives the scheduler's state at every input release (steady.py)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
@@ -309,7 +315,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
                  image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
-    _time(S, sk.users)
+    S.ii = int(ii or 0) if stream and B > 1 else 0
+    _time(S, sk.users, S.ii, len(S.res) // B, snaps)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -323,7 +330,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         S.layer_stage[i] = int(-(-int(by[i].max()) // B))
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
-    if stream:
+    if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
         S.line_buffer_bits = _line_buffers(wl, S, sk)
         S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
         if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
@@ -371,82 +378,6 @@ def _fill_drain(S, B):
     S.fill = first_end
     img0_end = int(S.end[img == 0].max()) + S.spill_cycles
     S.drain = img0_end - first_end
-
-
-def _users(deps):
-    """For each job, the jobs that depend on it (once per dependency)."""
-    users = [[] for _ in range(len(deps))]
-    for j, d in enumerate(deps):
-        for k in d:
-            users[k].append(j)
-    return users
-
-
-def _time(S, users=None):
-    """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
-    done; an idle resource starts its ready job of the oldest image first (then the earliest in the
-    list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
-    plan (`S.order`): the TLM engine executes the same order, so it can only be later.
-    Completions are taken in (time, job) order; after each, the resources it touched (its own, and
-    those of the jobs it made ready, in resource order) start their best ready job if idle."""
-    from heapq import heappop, heappush
-    n = len(S.res)
-    res, cost, deps, img = S.res, S.cost, S.deps, S.image
-    left = [len(d) for d in deps]
-    if users is None:
-        users = _users(deps)
-    st, e = [0] * n, [0] * n
-    n_res = max(res) + 1 if n else 0
-    queues = [[] for _ in range(n_res)]  # resource -> heap of (image, job)
-    busy_until = [0] * n_res
-    events = []  # heap of (completion time, job)
-    order = {}  # resource -> jobs in start order (keys in the order resources first start)
-    first = []  # resources with a job ready at time 0, in order of their first such job
-    for j in range(n):
-        if not left[j]:
-            r = res[j]
-            if not queues[r]:
-                first.append(r)
-            heappush(queues[r], (img[j], j))
-
-    def start(r, t):
-        q = queues[r]
-        if q and busy_until[r] <= t:
-            j = heappop(q)[1]
-            st[j] = t
-            e[j] = busy_until[r] = t + cost[j]
-            if r in order:
-                order[r].append(j)
-            else:
-                order[r] = [j]
-            heappush(events, (e[j], j))
-    for r in first:
-        start(r, 0)
-    done = 0
-    while events:
-        t, j = heappop(events)
-        done += 1
-        r0 = res[j]
-        touched = None
-        for u in users[j]:
-            left[u] -= 1
-            if not left[u]:
-                ru = res[u]
-                heappush(queues[ru], (img[u], u))
-                if ru != r0:
-                    if touched is None:
-                        touched = {r0, ru}
-                    else:
-                        touched.add(ru)
-        if touched is None:
-            start(r0, t)
-        else:
-            for r in sorted(touched):
-                start(r, t)
-    if done != n:
-        raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
-    S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
-    S.order = order
 
 
 def _line_buffer_structure(layers, input_shape, H, needs, index):

@@ -1,219 +1,271 @@
 """The steady state of a streamed schedule: its cost does not grow with the batch.
 
-A pipeline fed a batch of B images reaches a periodic regime after its fill: every job of image b + 1
-starts one period P (set by the slowest stage) after the same job of image b.  So the analytic engine
-schedules a few small batches (w = BASE .. BASE + RUNS - 1 images, the full job lists and list scheduling
-of tlm/mapping/schedule.py) and takes the periodic regime from them when it is there: the compute and
-post-processing jobs of the last two images of the last base run start exactly P apart (every one of them)
-and the end of that work grows by P from one base run to the next.  Images b >= w then run the last base
-image's jobs shifted by (b - w + 1) x P.
+A stream is paced (tlm/mapping/schedule.py `_time`): image b's input transfer is released `ii` cycles
+after image b-1's started, ii the initiation interval (`interval`: the busiest resource's work per image;
+raised to the period the probes reach only when none of them repeats a state with it).  Unpaced, a first
+stage faster than the slowest runs ahead without bound and the schedule never repeats.  The list
+scheduler is a deterministic machine, and everything it does after image b's input is released depends
+only on its state then -- every resource's remaining busy time, the status and dependencies left of every
+job of the images not yet done, the pending releases, all relative to that instant and to image b
+(`schedule._state`) -- and on how many images are still to come: every image runs the same jobs at the
+same costs, and the rules (oldest image first, then job order; events in (time, job) order) compare
+images only relatively.  Nothing before that release depends on the batch (later images are not
+released yet).
 
-What is not periodic is the DMA: the input images are all ready at the start and stream in as fast as the
-channel allows (ahead of the pipeline: they wait in the SRAM), and on one channel they share it with the
-outputs (an output, the older image, goes first; a transfer is never interrupted).  So the DMA's transfers
-of all B images are replayed here by the same rules (`_dma`, one short loop per image, no job list), and
-from them come the image latencies, the makespan and the line-buffer peak (every row's life, the images
-past the base run as shifted arrays: numpy, no per-job Python).  Where an input would arrive later than the
-periodic regime reads it, or the DMA is the bottleneck, or the base runs are not periodic yet, the full
-schedule of B images is built instead (never a guess).  The per-job sums (cycles per layer and resource)
-are exact: every image runs the same jobs at the same costs, so the last base image's jobs stand for the
-remaining B - w + 1 images (`Schedule.mult`).  The TLM engine always executes the full job list.
-tests/test_speed.py checks every number against the full schedule.
+So when a probe run of w images (`_plan`: 4, 8, 16, then 32) shows the state at the release of image m
+equal to the state at image m + k's (k <= KMAX images: one for most pipelines, more for multi-rate ones),
+D the time between the two releases, then for every batch B >= w the schedule of B images is, exactly:
+  - the probe's jobs started before image m's release, as they are;
+  - q = (B - w') / k copies of the jobs the probe starts between the releases of m and m + k (k images'
+    worth of jobs), copy i later by i D and i k images;
+  - the probe's jobs started from image m's release on, later by q D and q k images;
+w' in w .. w + k - 1 the probe size with B - w' a multiple of k: from the release of m on, B images and
+w' images are in the same state with B - m and w' - m images to come, and one period later B is back in
+that state with k fewer (by induction, the q periods).  `_extend` derives from these parts every
+statistic the full schedule has -- makespan, fill and drain, image latency, the line-buffer peak over every
+row of every image, the per-layer and per-resource sums (`Schedule.mult`) -- the way build_schedule does,
+from a bounded number of images (past it more periods change only the makespan).  A probe that repeats
+no state leaves the full schedule (never a guess).  The TLM engine executes the full job list, paced the
+same way.  tests/test_steady.py checks every number against the full schedule and that the jobs
+scheduled stay bounded as the batch grows.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 
 import numpy as np
 
 from tlm.hw import dma as hw_dma
 from tlm.mapping.assign import _hw, layer_row_cycles
-from tlm.mapping.schedule import _cached_skeleton, _structure, build_schedule, job_group, peak_bits, spec_costs
+from tlm.mapping.geometry import map_layers
+from tlm.mapping.schedule import _cached_skeleton, _fill_drain, _structure, build_schedule, job_group, peak_bits, \
+    spec_costs
 
-BASE = 4  # images of the smallest base schedule (then 2x, 4x... while the batch is 8x the base runs' or more)
-RUNS = 3  # base schedules (w .. w + RUNS - 1 images): their periodic work must grow by one period each
-MIN_BATCH = 32  # below this the full job list costs about as much as the base schedules (4 + 5 + 6 images)
-TRIES = 3  # base sizes tried: BASE, 2 BASE, 4 BASE
-_CACHE = {}  # (base, structure without the batch, job costs, bits per row) -> base runs, most recent last
+PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
+KMAX = 16  # longest period looked for, in images
+II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then the period the probes reach)
+_CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
 _LOCK = threading.Lock()
 MAX_CACHED = 256
 
 
-class _Base:
-    """The last base run (its Schedule and skeleton) and what the periodic regime is read from."""
-    __slots__ = ("S", "sk", "w", "period", "io_in", "io_out", "work_end")
+class _Plan:
+    """A stream's pacing and steady state: ii, and when a probe repeats a state, (probe size w, image m,
+    period k images) and the probe runs of sizes w .. w + k - 1 (built when first needed)."""
+    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats")
 
 
-def _base(arch, wl, asg, ops, m, rc, base, group):
-    """The base runs of `base`.. images (`group` output rows per job), or None when they are not periodic;
-    cached by what they depend on."""
+def _context(arch, wl, asg, ops, m, rc, group):
+    """(cache key, rc, group) of a stream's steady state: what its probe runs depend on, not the batch."""
     N, two = arch.macro.count, arch.dma.channels > 1
-    w0 = dataclasses.replace(wl, batch=base)
-    key0 = _structure(w0, asg, N, two, True, None) + ((group, 0),)
-    sk0 = _cached_skeleton(key0)
-    if sk0.jobs_over:
-        return None
-    costs = tuple(spec_costs(arch, w0, sk0, ops, rc))
-    key = (base, key0[1:], costs, wl.input_bits, tuple(l.bits_out for l in wl.layers))
+    if rc is None:
+        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+        if m is None and comp:
+            m = map_layers(arch, [wl.layers[i] for i in comp])
+        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
+    if group is None:
+        group, _over = job_group(_structure(wl, asg, N, two, True, None))
+    w1 = dataclasses.replace(wl, batch=1)
+    key1 = _structure(w1, asg, N, two, True, None) + ((group, 0),)
+    sk1 = _cached_skeleton(key1)
+    costs = tuple(spec_costs(arch, w1, sk1, ops, rc))
+    return (group, key1[1:], costs), rc, group, sk1, costs
+
+
+def _run(arch, wl, asg, ops, m, rc, group, w, ii):
+    """A paced probe run of w images, with the scheduler's state at every release."""
+    snaps = []
+    S = build_schedule(arch, dataclasses.replace(wl, batch=w), asg, ops, stream=True, m=m, rc=rc, group=group,
+                       ii=ii, snaps=snaps)
+    return S, snaps
+
+
+def _find(snaps):
+    """(m, k): the first image m whose release state comes back k <= KMAX images later; None if none."""
+    states = {}
+    for t, b, _seq, st in snaps:
+        if st in states and b - states[st] <= KMAX:
+            return states[st], b - states[st]
+        states[st] = b
+    return None
+
+
+def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
+    """The stream's pacing and steady state (module docstring), cached by what they depend on."""
+    key, rc, group, sk1, costs = _context(arch, wl, asg, ops, m, rc, group)
     with _LOCK:
         if key in _CACHE:
             _CACHE[key] = _CACHE.pop(key)
             return _CACHE[key]
-    ends, starts, bb = [], [], None
-    for w in range(base, base + RUNS):
-        ww = dataclasses.replace(wl, batch=w)
-        S = build_schedule(arch, ww, asg, ops, stream=True, m=m, rc=rc, group=group)
-        io = np.asarray(S.layer) == len(wl.layers)
-        ends.append(int(S.end[~io].max()))
-        starts.append(S.start[~io].reshape(w, -1))  # (image, its periodic jobs), jobs in skeleton order
-    # periodic: one more image disturbs none of the older ones' jobs, and runs its own one period after
-    # the image before it
-    shifts = set()
-    for a, b in zip(starts, starts[1:]):
-        if not np.array_equal(a, b[:-1]):
-            shifts.add(None)
-        shifts.update((b[-1] - b[-2]).tolist())
-    d = {y - x for x, y in zip(ends, ends[1:])}
-    if len(shifts) == 1 and shifts == d and S.bottleneck and not S.bottleneck.startswith("dma"):
-        bb = _Base()
-        bb.S, bb.w, bb.period = S, w, shifts.pop()
-        bb.sk = _cached_skeleton(_structure(dataclasses.replace(wl, batch=w), asg, N, two, True, None)
-                                 + ((group, 0),))
-        lay, row = np.asarray(S.layer), np.asarray(S.row)
-        bb.io_in = np.flatnonzero(io & (row == 0))  # job ids, image order
-        bb.io_out = np.flatnonzero(io & (row == 1))
-        bb.work_end = ends[-1]
+    per = np.bincount(np.asarray(sk1.res, dtype=np.int64), weights=np.asarray(costs, dtype=np.int64)[
+        np.asarray(sk1.spec_of, dtype=np.int64)], minlength=len(sk1.names))
+    P = _Plan()
+    P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
+    P.ctx, P.sk1, P.stats = (arch, wl, asg, ops, m, rc, group), sk1, {}
+    for _ in range(II_TRIES):
+        for w in PROBES:
+            S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii)
+            f = _find(snaps)
+            if f is not None:
+                P.w, (P.m, P.k) = w, f
+                P.runs[w] = (S, snaps)
+                break
+        if P.w is not None:
+            break
+        # no state repeats: the stream's period is longer than ii (its inputs pile up), the period its
+        # outputs leave at over the second half of the longest probe
+        h = w // 2
+        st = S.start.reshape(w, -1)
+        reached = -(-int(st[w - 2, -1] - st[h - 2, -1]) // h)
+        if reached <= P.ii:
+            break
+        P.ii = reached
     with _LOCK:
-        _CACHE[key] = bb
+        _CACHE[key] = P
         while len(_CACHE) > MAX_CACHED:
             _CACHE.pop(next(iter(_CACHE)))
-    return bb
+    return P
 
 
-def _dma(B, c_in, c_out, ready, one):
-    """(start of each input transfer, end of each input transfer, end of each output transfer) of B
-    images.  Inputs are all ready at time 0; output b is ready at ready[b].  Two channels: inputs back to
-    back on one, outputs in image order on the other.  One channel: the older image first (an output
-    before any later input), never interrupted; an output ready at the instant an input transfer ends goes
-    next, one ready as an output transfer ends waits for the input started then (the schedule's event
-    order: the jobs of older images complete first)."""
-    ready = ready.tolist()
-    i_s, i_e, o_e = [0] * B, [0] * B, [0] * B
-    if not one:
-        t = 0
-        for b in range(B):
-            i_s[b], i_e[b] = b * c_in, (b + 1) * c_in
-            t = o_e[b] = max(t, ready[b]) + c_out
-        return np.array(i_s), np.array(i_e), np.array(o_e)
-    t, ni, no, last_in = 0, 0, 0, True
-    while no < B:
-        if no < ni and (ready[no] < t or (ready[no] == t and last_in) or ni == B):
-            t = o_e[no] = max(t, ready[no]) + c_out
-            no, last_in = no + 1, False
-        else:
-            i_s[ni] = t
-            t = i_e[ni] = t + c_in
-            ni, last_in = ni + 1, True
-    return np.array(i_s), np.array(i_e), np.array(o_e)
-
-
-def _rows(wl, sk, done, b):
-    """Image b's rows (every source tensor's, in sk.line_buffers order): (made, freed by its readers, is
-    an input row, is a row of the output, bits); made/freed by the periodic work only (the DMA's are
-    added by the caller)."""
-    made, free, inp, last, bits = [], [], [], [], []
-    cache = {}
-
-    def row_ends(p):
-        if p not in cache:
-            cache[p] = np.array([done[(b, p, q)] for q in range(sk.chunks[p])])[sk.cid[p]]
-        return cache[p]
-    for src, h, p, readers, is_last in sk.line_buffers:
-        if p is None:
-            rb = int(np.prod(wl.input_shape)) * wl.input_bits // h
-        else:
-            l = wl.layers[p]
-            rb = int(np.prod(l.out_shape)) * l.bits_out // h
-        mk = np.zeros(h, dtype=np.int64) if p is None else row_ends(p)
-        fr = mk.copy()
-        for ci, reader in readers:
-            fr = np.maximum(fr, row_ends(ci)[reader])
-        made.append(mk)
-        free.append(fr)
-        inp.append(np.full(h, p is None))
-        last.append(np.full(h, bool(is_last)))
-        bits.append(np.full(h, rb, dtype=np.int64))
-    return tuple(np.concatenate(x) for x in (made, free, inp, last, bits))
+def interval(arch, wl, asg, ops, m=None, rc=None, group=None) -> int:
+    """A stream's initiation interval in cycles (module docstring): the same for every batch."""
+    return _plan(arch, wl, asg, ops, m, rc, group).ii
 
 
 def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
     """The schedule of a streamed assignment for `wl.batch` images from its steady state (module docstring),
-    or None when the batch is small or the regime is not periodic (build the full one then)."""
+    or None when the batch is below the probe's or no state repeats (build the full one then)."""
     B = wl.batch
-    if B < max(MIN_BATCH, BASE + RUNS):
+    if B < PROBES[0]:
         return None
-    if rc is None:
-        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
-        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
     group, over = job_group(_structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None))
     if over:
         return None  # too many jobs: the full schedule refuses with the reason
-    for t in range(TRIES):
-        base = BASE << t
-        if t and B < 8 * (base + RUNS):
-            return None
-        bb = _base(arch, wl, asg, ops, m, rc, base, group)
-        if bb is not None:
-            break
-    else:
+    P = _plan(arch, wl, asg, ops, m, rc, group)
+    if P.w is None or B < P.w:
         return None
-    return _extend(arch, wl, bb, B)
+    w = P.w + (B - P.w) % P.k
+    with _LOCK:
+        run = P.runs.get(w)
+    if run is None:
+        a, wl0, asg0, ops0, m0, rc0, g0 = P.ctx
+        run = _run(a, wl0, asg0, ops0, m0, rc0, g0, w, P.ii)
+        with _LOCK:
+            P.runs[w] = run
+    return _extend(arch, wl, run, P, w, B)
 
 
-def _extend(arch, wl, bb, B):
-    """The B-image statistics from the base run `bb` (module docstring); None when an input would arrive
-    late for the periodic regime."""
-    S0, sk, w, P = bb.S, bb.sk, bb.w, bb.period
-    end = S0.end.tolist()
-    done = {k: max(end[j] for j in ids) for k, ids in sk.done_of.items()}  # when each chunk's last job ends
-    n = len(wl.layers)
-    shift = np.arange(B - w + 1, dtype=np.int64) * P  # images w-1 .. B-1 after image w-1
-    ready = np.array([max(done[(b, n - 1, q)] for q in range(sk.chunks[n - 1])) for b in range(w)])
-    ready = np.concatenate([ready[:-1], ready[-1] + shift])
-    img, io = np.asarray(S0.image), np.asarray(S0.layer) == n
-    first = np.full(w, np.iinfo(np.int64).max)
-    np.minimum.at(first, img[~io], S0.start[~io])
-    first = np.concatenate([first[:-1], first[-1] + shift])  # each image's first periodic job start
-    c_in, c_out = S0.cost[int(bb.io_in[0])], S0.cost[int(bb.io_out[0])]
-    i_s, i_e, o_e = _dma(B, c_in, c_out, ready, arch.dma.channels == 1)
-    if (i_e > first).any():
-        return None  # an input would come in late: not the base run's regime
-    ms, fs, ins, lasts, bits = [], [], [], [], []
-    for b in range(w):
-        mk, fr, inp, last, rb = _rows(wl, sk, done, b)
-        if b == w - 1:  # and every later image: shifted by the period
-            mk, fr = mk[None, :] + shift[:, None], fr[None, :] + shift[:, None]
-            inp, last, rb = (np.broadcast_to(x, mk.shape) for x in (inp, last, rb))
-            bi, bo = i_e[w - 1:, None], o_e[w - 1:, None]
-        else:
-            bi, bo = i_e[b], o_e[b]
-        mk = np.where(inp, bi, mk)
-        fr = np.maximum(np.maximum(fr, mk), np.where(last, bo, np.iinfo(np.int64).min))
-        ms.append(mk.ravel())
-        fs.append(fr.ravel())
-        bits.append(rb.ravel())
-    lb = peak_bits(np.concatenate(ms), np.concatenate(fs), np.concatenate(bits))
-    S = dataclasses.replace(S0)
-    S.line_buffer_bits = lb
-    S.spill_bits = max(lb - arch.sram.capacity_bits, 0)
+def _parts(S, snaps, m, k):
+    """(D, and which jobs of the probe run S start before image m's release, in the period up to image
+    m + k's, from image m's release on: module docstring)."""
+    (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[m - 1], snaps[m + k - 1]
+    assert (b0, b1) == (m, m + k)
+    pre = S.seq < seq0
+    return t1 - t0, pre, ~pre & (S.seq < seq1), ~pre
+
+
+def _starts(S, parts, J, k, w, B):
+    """B x J start times of the B-image schedule from the probe run S of w images (`_parts`)."""
+    D, pre, seg, post = parts
+    q = (B - w) // k
+    img, loc = np.divmod(np.arange(w * J), J)
+    out = np.full((B, J), -1, dtype=np.int64)
+    out[img[pre], loc[pre]] = S.start[pre]
+    if q:
+        i = np.arange(q, dtype=np.int64)[:, None]
+        out[img[seg][None, :] + k * i, loc[seg][None, :]] = S.start[seg][None, :] + D * i
+    out[img[post] + q * k, loc[post]] = S.start[post] + q * D
+    if seg.sum() != k * J or (out < 0).any():
+        raise RuntimeError("steady state: the periods do not cover the batch's jobs")  # (the argument broke)
+    return out
+
+
+def _last(S, parts, k, w, B) -> int:
+    """The last job end of the B-image schedule: of the jobs before the period, of the last period's
+    copy, of the probe's end shifted (`_parts`)."""
+    D, pre, seg, post = parts
+    q = (B - w) // k
+    return max(int(S.end[pre].max(initial=0)), int(S.end[seg].max()) + (q - 1) * D if q else 0,
+               int(S.end[post].max()) + q * D)
+
+
+def _extend(arch, wl, run, P, w, B):
+    """The B-image Schedule: image 0's jobs, each standing for B (`mult`), and the statistics of the start
+    times (`_starts`) computed as build_schedule computes them from the full job list.  An image's rows
+    and transfers lie within its input's start .. its last job's end, at most H periods; past 2 H + 6
+    periods, more periods come in the middle, where every image is a copy of the one k before it, D later:
+    the line-buffer peak, the longest image latency, image 0's fill and drain are those of B_lb images
+    (computed once for all the larger batches), and the makespan comes from the probe's three parts."""
+    S0, snaps = run
+    with _LOCK:
+        tm = P.stats.get(w)
+    if tm is None:  # what every batch of this probe size shares
+        J = len(S0.res) // w
+        T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
+                                row=S0.row[:J], deps=S0.deps[:J], order={}, seq=None)
+        n = len(wl.layers)
+        lay, row = np.asarray(T.layer), np.asarray(T.row)
+        i_in, i_out = int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0])
+        parts = _parts(S0, snaps, P.m, P.k)
+        st0, en0 = S0.start.reshape(w, J), S0.end.reshape(w, J)  # any batch's images are copies of these
+        H = -(-int((en0.max(axis=1) - st0[:, i_in]).max()) // max(int(parts[0]), 1)) + 1
+        tm = (T, J, np.asarray(T.cost, dtype=np.int64), i_in, i_out, parts, H)
+        with _LOCK:
+            P.stats[w] = tm
+    T, J, cost, i_in, i_out, parts, H = tm
+    S = dataclasses.replace(T)
+    S.mult = np.full(J, B, dtype=np.int64)
+    B_lb = min(B, w + P.k * (2 * H + 6))
+    key = (B_lb, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
+    with _LOCK:
+        got = P.stats.get(key)
+    if got is None:
+        start = _starts(S0, parts, J, P.k, w, B_lb)
+        end = start + cost[None, :]
+        got = (_line_buffers(wl, P.sk1, end, i_in, i_out), int((end[:, i_out] - start[:, i_in]).max()),
+               start[0].copy(), end[0].copy())
+        with _LOCK:
+            P.stats[key] = got
+    S.line_buffer_bits, lat, S.start, S.end = got
+    S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
-    S.makespan = max(int(o_e.max()), bb.work_end + (B - w) * P) + S.spill_cycles
-    S.latency = int((o_e - i_s).max()) + S.spill_cycles
-    img0_end = max(int(S0.end[(img == 0) & ~io].max()), int(o_e[0]))
-    S.drain = img0_end + S.spill_cycles - S.fill  # (fill: image 0's end on the bottleneck, not the DMA)
-    S.mult = np.where(img == w - 1, 1 + B - w, 1).astype(np.int64)  # the last base image stands for the rest
+    S.makespan = _last(S0, parts, P.k, w, B) + S.spill_cycles
+    S.latency = lat + S.spill_cycles
+    _fill_drain(S, 1)
     return S
+
+
+def _line_buffers(wl, sk, end, i_in, i_out) -> int:
+    """schedule._line_buffers over the B x J end times `end` (jobs of each image in the one-image skeleton
+    `sk`'s order; i_in, i_out: the image's input and output transfers), every image at once."""
+    B = end.shape[0]
+    ends = {}
+
+    def row_ends(p):  # (B, rows of layer p): the end of the job making each row
+        if p not in ends:
+            ch = np.stack([end[:, sk.done_of[(0, p, q)]].max(axis=1) for q in range(sk.chunks[p])], axis=1)
+            ends[p] = ch[:, sk.cid[p]]
+        return ends[p]
+    starts, frees, bits = [], [], []
+    for src, h, p, readers, last in sk.line_buffers:
+        if p is None:
+            rb = math.prod(wl.input_shape) * wl.input_bits // h
+            made = np.repeat(end[:, i_in:i_in + 1], h, axis=1)
+        else:
+            l = wl.layers[p]
+            rb = math.prod(l.out_shape) * l.bits_out // h
+            made = row_ends(p)
+        free = made
+        for ci, reader in readers:
+            free = np.maximum(free, row_ends(ci)[:, reader])
+        if last:
+            free = np.maximum(free, end[:, i_out:i_out + 1])
+        starts.append(made.ravel())
+        frees.append(free.ravel())
+        bits.append(np.full(made.size, rb, dtype=np.int64))
+    return peak_bits(np.concatenate(starts), np.concatenate(frees), np.concatenate(bits))
 
 
 def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:

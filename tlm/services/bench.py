@@ -112,8 +112,10 @@ def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
 def cold() -> None:
     """Forget the plans and steady-state base runs kept for later runs (tlm/mapping/reuse.py, steady.py):
     a repeat then costs what one run of a new point costs, not a cache hit."""
-    from tlm.mapping import reuse, steady
+    from tlm.mapping import replicate, reuse, steady
     reuse.clear()
+    with replicate._LOCK:
+        replicate._PACKS.clear()
     with steady._LOCK:
         steady._CACHE.clear()
 

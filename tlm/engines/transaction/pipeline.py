@@ -50,6 +50,7 @@ class MappedController(Block):
         self.layer_busy = {}  # (layer, resource) -> busy + stalled cycles
         self.spans = {}  # layer -> [first job start, last job end]
         self.ready = set()  # layers whose data a functional run has computed
+        self.in_start = {}  # image -> when its input transfer started (a paced stream: tlm/mapping/schedule._time)
         self.left = np.bincount(S.layer, minlength=len(system.plans) + 1).tolist()  # jobs not yet done per row
         self.stream = self.asg.policy in STREAM
         self.N = len(system.macros)
@@ -88,6 +89,11 @@ class MappedController(Block):
                     if block is not None:
                         block.waiting = f"input rows of {system.row_names[li]} (image {S.image[j]})"
                     yield self._wait(d)
+            n_rows = len(system.plans)
+            if S.ii and li == n_rows and S.row[j] == 0 and S.image[j] > 0:  # paced: ii after the last input
+                wait = self.in_start[S.image[j] - 1] + S.ii - env.now
+                if wait > 0:
+                    yield env.timeout(wait)
             if block is not None and env.now > t and jobs[0] != j:
                 block.stall(li, t, env.now - t, "line buffer" if self.stream else "layer barrier")
             self.layer_index = max(self.layer_index, li if li < len(system.plans) else -1)
@@ -103,6 +109,8 @@ class MappedController(Block):
                 if dur:
                     yield env.timeout(dur)
             t_start = t0 if r <= self.N else env.now - S.cost[j]
+            if li == n_rows and S.row[j] == 0:
+                self.in_start[S.image[j]] = t_start
             self.runs.append((t_start, env.now, li))
             sp = self.spans.get(li)
             if sp is None:

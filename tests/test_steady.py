@@ -1,0 +1,115 @@
+"""A stream's steady state (tlm/mapping/steady.py): the schedule of B images from a few images' probe runs,
+number for number the full job list's, at a cost that does not grow with the batch; the pacing of the
+stream's inputs it rests on (tlm/mapping/schedule._time)."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from helpers import with_changes, workload
+from tlm.config.arch import load_arch
+from tlm.config.workload import load_workload
+from tlm.engines.registry import run
+from tlm.mapping.mapper import with_policy
+
+
+def analytic(a, w):
+    return run("analytic", a, w)
+
+
+def _same(x, y):
+    assert x.cycles == y.cycles
+    assert x.extra["mapping"] == y.extra["mapping"]  # makespan, fill, drain, line buffers, image latency...
+    for k in x.per_layer:
+        assert np.array_equal(x.per_layer[k], y.per_layer[k]), k
+    assert np.allclose(x.energy_pj, y.energy_pj, rtol=1e-12, atol=0)
+    assert x.notes == y.notes
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """Probe runs of 4, 8, then 16 images (batches from 4 on can take the steady state), cold caches; the
+    plans found (`found`) and a switch for the full schedule (`full()`)."""
+    from tlm.mapping import steady
+    monkeypatch.setattr(steady, "PROBES", (4, 8, 16))
+    monkeypatch.setattr(steady, "_CACHE", {})
+    found, real = [], steady._extend
+    monkeypatch.setattr(steady, "_extend", lambda *x: found.append(x[3]) or real(*x))
+
+    def full(on=True):
+        monkeypatch.setattr(steady, "steady_schedule", (lambda *a, **k: None) if on else real_steady)
+    real_steady = steady.steady_schedule
+    return found, full
+
+
+# (workload, architecture, macros, DMA channels, policy, batches, period in images)
+CASES = [
+    ("mnist_cnn", "imagine_4macro", 4, 1, "pipelined", range(1, 17), 1),
+    ("mnist_cnn", "imagine_4macro", 4, 1, "replicate", [*range(1, 17), 40], 1),  # 40: the peak from fewer
+    ("mnist_cnn", "imagine", 2, 2, "replicate", range(1, 17), 1),
+    ("mnist_cnn", "imagine", 8, 1, "replicate", (4, 7, 13, 16), 1),
+    ("ds_cnn", "imagine", 4, 1, "replicate", (5, 9, 16), 1),
+    ("resnet8", "imagine", 8, 1, "pipelined", (5, 9, 16), 1),
+    ("resnet8", "imagine", 12, 2, "replicate", (16, 19, 40), 2),  # multi-rate: every 2 images
+    ("ds_cnn", "imagine", 8, 1, "pipelined", [*range(4, 17), 41, 60], 2),  # multi-rate: the state repeats every 2 images
+]
+
+
+@pytest.mark.parametrize("name,config,macros,channels,policy,batches,k", CASES)
+def test_steady_state_is_the_full_schedule(root, fresh, name, config, macros, channels, policy, batches, k):
+    """The analytic Result from the steady state is the one from the full job list, number for number, at
+    every batch (each period's jobs laid out, the line-buffer peak over every row of every image)."""
+    found, full = fresh
+    wl = load_workload(root / "workloads" / f"{name}.yaml")
+    a = with_policy(with_changes(load_arch(root / "configs" / f"{config}.yaml"),
+                                 **{"macro.count": macros, "dma.channels": channels}), policy)
+    for B in batches:
+        w = dataclasses.replace(wl, batch=B)
+        full(False)
+        x = analytic(a, w)
+        full(True)
+        _same(x, analytic(a, w))
+    assert found and {p.k for p in found} == {k}  # taken, with the period expected (not full against full)
+
+
+def test_scheduled_images_stay_bounded_as_the_batch_grows(root, monkeypatch):
+    """Batches 50 and 400 schedule the same jobs (the probe runs), never the batch's own job list; and the
+    350 images more take 350 periods, each the bottleneck's work per image (macro3's conv1 rows)."""
+    from tlm.mapping import schedule, steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    jobs, real = [], schedule._time
+    monkeypatch.setattr(schedule, "_time", lambda S, *x: jobs.append(len(S.res)) or real(S, *x))
+    wl = load_workload(root / "workloads" / "mnist_cnn.yaml")
+    a = with_policy(load_arch(root / "configs" / "imagine_4macro.yaml"), "replicate")
+    counts, ms = [], []
+    for B in (50, 400):
+        steady._CACHE.clear()
+        jobs.clear()
+        r = analytic(a, dataclasses.replace(wl, batch=B))
+        counts.append(sum(jobs))
+        ms.append(r.extra["mapping"])
+    J = 66  # jobs per image of this stream (one per output row and copy, digital rows, the image in and out)
+    assert counts[0] == counts[1] <= 2 * sum(steady.PROBES) * J
+    assert ms[1]["makespan_cycles"] - ms[0]["makespan_cycles"] == 350 * ms[1]["stage_cycles"][ms[1]["bottleneck"]]
+
+
+def test_inputs_are_paced_by_the_initiation_interval(arch):
+    """A flow shop (tests/test_mapper.py's two layers on two macros, batch 4): stages per image
+    [in 18, L1 268, L2 100, out 14], so ii = 268, the busiest resource's work per image, and image b's input
+    transfer starts at b x 268 (its channel is otherwise idle); the makespan is unchanged by the pacing:
+    fill 286 + 3 x 268 + drain 114 = 1204."""
+    from tlm.mapping.plan import build_plan
+    wl = workload([{"name": "l1", "type": "conv2d", "out_channels": 8, "kernel": 1,
+                    "precision": {"input": 8, "weight": 8, "output": 2}},
+                   {"name": "l2", "type": "conv2d", "out_channels": 8, "kernel": 1,
+                    "precision": {"input": 2, "weight": 8, "output": 8}}], shape=(16, 1, 4), batch=4)
+    a = with_policy(with_changes(arch, **{"macro.count": 2, "dma.channels": 2, "dma.latency_cycles": 10,
+                                          "dma.bandwidth_bits_per_cycle": 64, "macro.dp_cycles_per_bit": 8}),
+                    "pipelined")
+    S = build_plan(a, wl).schedule
+    assert S.ii == 268
+    inputs = [int(S.start[j]) for j in range(len(S.res)) if S.layer[j] == 2 and S.row[j] == 0]
+    assert inputs == [0, 268, 536, 804]
+    assert S.makespan == 1204
+    one = build_plan(a, dataclasses.replace(wl, batch=1)).schedule
+    assert one.ii == 0  # one image: nothing to pace

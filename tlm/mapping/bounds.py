@@ -1,0 +1,91 @@
+"""Lower bounds of a resident policy's cycles that cost far less than its schedule, for `mapping.policy:
+auto` (tlm/engines/analytic._unbeatable): a policy whose bound exceeds the cycles of one already counted
+cannot win on throughput, so its plan and schedule are never built.  Exact lower bounds, never estimates:
+the choice, and every number of the chosen run, are those of the schedule itself (tests/test_auto_bound.py).
+
+Streams (pipelined, replicate; tlm/mapping/schedule.py `_stream_jobs`): a job starts once every job it
+depends on has ended and its resource is free.  Without the resources, the earliest a job can start
+(`est`: the longest chain of jobs before it) and the least that must run after it (`tail`: the longest
+chain after it) follow from the dependencies of one image's jobs.  Every image runs the same jobs (its own
+copies of image 0's, after its own input transfer), so each resource r (a macro, the post-processing, a
+DMA channel) starts nothing before head_r = min est over its jobs, then runs its jobs one at a time -- the
+batch x one image's work W_r -- and its last job is followed by at least tail_r = min tail over its jobs:
+
+    cycles >= max over r of (head_r + B x W_r + tail_r),   and >= the longest chain est + cost + tail.
+
+With B = 1 this is the fill the busy bound alone misses (the first macro waits for the image, the last for
+every layer before it).
+
+Layer by layer (resident; schedule.py `_batch_jobs`): the batch comes in (one transfer), each layer's jobs
+wait for the whole previous layer, and the batch goes out: the sum of the image transfers, the digital
+layers' post-processing and each compute layer's longest job, which is at least ceil(tiles / macros) tiles
+over the layer's rows for the batch (some macro holds that many).  Spill transfers are left out (>= 0).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from tlm.hw import dma as hw_dma
+from tlm.hw import postproc as hw_pp
+from tlm.config.workload import VIEW_TYPES
+from tlm.mapping.assign import _hw, layer_row_cycles
+from tlm.mapping.schedule import _cached_skeleton, _structure, job_group, spec_costs
+
+
+def stream_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
+    """A lower bound of the cycles of the streamed schedule of assignment `asg` (module docstring); 0 when
+    the batch has too many jobs (the schedule refuses).  `ops[i]`: digital ops of layer i per image; `m`,
+    `rc`: the compute layers' Mapping and layer_row_cycles if known."""
+    N, two, B = arch.macro.count, arch.dma.channels > 1, wl.batch
+    group, over = job_group(_structure(wl, asg, N, two, True, None))
+    if over:
+        return 0
+    w1 = dataclasses.replace(wl, batch=1)
+    sk = _cached_skeleton(_structure(w1, asg, N, two, True, None) + ((group, 0),))
+    if rc is None:
+        from tlm.mapping.packing import comp_mapping
+        m2, comp = comp_mapping(arch, wl) if m is None else (m, [i for i, l in enumerate(wl.layers) if l.is_compute])
+        rc = layer_row_cycles(arch, wl, m2, comp) if comp else {}
+    spec = spec_costs(arch, w1, sk, ops, rc)
+    cost = [spec[k] for k in sk.spec_of]
+    J = len(cost)
+    est, tail = [0] * J, [0] * J
+    for j, d in enumerate(sk.deps):  # (a job depends on earlier jobs only: the list is topological)
+        if d:
+            est[j] = max([est[k] + cost[k] for k in d])
+    users = sk.users
+    for j in range(J - 1, -1, -1):
+        if users[j]:
+            tail[j] = max([cost[k] + tail[k] for k in users[j]])
+    R = len(sk.names)
+    inf = float("inf")
+    head, after, work = [inf] * R, [inf] * R, [0] * R
+    for j, r in enumerate(sk.res):
+        work[r] += cost[j]
+        if est[j] < head[r]:
+            head[r] = est[j]
+        if tail[j] < after[r]:
+            after[r] = tail[j]
+    chain = max((e + c + t for e, c, t in zip(est, cost, tail)), default=0)
+    busy = max((head[r] + B * work[r] + after[r] for r in range(R) if work[r]), default=0)
+    return int(max(chain, busy))
+
+
+def layer_by_layer_bound(arch, wl, m, comp, rc, ops) -> int:
+    """A lower bound of the cycles of the layer-by-layer resident schedule (module docstring).  `m`,
+    `comp`: the compute layers' Mapping and their layer indices; `rc`: layer_row_cycles; `ops[i]`: digital
+    ops of layer i per image."""
+    N, B = arch.macro.count, wl.batch
+    total = 0
+    for j, i in enumerate(comp):
+        r0, r1 = rc[i]
+        H = _hw(wl.layers[i].out_shape)[0]
+        total += -(-int(m.tiles[j]) // N) * B * (r0 + (H - 1) * r1)
+    for i, l in enumerate(wl.layers):  # a digital layer: one post-processing job for the batch
+        if not l.is_compute and l.type not in VIEW_TYPES:
+            total += B * int(hw_pp.op_cycles(arch, int(ops[i])))
+    last = wl.layers[-1]
+    total += hw_dma.transfer_cycles(arch, math.prod(wl.input_shape) * wl.input_bits * B)
+    total += hw_dma.transfer_cycles(arch, math.prod(last.out_shape) * last.bits_out * B)
+    return int(total)
