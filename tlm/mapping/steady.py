@@ -38,7 +38,7 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.assign import _hw, layer_row_cycles
+from tlm.mapping.assign import layer_row_cycles
 from tlm.mapping.geometry import map_layers
 from tlm.mapping.schedule import _cached_skeleton, _fill_drain, _structure, build_schedule, job_group, peak_bits, \
     spec_costs
@@ -240,7 +240,6 @@ def _extend(arch, wl, run, P, w, B):
 def _line_buffers(wl, sk, end, i_in, i_out) -> int:
     """schedule._line_buffers over the B x J end times `end` (jobs of each image in the one-image skeleton
     `sk`'s order; i_in, i_out: the image's input and output transfers), every image at once."""
-    B = end.shape[0]
     ends = {}
 
     def row_ends(p):  # (B, rows of layer p): the end of the job making each row
@@ -287,16 +286,3 @@ def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
     per = np.zeros(len(sk.names), dtype=np.int64)
     np.add.at(per, np.asarray(sk.res, dtype=np.int64), cost)
     return int(per.max(initial=0)) * wl.batch
-
-
-def resident_bound(arch, wl, m, comp, rc) -> int:
-    """A lower bound of the cycles of the layer-by-layer resident schedule (tlm/mapping/schedule.py
-    `_batch_jobs`): its layers run one after the other, each compute layer's job on a macro costs the batch
-    x the tiles it holds x (first row + further rows), and some macro holds ceil(tiles / macros) of them."""
-    N, B = arch.macro.count, wl.batch
-    total = 0
-    for j, i in enumerate(comp):
-        r0, r1 = rc[i]
-        H = _hw(wl.layers[i].out_shape)[0]
-        total += -(-int(m.tiles[j]) // N) * B * (r0 + (H - 1) * r1)
-    return total
