@@ -82,7 +82,13 @@ def peers() -> dict:
 
 
 def main():
-    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    args = sys.argv[1:]
+    if not (args == [] or (len(args) == 2 and args[0] == "--only" and args[1] in ("tlm", "pytest", "peers"))
+            or (len(args) == 2 and args[0] == "--only" and args[1].startswith("pytest:") and len(args[1]) > 7)):
+        print("usage: gen_bench_results.py [--only tlm|pytest|pytest:FILE,...|peers] (see the docstring)",
+              file=sys.stderr)
+        sys.exit(2)
+    only = args[1] if args else None
     old = json.loads(OUT.read_text()) if OUT.exists() else {}
     new = {"machine": machine(),
            "pytest_benchmark": pytest_benchmarks() if only in (None, "pytest") else old.get("pytest_benchmark"),

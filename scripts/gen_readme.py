@@ -192,13 +192,13 @@ def gen_bench_table() -> str:
          f"{ei('test_sweep_precision_adc_dma', 'auto_over_sequential', '.2f')}x / "
          f"{ei('test_sweep_macros_precision_batch', 'auto_over_sequential', '.2f')}x"),
         ("4,000-point sweep, mnist_cnn macros 1..10 x batch 1..400: `auto` against pinned `sequential`", "<= 1.3x",
-         f"{ei('test_sweep_mnist_macros_batch_4000_points', 'auto_over_sequential', '.1f')}x"),
+         f"{ei('test_sweep_mnist_macros_batch_4000_points', 'auto_over_sequential', '.2f')}x"),
         ("analytic engine with `auto`, batch 400 against batch 1 (median of 5): resnet8 / mnist_cnn on 1 macro; "
          "on 4 macros", "<= 2x",
          f"{ei('test_auto_batch_400_against_batch_1', 'resnet8_1macro', '.1f')}x / "
          f"{ei('test_auto_batch_400_against_batch_1', 'mnist_cnn_1macro', '.1f')}x; "
-         f"{ei('test_auto_batch_400_against_batch_1', 'resnet8_4macro', '.0f')}x / "
-         f"{ei('test_auto_batch_400_against_batch_1', 'mnist_cnn_4macro', '.0f')}x"),
+         f"{ei('test_auto_batch_400_against_batch_1', 'resnet8_4macro', '.1f')}x / "
+         f"{ei('test_auto_batch_400_against_batch_1', 'mnist_cnn_4macro', '.1f')}x"),
         ("whole process `tlm simulate resnet8 -q`: CPU above the import floor of the modules it loads besides "
          "tlm (median of paired interleaved runs)", "<= 40 ms",
          f"{ei('test_simulate_quiet_whole_process', 'above_floor_cpu_ms', '.0f')} ms "
