@@ -132,9 +132,8 @@ def test_auto_builds_only_what_can_win(imagine, resnet8, monkeypatch):
 def test_stream_bound_at_every_batch(imagine, resnet8):
     """Below the stream's own cycles, and at least the busiest resource's work (the old bound), at batch 1
     too; on 5 macros the fill it adds is visible."""
-    from tlm.mapping.bounds import stream_bound
+    from tlm.mapping.bounds import busy_bound, stream_bound
     from tlm.mapping.plan import digital_ops
-    from tlm.mapping.steady import busy_bound
     stronger = 0
     for n, p, b in ((3, 6, 1), (5, 1, 1), (5, 2, 4), (1, 1, 1)):
         a, w = _point(imagine, resnet8, n, p, b)

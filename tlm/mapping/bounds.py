@@ -33,14 +33,14 @@ from tlm.mapping.assign import _hw, layer_row_cycles
 from tlm.mapping.schedule import _cached_skeleton, _structure, job_group, spec_costs
 
 
-def stream_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
-    """A lower bound of the cycles of the streamed schedule of assignment `asg` (module docstring); 0 when
-    the batch has too many jobs (the schedule refuses).  `ops[i]`: digital ops of layer i per image; `m`,
+def _one_image(arch, wl, asg, ops, m=None, rc=None):
+    """(one image's job skeleton of the stream, each job's cost for the batch's rows), or None when the
+    batch has too many jobs (the schedule refuses).  `ops[i]`: digital ops of layer i per image; `m`,
     `rc`: the compute layers' Mapping and layer_row_cycles if known."""
-    N, two, B = arch.macro.count, arch.dma.channels > 1, wl.batch
+    N, two = arch.macro.count, arch.dma.channels > 1
     group, over = job_group(_structure(wl, asg, N, two, True, None))
     if over:
-        return 0
+        return None
     w1 = dataclasses.replace(wl, batch=1)
     sk = _cached_skeleton(_structure(w1, asg, N, two, True, None) + ((group, 0),))
     if rc is None:
@@ -48,7 +48,31 @@ def stream_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
         m2, comp = comp_mapping(arch, wl) if m is None else (m, [i for i, l in enumerate(wl.layers) if l.is_compute])
         rc = layer_row_cycles(arch, wl, m2, comp) if comp else {}
     spec = spec_costs(arch, w1, sk, ops, rc)
-    cost = [spec[k] for k in sk.spec_of]
+    return sk, [spec[k] for k in sk.spec_of]
+
+
+def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
+    """The weaker bound `stream_bound` extends: the busiest resource's work, batch x one image's (0 when
+    the schedule would refuse the batch)."""
+    got = _one_image(arch, wl, asg, ops, m, rc)
+    if got is None:
+        return 0
+    sk, cost = got
+    work = [0] * len(sk.names)
+    for j, r in enumerate(sk.res):
+        work[r] += cost[j]
+    return max(work, default=0) * wl.batch
+
+
+def stream_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
+    """A lower bound of the cycles of the streamed schedule of assignment `asg` (module docstring); 0 when
+    the batch has too many jobs (the schedule refuses).  `ops[i]`: digital ops of layer i per image; `m`,
+    `rc`: the compute layers' Mapping and layer_row_cycles if known."""
+    B = wl.batch
+    got = _one_image(arch, wl, asg, ops, m, rc)
+    if got is None:
+        return 0
+    sk, cost = got
     J = len(cost)
     est, tail = [0] * J, [0] * J
     for j, d in enumerate(sk.deps):  # (a job depends on earlier jobs only: the list is topological)

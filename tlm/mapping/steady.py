@@ -265,24 +265,3 @@ def _line_buffers(wl, sk, end, i_in, i_out) -> int:
         frees.append(free.ravel())
         bits.append(np.full(made.size, rb, dtype=np.int64))
     return peak_bits(np.concatenate(starts), np.concatenate(frees), np.concatenate(bits))
-
-
-def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
-    """A lower bound of the cycles of a streamed schedule of `wl.batch` images without building it: the
-    work of its busiest resource (macro, post-processing, DMA channel), which runs one job at a time.
-    Every image runs the same jobs, so it is one image's work (a one-image skeleton with the batch's rows
-    per job) times the batch.  0 when the batch has too many jobs (the schedule refuses)."""
-    N, two = arch.macro.count, arch.dma.channels > 1
-    group, over = job_group(_structure(wl, asg, N, two, True, None))
-    if over:
-        return 0
-    w1 = dataclasses.replace(wl, batch=1)
-    sk = _cached_skeleton(_structure(w1, asg, N, two, True, None) + ((group, 0),))
-    if rc is None:
-        from tlm.mapping.packing import comp_mapping
-        m2, comp = comp_mapping(arch, wl) if m is None else (m, [i for i, l in enumerate(wl.layers) if l.is_compute])
-        rc = layer_row_cycles(arch, wl, m2, comp) if comp else {}
-    cost = np.array(spec_costs(arch, w1, sk, ops, rc), dtype=np.int64)[np.asarray(sk.spec_of, dtype=np.int64)]
-    per = np.zeros(len(sk.names), dtype=np.int64)
-    np.add.at(per, np.asarray(sk.res, dtype=np.int64), cost)
-    return int(per.max(initial=0)) * wl.batch
