@@ -10,7 +10,9 @@ Which test fails when a mechanism is removed:
   (no step taken, and the walk's own answer);
 - the walk kept under its row cycles divided by their common factor: test_walk_kept_for_scaled_row_cycles;
 - the walk's packings kept between walks (replicate._ffd): test_walks_share_their_packings;
-- the PRUNE switch compared both ways through a whole sweep: test_sweep_bytes_with_and_without_pruning.
+- the PRUNE switch compared both ways through a whole sweep: test_sweep_bytes_with_and_without_pruning;
+- the stream bound's batch-independent terms kept between points (bounds._TERMS):
+  test_stream_bound_terms_kept_across_batches.
 """
 import dataclasses
 
@@ -243,3 +245,27 @@ def test_sweep_bytes_with_and_without_pruning(imagine, resnet8, tmp_path, monkey
     import io
     policies = [r["policy"] for r in csv.DictReader(io.StringIO(texts[True]))]
     assert {"sequential", "pipelined", "replicate"} <= set(policies), policies
+
+
+def test_stream_bound_terms_kept_across_batches(imagine, resnet8):
+    """What the stream bound walks (one image's job chains and each resource's head, work and tail) does not
+    depend on the batch: points differing only in it walk the jobs once, and the bound is the same number as
+    a walk from scratch (head + B x work + tail is linear in B)."""
+    from tlm.mapping import bounds
+    from tlm.mapping.plan import digital_ops
+    a, w = _point(imagine, resnet8, 5, 2, 4)
+    ops = [digital_ops(l) for l in w.layers]
+    aq = mapper.with_policy(a, "pipelined")
+    asg = mapper.assign(aq, w, "pipelined", ops)
+    got = {}
+    with bounds._LOCK:
+        bounds._TERMS.clear()
+    for b in (4, 5, 6, 7):
+        got[b] = bounds.stream_bound(aq, dataclasses.replace(w, batch=b), asg, ops)
+    kept = len(bounds._TERMS)
+    assert 1 <= kept < 4  # (a batch may change the job granularity, hence the skeleton)
+    for b in (4, 5, 6, 7):
+        with bounds._LOCK:
+            bounds._TERMS.clear()
+        assert bounds.stream_bound(aq, dataclasses.replace(w, batch=b), asg, ops) == got[b]
+    assert got[4] < got[5] < got[6] < got[7]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 
 from tlm.hw import dma as hw_dma
 from tlm.hw import postproc as hw_pp
@@ -42,13 +43,14 @@ def _one_image(arch, wl, asg, ops, m=None, rc=None):
     if over:
         return None
     w1 = dataclasses.replace(wl, batch=1)
-    sk = _cached_skeleton(_structure(w1, asg, N, two, True, None) + ((group, 0),))
+    key = _structure(w1, asg, N, two, True, None) + ((group, 0),)
+    sk = _cached_skeleton(key)
     if rc is None:
         from tlm.mapping.packing import comp_mapping
         m2, comp = comp_mapping(arch, wl) if m is None else (m, [i for i, l in enumerate(wl.layers) if l.is_compute])
         rc = layer_row_cycles(arch, wl, m2, comp) if comp else {}
     spec = spec_costs(arch, w1, sk, ops, rc)
-    return sk, [spec[k] for k in sk.spec_of]
+    return sk, [spec[k] for k in sk.spec_of], key
 
 
 def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
@@ -57,7 +59,7 @@ def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
     got = _one_image(arch, wl, asg, ops, m, rc)
     if got is None:
         return 0
-    sk, cost = got
+    sk, cost, _key = got
     work = [0] * len(sk.names)
     for j, r in enumerate(sk.res):
         work[r] += cost[j]
@@ -68,11 +70,29 @@ def stream_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
     """A lower bound of the cycles of the streamed schedule of assignment `asg` (module docstring); 0 when
     the batch has too many jobs (the schedule refuses).  `ops[i]`: digital ops of layer i per image; `m`,
     `rc`: the compute layers' Mapping and layer_row_cycles if known."""
-    B = wl.batch
     got = _one_image(arch, wl, asg, ops, m, rc)
     if got is None:
         return 0
-    sk, cost = got
+    chain, terms = _terms(*got)
+    B = wl.batch
+    return int(max(chain, max((h + B * w + a for h, w, a in terms), default=0)))
+
+
+# What stream_bound computes from one image's jobs does not depend on the batch: kept per (skeleton, job
+# costs), so that the points of a sweep that differ only in their batch walk the jobs once
+_TERMS: dict = {}
+_TERMS_MAX = 4096  # entries (each a few resources' numbers); past it the memo starts again
+_LOCK = threading.Lock()
+
+
+def _terms(sk, cost, key):
+    """(the longest chain est + cost + tail, [(head_r, W_r, tail_r) of each resource with work]) of one
+    image's jobs (module docstring)."""
+    k = (key, tuple(cost))
+    with _LOCK:
+        got = _TERMS.get(k)
+    if got is not None:
+        return got
     J = len(cost)
     est, tail = [0] * J, [0] * J
     for j, d in enumerate(sk.deps):  # (a job depends on earlier jobs only: the list is topological)
@@ -92,8 +112,12 @@ def stream_bound(arch, wl, asg, ops, m=None, rc=None) -> int:
         if tail[j] < after[r]:
             after[r] = tail[j]
     chain = max((e + c + t for e, c, t in zip(est, cost, tail)), default=0)
-    busy = max((head[r] + B * work[r] + after[r] for r in range(R) if work[r]), default=0)
-    return int(max(chain, busy))
+    got = (chain, tuple((head[r], work[r], after[r]) for r in range(R) if work[r]))
+    with _LOCK:
+        if len(_TERMS) >= _TERMS_MAX:
+            _TERMS.clear()
+        _TERMS[k] = got
+    return got
 
 
 def layer_by_layer_bound(arch, wl, m, comp, rc, ops) -> int:

@@ -110,10 +110,12 @@ def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
 
 
 def cold() -> None:
-    """Forget the plans and steady-state base runs kept for later runs (tlm/mapping/reuse.py, steady.py):
-    a repeat then costs what one run of a new point costs, not a cache hit."""
-    from tlm.mapping import replicate, reuse, steady
+    """Forget the plans, steady-state base runs and stream bounds kept for later runs (tlm/mapping/reuse.py,
+    steady.py, bounds.py): a repeat then costs what one run of a new point costs, not a cache hit."""
+    from tlm.mapping import bounds, replicate, reuse, steady
     reuse.clear()
+    with bounds._LOCK:
+        bounds._TERMS.clear()
     with replicate._LOCK:
         replicate._PACKS.clear()
     with steady._LOCK:
