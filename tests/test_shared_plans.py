@@ -12,7 +12,7 @@ import pytest
 
 from tlm.engines import analytic
 from tlm.engines.registry import run
-from tlm.mapping import mapper
+from tlm.mapping import mapper, schedule
 from tlm.services import sweep
 from tlm.cli.commands.sweep import engine_args
 from tlm.mapping.plan import build_plan
@@ -24,7 +24,7 @@ SETS = ["macro.count=1,4", "workload.precision=2,8", "adc.cycles_per_bit=1,3", "
 def _alone(arch, wl, input_density=None, policy=None, shared=None, steady=False):
     """build_plan as if nothing were shared: no shared dict, no cached schedule skeleton or base run."""
     from tlm.mapping import steady as st
-    mapper.clear_skeletons()
+    schedule.clear_skeletons()
     st._CACHE.clear()
     return build_plan(arch, wl, input_density, policy, steady=steady)
 
@@ -39,7 +39,7 @@ def job(root, resnet8):
 
 
 def test_sweep_csv_is_the_same_with_plans_built_alone(job, tmp_path, monkeypatch):
-    mapper.clear_skeletons()
+    schedule.clear_skeletons()
     fast, _ = sweep.run_sweep(job, tmp_path / "fast.csv")
     builder = sweep.PointBuilder(job)
     fast_results = [run("analytic", *builder.build(i)).to_json() for i in range(job.n_points)]

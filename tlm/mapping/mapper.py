@@ -64,20 +64,6 @@ from tlm.mapping.assign import (  # noqa: F401  (the mapper's API)
     row_cycles,
     stage_cycles)
 
-_SCHEDULE = frozenset((  # the mapper's API from tlm/mapping/schedule.py, loaded when first asked (PEP 562):
-    # a sequential run never builds a schedule, and the module costs ~1 ms at every start
-    "MAX_SKELETON_JOBS", "Schedule", "_LayerShape", "_SKELETONS", "_SKELETON_JOBS", "_SKELETON_LOCK",
-    "_Skeleton", "_cached_skeleton", "_fill_drain", "_line_buffer_structure", "_line_buffers", "_skeleton",
-    "_structure", "_time", "_users", "clear_skeletons"))
-
-
-def __getattr__(name):
-    """The names of _SCHEDULE, from tlm/mapping/schedule.py on first use."""
-    if name in _SCHEDULE:
-        from tlm.mapping import schedule
-        return getattr(schedule, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None):
     """tlm/mapping/schedule.build_schedule, a stream of several images paced by its initiation interval
