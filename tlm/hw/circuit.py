@@ -132,8 +132,14 @@ def driver_chain_ff(load_ff: float, in_ff: float) -> float:
     (N = log_f(L / C_in) stages, at least one), each with its own drain junction DRIVER_SELF_LOAD (gamma)
     times its input: L + (1 + gamma) x L x (1 - f^-N) / (f - 1), i.e. L (1 + (1 + gamma) / (f - 1)) for a
     long chain (5/3 L for f = 4, gamma = 1)."""
-    n = max(1.0, math.log(load_ff / in_ff) / math.log(DRIVER_TAPER)) if load_ff > 0 else 1.0
+    n = chain_stages(load_ff, in_ff)
     return load_ff * (1.0 + (1.0 + DRIVER_SELF_LOAD) * (1.0 - DRIVER_TAPER ** -n) / (DRIVER_TAPER - 1.0))
+
+
+def chain_stages(load_ff: float, in_ff: float) -> float:
+    """Stages of a buffer chain tapered by DRIVER_TAPER from a gate of `in_ff` to `load_ff`: log_f(L / C_in),
+    at least one (its energy `driver_chain_ff`, its delay `row_driver_ps`)."""
+    return max(1.0, math.log(load_ff / in_ff) / math.log(DRIVER_TAPER)) if load_ff > 0 else 1.0
 
 
 def comparator_ff(arch, g, sw) -> float:
@@ -212,7 +218,7 @@ def row_driver_ps(arch, g) -> float:
     """The row driver's delay: a buffer chain tapered by 4 from a minimum gate to the row's load, one FO4
     per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps."""
     t = arch.technology
-    stages = max(1.0, math.log(row_load_ff(arch, g) / _switch_ff(arch)) / math.log(4.0))
+    stages = chain_stages(row_load_ff(arch, g), _switch_ff(arch))
     return stages * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
 
 
@@ -266,7 +272,7 @@ def chain_area_um2(arch, load_ff) -> float:
     2x P: 3 minimum switch gates) takes `MIN_INVERTER_6T_CELLS` 6T cells, so the chain is
     (load / 3) / (3 C_switch) minimum inverters of that area."""
     t = _tech(arch)
-    inverters = load_ff / 3.0 / (3.0 * _switch_ff(arch))
+    inverters = load_ff / (DRIVER_TAPER - 1.0) / (3.0 * _switch_ff(arch))
     return inverters * MIN_INVERTER_6T_CELLS * t("sram_6t_um2")
 
 
