@@ -23,33 +23,22 @@ over the layer's rows for the batch (some macro holds that many).  Spill transfe
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 
 from tlm.hw import dma as hw_dma
 from tlm.hw import postproc as hw_pp
 from tlm.config.workload import VIEW_TYPES
-from tlm.mapping.assign import _hw, layer_row_cycles
-from tlm.mapping.schedule import _cached_skeleton, _structure, job_group, spec_costs
+from tlm.mapping.assign import _hw
+from tlm.mapping.schedule import one_image
 
 
 def _one_image(arch, wl, asg, ops, m=None, rc=None):
-    """(one image's job skeleton of the stream, each job's cost for the batch's rows), or None when the
-    batch has too many jobs (the schedule refuses).  `ops[i]`: digital ops of layer i per image; `m`,
-    `rc`: the compute layers' Mapping and layer_row_cycles if known."""
-    N, two = arch.macro.count, arch.dma.channels > 1
-    group, over = job_group(_structure(wl, asg, N, two, True, None))
+    """(one image's job skeleton of the stream, each job's cost for the batch's rows, the skeleton's key),
+    or None when the batch has too many jobs (the schedule refuses): schedule.one_image."""
+    key, sk, spec, _rc, _group, over = one_image(arch, wl, asg, ops, m, rc)
     if over:
         return None
-    w1 = dataclasses.replace(wl, batch=1)
-    key = _structure(w1, asg, N, two, True, None) + ((group, 0),)
-    sk = _cached_skeleton(key)
-    if rc is None:
-        from tlm.mapping.packing import comp_mapping
-        m2, comp = comp_mapping(arch, wl) if m is None else (m, [i for i, l in enumerate(wl.layers) if l.is_compute])
-        rc = layer_row_cycles(arch, wl, m2, comp) if comp else {}
-    spec = spec_costs(arch, w1, sk, ops, rc)
     return sk, [spec[k] for k in sk.spec_of], key
 
 

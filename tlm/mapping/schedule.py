@@ -3,6 +3,7 @@ contention-free (max-plus) timing, the cached structural skeletons and the line 
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from dataclasses import field
@@ -338,6 +339,27 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
     _fill_drain(S, B)
     return S
+
+
+def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
+    """What a stream of `wl.batch` images repeats per image, without its schedule (the bounds of
+    tlm/mapping/bounds.py, the probes of tlm/mapping/steady.py): (the one-image skeleton's key, the skeleton,
+    its distinct jobs' cycles `spec_costs`, rc, the batch's rows per job, the job count when the batch has
+    too many jobs else 0).  `m`, `rc`: the compute layers' Mapping and layer_row_cycles if known; `group`:
+    rows per job if known."""
+    N, two = arch.macro.count, arch.dma.channels > 1
+    over = 0
+    if group is None:
+        group, over = job_group(_structure(wl, asg, N, two, True, None))
+    if rc is None:
+        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+        if m is None and comp:
+            m = map_layers(arch, [wl.layers[i] for i in comp])
+        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
+    w1 = dataclasses.replace(wl, batch=1)
+    key1 = _structure(w1, asg, N, two, True, None) + ((group, 0),)
+    sk1 = _cached_skeleton(key1)
+    return key1, sk1, spec_costs(arch, w1, sk1, ops, rc), rc, group, over
 
 
 def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:

@@ -38,10 +38,7 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.assign import layer_row_cycles
-from tlm.mapping.geometry import map_layers
-from tlm.mapping.schedule import _cached_skeleton, _fill_drain, _structure, build_schedule, job_group, peak_bits, \
-    spec_costs
+from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image, peak_bits
 
 PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
 KMAX = 16  # longest period looked for, in images
@@ -59,18 +56,8 @@ class _Plan:
 
 def _context(arch, wl, asg, ops, m, rc, group):
     """(cache key, rc, group) of a stream's steady state: what its probe runs depend on, not the batch."""
-    N, two = arch.macro.count, arch.dma.channels > 1
-    if rc is None:
-        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
-        if m is None and comp:
-            m = map_layers(arch, [wl.layers[i] for i in comp])
-        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
-    if group is None:
-        group, _over = job_group(_structure(wl, asg, N, two, True, None))
-    w1 = dataclasses.replace(wl, batch=1)
-    key1 = _structure(w1, asg, N, two, True, None) + ((group, 0),)
-    sk1 = _cached_skeleton(key1)
-    costs = tuple(spec_costs(arch, w1, sk1, ops, rc))
+    key1, sk1, spec, rc, group, _over = one_image(arch, wl, asg, ops, m, rc, group)
+    costs = tuple(spec)
     return (group, key1[1:], costs), rc, group, sk1, costs
 
 
