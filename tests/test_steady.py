@@ -34,7 +34,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(steady, "PROBES", (4, 8, 16))
     monkeypatch.setattr(steady, "_CACHE", {})
     found, real = [], steady._extend
-    monkeypatch.setattr(steady, "_extend", lambda *x: found.append(x[3]) or real(*x))
+    monkeypatch.setattr(steady, "_extend", lambda *x: found.append(x[2]) or real(*x))
 
     def full(on=True):
         monkeypatch.setattr(steady, "steady_schedule", (lambda *a, **k: None) if on else real_steady)

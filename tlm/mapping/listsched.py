@@ -25,81 +25,96 @@ def _time(S, users=None, ii=0, J=0, snaps=None):
     A stream with `ii` > 0 (J jobs per image, image b's input transfer its job b J) is paced: image b's
     input is released `ii` cycles after image b-1's input started (a release is taken after the
     completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
-    release, the state everything later depends on (tlm/mapping/steady.py)."""
+    release, the state everything later depends on (tlm/mapping/steady.py).
+    (Heaps hold ints: an event is time x 2n + job (a release: n + its job), a ready job its rank (image + 1)
+    x n + job, so that comparisons are of ints, not tuples.)"""
     from heapq import heappop, heappush
     n = len(S.res)
-    res, cost, img = S.res, S.cost, S.image
-    left, queues, first = _ready(S, ii, J)
+    res, cost = S.res, S.cost
+    left, queues, first, rank = _ready(S, ii, J)
     tr = _Track(n, J) if snaps is not None else None
     if users is None:
         users = _users(S.deps)
     st, e = [0] * n, [0] * n
-    busy_until = [0] * len(queues)
-    events = []  # heap of (completion time, job); (release time, n + job)
-    order = {}  # resource -> jobs in start order (keys in the order resources first start)
-    seq = [0]
+    nq = len(queues)
+    busy_until = [0] * nq
+    M = 2 * n + 1
+    events = []  # heap of completion time x M + job; release time x M + n + job
+    runs = [[] for _ in range(nq)]  # each resource's jobs in start order
+    seq = 0
+    pace = ii and J
 
-    def start(r, t):
-        q = queues[r]
-        if q and busy_until[r] <= t:
-            j = heappop(q)[1]
-            st[j] = t
-            e[j] = busy_until[r] = t + cost[j]
-            if tr:
-                tr.status[j], tr.seq_of[j] = 2, seq[0]
-            seq[0] += 1
-            if ii and j % J == 0 and j + J < n:
-                heappush(events, (t + ii, n + j + J))  # the next image's input: released ii later
-            order.setdefault(r, []).append(j)
-            heappush(events, (e[j], j))
-    for r in first:
-        start(r, 0)
+    for r in first:  # (each has a ready job and is idle)
+        j = heappop(queues[r]) % n
+        e[j] = busy_until[r] = cost[j]
+        if tr:
+            tr.status[j], tr.seq_of[j] = 2, seq
+        seq += 1
+        if pace and j % J == 0 and j + J < n:
+            heappush(events, ii * M + n + j + J)
+        runs[r].append(j)
+        heappush(events, e[j] * M + j)
     done = 0
     while events:
-        t, j = heappop(events)
+        t, j = divmod(heappop(events), M)
         if j >= n:  # a release
             j -= n
             if tr:
-                snaps.append((t, j // J, seq[0], _state(j // J, tr, t, busy_until, left, e, events, n)))
+                snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
                 tr.status[j] = 1  # (a release is an input transfer's only dependency)
             left[j] -= 1
-            if not left[j]:
-                heappush(queues[res[j]], (img[j], j))
-                start(res[j], t)
-            continue
-        done += 1
-        if tr:
-            tr.done(j, img[j])
-        r0 = res[j]
-        touched = None
-        for u in users[j]:
-            left[u] -= 1
-            if not left[u]:
-                ru = res[u]
-                if tr:
-                    tr.status[u] = 1
-                heappush(queues[ru], (img[u], u))
-                if ru != r0:
-                    if touched is None:
-                        touched = {r0, ru}
-                    else:
-                        touched.add(ru)
-        if touched is None:
-            start(r0, t)
+            if left[j]:
+                continue
+            r = res[j]
+            heappush(queues[r], rank[j])
+            if busy_until[r] > t:
+                continue
+            todo = (r,)
         else:
-            for r in sorted(touched):
-                start(r, t)
+            done += 1
+            if tr:
+                tr.done(j, j // J if J else 0)
+            r0 = res[j]
+            todo = None
+            for u in users[j]:
+                left[u] -= 1
+                if not left[u]:
+                    ru = res[u]
+                    if tr:
+                        tr.status[u] = 1
+                    heappush(queues[ru], rank[u])
+                    if ru != r0 and busy_until[ru] <= t:
+                        if todo is None:
+                            todo = {r0, ru}
+                        else:
+                            todo.add(ru)
+            todo = (r0,) if todo is None else sorted(todo)
+        for r in todo:
+            q = queues[r]
+            if not q or busy_until[r] > t:  # (r0 may have started a job at this instant already)
+                continue
+            k = heappop(q) % n
+            st[k] = t
+            e[k] = busy_until[r] = t + cost[k]
+            if tr:
+                tr.status[k], tr.seq_of[k] = 2, seq
+            seq += 1
+            if pace and k % J == 0 and k + J < n:
+                heappush(events, (t + ii) * M + n + k + J)  # the next image's input: released ii later
+            runs[r].append(k)
+            heappush(events, e[k] * M + k)
     if done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
     S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
-    S.order = order
+    S.order = {r: runs[r] for r in sorted(range(nq), key=lambda r: runs[r] and st[runs[r][0]]) if runs[r]}
     if tr:
         S.seq = np.array(tr.seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
 
 
 def _ready(S, ii, J):
     """The list scheduler's start: every job's dependencies left (a paced input's release counts as one),
-    each resource's heap of ready (image, job), the resources with a job ready at time 0 in order."""
+    each resource's heap of ready jobs by rank ((image + 1) x n + job), the resources with a job ready at
+    time 0 in order, each job's rank."""
     from heapq import heappush
     n, res, img = len(S.res), S.res, S.image
     left = [len(d) for d in S.deps]
@@ -107,14 +122,15 @@ def _ready(S, ii, J):
         for j in range(J, n, J):
             left[j] += 1
     queues = [[] for _ in range(max(res) + 1 if n else 0)]
+    rank = [(b + 1) * n + j for j, b in enumerate(img)]  # (image, job) as one int
     first = []
     for j in range(n):
         if not left[j]:
             r = res[j]
             if not queues[r]:
                 first.append(r)
-            heappush(queues[r], (img[j], j))
-    return left, queues, first
+            heappush(queues[r], rank[j])
+    return left, queues, first, rank
 
 
 class _Track:
@@ -132,12 +148,12 @@ class _Track:
             self.oldest += 1
 
 
-def _state(b, tr, t, busy_until, left, e, events, n):
+def _state(b, tr, t, busy_until, left, e, events, n, M):
     """The list scheduler's state at time t as image b's input is released, relative to (t, image b):
     each resource's remaining busy time, and every job of the images not yet done (from the oldest) as
     (status, dependencies left, cycles to its end if running); other pending releases.  Images >= b have
     done nothing yet.  Two releases with equal states are followed by the same schedule, shifted."""
     lo, J, status = min(tr.oldest, b), tr.J, tr.status
     jobs = tuple((status[k], left[k], e[k] - t if status[k] == 2 else 0) for k in range(lo * J, b * J))
-    rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in events if jj >= n))
+    rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in (divmod(x, M) for x in events) if jj >= n))
     return tuple(max(x - t, 0) for x in busy_until), b - lo, jobs, rel

@@ -123,103 +123,132 @@ def interval(arch, wl, asg, ops, m=None, rc=None, group=None) -> int:
 
 def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
     """The schedule of a streamed assignment for `wl.batch` images from its steady state (module docstring),
-    or None when the batch is below the probe's or no state repeats (build the full one then)."""
+    or None when the batch is one image, is not past the image m whose state repeats, or no state repeats
+    (build the full one then)."""
     B = wl.batch
-    if B < PROBES[0]:
+    if B < 2:
         return None
     group, over = job_group(_structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None))
     if over:
         return None  # too many jobs: the full schedule refuses with the reason
     P = _plan(arch, wl, asg, ops, m, rc, group)
-    if P.w is None or B < P.w:
+    if P.w is None or B <= P.m:
         return None
-    w = P.w + (B - P.w) % P.k
-    with _LOCK:
-        run = P.runs.get(w)
-    if run is None:
-        a, wl0, asg0, ops0, m0, rc0, g0 = P.ctx
-        run = _run(a, wl0, asg0, ops0, m0, rc0, g0, w, P.ii)
-        with _LOCK:
-            P.runs[w] = run
-    return _extend(arch, wl, run, P, w, B)
+    return _extend(arch, wl, P, _base(P, P.m + 1 + (B - P.m - 1) % P.k), B)
 
 
-def _parts(S, snaps, m, k):
-    """(D, and which jobs of the probe run S start before image m's release, in the period up to image
-    m + k's, from image m's release on: module docstring)."""
-    (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[m - 1], snaps[m + k - 1]
-    assert (b0, b1) == (m, m + k)
-    pre = S.seq < seq0
-    return t1 - t0, pre, ~pre & (S.seq < seq1), ~pre
+class _Base:
+    """A base run of w' in m + 1 .. m + k images (module docstring) as the B-image schedules of its residue
+    use it: its jobs started from image m's release on (`post`: their image, job of the image, start, end),
+    and image 0's starts and ends when the batch is w' itself and when it is longer (q >= 1)."""
+    __slots__ = ("w", "post", "post_end", "img0")
 
 
-def _starts(S, parts, J, k, w, B):
-    """B x J start times of the B-image schedule from the probe run S of w images (`_parts`)."""
-    D, pre, seg, post = parts
-    q = (B - w) // k
+def _probe_parts(P):
+    """What every batch takes from the probe run (kept on P): one image's jobs `T` (its stage cycles are
+    the probe's, per image), J, D (the time between the releases of images m and m + k), the probe's jobs
+    started before image m's release (`pre`) and between the two releases (`seg`), each as (image, job of
+    the image, start, end), the seq of image m's release, and the image's input and output transfers."""
+    if "parts" in P.stats:
+        return P.stats["parts"]
+    S0, snaps = P.runs[P.w]
+    w = P.w
+    J = len(S0.res) // w
+    T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
+                            row=S0.row[:J], deps=S0.deps[:J], order={}, seq=None)
+    (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[P.m - 1], snaps[P.m + P.k - 1]
+    assert (b0, b1) == (P.m, P.m + P.k)
     img, loc = np.divmod(np.arange(w * J), J)
-    out = np.full((B, J), -1, dtype=np.int64)
-    out[img[pre], loc[pre]] = S.start[pre]
-    if q:
-        i = np.arange(q, dtype=np.int64)[:, None]
-        out[img[seg][None, :] + k * i, loc[seg][None, :]] = S.start[seg][None, :] + D * i
-    out[img[post] + q * k, loc[post]] = S.start[post] + q * D
-    if seg.sum() != k * J or (out < 0).any():
-        raise RuntimeError("steady state: the periods do not cover the batch's jobs")  # (the argument broke)
-    return out
+    pre = S0.seq < seq0
+    seg = ~pre & (S0.seq < seq1)
+    if seg.sum() != P.k * J:
+        raise RuntimeError("steady state: the period is not k images' jobs")  # (the argument broke)
+    n = max(T.layer)
+    lay, row = np.asarray(T.layer), np.asarray(T.row)
+    io = (int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0]))
+    part = lambda sel: (img[sel], loc[sel], S0.start[sel], S0.end[sel])  # noqa: E731
+    got = P.stats["parts"] = (T, J, int(t1 - t0), part(pre), part(seg), seq0, io)
+    return got
 
 
-def _last(S, parts, k, w, B) -> int:
-    """The last job end of the B-image schedule: of the jobs before the period, of the last period's
-    copy, of the probe's end shifted (`_parts`)."""
-    D, pre, seg, post = parts
-    q = (B - w) // k
-    return max(int(S.end[pre].max(initial=0)), int(S.end[seg].max()) + (q - 1) * D if q else 0,
-               int(S.end[post].max()) + q * D)
-
-
-def _extend(arch, wl, run, P, w, B):
-    """The B-image Schedule: image 0's jobs, each standing for B (`mult`), and the statistics of the start
-    times (`_starts`) computed as build_schedule computes them from the full job list.  An image's rows
-    and transfers lie within its input's start .. its last job's end, at most H periods; past 2 H + 6
-    periods, more periods come in the middle, where every image is a copy of the one k before it, D later:
-    the line-buffer peak, the longest image latency, image 0's fill and drain are those of B_lb images
-    (computed once for all the larger batches), and the makespan comes from the probe's three parts."""
-    S0, snaps = run
+def _base(P, wb) -> _Base:
+    """The base run of `wb` images of the stream of plan P (kept on P)."""
     with _LOCK:
-        tm = P.stats.get(w)
-    if tm is None:  # what every batch of this probe size shares
-        J = len(S0.res) // w
-        T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
-                                row=S0.row[:J], deps=S0.deps[:J], order={}, seq=None)
-        n = len(wl.layers)
-        lay, row = np.asarray(T.layer), np.asarray(T.row)
-        i_in, i_out = int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0])
-        parts = _parts(S0, snaps, P.m, P.k)
-        st0, en0 = S0.start.reshape(w, J), S0.end.reshape(w, J)  # any batch's images are copies of these
-        H = -(-int((en0.max(axis=1) - st0[:, i_in]).max()) // max(int(parts[0]), 1)) + 1
-        tm = (T, J, np.asarray(T.cost, dtype=np.int64), i_in, i_out, parts, H)
-        with _LOCK:
-            P.stats[w] = tm
-    T, J, cost, i_in, i_out, parts, H = tm
+        got = P.stats.get(("base", wb))
+    if got is not None:
+        return got
+    T, J, D, pre, seg, seq0, io = _probe_parts(P)
+    a, wl0, asg0, ops0, m0, rc0, g0 = P.ctx
+    S, _snaps = _run(a, wl0, asg0, ops0, m0, rc0, g0, wb, P.ii) if wb != P.w else P.runs[P.w]
+    img, loc = np.divmod(np.arange(wb * J), J)
+    post = S.seq >= seq0
+    if (S.seq < seq0).sum() != len(pre[0]):
+        raise RuntimeError("steady state: the base run does not start as the probe")  # (the argument broke)
+    b = _Base()
+    b.w, b.post = wb, (img[post], loc[post], S.start[post], S.end[post])
+    b.post_end = int(S.end[post].max())
+    b.img0 = {}
+    for q in (0, 1):  # image 0's jobs: from the probe's (its own run up to image m's release), else the base's
+        st, en = np.full(J, -1, dtype=np.int64), np.full(J, -1, dtype=np.int64)
+        parts = (pre, seg) if q else (pre, seg, b.post)
+        for i, l, s, e in parts:
+            sel = i == 0
+            st[l[sel]], en[l[sel]] = s[sel], e[sel]
+        b.img0[q] = (st, en)
+    with _LOCK:
+        P.stats[("base", wb)] = b
+    return b
+
+
+def _layout(P, b, B, cols=None):
+    """(starts, ends) of the B-image schedule (B = b.w + q k): image by job of the image, every job when
+    `cols` is None, else the jobs of the image in `cols` (module docstring: the probe's jobs before image
+    m's release, q copies of its period's, copy i later by i D and i k images, the base's from image m's
+    release on later by q D and q k images)."""
+    T, J, D, pre, seg, _seq0, _io = _probe_parts(P)
+    k = P.k
+    q = (B - b.w) // k
+    idx = np.arange(J) if cols is None else np.asarray(cols)
+    pos = np.full(J, -1, dtype=np.int64)
+    pos[idx] = np.arange(len(idx))
+    st, en = np.full((B, len(idx)), -1, dtype=np.int64), np.full((B, len(idx)), -1, dtype=np.int64)
+    for (i, l, s, e), copies, shift in ((pre, 1, 0), (seg, q, 0), (b.post, 1, q)):
+        c = pos[l] >= 0
+        i, l, s, e = i[c], pos[l[c]], s[c], e[c]
+        r = np.arange(copies, dtype=np.int64)[:, None] + shift
+        st[i[None, :] + k * r, l[None, :]] = s[None, :] + D * r
+        en[i[None, :] + k * r, l[None, :]] = e[None, :] + D * r
+    if cols is None and (st < 0).any():
+        raise RuntimeError("steady state: the periods do not cover the batch's jobs")  # (the argument broke)
+    return st, en
+
+
+def _extend(arch, wl, P, b, B):
+    """The B-image Schedule: one image's jobs, each standing for B (`mult`), and the statistics of the
+    B-image schedule (`_layout`) computed as build_schedule computes them from the full job list: the
+    makespan from the three parts' last ends, the image latency over every image's input and output
+    transfers, image 0's fill and drain, the line-buffer peak over every row of every image -- the same for
+    every q >= 1 (module docstring), so computed at q = 0 and q = 1 only."""
+    T, J, D, pre, seg, _seq0, (i_in, i_out) = _probe_parts(P)
+    q = (B - b.w) // P.k
     S = dataclasses.replace(T)
     S.mult = np.full(J, B, dtype=np.int64)
-    B_lb = min(B, w + P.k * (2 * H + 6))
-    key = (B_lb, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
+    Bq = b.w + P.k * min(q, 1)
+    key = ("lb", b.w, Bq, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
     with _LOCK:
-        got = P.stats.get(key)
-    if got is None:
-        start = _starts(S0, parts, J, P.k, w, B_lb)
-        end = start + cost[None, :]
-        got = (_line_buffers(wl, P.sk1, end, i_in, i_out), int((end[:, i_out] - start[:, i_in]).max()),
-               start[0].copy(), end[0].copy())
+        lb = P.stats.get(key)
+    if lb is None:
+        lb = _line_buffers(wl, P.sk1, _layout(P, b, Bq)[1], i_in, i_out)
         with _LOCK:
-            P.stats[key] = got
-    S.line_buffer_bits, lat, S.start, S.end = got
+            P.stats[key] = lb
+    S.line_buffer_bits = lb
+    st, en = _layout(P, b, B, (i_in, i_out))
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
-    S.makespan = _last(S0, parts, P.k, w, B) + S.spill_cycles
-    S.latency = lat + S.spill_cycles
+    last = max(int(pre[3].max(initial=0)), int(seg[3].max()) + (q - 1) * D if q else 0, b.post_end + q * D)
+    S.makespan = last + S.spill_cycles
+    S.latency = int((en[:, 1] - st[:, 0]).max()) + S.spill_cycles
+    S.start, S.end = b.img0[min(q, 1)]
     _fill_drain(S, 1)
     return S
 
