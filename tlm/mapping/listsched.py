@@ -41,6 +41,7 @@ def _time(S, users=None, ii=0, J=0, snaps=None):
     M = 2 * n + 1
     events = []  # heap of completion time x M + job; release time x M + n + job
     runs = [[] for _ in range(nq)]  # each resource's jobs in start order
+    firsts = list(first)  # the resources in the order they first start a job
     seq = 0
     pace = ii and J
 
@@ -101,12 +102,14 @@ def _time(S, users=None, ii=0, J=0, snaps=None):
             seq += 1
             if pace and k % J == 0 and k + J < n:
                 heappush(events, (t + ii) * M + n + k + J)  # the next image's input: released ii later
+            if not runs[r]:
+                firsts.append(r)
             runs[r].append(k)
             heappush(events, e[k] * M + k)
     if done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
     S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
-    S.order = {r: runs[r] for r in sorted(range(nq), key=lambda r: runs[r] and st[runs[r][0]]) if runs[r]}
+    S.order = {r: runs[r] for r in firsts}
     if tr:
         S.seq = np.array(tr.seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
 
