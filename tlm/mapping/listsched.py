@@ -35,6 +35,7 @@ def _time(S, users=None, ii=0, J=0, snaps=None):
     tr = _Track(n, J) if snaps is not None else None
     if users is None:
         users = _users(S.deps)
+    JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
     st, e = [0] * n, [0] * n
     nq = len(queues)
     busy_until = [0] * nq
@@ -77,7 +78,9 @@ def _time(S, users=None, ii=0, J=0, snaps=None):
                 tr.done(j, j // J if J else 0)
             r0 = res[j]
             todo = None
-            for u in users[j]:
+            off = j - j % JU
+            for u in users[j - off]:
+                u += off
                 left[u] -= 1
                 if not left[u]:
                     ru = res[u]
@@ -120,12 +123,14 @@ def _ready(S, ii, J):
     time 0 in order, each job's rank."""
     from heapq import heappush
     n, res, img = len(S.res), S.res, S.image
-    left = [len(d) for d in S.deps]
+    counts = getattr(S.deps, "counts", None)  # (a stream's: schedule.ImageDeps)
+    left = counts() if counts else [len(d) for d in S.deps]
     if ii:
         for j in range(J, n, J):
             left[j] += 1
     queues = [[] for _ in range(max(res) + 1 if n else 0)]
-    rank = [(b + 1) * n + j for j, b in enumerate(img)]  # (image, job) as one int
+    rank = list(range(n)) if counts else [(b + 1) * n + j for j, b in enumerate(img)]  # (image, job) as one int
+    # (a stream's jobs are in image order: the job's id is its rank)
     first = []
     for j in range(n):
         if not left[j]:

@@ -54,6 +54,35 @@ class Schedule(Record):
     seq: np.ndarray = None  # a probe run's (tlm/mapping/steady.py): each job's place in the start order
 
 
+class ImageDeps:
+    """A stream's dependencies, job by job, without a list per job: image b's job j depends on image 0's
+    job j's dependencies, shifted by b x J (every image runs image 0's jobs, `_stream_jobs`)."""
+    __slots__ = ("deps0", "J", "B")
+
+    def __init__(self, deps0, B):
+        self.deps0, self.J, self.B = deps0, len(deps0), B
+
+    def __len__(self):
+        return self.J * self.B
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(len(self)))]
+        if j < 0:
+            j += len(self)
+        if not 0 <= j < len(self):
+            raise IndexError(j)
+        b, i = divmod(j, self.J)
+        return [d + b * self.J for d in self.deps0[i]]
+
+    def __iter__(self):
+        return (self[j] for j in range(len(self)))
+
+    def counts(self) -> list:
+        """Each job's dependency count."""
+        return [len(d) for d in self.deps0] * self.B
+
+
 class _LayerShape(NamedTuple):
     """What the structure of a schedule reads of a layer (its rows, what they read, its producers)."""
     name: str
@@ -74,7 +103,7 @@ class _Skeleton:
     """The jobs of a schedule without their cycles: resources, layers, images, rows, dependencies, and per
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
-                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over")
+                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -171,7 +200,7 @@ def _skeleton(key) -> _Skeleton:
     replicas = dict(replicas)
     n = len(layers)
     sk = _Skeleton()
-    sk.jobs_over = 0
+    sk.jobs_over, sk.row_jobs = 0, None
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
     ports = (N, N + 1, N + 2 if two else N + 1)  # PP, DIN, DOUT: the resources of post-processing and the DMA
@@ -191,22 +220,21 @@ def _skeleton(key) -> _Skeleton:
     sk.needs = {}
     jobs = _Jobs()
     if stream:
-        _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, dict(replicas), ports)
+        if B != 1:
+            raise ValueError("a stream's skeleton is one image's (build_schedule repeats it)")
+        _stream_jobs(sk, jobs, layers, input_shape, on_sorted, dict(replicas), ports)
     else:
         _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports)
     sk.res, sk.layer, sk.image, sk.row, sk.deps = jobs.res, jobs.layer, jobs.image, jobs.row, jobs.deps
     uniq = {}
-    J = len(jobs.res) // B if stream else len(jobs.res)  # a stream's images repeat image 0's jobs
-    spec0 = [uniq.setdefault(c, len(uniq)) for c in jobs.spec[:J]]  # job -> its cost among the distinct ones
-    sk.spec_of = spec0 * (len(jobs.res) // J) if J else []
+    sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in jobs.spec]  # job -> its cost among the distinct ones
     sk.specs = list(uniq)
-    users0 = _users(jobs.deps[:J])
-    sk.users = users0 if J == len(jobs.res) else [[u + b * J for u in us] for b in range(B) for us in users0]
+    sk.users = _users(jobs.deps)
     sk.line_buffers = _line_buffer_structure(layers, input_shape, H, sk.needs, sk.index) if stream else None
     return sk
 
 
-def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -> None:
+def _stream_jobs(sk, jobs, layers, input_shape, on_sorted, replicas, ports) -> None:
     """Image by image, chunk by chunk of output rows: each chunk after the chunks of its producers that
     hold the input rows it reads (sk.needs, also the line buffers' structure)."""
     PP, DIN, DOUT = ports
@@ -229,7 +257,7 @@ def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -
             per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
                                for p, first, last in srcs]))
         chunk_jobs.append(per)
-    b = 0  # image 0's jobs; every other image's are the same, their ids shifted (`_repeat_images`)
+    b = 0  # image 0's jobs; every other image's are the same, their ids shifted (build_schedule, ImageDeps)
     img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
     for i in range(n):
         for q, (runs, ranges) in enumerate(chunk_jobs[i]):
@@ -244,25 +272,6 @@ def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -
             done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
     jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
              [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
-    _repeat_images(jobs, done_of, B)
-
-
-def _repeat_images(jobs, done_of, B) -> None:
-    """Images 1 .. B-1 of a stream: image 0's jobs in the same order, each image's ids (and the ids its jobs
-    depend on, all of its own image) shifted by the jobs of one image."""
-    J = len(jobs.res)
-    res, spec, layer, row, deps = list(jobs.res), list(jobs.spec), list(jobs.layer), list(jobs.row), list(jobs.deps)
-    done0 = list(done_of.items())
-    for b in range(1, B):
-        off = b * J
-        jobs.res.extend(res)
-        jobs.spec.extend(spec)
-        jobs.layer.extend(layer)
-        jobs.row.extend(row)
-        jobs.image.extend([b] * J)
-        jobs.deps.extend([[d + off for d in ds] for ds in deps])
-        for (_b, p, q), ids in done0:
-            done_of[(b, p, q)] = [j + off for j in ids]
 
 
 def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
@@ -304,20 +313,32 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         m = map_layers(arch, [layers[i] for i in comp])
     N = arch.macro.count
     two = arch.dma.channels > 1
-    sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits) + (((group, 0),) if group else ()))
-    if sk.jobs_over:
-        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {sk.jobs_over:,} jobs, more than the "
+    if stream:  # every image runs image 0's jobs: the one-image skeleton, repeated
+        _key1, sk, costs, rc, group, over = one_image(arch, wl, asg, ops, m, rc, group)
+    else:
+        sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits) + (((group, 0),) if group else ()))
+        over = sk.jobs_over
+    if over:
+        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {over:,} jobs, more than the "
                          f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
                          "resident or sequential", Where(wl.file), "batch")
     names = sk.names
-    if rc is None:
-        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
-    costs = spec_costs(arch, wl, sk, ops, rc, None if stream else spill_bits)
-    S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
-                 image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
+    if not stream:
+        if rc is None:
+            rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
+        costs = spec_costs(arch, wl, sk, ops, rc, spill_bits)
+    cost1 = [costs[k] for k in sk.spec_of]
+    if stream:
+        J = len(sk.res)
+        S = Schedule(names=names, res=sk.res * B, cost=cost1 * B, layer=sk.layer * B,
+                     image=np.repeat(np.arange(B), J).tolist(), row=sk.row * B, deps=ImageDeps(sk.deps, B))
+    else:
+        J = len(sk.res) // B
+        S = Schedule(names=names, res=list(sk.res), cost=cost1, layer=list(sk.layer), image=list(sk.image),
+                     row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
-    _time(S, sk.users, S.ii, len(S.res) // B, snaps)
+    _time(S, sk.users, S.ii, J, snaps)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -332,10 +353,12 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
-        S.line_buffer_bits = _line_buffers(wl, S, sk)
+        st, en = S.start.reshape(B, J), S.end.reshape(B, J)  # (image 0's input transfer is its first job,
+        S.line_buffer_bits = stream_line_buffers(wl, sk, en, 0, J - 1)  # its output transfer its last)
         S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
         if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
             S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
+        S.latency = int((en[:, J - 1] - st[:, 0]).max()) + S.spill_cycles
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
     _fill_drain(S, B)
     return S
@@ -432,48 +455,58 @@ def _line_buffer_structure(layers, input_shape, H, needs, index):
     return out
 
 
-def _line_buffers(wl, S, sk):
-    """Peak activation bits held at once (all images): a row lives from the end of the job producing it
-    to the end of the last job reading it (every consumer; views hand their consumers to their source).
-    This is the activation SRAM the line buffers and the residual branches need.  `sk`: the schedule's
-    skeleton (its chunks, the jobs of each chunk, the sources and their readers)."""
-    layers, n, B = wl.layers, len(wl.layers), wl.batch
-    end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
-    done = {k: end[ids[0]] if len(ids) == 1 else max(end[j] for j in ids)  # when each chunk's last job ends
-            for k, ids in sk.done_of.items()}
-    io = [j for j in range(len(S.res)) if lay_[j] == n]
-    io_in = {img_[j]: end[j] for j in io if row_[j] == 0}
-    io_out = {img_[j]: end[j] for j in io if row_[j] == 1}
-    chunks, cid = sk.chunks, sk.cid
-    per_src = []
-    for src, h, p, readers, last in sk.line_buffers:  # the bits of one row of each source
+def stream_line_buffers(wl, sk, end, i_in, i_out) -> int:
+    """Peak activation bits held at once by a stream (all images): a row lives from the end of the job
+    producing it to the end of the last job reading it (every consumer; views hand their consumers to their
+    source; the network's output until the image's output transfer ends).  This is the activation SRAM the
+    line buffers and the residual branches need.  `sk`: the one-image skeleton; `end`: B x J end times of
+    its jobs, image by image; i_in, i_out: the image's input and output transfers among them."""
+    made_idx, free_idx, h_of = _row_jobs(sk, i_in, i_out)
+    bits = []
+    for (src, h, p, _readers, _last) in sk.line_buffers:
         if p is None:
-            rb = math.prod(wl.input_shape) * wl.input_bits // h
+            bits.append(math.prod(wl.input_shape) * wl.input_bits // h)
         else:
-            l = layers[p]
-            rb = math.prod(l.out_shape) * l.bits_out // h
-        per_src.append((src, h, rb, p, readers, last))
-    starts, ends, bits = [], [], []
-    for b in range(B):
-        b_in = io_in.get(b, io_in.get(0, 0))
-        b_out = io_out.get(b, max(io_out.values()) if io_out else 0)
-        row_end = {}  # layer -> the end of the job producing each of its output rows (image b)
+            l = wl.layers[p]
+            bits.append(math.prod(l.out_shape) * l.bits_out // h)
+    made = end[:, made_idx].max(axis=2)
+    free = np.maximum(end[:, free_idx].max(axis=2), made)
+    rb = np.repeat(np.array(bits, dtype=np.int64), h_of)
+    return peak_bits(made.ravel(), free.ravel(), np.tile(rb, end.shape[0]))
 
-        def row_ends(p):
-            if p not in row_end:
-                row_end[p] = np.array([done[(b, p, q)] for q in range(chunks[p])])[cid[p]]
-            return row_end[p]
-        for src, h, rb, p, readers, last in per_src:
-            made = np.full(h, b_in) if p is None else row_ends(p)
-            free = made.copy()
-            for ci, reader in readers:
-                free = np.maximum(free, row_ends(ci)[reader])
-            if last:
-                free = np.maximum(free, b_out)
-            starts.append(made)
-            ends.append(free)
-            bits.append(np.full(h, rb, dtype=np.int64))
-    return peak_bits(np.concatenate(starts), np.concatenate(ends), np.concatenate(bits))
+
+def _row_jobs(sk, i_in, i_out):
+    """Per row of every source tensor of `stream_line_buffers` (sources in order, rows in order), the
+    jobs of one image whose last end makes it, and those whose last end frees it (padded by repeating
+    the first), and each source's row count; kept on the skeleton."""
+    got = sk.row_jobs
+    if got is not None and got[0] == (i_in, i_out):
+        return got[1]
+    done = [[sk.done_of[(0, p, q)] for q in range(sk.chunks[p])] for p in range(len(sk.chunks))]
+
+    def of_rows(p, rows):  # the jobs of layer p making each of `rows`
+        return [done[p][c] for c in sk.cid[p][rows].tolist()]
+    made, free, h_of = [], [], []
+    for src, h, p, readers, last in sk.line_buffers:
+        rows = np.arange(h)
+        mk = [[i_in]] * h if p is None else of_rows(p, rows)
+        fr = [list(x) for x in mk]
+        for ci, reader in readers:
+            for x, js in zip(fr, of_rows(ci, reader)):
+                x.extend(js)
+        if last:
+            for x in fr:
+                x.append(i_out)
+        made.extend(mk)
+        free.extend(fr)
+        h_of.append(h)
+
+    def pad(rows):
+        w = max(len(x) for x in rows)
+        return np.array([x + [x[0]] * (w - len(x)) for x in rows], dtype=np.int64)
+    out = (pad(made), pad(free), np.array(h_of, dtype=np.int64))
+    sk.row_jobs = ((i_in, i_out), out)
+    return out
 
 
 def peak_bits(s, e, w) -> int:

@@ -38,7 +38,7 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image, peak_bits
+from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image, stream_line_buffers
 
 PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
 KMAX = 16  # longest period looked for, in images
@@ -238,7 +238,7 @@ def _extend(arch, wl, P, b, B):
     with _LOCK:
         lb = P.stats.get(key)
     if lb is None:
-        lb = _line_buffers(wl, P.sk1, _layout(P, b, Bq)[1], i_in, i_out)
+        lb = stream_line_buffers(wl, P.sk1, _layout(P, b, Bq)[1], i_in, i_out)
         with _LOCK:
             P.stats[key] = lb
     S.line_buffer_bits = lb
@@ -251,33 +251,3 @@ def _extend(arch, wl, P, b, B):
     S.start, S.end = b.img0[min(q, 1)]
     _fill_drain(S, 1)
     return S
-
-
-def _line_buffers(wl, sk, end, i_in, i_out) -> int:
-    """schedule._line_buffers over the B x J end times `end` (jobs of each image in the one-image skeleton
-    `sk`'s order; i_in, i_out: the image's input and output transfers), every image at once."""
-    ends = {}
-
-    def row_ends(p):  # (B, rows of layer p): the end of the job making each row
-        if p not in ends:
-            ch = np.stack([end[:, sk.done_of[(0, p, q)]].max(axis=1) for q in range(sk.chunks[p])], axis=1)
-            ends[p] = ch[:, sk.cid[p]]
-        return ends[p]
-    starts, frees, bits = [], [], []
-    for src, h, p, readers, last in sk.line_buffers:
-        if p is None:
-            rb = math.prod(wl.input_shape) * wl.input_bits // h
-            made = np.repeat(end[:, i_in:i_in + 1], h, axis=1)
-        else:
-            l = wl.layers[p]
-            rb = math.prod(l.out_shape) * l.bits_out // h
-            made = row_ends(p)
-        free = made
-        for ci, reader in readers:
-            free = np.maximum(free, row_ends(ci)[:, reader])
-        if last:
-            free = np.maximum(free, end[:, i_out:i_out + 1])
-        starts.append(made.ravel())
-        frees.append(free.ravel())
-        bits.append(np.full(made.size, rb, dtype=np.int64))
-    return peak_bits(np.concatenate(starts), np.concatenate(frees), np.concatenate(bits))
