@@ -103,7 +103,8 @@ class _Skeleton:
     """The jobs of a schedule without their cycles: resources, layers, images, rows, dependencies, and per
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
-                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs")
+                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
+                 "types")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -119,10 +120,26 @@ def _structure(wl, asg, N, two, stream, spill_bits):
         sb = np.zeros(len(wl.layers), dtype=np.int64) if spill_bits is None else np.asarray(spill_bits,
                                                                                               dtype=np.int64)
         spill = tuple(bool(x) for x in sb.tolist())
-    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
-                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in wl.layers)
+    shapes = _shapes(wl.layers)
     return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes,
             tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
+
+
+_SHAPES = {}  # id(layers) -> (the layers, their _LayerShapes): a sweep's points share their workload's layers
+
+
+def _shapes(layers) -> tuple:
+    """The layers as `_structure` keys them (kept per list of layers: the points of a sweep, and the
+    batches of one point, share it; the list is held, so its id is not reused while kept)."""
+    got = _SHAPES.get(id(layers))
+    if got is not None and got[0] is layers:
+        return got[1]
+    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
+                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
+    if len(_SHAPES) >= 64:
+        _SHAPES.clear()
+    _SHAPES[id(layers)] = (layers, shapes)
+    return shapes
 
 
 _SKELETONS = {}  # structure -> _Skeleton, the least recently used first
@@ -200,7 +217,8 @@ def _skeleton(key) -> _Skeleton:
     replicas = dict(replicas)
     n = len(layers)
     sk = _Skeleton()
-    sk.jobs_over, sk.row_jobs = 0, None
+    sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
+    sk.types = [l.type for l in layers]
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
     ports = (N, N + 1, N + 2 if two else N + 1)  # PP, DIN, DOUT: the resources of post-processing and the DMA
@@ -388,27 +406,44 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
 def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
     """The cycles of each distinct job of skeleton `sk` (`sk.specs`), from the architecture and the
     workload's precisions: `rc` = layer_row_cycles, `ops[i]` digital ops of layer i per image,
-    `spill_bits` per layer (layer by layer only)."""
-    layers, n, H = wl.layers, len(wl.layers), sk.H
+    `spill_bits` per layer (layer by layer only).  Each kind of job at once (`_spec_arrays`):
+      rows lo..hi of compute layer i, `mult` tile runs (x the batch): each run fills and drains the macro's
+        pipeline once (tlm/hw/controller.tile_cycles): mult x (first row + (hi - lo) x further row);
+      rows lo..hi of a digital layer (x the batch): its share of the layer's ops (none for a view);
+      the image in and out, a layer's spill: one DMA transfer each."""
+    layers, n = wl.layers, len(wl.layers)
+    kind, li, lo, hi, mult, H, view = _spec_arrays(sk)
+    out = np.zeros(len(kind), dtype=np.int64)
+    rows = kind == _ROWS
+    if rows.any():
+        r = np.zeros((n, 2), dtype=np.int64)
+        for i, x in rc.items():
+            r[i] = x
+        out[rows] = mult[rows] * (r[li[rows], 0] + (hi[rows] - lo[rows]) * r[li[rows], 1])
+    dig = (kind == _DIGITAL) & ~view
+    if dig.any():
+        o = np.array([int(x) for x in ops], dtype=np.int64)[li[dig]]
+        out[dig] = mult[dig] * np.asarray(hw_pp.op_cycles(arch, o * (hi[dig] + 1) // H[dig] - o * lo[dig] // H[dig]),
+                                          dtype=np.int64)
+    spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
     in_bits = math.prod(wl.input_shape) * wl.input_bits
     out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
+    for k in np.flatnonzero(kind >= _IMAGE_IN).tolist():  # (a few DMA transfers)
+        bits = {_IMAGE_IN: in_bits * int(mult[k]), _IMAGE_OUT: out_bits * int(mult[k])}.get(int(kind[k]))
+        out[k] = hw_dma.transfer_cycles(arch, int(spill[li[k]]) if bits is None else bits)
+    return out.tolist()
 
-    def job_cost(kind, i, lo, hi, mult):
-        if kind == _ROWS:  # `mult` tile runs (x the batch) over output rows lo..hi of compute layer i: each
-            r0, r1 = rc[i]  # run fills and drains the macro's pipeline once (tlm/hw/controller.tile_cycles)
-            return mult * (r0 + (hi - lo) * r1)
-        if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
-            if layers[i].type in VIEW_TYPES:
-                return 0
-            o = int(ops[i])
-            return mult * int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
-        if kind == _IMAGE_IN:
-            return hw_dma.transfer_cycles(arch, in_bits * mult)
-        if kind == _IMAGE_OUT:
-            return hw_dma.transfer_cycles(arch, out_bits * mult)
-        return hw_dma.transfer_cycles(arch, int(spill[i]))  # _SPILL
-    return [int(job_cost(*c)) for c in sk.specs]
+
+def _spec_arrays(sk):
+    """The skeleton's distinct jobs (`sk.specs`) as arrays: kind, layer, first and last row, multiplier,
+    the layer's height and whether it is a view (kept on the skeleton)."""
+    if sk.spec_arrays is None:
+        a = np.array(sk.specs, dtype=np.int64).reshape(-1, 5)
+        kind, li, lo, hi, mult = a.T
+        H = np.array(sk.H + [1], dtype=np.int64)[np.minimum(li, len(sk.H))]
+        view = np.array([t in VIEW_TYPES for t in sk.types] + [False])[np.minimum(li, len(sk.H))]
+        sk.spec_arrays = (kind, li, lo, hi, mult, H, view)
+    return sk.spec_arrays
 
 
 def _fill_drain(S, B):
