@@ -15,7 +15,7 @@ def _users(deps):
     return users
 
 
-def _time(S, users=None, ii=0, J=0, snaps=None):
+def _time(S, users=None, ii=0, J=0, snaps=None, until=None):
     """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
     done; an idle resource starts its ready job of the oldest image first (then the earliest in the
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
@@ -25,7 +25,8 @@ def _time(S, users=None, ii=0, J=0, snaps=None):
     A stream with `ii` > 0 (J jobs per image, image b's input transfer its job b J) is paced: image b's
     input is released `ii` cycles after image b-1's input started (a release is taken after the
     completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
-    release, the state everything later depends on (tlm/mapping/steady.py).
+    release, the state everything later depends on (tlm/mapping/steady.py); `until(snaps)` true after one
+    stops the run there (jobs not started then keep start 0 and a place in the start order past every job).
     (Heaps hold ints: an event is time x 2n + job (a release: n + its job), a ready job its rank (image + 1)
     x n + job, so that comparisons are of ints, not tuples.)"""
     from heapq import heappop, heappush
@@ -63,6 +64,9 @@ def _time(S, users=None, ii=0, J=0, snaps=None):
             j -= n
             if tr:
                 snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
+                if until is not None and until(snaps):
+                    done = n
+                    break
                 tr.status[j] = 1  # (a release is an input transfer's only dependency)
             left[j] -= 1
             if left[j]:
@@ -147,7 +151,7 @@ class _Track:
     __slots__ = ("status", "seq_of", "ndone", "oldest", "J")
 
     def __init__(self, n, J):
-        self.status, self.seq_of, self.ndone, self.oldest, self.J = [0] * n, [0] * n, [0] * (n // J), 0, J
+        self.status, self.seq_of, self.ndone, self.oldest, self.J = [0] * n, [n] * n, [0] * (n // J), 0, J
 
     def done(self, j, b):
         self.status[j] = 3

@@ -314,7 +314,7 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
 
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None, ii=None,
-                   snaps=None):
+                   snaps=None, until=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
@@ -324,7 +324,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     precisions, here.  `group`: output rows per job of a stream (default: 1, more past MAX_JOBS jobs;
     tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
     initiation interval (tlm/mapping/steady.interval: mapper.build_schedule passes it; None or 0 for one
-    image); `snaps`: a list that receives the scheduler's state at every input release (steady.py)."""
+    image); `snaps`: a list that receives the scheduler's state at every input release, `until` a test of it
+    that stops the run early (steady.py: listsched._time)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
@@ -356,7 +357,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
                      row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
-    _time(S, sk.users, S.ii, J, snaps)
+    _time(S, sk.users, S.ii, J, snaps, until)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))

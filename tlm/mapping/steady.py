@@ -61,22 +61,30 @@ def _context(arch, wl, asg, ops, m, rc, group):
     return (group, key1[1:], costs), rc, group, sk1, costs
 
 
-def _run(arch, wl, asg, ops, m, rc, group, w, ii):
-    """A paced probe run of w images, with the scheduler's state at every release."""
+def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None):
+    """A paced run of w images, with the scheduler's state at every release (stopped early when `until`
+    says so: listsched._time)."""
     snaps = []
     S = build_schedule(arch, dataclasses.replace(wl, batch=w), asg, ops, stream=True, m=m, rc=rc, group=group,
-                       ii=ii, snaps=snaps)
+                       ii=ii, snaps=snaps, until=until)
     return S, snaps
 
 
-def _find(snaps):
-    """(m, k): the first image m whose release state comes back k <= KMAX images later; None if none."""
-    states = {}
-    for t, b, _seq, st in snaps:
-        if st in states and b - states[st] <= KMAX:
-            return states[st], b - states[st]
-        states[st] = b
-    return None
+class _Repeat:
+    """`until` of a probe run: true at the first release whose state came at most KMAX images before;
+    `found` = (m, k), that earlier image and the period in images (None until then)."""
+
+    def __init__(self):
+        self.states, self.found = {}, None
+
+    def __call__(self, snaps) -> bool:
+        _t, b, _seq, st = snaps[-1]
+        was = self.states.get(st)
+        if was is not None and b - was <= KMAX:
+            self.found = (was, b - was)
+            return True
+        self.states[st] = b
+        return False
 
 
 def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
@@ -91,15 +99,13 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P = _Plan()
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
     P.ctx, P.sk1, P.stats = (arch, wl, asg, ops, m, rc, group), sk1, {}
+    w = PROBES[-1]
     for _ in range(II_TRIES):
-        for w in PROBES:
-            S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii)
-            f = _find(snaps)
-            if f is not None:
-                P.w, (P.m, P.k) = w, f
-                P.runs[w] = (S, snaps)
-                break
-        if P.w is not None:
+        rep = _Repeat()  # (the run stops there: the probe's jobs up to then are all the batches take of it)
+        S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep)
+        if rep.found is not None:
+            P.w, (P.m, P.k) = w, rep.found
+            P.runs[w] = (S, snaps)
             break
         # no state repeats: the stream's period is longer than ii (its inputs pile up), the period its
         # outputs leave at over the second half of the longest probe
@@ -179,7 +185,7 @@ def _base(P, wb) -> _Base:
         return got
     T, J, D, pre, seg, seq0, io = _probe_parts(P)
     a, wl0, asg0, ops0, m0, rc0, g0 = P.ctx
-    S, _snaps = _run(a, wl0, asg0, ops0, m0, rc0, g0, wb, P.ii) if wb != P.w else P.runs[P.w]
+    S, _snaps = _run(a, wl0, asg0, ops0, m0, rc0, g0, wb, P.ii)
     img, loc = np.divmod(np.arange(wb * J), J)
     post = S.seq >= seq0
     if (S.seq < seq0).sum() != len(pre[0]):
