@@ -15,7 +15,7 @@ def _users(deps):
     return users
 
 
-def _time(S, users=None, ii=0, J=0, snaps=None, until=None):
+def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
     """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
     done; an idle resource starts its ready job of the oldest image first (then the earliest in the
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
@@ -27,43 +27,86 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None):
     completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
     release, the state everything later depends on (tlm/mapping/steady.py); `until(snaps)` true after one
     stops the run there (jobs not started then keep start 0 and a place in the start order past every job).
+    `forks`: a dict that receives, at the release of every image b >= 2 (before `until`), the (starts,
+    ends) of the run of b images: up to that release it is this run (later images are not released yet);
+    from there the same state goes on without the release (`_Run.fork`, `_events`).
     (Heaps hold ints: an event is time x 2n + job (a release: n + its job), a ready job its rank (image + 1)
     x n + job, so that comparisons are of ints, not tuples.)"""
     from heapq import heappop, heappush
     n = len(S.res)
-    res, cost = S.res, S.cost
-    left, queues, first, rank = _ready(S, ii, J)
+    cost = S.cost
+    z = _Run()
+    z.left, z.queues, first, rank = _ready(S, ii, J)
     tr = _Track(n, J) if snaps is not None else None
     if users is None:
         users = _users(S.deps)
-    JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
-    st, e = [0] * n, [0] * n
-    nq = len(queues)
-    busy_until = [0] * nq
+    z.st, z.e = [0] * n, [0] * n
+    nq = len(z.queues)
+    z.busy = [0] * nq
     M = 2 * n + 1
-    events = []  # heap of completion time x M + job; release time x M + n + job
-    runs = [[] for _ in range(nq)]  # each resource's jobs in start order
-    firsts = list(first)  # the resources in the order they first start a job
-    seq = 0
-    pace = ii and J
-
+    z.events = []  # heap of completion time x M + job; release time x M + n + job
+    z.runs = [[] for _ in range(nq)]  # each resource's jobs in start order
+    z.firsts = list(first)  # the resources in the order they first start a job
+    z.seq = z.done = 0
     for r in first:  # (each has a ready job and is idle)
-        j = heappop(queues[r]) % n
-        e[j] = busy_until[r] = cost[j]
+        j = heappop(z.queues[r]) % n
+        z.e[j] = z.busy[r] = cost[j]
         if tr:
-            tr.status[j], tr.seq_of[j] = 2, seq
-        seq += 1
-        if pace and j % J == 0 and j + J < n:
-            heappush(events, ii * M + n + j + J)
-        runs[r].append(j)
-        heappush(events, e[j] * M + j)
-    done = 0
+            tr.status[j], tr.seq_of[j] = 2, z.seq
+        z.seq += 1
+        if ii and J and j % J == 0 and j + J < n:
+            heappush(z.events, ii * M + n + j + J)
+        z.runs[r].append(j)
+        heappush(z.events, z.e[j] * M + j)
+    ctx = (S, users, rank, ii, J, M)
+    _events(ctx, z, tr, snaps, until, forks)
+    if z.done != n:
+        raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
+    S.start, S.end = np.array(z.st, dtype=np.int64), np.array(z.e, dtype=np.int64)
+    S.order = {r: z.runs[r] for r in z.firsts}
+    if tr:
+        S.seq = np.array(tr.seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
+
+
+class _Run:
+    """The list scheduler's state (`_time`): dependencies left, ready heaps, each resource's busy-until,
+    the event heap, starts and ends, each resource's jobs in start order and the resources in the order
+    they first start one, the jobs started and done."""
+    __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done")
+
+    def fork(self):
+        z = _Run()
+        z.left, z.queues, z.busy, z.events = list(self.left), [list(q) for q in self.queues], list(self.busy), \
+            list(self.events)
+        z.st, z.e, z.runs, z.firsts = list(self.st), list(self.e), [list(x) for x in self.runs], list(self.firsts)
+        z.seq, z.done = self.seq, self.done
+        return z
+
+
+def _events(ctx, z, tr, snaps, until, forks):
+    """`_time`'s event loop over state `z`, until no event is left (or `until` stops it)."""
+    from heapq import heappop, heappush
+    S, users, rank, ii, J, M = ctx
+    n = len(S.res)
+    res, cost = S.res, S.cost
+    left, queues, busy_until, events, st, e, runs, firsts = z.left, z.queues, z.busy, z.events, z.st, z.e, \
+        z.runs, z.firsts
+    seq, done = z.seq, z.done
+    JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
+    pace = ii and J
     while events:
         t, j = divmod(heappop(events), M)
         if j >= n:  # a release
             j -= n
             if tr:
                 snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
+                if forks is not None and j // J >= 2:
+                    z.seq, z.done = seq, done
+                    f = z.fork()
+                    _events(ctx, f, None, None, None, None)
+                    if f.done != j:
+                        raise RuntimeError("list scheduler: a fork left jobs undone")
+                    forks[j // J] = (np.array(f.st[:j], dtype=np.int64), np.array(f.e[:j], dtype=np.int64))
                 if until is not None and until(snaps):
                     done = n
                     break
@@ -113,12 +156,7 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None):
                 firsts.append(r)
             runs[r].append(k)
             heappush(events, e[k] * M + k)
-    if done != n:
-        raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
-    S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
-    S.order = {r: runs[r] for r in firsts}
-    if tr:
-        S.seq = np.array(tr.seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
+    z.seq, z.done = seq, done
 
 
 def _ready(S, ii, J):

@@ -314,7 +314,7 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
 
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None, ii=None,
-                   snaps=None, until=None):
+                   snaps=None, until=None, forks=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
@@ -325,7 +325,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
     initiation interval (tlm/mapping/steady.interval: mapper.build_schedule passes it; None or 0 for one
     image); `snaps`: a list that receives the scheduler's state at every input release, `until` a test of it
-    that stops the run early (steady.py: listsched._time)."""
+    that stops the run early, `forks` a dict that receives the runs of fewer images (steady.py:
+    listsched._time)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
@@ -357,7 +358,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
                      row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
-    _time(S, sk.users, S.ii, J, snaps, until)
+    _time(S, sk.users, S.ii, J, snaps, until, forks)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -372,12 +373,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
-        st, en = S.start.reshape(B, J), S.end.reshape(B, J)  # (image 0's input transfer is its first job,
-        S.line_buffer_bits = stream_line_buffers(wl, sk, en, 0, J - 1)  # its output transfer its last)
-        S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
-        if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
-            S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
-        S.latency = int((en[:, J - 1] - st[:, 0]).max()) + S.spill_cycles
+        stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J))
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
     _fill_drain(S, B)
     return S
@@ -489,6 +485,18 @@ def _line_buffer_structure(layers, input_shape, H, needs, index):
         last = src == layers[-1].name or (layers[-1].type in VIEW_TYPES and alias.get(layers[-1].name) == src)
         out.append((src, h, None if src == "input" else index[src], readers, last))
     return out
+
+
+def stream_results(S, arch, wl, sk, st, en) -> None:
+    """A stream's line buffers, their spill and its image latency, into S, from the B x J starts `st` and
+    ends `en` of its jobs, image by image (`sk`: the one-image skeleton; image 0's input transfer is its
+    first job, its output transfer its last)."""
+    J = st.shape[1]
+    S.line_buffer_bits = stream_line_buffers(wl, sk, en, 0, J - 1)
+    S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
+    if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
+        S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
+    S.latency = int((en[:, J - 1] - st[:, 0]).max()) + S.spill_cycles
 
 
 def stream_line_buffers(wl, sk, end, i_in, i_out) -> int:

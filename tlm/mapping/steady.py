@@ -38,7 +38,8 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image, stream_line_buffers
+from tlm.mapping.schedule import (_fill_drain, _structure, build_schedule, job_group, one_image, stream_line_buffers,
+                                  stream_results)
 
 PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
 KMAX = 16  # longest period looked for, in images
@@ -51,7 +52,7 @@ MAX_CACHED = 256
 class _Plan:
     """A stream's pacing and steady state: ii, and when a probe repeats a state, (probe size w, image m,
     period k images) and the probe runs of sizes w .. w + k - 1 (built when first needed)."""
-    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats")
+    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats", "forks")
 
 
 def _context(arch, wl, asg, ops, m, rc, group):
@@ -61,12 +62,12 @@ def _context(arch, wl, asg, ops, m, rc, group):
     return (group, key1[1:], costs), rc, group, sk1, costs
 
 
-def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None):
+def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None, forks=None):
     """A paced run of w images, with the scheduler's state at every release (stopped early when `until`
-    says so: listsched._time)."""
+    says so; the runs of fewer images into `forks`: listsched._time)."""
     snaps = []
     S = build_schedule(arch, dataclasses.replace(wl, batch=w), asg, ops, stream=True, m=m, rc=rc, group=group,
-                       ii=ii, snaps=snaps, until=until)
+                       ii=ii, snaps=snaps, until=until, forks=forks)
     return S, snaps
 
 
@@ -98,14 +99,16 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
         np.asarray(sk1.spec_of, dtype=np.int64)], minlength=len(sk1.names))
     P = _Plan()
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
-    P.ctx, P.sk1, P.stats = (arch, wl, asg, ops, m, rc, group), sk1, {}
+    P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
     w = PROBES[-1]
     for _ in range(II_TRIES):
         rep = _Repeat()  # (the run stops there: the probe's jobs up to then are all the batches take of it)
-        S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep)
+        forks = {}
+        S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
         if rep.found is not None:
             P.w, (P.m, P.k) = w, rep.found
             P.runs[w] = (S, snaps)
+            P.forks = forks
             break
         # no state repeats: the stream's period is longer than ii (its inputs pile up), the period its
         # outputs leave at over the second half of the longest probe
@@ -138,9 +141,25 @@ def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
     if over:
         return None  # too many jobs: the full schedule refuses with the reason
     P = _plan(arch, wl, asg, ops, m, rc, group)
-    if P.w is None or B <= P.m:
+    if P.w is None:
         return None
+    if B <= P.m:
+        return _short(arch, wl, P, B)
     return _extend(arch, wl, P, _base(P, P.m + 1 + (B - P.m - 1) % P.k), B)
+
+
+def _short(arch, wl, P, B):
+    """The B-image Schedule for 2 <= B <= m: the probe run's up to image B's release, then without it
+    (listsched._time `forks`), its statistics as build_schedule computes them."""
+    T, J, _D, _pre, _seg, _seq0, _io = _probe_parts(P)
+    st, en = (x.reshape(B, J) for x in P.forks[B])
+    S = dataclasses.replace(T)
+    S.mult = np.full(J, B, dtype=np.int64)
+    stream_results(S, arch, wl, P.sk1, st, en)
+    S.makespan = int(en.max()) + S.spill_cycles
+    S.start, S.end = st[0].copy(), en[0].copy()
+    _fill_drain(S, 1)
+    return S
 
 
 class _Base:
@@ -184,15 +203,13 @@ def _base(P, wb) -> _Base:
     if got is not None:
         return got
     T, J, D, pre, seg, seq0, io = _probe_parts(P)
-    a, wl0, asg0, ops0, m0, rc0, g0 = P.ctx
-    S, _snaps = _run(a, wl0, asg0, ops0, m0, rc0, g0, wb, P.ii)
+    start, end = P.forks[wb]  # (the run of wb images: listsched._time `forks`)
     img, loc = np.divmod(np.arange(wb * J), J)
-    post = S.seq >= seq0
-    if (S.seq < seq0).sum() != len(pre[0]):
-        raise RuntimeError("steady state: the base run does not start as the probe")  # (the argument broke)
+    post = np.ones(wb * J, dtype=bool)
+    post[pre[0] * J + pre[1]] = False  # (its jobs started before image m's release are the probe's)
     b = _Base()
-    b.w, b.post = wb, (img[post], loc[post], S.start[post], S.end[post])
-    b.post_end = int(S.end[post].max())
+    b.w, b.post = wb, (img[post], loc[post], start[post], end[post])
+    b.post_end = int(end[post].max())
     b.img0 = {}
     for q in (0, 1):  # image 0's jobs: from the probe's (its own run up to image m's release), else the base's
         st, en = np.full(J, -1, dtype=np.int64), np.full(J, -1, dtype=np.int64)
