@@ -387,15 +387,16 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
     rows per job if known."""
     N, two = arch.macro.count, arch.dma.channels > 1
     over = 0
+    key = _structure(wl, asg, N, two, True, None)
     if group is None:
-        group, over = job_group(_structure(wl, asg, N, two, True, None))
+        group, over = job_group(key)
     if rc is None:
         comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
         if m is None and comp:
             m = map_layers(arch, [wl.layers[i] for i in comp])
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
     w1 = dataclasses.replace(wl, batch=1)
-    key1 = _structure(w1, asg, N, two, True, None) + ((group, 0),)
+    key1 = (1,) + key[1:] + ((group, 0),)  # (_structure of one image: the batch is the key's first field)
     sk1 = _cached_skeleton(key1)
     return key1, sk1, spec_costs(arch, w1, sk1, ops, rc), rc, group, over
 

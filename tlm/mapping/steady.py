@@ -102,8 +102,7 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
     w = PROBES[-1]
     for _ in range(II_TRIES):
-        rep = _Repeat()  # (the run stops there: the probe's jobs up to then are all the batches take of it)
-        forks = {}
+        rep, forks = _Repeat(), {}  # (the run stops at the first repeat: all the batches take of the probe)
         S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
         if rep.found is not None:
             P.w, (P.m, P.k) = w, rep.found
