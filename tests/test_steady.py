@@ -113,3 +113,22 @@ def test_inputs_are_paced_by_the_initiation_interval(arch):
     assert S.makespan == 1204
     one = build_plan(a, dataclasses.replace(wl, batch=1)).schedule
     assert one.ii == 0  # one image: nothing to pace
+
+
+def test_batches_up_to_the_repeat_come_from_the_probe_run(root, monkeypatch):
+    """mnist_cnn on 2 macros and 2 DMA channels, replicate: its state repeats from image m = 8 on (one
+    image apart), so batches 2 .. 8 are the probe run up to their last image's release, then without it
+    (listsched._time forks), and 9 .. 20 lay out its period over a base run of m + 1 images (itself a
+    fork): the 19 batches schedule the probe's jobs only, one list-scheduler run."""
+    from tlm.mapping import schedule, steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    runs, real = [], schedule._time
+    monkeypatch.setattr(schedule, "_time", lambda S, *x: runs.append(len(S.res)) or real(S, *x))
+    wl = load_workload(root / "workloads" / "mnist_cnn.yaml")
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"),
+                                 **{"macro.count": 2, "dma.channels": 2}), "replicate")
+    for B in range(2, 21):
+        analytic(a, dataclasses.replace(wl, batch=B))
+    (P,) = steady._CACHE.values()
+    assert (P.m, P.k) == (8, 1)
+    assert len(runs) == 1 and sorted(P.forks) == list(range(2, 10))

@@ -12,27 +12,31 @@ same costs, and the rules (oldest image first, then job order; events in (time, 
 images only relatively.  Nothing before that release depends on the batch (later images are not
 released yet).
 
-So when a probe run of w images (`_plan`: 4, 8, 16, then 32) shows the state at the release of image m
-equal to the state at image m + k's (k <= KMAX images: one for most pipelines, more for multi-rate ones),
-D the time between the two releases, then for every batch B >= w the schedule of B images is, exactly:
-  - the probe's jobs started before image m's release, as they are;
-  - q = (B - w') / k copies of the jobs the probe starts between the releases of m and m + k (k images'
-    worth of jobs), copy i later by i D and i k images;
-  - the probe's jobs started from image m's release on, later by q D and q k images;
-w' in w .. w + k - 1 the probe size with B - w' a multiple of k: from the release of m on, B images and
-w' images are in the same state with B - m and w' - m images to come, and one period later B is back in
-that state with k fewer (by induction, the q periods).  `_extend` derives from these parts every
-statistic the full schedule has -- makespan, fill and drain, image latency, the line-buffer peak over every
-row of every image, the per-layer and per-resource sums (`Schedule.mult`) -- the way build_schedule does,
-from a bounded number of images (past it more periods change only the makespan).  A probe that repeats
-no state leaves the full schedule (never a guess).  The TLM engine executes the full job list, paced the
-same way.  tests/test_steady.py checks every number against the full schedule and that the jobs
-scheduled stay bounded as the batch grows.
+So when the probe run (`_plan`: w = 32 images, stopped at the first release whose state came back,
+`_Repeat`) shows the state at the release of image m equal to the state at image m + k's (k <= KMAX
+images: one for most pipelines, more for multi-rate ones), D the time between the two releases:
+  - a batch B <= m + k is the probe run up to image B's release (later images are not released yet),
+    then the same state without that release: the scheduler forks there (listsched._time `forks`), so
+    no batch up to m + k is scheduled on its own (`_short`, and the base runs below);
+  - a batch B > m is, exactly, the probe's jobs started before image m's release, as they are; q =
+    (B - w') / k copies of the jobs the probe starts between the releases of m and m + k (k images'
+    worth), copy i later by i D and i k images; the jobs the run of w' images starts from image m's
+    release on, later by q D and q k images -- w' in m + 1 .. m + k with B - w' a multiple of k (the base
+    run, `_base`): from image m's release on, B images and w' images are in the same state with B - m and
+    w' - m images to come, and one period later B is back in that state with k fewer (by induction).
+`_extend` derives from these parts every statistic the full schedule has, as build_schedule does: the
+makespan from the parts' last ends; the image latency over every image's input and output transfers; image
+0's fill and drain; the per-layer and per-resource sums (`Schedule.mult`); the line-buffer peak over every
+row of every image, computed at q = 0 and q = 1 only: the rows held at an instant are fixed by the state,
+so from image m's release on the profile of held bits repeats every D, and from q = 1 on the batch's
+profile holds a whole period, the probe's start and the same end -- the same peak for every q >= 1.  A
+probe that repeats no state leaves the full schedule (never a guess).  The TLM engine executes the full job
+list, paced the same way.  tests/test_steady.py checks every number against the full schedule and that
+the jobs scheduled stay bounded as the batch grows (one probe run for a sweep of batches).
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 
 import numpy as np
@@ -41,7 +45,7 @@ from tlm.hw import dma as hw_dma
 from tlm.mapping.schedule import (_fill_drain, _structure, build_schedule, job_group, one_image, stream_line_buffers,
                                   stream_results)
 
-PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
+PROBES = (4, 8, 16, 32)  # images of the probe run: the last (a run stops at the first state that repeats)
 KMAX = 16  # longest period looked for, in images
 II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then the period the probes reach)
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
