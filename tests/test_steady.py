@@ -132,3 +132,29 @@ def test_batches_up_to_the_repeat_come_from_the_probe_run(root, monkeypatch):
     (P,) = steady._CACHE.values()
     assert (P.m, P.k) == (8, 1)
     assert len(runs) == 1 and sorted(P.forks) == list(range(2, 10))
+
+
+def test_kept_job_costs_follow_the_fields_they_read(root):
+    """schedule.one_image keeps its jobs' cycles per skeleton, row cycles, digital ops and image bits, and
+    the values of the architecture fields they read: a DMA twice as wide halves the image transfers
+    (ResNet-8's 3 x 32 x 32 x 8-bit image: latency + 24,576 / rate cycles), never the kept costs; and a
+    recording architecture notes the fields on a hit too (tlm/mapping/reuse.py shares plans by them)."""
+    from tlm.mapping import reuse, schedule
+    from tlm.mapping.plan import build_plan, digital_ops
+    wl = load_workload(root / "workloads" / "resnet8.yaml")
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 4}), "pipelined")
+    p = build_plan(a, wl)
+    ops = [digital_ops(l) for l in wl.layers]
+    schedule.clear_skeletons()
+
+    def image_in(arch):
+        _k, sk, spec, *_ = schedule.one_image(arch, wl, p.multi, ops, p.mapping)
+        return spec[sk.spec_of[0]]  # (job 0: the image's input transfer)
+    lat, rate = a.dma.latency_cycles, a.dma.bandwidth_bits_per_cycle
+    assert image_in(a) == lat + -(-24576 // rate)
+    wide = with_changes(a, **{"dma.bandwidth_bits_per_cycle": 2 * rate})
+    assert image_in(wide) == lat + -(-24576 // (2 * rate))
+    assert image_in(a) == lat + -(-24576 // rate)
+    read = set()
+    assert image_in(reuse.recording(a, read)) == lat + -(-24576 // rate)  # (a hit: the costs of `a`)
+    assert ("dma", "bandwidth_bits_per_cycle") in read

@@ -110,10 +110,12 @@ def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
 
 
 def cold() -> None:
-    """Forget the plans, steady-state base runs and stream bounds kept for later runs (tlm/mapping/reuse.py,
-    steady.py, bounds.py): a repeat then costs what one run of a new point costs, not a cache hit."""
-    from tlm.mapping import bounds, replicate, reuse, steady
+    """Forget the plans, steady-state base runs, stream bounds and job costs kept for later runs
+    (tlm/mapping/reuse.py, steady.py, bounds.py, schedule.py): a repeat then costs what one run of a new
+    point costs, not a cache hit."""
+    from tlm.mapping import bounds, replicate, reuse, schedule, steady
     reuse.clear()
+    schedule.clear_costs()
     with bounds._LOCK:
         bounds._TERMS.clear()
     with replicate._LOCK:
