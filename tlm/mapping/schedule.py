@@ -177,20 +177,43 @@ def _cached_skeleton(key) -> _Skeleton:
 def job_group(key) -> tuple:
     """(output rows per job of a stream -- doubled while the batch's jobs exceed MAX_JOBS --, the job count
     when even that is too many, else 0) of the schedule of structure `key` (`_structure`)."""
-    B, stream, _N, _two, _spill, _inp, layers, places, *_ = key
+    B, stream = key[0], key[1]
+    if not stream:
+        return 1, 0
+    per = _jobs_per_image(key)  # [(rows per job, jobs per image)], rows per job doubling
+    for g, jobs in per:
+        if B * jobs <= MAX_JOBS:
+            return g, 0
+    return per[-1][0], B * per[-1][1]
+
+
+_PER_IMAGE = {}  # structure without the batch -> [(rows per job, jobs per image)]
+
+
+def _jobs_per_image(key) -> list:
+    """A stream's jobs per image at 1, 2, 4 .. rows per job (up to the tallest layer's rows), each row
+    (group of rows) of a layer one job per macro holding it; kept per structure without the batch."""
+    k = key[1:]
+    got = _PER_IMAGE.get(k)
+    if got is not None:
+        return got
+    _B, _stream, _N, _two, _spill, _inp, layers, places, *_ = key
     n = len(layers)
     H = [_hw(l.out_shape)[0] for l in layers]
     macs_of = [set() for _ in range(n)]
     for li, _rep, mac in places:
         macs_of[li].add(mac)
     fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
-
-    def jobs(g):
-        return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
-    group = 1  # rows per job, doubled while the job count is too large
-    while stream and jobs(group) > MAX_JOBS and group < max(H):
-        group *= 2
-    return group, (jobs(group) if stream and jobs(group) > MAX_JOBS else 0)
+    got, g = [], 1
+    while True:
+        got.append((g, sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))))
+        if g >= max(H):
+            break
+        g *= 2
+    if len(_PER_IMAGE) >= 256:
+        _PER_IMAGE.clear()
+    _PER_IMAGE[k] = got
+    return got
 
 
 class _Jobs:

@@ -231,22 +231,41 @@ def _layout(P, b, B, cols=None):
     `cols` is None, else the jobs of the image in `cols` (module docstring: the probe's jobs before image
     m's release, q copies of its period's, copy i later by i D and i k images, the base's from image m's
     release on later by q D and q k images)."""
-    T, J, D, pre, seg, _seq0, _io = _probe_parts(P)
-    k = P.k
+    k, D = P.k, _probe_parts(P)[2]
     q = (B - b.w) // k
-    idx = np.arange(J) if cols is None else np.asarray(cols)
-    pos = np.full(J, -1, dtype=np.int64)
-    pos[idx] = np.arange(len(idx))
-    st, en = np.full((B, len(idx)), -1, dtype=np.int64), np.full((B, len(idx)), -1, dtype=np.int64)
-    for (i, l, s, e), copies, shift in ((pre, 1, 0), (seg, q, 0), (b.post, 1, q)):
-        c = pos[l] >= 0
-        i, l, s, e = i[c], pos[l[c]], s[c], e[c]
+    parts = _parts_of(P, b, cols)
+    width = parts[0]
+    st, en = np.full((B, width), -1, dtype=np.int64), np.full((B, width), -1, dtype=np.int64)
+    for (i, l, s, e), copies, shift in zip(parts[1:], (1, q, 1), (0, 0, q)):
         r = np.arange(copies, dtype=np.int64)[:, None] + shift
-        st[i[None, :] + k * r, l[None, :]] = s[None, :] + D * r
-        en[i[None, :] + k * r, l[None, :]] = e[None, :] + D * r
+        rows = i[None, :] + k * r
+        st[rows, l[None, :]] = s[None, :] + D * r
+        en[rows, l[None, :]] = e[None, :] + D * r
     if cols is None and (st < 0).any():
         raise RuntimeError("steady state: the periods do not cover the batch's jobs")  # (the argument broke)
     return st, en
+
+
+def _parts_of(P, b, cols):
+    """(the jobs of an image in `cols` (None: all), then the probe's `pre` and `seg` and the base's `post`
+    restricted to them, their job of the image numbered among `cols`), kept on P."""
+    key = ("cols", b.w, cols)
+    with _LOCK:
+        got = P.stats.get(key)
+    if got is not None:
+        return got
+    _T, J, _D, pre, seg, _seq0, _io = _probe_parts(P)
+    idx = np.arange(J) if cols is None else np.asarray(cols)
+    pos = np.full(J, -1, dtype=np.int64)
+    pos[idx] = np.arange(len(idx))
+    got = [len(idx)]
+    for i, l, s, e in (pre, seg, b.post):
+        c = pos[l] >= 0
+        got.append((i[c], pos[l[c]], s[c], e[c]))
+    got = tuple(got)
+    with _LOCK:
+        P.stats[key] = got
+    return got
 
 
 def _extend(arch, wl, P, b, B):
