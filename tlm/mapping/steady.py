@@ -45,7 +45,7 @@ from tlm.hw import dma as hw_dma
 from tlm.mapping.schedule import (_fill_drain, _structure, build_schedule, job_group, one_image, stream_line_buffers,
                                   stream_results)
 
-PROBES = (4, 8, 16, 32)  # images of the probe run: the last (a run stops at the first state that repeats)
+PROBE = 32  # images of the probe run (it stops at the first release whose state repeats)
 KMAX = 16  # longest period looked for, in images
 II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then the period the probes reach)
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
@@ -54,8 +54,9 @@ MAX_CACHED = 256
 
 
 class _Plan:
-    """A stream's pacing and steady state: ii, and when a probe repeats a state, (probe size w, image m,
-    period k images) and the probe runs of sizes w .. w + k - 1 (built when first needed)."""
+    """A stream's pacing and steady state: ii, and when the probe repeats a state, (probe size w, image m,
+    period k images), the probe run (`runs[w]`: its jobs up to image m + k's release), the runs of 2 ..
+    m + k images it forked (`forks`: starts, ends), what the batches share (`stats`)."""
     __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats", "forks")
 
 
@@ -104,7 +105,7 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P = _Plan()
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
     P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
-    w = PROBES[-1]
+    w = PROBE
     for _ in range(II_TRIES):
         rep, forks = _Repeat(), {}  # (the run stops at the first repeat: all the batches take of the probe)
         S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
@@ -134,9 +135,8 @@ def interval(arch, wl, asg, ops, m=None, rc=None, group=None) -> int:
 
 
 def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
-    """The schedule of a streamed assignment for `wl.batch` images from its steady state (module docstring),
-    or None when the batch is one image, is not past the image m whose state repeats, or no state repeats
-    (build the full one then)."""
+    """The schedule of a streamed assignment for `wl.batch` images from its probe run (module docstring), or
+    None when the batch is one image or no state repeats (build the full one then)."""
     B = wl.batch
     if B < 2:
         return None
