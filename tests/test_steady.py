@@ -161,3 +161,14 @@ def test_kept_job_costs_follow_the_fields_they_read(root):
     read = set()
     assert image_in(reuse.recording(a, read)) == lat + -(-24576 // rate)  # (a hit: the costs of `a`)
     assert ("dma", "bandwidth_bits_per_cycle") in read
+
+
+def test_a_streams_dependencies_are_image_0s_shifted():
+    """schedule.ImageDeps: 3 jobs an image (in; a row after it; out after both), 2 images: image 1's jobs
+    are 3 .. 5 and depend on image 1's, the same list as written out job by job."""
+    from tlm.mapping.schedule import ImageDeps
+    d = ImageDeps([[], [0], [0, 1]], 2)
+    assert len(d) == 6 and d == [[], [0], [0, 1], [], [3], [3, 4]]
+    assert d[-1] == [3, 4] and d[1:3] == [[0], [0, 1]] and d.counts() == [0, 1, 2, 0, 1, 2]
+    with pytest.raises(IndexError):
+        d[6]

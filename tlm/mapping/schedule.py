@@ -78,6 +78,13 @@ class ImageDeps:
     def __iter__(self):
         return (self[j] for j in range(len(self)))
 
+    def __eq__(self, other):  # (as the list of every job's dependencies)
+        if isinstance(other, ImageDeps):
+            return (self.deps0, self.B) == (other.deps0, other.B)
+        return isinstance(other, list) and list(self) == other
+
+    __hash__ = None
+
     def counts(self) -> list:
         """Each job's dependency count."""
         return [len(d) for d in self.deps0] * self.B
