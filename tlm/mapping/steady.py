@@ -29,7 +29,11 @@ makespan from the parts' last ends; the image latency over every image's input a
 0's fill and drain; the per-layer and per-resource sums (`Schedule.mult`); the line-buffer peak over every
 row of every image, computed at q = 0 and q = 1 only: the rows held at an instant are fixed by the state,
 so from image m's release on the profile of held bits repeats every D, and from q = 1 on the batch's
-profile holds a whole period, the probe's start and the same end -- the same peak for every q >= 1.  A
+profile holds a whole period, the probe's start and the same end -- the same peak for every q >= 1.  The
+image latency is the same for every q >= ceil((m + k) / k): images from m on start after image m's
+release, so the latency of image i + k is image i's; from there on the images done before the last
+release include images m .. m + k - 1, and the images still running then start after image m's release,
+their latencies fixed by the state (the same at every batch of B's residue mod k).  A
 probe that repeats no state leaves the full schedule (never a guess).  The TLM engine executes the full job
 list, paced the same way.  tests/test_steady.py checks every number against the full schedule and that
 the jobs scheduled stay bounded as the batch grows (one probe run for a sweep of batches).
@@ -287,12 +291,19 @@ def _extend(arch, wl, P, b, B):
         with _LOCK:
             P.stats[key] = lb
     S.line_buffer_bits = lb
-    st, en = _layout(P, b, B, (i_in, i_out))
+    qs = min(q, -(-(P.m + P.k) // P.k))  # (the latency is the same from there on: module docstring)
+    with _LOCK:
+        lat = P.stats.get(("lat", b.w, qs))
+    if lat is None:
+        st, en = _layout(P, b, b.w + qs * P.k, (i_in, i_out))
+        lat = int((en[:, 1] - st[:, 0]).max())
+        with _LOCK:
+            P.stats[("lat", b.w, qs)] = lat
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
     last = max(int(pre[3].max(initial=0)), int(seg[3].max()) + (q - 1) * D if q else 0, b.post_end + q * D)
     S.makespan = last + S.spill_cycles
-    S.latency = int((en[:, 1] - st[:, 0]).max()) + S.spill_cycles
+    S.latency = lat + S.spill_cycles
     S.start, S.end = b.img0[min(q, 1)]
     _fill_drain(S, 1)
     return S
