@@ -95,7 +95,9 @@ def _events(ctx, z, tr, snaps, until, forks):
     JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
     pace = ii and J
     while events:
-        t, j = divmod(heappop(events), M)
+        j = heappop(events)
+        t = j // M
+        j -= t * M
         if j >= n:  # a release
             j -= n
             if tr:

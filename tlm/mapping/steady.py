@@ -46,8 +46,8 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.schedule import (_fill_drain, _structure, build_schedule, job_group, one_image, stream_line_buffers,
-                                  stream_results)
+from tlm.mapping.linebuf import stream_line_buffers, stream_results
+from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
 
 PROBE = 32  # images of the probe run (it stops at the first release whose state repeats)
 KMAX = 16  # longest period looked for, in images
