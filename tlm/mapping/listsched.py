@@ -21,7 +21,8 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
     plan (`S.order`): the TLM engine executes the same order, so it can only be later.
     Completions are taken in (time, job) order; after each, the resources it touched (its own, and
-    those of the jobs it made ready, in resource order) start their best ready job if idle.
+    those of the jobs it made ready, in resource order) start their best ready job if idle.  `users`:
+    each job's users, or a stream's image 0's (J of them: job j's are those of j mod J, shifted).
     A stream with `ii` > 0 (J jobs per image, image b's input transfer its job b J) is paced: image b's
     input is released `ii` cycles after image b-1's input started (a release is taken after the
     completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
