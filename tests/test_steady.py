@@ -172,3 +172,18 @@ def test_a_streams_dependencies_are_image_0s_shifted():
     assert d[-1] == [3, 4] and d[1:3] == [[0], [0, 1]] and d.counts() == [0, 1, 2, 0, 1, 2]
     with pytest.raises(IndexError):
         d[6]
+
+
+def test_kept_plans_stay_within_the_jobs_held(root, monkeypatch):
+    """Past MAX_JOBS_HELD jobs (probe runs and their forks), the least recently used plans go: with room
+    for one probe run only, a second stream's plan leaves the first one's out; the latest stays."""
+    from tlm.mapping import steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(steady, "MAX_JOBS_HELD", 1)
+    wl = dataclasses.replace(load_workload(root / "workloads" / "mnist_cnn.yaml"), batch=4)
+    a = load_arch(root / "configs" / "imagine_4macro.yaml")
+    analytic(with_policy(a, "replicate"), wl)
+    (first,) = steady._CACHE.values()
+    analytic(with_policy(a, "pipelined"), wl)
+    (second,) = steady._CACHE.values()
+    assert second is not first and second.jobs >= steady.PROBE * 2  # (at least 2 jobs an image)

@@ -55,13 +55,14 @@ II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then th
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
 _LOCK = threading.Lock()
 MAX_CACHED = 256
+MAX_JOBS_HELD = 4_000_000  # jobs of the probe runs and their forks the kept plans hold (some 100 MB at most)
 
 
 class _Plan:
     """A stream's pacing and steady state: ii, and when the probe repeats a state, (probe size w, image m,
     period k images), the probe run (`runs[w]`: its jobs up to image m + k's release), the runs of 2 ..
     m + k images it forked (`forks`: starts, ends), what the batches share (`stats`)."""
-    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats", "forks")
+    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats", "forks", "jobs")
 
 
 def _context(arch, wl, asg, ops, m, rc, group):
@@ -126,9 +127,10 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
         if reached <= P.ii:
             break
         P.ii = reached
+    P.jobs = len(S.res) + sum(len(st) for st, _en in (P.forks or {}).values())  # (the jobs it holds)
     with _LOCK:
         _CACHE[key] = P
-        while len(_CACHE) > MAX_CACHED:
+        while len(_CACHE) > 1 and (len(_CACHE) > MAX_CACHED or sum(x.jobs for x in _CACHE.values()) > MAX_JOBS_HELD):
             _CACHE.pop(next(iter(_CACHE)))
     return P
 
