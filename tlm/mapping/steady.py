@@ -307,5 +307,12 @@ def _extend(arch, wl, P, b, B):
     S.makespan = last + S.spill_cycles
     S.latency = lat + S.spill_cycles
     S.start, S.end = b.img0[min(q, 1)]
-    _fill_drain(S, 1)
+    with _LOCK:
+        fd = P.stats.get(("fill", b.w, min(q, 1)))  # (image 0's: the same for every q >= 1)
+    if fd is None or not S.bottleneck:
+        _fill_drain(S, 1)
+        with _LOCK:
+            P.stats[("fill", b.w, min(q, 1))] = (S.fill, S.drain - S.spill_cycles)
+    else:
+        S.fill, S.drain = fd[0], fd[1] + S.spill_cycles
     return S
