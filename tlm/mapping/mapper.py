@@ -213,15 +213,27 @@ def apply(arch, wl, asg, S, pl):
     return pl["cycles"], int(cost[res < arch.macro.count].sum())
 
 
+_WITH_POLICY = {}  # (id(arch), policy, source) -> (arch, its copy): `auto` asks for each policy's several times
+
+
 def with_policy(arch, policy, source: str | None = None):
     """`arch` with `mapping.policy` replaced; its errors name `source` (where the policy came from, e.g. the
-    command line) or the architecture's own file."""
+    command line) or the architecture's own file.  The copies of the latest architectures are kept (the
+    architecture is held, so its id is not reused while kept; nothing changes an architecture once made)."""
+    key = (id(arch), policy, source)
+    got = _WITH_POLICY.get(key)
+    if got is not None and got[0] is arch:
+        return got[1]
     import dataclasses
     from tlm.config.arch import with_source
     new = dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
     if source is not None:
         new.source_file = source
-    return with_source(new, arch)
+    new = with_source(new, arch)
+    if len(_WITH_POLICY) >= 64:
+        _WITH_POLICY.clear()
+    _WITH_POLICY[key] = (arch, new)
+    return new
 
 
 def image_latency_cycles(res) -> int:
