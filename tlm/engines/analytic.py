@@ -64,7 +64,7 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
             if PRUNE and _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
                 continue
         try:
-            ap = mapper.with_policy(arch, p)
+            ap = _with_policy(shared, arch, p)
             plan = build_plan(rec(ap), wl, input_density, shared=shared, steady=steady)
         except InputError as e:
             if p == "sequential":
@@ -74,6 +74,16 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
         plans[p] = (ap, plan, *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
+
+
+def _with_policy(shared, arch, p):
+    """`arch` with policy `p`, made once per auto run (kept in `shared`: the bounds, the assignments and
+    the plan of one policy read the same architecture)."""
+    archs = shared.setdefault("policy_archs", {})
+    ap = archs.get(p)
+    if ap is None:
+        ap = archs[p] = mapper.with_policy(arch, p)
+    return ap
 
 
 def _inputs(rec, arch, wl, plans, shared):
@@ -105,7 +115,7 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
     m, _comp, rc, ops = got
     memo = shared.setdefault("assign", {})
     try:
-        asg = {p: mapper.assign(rec(mapper.with_policy(arch, p)), wl, p, ops, m=m, rc=rc, memo=memo)
+        asg = {p: mapper.assign(rec(_with_policy(shared, arch, p)), wl, p, ops, m=m, rc=rc, memo=memo)
                for p in mapper.STREAM}
     except InputError:
         return False  # (the plans say why)
@@ -129,7 +139,7 @@ def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool
     if p in mapper.STREAM:
         if wl.batch < STREAM_BOUND_MIN_BATCH:
             return False
-        ap = rec(mapper.with_policy(arch, p))
+        ap = rec(_with_policy(shared, arch, p))
         try:
             asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))
         except InputError:
@@ -162,17 +172,53 @@ def choose(arch, runs, skipped, summaries=None):
     return best, note
 
 
-def choose_policy(arch, wl, input_density=None, steady=False):
+def choose_policy(arch, wl, input_density=None, steady=False, brief=False):
     """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
     fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
     note saying why, its plan: built once, for the engine that executes it).  `steady`: the plans are the
     analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
-    build_plan), not for an engine that executes every job."""
+    build_plan), not for an engine that executes every job.  `brief`: no note (None), and only the Results
+    the choice reads are made (`_brief_choice`): a sweep's row reads the chosen Result only."""
     plans, skipped = policy_plans(arch, wl, input_density, steady)
+    if brief:
+        best, res = _brief_choice(arch, wl, plans)
+        return best, res, None, plans[best][1]
     runs = {p: _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
             for p, (ap, plan, pl, busy, clock) in plans.items()}
     best, note = choose(arch, runs, skipped)
     return best, runs[best], note, plans[best][1]
+
+
+def _brief_choice(arch, wl, plans):
+    """The policy `choose` picks among `plans` (policy_plans) and its Result, making only the Results the
+    choice reads (`contenders`)."""
+    runs = {}
+    for p in contenders(arch.mapping.objective, {p: x[2] for p, x in plans.items()}):
+        ap, plan, pl, busy, clock = plans[p]
+        runs[p] = _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
+    best = brief_best(arch.mapping.objective, runs)
+    return best, runs[best]
+
+
+def contenders(objective, per_layer) -> list:
+    """The policies of `per_layer` ({policy: its per-layer arrays}) that `choose` may pick: with objective
+    throughput the score is (cycles, energy), so a policy with more cycles than the fewest cannot win and
+    needs no energies, nor a Result; with another objective every one."""
+    if objective != "throughput" or len(per_layer) == 1:
+        return list(per_layer)
+    cyc = {p: int(pl["cycles"].sum()) for p, pl in per_layer.items()}
+    fewest = min(cyc.values())
+    return [p for p in per_layer if cyc[p] == fewest]
+
+
+def brief_best(objective, runs):
+    """`choose`'s pick among `runs` (policy -> Result), without their summaries: each score reads the
+    energy per inference exactly as Result.summary computes it (the same float), so the pick is the same
+    (tested)."""
+    if len(runs) == 1:
+        return next(iter(runs))
+    return min(runs, key=lambda p: (mapper.score(runs[p], objective, {
+        "energy_per_inference_pj": runs[p].on_chip_energy_pj / runs[p].batch}), mapper.CONCRETE.index(p)))
 
 
 def _compute_layers(arch, plan, pl, busy) -> None:
