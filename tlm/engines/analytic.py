@@ -9,6 +9,8 @@ assignment) -> hw/controller.py (tile and layer schedule) -> hw/* (energy per ev
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from tlm.hw import adc as hw_adc
@@ -31,7 +33,7 @@ STREAM_BOUND_MIN_BATCH = 4  # a stream's bound (`_unbeatable`) from this batch o
 # first, is rarely far from pipelined); resident's bound (a sum over layers) is asked for at every batch
 
 
-def policy_plans(arch, wl, input_density=None, steady=False, record=None):
+def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=None):
     """The plans and counts (`counts`) of every concrete policy that may be best for `mapping.policy: auto`,
     sharing what their plans have in common (tlm/mapping/plan.build_plan): ({policy: (arch with that
     policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
@@ -39,7 +41,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     policy a lower bound of whose cycles exceeds the cycles of a policy already counted (`_unbeatable`): it
     cannot win, its schedule is not built; and replicate when it is pipelined's very run (`_as_pipelined`).
     With PRUNE False only the first are skipped (the same choice, tested).  `record`: a set noting every
-    architecture field read (tlm/mapping/reuse.recording)."""
+    architecture field read (tlm/mapping/reuse.recording); `stats`: a dict kept by a sweep between its
+    points (`_worth_asking`)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
@@ -61,7 +64,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
                 skipped.append((p, "no copies, every tile where pipelined puts it: pipelined's run, which wins "
                                    "the tie"))
                 continue
-            if PRUNE and _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
+            if PRUNE and _worth_asking(stats, p, plans) and _asked(stats, p, plans, _unbeatable(
+                    rec, arch, wl, p, plans, shared, skipped, input_density)):
                 continue
         try:
             ap = _with_policy(shared, arch, p)
@@ -74,6 +78,38 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
         plans[p] = (ap, plan, *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
+
+
+BOUND_GIVE_UP = 16  # bounds of one kind that a sweep asked without one skip: asked only every BOUND_PROBE-th
+BOUND_PROBE = 16  # time after that, in that sweep (a bound that skips again is asked every time again)
+
+
+def _worth_asking(stats, p, plans) -> bool:
+    """Is `_unbeatable` worth asking for policy `p`, `plans` counted so far?  Always, outside a sweep.  In a
+    sweep (`stats`, kept between its points), a kind of bound -- the policy, and whether it is compared
+    with sequential alone or with a policy that overlaps more -- that skipped nothing in BOUND_GIVE_UP
+    tries is asked once in BOUND_PROBE after (on most grids replicate, counted first, beats sequential at
+    every point: its bound costs a one-image walk and never skips).  The choice is the same either way
+    (a bound only ever skips a policy that cannot win); only a sweep's work changes, and its rows hold no
+    note (registry.run_group brief)."""
+    if stats is None:
+        return True
+    k = ("bound", p, len(plans) > 1)
+    hit, miss, held = stats.get(k, (0, 0, 0))
+    if hit or miss < BOUND_GIVE_UP:
+        return True
+    stats[k] = (hit, miss, held + 1)
+    return held % BOUND_PROBE == BOUND_PROBE - 1
+
+
+def _asked(stats, p, plans, got) -> bool:
+    """`got` (the answer of `_unbeatable`: True, False, or None when it had no bound to compare), noted in
+    `stats` (`_worth_asking`)."""
+    if stats is not None and got is not None:
+        k = ("bound", p, len(plans) > 1)
+        hit, miss, held = stats.get(k, (0, 0, 0))
+        stats[k] = (hit + got, miss + (not got), held)
+    return bool(got)
 
 
 def _with_policy(shared, arch, p):
@@ -94,14 +130,42 @@ def _inputs(rec, arch, wl, plans, shared):
     m = seq.mapping
     if m is None:
         return None
-    comp = [int(i) for i in seq.comp_idx]
-    rc = shared.get("row_cycles")
-    if rc is None:
-        rc = shared["row_cycles"] = mapper.layer_row_cycles(rec(arch), wl, m, comp)
-    ops = shared.get("ops")
-    if ops is None:
-        ops = shared["ops"] = [digital_ops(l) for l in wl.layers]
-    return m, comp, rc, ops
+    got = shared.get("inputs")
+    if got is None:
+        comp = seq.comp_idx.tolist()
+        rc, ops = _row_cycles_ops(rec, arch, wl, m, comp)
+        got = shared["inputs"] = (m, comp, rc, ops)
+        shared["row_cycles"] = rc
+    return got
+
+
+_RC = {}  # (id(arch), ids of the layers) -> (arch, layers, row cycles, digital ops), least recently used first
+MAX_RC = 64
+_RC_LOCK = threading.Lock()
+
+
+def _row_cycles_ops(rec, arch, wl, m, comp):
+    """(layer_row_cycles, digital ops per image of every layer): functions of the architecture and the
+    layers alone (`m` is theirs), kept for the next run on the same architecture and layer objects (a
+    sweep's points that differ in the batch only, or in a workload field no layer holds).  Not kept when
+    the fields read are recorded (registry.run_group: each of its first runs must read them)."""
+    key = None
+    if rec(arch) is arch:
+        key = (id(arch), *map(id, wl.layers))
+        with _RC_LOCK:
+            got = _RC.pop(key, None)
+            if got is not None:
+                _RC[key] = got
+        if got is not None and got[0] is arch and all(a is b for a, b in zip(got[1], wl.layers)):
+            return got[2], got[3]
+    rc = mapper.layer_row_cycles(rec(arch), wl, m, comp)
+    ops = [digital_ops(l) for l in wl.layers]
+    if key is not None:
+        with _RC_LOCK:
+            _RC[key] = (arch, tuple(wl.layers), rc, ops)  # (holding them: their ids stay theirs)
+            while len(_RC) > MAX_RC:
+                _RC.pop(next(iter(_RC)))
+    return rc, ops
 
 
 def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
@@ -123,27 +187,28 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
     return a.places == b.places and a.replicas == b.replicas
 
 
-def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool:
+def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
     """Objective throughput: is a lower bound of policy `p`'s cycles above the fewest cycles counted so far?
-    (Then it is skipped, with the reason: it cannot win, its plan and schedule are not built.)  The bounds
+    (Then it is skipped, with the reason: it cannot win, its plan and schedule are not built.)  None: no
+    bound to compare (another objective, a measured density, a small batch for a stream, no assignment).  The bounds
     (tlm/mapping/bounds.py): resident, its layers one after the other with the image transfers; a stream,
     each resource's work after the earliest its first job can start and before what must follow its last."""
     from tlm.mapping.bounds import layer_by_layer_bound, stream_bound
     a = rec(arch)
     if a.mapping.objective != "throughput" or input_density is not None:
-        return False
+        return None
     got = _inputs(rec, arch, wl, plans, shared)
     if got is None:
-        return False
+        return None
     m, comp, rc, ops = got
     if p in mapper.STREAM:
         if wl.batch < STREAM_BOUND_MIN_BATCH:
-            return False
+            return None
         ap = rec(_with_policy(shared, arch, p))
         try:
             asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))
         except InputError:
-            return False  # (the plan says why)
+            return None  # (the plan says why)
         lb, what = stream_bound(ap, wl, asg, ops, m=m, rc=rc), "its jobs' chains and busiest block take at least"
     else:
         lb, what = layer_by_layer_bound(a, wl, m, comp, rc, ops), "its layers one after the other take at least"
@@ -172,14 +237,15 @@ def choose(arch, runs, skipped, summaries=None):
     return best, note
 
 
-def choose_policy(arch, wl, input_density=None, steady=False, brief=False):
+def choose_policy(arch, wl, input_density=None, steady=False, brief=False, stats=None):
     """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
     fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
     note saying why, its plan: built once, for the engine that executes it).  `steady`: the plans are the
     analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
     build_plan), not for an engine that executes every job.  `brief`: no note (None), and only the Results
-    the choice reads are made (`_brief_choice`): a sweep's row reads the chosen Result only."""
-    plans, skipped = policy_plans(arch, wl, input_density, steady)
+    the choice reads are made (`_brief_choice`): a sweep's row reads the chosen Result only.  `stats`: a
+    dict a sweep keeps between its points (`_worth_asking`)."""
+    plans, skipped = policy_plans(arch, wl, input_density, steady, stats=stats)
     if brief:
         best, res = _brief_choice(arch, wl, plans)
         return best, res, None, plans[best][1]

@@ -28,13 +28,14 @@ class Resolved(NamedTuple):
     bound: object  # the analytic Result of the chosen policy (auto only), or None
 
 
-def resolve_policy(arch, wl, input_density=None, steady=False, brief=False) -> Resolved:
+def resolve_policy(arch, wl, input_density=None, steady=False, brief=False, stats=None) -> Resolved:
     """`auto` -> the best concrete policy for `mapping.objective`; any other policy as it is.  `steady`:
-    for the analytic engine, which executes no plan; `brief`: no note (tlm/engines/analytic.choose_policy)."""
+    for the analytic engine, which executes no plan; `brief`: no note; `stats`: kept by a sweep between its
+    points (tlm/engines/analytic.choose_policy)."""
     if arch.mapping.policy != "auto":
         return Resolved(arch, None, None, None)
     from tlm.engines.analytic import choose_policy
-    best, res, note, plan = choose_policy(arch, wl, input_density, steady, brief)
+    best, res, note, plan = choose_policy(arch, wl, input_density, steady, brief, stats)
     return Resolved(res.arch, plan, note, res)  # (res.arch: `arch` with policy `best`)
 
 
@@ -46,9 +47,9 @@ def _as_given(res, arch, r: Resolved):
     return res
 
 
-def _analytic(arch, wl, options=None, brief=False):
+def _analytic(arch, wl, options=None, brief=False, stats=None):
     d = getattr(options, "input_density", None)
-    r = resolve_policy(arch, wl, d, steady=True, brief=brief)
+    r = resolve_policy(arch, wl, d, steady=True, brief=brief, stats=stats)
     if r.bound is not None:  # auto ran the chosen policy's bound already
         return _as_given(r.bound, arch, r)
     from tlm.engines.analytic import simulate
@@ -104,13 +105,13 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
         i0 = todo[0]
         if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
             for i in todo:
-                out[i] = _one(archs[i], wl, input_density, brief)
+                out[i] = _one(archs[i], wl, input_density, brief, st)
             break
         read = set()
         try:
             runs, skipped = _counted(analytic, archs[i0], wl, input_density, read)
         except Exception:  # noqa: BLE001  (its own run says what went wrong)
-            out[i0] = _one(archs[i0], wl, input_density, brief)
+            out[i0] = _one(archs[i0], wl, input_density, brief, st)
             todo = todo[1:]
             st["alone"] = st.get("alone", 0) + 1
             continue
@@ -134,9 +135,9 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     return out
 
 
-def _one(arch, wl, input_density, brief=False):
+def _one(arch, wl, input_density, brief=False, state=None):
     try:
-        return _analytic(arch, wl, _Options({"input_density": input_density}), brief)
+        return _analytic(arch, wl, _Options({"input_density": input_density}), brief, state if brief else None)
     except Exception as e:  # noqa: BLE001
         return e
 
