@@ -144,6 +144,14 @@ MAX_RC = 64
 _RC_LOCK = threading.Lock()
 
 
+def clear_kept() -> None:
+    """Forget what auto keeps between runs: row cycles and digital ops (`_RC`), assignments and packings
+    (tlm/mapping/assign.clear_kept)."""
+    with _RC_LOCK:
+        _RC.clear()
+    mapper.clear_kept()
+
+
 def _row_cycles_ops(rec, arch, wl, m, comp):
     """(layer_row_cycles, digital ops per image of every layer): functions of the architecture and the
     layers alone (`m` is theirs), kept for the next run on the same architecture and layer objects (a

@@ -134,6 +134,15 @@ MAX_KEPT = 256
 _LOCK = threading.Lock()
 
 
+def clear_kept() -> None:
+    """Forget the assignments and packings kept between runs (`_KEPT`, packing._PACKINGS)."""
+    from tlm.mapping import packing as _packing
+    with _LOCK:
+        _KEPT.clear()
+    with _packing._LOCK:
+        _packing._PACKINGS.clear()
+
+
 def _kept_key(arch, wl, policy, rc, memo=None) -> tuple:
     """Everything `_resident_assign` reads (a refusal is not kept: its message names the files): the
     policy, the macros, the tiles' rectangles (packing.shape_key) and each compute layer's output rows
