@@ -5,8 +5,9 @@ policies, each run alone from cold caches (the exhaustive choice).
 Which test fails when a mechanism is removed or wrong:
 - the brief choice (analytic.contenders: only the policies with the fewest cycles get a Result; brief_best:
   the energy per inference as summary() computes it), the kept packings and assignments (a key missing a
-  field they read: macros, row cycles through adc.cycles_per_bit, the precision), the row cycles kept per
-  architecture and layers, and the bounds a sweep stops asking (analytic._worth_asking):
+  field they read: macros, row cycles through adc.cycles_per_bit, the precision), what auto keeps per
+  architecture and layer objects (analytic._kept: row cycles, the assignments' memo, the policies'
+  architectures), and the bounds a sweep stops asking (analytic._worth_asking):
   test_sweep_rows_are_the_exhaustive_best (36 points: 1, 2 and 4 macros, three precisions, two ADC
   speeds, batches 1 and 4; sequential, pipelined and replicate each win);
 - the sharing itself: test_assignments_and_packings_are_kept (one packing and one assignment per policy

@@ -46,7 +46,10 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
-    shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
+    kept = _kept(rec, arch, wl)
+    # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan); the assignments
+    # (and what they start from) once per architecture and layers (`_kept`)
+    shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
     # replicate before pipelined, resident last: replicate is at least as fast on most networks, so a large
     # batch's pipelined schedule, and often resident's, is not needed at all (`_unbeatable`); the results are
     # listed in CONCRETE order
@@ -113,9 +116,9 @@ def _asked(stats, p, plans, got) -> bool:
 
 
 def _with_policy(shared, arch, p):
-    """`arch` with policy `p`, made once per auto run (kept in `shared`: the bounds, the assignments and
-    the plan of one policy read the same architecture)."""
-    archs = shared.setdefault("policy_archs", {})
+    """`arch` with policy `p`, made once per auto run, or per architecture object (`_kept`): the bounds,
+    the assignments and the plan of one policy read the same architecture."""
+    archs = shared["kept"].setdefault("policy_archs", {})
     ap = archs.get(p)
     if ap is None:
         ap = archs[p] = mapper.with_policy(arch, p)
@@ -124,56 +127,59 @@ def _with_policy(shared, arch, p):
 
 def _inputs(rec, arch, wl, plans, shared):
     """(the compute layers' Mapping, their indices, layer_row_cycles, digital ops per layer) of the
-    sequential plan, computed once per auto run (in `shared`, which the plans read too); None without a
-    compute layer."""
+    sequential plan, computed once per auto run (in `shared`, which the plans read too) or per
+    architecture and layers (`_kept`); None without a compute layer."""
     seq = plans["sequential"][1]
     m = seq.mapping
     if m is None:
         return None
     got = shared.get("inputs")
     if got is None:
-        comp = seq.comp_idx.tolist()
-        rc, ops = _row_cycles_ops(rec, arch, wl, m, comp)
-        got = shared["inputs"] = (m, comp, rc, ops)
-        shared["row_cycles"] = rc
+        got = shared["kept"].get("inputs")
+        if got is None:
+            comp = seq.comp_idx.tolist()
+            got = (m, comp, mapper.layer_row_cycles(rec(arch), wl, m, comp), [digital_ops(l) for l in wl.layers])
+            shared["kept"]["inputs"] = got
+        shared["inputs"] = got
+        shared["row_cycles"] = got[2]
     return got
 
 
-_RC = {}  # (id(arch), ids of the layers) -> (arch, layers, row cycles, digital ops), least recently used first
-MAX_RC = 64
-_RC_LOCK = threading.Lock()
+_KEPT = {}  # (id(arch), ids of the layers) -> (arch, layers, a dict), the least recently used first
+MAX_KEPT = 64
+_KEPT_LOCK = threading.Lock()
 
 
 def clear_kept() -> None:
-    """Forget what auto keeps between runs: row cycles and digital ops (`_RC`), assignments and packings
-    (tlm/mapping/assign.clear_kept)."""
-    with _RC_LOCK:
-        _RC.clear()
+    """Forget what auto keeps between runs (`_kept`; the assignments and packings of
+    tlm/mapping/assign.clear_kept)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
     mapper.clear_kept()
 
 
-def _row_cycles_ops(rec, arch, wl, m, comp):
-    """(layer_row_cycles, digital ops per image of every layer): functions of the architecture and the
-    layers alone (`m` is theirs), kept for the next run on the same architecture and layer objects (a
-    sweep's points that differ in the batch only, or in a workload field no layer holds).  Not kept when
-    the fields read are recorded (registry.run_group: each of its first runs must read them)."""
-    key = None
-    if rec(arch) is arch:
-        key = (id(arch), *map(id, wl.layers))
-        with _RC_LOCK:
-            got = _RC.pop(key, None)
-            if got is not None:
-                _RC[key] = got
-        if got is not None and got[0] is arch and all(a is b for a, b in zip(got[1], wl.layers)):
-            return got[2], got[3]
-    rc = mapper.layer_row_cycles(rec(arch), wl, m, comp)
-    ops = [digital_ops(l) for l in wl.layers]
-    if key is not None:
-        with _RC_LOCK:
-            _RC[key] = (arch, tuple(wl.layers), rc, ops)  # (holding them: their ids stay theirs)
-            while len(_RC) > MAX_RC:
-                _RC.pop(next(iter(_RC)))
-    return rc, ops
+def _kept(rec, arch, wl) -> dict:
+    """A dict of what an auto run derives from the architecture and the layers alone -- the policies'
+    architectures, the compute layers' Mapping, row cycles and digital ops, the assignments' memo
+    (tlm/mapping/assign.assign) --, the same for the next run on the same architecture and layer objects
+    (a sweep's points that differ in the batch only).  Its values are shared: read them, do not change
+    them.  A new dict when the fields read are recorded (registry.run_group: each first run must read
+    them)."""
+    if rec(arch) is not arch:
+        return {}
+    key = (id(arch), *map(id, wl.layers))
+    with _KEPT_LOCK:
+        got = _KEPT.pop(key, None)
+        if got is not None:
+            _KEPT[key] = got
+    if got is not None and got[0] is arch and all(a is b for a, b in zip(got[1], wl.layers)):
+        return got[2]
+    d = {}
+    with _KEPT_LOCK:
+        _KEPT[key] = (arch, tuple(wl.layers), d)  # (holding them: their ids stay theirs)
+        while len(_KEPT) > MAX_KEPT:
+            _KEPT.pop(next(iter(_KEPT)))
+    return d
 
 
 def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
