@@ -10,6 +10,8 @@ Which test fails when a mechanism is removed or wrong:
   architectures), and the bounds a sweep stops asking (analytic._worth_asking):
   test_sweep_rows_are_the_exhaustive_best (36 points: 1, 2 and 4 macros, three precisions, two ADC
   speeds, batches 1 and 4; sequential, pipelined and replicate each win);
+- a streamed policy left uncounted (its cycles read off its schedule): test_sweep_rows_are_the_exhaustive_best
+  and test_a_streams_cycles_are_its_makespan;
 - the sharing itself: test_assignments_and_packings_are_kept (one packing and one assignment per policy
   for points that differ in the batch only; a fresh one for another ADC speed, equal to its own built
   from cold caches) and test_a_bound_that_never_skips_is_asked_less (fewer stream bounds asked, the same
@@ -133,3 +135,21 @@ def test_a_bound_that_never_skips_is_asked_less(imagine, resnet8, tmp_path, monk
         else:  # 8 grouped, 16 tries, then 16 points held back, the last of them asked (a probe)
             assert registry.GIVE_UP == 8 and give_up == analytic.BOUND_PROBE == 16 and n == 8 + 16 + 1
     assert texts[10**9] == texts[analytic.BOUND_GIVE_UP]
+
+
+def test_a_streams_cycles_are_its_makespan(imagine, resnet8):
+    """A sweep's auto leaves a streamed policy uncounted until it may win (analytic.policy_plans lazy): its
+    cycles are then its schedule's makespan, which the counts share out over the rows exactly
+    (mapper.clock_shares), at one image and from the steady state (batch 6)."""
+    from tlm.config.overrides import with_precision
+    seen = 0
+    for n, p, b in ((1, 1, 1), (4, 2, 1), (4, 6, 6), (5, 1, 6)):
+        a = dataclasses.replace(imagine, macro=dataclasses.replace(imagine.macro, count=n))
+        w = dataclasses.replace(with_precision(resnet8, input=p, weight=p, output=p), batch=b)
+        lazy, _ = analytic.policy_plans(a, w, steady=True, lazy=True)
+        full, _ = analytic.policy_plans(a, w, steady=True)
+        for q in set(lazy) & set(mapper.STREAM):
+            assert lazy[q][2] is None
+            assert analytic.cycles_of(lazy[q]) == int(full[q][2]["cycles"].sum()) == full[q][1].schedule.makespan
+            seen += 1
+    assert seen >= 4

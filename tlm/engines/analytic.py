@@ -33,7 +33,7 @@ STREAM_BOUND_MIN_BATCH = 4  # a stream's bound (`_unbeatable`) from this batch o
 # first, is rarely far from pipelined); resident's bound (a sum over layers) is asked for at every batch
 
 
-def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=None):
+def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=None, lazy=False):
     """The plans and counts (`counts`) of every concrete policy that may be best for `mapping.policy: auto`,
     sharing what their plans have in common (tlm/mapping/plan.build_plan): ({policy: (arch with that
     policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
@@ -42,7 +42,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     cannot win, its schedule is not built; and replicate when it is pipelined's very run (`_as_pipelined`).
     With PRUNE False only the first are skipped (the same choice, tested).  `record`: a set noting every
     architecture field read (tlm/mapping/reuse.recording); `stats`: a dict kept by a sweep between its
-    points (`_worth_asking`)."""
+    points (`_worth_asking`); `lazy`: a streamed policy's counts are left None (`cycles_of` reads its
+    cycles off its schedule; `counted` counts it when asked)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
@@ -78,7 +79,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
             continue
-        plans[p] = (ap, plan, *counts(rec(ap), wl, plan))
+        plans[p] = (ap, plan, None, None, None) if lazy and p in mapper.STREAM else (
+            ap, plan, *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
 
@@ -226,8 +228,8 @@ def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
         lb, what = stream_bound(ap, wl, asg, ops, m=m, rc=rc), "its jobs' chains and busiest block take at least"
     else:
         lb, what = layer_by_layer_bound(a, wl, m, comp, rc, ops), "its layers one after the other take at least"
-    best = min(plans, key=lambda q: (int(plans[q][2]["cycles"].sum()), mapper.CONCRETE.index(q)))
-    c = int(plans[best][2]["cycles"].sum())
+    best = min(plans, key=lambda q: (cycles_of(plans[q]), mapper.CONCRETE.index(q)))
+    c = cycles_of(plans[best])
     if lb <= c:
         return False
     skipped.append((p, f"{what} {lb:,} cycles, more than {best}'s {c:,} in all"))
@@ -259,7 +261,7 @@ def choose_policy(arch, wl, input_density=None, steady=False, brief=False, stats
     build_plan), not for an engine that executes every job.  `brief`: no note (None), and only the Results
     the choice reads are made (`_brief_choice`): a sweep's row reads the chosen Result only.  `stats`: a
     dict a sweep keeps between its points (`_worth_asking`)."""
-    plans, skipped = policy_plans(arch, wl, input_density, steady, stats=stats)
+    plans, skipped = policy_plans(arch, wl, input_density, steady, stats=stats, lazy=brief)
     if brief:
         best, res = _brief_choice(arch, wl, plans)
         return best, res, None, plans[best][1]
@@ -273,22 +275,36 @@ def _brief_choice(arch, wl, plans):
     """The policy `choose` picks among `plans` (policy_plans) and its Result, making only the Results the
     choice reads (`contenders`)."""
     runs = {}
-    for p in contenders(arch.mapping.objective, {p: x[2] for p, x in plans.items()}):
-        ap, plan, pl, busy, clock = plans[p]
+    for p in contenders(arch.mapping.objective, {p: cycles_of(x) for p, x in plans.items()}):
+        ap, plan, pl, busy, clock = counted(wl, plans[p])
         runs[p] = _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
     best = brief_best(arch.mapping.objective, runs)
     return best, runs[best]
 
 
-def contenders(objective, per_layer) -> list:
-    """The policies of `per_layer` ({policy: its per-layer arrays}) that `choose` may pick: with objective
-    throughput the score is (cycles, energy), so a policy with more cycles than the fewest cannot win and
-    needs no energies, nor a Result; with another objective every one."""
-    if objective != "throughput" or len(per_layer) == 1:
-        return list(per_layer)
-    cyc = {p: int(pl["cycles"].sum()) for p, pl in per_layer.items()}
-    fewest = min(cyc.values())
-    return [p for p in per_layer if cyc[p] == fewest]
+def cycles_of(entry) -> int:
+    """The cycles of a policy_plans entry: its counts' sum, or a streamed policy's uncounted (lazy) schedule's
+    makespan, the same number (mapper.apply shares the makespan out over the rows exactly: clock_shares)."""
+    pl = entry[2]
+    return int(pl["cycles"].sum()) if pl is not None else int(entry[1].schedule.makespan)
+
+
+def counted(wl, entry):
+    """A policy_plans entry with its counts (`counts`, made now when lazy)."""
+    if entry[2] is not None:
+        return entry
+    ap, plan = entry[:2]
+    return (ap, plan, *counts(ap, wl, plan))
+
+
+def contenders(objective, cycles) -> list:
+    """The policies of `cycles` ({policy: its cycles}) that `choose` may pick: with objective throughput
+    the score is (cycles, energy), so a policy with more cycles than the fewest cannot win and needs no
+    counts, energies, nor a Result; with another objective every one."""
+    if objective != "throughput" or len(cycles) == 1:
+        return list(cycles)
+    fewest = min(cycles.values())
+    return [p for p in cycles if cycles[p] == fewest]
 
 
 def brief_best(objective, runs):

@@ -158,7 +158,7 @@ def _pick(analytic, arch, wl, runs, es, k, skipped, brief=False):
     """Point k of a group: its Result (the chosen policy's, with auto's note unless `brief`, as `_analytic`
     gives it)."""
     if brief and skipped is not None:
-        keep = analytic.contenders(arch.mapping.objective, {p: x[1] for p, x in runs.items()})
+        keep = analytic.contenders(arch.mapping.objective, {p: int(x[1]["cycles"].sum()) for p, x in runs.items()})
         res = {p: analytic._result(arch, wl, *runs[p][:2], es[p][k], dict(runs[p][2])) for p in keep}
         return res[analytic.brief_best(arch.mapping.objective, res)]
     res = {p: analytic._result(arch, wl, plan, pl, es[p][k], dict(busy)) for p, (plan, pl, busy, _c) in runs.items()}
