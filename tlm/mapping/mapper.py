@@ -59,6 +59,7 @@ from tlm.mapping.assign import (  # noqa: F401  (the mapper's API)
     arch_file,
     assign,
     chunk_ids,
+    clear_kept,
     layer_row_cycles,
     need_rows,
     row_cycles,
@@ -213,27 +214,15 @@ def apply(arch, wl, asg, S, pl):
     return pl["cycles"], int(cost[res < arch.macro.count].sum())
 
 
-_WITH_POLICY = {}  # (id(arch), policy, source) -> (arch, its copy): `auto` asks for each policy's several times
-
-
 def with_policy(arch, policy, source: str | None = None):
     """`arch` with `mapping.policy` replaced; its errors name `source` (where the policy came from, e.g. the
-    command line) or the architecture's own file.  The copies of the latest architectures are kept (the
-    architecture is held, so its id is not reused while kept; nothing changes an architecture once made)."""
-    key = (id(arch), policy, source)
-    got = _WITH_POLICY.get(key)
-    if got is not None and got[0] is arch:
-        return got[1]
+    command line) or the architecture's own file."""
     import dataclasses
     from tlm.config.arch import with_source
     new = dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
     if source is not None:
         new.source_file = source
-    new = with_source(new, arch)
-    if len(_WITH_POLICY) >= 64:
-        _WITH_POLICY.clear()
-    _WITH_POLICY[key] = (arch, new)
-    return new
+    return with_source(new, arch)
 
 
 def image_latency_cycles(res) -> int:
