@@ -28,10 +28,10 @@ def _same(x, y):
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """A probe run of 16 images, cold caches; the plans found (`found`) and a switch for the full schedule
-    (`full()`)."""
+    """Probe runs of 4, else 16 images, cold caches; the plans found (`found`) and a switch for the full
+    schedule (`full()`)."""
     from tlm.mapping import steady
-    monkeypatch.setattr(steady, "PROBE", 16)
+    monkeypatch.setattr(steady, "PROBES", (4, 16))
     monkeypatch.setattr(steady, "_CACHE", {})
     found, real = [], steady._extend
     monkeypatch.setattr(steady, "_extend", lambda *x: found.append(x[2]) or real(*x))
@@ -73,9 +73,9 @@ def test_steady_state_is_the_full_schedule(root, fresh, name, config, macros, ch
 
 
 def test_scheduled_images_stay_bounded_as_the_batch_grows(root, monkeypatch):
-    """Batches 50 and 400 schedule the same jobs (the probe run, 32 images' job list), never the batch's
-    own; and the 350 images more take 350 periods, each the bottleneck's work per image (macro3's conv1
-    rows)."""
+    """Batches 50 and 400 schedule the same jobs (the probe run, the first size's job list: its state
+    repeats within it), never the batch's own; and the 350 images more take 350 periods, each the
+    bottleneck's work per image (macro3's conv1 rows)."""
     from tlm.mapping import schedule, steady
     monkeypatch.setattr(steady, "_CACHE", {})
     jobs, real = [], schedule._time
@@ -92,7 +92,7 @@ def test_scheduled_images_stay_bounded_as_the_batch_grows(root, monkeypatch):
     # jobs per image: one per output row (conv1's 28 rows over its 3 copies, pool1 14, conv2 14, pool2 7,
     # flatten 1), fc's one row on each of the 2 macros holding its 2 row tiles, the image in and out
     J = 28 + 14 + 14 + 7 + 1 + 2 + 2
-    assert counts[0] == counts[1] == steady.PROBE * J
+    assert counts[0] == counts[1] == steady.PROBES[0] * J
     assert ms[1]["makespan_cycles"] - ms[0]["makespan_cycles"] == 350 * ms[1]["stage_cycles"][ms[1]["bottleneck"]]
 
 
@@ -186,4 +186,4 @@ def test_kept_plans_stay_within_the_jobs_held(root, monkeypatch):
     (first,) = steady._CACHE.values()
     analytic(with_policy(a, "pipelined"), wl)
     (second,) = steady._CACHE.values()
-    assert second is not first and second.jobs >= steady.PROBE * 2  # (at least 2 jobs an image)
+    assert second is not first and second.jobs >= steady.PROBES[0] * 2  # (at least 2 jobs an image)

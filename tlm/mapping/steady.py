@@ -12,8 +12,8 @@ same costs, and the rules (oldest image first, then job order; events in (time, 
 images only relatively.  Nothing before that release depends on the batch (later images are not
 released yet).
 
-So when the probe run (`_plan`: w = 32 images, stopped at the first release whose state came back,
-`_Repeat`) shows the state at the release of image m equal to the state at image m + k's (k <= KMAX
+So when the probe run (`_plan`: w = 8, else 32 images, stopped at the first release whose state came
+back, `_Repeat`) shows the state at the release of image m equal to the state at image m + k's (k <= KMAX
 images: one for most pipelines, more for multi-rate ones), D the time between the two releases:
   - a batch B <= m + k is the probe run up to image B's release (later images are not released yet),
     then the same state without that release: the scheduler forks there (listsched._time `forks`), so
@@ -49,7 +49,8 @@ from tlm.hw import dma as hw_dma
 from tlm.mapping.linebuf import stream_line_buffers, stream_results
 from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
 
-PROBE = 32  # images of the probe run (it stops at the first release whose state repeats)
+PROBES = (8, 32)  # images of the probe runs tried, in order (each stops at the first release whose state
+# repeats: the shorter one costs less to set up; the longer is the same run up to its end)
 KMAX = 16  # longest period looked for, in images
 II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then the period the probes reach)
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
@@ -110,14 +111,16 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P = _Plan()
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
     P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
-    w = PROBE
     for _ in range(II_TRIES):
-        rep, forks = _Repeat(), {}  # (the run stops at the first repeat: all the batches take of the probe)
-        S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
-        if rep.found is not None:
-            P.w, (P.m, P.k) = w, rep.found
-            P.runs[w] = (S, snaps)
-            P.forks = forks
+        for w in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
+            rep, forks = _Repeat(), {}
+            S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
+            if rep.found is not None:
+                P.w, (P.m, P.k) = w, rep.found
+                P.runs[w] = (S, snaps)
+                P.forks = forks
+                break
+        if P.w is not None:
             break
         # no state repeats: the stream's period is longer than ii (its inputs pile up), the period its
         # outputs leave at over the second half of the longest probe
