@@ -19,6 +19,7 @@ from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
+from tlm.mapping import retime
 from tlm.mapping.linebuf import _line_buffer_structure, stream_results
 
 
@@ -112,7 +113,7 @@ class _Skeleton:
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
                  "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
-                 "types")
+                 "types", "kept_order")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -250,6 +251,7 @@ def _skeleton(key) -> _Skeleton:
     n = len(layers)
     sk = _Skeleton()
     sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
+    sk.kept_order = None  # (jobs, retime.Order) of its last list-scheduled run (`_timed`)
     sk.types = [l.type for l in layers]
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
@@ -390,7 +392,10 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
                      row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
-    _time(S, sk.users, S.ii, J, snaps, until, forks)
+    if snaps is None and until is None and forks is None and not S.ii:
+        _timed(S, sk, J)
+    else:
+        _time(S, sk.users, S.ii, J, snaps, until, forks)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -409,6 +414,18 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
     _fill_drain(S, B)
     return S
+
+
+def _timed(S, sk, J) -> None:
+    """S timed as listsched._time would (no pacing): re-timed in the order of the skeleton's last
+    list-scheduled run of as many jobs if the list scheduler would choose that order again
+    (tlm/mapping/retime.py), else list-scheduled and its order kept."""
+    kept = sk.kept_order
+    if kept is not None and kept[0] == len(S.res) and retime.retime(S, kept[1]):
+        return
+    _time(S, sk.users, 0, J)
+    if kept is None or kept[0] != len(S.res) or kept[1].order != S.order:
+        sk.kept_order = (len(S.res), retime.Order(S))
 
 
 def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):

@@ -1,0 +1,154 @@
+"""Re-timing (tlm/mapping/schedule.build_schedule): a schedule whose skeleton (jobs, resources,
+dependencies) was list-scheduled once (tlm/mapping/listsched._time), timed again under other job cycles by
+keeping each resource's order of that run, then checked: the list scheduler would have made the same
+choices.  Exact or refused (the caller then runs the list scheduler).
+
+Under a fixed order a job starts at the later of its dependencies' ends and its resource's previous job's
+end (`Order.steps`: one pass in a topological order of dependencies and resource chains).  The list
+scheduler starts, whenever a resource is idle, its ready job of the best rank (listsched._ready: oldest
+image, then earliest in the list); at equal times the order of its events decides, so a tie is accepted
+only where every event order gives the same choice (`_accepted`)."""
+from __future__ import annotations
+
+from operator import itemgetter
+
+import numpy as np
+
+
+class Order:
+    """What re-timing keeps of one list-scheduled run `S` (its `order`, a stream's or a batch's): each
+    resource's jobs in start order, the passes of `retime`, the arrays of `_accepted`."""
+    __slots__ = ("n", "order", "steps", "dflat", "doff", "dlen", "pos", "prev", "seg", "rank", "greater", "idx")
+
+    def __init__(self, S):
+        n = len(S.res)
+        deps = [list(d) for d in S.deps]
+        self.n, self.order = n, {r: list(js) for r, js in S.order.items()}
+        prev = [n] * n  # each job's predecessor on its resource (n: none; e[n] is 0)
+        pos, seg = [], []
+        for s, r in enumerate(sorted(self.order)):
+            js = self.order[r]
+            for a, b in zip(js, js[1:]):
+                prev[b] = a
+            pos.extend(js)
+            seg.extend([s] * len(js))
+        self.steps = [(j, itemgetter(n, prev[j], *deps[j])) for j in _topological(deps, prev, n)]
+        flat = [x for d in deps for x in d + [n]]  # (n: each job's list is never empty)
+        self.dlen = np.array([len(d) + 1 for d in deps], dtype=np.int64)
+        self.doff = np.concatenate(([0], np.cumsum(self.dlen)[:-1])).astype(np.int64)
+        self.dflat = np.array(flat, dtype=np.int64)
+        self.pos, self.seg = np.array(pos, dtype=np.int64), np.array(seg, dtype=np.int64)
+        self.prev = np.array(prev, dtype=np.int64)[self.pos]
+        if getattr(S.deps, "counts", None):  # a stream's: the job's id is its rank (listsched._ready)
+            rank = np.arange(n, dtype=np.int64)
+        else:
+            rank = (np.array(S.image, dtype=np.int64) + 1) * n + np.arange(n, dtype=np.int64)
+        self.rank = rank[self.pos]
+        self.greater = _greater(self.rank.tolist(), seg)
+        self.idx = np.arange(n)
+
+
+def _greater(rank, seg) -> np.ndarray:
+    """For each position of the resources' orders, the last earlier position of its resource whose job
+    has a greater rank (-1: none)."""
+    out, stack = [-1] * len(rank), []
+    for i, (k, s) in enumerate(zip(rank, seg)):
+        if i and seg[i - 1] != s:
+            stack = []
+        while stack and rank[stack[-1]] < k:
+            stack.pop()
+        out[i] = stack[-1] if stack else -1
+        stack.append(i)
+    return np.array(out, dtype=np.int64)
+
+
+def _topological(deps, prev, n) -> list:
+    """The jobs in an order where each comes after its dependencies and its resource's previous job."""
+    left = [len(d) + (prev[j] < n) for j, d in enumerate(deps)]
+    succ = [[] for _ in range(n)]
+    for j, d in enumerate(deps):
+        for k in d:
+            succ[k].append(j)
+        if prev[j] < n:
+            succ[prev[j]].append(j)
+    todo = [j for j in range(n) if not left[j]]
+    for j in todo:  # (grows while read)
+        for u in succ[j]:
+            left[u] -= 1
+            if not left[u]:
+                todo.append(u)
+    if len(todo) != n:
+        raise RuntimeError("retime: the kept order has a cycle")
+    return todo
+
+
+def retime(S, ref: Order) -> bool:
+    """Time schedule `S` (the skeleton `ref` was made from, other cycles) in `ref`'s order: set S.start,
+    S.end, S.order and return True if the list scheduler would have chosen that order; else False,
+    nothing set."""
+    cost = S.cost
+    n = ref.n
+    e = [0] * (n + 1)
+    st = [0] * n
+    for j, g in ref.steps:
+        s = max(g(e))
+        st[j] = s
+        e[j] = s + cost[j]
+    E = np.array(e, dtype=np.int64)
+    start = np.array(st, dtype=np.int64)
+    if not _accepted(ref, E, start, np.array(cost, dtype=np.int64)):
+        return False
+    S.start, S.end = start, E[:n]
+    S.order = {r: list(js) for r, js in sorted(ref.order.items(), key=lambda kv: (st[kv[1][0]], kv[0]))}
+    return True
+
+
+def _accepted(ref: Order, E, start, cost) -> bool:
+    """Whether the list scheduler would start each resource's jobs in `ref`'s order, given the ends `E`
+    (E[n] = 0), starts and cycles of that order.  Per resource, job o_k starts at T (its predecessor o_k-1
+    ending at P <= T) once ready at R <= T, made ready by the completion event of the last of its
+    dependencies ending at R, its enabler (n: ready from the start).  Events at one time are taken in
+    job order, except a job of 0 cycles started at that time (its completion is pushed while other events
+    are taken): so an event a comes surely before an event b > a if a has cycles, and the enabler is the
+    dependency ending at R if one does, else the last of them if all have cycles, else not known.  Every
+    later job y of the resource ready by T (at R_y) must be of worse rank, and if R = T (o_k enters the
+    ready heap at T):
+      y ready before T: only if T = P and o_k's enabler is o_k-1 or surely before it (the resource,
+        busy until T, decides at that event, o_k in the heap);
+      y ready at T: only if y has the same enabler or a surely later one (o_k is in the heap first).
+    (R < T: T = P, o_k waits in the heap at every event at T, the best there.)  Anything else is
+    refused: the list scheduler's choice may differ, or depend on the order of events at one time."""
+    n = ref.n
+    ends = E[ref.dflat]
+    rdy = np.maximum.reduceat(ends, ref.doff)  # each job's ready time (its last dependency's end; 0)
+    at = ends == np.repeat(rdy, ref.dlen)
+    C = np.append(cost, 1)  # (n: ready from the start, before every event)
+    one = (np.add.reduceat(at, ref.doff) == 1) | ~np.add.reduceat(at & (C[ref.dflat] == 0), ref.doff).astype(bool)
+    top = np.iinfo(np.int64).max
+    en = np.where(one, np.maximum.reduceat(np.where(at, ref.dflat, -1), ref.doff), top)  # enabler; top: none
+    pos = ref.pos
+    T, R, K, en = start[pos], rdy[pos], ref.rank, en[pos]
+    timed = C[np.minimum(en, n)] > 0  # (the enabler has cycles)
+    B = R == T
+    prev = ref.prev
+    free = B & (prev < n) & (E[prev] == T) & ((en == prev) | ((en < prev) & timed))
+    big = int(E.max()) + 1
+    Tg, Rg = T + ref.seg * big, R + ref.seg * big  # (resources apart: Tg is nondecreasing)
+    lo = np.searchsorted(Tg, Rg, "left")  # the earlier o_k of its resource with T >= R_y: lo .. y-1,
+    hi = np.minimum(np.searchsorted(Tg, Rg, "right"), ref.idx)  # those with T = R_y: lo .. hi-1
+    lo = np.minimum(lo, hi)
+    cs = np.concatenate(([0], np.cumsum(B & ~free)))
+    if (cs[ref.idx] - cs[hi]).any():  # y ready before T where o_k enters the heap at T
+        return False
+    g = ref.greater  # the last earlier job of worse rank (the latest to start): ready by then, it was chosen
+    if (T[np.maximum(g, 0)] >= R)[g >= 0].any():
+        return False
+    k = lo[hi - lo == 1]  # o_k ready at T = R_y: y's enabler the same or surely later
+    y = ref.idx[hi - lo == 1]
+    bad = B[k] & ((en[k] > en[y]) | (en[y] == top) | (~timed[k] & (en[k] != en[y])))
+    if bad.any():
+        return False
+    cb = np.concatenate(([0], np.cumsum(B)))
+    return not ((hi - lo > 1) & (cb[hi] > cb[lo])).any()  # (o_k of 0 cycles at T: refused)
+
+
