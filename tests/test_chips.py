@@ -440,3 +440,15 @@ def test_leakage_follows_the_supply_when_asked(arch):
     assert b.sram.leakage_uw == pytest.approx(arch.sram.leakage_uw * 0.8 / 0.6 * 10 ** 0.4)
     assert b.adc.leakage_uw == pytest.approx(arch.adc.leakage_uw * 0.8 / 0.6 * 10 ** 0.4)
     assert paper.at_conditions(arch, fig).sram.leakage_uw == arch.sram.leakage_uw  # off by default
+
+
+def test_sensitivity_of_a_design_without_8b_runs_on_its_own_reference(capsys):
+    """ResNet-8 is 8b; Lee VLSI 2021 supports 5b inputs only: `paper --sensitivity` broke its energy down on
+    the design's own reference layer (5b x 1b -> 8b) instead of failing on the default workload."""
+    assert main(["paper", "published/lee_vlsi2021", "--sensitivity"]) == 0
+    assert "reference_5b" in capsys.readouterr().out
+    from tlm.config.arch import load_with_published
+    from tlm.config.paths import resolve
+    arch, pub = load_with_published(resolve("published/lee_vlsi2021", "configs", "published/lee_vlsi2021"))
+    wl = calibrate.sensitivity(arch, pub=pub)["workload"]
+    assert wl == "reference_5b"
