@@ -452,3 +452,19 @@ def test_sensitivity_of_a_design_without_8b_runs_on_its_own_reference(capsys):
     arch, pub = load_with_published(resolve("published/lee_vlsi2021", "configs", "published/lee_vlsi2021"))
     wl = calibrate.sensitivity(arch, pub=pub)["workload"]
     assert wl == "reference_5b"
+
+
+def test_jia_energy_shares_and_efficiencies_are_one_measurement():
+    """Jia JSSC 2020's Table I (ADC 1.79 / 3.56 pJ, CiM 9.7 / 20.4 pJ per column operation, via CiMLoop) and
+    Table II (400 / 192 1b-TOPS/W) describe the same operating points: a column operation is 2 x 2304 1b-ops,
+    2 x 2304 / 11.49 pJ = 401.0 and / 23.96 pJ = 192.3 TOPS/W; the shipped shares are 1.79 / 11.49 = 15.6%
+    and 3.56 / 23.96 = 14.9% at the efficiency figures' supplies."""
+    from tlm.config.arch import load_with_published
+    from tlm.config.paths import resolve
+    _, pub = load_with_published(resolve("published/jia_jssc2020", "configs", "published/jia_jssc2020"))
+    f = {x.key: x for x in pub.figures}
+    for v, adc, cim in ((0.85, 1.79, 9.7), (1.2, 3.56, 20.4)):
+        tag = f"{round(100 * v):03d}v"
+        assert 2 * 2304 / (adc + cim) == pytest.approx(f[f"eff_1b_{tag}"].value, rel=0.01)
+        assert f[f"e_adc_{tag}"].value == pytest.approx(100 * adc / (adc + cim), abs=0.05)
+        assert f[f"e_adc_{tag}"].vdd_array_v == f[f"eff_1b_{tag}"].vdd_array_v == v
