@@ -38,7 +38,8 @@ CONSTANTS = (
              "the Walden band of CIM converters (technology table CONVERTERS walden_fj_per_step_cim, Murmann "
              "survey): an 8b SAR at 22nm, 0.8 V spans 1.4-10 fJ/step from 10 to 2,300 inverters per step; the "
              "top is Wang JSSC 2023's own ADC (Fig. 22: 34% of 125 pJ per 16-conversion MVM at 1.0 V, "
-             "2.66 pJ per 8b conversion, 10.4 fJ/step) [derived]"),
+             "2.66 pJ per 8b conversion, 10.4 fJ/step) [derived]; Jia JSSC 2020's Table I (via CiMLoop): 1.79 pJ "
+             "per 8b conversion at 65nm, 0.85 V (7.0 fJ/step), 15.6% of its macro energy [derived]"),
     Constant("cell_area_factor", 1.0, 2.5, "",
              "a compute cell's transistor area over the node's 6T cell x transistors / 6",
              "8T + MOM cell 1.8x a 6T (Valavi JSSC 2019) [src]; 8T1C 1.41x [src]; 8T 1.3-1.5x [estimate]"),
@@ -54,11 +55,11 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 94.64,
-    "pulse_fo4": 28.24,
+    "decision_fo4": 95.47,
+    "pulse_fo4": 28.97,
     "cap_parasitic": 0.6,
-    "sar_logic_inv": 1232.0,
+    "sar_logic_inv": 67.33,
     "cell_area_factor": 1.0,
-    "driver_cells": 186.6,
+    "driver_cells": 187.2,
     "logic_cells": 30.0,
 }
