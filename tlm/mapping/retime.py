@@ -18,7 +18,7 @@ import numpy as np
 class Order:
     """What re-timing keeps of one list-scheduled run `S` (its `order`, a stream's or a batch's): each
     resource's jobs in start order, the passes of `retime`, the arrays of `_accepted`."""
-    __slots__ = ("n", "order", "steps", "dflat", "doff", "dlen", "pos", "prev", "seg", "rank", "greater", "idx")
+    __slots__ = ("n", "order", "steps", "dflat", "doff", "dlen", "pos", "prev", "seg", "rank", "greater", "idx", "owner")
 
     def __init__(self, S):
         n = len(S.res)
@@ -37,14 +37,16 @@ class Order:
         self.dlen = np.array([len(d) + 1 for d in deps], dtype=np.int64)
         self.doff = np.concatenate(([0], np.cumsum(self.dlen)[:-1])).astype(np.int64)
         self.dflat = np.array(flat, dtype=np.int64)
-        self.pos, self.seg = np.array(pos, dtype=np.int64), np.array(seg, dtype=np.int64)
+        self.owner = np.repeat(np.arange(n, dtype=np.int64), self.dlen)
+        self.pos, self.seg = np.array(pos, dtype=np.int64), np.array(seg, dtype=np.int64) << 40
         self.prev = np.array(prev, dtype=np.int64)[self.pos]
         if getattr(S.deps, "counts", None):  # a stream's: the job's id is its rank (listsched._ready)
             rank = np.arange(n, dtype=np.int64)
         else:
             rank = (np.array(S.image, dtype=np.int64) + 1) * n + np.arange(n, dtype=np.int64)
         self.rank = rank[self.pos]
-        self.greater = _greater(self.rank.tolist(), seg)
+        g = _greater(self.rank.tolist(), seg)
+        self.greater = (g[g >= 0], np.flatnonzero(g >= 0))
         self.idx = np.arange(n)
 
 
@@ -89,23 +91,22 @@ def retime(S, ref: Order) -> bool:
     cost = S.cost
     n = ref.n
     e = [0] * (n + 1)
-    st = [0] * n
     for j, g in ref.steps:
-        s = max(g(e))
-        st[j] = s
-        e[j] = s + cost[j]
+        e[j] = max(g(e)) + cost[j]
     E = np.array(e, dtype=np.int64)
-    start = np.array(st, dtype=np.int64)
-    if not _accepted(ref, E, start, np.array(cost, dtype=np.int64)):
+    C = np.empty(n + 1, dtype=np.int64)
+    C[:n], C[n] = cost, 1  # (n: ready from the start, before every event)
+    start = E[:n] - C[:n]
+    if not _accepted(ref, E, start, C):
         return False
     S.start, S.end = start, E[:n]
-    S.order = {r: list(js) for r, js in sorted(ref.order.items(), key=lambda kv: (st[kv[1][0]], kv[0]))}
+    S.order = {r: list(js) for r, js in sorted(ref.order.items(), key=lambda kv: (start[kv[1][0]], kv[0]))}
     return True
 
 
-def _accepted(ref: Order, E, start, cost) -> bool:
+def _accepted(ref: Order, E, start, C) -> bool:
     """Whether the list scheduler would start each resource's jobs in `ref`'s order, given the ends `E`
-    (E[n] = 0), starts and cycles of that order.  Per resource, job o_k starts at T (its predecessor o_k-1
+    (E[n] = 0), starts and cycles (C[n] = 1) of that order.  Per resource, job o_k starts at T (its predecessor o_k-1
     ending at P <= T) once ready at R <= T, made ready by the completion event of the last of its
     dependencies ending at R, its enabler (n: ready from the start).  Events at one time are taken in
     job order, except a job of 0 cycles started at that time (its completion is pushed while other events
@@ -121,8 +122,7 @@ def _accepted(ref: Order, E, start, cost) -> bool:
     n = ref.n
     ends = E[ref.dflat]
     rdy = np.maximum.reduceat(ends, ref.doff)  # each job's ready time (its last dependency's end; 0)
-    at = ends == np.repeat(rdy, ref.dlen)
-    C = np.append(cost, 1)  # (n: ready from the start, before every event)
+    at = ends == rdy[ref.owner]
     one = (np.add.reduceat(at, ref.doff) == 1) | ~np.add.reduceat(at & (C[ref.dflat] == 0), ref.doff).astype(bool)
     top = np.iinfo(np.int64).max
     en = np.where(one, np.maximum.reduceat(np.where(at, ref.dflat, -1), ref.doff), top)  # enabler; top: none
@@ -132,16 +132,17 @@ def _accepted(ref: Order, E, start, cost) -> bool:
     B = R == T
     prev = ref.prev
     free = B & (prev < n) & (E[prev] == T) & ((en == prev) | ((en < prev) & timed))
-    big = int(E.max()) + 1
-    Tg, Rg = T + ref.seg * big, R + ref.seg * big  # (resources apart: Tg is nondecreasing)
+    if int(E.max()) >= 1 << 40:
+        return False
+    Tg, Rg = T + ref.seg, R + ref.seg  # (resources 2^40 apart: Tg is nondecreasing)
     lo = np.searchsorted(Tg, Rg, "left")  # the earlier o_k of its resource with T >= R_y: lo .. y-1,
     hi = np.minimum(np.searchsorted(Tg, Rg, "right"), ref.idx)  # those with T = R_y: lo .. hi-1
     lo = np.minimum(lo, hi)
     cs = np.concatenate(([0], np.cumsum(B & ~free)))
-    if (cs[ref.idx] - cs[hi]).any():  # y ready before T where o_k enters the heap at T
+    if (cs[:-1] - cs[hi]).any():  # y ready before T where o_k enters the heap at T
         return False
-    g = ref.greater  # the last earlier job of worse rank (the latest to start): ready by then, it was chosen
-    if (T[np.maximum(g, 0)] >= R)[g >= 0].any():
+    g, y = ref.greater  # the last earlier job of worse rank (the latest to start): ready by then, chosen
+    if (T[g] >= R[y]).any():
         return False
     k = lo[hi - lo == 1]  # o_k ready at T = R_y: y's enabler the same or surely later
     y = ref.idx[hi - lo == 1]
