@@ -140,3 +140,20 @@ def test_ties_decided_by_the_order_of_events_are_refused(res, deps, image, kept,
     S = SimpleNamespace(res=res, deps=deps, image=image, cost=kept, start=None, end=None, order={})
     _time(S)
     assert not _check(S, Order(S), cost)
+
+
+def test_build_schedule_retimes_a_kept_skeleton_and_gets_the_cold_schedule(arch, resnet8, monkeypatch):
+    """Two points of a sweep differing in ADC speed only share the one-image skeleton: the second is
+    re-timed (no list-scheduler run) and is the schedule a cold build of that point gives."""
+    from tlm.mapping import schedule
+    calls, real = [], schedule._time
+    monkeypatch.setattr(schedule, "_time", lambda S, *x: calls.append(len(S.res)) or real(S, *x))
+    schedule.clear_skeletons()
+    _real(arch, resnet8, "pipelined", 3)
+    warm = _real(with_changes(arch, **{"adc.cycles_per_bit": 3}), resnet8, "pipelined", 3)
+    assert len(calls) == 1
+    schedule.clear_skeletons()
+    cold = _real(with_changes(arch, **{"adc.cycles_per_bit": 3}), resnet8, "pipelined", 3)
+    assert len(calls) == 2 and cold.cost == warm.cost and cold.cost != _real(arch, resnet8, "pipelined", 3).cost
+    assert np.array_equal(warm.start, cold.start) and np.array_equal(warm.end, cold.end)
+    assert warm.order == cold.order and warm.makespan == cold.makespan

@@ -424,6 +424,8 @@ def _timed(S, sk, J) -> None:
     if kept is not None and kept[0] == len(S.res) and retime.retime(S, kept[1]):
         return
     _time(S, sk.users, 0, J)
+    if not S.res:
+        return
     if kept is None or kept[0] != len(S.res) or kept[1].order != S.order:
         sk.kept_order = (len(S.res), retime.Order(S))
 
