@@ -328,7 +328,11 @@ The first rows of `sweep.csv`, some of its columns:
   counts and cycles read (recorded while the first of them runs) and differ only in energy fields
   (supplies, capacitances, the clock) share one plan and one set of counts, and the energy formulas of
   `tlm/hw` evaluate all of them at once, given arrays (`tlm/engines/registry.run_group`); each row is
-  the one its own run gives (tested). A grid of structural settings runs point after point.
+  the one its own run gives (tested). A grid of structural settings runs point after point. With
+  `mapping.policy: auto`, a sweep makes a Result for the chosen policy only (and for a policy tied with
+  it on cycles), writes no note, and keeps between points what the choice derives from the
+  architecture and the layers alone: the tiles' packing, each policy's assignment, the row cycles
+  (`tlm/engines/analytic.py`, `tlm/mapping/assign.py`); every row is the best pinned policy's (tested).
 - **`--workers N`**: N local processes (spawned), each evaluating chunks of points. This is the default
   for engines other than `analytic` (N = the cores); for the analytic engine it only pays on machines
   with idle cores and sweeps of many thousands of points.

@@ -68,17 +68,18 @@ def test_alpha_power_law_of_the_low_power_flavour_by_hand():
     assert tt.r_on_ohm(65, 0.85, 0.15, "lp") == pytest.approx(4870.0 / 0.15 * lp)
 
 
-def _rc_arch(arch, rows=128, bits=8, vd=0.8):
+def _rc_arch(arch, rows=128, bits=8, vd=0.8, over=True):
     return with_changes(arch, **{"macro.rows": rows, "macro.dp_split_blocks": 1, "adc.resolution_bits": bits,
-                                 "technology.vdd_digital_v": vd})
+                                 "technology.vdd_digital_v": vd, "circuit.cap_over_cell": over,
+                                 "circuit.c_unit_ff": 0.0, "circuit.cell_transistors": 8})
 
 
-def _settle_by_hand(rows, bits, drive=1.0):
+def _settle_by_hand(rows, bits, drive=1.0, cell_um2=1.0 / 0.9):
     """22nm table: R_sw = 873 ohm um / 0.08 um = 10,912.5 ohm (x the alpha-power drive factor); the cell
     is the larger of 1.5 x 0.1 x 8/6 = 0.2 um2 and its 1.0 fF unit over 0.9 fF/um2 = 1.111 um2, pitch
     1.0541 um; c_cell = 1.0 x 1.2 = 1.2 fF; a cell's line: 1.0541 x 0.2 fF wire + half a 0.78 x 0.08 fF
     gate; R_line = 4 ohm/um x pitch x rows.  tau = R_sw C_cell + 0.38 R_line C_line; settle (b+1) ln 2 tau."""
-    pitch = math.sqrt(1.0 / 0.9)
+    pitch = math.sqrt(cell_um2)
     c_line = rows * (pitch * 0.2 + 0.5 * 0.78 * 0.08) + rows * 1.2
     tau_fs = 10912.5 * drive * 1.2 + 0.38 * (4.0 * pitch * rows) * c_line
     return (bits + 1) * LN2 * tau_fs / 1000.0
@@ -99,6 +100,20 @@ def test_rc_settling_time_by_hand_each_cause_alone(arch):
     assert circuit.period_ps(a, G) == pytest.approx(1000.0)
     want = math.ceil((_driver_by_hand(256) + _settle_by_hand(1024, 8)) / 1000.0)
     assert circuit.derived_values(a, G)["macro.dp_cycles_per_bit"] == want and want > 1
+
+
+def test_a_capacitor_beside_the_cell_shortens_the_column_line_by_hand(arch):
+    """`circuit.cap_over_cell: false`: the unit has its own footprint beside the cell's transistors in the
+    full MOM stack (2.5 fF/um2 at 22nm): the cell is 0.2 + 1.0 / 2.5 = 0.6 um2 instead of the larger of 0.2
+    and 1.0 / 0.9 = 1.111 um2 over it, so every pitch of the column line is sqrt(0.6) = 0.7746 um: the
+    line's resistance and wire shrink, its cells' 1.2 fF each stay; the switched capacitance is the same."""
+    over, beside = _rc_arch(arch, rows=1152), _rc_arch(arch, rows=1152, over=False)
+    assert circuit.geometry(beside, G)["cell_um2"] == pytest.approx(0.2 + 1.0 / 2.5)
+    assert circuit.geometry(over, G)["cell_um2"] == pytest.approx(1.0 / 0.9)
+    assert circuit.settle_ps(beside, G) == pytest.approx(_settle_by_hand(1152, 8, cell_um2=0.6), rel=1e-9)
+    assert circuit.settle_ps(over, G) == pytest.approx(_settle_by_hand(1152, 8), rel=1e-9)
+    assert circuit.settle_ps(beside, G) < 0.75 * circuit.settle_ps(over, G)
+    assert circuit.capacitances(beside, G)["cell"] == circuit.capacitances(over, G)["cell"] == pytest.approx(1.2)
 
 
 def _driver_by_hand(cols, per_cell=2 * 0.78 * 0.08):
@@ -286,7 +301,8 @@ def test_extends_with_more_rows_grows_the_periphery_and_slows_the_lines(tmp_path
     from tlm.config.arch import load_arch
     big = tmp_path / "big.yaml"
     big.write_text(f"extends: {root / 'configs' / 'imagine.yaml'}\nname: big\nmacro:\n  rows: 2304\n")
-    a, b = load_arch(root / "configs" / "imagine.yaml"), load_arch(big)
+    over = {"circuit.cap_over_cell": True}  # the derivation's cell: 1 fF over 0.9 fF/um2
+    a, b = with_changes(load_arch(root / "configs" / "imagine.yaml"), **over), with_changes(load_arch(big), **over)
     va, vb = circuit.derived_values(a, G), circuit.derived_values(b, G)
     chain = _chain_by_hand(_digital_row_ff(math.sqrt(1.0 / 0.9)))  # per row: the row's load is unchanged
     assert va["macro.periphery_area_mm2"] == pytest.approx((1408 * 30 * 0.1 + 1152 * chain) / 1e6)
@@ -326,6 +342,7 @@ def test_periphery_counts_a_word_line_per_stored_weight_set(arch):
     8 x 1152 + 256 = 9,472 lines, 28,416 um2, and its transistors (1.5 x 0.1 x 8/6 x 8 = 1.6 um2) now set
     the pitch (1.2649 um): 96.71 fF a row, 27.55 um2 a chain."""
     p1, p8 = math.sqrt(1.0 / 0.9), math.sqrt(1.6)
+    arch = with_changes(arch, **{"circuit.cap_over_cell": True})
     assert _chain_by_hand(_digital_row_ff(p1)) == pytest.approx(24.48, rel=1e-3)
     assert circuit.areas(arch, G)["periphery_mm2"] == pytest.approx(
         (1408 * 30 * 0.1 + 1152 * _chain_by_hand(_digital_row_ff(p1))) / 1e6)
@@ -340,7 +357,8 @@ def test_a_multi_level_row_dac_carries_the_chain_to_its_row(arch):
     and a pitch of wire per column, 256 x (1.0541 x 0.2 + 1.2) = 361.17 fF; the DAC drives it, so its area
     holds the chain (102.9 um2) beside its 4 bits of logic (4 x 12 x 0.1 um2), and the periphery keeps only
     the lines (1408 x 3 um2, no digital row chains).  Twice the columns: twice the load and the chain."""
-    ml = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4})
+    ml = with_changes(arch, **{"macro.input_drive": "multi_level", "macro.input_dac_bits": 4,
+                               "circuit.cap_over_cell": True})
     load = 256 * (math.sqrt(1.0 / 0.9) * 0.2 + 1.2)
     assert _chain_by_hand(load) == pytest.approx(102.9, rel=1e-3)
     ar = circuit.areas(ml, G)

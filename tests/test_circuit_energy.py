@@ -12,7 +12,14 @@ from tlm.hw import macro as hw_macro
 G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
      "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
 GATE_22 = 0.78 * 0.08  # a minimum switch's gate at 22nm: 0.78 fF/um x 0.08 um
-PITCH_22 = math.sqrt(1.0 / 0.9)  # IMAGINE's cell: its 1.0 fF unit over 0.9 fF/um2 = 1.111 um2
+PITCH_22 = math.sqrt(1.0 / 0.9)  # the cell of `arch` below: its 1.0 fF unit over 0.9 fF/um2 = 1.111 um2
+
+
+@pytest.fixture
+def arch(arch):
+    """IMAGINE with its capacitor over the cell (the geometry these derivations state; the shipped config
+    places it beside the cell, tests/test_circuit.py derives that one)."""
+    return with_changes(arch, **{"circuit.cap_over_cell": True})
 
 
 def test_row_driver_energy_counts_its_buffer_chain(arch):

@@ -9,6 +9,8 @@ assignment) -> hw/controller.py (tile and layer schedule) -> hw/* (energy per ev
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from tlm.hw import adc as hw_adc
@@ -31,7 +33,7 @@ STREAM_BOUND_MIN_BATCH = 4  # a stream's bound (`_unbeatable`) from this batch o
 # first, is rarely far from pipelined); resident's bound (a sum over layers) is asked for at every batch
 
 
-def policy_plans(arch, wl, input_density=None, steady=False, record=None):
+def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=None, lazy=False):
     """The plans and counts (`counts`) of every concrete policy that may be best for `mapping.policy: auto`,
     sharing what their plans have in common (tlm/mapping/plan.build_plan): ({policy: (arch with that
     policy, its plan, per-layer arrays, busy cycles, clock cycles)}, [(policy, why it was skipped)]).
@@ -39,11 +41,16 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
     policy a lower bound of whose cycles exceeds the cycles of a policy already counted (`_unbeatable`): it
     cannot win, its schedule is not built; and replicate when it is pipelined's very run (`_as_pipelined`).
     With PRUNE False only the first are skipped (the same choice, tested).  `record`: a set noting every
-    architecture field read (tlm/mapping/reuse.recording)."""
+    architecture field read (tlm/mapping/reuse.recording); `stats`: a dict kept by a sweep between its
+    points (`_worth_asking`); `lazy`: a streamed policy's counts are left None (`cycles_of` reads its
+    cycles off its schedule; `counted` counts it when asked)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
-    shared = {}  # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan)
+    kept = _kept(rec, arch, wl)
+    # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan); the assignments
+    # (and what they start from) once per architecture and layers (`_kept`)
+    shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
     # replicate before pipelined, resident last: replicate is at least as fast on most networks, so a large
     # batch's pipelined schedule, and often resident's, is not needed at all (`_unbeatable`); the results are
     # listed in CONCRETE order
@@ -61,37 +68,120 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None):
                 skipped.append((p, "no copies, every tile where pipelined puts it: pipelined's run, which wins "
                                    "the tie"))
                 continue
-            if PRUNE and _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
+            if PRUNE and _worth_asking(stats, p, plans) and _asked(stats, p, plans, _unbeatable(
+                    rec, arch, wl, p, plans, shared, skipped, input_density)):
                 continue
         try:
-            ap = mapper.with_policy(arch, p)
+            ap = _with_policy(shared, arch, p)
             plan = build_plan(rec(ap), wl, input_density, shared=shared, steady=steady)
         except InputError as e:
             if p == "sequential":
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
             continue
-        plans[p] = (ap, plan, *counts(rec(ap), wl, plan))
+        plans[p] = (ap, plan, None, None, None) if lazy and p in mapper.STREAM else (
+            ap, plan, *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
 
 
+BOUND_GIVE_UP = 16  # bounds of one kind that a sweep asked without one skip: asked only every BOUND_PROBE-th
+BOUND_PROBE = 16  # time after that, in that sweep (a bound that skips again is asked every time again)
+
+
+def _worth_asking(stats, p, plans) -> bool:
+    """Is `_unbeatable` worth asking for policy `p`, `plans` counted so far?  Always, outside a sweep.  In a
+    sweep (`stats`, kept between its points), a kind of bound -- the policy, and whether it is compared
+    with sequential alone or with a policy that overlaps more -- that skipped nothing in BOUND_GIVE_UP
+    tries is asked once in BOUND_PROBE after (on most grids replicate, counted first, beats sequential at
+    every point: its bound costs a one-image walk and never skips).  The choice is the same either way
+    (a bound only ever skips a policy that cannot win); only a sweep's work changes, and its rows hold no
+    note (registry.run_group brief)."""
+    if stats is None:
+        return True
+    k = ("bound", p, len(plans) > 1)
+    hit, miss, held = stats.get(k, (0, 0, 0))
+    if hit or miss < BOUND_GIVE_UP:
+        return True
+    stats[k] = (hit, miss, held + 1)
+    return held % BOUND_PROBE == BOUND_PROBE - 1
+
+
+def _asked(stats, p, plans, got) -> bool:
+    """`got` (the answer of `_unbeatable`: True, False, or None when it had no bound to compare), noted in
+    `stats` (`_worth_asking`)."""
+    if stats is not None and got is not None:
+        k = ("bound", p, len(plans) > 1)
+        hit, miss, held = stats.get(k, (0, 0, 0))
+        stats[k] = (hit + got, miss + (not got), held)
+    return bool(got)
+
+
+def _with_policy(shared, arch, p):
+    """`arch` with policy `p`, made once per auto run, or per architecture object (`_kept`): the bounds,
+    the assignments and the plan of one policy read the same architecture."""
+    archs = shared["kept"].setdefault("policy_archs", {})
+    ap = archs.get(p)
+    if ap is None:
+        ap = archs[p] = mapper.with_policy(arch, p)
+    return ap
+
+
 def _inputs(rec, arch, wl, plans, shared):
     """(the compute layers' Mapping, their indices, layer_row_cycles, digital ops per layer) of the
-    sequential plan, computed once per auto run (in `shared`, which the plans read too); None without a
-    compute layer."""
+    sequential plan, computed once per auto run (in `shared`, which the plans read too) or per
+    architecture and layers (`_kept`); None without a compute layer."""
     seq = plans["sequential"][1]
     m = seq.mapping
     if m is None:
         return None
-    comp = [int(i) for i in seq.comp_idx]
-    rc = shared.get("row_cycles")
-    if rc is None:
-        rc = shared["row_cycles"] = mapper.layer_row_cycles(rec(arch), wl, m, comp)
-    ops = shared.get("ops")
-    if ops is None:
-        ops = shared["ops"] = [digital_ops(l) for l in wl.layers]
-    return m, comp, rc, ops
+    got = shared.get("inputs")
+    if got is None:
+        got = shared["kept"].get("inputs")
+        if got is None:
+            comp = seq.comp_idx.tolist()
+            got = (m, comp, mapper.layer_row_cycles(rec(arch), wl, m, comp), [digital_ops(l) for l in wl.layers])
+            shared["kept"]["inputs"] = got
+        shared["inputs"] = got
+        shared["row_cycles"] = got[2]
+    return got
+
+
+_KEPT = {}  # (id(arch), ids of the layers) -> (arch, layers, a dict), the least recently used first
+MAX_KEPT = 64
+_KEPT_LOCK = threading.Lock()
+
+
+def clear_kept() -> None:
+    """Forget what auto keeps between runs (`_kept`; the assignments and packings of
+    tlm/mapping/assign.clear_kept)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
+    mapper.clear_kept()
+
+
+def _kept(rec, arch, wl) -> dict:
+    """A dict of what an auto run derives from the architecture and the layers alone -- the policies'
+    architectures, the compute layers' Mapping, row cycles and digital ops, the assignments' memo
+    (tlm/mapping/assign.assign) --, the same for the next run on the same architecture and layer objects
+    (a sweep's points that differ in the batch only).  Its values are shared: read them, do not change
+    them.  A new dict when the fields read are recorded (registry.run_group: each first run must read
+    them)."""
+    if rec(arch) is not arch:
+        return {}
+    key = (id(arch), *map(id, wl.layers))
+    with _KEPT_LOCK:
+        got = _KEPT.pop(key, None)
+        if got is not None:
+            _KEPT[key] = got
+    if got is not None and got[0] is arch and all(a is b for a, b in zip(got[1], wl.layers)):
+        return got[2]
+    d = {}
+    with _KEPT_LOCK:
+        _KEPT[key] = (arch, tuple(wl.layers), d)  # (holding them: their ids stay theirs)
+        while len(_KEPT) > MAX_KEPT:
+            _KEPT.pop(next(iter(_KEPT)))
+    return d
 
 
 def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
@@ -105,7 +195,7 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
     m, _comp, rc, ops = got
     memo = shared.setdefault("assign", {})
     try:
-        asg = {p: mapper.assign(rec(mapper.with_policy(arch, p)), wl, p, ops, m=m, rc=rc, memo=memo)
+        asg = {p: mapper.assign(rec(_with_policy(shared, arch, p)), wl, p, ops, m=m, rc=rc, memo=memo)
                for p in mapper.STREAM}
     except InputError:
         return False  # (the plans say why)
@@ -113,32 +203,33 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
     return a.places == b.places and a.replicas == b.replicas
 
 
-def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density) -> bool:
+def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
     """Objective throughput: is a lower bound of policy `p`'s cycles above the fewest cycles counted so far?
-    (Then it is skipped, with the reason: it cannot win, its plan and schedule are not built.)  The bounds
+    (Then it is skipped, with the reason: it cannot win, its plan and schedule are not built.)  None: no
+    bound to compare (another objective, a measured density, a small batch for a stream, no assignment).  The bounds
     (tlm/mapping/bounds.py): resident, its layers one after the other with the image transfers; a stream,
     each resource's work after the earliest its first job can start and before what must follow its last."""
     from tlm.mapping.bounds import layer_by_layer_bound, stream_bound
     a = rec(arch)
     if a.mapping.objective != "throughput" or input_density is not None:
-        return False
+        return None
     got = _inputs(rec, arch, wl, plans, shared)
     if got is None:
-        return False
+        return None
     m, comp, rc, ops = got
     if p in mapper.STREAM:
         if wl.batch < STREAM_BOUND_MIN_BATCH:
-            return False
-        ap = rec(mapper.with_policy(arch, p))
+            return None
+        ap = rec(_with_policy(shared, arch, p))
         try:
             asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=shared.setdefault("assign", {}))
         except InputError:
-            return False  # (the plan says why)
+            return None  # (the plan says why)
         lb, what = stream_bound(ap, wl, asg, ops, m=m, rc=rc), "its jobs' chains and busiest block take at least"
     else:
         lb, what = layer_by_layer_bound(a, wl, m, comp, rc, ops), "its layers one after the other take at least"
-    best = min(plans, key=lambda q: (int(plans[q][2]["cycles"].sum()), mapper.CONCRETE.index(q)))
-    c = int(plans[best][2]["cycles"].sum())
+    best = min(plans, key=lambda q: (cycles_of(plans[q]), mapper.CONCRETE.index(q)))
+    c = cycles_of(plans[best])
     if lb <= c:
         return False
     skipped.append((p, f"{what} {lb:,} cycles, more than {best}'s {c:,} in all"))
@@ -162,17 +253,68 @@ def choose(arch, runs, skipped, summaries=None):
     return best, note
 
 
-def choose_policy(arch, wl, input_density=None, steady=False):
+def choose_policy(arch, wl, input_density=None, steady=False, brief=False, stats=None):
     """`mapping.policy: auto` (asked by tlm/engines/registry.py): the bound of every concrete policy that
     fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
     note saying why, its plan: built once, for the engine that executes it).  `steady`: the plans are the
     analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
-    build_plan), not for an engine that executes every job."""
-    plans, skipped = policy_plans(arch, wl, input_density, steady)
+    build_plan), not for an engine that executes every job.  `brief`: no note (None), and only the Results
+    the choice reads are made (`_brief_choice`): a sweep's row reads the chosen Result only.  `stats`: a
+    dict a sweep keeps between its points (`_worth_asking`)."""
+    plans, skipped = policy_plans(arch, wl, input_density, steady, stats=stats, lazy=brief)
+    if brief:
+        best, res = _brief_choice(arch, wl, plans)
+        return best, res, None, plans[best][1]
     runs = {p: _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
             for p, (ap, plan, pl, busy, clock) in plans.items()}
     best, note = choose(arch, runs, skipped)
     return best, runs[best], note, plans[best][1]
+
+
+def _brief_choice(arch, wl, plans):
+    """The policy `choose` picks among `plans` (policy_plans) and its Result, making only the Results the
+    choice reads (`contenders`)."""
+    runs = {}
+    for p in contenders(arch.mapping.objective, {p: cycles_of(x) for p, x in plans.items()}):
+        ap, plan, pl, busy, clock = counted(wl, plans[p])
+        runs[p] = _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
+    best = brief_best(arch.mapping.objective, runs)
+    return best, runs[best]
+
+
+def cycles_of(entry) -> int:
+    """The cycles of a policy_plans entry: its counts' sum, or a streamed policy's uncounted (lazy) schedule's
+    makespan, the same number (mapper.apply shares the makespan out over the rows exactly: clock_shares)."""
+    pl = entry[2]
+    return int(pl["cycles"].sum()) if pl is not None else int(entry[1].schedule.makespan)
+
+
+def counted(wl, entry):
+    """A policy_plans entry with its counts (`counts`, made now when lazy)."""
+    if entry[2] is not None:
+        return entry
+    ap, plan = entry[:2]
+    return (ap, plan, *counts(ap, wl, plan))
+
+
+def contenders(objective, cycles) -> list:
+    """The policies of `cycles` ({policy: its cycles}) that `choose` may pick: with objective throughput
+    the score is (cycles, energy), so a policy with more cycles than the fewest cannot win and needs no
+    counts, energies, nor a Result; with another objective every one."""
+    if objective != "throughput" or len(cycles) == 1:
+        return list(cycles)
+    fewest = min(cycles.values())
+    return [p for p in cycles if cycles[p] == fewest]
+
+
+def brief_best(objective, runs):
+    """`choose`'s pick among `runs` (policy -> Result), without their summaries: each score reads the
+    energy per inference exactly as Result.summary computes it (the same float), so the pick is the same
+    (tested)."""
+    if len(runs) == 1:
+        return next(iter(runs))
+    return min(runs, key=lambda p: (mapper.score(runs[p], objective, {
+        "energy_per_inference_pj": runs[p].on_chip_energy_pj / runs[p].batch}), mapper.CONCRETE.index(p)))
 
 
 def _compute_layers(arch, plan, pl, busy) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tlm.mapping.mapper import with_policy
 
 DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
 
@@ -29,26 +28,28 @@ class Resolved(NamedTuple):
     bound: object  # the analytic Result of the chosen policy (auto only), or None
 
 
-def resolve_policy(arch, wl, input_density=None, steady=False) -> Resolved:
+def resolve_policy(arch, wl, input_density=None, steady=False, brief=False, stats=None) -> Resolved:
     """`auto` -> the best concrete policy for `mapping.objective`; any other policy as it is.  `steady`:
-    for the analytic engine, which executes no plan (tlm/engines/analytic.choose_policy)."""
+    for the analytic engine, which executes no plan; `brief`: no note; `stats`: kept by a sweep between its
+    points (tlm/engines/analytic.choose_policy)."""
     if arch.mapping.policy != "auto":
         return Resolved(arch, None, None, None)
     from tlm.engines.analytic import choose_policy
-    best, res, note, plan = choose_policy(arch, wl, input_density, steady)
-    return Resolved(with_policy(arch, best), plan, note, res)
+    best, res, note, plan = choose_policy(arch, wl, input_density, steady, brief, stats)
+    return Resolved(res.arch, plan, note, res)  # (res.arch: `arch` with policy `best`)
 
 
 def _as_given(res, arch, r: Resolved):
-    if r.note is not None:  # the configuration as given (auto); the choice is in extra["mapping"] and the note
+    if r.bound is not None:  # the configuration as given (auto); the choice is in extra["mapping"] and the note
         res.arch = arch
-        res.notes.append(r.note)
+        if r.note is not None:
+            res.notes.append(r.note)
     return res
 
 
-def _analytic(arch, wl, options=None):
+def _analytic(arch, wl, options=None, brief=False, stats=None):
     d = getattr(options, "input_density", None)
-    r = resolve_policy(arch, wl, d, steady=True)
+    r = resolve_policy(arch, wl, d, steady=True, brief=brief, stats=stats)
     if r.bound is not None:  # auto ran the chosen policy's bound already
         return _as_given(r.bound, arch, r)
     from tlm.engines.analytic import simulate
@@ -85,7 +86,7 @@ GIVE_UP = 8  # groups of one point and none larger: the rest are run one by one 
 # settings; recording what a point reads costs about half a run)
 
 
-def run_group(archs, wl, input_density=None, state=None) -> list:
+def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     """`ENGINES["analytic"](arch, wl)` of every architecture in `archs` (one workload), each a Result equal
     to its own run, or the exception its own run raises.  Points that agree on every field the plans,
     the counts and the cycles read (recorded through the first point: tlm/mapping/reuse.recording) and on
@@ -93,7 +94,9 @@ def run_group(archs, wl, input_density=None, state=None) -> list:
     capacitances, the clock) differ, and the energy formulas of tlm/hw evaluate all of them at once,
     given arrays (tlm/engines/analytic.energies).  `auto` is resolved per point on its own numbers.  The
     Results of a group share their per-layer arrays: read them, do not change them.  `state`: a dict kept
-    by the caller between calls of one sweep (how many groups had one point, how many more)."""
+    by the caller between calls of one sweep (how many groups had one point, how many more).  `brief` (a
+    sweep, which writes each Result's row only): auto's Results carry no note, and the policies that
+    cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same."""
     from tlm.engines import analytic
     out = [None] * len(archs)
     todo = list(range(len(archs)))
@@ -102,13 +105,13 @@ def run_group(archs, wl, input_density=None, state=None) -> list:
         i0 = todo[0]
         if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
             for i in todo:
-                out[i] = _one(archs[i], wl, input_density)
+                out[i] = _one(archs[i], wl, input_density, brief, st)
             break
         read = set()
         try:
             runs, skipped = _counted(analytic, archs[i0], wl, input_density, read)
         except Exception:  # noqa: BLE001  (its own run says what went wrong)
-            out[i0] = _one(archs[i0], wl, input_density)
+            out[i0] = _one(archs[i0], wl, input_density, brief, st)
             todo = todo[1:]
             st["alone"] = st.get("alone", 0) + 1
             continue
@@ -126,15 +129,15 @@ def run_group(archs, wl, input_density=None, state=None) -> list:
             group = [i0]
             es = {p: analytic.energies(archs[i0], plan, pl, clock) for p, (plan, pl, busy, clock) in runs.items()}
         for k, i in enumerate(group):
-            out[i] = _pick(analytic, archs[i], wl, runs, es, k, skipped)
+            out[i] = _pick(analytic, archs[i], wl, runs, es, k, skipped, brief)
         done = set(group)
         todo = [i for i in todo if i not in done]
     return out
 
 
-def _one(arch, wl, input_density):
+def _one(arch, wl, input_density, brief=False, state=None):
     try:
-        return run("analytic", arch, wl, input_density=input_density)
+        return _analytic(arch, wl, _Options({"input_density": input_density}), brief, state if brief else None)
     except Exception as e:  # noqa: BLE001
         return e
 
@@ -151,8 +154,13 @@ def _counted(analytic, arch, wl, d, read):
     return {arch.mapping.policy: (plan, *analytic.counts(recording(arch, read), wl, plan))}, None
 
 
-def _pick(analytic, arch, wl, runs, es, k, skipped):
-    """Point k of a group: its Result (the chosen policy's, with auto's note, as `_analytic` gives it)."""
+def _pick(analytic, arch, wl, runs, es, k, skipped, brief=False):
+    """Point k of a group: its Result (the chosen policy's, with auto's note unless `brief`, as `_analytic`
+    gives it)."""
+    if brief and skipped is not None:
+        keep = analytic.contenders(arch.mapping.objective, {p: int(x[1]["cycles"].sum()) for p, x in runs.items()})
+        res = {p: analytic._result(arch, wl, *runs[p][:2], es[p][k], dict(runs[p][2])) for p in keep}
+        return res[analytic.brief_best(arch.mapping.objective, res)]
     res = {p: analytic._result(arch, wl, plan, pl, es[p][k], dict(busy)) for p, (plan, pl, busy, _c) in runs.items()}
     if skipped is None:
         return next(iter(res.values()))

@@ -3,6 +3,7 @@ of the slowest stages onto spare macros.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import field
 
 import numpy as np
@@ -13,7 +14,7 @@ from tlm.hw.macro import block_rows
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_PACK_TILES
-from tlm.mapping.packing import Place, comp_mapping, pack_balanced, packing, residency_bound
+from tlm.mapping.packing import Place, comp_mapping, pack_balanced, packing, residency_bound, shape_key
 
 
 @record
@@ -105,10 +106,54 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
     got = memo.get(("assignment", policy)) if memo is not None else None
     if got is not None:  # (auto's bound asked for it before the plan did: tlm/engines/analytic._unbeatable)
         return got
-    asg = _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo)
+    key = None
+    if rc is not None:  # the same assignment as an earlier point's that read the same values (`_kept_key`)
+        key = _kept_key(arch, wl, policy, rc, memo)
+        with _LOCK:
+            asg = _KEPT.pop(key, None)
+            if asg is not None:
+                _KEPT[key] = asg
+    if key is None or asg is None:
+        asg = _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo)
+        if key is not None:
+            with _LOCK:
+                _KEPT[key] = asg
+                while len(_KEPT) > MAX_KEPT:
+                    _KEPT.pop(next(iter(_KEPT)))
     if memo is not None:
         memo[("assignment", policy)] = asg
     return asg
+
+
+# A resident policy's assignment reads the macro geometry and count, each compute layer's weight shape,
+# precision, output rows and row cycles (`_kept_key`), nothing else: kept for the next point that reads the
+# same values (a sweep's points that differ in the batch, the supplies, the DMA... share it).  Shared:
+# read it, do not change it.
+_KEPT = {}  # _kept_key -> Assignment, the least recently used first
+MAX_KEPT = 256
+_LOCK = threading.Lock()
+
+
+def clear_kept() -> None:
+    """Forget the assignments and packings kept between runs (`_KEPT`, packing._PACKINGS)."""
+    from tlm.mapping import packing as _packing
+    with _LOCK:
+        _KEPT.clear()
+    with _packing._LOCK:
+        _packing._PACKINGS.clear()
+
+
+def _kept_key(arch, wl, policy, rc, memo=None) -> tuple:
+    """Everything `_resident_assign` reads (a refusal is not kept: its message names the files): the
+    policy, the macros, the tiles' rectangles (packing.shape_key) and each compute layer's output rows
+    and row cycles.  `memo`: assign's, where the part every policy shares is kept."""
+    common = memo.get("kept_key") if memo is not None else None
+    if common is None:
+        comp, key = shape_key(arch, wl)
+        common = (arch.macro.count, key, tuple((_hw(wl.layers[i].out_shape)[0], *rc[i]) for i in comp))
+        if memo is not None:
+            memo["kept_key"] = common
+    return (policy, *common)
 
 
 def _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo) -> Assignment:
@@ -127,7 +172,7 @@ def _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo) -> Assignmen
     if packed is None and memo is not None:
         packed = memo.get("packing")
     if packed is None:
-        packed = packing(arch, wl, mm)
+        packed = packing(arch, wl, mm, memo.get("kept_key", (None, None))[1] if memo is not None else None)
         if memo is not None:
             memo["packing"] = packed
     rects, m, comp, items, need, where = packed

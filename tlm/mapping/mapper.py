@@ -59,6 +59,7 @@ from tlm.mapping.assign import (  # noqa: F401  (the mapper's API)
     arch_file,
     assign,
     chunk_ids,
+    clear_kept,
     layer_row_cycles,
     need_rows,
     row_cycles,

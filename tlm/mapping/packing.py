@@ -3,6 +3,7 @@ first-fit decreasing onto shelves, and the balanced spread.  The rule is describ
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import field
 
 import numpy as np
@@ -159,11 +160,43 @@ def pack_balanced(arch, items, work, N, tall_first=False):
 
 
 # ---- the assignment ---------------------------------------------------------------------------------
-def packing(arch, wl, m=None):
+def packing(arch, wl, m=None, key=None):
     """What every policy's assignment starts from, the same for all of them: (tile rectangles, Mapping,
     compute layer indices, the items packed, macros_for_residency, the first-fit-decreasing places).
-    Depends on the macro geometry and the workload only.  `m`: the compute layers' Mapping if known."""
+    Depends on the macro geometry and the compute layers' weight shapes and precisions only (`shape_key`):
+    kept for the next run that has the same (a sweep's points that differ in timing, macro count or batch
+    share it).  Shared: read it, do not change it.  `m`: the compute layers' Mapping, `key`: shape_key's, if
+    known."""
+    if key is None:
+        key = shape_key(arch, wl)[1]
+    with _LOCK:
+        got = _PACKINGS.pop(key, None)
+        if got is not None:
+            _PACKINGS[key] = got
+            return got
     rects, m, comp = tile_rects(arch, wl, m)
     items = [((i, k, 0), u, h, w) for i in comp for k, (u, h, w) in enumerate(rects[i])]
     need, where = pack_ffd(arch, items) if items else (0, {})
-    return rects, m, comp, items, need, where
+    got = rects, m, comp, items, need, where
+    with _LOCK:
+        _PACKINGS[key] = got
+        while len(_PACKINGS) > MAX_PACKINGS:
+            _PACKINGS.pop(next(iter(_PACKINGS)))
+    return got
+
+
+_PACKINGS = {}  # shape_key -> packing's answer, the least recently used first
+MAX_PACKINGS = 64
+_LOCK = threading.Lock()
+
+
+def shape_key(arch, wl) -> tuple:
+    """(the compute layers' indices, everything the tiles' rectangles and their packing read): the macro's
+    rows, columns and DP-split blocks, and per compute layer its index, kernel, channels, groups and
+    weight bits (the Mapping, tlm/mapping/geometry.map_layers, and the tiles, geometry.tile_grid, read
+    these and nothing else of a layer)."""
+    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    mc = arch.macro
+    return comp, (mc.rows, mc.columns, mc.dp_split_blocks,
+                  tuple((i, tuple(l.kernel), l.c_in, l.c_out, l.groups, l.bits_w)
+                        for i, l in ((i, wl.layers[i]) for i in comp)))

@@ -217,11 +217,13 @@ class Plan:
         self.multi = self.schedule = None
         self.mapping_desc = None
         from tlm.mapping import mapper
-        ops_img = [digital_ops(l) for l in layers]
         m = self.mapping
         if shared is None:
             shared = {}
         if policy != "sequential" and len(comp):
+            ops_img = shared.get("ops_img")  # (digital ops per image of each layer: one list per shared dict)
+            if ops_img is None:
+                ops_img = shared["ops_img"] = [digital_ops(l) for l in layers]
             self._resident(arch, wl, policy, shared, ops_img, steady)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(
             arch, wl, "sequential", m=m, memo=shared.setdefault("assign", {})), self.schedule, m=m)

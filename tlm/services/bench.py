@@ -110,9 +110,12 @@ def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
 
 
 def cold() -> None:
-    """Forget the plans, steady-state base runs and stream bounds kept for later runs (tlm/mapping/reuse.py,
-    steady.py, bounds.py): a repeat then costs what one run of a new point costs, not a cache hit."""
+    """Forget the plans, steady-state base runs, stream bounds, assignments and packings kept for later runs
+    (tlm/mapping/reuse.py, steady.py, bounds.py, assign.py; tlm/engines/analytic.clear_kept): a repeat then
+    costs what one run of a new point costs, not a cache hit."""
+    from tlm.engines import analytic
     from tlm.mapping import bounds, replicate, reuse, steady
+    analytic.clear_kept()
     reuse.clear()
     with bounds._LOCK:
         bounds._TERMS.clear()

@@ -134,8 +134,8 @@ def _analytic_results(job: Job, built: dict) -> dict:
         by_wl.setdefault(id(wl), (wl, []))[1].append(i)
     results = {}
     for wl, idx in by_wl.values():
-        for i, r in zip(idx, run_group([built[i][0] for i in idx], wl, d, state=_cached(job)[2])):
-            results[i] = r
+        got = run_group([built[i][0] for i in idx], wl, d, state=_cached(job)[2], brief=True)  # (rows only)
+        results.update(zip(idx, got))
     return results
 
 
