@@ -54,11 +54,11 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 94.64,
-    "pulse_fo4": 28.24,
-    "cap_parasitic": 0.6,
-    "sar_logic_inv": 1232.0,
+    "decision_fo4": 100.7,
+    "pulse_fo4": 29.98,
+    "cap_parasitic": 0.5057,
+    "sar_logic_inv": 1202.0,
     "cell_area_factor": 1.0,
-    "driver_cells": 186.6,
+    "driver_cells": 182.5,
     "logic_cells": 30.0,
 }
