@@ -55,7 +55,15 @@ def _sweep(sets, policy, out, wl=WL, points=1000):
     t = time.process_time()
     text, _ = sweep.run_sweep(job, out)
     assert text.count("\n") == 1 + points
+    assert _statuses(text) == {"ok"}, _statuses(text)  # an erroring point is fast, not a result
     return time.process_time() - t, job
+
+
+def _statuses(text):
+    """The distinct `status` cells of a sweep's CSV text (tlm/services/sweep/evaluate.py: `ok` or why not)."""
+    import csv
+    import io
+    return {row["status"] for row in csv.DictReader(io.StringIO(text))}
 
 
 def test_sweep_1000_points(benchmark, tmp_path):

@@ -79,9 +79,10 @@ def _skipped(note, kind):
 
 
 def _counting(monkeypatch):
-    """Count the plans built per policy and the schedules built (a run from cold caches)."""
+    """Count the plans built per policy and the schedules built, job list or steady state (a run from cold
+    caches)."""
     seen = {"plans": [], "schedules": 0}
-    build_plan, build_schedule = analytic.build_plan, mapper.build_schedule
+    build_plan, build_schedule, steady_schedule = analytic.build_plan, mapper.build_schedule, steady.steady_schedule
 
     def plan(a, *args, **kw):
         seen["plans"].append(a.mapping.policy)
@@ -91,7 +92,12 @@ def _counting(monkeypatch):
         seen["schedules"] += 1
         return build_schedule(*args, **kw)
     monkeypatch.setattr(analytic, "build_plan", plan)
+    def from_steady(*args, **kw):
+        S = steady_schedule(*args, **kw)
+        seen["schedules"] += S is not None
+        return S
     monkeypatch.setattr(mapper, "build_schedule", schedule)
+    monkeypatch.setattr(steady, "steady_schedule", from_steady)
     reuse.clear()
     with steady._LOCK:
         steady._CACHE.clear()

@@ -378,3 +378,19 @@ def test_a_sar_step_logic_has_area_a_flash_comparator_none(arch):
     assert circuit.areas(with_changes(arch, **{"adc.kind": "ramp"}), g)["comparator_um2"] == pytest.approx(24.0)
     assert circuit.areas(with_changes(arch, **{"adc.kind": "flash"}), g)["comparator_um2"] == pytest.approx(4.8)
     assert circuit.step_logic_um2(with_changes(arch, **{"technology.node_nm": 65}), g) == pytest.approx(99.84)
+
+
+def test_a_folded_array_has_a_driver_chain_per_logical_row(arch):
+    """Folded 3x, IMAGINE's 1152 x 256 (its capacitor over the cell) is 384 physical rows of 768 cells; each
+    of the 1152 logical rows has its own input line across the physical row (768 x 1.0541 x 0.2 fF of
+    wire + 256 x 2 x 0.0624 fF of
+    gates = 193.86 fF: tests/test_circuit_energy.py) and its own chain, 193.86 / 3 / 0.1872 x 0.16 =
+    55.23 um2, as the energy counts an input-driver event per logical row; the word-line and column drivers
+    are physical: 384 + 768 = 1152 lines x 3 um2.  Periphery = 3,456 + 1152 x 55.23 = 67,083 um2 (with a
+    chain per physical row it would be 3,456 + 384 x 55.23 = 24,665 um2)."""
+    folded = with_changes(arch, **{"macro.fold": 3, "circuit.cap_over_cell": True})  # 1 fF over 0.9 fF/um2
+    load = 768 * math.sqrt(1.0 / 0.9) * 0.2 + 256 * 2 * _switch_ff()
+    assert _chain_by_hand(load) == pytest.approx(55.23, rel=1e-3)
+    assert circuit.input_lines(folded) == 1152
+    assert circuit.areas(folded, G)["periphery_mm2"] == pytest.approx((1152 * 3.0 + 1152 * _chain_by_hand(load)) / 1e6)
+    assert circuit.areas(folded, G)["periphery_mm2"] == pytest.approx(0.067083, rel=1e-3)

@@ -28,13 +28,13 @@ def _same(x, y):
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """Probe runs of 4, 8, then 16 images (batches from 4 on can take the steady state), cold caches; the
-    plans found (`found`) and a switch for the full schedule (`full()`)."""
+    """Probe runs of 4, else 16 images, cold caches; the plans found (`found`) and a switch for the full
+    schedule (`full()`)."""
     from tlm.mapping import steady
-    monkeypatch.setattr(steady, "PROBES", (4, 8, 16))
+    monkeypatch.setattr(steady, "PROBES", (4, 16))
     monkeypatch.setattr(steady, "_CACHE", {})
     found, real = [], steady._extend
-    monkeypatch.setattr(steady, "_extend", lambda *x: found.append(x[3]) or real(*x))
+    monkeypatch.setattr(steady, "_extend", lambda *x: found.append(x[2]) or real(*x))
 
     def full(on=True):
         monkeypatch.setattr(steady, "steady_schedule", (lambda *a, **k: None) if on else real_steady)
@@ -73,8 +73,9 @@ def test_steady_state_is_the_full_schedule(root, fresh, name, config, macros, ch
 
 
 def test_scheduled_images_stay_bounded_as_the_batch_grows(root, monkeypatch):
-    """Batches 50 and 400 schedule the same jobs (the probe runs), never the batch's own job list; and the
-    350 images more take 350 periods, each the bottleneck's work per image (macro3's conv1 rows)."""
+    """Batches 50 and 400 schedule the same jobs (the probe run, the first size's job list: its state
+    repeats within it), never the batch's own; and the 350 images more take 350 periods, each the
+    bottleneck's work per image (macro3's conv1 rows)."""
     from tlm.mapping import schedule, steady
     monkeypatch.setattr(steady, "_CACHE", {})
     jobs, real = [], schedule._time
@@ -88,8 +89,10 @@ def test_scheduled_images_stay_bounded_as_the_batch_grows(root, monkeypatch):
         r = analytic(a, dataclasses.replace(wl, batch=B))
         counts.append(sum(jobs))
         ms.append(r.extra["mapping"])
-    J = 66  # jobs per image of this stream (one per output row and copy, digital rows, the image in and out)
-    assert counts[0] == counts[1] <= 2 * sum(steady.PROBES) * J
+    # jobs per image: one per output row (conv1's 28 rows over its 3 copies, pool1 14, conv2 14, pool2 7,
+    # flatten 1), fc's one row on each of the 2 macros holding its 2 row tiles, the image in and out
+    J = 28 + 14 + 14 + 7 + 1 + 2 + 2
+    assert counts[0] == counts[1] == steady.PROBES[0] * J
     assert ms[1]["makespan_cycles"] - ms[0]["makespan_cycles"] == 350 * ms[1]["stage_cycles"][ms[1]["bottleneck"]]
 
 
@@ -113,3 +116,74 @@ def test_inputs_are_paced_by_the_initiation_interval(arch):
     assert S.makespan == 1204
     one = build_plan(a, dataclasses.replace(wl, batch=1)).schedule
     assert one.ii == 0  # one image: nothing to pace
+
+
+def test_batches_up_to_the_repeat_come_from_the_probe_run(root, monkeypatch):
+    """mnist_cnn on 2 macros and 2 DMA channels, replicate: its state repeats from an image m >= 2 on, so
+    batches 2 .. m are the probe run up to their last image's release, then without it (listsched._time
+    forks), and m + 1 .. 20 lay out its period over a base run of m + 1 .. m + k images (forks too): the 19
+    batches schedule one job list, the probe's (their numbers: test_steady_state_is_the_full_schedule)."""
+    from tlm.mapping import schedule, steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    runs, real = [], schedule._time
+    monkeypatch.setattr(schedule, "_time", lambda S, *x: runs.append(len(S.res)) or real(S, *x))
+    wl = load_workload(root / "workloads" / "mnist_cnn.yaml")
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"),
+                                 **{"macro.count": 2, "dma.channels": 2}), "replicate")
+    for B in range(2, 21):
+        analytic(a, dataclasses.replace(wl, batch=B))
+    (P,) = steady._CACHE.values()
+    assert P.m >= 2 and P.m + P.k < 20  # (batches below and past the repeat)
+    assert len(runs) == 1 and sorted(P.forks) == list(range(2, P.m + P.k + 1))
+
+
+def test_kept_job_costs_follow_the_fields_they_read(root):
+    """schedule.one_image keeps its jobs' cycles per skeleton, row cycles, digital ops and image bits, and
+    the values of the architecture fields they read: a DMA twice as wide halves the image transfers
+    (ResNet-8's 3 x 32 x 32 x 8-bit image: latency + 24,576 / rate cycles), never the kept costs; and a
+    recording architecture notes the fields on a hit too (tlm/mapping/reuse.py shares plans by them)."""
+    from tlm.mapping import reuse, schedule
+    from tlm.mapping.plan import build_plan, digital_ops
+    wl = load_workload(root / "workloads" / "resnet8.yaml")
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 4}), "pipelined")
+    p = build_plan(a, wl)
+    ops = [digital_ops(l) for l in wl.layers]
+    schedule.clear_skeletons()
+
+    def image_in(arch):
+        _k, sk, spec, *_ = schedule.one_image(arch, wl, p.multi, ops, p.mapping)
+        return spec[sk.spec_of[0]]  # (job 0: the image's input transfer)
+    lat, rate = a.dma.latency_cycles, a.dma.bandwidth_bits_per_cycle
+    assert image_in(a) == lat + -(-24576 // rate)
+    wide = with_changes(a, **{"dma.bandwidth_bits_per_cycle": 2 * rate})
+    assert image_in(wide) == lat + -(-24576 // (2 * rate))
+    assert image_in(a) == lat + -(-24576 // rate)
+    read = set()
+    assert image_in(reuse.recording(a, read)) == lat + -(-24576 // rate)  # (a hit: the costs of `a`)
+    assert ("dma", "bandwidth_bits_per_cycle") in read
+
+
+def test_a_streams_dependencies_are_image_0s_shifted():
+    """schedule.ImageDeps: 3 jobs an image (in; a row after it; out after both), 2 images: image 1's jobs
+    are 3 .. 5 and depend on image 1's, the same list as written out job by job."""
+    from tlm.mapping.schedule import ImageDeps
+    d = ImageDeps([[], [0], [0, 1]], 2)
+    assert len(d) == 6 and d == [[], [0], [0, 1], [], [3], [3, 4]]
+    assert d[-1] == [3, 4] and d[1:3] == [[0], [0, 1]] and d.counts() == [0, 1, 2, 0, 1, 2]
+    with pytest.raises(IndexError):
+        d[6]
+
+
+def test_kept_plans_stay_within_the_jobs_held(root, monkeypatch):
+    """Past MAX_JOBS_HELD jobs (probe runs and their forks), the least recently used plans go: with room
+    for one probe run only, a second stream's plan leaves the first one's out; the latest stays."""
+    from tlm.mapping import steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(steady, "MAX_JOBS_HELD", 1)
+    wl = dataclasses.replace(load_workload(root / "workloads" / "mnist_cnn.yaml"), batch=4)
+    a = load_arch(root / "configs" / "imagine_4macro.yaml")
+    analytic(with_policy(a, "replicate"), wl)
+    (first,) = steady._CACHE.values()
+    analytic(with_policy(a, "pipelined"), wl)
+    (second,) = steady._CACHE.values()
+    assert second is not first and second.jobs >= steady.PROBES[0] * 2  # (at least 2 jobs an image)

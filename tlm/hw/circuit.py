@@ -34,7 +34,8 @@ settle the row within one operation at `circuit.input_dac_sized_vdd_v` (tlm/hw/r
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
 its capacitor (over it: the larger, at the table's over-cell MOM density; beside: the sum); each driven line
 (a word line per stored weight set of each compute row, and each column) `driver_cells` 6T cells of decoder,
-level shifter and timing, and each compute row the buffer chain that drives its load (logical effort: load/3
+level shifter and timing, and each logical compute row (`input_lines`: fold of them per physical row) the
+buffer chain that drives its load (logical effort: load/3
 of gate, a minimum inverter `MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's); a
 comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells, and a SAR or ramp converter
 the `sar_logic_inv` minimum inverters its step switches (the same logic the energy counts).
@@ -268,6 +269,15 @@ def driven_lines(arch, g) -> int:
     return geo["rows"] * arch.circuit.cells_per_compute + geo["cols"]
 
 
+def input_lines(arch) -> int:
+    """Input (row) lines with a buffer chain of their own: one per logical row, each carrying its own input.
+    In a folded array (`macro.fold`) the `fold` logical rows sharing a physical row are `fold` lines, each
+    running the whole physical row and gating its own cells (`row_gates`), as the energy counts them (an
+    input driver's event per active logical row, tlm/hw/macro.py): 2304 lines over Jia JSSC 2020's 768
+    physical rows, not 768."""
+    return arch.macro.rows
+
+
 def chain_area_um2(arch, load_ff) -> float:
     """Layout area of a buffer chain tapered by 4 from a minimum gate to `load_ff`, um2.  Its stages' inputs
     are load/4, load/16, ... (the output stage drives the load with a fan-out of 4): their sum is load/3
@@ -288,7 +298,7 @@ def row_chain_um2(arch, g) -> float:
 
 def areas(arch, g) -> dict:
     """Areas of the macro's parts: the cell; the periphery (every driven line's decoder, level shifter and
-    timing, `driver_cells` 6T cells, plus each digital compute row's driver chain); a comparator and a
+    timing, `driver_cells` 6T cells, plus each digital logical row's driver chain, `input_lines`); a comparator and a
     logic bit (`logic_cells` 6T cells a flip-flop equivalent); a row DAC's logic (its bits' logic, and for
     a multi-level row the chain that drives the row's level, so a DAC's area follows the row it drives)."""
     t = _tech(arch)
@@ -297,7 +307,7 @@ def areas(arch, g) -> dict:
     chain = row_chain_um2(arch, g)
     dac_row = arch.macro.input_drive == "multi_level"
     lines = driven_lines(arch, g) * g["driver_cells"] * t("sram_6t_um2")
-    digital_rows = 0.0 if dac_row else geo["rows"] * chain
+    digital_rows = 0.0 if dac_row else input_lines(arch) * chain
     dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (chain if dac_row else 0.0)
     return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows) / 1e6,
             "comparator_um2": COMPARATOR_LOGIC_UNITS * logic + step_logic_um2(arch, g), "logic_um2": logic,

@@ -15,106 +15,175 @@ def _users(deps):
     return users
 
 
-def _time(S, users=None, ii=0, J=0, snaps=None):
+def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
     """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
     done; an idle resource starts its ready job of the oldest image first (then the earliest in the
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
     plan (`S.order`): the TLM engine executes the same order, so it can only be later.
     Completions are taken in (time, job) order; after each, the resources it touched (its own, and
-    those of the jobs it made ready, in resource order) start their best ready job if idle.
+    those of the jobs it made ready, in resource order) start their best ready job if idle.  `users`:
+    each job's users, or a stream's image 0's (J of them: job j's are those of j mod J, shifted).
     A stream with `ii` > 0 (J jobs per image, image b's input transfer its job b J) is paced: image b's
     input is released `ii` cycles after image b-1's input started (a release is taken after the
     completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
-    release, the state everything later depends on (tlm/mapping/steady.py)."""
+    release, the state everything later depends on (tlm/mapping/steady.py); `until(snaps)` true after one
+    stops the run there (jobs not started then keep start 0 and a place in the start order past every job).
+    `forks`: a dict that receives, at the release of every image b >= 2 (before `until`), the (starts,
+    ends) of the run of b images: up to that release it is this run (later images are not released yet);
+    from there the same state goes on without the release (`_Run.fork`, `_events`).
+    (Heaps hold ints: an event is time x 2n + job (a release: n + its job), a ready job its rank (image + 1)
+    x n + job, so that comparisons are of ints, not tuples.)"""
     from heapq import heappop, heappush
     n = len(S.res)
-    res, cost, img = S.res, S.cost, S.image
-    left, queues, first = _ready(S, ii, J)
+    cost = S.cost
+    z = _Run()
+    z.left, z.queues, first, rank = _ready(S, ii, J)
     tr = _Track(n, J) if snaps is not None else None
     if users is None:
         users = _users(S.deps)
-    st, e = [0] * n, [0] * n
-    busy_until = [0] * len(queues)
-    events = []  # heap of (completion time, job); (release time, n + job)
-    order = {}  # resource -> jobs in start order (keys in the order resources first start)
-    seq = [0]
-
-    def start(r, t):
-        q = queues[r]
-        if q and busy_until[r] <= t:
-            j = heappop(q)[1]
-            st[j] = t
-            e[j] = busy_until[r] = t + cost[j]
-            if tr:
-                tr.status[j], tr.seq_of[j] = 2, seq[0]
-            seq[0] += 1
-            if ii and j % J == 0 and j + J < n:
-                heappush(events, (t + ii, n + j + J))  # the next image's input: released ii later
-            order.setdefault(r, []).append(j)
-            heappush(events, (e[j], j))
-    for r in first:
-        start(r, 0)
-    done = 0
-    while events:
-        t, j = heappop(events)
-        if j >= n:  # a release
-            j -= n
-            if tr:
-                snaps.append((t, j // J, seq[0], _state(j // J, tr, t, busy_until, left, e, events, n)))
-                tr.status[j] = 1  # (a release is an input transfer's only dependency)
-            left[j] -= 1
-            if not left[j]:
-                heappush(queues[res[j]], (img[j], j))
-                start(res[j], t)
-            continue
-        done += 1
+    z.st, z.e = [0] * n, [0] * n
+    nq = len(z.queues)
+    z.busy = [0] * nq
+    M = 2 * n + 1
+    z.events = []  # heap of completion time x M + job; release time x M + n + job
+    z.runs = [[] for _ in range(nq)]  # each resource's jobs in start order
+    z.firsts = list(first)  # the resources in the order they first start a job
+    z.seq = z.done = 0
+    for r in first:  # (each has a ready job and is idle)
+        j = heappop(z.queues[r]) % n
+        z.e[j] = z.busy[r] = cost[j]
         if tr:
-            tr.done(j, img[j])
-        r0 = res[j]
-        touched = None
-        for u in users[j]:
-            left[u] -= 1
-            if not left[u]:
-                ru = res[u]
-                if tr:
-                    tr.status[u] = 1
-                heappush(queues[ru], (img[u], u))
-                if ru != r0:
-                    if touched is None:
-                        touched = {r0, ru}
-                    else:
-                        touched.add(ru)
-        if touched is None:
-            start(r0, t)
-        else:
-            for r in sorted(touched):
-                start(r, t)
-    if done != n:
-        raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - done} jobs never ready)")
-    S.start, S.end = np.array(st, dtype=np.int64), np.array(e, dtype=np.int64)
-    S.order = order
+            tr.status[j], tr.seq_of[j] = 2, z.seq
+        z.seq += 1
+        if ii and J and j % J == 0 and j + J < n:
+            heappush(z.events, ii * M + n + j + J)
+        z.runs[r].append(j)
+        heappush(z.events, z.e[j] * M + j)
+    ctx = (S, users, rank, ii, J, M)
+    _events(ctx, z, tr, snaps, until, forks)
+    if z.done != n:
+        raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
+    S.start, S.end = np.array(z.st, dtype=np.int64), np.array(z.e, dtype=np.int64)
+    S.order = {r: z.runs[r] for r in z.firsts}
     if tr:
         S.seq = np.array(tr.seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
 
 
+class _Run:
+    """The list scheduler's state (`_time`): dependencies left, ready heaps, each resource's busy-until,
+    the event heap, starts and ends, each resource's jobs in start order and the resources in the order
+    they first start one, the jobs started and done."""
+    __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done")
+
+    def fork(self):
+        z = _Run()
+        z.left, z.queues, z.busy, z.events = list(self.left), [list(q) for q in self.queues], list(self.busy), \
+            list(self.events)
+        z.st, z.e, z.runs, z.firsts = list(self.st), list(self.e), [list(x) for x in self.runs], list(self.firsts)
+        z.seq, z.done = self.seq, self.done
+        return z
+
+
+def _events(ctx, z, tr, snaps, until, forks):
+    """`_time`'s event loop over state `z`, until no event is left (or `until` stops it)."""
+    from heapq import heappop, heappush
+    S, users, rank, ii, J, M = ctx
+    n = len(S.res)
+    res, cost = S.res, S.cost
+    left, queues, busy_until, events, st, e, runs, firsts = z.left, z.queues, z.busy, z.events, z.st, z.e, \
+        z.runs, z.firsts
+    seq, done = z.seq, z.done
+    JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
+    pace = ii and J
+    while events:
+        j = heappop(events)
+        t = j // M
+        j -= t * M
+        if j >= n:  # a release
+            j -= n
+            if tr:
+                snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
+                if forks is not None and j // J >= 2:
+                    z.seq, z.done = seq, done
+                    f = z.fork()
+                    _events(ctx, f, None, None, None, None)
+                    if f.done != j:
+                        raise RuntimeError("list scheduler: a fork left jobs undone")
+                    forks[j // J] = (np.array(f.st[:j], dtype=np.int64), np.array(f.e[:j], dtype=np.int64))
+                if until is not None and until(snaps):
+                    done = n
+                    break
+                tr.status[j] = 1  # (a release is an input transfer's only dependency)
+            left[j] -= 1
+            if left[j]:
+                continue
+            r = res[j]
+            heappush(queues[r], rank[j])
+            if busy_until[r] > t:
+                continue
+            todo = (r,)
+        else:
+            done += 1
+            if tr:
+                tr.done(j, j // J if J else 0)
+            r0 = res[j]
+            todo = None
+            off = j - j % JU
+            for u in users[j - off]:
+                u += off
+                left[u] -= 1
+                if not left[u]:
+                    ru = res[u]
+                    if tr:
+                        tr.status[u] = 1
+                    heappush(queues[ru], rank[u])
+                    if ru != r0 and busy_until[ru] <= t:
+                        if todo is None:
+                            todo = {r0, ru}
+                        else:
+                            todo.add(ru)
+            todo = (r0,) if todo is None else sorted(todo)
+        for r in todo:
+            q = queues[r]
+            if not q or busy_until[r] > t:  # (r0 may have started a job at this instant already)
+                continue
+            k = heappop(q) % n
+            st[k] = t
+            e[k] = busy_until[r] = t + cost[k]
+            if tr:
+                tr.status[k], tr.seq_of[k] = 2, seq
+            seq += 1
+            if pace and k % J == 0 and k + J < n:
+                heappush(events, (t + ii) * M + n + k + J)  # the next image's input: released ii later
+            if not runs[r]:
+                firsts.append(r)
+            runs[r].append(k)
+            heappush(events, e[k] * M + k)
+    z.seq, z.done = seq, done
+
+
 def _ready(S, ii, J):
     """The list scheduler's start: every job's dependencies left (a paced input's release counts as one),
-    each resource's heap of ready (image, job), the resources with a job ready at time 0 in order."""
+    each resource's heap of ready jobs by rank ((image + 1) x n + job), the resources with a job ready at
+    time 0 in order, each job's rank."""
     from heapq import heappush
     n, res, img = len(S.res), S.res, S.image
-    left = [len(d) for d in S.deps]
+    counts = getattr(S.deps, "counts", None)  # (a stream's: schedule.ImageDeps)
+    left = counts() if counts else [len(d) for d in S.deps]
     if ii:
         for j in range(J, n, J):
             left[j] += 1
     queues = [[] for _ in range(max(res) + 1 if n else 0)]
+    rank = list(range(n)) if counts else [(b + 1) * n + j for j, b in enumerate(img)]  # (image, job) as one int
+    # (a stream's jobs are in image order: the job's id is its rank)
     first = []
     for j in range(n):
         if not left[j]:
             r = res[j]
             if not queues[r]:
                 first.append(r)
-            heappush(queues[r], (img[j], j))
-    return left, queues, first
+            heappush(queues[r], rank[j])
+    return left, queues, first, rank
 
 
 class _Track:
@@ -123,7 +192,7 @@ class _Track:
     __slots__ = ("status", "seq_of", "ndone", "oldest", "J")
 
     def __init__(self, n, J):
-        self.status, self.seq_of, self.ndone, self.oldest, self.J = [0] * n, [0] * n, [0] * (n // J), 0, J
+        self.status, self.seq_of, self.ndone, self.oldest, self.J = [0] * n, [n] * n, [0] * (n // J), 0, J
 
     def done(self, j, b):
         self.status[j] = 3
@@ -132,12 +201,12 @@ class _Track:
             self.oldest += 1
 
 
-def _state(b, tr, t, busy_until, left, e, events, n):
+def _state(b, tr, t, busy_until, left, e, events, n, M):
     """The list scheduler's state at time t as image b's input is released, relative to (t, image b):
     each resource's remaining busy time, and every job of the images not yet done (from the oldest) as
     (status, dependencies left, cycles to its end if running); other pending releases.  Images >= b have
     done nothing yet.  Two releases with equal states are followed by the same schedule, shifted."""
     lo, J, status = min(tr.oldest, b), tr.J, tr.status
     jobs = tuple((status[k], left[k], e[k] - t if status[k] == 2 else 0) for k in range(lo * J, b * J))
-    rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in events if jj >= n))
+    rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in (divmod(x, M) for x in events) if jj >= n))
     return tuple(max(x - t, 0) for x in busy_until), b - lo, jobs, rel

@@ -57,6 +57,11 @@ def recording(arch, read: set):
     return _Recorder(arch, read)
 
 
+def plain(arch):
+    """The architecture a `recording` notes the reads of (`arch` itself when it is not one)."""
+    return arch._arch if isinstance(arch, _Recorder) else arch
+
+
 def values(arch, fields) -> tuple:
     """The values of (section, field) paths of `arch`, as `recording` notes them."""
     return _values(arch, fields)

@@ -19,6 +19,7 @@ from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
+from tlm.mapping.linebuf import _line_buffer_structure, stream_results
 
 
 # ---- the schedule -----------------------------------------------------------------------------------
@@ -54,6 +55,42 @@ class Schedule(Record):
     seq: np.ndarray = None  # a probe run's (tlm/mapping/steady.py): each job's place in the start order
 
 
+class ImageDeps:
+    """A stream's dependencies, job by job, without a list per job: image b's job j depends on image 0's
+    job j's dependencies, shifted by b x J (every image runs image 0's jobs, `_stream_jobs`)."""
+    __slots__ = ("deps0", "J", "B")
+
+    def __init__(self, deps0, B):
+        self.deps0, self.J, self.B = deps0, len(deps0), B
+
+    def __len__(self):
+        return self.J * self.B
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(len(self)))]
+        if j < 0:
+            j += len(self)
+        if not 0 <= j < len(self):
+            raise IndexError(j)
+        b, i = divmod(j, self.J)
+        return [d + b * self.J for d in self.deps0[i]]
+
+    def __iter__(self):
+        return (self[j] for j in range(len(self)))
+
+    def __eq__(self, other):  # (as the list of every job's dependencies)
+        if isinstance(other, ImageDeps):
+            return (self.deps0, self.B) == (other.deps0, other.B)
+        return isinstance(other, list) and list(self) == other
+
+    __hash__ = None
+
+    def counts(self) -> list:
+        """Each job's dependency count."""
+        return [len(d) for d in self.deps0] * self.B
+
+
 class _LayerShape(NamedTuple):
     """What the structure of a schedule reads of a layer (its rows, what they read, its producers)."""
     name: str
@@ -74,7 +111,8 @@ class _Skeleton:
     """The jobs of a schedule without their cycles: resources, layers, images, rows, dependencies, and per
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
-                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over")
+                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
+                 "types")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -90,10 +128,26 @@ def _structure(wl, asg, N, two, stream, spill_bits):
         sb = np.zeros(len(wl.layers), dtype=np.int64) if spill_bits is None else np.asarray(spill_bits,
                                                                                               dtype=np.int64)
         spill = tuple(bool(x) for x in sb.tolist())
-    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
-                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in wl.layers)
+    shapes = _shapes(wl.layers)
     return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes,
             tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
+
+
+_SHAPES = {}  # id(layers) -> (the layers, their _LayerShapes): a sweep's points share their workload's layers
+
+
+def _shapes(layers) -> tuple:
+    """The layers as `_structure` keys them (kept per list of layers: the points of a sweep, and the
+    batches of one point, share it; the list is held, so its id is not reused while kept)."""
+    got = _SHAPES.get(id(layers))
+    if got is not None and got[0] is layers:
+        return got[1]
+    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
+                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
+    if len(_SHAPES) >= 64:
+        _SHAPES.clear()
+    _SHAPES[id(layers)] = (layers, shapes)
+    return shapes
 
 
 _SKELETONS = {}  # structure -> _Skeleton, the least recently used first
@@ -103,10 +157,11 @@ _SKELETON_LOCK = threading.Lock()  # Dask workers evaluate points in threads
 
 
 def clear_skeletons() -> None:
-    """Forget the cached schedule skeletons (tests: a schedule built from cold caches)."""
+    """Forget the cached schedule skeletons and job costs (tests: a schedule built from cold caches)."""
     with _SKELETON_LOCK:
         _SKELETONS.clear()
         _SKELETON_JOBS[0] = 0
+    clear_costs()
 
 
 def _cached_skeleton(key) -> _Skeleton:
@@ -130,20 +185,43 @@ def _cached_skeleton(key) -> _Skeleton:
 def job_group(key) -> tuple:
     """(output rows per job of a stream -- doubled while the batch's jobs exceed MAX_JOBS --, the job count
     when even that is too many, else 0) of the schedule of structure `key` (`_structure`)."""
-    B, stream, _N, _two, _spill, _inp, layers, places, *_ = key
+    B, stream = key[0], key[1]
+    if not stream:
+        return 1, 0
+    per = _jobs_per_image(key)  # [(rows per job, jobs per image)], rows per job doubling
+    for g, jobs in per:
+        if B * jobs <= MAX_JOBS:
+            return g, 0
+    return per[-1][0], B * per[-1][1]
+
+
+_PER_IMAGE = {}  # structure without the batch -> [(rows per job, jobs per image)]
+
+
+def _jobs_per_image(key) -> list:
+    """A stream's jobs per image at 1, 2, 4 .. rows per job (up to the tallest layer's rows), each row
+    (group of rows) of a layer one job per macro holding it; kept per structure without the batch."""
+    k = key[1:]
+    got = _PER_IMAGE.get(k)
+    if got is not None:
+        return got
+    _B, _stream, _N, _two, _spill, _inp, layers, places, *_ = key
     n = len(layers)
     H = [_hw(l.out_shape)[0] for l in layers]
     macs_of = [set() for _ in range(n)]
     for li, _rep, mac in places:
         macs_of[li].add(mac)
     fan = [max(1, len(ms)) for ms in macs_of]  # jobs per row
-
-    def jobs(g):
-        return B * sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))
-    group = 1  # rows per job, doubled while the job count is too large
-    while stream and jobs(group) > MAX_JOBS and group < max(H):
-        group *= 2
-    return group, (jobs(group) if stream and jobs(group) > MAX_JOBS else 0)
+    got, g = [], 1
+    while True:
+        got.append((g, sum(max(1, -(-H[i] // g)) * fan[i] for i in range(n))))
+        if g >= max(H):
+            break
+        g *= 2
+    if len(_PER_IMAGE) >= 256:
+        _PER_IMAGE.clear()
+    _PER_IMAGE[k] = got
+    return got
 
 
 class _Jobs:
@@ -171,7 +249,8 @@ def _skeleton(key) -> _Skeleton:
     replicas = dict(replicas)
     n = len(layers)
     sk = _Skeleton()
-    sk.jobs_over = 0
+    sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
+    sk.types = [l.type for l in layers]
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
     ports = (N, N + 1, N + 2 if two else N + 1)  # PP, DIN, DOUT: the resources of post-processing and the DMA
@@ -191,22 +270,21 @@ def _skeleton(key) -> _Skeleton:
     sk.needs = {}
     jobs = _Jobs()
     if stream:
-        _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, dict(replicas), ports)
+        if B != 1:
+            raise ValueError("a stream's skeleton is one image's (build_schedule repeats it)")
+        _stream_jobs(sk, jobs, layers, input_shape, on_sorted, dict(replicas), ports)
     else:
         _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports)
     sk.res, sk.layer, sk.image, sk.row, sk.deps = jobs.res, jobs.layer, jobs.image, jobs.row, jobs.deps
     uniq = {}
-    J = len(jobs.res) // B if stream else len(jobs.res)  # a stream's images repeat image 0's jobs
-    spec0 = [uniq.setdefault(c, len(uniq)) for c in jobs.spec[:J]]  # job -> its cost among the distinct ones
-    sk.spec_of = spec0 * (len(jobs.res) // J) if J else []
+    sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in jobs.spec]  # job -> its cost among the distinct ones
     sk.specs = list(uniq)
-    users0 = _users(jobs.deps[:J])
-    sk.users = users0 if J == len(jobs.res) else [[u + b * J for u in us] for b in range(B) for us in users0]
+    sk.users = _users(jobs.deps)
     sk.line_buffers = _line_buffer_structure(layers, input_shape, H, sk.needs, sk.index) if stream else None
     return sk
 
 
-def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -> None:
+def _stream_jobs(sk, jobs, layers, input_shape, on_sorted, replicas, ports) -> None:
     """Image by image, chunk by chunk of output rows: each chunk after the chunks of its producers that
     hold the input rows it reads (sk.needs, also the line buffers' structure)."""
     PP, DIN, DOUT = ports
@@ -229,7 +307,7 @@ def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -
             per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
                                for p, first, last in srcs]))
         chunk_jobs.append(per)
-    b = 0  # image 0's jobs; every other image's are the same, their ids shifted (`_repeat_images`)
+    b = 0  # image 0's jobs; every other image's are the same, their ids shifted (build_schedule, ImageDeps)
     img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
     for i in range(n):
         for q, (runs, ranges) in enumerate(chunk_jobs[i]):
@@ -244,25 +322,6 @@ def _stream_jobs(sk, jobs, B, layers, input_shape, on_sorted, replicas, ports) -
             done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
     jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
              [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
-    _repeat_images(jobs, done_of, B)
-
-
-def _repeat_images(jobs, done_of, B) -> None:
-    """Images 1 .. B-1 of a stream: image 0's jobs in the same order, each image's ids (and the ids its jobs
-    depend on, all of its own image) shifted by the jobs of one image."""
-    J = len(jobs.res)
-    res, spec, layer, row, deps = list(jobs.res), list(jobs.spec), list(jobs.layer), list(jobs.row), list(jobs.deps)
-    done0 = list(done_of.items())
-    for b in range(1, B):
-        off = b * J
-        jobs.res.extend(res)
-        jobs.spec.extend(spec)
-        jobs.layer.extend(layer)
-        jobs.row.extend(row)
-        jobs.image.extend([b] * J)
-        jobs.deps.extend([[d + off for d in ds] for ds in deps])
-        for (_b, p, q), ids in done0:
-            done_of[(b, p, q)] = [j + off for j in ids]
 
 
 def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
@@ -287,7 +346,7 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
 
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None, ii=None,
-                   snaps=None):
+                   snaps=None, until=None, forks=None):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
@@ -297,27 +356,41 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     precisions, here.  `group`: output rows per job of a stream (default: 1, more past MAX_JOBS jobs;
     tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
     initiation interval (tlm/mapping/steady.interval: mapper.build_schedule passes it; None or 0 for one
-    image); `snaps`: a list that receives the scheduler's state at every input release (steady.py)."""
+    image); `snaps`: a list that receives the scheduler's state at every input release, `until` a test of it
+    that stops the run early, `forks` a dict that receives the runs of fewer images (steady.py:
+    listsched._time)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
         m = map_layers(arch, [layers[i] for i in comp])
     N = arch.macro.count
     two = arch.dma.channels > 1
-    sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits) + (((group, 0),) if group else ()))
-    if sk.jobs_over:
-        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {sk.jobs_over:,} jobs, more than the "
+    if stream:  # every image runs image 0's jobs: the one-image skeleton, repeated
+        _key1, sk, costs, rc, group, over = one_image(arch, wl, asg, ops, m, rc, group)
+    else:
+        sk = _cached_skeleton(_structure(wl, asg, N, two, stream, spill_bits) + (((group, 0),) if group else ()))
+        over = sk.jobs_over
+    if over:
+        raise InputError(f"policy '{asg.policy}': {B} images x {n} layers make {over:,} jobs, more than the "
                          f"{MAX_JOBS:,} a streamed schedule handles: use a smaller batch or mapping.policy "
                          "resident or sequential", Where(wl.file), "batch")
     names = sk.names
-    if rc is None:
-        rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
-    costs = spec_costs(arch, wl, sk, ops, rc, None if stream else spill_bits)
-    S = Schedule(names=names, res=list(sk.res), cost=[costs[k] for k in sk.spec_of], layer=list(sk.layer),
-                 image=list(sk.image), row=list(sk.row), deps=list(sk.deps))
+    if not stream:
+        if rc is None:
+            rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
+        costs = spec_costs(arch, wl, sk, ops, rc, spill_bits)
+    cost1 = [costs[k] for k in sk.spec_of]
+    if stream:
+        J = len(sk.res)
+        S = Schedule(names=names, res=sk.res * B, cost=cost1 * B, layer=sk.layer * B,
+                     image=np.repeat(np.arange(B), J).tolist(), row=sk.row * B, deps=ImageDeps(sk.deps, B))
+    else:
+        J = len(sk.res) // B
+        S = Schedule(names=names, res=list(sk.res), cost=cost1, layer=list(sk.layer), image=list(sk.image),
+                     row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
-    _time(S, sk.users, S.ii, len(S.res) // B, snaps)
+    _time(S, sk.users, S.ii, J, snaps, until, forks)
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -332,10 +405,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
-        S.line_buffer_bits = _line_buffers(wl, S, sk)
-        S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
-        if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
-            S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
+        stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J))
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
     _fill_drain(S, B)
     return S
@@ -349,43 +419,89 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
     rows per job if known."""
     N, two = arch.macro.count, arch.dma.channels > 1
     over = 0
+    key = _structure(wl, asg, N, two, True, None)
     if group is None:
-        group, over = job_group(_structure(wl, asg, N, two, True, None))
+        group, over = job_group(key)
     if rc is None:
         comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
         if m is None and comp:
             m = map_layers(arch, [wl.layers[i] for i in comp])
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
     w1 = dataclasses.replace(wl, batch=1)
-    key1 = _structure(w1, asg, N, two, True, None) + ((group, 0),)
+    key1 = (1,) + key[1:] + ((group, 0),)  # (_structure of one image: the batch is the key's first field)
     sk1 = _cached_skeleton(key1)
-    return key1, sk1, spec_costs(arch, w1, sk1, ops, rc), rc, group, over
+    return key1, sk1, _kept_costs(arch, w1, key1, sk1, ops, rc), rc, group, over
+
+
+_COSTS = {}  # (one-image key, row cycles, digital ops, image bits) -> (fields read, their values, costs)
+MAX_COSTS = 1024
+
+
+def clear_costs() -> None:
+    """Forget the kept job costs (tlm/services/bench.cold)."""
+    _COSTS.clear()
+
+
+def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
+    """spec_costs of a one-image stream skeleton, kept: a later call with the same skeleton, row cycles,
+    digital ops and image bits, on an architecture with the same values of every field the first call read
+    (tlm/mapping/reuse.recording), gets the same costs -- a sweep's batches, and the bound and the schedule
+    of one point.  The fields are read through `arch` either way (a recording notes them)."""
+    from tlm.mapping import reuse
+    k = (key1, tuple(rc.items()), tuple(int(o) for o in ops), wl.input_bits, wl.layers[-1].bits_out)
+    got = _COSTS.get(k)
+    if got is not None and reuse.values(arch, got[0]) == got[1]:
+        return got[2]
+    read = set()
+    costs = spec_costs(reuse.recording(reuse.plain(arch), read), wl, sk, ops, rc)
+    fields = tuple(sorted(read, key=str))
+    if len(_COSTS) >= MAX_COSTS:
+        _COSTS.clear()
+    _COSTS[k] = (fields, reuse.values(arch, fields), costs)
+    return costs
 
 
 def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
     """The cycles of each distinct job of skeleton `sk` (`sk.specs`), from the architecture and the
     workload's precisions: `rc` = layer_row_cycles, `ops[i]` digital ops of layer i per image,
-    `spill_bits` per layer (layer by layer only)."""
-    layers, n, H = wl.layers, len(wl.layers), sk.H
+    `spill_bits` per layer (layer by layer only).  Each kind of job at once (`_spec_arrays`):
+      rows lo..hi of compute layer i, `mult` tile runs (x the batch): each run fills and drains the macro's
+        pipeline once (tlm/hw/controller.tile_cycles): mult x (first row + (hi - lo) x further row);
+      rows lo..hi of a digital layer (x the batch): its share of the layer's ops (none for a view);
+      the image in and out, a layer's spill: one DMA transfer each."""
+    layers, n = wl.layers, len(wl.layers)
+    kind, li, lo, hi, mult, H, view = _spec_arrays(sk)
+    out = np.zeros(len(kind), dtype=np.int64)
+    rows = kind == _ROWS
+    if rows.any():
+        r = np.zeros((n, 2), dtype=np.int64)
+        for i, x in rc.items():
+            r[i] = x
+        out[rows] = mult[rows] * (r[li[rows], 0] + (hi[rows] - lo[rows]) * r[li[rows], 1])
+    dig = (kind == _DIGITAL) & ~view
+    if dig.any():
+        o = np.array([int(x) for x in ops], dtype=np.int64)[li[dig]]
+        out[dig] = mult[dig] * np.asarray(hw_pp.op_cycles(arch, o * (hi[dig] + 1) // H[dig] - o * lo[dig] // H[dig]),
+                                          dtype=np.int64)
+    spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
     in_bits = math.prod(wl.input_shape) * wl.input_bits
     out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
+    for k in np.flatnonzero(kind >= _IMAGE_IN).tolist():  # (a few DMA transfers)
+        bits = {_IMAGE_IN: in_bits * int(mult[k]), _IMAGE_OUT: out_bits * int(mult[k])}.get(int(kind[k]))
+        out[k] = hw_dma.transfer_cycles(arch, int(spill[li[k]]) if bits is None else bits)
+    return out.tolist()
 
-    def job_cost(kind, i, lo, hi, mult):
-        if kind == _ROWS:  # `mult` tile runs (x the batch) over output rows lo..hi of compute layer i: each
-            r0, r1 = rc[i]  # run fills and drains the macro's pipeline once (tlm/hw/controller.tile_cycles)
-            return mult * (r0 + (hi - lo) * r1)
-        if kind == _DIGITAL:  # rows lo..hi of a digital layer (x the batch)
-            if layers[i].type in VIEW_TYPES:
-                return 0
-            o = int(ops[i])
-            return mult * int(hw_pp.op_cycles(arch, o * (hi + 1) // H[i] - o * lo // H[i]))
-        if kind == _IMAGE_IN:
-            return hw_dma.transfer_cycles(arch, in_bits * mult)
-        if kind == _IMAGE_OUT:
-            return hw_dma.transfer_cycles(arch, out_bits * mult)
-        return hw_dma.transfer_cycles(arch, int(spill[i]))  # _SPILL
-    return [int(job_cost(*c)) for c in sk.specs]
+
+def _spec_arrays(sk):
+    """The skeleton's distinct jobs (`sk.specs`) as arrays: kind, layer, first and last row, multiplier,
+    the layer's height and whether it is a view (kept on the skeleton)."""
+    if sk.spec_arrays is None:
+        a = np.array(sk.specs, dtype=np.int64).reshape(-1, 5)
+        kind, li, lo, hi, mult = a.T
+        H = np.array(sk.H + [1], dtype=np.int64)[np.minimum(li, len(sk.H))]
+        view = np.array([t in VIEW_TYPES for t in sk.types] + [False])[np.minimum(li, len(sk.H))]
+        sk.spec_arrays = (kind, li, lo, hi, mult, H, view)
+    return sk.spec_arrays
 
 
 def _fill_drain(S, B):
@@ -400,88 +516,3 @@ def _fill_drain(S, B):
     S.fill = first_end
     img0_end = int(S.end[img == 0].max()) + S.spill_cycles
     S.drain = img0_end - first_end
-
-
-def _line_buffer_structure(layers, input_shape, H, needs, index):
-    """What `_line_buffers` needs of a stream's structure: per source tensor (the image, every layer but
-    views), (name, height, its producer layer or None, for each consumer the consumer row that reads
-    each source row last, whether the last layer's output is it)."""
-    n = len(layers)
-    alias = {l.name: l.inputs[0] for l in layers if l.type in VIEW_TYPES}
-
-    def height(s):
-        return _hw(input_shape if s == "input" else layers[index[s]].out_shape)[0]
-
-    consumers = {}  # source tensor -> [(consumer layer, first row read per consumer row)]
-    for i in range(n):
-        for s, first, _last in needs[i]:
-            while s in alias:  # a view: the consumer's row 0 reads all of the source
-                s = alias[s]
-                first = np.zeros(len(first), dtype=np.int64)
-            consumers.setdefault(s, []).append((i, first))
-    srcs = ["input"] + [l.name for l in layers if l.type not in VIEW_TYPES]
-    out = []
-    for src in srcs:
-        h = height(src)
-        readers = []
-        for ci, first in consumers.get(src, []):
-            last_reader = np.searchsorted(first, np.arange(h), side="right") - 1
-            readers.append((ci, np.minimum(np.maximum(last_reader, 0), H[ci] - 1)))  # np.clip
-        last = src == layers[-1].name or (layers[-1].type in VIEW_TYPES and alias.get(layers[-1].name) == src)
-        out.append((src, h, None if src == "input" else index[src], readers, last))
-    return out
-
-
-def _line_buffers(wl, S, sk):
-    """Peak activation bits held at once (all images): a row lives from the end of the job producing it
-    to the end of the last job reading it (every consumer; views hand their consumers to their source).
-    This is the activation SRAM the line buffers and the residual branches need.  `sk`: the schedule's
-    skeleton (its chunks, the jobs of each chunk, the sources and their readers)."""
-    layers, n, B = wl.layers, len(wl.layers), wl.batch
-    end, lay_, img_, row_ = S.end.tolist(), S.layer, S.image, S.row
-    done = {k: end[ids[0]] if len(ids) == 1 else max(end[j] for j in ids)  # when each chunk's last job ends
-            for k, ids in sk.done_of.items()}
-    io = [j for j in range(len(S.res)) if lay_[j] == n]
-    io_in = {img_[j]: end[j] for j in io if row_[j] == 0}
-    io_out = {img_[j]: end[j] for j in io if row_[j] == 1}
-    chunks, cid = sk.chunks, sk.cid
-    per_src = []
-    for src, h, p, readers, last in sk.line_buffers:  # the bits of one row of each source
-        if p is None:
-            rb = math.prod(wl.input_shape) * wl.input_bits // h
-        else:
-            l = layers[p]
-            rb = math.prod(l.out_shape) * l.bits_out // h
-        per_src.append((src, h, rb, p, readers, last))
-    starts, ends, bits = [], [], []
-    for b in range(B):
-        b_in = io_in.get(b, io_in.get(0, 0))
-        b_out = io_out.get(b, max(io_out.values()) if io_out else 0)
-        row_end = {}  # layer -> the end of the job producing each of its output rows (image b)
-
-        def row_ends(p):
-            if p not in row_end:
-                row_end[p] = np.array([done[(b, p, q)] for q in range(chunks[p])])[cid[p]]
-            return row_end[p]
-        for src, h, rb, p, readers, last in per_src:
-            made = np.full(h, b_in) if p is None else row_ends(p)
-            free = made.copy()
-            for ci, reader in readers:
-                free = np.maximum(free, row_ends(ci)[reader])
-            if last:
-                free = np.maximum(free, b_out)
-            starts.append(made)
-            ends.append(free)
-            bits.append(np.full(h, rb, dtype=np.int64))
-    return peak_bits(np.concatenate(starts), np.concatenate(ends), np.concatenate(bits))
-
-
-def peak_bits(s, e, w) -> int:
-    """Peak of the bits held at once by rows of `w[k]` bits live from s[k] to e[k]."""
-    keep = e > s  # (a row freed as it is made changes no running total between two instants)
-    s, e, w = s[keep], e[keep], w[keep]
-    if not len(s):
-        return 0
-    t = np.concatenate([2 * s + 1, 2 * e])  # at equal times a row is freed before the next is written
-    d = np.concatenate([w, -w])
-    return int(max(np.cumsum(d[np.argsort(t, kind="stable")]).max(), 0))

@@ -12,46 +12,58 @@ same costs, and the rules (oldest image first, then job order; events in (time, 
 images only relatively.  Nothing before that release depends on the batch (later images are not
 released yet).
 
-So when a probe run of w images (`_plan`: 4, 8, 16, then 32) shows the state at the release of image m
-equal to the state at image m + k's (k <= KMAX images: one for most pipelines, more for multi-rate ones),
-D the time between the two releases, then for every batch B >= w the schedule of B images is, exactly:
-  - the probe's jobs started before image m's release, as they are;
-  - q = (B - w') / k copies of the jobs the probe starts between the releases of m and m + k (k images'
-    worth of jobs), copy i later by i D and i k images;
-  - the probe's jobs started from image m's release on, later by q D and q k images;
-w' in w .. w + k - 1 the probe size with B - w' a multiple of k: from the release of m on, B images and
-w' images are in the same state with B - m and w' - m images to come, and one period later B is back in
-that state with k fewer (by induction, the q periods).  `_extend` derives from these parts every
-statistic the full schedule has -- makespan, fill and drain, image latency, the line-buffer peak over every
-row of every image, the per-layer and per-resource sums (`Schedule.mult`) -- the way build_schedule does,
-from a bounded number of images (past it more periods change only the makespan).  A probe that repeats
-no state leaves the full schedule (never a guess).  The TLM engine executes the full job list, paced the
-same way.  tests/test_steady.py checks every number against the full schedule and that the jobs
-scheduled stay bounded as the batch grows.
+So when the probe run (`_plan`: w = 8, else 32 images, stopped at the first release whose state came
+back, `_Repeat`) shows the state at the release of image m equal to the state at image m + k's (k <= KMAX
+images: one for most pipelines, more for multi-rate ones), D the time between the two releases:
+  - a batch B <= m + k is the probe run up to image B's release (later images are not released yet),
+    then the same state without that release: the scheduler forks there (listsched._time `forks`), so
+    no batch up to m + k is scheduled on its own (`_short`, and the base runs below);
+  - a batch B > m is, exactly, the probe's jobs started before image m's release, as they are; q =
+    (B - w') / k copies of the jobs the probe starts between the releases of m and m + k (k images'
+    worth), copy i later by i D and i k images; the jobs the run of w' images starts from image m's
+    release on, later by q D and q k images -- w' in m + 1 .. m + k with B - w' a multiple of k (the base
+    run, `_base`): from image m's release on, B images and w' images are in the same state with B - m and
+    w' - m images to come, and one period later B is back in that state with k fewer (by induction).
+`_extend` derives from these parts every statistic the full schedule has, as build_schedule does: the
+makespan from the parts' last ends; the image latency over every image's input and output transfers; image
+0's fill and drain; the per-layer and per-resource sums (`Schedule.mult`); the line-buffer peak over every
+row of every image, computed at q = 0 and q = 1 only: the rows held at an instant are fixed by the state,
+so from image m's release on the profile of held bits repeats every D, and from q = 1 on the batch's
+profile holds a whole period, the probe's start and the same end -- the same peak for every q >= 1.  The
+image latency is the same for every q >= ceil((m + k) / k): images from m on start after image m's
+release, so the latency of image i + k is image i's; from there on the images done before the last
+release include images m .. m + k - 1, and the images still running then start after image m's release,
+their latencies fixed by the state (the same at every batch of B's residue mod k).  A
+probe that repeats no state leaves the full schedule (never a guess).  The TLM engine executes the full job
+list, paced the same way.  tests/test_steady.py checks every number against the full schedule and that
+the jobs scheduled stay bounded as the batch grows (one probe run for a sweep of batches).
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image, peak_bits
+from tlm.mapping.linebuf import stream_line_buffers, stream_results
+from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
 
-PROBES = (4, 8, 16, 32)  # images of the probe runs tried, in order
+PROBES = (8, 32)  # images of the probe runs tried, in order (each stops at the first release whose state
+# repeats: the shorter one costs less to set up; the longer is the same run up to its end)
 KMAX = 16  # longest period looked for, in images
 II_TRIES = 3  # initiation intervals tried (the busiest resource's work, then the period the probes reach)
 _CACHE = {}  # (rows per job, structure without the batch, job costs) -> _Plan, most recent last
 _LOCK = threading.Lock()
 MAX_CACHED = 256
+MAX_JOBS_HELD = 4_000_000  # jobs of the probe runs and their forks the kept plans hold (some 100 MB at most)
 
 
 class _Plan:
-    """A stream's pacing and steady state: ii, and when a probe repeats a state, (probe size w, image m,
-    period k images) and the probe runs of sizes w .. w + k - 1 (built when first needed)."""
-    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats")
+    """A stream's pacing and steady state: ii, and when the probe repeats a state, (probe size w, image m,
+    period k images), the probe run (`runs[w]`: its jobs up to image m + k's release), the runs of 2 ..
+    m + k images it forked (`forks`: starts, ends), what the batches share (`stats`)."""
+    __slots__ = ("ii", "w", "m", "k", "runs", "ctx", "sk1", "stats", "forks", "jobs")
 
 
 def _context(arch, wl, asg, ops, m, rc, group):
@@ -61,22 +73,30 @@ def _context(arch, wl, asg, ops, m, rc, group):
     return (group, key1[1:], costs), rc, group, sk1, costs
 
 
-def _run(arch, wl, asg, ops, m, rc, group, w, ii):
-    """A paced probe run of w images, with the scheduler's state at every release."""
+def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None, forks=None):
+    """A paced run of w images, with the scheduler's state at every release (stopped early when `until`
+    says so; the runs of fewer images into `forks`: listsched._time)."""
     snaps = []
     S = build_schedule(arch, dataclasses.replace(wl, batch=w), asg, ops, stream=True, m=m, rc=rc, group=group,
-                       ii=ii, snaps=snaps)
+                       ii=ii, snaps=snaps, until=until, forks=forks)
     return S, snaps
 
 
-def _find(snaps):
-    """(m, k): the first image m whose release state comes back k <= KMAX images later; None if none."""
-    states = {}
-    for t, b, _seq, st in snaps:
-        if st in states and b - states[st] <= KMAX:
-            return states[st], b - states[st]
-        states[st] = b
-    return None
+class _Repeat:
+    """`until` of a probe run: true at the first release whose state came at most KMAX images before;
+    `found` = (m, k), that earlier image and the period in images (None until then)."""
+
+    def __init__(self):
+        self.states, self.found = {}, None
+
+    def __call__(self, snaps) -> bool:
+        _t, b, _seq, st = snaps[-1]
+        was = self.states.get(st)
+        if was is not None and b - was <= KMAX:
+            self.found = (was, b - was)
+            return True
+        self.states[st] = b
+        return False
 
 
 def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
@@ -90,14 +110,15 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
         np.asarray(sk1.spec_of, dtype=np.int64)], minlength=len(sk1.names))
     P = _Plan()
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
-    P.ctx, P.sk1, P.stats = (arch, wl, asg, ops, m, rc, group), sk1, {}
+    P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
     for _ in range(II_TRIES):
-        for w in PROBES:
-            S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii)
-            f = _find(snaps)
-            if f is not None:
-                P.w, (P.m, P.k) = w, f
+        for w in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
+            rep, forks = _Repeat(), {}
+            S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
+            if rep.found is not None:
+                P.w, (P.m, P.k) = w, rep.found
                 P.runs[w] = (S, snaps)
+                P.forks = forks
                 break
         if P.w is not None:
             break
@@ -109,9 +130,10 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
         if reached <= P.ii:
             break
         P.ii = reached
+    P.jobs = len(S.res) + sum(len(st) for st, _en in (P.forks or {}).values())  # (the jobs it holds)
     with _LOCK:
         _CACHE[key] = P
-        while len(_CACHE) > MAX_CACHED:
+        while len(_CACHE) > 1 and (len(_CACHE) > MAX_CACHED or sum(x.jobs for x in _CACHE.values()) > MAX_JOBS_HELD):
             _CACHE.pop(next(iter(_CACHE)))
     return P
 
@@ -122,133 +144,178 @@ def interval(arch, wl, asg, ops, m=None, rc=None, group=None) -> int:
 
 
 def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
-    """The schedule of a streamed assignment for `wl.batch` images from its steady state (module docstring),
-    or None when the batch is below the probe's or no state repeats (build the full one then)."""
+    """The schedule of a streamed assignment for `wl.batch` images from its probe run (module docstring), or
+    None when the batch is one image or no state repeats (build the full one then)."""
     B = wl.batch
-    if B < PROBES[0]:
+    if B < 2:
         return None
     group, over = job_group(_structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None))
     if over:
         return None  # too many jobs: the full schedule refuses with the reason
     P = _plan(arch, wl, asg, ops, m, rc, group)
-    if P.w is None or B < P.w:
+    if P.w is None:
         return None
-    w = P.w + (B - P.w) % P.k
-    with _LOCK:
-        run = P.runs.get(w)
-    if run is None:
-        a, wl0, asg0, ops0, m0, rc0, g0 = P.ctx
-        run = _run(a, wl0, asg0, ops0, m0, rc0, g0, w, P.ii)
-        with _LOCK:
-            P.runs[w] = run
-    return _extend(arch, wl, run, P, w, B)
+    if B <= P.m:
+        return _short(arch, wl, P, B)
+    return _extend(arch, wl, P, _base(P, P.m + 1 + (B - P.m - 1) % P.k), B)
 
 
-def _parts(S, snaps, m, k):
-    """(D, and which jobs of the probe run S start before image m's release, in the period up to image
-    m + k's, from image m's release on: module docstring)."""
-    (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[m - 1], snaps[m + k - 1]
-    assert (b0, b1) == (m, m + k)
-    pre = S.seq < seq0
-    return t1 - t0, pre, ~pre & (S.seq < seq1), ~pre
-
-
-def _starts(S, parts, J, k, w, B):
-    """B x J start times of the B-image schedule from the probe run S of w images (`_parts`)."""
-    D, pre, seg, post = parts
-    q = (B - w) // k
-    img, loc = np.divmod(np.arange(w * J), J)
-    out = np.full((B, J), -1, dtype=np.int64)
-    out[img[pre], loc[pre]] = S.start[pre]
-    if q:
-        i = np.arange(q, dtype=np.int64)[:, None]
-        out[img[seg][None, :] + k * i, loc[seg][None, :]] = S.start[seg][None, :] + D * i
-    out[img[post] + q * k, loc[post]] = S.start[post] + q * D
-    if seg.sum() != k * J or (out < 0).any():
-        raise RuntimeError("steady state: the periods do not cover the batch's jobs")  # (the argument broke)
-    return out
-
-
-def _last(S, parts, k, w, B) -> int:
-    """The last job end of the B-image schedule: of the jobs before the period, of the last period's
-    copy, of the probe's end shifted (`_parts`)."""
-    D, pre, seg, post = parts
-    q = (B - w) // k
-    return max(int(S.end[pre].max(initial=0)), int(S.end[seg].max()) + (q - 1) * D if q else 0,
-               int(S.end[post].max()) + q * D)
-
-
-def _extend(arch, wl, run, P, w, B):
-    """The B-image Schedule: image 0's jobs, each standing for B (`mult`), and the statistics of the start
-    times (`_starts`) computed as build_schedule computes them from the full job list.  An image's rows
-    and transfers lie within its input's start .. its last job's end, at most H periods; past 2 H + 6
-    periods, more periods come in the middle, where every image is a copy of the one k before it, D later:
-    the line-buffer peak, the longest image latency, image 0's fill and drain are those of B_lb images
-    (computed once for all the larger batches), and the makespan comes from the probe's three parts."""
-    S0, snaps = run
-    with _LOCK:
-        tm = P.stats.get(w)
-    if tm is None:  # what every batch of this probe size shares
-        J = len(S0.res) // w
-        T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
-                                row=S0.row[:J], deps=S0.deps[:J], order={}, seq=None)
-        n = len(wl.layers)
-        lay, row = np.asarray(T.layer), np.asarray(T.row)
-        i_in, i_out = int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0])
-        parts = _parts(S0, snaps, P.m, P.k)
-        st0, en0 = S0.start.reshape(w, J), S0.end.reshape(w, J)  # any batch's images are copies of these
-        H = -(-int((en0.max(axis=1) - st0[:, i_in]).max()) // max(int(parts[0]), 1)) + 1
-        tm = (T, J, np.asarray(T.cost, dtype=np.int64), i_in, i_out, parts, H)
-        with _LOCK:
-            P.stats[w] = tm
-    T, J, cost, i_in, i_out, parts, H = tm
+def _short(arch, wl, P, B):
+    """The B-image Schedule for 2 <= B <= m: the probe run's up to image B's release, then without it
+    (listsched._time `forks`), its statistics as build_schedule computes them."""
+    T, J, _D, _pre, _seg, _seq0, _io = _probe_parts(P)
+    st, en = (x.reshape(B, J) for x in P.forks[B])
     S = dataclasses.replace(T)
     S.mult = np.full(J, B, dtype=np.int64)
-    B_lb = min(B, w + P.k * (2 * H + 6))
-    key = (B_lb, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
-    with _LOCK:
-        got = P.stats.get(key)
-    if got is None:
-        start = _starts(S0, parts, J, P.k, w, B_lb)
-        end = start + cost[None, :]
-        got = (_line_buffers(wl, P.sk1, end, i_in, i_out), int((end[:, i_out] - start[:, i_in]).max()),
-               start[0].copy(), end[0].copy())
-        with _LOCK:
-            P.stats[key] = got
-    S.line_buffer_bits, lat, S.start, S.end = got
-    S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
-    S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
-    S.makespan = _last(S0, parts, P.k, w, B) + S.spill_cycles
-    S.latency = lat + S.spill_cycles
+    stream_results(S, arch, wl, P.sk1, st, en)
+    S.makespan = int(en.max()) + S.spill_cycles
+    S.start, S.end = st[0].copy(), en[0].copy()
     _fill_drain(S, 1)
     return S
 
 
-def _line_buffers(wl, sk, end, i_in, i_out) -> int:
-    """schedule._line_buffers over the B x J end times `end` (jobs of each image in the one-image skeleton
-    `sk`'s order; i_in, i_out: the image's input and output transfers), every image at once."""
-    ends = {}
+class _Base:
+    """A base run of w' in m + 1 .. m + k images (module docstring) as the B-image schedules of its residue
+    use it: its jobs started from image m's release on (`post`: their image, job of the image, start, end),
+    and image 0's starts and ends when the batch is w' itself and when it is longer (q >= 1)."""
+    __slots__ = ("w", "post", "post_end", "img0")
 
-    def row_ends(p):  # (B, rows of layer p): the end of the job making each row
-        if p not in ends:
-            ch = np.stack([end[:, sk.done_of[(0, p, q)]].max(axis=1) for q in range(sk.chunks[p])], axis=1)
-            ends[p] = ch[:, sk.cid[p]]
-        return ends[p]
-    starts, frees, bits = [], [], []
-    for src, h, p, readers, last in sk.line_buffers:
-        if p is None:
-            rb = math.prod(wl.input_shape) * wl.input_bits // h
-            made = np.repeat(end[:, i_in:i_in + 1], h, axis=1)
-        else:
-            l = wl.layers[p]
-            rb = math.prod(l.out_shape) * l.bits_out // h
-            made = row_ends(p)
-        free = made
-        for ci, reader in readers:
-            free = np.maximum(free, row_ends(ci)[:, reader])
-        if last:
-            free = np.maximum(free, end[:, i_out:i_out + 1])
-        starts.append(made.ravel())
-        frees.append(free.ravel())
-        bits.append(np.full(made.size, rb, dtype=np.int64))
-    return peak_bits(np.concatenate(starts), np.concatenate(frees), np.concatenate(bits))
+
+def _probe_parts(P):
+    """What every batch takes from the probe run (kept on P): one image's jobs `T` (its stage cycles are
+    the probe's, per image), J, D (the time between the releases of images m and m + k), the probe's jobs
+    started before image m's release (`pre`) and between the two releases (`seg`), each as (image, job of
+    the image, start, end), the seq of image m's release, and the image's input and output transfers."""
+    if "parts" in P.stats:
+        return P.stats["parts"]
+    S0, snaps = P.runs[P.w]
+    w = P.w
+    J = len(S0.res) // w
+    T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
+                            row=S0.row[:J], deps=S0.deps[:J], order={}, seq=None)
+    (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[P.m - 1], snaps[P.m + P.k - 1]
+    assert (b0, b1) == (P.m, P.m + P.k)
+    img, loc = np.divmod(np.arange(w * J), J)
+    pre = S0.seq < seq0
+    seg = ~pre & (S0.seq < seq1)
+    if seg.sum() != P.k * J:
+        raise RuntimeError("steady state: the period is not k images' jobs")  # (the argument broke)
+    n = max(T.layer)
+    lay, row = np.asarray(T.layer), np.asarray(T.row)
+    io = (int(np.flatnonzero((lay == n) & (row == 0))[0]), int(np.flatnonzero((lay == n) & (row == 1))[0]))
+    part = lambda sel: (img[sel], loc[sel], S0.start[sel], S0.end[sel])  # noqa: E731
+    got = P.stats["parts"] = (T, J, int(t1 - t0), part(pre), part(seg), seq0, io)
+    return got
+
+
+def _base(P, wb) -> _Base:
+    """The base run of `wb` images of the stream of plan P (kept on P)."""
+    with _LOCK:
+        got = P.stats.get(("base", wb))
+    if got is not None:
+        return got
+    T, J, D, pre, seg, seq0, io = _probe_parts(P)
+    start, end = P.forks[wb]  # (the run of wb images: listsched._time `forks`)
+    img, loc = np.divmod(np.arange(wb * J), J)
+    post = np.ones(wb * J, dtype=bool)
+    post[pre[0] * J + pre[1]] = False  # (its jobs started before image m's release are the probe's)
+    b = _Base()
+    b.w, b.post = wb, (img[post], loc[post], start[post], end[post])
+    b.post_end = int(end[post].max())
+    b.img0 = {}
+    for q in (0, 1):  # image 0's jobs: from the probe's (its own run up to image m's release), else the base's
+        st, en = np.full(J, -1, dtype=np.int64), np.full(J, -1, dtype=np.int64)
+        parts = (pre, seg) if q else (pre, seg, b.post)
+        for i, l, s, e in parts:
+            sel = i == 0
+            st[l[sel]], en[l[sel]] = s[sel], e[sel]
+        b.img0[q] = (st, en)
+    with _LOCK:
+        P.stats[("base", wb)] = b
+    return b
+
+
+def _layout(P, b, B, cols=None):
+    """(starts, ends) of the B-image schedule (B = b.w + q k): image by job of the image, every job when
+    `cols` is None, else the jobs of the image in `cols` (module docstring: the probe's jobs before image
+    m's release, q copies of its period's, copy i later by i D and i k images, the base's from image m's
+    release on later by q D and q k images)."""
+    k, D = P.k, _probe_parts(P)[2]
+    q = (B - b.w) // k
+    parts = _parts_of(P, b, cols)
+    width = parts[0]
+    st, en = np.full((B, width), -1, dtype=np.int64), np.full((B, width), -1, dtype=np.int64)
+    for (i, l, s, e), copies, shift in zip(parts[1:], (1, q, 1), (0, 0, q)):
+        r = np.arange(copies, dtype=np.int64)[:, None] + shift
+        rows = i[None, :] + k * r
+        st[rows, l[None, :]] = s[None, :] + D * r
+        en[rows, l[None, :]] = e[None, :] + D * r
+    if cols is None and (st < 0).any():
+        raise RuntimeError("steady state: the periods do not cover the batch's jobs")  # (the argument broke)
+    return st, en
+
+
+def _parts_of(P, b, cols):
+    """(the jobs of an image in `cols` (None: all), then the probe's `pre` and `seg` and the base's `post`
+    restricted to them, their job of the image numbered among `cols`), kept on P."""
+    key = ("cols", b.w, cols)
+    with _LOCK:
+        got = P.stats.get(key)
+    if got is not None:
+        return got
+    _T, J, _D, pre, seg, _seq0, _io = _probe_parts(P)
+    idx = np.arange(J) if cols is None else np.asarray(cols)
+    pos = np.full(J, -1, dtype=np.int64)
+    pos[idx] = np.arange(len(idx))
+    got = [len(idx)]
+    for i, l, s, e in (pre, seg, b.post):
+        c = pos[l] >= 0
+        got.append((i[c], pos[l[c]], s[c], e[c]))
+    got = tuple(got)
+    with _LOCK:
+        P.stats[key] = got
+    return got
+
+
+def _extend(arch, wl, P, b, B):
+    """The B-image Schedule: one image's jobs, each standing for B (`mult`), and the statistics of the
+    B-image schedule (`_layout`) computed as build_schedule computes them from the full job list: the
+    makespan from the three parts' last ends, the image latency over every image's input and output
+    transfers, image 0's fill and drain, the line-buffer peak over every row of every image -- the same for
+    every q >= 1 (module docstring), so computed at q = 0 and q = 1 only."""
+    T, J, D, pre, seg, _seq0, (i_in, i_out) = _probe_parts(P)
+    q = (B - b.w) // P.k
+    S = dataclasses.replace(T)
+    S.mult = np.full(J, B, dtype=np.int64)
+    Bq = b.w + P.k * min(q, 1)
+    key = ("lb", b.w, Bq, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
+    with _LOCK:
+        lb = P.stats.get(key)
+    if lb is None:
+        lb = stream_line_buffers(wl, P.sk1, _layout(P, b, Bq)[1], i_in, i_out)
+        with _LOCK:
+            P.stats[key] = lb
+    S.line_buffer_bits = lb
+    qs = min(q, -(-(P.m + P.k) // P.k))  # (the latency is the same from there on: module docstring)
+    with _LOCK:
+        lat = P.stats.get(("lat", b.w, qs))
+    if lat is None:
+        st, en = _layout(P, b, b.w + qs * P.k, (i_in, i_out))
+        lat = int((en[:, 1] - st[:, 0]).max())
+        with _LOCK:
+            P.stats[("lat", b.w, qs)] = lat
+    S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
+    S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
+    last = max(int(pre[3].max(initial=0)), int(seg[3].max()) + (q - 1) * D if q else 0, b.post_end + q * D)
+    S.makespan = last + S.spill_cycles
+    S.latency = lat + S.spill_cycles
+    S.start, S.end = b.img0[min(q, 1)]
+    with _LOCK:
+        fd = P.stats.get(("fill", b.w, min(q, 1)))  # (image 0's: the same for every q >= 1)
+    if fd is None or not S.bottleneck:
+        _fill_drain(S, 1)
+        with _LOCK:
+            P.stats[("fill", b.w, min(q, 1))] = (S.fill, S.drain - S.spill_cycles)
+    else:
+        S.fill, S.drain = fd[0], fd[1] + S.spill_cycles
+    return S

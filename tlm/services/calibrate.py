@@ -231,6 +231,23 @@ def _fit_published(arch, pub, file: str = "<architecture>", iterations: int = 8)
     return PublishedFit(params, before, after, errs, best)
 
 
+def sensitivity_workload(arch, wl, name: str):
+    """The workload whose on-chip energy `sensitivity` breaks down: `wl`, or, when it is the default ResNet-8
+    and the design supports none of its precisions (Lee's 5b, Papistas' 7b, Sinangil's 4b inputs), the
+    design's own reference run at its widest supported input, weight and output bits (the peak layer,
+    tlm/services/paper.py reference_workload), named so in the table."""
+    from tlm.config.workload import check_against
+    from tlm.errors import InputError
+    if name != "resnet8":
+        return wl
+    try:
+        check_against(wl, arch)
+        return wl
+    except InputError:
+        p = arch.precision
+        return paper.reference_workload(arch, max(p.input_bits), max(p.weight_bits), max(p.output_bits))
+
+
 def sensitivity(arch, step: float = 0.10, workload: str = "resnet8", pub=None, file: str = "<architecture>") -> dict:
     """For each of the design's own parameters (its `pub.fitted`, or the global constants when its circuit
     is derived): the relative change of every figure (`pub`'s, IMAGINE's when None) and of `workload`'s
@@ -246,7 +263,7 @@ def sensitivity(arch, step: float = 0.10, workload: str = "resnet8", pub=None, f
     g0 = circuit.constants()
     params = tuple(pub.fitted) if own else tuple(g0)
     base = paper.model_figures(arch, figs)
-    wl = load_workload(resolve(workload, "workloads", workload))
+    wl = sensitivity_workload(arch, load_workload(resolve(workload, "workloads", workload)), workload)
     check_against(wl, arch)
     r0 = paper.simulate(arch, wl)
     c0 = {c: e for c, e in r0.energy_by_component_pj.items() if c != "external"}

@@ -1,0 +1,119 @@
+"""A stream's line buffers: the activation SRAM its rows and residual branches hold at once (every image),
+from the end times of its jobs (tlm/mapping/schedule.py builds them, tlm/mapping/steady.py lays them out
+for a batch from its probe run), and the spill past the SRAM."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tlm.config.workload import VIEW_TYPES
+from tlm.hw import dma as hw_dma
+from tlm.mapping.assign import _hw
+
+
+def _line_buffer_structure(layers, input_shape, H, needs, index):
+    """What `stream_line_buffers` needs of a stream's structure: per source tensor (the image, every layer but
+    views), (name, height, its producer layer or None, for each consumer the consumer row that reads
+    each source row last, whether the last layer's output is it)."""
+    n = len(layers)
+    alias = {l.name: l.inputs[0] for l in layers if l.type in VIEW_TYPES}
+
+    def height(s):
+        return _hw(input_shape if s == "input" else layers[index[s]].out_shape)[0]
+
+    consumers = {}  # source tensor -> [(consumer layer, first row read per consumer row)]
+    for i in range(n):
+        for s, first, _last in needs[i]:
+            while s in alias:  # a view: the consumer's row 0 reads all of the source
+                s = alias[s]
+                first = np.zeros(len(first), dtype=np.int64)
+            consumers.setdefault(s, []).append((i, first))
+    srcs = ["input"] + [l.name for l in layers if l.type not in VIEW_TYPES]
+    out = []
+    for src in srcs:
+        h = height(src)
+        readers = []
+        for ci, first in consumers.get(src, []):
+            last_reader = np.searchsorted(first, np.arange(h), side="right") - 1
+            readers.append((ci, np.minimum(np.maximum(last_reader, 0), H[ci] - 1)))  # np.clip
+        last = src == layers[-1].name or (layers[-1].type in VIEW_TYPES and alias.get(layers[-1].name) == src)
+        out.append((src, h, None if src == "input" else index[src], readers, last))
+    return out
+
+
+def stream_results(S, arch, wl, sk, st, en) -> None:
+    """A stream's line buffers, their spill and its image latency, into S, from the B x J starts `st` and
+    ends `en` of its jobs, image by image (`sk`: the one-image skeleton; image 0's input transfer is its
+    first job, its output transfer its last)."""
+    J = st.shape[1]
+    S.line_buffer_bits = stream_line_buffers(wl, sk, en, 0, J - 1)
+    S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
+    if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
+        S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
+    S.latency = int((en[:, J - 1] - st[:, 0]).max()) + S.spill_cycles
+
+
+def stream_line_buffers(wl, sk, end, i_in, i_out) -> int:
+    """Peak activation bits held at once by a stream (all images): a row lives from the end of the job
+    producing it to the end of the last job reading it (every consumer; views hand their consumers to their
+    source; the network's output until the image's output transfer ends).  This is the activation SRAM the
+    line buffers and the residual branches need.  `sk`: the one-image skeleton; `end`: B x J end times of
+    its jobs, image by image; i_in, i_out: the image's input and output transfers among them."""
+    made_idx, free_idx, h_of = _row_jobs(sk, i_in, i_out)
+    bits = []
+    for (src, h, p, _readers, _last) in sk.line_buffers:
+        if p is None:
+            bits.append(math.prod(wl.input_shape) * wl.input_bits // h)
+        else:
+            l = wl.layers[p]
+            bits.append(math.prod(l.out_shape) * l.bits_out // h)
+    made = end[:, made_idx].max(axis=2)
+    free = np.maximum(end[:, free_idx].max(axis=2), made)
+    rb = np.repeat(np.array(bits, dtype=np.int64), h_of)
+    return peak_bits(made.ravel(), free.ravel(), np.tile(rb, end.shape[0]))
+
+
+def _row_jobs(sk, i_in, i_out):
+    """Per row of every source tensor of `stream_line_buffers` (sources in order, rows in order), the
+    jobs of one image whose last end makes it, and those whose last end frees it (padded by repeating
+    the first), and each source's row count; kept on the skeleton."""
+    got = sk.row_jobs
+    if got is not None and got[0] == (i_in, i_out):
+        return got[1]
+    done = [[sk.done_of[(0, p, q)] for q in range(sk.chunks[p])] for p in range(len(sk.chunks))]
+
+    def of_rows(p, rows):  # the jobs of layer p making each of `rows`
+        return [done[p][c] for c in sk.cid[p][rows].tolist()]
+    made, free, h_of = [], [], []
+    for src, h, p, readers, last in sk.line_buffers:
+        rows = np.arange(h)
+        mk = [[i_in]] * h if p is None else of_rows(p, rows)
+        fr = [list(x) for x in mk]
+        for ci, reader in readers:
+            for x, js in zip(fr, of_rows(ci, reader)):
+                x.extend(js)
+        if last:
+            for x in fr:
+                x.append(i_out)
+        made.extend(mk)
+        free.extend(fr)
+        h_of.append(h)
+
+    def pad(rows):
+        w = max(len(x) for x in rows)
+        return np.array([x + [x[0]] * (w - len(x)) for x in rows], dtype=np.int64)
+    out = (pad(made), pad(free), np.array(h_of, dtype=np.int64))
+    sk.row_jobs = ((i_in, i_out), out)
+    return out
+
+
+def peak_bits(s, e, w) -> int:
+    """Peak of the bits held at once by rows of `w[k]` bits live from s[k] to e[k]."""
+    keep = e > s  # (a row freed as it is made changes no running total between two instants)
+    s, e, w = s[keep], e[keep], w[keep]
+    if not len(s):
+        return 0
+    t = np.concatenate([2 * s + 1, 2 * e])  # at equal times a row is freed before the next is written
+    d = np.concatenate([w, -w])
+    return int(max(np.cumsum(d[np.argsort(t, kind="stable")]).max(), 0))
