@@ -119,6 +119,10 @@ class Macro(Section):
                                        "switched per phase at vdd_digital), fF", lo=0.0, default=0.0)
     input_dac_logic_area_um2: float = param("decoder, switches and buffer of one row's input DAC besides its "
                                             "capacitors, um2", lo=0.0, default=0.0)
+    c_input_dac_static_ff: float = param("a resistive row DAC's static energy per DP phase (its ladder's "
+                                         "current while the row holds its level) as an equivalent capacitance "
+                                         "switched at vdd_digital, fF; 0 for a capacitor or switch DAC",
+                                         lo=0.0, default=0.0)
     weight_mode: str = param("how the bits of a weight combine: 'analog' (adjacent columns charge-share with "
                              "binary weighting: one conversion per output) or 'bit_columns' (each bit column "
                              "is converted per DP phase and the results are combined by digital shift-add)",

@@ -37,9 +37,15 @@ class Circuit(Section):
     sample_cycles: int = param("clock cycles per conversion besides its decisions: sampling, reset",
                                lo=0, hi=64, default=1, why_hi="a handful of cycles in every published SAR")
     input_dac: str = param("the row input DAC of a multi-level input drive: 'capacitive' (2^k binary-weighted "
-                           "unit capacitors switched per DP phase) or 'switch' (digital switches connect the "
-                           "row to one of 2^k reference levels shared by all rows: no capacitor bank of its own)",
-                           choices=("capacitive", "switch"), default="capacitive")
+                           "unit capacitors switched per DP phase), 'switch' (digital switches connect the "
+                           "row to one of 2^k reference levels shared by all rows: no capacitor bank of its own) "
+                           "or 'r2r' (two R-2R resistor ladders per row around mid-supply, one conducting for "
+                           "a signed input: a static current while the row holds its level, no capacitors)",
+                           choices=("capacitive", "switch", "r2r"), default="capacitive")
+    input_dac_sized_vdd_v: float = param("the supply at which an 'r2r' ladder is sized to settle its row "
+                                         "within one operation: the design's highest operating supply (its "
+                                         "resistors are then fixed); 0 = sized at the supply it runs at",
+                                         lo=0.0, hi=2.0, default=0.0)
     input_load_bits_per_cycle: int = param("bits of the input vector entering the macro per clock cycle "
                                            "before each array operation (0 = staged in parallel, no load "
                                            "cycles)", lo=0, hi=65536, default=0,

@@ -28,7 +28,9 @@ current-domain read word line one: the 8T read port's access transistor), driven
 long chain's load); a comparator firing a StrongARM latch (the
 technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minimum inverters of logic plus
 the b register bits it clocks (the published flip-flop clock
-energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor.
+energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor;
+a resistive (R-2R) row DAC its ladders' static current while the row holds its level, the ladders sized to
+settle the row within one operation at `circuit.input_dac_sized_vdd_v` (tlm/hw/r2r.py).
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
 its capacitor (over it: the larger, at the table's over-cell MOM density; beside: the sum); each driven line
 (a word line per stored weight set of each compute row, and each column) `driver_cells` 6T cells of decoder,
@@ -45,6 +47,7 @@ import math
 from dataclasses import replace
 
 from tlm.hw import constants as hw_const
+from tlm.hw import r2r
 from tlm.hw import technology_table as tt
 
 COMPARATOR_LOGIC_UNITS = 4  # [assumed] a StrongARM latch with offset trim ~ 4 flip-flop areas
@@ -62,7 +65,7 @@ DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp
            "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
            "macro.op_overhead_cycles", "adc.fixed_cycles", "adc.cycles_per_bit", "adc.c_comparator_ff",
            "adc.c_dac_unit_ff", "adc.c_abn_ff", "adc.comparator_area_um2", "adc.logic_area_um2_per_bit",
-           "macro.leakage_uw", "adc.leakage_uw")
+           "macro.leakage_uw", "adc.leakage_uw", "macro.c_input_dac_static_ff")
 
 
 def constants(values=None) -> dict:
@@ -341,9 +344,9 @@ def input_dac_unit_ff(arch, caps) -> float:
     """One unit capacitor of a row's capacitive input DAC (2^k of them switched per DP phase,
     tlm/hw/macro.dac_energy_pj), fF: the node's smallest matched unit with its parasitic.  A digital-switch
     DAC (`circuit.input_dac: switch`) connects the row to one of 2^k shared reference levels and has no
-    capacitor bank (the row's level charging the cells is the array's energy), nor has a row without a
-    multi-level DAC."""
-    if arch.macro.input_drive != "multi_level" or arch.circuit.input_dac == "switch":
+    capacitor bank (the row's level charging the cells is the array's energy), nor has a resistive ladder
+    DAC (`r2r`: its static energy is tlm/hw/r2r.py's) or a row without a multi-level DAC."""
+    if arch.macro.input_drive != "multi_level" or arch.circuit.input_dac in ("switch", "r2r"):
         return 0.0
     return caps["input_dac_unit"]
 
@@ -368,7 +371,33 @@ def derived_values(arch, g=None) -> dict:
         "adc.c_comparator_ff": caps["comparator"], "adc.c_dac_unit_ff": caps["dac_unit"],
         "adc.c_abn_ff": c.abn_units * caps["dac_unit"], "adc.comparator_area_um2": ar["comparator_um2"],
         "adc.logic_area_um2_per_bit": ar["logic_um2"], "macro.leakage_uw": leak["macro"], "adc.leakage_uw": leak["adc"],
+        "macro.c_input_dac_static_ff": input_dac_static_ff(arch, g),
     }
+
+
+def input_dac_hold_ps(arch, g) -> float:
+    """Time a row holds its level per DP phase, ps: with a pipelined converter the whole operation (the row
+    keeps its level until the column is sampled and the next phase begins: the longer of the DP phase and
+    the conversion, sampling and decisions), else the DP phase's own cycles."""
+    from tlm.hw import adc
+    period = period_ps(arch, g)
+    dp = max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9))
+    if not arch.adc.pipelined:
+        return dp * period
+    return max(dp, arch.circuit.sample_cycles + adc.decisions(arch, adc_bits(arch))) * period
+
+
+def input_dac_static_ff(arch, g) -> float:
+    """A resistive row DAC's (`circuit.input_dac: r2r`, tlm/hw/r2r.py) static energy per DP phase as the
+    equivalent capacitance switched at the digital supply, fF: its ladders sized at
+    `circuit.input_dac_sized_vdd_v` (0: at the supply it runs at) to settle the row's load within the hold
+    there, held for this supply's hold.  0 for any other DAC or without multi-level inputs."""
+    if arch.macro.input_drive != "multi_level" or arch.circuit.input_dac != "r2r":
+        return 0.0
+    vs, t = arch.circuit.input_dac_sized_vdd_v, arch.technology
+    sized = replace(arch, technology=replace(t, vdd_digital_v=vs, vdd_array_v=vs)) if vs else arch
+    return r2r.static_ff(arch.macro.input_dac_bits, row_load_ff(arch, g), input_dac_hold_ps(arch, g),
+                         input_dac_hold_ps(sized, g))
 
 
 def derive(arch, g=None):
