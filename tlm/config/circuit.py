@@ -50,3 +50,9 @@ class Circuit(Section):
                                            "before each array operation (0 = staged in parallel, no load "
                                            "cycles)", lo=0, hi=65536, default=0,
                                            why_hi="one bit per row of the largest array")
+    input_load_element_bits: int = param("bus bits each input element occupies while the input vector is "
+                                         "loaded (`input_load_bits_per_cycle`): 0 = packed at the row's "
+                                         "input precision (rows x bits / bus cycles); 8 = one byte per "
+                                         "element, so the load takes rows x 8 / bus cycles whatever the "
+                                         "precision (a 1b and a 5b vector load alike)", lo=0, hi=64,
+                                         default=0, why_hi="a 64-b word per element")

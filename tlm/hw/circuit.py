@@ -19,7 +19,7 @@ FO4 and switch resistances follow the node's and device flavour's alpha-power la
   pulse-width input one pulse of up to 2^k - 1 units;
 - conversions: b decisions (SAR), one (flash) or 2^b (ramp) clock cycles (tlm/hw/adc.py), plus
   `circuit.sample_cycles`; inputs loaded at `circuit.input_load_bits_per_cycle` add rows x bits / that per
-  array operation.
+  array operation (bits: the row's input precision, or `circuit.input_load_element_bits` per element).
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
 junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches; a
@@ -351,12 +351,23 @@ def input_dac_unit_ff(arch, caps) -> float:
     return caps["input_dac_unit"]
 
 
+def input_load_cycles(arch) -> int:
+    """Clock cycles to load the input vector before each array operation over a bus of
+    `circuit.input_load_bits_per_cycle` bits (0: staged in parallel, none): rows x bits / bus width, each
+    element `circuit.input_load_element_bits` wide on the bus (one byte: the load time does not depend on
+    the input precision) or, when that is 0, packed at the row's input precision (`phase_bits`)."""
+    c = arch.circuit
+    if not c.input_load_bits_per_cycle:
+        return 0
+    bits = c.input_load_element_bits or phase_bits(arch)
+    return math.ceil(arch.macro.rows * bits / c.input_load_bits_per_cycle)
+
+
 def derived_values(arch, g=None) -> dict:
     """"section.field" -> value of every DERIVED engine parameter."""
     g = constants(g)
     caps, ar, c, leak = capacitances(arch, g), areas(arch, g), arch.circuit, leakage_uw(arch, g)
     period = period_ps(arch, g)
-    load = c.input_load_bits_per_cycle
     return {
         "clock.frequency_mhz": 1e6 / period,
         "technology.cap_density_ff_per_um2": _tech(arch)("cap_density_ff_per_um2"),
@@ -366,7 +377,7 @@ def derived_values(arch, g=None) -> dict:
         "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
         "macro.c_input_dac_unit_ff": input_dac_unit_ff(arch, caps),
         "macro.input_dac_logic_area_um2": ar["input_dac_logic_um2"],
-        "macro.op_overhead_cycles": math.ceil(arch.macro.rows * phase_bits(arch) / load) if load else 0,
+        "macro.op_overhead_cycles": input_load_cycles(arch),
         "adc.fixed_cycles": c.sample_cycles, "adc.cycles_per_bit": 1,
         "adc.c_comparator_ff": caps["comparator"], "adc.c_dac_unit_ff": caps["dac_unit"],
         "adc.c_abn_ff": c.abn_units * caps["dac_unit"], "adc.comparator_area_um2": ar["comparator_um2"],
