@@ -23,8 +23,8 @@ def _load(arch, **changes):
 
 def test_load_cycles_by_hand(lee):
     """1152 rows over a 32-b bus: packed 5b inputs 1152 x 5 / 32 = 180 cycles, packed 1b 1152 / 32 = 36;
-    a byte per element 1152 x 8 / 32 = 288 at any precision; 1000 rows of 5b: ceil(156.25) = 157; no bus
-    (0 bits per cycle): no load."""
+    a byte per element 1152 x 8 / 32 = 288 at any precision (a 4-bit element still carries 5b: 180);
+    1000 rows of 5b: ceil(156.25) = 157; no bus (0 bits per cycle): no load."""
     assert _load(lee, input_load_bits_per_cycle=32, input_load_element_bits=0) == 180
     binary = with_changes(lee, **{"macro.input_drive": "bit_serial", "macro.input_dac_bits": 1,
                                   "circuit.input_load_element_bits": 0})
@@ -34,6 +34,7 @@ def test_load_cycles_by_hand(lee):
     assert circuit.input_load_cycles(with_changes(lee, **{"macro.rows": 1000,
                                                           "circuit.input_load_element_bits": 0})) == 157
     assert _load(lee, input_load_bits_per_cycle=0, input_load_element_bits=8) == 0
+    assert _load(lee, input_load_bits_per_cycle=32, input_load_element_bits=4) == 180  # 5b need 5 bus bits
     assert circuit.derived_values(lee)["macro.op_overhead_cycles"] == 180  # the shipped config: packed
 
 

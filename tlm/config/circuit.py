@@ -54,5 +54,6 @@ class Circuit(Section):
                                          "loaded (`input_load_bits_per_cycle`): 0 = packed at the row's "
                                          "input precision (rows x bits / bus cycles); 8 = one byte per "
                                          "element, so the load takes rows x 8 / bus cycles whatever the "
-                                         "precision (a 1b and a 5b vector load alike)", lo=0, hi=64,
+                                         "precision (a 1b and a 5b vector load alike; an element never takes fewer "
+                                         "bits than its precision)", lo=0, hi=64,
                                          default=0, why_hi="a 64-b word per element")

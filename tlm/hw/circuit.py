@@ -355,11 +355,12 @@ def input_load_cycles(arch) -> int:
     """Clock cycles to load the input vector before each array operation over a bus of
     `circuit.input_load_bits_per_cycle` bits (0: staged in parallel, none): rows x bits / bus width, each
     element `circuit.input_load_element_bits` wide on the bus (one byte: the load time does not depend on
-    the input precision) or, when that is 0, packed at the row's input precision (`phase_bits`)."""
+    the input precision; never fewer bits than the precision it carries) or, when that is 0, packed at the
+    row's input precision (`phase_bits`)."""
     c = arch.circuit
     if not c.input_load_bits_per_cycle:
         return 0
-    bits = c.input_load_element_bits or phase_bits(arch)
+    bits = max(c.input_load_element_bits, phase_bits(arch))
     return math.ceil(arch.macro.rows * bits / c.input_load_bits_per_cycle)
 
 
