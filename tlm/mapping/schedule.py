@@ -113,7 +113,7 @@ class _Skeleton:
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
                  "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
-                 "types", "kept_order")
+                 "types", "kept_order", "image_arrays")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -134,6 +134,18 @@ def _structure(wl, asg, N, two, stream, spill_bits):
             tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
 
 
+class _Shapes(tuple):
+    """The layers' _LayerShapes, a tuple whose hash is computed once: every key of a schedule's structure
+    holds one (`_structure`), and the keys are hashed several times per schedule (the skeleton, the rows
+    per job, the kept job costs).  Equal to (and hashed as) the plain tuple of the same shapes."""
+
+    def __hash__(self):
+        h = self.__dict__.get("_h")
+        if h is None:
+            h = self.__dict__["_h"] = tuple.__hash__(self)
+        return h
+
+
 _SHAPES = {}  # id(layers) -> (the layers, their _LayerShapes): a sweep's points share their workload's layers
 
 
@@ -143,8 +155,8 @@ def _shapes(layers) -> tuple:
     got = _SHAPES.get(id(layers))
     if got is not None and got[0] is layers:
         return got[1]
-    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
-                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
+    shapes = _Shapes(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
+                                 tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
     if len(_SHAPES) >= 64:
         _SHAPES.clear()
     _SHAPES[id(layers)] = (layers, shapes)
@@ -252,6 +264,7 @@ def _skeleton(key) -> _Skeleton:
     sk = _Skeleton()
     sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
     sk.kept_order = None  # (jobs, retime.Order) of its last list-scheduled run (`_timed`)
+    sk.image_arrays = None  # (`_image_arrays`)
     sk.types = [l.type for l in layers]
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
@@ -396,6 +409,26 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         _timed(S, sk, J)
     else:
         _time(S, sk.users, S.ii, J, snaps, until, forks)
+    if stream:
+        _stream_stages(S, sk, costs, n)
+    else:
+        _stages(S, n, B)
+    if S.stage:
+        S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
+    if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
+        stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J))
+    S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
+    if stream:
+        _fill_drain_stream(S, sk, J)
+    else:
+        _fill_drain(S, B)
+    return S
+
+
+def _stages(S, n, B) -> None:
+    """S.stage (each resource's cycles per image, rounded up) and S.layer_stage (each layer's busiest
+    resource's), from every job of S."""
+    names = S.names
     cost = np.array(S.cost, dtype=np.int64)
     res = np.array(S.res, dtype=np.int64)
     per = np.bincount(res, weights=cost, minlength=len(names))
@@ -407,13 +440,33 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     has = np.bincount(lay, minlength=n + 1) > 0
     for i in np.nonzero(has[:n])[0].tolist():
         S.layer_stage[i] = int(-(-int(by[i].max()) // B))
-    if S.stage:
-        S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
-    if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
-        stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J))
-    S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
-    _fill_drain(S, B)
-    return S
+
+
+def _stream_stages(S, sk, costs, n) -> None:
+    """`_stages` of a stream, from its one-image skeleton `sk` and the costs of its distinct jobs: every
+    image runs image 0's jobs at the same cycles, so the batch's sums are B times one image's and the
+    per-image figures (rounded up) are one image's, exactly (the sums are exact integers in float64
+    below 2^53 cycles, as `_stages`' are)."""
+    names = S.names
+    R = len(names)
+    res, pair, spec, has = _image_arrays(sk, R, n)
+    c1 = np.asarray(costs, dtype=np.int64)[spec]
+    per = np.bincount(res, weights=c1, minlength=R)
+    S.stage = {names[k]: int(per[k]) for k in range(R) if per[k] > 0}
+    by = np.bincount(pair, weights=c1, minlength=(n + 1) * R).reshape(n + 1, R)
+    for i in has:
+        S.layer_stage[i] = int(by[i].max())
+
+
+def _image_arrays(sk, R, n):
+    """(resource, layer x R + resource and distinct-job index of each job of one image, the layers with a
+    job) of a stream's one-image skeleton, kept on it."""
+    if sk.image_arrays is None:
+        res = np.array(sk.res, dtype=np.int64)
+        lay = np.array(sk.layer, dtype=np.int64)
+        has = np.nonzero(np.bincount(lay, minlength=n + 1)[:n] > 0)[0].tolist()
+        sk.image_arrays = (res, lay * R + res, np.array(sk.spec_of, dtype=np.int64), has)
+    return sk.image_arrays
 
 
 def _timed(S, sk, J) -> None:
@@ -521,6 +574,18 @@ def _spec_arrays(sk):
         view = np.array([t in VIEW_TYPES for t in sk.types] + [False])[np.minimum(li, len(sk.H))]
         sk.spec_arrays = (kind, li, lo, hi, mult, H, view)
     return sk.spec_arrays
+
+
+def _fill_drain_stream(S, sk, J):
+    """`_fill_drain` of a stream: image 0's jobs are its first J (every image runs the skeleton's)."""
+    if not S.bottleneck:
+        return
+    k = S.names.index(S.bottleneck)
+    e0 = S.end[:J]
+    sel = _image_arrays(sk, len(S.names), len(sk.H))[0] == k
+    first_end = int(e0[sel].max()) if sel.any() else 0
+    S.fill = first_end
+    S.drain = int(e0.max()) + S.spill_cycles - first_end
 
 
 def _fill_drain(S, B):
