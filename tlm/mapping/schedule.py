@@ -113,7 +113,7 @@ class _Skeleton:
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
                  "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
-                 "types", "kept_order", "image_arrays")
+                 "types", "kept_order", "image_arrays", "spec_index")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -264,7 +264,7 @@ def _skeleton(key) -> _Skeleton:
     sk = _Skeleton()
     sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
     sk.kept_order = None  # (jobs, retime.Order) of its last list-scheduled run (`_timed`)
-    sk.image_arrays = None  # (`_image_arrays`)
+    sk.image_arrays = sk.spec_index = None  # (`_image_arrays`, `_spec_index`)
     sk.types = [l.type for l in layers]
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
@@ -499,7 +499,7 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
         if m is None and comp:
             m = map_layers(arch, [wl.layers[i] for i in comp])
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
-    w1 = dataclasses.replace(wl, batch=1)
+    w1 = wl if wl.batch == 1 else dataclasses.replace(wl, batch=1)
     key1 = (1,) + key[1:] + ((group, 0),)  # (_structure of one image: the batch is the key's first field)
     sk1 = _cached_skeleton(key1)
     return key1, sk1, _kept_costs(arch, w1, key1, sk1, ops, rc), rc, group, over
@@ -507,11 +507,16 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
 
 _COSTS = {}  # (one-image key, row cycles, digital ops, image bits) -> (fields read, their values, costs)
 MAX_COSTS = 1024
+# one-image key -> the architecture fields spec_costs reads for that skeleton: which it reads is fixed by the
+# skeleton's kinds of jobs (the digital layers' op cycles: postproc; the transfers: dma), never by a value
+# (tests/test_auto_cost.py checks it), so it is recorded once per skeleton, not at every new cost
+_COST_FIELDS = {}
 
 
 def clear_costs() -> None:
     """Forget the kept job costs (tlm/services/bench.cold)."""
     _COSTS.clear()
+    _COST_FIELDS.clear()
 
 
 def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
@@ -524,9 +529,16 @@ def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
     got = _COSTS.get(k)
     if got is not None and reuse.values(arch, got[0]) == got[1]:
         return got[2]
-    read = set()
-    costs = spec_costs(reuse.recording(reuse.plain(arch), read), wl, sk, ops, rc)
-    fields = tuple(sorted(read, key=str))
+    fields = _COST_FIELDS.get(key1)
+    if fields is None:  # (recorded once per skeleton: `_COST_FIELDS`)
+        read = set()
+        costs = spec_costs(reuse.recording(reuse.plain(arch), read), wl, sk, ops, rc)
+        fields = tuple(sorted(read, key=str))
+        if len(_COST_FIELDS) >= MAX_COSTS:
+            _COST_FIELDS.clear()
+        _COST_FIELDS[key1] = fields
+    else:
+        costs = spec_costs(reuse.plain(arch), wl, sk, ops, rc)
     if len(_COSTS) >= MAX_COSTS:
         _COSTS.clear()
     _COSTS[k] = (fields, reuse.values(arch, fields), costs)
@@ -542,26 +554,38 @@ def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
       rows lo..hi of a digital layer (x the batch): its share of the layer's ops (none for a view);
       the image in and out, a layer's spill: one DMA transfer each."""
     layers, n = wl.layers, len(wl.layers)
-    kind, li, lo, hi, mult, H, view = _spec_arrays(sk)
-    out = np.zeros(len(kind), dtype=np.int64)
-    rows = kind == _ROWS
-    if rows.any():
+    rows, rli, rspan, rmult, dig, dli, dlo, dhi1, dH, dmult, dma = _spec_index(sk)
+    out = np.zeros(len(sk.specs), dtype=np.int64)
+    if len(rows):
         r = np.zeros((n, 2), dtype=np.int64)
         for i, x in rc.items():
             r[i] = x
-        out[rows] = mult[rows] * (r[li[rows], 0] + (hi[rows] - lo[rows]) * r[li[rows], 1])
-    dig = (kind == _DIGITAL) & ~view
-    if dig.any():
-        o = np.array([int(x) for x in ops], dtype=np.int64)[li[dig]]
-        out[dig] = mult[dig] * np.asarray(hw_pp.op_cycles(arch, o * (hi[dig] + 1) // H[dig] - o * lo[dig] // H[dig]),
-                                          dtype=np.int64)
-    spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
+        out[rows] = rmult * (r[rli, 0] + rspan * r[rli, 1])
+    if len(dig):
+        o = np.array([int(x) for x in ops], dtype=np.int64)[dli]
+        out[dig] = dmult * np.asarray(hw_pp.op_cycles(arch, o * dhi1 // dH - o * dlo // dH), dtype=np.int64)
     in_bits = math.prod(wl.input_shape) * wl.input_bits
     out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    for k in np.flatnonzero(kind >= _IMAGE_IN).tolist():  # (a few DMA transfers)
-        bits = {_IMAGE_IN: in_bits * int(mult[k]), _IMAGE_OUT: out_bits * int(mult[k])}.get(int(kind[k]))
-        out[k] = hw_dma.transfer_cycles(arch, int(spill[li[k]]) if bits is None else bits)
+    for k, kd, i, mk in dma:  # (a few DMA transfers)
+        bits = in_bits * mk if kd == _IMAGE_IN else out_bits * mk if kd == _IMAGE_OUT else (
+            0 if spill_bits is None else int(spill_bits[i]))
+        out[k] = hw_dma.transfer_cycles(arch, bits)
     return out.tolist()
+
+
+def _spec_index(sk):
+    """`_spec_arrays` as spec_costs takes them, kept on the skeleton: the row jobs (index, layer, rows
+    spanned beyond the first, multiplier), the digital jobs of layers that are not views (index, layer,
+    first row, last row + 1, the layer's height, multiplier), and the transfers [(index, kind, layer,
+    multiplier)]."""
+    if sk.spec_index is None:
+        kind, li, lo, hi, mult, H, view = _spec_arrays(sk)
+        rows = np.flatnonzero(kind == _ROWS)
+        dig = np.flatnonzero((kind == _DIGITAL) & ~view)
+        dma = [(k, int(kind[k]), int(li[k]), int(mult[k])) for k in np.flatnonzero(kind >= _IMAGE_IN).tolist()]
+        sk.spec_index = (rows, li[rows], hi[rows] - lo[rows], mult[rows], dig, li[dig], lo[dig], hi[dig] + 1, H[dig],
+                         mult[dig], dma)
+    return sk.spec_index
 
 
 def _spec_arrays(sk):
