@@ -172,6 +172,7 @@ def _inputs(rec, arch, wl, plans, shared):
             shared["kept"]["inputs"] = got
         shared["inputs"] = got
         shared["row_cycles"] = got[2]
+        shared.setdefault("ops_img", got[3])  # (the plans' digital ops per image: the same list)
     return got
 
 
