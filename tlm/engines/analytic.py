@@ -43,7 +43,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     With PRUNE False only the first are skipped (the same choice, tested).  `record`: a set noting every
     architecture field read (tlm/mapping/reuse.recording); `stats`: a dict kept by a sweep between its
     points (`_worth_asking`); `lazy`: a streamed policy's counts are left None (`cycles_of` reads its
-    cycles off its schedule; `counted` counts it when asked)."""
+    cycles off its schedule; `counted` counts it when asked), and where the plans are built plainly its
+    plan too (`_Pending`: its schedule only; `counted` builds the plan)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
@@ -73,7 +74,7 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
                 continue
         try:
             ap = _with_policy(shared, arch, p)
-            if lazy and p in mapper.STREAM and shared.get("plain"):
+            if lazy and p in mapper.STREAM and record is None and input_density is None and shared.get("plain"):
                 plans[p] = (ap, _pending(ap, wl, p, shared, steady), None, None, None)
                 continue
             plan = build_plan(rec(ap), wl, input_density, shared=shared, steady=steady)
