@@ -1,5 +1,5 @@
 """What a sweep's `mapping.policy: auto` shares between its policies and points, each against the same number
-made without the sharing (tlm/engines/analytic.py, tlm/mapping/schedule.py, plan.py, assign.py).
+made without the sharing (tlm/engines/analytic.py, tlm/mapping/schedule.py, plan.py).
 
 Which test fails when a mechanism is removed or wrong:
 - a losing streamed policy gets its schedule, not a plan (analytic._pending), and the winner's plan takes
@@ -8,8 +8,7 @@ Which test fails when a mechanism is removed or wrong:
   _fill_drain_stream, the arrays kept on the skeleton): test_stream_stages_are_the_full_job_lists;
 - a resident plan's assignment set at once (plan.Plan._all_in_round0): test_round0_assignment_is_set_assignments;
 - the job costs' index arrays kept on the skeleton and the fields they read recorded once per skeleton
-  (schedule._spec_index, _COST_FIELDS): test_kept_job_costs_are_cold_costs;
-- the row cycles of every compute layer at once (assign.layer_row_cycles): test_row_cycles_at_once_are_per_layer.
+  (schedule._spec_index, _COST_FIELDS): test_kept_job_costs_are_cold_costs.
 """
 import dataclasses
 
@@ -19,7 +18,7 @@ import pytest
 from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
 from tlm.engines import analytic
-from tlm.mapping import assign, mapper, reuse, schedule, stages
+from tlm.mapping import mapper, reuse, schedule, stages
 from tlm.mapping.plan import build_plan
 from tlm.services.bench import cold
 
@@ -116,19 +115,3 @@ def test_kept_job_costs_are_cold_costs(imagine, resnet8):
         assert cold_costs == costs
     assert len(set(fields)) == 1 and {("dma", "bandwidth_bits_per_cycle"), ("postproc", "ops_per_cycle")} <= set(fields[0])
     assert len({tuple(c) for c in warm}) == 3  # (each architecture's costs differ; the last is the first's)
-
-
-@pytest.mark.parametrize("pipelined", [True, False])
-def test_row_cycles_at_once_are_per_layer(imagine, resnet8, pipelined):
-    """layer_row_cycles (every compute layer at once) against row_cycles layer by layer, on ADC and DP
-    speeds and precisions that change them."""
-    for cpb, dp, p in ((1, 4, 1), (3, 12, 4), (5, 20, 8)):
-        a = _macros(imagine, 2, cycles_per_bit=cpb, pipelined=pipelined)
-        a = dataclasses.replace(a, macro=dataclasses.replace(a.macro, dp_cycles_per_bit=dp))
-        w = with_precision(resnet8, input=p, weight=p, output=p)
-        m, comp = mapper.comp_mapping(a, w)
-        got = assign.layer_row_cycles(a, w, m, comp)
-        assert list(got) == list(comp)
-        for j, i in enumerate(comp):
-            want = assign.row_cycles(a, w.layers[i], int(m.outputs_per_tile[j]))
-            assert got[i] == want and all(type(x) is int for x in got[i]), (cpb, dp, p, i)

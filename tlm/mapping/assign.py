@@ -54,18 +54,8 @@ def row_cycles(arch, layer, outputs_per_tile):
 
 
 def layer_row_cycles(arch, wl, m, comp):
-    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl).
-    All layers at once: the same tile schedule rule as `row_cycles` given arrays (the same integers, as
-    Plan._base's tile_cycles per layer; tests/test_auto_cost.py compares them)."""
-    if not len(comp):
-        return {}
-    ls = [wl.layers[i] for i in comp]
-    W = np.array([_hw(l.out_shape)[1] for l in ls], dtype=np.int64)
-    bi, bo, bw = (np.array([getattr(l, k) for l in ls], dtype=np.int64) for k in ("bits_in", "bits_out", "bits_w"))
-    args = (arch, bi, bo, np.asarray(m.outputs_per_tile, dtype=np.int64)[:len(ls)])
-    first = np.asarray(hw_ctrl.tile_cycles(*args, W, bw)).astype(np.int64)
-    two = np.asarray(hw_ctrl.tile_cycles(*args, 2 * W, bw)).astype(np.int64)
-    return {i: (f, t - f) for i, f, t in zip(comp, first.tolist(), two.tolist())}
+    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl)."""
+    return {i: row_cycles(arch, wl.layers[i], int(m.outputs_per_tile[j])) for j, i in enumerate(comp)}
 
 
 def need_rows(layer, in_shape, H_out):
