@@ -78,6 +78,8 @@ def test_calibrate_global_same_as_cli(capsys, monkeypatch):
     for c, v in fit.after.items():  # constant, unit, before, fitted
         assert f"{fit.before[c]:.4g}" in rows[c] and (f"{v:.4g}" in rows[c] or f"{v:.4g} (!)" in " ".join(rows[c]))
         assert v == pytest.approx(1.1 * fit.before[c], rel=1e-3)
+    # a fit over every design leaves none out: no "left out" column (it once repeated the in-sample one)
+    assert "in-sample" in text and "left out" not in text
 
 
 def test_import_same_as_cli(tmp_path, capsys):

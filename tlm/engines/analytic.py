@@ -43,7 +43,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     With PRUNE False only the first are skipped (the same choice, tested).  `record`: a set noting every
     architecture field read (tlm/mapping/reuse.recording); `stats`: a dict kept by a sweep between its
     points (`_worth_asking`); `lazy`: a streamed policy's counts are left None (`cycles_of` reads its
-    cycles off its schedule; `counted` counts it when asked)."""
+    cycles off its schedule; `counted` counts it when asked), and where the plans are built plainly its
+    plan too (`_Pending`: its schedule only; `counted` builds the plan)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
@@ -73,6 +74,9 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
                 continue
         try:
             ap = _with_policy(shared, arch, p)
+            if lazy and p in mapper.STREAM and record is None and input_density is None and shared.get("plain"):
+                plans[p] = (ap, _pending(ap, wl, p, shared, steady), None, None, None)
+                continue
             plan = build_plan(rec(ap), wl, input_density, shared=shared, steady=steady)
         except InputError as e:
             if p == "sequential":
@@ -83,6 +87,31 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
             ap, plan, *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
+
+
+class _Pending:
+    """A streamed policy's entry of `policy_plans` (lazy) before its plan: its schedule (mapper.resident_schedule,
+    kept in the plans' shared dict, where its plan finds it when built: `counted`), read for its cycles
+    (`cycles_of`).  A policy that cannot win (`contenders`) never gets a plan."""
+    __slots__ = ("schedule", "build")
+
+    def __init__(self, schedule, build):
+        self.schedule, self.build = schedule, build
+
+
+def _pending(ap, wl, p, shared, steady) -> _Pending:
+    """Streamed policy `p`'s schedule for `policy_plans` (lazy), its plan left to `counted`.  Only where
+    the plans of `shared` are built plainly (tlm/mapping/reuse.shared_plan: shared["plain"], the
+    sequential plan's build; no field read to record, no plan kept by what it read), so that the plan
+    built later reads the same architecture and finds the same schedule; raises the InputError its plan
+    would (the assignment's, the schedule's)."""
+    base = shared["base"]
+    ops_img = shared.get("ops_img")
+    if ops_img is None:
+        ops_img = shared["ops_img"] = [digital_ops(l) for l in wl.layers]
+    _asg, S = mapper.resident_schedule(ap, wl, p, shared, ops_img, steady, base["mapping"], base["comp_idx"],
+                                       base["spill_bits"])
+    return _Pending(S, lambda: build_plan(ap, wl, None, shared=shared, steady=steady))
 
 
 BOUND_GIVE_UP = 16  # bounds of one kind that a sweep asked without one skip: asked only every BOUND_PROBE-th
@@ -144,6 +173,7 @@ def _inputs(rec, arch, wl, plans, shared):
             shared["kept"]["inputs"] = got
         shared["inputs"] = got
         shared["row_cycles"] = got[2]
+        shared.setdefault("ops_img", got[3])  # (the plans' digital ops per image: the same list)
     return got
 
 
@@ -263,8 +293,8 @@ def choose_policy(arch, wl, input_density=None, steady=False, brief=False, stats
     dict a sweep keeps between its points (`_worth_asking`)."""
     plans, skipped = policy_plans(arch, wl, input_density, steady, stats=stats, lazy=brief)
     if brief:
-        best, res = _brief_choice(arch, wl, plans)
-        return best, res, None, plans[best][1]
+        best, res, plan = _brief_choice(arch, wl, plans)
+        return best, res, None, plan
     runs = {p: _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
             for p, (ap, plan, pl, busy, clock) in plans.items()}
     best, note = choose(arch, runs, skipped)
@@ -272,14 +302,14 @@ def choose_policy(arch, wl, input_density=None, steady=False, brief=False, stats
 
 
 def _brief_choice(arch, wl, plans):
-    """The policy `choose` picks among `plans` (policy_plans) and its Result, making only the Results the
-    choice reads (`contenders`)."""
-    runs = {}
+    """The policy `choose` picks among `plans` (policy_plans), its Result and its plan, making only the
+    Results (and plans) the choice reads (`contenders`)."""
+    runs, built = {}, {}
     for p in contenders(arch.mapping.objective, {p: cycles_of(x) for p, x in plans.items()}):
         ap, plan, pl, busy, clock = counted(wl, plans[p])
-        runs[p] = _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy)
+        runs[p], built[p] = _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy), plan
     best = brief_best(arch.mapping.objective, runs)
-    return best, runs[best]
+    return best, runs[best], built[best]
 
 
 def cycles_of(entry) -> int:
@@ -294,6 +324,8 @@ def counted(wl, entry):
     if entry[2] is not None:
         return entry
     ap, plan = entry[:2]
+    if isinstance(plan, _Pending):
+        plan = plan.build()
     return (ap, plan, *counts(ap, wl, plan))
 
 

@@ -75,6 +75,32 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     return schedule.build_schedule(arch, wl, asg, ops, stream, spill_bits, m, rc, group, ii=ii)
 
 
+def resident_schedule(arch, wl, policy, shared, ops_img, steady, m, comp_idx, spill_bits):
+    """(the assignment, the job schedule) of resident policy `policy` (tlm/mapping/plan.Plan; auto's
+    cycles of a streamed policy before its plan, tlm/engines/analytic.policy_plans): the assignment
+    (tlm/mapping/assign.py) and the schedule both engines use (tlm/mapping/schedule.py), shared through
+    `shared` (plan.build_plan's dict) by the plans whose assignments give the same one.  `m`, `comp_idx`:
+    the compute layers' Mapping and rows; `spill_bits`: the sequential rule's, per layer (layer by layer)."""
+    if "row_cycles" not in shared:
+        shared["row_cycles"] = layer_row_cycles(arch, wl, m, [int(i) for i in comp_idx])
+    rc = shared["row_cycles"]
+    asg = assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=shared.setdefault("assign", {}))
+    stream = policy in STREAM
+    # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
+    # (and of the architecture and workload, the same for every plan sharing `shared`)
+    key = (stream, steady, tuple((q.layer, q.replica, q.macro) for q in asg.places),
+           tuple(sorted(asg.replicas.items())))
+    schedules = shared.setdefault("schedules", {})
+    S = schedules.get(key)
+    if S is None and steady and stream:  # the analytic engine's: from its steady state
+        from tlm.mapping.steady import steady_schedule
+        S = schedules[key] = steady_schedule(arch, wl, asg, ops_img, m=m, rc=rc)
+    if S is None:
+        S = schedules[key] = build_schedule(arch, wl, asg, ops_img, stream=stream, spill_bits=spill_bits, m=m,
+                                            rc=rc)
+    return asg, S
+
+
 # ---- what the engines and the reports use ----------------------------------------------------------
 def sequential_macros(arch, wl, m=None):
     """Sequential policy: layer i's tiles go round-robin over macros 0..min(N, tiles)-1.  `m`: the

@@ -233,34 +233,32 @@ class Plan:
         (tlm/mapping/schedule.py, shared by the plans whose assignments give the same one), every tile in
         round 0 on the macro of its copy 0, and the policy's notes."""
         from tlm.mapping import mapper
-        m = self.mapping
-        if "row_cycles" not in shared:
-            shared["row_cycles"] = mapper.layer_row_cycles(arch, wl, m, [int(i) for i in self.comp_idx])
-        rc = shared["row_cycles"]
-        self.multi = mapper.assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=shared.setdefault("assign", {}))
-        stream = policy in mapper.STREAM
-        # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
-        # (and of the architecture and workload, the same for every plan sharing `shared`)
-        key = (stream, steady, tuple((q.layer, q.replica, q.macro) for q in self.multi.places),
-               tuple(sorted(self.multi.replicas.items())))
-        schedules = shared.setdefault("schedules", {})
-        self.schedule = schedules.get(key)
-        if self.schedule is None and steady and stream:  # the analytic engine's: from its steady state
-            from tlm.mapping.steady import steady_schedule
-            self.schedule = schedules[key] = steady_schedule(arch, wl, self.multi, ops_img, m=m, rc=rc)
-        if self.schedule is None:
-            self.schedule = schedules[key] = mapper.build_schedule(
-                arch, wl, self.multi, ops_img, stream=stream, spill_bits=self.spill_bits, m=m, rc=rc)
+        self.multi, self.schedule = mapper.resident_schedule(arch, wl, policy, shared, ops_img, steady, self.mapping,
+                                                             self.comp_idx, self.spill_bits)
         copy0 = {}  # layer -> [(tile, macro)] of replica 0
         for pl_ in self.multi.places:
             if pl_.replica == 0:
                 copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
-        for j, i in enumerate(self.comp_idx.tolist()):  # the assignment: copy 0 of every tile, all in round 0
-            tm = np.zeros(int(self.mapping.tiles[j]), dtype=np.int64)
+        self._all_in_round0(copy0)  # the assignment: copy 0 of every tile, all in round 0
+        self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+
+    def _all_in_round0(self, copy0) -> None:
+        """Every compute layer's assignment: tile t on the macro copy0[layer] gives it (0 if none), all in
+        round 0 -- what set_assignment(j, those macros, zeros) sets for each layer j, at once (a resident
+        policy's places are valid macros): one round, its load over the DMA channels, no full round."""
+        tiles = self.mapping.tiles.tolist()
+        for j, i in enumerate(self.comp_idx.tolist()):
+            tm = [0] * tiles[j]
             for t, mac in copy0.get(i, ()):
                 tm[t] = mac
-            self.set_assignment(j, tm, np.zeros_like(tm))
-        self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
+            self.assignment[j] = (np.array(tm, dtype=np.int64), np.zeros(tiles[j], dtype=np.int64))
+        self.rounds[:] = 1
+        self.round_loads_last[:] = cdiv(self.mapping.tiles, self.arch.dma.channels) * self.load_cycles
+        self.round_loads_full[:] = 0
+        if self._layers is not None:
+            for j, i in enumerate(self.comp_idx.tolist()):
+                p = self._layers[i]
+                p.rounds, p._tiles = 1, None
 
     @property
     def layers(self) -> list:

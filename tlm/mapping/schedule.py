@@ -21,6 +21,7 @@ from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
 from tlm.mapping.linebuf import _line_buffer_structure, stream_results
+from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
 
 
 # ---- the schedule -----------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class _Skeleton:
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
                  "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
-                 "types", "kept_order")
+                 "types", "kept_order", "image_arrays", "spec_index")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -134,6 +135,18 @@ def _structure(wl, asg, N, two, stream, spill_bits):
             tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
 
 
+class _Shapes(tuple):
+    """The layers' _LayerShapes, a tuple whose hash is computed once: every key of a schedule's structure
+    holds one (`_structure`), and the keys are hashed several times per schedule (the skeleton, the rows
+    per job, the kept job costs).  Equal to (and hashed as) the plain tuple of the same shapes."""
+
+    def __hash__(self):
+        h = self.__dict__.get("_h")
+        if h is None:
+            h = self.__dict__["_h"] = tuple.__hash__(self)
+        return h
+
+
 _SHAPES = {}  # id(layers) -> (the layers, their _LayerShapes): a sweep's points share their workload's layers
 
 
@@ -143,8 +156,8 @@ def _shapes(layers) -> tuple:
     got = _SHAPES.get(id(layers))
     if got is not None and got[0] is layers:
         return got[1]
-    shapes = tuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
-                               tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
+    shapes = _Shapes(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
+                                 tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
     if len(_SHAPES) >= 64:
         _SHAPES.clear()
     _SHAPES[id(layers)] = (layers, shapes)
@@ -252,6 +265,7 @@ def _skeleton(key) -> _Skeleton:
     sk = _Skeleton()
     sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
     sk.kept_order = None  # (jobs, retime.Order) of its last list-scheduled run (`_timed`)
+    sk.image_arrays = sk.spec_index = None  # (`_image_arrays`, `_spec_index`)
     sk.types = [l.type for l in layers]
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
@@ -396,23 +410,19 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         _timed(S, sk, J)
     else:
         _time(S, sk.users, S.ii, J, snaps, until, forks)
-    cost = np.array(S.cost, dtype=np.int64)
-    res = np.array(S.res, dtype=np.int64)
-    per = np.bincount(res, weights=cost, minlength=len(names))
-    S.stage = {names[k]: int(-(-int(per[k]) // B)) for k in range(len(names)) if per[k] > 0}
-    lay = np.array(S.layer)
-    # per layer: the cycles of its busiest resource (one bincount over (layer, resource) pairs)
-    R = len(names)
-    by = np.bincount(lay * R + res, weights=cost, minlength=(n + 1) * R).reshape(n + 1, R)
-    has = np.bincount(lay, minlength=n + 1) > 0
-    for i in np.nonzero(has[:n])[0].tolist():
-        S.layer_stage[i] = int(-(-int(by[i].max()) // B))
+    if stream:
+        _stream_stages(S, sk, costs, n)
+    else:
+        _stages(S, n, B)
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
         stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J))
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
-    _fill_drain(S, B)
+    if stream:
+        _fill_drain_stream(S, sk, J)
+    else:
+        _fill_drain(S, B)
     return S
 
 
@@ -446,7 +456,7 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
         if m is None and comp:
             m = map_layers(arch, [wl.layers[i] for i in comp])
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
-    w1 = dataclasses.replace(wl, batch=1)
+    w1 = wl if wl.batch == 1 else dataclasses.replace(wl, batch=1)
     key1 = (1,) + key[1:] + ((group, 0),)  # (_structure of one image: the batch is the key's first field)
     sk1 = _cached_skeleton(key1)
     return key1, sk1, _kept_costs(arch, w1, key1, sk1, ops, rc), rc, group, over
@@ -454,11 +464,16 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
 
 _COSTS = {}  # (one-image key, row cycles, digital ops, image bits) -> (fields read, their values, costs)
 MAX_COSTS = 1024
+# one-image key -> the architecture fields spec_costs reads for that skeleton: which it reads is fixed by the
+# skeleton's kinds of jobs (the digital layers' op cycles: postproc; the transfers: dma), never by a value
+# (tests/test_auto_cost.py checks it), so it is recorded once per skeleton, not at every new cost
+_COST_FIELDS = {}
 
 
 def clear_costs() -> None:
     """Forget the kept job costs (tlm/services/bench.cold)."""
     _COSTS.clear()
+    _COST_FIELDS.clear()
 
 
 def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
@@ -471,9 +486,16 @@ def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
     got = _COSTS.get(k)
     if got is not None and reuse.values(arch, got[0]) == got[1]:
         return got[2]
-    read = set()
-    costs = spec_costs(reuse.recording(reuse.plain(arch), read), wl, sk, ops, rc)
-    fields = tuple(sorted(read, key=str))
+    fields = _COST_FIELDS.get(key1)
+    if fields is None:  # (recorded once per skeleton: `_COST_FIELDS`)
+        read = set()
+        costs = spec_costs(reuse.recording(reuse.plain(arch), read), wl, sk, ops, rc)
+        fields = tuple(sorted(read, key=str))
+        if len(_COST_FIELDS) >= MAX_COSTS:
+            _COST_FIELDS.clear()
+        _COST_FIELDS[key1] = fields
+    else:
+        costs = spec_costs(reuse.plain(arch), wl, sk, ops, rc)
     if len(_COSTS) >= MAX_COSTS:
         _COSTS.clear()
     _COSTS[k] = (fields, reuse.values(arch, fields), costs)
@@ -489,26 +511,38 @@ def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
       rows lo..hi of a digital layer (x the batch): its share of the layer's ops (none for a view);
       the image in and out, a layer's spill: one DMA transfer each."""
     layers, n = wl.layers, len(wl.layers)
-    kind, li, lo, hi, mult, H, view = _spec_arrays(sk)
-    out = np.zeros(len(kind), dtype=np.int64)
-    rows = kind == _ROWS
-    if rows.any():
+    rows, rli, rspan, rmult, dig, dli, dlo, dhi1, dH, dmult, dma = _spec_index(sk)
+    out = np.zeros(len(sk.specs), dtype=np.int64)
+    if len(rows):
         r = np.zeros((n, 2), dtype=np.int64)
         for i, x in rc.items():
             r[i] = x
-        out[rows] = mult[rows] * (r[li[rows], 0] + (hi[rows] - lo[rows]) * r[li[rows], 1])
-    dig = (kind == _DIGITAL) & ~view
-    if dig.any():
-        o = np.array([int(x) for x in ops], dtype=np.int64)[li[dig]]
-        out[dig] = mult[dig] * np.asarray(hw_pp.op_cycles(arch, o * (hi[dig] + 1) // H[dig] - o * lo[dig] // H[dig]),
-                                          dtype=np.int64)
-    spill = np.zeros(n, dtype=np.int64) if spill_bits is None else np.asarray(spill_bits, dtype=np.int64)
+        out[rows] = rmult * (r[rli, 0] + rspan * r[rli, 1])
+    if len(dig):
+        o = np.array([int(x) for x in ops], dtype=np.int64)[dli]
+        out[dig] = dmult * np.asarray(hw_pp.op_cycles(arch, o * dhi1 // dH - o * dlo // dH), dtype=np.int64)
     in_bits = math.prod(wl.input_shape) * wl.input_bits
     out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    for k in np.flatnonzero(kind >= _IMAGE_IN).tolist():  # (a few DMA transfers)
-        bits = {_IMAGE_IN: in_bits * int(mult[k]), _IMAGE_OUT: out_bits * int(mult[k])}.get(int(kind[k]))
-        out[k] = hw_dma.transfer_cycles(arch, int(spill[li[k]]) if bits is None else bits)
+    for k, kd, i, mk in dma:  # (a few DMA transfers)
+        bits = in_bits * mk if kd == _IMAGE_IN else out_bits * mk if kd == _IMAGE_OUT else (
+            0 if spill_bits is None else int(spill_bits[i]))
+        out[k] = hw_dma.transfer_cycles(arch, bits)
     return out.tolist()
+
+
+def _spec_index(sk):
+    """`_spec_arrays` as spec_costs takes them, kept on the skeleton: the row jobs (index, layer, rows
+    spanned beyond the first, multiplier), the digital jobs of layers that are not views (index, layer,
+    first row, last row + 1, the layer's height, multiplier), and the transfers [(index, kind, layer,
+    multiplier)]."""
+    if sk.spec_index is None:
+        kind, li, lo, hi, mult, H, view = _spec_arrays(sk)
+        rows = np.flatnonzero(kind == _ROWS)
+        dig = np.flatnonzero((kind == _DIGITAL) & ~view)
+        dma = [(k, int(kind[k]), int(li[k]), int(mult[k])) for k in np.flatnonzero(kind >= _IMAGE_IN).tolist()]
+        sk.spec_index = (rows, li[rows], hi[rows] - lo[rows], mult[rows], dig, li[dig], lo[dig], hi[dig] + 1, H[dig],
+                         mult[dig], dma)
+    return sk.spec_index
 
 
 def _spec_arrays(sk):
@@ -521,17 +555,3 @@ def _spec_arrays(sk):
         view = np.array([t in VIEW_TYPES for t in sk.types] + [False])[np.minimum(li, len(sk.H))]
         sk.spec_arrays = (kind, li, lo, hi, mult, H, view)
     return sk.spec_arrays
-
-
-def _fill_drain(S, B):
-    """fill and drain of the closed form  makespan = fill + (B-1) x slowest stage + drain: the single
-    image's time up to the end of its work on the bottleneck resource, and after it."""
-    if not S.bottleneck:
-        return
-    k = S.names.index(S.bottleneck)
-    res, img = np.array(S.res), np.array(S.image)
-    sel = (res == k) & (img == 0)
-    first_end = int(S.end[sel].max()) if sel.any() else 0
-    S.fill = first_end
-    img0_end = int(S.end[img == 0].max()) + S.spill_cycles
-    S.drain = img0_end - first_end

@@ -89,7 +89,7 @@ def run_global(args) -> int:
     fit = api.calibrate_global(write=args.write_global)
     con = console()
     con.print(constants_table(fit.before, fit.after))
-    con.print(loo_tables(fit.rows, fit.rows)[0])
+    con.print(loo_tables(fit.rows, None)[0])
     for f in fit.written:
         con.print(f"wrote {f}")
     return 0

@@ -70,21 +70,29 @@ def fitted_text(d) -> str:
     return textwrap.fill(f"{body}; tolerance {d.published.tolerance:.0%}", 80, subsequent_indent="  ")
 
 
-def loo_tables(in_sample: dict, left_out: dict, summary: dict | None = None) -> tuple:
+def loo_tables(in_sample: dict, left_out: dict | None, summary: dict | None = None) -> tuple:
     """(per-figure table, summary table or None) of the leave-one-design-out test: each figure's error
     with the shipped constants (in-sample) and with constants fitted without its design (left out);
-    `summary`: tlm.api.leave_one_out()'s."""
-    t = Table(title="leave one design out: every figure, in-sample and left out", box="SIMPLE_HEAVY",
-              title_justify="left", caption="error = model / paper - 1; shares (pt): model - paper in "
-                                            "percentage points; (!) beyond 25% (shares: 10 points)")
+    `summary`: tlm.api.leave_one_out()'s.  Without `left_out` (`tlm calibrate --global`, which fits over
+    every design and leaves none out) the table has the in-sample column only."""
+    loo = left_out is not None
+    t = Table(title="leave one design out: every figure, in-sample and left out" if loo else
+              "every figure with the fitted constants (in-sample; `tlm chips --loo` leaves each design out)",
+              box="SIMPLE_HEAVY", title_justify="left",
+              caption="error = model / paper - 1; shares (pt): model - paper in percentage points; (!) beyond "
+                      "25% (shares: 10 points)")
     for c, j in (("design", "left"), ("figure", "left"), ("paper", "right"), ("in-sample", "right"),
-                 ("left out", "right")):
+                 ("left out", "right"))[:5 if loo else 4]:
         t.add_column(c, justify=j)
     for name, rows in in_sample.items():
-        for i, ((f, _, e_in), (_, _, e_out)) in enumerate(zip(rows, left_out[name])):
+        for i, (f, _, e_in) in enumerate(rows):
             lim = 0.25 if f.efficiency else 0.10
-            t.add_row(name.split("/")[-1] if i == 0 else "", f.key, _num(f.value), _err(f, e_in),
-                      _err(f, e_out) + (" (!)" if abs(e_out) > lim else ""))
+            e = left_out[name][i][2] if loo else e_in
+            cells = [name.split("/")[-1] if i == 0 else "", f.key, _num(f.value), _err(f, e_in)]
+            if loo:
+                cells.append(_err(f, e))
+            cells[-1] += " (!)" if abs(e) > lim else ""
+            t.add_row(*cells)
     if summary is None:
         return t, None
     u = Table(title="leave one design out: summary over the efficiency and throughput figures",
