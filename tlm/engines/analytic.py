@@ -118,6 +118,12 @@ BOUND_GIVE_UP = 16  # bounds of one kind that a sweep asked without one skip: as
 BOUND_PROBE = 16  # time after that, in that sweep (a bound that skips again is asked every time again)
 
 
+def _bound_kind(p, plans) -> tuple:
+    """A kind of bound in a sweep's `stats`: the policy, and whether it is compared with a policy that
+    overlaps more than sequential (`plans` counted so far)."""
+    return ("bound", p, len(plans) > 1)
+
+
 def _worth_asking(stats, p, plans) -> bool:
     """Is `_unbeatable` worth asking for policy `p`, `plans` counted so far?  Always, outside a sweep.  In a
     sweep (`stats`, kept between its points), a kind of bound -- the policy, and whether it is compared
@@ -128,7 +134,7 @@ def _worth_asking(stats, p, plans) -> bool:
     note (registry.run_group brief)."""
     if stats is None:
         return True
-    k = ("bound", p, len(plans) > 1)
+    k = _bound_kind(p, plans)
     hit, miss, held = stats.get(k, (0, 0, 0))
     if hit or miss < BOUND_GIVE_UP:
         return True
@@ -140,7 +146,7 @@ def _asked(stats, p, plans, got) -> bool:
     """`got` (the answer of `_unbeatable`: True, False, or None when it had no bound to compare), noted in
     `stats` (`_worth_asking`)."""
     if stats is not None and got is not None:
-        k = ("bound", p, len(plans) > 1)
+        k = _bound_kind(p, plans)
         hit, miss, held = stats.get(k, (0, 0, 0))
         stats[k] = (hit + got, miss + (not got), held)
     return bool(got)
@@ -341,12 +347,10 @@ def contenders(objective, cycles) -> list:
 
 def brief_best(objective, runs):
     """`choose`'s pick among `runs` (policy -> Result), without their summaries: each score reads the
-    energy per inference exactly as Result.summary computes it (the same float), so the pick is the same
-    (tested)."""
+    Result's energy per inference, the summary's own (tested)."""
     if len(runs) == 1:
         return next(iter(runs))
-    return min(runs, key=lambda p: (mapper.score(runs[p], objective, {
-        "energy_per_inference_pj": runs[p].on_chip_energy_pj / runs[p].batch}), mapper.CONCRETE.index(p)))
+    return min(runs, key=lambda p: (mapper.score(runs[p], objective), mapper.CONCRETE.index(p)))
 
 
 def _compute_layers(arch, plan, pl, busy) -> None:

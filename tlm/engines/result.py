@@ -110,6 +110,11 @@ class Result(Record):
         return float(self.energy_pj[:, ON_CHIP].sum())
 
     @property
+    def energy_per_inference_pj(self) -> float:
+        """On-chip energy per inference (the summary's `energy_per_inference_pj`)."""
+        return self.on_chip_energy_pj / self.batch
+
+    @property
     def total_energy_pj(self) -> float:
         return float(self.energy_pj.sum())
 
@@ -137,7 +142,7 @@ class Result(Record):
             "tops_per_w": tops_per_w,
             "tops_per_w_with_offchip": ops / e_all / 1e12 if e_all > 0 else math.inf,
             "energy_per_batch_pj": e_on_pj,
-            "energy_per_inference_pj": e_on_pj / self.batch,
+            "energy_per_inference_pj": self.energy_per_inference_pj,
             "energy_offchip_per_batch_pj": off,
             "energy_offchip_per_inference_pj": off / self.batch,
             "spatial_utilization": _weighted(self.per_layer["spatial_utilization"], self.per_layer["macs"]),

@@ -372,7 +372,7 @@ def derived_values(arch, g=None) -> dict:
     return {
         "clock.frequency_mhz": 1e6 / period,
         "technology.cap_density_ff_per_um2": _tech(arch)("cap_density_ff_per_um2"),
-        "macro.dp_cycles_per_bit": max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9)),
+        "macro.dp_cycles_per_bit": dp_cycles(arch, g, period),
         "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"],
         "macro.c_row_driver_ff": driver_chain_ff(caps["row"], _switch_ff(arch)),
         "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
@@ -387,13 +387,19 @@ def derived_values(arch, g=None) -> dict:
     }
 
 
+def dp_cycles(arch, g, period) -> int:
+    """Clock cycles of one DP phase (`macro.dp_cycles_per_bit`): the phase's time over the clock `period`
+    (ps), rounded up, at least one."""
+    return max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9))
+
+
 def input_dac_hold_ps(arch, g) -> float:
     """Time a row holds its level per DP phase, ps: with a pipelined converter the whole operation (the row
     keeps its level until the column is sampled and the next phase begins: the longer of the DP phase and
     the conversion, sampling and decisions), else the DP phase's own cycles."""
     from tlm.hw import adc
     period = period_ps(arch, g)
-    dp = max(1, math.ceil(dp_phase_ps(arch, g) / period - 1e-9))
+    dp = dp_cycles(arch, g, period)
     if not arch.adc.pipelined:
         return dp * period
     return max(dp, arch.circuit.sample_cycles + adc.decisions(arch, adc_bits(arch))) * period

@@ -259,10 +259,9 @@ def image_latency_cycles(res) -> int:
 
 def score(res, objective, summary=None):
     """Sort key of a Result for `mapping.objective` (smaller is better).  `summary`: res.summary() if the
-    caller has it."""
-    s = res.summary() if summary is None else summary
+    caller has it (its energy per inference is the Result's own)."""
     lat = image_latency_cycles(res)
-    e = s["energy_per_inference_pj"]
+    e = res.energy_per_inference_pj if summary is None else summary["energy_per_inference_pj"]
     return {"latency": (lat, res.cycles, e), "throughput": (res.cycles, e), "energy": (e, res.cycles),
             "edp": (e * lat, res.cycles)}[objective]
 
