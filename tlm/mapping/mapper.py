@@ -88,8 +88,7 @@ def resident_schedule(arch, wl, policy, shared, ops_img, steady, m, comp_idx, sp
     stream = policy in STREAM
     # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
     # (and of the architecture and workload, the same for every plan sharing `shared`)
-    key = (stream, steady, tuple((q.layer, q.replica, q.macro) for q in asg.places),
-           tuple(sorted(asg.replicas.items())))
+    key = (stream, steady, *schedule_key(asg))
     schedules = shared.setdefault("schedules", {})
     S = schedules.get(key)
     if S is None and steady and stream:  # the analytic engine's: from its steady state
@@ -122,16 +121,7 @@ def describe(arch, wl, asg, S=None, m=None) -> dict:
             layers[i] = {"macros": macs, "replicas": 1, "rects": [], "stage_cycles": None}
         used = max((len(v["macros"]) for v in layers.values()), default=0)
     else:
-        for p in asg.places:
-            d = layers.setdefault(p.layer, {"macros": [], "replicas": asg.replicas.get(p.layer, 1), "rects": [],
-                                            "stage_cycles": None})
-            if p.macro not in d["macros"]:
-                d["macros"].append(p.macro)
-            d["rects"].append({"macro": p.macro, "tile": p.tile, "replica": p.replica, "row0": p.row0,
-                               "rows": p.rows, "used_rows": p.used_rows, "col0": p.col0, "cols": p.cols})
-        for d in layers.values():
-            d["macros"].sort()
-        used = asg.macros_used
+        layers, used = _placed_layers(asg)
         if S is not None:
             for i, c in S.layer_stage.items():
                 if i in layers or not wl.layers[i].is_compute:
@@ -145,6 +135,37 @@ def describe(arch, wl, asg, S=None, m=None) -> dict:
                     "fill_cycles": S.fill, "drain_cycles": S.drain, "line_buffer_bits": S.line_buffer_bits,
                     "line_buffer_spill_bits": S.spill_bits, "image_latency_cycles": image_latency(S, wl)})
     return out
+
+
+def _placed_layers(asg):
+    """({layer: its macros, replicas, rects, stage_cycles None}, macros used) of a resident policy's
+    assignment: made once per Assignment (kept on it: an assignment is shared between the points and plans
+    that give the same one, and never changed) and copied per call, its lists of macros and rects shared
+    (read them, do not change them)."""
+    got = asg.__dict__.get("_placed_layers")
+    if got is None:
+        layers = {}
+        for p in asg.places:
+            d = layers.setdefault(p.layer, {"macros": [], "replicas": asg.replicas.get(p.layer, 1), "rects": [],
+                                            "stage_cycles": None})
+            if p.macro not in d["macros"]:
+                d["macros"].append(p.macro)
+            d["rects"].append({"macro": p.macro, "tile": p.tile, "replica": p.replica, "row0": p.row0,
+                               "rows": p.rows, "used_rows": p.used_rows, "col0": p.col0, "cols": p.cols})
+        for d in layers.values():
+            d["macros"].sort()
+        got = asg.__dict__["_placed_layers"] = (layers, asg.macros_used)
+    return {i: dict(d) for i, d in got[0].items()}, got[1]
+
+
+def schedule_key(asg) -> tuple:
+    """What a resident policy's schedule reads of its assignment (`resident_schedule`): the (layer, replica,
+    macro) of every place and the replicas, kept on the Assignment (never changed once made)."""
+    got = asg.__dict__.get("_schedule_key")
+    if got is None:
+        got = asg.__dict__["_schedule_key"] = (tuple((q.layer, q.replica, q.macro) for q in asg.places),
+                                               tuple(sorted(asg.replicas.items())))
+    return got
 
 
 def clock_shares(cycles, makespan):
@@ -195,13 +216,11 @@ def apply(arch, wl, asg, S, pl):
     comp = np.array([l.is_compute for l in wl.layers] + [False])
     makespan = None
     # per row (layers + image I/O), exact int64 reductions over its jobs (rows without a job stay 0)
-    has = np.bincount(lay, minlength=n + 1) > 0
-    cost_sum = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(cost_sum, lay, cost)
     R = len(S.names)
-    pair = np.zeros((n + 1) * R, dtype=np.int64)  # cost of each (row, resource)
-    np.add.at(pair, lay * R + res, cost)
-    pair = pair.reshape(n + 1, R)
+    pr = lay * R + res
+    pair = _int_sums(pr, cost, (n + 1) * R).reshape(n + 1, R)  # cost of each (row, resource)
+    cost_sum = pair.sum(axis=1)
+    has = np.bincount(lay, minlength=n + 1) > 0
     if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
         cyc = np.zeros(n + 1, dtype=np.int64)
         last_end = np.full(n + 1, np.iinfo(np.int64).min)
@@ -231,13 +250,21 @@ def apply(arch, wl, asg, S, pl):
         pl["load_cycles"][:] = 0
     # temporal utilization: tile-busy cycles over (macros of the layer x the time it spans: its own
     # cycles layer by layer, the whole run when layers overlap)
-    n_res = np.bincount(lay * R + res, minlength=(n + 1) * R).reshape(n + 1, R).astype(bool).sum(axis=1)
-    for i in range(n):
-        if comp[i]:
-            nm = int(n_res[i])
-            span = makespan if makespan is not None else int(pl["cycles"][i])
-            pl["temporal_utilization"][i] = float(int(cost_sum[i])) / max(nm * span, 1)
+    n_res = (np.bincount(pr, minlength=(n + 1) * R).reshape(n + 1, R) > 0).sum(axis=1)[:n]
+    span = np.full(n, makespan, dtype=np.int64) if makespan is not None else pl["cycles"][:n]
+    ci = np.flatnonzero(comp[:n])
+    pl["temporal_utilization"][ci] = cost_sum[ci].astype(np.float64) / np.maximum(n_res[ci] * span[ci], 1)
     return pl["cycles"], int(cost[res < arch.macro.count].sum())
+
+
+def _int_sums(idx, w, size) -> np.ndarray:
+    """np.add.at(zeros(size, int64), idx, w) of nonnegative int64 `w`: one bincount, exact while the total
+    stays below 2^53 (every partial sum of nonnegative integers is then an exact float64), else add.at."""
+    if len(w) and (int(w.min()) < 0 or int(w.sum()) >= 1 << 53):
+        out = np.zeros(size, dtype=np.int64)
+        np.add.at(out, idx, w)
+        return out
+    return np.bincount(idx, weights=w, minlength=size).astype(np.int64)
 
 
 def with_policy(arch, policy, source: str | None = None):
