@@ -269,13 +269,43 @@ def _int_sums(idx, w, size) -> np.ndarray:
 
 def with_policy(arch, policy, source: str | None = None):
     """`arch` with `mapping.policy` replaced; its errors name `source` (where the policy came from, e.g. the
-    command line) or the architecture's own file."""
+    command line) or the architecture's own file.  (A copy of `arch` with its mapping section replaced, as
+    dataclasses.replace makes it -- the sections are frozen, nothing is derived from a field when made --,
+    at a third of its cost: auto makes one per policy and point, tlm/engines/analytic.py.)"""
+    import copy
     import dataclasses
     from tlm.config.arch import with_source
-    new = dataclasses.replace(arch, mapping=dataclasses.replace(arch.mapping, policy=policy))
+    mp = _policy_section(arch.mapping, policy)
+    names = _FIELD_NAMES.get(type(arch))
+    if names is None:
+        names = _FIELD_NAMES[type(arch)] = frozenset(f.name for f in dataclasses.fields(arch)) | {"source_file"}
+    if arch.__dict__.keys() <= names:  # its fields and its source only: a copy is what replace makes
+        new = copy.copy(arch)
+        object.__setattr__(new, "mapping", mp)
+    else:
+        new = with_source(dataclasses.replace(arch, mapping=mp), arch)
     if source is not None:
         new.source_file = source
-    return with_source(new, arch)
+    return new
+
+
+def _policy_section(mapping, policy):
+    """dataclasses.replace(mapping, policy=policy), kept per mapping section object (the sections of a
+    sweep's points are shared when their values are: tlm/config/overrides.py)."""
+    import dataclasses
+    key = (id(mapping), policy)
+    got = _SECTIONS.get(key)
+    if got is not None and got[0] is mapping:
+        return got[1]
+    new = dataclasses.replace(mapping, policy=policy)
+    if len(_SECTIONS) >= 64:
+        _SECTIONS.clear()
+    _SECTIONS[key] = (mapping, new)
+    return new
+
+
+_SECTIONS = {}
+_FIELD_NAMES = {}
 
 
 def image_latency_cycles(res) -> int:
