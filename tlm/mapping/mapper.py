@@ -285,7 +285,7 @@ def with_policy(arch, policy, source: str | None = None):
     else:
         new = with_source(dataclasses.replace(arch, mapping=mp), arch)
     if source is not None:
-        new.source_file = source
+        object.__setattr__(new, "source_file", source)  # (the copy holds `arch`'s: frozen once set)
     return new
 
 
