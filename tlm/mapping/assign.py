@@ -36,6 +36,29 @@ class Assignment(Record):
         return len({p.macro for p in self.places})
 
 
+class HashedTuple(tuple):
+    """A tuple whose hash is computed once (a key hashed several times per schedule: the skeleton, the rows
+    per job, the kept job costs).  Equal to (and hashed as) the plain tuple of the same items."""
+
+    def __hash__(self):
+        h = self.__dict__.get("_h")
+        if h is None:
+            h = self.__dict__["_h"] = tuple.__hash__(self)
+        return h
+
+
+def place_keys(asg) -> tuple:
+    """What a resident policy's schedule reads of its assignment: the (layer, replica, macro) of every place
+    and the replicas, sorted (tlm/mapping/schedule._structure, mapper.resident_schedule).  Kept on the
+    Assignment: it is shared between the points and plans that give the same one, and never changed once
+    made (`assign`)."""
+    got = asg.__dict__.get("_place_keys")
+    if got is None:
+        got = asg.__dict__["_place_keys"] = (HashedTuple((q.layer, q.replica, q.macro) for q in asg.places),
+                                             HashedTuple(sorted(asg.replicas.items())))
+    return got
+
+
 # ---- per-row work ----------------------------------------------------------------------------------
 def _hw(shape):
     return (shape[1], shape[2]) if len(shape) == 3 else (1, 1)

@@ -62,6 +62,7 @@ from tlm.mapping.assign import (  # noqa: F401  (the mapper's API)
     clear_kept,
     layer_row_cycles,
     need_rows,
+    place_keys,
     row_cycles,
     stage_cycles)
 
@@ -88,7 +89,7 @@ def resident_schedule(arch, wl, policy, shared, ops_img, steady, m, comp_idx, sp
     stream = policy in STREAM
     # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
     # (and of the architecture and workload, the same for every plan sharing `shared`)
-    key = (stream, steady, *schedule_key(asg))
+    key = (stream, steady, *place_keys(asg))
     schedules = shared.setdefault("schedules", {})
     S = schedules.get(key)
     if S is None and steady and stream:  # the analytic engine's: from its steady state
@@ -156,16 +157,6 @@ def _placed_layers(asg):
             d["macros"].sort()
         got = asg.__dict__["_placed_layers"] = (layers, asg.macros_used)
     return {i: dict(d) for i, d in got[0].items()}, got[1]
-
-
-def schedule_key(asg) -> tuple:
-    """What a resident policy's schedule reads of its assignment (`resident_schedule`): the (layer, replica,
-    macro) of every place and the replicas, kept on the Assignment (never changed once made)."""
-    got = asg.__dict__.get("_schedule_key")
-    if got is None:
-        got = asg.__dict__["_schedule_key"] = (tuple((q.layer, q.replica, q.macro) for q in asg.places),
-                                               tuple(sorted(asg.replicas.items())))
-    return got
 
 
 def clock_shares(cycles, makespan):

@@ -17,7 +17,7 @@ from tlm.hw import postproc as hw_pp
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
 from tlm.mapping.policies import MAX_JOBS
-from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows
+from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
 from tlm.mapping.linebuf import _line_buffer_structure, stream_results
@@ -131,8 +131,7 @@ def _structure(wl, asg, N, two, stream, spill_bits):
                                                                                               dtype=np.int64)
         spill = tuple(bool(x) for x in sb.tolist())
     shapes = _shapes(wl.layers)
-    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes,
-            tuple((p.layer, p.replica, p.macro) for p in asg.places), tuple(sorted(asg.replicas.items())))
+    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *place_keys(asg))
 
 
 class _Shapes(tuple):
