@@ -30,7 +30,7 @@ from tlm.hw import dma as hw_dma
 from tlm.hw import postproc as hw_pp
 from tlm.config.workload import VIEW_TYPES
 from tlm.mapping.assign import _hw
-from tlm.mapping.schedule import one_image
+from tlm.mapping.schedule import job_costs, one_image
 
 
 def _one_image(arch, wl, asg, ops, m=None, rc=None):
@@ -39,7 +39,7 @@ def _one_image(arch, wl, asg, ops, m=None, rc=None):
     key, sk, spec, _rc, _group, over = one_image(arch, wl, asg, ops, m, rc)
     if over:
         return None
-    return sk, [spec[k] for k in sk.spec_of], key
+    return sk, job_costs(sk, spec), key
 
 
 def busy_bound(arch, wl, asg, ops, m=None, rc=None) -> int:

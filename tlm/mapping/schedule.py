@@ -3,7 +3,6 @@ contention-free (max-plus) timing, the cached structural skeletons and the line 
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 from dataclasses import field
@@ -114,7 +113,7 @@ class _Skeleton:
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
                  "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
-                 "types", "kept_order", "image_arrays", "spec_index")
+                 "types", "kept_order", "image_arrays", "spec_index", "spec_get")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -264,7 +263,7 @@ def _skeleton(key) -> _Skeleton:
     sk = _Skeleton()
     sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
     sk.kept_order = None  # (jobs, retime.Order) of its last list-scheduled run (`_timed`)
-    sk.image_arrays = sk.spec_index = None  # (`_image_arrays`, `_spec_index`)
+    sk.image_arrays = sk.spec_index = sk.spec_get = None  # (`_image_arrays`, `_spec_index`, `job_costs`)
     sk.types = [l.type for l in layers]
     sk.res = []
     sk.names = [f"macro{k}" for k in range(N)] + ["postproc"] + (["dma.ch0", "dma.ch1"] if two else ["dma.ch0"])
@@ -394,7 +393,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         if rc is None:
             rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
         costs = spec_costs(arch, wl, sk, ops, rc, spill_bits)
-    cost1 = [costs[k] for k in sk.spec_of]
+    cost1 = job_costs(sk, costs)
     if stream:
         J = len(sk.res)
         S = Schedule(names=names, res=sk.res * B, cost=cost1 * B, layer=sk.layer * B,
@@ -455,10 +454,23 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
         if m is None and comp:
             m = map_layers(arch, [wl.layers[i] for i in comp])
         rc = layer_row_cycles(arch, wl, m, comp) if comp else {}
-    w1 = wl if wl.batch == 1 else dataclasses.replace(wl, batch=1)
     key1 = (1,) + key[1:] + ((group, 0),)  # (_structure of one image: the batch is the key's first field)
     sk1 = _cached_skeleton(key1)
-    return key1, sk1, _kept_costs(arch, w1, key1, sk1, ops, rc), rc, group, over
+    # (the costs of one image's jobs read no batch: a stream skeleton's multipliers are its own, spec_costs
+    # reads the layers and the image's bits only; tests/test_sweep_speed.py)
+    return key1, sk1, _kept_costs(arch, wl, key1, sk1, ops, rc), rc, group, over
+
+
+def job_costs(sk, spec) -> list:
+    """The cost of every job of skeleton `sk` from the costs `spec` of its distinct jobs (spec_costs):
+    [spec[k] for k in sk.spec_of], through a getter kept on the skeleton."""
+    get = sk.spec_get
+    if get is None:
+        from operator import itemgetter
+        get = sk.spec_get = itemgetter(*sk.spec_of) if len(sk.spec_of) > 1 else (
+            lambda x: [x[k] for k in sk.spec_of])
+    out = get(spec)
+    return list(out) if isinstance(out, tuple) else out
 
 
 _COSTS = {}  # (one-image key, row cycles, digital ops, image bits) -> (fields read, their values, costs)
