@@ -153,3 +153,46 @@ def _accepted(ref: Order, E, start, C) -> bool:
     return not ((hi - lo > 1) & (cb[hi] > cb[lo])).any()  # (o_k of 0 cycles at T: refused)
 
 
+
+
+# ---- one image whose transfers changed: the last run, shifted -------------------------------------------
+def shifted(S, sk) -> bool:
+    """Time `S`, one image of a stream on skeleton `sk`, from the skeleton's last timed run (`keep_times`)
+    when their jobs' cycles differ at most in the first job (the image's input transfer) and the last (its
+    output transfer) -- a sweep's points that differ in the DMA only: set S.start, S.end, S.order and return
+    True; else False, nothing set.  Exact where `_shiftable`: every other job waits for the first, nothing
+    waits for the last, and neither shares its resource with another job.  The list scheduler then starts
+    nothing before the input transfer ends, and from there its choices compare times with each other only
+    (ranks, events in (time, job) order): every later start moves by the change of the transfer's cycles.
+    The output transfer, last, delays nothing: only its own end moves."""
+    kept = sk.kept_times
+    cost = S.cost
+    if kept is None or len(cost) != len(kept[2]) or cost[0] <= 0 or cost[1:-1] != kept[0]:
+        return False
+    c0, start, end, order = kept[1:]
+    d = cost[0] - c0
+    st, en = start + d, end + d
+    st[0], en[0] = 0, cost[0]
+    en[-1] = st[-1] + cost[-1]
+    S.start, S.end = st, en
+    S.order = {r: list(js) for r, js in order.items()}
+    return True
+
+
+def keep_times(S, sk) -> None:
+    """Keep the timed run `S` of one image on skeleton `sk` for `shifted`, when the skeleton allows it."""
+    if sk.shiftable is None:
+        sk.shiftable = _shiftable(sk)
+    if sk.shiftable and S.cost[0] > 0:
+        sk.kept_times = (S.cost[1:-1], S.cost[0], S.start.copy(), S.end.copy(),
+                         {r: list(js) for r, js in S.order.items()})
+
+
+def _shiftable(sk) -> bool:
+    """One image's jobs (a list in which each depends on earlier jobs only): the first depends on nothing
+    and every other on something (so on the first, through its dependencies), nothing depends on the last,
+    and no other job runs on the resource of the first or the last."""
+    deps, res, n = sk.deps, sk.res, len(sk.res)
+    ends = {res[0], res[n - 1]} if n >= 3 else set()
+    return (n >= 3 and not deps[0] and all(deps[j] for j in range(1, n)) and not sk.users[n - 1]
+            and not any(r in ends for r in res[1:n - 1]))

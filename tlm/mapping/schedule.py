@@ -113,7 +113,7 @@ class _Skeleton:
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
     __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
                  "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
-                 "types", "kept_order", "image_arrays", "spec_index", "spec_get")
+                 "types", "kept_order", "image_arrays", "spec_index", "spec_get", "kept_times", "shiftable")
 
 
 # job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
@@ -145,20 +145,22 @@ class _Shapes(tuple):
         return h
 
 
-_SHAPES = {}  # id(layers) -> (the layers, their _LayerShapes): a sweep's points share their workload's layers
+_SHAPES = {}  # ids of the layers -> (the layers, their _LayerShapes): a sweep's points share their layers
 
 
 def _shapes(layers) -> tuple:
-    """The layers as `_structure` keys them (kept per list of layers: the points of a sweep, and the
-    batches of one point, share it; the list is held, so its id is not reused while kept)."""
-    got = _SHAPES.get(id(layers))
-    if got is not None and got[0] is layers:
+    """The layers as `_structure` keys them (kept per layer objects: the points of a sweep, and the
+    batches of one point, share them -- each point's workload has its own list of the same layers,
+    tlm/config/overrides.with_precision; the layers are held, so their ids are not reused while kept)."""
+    key = tuple(map(id, layers))
+    got = _SHAPES.get(key)
+    if got is not None and all(a is b for a, b in zip(got[0], layers)):
         return got[1]
     shapes = _Shapes(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
                                  tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
     if len(_SHAPES) >= 64:
         _SHAPES.clear()
-    _SHAPES[id(layers)] = (layers, shapes)
+    _SHAPES[key] = (tuple(layers), shapes)
     return shapes
 
 
@@ -263,6 +265,7 @@ def _skeleton(key) -> _Skeleton:
     sk = _Skeleton()
     sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
     sk.kept_order = None  # (jobs, retime.Order) of its last list-scheduled run (`_timed`)
+    sk.kept_times = sk.shiftable = None  # one image's last timed run, and whether it shifts (retime.shifted)
     sk.image_arrays = sk.spec_index = sk.spec_get = None  # (`_image_arrays`, `_spec_index`, `job_costs`)
     sk.types = [l.type for l in layers]
     sk.res = []
@@ -405,7 +408,10 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
     if snaps is None and until is None and forks is None and not S.ii:
-        _timed(S, sk, J)
+        if not (stream and B == 1 and retime.shifted(S, sk)):  # (one image: from an earlier run, shifted)
+            _timed(S, sk, J)
+            if stream and B == 1:
+                retime.keep_times(S, sk)
     else:
         _time(S, sk.users, S.ii, J, snaps, until, forks)
     if stream:

@@ -165,7 +165,7 @@ def _short(arch, wl, P, B):
     (listsched._time `forks`), its statistics as build_schedule computes them."""
     T, J, _D, _pre, _seg, _seq0, _io = _probe_parts(P)
     st, en = (x.reshape(B, J) for x in P.forks[B])
-    S = dataclasses.replace(T)
+    S = _copy(T)
     S.mult = np.full(J, B, dtype=np.int64)
     stream_results(S, arch, wl, P.sk1, st, en)
     S.makespan = int(en.max()) + S.spill_cycles
@@ -277,6 +277,19 @@ def _parts_of(P, b, cols):
     return got
 
 
+def _copy(T):
+    """dataclasses.replace(T) of a Schedule (its fields, the same objects), as a copy when it holds nothing
+    but its fields (a third of the cost: one per point of a sweep of batches)."""
+    import copy
+    names = _FIELDS.get(type(T))
+    if names is None:
+        names = _FIELDS[type(T)] = frozenset(f.name for f in dataclasses.fields(T))
+    return copy.copy(T) if T.__dict__.keys() <= names else dataclasses.replace(T)
+
+
+_FIELDS = {}
+
+
 def _extend(arch, wl, P, b, B):
     """The B-image Schedule: one image's jobs, each standing for B (`mult`), and the statistics of the
     B-image schedule (`_layout`) computed as build_schedule computes them from the full job list: the
@@ -285,7 +298,7 @@ def _extend(arch, wl, P, b, B):
     every q >= 1 (module docstring), so computed at q = 0 and q = 1 only."""
     T, J, D, pre, seg, _seq0, (i_in, i_out) = _probe_parts(P)
     q = (B - b.w) // P.k
-    S = dataclasses.replace(T)
+    S = _copy(T)
     S.mult = np.full(J, B, dtype=np.int64)
     Bq = b.w + P.k * min(q, 1)
     key = ("lb", b.w, Bq, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
