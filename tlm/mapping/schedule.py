@@ -3,7 +3,6 @@ contention-free (max-plus) timing, the cached structural skeletons and the line 
 """
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import field
 
@@ -11,16 +10,16 @@ from typing import NamedTuple
 import numpy as np
 from tlm.records import Record, record
 from tlm.errors import InputError, Where
-from tlm.hw import dma as hw_dma
-from tlm.hw import postproc as hw_pp
 from tlm.mapping.geometry import cdiv, map_layers
-from tlm.config.workload import COMPUTE_TYPES, VIEW_TYPES
+from tlm.config.workload import COMPUTE_TYPES
 from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
 from tlm.mapping.linebuf import _line_buffer_structure, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
+from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
+    _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _ROWS, _SPILL, _spec_arrays, _spec_index, job_costs, spec_costs)
 
 
 # ---- the schedule -----------------------------------------------------------------------------------
@@ -116,8 +115,6 @@ class _Skeleton:
                  "types", "kept_order", "image_arrays", "spec_index", "spec_get", "kept_times", "shiftable")
 
 
-# job cost kinds of a skeleton's spec (kind, layer, first row, last row, multiplier)
-_ROWS, _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _SPILL = range(5)
 
 
 def _structure(wl, asg, N, two, stream, spill_bits):
@@ -450,8 +447,11 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
     its distinct jobs' cycles `spec_costs`, rc, the batch's rows per job, the job count when the batch has
     too many jobs else 0).  `m`, `rc`: the compute layers' Mapping and layer_row_cycles if known; `group`:
     rows per job if known."""
+    from tlm.mapping import reuse
     N, two = arch.macro.count, arch.dma.channels > 1
     over = 0
+    if rc is not None and reuse.plain(arch) is arch:  # (a recording notes the fields read: not kept)
+        return _kept_image(arch, wl, asg, ops, rc, group)
     key = _structure(wl, asg, N, two, True, None)
     if group is None:
         group, over = job_group(key)
@@ -467,16 +467,31 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
     return key1, sk1, _kept_costs(arch, wl, key1, sk1, ops, rc), rc, group, over
 
 
-def job_costs(sk, spec) -> list:
-    """The cost of every job of skeleton `sk` from the costs `spec` of its distinct jobs (spec_costs):
-    [spec[k] for k in sk.spec_of], through a getter kept on the skeleton."""
-    get = sk.spec_get
-    if get is None:
-        from operator import itemgetter
-        get = sk.spec_get = itemgetter(*sk.spec_of) if len(sk.spec_of) > 1 else (
-            lambda x: [x[k] for k in sk.spec_of])
-    out = get(spec)
-    return list(out) if isinstance(out, tuple) else out
+_IMAGES = {}  # (id(arch), id(asg), the layers' ids, row cycles, digital ops) -> (arch, asg, layers, the
+# structure without its batch, {rows per job: one_image's key, skeleton and costs})
+
+
+def _kept_image(arch, wl, asg, ops, rc, group):
+    """one_image, kept for the next call on the same architecture and assignment objects (frozen, and shared,
+    never changed), the same layer objects, row cycles and digital ops: a sweep's points that differ in the
+    batch only.  The batch sets the rows per job (job_group), nothing else of one image's jobs and costs."""
+    k = (id(arch), id(asg), tuple(map(id, wl.layers)), tuple(rc.items()), tuple(ops), wl.input_bits,
+         tuple(wl.input_shape))
+    got = _IMAGES.get(k)
+    if got is None or got[0] is not arch or got[1] is not asg or any(a is not b for a, b in zip(got[2], wl.layers)):
+        key = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)
+        if len(_IMAGES) >= MAX_COSTS:
+            _IMAGES.clear()
+        got = _IMAGES[k] = (arch, asg, tuple(wl.layers), key[1:], {})
+    over = 0
+    if group is None:
+        group, over = job_group((wl.batch,) + got[3])
+    one = got[4].get(group)
+    if one is None:
+        key1 = (1,) + got[3] + ((group, 0),)  # (_structure of one image: the batch is the key's first field)
+        sk1 = _cached_skeleton(key1)
+        one = got[4][group] = (key1, sk1, _kept_costs(arch, wl, key1, sk1, ops, rc))
+    return (*one, rc, group, over)
 
 
 _COSTS = {}  # (one-image key, row cycles, digital ops, image bits) -> (fields read, their values, costs)
@@ -491,6 +506,7 @@ def clear_costs() -> None:
     """Forget the kept job costs (tlm/services/bench.cold)."""
     _COSTS.clear()
     _COST_FIELDS.clear()
+    _IMAGES.clear()
 
 
 def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
@@ -517,58 +533,3 @@ def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
         _COSTS.clear()
     _COSTS[k] = (fields, reuse.values(arch, fields), costs)
     return costs
-
-
-def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
-    """The cycles of each distinct job of skeleton `sk` (`sk.specs`), from the architecture and the
-    workload's precisions: `rc` = layer_row_cycles, `ops[i]` digital ops of layer i per image,
-    `spill_bits` per layer (layer by layer only).  Each kind of job at once (`_spec_arrays`):
-      rows lo..hi of compute layer i, `mult` tile runs (x the batch): each run fills and drains the macro's
-        pipeline once (tlm/hw/controller.tile_cycles): mult x (first row + (hi - lo) x further row);
-      rows lo..hi of a digital layer (x the batch): its share of the layer's ops (none for a view);
-      the image in and out, a layer's spill: one DMA transfer each."""
-    layers, n = wl.layers, len(wl.layers)
-    rows, rli, rspan, rmult, dig, dli, dlo, dhi1, dH, dmult, dma = _spec_index(sk)
-    out = np.zeros(len(sk.specs), dtype=np.int64)
-    if len(rows):
-        r = np.zeros((n, 2), dtype=np.int64)
-        for i, x in rc.items():
-            r[i] = x
-        out[rows] = rmult * (r[rli, 0] + rspan * r[rli, 1])
-    if len(dig):
-        o = np.array([int(x) for x in ops], dtype=np.int64)[dli]
-        out[dig] = dmult * np.asarray(hw_pp.op_cycles(arch, o * dhi1 // dH - o * dlo // dH), dtype=np.int64)
-    in_bits = math.prod(wl.input_shape) * wl.input_bits
-    out_bits = math.prod(layers[-1].out_shape) * layers[-1].bits_out
-    for k, kd, i, mk in dma:  # (a few DMA transfers)
-        bits = in_bits * mk if kd == _IMAGE_IN else out_bits * mk if kd == _IMAGE_OUT else (
-            0 if spill_bits is None else int(spill_bits[i]))
-        out[k] = hw_dma.transfer_cycles(arch, bits)
-    return out.tolist()
-
-
-def _spec_index(sk):
-    """`_spec_arrays` as spec_costs takes them, kept on the skeleton: the row jobs (index, layer, rows
-    spanned beyond the first, multiplier), the digital jobs of layers that are not views (index, layer,
-    first row, last row + 1, the layer's height, multiplier), and the transfers [(index, kind, layer,
-    multiplier)]."""
-    if sk.spec_index is None:
-        kind, li, lo, hi, mult, H, view = _spec_arrays(sk)
-        rows = np.flatnonzero(kind == _ROWS)
-        dig = np.flatnonzero((kind == _DIGITAL) & ~view)
-        dma = [(k, int(kind[k]), int(li[k]), int(mult[k])) for k in np.flatnonzero(kind >= _IMAGE_IN).tolist()]
-        sk.spec_index = (rows, li[rows], hi[rows] - lo[rows], mult[rows], dig, li[dig], lo[dig], hi[dig] + 1, H[dig],
-                         mult[dig], dma)
-    return sk.spec_index
-
-
-def _spec_arrays(sk):
-    """The skeleton's distinct jobs (`sk.specs`) as arrays: kind, layer, first and last row, multiplier,
-    the layer's height and whether it is a view (kept on the skeleton)."""
-    if sk.spec_arrays is None:
-        a = np.array(sk.specs, dtype=np.int64).reshape(-1, 5)
-        kind, li, lo, hi, mult = a.T
-        H = np.array(sk.H + [1], dtype=np.int64)[np.minimum(li, len(sk.H))]
-        view = np.array([t in VIEW_TYPES for t in sk.types] + [False])[np.minimum(li, len(sk.H))]
-        sk.spec_arrays = (kind, li, lo, hi, mult, H, view)
-    return sk.spec_arrays
