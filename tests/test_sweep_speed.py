@@ -7,6 +7,7 @@ Which test fails when a mechanism is removed or wrong:
 - the architecture with another policy as a copy (mapper.with_policy): test_with_policy_is_replace;
 - the layers' shapes kept per layer objects (schedule._shapes): test_shapes_kept_per_layer_objects;
 - one image's job costs read off the batch's workload (schedule.one_image): test_one_image_costs_read_no_batch;
+- one image's skeleton and costs kept across batches (schedule._kept_image): test_one_image_kept_across_batches;
 - the per-row sums of mapper.apply by one bincount (mapper._int_sums): test_int_sums_is_add_at;
 - an assignment's keys and described layers kept on it (assign.place_keys, mapper._placed_layers):
   test_kept_assignment_keys_are_fresh.
@@ -185,3 +186,32 @@ def test_kept_assignment_keys_are_fresh(imagine, resnet8):
             assert used == len({q.macro for q in asg.places})
             assert sum(len(d["rects"]) for d in layers.values()) == len(asg.places)
             assert all(d["replicas"] == asg.replicas.get(i, 1) for i, d in layers.items())
+
+
+def test_one_image_kept_across_batches(imagine, resnet8):
+    """one_image on the same architecture and assignment at another batch (the same layers) is the cold
+    call's; with other row cycles it is not the kept one (their costs); a recording architecture reads
+    its fields every time (registry.run_group groups points by them)."""
+    from tlm.mapping import reuse
+    from tlm.mapping.assign import layer_row_cycles
+    from tlm.mapping.packing import comp_mapping
+    a = _point(imagine)
+    w1 = with_precision(resnet8, input=2, weight=2, output=2)
+    w5 = dataclasses.replace(w1, batch=5)
+    ops = [digital_ops(l) for l in w1.layers]
+    asg = mapper.assign(a, w1, "pipelined", ops)
+    m, comp = comp_mapping(a, w1)
+    rc = layer_row_cycles(a, w1, m, comp)
+    slow = {i: (r0 + 7, r1 + 3) for i, (r0, r1) in rc.items()}
+    cold()
+    schedule.one_image(a, w1, asg, ops, m, rc)
+    warm = schedule.one_image(a, w5, asg, ops, m, rc)
+    warm_slow = schedule.one_image(a, w5, asg, ops, m, slow)
+    for got, r in ((warm, rc), (warm_slow, slow)):
+        cold()
+        want = schedule.one_image(a, w5, asg, ops, m, r)
+        assert got[0] == want[0] and got[2] == want[2] and got[3:] == want[3:]
+    assert warm[2] != warm_slow[2]
+    read = set()
+    schedule.one_image(reuse.recording(a, read), w5, asg, ops, m, rc)
+    assert ("dma", "bandwidth_bits_per_cycle") in read
