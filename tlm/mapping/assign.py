@@ -77,7 +77,37 @@ def row_cycles(arch, layer, outputs_per_tile):
 
 
 def layer_row_cycles(arch, wl, m, comp):
-    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl)."""
+    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl).
+    Kept (`_RC`) for the next call on the same layer objects and outputs per tile whose architecture has the
+    same values of every field the first call read (tlm/mapping/reuse.recording: the row cycles are a
+    deterministic function of them): a sweep's points that differ in the DMA, the supplies, the batch...
+    share them.  Shared: read them, do not change them."""
+    from tlm.mapping import reuse
+    if reuse.plain(arch) is not arch:  # (a recording notes the fields read: computed through it)
+        return _row_cycles_of(arch, wl, m, comp)
+    k = (tuple(map(id, wl.layers)), tuple(comp), tuple(m.outputs_per_tile.tolist()) if len(comp) else ())
+    with _LOCK:
+        got = _RC.get(k)
+    if got is not None and all(a is b for a, b in zip(got[0], wl.layers)):
+        rc = got[2].get(reuse.values(arch, got[1]))
+        if rc is not None:
+            return rc
+    read = set()
+    rc = _row_cycles_of(reuse.recording(arch, read), wl, m, comp)
+    fields = tuple(sorted(read, key=str))
+    with _LOCK:
+        if got is None or got[1] != fields or len(got[2]) >= MAX_KEPT or len(_RC) >= MAX_KEPT:
+            if len(_RC) >= MAX_KEPT:
+                _RC.clear()
+            got = _RC[k] = (tuple(wl.layers), fields, {})
+        got[2][reuse.values(arch, fields)] = rc
+    return rc
+
+
+_RC = {}  # (the layers' ids, compute layers, outputs per tile) -> (the layers, fields read, {values: rc})
+
+
+def _row_cycles_of(arch, wl, m, comp):
     return {i: row_cycles(arch, wl.layers[i], int(m.outputs_per_tile[j])) for j, i in enumerate(comp)}
 
 
@@ -162,6 +192,7 @@ def clear_kept() -> None:
     from tlm.mapping import packing as _packing
     with _LOCK:
         _KEPT.clear()
+        _RC.clear()
     with _packing._LOCK:
         _packing._PACKINGS.clear()
 
