@@ -8,6 +8,8 @@ Which test fails when a mechanism is removed or wrong:
 - the layers' shapes kept per layer objects (schedule._shapes): test_shapes_kept_per_layer_objects;
 - one image's job costs read off the batch's workload (schedule.one_image): test_one_image_costs_read_no_batch;
 - one image's skeleton and costs kept across batches (schedule._kept_image): test_one_image_kept_across_batches;
+- a sweep's points of one precision share their layers (sweep.PointBuilder._workload):
+  test_batches_share_their_layers;
 - the compute layers' row cycles kept by the values of the fields they read (assign.layer_row_cycles):
   test_row_cycles_kept_by_the_fields_read;
 - the per-row sums of mapper.apply by one bincount (mapper._int_sums): test_int_sums_is_add_at;
@@ -236,3 +238,22 @@ def test_row_cycles_kept_by_the_fields_read(imagine, resnet8):
     for arch, got in ((a, first), (d, first), (s, slow)):
         assert got == _row_cycles_of(arch, wl, m, comp)
     assert slow != first
+
+
+def test_batches_share_their_layers(imagine, resnet8):
+    """A sweep's point workload is with_precision of its settings (every field equal), and the points that
+    differ in the batch only hold the same layer objects (what is kept per layers is shared)."""
+    from tlm.cli.commands.sweep import engine_args
+    from tlm.services import sweep
+    sets = ["workload.precision=2,4", "workload.batch=1,3"]
+    job = sweep.Job(arch_dict=imagine.to_dict(), workload=resnet8, settings=tuple(sweep.parse_settings(sets, imagine)),
+                    engine="analytic", engine_args=engine_args("analytic"))
+    builder = sweep.PointBuilder(job)
+    got = {}
+    for i in range(job.n_points):
+        p, b = job.values(i)
+        got[(p, b)] = builder.build(i)[1]
+        assert got[(p, b)] == with_precision(resnet8, input=p, weight=p, output=p, batch=b)
+    for p in (2, 4):
+        assert all(x is y for x, y in zip(got[(p, 1)].layers, got[(p, 3)].layers))
+    assert not any(x is y for x, y in zip(got[(2, 1)].layers, got[(4, 1)].layers) if x.is_compute)

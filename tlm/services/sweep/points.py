@@ -53,6 +53,7 @@ class PointBuilder:
         self.wl_idx = [i for i, s in enumerate(job.settings) if s.is_workload]
         self._arch = {}
         self._wl = {}
+        self._prec = {}  # the workload settings but the batch -> that workload (`_workload`)
         self._base = None  # the base architecture, built once
         self._sections = {}  # (section, its changed values) -> the section built and checked
 
@@ -69,8 +70,7 @@ class PointBuilder:
                 self._cache(self._arch, akey, arch)
             wl = self._wl.get(wkey)
             if wl is None:
-                wl = with_precision(job.workload, **workload_values(
-                    {job.settings[i].path: vals[i] for i in self.wl_idx}))
+                wl = self._workload({job.settings[i].path: vals[i] for i in self.wl_idx})
                 check_run_limits(wl)  # the file's run limits at this point's batch (tlm/config/workload.py)
                 self._cache(self._wl, wkey, wl)
             check_against(wl, arch)
@@ -78,6 +78,21 @@ class PointBuilder:
             msg = f"{e.field}: {e.message}" if e.field else e.message
             raise InputError(msg, Where(f"--set point {index} ({job.label(index)})")) from None
         return arch, wl
+
+    def _workload(self, values):
+        """The point's workload: `with_precision` of the job's, its batch set last on the workload of the
+        other settings (kept: `_prec`), so that the points that differ in the batch only share their layer
+        objects -- and what is kept per layers (tlm/engines/analytic._kept, the assignments, one image's
+        schedule) -- as they share their values."""
+        import dataclasses
+        kw = workload_values(values)
+        batch = kw.pop("batch", None)
+        key = tuple(sorted(kw.items()))
+        base = self._prec.get(key)
+        if base is None:
+            base = with_precision(self.job.workload, **kw)
+            self._cache(self._prec, key, base)
+        return base if batch is None else dataclasses.replace(base, batch=batch)
 
     def _build_arch(self, changes):
         """The point's architecture: the base's, with each section a setting changes built (and checked)
