@@ -469,6 +469,7 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
 
 _IMAGES = {}  # (id(arch), id(asg), the layers' ids, row cycles, digital ops) -> (arch, asg, layers, the
 # structure without its batch, {rows per job: one_image's key, skeleton and costs})
+MAX_IMAGES = 64
 
 
 def _kept_image(arch, wl, asg, ops, rc, group):
@@ -480,7 +481,7 @@ def _kept_image(arch, wl, asg, ops, rc, group):
     got = _IMAGES.get(k)
     if got is None or got[0] is not arch or got[1] is not asg or any(a is not b for a, b in zip(got[2], wl.layers)):
         key = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)
-        if len(_IMAGES) >= MAX_COSTS:
+        if len(_IMAGES) >= MAX_IMAGES:  # (each holds its skeletons: as many as _cached_skeleton keeps)
             _IMAGES.clear()
         got = _IMAGES[k] = (arch, asg, tuple(wl.layers), key[1:], {})
     over = 0
