@@ -10,8 +10,6 @@ Which test fails when a mechanism is removed or wrong:
 - one image's skeleton and costs kept across batches (schedule._kept_image): test_one_image_kept_across_batches;
 - a sweep's points of one precision share their layers (sweep.PointBuilder._workload):
   test_batches_share_their_layers;
-- the compute layers' row cycles kept by the values of the fields they read (assign.layer_row_cycles):
-  test_row_cycles_kept_by_the_fields_read;
 - the per-row sums of mapper.apply by one bincount (mapper._int_sums): test_int_sums_is_add_at;
 - an assignment's keys and described layers kept on it (assign.place_keys, mapper._placed_layers):
   test_kept_assignment_keys_are_fresh.
@@ -219,25 +217,6 @@ def test_one_image_kept_across_batches(imagine, resnet8):
     read = set()
     schedule.one_image(reuse.recording(a, read), w5, asg, ops, m, rc)
     assert ("dma", "bandwidth_bits_per_cycle") in read
-
-
-def test_row_cycles_kept_by_the_fields_read(imagine, resnet8):
-    """The compute layers' row cycles of a point that differs in the DMA only are the kept ones; of a point
-    with a slower ADC, its own (each against a cold computation)."""
-    from tlm.mapping.assign import _row_cycles_of, layer_row_cycles
-    from tlm.mapping.packing import comp_mapping
-    wl = with_precision(resnet8, input=2, weight=2, output=2)
-    a = _point(imagine)
-    d = _point(imagine, dma={"bandwidth_bits_per_cycle": 8})
-    s = _point(imagine, adc={"cycles_per_bit": imagine.adc.cycles_per_bit + 1})
-    m, comp = comp_mapping(a, wl)
-    cold()
-    first = layer_row_cycles(a, wl, m, comp)
-    assert layer_row_cycles(d, wl, m, comp) is first
-    slow = layer_row_cycles(s, wl, m, comp)
-    for arch, got in ((a, first), (d, first), (s, slow)):
-        assert got == _row_cycles_of(arch, wl, m, comp)
-    assert slow != first
 
 
 def test_batches_share_their_layers(imagine, resnet8):

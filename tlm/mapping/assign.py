@@ -77,50 +77,7 @@ def row_cycles(arch, layer, outputs_per_tile):
 
 
 def layer_row_cycles(arch, wl, m, comp):
-    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl).
-    Kept (`_RC`) for the next call on the same layer objects and outputs per tile whose architecture has the
-    same values of every field the call that made them read (tlm/mapping/reuse.recording: the row cycles
-    are a deterministic function of them): a sweep's points that differ in the DMA, the supplies, the
-    batch... share them.  Recording costs about a computation: past RC_GIVE_UP calls of one workload
-    without a reuse (a sweep of ADC or DP speeds) they are computed plainly.  Shared: read, do not change."""
-    from tlm.mapping import reuse
-    if reuse.plain(arch) is not arch:  # (a recording notes the fields read: computed through it)
-        return _row_cycles_of(arch, wl, m, comp)
-    k = (tuple(map(id, wl.layers)), tuple(comp), tuple(m.outputs_per_tile.tolist()) if len(comp) else ())
-    with _LOCK:
-        got = _RC.get(k)
-    if got is not None and all(a is b for a, b in zip(got[0], wl.layers)):
-        for fields, by in got[2].items():
-            rc = by.get(reuse.values(arch, fields))
-            if rc is not None:
-                got[3][0] += 1
-                return rc
-        got[3][1] += 1
-        if got[3][1] > RC_GIVE_UP and not got[3][0]:
-            return _row_cycles_of(arch, wl, m, comp)
-    else:
-        got = None
-    read = set()
-    rc = _row_cycles_of(reuse.recording(arch, read), wl, m, comp)
-    fields = tuple(sorted(read, key=str))
-    with _LOCK:
-        if got is None:
-            if len(_RC) >= MAX_KEPT:
-                _RC.clear()
-            got = _RC[k] = (tuple(wl.layers), None, {}, [0, 1])
-        by = got[2].setdefault(fields, {})  # (each set of fields read, with the values it was made at)
-        if len(by) >= MAX_KEPT:
-            by.clear()
-        by[reuse.values(arch, fields)] = rc
-    return rc
-
-
-_RC = {}  # (the layers' ids, compute layers, outputs per tile) -> (the layers, None, {fields read: {their
-# values: rc}}, [reuses, calls without one])
-RC_GIVE_UP = 8
-
-
-def _row_cycles_of(arch, wl, m, comp):
+    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl)."""
     return {i: row_cycles(arch, wl.layers[i], int(m.outputs_per_tile[j])) for j, i in enumerate(comp)}
 
 
@@ -205,7 +162,6 @@ def clear_kept() -> None:
     from tlm.mapping import packing as _packing
     with _LOCK:
         _KEPT.clear()
-        _RC.clear()
     with _packing._LOCK:
         _packing._PACKINGS.clear()
 
