@@ -3,9 +3,12 @@ of its own, and each conversion switches the conventional-switching mean of the 
 capacitance (tlm/hw/adc.py array_dac_energy_pj).  Hand-derived; each test fails when the mechanism goes."""
 import pytest
 
-from helpers import with_changes
+from helpers import with_changes, workload
+from tlm.engines.analytic import simulate
+from tlm.engines.result import KIND_NAMES
 from tlm.hw import adc as hw_adc
 from tlm.hw import circuit
+from tlm.hw import macro as hw_macro
 
 # fixed constants for the hand derivations (not the shipped ones): cap_parasitic 0.2 makes a 1 fF cell 1.2 fF
 G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
@@ -35,8 +38,9 @@ def test_a_conversion_switches_the_merged_columns_cells(arch):
     assert hw_adc.array_dac_energy_pj(a, 8, 8) == pytest.approx(e_array, rel=1e-12)
     base = (8 * a.adc.c_comparator_ff * 0.36 + a.adc.c_abn_ff * 0.09) / 1000
     assert hw_adc.conversion_energy_pj(a, 8) == pytest.approx(base, rel=1e-12)
-    # one pixel of 32 channels: 32 conversions
-    assert hw_adc.pixel_energy_pj(a, 32, 8, 8, 8) == pytest.approx(32 * (base + e_array), rel=1e-12)
+    # one pixel of 32 channels on the whole column: 32 conversions, each over 1152 connected rows
+    assert hw_adc.pixel_energy_pj(a, 32, 8, 8, 8) == pytest.approx(32 * base, rel=1e-12)
+    assert hw_adc.array_dac_pixel_energy_pj(a, 32 * 1152, 8, 8, 8) == pytest.approx(32 * e_array, rel=1e-12)
     # 1b: one column, a 1-bit conversion charges half the line's cells once: 0.5 x 1152 x 1.2 fF
     assert hw_adc.array_dac_energy_pj(a, 1, 1) == pytest.approx(0.5 * 1152 * 1.2 * 0.09 / 1000, rel=1e-12)
     own = circuit.derive(with_changes(arch, **{"adc.cdac": "separate"}), G)
@@ -66,3 +70,26 @@ def test_array_dac_has_no_reference_area(arch):
     assert hw_adc.area_parts_um2(a)["reference"] == 0.0
     assert hw_adc.area_parts_um2(own)["reference"] == pytest.approx(102.4)
     assert hw_adc.area_mm2(own) - hw_adc.area_mm2(a) == pytest.approx(256 * 102.4 / 1e6)
+
+
+def test_a_tile_connects_whole_dp_split_blocks(arch):
+    """IMAGINE's 9 DP-split blocks of 128 rows: a 3x3 conv over 3 channels (27 rows) connects one block (16
+    outputs x 128); 1352 rows take two row tiles, 1152 + 200 -> 256 (1408 per output); 16 depthwise 3x3
+    groups (9 rows, one output each) packed 16 to a tile connect 144 -> 256 rows once (16 x 256); 20 groups
+    packed 16 to a tile: 16 x 256 + 4 x (36 -> 128)."""
+    rows = hw_macro.connected_output_rows
+    assert rows(arch, 27, 16, 1, 1, 1) == 16 * 128
+    assert rows(arch, 1352, 4, 1, 1, 2) == 4 * 1408
+    assert rows(arch, 9, 1, 16, 16, 1) == 16 * 256
+    assert rows(arch, 9, 1, 20, 16, 1) == 16 * 256 + 4 * 128
+
+
+def test_small_layer_switches_its_connected_block_only(arch):
+    """3x3 conv, 4 -> 8 channels at 8b on a 6x6 map (36 pixels): each of the 8 conversions per pixel
+    switches 339.3359375 / 256 x 8 columns x 128 rows (one block) of cells, not the whole 1152-row column."""
+    a = circuit.derive(arch, G)
+    wl = workload([{"name": "c", "type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1}])
+    r = simulate(a, wl)
+    base = 36 * 8 * hw_adc.conversion_energy_pj(a, 8)
+    arr = 36 * 8 * 339.3359375 / 256 * 8 * 128 * 1.2 * 0.09 / 1000
+    assert r.energy_pj[0, KIND_NAMES.index("adc")] == pytest.approx(base + arr, rel=1e-12)

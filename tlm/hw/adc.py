@@ -113,24 +113,34 @@ def conventional_switching_factor(b):
     return 2.0 - 2.0 ** (1.0 - b) - (2.0 / 3.0) * (1.0 - 4.0 ** -b)
 
 
-def array_dac_energy_pj(arch, bits_w, bits_out):
+def array_dac_energy_pj(arch, bits_w, bits_out, rows=None):
     """Energy of one conversion's reference switching when the SAR's DAC is the array (`array_dac`), at the
     array supply: the conventional-switching mean over the capacitance it converts on, the compute
     capacitors of the logical columns merged into the converted value (r_w adjacent columns with analog
-    weights, one with bit columns: rows x c_cell_ff each; the line's wire is the top plate's parasitic,
-    not switched).  0 with a separate CDAC (its 2^b units are in `conversion_energy_pj`)."""
+    weights, one with bit columns) over the `rows` connected to their lines (None: the whole column), rows x
+    c_cell_ff each (the line's wire is the top plate's parasitic, not switched).  0 with a separate CDAC
+    (its 2^b units are in `conversion_energy_pj`)."""
     if not array_dac(arch):
         return 0.0 * bits_out
     merged = 1 + 0 * bits_w if bit_columns(arch) else bits_w
-    c_t = merged * arch.macro.rows * arch.macro.c_cell_ff
+    c_t = merged * (arch.macro.rows if rows is None else rows) * arch.macro.c_cell_ff
     factor = conventional_switching_factor(resolution_bits(arch, bits_out))
     return cv2_pj(factor * c_t, arch.technology.vdd_array_v)
 
 
+def array_dac_pixel_energy_pj(arch, output_rows, bits_in, bits_w, bits_out):
+    """The array DAC's share of one output pixel's conversions (the `adc` kind, besides `pixel_energy_pj`):
+    `output_rows` = the sum over the outputs converted of the rows connected to their lines (one tile:
+    outputs x its rows rounded up to whole DP-split blocks, tlm/hw/macro.py connected_output_rows), each
+    output converted `conversions_per_pixel(1)` times (r_w bit columns x DP phases, or once)."""
+    return (conversions_per_pixel(arch, 1, bits_in, bits_w) * output_rows
+            * array_dac_energy_pj(arch, bits_w, bits_out, rows=1))
+
+
 def pixel_energy_pj(arch, outputs, bits_in, bits_w, bits_out):
-    """Energy of the conversions of one output pixel of one tile (the `adc` kind)."""
-    per = conversion_energy_pj(arch, bits_out) + array_dac_energy_pj(arch, bits_w, bits_out)
-    return conversions_per_pixel(arch, outputs, bits_in, bits_w) * per
+    """Energy of the conversions of one output pixel of one tile (the `adc` kind; an array DAC's reference
+    switching follows the rows of the tile: `array_dac_pixel_energy_pj`)."""
+    return conversions_per_pixel(arch, outputs, bits_in, bits_w) * conversion_energy_pj(arch, bits_out)
 
 
 def backend_energy_pj(arch, outputs, bits_in, bits_w, bits_out):
