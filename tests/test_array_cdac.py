@@ -43,6 +43,8 @@ def test_a_conversion_switches_the_merged_columns_cells(arch):
     assert hw_adc.array_dac_pixel_energy_pj(a, 32 * 1152, 8, 8, 8) == pytest.approx(32 * e_array, rel=1e-12)
     # 1b: one column, a 1-bit conversion charges half the line's cells once: 0.5 x 1152 x 1.2 fF
     assert hw_adc.array_dac_energy_pj(a, 1, 1) == pytest.approx(0.5 * 1152 * 1.2 * 0.09 / 1000, rel=1e-12)
+    # the Walden figure of merit counts it: (base + 1.31934 pJ) / 2^8 steps
+    assert circuit.implied_walden_fj(a) == pytest.approx((base + e_array) * 1000 / 256, rel=1e-12)
     own = circuit.derive(with_changes(arch, **{"adc.cdac": "separate"}), G)
     assert hw_adc.array_dac_energy_pj(own, 8, 8) == 0.0
     assert hw_adc.conversion_energy_pj(own, 8) == pytest.approx(base + 256 * 1.0 * 0.09 / 1000, rel=1e-12)
