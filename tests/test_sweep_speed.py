@@ -3,7 +3,6 @@
 Which test fails when a mechanism is removed or wrong:
 - one image's stream schedule whose transfers alone changed, from the skeleton's last run shifted
   (tlm/mapping/retime.shifted): test_transfer_change_shifts_the_last_run, test_other_change_is_not_shifted;
-- one transfer's cycles in Python arithmetic (tlm/hw/dma.transfer_cycles): test_one_transfer_is_the_array_formula;
 - the architecture with another policy as a copy (mapper.with_policy): test_with_policy_is_replace;
 - the layers' shapes kept per layer objects (schedule._shapes): test_shapes_kept_per_layer_objects;
 - one image's job costs read off the batch's workload (schedule.one_image): test_one_image_costs_read_no_batch;
@@ -21,7 +20,6 @@ import pytest
 
 from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
-from tlm.hw import dma
 from tlm.mapping import mapper, retime, schedule
 from tlm.mapping.rules import digital_ops
 from tlm.services.bench import cold as _cold
@@ -102,23 +100,6 @@ def test_other_change_is_not_shifted(imagine, resnet8, spy):
     cold()
     S_cold, _ = _stream(c, wl)
     _same(Sc, S_cold)
-
-
-def test_one_transfer_is_the_array_formula(imagine):
-    """latency + ceil(bits / rate), at least 1, 0 for no bits; by hand: 1000 bits at 64 bits per cycle
-    after `latency` cycles take latency + 16; and every scalar is the array formula's element."""
-    lat = imagine.dma.latency_cycles
-    a = _point(imagine, dma={"bandwidth_bits_per_cycle": 64})
-    assert dma.transfer_cycles(a, 1000) == lat + 16 and dma.transfer_cycles(a, 0) == 0
-    bits = np.array([0, 1, 7, 63, 64, 65, 1000, 123_456_789, 2 ** 40 + 3], dtype=np.int64)
-    for rate in (1, 3, 64, 7.5, float("inf")):
-        for latency in (0, lat, 2.5):
-            p = _point(imagine, dma={"bandwidth_bits_per_cycle": rate, "latency_cycles": latency})
-            want = [int(np.maximum(latency + np.ceil(x / rate).astype(np.int64), 1)) if x > 0 else 0
-                    for x in bits]  # (the array formula, element by element)
-            assert [int(c) for c in dma.transfer_cycles(p, bits)] == want
-            assert [dma.transfer_cycles(p, int(x)) for x in bits] == want
-            assert [dma.transfer_cycles(p, x) for x in bits] == want  # (numpy int64 scalars)
 
 
 def test_with_policy_is_replace(imagine):

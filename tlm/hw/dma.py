@@ -1,27 +1,15 @@
 """DMA between external memory, the activation SRAM and the macros' weight ports."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tlm.hw import cv2_pj
-
-
-_SCALARS = (int, np.int64, np.int32)
-_NUMBERS = (int, float)
-_EXACT = 1 << 53
 
 
 def transfer_cycles(arch, bits, rate_bits_per_cycle=None):
     """One burst: set-up latency plus the bits at the channel rate (or a slower sink's rate).
     Zero bits cost nothing; an unbounded bandwidth costs only the latency, and any data at least a cycle."""
     rate = arch.dma.bandwidth_bits_per_cycle if rate_bits_per_cycle is None else rate_bits_per_cycle
-    lat = arch.dma.latency_cycles
-    if type(bits) in _SCALARS and type(rate) in _NUMBERS and type(lat) in _NUMBERS and 0 <= bits < _EXACT and rate > 0:
-        # one transfer (most calls): the same numbers in Python arithmetic -- bits and rate exact as
-        # float64 below 2^53, so bits / rate is numpy's correctly rounded quotient
-        return int(max(lat + math.ceil(bits / rate), 1)) if bits > 0 else 0
     cyc = np.maximum(arch.dma.latency_cycles + np.ceil(bits / rate).astype(np.int64), 1)
     return np.where(bits > 0, cyc, 0) if isinstance(bits, np.ndarray) else (int(cyc) if bits > 0 else 0)
 
