@@ -109,6 +109,7 @@ def test_adc_resolution_changes_conversion_cost_not_counts(arch):
     """A 6b ADC under 8b outputs: the same conversions, 6 SAR decisions each (1 + 6 cycles, 6 comparator
     decisions, 2^6 CDAC units), and one digital rescale per output."""
     wl = conv(8, 8, 8)
+    arch = with_changes(arch, **{"adc.cdac": "separate"})  # a CDAC of its own (IMAGINE converts on the array)
     a6 = with_changes(arch, **{"adc.resolution_bits": 6})
     p8, p6 = simulate(arch, wl).per_layer, simulate(a6, wl).per_layer
     assert p8["conversions"][0] == p6["conversions"][0] == PX * 8

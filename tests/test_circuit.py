@@ -173,7 +173,8 @@ def test_sar_decision_chain_flash_and_ramp(arch):
     """A b-bit conversion: SAR b decisions, flash one, ramp 2^b steps, each one clock after the sampling
     cycles; comparator firings b, 2^b - 1, 2^b; a flash has 2^b - 1 comparators, the others one.  Only
     adc.kind changes."""
-    a = with_changes(arch, **{"adc.resolution_bits": 6, "adc.fixed_cycles": 1, "adc.cycles_per_bit": 1})
+    a = with_changes(arch, **{"adc.resolution_bits": 6, "adc.fixed_cycles": 1, "adc.cycles_per_bit": 1,
+                              "adc.cdac": "separate"})  # a reference of its own (IMAGINE's is the array's)
     for kind, cycles, firings, comps in (("sar", 1 + 6, 6, 1), ("flash", 1 + 1, 63, 63), ("ramp", 1 + 64, 64, 1)):
         k = with_changes(a, **{"adc.kind": kind})
         assert hw_adc.conversion_cycles(k, 6) == cycles, kind

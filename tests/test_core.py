@@ -40,7 +40,11 @@ def test_one_conv_layer_by_hand(arch):
     dp_cycles = P * r_in
     e_dp = dp_cycles * (rows * cols * d * m.c_cell_ff + cols * m.c_column_ff) * va2 / 1000
     e_drv = dp_cycles * rows * d * m.c_row_driver_ff * vd2 / 1000
-    e_conv = P * 8 * (r_out * adc.c_comparator_ff * vd2 + (2 ** r_out * adc.c_dac_unit_ff + adc.c_abn_ff) * va2) / 1000
+    # the SAR converts on the array (adc.cdac: array): the conventional-switching mean at 8b (339.3359375 C_u
+    # over 2^8 C_u, tests/test_paper.py SWITCHING) of the 8 merged columns' cells on the rows connected to
+    # the lines: the 36 rows round up to one DP-split block of 1152 / 9 = 128 rows
+    c_dac = 339.3359375 / 256 * 8 * 128 * m.c_cell_ff
+    e_conv = P * 8 * (r_out * adc.c_comparator_ff * vd2 + (c_dac + adc.c_abn_ff) * va2) / 1000
     assert kind(r, "dp_array", 0) == pytest.approx(e_dp, rel=1e-12)
     assert kind(r, "input_drivers", 0) == pytest.approx(e_drv, rel=1e-12)
     assert kind(r, "adc", 0) == pytest.approx(e_conv, rel=1e-12)

@@ -4,6 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from tlm.hw import adc as hw_adc
 from tlm.services import calibrate, paper
 from tlm.engines.analytic import simulate
 from tlm.cli import main
@@ -11,6 +12,15 @@ from tlm.mapping.geometry import map_layers
 from tlm.engines.result import KIND_NAMES
 
 PX = paper.MAP_HW * paper.MAP_HW
+# IMAGINE's SARs convert on the array (adc.cdac: array): a b-bit conversion switches on average
+# sum_{i=1..b} 2^(b+1-2i) (2^i - 1) C_u V^2 with C_T = 2^b C_u (conventional switching): at 1b 1 C_u = 0.5 C_T;
+# at 8b 128 + 96 + 56 + 30 + 15.5 + 7.875 + 3.96875 + 1.9921875 = 339.3359375 C_u over 256 C_u.
+SWITCHING = {1: 0.5, 8: 339.3359375 / 256}
+
+
+def array_dac_ff(arch, bits):
+    """The capacitance an IMAGINE conversion switches on average: r_w merged columns of 1152 cells."""
+    return SWITCHING[bits] * bits * arch.macro.rows * arch.macro.c_cell_ff
 
 
 def test_every_figure_has_a_model_value_and_its_error(arch):
@@ -23,11 +33,13 @@ def test_every_figure_has_a_model_value_and_its_error(arch):
 
 def test_density_is_weight_bytes_over_macro_area(arch):
     m, a = arch.macro, arch.adc
+    # the converter: a comparator and 8 register bits; its DAC is the column's own cells (adc.cdac: array),
+    # where a CDAC of its own would add 256 units of 1 fF (the 22nm smallest unit) at 2.5 fF/um2 = 102.4 um2
     area = m.rows * m.columns * m.bitcell_area_um2 / 1e6 + m.periphery_area_mm2 \
-        + a.converters_per_macro * (2 ** 8 * a.c_dac_unit_ff / arch.technology.cap_density_ff_per_um2
-                                    + a.comparator_area_um2 + 8 * a.logic_area_um2_per_bit) / 1e6
-    # the converter: an 8b CDAC (256 units of 1 fF, the 22nm smallest unit, at 2.5 fF/um2 = 102.4 um2)
-    assert 2 ** 8 * a.c_dac_unit_ff / arch.technology.cap_density_ff_per_um2 == pytest.approx(102.4)
+        + a.converters_per_macro * (a.comparator_area_um2 + 8 * a.logic_area_um2_per_bit) / 1e6
+    own = dataclasses.replace(arch, adc=dataclasses.replace(a, cdac="separate"))
+    assert hw_adc.area_parts_um2(own)["reference"] == pytest.approx(102.4)
+    assert hw_adc.area_parts_um2(arch)["reference"] == 0.0
     assert paper.density_kb_per_mm2(arch) == pytest.approx(m.rows * m.columns / 8 / 1024 / area)
 
 
@@ -50,7 +62,7 @@ def test_macro_peak_energy_is_counts_times_event_energy(arch, bits):
     va2, vd2 = t.vdd_array_v ** 2, t.vdd_digital_v ** 2
     dp = PX * bits * (m.rows * cols * d * m.c_cell_ff + cols * m.c_column_ff) * va2
     drv = PX * bits * m.rows * d * m.c_row_driver_ff * vd2
-    adc = PX * c_out * (bits * a.c_comparator_ff * vd2 + (2 ** bits * a.c_dac_unit_ff + a.c_abn_ff) * va2)
+    adc = PX * c_out * (bits * a.c_comparator_ff * vd2 + (array_dac_ff(arch, bits) + a.c_abn_ff) * va2)
     cycles = PX * (bits * m.dp_cycles_per_bit + a.fixed_cycles + bits * a.cycles_per_bit)
     leak = (m.leakage_uw + a.leakage_uw) * cycles * arch.clock.period_ns  # uW x ns = fJ
     p = paper.macro_peak(arch, bits)
@@ -102,7 +114,7 @@ def test_voltage_scaling_per_kind(arch):
     a, r = arch.adc, paper.REF_BITS
     conv = paper.REF_C_OUT * PX
     comp = conv * r * a.c_comparator_ff / 1000
-    arr = conv * (2 ** r * a.c_dac_unit_ff + a.c_abn_ff) / 1000
+    arr = conv * (array_dac_ff(arch, r) + a.c_abn_ff) / 1000
     assert e0["adc"] == pytest.approx(comp * t.vdd_digital_v ** 2 + arr * t.vdd_array_v ** 2, rel=1e-12)
     assert e1["adc"] == pytest.approx(comp * (kd * t.vdd_digital_v) ** 2 + arr * (ka * t.vdd_array_v) ** 2,
                                       rel=1e-12)

@@ -54,8 +54,9 @@ def simulate_json(tmp_path, root, arch_edit, wl_edit, tag, engine="analytic"):
 
 def hand_area_mm2(a):
     m, adc = a["macro"], a["adc"]
+    cdac = 0 if adc["cdac"] == "array" else 2 ** 8  # a SAR converting on the array has no CDAC of its own
     one = m["rows"] * m["columns"] * m["bitcell_area_um2"] / 1e6 + m["periphery_area_mm2"] \
-        + adc["converters_per_macro"] * (2 ** 8 * adc["c_dac_unit_ff"] / a["technology"]["cap_density_ff_per_um2"]
+        + adc["converters_per_macro"] * (cdac * adc["c_dac_unit_ff"] / a["technology"]["cap_density_ff_per_um2"]
                                          + adc["comparator_area_um2"] + 8 * adc["logic_area_um2_per_bit"]) / 1e6
     return m["count"] * one + a["sram"]["area_mm2"] + a["controller"]["area_mm2"]
 

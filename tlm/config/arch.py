@@ -193,6 +193,12 @@ class Adc(Section):
                       "(2^b - 1 comparators decide at once in cycles_per_bit) or 'ramp' (2^b steps of "
                       "cycles_per_bit against a ramp, one comparator)", choices=("sar", "flash", "ramp"),
                       default="sar")
+    cdac: str = param("a SAR's capacitor DAC: 'separate' (2^b units of c_dac_unit_ff of its own, with their "
+                      "area) or 'array' (the column's own compute capacitors: the DP charge is converted on the "
+                      "line it was computed on, the bit decisions switch binary groups of the cells' bottom "
+                      "plates; no reference area, and a conversion switches the conventional-switching average "
+                      "of the merged columns' cell capacitance, tlm/hw/adc.py array_dac_energy_pj)",
+                      choices=("separate", "array"), default="separate")
     fifo_depth: int = param("sample-and-hold slots between a macro's columns and its converters: pixels whose "
                             "DP phase is over and whose conversion is not; when all are taken the macro "
                             "stalls (back-pressure, stall reason 'adc').  1 = the converters' own sampling "

@@ -442,7 +442,10 @@ def energies(arch, plan, pl, clock, points=1) -> np.ndarray:
         E[:, ci, K["input_drivers"]] = hw_macro.input_driver_energy_pj(arch, m.active_rows * P * ph, d)
         E[:, ci, K["input_dac"]] = hw_macro.dac_energy_pj(arch, m.active_rows * P * ph)
         E[:, ci, K["weight_write"]] = hw_macro.weight_write_energy_pj(arch, _loaded(plan))
-        E[:, ci, K["adc"]] = P * m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
+        conn = hw_macro.connected_output_rows(arch, m.rows_per_group, c_out // m.groups, m.groups,
+                                              m.groups_per_tile, m.row_tiles)
+        E[:, ci, K["adc"]] = P * (m.row_tiles * hw_adc.pixel_energy_pj(arch, c_out, r_in, r_w, r_out)
+                                  + hw_adc.array_dac_pixel_energy_pj(arch, conn, r_in, r_w, r_out))
         E[:, ci, K["controller"]] = passes * hw_ctrl.tile_energy_pj(arch, m.active_rows, plan.tile_cycles,
                                                                     P // passes, r_in, m.row_tiles * c_out)
         # shift-add / rescale of the conversion results (tlm/hw/adc.py)

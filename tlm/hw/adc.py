@@ -94,12 +94,52 @@ def conversion_energy_pj(arch, bits_out):
     supply, the 2^b-unit reference (CDAC, flash ladder taps or ramp) and the ABN at the array supply."""
     a, t = arch.adc, arch.technology
     b = resolution_bits(arch, bits_out)
+    reference = 0.0 if array_dac(arch) else (2.0 ** b) * a.c_dac_unit_ff
     return (cv2_pj(comparisons(arch, bits_out) * a.c_comparator_ff, t.vdd_digital_v)
-            + cv2_pj((2.0 ** b) * a.c_dac_unit_ff + a.c_abn_ff, t.vdd_array_v))
+            + cv2_pj(reference + a.c_abn_ff, t.vdd_array_v))
+
+
+def array_dac(arch) -> bool:
+    """A SAR converting on the array's own capacitors (`adc.cdac: array`): no reference of its own."""
+    return arch.adc.kind == "sar" and arch.adc.cdac == "array"
+
+
+def conventional_switching_factor(b):
+    """A b-bit charge-redistribution SAR's mean switching energy over C_T V^2 (C_T its whole binary array,
+    conventional switching, uniform input): sum_{i=1..b} 2^(b+1-2i) (2^i - 1) C_u V^2 with C_T = 2^b C_u
+    (Ginsburg and Chandrakasan, JSSC 2007; Liu et al., JSSC 2010, eq. 1: 1363.3 C_u V^2 at 10b), in closed
+    form 2 - 2^(1-b) - (2/3)(1 - 4^-b): 0.5 at 1b (the MSB half charged for the one decision), 1.3255 at 8b."""
+    b = 1.0 * b
+    return 2.0 - 2.0 ** (1.0 - b) - (2.0 / 3.0) * (1.0 - 4.0 ** -b)
+
+
+def array_dac_energy_pj(arch, bits_w, bits_out, rows=None):
+    """Energy of one conversion's reference switching when the SAR's DAC is the array (`array_dac`), at the
+    array supply: the conventional-switching mean over the capacitance it converts on, the compute
+    capacitors of the logical columns merged into the converted value (r_w adjacent columns with analog
+    weights, one with bit columns) over the `rows` connected to their lines (None: the whole column), rows x
+    c_cell_ff each (the line's wire is the top plate's parasitic, not switched).  0 with a separate CDAC
+    (its 2^b units are in `conversion_energy_pj`)."""
+    if not array_dac(arch):
+        return 0.0 * bits_out
+    merged = 1 + 0 * bits_w if bit_columns(arch) else bits_w
+    c_t = merged * (arch.macro.rows if rows is None else rows) * arch.macro.c_cell_ff
+    factor = conventional_switching_factor(resolution_bits(arch, bits_out))
+    return cv2_pj(factor * c_t, arch.technology.vdd_array_v)
+
+
+def array_dac_pixel_energy_pj(arch, output_rows, bits_in, bits_w, bits_out):
+    """The array DAC's share of one output pixel's conversions (the `adc` kind, besides `pixel_energy_pj`):
+    `output_rows` = the sum over the outputs converted of the rows connected to their lines (one tile:
+    outputs x its rows rounded up to whole DP-split blocks, tlm/hw/macro.py connected_output_rows), each
+    output converted `conversions_per_pixel(1)` times (r_w bit columns x DP phases, or once)."""
+    return (conversions_per_pixel(arch, 1, bits_in, bits_w) * output_rows
+            * array_dac_energy_pj(arch, bits_w, bits_out, rows=1))
 
 
 def pixel_energy_pj(arch, outputs, bits_in, bits_w, bits_out):
-    """Energy of the conversions of one output pixel of one tile (the `adc` kind)."""
+    """Energy of the conversions of one output pixel of one tile (the `adc` kind; an array DAC's reference
+    switching follows the rows of the tile: `array_dac_pixel_energy_pj`)."""
     return conversions_per_pixel(arch, outputs, bits_in, bits_w) * conversion_energy_pj(arch, bits_out)
 
 
@@ -134,7 +174,8 @@ def area_parts_um2(arch) -> dict:
     """One converter by part: its reference (2^b units at the capacitor density: the SAR CDAC, the flash
     ladder taps or the ramp DAC), its comparators, and b bits of logic (SAR register, encoder or counter)."""
     a, b = arch.adc, max_resolution_bits(arch)
-    return {"reference": (2.0 ** b) * a.c_dac_unit_ff / arch.technology.cap_density_ff_per_um2,
+    units = 0.0 if array_dac(arch) else 2.0 ** b  # an array DAC is the column's own cells (their area)
+    return {"reference": units * a.c_dac_unit_ff / arch.technology.cap_density_ff_per_um2,
             "comparators": comparators(arch) * a.comparator_area_um2, "logic": b * a.logic_area_um2_per_bit}
 
 

@@ -431,7 +431,9 @@ def derive(arch, g=None):
 
 def implied_walden_fj(arch, bits_out=None) -> float:
     """The Walden figure of merit of the derived converter, E_conversion / 2^b, fJ per step (to compare with
-    the survey envelope, tlm/hw/technology_table.CONVERTERS)."""
+    the survey envelope, tlm/hw/technology_table.CONVERTERS); a SAR converting on the array (`adc.cdac:
+    array`) with its reference switching over a whole column of b merged columns (b-bit weights)."""
     from tlm.hw import adc
     b = bits_out or adc_bits(arch)
-    return adc.conversion_energy_pj(arch, b) * 1000.0 / 2 ** adc.resolution_bits(arch, b)
+    e = adc.conversion_energy_pj(arch, b) + adc.array_dac_energy_pj(arch, b, b)
+    return e * 1000.0 / 2 ** adc.resolution_bits(arch, b)

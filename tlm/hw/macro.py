@@ -102,6 +102,22 @@ def block_rows(arch, rows):
     return -(-rows // blk) * blk
 
 
+def connected_output_rows(arch, rows_g, cout_g, groups, per_tile, row_tiles):
+    """Sum over one layer's tiles of (outputs converted per pixel x rows connected to their column lines):
+    a tile connects its rows rounded up to whole DP-split blocks (`block_rows`).  A layer's `groups` of
+    `rows_g` kernel rows and `cout_g` outputs each are either packed `per_tile` to a tile (one row tile:
+    g // per_tile full tiles and one of the remaining groups), or one group per tile in `row_tiles` row
+    tiles of the macro's rows, the last the remainder (tlm/mapping/geometry.py tile_grid); the column tiles
+    split the outputs, not the rows.  With an array DAC (tlm/hw/adc.py array_dac_pixel_energy_pj) every
+    conversion switches the cells of the rows connected to its lines."""
+    full, rem = groups // per_tile, groups % per_tile
+    packed = (full * per_tile * cout_g * block_rows(arch, per_tile * rows_g)
+              + rem * cout_g * block_rows(arch, rem * rows_g))
+    last = rows_g - (row_tiles - 1) * arch.macro.rows
+    tiled = groups * cout_g * ((row_tiles - 1) * block_rows(arch, arch.macro.rows) + block_rows(arch, last))
+    return packed * (per_tile > 1) + tiled * (per_tile <= 1)
+
+
 def channels_per_macro(arch, bits_w):
     """Whole output channels one macro holds: r_w adjacent columns per channel."""
     return arch.macro.columns // bits_w

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 
 from tlm.hw import adc as hw_adc
+from tlm.hw import macro as hw_macro
 from tlm.engines.transaction.block import Block
 from tlm.engines.transaction.payload import Command, Status
 from tlm.engines.transaction.stats import KIND
@@ -121,11 +122,12 @@ class AdcPipeline(Block):
         self.slots.clear()
         self.plan, self.tile = plan, tile
         # one pixel of this tile: its conversions and its digital back-end (tlm/hw/adc.py), per tile shape
-        key = (tile.outputs, plan.bits_in, plan.bits_w, plan.bits_out)
+        key = (tile.outputs, plan.bits_in, plan.bits_w, plan.bits_out, tile.rows)
         pj = self.energies.get(key)
         if pj is None:
-            a = self.arch
-            pj = self.energies[key] = (float(hw_adc.pixel_energy_pj(a, *key)), float(hw_adc.backend_energy_pj(a, *key)))
+            a, k = self.arch, key[:4]
+            arr = hw_adc.array_dac_pixel_energy_pj(a, tile.outputs * hw_macro.block_rows(a, tile.rows), *k[1:])
+            pj = self.energies[key] = (float(hw_adc.pixel_energy_pj(a, *k) + arr), float(hw_adc.backend_energy_pj(a, *k)))
         self.pixel_pj, self.backend_pj = pj
         self.outputs, self.conversions_px = tile.outputs, tile.conversions
         # where the tile's results go: its output channels' range of the layer's output tensor (final
