@@ -3,7 +3,8 @@ published design, and the leave-one-design-out test of the model (`tlm calibrate
 `tlm chips --loo`).
 
 The fit minimizes the squared log errors log(model / paper) of every efficiency, throughput, density and
-clock figure, and (model - paper) / 10 points of every share figure, of every design whose circuit
+clock figure, and (model - paper) / SHARE_SCALE points of every share figure (44.8: a share 10 points off
+weighs as an efficiency 25% off, the issue's two targets), of every design whose circuit
 derives its parameters (`circuit.derive`), over the log of the constants, each kept inside its published
 range (projected Levenberg-Marquardt with finite differences: the cycle counts are integers, so the
 steps are a few percent wide), with a soft-L1 loss so that one badly predicted figure does not decide
@@ -22,7 +23,13 @@ import numpy as np
 from tlm.hw import constants as hw_const
 
 PRIOR_WEIGHT = 0.05  # residual of a constant at an end of its range (log units over the range's log width)
-SHARE_SCALE = 10.0  # a share figure's residual: its error in points over this many points
+# Residuals in units of issue 21's targets: an efficiency, throughput or density within 25% (a log error of
+# ln 1.25 = 0.223), a breakdown share within 10 points.  A share's error in points over SHARE_SCALE then weighs
+# as an efficiency's log error at the same fraction of its target: 10 points / ln 1.25 = 44.81 points per log
+# unit (at 10 points per unit a share 10 points off counted as an efficiency 2.7x off, 4.5x its target).
+EFFICIENCY_TOLERANCE = 0.25  # the target relative error of an efficiency, throughput or density figure
+SHARE_TOLERANCE_POINTS = 10.0  # the target error of a share figure, percentage points
+SHARE_SCALE = SHARE_TOLERANCE_POINTS / math.log(1.0 + EFFICIENCY_TOLERANCE)  # points per log unit (44.81)
 STEP = 0.1  # finite-difference step in the log of a constant (wide: integer cycle counts make steps)
 ROBUST_SCALE = 0.5  # soft-L1 loss: residuals beyond ~0.5 (a factor 1.65) count linearly, not squared
 
