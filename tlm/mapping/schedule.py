@@ -13,7 +13,7 @@ from tlm.errors import InputError, Where
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES
 from tlm.mapping.policies import MAX_JOBS
-from tlm.mapping.assign import _hw, chunk_ids, layer_row_cycles, need_rows, place_keys
+from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
 from tlm.mapping.linebuf import _line_buffer_structure, stream_results
@@ -130,18 +130,6 @@ def _structure(wl, asg, N, two, stream, spill_bits):
     return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *place_keys(asg))
 
 
-class _Shapes(tuple):
-    """The layers' _LayerShapes, a tuple whose hash is computed once: every key of a schedule's structure
-    holds one (`_structure`), and the keys are hashed several times per schedule (the skeleton, the rows
-    per job, the kept job costs).  Equal to (and hashed as) the plain tuple of the same shapes."""
-
-    def __hash__(self):
-        h = self.__dict__.get("_h")
-        if h is None:
-            h = self.__dict__["_h"] = tuple.__hash__(self)
-        return h
-
-
 _SHAPES = {}  # ids of the layers -> (the layers, their _LayerShapes): a sweep's points share their layers
 
 
@@ -153,7 +141,7 @@ def _shapes(layers) -> tuple:
     got = _SHAPES.get(key)
     if got is not None and all(a is b for a, b in zip(got[0], layers)):
         return got[1]
-    shapes = _Shapes(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
+    shapes = HashedTuple(_LayerShape(l.name, l.type, tuple(l.inputs), tuple(l.out_shape), tuple(l.kernel),
                                  tuple(l.stride), tuple(l.padding), tuple(l.dilation)) for l in layers)
     if len(_SHAPES) >= 64:
         _SHAPES.clear()
