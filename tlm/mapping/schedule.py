@@ -156,9 +156,11 @@ _SKELETON_LOCK = threading.Lock()  # Dask workers evaluate points in threads
 
 
 def clear_skeletons() -> None:
-    """Forget the cached schedule skeletons and job costs (tests: a schedule built from cold caches)."""
+    """Forget the cached schedule skeletons, the layers' shape keys and the job costs (tests, and
+    tlm/services/bench.cold: a schedule built from cold caches)."""
     with _SKELETON_LOCK:
         _SKELETONS.clear()
+        _SHAPES.clear()
         _SKELETON_JOBS[0] = 0
     clear_costs()
 

@@ -110,15 +110,16 @@ def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
 
 
 def cold() -> None:
-    """Forget the plans, steady-state base runs, stream bounds, job costs, assignments and packings kept for
-    later runs (tlm/mapping/reuse.py, steady.py, bounds.py, schedule.py, assign.py;
+    """Forget the plans, steady-state base runs, stream bounds, schedule skeletons (with their kept
+    list-scheduled orders) and job costs, assignments and packings kept for later runs
+    (tlm/mapping/reuse.py, steady.py, bounds.py, schedule.py, assign.py;
     tlm/engines/analytic.clear_kept): a repeat then costs what one run of a new point costs, not a cache
     hit."""
     from tlm.engines import analytic
     from tlm.mapping import bounds, replicate, reuse, schedule, steady
     analytic.clear_kept()
     reuse.clear()
-    schedule.clear_costs()
+    schedule.clear_skeletons()  # (and the job costs)
     with bounds._LOCK:
         bounds._TERMS.clear()
     with replicate._LOCK:
