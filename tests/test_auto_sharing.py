@@ -115,3 +115,40 @@ def test_kept_job_costs_are_cold_costs(imagine, resnet8):
         assert cold_costs == costs
     assert len(set(fields)) == 1 and {("dma", "bandwidth_bits_per_cycle"), ("postproc", "ops_per_cycle")} <= set(fields[0])
     assert len({tuple(c) for c in warm}) == 3  # (each architecture's costs differ; the last is the first's)
+
+
+def test_cold_forgets_the_kept_schedule_structures(imagine, resnet8):
+    """tlm/services/bench.cold: after a streamed schedule is built, every structure kept for the next run
+    -- the skeletons (with their kept list-scheduled orders), the layers' shape keys, the job costs, one
+    image's kept entries -- is forgotten, so a benchmark's repeat costs what a new point costs."""
+    from tlm.mapping.rules import digital_ops
+    ops = [digital_ops(l) for l in resnet8.layers]
+    a = _macros(imagine, 4)
+    cold()
+    mapper.build_schedule(a, resnet8, mapper.assign(a, resnet8, "pipelined", ops), ops)
+    kept = (schedule._SKELETONS, schedule._SHAPES, schedule._COSTS)
+    assert all(kept)  # (the schedule kept each of them)
+    cold()
+    assert not any(kept) and not schedule._IMAGES
+
+
+def test_an_assignment_is_kept_for_the_points_that_read_the_same_values(imagine, resnet8):
+    """tlm/mapping/assign._kept_key: a point whose architecture differs only where the assignment does not
+    read (the DMA) gets the assignment kept from the first (the same object); one whose row cycles differ
+    (the ADC's cycles per bit) gets its own, equal to a cold one."""
+    from tlm.mapping.rules import digital_ops
+    ops = [digital_ops(l) for l in resnet8.layers]
+    a = _macros(imagine, 4)
+    other_dma = dataclasses.replace(a, dma=dataclasses.replace(a.dma, bandwidth_bits_per_cycle=8))
+    slower = _macros(imagine, 4, cycles_per_bit=a.adc.cycles_per_bit + 3)
+
+    def asg(x):
+        m, comp = mapper.comp_mapping(x, resnet8)
+        return mapper.assign(x, resnet8, "replicate", ops, m=m, rc=mapper.layer_row_cycles(x, resnet8, m, comp))
+    cold()
+    first = asg(a)
+    assert asg(other_dma) is first
+    s = asg(slower)
+    assert s is not first
+    cold()
+    assert s == asg(slower)

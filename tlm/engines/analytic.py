@@ -236,18 +236,7 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
     except InputError:
         return False  # (the plans say why)
     a, b = asg["pipelined"], asg["replicate"]
-    return a is b or (_places_key(a) == _places_key(b) and a.replicas == b.replicas)
-
-
-def _places_key(asg) -> tuple:
-    """Every field of every place of `asg` (`asg.places == other.places` as tuples), kept on the Assignment
-    (shared between the points that give the same one, never changed)."""
-    got = asg.__dict__.get("_places_key")
-    if got is None:
-        from operator import attrgetter
-        from tlm.mapping.packing import Place
-        got = asg.__dict__["_places_key"] = tuple(map(attrgetter(*Place.__record_compare__), asg.places))
-    return got
+    return a is b or (mapper.place_fields(a) == mapper.place_fields(b) and a.replicas == b.replicas)
 
 
 def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):

@@ -59,6 +59,17 @@ def place_keys(asg) -> tuple:
     return got
 
 
+def place_fields(asg) -> tuple:
+    """Every field of every place of `asg` (`asg.places == other.places` as tuples: auto's test that replicate
+    places every tile where pipelined does, tlm/engines/analytic._as_pipelined), kept on the Assignment as
+    `place_keys` is."""
+    got = asg.__dict__.get("_place_fields")
+    if got is None:
+        from operator import attrgetter
+        got = asg.__dict__["_place_fields"] = tuple(map(attrgetter(*Place.__record_compare__), asg.places))
+    return got
+
+
 # ---- per-row work ----------------------------------------------------------------------------------
 def _hw(shape):
     return (shape[1], shape[2]) if len(shape) == 3 else (1, 1)

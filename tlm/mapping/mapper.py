@@ -62,6 +62,7 @@ from tlm.mapping.assign import (  # noqa: F401  (the mapper's API)
     clear_kept,
     layer_row_cycles,
     need_rows,
+    place_fields,
     place_keys,
     row_cycles,
     stage_cycles)

@@ -153,8 +153,6 @@ def _accepted(ref: Order, E, start, C) -> bool:
     return not ((hi - lo > 1) & (cb[hi] > cb[lo])).any()  # (o_k of 0 cycles at T: refused)
 
 
-
-
 # ---- one image whose transfers changed: the last run, shifted -------------------------------------------
 def shifted(S, sk) -> bool:
     """Time `S`, one image of a stream on skeleton `sk`, from the skeleton's last timed run (`keep_times`)

@@ -115,8 +115,6 @@ class _Skeleton:
                  "types", "kept_order", "image_arrays", "spec_index", "spec_get", "kept_times", "shiftable")
 
 
-
-
 def _structure(wl, asg, N, two, stream, spill_bits):
     """Everything the structure of `build_schedule`'s jobs depends on, as a hashable key: the batch, the
     macros and DMA channels, the policy kind, which layers spill (layer by layer), the input shape and
