@@ -10,6 +10,7 @@ Exit codes: 0 success, 2 user error (one line on stderr naming file, line and fi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from tlm._version import __version__
@@ -147,4 +148,27 @@ def _silence_stdout() -> None:
 def entry() -> None:
     from tlm.functional.threads import cli_defaults
     cli_defaults()  # one BLAS thread unless the user set a count: before numpy loads (README "Threads")
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C / SIGTERM while main() was cleaning up after the first
+        code = 130
+    if code != 130:
+        sys.exit(code)
+    _exit_interrupted()
+
+
+def _exit_interrupted() -> None:
+    """Exit 130 after an interruption, whatever arrives during the interpreter's own shutdown: the exit
+    handlers run here (temporary folders removed), then the process ends without the shutdown steps in
+    which a late KeyboardInterrupt made CPython end by SIGINT instead (seen once in CI: exit -2 after
+    "interrupted" was printed)."""
+    import atexit
+    import os
+    try:
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+    except KeyboardInterrupt:
+        pass
+    os._exit(130)
