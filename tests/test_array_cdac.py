@@ -11,7 +11,7 @@ from tlm.hw import circuit
 from tlm.hw import macro as hw_macro
 
 # fixed constants for the hand derivations (not the shipped ones): cap_parasitic 0.2 makes a 1 fF cell 1.2 fF
-G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "converter_height": 0.0,
      "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
 
 

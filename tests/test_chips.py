@@ -320,14 +320,14 @@ def test_normalize_converts_raw_to_1b(capsys):
 
 def test_sensitivity_moves_what_each_constant_touches(arch):
     """A derived design's sensitivity is over the global constants: the driver area moves density, no
-    energy; the SAR step logic moves energy and, since its inverters have area (tlm/hw/circuit.py
-    step_logic_um2), density too."""
+    energy; the converters' height moves energy and, since the strip's gates are its area (tlm/hw/circuit.py
+    converter_strip_um2), density too."""
     pub = paper.imagine_published()
     s = calibrate.sensitivity(arch, pub=pub)
     rows = s["rows"]
     assert set(rows) == {c.name for c in __import__("tlm.hw.constants", fromlist=["x"]).CONSTANTS}
-    assert rows["sar_logic_inv"]["figures"]["eff_8b"] < 0  # (small: the shipped value is near the range's foot)
-    assert rows["sar_logic_inv"]["figures"]["density"] < 0
+    assert rows["converter_height"]["figures"]["eff_8b"] < 0
+    assert rows["converter_height"]["figures"]["density"] < 0
     assert rows["driver_cells"]["figures"]["density"] < -0.001
     assert rows["driver_cells"]["figures"]["eff_1b"] == 0
     assert abs(sum(s["share"].values()) - 1) < 1e-9

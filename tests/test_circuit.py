@@ -16,7 +16,7 @@ from tlm.hw import macro as hw_macro
 from tlm.hw import technology_table as tt
 
 # fixed constants for the hand derivations (not the shipped ones)
-G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "converter_height": 0.0,
      "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
 LN2 = math.log(2.0)
 
@@ -195,17 +195,19 @@ def test_sar_decision_chain_flash_and_ramp(arch):
 
 
 def test_flash_comparators_are_bare_latches_a_sar_step_adds_its_logic(arch):
-    """22nm: the latch is the table's 10 fF.  A SAR (or ramp) step adds 120 minimum inverters of logic (3 x
-    0.78 x 0.08 fF each: 22.464 fF) and clocks its 8 register bits (the flip-flop clock's geometric middle);
-    a flash comparator is the latch alone.  A 4b flash conversion then fires 15 latches at the digital
-    supply and charges its 16 reference units at the array supply.  At 65nm (HP: 1.01 fF/um x 0.15 um
-    per switch) the latch scales with a switch's gate: 10 x 0.1515 / 0.0624 = 24.28 fF."""
-    g = {**G, "sar_logic_inv": 120.0}
+    """22nm: the latch is the table's 10 fF.  A SAR (or ramp) step adds its strip's logic: one column of
+    1.0541 um pitch (1 fF over 0.9 fF/um2) by 432 6T lengths (sqrt(0.1) um) = 144 um2 = 900 minimum
+    inverters of 1.6 x 0.1 um2, of which a step switches 2 / (8 + 1): 200 (3 x 0.78 x 0.08 fF each: 37.44
+    fF), and clocks its 8 register bits (the flip-flop clock's geometric middle); a flash comparator is the
+    latch alone.  A 4b flash conversion then fires 15 latches at the digital supply and charges its 16
+    reference units at the array supply.  At 65nm (HP: 1.01 fF/um x 0.15 um per switch) the latch scales
+    with a switch's gate: 10 x 0.1515 / 0.0624 = 24.28 fF."""
+    g = {**G, "converter_height": 432.0}
     lo, hi = hw_ctrl.PUBLISHED_FF_22NM["c_ff_per_window_bit_cycle"]
     latch = 10.0
-    for kind, want in (("sar", latch + 120 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)),
-                       ("ramp", latch + 120 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)), ("flash", latch)):
-        a = with_changes(arch, **{"adc.kind": kind, "adc.resolution_bits": 8})
+    for kind, want in (("sar", latch + 200 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)),
+                       ("ramp", latch + 200 * 3 * 0.78 * 0.08 + 8 * math.sqrt(lo * hi)), ("flash", latch)):
+        a = with_changes(arch, **{"adc.kind": kind, "adc.resolution_bits": 8, "circuit.cap_over_cell": True})
         assert circuit.derived_values(a, g)["adc.c_comparator_ff"] == pytest.approx(want), kind
     f = circuit.derive(with_changes(arch, **{"adc.kind": "flash", "adc.resolution_bits": 4, "circuit.abn_units": 0}), g)
     va, vd = f.technology.vdd_array_v, f.technology.vdd_digital_v
@@ -369,16 +371,32 @@ def test_a_multi_level_row_dac_carries_the_chain_to_its_row(arch):
     assert wide["input_dac_logic_um2"] - 4.8 == pytest.approx(2 * _chain_by_hand(load))
 
 
-def test_a_sar_step_logic_has_area_a_flash_comparator_none(arch):
-    """The `sar_logic_inv` inverters the energy model switches each SAR (or ramp) step exist once per
-    converter: 120 x 1.6 x 0.1 um2 = 19.2 um2 beside the latch (4 flip-flop equivalents, 4 x 12 x 0.1 =
-    4.8 um2); a flash comparator is the latch alone; 65nm (6T 0.52 um2): 120 x 1.6 x 0.52 = 99.84 um2."""
-    g = {**G, "sar_logic_inv": 120.0}
-    sar = circuit.areas(with_changes(arch, **{"adc.kind": "sar"}), g)
-    assert sar["comparator_um2"] == pytest.approx(4.8 + 19.2)
-    assert circuit.areas(with_changes(arch, **{"adc.kind": "ramp"}), g)["comparator_um2"] == pytest.approx(24.0)
-    assert circuit.areas(with_changes(arch, **{"adc.kind": "flash"}), g)["comparator_um2"] == pytest.approx(4.8)
-    assert circuit.step_logic_um2(with_changes(arch, **{"technology.node_nm": 65}), g) == pytest.approx(99.84)
+def test_a_converter_is_sized_by_the_pitch_of_the_columns_it_serves(arch):
+    """A column-parallel converter is laid out in the pitch of the columns it serves (tlm/hw/circuit.py
+    converter_strip_um2).  22nm, the cell's 1 fF over it at 0.9 fF/um2: 1.1111 um2, pitch 1.0541 um; a 6T
+    length sqrt(0.1) = 0.31623 um, so a strip of 432 lengths is 1.0541 x 432 x 0.31623 = 144 um2 per
+    column served.  256 converters under 256 columns: 144 um2 (the comparator the 144 - 8 x 1.2 = 134.4 its
+    8 register bits of 12 x 0.1 um2 leave); 32 converters, 8 columns each: 8 x 144 = 1,152 um2.  A step
+    switches 2 / 9 of the strip's minimum inverters (1.6 x 0.1 um2 each): 200 under one column, 1,600 under
+    eight, 1,400 x 3 x 0.78 x 0.08 fF = 262.08 fF more per decision.  A flash comparator is the latch (4 x
+    1.2 = 4.8 um2).  A strip too short for the latch and register (30 lengths: 10 um2 < 4.8 + 9.6) keeps
+    the latch's 4.8 um2."""
+    g = {**G, "converter_height": 432.0}
+    one = with_changes(arch, **{"adc.kind": "sar", "adc.resolution_bits": 8, "circuit.cap_over_cell": True})
+    eight = with_changes(one, **{"adc.converters_per_macro": 32})
+    assert circuit.converter_width_um(eight, g) == pytest.approx(8 * math.sqrt(1 / 0.9))
+    assert circuit.areas(one, g)["comparator_um2"] == pytest.approx(134.4)
+    assert circuit.areas(eight, g)["comparator_um2"] == pytest.approx(1152.0 - 9.6)
+    assert hw_adc.area_um2_per_converter(circuit.derive(one, g)) == pytest.approx(144.0)
+    assert hw_adc.area_um2_per_converter(circuit.derive(eight, g)) == pytest.approx(1152.0)
+    assert circuit.step_logic_inverters(one, g) == pytest.approx(200.0)
+    assert circuit.step_logic_inverters(eight, g) == pytest.approx(1600.0)
+    c = [circuit.derived_values(a, g)["adc.c_comparator_ff"] for a in (one, eight)]
+    assert c[1] - c[0] == pytest.approx(1400 * 3 * 0.78 * 0.08)
+    flash = with_changes(one, **{"adc.kind": "flash"})
+    assert circuit.areas(flash, g)["comparator_um2"] == pytest.approx(4.8)
+    assert circuit.step_logic_inverters(flash, g) == 0.0
+    assert circuit.areas(one, {**g, "converter_height": 30.0})["comparator_um2"] == pytest.approx(4.8)
 
 
 def test_a_folded_array_has_a_driver_chain_per_logical_row(arch):

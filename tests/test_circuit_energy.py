@@ -9,7 +9,7 @@ from tlm.hw import circuit
 from tlm.hw import macro as hw_macro
 
 # fixed constants for the hand derivations (not the shipped ones)
-G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "converter_height": 0.0,
      "cell_area_factor": 1.5, "driver_cells": 30.0, "logic_cells": 12.0}
 GATE_22 = 0.78 * 0.08  # a minimum switch's gate at 22nm: 0.78 fF/um x 0.08 um
 PITCH_22 = math.sqrt(1.0 / 0.9)  # the cell of `arch` below: its 1.0 fF unit over 0.9 fF/um2 = 1.111 um2

@@ -11,7 +11,7 @@ from tlm.hw import circuit, r2r
 from tlm.hw import macro as hw_macro
 from tlm.hw import technology_table as tt
 
-G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "sar_logic_inv": 0.0,
+G = {"decision_fo4": 100.0, "pulse_fo4": 10.0, "cap_parasitic": 0.2, "converter_height": 0.0,
      "cell_area_factor": 1.0, "driver_cells": 30.0, "logic_cells": 12.0}
 LN2 = math.log(2.0)
 

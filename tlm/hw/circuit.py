@@ -26,9 +26,12 @@ junctions; a row line its wire and two switch gates per cell (a charge-domain ce
 current-domain read word line one: the 8T read port's access transistor), driven through its buffer chain
 (the row's event switches the chain's stage inputs and drain junctions too: `driver_chain_ff`, 5/3 of a
 long chain's load); a comparator firing a StrongARM latch (the
-technology table's, not fitted), and in a SAR or ramp step `sar_logic_inv` minimum inverters of logic plus
-the b register bits it clocks (the published flip-flop clock
-energy, tlm/hw/controller.py); a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor;
+technology table's, not fitted), and in a SAR or ramp step its logic plus the b register bits it clocks (the
+published flip-flop clock energy, tlm/hw/controller.py): a column-parallel converter is laid out in the
+pitch of the columns it serves, a strip of (physical columns / converters) x pitch by `converter_height`
+6T-cell lengths, and a step switches 2 / (B + 1) of the strip's gates (the comparator's slice and one of B
+bit slices; `step_logic_inverters`), so a converter under 8 wide columns is bigger and costlier than one
+under a single narrow column; a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor;
 a resistive (R-2R) row DAC its ladders' static current while the row holds its level, the ladders sized to
 settle the row within one operation at `circuit.input_dac_sized_vdd_v` (tlm/hw/r2r.py).
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
@@ -38,7 +41,7 @@ level shifter and timing, and each logical compute row (`input_lines`: fold of t
 buffer chain that drives its load (logical effort: load/3
 of gate, a minimum inverter `MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's); a
 comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells, and a SAR or ramp converter
-the `sar_logic_inv` minimum inverters its step switches (the same logic the energy counts).
+its strip, the same strip whose gates the energy counts (at least the latch and the register bits).
 Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
 """
 from __future__ import annotations
@@ -148,14 +151,44 @@ def chain_stages(load_ff: float, in_ff: float) -> float:
 
 def comparator_ff(arch, g, sw) -> float:
     """One comparator firing, fF: the latch (every converter kind: `latch_ff`), and for a SAR or ramp step
-    the step's logic besides the latch (`sar_logic_inv` minimum inverters: asynchronous clock generation,
-    the bit's CDAC switch drivers, the counter or register update) with the b register bits it clocks (the
-    published flip-flop clock energy).  A flash's comparators are bare latches, sampled once, their
-    thermometer encoder shared (no per-comparator logic)."""
+    the step's logic besides the latch (`step_logic_inverters` minimum inverters of the converter's strip:
+    asynchronous clock generation, the bit's CDAC switch drivers, the counter or register update) with the
+    b register bits it clocks (the published flip-flop clock energy).  A flash's comparators are bare
+    latches, sampled once, their thermometer encoder shared (no per-comparator logic)."""
     latch = latch_ff(arch)
     if arch.adc.kind == "flash":
         return latch
-    return latch + g["sar_logic_inv"] * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)
+    return latch + step_logic_inverters(arch, g) * 3.0 * sw + register_bits(arch) * flop_clock_ff(arch)
+
+
+def converter_width_um(arch, g) -> float:
+    """Width of one column-parallel converter, um: it is laid out in the pitch of the columns it serves,
+    the physical columns over `adc.converters_per_macro` (Wang VLSI 2022's 16 converters under 128 columns:
+    8 each; IMAGINE's 256 under 256: one) x the column pitch (`geometry`)."""
+    geo = geometry(arch, g)
+    return geo["cols"] / arch.adc.converters_per_macro * geo["pitch_um"]
+
+
+def converter_strip_um2(arch, g) -> float:
+    """Footprint of one SAR or ramp converter besides its capacitor reference, um2: a strip of the width it
+    is given (`converter_width_um`) and `converter_height` lengths of the node's 6T cell (the square root of
+    its area).  Its height is the stack of its device rows (comparator, B bit slices of register, CDAC switch
+    driver and step timing); each row spans the strip, so a converter under wide columns gets wider, not
+    more, devices: its area and the gate capacitance it switches both follow the width."""
+    t = _tech(arch)
+    return converter_width_um(arch, g) * g["converter_height"] * math.sqrt(t("sram_6t_um2"))
+
+
+def step_logic_inverters(arch, g) -> float:
+    """Minimum inverters of logic one SAR or ramp step switches besides the latch and the register's clock:
+    the converter's strip (`converter_strip_um2`) in minimum-inverter areas (`MIN_INVERTER_6T_CELLS` 6T
+    cells each), of B + 1 equal slices (the comparator with its clock generation, and one per bit of the
+    widest conversion B: register bit, CDAC switch driver, step timing), a step switching two of them (the
+    comparator's and the bit's being decided): 2 / (B + 1) of the strip.  0 for a flash (bare latches)."""
+    if arch.adc.kind == "flash":
+        return 0.0
+    inverters = converter_strip_um2(arch, g) / (MIN_INVERTER_6T_CELLS * _tech(arch)("sram_6t_um2"))
+    return 2.0 / (adc_bits(arch) + 1) * inverters
 
 
 def latch_ff(arch) -> float:
@@ -310,18 +343,20 @@ def areas(arch, g) -> dict:
     digital_rows = 0.0 if dac_row else input_lines(arch) * chain
     dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (chain if dac_row else 0.0)
     return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows) / 1e6,
-            "comparator_um2": COMPARATOR_LOGIC_UNITS * logic + step_logic_um2(arch, g), "logic_um2": logic,
+            "comparator_um2": comparator_um2(arch, g, logic), "logic_um2": logic,
             "input_dac_logic_um2": dac}
 
 
-def step_logic_um2(arch, g) -> float:
-    """Area of a SAR or ramp converter's step logic besides the latch and register: the `sar_logic_inv`
-    minimum inverters the energy model switches each step (comparator_ff: asynchronous clock generation,
-    the CDAC switch drivers, control) exist once per converter, `MIN_INVERTER_6T_CELLS` 6T cells each, um2.
-    A flash's comparators are bare latches (no step logic, as in comparator_ff)."""
+def comparator_um2(arch, g, logic_um2) -> float:
+    """Area of one converter's comparator with its step logic, um2 (tlm/hw/adc.py area_parts_um2 adds b
+    register bits of `logic_um2`).  A SAR or ramp converter fills its strip (`converter_strip_um2`): the
+    comparator takes what the b register bits leave, at least its latch (`COMPARATOR_LOGIC_UNITS`
+    flip-flop equivalents: a strip too narrow for the minimum converter grows taller).  A flash's
+    comparators are bare latches (no step logic, as in comparator_ff)."""
+    latch = COMPARATOR_LOGIC_UNITS * logic_um2
     if arch.adc.kind == "flash":
-        return 0.0
-    return g["sar_logic_inv"] * MIN_INVERTER_6T_CELLS * _tech(arch)("sram_6t_um2")
+        return latch
+    return max(latch, converter_strip_um2(arch, g) - adc_bits(arch) * logic_um2)
 
 
 def leakage_uw(arch, g) -> dict:

@@ -32,14 +32,19 @@ CONSTANTS = (
     Constant("cap_parasitic", 0.05, 0.6, "",
              "parasitic of a compute capacitor (bottom plate, switch junction, local wire) over its value",
              "MOM bottom-plate and switch parasitics 5-30%, with routing up to 60% [estimate]"),
-    Constant("sar_logic_inv", 10.0, 2300.0, "inverters",
-             "one SAR or ramp step's logic besides the latch and its register: asynchronous clock generation, "
-             "the bit's CDAC switch drivers, control; in minimum inverter inputs",
-             "the Walden band of CIM converters (technology table CONVERTERS walden_fj_per_step_cim, Murmann "
-             "survey): an 8b SAR at 22nm, 0.8 V spans 1.4-10 fJ/step from 10 to 2,300 inverters per step; the "
-             "top is Wang JSSC 2023's own ADC (Fig. 22: 34% of 125 pJ per 16-conversion MVM at 1.0 V, "
-             "2.66 pJ per 8b conversion, 10.4 fJ/step) [derived]; Jia JSSC 2020's Table I (via CiMLoop): 1.79 pJ "
-             "per 8b conversion at 65nm, 0.85 V (7.0 fJ/step), 15.6% of its macro energy [derived]"),
+    Constant("converter_height", 100.0, 1000.0, "6T lengths",
+             "height of a column-parallel SAR or ramp converter laid out in the pitch of the columns it serves "
+             "(its comparator, register, CDAC switch drivers and step timing; its capacitor DAC apart), in "
+             "lengths of the node's 6T cell (the square root of its area); its width is the columns it serves "
+             "x their pitch, and a step switches 2 / (B + 1) of its gates (tlm/hw/circuit.py "
+             "converter_strip_um2, step_logic_inverters)",
+             "CIM converters over the model's column pitch: Wang JSSC 2023 Fig. 22(b) (via CiMLoop) 13% of "
+             "0.124 mm2 over 16 ADCs, 1,008 um2 each, under 8 columns of 2.58 um (20.7 um wide): 48.8 um, "
+             "154 lengths of the 22nm 6T; Jia JSSC 2020 Fig. 11 (via CiMLoop) 0.497 mm2 over 256 ADCs, "
+             "1,941 um2 each, under 3 physical columns of 1.98 um: 326 um, 452 lengths at 65nm (both with "
+             "their CDAC) [derived]; image-sensor column SAR ADCs: Shin et al., IEEE TED 2012, 10b, 9 x 425 um "
+             "at 0.13 um (6T ~2 um2: ~300 lengths) [src]; Kim et al., IEEE TED 2016, 12b SAR/single-slope, "
+             "2.24 x 998 um at 90nm (6T ~1 um2: ~1,000 lengths) [src]"),
     Constant("cell_area_factor", 1.0, 2.5, "",
              "a compute cell's transistor area over the node's 6T cell x transistors / 6",
              "8T + MOM cell 1.8x a 6T (Valavi JSSC 2019) [src]; 8T1C 1.41x [src]; 8T 1.3-1.5x [estimate]"),
@@ -55,10 +60,10 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 99.74,
-    "pulse_fo4": 27.32,
+    "decision_fo4": 96.57,
+    "pulse_fo4": 28.17,
     "cap_parasitic": 0.6,
-    "sar_logic_inv": 253.7,
+    "converter_height": 143.9,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,
