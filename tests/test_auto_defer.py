@@ -8,18 +8,23 @@ Which test fails when a mechanism is removed:
   test_floor_is_below_the_sequential_cycles;
 - `_settle` not counting the sequential entry where its floor may be the fewest (or may tie):
   test_settle_counts_where_the_floor_may_win; `counted` not finishing the plan under another objective
-  (every policy counted): test_a_counted_sequential_is_finished.
+  (every policy counted): test_a_counted_sequential_is_finished;
+- anything a sweep's batches share wrongly (a batch given another's makespan, line buffers or sequential
+  cycles): test_sweep_rows_are_each_points_own_run.
 """
 import dataclasses
 
 import numpy as np
 import pytest
 
+from test_auto_cost import _exhaustive, _job, _rows
 from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
 from tlm.engines import analytic
 from tlm.mapping import batching, mapper
+from tlm.services import sweep
 from tlm.services.bench import cold
+from tlm.services.sweep.evaluate import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +119,21 @@ def test_a_counted_sequential_is_finished(imagine, resnet8):
         best_full, full, _n, _p = analytic.choose_policy(a, w, steady=True)
         assert best == best_full and (n > 1 or best == "sequential")
         _same(res, full)
+
+
+def test_sweep_rows_are_each_points_own_run(imagine, resnet8, tmp_path):
+    """A sweep over the batch (what its points share: the steady state of a stream per structure, the
+    assignments, the sequential rule left for later) gives each point the row of the best pinned policy run
+    alone from cold caches: a batch that took another batch's makespan, line buffers or sequential cycles
+    would differ.  8-bit ResNet-8 on 1 macro (sequential alone) and 4 (a stream wins); batches 2 (no spill),
+    7 and 11 (the sequential batch spills: the rule left for later, run where sequential is alone)."""
+    job = _job(imagine, resnet8, ["macro.count=1,4", "workload.precision=8", "workload.batch=2,7,11"])
+    cold()
+    rows = _rows(sweep.run_sweep(job, tmp_path / "a.csv")[0])
+    builder = sweep.PointBuilder(job)
+    won = set()
+    for i, r in enumerate(rows):
+        best, cells = _exhaustive(*builder.build(i))
+        assert [r[c] for c in RESULT_COLUMNS] == cells, job.label(i)
+        won.add(best)
+    assert "sequential" in won and won & set(mapper.STREAM), won

@@ -80,8 +80,8 @@ def layer_cycles(plan, B):
     tile_b, tile_1 = plan.tile_cycles, hw_ctrl.tile_cycles(arch, plan.bits_in, plan.bits_out, m.outputs_per_tile,
                                                            plan.pixels // B, plan.bits_w)
     full, last, R = plan.round_loads_full, plan.round_loads_last, plan.rounds
-    return ((pass_schedule_cycles(arch, tile_b, full, last, R, 1), pass_schedule_cycles(arch, tile_1, full, last, R, B)),
-            (tile_b, tile_1))
+    cyc = (pass_schedule_cycles(arch, tile_b, full, last, R, 1), pass_schedule_cycles(arch, tile_1, full, last, R, B))
+    return cyc, (tile_b, tile_1)
 
 
 def cycles_floor(plan) -> int:
