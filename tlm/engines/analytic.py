@@ -44,7 +44,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     architecture field read (tlm/mapping/reuse.recording); `stats`: a dict kept by a sweep between its
     points (`_worth_asking`); `lazy`: a streamed policy's counts are left None (`cycles_of` reads its
     cycles off its schedule; `counted` counts it when asked), and where the plans are built plainly its
-    plan too (`_Pending`: its schedule only; `counted` builds the plan)."""
+    plan too (`_Pending`: its schedule only; `counted` builds the plan), and sequential's batching rule
+    (`_Deferred`: counted by `_settle` or `counted` only where its cycles may be the fewest)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
