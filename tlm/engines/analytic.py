@@ -220,6 +220,65 @@ def _kept(rec, arch, wl) -> dict:
     return d
 
 
+def pretime_streams(archs, wl, input_density=None) -> int:
+    """Before the points `archs` (of one workload) run one by one (tlm/engines/registry.run_group): the
+    one-image schedules of their streamed policies (`auto`'s that fit, or the pinned one) timed together,
+    the points that share a schedule's structure -- its skeleton: a sweep's points that differ in ADC, DP
+    or DMA cycles only -- as a numpy axis (tlm/mapping/schedule.pretime).  Each point's own run then finds
+    its schedule timed (or, refused there, list-schedules it): the same numbers.  What this computes on the
+    way -- the compute layers' Mapping and row cycles, the assignments, the skeletons and job costs -- is
+    kept where each point's run reads it (`_kept`, assign's memo, schedule.one_image).  One image only
+    (a batch's streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together."""
+    from tlm.mapping import schedule
+    schedule.clear_pretimed()
+    if wl.batch != 1 or input_density is not None:
+        return 0
+    groups = {}
+    for arch in archs:
+        try:
+            for sk, cost in _stream_costs(arch, wl):
+                groups.setdefault(id(sk), (sk, []))[1].append(cost)
+        except InputError:
+            continue  # (its own run says why)
+    return sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+
+
+def _stream_costs(arch, wl) -> list:
+    """[(one-image skeleton, its jobs' cycles)] of the streamed policies `arch`'s run evaluates, reached as
+    that run reaches them (`policy_plans`, mapper.resident_schedule): replicate not when it is pipelined's
+    run (`_as_pipelined`)."""
+    from tlm.mapping import schedule
+    from tlm.mapping.geometry import map_layers
+    pol = arch.mapping.policy
+    todo = [p for p in mapper.STREAM if pol in ("auto", p)]
+    if not todo:
+        return []
+    kept = _kept(lambda a: a, arch, wl)
+    shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
+    memo = shared["assign"] if pol == "auto" else {}
+    got = kept.get("inputs")
+    if got is None:
+        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+        if not comp:
+            return []
+        m = map_layers(arch, [wl.layers[i] for i in comp])  # (the sequential plan's: plan.Plan._base)
+        memo["bound"] = mapper.residency_bound(arch, m)  # (what assign reads first: kept in its memo)
+        if memo["bound"] > arch.macro.count:
+            return []  # no streamed policy fits (the point's own run skips them as cheaply)
+        got = kept["inputs"] = (m, comp, mapper.layer_row_cycles(arch, wl, m, comp), [digital_ops(l) for l in wl.layers])
+    m, _comp, rc, ops = got
+    asg, out = {}, []
+    for p in todo:
+        ap = _with_policy(shared, arch, p) if pol == "auto" else arch
+        asg[p] = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=memo)
+        if p == "replicate" and pol == "auto" and PRUNE and _same_places(asg["pipelined"], asg[p]):
+            continue
+        _key1, sk, costs, _rc, _group, over = schedule.one_image(ap, wl, asg[p], ops, m, rc)
+        if not over:
+            out.append((sk, schedule.job_costs(sk, costs)))
+    return out
+
+
 def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
     """Does replicate place every tile, with no copy, exactly where pipelined does?  Then its plan is
     pipelined's (the policies differ only in the assignment, tlm/mapping/assign.py): the same cycles and
@@ -235,7 +294,11 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
                for p in mapper.STREAM}
     except InputError:
         return False  # (the plans say why)
-    a, b = asg["pipelined"], asg["replicate"]
+    return _same_places(asg["pipelined"], asg["replicate"])
+
+
+def _same_places(a, b) -> bool:
+    """Do assignments `a` and `b` place every tile alike, with the same copies (`_as_pipelined`)?"""
     return a is b or (mapper.place_fields(a) == mapper.place_fields(b) and a.replicas == b.replicas)
 
 

@@ -104,8 +104,11 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     while todo:
         i0 = todo[0]
         if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
-            for i in todo:
-                out[i] = _one(archs[i], wl, input_density, brief, st)
+            for k in range(0, len(todo), PRETIME_POINTS):
+                part = todo[k:k + PRETIME_POINTS]
+                _pretime(analytic, [archs[i] for i in part], wl, input_density, st)
+                for i in part:
+                    out[i] = _one(archs[i], wl, input_density, brief, st)
             break
         read = set()
         try:
@@ -133,6 +136,25 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
         done = set(group)
         todo = [i for i in todo if i not in done]
     return out
+
+
+PRETIME = True  # False: each point's streamed schedule timed on its own (tests compare the two)
+PRETIME_POINTS = 32  # points timed together at most (what they keep for their own runs stays kept:
+# tlm/engines/analytic._kept holds 64 architectures)
+PRETIME_GIVE_UP = 4  # calls after which a sweep stops timing points together if fewer than a quarter of its
+# points had their schedule timed so (a grid whose streams do not fit, or that changes the structure at every
+# point: the look costs a Mapping per point)
+
+
+def _pretime(analytic, archs, wl, input_density, st):
+    """The points about to run one by one (a grid of structural settings): their streamed schedules timed
+    together where they share a structure (tlm/engines/analytic.pretime_streams: the points that differ in
+    timing parameters only), each point's own run then reads its schedule's times from there.  `st`: the
+    sweep's state (how many calls, points and schedules timed so far)."""
+    calls, points, timed = st.get("pretime", (0, 0, 0))
+    if not PRETIME or len(archs) < 2 or (calls >= PRETIME_GIVE_UP and 4 * timed < points):
+        return
+    st["pretime"] = (calls + 1, points + len(archs), timed + analytic.pretime_streams(archs, wl, input_density))
 
 
 def _one(arch, wl, input_density, brief=False, state=None):
