@@ -56,17 +56,18 @@ def _costs(S, rng, k):
     return out
 
 
-@pytest.mark.parametrize("policy,macros", [("pipelined", 3), ("replicate", 4)])
-def test_retime_many_is_each_points_list_schedule(arch, resnet8, policy, macros):
+@pytest.mark.parametrize("policy,macros,points", [("pipelined", 3, 24), ("replicate", 4, 24), ("pipelined", 5, 6)])
+def test_retime_many_is_each_points_list_schedule(arch, resnet8, policy, macros, points):
     """Every accepted point is exactly the list scheduler's schedule of its own cycles; the order kept is
-    that of the first point, so most points keep it and some (the layers scaled apart) must be refused."""
+    that of the first point, so most points keep it and some (the layers scaled apart) must be refused.
+    (24 points: the ends level by level; 6: point by point, retime.LEVELS_FROM.)"""
     S, _sk = _stream(arch, resnet8, policy, macros)
-    costs = _costs(S, random.Random(3), 24)
+    costs = _costs(S, random.Random(3), points)
     first = copy.copy(S)
     first.cost = costs[0]
     _time(first)
     start, end, ok = retime_many(Order(first), np.array(costs, dtype=np.int64).T)
-    assert ok[0] and 12 <= ok.sum() < len(costs)
+    assert ok[0] and min(12, len(costs) // 3) <= ok.sum() < len(costs)
     for p, c in enumerate(costs):
         full = copy.copy(S)
         full.cost = c
@@ -120,7 +121,7 @@ def test_grouped_points_equal_their_own_runs(root, resnet8, monkeypatch):
         state = {"alone": registry.GIVE_UP}  # (a structural grid: the points run one by one)
         got = run_group(archs, wl, state=state, brief=True)
         assert [r.row() for r in got] == want[bits]
-        assert state["pretime"][2] >= len(archs) // 2
+        assert state["pretime"] == (0, 0)  # (the last call timed enough points together)
     assert len(read) >= len(grid) * len(archs) // 2
 
 

@@ -141,20 +141,24 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
 PRETIME = True  # False: each point's streamed schedule timed on its own (tests compare the two)
 PRETIME_POINTS = 32  # points timed together at most (what they keep for their own runs stays kept:
 # tlm/engines/analytic._kept holds 64 architectures)
-PRETIME_GIVE_UP = 4  # calls after which a sweep stops timing points together if fewer than a quarter of its
-# points had their schedule timed so (a grid whose streams do not fit, or that changes the structure at every
-# point: the look costs a Mapping per point)
+PRETIME_GIVE_UP = 4  # calls in a row that timed fewer than a quarter of their points together: then only one
+PRETIME_PROBE = 4  # call in PRETIME_PROBE looks (a grid whose streams do not fit, or differ in their transfers only,
+# which each point's run shifts: the look costs a Mapping per point), until one times enough again
 
 
 def _pretime(analytic, archs, wl, input_density, st):
     """The points about to run one by one (a grid of structural settings): their streamed schedules timed
     together where they share a structure (tlm/engines/analytic.pretime_streams: the points that differ in
     timing parameters only), each point's own run then reads its schedule's times from there.  `st`: the
-    sweep's state (how many calls, points and schedules timed so far)."""
-    calls, points, timed = st.get("pretime", (0, 0, 0))
-    if not PRETIME or len(archs) < 2 or (calls >= PRETIME_GIVE_UP and 4 * timed < points):
+    sweep's state (calls in a row that timed few, calls skipped since)."""
+    if not PRETIME or len(archs) < 2:
         return
-    st["pretime"] = (calls + 1, points + len(archs), timed + analytic.pretime_streams(archs, wl, input_density))
+    misses, skipped = st.get("pretime", (0, 0))
+    if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
+        st["pretime"] = (misses, skipped + 1)
+        return
+    timed = analytic.pretime_streams(archs, wl, input_density)
+    st["pretime"] = (misses + 1, skipped + 1) if 4 * timed < len(archs) else (0, 0)
 
 
 def _one(arch, wl, input_density, brief=False, state=None):
