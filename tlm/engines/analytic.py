@@ -52,6 +52,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan); the assignments
     # (and what they start from) once per architecture and layers (`_kept`)
     shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
+    if "mapping" in kept:  # (made by pretime_streams for this architecture and layers: the plans' Mapping)
+        shared["mapping"] = kept["mapping"]
     # replicate before pipelined, resident last: replicate is at least as fast on most networks, so a large
     # batch's pipelined schedule, and often resident's, is not needed at all (`_unbeatable`); the results are
     # listed in CONCRETE order
@@ -261,7 +263,7 @@ def _stream_costs(arch, wl) -> list:
         comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
         if not comp:
             return []
-        m = map_layers(arch, [wl.layers[i] for i in comp])  # (the sequential plan's: plan.Plan._base)
+        m = kept["mapping"] = map_layers(arch, [wl.layers[i] for i in comp])  # (the plans': policy_plans)
         memo["bound"] = mapper.residency_bound(arch, m)  # (what assign reads first: kept in its memo)
         if memo["bound"] > arch.macro.count:
             return []  # no streamed policy fits (the point's own run skips them as cheaply)
