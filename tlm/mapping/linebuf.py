@@ -136,5 +136,9 @@ def _peaks(s, e, w) -> np.ndarray:
     w = np.where(e > s, w, 0)  # (a row freed as it is made changes no running total between two instants)
     t = np.concatenate([2 * s + 1, 2 * e], axis=1)  # at equal times a row is freed before the next is written
     d = np.concatenate([w, -w], axis=1)
-    held = np.cumsum(np.take_along_axis(d, np.argsort(t, axis=1, kind="stable"), axis=1), axis=1)
+    k = t.shape[1]
+    at = np.argsort(t, axis=1, kind="stable")
+    if len(t) > 1:
+        at += np.arange(0, len(t) * k, k, dtype=at.dtype)[:, None]  # (each row's own, in the flat array)
+    held = np.cumsum(d.ravel()[at], axis=1)
     return np.maximum(held.max(axis=1), 0)
