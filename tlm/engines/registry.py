@@ -96,7 +96,9 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     Results of a group share their per-layer arrays: read them, do not change them.  `state`: a dict kept
     by the caller between calls of one sweep (how many groups had one point, how many more).  `brief` (a
     sweep, which writes each Result's row only): auto's Results carry no note, and the policies that
-    cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same."""
+    cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same.  Points run one
+    by one (a grid of structural settings) have their streamed schedules timed together first where they
+    share one (`_pretime`)."""
     from tlm.engines import analytic
     out = [None] * len(archs)
     todo = list(range(len(archs)))

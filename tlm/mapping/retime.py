@@ -7,7 +7,9 @@ Under a fixed order a job starts at the later of its dependencies' ends and its 
 end (`Order.steps`: one pass in a topological order of dependencies and resource chains).  The list
 scheduler starts, whenever a resource is idle, its ready job of the best rank (listsched._ready: oldest
 image, then earliest in the list); at equal times the order of its events decides, so a tie is accepted
-only where every event order gives the same choice (`_accepted`)."""
+only where every event order gives the same choice (`_accepted`).  `retime_many` times many points of one
+skeleton at once (a sweep's points that differ in cycles only: tlm/mapping/schedule.pretime), the points
+a numpy axis, each accepted or refused on its own."""
 from __future__ import annotations
 
 from operator import itemgetter
