@@ -68,6 +68,22 @@ def test_alpha_power_law_of_the_low_power_flavour_by_hand():
     assert tt.r_on_ohm(65, 0.85, 0.15, "lp") == pytest.approx(4870.0 / 0.15 * lp)
 
 
+def test_22nm_alpha_power_law_follows_wangs_published_voltage_scaling():
+    """Wang et al. (JSSC 2023 Fig. 23, as CiMLoop's wang_vlsi_2022/_tests.py test_voltage_scaling transcribes
+    it) publish the macro's TOPS/mm2 at 0.7, 0.8, 0.9, 1.0, 1.1 V: 2.377, 2.858, 3.200, 3.596, 3.941, i.e.
+    1.202, 1.346, 1.513, 1.658 x the 0.7 V figure.  The area is the same at every supply and the model's
+    operation there is 8 SAR decisions at the clock (pipelined, conversion-limited), so the ratios are the
+    clock's.  The 22nm law (Vt 0.35 V, alpha 1.3) gives delay(0.7) / delay(V) = (0.7 / 0.35^1.3) /
+    (V / (V - 0.35)^1.3) = 1.213, 1.400, 1.565, 1.714: within 4.1% of the paper at every supply.  At the top
+    of the node's Vt range (0.45 V) the 0.7 -> 1.1 V ratio would be (0.7 / 0.25^1.3) / (1.1 / 0.65^1.3) =
+    2.205, 33% off."""
+    paper = {0.8: 2.858, 0.9: 3.200, 1.0: 3.596, 1.1: 3.941}
+    for v, tops_mm2 in paper.items():
+        model = tt.fo4_ps(22, 0.7) / tt.fo4_ps(22, v)
+        assert model == pytest.approx((0.7 / 0.35 ** 1.3) / (v / (v - 0.35) ** 1.3), rel=1e-12)
+        assert model == pytest.approx(tops_mm2 / 2.377, rel=0.041), v
+
+
 def _rc_arch(arch, rows=128, bits=8, vd=0.8, over=True):
     return with_changes(arch, **{"macro.rows": rows, "macro.dp_split_blocks": 1, "adc.resolution_bits": bits,
                                  "technology.vdd_digital_v": vd, "circuit.cap_over_cell": over,

@@ -4,7 +4,7 @@
 Source tags (as in the configs): [src] read from the cited source; [derived] arithmetic on [src] numbers
 (shown); [memory] a widely quoted literature value not checked against a stored copy (verify before
 relying on it); [estimate] an engineering estimate with no single source.  Every value carries a range
-(lo, hi) that spans the published spread; tests/test_technology_table.py checks each value sits in it.
+(lo, hi) that spans the published spread; tests/test_circuit.py checks each value sits in it.
 
 Sources:
   PTM/NeuroSim: Predictive Technology Model parameters as tabulated in NeuroSim `Technology.cpp` (ASU):
