@@ -1,4 +1,4 @@
-"""Points that differ in timing parameters only, timed together (tlm/engines/analytic.pretime_streams,
+"""Points that differ in timing parameters only, timed together (tlm/engines/pretime.pretime_streams,
 tlm/mapping/schedule.pretime, retime.retime_many, linebuf.image_line_buffers): every point's numbers are
 its own run's, byte for byte.
 

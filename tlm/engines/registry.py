@@ -150,7 +150,7 @@ PRETIME_PROBE = 4  # call in PRETIME_PROBE looks (a grid whose streams do not fi
 
 def _pretime(analytic, archs, wl, input_density, st):
     """The points about to run one by one (a grid of structural settings): their streamed schedules timed
-    together where they share a structure (tlm/engines/analytic.pretime_streams: the points that differ in
+    together where they share a structure (tlm/engines/pretime.pretime_streams: the points that differ in
     timing parameters only), each point's own run then reads its schedule's times from there.  `st`: the
     sweep's state (calls in a row that timed few, calls skipped since)."""
     if not PRETIME or len(archs) < 2:
@@ -159,7 +159,8 @@ def _pretime(analytic, archs, wl, input_density, st):
     if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
         st["pretime"] = (misses, skipped + 1)
         return
-    timed = analytic.pretime_streams(archs, wl, input_density)
+    from tlm.engines.pretime import pretime_streams
+    timed = pretime_streams(archs, wl, input_density)
     st["pretime"] = (misses + 1, skipped + 1) if 4 * timed < len(archs) else (0, 0)
 
 

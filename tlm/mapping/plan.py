@@ -177,8 +177,7 @@ class Plan:
         if base is None:
             check_against(wl, arch)
             from tlm.mapping.reuse import plain  # (a recording notes the fields its Mapping reads: made here)
-            self._base(arch, wl, input_density,
-                       shared.get("mapping") if shared is not None and plain(arch) is arch else None)
+            self._base(arch, wl, input_density, (shared or {}).get("mapping") if plain(arch) is arch else None)
             if shared is not None:  # what does not depend on the policy, for the other plans (build_plan)
                 shared["base"] = {k: v for k, v in self.__dict__.items() if k not in ("arch", "policy")}
                 shared["base_inputs"] = (wl, input_density)

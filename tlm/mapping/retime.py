@@ -20,8 +20,8 @@ import numpy as np
 class Order:
     """What re-timing keeps of one list-scheduled run `S` (its `order`, a stream's or a batch's): each
     resource's jobs in start order, the passes of `retime`, the arrays of `_accepted`."""
-    __slots__ = ("n", "order", "steps", "dflat", "doff", "dlen", "pos", "prev", "seg", "rank", "greater", "idx", "owner",
-                 "levels")
+    __slots__ = ("n", "order", "steps", "dflat", "doff", "dlen", "pos", "prev", "seg", "rank", "greater", "idx",
+                 "owner", "levels")
 
     def __init__(self, S):
         n = len(S.res)
@@ -173,15 +173,15 @@ def _levels(ref: Order) -> list:
 
 
 def _accepted(ref: Order, E, start, C) -> np.ndarray:
-    """Per point (a column of E, start, C), whether the list scheduler would start each resource's jobs in `ref`'s order, given the ends `E`
-    (E[n] = 0), starts and cycles (C[n] = 1) of that order.  Per resource, job o_k starts at T (its predecessor o_k-1
-    ending at P <= T) once ready at R <= T, made ready by the completion event of the last of its
-    dependencies ending at R, its enabler (n: ready from the start).  Events at one time are taken in
-    job order, except a job of 0 cycles started at that time (its completion is pushed while other events
-    are taken): so an event a comes surely before an event b > a if a has cycles, and the enabler is the
-    dependency ending at R if one does, else the last of them if all have cycles, else not known.  Every
-    later job y of the resource ready by T (at R_y) must be of worse rank, and if R = T (o_k enters the
-    ready heap at T):
+    """Per point (a column of E, start, C): would the list scheduler start each resource's jobs in `ref`'s
+    order, given the ends `E` (E[n] = 0), starts and cycles (C[n] = 1) of that order?  Per resource, job
+    o_k starts at T (its predecessor o_k-1 ending at P <= T) once ready at R <= T, made ready by the
+    completion event of the last of its dependencies ending at R, its enabler (n: ready from the start).
+    Events at one time are taken in job order, except a job of 0 cycles started at that time (its
+    completion is pushed while other events are taken): so an event a comes surely before an event b > a
+    if a has cycles, and the enabler is the dependency ending at R if one does, else the last of them if
+    all have cycles, else not known.  Every later job y of the resource ready by T (at R_y) must be of
+    worse rank, and if R = T (o_k enters the ready heap at T):
       y ready before T: only if T = P and o_k's enabler is o_k-1 or surely before it (the resource,
         busy until T, decides at that event, o_k in the heap);
       y ready at T: only if y has the same enabler or a surely later one (o_k is in the heap first).

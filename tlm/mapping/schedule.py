@@ -418,9 +418,9 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
 
 def _timed(S, sk, J, wl=None):
     """S timed as listsched._time would (no pacing): as `pretime` timed it with other points of its
-    structure (then the line buffers it computed for workload `wl` are returned, else None), else re-timed in the order of the skeleton's last list-scheduled run of as many jobs if the
-    list scheduler would choose that order again (tlm/mapping/retime.py), else list-scheduled and its order
-    kept."""
+    structure (then the line buffers it computed for workload `wl` are returned, else None), else re-timed
+    in the order of the skeleton's last list-scheduled run of as many jobs if the list scheduler would choose
+    that order again (tlm/mapping/retime.py), else list-scheduled and its order kept."""
     if _PRETIMED:
         got = _pretimed(S, sk)
         if got is not None:
