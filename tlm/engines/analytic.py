@@ -44,21 +44,23 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     architecture field read (tlm/mapping/reuse.recording); `stats`: a dict kept by a sweep between its
     points (`_worth_asking`); `lazy`: a streamed policy's counts are left None (`cycles_of` reads its
     cycles off its schedule; `counted` counts it when asked), and where the plans are built plainly its
-    plan too (`_Pending`: its schedule only; `counted` builds the plan)."""
+    plan too (`_Pending`: its schedule only; `counted` builds the plan), and sequential's batching rule
+    (`_Deferred`: counted by `_settle` or `counted` only where its cycles may be the fewest)."""
     from tlm.mapping.reuse import recording
     rec = (lambda a: a) if record is None else (lambda a: recording(a, record))
     plans, skipped = {}, []
     kept = _kept(rec, arch, wl)
+    defer = lazy and record is None and input_density is None  # (sequential's batching rule: `_Deferred`)
     # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan); the assignments
     # (and what they start from) once per architecture and layers (`_kept`)
-    shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
+    shared = {"kept": kept, "assign": kept.setdefault("assign", {}), "defer_batching": defer}
     # replicate before pipelined, resident last: replicate is at least as fast on most networks, so a large
     # batch's pipelined schedule, and often resident's, is not needed at all (`_unbeatable`); the results are
     # listed in CONCRETE order
     order = sorted(mapper.CONCRETE, key=lambda q: {"pipelined": 1, "resident": 2}.get(q, 0))
     for p in order:
         if p != "sequential":
-            seq = plans["sequential"][1]
+            seq = _plan_of(plans["sequential"])
             need = seq.mapping_desc["macros_for_residency"]  # a lower bound (no packing)
             if need > rec(arch).macro.count:  # every resident policy would refuse: skip building its plan
                 tiles = int(seq.mapping.tiles.sum()) if seq.mapping is not None else 0
@@ -82,6 +84,9 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
             if p == "sequential":
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
+            continue
+        if plan.deferred:
+            plans[p] = (ap, _Deferred(plan, _sequential_floor(ap, plan)), None, None, None)
             continue
         plans[p] = (ap, plan, None, None, None) if lazy and p in mapper.STREAM else (
             ap, plan, *counts(rec(ap), wl, plan))
@@ -112,6 +117,43 @@ def _pending(ap, wl, p, shared, steady) -> _Pending:
     _asg, S = mapper.resident_schedule(ap, wl, p, shared, ops_img, steady, base["mapping"], base["comp_idx"],
                                        base["spill_bits"])
     return _Pending(S, lambda: build_plan(ap, wl, None, shared=shared, steady=steady))
+
+
+class _Deferred:
+    """The sequential entry of `policy_plans` (lazy) whose plan left its batching rule for later
+    (Plan.finish: a batch that spills, the rule's search over which layers run image by image), with a
+    lower bound of its cycles (`_sequential_floor`).  It is counted (`counted`) only when its cycles may
+    matter (`_settle`): when a streamed policy beats the bound -- most points of a sweep that a resident
+    policy wins -- the rule never runs."""
+    __slots__ = ("plan", "floor")
+
+    def __init__(self, plan, floor):
+        self.plan, self.floor = plan, floor
+
+
+def _plan_of(entry):
+    """The Plan of a policy_plans entry (the sequential one's, counted or not)."""
+    plan = entry[1]
+    return plan.plan if isinstance(plan, _Deferred) else plan
+
+
+def _low(entry) -> int:
+    """The cycles of a policy_plans entry (`cycles_of`), or the lower bound of an uncounted sequential
+    one's (`_Deferred`)."""
+    return entry[1].floor if isinstance(entry[1], _Deferred) else cycles_of(entry)
+
+
+def _settle(wl, plans) -> None:
+    """Count the sequential entry of `plans` left uncounted (`_Deferred`) when its cycles may be the fewest:
+    no other policy, or its lower bound not above the fewest cycles of the others.  Otherwise it cannot be
+    the fewest, nor tie with it: the choice on throughput, and every bound compared with the fewest, are
+    the same as with its cycles counted (another objective counts every policy: `contenders`, `counted`)."""
+    e = plans.get("sequential")
+    if e is None or not isinstance(e[1], _Deferred):
+        return
+    others = [cycles_of(x) for q, x in plans.items() if q != "sequential"]
+    if not others or e[1].floor <= min(others):
+        plans["sequential"] = counted(wl, e)
 
 
 BOUND_GIVE_UP = 16  # bounds of one kind that a sweep asked without one skip: asked only every BOUND_PROBE-th
@@ -166,7 +208,7 @@ def _inputs(rec, arch, wl, plans, shared):
     """(the compute layers' Mapping, their indices, layer_row_cycles, digital ops per layer) of the
     sequential plan, computed once per auto run (in `shared`, which the plans read too) or per
     architecture and layers (`_kept`); None without a compute layer."""
-    seq = plans["sequential"][1]
+    seq = _plan_of(plans["sequential"])
     m = seq.mapping
     if m is None:
         return None
@@ -264,8 +306,11 @@ def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
         lb, what = stream_bound(ap, wl, asg, ops, m=m, rc=rc), "its jobs' chains and busiest block take at least"
     else:
         lb, what = layer_by_layer_bound(a, wl, m, comp, rc, ops), "its layers one after the other take at least"
-    best = min(plans, key=lambda q: (cycles_of(plans[q]), mapper.CONCRETE.index(q)))
-    c = cycles_of(plans[best])
+    if lb <= min(_low(x) for x in plans.values()):
+        return False  # (below every policy's cycles, or their lower bound: no count needed to say so)
+    _settle(wl, plans)
+    best = min(plans, key=lambda q: (_low(plans[q]), mapper.CONCRETE.index(q)))
+    c = cycles_of(plans[best])  # (an uncounted sequential is never the best: `_settle`)
     if lb <= c:
         return False
     skipped.append((p, f"{what} {lb:,} cycles, more than {best}'s {c:,} in all"))
@@ -311,7 +356,8 @@ def _brief_choice(arch, wl, plans):
     """The policy `choose` picks among `plans` (policy_plans), its Result and its plan, making only the
     Results (and plans) the choice reads (`contenders`)."""
     runs, built = {}, {}
-    for p in contenders(arch.mapping.objective, {p: cycles_of(x) for p, x in plans.items()}):
+    _settle(wl, plans)
+    for p in contenders(arch.mapping.objective, {p: _low(x) for p, x in plans.items()}):
         ap, plan, pl, busy, clock = counted(wl, plans[p])
         runs[p], built[p] = _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy), plan
     best = brief_best(arch.mapping.objective, runs)
@@ -322,6 +368,8 @@ def cycles_of(entry) -> int:
     """The cycles of a policy_plans entry: its counts' sum, or a streamed policy's uncounted (lazy) schedule's
     makespan, the same number (mapper.apply shares the makespan out over the rows exactly: clock_shares)."""
     pl = entry[2]
+    if pl is None and isinstance(entry[1], _Deferred):  # (counted now: `_settle` counts it where it matters)
+        pl = counted(entry[1].plan.wl, entry)[2]
     return int(pl["cycles"].sum()) if pl is not None else int(entry[1].schedule.makespan)
 
 
@@ -332,6 +380,8 @@ def counted(wl, entry):
     ap, plan = entry[:2]
     if isinstance(plan, _Pending):
         plan = plan.build()
+    elif isinstance(plan, _Deferred):
+        plan = plan.plan.finish()
     return (ap, plan, *counts(ap, wl, plan))
 
 
@@ -396,9 +446,10 @@ def counts(arch, wl, plan):
     if plan.mapping is not None:
         _compute_layers(arch, plan, pl, busy)
     di = plan.dig_idx
+    dig_cycles, io_cycles = _fixed_cycles(arch, plan)
     if len(di):
         pl["postproc_ops"][di] = plan.ops
-        pl["cycles"][di] = hw_pp.op_cycles(arch, plan.ops)
+        pl["cycles"][di] = dig_cycles
         pl["sram_read_bits"][di] = plan.dig_read_bits
         pl["sram_write_bits"][di] = plan.dig_write_bits
 
@@ -412,7 +463,7 @@ def counts(arch, wl, plan):
 
     # image I/O: the input image in, the last layer's output out, through the DMA into/out of SRAM
     io_in, io_out = plan.io_in_bits, plan.io_out_bits
-    pl["cycles"][n] = hw_dma.transfer_cycles(arch, io_in) + hw_dma.transfer_cycles(arch, io_out)
+    pl["cycles"][n] = io_cycles
     pl["dma_bits"][n] = io_in + io_out
     pl["sram_write_bits"][n] = io_in
     pl["sram_read_bits"][n] = io_out
@@ -424,6 +475,22 @@ def counts(arch, wl, plan):
     busy["postproc"] += int(hw_pp.op_cycles(arch, pl["postproc_ops"]).sum())
     busy["controller"] = int(pl["cycles"].sum())
     return pl, busy, clock
+
+
+def _fixed_cycles(arch, plan):
+    """(the digital layers' cycles, the image I/O's cycles) of a plan: the same under every policy's
+    counts (a resident policy's schedule re-times them afterwards, mapper.apply)."""
+    dig = hw_pp.op_cycles(arch, plan.ops) if len(plan.dig_idx) else None
+    return dig, hw_dma.transfer_cycles(arch, plan.io_in_bits) + hw_dma.transfer_cycles(arch, plan.io_out_bits)
+
+
+def _sequential_floor(ap, plan) -> int:
+    """A lower bound of the cycles `counts` gives the sequential plan whose batching rule is left for later
+    (Plan.finish): each compute layer at the fewer of its two modes' cycles (tlm/mapping/batching.cycles_floor),
+    no spill, the digital layers and the image I/O as counted (`_fixed_cycles`)."""
+    from tlm.mapping.batching import cycles_floor
+    dig, io = _fixed_cycles(ap, plan)
+    return cycles_floor(plan) + (int(np.sum(dig)) if dig is not None else 0) + int(io)
 
 
 def energies(arch, plan, pl, clock, points=1) -> np.ndarray:

@@ -73,15 +73,31 @@ def pass_schedule_cycles(arch, tile_cyc, load_full, load_last, rounds, passes):
     return first + passes * per_pass - np.maximum(tile_cyc, first) + tile_cyc
 
 
+def layer_cycles(plan, B):
+    """Per compute layer, whole batch vs image by image: (cycles, cycles), and the tile cycles of one
+    pass of each ((batch, image) pairs of arrays)."""
+    arch, m = plan.arch, plan.mapping
+    tile_b, tile_1 = plan.tile_cycles, hw_ctrl.tile_cycles(arch, plan.bits_in, plan.bits_out, m.outputs_per_tile,
+                                                           plan.pixels // B, plan.bits_w)
+    full, last, R = plan.round_loads_full, plan.round_loads_last, plan.rounds
+    cyc = (pass_schedule_cycles(arch, tile_b, full, last, R, 1), pass_schedule_cycles(arch, tile_1, full, last, R, B))
+    return cyc, (tile_b, tile_1)
+
+
+def cycles_floor(plan) -> int:
+    """A lower bound of the compute layers' cycles of the sequential schedule, whatever `choose` picks:
+    each layer at the fewer of its two modes' cycles (spills left out, >= 0).  For `mapping.policy: auto`
+    (tlm/engines/analytic.py), before the rule runs (Plan.finish)."""
+    (cb, ci), _tiles = layer_cycles(plan, plan.batch)
+    return int(np.minimum(cb, ci).sum())
+
+
 def layer_costs(plan, B):
     """Per compute layer, whole batch vs image by image: (cycles, on-chip energy in pJ that differs:
     weight writes, their DMA, the tiles' window clocking), each a pair of arrays (batch, image)."""
     arch, m = plan.arch, plan.mapping
     P1 = plan.pixels // B
-    tile_b, tile_1 = plan.tile_cycles, hw_ctrl.tile_cycles(arch, plan.bits_in, plan.bits_out, m.outputs_per_tile,
-                                                           P1, plan.bits_w)
-    full, last, R = plan.round_loads_full, plan.round_loads_last, plan.rounds
-    cyc = (pass_schedule_cycles(arch, tile_b, full, last, R, 1), pass_schedule_cycles(arch, tile_1, full, last, R, B))
+    cyc, (tile_b, tile_1) = layer_cycles(plan, B)
     loaded = np.zeros_like(m.active_cells) if plan.resident else m.active_cells
     outs = m.row_tiles * plan.c_out
     e = []

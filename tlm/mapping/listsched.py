@@ -205,8 +205,11 @@ def _state(b, tr, t, busy_until, left, e, events, n, M):
     """The list scheduler's state at time t as image b's input is released, relative to (t, image b):
     each resource's remaining busy time, and every job of the images not yet done (from the oldest) as
     (status, dependencies left, cycles to its end if running); other pending releases.  Images >= b have
-    done nothing yet.  Two releases with equal states are followed by the same schedule, shifted."""
+    done nothing yet.  Two releases with equal states are followed by the same schedule, shifted.  (A
+    running job's cycles to its end are its resource's remaining busy time -- it ends after t, or its
+    completion, taken before the release at t, would have made it done -- and its resource is its job's
+    of the image: so the states compare the statuses and dependencies left as two flat tuples.)"""
     lo, J, status = min(tr.oldest, b), tr.J, tr.status
-    jobs = tuple((status[k], left[k], e[k] - t if status[k] == 2 else 0) for k in range(lo * J, b * J))
+    jobs = (tuple(status[lo * J:b * J]), tuple(left[lo * J:b * J]))
     rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in (divmod(x, M) for x in events) if jj >= n))
     return tuple(max(x - t, 0) for x in busy_until), b - lo, jobs, rel

@@ -210,9 +210,12 @@ class Plan:
                                   "resident and are loaded once, not per inference")
             self.passes = np.ones(len(m.tiles), dtype=np.int64)  # per compute layer: 1, or B image by image
         self.notes.extend(self._base_notes)
+        self.deferred = False  # the sequential batching rule left for `finish` (auto's, see there)
         if policy == "sequential" and len(comp) and self.batch > 1 and self.spill_bits.any():
-            from tlm.mapping.batching import apply
-            apply(self)  # the layers that run image by image, their passes, live and spilled bits, a note
+            if shared is not None and shared.get("defer_batching") and shared.get("plain"):
+                self.deferred = True
+            else:
+                self.finish(force=True)
         # several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use
         self.multi = self.schedule = None
         self.mapping_desc = None
@@ -227,6 +230,17 @@ class Plan:
             self._resident(arch, wl, policy, shared, ops_img, steady)
         self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(
             arch, wl, "sequential", m=m, memo=shared.setdefault("assign", {})), self.schedule, m=m)
+
+    def finish(self, force=False) -> "Plan":
+        """The sequential plan of a batch that spills with its batching rule applied (tlm/mapping/batching.py).
+        auto may leave the rule for later (`shared["defer_batching"]`, a plan built plainly: kept by no one
+        else, tlm/mapping/reuse.py) and skip it when a resident policy beats the lower bound of its cycles
+        (tlm/engines/analytic._Deferred); nothing built after the rule reads what it changes."""
+        if self.deferred or force:
+            from tlm.mapping.batching import apply
+            self.deferred = False
+            apply(self)
+        return self
 
     def _resident(self, arch, wl, policy, shared, ops_img, steady) -> None:
         """A resident policy: the assignment (tlm/mapping/assign.py), the job schedule both engines use
