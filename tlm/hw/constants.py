@@ -61,9 +61,9 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
     "decision_fo4": 96.07,
-    "pulse_fo4": 28.79,
+    "pulse_fo4": 28.69,
     "cap_parasitic": 0.6,
-    "converter_height": 143.9,
+    "converter_height": 144.3,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,
