@@ -418,15 +418,30 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
 def _timed(S, sk, J) -> None:
     """S timed as listsched._time would (no pacing): re-timed in the order of the skeleton's last
     list-scheduled run of as many jobs if the list scheduler would choose that order again
-    (tlm/mapping/retime.py), else list-scheduled and its order kept."""
+    (tlm/mapping/retime.py), else list-scheduled and its order kept: the run's jobs (`_RunOf`), made a
+    retime.Order when the next schedule of as many jobs asks for it (an Order costs a few list schedules of
+    its jobs: a sweep over the macros and precisions times most skeletons once)."""
     kept = sk.kept_order
-    if kept is not None and kept[0] == len(S.res) and retime.retime(S, kept[1]):
-        return
+    if kept is not None and kept[0] == len(S.res):
+        if isinstance(kept[1], _RunOf):
+            kept = sk.kept_order = (kept[0], retime.Order(kept[1]))
+        if retime.retime(S, kept[1]):
+            return
     _time(S, sk.users, 0, J)
     if not S.res:
         return
     if kept is None or kept[0] != len(S.res) or kept[1].order != S.order:
-        sk.kept_order = (len(S.res), retime.Order(S))
+        sk.kept_order = (len(S.res), _RunOf(S))
+
+
+class _RunOf:
+    """What retime.Order reads of a list-scheduled run `S` (its jobs' resources, dependencies, images, and
+    its order, copied), until a schedule of the same jobs asks for the Order (`_timed`)."""
+    __slots__ = ("res", "deps", "image", "order")
+
+    def __init__(self, S):
+        self.res, self.deps, self.image = S.res, S.deps, S.image
+        self.order = {r: list(js) for r, js in S.order.items()}
 
 
 def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):

@@ -112,8 +112,9 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
     P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
     for _ in range(II_TRIES):
+        forks = {}  # (a longer run keeps the shorter one's forks: the same run up to its last release)
         for w in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
-            rep, forks = _Repeat(), {}
+            rep = _Repeat()
             S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
             if rep.found is not None:
                 P.w, (P.m, P.k) = w, rep.found
