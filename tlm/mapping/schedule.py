@@ -125,7 +125,30 @@ def _structure(wl, asg, N, two, stream, spill_bits):
                                                                                               dtype=np.int64)
         spill = tuple(bool(x) for x in sb.tolist())
     shapes = _shapes(wl.layers)
-    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *place_keys(asg))
+    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *_job_places(asg))
+
+
+def _job_places(asg) -> tuple:
+    """place_keys of `asg` as the jobs read them: a layer whose copies all hold the same tiles on the same
+    macros is one copy -- its chunk q goes to copy q mod f (`_stream_jobs`), each copy the same jobs on the
+    same macros with the same costs, so the skeleton is the single copy's (and the schedule, its steady state
+    and bounds, which key on it: replicate's copies of a layer stacked on one macro run as pipelined's one).
+    Kept on the Assignment, as place_keys is."""
+    got = asg.__dict__.get("_job_places")
+    if got is None:
+        places, reps = place_keys(asg)
+        f = dict(reps)
+        held = {}  # layer -> copy -> {macro: tiles}
+        for li, r, mac in places:
+            d = held.setdefault(li, {}).setdefault(r, {})
+            d[mac] = d.get(mac, 0) + 1
+        one = {li for li, cps in held.items() if f.get(li, 1) > 1 and len(cps) == f[li]
+               and all(c == cps[0] for c in cps.values())}
+        got = (places, reps) if not one else (
+            HashedTuple(x for x in places if x[0] not in one or x[1] == 0),
+            HashedTuple((li, 1 if li in one else k) for li, k in reps))
+        asg.__dict__["_job_places"] = got
+    return got
 
 
 _SHAPES = {}  # ids of the layers -> (the layers, their _LayerShapes): a sweep's points share their layers
