@@ -59,7 +59,7 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
             heappush(z.events, ii * M + n + j + J)
         z.runs[r].append(j)
         heappush(z.events, z.e[j] * M + j)
-    ctx = (S, users, rank, ii, J, M)
+    ctx = (S, users, rank, ii, J, M, [(r,) for r in range(nq)])  # (each resource alone: no tuple per event)
     _events(ctx, z, tr, snaps, until, forks)
     if z.done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
@@ -89,7 +89,7 @@ class _Run:
 def _events(ctx, z, tr, snaps, until, forks):
     """`_time`'s event loop over state `z`, until no event is left (or `until` stops it)."""
     from heapq import heappop, heappush
-    S, users, rank, ii, J, M = ctx
+    S, users, rank, ii, J, M, alone = ctx
     n = len(S.res)
     res, cost = S.res, S.cost
     left, queues, busy_until, events, st, e, runs, firsts = z.left, z.queues, z.busy, z.events, z.st, z.e, \
@@ -123,7 +123,7 @@ def _events(ctx, z, tr, snaps, until, forks):
             heappush(queues[r], rank[j])
             if busy_until[r] > t:
                 continue
-            todo = (r,)
+            todo = alone[r]
         else:
             done += 1
             if tr:  # (_Track.done, inline)
@@ -148,7 +148,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                             todo = {r0, ru}
                         else:
                             todo.add(ru)
-            todo = (r0,) if todo is None else sorted(todo)
+            todo = alone[r0] if todo is None else sorted(todo)
         for r in todo:
             q = queues[r]
             if not q or busy_until[r] > t:  # (r0 may have started a job at this instant already)
