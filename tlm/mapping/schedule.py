@@ -129,11 +129,12 @@ def _structure(wl, asg, N, two, stream, spill_bits):
 
 
 def _job_places(asg) -> tuple:
-    """place_keys of `asg` as the jobs read them: a layer whose copies all hold the same tiles on the same
-    macros is one copy -- its chunk q goes to copy q mod f (`_stream_jobs`), each copy the same jobs on the
-    same macros with the same costs, so the skeleton is the single copy's (and the schedule, its steady state
-    and bounds, which key on it: replicate's copies of a layer stacked on one macro run as pipelined's one).
-    Kept on the Assignment, as place_keys is."""
+    """place_keys of `asg` as the jobs read them: a layer whose copies all hold as many tiles on each of the
+    same macros is one copy -- its chunk q goes to copy q mod f (`_stream_jobs`), each copy the same jobs (a
+    job per macro, its cost from the chunk's rows and the macro's tile count), so the skeleton is the single
+    copy's, and the schedule, its steady state and bounds, which key on it (replicate's copies of a layer
+    stacked on one macro run as pipelined's one copy).  The TLM engine still reads each chunk's tiles from its
+    copy (S.row mod f).  Kept on the Assignment, as place_keys is."""
     got = asg.__dict__.get("_job_places")
     if got is None:
         places, reps = place_keys(asg)
