@@ -328,7 +328,11 @@ The first rows of `sweep.csv`, some of its columns:
   counts and cycles read (recorded while the first of them runs) and differ only in energy fields
   (supplies, capacitances, the clock) share one plan and one set of counts, and the energy formulas of
   `tlm/hw` evaluate all of them at once, given arrays (`tlm/engines/registry.run_group`); each row is
-  the one its own run gives (tested). A grid of structural settings runs point after point. With
+  the one its own run gives (tested). A grid of structural settings runs point after point, but the
+  one-image schedules of its streamed policies are timed together first where points share a schedule's
+  jobs (points that differ in ADC or DP cycles only, on the same macros, precision and placement): the
+  points' cycles as a numpy axis, each point's kept only when the list scheduler would have ordered its
+  jobs the same way (`tlm/mapping/schedule.pretime`, `retime.retime_many`; tested). With
   `mapping.policy: auto`, a sweep makes a Result for the chosen policy only (and for a policy tied with
   it on cycles), writes no note, and keeps between points what the choice derives from the
   architecture and the layers alone: the tiles' packing, each policy's assignment, the row cycles

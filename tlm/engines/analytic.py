@@ -54,6 +54,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     # what the policies' plans have in common is built once (tlm/mapping/plan.build_plan); the assignments
     # (and what they start from) once per architecture and layers (`_kept`)
     shared = {"kept": kept, "assign": kept.setdefault("assign", {}), "defer_batching": defer}
+    if "mapping" in kept:  # (made by tlm/engines/pretime.py for this architecture and layers: the plans' Mapping)
+        shared["mapping"] = kept["mapping"]
     # replicate before pipelined, resident last: replicate is at least as fast on most networks, so a large
     # batch's pipelined schedule, and often resident's, is not needed at all (`_unbeatable`); the results are
     # listed in CONCRETE order
@@ -277,7 +279,11 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
                for p in mapper.STREAM}
     except InputError:
         return False  # (the plans say why)
-    a, b = asg["pipelined"], asg["replicate"]
+    return _same_places(asg["pipelined"], asg["replicate"])
+
+
+def _same_places(a, b) -> bool:
+    """Do assignments `a` and `b` place every tile alike, with the same copies (`_as_pipelined`)?"""
     return a is b or (mapper.place_fields(a) == mapper.place_fields(b) and a.replicas == b.replicas)
 
 

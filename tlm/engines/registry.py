@@ -96,7 +96,9 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     Results of a group share their per-layer arrays: read them, do not change them.  `state`: a dict kept
     by the caller between calls of one sweep (how many groups had one point, how many more).  `brief` (a
     sweep, which writes each Result's row only): auto's Results carry no note, and the policies that
-    cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same."""
+    cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same.  Points run one
+    by one (a grid of structural settings) have their streamed schedules timed together first where they
+    share one (`_pretime`)."""
     from tlm.engines import analytic
     out = [None] * len(archs)
     todo = list(range(len(archs)))
@@ -104,8 +106,11 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     while todo:
         i0 = todo[0]
         if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
-            for i in todo:
-                out[i] = _one(archs[i], wl, input_density, brief, st)
+            for k in range(0, len(todo), PRETIME_POINTS):
+                part = todo[k:k + PRETIME_POINTS]
+                _pretime(analytic, [archs[i] for i in part], wl, input_density, st)
+                for i in part:
+                    out[i] = _one(archs[i], wl, input_density, brief, st)
             break
         read = set()
         try:
@@ -133,6 +138,30 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
         done = set(group)
         todo = [i for i in todo if i not in done]
     return out
+
+
+PRETIME = True  # False: each point's streamed schedule timed on its own (tests compare the two)
+PRETIME_POINTS = 32  # points timed together at most (what they keep for their own runs stays kept:
+# tlm/engines/analytic._kept holds 64 architectures)
+PRETIME_GIVE_UP = 4  # calls in a row that timed fewer than a quarter of their points together: then only one
+PRETIME_PROBE = 4  # call in PRETIME_PROBE looks (a grid whose streams do not fit, or differ in their transfers only,
+# which each point's run shifts: the look costs a Mapping per point), until one times enough again
+
+
+def _pretime(analytic, archs, wl, input_density, st):
+    """The points about to run one by one (a grid of structural settings): their streamed schedules timed
+    together where they share a structure (tlm/engines/pretime.pretime_streams: the points that differ in
+    timing parameters only), each point's own run then reads its schedule's times from there.  `st`: the
+    sweep's state (calls in a row that timed few, calls skipped since)."""
+    if not PRETIME or len(archs) < 2:
+        return
+    misses, skipped = st.get("pretime", (0, 0))
+    if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
+        st["pretime"] = (misses, skipped + 1)
+        return
+    from tlm.engines.pretime import pretime_streams
+    timed = pretime_streams(archs, wl, input_density)
+    st["pretime"] = (misses + 1, skipped + 1) if 4 * timed < len(archs) else (0, 0)
 
 
 def _one(arch, wl, input_density, brief=False, state=None):

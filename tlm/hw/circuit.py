@@ -11,9 +11,10 @@ FO4 and switch resistances follow the node's and device flavour's alpha-power la
   of tau = R_switch x C_cell (each cell through its own switch, in parallel) + 0.38 x R_line x C_line (the
   distributed column line, Elmore), R_switch the on-resistance of a minimum switch driven at the digital
   supply (alpha-power law); a multi-level (DAC) row carries an analog level that charges every cell's
-  capacitor along the row, so its own distributed RC (0.38 x R_row x C_row, C_row = columns x (pitch of
-  wire + the cell as the row sees it: C_cell, or (2/3 + p) units into a C-2C ladder)) adds to tau: wide
-  arrays settle slower;
+  capacitor along the row: a distributed line stepped at its DAC's end, whose far cells settle to half an LSB
+  after (n + ln(4/pi)) of its dominant time constant 4/pi^2 x R_row x C_row (C_row = columns x (pitch of
+  wire + the cell as the row sees it: C_cell, or (2/3 + p) units into a C-2C ladder);
+  `distributed_settle_rc`), added to the column's: wide arrays settle slower;
 - current-domain DP phase: the same pre-charge settling, then the input pulses of `pulse_fo4` FO4 each: a
   pulse-count input up to 2^k - 1 pulses, each on for one unit and off for one (2 units a pulse), a
   pulse-width input one pulse of up to 2^k - 1 units;
@@ -56,6 +57,7 @@ COMPARATOR_LOGIC_UNITS = 4  # [assumed] a StrongARM latch with offset trim ~ 4 f
 # cell areas]; the middle, range 1.5-1.8.  Sizes the driver chains (chain_area_um2).
 MIN_INVERTER_6T_CELLS = 1.6
 ELMORE_DISTRIBUTED = 0.38   # Elmore delay of a distributed RC line: 0.38 R C (Sakurai 1983 fit)
+DISTRIBUTED_POLE = 4.0 / math.pi ** 2  # a distributed RC line's dominant time constant over R C (distributed_settle_rc)
 DRIVER_TAPER = 4.0          # a line driver's buffer chain grows by 4 per stage (logical effort: the FO4 optimum,
                             # Sutherland, Sproull, Harris, "Logical Effort", 1999)
 DRIVER_SELF_LOAD = 1.0      # gamma: an inverter's drain (diffusion) capacitance over its input capacitance, the
@@ -227,19 +229,32 @@ def row_driver_ps(arch, g) -> float:
 
 
 def settle_ps(arch, g) -> float:
-    """Time for the DP to settle to half an LSB after the row driver switched: (b + 1) ln 2 time constants
-    of the column line (each cell's switch and capacitor, the distributed line) plus, when the rows carry
-    analog levels (multi-level DACs), the distributed row line with every cell's capacitor on it, ps."""
+    """Time for the DP to settle to half an LSB after the row driver switched: n = (b + 1) ln 2 time
+    constants of the column line (each cell's switch and capacitor, the distributed line: its charge enters
+    along the whole line from every cell at once, not as a step at one end, and keeps the Elmore form) plus,
+    when the rows carry analog levels (multi-level DACs), the row line stepped at its DAC's end with every
+    cell's capacitor on it, settled by its dominant pole (`distributed_settle_rc`), ps."""
     t, tech = arch.technology, _tech(arch)
     caps, geo = capacitances(arch, g), geometry(arch, g)
     r_sw = tt.r_on_ohm(t.node_nm, t.vdd_digital_v, tech("w_min_um"), arch.circuit.devices)
     r_line = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["rows"]
     c_line = caps["column"] + geo["rows"] * caps["cell"]
-    tau_fs = r_sw * caps["cell"] + ELMORE_DISTRIBUTED * r_line * c_line  # ohm x fF = fs
+    n = (adc_bits(arch) + 1) * math.log(2.0)
+    t_fs = n * (r_sw * caps["cell"] + ELMORE_DISTRIBUTED * r_line * c_line)  # ohm x fF = fs
     if arch.macro.input_drive == "multi_level":
         r_row = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["cols"]
-        tau_fs += ELMORE_DISTRIBUTED * r_row * row_load_ff(arch, g)
-    return (adc_bits(arch) + 1) * math.log(2.0) * tau_fs / 1000.0
+        t_fs += distributed_settle_rc(n) * r_row * row_load_ff(arch, g)
+    return t_fs / 1000.0
+
+
+def distributed_settle_rc(n_taus: float) -> float:
+    """Time for a distributed RC line (total R, C; stepped at one end, open at the other) to settle within
+    e^-n of its step at the far end, in units of R C.  The diffusion equation's solution there is
+    1 - (4/pi) sum_k (-1)^k / (2k+1) exp(-(2k+1)^2 pi^2 t / (4 R C)): after the first instants its slowest
+    mode alone, (4/pi) exp(-t / tau1), tau1 = 4 R C / pi^2 = 0.405 R C (the line's dominant pole), so the
+    error falls to e^-n at t = tau1 (n + ln(4/pi)).  (The Elmore / Sakurai 0.38 R C is the line's 50% delay,
+    0.405 x (ln 2 + 0.24) RC: a delay, not the time constant its settling to an LSB follows.)"""
+    return DISTRIBUTED_POLE * (n_taus + math.log(4.0 / math.pi))
 
 
 def pulse_units(arch) -> int:

@@ -79,17 +79,27 @@ def row_cycles(arch, layer, outputs_per_tile):
     """(cycles of the first output row of a tile run, of any further row) of one tile of a compute layer
     for one image.  The first row carries the pipeline fill (first DP + last conversion), once per run:
     a run over rows lo..hi costs first + (hi - lo) x further = tile_cycles of its pixels."""
-    H, W = _hw(layer.out_shape)
-    # the tile schedule rule of tlm/hw/controller.tile_cycles (one place): row 0 = a tile over W pixels,
-    # every later row = what W more pixels add
-    args = (arch, layer.bits_in, layer.bits_out, outputs_per_tile)
-    first = int(hw_ctrl.tile_cycles(*args, W, layer.bits_w))
-    return first, int(hw_ctrl.tile_cycles(*args, 2 * W, layer.bits_w)) - first
+    return _row_cycles(arch, [layer], [outputs_per_tile])[0]
 
 
 def layer_row_cycles(arch, wl, m, comp):
     """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl)."""
-    return {i: row_cycles(arch, wl.layers[i], int(m.outputs_per_tile[j])) for j, i in enumerate(comp)}
+    if not comp:
+        return {}
+    return dict(zip(comp, _row_cycles(arch, [wl.layers[i] for i in comp], m.outputs_per_tile)))
+
+
+def _row_cycles(arch, layers, outputs_per_tile) -> list:
+    """`row_cycles` of each of `layers` (compute layers; a full tile's outputs per pixel each), as ints,
+    every layer at once: the tile schedule rule of tlm/hw/controller.tile_cycles (one place) given arrays,
+    row 0 = a tile over W pixels, every later row = what W more pixels add."""
+    W = np.array([_hw(l.out_shape)[1] for l in layers], dtype=np.int64)
+    args = (arch, np.array([l.bits_in for l in layers], dtype=np.int64),
+            np.array([l.bits_out for l in layers], dtype=np.int64), np.asarray(outputs_per_tile, dtype=np.int64))
+    bits_w = np.array([l.bits_w for l in layers], dtype=np.int64)
+    first = np.asarray(hw_ctrl.tile_cycles(*args, W, bits_w), dtype=np.int64)
+    more = np.asarray(hw_ctrl.tile_cycles(*args, 2 * W, bits_w), dtype=np.int64) - first
+    return list(zip(first.tolist(), more.tolist()))
 
 
 def need_rows(layer, in_shape, H_out):

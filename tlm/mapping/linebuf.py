@@ -42,12 +42,14 @@ def _line_buffer_structure(layers, input_shape, H, needs, index):
     return out
 
 
-def stream_results(S, arch, wl, sk, st, en) -> None:
+def stream_results(S, arch, wl, sk, st, en, line_buffer_bits=None) -> None:
     """A stream's line buffers, their spill and its image latency, into S, from the B x J starts `st` and
     ends `en` of its jobs, image by image (`sk`: the one-image skeleton; image 0's input transfer is its
-    first job, its output transfer its last)."""
+    first job, its output transfer its last).  `line_buffer_bits`: `stream_line_buffers` of these ends if
+    known (one image's, computed with other points': `image_line_buffers`)."""
     J = st.shape[1]
-    S.line_buffer_bits = stream_line_buffers(wl, sk, en, 0, J - 1)
+    S.line_buffer_bits = (stream_line_buffers(wl, sk, en, 0, J - 1) if line_buffer_bits is None
+                          else line_buffer_bits)
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
         S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
@@ -60,6 +62,21 @@ def stream_line_buffers(wl, sk, end, i_in, i_out) -> int:
     source; the network's output until the image's output transfer ends).  This is the activation SRAM the
     line buffers and the residual branches need.  `sk`: the one-image skeleton; `end`: B x J end times of
     its jobs, image by image; i_in, i_out: the image's input and output transfers among them."""
+    made, free, rb = _held(wl, sk, end, i_in, i_out)
+    return peak_bits(made.ravel(), free.ravel(), np.tile(rb, end.shape[0]))
+
+
+def image_line_buffers(wl, sk, ends) -> np.ndarray:
+    """`stream_line_buffers` of one image (its input transfer the skeleton's first job, its output transfer
+    its last) at each of several points: `ends` (points x jobs) the end times of its jobs at each point (a
+    sweep's points of one structure, tlm/mapping/schedule.pretime).  One int64 per point."""
+    made, free, rb = _held(wl, sk, ends, 0, ends.shape[1] - 1)
+    return _peaks(made, free, np.broadcast_to(rb, made.shape))
+
+
+def _held(wl, sk, end, i_in, i_out):
+    """(when each row is made, when it is freed: end.shape[0] x rows, each row's bits) of
+    `stream_line_buffers`, the rows of every image (or point) of `end` one after the other."""
     made_idx, free_idx, h_of = _row_jobs(sk, i_in, i_out)
     bits = []
     for (src, h, p, _readers, _last) in sk.line_buffers:
@@ -70,8 +87,7 @@ def stream_line_buffers(wl, sk, end, i_in, i_out) -> int:
             bits.append(math.prod(l.out_shape) * l.bits_out // h)
     made = end[:, made_idx].max(axis=2)
     free = np.maximum(end[:, free_idx].max(axis=2), made)
-    rb = np.repeat(np.array(bits, dtype=np.int64), h_of)
-    return peak_bits(made.ravel(), free.ravel(), np.tile(rb, end.shape[0]))
+    return made, free, np.repeat(np.array(bits, dtype=np.int64), h_of)
 
 
 def _row_jobs(sk, i_in, i_out):
@@ -110,10 +126,19 @@ def _row_jobs(sk, i_in, i_out):
 
 def peak_bits(s, e, w) -> int:
     """Peak of the bits held at once by rows of `w[k]` bits live from s[k] to e[k]."""
-    keep = e > s  # (a row freed as it is made changes no running total between two instants)
-    s, e, w = s[keep], e[keep], w[keep]
-    if not len(s):
-        return 0
-    t = np.concatenate([2 * s + 1, 2 * e])  # at equal times a row is freed before the next is written
-    d = np.concatenate([w, -w])
-    return int(max(np.cumsum(d[np.argsort(t, kind="stable")]).max(), 0))
+    return int(_peaks(s[None], e[None], w[None])[0])
+
+
+def _peaks(s, e, w) -> np.ndarray:
+    """`peak_bits` of each row of the 2-D arrays s, e, w (points x rows), at once."""
+    if not s.shape[1]:
+        return np.zeros(s.shape[0], dtype=np.int64)
+    w = np.where(e > s, w, 0)  # (a row freed as it is made changes no running total between two instants)
+    t = np.concatenate([2 * s + 1, 2 * e], axis=1)  # at equal times a row is freed before the next is written
+    d = np.concatenate([w, -w], axis=1)
+    k = t.shape[1]
+    at = np.argsort(t, axis=1, kind="stable")
+    if len(t) > 1:
+        at += np.arange(0, len(t) * k, k, dtype=at.dtype)[:, None]  # (each row's own, in the flat array)
+    held = np.cumsum(d.ravel()[at], axis=1)
+    return np.maximum(held.max(axis=1), 0)

@@ -176,7 +176,8 @@ class Plan:
         base = None if shared is None else shared.get("base")
         if base is None:
             check_against(wl, arch)
-            self._base(arch, wl, input_density)
+            from tlm.mapping.reuse import plain  # (a recording notes the fields its Mapping reads: made here)
+            self._base(arch, wl, input_density, (shared or {}).get("mapping") if plain(arch) is arch else None)
             if shared is not None:  # what does not depend on the policy, for the other plans (build_plan)
                 shared["base"] = {k: v for k, v in self.__dict__.items() if k not in ("arch", "policy")}
                 shared["base_inputs"] = (wl, input_density)
@@ -294,11 +295,11 @@ class Plan:
             self._serial = b
         return self._serial
 
-    def _base(self, arch, wl, input_density) -> None:
+    def _base(self, arch, wl, input_density, mapping=None) -> None:
         """The fields that do not depend on the mapping policy (shared by the plans of one build_plan
         `shared` dict): volumes, the Mapping, timing constants, live bits, the SRAM layout, the notes
         after the policy's own (row tiles, grouped convs, spills).  Raises InputError on a run out of the
-        exact range."""
+        exact range.  `mapping`: the compute layers' map_layers on this architecture, if already made."""
         layers = wl.layers
         n = len(layers)
         self.rows = n + 1
@@ -320,7 +321,7 @@ class Plan:
         self.mapping: Mapping | None = None
         self.live_bits = live_bits(wl)
         if len(comp):
-            m = self.mapping = map_layers(arch, comp)
+            m = self.mapping = map_layers(arch, comp) if mapping is None else mapping
             P = self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
             r_in = self.bits_in = np.array([l.bits_in for l in comp], dtype=np.int64)
             r_out = self.bits_out = np.array([l.bits_out for l in comp], dtype=np.int64)

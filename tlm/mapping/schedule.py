@@ -16,7 +16,7 @@ from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
-from tlm.mapping.linebuf import _line_buffer_structure, stream_results
+from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
     _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _ROWS, _SPILL, _spec_arrays, _spec_index, job_costs, spec_costs)
@@ -416,9 +416,10 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
                      row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
+    lb = None  # the line buffers, when `pretime` computed them with other points'
     if snaps is None and until is None and forks is None and not S.ii:
         if not (stream and B == 1 and retime.shifted(S, sk)):  # (one image: from an earlier run, shifted)
-            _timed(S, sk, J)
+            lb = _timed(S, sk, J, wl)
             if stream and B == 1:
                 retime.keep_times(S, sk)
     else:
@@ -430,7 +431,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     if S.stage:
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
-        stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J))
+        stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J), lb if B == 1 else None)
     S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
     if stream:
         _fill_drain_stream(S, sk, J)
@@ -439,16 +440,21 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     return S
 
 
-def _timed(S, sk, J) -> None:
-    """S timed as listsched._time would (no pacing): re-timed in the order of the skeleton's last
-    list-scheduled run of as many jobs if the list scheduler would choose that order again
-    (tlm/mapping/retime.py), else list-scheduled and its order kept: the run's jobs (`_RunOf`), made a
-    retime.Order when the next schedule of as many jobs asks for it (an Order costs a few list schedules of
-    its jobs: a sweep over the macros and precisions times most skeletons once)."""
+def _timed(S, sk, J, wl=None):
+    """S timed as listsched._time would (no pacing): as `pretime` timed it with other points of its
+    structure (then the line buffers it computed for workload `wl` are returned, else None), else re-timed
+    in the order of the skeleton's last list-scheduled run of as many jobs if the list scheduler would choose
+    that order again (tlm/mapping/retime.py), else list-scheduled and its order kept: the run's jobs
+    (`_RunOf`), made a retime.Order when the next schedule of as many jobs asks for it (`_kept_order`: an
+    Order costs a few list schedules of its jobs; a sweep over the macros and precisions times most
+    skeletons once)."""
+    if _PRETIMED:
+        got = _pretimed(S, sk)
+        if got is not None:
+            return got[1] if got[0] is wl else None
     kept = sk.kept_order
     if kept is not None and kept[0] == len(S.res):
-        if isinstance(kept[1], _RunOf):
-            kept = sk.kept_order = (kept[0], retime.Order(kept[1]))
+        kept = _kept_order(sk)
         if retime.retime(S, kept[1]):
             return
     _time(S, sk.users, 0, J)
@@ -456,6 +462,14 @@ def _timed(S, sk, J) -> None:
         return
     if kept is None or kept[0] != len(S.res) or kept[1].order != S.order:
         sk.kept_order = (len(S.res), _RunOf(S))
+
+
+def _kept_order(sk):
+    """The skeleton's kept (jobs, retime.Order), the Order made now from the run kept (`_RunOf`); or None."""
+    kept = sk.kept_order
+    if kept is not None and isinstance(kept[1], _RunOf):
+        kept = sk.kept_order = (kept[0], retime.Order(kept[1]))
+    return kept
 
 
 class _RunOf:
@@ -466,6 +480,61 @@ class _RunOf:
     def __init__(self, S):
         self.res, self.deps, self.image = S.res, S.deps, S.image
         self.order = {r: list(js) for r, js in S.order.items()}
+
+
+# ---- the points of one structure timed at once (a sweep's points that differ in timing only) ---------------
+_PRETIMED = {}  # (id(skeleton), its jobs' cycles) -> (skeleton, retime.Order, starts, ends, (workload, its line
+# buffers)): `pretime`
+MAX_PRETIMED = 4096
+
+
+def clear_pretimed() -> None:
+    """Forget what `pretime` timed (tlm/engines/registry.run_group, before the next points; bench.cold)."""
+    _PRETIMED.clear()
+
+
+def pretime(sk, costs, wl) -> int:
+    """Time the one-image stream skeleton `sk` of workload `wl` under each of `costs` (each a list of its
+    jobs' cycles, `job_costs`: the points of a sweep that share the structure and differ in their cycles)
+    at once, in the order of its last list-scheduled run (retime.retime_many, the points as a numpy axis),
+    with the line buffers (linebuf.image_line_buffers), and keep the points whose schedule that order is
+    (the list scheduler's, exactly) for their own `build_schedule` (`_timed`).  A point the check refuses
+    is left to its own run, which list-schedules it; so are points that differ in their transfers' cycles
+    only, which their runs shift (retime.shifted).  Returns how many were kept."""
+    J = len(sk.res)
+    todo = [c for c in dict.fromkeys(map(tuple, costs)) if (id(sk), c) not in _PRETIMED]
+    if len(_PRETIMED) + len(todo) > MAX_PRETIMED or len(todo) < 2 or not J or _shifts(sk, todo):
+        return 0
+    kept = sk.kept_order
+    if kept is None or kept[0] != J:  # no order yet: the first point list-scheduled, its order kept
+        S = Schedule(names=sk.names, res=sk.res, cost=list(todo[0]), layer=sk.layer, image=[0] * J, row=sk.row,
+                     deps=ImageDeps(sk.deps, 1))
+        _timed(S, sk, J)
+    ref = _kept_order(sk)[1]
+    start, end, ok = retime.retime_many(ref, np.array(todo, dtype=np.int64).T)
+    got = np.flatnonzero(ok)
+    lbs = image_line_buffers(wl, sk, end.T[got]).tolist() if len(got) else []
+    for p, lb in zip(got.tolist(), lbs):
+        _PRETIMED[(id(sk), todo[p])] = (sk, ref, start[:, p].copy(), end[:, p].copy(), (wl, int(lb)))
+    return len(got)
+
+
+def _shifts(sk, costs) -> bool:
+    """Do `costs` differ in the first and last jobs only, on a skeleton whose runs shift (retime.shifted)?"""
+    if sk.shiftable is None:
+        sk.shiftable = retime._shiftable(sk)
+    return bool(sk.shiftable) and len({c[1:-1] for c in costs}) == 1
+
+
+def _pretimed(S, sk):
+    """S timed from `pretime`'s run of its skeleton and cycles, if there is one (S.start, S.end, S.order
+    set; returns (the workload, its line buffers)), else None."""
+    got = _PRETIMED.get((id(sk), tuple(S.cost)))
+    if got is None or got[0] is not sk:
+        return None
+    S.start, S.end = got[2].copy(), got[3].copy()
+    S.order = retime.ordered(got[1], S.start)
+    return got[4]
 
 
 def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
@@ -531,8 +600,9 @@ _COST_FIELDS = {}
 
 
 def clear_costs() -> None:
-    """Forget the kept job costs (tlm/services/bench.cold)."""
+    """Forget the kept job costs and what `pretime` timed (tlm/services/bench.cold)."""
     _COSTS.clear()
+    _PRETIMED.clear()
     _COST_FIELDS.clear()
     _IMAGES.clear()
 

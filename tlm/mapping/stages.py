@@ -31,11 +31,11 @@ def _stream_stages(S, sk, costs, n) -> None:
     R = len(names)
     res, pair, spec, has = _image_arrays(sk, R, n)
     c1 = np.asarray(costs, dtype=np.int64)[spec]
-    per = np.bincount(res, weights=c1, minlength=R)
+    per = np.bincount(res, weights=c1, minlength=R).tolist()
     S.stage = {names[k]: int(per[k]) for k in range(R) if per[k] > 0}
-    by = np.bincount(pair, weights=c1, minlength=(n + 1) * R).reshape(n + 1, R)
+    top = np.bincount(pair, weights=c1, minlength=(n + 1) * R).reshape(n + 1, R).max(axis=1).tolist()
     for i in has:
-        S.layer_stage[i] = int(by[i].max())
+        S.layer_stage[i] = int(top[i])
 
 
 def _image_arrays(sk, R, n):

@@ -1,0 +1,69 @@
+"""Before the analytic engine runs a sweep's structural points one by one (tlm/engines/registry.run_group):
+the one-image schedules of their streamed policies timed together where points share a schedule's
+structure (tlm/mapping/schedule.pretime).  Each point's own run (tlm/engines/analytic.policy_plans) then
+reads its schedule's times, and what was made on the way, from where it keeps them: the same numbers.
+"""
+from __future__ import annotations
+
+from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, `_same_places`; PRUNE read when run)
+from tlm.errors import InputError
+from tlm.mapping import mapper, schedule
+from tlm.mapping.geometry import map_layers
+from tlm.mapping.rules import digital_ops
+
+
+def pretime_streams(archs, wl, input_density=None) -> int:
+    """Before the points `archs` (of one workload) run one by one (tlm/engines/registry.run_group): the
+    one-image schedules of their streamed policies (`auto`'s that fit, or the pinned one) timed together,
+    the points that share a schedule's structure -- its skeleton: a sweep's points that differ in ADC, DP
+    or DMA cycles only -- as a numpy axis (tlm/mapping/schedule.pretime).  Each point's own run then finds
+    its schedule timed (or, refused there, list-schedules it): the same numbers.  What this computes on the
+    way -- the compute layers' Mapping and row cycles, the assignments, the skeletons and job costs -- is
+    kept where each point's run reads it (analytic._kept, assign's memo, schedule.one_image).  One image only
+    (a batch's streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together."""
+    schedule.clear_pretimed()
+    if wl.batch != 1 or input_density is not None:
+        return 0
+    groups = {}
+    for arch in archs:
+        try:
+            for sk, cost in _stream_costs(arch, wl):
+                groups.setdefault(id(sk), (sk, []))[1].append(cost)
+        except InputError:
+            continue  # (its own run says why)
+    return sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+
+
+def _stream_costs(arch, wl) -> list:
+    """[(one-image skeleton, its jobs' cycles)] of the streamed policies `arch`'s run evaluates, reached as
+    that run reaches them (tlm/engines/analytic.policy_plans, mapper.resident_schedule): replicate not when
+    it is pipelined's run (analytic._as_pipelined)."""
+    pol = arch.mapping.policy
+    todo = [p for p in mapper.STREAM if pol in ("auto", p)]
+    if not todo:
+        return []
+    kept = A._kept(lambda a: a, arch, wl)
+    shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
+    memo = shared["assign"] if pol == "auto" else {}
+    got = kept.get("inputs")
+    if got is None:
+        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+        if not comp:
+            return []
+        m = kept["mapping"] = map_layers(arch, [wl.layers[i] for i in comp])  # (the plans': policy_plans)
+        memo["bound"] = mapper.residency_bound(arch, m)  # (what assign reads first: kept in its memo)
+        if memo["bound"] > arch.macro.count:
+            return []  # no streamed policy fits (the point's own run skips them as cheaply)
+        rc = mapper.layer_row_cycles(arch, wl, m, comp)
+        got = kept["inputs"] = (m, comp, rc, [digital_ops(l) for l in wl.layers])  # (analytic._inputs)
+    m, _comp, rc, ops = got
+    asg, out = {}, []
+    for p in todo:
+        ap = A._with_policy(shared, arch, p) if pol == "auto" else arch
+        asg[p] = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=memo)
+        if p == "replicate" and pol == "auto" and A.PRUNE and A._same_places(asg["pipelined"], asg[p]):
+            continue
+        _key1, sk, costs, _rc, _group, over = schedule.one_image(ap, wl, asg[p], ops, m, rc)
+        if not over:
+            out.append((sk, schedule.job_costs(sk, costs)))
+    return out
