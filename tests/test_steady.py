@@ -231,7 +231,7 @@ def test_a_streams_ready_jobs_at_the_start():
 @pytest.mark.parametrize("macros", [3, 2])
 def test_copies_stacked_on_one_macro_run_as_one(root, monkeypatch, macros):
     """ResNet-8 at 1 bit, replicate: on 3 macros conv1's 3 copies all sit on one macro, so its chunks, dealt
-    to copy q mod 3, are the single copy's jobs (schedule._job_places keys the skeleton as one copy); on 2
+    to copy q mod 3, are the single copy's jobs (assign.job_places keys the skeleton as one copy); on 2
     macros its copies sit on macros 0, 1, 0 and stay apart.  Either way every number of the analytic Result,
     at batches 1, 3 and 25 (steady state), is the one from the skeleton of every copy as placed."""
     from tlm.config.overrides import with_precision
@@ -242,13 +242,13 @@ def test_copies_stacked_on_one_macro_run_as_one(root, monkeypatch, macros):
     a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": macros}),
                     "replicate")
     asg = build_plan(a, wl).multi
-    stacked = schedule._job_places(asg) != assign.place_keys(asg)
+    stacked = assign.job_places(asg) != assign.place_keys(asg)
     assert stacked == (macros == 3) and asg.replicas[0] == 3
 
     def results():
         cold()  # (nothing kept from the other way)
         return [analytic(a, dataclasses.replace(wl, batch=B)) for B in (1, 3, 25)]
     got = results()
-    monkeypatch.setattr(schedule, "_job_places", lambda asg: assign.place_keys(asg))
+    monkeypatch.setattr(schedule, "job_places", assign.place_keys)  # (schedule._structure's)
     for x, y in zip(got, results()):
         _same(x, y)

@@ -13,7 +13,7 @@ from tlm.errors import InputError, Where
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES
 from tlm.mapping.policies import MAX_JOBS
-from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, layer_row_cycles, need_rows, place_keys
+from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
 from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, stream_results
@@ -125,31 +125,8 @@ def _structure(wl, asg, N, two, stream, spill_bits):
                                                                                               dtype=np.int64)
         spill = tuple(bool(x) for x in sb.tolist())
     shapes = _shapes(wl.layers)
-    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *_job_places(asg))
+    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *job_places(asg))
 
-
-def _job_places(asg) -> tuple:
-    """place_keys of `asg` as the jobs read them: a layer whose copies all hold as many tiles on each of the
-    same macros is one copy -- its chunk q goes to copy q mod f (`_stream_jobs`), each copy the same jobs (a
-    job per macro, its cost from the chunk's rows and the macro's tile count), so the skeleton is the single
-    copy's, and the schedule, its steady state and bounds, which key on it (replicate's copies of a layer
-    stacked on one macro run as pipelined's one copy).  The TLM engine still reads each chunk's tiles from its
-    copy (S.row mod f).  Kept on the Assignment, as place_keys is."""
-    got = asg.__dict__.get("_job_places")
-    if got is None:
-        places, reps = place_keys(asg)
-        f = dict(reps)
-        held = {}  # layer -> copy -> {macro: tiles}
-        for li, r, mac in places:
-            d = held.setdefault(li, {}).setdefault(r, {})
-            d[mac] = d.get(mac, 0) + 1
-        one = {li for li, cps in held.items() if f.get(li, 1) > 1 and len(cps) == f[li]
-               and all(c == cps[0] for c in cps.values())}
-        got = (places, reps) if not one else (
-            HashedTuple(x for x in places if x[0] not in one or x[1] == 0),
-            HashedTuple((li, 1 if li in one else k) for li, k in reps))
-        asg.__dict__["_job_places"] = got
-    return got
 
 
 _SHAPES = {}  # ids of the layers -> (the layers, their _LayerShapes): a sweep's points share their layers
@@ -444,10 +421,8 @@ def _timed(S, sk, J, wl=None):
     """S timed as listsched._time would (no pacing): as `pretime` timed it with other points of its
     structure (then the line buffers it computed for workload `wl` are returned, else None), else re-timed
     in the order of the skeleton's last list-scheduled run of as many jobs if the list scheduler would choose
-    that order again (tlm/mapping/retime.py), else list-scheduled and its order kept: the run's jobs
-    (`_RunOf`), made a retime.Order when the next schedule of as many jobs asks for it (`_kept_order`: an
-    Order costs a few list schedules of its jobs; a sweep over the macros and precisions times most
-    skeletons once)."""
+    that order again (tlm/mapping/retime.py), else list-scheduled and its run kept (retime.RunOf: made an
+    Order, which costs a few list schedules, when the next schedule of as many jobs asks, `_kept_order`)."""
     if _PRETIMED:
         got = _pretimed(S, sk)
         if got is not None:
@@ -461,25 +436,15 @@ def _timed(S, sk, J, wl=None):
     if not S.res:
         return
     if kept is None or kept[0] != len(S.res) or kept[1].order != S.order:
-        sk.kept_order = (len(S.res), _RunOf(S))
+        sk.kept_order = (len(S.res), retime.RunOf(S))
 
 
 def _kept_order(sk):
-    """The skeleton's kept (jobs, retime.Order), the Order made now from the run kept (`_RunOf`); or None."""
+    """The skeleton's kept (jobs, retime.Order), the Order made now from a run kept (retime.RunOf); or None."""
     kept = sk.kept_order
-    if kept is not None and isinstance(kept[1], _RunOf):
+    if kept is not None and isinstance(kept[1], retime.RunOf):
         kept = sk.kept_order = (kept[0], retime.Order(kept[1]))
     return kept
-
-
-class _RunOf:
-    """What retime.Order reads of a list-scheduled run `S` (its jobs' resources, dependencies, images, and
-    its order, copied), until a schedule of the same jobs asks for the Order (`_timed`)."""
-    __slots__ = ("res", "deps", "image", "order")
-
-    def __init__(self, S):
-        self.res, self.deps, self.image = S.res, S.deps, S.image
-        self.order = {r: list(js) for r, js in S.order.items()}
 
 
 # ---- the points of one structure timed at once (a sweep's points that differ in timing only) ---------------
