@@ -278,11 +278,12 @@ def _skeleton(key) -> _Skeleton:
         _stream_jobs(sk, jobs, layers, input_shape, on_sorted, dict(replicas), ports)
     else:
         _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports)
-    sk.res, sk.layer, sk.image, sk.row, sk.deps = jobs.res, jobs.layer, jobs.image, jobs.row, jobs.deps
+    sk.res, sk.layer, sk.image, sk.row = jobs.res, jobs.layer, jobs.image, jobs.row
+    sk.deps = list(map(tuple, jobs.deps))  # (tuples, users too: kept skeletons' tuples of ints leave the GC's care)
     uniq = {}
     sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in jobs.spec]  # job -> its cost among the distinct ones
     sk.specs = list(uniq)
-    sk.users = _users(jobs.deps)
+    sk.users = list(map(tuple, _users(jobs.deps)))
     sk.line_buffers = _line_buffer_structure(layers, input_shape, H, sk.needs, sk.index) if stream else None
     return sk
 

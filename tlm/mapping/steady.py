@@ -193,7 +193,7 @@ def _probe_parts(P):
     w = P.w
     J = len(S0.res) // w
     T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
-                            row=S0.row[:J], deps=[list(d) for d in S0.deps.deps0], order={}, seq=None)
+                            row=S0.row[:J], deps=list(S0.deps.deps0), order={}, seq=None)
     (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[P.m - 1], snaps[P.m + P.k - 1]
     assert (b0, b1) == (P.m, P.m + P.k)
     img, loc = np.divmod(np.arange(w * J), J)
