@@ -157,3 +157,18 @@ def test_build_schedule_retimes_a_kept_skeleton_and_gets_the_cold_schedule(arch,
     assert len(calls) == 2 and cold.cost == warm.cost and cold.cost != _real(arch, resnet8, "pipelined", 3).cost
     assert np.array_equal(warm.start, cold.start) and np.array_equal(warm.end, cold.end)
     assert warm.order == cold.order and warm.makespan == cold.makespan
+
+
+def test_the_order_is_made_when_a_second_schedule_asks(arch, resnet8, monkeypatch):
+    """schedule._timed keeps a list-scheduled run as it is (retime.RunOf) and makes its retime.Order only
+    when the next schedule of the skeleton asks for it: one point of a structure makes none, a second (ADC
+    speed changed) one, a third none more."""
+    from tlm.mapping import retime, schedule
+    made, real = [], retime.Order.__init__
+    monkeypatch.setattr(retime.Order, "__init__", lambda self, S: made.append(1) or real(self, S))
+    schedule.clear_skeletons()
+    counts = []
+    for cpb in (1, 3, 5):
+        _real(with_changes(arch, **{"adc.cycles_per_bit": cpb}), resnet8, "pipelined", 3)
+        counts.append(len(made))
+    assert counts == [0, 1, 1]

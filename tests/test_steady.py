@@ -187,3 +187,68 @@ def test_kept_plans_stay_within_the_jobs_held(root, monkeypatch):
     analytic(with_policy(a, "pipelined"), wl)
     (second,) = steady._CACHE.values()
     assert second is not first and second.jobs >= steady.PROBES[0] * 2  # (at least 2 jobs an image)
+
+
+def test_a_longer_probe_keeps_the_shorter_ones_forks(root, monkeypatch):
+    """ResNet-8 at 1 bit on 3 macros, pipelined: its state repeats late (one macro's leftover busy time at
+    each release shrinks image by image until it settles), so the 8-image probe finds no repeat and the
+    32-image one -- the same run up to image 7's release -- keeps the first one's forks (batches 2 .. 7) and
+    forks the later ones itself.  Each fork is the paced schedule of its b images built whole
+    (listsched._time over b images, no probe, no fork), start for start."""
+    from tlm.config.overrides import with_precision
+    from tlm.mapping import schedule, steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(steady, "PROBES", (8, 32))
+    wl = with_precision(load_workload(root / "workloads" / "resnet8.yaml"), 1, 1, 1, batch=2)
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 3}), "pipelined")
+    analytic(a, wl)
+    (P,) = steady._CACHE.values()
+    assert P.w == 32 and P.m >= 8  # (the first probe's forks kept, the longer run's own past them)
+    arch, w0, asg, ops, m, rc, group = P.ctx
+    for b in range(2, P.m + P.k + 1):
+        S = schedule.build_schedule(arch, dataclasses.replace(w0, batch=b), asg, ops, stream=True, m=m, rc=rc,
+                                    group=group, ii=P.ii)
+        st, en = P.forks[b]
+        assert np.array_equal(st, S.start) and np.array_equal(en, S.end), b
+
+
+def test_a_streams_ready_jobs_at_the_start():
+    """listsched._ready of a paced stream (3 jobs an image: the input transfer, a job after it, a job that
+    depends on nothing; 3 images): ready at time 0 are image 0's input and every image's job that depends
+    on nothing (2, 5, 8); images 1 and 2's inputs wait for their release.  Unpaced, every image's input too:
+    the jobs whose dependencies left are none, as a scan of every job finds them."""
+    from types import SimpleNamespace
+    from tlm.mapping.listsched import _ready
+    from tlm.mapping.schedule import ImageDeps
+    deps = ImageDeps([[], [0], []], 3)
+    S = SimpleNamespace(res=[0, 1, 1] * 3, image=[0] * 3 + [1] * 3 + [2] * 3, deps=deps)
+    for ii, ready in ((5, [0, 2, 5, 8]), (0, [0, 2, 3, 5, 6, 8])):
+        left, queues, first, _rank = _ready(S, ii, 3)
+        assert sorted(x for q in queues for x in q) == ready == [j for j in range(9) if not left[j]]
+        assert first == [0, 1]
+
+
+@pytest.mark.parametrize("macros", [3, 2])
+def test_copies_stacked_on_one_macro_run_as_one(root, monkeypatch, macros):
+    """ResNet-8 at 1 bit, replicate: on 3 macros conv1's 3 copies all sit on one macro, so its chunks, dealt
+    to copy q mod 3, are the single copy's jobs (assign.job_places keys the skeleton as one copy); on 2
+    macros its copies sit on macros 0, 1, 0 and stay apart.  Either way every number of the analytic Result,
+    at batches 1, 3 and 25 (steady state), is the one from the skeleton of every copy as placed."""
+    from tlm.config.overrides import with_precision
+    from tlm.mapping import assign, schedule
+    from tlm.mapping.plan import build_plan
+    from tlm.services.bench import cold
+    wl = with_precision(load_workload(root / "workloads" / "resnet8.yaml"), 1, 1, 1)
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": macros}),
+                    "replicate")
+    asg = build_plan(a, wl).multi
+    stacked = assign.job_places(asg) != assign.place_keys(asg)
+    assert stacked == (macros == 3) and asg.replicas[0] == 3
+
+    def results():
+        cold()  # (nothing kept from the other way)
+        return [analytic(a, dataclasses.replace(wl, batch=B)) for B in (1, 3, 25)]
+    got = results()
+    monkeypatch.setattr(schedule, "job_places", assign.place_keys)  # (schedule._structure's)
+    for x, y in zip(got, results()):
+        _same(x, y)

@@ -59,6 +59,30 @@ def place_keys(asg) -> tuple:
     return got
 
 
+def job_places(asg) -> tuple:
+    """place_keys of `asg` as the jobs read them: a layer whose copies all hold as many tiles on each of the
+    same macros is one copy -- its chunk q goes to copy q mod f (schedule._stream_jobs), each copy the same
+    jobs (one per macro, its cost from the chunk's rows and the macro's tile count), so the skeleton is the
+    single copy's, and the schedule, its steady state and bounds, which key on it (replicate's copies of a
+    layer stacked on one macro run as pipelined's one copy).  The TLM engine still reads each chunk's tiles
+    from its copy (S.row mod f).  Kept on the Assignment, as place_keys is."""
+    got = asg.__dict__.get("_job_places")
+    if got is None:
+        places, reps = place_keys(asg)
+        f = dict(reps)
+        held = {}  # layer -> copy -> {macro: tiles}
+        for li, r, mac in places:
+            d = held.setdefault(li, {}).setdefault(r, {})
+            d[mac] = d.get(mac, 0) + 1
+        one = {li for li, cps in held.items() if f.get(li, 1) > 1 and len(cps) == f[li]
+               and all(c == cps[0] for c in cps.values())}
+        got = (places, reps) if not one else (
+            HashedTuple(x for x in places if x[0] not in one or x[1] == 0),
+            HashedTuple((li, 1 if li in one else k) for li, k in reps))
+        asg.__dict__["_job_places"] = got
+    return got
+
+
 def place_fields(asg) -> tuple:
     """Every field of every place of `asg` (`asg.places == other.places` as tuples: auto's test that replicate
     places every tile where pipelined does, tlm/engines/analytic._as_pipelined), kept on the Assignment as

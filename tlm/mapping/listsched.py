@@ -59,7 +59,7 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
             heappush(z.events, ii * M + n + j + J)
         z.runs[r].append(j)
         heappush(z.events, z.e[j] * M + j)
-    ctx = (S, users, rank, ii, J, M)
+    ctx = (S, users, rank, ii, J, M, [(r,) for r in range(nq)])  # (each resource alone: no tuple per event)
     _events(ctx, z, tr, snaps, until, forks)
     if z.done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
@@ -75,11 +75,13 @@ class _Run:
     they first start one, the jobs started and done."""
     __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done")
 
-    def fork(self):
+    def fork(self, upto):
+        """A copy of the state for a run of the jobs before `upto` only (a stream's first images, none of
+        whose jobs depends on a later one), whose start orders are not wanted (`runs` start empty)."""
         z = _Run()
-        z.left, z.queues, z.busy, z.events = list(self.left), [list(q) for q in self.queues], list(self.busy), \
+        z.left, z.queues, z.busy, z.events = self.left[:upto], [list(q) for q in self.queues], list(self.busy), \
             list(self.events)
-        z.st, z.e, z.runs, z.firsts = list(self.st), list(self.e), [list(x) for x in self.runs], list(self.firsts)
+        z.st, z.e, z.runs, z.firsts = self.st[:upto], self.e[:upto], [[] for _ in self.runs], []
         z.seq, z.done = self.seq, self.done
         return z
 
@@ -87,7 +89,7 @@ class _Run:
 def _events(ctx, z, tr, snaps, until, forks):
     """`_time`'s event loop over state `z`, until no event is left (or `until` stops it)."""
     from heapq import heappop, heappush
-    S, users, rank, ii, J, M = ctx
+    S, users, rank, ii, J, M, alone = ctx
     n = len(S.res)
     res, cost = S.res, S.cost
     left, queues, busy_until, events, st, e, runs, firsts = z.left, z.queues, z.busy, z.events, z.st, z.e, \
@@ -103,13 +105,13 @@ def _events(ctx, z, tr, snaps, until, forks):
             j -= n
             if tr:
                 snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
-                if forks is not None and j // J >= 2:
+                if forks is not None and j // J >= 2 and j // J not in forks:  # (kept: the same run to here)
                     z.seq, z.done = seq, done
-                    f = z.fork()
+                    f = z.fork(j)
                     _events(ctx, f, None, None, None, None)
                     if f.done != j:
                         raise RuntimeError("list scheduler: a fork left jobs undone")
-                    forks[j // J] = (np.array(f.st[:j], dtype=np.int64), np.array(f.e[:j], dtype=np.int64))
+                    forks[j // J] = (np.array(f.st, dtype=np.int64), np.array(f.e, dtype=np.int64))
                 if until is not None and until(snaps):
                     done = n
                     break
@@ -121,11 +123,15 @@ def _events(ctx, z, tr, snaps, until, forks):
             heappush(queues[r], rank[j])
             if busy_until[r] > t:
                 continue
-            todo = (r,)
+            todo = alone[r]
         else:
             done += 1
-            if tr:
-                tr.done(j, j // J if J else 0)
+            if tr:  # (_Track.done, inline)
+                tr.status[j] = 3
+                b = j // J
+                tr.ndone[b] += 1
+                if b == tr.oldest and tr.ndone[b] == J:
+                    tr.advance()
             r0 = res[j]
             todo = None
             off = j - j % JU
@@ -142,7 +148,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                             todo = {r0, ru}
                         else:
                             todo.add(ru)
-            todo = (r0,) if todo is None else sorted(todo)
+            todo = alone[r0] if todo is None else sorted(todo)
         for r in todo:
             q = queues[r]
             if not q or busy_until[r] > t:  # (r0 may have started a job at this instant already)
@@ -177,13 +183,21 @@ def _ready(S, ii, J):
     rank = list(range(n)) if counts else [(b + 1) * n + j for j, b in enumerate(img)]  # (image, job) as one int
     # (a stream's jobs are in image order: the job's id is its rank)
     first = []
-    for j in range(n):
+    for j in (_no_deps(S.deps, ii) if counts else range(n)):
         if not left[j]:
             r = res[j]
             if not queues[r]:
                 first.append(r)
             heappush(queues[r], rank[j])
     return left, queues, first, rank
+
+
+def _no_deps(deps, ii):
+    """The jobs of a stream (`deps`: schedule.ImageDeps) that depend on no job, in order: those of image 0
+    and their copies in every image -- only image 0's input transfer when it is the one and `ii` paces the
+    others' (their release is a dependency: `_ready`)."""
+    z = [j for j, d in enumerate(deps.deps0) if not d]
+    return z if ii and z == [0] else [b * deps.J + j for b in range(deps.B) for j in z]
 
 
 class _Track:
@@ -194,9 +208,8 @@ class _Track:
     def __init__(self, n, J):
         self.status, self.seq_of, self.ndone, self.oldest, self.J = [0] * n, [n] * n, [0] * (n // J), 0, J
 
-    def done(self, j, b):
-        self.status[j] = 3
-        self.ndone[b] += 1
+    def advance(self):
+        """The oldest image not done, from the current one on."""
         while self.oldest < len(self.ndone) and self.ndone[self.oldest] == self.J:
             self.oldest += 1
 

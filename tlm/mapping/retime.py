@@ -54,6 +54,16 @@ class Order:
         self.levels = None  # (`_levels`, for `retime_many`)
 
 
+class RunOf:
+    """What retime.Order reads of a list-scheduled run `S` (its jobs' resources, dependencies, images, and
+    its order, copied), until a schedule of the same jobs asks for the Order (schedule._timed)."""
+    __slots__ = ("res", "deps", "image", "order")
+
+    def __init__(self, S):
+        self.res, self.deps, self.image = S.res, S.deps, S.image
+        self.order = {r: list(js) for r, js in S.order.items()}
+
+
 def _greater(rank, seg) -> np.ndarray:
     """For each position of the resources' orders, the last earlier position of its resource whose job
     has a greater rank (-1: none)."""

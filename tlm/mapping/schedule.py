@@ -13,7 +13,7 @@ from tlm.errors import InputError, Where
 from tlm.mapping.geometry import cdiv, map_layers
 from tlm.config.workload import COMPUTE_TYPES
 from tlm.mapping.policies import MAX_JOBS
-from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, layer_row_cycles, need_rows, place_keys
+from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
 from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, stream_results
@@ -125,7 +125,8 @@ def _structure(wl, asg, N, two, stream, spill_bits):
                                                                                               dtype=np.int64)
         spill = tuple(bool(x) for x in sb.tolist())
     shapes = _shapes(wl.layers)
-    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *place_keys(asg))
+    return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *job_places(asg))
+
 
 
 _SHAPES = {}  # ids of the layers -> (the layers, their _LayerShapes): a sweep's points share their layers
@@ -277,11 +278,12 @@ def _skeleton(key) -> _Skeleton:
         _stream_jobs(sk, jobs, layers, input_shape, on_sorted, dict(replicas), ports)
     else:
         _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports)
-    sk.res, sk.layer, sk.image, sk.row, sk.deps = jobs.res, jobs.layer, jobs.image, jobs.row, jobs.deps
+    sk.res, sk.layer, sk.image, sk.row = jobs.res, jobs.layer, jobs.image, jobs.row
+    sk.deps = list(map(tuple, jobs.deps))  # (tuples, users too: kept skeletons' tuples of ints leave the GC's care)
     uniq = {}
     sk.spec_of = [uniq.setdefault(c, len(uniq)) for c in jobs.spec]  # job -> its cost among the distinct ones
     sk.specs = list(uniq)
-    sk.users = _users(jobs.deps)
+    sk.users = list(map(tuple, _users(jobs.deps)))
     sk.line_buffers = _line_buffer_structure(layers, input_shape, H, sk.needs, sk.index) if stream else None
     return sk
 
@@ -420,19 +422,30 @@ def _timed(S, sk, J, wl=None):
     """S timed as listsched._time would (no pacing): as `pretime` timed it with other points of its
     structure (then the line buffers it computed for workload `wl` are returned, else None), else re-timed
     in the order of the skeleton's last list-scheduled run of as many jobs if the list scheduler would choose
-    that order again (tlm/mapping/retime.py), else list-scheduled and its order kept."""
+    that order again (tlm/mapping/retime.py), else list-scheduled and its run kept (retime.RunOf: made an
+    Order, which costs a few list schedules, when the next schedule of as many jobs asks, `_kept_order`)."""
     if _PRETIMED:
         got = _pretimed(S, sk)
         if got is not None:
             return got[1] if got[0] is wl else None
     kept = sk.kept_order
-    if kept is not None and kept[0] == len(S.res) and retime.retime(S, kept[1]):
-        return
+    if kept is not None and kept[0] == len(S.res):
+        kept = _kept_order(sk)
+        if retime.retime(S, kept[1]):
+            return
     _time(S, sk.users, 0, J)
     if not S.res:
         return
     if kept is None or kept[0] != len(S.res) or kept[1].order != S.order:
-        sk.kept_order = (len(S.res), retime.Order(S))
+        sk.kept_order = (len(S.res), retime.RunOf(S))
+
+
+def _kept_order(sk):
+    """The skeleton's kept (jobs, retime.Order), the Order made now from a run kept (retime.RunOf); or None."""
+    kept = sk.kept_order
+    if kept is not None and isinstance(kept[1], retime.RunOf):
+        kept = sk.kept_order = (kept[0], retime.Order(kept[1]))
+    return kept
 
 
 # ---- the points of one structure timed at once (a sweep's points that differ in timing only) ---------------
@@ -463,7 +476,7 @@ def pretime(sk, costs, wl) -> int:
         S = Schedule(names=sk.names, res=sk.res, cost=list(todo[0]), layer=sk.layer, image=[0] * J, row=sk.row,
                      deps=ImageDeps(sk.deps, 1))
         _timed(S, sk, J)
-    ref = sk.kept_order[1]
+    ref = _kept_order(sk)[1]
     start, end, ok = retime.retime_many(ref, np.array(todo, dtype=np.int64).T)
     got = np.flatnonzero(ok)
     lbs = image_line_buffers(wl, sk, end.T[got]).tolist() if len(got) else []

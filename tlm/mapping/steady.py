@@ -112,8 +112,9 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P.ii, P.w, P.m, P.k, P.runs = max(int(per.max(initial=0)), 1), None, None, None, {}
     P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
     for _ in range(II_TRIES):
+        forks = {}  # (a longer run keeps the shorter one's forks: the same run up to its last release)
         for w in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
-            rep, forks = _Repeat(), {}
+            rep = _Repeat()
             S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
             if rep.found is not None:
                 P.w, (P.m, P.k) = w, rep.found
@@ -192,7 +193,7 @@ def _probe_parts(P):
     w = P.w
     J = len(S0.res) // w
     T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
-                            row=S0.row[:J], deps=S0.deps[:J], order={}, seq=None)
+                            row=S0.row[:J], deps=list(S0.deps.deps0), order={}, seq=None)
     (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[P.m - 1], snaps[P.m + P.k - 1]
     assert (b0, b1) == (P.m, P.m + P.k)
     img, loc = np.divmod(np.arange(w * J), J)
