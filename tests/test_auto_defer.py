@@ -17,14 +17,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from test_auto_cost import _exhaustive, _job, _rows
+from test_auto_cost import _job, _rows_are_the_exhaustive_best
 from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
 from tlm.engines import analytic
 from tlm.mapping import batching, mapper
-from tlm.services import sweep
 from tlm.services.bench import cold
-from tlm.services.sweep.evaluate import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -128,12 +126,5 @@ def test_sweep_rows_are_each_points_own_run(imagine, resnet8, tmp_path):
     would differ.  8-bit ResNet-8 on 1 macro (sequential alone) and 4 (a stream wins); batches 2 (no spill),
     7 and 11 (the sequential batch spills: the rule left for later, run where sequential is alone)."""
     job = _job(imagine, resnet8, ["macro.count=1,4", "workload.precision=8", "workload.batch=2,7,11"])
-    cold()
-    rows = _rows(sweep.run_sweep(job, tmp_path / "a.csv")[0])
-    builder = sweep.PointBuilder(job)
-    won = set()
-    for i, r in enumerate(rows):
-        best, cells = _exhaustive(*builder.build(i))
-        assert [r[c] for c in RESULT_COLUMNS] == cells, job.label(i)
-        won.add(best)
+    won = _rows_are_the_exhaustive_best(job, tmp_path)
     assert "sequential" in won and won & set(mapper.STREAM), won
