@@ -43,8 +43,8 @@ CONSTANTS = (
              "154 lengths of the 22nm 6T; Jia JSSC 2020 Fig. 11 (via CiMLoop) 0.497 mm2 over 256 ADCs, "
              "1,941 um2 each, under 3 physical columns of 1.98 um: 326 um, 452 lengths at 65nm (both with "
              "their CDAC) [derived]; image-sensor column SAR ADCs: Shin et al., IEEE TED 2012, 10b, 9 x 425 um "
-             "at 0.13 um (6T ~2 um2: ~300 lengths) [src]; Kim et al., IEEE TED 2016, 12b SAR/single-slope, "
-             "2.24 x 998 um at 90nm (6T ~1 um2: ~1,000 lengths) [src]"),
+             "at 0.13 um (6T ~2 um2: ~300 lengths) [memory]; Kim et al., IEEE TED 2016, 12b SAR/single-slope, "
+             "2.24 x 998 um at 90nm (6T ~1 um2: ~1,000 lengths) [memory]"),
     Constant("cell_area_factor", 1.0, 2.5, "",
              "a compute cell's transistor area over the node's 6T cell x transistors / 6",
              "8T + MOM cell 1.8x a 6T (Valavi JSSC 2019) [src]; 8T1C 1.41x [src]; 8T 1.3-1.5x [estimate]"),
