@@ -150,3 +150,19 @@ def test_pretimed_schedules_are_read_by_their_own_cycles_and_workload(arch, resn
                 read += 1
     assert read >= 3
     schedule.clear_pretimed()
+
+
+def test_a_recording_architecture_makes_its_own_mapping(arch, resnet8):
+    """The Mapping pretime made (`shared["mapping"]`) is taken by a plan of the plain architecture only: a
+    recording one (tlm/mapping/reuse.recording, a sweep noting which fields its result read) must read the
+    macro's fields through its own map_layers, or the sweep would not know the result depends on them and a
+    point that differs in them would share a stale row."""
+    from tlm.mapping import reuse
+    from tlm.mapping.geometry import map_layers
+    from tlm.mapping.plan import build_plan
+    wl = with_precision(resnet8, 4)
+    kept = map_layers(arch, [l for l in wl.layers if l.is_compute])
+    assert build_plan(arch, wl, policy="sequential", shared={"mapping": kept}).mapping is kept
+    read = set()
+    plan = build_plan(reuse.recording(arch, read), wl, policy="sequential", shared={"mapping": kept})
+    assert plan.mapping is not kept and ("macro", "rows") in read
