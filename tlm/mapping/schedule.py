@@ -128,7 +128,6 @@ def _structure(wl, asg, N, two, stream, spill_bits):
     return (wl.batch, bool(stream), N, bool(two), spill, tuple(wl.input_shape), shapes, *job_places(asg))
 
 
-
 _SHAPES = {}  # ids of the layers -> (the layers, their _LayerShapes): a sweep's points share their layers
 
 
