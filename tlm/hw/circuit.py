@@ -129,10 +129,24 @@ def capacitances(arch, g) -> dict:
 def row_gates(arch) -> float:
     """Switch gates a row (input) line drives per cell: a current-domain cell's read word line gates its one
     read-access transistor (the 8T cell's read port: a word-line transistor in series with one gated by the
-    stored node); a charge-domain cell's input line its two compute switches.  A row's line gates only its
-    own cells, one per logical column, though it runs the whole physical row: in a folded array the `fold`
-    logical rows sharing a physical row each gate a `fold`-th of its cells (capacitances: row)."""
-    return 1.0 if arch.circuit.dp_domain == "current" else 2.0
+    stored node); a charge-domain cell's input line its two compute switches, or, one line of a
+    complementary pair (`input_line_pair`), the one compute transistor it reaches.  A row's line gates only
+    its own cells, one per logical column, though it runs the whole physical row: in a folded array the
+    `fold` logical rows sharing a physical row each gate a `fold`-th of its cells (capacitances: row)."""
+    if arch.circuit.dp_domain == "current":
+        return 1.0
+    return 2.0 / input_line_pair(arch)
+
+
+def input_line_pair(arch) -> int:
+    """Input lines per logical row: 2 for a complementary pair (`circuit.input_pair` 'xnor' or 'and'), else
+    1.  The M-BC (Valavi JSSC 2019, Jia JSSC 2020: 6T + 2 transistors + a capacitor) computes the XNOR of
+    its stored bit W and the input x with its two extra transistors, gated by W and Wb, each passing one
+    line of the pair IA = x / IAb = not x onto its capacitor: a two-transistor multiplexer of x and not x,
+    which needs both on lines.  Each line of a pair reaches one compute transistor per cell (`row_gates`)
+    and has a driver of its own (`input_lines`); which lines switch per DP phase is tlm/hw/macro.py
+    row_switching."""
+    return 2 if arch.circuit.dp_domain == "charge" and arch.circuit.input_pair != "none" else 1
 
 
 def driver_chain_ff(load_ff: float, in_ff: float) -> float:
@@ -322,8 +336,8 @@ def input_lines(arch) -> int:
     In a folded array (`macro.fold`) the `fold` logical rows sharing a physical row are `fold` lines, each
     running the whole physical row and gating its own cells (`row_gates`), as the energy counts them (an
     input driver's event per active logical row, tlm/hw/macro.py): 2304 lines over Jia JSSC 2020's 768
-    physical rows, not 768."""
-    return arch.macro.rows
+    physical rows, not 768; a complementary pair (`input_line_pair`) is two lines per logical row."""
+    return arch.macro.rows * input_line_pair(arch)
 
 
 def chain_area_um2(arch, load_ff) -> float:
