@@ -23,8 +23,9 @@ FO4 and switch resistances follow the node's and device flavour's alpha-power la
   array operation (bits: the row's input precision, or `circuit.input_load_element_bits` per element).
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
-junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches; a
-current-domain read word line one: the 8T read port's access transistor), driven through its buffer chain
+junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches, or one
+per line of a complementary IA / IAb pair, `input_line_pair`; a current-domain read word line one: the 8T
+read port's access transistor), driven through its buffer chain
 (the row's event switches the chain's stage inputs and drain junctions too: `driver_chain_ff`, 5/3 of a
 long chain's load); a comparator firing a StrongARM latch (the
 technology table's, not fitted), and in a SAR or ramp step its logic plus the b register bits it clocks (the
