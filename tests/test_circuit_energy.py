@@ -110,3 +110,8 @@ def test_complementary_input_pair_xnor_and(arch):
     assert circuit.input_lines(xnor) == circuit.input_lines(land) == 2 * 1152 == 2 * circuit.input_lines(arch)
     assert 2 * (circuit.capacitances(xnor, G)["row"] - 256 * PITCH_22 * 0.2) == pytest.approx(
         circuit.capacitances(arch, G)["row"] - 256 * PITCH_22 * 0.2, rel=1e-9)
+    # a pair belongs to bit-serial rows: a multi-level row (its DAC's level) keeps one line, as without it
+    ml = {"macro.input_drive": "multi_level", "macro.input_dac_bits": 4}
+    mp, m1 = (circuit.derive(with_changes(arch, **ml, **x), G) for x in ({"circuit.input_pair": "xnor"}, {}))
+    assert circuit.input_lines(mp) == 1152
+    assert hw_macro.input_driver_energy_pj(mp, 100, 0.3) == hw_macro.input_driver_energy_pj(m1, 100, 0.3)

@@ -64,4 +64,5 @@ class Circuit(Section):
                             "phase one line of the pair rises whatever the input bit, the XNOR of input and "
                             "weight); 'and' (the same pair with IAb held low: IA switches when the input bit "
                             "is 1).  A pair has two line drivers per logical row (tlm/hw/circuit.py "
-                            "input_line_pair)", choices=("none", "xnor", "and"), default="none")
+                            "input_line_pair; bit-serial inputs in the charge domain only, ignored "
+                            "otherwise)", choices=("none", "xnor", "and"), default="none")

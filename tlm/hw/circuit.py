@@ -140,14 +140,15 @@ def row_gates(arch) -> float:
 
 
 def input_line_pair(arch) -> int:
-    """Input lines per logical row: 2 for a complementary pair (`circuit.input_pair` 'xnor' or 'and'), else
-    1.  The M-BC (Valavi JSSC 2019, Jia JSSC 2020: 6T + 2 transistors + a capacitor) computes the XNOR of
+    """Input lines per logical row: 2 for a complementary pair (`circuit.input_pair` 'xnor' or 'and', with
+    bit-serial inputs in the charge domain), else 1.  The M-BC (Valavi JSSC 2019, Jia JSSC 2020: 6T + 2 transistors + a capacitor) computes the XNOR of
     its stored bit W and the input x with its two extra transistors, gated by W and Wb, each passing one
     line of the pair IA = x / IAb = not x onto its capacitor: a two-transistor multiplexer of x and not x,
     which needs both on lines.  Each line of a pair reaches one compute transistor per cell (`row_gates`)
     and has a driver of its own (`input_lines`); which lines switch per DP phase is tlm/hw/macro.py
     row_switching."""
-    return 2 if arch.circuit.dp_domain == "charge" and arch.circuit.input_pair != "none" else 1
+    c = arch.circuit
+    return 2 if c.input_pair != "none" and c.dp_domain == "charge" and arch.macro.input_drive == "bit_serial" else 1
 
 
 def driver_chain_ff(load_ff: float, in_ff: float) -> float:

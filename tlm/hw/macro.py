@@ -65,7 +65,8 @@ def row_switching(arch, input_density):
     multi-level, x `driver_toggles`), or, with a complementary XNOR pair (`circuit.input_pair: xnor`,
     tlm/hw/circuit.py input_line_pair), one line of the pair every phase whatever the bit (IA when the bit
     is 1, IAb when it is 0); an AND pair holds IAb low, so only IA switches, with the bit."""
-    if arch.circuit.dp_domain == "charge" and arch.circuit.input_pair == "xnor":
+    c = arch.circuit
+    if c.input_pair == "xnor" and c.dp_domain == "charge" and arch.macro.input_drive == "bit_serial":
         return 1.0 + 0.0 * input_density
     return input_density * driver_toggles(arch)
 
