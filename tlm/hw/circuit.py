@@ -147,8 +147,8 @@ def input_line_pair(arch) -> int:
     which needs both on lines.  Each line of a pair reaches one compute transistor per cell (`row_gates`)
     and has a driver of its own (`input_lines`); which lines switch per DP phase is tlm/hw/macro.py
     row_switching."""
-    c = arch.circuit
-    return 2 if c.input_pair != "none" and c.dp_domain == "charge" and arch.macro.input_drive == "bit_serial" else 1
+    from tlm.hw.macro import has_input_pair
+    return 2 if has_input_pair(arch) else 1
 
 
 def driver_chain_ff(load_ff: float, in_ff: float) -> float:
