@@ -24,18 +24,37 @@ def pretime_streams(archs, wl, input_density=None) -> int:
     schedule.clear_pretimed()
     if wl.batch != 1 or input_density is not None:
         return 0
-    groups = {}
+    groups, each = {}, []
     for arch in archs:
         try:
-            for sk, cost in _stream_costs(arch, wl):
-                groups.setdefault(id(sk), (sk, []))[1].append(cost)
+            got = _stream_costs(arch, wl)
         except InputError:
             continue  # (its own run says why)
-    return sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+        for _p, sk, cost in got:
+            groups.setdefault(id(sk), (sk, []))[1].append(cost)
+        each.append((arch, got))
+    timed = sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+    if timed:
+        _keep_makespans(each, wl)
+    return timed
+
+
+def _keep_makespans(each, wl) -> None:
+    """Each `auto` point's makespan of each streamed policy timed together, kept where its run reads it
+    (analytic._kept, per batch and image: analytic._pending), so that its run reads the cycles of a policy
+    that loses without building its schedule (schedule.pretimed_makespan: the numbers build_schedule gives)."""
+    for arch, got in each:
+        if arch.mapping.policy != "auto":
+            continue
+        kept = A._kept(lambda a: a, arch, wl)
+        for p, sk, cost in got:
+            ms = schedule.pretimed_makespan(arch, wl, sk, cost)
+            if ms is not None:
+                kept[A.makespan_key(p, wl)] = ms
 
 
 def _stream_costs(arch, wl) -> list:
-    """[(one-image skeleton, its jobs' cycles)] of the streamed policies `arch`'s run evaluates, reached as
+    """[(policy, one-image skeleton, its jobs' cycles)] of the streamed policies `arch`'s run evaluates, reached as
     that run reaches them (tlm/engines/analytic.policy_plans, mapper.resident_schedule): replicate not when
     it is pipelined's run (analytic._as_pipelined)."""
     pol = arch.mapping.policy
@@ -65,5 +84,5 @@ def _stream_costs(arch, wl) -> list:
             continue
         _key1, sk, costs, _rc, _group, over = schedule.one_image(ap, wl, asg[p], ops, m, rc)
         if not over:
-            out.append((sk, schedule.job_costs(sk, costs)))
+            out.append((p, sk, schedule.job_costs(sk, costs)))
     return out
