@@ -297,7 +297,8 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
 
 def _same_places(a, b) -> bool:
     """Do assignments `a` and `b` place every tile alike, with the same copies (`_as_pipelined`)?"""
-    return a is b or (mapper.place_fields(a) == mapper.place_fields(b) and a.replicas == b.replicas)
+    return a is b or (a.replicas == b.replicas and mapper.place_keys(a) == mapper.place_keys(b)
+                      and mapper.place_fields(a) == mapper.place_fields(b))  # (the cheaper tests first)
 
 
 def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
