@@ -1,6 +1,6 @@
 """A sweep's `auto` points run one by one (a grid of structural settings, tlm/engines/registry.run_group)
 read the cycles of a streamed policy from its schedule timed together with the other points of its
-structure (tlm/engines/pretime._keep_makespans, schedule.pretimed_makespan), without building that
+structure (tlm/engines/pretime._keep_makespans, _pretimed_makespan), without building that
 schedule: a policy that loses never gets one (analytic._Pending with no schedule).  Every row is the
 point's own run's.
 
@@ -18,7 +18,7 @@ import pytest
 from helpers import with_changes
 from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
-from tlm.engines import analytic, registry
+from tlm.engines import analytic, pretime, registry
 from tlm.engines.registry import run, run_group
 from tlm.mapping import reuse, schedule
 from tlm.services.bench import cold
@@ -55,13 +55,13 @@ def test_rows_are_each_points_own_run(imagine, resnet8, monkeypatch, changes):
     assert len({r["policy"] for r in want}) == (1 if changes else 2)  # (pipelined at some, replicate at others)
     assert len({r["cycles_per_batch"] for r in want}) == len(want)
     spilled = []
-    real = schedule.pretimed_makespan
+    real = pretime._pretimed_makespan
 
     def spy(a, w, sk, c):
         got = schedule._PRETIMED.get((id(sk), tuple(c)))
         spilled.append(got is not None and got[4][1] > a.sram.capacity_bits)
         return real(a, w, sk, c)
-    monkeypatch.setattr(schedule, "pretimed_makespan", spy)
+    monkeypatch.setattr(pretime, "_pretimed_makespan", spy)
     monkeypatch.setattr(reuse, "GIVE_UP", 0)  # (plans built plainly, as a sweep's once its plans never repeat)
     cold()
     got = run_group(archs, wl, state={"alone": registry.GIVE_UP}, brief=True)

@@ -16,7 +16,7 @@ from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
-from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, stream_results, stream_spill
+from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
     _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _ROWS, _SPILL, _spec_arrays, _spec_index, job_costs, spec_costs)
@@ -500,17 +500,6 @@ def _pretimed(S, sk):
     S.start, S.end = got[2].copy(), got[3].copy()
     S.order = retime.ordered(got[1], S.start)
     return got[4]
-
-
-def pretimed_makespan(arch, wl, sk, cost):
-    """The makespan `build_schedule` gives one image of workload `wl` on `arch` whose one-image skeleton is
-    `sk` and jobs' cycles `cost`, read off `pretime`'s run of them (its ends and the line buffers it computed
-    for `wl`: S.end.max() + the spill, linebuf.stream_results), without the schedule; None when `pretime`
-    did not time them for `wl` (tlm/engines/pretime.py: auto's cycles of a streamed policy that loses)."""
-    got = _PRETIMED.get((id(sk), tuple(cost)))
-    if got is None or got[0] is not sk or got[4][0] is not wl:
-        return None
-    return (int(got[3].max()) if len(got[3]) else 0) + stream_spill(arch, got[4][1])[1]
 
 
 def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
