@@ -208,7 +208,7 @@ def test_a_longer_probe_keeps_the_shorter_ones_forks(root, monkeypatch):
     for b in range(2, P.m + P.k + 1):
         S = schedule.build_schedule(arch, dataclasses.replace(w0, batch=b), asg, ops, stream=True, m=m, rc=rc,
                                     group=group, ii=P.ii)
-        st, en = P.forks[b]
+        st, en = steady._fork(P, b)
         assert np.array_equal(st, S.start) and np.array_equal(en, S.end), b
 
 
