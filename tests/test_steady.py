@@ -212,6 +212,30 @@ def test_a_longer_probe_keeps_the_shorter_ones_forks(root, monkeypatch):
         assert np.array_equal(st, S.start) and np.array_equal(en, S.end), b
 
 
+def test_a_fork_holds_the_jobs_it_started_and_the_probe_the_images_released(root, monkeypatch):
+    """The probe run of test_a_longer_probe_keeps_the_shorter_ones_forks stops at image m + k's release:
+    its arrays hold the jobs of images 0 .. m + k - 1 only (later images were never released), not the
+    32 images' it was set up for; and each fork b holds only the jobs it started itself -- those of images
+    < b the probe had not started at image b's release (every other job keeps the probe's times, which
+    steady._fork lays out: checked against whole runs there)."""
+    from tlm.config.overrides import with_precision
+    from tlm.mapping import steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(steady, "PROBES", (8, 32))
+    wl = with_precision(load_workload(root / "workloads" / "resnet8.yaml"), 1, 1, 1, batch=2)
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 3}), "pipelined")
+    analytic(a, wl)
+    (P,) = steady._CACHE.values()
+    S0, snaps = P.runs[P.w]
+    J = len(P.sk1.res)
+    assert len(S0.start) == len(S0.end) == len(S0.seq) == (P.m + P.k) * J < P.w * J
+    for b in range(2, P.m + P.k + 1):
+        jobs, st, en = P.forks[b]
+        seq_b = snaps[b - 1][2]  # (jobs started before image b's release)
+        assert len(jobs) == np.count_nonzero(S0.seq[:b * J] >= seq_b) < b * J, b
+        assert (S0.seq[jobs] >= seq_b).all() and (jobs < b * J).all(), b
+
+
 def test_a_streams_ready_jobs_at_the_start():
     """listsched._ready of a paced stream (3 jobs an image: the input transfer, a job after it, a job that
     depends on nothing; 3 images): ready at time 0 are image 0's input and every image's job that depends
