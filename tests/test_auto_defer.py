@@ -4,6 +4,8 @@ sequential cycles (analytic._sequential_floor); the choice and the chosen Result
 
 Which test fails when a mechanism is removed:
 - the deferral (the rule run at every spilling batch): test_a_losing_sequential_skips_its_batching_rule;
+- a sequential plan that needs no rule counted where it cannot win (analytic.UNCOUNTED_SEQUENTIAL):
+  test_a_losing_sequential_that_needs_no_rule_is_not_counted;
 - a floor that is not a lower bound (e.g. the spills counted in, or a layer at its larger mode):
   test_floor_is_below_the_sequential_cycles;
 - `_settle` not counting the sequential entry where its floor may be the fewest (or may tie):
@@ -84,6 +86,29 @@ def test_a_losing_sequential_skips_its_batching_rule(imagine, resnet8, monkeypat
         best_full, full, _note, _plan = analytic.choose_policy(a, w, steady=True)
         assert best_full == best and calls == [b]
         _same(res, full)
+
+
+def test_a_losing_sequential_that_needs_no_rule_is_not_counted(imagine, resnet8, monkeypatch):
+    """Batches 1 and 2 of 8-bit ResNet-8 fit the SRAM (no batching rule), on 4 macros a streamed policy wins
+    by far: the brief choice leaves the sequential entry uncounted (analytic.UNCOUNTED_SEQUENTIAL: its floor
+    above the winner's cycles), where the full choice counts it; the Results are the same.  With the switch
+    off the sequential plan is counted at once."""
+    counted = []
+    real = analytic.counts
+    monkeypatch.setattr(analytic, "counts", lambda ap, wl, plan: counted.append(plan.policy) or real(ap, wl, plan))
+    for b in (1, 2):
+        a, w = _point(imagine, resnet8, 4, 8, b)
+        for on in (True, False):
+            monkeypatch.setattr(analytic, "UNCOUNTED_SEQUENTIAL", on)
+            cold()
+            counted.clear()
+            best, res, _note, _plan = analytic.choose_policy(a, w, steady=True, brief=True)
+            assert best in mapper.STREAM and best in counted
+            assert ("sequential" in counted) is not on, (b, on, counted)
+            cold()
+            best_full, full, _note, _plan = analytic.choose_policy(a, w, steady=True)
+            assert best_full == best
+            _same(res, full)
 
 
 def test_settle_counts_where_the_floor_may_win(imagine, resnet8):
