@@ -276,3 +276,19 @@ def test_copies_stacked_on_one_macro_run_as_one(root, monkeypatch, macros):
     monkeypatch.setattr(schedule, "job_places", assign.place_keys)  # (schedule._structure's)
     for x, y in zip(got, results()):
         _same(x, y)
+
+
+def test_batches_of_a_stream_share_one_copys_sums(root, monkeypatch):
+    """mapper.apply sums a steady-state schedule's jobs per (row, resource) once per job list: every job of
+    it stands for the batch's B jobs, so batches 5, 9 and 13 of one stream take one copy's sums times B (one
+    `_int_sums` for the three); their Results are the full job list's (test_steady_state_is_the_full_schedule
+    runs its batches one after the other through the same kept sums)."""
+    from tlm.mapping import mapper, steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(mapper, "_SUMS", {})
+    calls, real = [], mapper._int_sums
+    monkeypatch.setattr(mapper, "_int_sums", lambda *x: calls.append(len(x[1])) or real(*x))
+    wl = load_workload(root / "workloads" / "mnist_cnn.yaml")
+    a = with_policy(load_arch(root / "configs" / "imagine_4macro.yaml"), "replicate")
+    cycles = [analytic(a, dataclasses.replace(wl, batch=B)).cycles for B in (5, 9, 13)]
+    assert len(calls) == 1 and cycles[0] < cycles[1] < cycles[2]

@@ -241,6 +241,7 @@ def clear_kept() -> None:
     with _KEPT_LOCK:
         _KEPT.clear()
     mapper.clear_kept()
+    mapper.clear_sums()
 
 
 def _kept(rec, arch, wl) -> dict:
