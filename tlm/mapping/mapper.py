@@ -160,6 +160,32 @@ def _placed_layers(asg):
     return {i: dict(d) for i, d in got[0].items()}, got[1]
 
 
+def round0(asg, tiles, comp_idx) -> list:
+    """Per compute layer (`tiles` of each, their rows `comp_idx`), (the macro of each tile's copy 0 under
+    resident assignment `asg` (0 if none), zeros): the round-0 assignment of its plans (plan.Plan
+    _all_in_round0), the same for every plan of it (the batches of a sweep), so kept on it as
+    `_placed_layers` is; the arrays are read-only (a plan that changes a layer's assignment sets new ones:
+    Plan.set_assignment)."""
+    key = (tuple(np.asarray(tiles).tolist()), tuple(np.asarray(comp_idx).tolist()))
+    got = asg.__dict__.get("_round0")
+    if got is None or got[0] != key:
+        copy0 = {}  # layer -> [(tile, macro)] of replica 0
+        for p in asg.places:
+            if p.replica == 0:
+                copy0.setdefault(p.layer, []).append((p.tile, p.macro))
+        out = []
+        for T, i in zip(*key):
+            tm = [0] * T
+            for t, mac in copy0.get(i, ()):
+                tm[t] = mac
+            pair = (np.array(tm, dtype=np.int64), np.zeros(T, dtype=np.int64))
+            for a in pair:
+                a.flags.writeable = False
+            out.append(pair)
+        got = asg.__dict__["_round0"] = (key, out)
+    return got[1]
+
+
 def clock_shares(cycles, makespan):
     """The always-on clock and leakage run for the whole makespan: split it over the rows (layers +
     image I/O) in proportion to their work, exactly (the remainder goes to the image I/O row)."""
