@@ -128,12 +128,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                 snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
                 if forks is not None and j // J >= 2 and j // J not in forks:  # (kept: the same run to here)
                     z.seq, z.done = seq, done
-                    f = z.fork()
-                    _events(ctx, f, None, None, None, None)
-                    if f.done != j:
-                        raise RuntimeError("list scheduler: a fork left jobs undone")
-                    forks[j // J] = tuple(np.fromiter(x, dtype=np.int64, count=len(f.st))
-                                          for x in (f.st.keys(), f.st.values(), f.e.values()))
+                    forks[j // J] = _forked(ctx, z, j)
                 if until is not None and until(snaps):
                     done, z.upto = n, j
                     break
@@ -188,6 +183,16 @@ def _events(ctx, z, tr, snaps, until, forks):
             runs[r].append(k)
             heappush(events, e[k] * M + k)
     z.seq, z.done = seq, done
+
+
+def _forked(ctx, z, j):
+    """The run of state `z` without the release of job j (`_time` `forks`): the jobs it starts, their starts
+    and ends (`_Run.fork`; every job before j is done at its end, no later one runs)."""
+    f = z.fork()
+    _events(ctx, f, None, None, None, None)
+    if f.done != j:
+        raise RuntimeError("list scheduler: a fork left jobs undone")
+    return tuple(np.fromiter(x, dtype=np.int64, count=len(f.st)) for x in (f.st.keys(), f.st.values(), f.e.values()))
 
 
 def _ready(S, ii, J):
