@@ -5,7 +5,8 @@ sequential cycles (analytic._sequential_floor); the choice and the chosen Result
 Which test fails when a mechanism is removed:
 - the deferral (the rule run at every spilling batch): test_a_losing_sequential_skips_its_batching_rule;
 - a sequential plan that needs no rule counted where it cannot win (analytic.UNCOUNTED_SEQUENTIAL):
-  test_a_losing_sequential_that_needs_no_rule_is_not_counted;
+  test_a_losing_sequential_that_needs_no_rule_is_not_counted; and where it is alone (no resident policy
+  fits) counted at once, its floor not computed: test_a_sequential_plan_alone_is_counted_at_once;
 - a floor that is not a lower bound (e.g. the spills counted in, or a layer at its larger mode):
   test_floor_is_below_the_sequential_cycles;
 - `_settle` not counting the sequential entry where its floor may be the fewest (or may tie):
@@ -109,6 +110,18 @@ def test_a_losing_sequential_that_needs_no_rule_is_not_counted(imagine, resnet8,
             best_full, full, _note, _plan = analytic.choose_policy(a, w, steady=True)
             assert best_full == best
             _same(res, full)
+
+
+def test_a_sequential_plan_alone_is_counted_at_once(imagine, resnet8):
+    """On one macro 8-bit ResNet-8 cannot stay resident (every resident policy is skipped): the sequential
+    plan at batch 1 (no rule) is counted at once, with no floor to compute first; on 4 macros it is left
+    behind its floor (test above)."""
+    for n, alone in ((1, True), (4, False)):
+        a, w = _point(imagine, resnet8, n, 8, 1)
+        cold()
+        plans, _ = analytic.policy_plans(a, w, steady=True, lazy=True)
+        assert isinstance(plans["sequential"][1], analytic._Deferred) is not alone, n
+        assert (list(plans) == ["sequential"]) is alone, n
 
 
 def test_settle_counts_where_the_floor_may_win(imagine, resnet8):

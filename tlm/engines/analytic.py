@@ -87,7 +87,8 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
             continue
-        if plan.deferred or (defer and UNCOUNTED_SEQUENTIAL and p == "sequential" and plan.mapping is not None):
+        if plan.deferred or (defer and UNCOUNTED_SEQUENTIAL and p == "sequential" and plan.mapping is not None
+                             and plan.mapping_desc["macros_for_residency"] <= arch.macro.count):
             plans[p] = (ap, _Deferred(plan, _sequential_floor(ap, plan)), None, None, None)
             continue
         plans[p] = (ap, plan, None, None, None) if lazy and p in mapper.STREAM else (
@@ -160,7 +161,7 @@ def _settle(wl, plans) -> None:
 
 
 UNCOUNTED_SEQUENTIAL = True  # False: a sequential plan that needs no batching rule is counted at once (`_Deferred`;
-# the same choice and rows, tested)
+# the same choice and rows, tested); it is anyway where no resident policy can fit (it is alone: counted)
 BOUND_GIVE_UP = 16  # bounds of one kind that a sweep asked without one skip: asked only every BOUND_PROBE-th
 BOUND_PROBE = 16  # time after that, in that sweep (a bound that skips again is asked every time again)
 
