@@ -114,14 +114,18 @@ def test_a_losing_sequential_that_needs_no_rule_is_not_counted(imagine, resnet8,
 
 def test_a_sequential_plan_alone_is_counted_at_once(imagine, resnet8):
     """On one macro 8-bit ResNet-8 cannot stay resident (every resident policy is skipped): the sequential
-    plan at batch 1 (no rule) is counted at once, with no floor to compute first; on 4 macros it is left
-    behind its floor (test above)."""
-    for n, alone in ((1, True), (4, False)):
-        a, w = _point(imagine, resnet8, n, 8, 1)
+    plan, at batch 1 (no rule) and at batch 25 (the whole batch spills: the rule run), is counted at once,
+    with no floor to compute first; on 4 macros it is left behind its floor (tests above)."""
+    for n, b, alone in ((1, 1, True), (1, 25, True), (4, 1, False), (4, 25, False)):
+        a, w = _point(imagine, resnet8, n, 8, b)
         cold()
         plans, _ = analytic.policy_plans(a, w, steady=True, lazy=True)
-        assert isinstance(plans["sequential"][1], analytic._Deferred) is not alone, n
-        assert (list(plans) == ["sequential"]) is alone, n
+        assert isinstance(plans["sequential"][1], analytic._Deferred) is not alone, (n, b)
+        assert (list(plans) == ["sequential"]) is alone, (n, b)
+        if alone:  # (the rule run: the plan is the full choice's)
+            cold()
+            _same(analytic.choose_policy(a, w, steady=True, brief=True)[1],
+                  analytic.choose_policy(a, w, steady=True)[1])
 
 
 def test_settle_counts_where_the_floor_may_win(imagine, resnet8):

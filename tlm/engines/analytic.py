@@ -87,14 +87,25 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
             continue
-        if plan.deferred or (defer and UNCOUNTED_SEQUENTIAL and p == "sequential" and plan.mapping is not None
-                             and plan.mapping_desc["macros_for_residency"] <= arch.macro.count):
+        if _uncounted(plan, p, defer, arch):
             plans[p] = (ap, _Deferred(plan, _sequential_floor(ap, plan)), None, None, None)
             continue
         plans[p] = (ap, plan, None, None, None) if lazy and p in mapper.STREAM else (
-            ap, plan, *counts(rec(ap), wl, plan))
+            ap, plan.finish(), *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
+
+
+def _uncounted(plan, p, defer, arch) -> bool:
+    """Is policy `p`'s plan left uncounted behind its floor (`_Deferred`)?  The sequential plan whose
+    batching rule is left for later (Plan.finish), or with UNCOUNTED_SEQUENTIAL any sequential plan of a
+    lazy `policy_plans` (`defer`) -- unless no resident policy can fit (the weights need more macros than
+    there are): it is alone then, and counted at once (`_settle` would), its floor not computed."""
+    if p != "sequential" or plan.mapping is None:
+        return False
+    if plan.mapping_desc["macros_for_residency"] > arch.macro.count:
+        return False
+    return plan.deferred or (defer and UNCOUNTED_SEQUENTIAL)
 
 
 class _Pending:
