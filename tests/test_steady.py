@@ -217,15 +217,20 @@ def test_a_fork_holds_the_jobs_it_started_and_the_probe_the_images_released(root
     its arrays hold the jobs of images 0 .. m + k - 1 only (later images were never released), not the
     32 images' it was set up for; and each fork b holds only the jobs it started itself -- those of images
     < b the probe had not started at image b's release (every other job keeps the probe's times, which
-    steady._fork lays out: checked against whole runs there)."""
+    steady._fork lays out: checked against whole runs there), run by the forks' own loop (listsched._drain,
+    no release, no probe state)."""
     from tlm.config.overrides import with_precision
     from tlm.mapping import steady
     monkeypatch.setattr(steady, "_CACHE", {})
     monkeypatch.setattr(steady, "PROBES", (8, 32))
+    from tlm.mapping import listsched
+    loops, real = [], listsched._events
+    monkeypatch.setattr(listsched, "_events", lambda *x: loops.append(x[2] is not None) or real(*x))
     wl = with_precision(load_workload(root / "workloads" / "resnet8.yaml"), 1, 1, 1, batch=2)
     a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 3}), "pipelined")
     analytic(a, wl)
     (P,) = steady._CACHE.values()
+    assert loops == [True, True]  # (the two probe runs; their forks run in listsched._drain)
     S0, snaps = P.runs[P.w]
     J = len(P.sk1.res)
     assert len(S0.start) == len(S0.end) == len(S0.seq) == (P.m + P.k) * J < P.w * J

@@ -189,10 +189,54 @@ def _forked(ctx, z, j):
     """The run of state `z` without the release of job j (`_time` `forks`): the jobs it starts, their starts
     and ends (`_Run.fork`; every job before j is done at its end, no later one runs)."""
     f = z.fork()
-    _events(ctx, f, None, None, None, None)
+    _drain(ctx, f)
     if f.done != j:
         raise RuntimeError("list scheduler: a fork left jobs undone")
     return tuple(np.fromiter(x, dtype=np.int64, count=len(f.st)) for x in (f.st.keys(), f.st.values(), f.e.values()))
+
+
+def _drain(ctx, z) -> None:
+    """`_events` over a fork's state `z` (`_forked`): the same completions and starts, without what a fork
+    never has -- a release (image b's is the one left out; every earlier image's input transfer has started,
+    the inputs starting in image order, so no later release is pushed), the probe's state, the start
+    order (`runs`) and count (`seq`)."""
+    from heapq import heappop, heappush
+    S, users, rank, _ii, _J, M, alone = ctx
+    n = len(S.res)
+    res, cost = S.res, S.cost
+    left, queues, busy_until, events, st, e = z.left, z.queues, z.busy, z.events, z.st, z.e
+    done = z.done
+    JU = len(users) or 1
+    while events:
+        j = heappop(events)
+        t = j // M
+        j -= t * M
+        if j >= n:
+            raise RuntimeError("list scheduler: a release in a fork")
+        done += 1
+        r0 = res[j]
+        todo = None
+        off = j - j % JU
+        for u in users[j - off]:
+            u += off
+            left[u] -= 1
+            if not left[u]:
+                ru = res[u]
+                heappush(queues[ru], rank[u])
+                if ru != r0 and busy_until[ru] <= t:
+                    if todo is None:
+                        todo = {r0, ru}
+                    else:
+                        todo.add(ru)
+        for r in (alone[r0] if todo is None else sorted(todo)):
+            q = queues[r]
+            if not q or busy_until[r] > t:
+                continue
+            k = heappop(q) % n
+            st[k] = t
+            e[k] = busy_until[r] = t + cost[k]
+            heappush(events, e[k] * M + k)
+    z.done = done
 
 
 def _ready(S, ii, J):
