@@ -85,3 +85,33 @@ def test_a_folded_row_gates_only_its_own_cells(arch):
         geo = circuit.geometry(a, G)
         gates = a.macro.rows * (circuit.capacitances(a, G)["row"] - geo["cols"] * geo["pitch_um"] * 0.2)
         assert gates == pytest.approx(1152 * 256 * 2 * GATE_22, rel=1e-9)
+
+
+def test_complementary_input_pair_xnor_and(arch):
+    """A complementary input pair (`circuit.input_pair`, the M-BC's IA / IAb): each of the two lines of a
+    logical row reaches one of the cell's two compute transistors, so IMAGINE's row (22nm, 256 cells) is two
+    lines of 256 x (0.2108 + 0.0624) = 69.94 fF each, not one of 85.92 fF.  Each line's chain: n =
+    log4(69.94 / 0.0624) = 5.065 stages, inputs 69.94 / 3 x (1 - 4^-n) = 23.29 fF with as much junction: 69.94 +
+    2 x 23.29 = 116.53 fF per line event.  XNOR: one line of the pair rises every DP phase whatever the bit:
+    100 row-phases x 116.53 fF x 0.6^2 = 4.195 pJ at any input density; the single line at density 0.5 switches
+    100 x 0.5 x 143.16 fF: 2.577 pJ; an AND pair (IAb held low) 100 x 0.5 x 116.53 fF: 2.098 pJ.  Two drivers
+    per logical row: 2 x 1152 input lines, and over both lines the gates are every cell's two switches once."""
+    xnor = with_changes(arch, **{"circuit.input_pair": "xnor"})
+    land = with_changes(arch, **{"circuit.input_pair": "and"})
+    line = 256 * (PITCH_22 * 0.2 + GATE_22)
+    assert circuit.capacitances(xnor, G)["row"] == pytest.approx(line, rel=1e-9)
+    assert line == pytest.approx(69.94, rel=1e-4)
+    ax, aa, a1 = (circuit.derive(a, G) for a in (xnor, land, arch))
+    assert ax.macro.c_row_driver_ff == pytest.approx(116.53, rel=1e-4)
+    for d in (0.1, 0.5, 0.9):
+        assert hw_macro.input_driver_energy_pj(ax, 100, d) == pytest.approx(100 * 116.53 * 0.36 / 1e3, rel=1e-4)
+    assert hw_macro.input_driver_energy_pj(a1, 100, 0.5) == pytest.approx(100 * 0.5 * 143.16 * 0.36 / 1e3, rel=1e-4)
+    assert hw_macro.input_driver_energy_pj(aa, 100, 0.5) == pytest.approx(100 * 0.5 * 116.53 * 0.36 / 1e3, rel=1e-4)
+    assert circuit.input_lines(xnor) == circuit.input_lines(land) == 2 * 1152 == 2 * circuit.input_lines(arch)
+    assert 2 * (circuit.capacitances(xnor, G)["row"] - 256 * PITCH_22 * 0.2) == pytest.approx(
+        circuit.capacitances(arch, G)["row"] - 256 * PITCH_22 * 0.2, rel=1e-9)
+    # a pair belongs to bit-serial rows: a multi-level row (its DAC's level) keeps one line, as without it
+    ml = {"macro.input_drive": "multi_level", "macro.input_dac_bits": 4}
+    mp, m1 = (circuit.derive(with_changes(arch, **ml, **x), G) for x in ({"circuit.input_pair": "xnor"}, {}))
+    assert circuit.input_lines(mp) == 1152
+    assert hw_macro.input_driver_energy_pj(mp, 100, 0.3) == hw_macro.input_driver_energy_pj(m1, 100, 0.3)

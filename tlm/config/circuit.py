@@ -61,3 +61,12 @@ class Circuit(Section):
                                          "precision (a 1b and a 5b vector load alike; an element never takes fewer "
                                          "bits than its precision)", lo=0, hi=64,
                                          default=0, why_hi="a 64-b word per element")
+    input_pair: str = param("a charge-domain row's input lines: 'none' (one input line per logical row, "
+                            "gating the cell's two compute switches, switching when its input bit is 1); "
+                            "'xnor' (a complementary pair IA / IAb per logical row, each line reaching one of "
+                            "the cell's two compute transistors, which the stored bit selects: every DP "
+                            "phase one line of the pair rises whatever the input bit, the XNOR of input and "
+                            "weight); 'and' (the same pair with IAb held low: IA switches when the input bit "
+                            "is 1).  A pair has two line drivers per logical row (tlm/hw/circuit.py "
+                            "input_line_pair; bit-serial inputs in the charge domain only, ignored "
+                            "otherwise)", choices=("none", "xnor", "and"), default="none")

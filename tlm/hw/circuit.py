@@ -23,8 +23,9 @@ FO4 and switch resistances follow the node's and device flavour's alpha-power la
   array operation (bits: the row's input precision, or `circuit.input_load_element_bits` per element).
 Energy (C x V^2 per event, tlm/hw): a cell switches its unit capacitors (1 binary, 3 C-2C) x (1 +
 `cap_parasitic`) (charge) or its share of the read bit line (current); a column line its wire and the cells'
-junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches; a
-current-domain read word line one: the 8T read port's access transistor), driven through its buffer chain
+junctions; a row line its wire and two switch gates per cell (a charge-domain cell's compute switches, or one
+per line of a complementary IA / IAb pair, `input_line_pair`; a current-domain read word line one: the 8T
+read port's access transistor), driven through its buffer chain
 (the row's event switches the chain's stage inputs and drain junctions too: `driver_chain_ff`, 5/3 of a
 long chain's load); a comparator firing a StrongARM latch (the
 technology table's, not fitted), and in a SAR or ramp step its logic plus the b register bits it clocks (the
@@ -142,10 +143,25 @@ def capacitances(arch, g) -> dict:
 def row_gates(arch) -> float:
     """Switch gates a row (input) line drives per cell: a current-domain cell's read word line gates its one
     read-access transistor (the 8T cell's read port: a word-line transistor in series with one gated by the
-    stored node); a charge-domain cell's input line its two compute switches.  A row's line gates only its
-    own cells, one per logical column, though it runs the whole physical row: in a folded array the `fold`
-    logical rows sharing a physical row each gate a `fold`-th of its cells (capacitances: row)."""
-    return 1.0 if arch.circuit.dp_domain == "current" else 2.0
+    stored node); a charge-domain cell's input line its two compute switches, or, one line of a
+    complementary pair (`input_line_pair`), the one compute transistor it reaches.  A row's line gates only
+    its own cells, one per logical column, though it runs the whole physical row: in a folded array the
+    `fold` logical rows sharing a physical row each gate a `fold`-th of its cells (capacitances: row)."""
+    if arch.circuit.dp_domain == "current":
+        return 1.0
+    return 2.0 / input_line_pair(arch)
+
+
+def input_line_pair(arch) -> int:
+    """Input lines per logical row: 2 for a complementary pair (`circuit.input_pair` 'xnor' or 'and', with
+    bit-serial inputs in the charge domain), else 1.  The M-BC (Valavi JSSC 2019, Jia JSSC 2020: 6T + 2 transistors + a capacitor) computes the XNOR of
+    its stored bit W and the input x with its two extra transistors, gated by W and Wb, each passing one
+    line of the pair IA = x / IAb = not x onto its capacitor: a two-transistor multiplexer of x and not x,
+    which needs both on lines.  Each line of a pair reaches one compute transistor per cell (`row_gates`)
+    and has a driver of its own (`input_lines`); which lines switch per DP phase is tlm/hw/macro.py
+    row_switching."""
+    from tlm.hw.macro import has_input_pair
+    return 2 if has_input_pair(arch) else 1
 
 
 def driver_chain_ff(load_ff: float, in_ff: float) -> float:
@@ -335,8 +351,8 @@ def input_lines(arch) -> int:
     In a folded array (`macro.fold`) the `fold` logical rows sharing a physical row are `fold` lines, each
     running the whole physical row and gating its own cells (`row_gates`), as the energy counts them (an
     input driver's event per active logical row, tlm/hw/macro.py): 2304 lines over Jia JSSC 2020's 768
-    physical rows, not 768."""
-    return arch.macro.rows
+    physical rows, not 768; a complementary pair (`input_line_pair`) is two lines per logical row."""
+    return arch.macro.rows * input_line_pair(arch)
 
 
 def chain_area_um2(arch, load_ff) -> float:

@@ -60,11 +60,27 @@ def dac_energy_pj(arch, row_cycles):
     return cv2_pj(row_cycles * per_phase_ff, arch.technology.vdd_digital_v)
 
 
+def has_input_pair(arch) -> bool:
+    """Whether a row's input is a complementary line pair (`circuit.input_pair` 'xnor' or 'and'): with
+    bit-serial inputs in the charge domain only (tlm/hw/circuit.py input_line_pair counts its lines)."""
+    c = arch.circuit
+    return c.input_pair != "none" and c.dp_domain == "charge" and arch.macro.input_drive == "bit_serial"
+
+
+def row_switching(arch, input_density):
+    """Line switchings of an active row per DP phase: its line when its input bit is 1 (its mean level when
+    multi-level, x `driver_toggles`), or, with a complementary XNOR pair (`circuit.input_pair: xnor`,
+    tlm/hw/circuit.py input_line_pair), one line of the pair every phase whatever the bit (IA when the bit
+    is 1, IAb when it is 0); an AND pair holds IAb low, so only IA switches, with the bit."""
+    if arch.circuit.input_pair == "xnor" and has_input_pair(arch):
+        return 1.0 + 0.0 * input_density
+    return input_density * driver_toggles(arch)
+
+
 def input_driver_energy_pj(arch, row_cycles, input_density):
     """Input drivers (the `input_drivers` kind; the row DACs are `dac_energy_pj`): an active row's line
-    switches when its input bit is 1 (its mean level when multi-level).  `row_cycles` = active rows x DP
-    phases."""
-    return cv2_pj(row_cycles * input_density * driver_toggles(arch) * arch.macro.c_row_driver_ff,
+    switches per `row_switching`.  `row_cycles` = active rows x DP phases."""
+    return cv2_pj(row_cycles * row_switching(arch, input_density) * arch.macro.c_row_driver_ff,
                   arch.technology.vdd_digital_v)
 
 
