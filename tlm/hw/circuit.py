@@ -14,7 +14,8 @@ FO4 and switch resistances follow the node's and device flavour's alpha-power la
   capacitor along the row: a distributed line stepped at its DAC's end, whose far cells settle to half an LSB
   after (n + ln(4/pi)) of its dominant time constant 4/pi^2 x R_row x C_row (C_row = columns x (pitch of
   wire + the cell as the row sees it: C_cell, or (2/3 + p) units into a C-2C ladder);
-  `distributed_settle_rc`), added to the column's: wide arrays settle slower;
+  `distributed_settle_rc`), added to the column's: wide arrays settle slower; a digital-switch DAC's row
+  charges through one minimum level switch besides (`switch_dac_settle_fs`), its driver one FO4;
 - current-domain DP phase: the same pre-charge settling, then the input pulses of `pulse_fo4` FO4 each: a
   pulse-count input up to 2^k - 1 pulses, each on for one unit and off for one (2 units a pulse), a
   pulse-width input one pulse of up to 2^k - 1 units;
@@ -41,7 +42,8 @@ its capacitor (over it: the larger, at the table's over-cell MOM density; beside
 (a word line per stored weight set of each compute row, and each column) `driver_cells` 6T cells of decoder,
 level shifter and timing, and each logical compute row (`input_lines`: fold of them per physical row) the
 buffer chain that drives its load (logical effort: load/3
-of gate, a minimum inverter `MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's); a
+of gate, a minimum inverter `MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's, a
+digital-switch DAC has 2^k minimum level switches instead, `switch_dac_um2`); a
 comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells, and a SAR or ramp converter
 its strip, the same strip whose gates the energy counts (at least the latch and the register bits).
 Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
@@ -286,7 +288,7 @@ def row_driver_ps(arch, g) -> float:
     """The row driver's delay: a buffer chain tapered by 4 from a minimum gate to the row's load, one FO4
     per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps."""
     t = arch.technology
-    stages = chain_stages(row_load_ff(arch, g), _switch_ff(arch))
+    stages = 1.0 if switch_dac(arch) else chain_stages(row_load_ff(arch, g), _switch_ff(arch))
     return stages * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
 
 
@@ -306,6 +308,7 @@ def settle_ps(arch, g) -> float:
     if arch.macro.input_drive == "multi_level":
         r_row = tech("r_wire_ohm_per_um") * geo["pitch_um"] * geo["cols"]
         t_fs += distributed_settle_rc(n) * r_row * row_load_ff(arch, g)
+        t_fs += switch_dac_settle_fs(arch, g, n)
     return t_fs / 1000.0
 
 
@@ -373,6 +376,39 @@ def row_chain_um2(arch, g) -> float:
     return chain_area_um2(arch, row_load_ff(arch, g))
 
 
+def switch_dac(arch) -> bool:
+    """A multi-level row driven by a digital-switch DAC (`circuit.input_dac: switch`)."""
+    return arch.macro.input_drive == "multi_level" and arch.circuit.input_dac == "switch"
+
+
+def switch_dac_um2(arch) -> float:
+    """One row's digital-switch DAC besides its decoder logic (`phase_bits` flip-flop equivalents), um2:
+    2^k level switches, each a minimum transmission gate (an N and a P switch, about one minimum inverter:
+    `MIN_INVERTER_6T_CELLS` 6T cells), connecting the row to one of the 2^k reference levels whose buffers
+    all rows share.  The row has no buffer chain of its own (`row_chain_um2`); the switches are minimum
+    [assumed], and the row settles through one of them (`switch_dac_settle_fs`)."""
+    return 2 ** phase_bits(arch) * MIN_INVERTER_6T_CELLS * _tech(arch)("sram_6t_um2")
+
+
+def switch_dac_settle_fs(arch, g, n_taus: float) -> float:
+    """The row charged through one minimum level switch (its on-resistance at the digital supply, the
+    shared reference ideal): n time constants of R_switch x the row's load, fs; 0 for any other row."""
+    if not switch_dac(arch):
+        return 0.0
+    t = arch.technology
+    r_sw = tt.r_on_ohm(t.node_nm, t.vdd_digital_v, _tech(arch)("w_min_um"), arch.circuit.devices)
+    return n_taus * r_sw * row_load_ff(arch, g)
+
+
+def row_driver_ff(arch, caps) -> float:
+    """Capacitance one row event switches at its driver, fF: the row line through its buffer chain
+    (`driver_chain_ff`), or for a digital-switch DAC the row line alone (charged from the shared reference
+    through a switch: no chain of its own) and the two level switches' gates the decoder toggles."""
+    if switch_dac(arch):
+        return caps["row"] + 2.0 * _switch_ff(arch)
+    return driver_chain_ff(caps["row"], _switch_ff(arch))
+
+
 def areas(arch, g) -> dict:
     """Areas of the macro's parts: the cell; the periphery (every driven line's decoder, level shifter and
     timing, `driver_cells` 6T cells, plus each digital logical row's driver chain, `input_lines`); a comparator and a
@@ -385,7 +421,8 @@ def areas(arch, g) -> dict:
     dac_row = arch.macro.input_drive == "multi_level"
     lines = driven_lines(arch, g) * g["driver_cells"] * t("sram_6t_um2")
     digital_rows = 0.0 if dac_row else input_lines(arch) * chain
-    dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (chain if dac_row else 0.0)
+    drive = switch_dac_um2(arch) if switch_dac(arch) else chain
+    dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (drive if dac_row else 0.0)
     return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows) / 1e6,
             "comparator_um2": comparator_um2(arch, g, logic), "logic_um2": logic,
             "input_dac_logic_um2": dac}
@@ -453,7 +490,7 @@ def derived_values(arch, g=None) -> dict:
         "technology.cap_density_ff_per_um2": _tech(arch)("cap_density_ff_per_um2"),
         "macro.dp_cycles_per_bit": dp_cycles(arch, g, period),
         "macro.c_cell_ff": caps["cell"], "macro.c_column_ff": caps["column"],
-        "macro.c_row_driver_ff": driver_chain_ff(caps["row"], _switch_ff(arch)),
+        "macro.c_row_driver_ff": row_driver_ff(arch, caps),
         "macro.bitcell_area_um2": ar["cell_um2"], "macro.periphery_area_mm2": ar["periphery_mm2"],
         "macro.c_input_dac_unit_ff": input_dac_unit_ff(arch, caps),
         "macro.input_dac_logic_area_um2": ar["input_dac_logic_um2"],
