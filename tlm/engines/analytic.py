@@ -99,11 +99,20 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
 class _Pending:
     """A streamed policy's entry of `policy_plans` (lazy) before its plan: its schedule (mapper.resident_schedule,
     kept in the plans' shared dict, where its plan finds it when built: `counted`), read for its cycles
-    (`cycles_of`).  A policy that cannot win (`contenders`) never gets a plan."""
-    __slots__ = ("schedule", "build")
+    (`cycles_of`), or (schedule None) only its makespan, timed together with other points of its structure
+    (tlm/engines/pretime.py: the schedule is built with the plan, if ever).  A policy that cannot win
+    (`contenders`) never gets a plan."""
+    __slots__ = ("schedule", "build", "makespan")
 
-    def __init__(self, schedule, build):
+    def __init__(self, schedule, build, makespan=None):
         self.schedule, self.build = schedule, build
+        self.makespan = int(schedule.makespan) if schedule is not None else makespan
+
+
+def makespan_key(p, wl) -> tuple:
+    """Where `_kept` holds streamed policy `p`'s makespan timed by tlm/engines/pretime.py: per policy and what
+    one image's schedule reads of the workload beyond its layers (the batch, the image's shape and bits)."""
+    return ("makespan", p, wl.batch, wl.input_bits, tuple(wl.input_shape))
 
 
 def _pending(ap, wl, p, shared, steady) -> _Pending:
@@ -112,13 +121,17 @@ def _pending(ap, wl, p, shared, steady) -> _Pending:
     sequential plan's build; no field read to record, no plan kept by what it read), so that the plan
     built later reads the same architecture and finds the same schedule; raises the InputError its plan
     would (the assignment's, the schedule's)."""
+    build = lambda: build_plan(ap, wl, None, shared=shared, steady=steady)  # noqa: E731
+    ms = shared["kept"].get(makespan_key(p, wl))
+    if ms is not None:  # (timed with other points of its structure: its assignment and schedule fit)
+        return _Pending(None, build, ms)
     base = shared["base"]
     ops_img = shared.get("ops_img")
     if ops_img is None:
         ops_img = shared["ops_img"] = [digital_ops(l) for l in wl.layers]
     _asg, S = mapper.resident_schedule(ap, wl, p, shared, ops_img, steady, base["mapping"], base["comp_idx"],
                                        base["spill_bits"])
-    return _Pending(S, lambda: build_plan(ap, wl, None, shared=shared, steady=steady))
+    return _Pending(S, build)
 
 
 class _Deferred:
@@ -284,7 +297,8 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
 
 def _same_places(a, b) -> bool:
     """Do assignments `a` and `b` place every tile alike, with the same copies (`_as_pipelined`)?"""
-    return a is b or (mapper.place_fields(a) == mapper.place_fields(b) and a.replicas == b.replicas)
+    return a is b or (a.replicas == b.replicas and mapper.place_keys(a) == mapper.place_keys(b)
+                      and mapper.place_fields(a) == mapper.place_fields(b))  # (the cheaper tests first)
 
 
 def _unbeatable(rec, arch, wl, p, plans, shared, skipped, input_density):
@@ -376,7 +390,9 @@ def cycles_of(entry) -> int:
     pl = entry[2]
     if pl is None and isinstance(entry[1], _Deferred):  # (counted now: `_settle` counts it where it matters)
         pl = counted(entry[1].plan.wl, entry)[2]
-    return int(pl["cycles"].sum()) if pl is not None else int(entry[1].schedule.makespan)
+    if pl is not None:
+        return int(pl["cycles"].sum())
+    return entry[1].makespan if isinstance(entry[1], _Pending) else int(entry[1].schedule.makespan)
 
 
 def counted(wl, entry):

@@ -2,6 +2,8 @@
 the one-image schedules of their streamed policies timed together where points share a schedule's
 structure (tlm/mapping/schedule.pretime).  Each point's own run (tlm/engines/analytic.policy_plans) then
 reads its schedule's times, and what was made on the way, from where it keeps them: the same numbers.
+Under `auto` it reads each streamed policy's makespan too (`_keep_makespans`), and builds the schedule of
+the policy that wins only.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, 
 from tlm.errors import InputError
 from tlm.mapping import mapper, schedule
 from tlm.mapping.geometry import map_layers
+from tlm.mapping.linebuf import stream_spill
 from tlm.mapping.rules import digital_ops
 
 
@@ -24,18 +27,37 @@ def pretime_streams(archs, wl, input_density=None) -> int:
     schedule.clear_pretimed()
     if wl.batch != 1 or input_density is not None:
         return 0
-    groups = {}
+    groups, each = {}, []
     for arch in archs:
         try:
-            for sk, cost in _stream_costs(arch, wl):
-                groups.setdefault(id(sk), (sk, []))[1].append(cost)
+            got = _stream_costs(arch, wl)
         except InputError:
             continue  # (its own run says why)
-    return sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+        for _p, sk, cost in got:
+            groups.setdefault(id(sk), (sk, []))[1].append(cost)
+        each.append((arch, got))
+    timed = sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+    if timed:
+        _keep_makespans(each, wl)
+    return timed
+
+
+def _keep_makespans(each, wl) -> None:
+    """Each `auto` point's makespan of each streamed policy timed together, kept where its run reads it
+    (analytic._kept, per batch and image: analytic._pending), so that its run reads the cycles of a policy
+    that loses without building its schedule (`_pretimed_makespan`: the numbers build_schedule gives)."""
+    for arch, got in each:
+        if arch.mapping.policy != "auto":
+            continue
+        kept = A._kept(lambda a: a, arch, wl)
+        for p, sk, cost in got:
+            ms = _pretimed_makespan(arch, wl, sk, cost)
+            if ms is not None:
+                kept[A.makespan_key(p, wl)] = ms
 
 
 def _stream_costs(arch, wl) -> list:
-    """[(one-image skeleton, its jobs' cycles)] of the streamed policies `arch`'s run evaluates, reached as
+    """[(policy, one-image skeleton, its jobs' cycles)] of the streamed policies `arch`'s run evaluates, reached as
     that run reaches them (tlm/engines/analytic.policy_plans, mapper.resident_schedule): replicate not when
     it is pipelined's run (analytic._as_pipelined)."""
     pol = arch.mapping.policy
@@ -65,5 +87,16 @@ def _stream_costs(arch, wl) -> list:
             continue
         _key1, sk, costs, _rc, _group, over = schedule.one_image(ap, wl, asg[p], ops, m, rc)
         if not over:
-            out.append((sk, schedule.job_costs(sk, costs)))
+            out.append((p, sk, schedule.job_costs(sk, costs)))
     return out
+
+
+def _pretimed_makespan(arch, wl, sk, cost):
+    """The makespan schedule.build_schedule gives one image of workload `wl` on `arch` whose one-image
+    skeleton is `sk` and jobs' cycles `cost`, read off schedule.pretime's run of them (its ends and the line
+    buffers it computed for `wl`: S.end.max() + the spill, linebuf.stream_results), without the schedule;
+    None when schedule.pretime did not time them for `wl` (the point's run then builds the schedule)."""
+    got = schedule._PRETIMED.get((id(sk), tuple(cost)))
+    if got is None or got[0] is not sk or got[4][0] is not wl:
+        return None
+    return (int(got[3].max()) if len(got[3]) else 0) + stream_spill(arch, got[4][1])[1]

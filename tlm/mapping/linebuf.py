@@ -50,10 +50,17 @@ def stream_results(S, arch, wl, sk, st, en, line_buffer_bits=None) -> None:
     J = st.shape[1]
     S.line_buffer_bits = (stream_line_buffers(wl, sk, en, 0, J - 1) if line_buffer_bits is None
                           else line_buffer_bits)
-    S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
-    if S.spill_bits:  # the excess goes out and back through the DMA, serialized (an upper estimate)
-        S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits))
+    S.spill_bits, spill = stream_spill(arch, S.line_buffer_bits)
+    if S.spill_bits:
+        S.spill_cycles = spill
     S.latency = int((en[:, J - 1] - st[:, 0]).max()) + S.spill_cycles
+
+
+def stream_spill(arch, line_buffer_bits) -> tuple:
+    """(spill bits, spill cycles) of a stream whose line buffers hold `line_buffer_bits`: the excess over the
+    activation SRAM goes out and back through the DMA, serialized (an upper estimate)."""
+    spill = max(int(line_buffer_bits) - arch.sram.capacity_bits, 0)
+    return spill, (2 * int(hw_dma.transfer_cycles(arch, spill)) if spill else 0)
 
 
 def stream_line_buffers(wl, sk, end, i_in, i_out) -> int:

@@ -280,6 +280,14 @@ def shifted(S, sk) -> bool:
     return True
 
 
+def shifts(sk, costs) -> bool:
+    """Do `costs` (one image's jobs' cycles at several points) differ in the first and last jobs only, on a
+    skeleton whose runs shift (`shifted`; tlm/mapping/schedule.pretime leaves such points to it)?"""
+    if sk.shiftable is None:
+        sk.shiftable = _shiftable(sk)
+    return bool(sk.shiftable) and len({c[1:-1] for c in costs}) == 1
+
+
 def keep_times(S, sk) -> None:
     """Keep the timed run `S` of one image on skeleton `sk` for `shifted`, when the skeleton allows it."""
     if sk.shiftable is None:

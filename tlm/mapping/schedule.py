@@ -451,6 +451,7 @@ def _kept_order(sk):
 _PRETIMED = {}  # (id(skeleton), its jobs' cycles) -> (skeleton, retime.Order, starts, ends, (workload, its line
 # buffers)): `pretime`
 MAX_PRETIMED = 4096
+PRETIME_ORDERS = 3  # orders `pretime` tries at most: the kept one, then those of points it refused
 
 
 def clear_pretimed() -> None:
@@ -463,32 +464,32 @@ def pretime(sk, costs, wl) -> int:
     jobs' cycles, `job_costs`: the points of a sweep that share the structure and differ in their cycles)
     at once, in the order of its last list-scheduled run (retime.retime_many, the points as a numpy axis),
     with the line buffers (linebuf.image_line_buffers), and keep the points whose schedule that order is
-    (the list scheduler's, exactly) for their own `build_schedule` (`_timed`).  A point the check refuses
-    is left to its own run, which list-schedules it; so are points that differ in their transfers' cycles
-    only, which their runs shift (retime.shifted).  Returns how many were kept."""
+    (the list scheduler's, exactly) for their own `build_schedule` (`_timed`).  The points the check
+    refuses are timed again in the order of the first one's list-scheduled run (kept in its stead), up to
+    PRETIME_ORDERS orders; a point still refused is left to its own run, which list-schedules it; so are
+    points that differ in their transfers' cycles only, which their runs shift (retime.shifted).  Returns
+    how many were kept."""
     J = len(sk.res)
     todo = [c for c in dict.fromkeys(map(tuple, costs)) if (id(sk), c) not in _PRETIMED]
-    if len(_PRETIMED) + len(todo) > MAX_PRETIMED or len(todo) < 2 or not J or _shifts(sk, todo):
+    if len(_PRETIMED) + len(todo) > MAX_PRETIMED or len(todo) < 2 or not J or retime.shifts(sk, todo):
         return 0
-    kept = sk.kept_order
-    if kept is None or kept[0] != J:  # no order yet: the first point list-scheduled, its order kept
-        S = Schedule(names=sk.names, res=sk.res, cost=list(todo[0]), layer=sk.layer, image=[0] * J, row=sk.row,
-                     deps=ImageDeps(sk.deps, 1))
-        _timed(S, sk, J)
-    ref = _kept_order(sk)[1]
-    start, end, ok = retime.retime_many(ref, np.array(todo, dtype=np.int64).T)
-    got = np.flatnonzero(ok)
-    lbs = image_line_buffers(wl, sk, end.T[got]).tolist() if len(got) else []
-    for p, lb in zip(got.tolist(), lbs):
-        _PRETIMED[(id(sk), todo[p])] = (sk, ref, start[:, p].copy(), end[:, p].copy(), (wl, int(lb)))
-    return len(got)
-
-
-def _shifts(sk, costs) -> bool:
-    """Do `costs` differ in the first and last jobs only, on a skeleton whose runs shift (retime.shifted)?"""
-    if sk.shiftable is None:
-        sk.shiftable = retime._shiftable(sk)
-    return bool(sk.shiftable) and len({c[1:-1] for c in costs}) == 1
+    done, ref = 0, None
+    for k in range(PRETIME_ORDERS):
+        if k or sk.kept_order is None or sk.kept_order[0] != J:  # the first point left list-scheduled, its order kept
+            _timed(Schedule(names=sk.names, res=sk.res, cost=list(todo[0]), layer=sk.layer, image=[0] * J,
+                            row=sk.row, deps=ImageDeps(sk.deps, 1)), sk, J)
+        if _kept_order(sk)[1] is ref:
+            break  # (its run kept the order refused: no other order to try)
+        ref = _kept_order(sk)[1]
+        start, end, ok = retime.retime_many(ref, np.array(todo, dtype=np.int64).T)
+        got = np.flatnonzero(ok)
+        lbs = image_line_buffers(wl, sk, end.T[got]).tolist() if len(got) else []
+        for p, lb in zip(got.tolist(), lbs):
+            _PRETIMED[(id(sk), todo[p])] = (sk, ref, start[:, p].copy(), end[:, p].copy(), (wl, int(lb)))
+        done, todo = done + len(got), [todo[p] for p in np.flatnonzero(~ok).tolist()]
+        if len(todo) < 2:
+            break
+    return done
 
 
 def _pretimed(S, sk):

@@ -35,6 +35,27 @@ def chunk_size(job: Job, n_todo: int, parallel: int) -> int:
     return max(1, min(64, -(-n_todo // (8 * max(parallel, 1)))))
 
 
+def structure_first(job: Job, todo: list) -> list:
+    """The points `todo` in the order an in-process analytic sweep evaluates them: product order with the
+    timing settings (tlm/engines/registry.TIMING_SETTINGS: cycles of the jobs only) varying fastest, so
+    that a chunk holds every point of a structure -- the points that differ in those alone -- together
+    (registry.run_group times them at once).  The rows are written in point order all the same."""
+    from tlm.engines.registry import TIMING_SETTINGS
+    n = len(job.settings)
+    tim = [k for k, s in enumerate(job.settings) if s.path in TIMING_SETTINGS]
+    if tim == list(range(n - len(tim), n)):
+        return todo  # (already the product order: no timing setting, or only the last ones)
+    order = [k for k in range(n) if k not in tim] + tim
+    sizes = [len(s.values) for s in job.settings]
+
+    def key(i):
+        digits = [0] * n
+        for k in range(n - 1, -1, -1):
+            i, digits[k] = divmod(i, sizes[k])
+        return [digits[k] for k in order]
+    return sorted(todo, key=key)
+
+
 def prepared(job: Job) -> Job:
     """The job with its cache token and base fingerprint set."""
     if job.token and job.base:
@@ -66,9 +87,12 @@ def run_sweep(job: Job, out_path, *, workers: int = 1, dask: str | None = None, 
     try:
         parallel = parallelism(workers, client)
         here = parallel == 1 and client is None
-        chunks = _chunks(todo, (max(1, min(IN_PROCESS_CHUNK, len(todo) // 20)) if job.engine == "analytic" else 1)
-                         if here else
-                         chunk_size(job, len(todo), parallel))
+        if not here:
+            chunks = _chunks(todo, chunk_size(job, len(todo), parallel))
+        elif job.engine == "analytic":
+            chunks = _chunks(structure_first(job, todo), max(1, min(IN_PROCESS_CHUNK, len(todo) // 20)))
+        else:
+            chunks = _chunks(todo, 1)
         writer = RowWriter(out_path, job, finished)
         stream = map_unordered(run_chunk, job, chunks, workers=workers, client=client)
         try:
