@@ -115,6 +115,7 @@ def overhead_section() -> str:
     from tlm.services import calibrate, paper
     from tlm.config.arch import load_arch
     from tlm.hw import controller as hw_ctrl
+    from tlm.hw import sram as hw_sram
     arch = load_arch(ROOT / "configs" / "imagine.yaml")
     figs = paper.imagine_published().figures
     (sysf,) = [f for f in figs if f.metric == "system_energy_efficiency"]
@@ -130,19 +131,28 @@ def overhead_section() -> str:
         lo, hi = hw_ctrl.published_ff(arch, f)
         return f"{lo:.3g}-{hi:.3g} fF" if hi < 1000 else f"{lo:,.0f}-{hi:,.0f} fF"
 
+    def rng_sram(f):
+        lo, hi = hw_sram.published_ff(arch, f)
+        return f"{lo:.3g}-{hi:.3g} fF"
+
     sys_, peak = sysf.value, peakf.value
     need = ref.on_chip_energy_pj * (model / sys_ - 1)
     ends = {}
     for end in (0, 1):  # every controller component at the bottom / top of its range
         ctl = dataclasses.replace(c, **{f: hw_ctrl.published_ff(arch, f)[end] for f in hw_ctrl.PUBLISHED_FF_22NM})
-        ends[end] = paper.model_value(dataclasses.replace(arch, controller=ctl), sysf)
+        mem = dataclasses.replace(arch.sram, **{f: hw_sram.published_ff(arch, f)[end] for f in hw_sram.PUBLISHED_FF_22NM})
+        ends[end] = paper.model_value(dataclasses.replace(arch, controller=ctl, sram=mem), sysf)
     more = "more" if need >= 0 else "less"
     reach = ("inside" if min(ends.values()) <= sys_ <= max(ends.values()) else "outside")
     return f"""The paper's 8b system figure ({sys_:g} TOPS/W) is {peak / sys_:.3g}x below its 8b macro peak ({peak:g} TOPS/W): about
 {100 * (1 - sys_ / peak):.0f}% of the on-chip energy of an 8b run that fills the macro is spent outside the macro, and the abstract
-does not say where.  The model puts it in the controller as named components, each a capacitance per event
-inside the span of published per-event figures (tlm/hw/controller.py `PUBLISHED_POINTS`; the table
-"published per-event points of the controller ranges" above lists each point), none fitted:
+does not say where.  The model puts it in the activation SRAM and the controller as named components, each a
+capacitance per event inside the span of published per-event figures (tlm/hw/controller.py `PUBLISHED_POINTS`;
+the table "published per-event points of the controller ranges" above lists each point), none fitted:
+
+- the activation SRAM's reads and writes (`sram.c_read_ff_per_bit`, {arch.sram.c_read_ff_per_bit:g} fF, and
+  `c_write_ff_per_bit`, {arch.sram.c_write_ff_per_bit:g} fF; Horowitz ISSCC 2014 SRAM reads:
+  {rng_sram("c_read_ff_per_bit")}, a write assumed to span the same: tlm/hw/sram.py);
 
 - clock-tree root, sequencer and address generation, every cycle (`c_ff_per_cycle`, {c.c_ff_per_cycle:g} fF; its
   {rng("c_ff_per_cycle")} range stays an assumption: no published per-event figure was found);

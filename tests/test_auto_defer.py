@@ -4,6 +4,9 @@ sequential cycles (analytic._sequential_floor); the choice and the chosen Result
 
 Which test fails when a mechanism is removed:
 - the deferral (the rule run at every spilling batch): test_a_losing_sequential_skips_its_batching_rule;
+- a sequential plan that needs no rule counted where it cannot win (analytic.UNCOUNTED_SEQUENTIAL):
+  test_a_losing_sequential_that_needs_no_rule_is_not_counted; and where it is alone (no resident policy
+  fits) counted at once, its floor not computed: test_a_sequential_plan_alone_is_counted_at_once;
 - a floor that is not a lower bound (e.g. the spills counted in, or a layer at its larger mode):
   test_floor_is_below_the_sequential_cycles;
 - `_settle` not counting the sequential entry where its floor may be the fewest (or may tie):
@@ -84,6 +87,45 @@ def test_a_losing_sequential_skips_its_batching_rule(imagine, resnet8, monkeypat
         best_full, full, _note, _plan = analytic.choose_policy(a, w, steady=True)
         assert best_full == best and calls == [b]
         _same(res, full)
+
+
+def test_a_losing_sequential_that_needs_no_rule_is_not_counted(imagine, resnet8, monkeypatch):
+    """Batches 1 and 2 of 8-bit ResNet-8 fit the SRAM (no batching rule), on 4 macros a streamed policy wins
+    by far: the brief choice leaves the sequential entry uncounted (analytic.UNCOUNTED_SEQUENTIAL: its floor
+    above the winner's cycles), where the full choice counts it; the Results are the same.  With the switch
+    off the sequential plan is counted at once."""
+    counted = []
+    real = analytic.counts
+    monkeypatch.setattr(analytic, "counts", lambda ap, wl, plan: counted.append(plan.policy) or real(ap, wl, plan))
+    for b in (1, 2):
+        a, w = _point(imagine, resnet8, 4, 8, b)
+        for on in (True, False):
+            monkeypatch.setattr(analytic, "UNCOUNTED_SEQUENTIAL", on)
+            cold()
+            counted.clear()
+            best, res, _note, _plan = analytic.choose_policy(a, w, steady=True, brief=True)
+            assert best in mapper.STREAM and best in counted
+            assert ("sequential" in counted) is not on, (b, on, counted)
+            cold()
+            best_full, full, _note, _plan = analytic.choose_policy(a, w, steady=True)
+            assert best_full == best
+            _same(res, full)
+
+
+def test_a_sequential_plan_alone_is_counted_at_once(imagine, resnet8):
+    """On one macro 8-bit ResNet-8 cannot stay resident (every resident policy is skipped): the sequential
+    plan, at batch 1 (no rule) and at batch 25 (the whole batch spills: the rule run), is counted at once,
+    with no floor to compute first; on 4 macros it is left behind its floor (tests above)."""
+    for n, b, alone in ((1, 1, True), (1, 25, True), (4, 1, False), (4, 25, False)):
+        a, w = _point(imagine, resnet8, n, 8, b)
+        cold()
+        plans, _ = analytic.policy_plans(a, w, steady=True, lazy=True)
+        assert isinstance(plans["sequential"][1], analytic._Deferred) is not alone, (n, b)
+        assert (list(plans) == ["sequential"]) is alone, (n, b)
+        if alone:  # (the rule run: the plan is the full choice's)
+            cold()
+            _same(analytic.choose_policy(a, w, steady=True, brief=True)[1],
+                  analytic.choose_policy(a, w, steady=True)[1])
 
 
 def test_settle_counts_where_the_floor_may_win(imagine, resnet8):

@@ -7,6 +7,8 @@ Which test fails when a mechanism is removed or wrong:
 - a stream's stage sums and fill/drain from one image's skeleton arrays (stages._stream_stages,
   _fill_drain_stream, the arrays kept on the skeleton): test_stream_stages_are_the_full_job_lists;
 - a resident plan's assignment set at once (plan.Plan._all_in_round0): test_round0_assignment_is_set_assignments;
+  its arrays kept on the assignment for every plan of it (mapper.round0):
+  test_the_batches_of_an_assignment_share_its_round0_arrays;
 - the job costs' index arrays kept on the skeleton and the fields they read recorded once per skeleton
   (schedule._spec_index, _COST_FIELDS): test_kept_job_costs_are_cold_costs.
 """
@@ -88,6 +90,27 @@ def test_round0_assignment_is_set_assignments(imagine, resnet8):
         assert np.array_equal(getattr(plan, k), getattr(ref, k)), k
     assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(plan.assignment, ref.assignment))
     assert sorted({int(x) for tm, _ in plan.assignment for x in tm}) == [0, 1, 2, 3]  # (the tiles spread)
+
+
+def test_the_batches_of_an_assignment_share_its_round0_arrays(imagine, resnet8):
+    """auto on 4 macros at batches 3 and 7 of one architecture object (a sweep's batches): the winner's
+    plans have one assignment, and take the same read-only round-0 arrays from it (set_assignment's, the
+    test above); each Result is its own full choice's."""
+    a = _macros(imagine, 4)
+    cold()
+    plans = []
+    for b in (3, 7):
+        w = dataclasses.replace(resnet8, batch=b)
+        best, res, _n, plan = analytic.choose_policy(a, w, steady=True, brief=True)
+        assert best in mapper.STREAM
+        plans.append(plan)
+    p3, p7 = plans
+    assert p3.multi is p7.multi and len(p3.assignment) == len(p7.assignment) > 1
+    for x, y in zip(p3.assignment, p7.assignment):
+        assert x is y and not x[0].flags.writeable and not x[1].any()
+    cold()  # (batch 7 alone, its plans and assignment its own)
+    best_full, full, _n, _p = analytic.choose_policy(a, w, steady=True)
+    assert best_full == best and full.row() == res.row()
 
 
 def test_kept_job_costs_are_cold_costs(imagine, resnet8):

@@ -87,6 +87,7 @@ def test_22nm_alpha_power_law_follows_wangs_published_voltage_scaling():
 def _rc_arch(arch, rows=128, bits=8, vd=0.8, over=True):
     return with_changes(arch, **{"macro.rows": rows, "macro.dp_split_blocks": 1, "adc.resolution_bits": bits,
                                  "technology.vdd_digital_v": vd, "circuit.cap_over_cell": over,
+                                 "circuit.cap_upper_over_cell": False,
                                  "circuit.c_unit_ff": 0.0, "circuit.cell_transistors": 8})
 
 

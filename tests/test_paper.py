@@ -62,7 +62,9 @@ def test_macro_peak_energy_is_counts_times_event_energy(arch, bits):
     va2, vd2 = t.vdd_array_v ** 2, t.vdd_digital_v ** 2
     dp = PX * bits * (m.rows * cols * d * m.c_cell_ff + cols * m.c_column_ff) * va2
     drv = PX * bits * m.rows * d * m.c_row_driver_ff * vd2
-    adc = PX * c_out * (bits * a.c_comparator_ff * vd2 + (array_dac_ff(arch, bits) + a.c_abn_ff) * va2)
+    # the ABN bank acts on the converted line: r_w merged columns of the widest 8 (tlm/hw/adc.py)
+    adc = PX * c_out * (bits * a.c_comparator_ff * vd2 + (array_dac_ff(arch, bits) + a.c_abn_ff * bits / 8)
+                        * va2)
     cycles = PX * (bits * m.dp_cycles_per_bit + a.fixed_cycles + bits * a.cycles_per_bit)
     leak = (m.leakage_uw + a.leakage_uw) * cycles * arch.clock.period_ns  # uW x ns = fJ
     p = paper.macro_peak(arch, bits)

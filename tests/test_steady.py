@@ -208,8 +208,37 @@ def test_a_longer_probe_keeps_the_shorter_ones_forks(root, monkeypatch):
     for b in range(2, P.m + P.k + 1):
         S = schedule.build_schedule(arch, dataclasses.replace(w0, batch=b), asg, ops, stream=True, m=m, rc=rc,
                                     group=group, ii=P.ii)
-        st, en = P.forks[b]
+        st, en = steady._fork(P, b)
         assert np.array_equal(st, S.start) and np.array_equal(en, S.end), b
+
+
+def test_a_fork_holds_the_jobs_it_started_and_the_probe_the_images_released(root, monkeypatch):
+    """The probe run of test_a_longer_probe_keeps_the_shorter_ones_forks stops at image m + k's release:
+    its arrays hold the jobs of images 0 .. m + k - 1 only (later images were never released), not the
+    32 images' it was set up for; and each fork b holds only the jobs it started itself -- those of images
+    < b the probe had not started at image b's release (every other job keeps the probe's times, which
+    steady._fork lays out: checked against whole runs there), run by the forks' own loop (listsched._drain,
+    no release, no probe state)."""
+    from tlm.config.overrides import with_precision
+    from tlm.mapping import steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(steady, "PROBES", (8, 32))
+    from tlm.mapping import listsched
+    loops, real = [], listsched._events
+    monkeypatch.setattr(listsched, "_events", lambda *x: loops.append(x[2] is not None) or real(*x))
+    wl = with_precision(load_workload(root / "workloads" / "resnet8.yaml"), 1, 1, 1, batch=2)
+    a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 3}), "pipelined")
+    analytic(a, wl)
+    (P,) = steady._CACHE.values()
+    assert loops == [True, True]  # (the two probe runs; their forks run in listsched._drain)
+    S0, snaps = P.runs[P.w]
+    J = len(P.sk1.res)
+    assert len(S0.start) == len(S0.end) == len(S0.seq) == (P.m + P.k) * J < P.w * J
+    for b in range(2, P.m + P.k + 1):
+        jobs, st, en = P.forks[b]
+        seq_b = snaps[b - 1][2]  # (jobs started before image b's release)
+        assert len(jobs) == np.count_nonzero(S0.seq[:b * J] >= seq_b) < b * J, b
+        assert (S0.seq[jobs] >= seq_b).all() and (jobs < b * J).all(), b
 
 
 def test_a_streams_ready_jobs_at_the_start():
@@ -252,3 +281,19 @@ def test_copies_stacked_on_one_macro_run_as_one(root, monkeypatch, macros):
     monkeypatch.setattr(schedule, "job_places", assign.place_keys)  # (schedule._structure's)
     for x, y in zip(got, results()):
         _same(x, y)
+
+
+def test_batches_of_a_stream_share_one_copys_sums(root, monkeypatch):
+    """mapper.apply sums a steady-state schedule's jobs per (row, resource) once per job list: every job of
+    it stands for the batch's B jobs, so batches 5, 9 and 13 of one stream take one copy's sums times B (one
+    `_int_sums` for the three); their Results are the full job list's (test_steady_state_is_the_full_schedule
+    runs its batches one after the other through the same kept sums)."""
+    from tlm.mapping import mapper, steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(mapper, "_SUMS", {})
+    calls, real = [], mapper._int_sums
+    monkeypatch.setattr(mapper, "_int_sums", lambda *x: calls.append(len(x[1])) or real(*x))
+    wl = load_workload(root / "workloads" / "mnist_cnn.yaml")
+    a = with_policy(load_arch(root / "configs" / "imagine_4macro.yaml"), "replicate")
+    cycles = [analytic(a, dataclasses.replace(wl, batch=B)).cycles for B in (5, 9, 13)]
+    assert len(calls) == 1 and cycles[0] < cycles[1] < cycles[2]

@@ -173,7 +173,8 @@ class Adc(Section):
     c_dac_unit_ff: float = param("CDAC unit capacitance at the array supply; an r-bit conversion switches "
                                  "about 2^r units, fF", lo=0.0)
     c_abn_ff: float = param("analog batch-norm gain/offset capacitance switched per conversion, at the "
-                            "array supply, fF", lo=0.0)
+                            "array supply, fF (with cdac: array, the bank of the widest line a converter serves; "
+                            "a narrower line switches its share, tlm/hw/adc.py abn_on_line_ff)", lo=0.0)
     leakage_uw: float = param("leakage power of one macro's ADCs, uW", lo=0.0)
     c_shift_add_ff: float = param("capacitance switched by one digital shift-add combining two conversion "
                                   "results (weight_mode bit_columns), at vdd_digital, fF", lo=0.0, default=0.0)

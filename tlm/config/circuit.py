@@ -29,6 +29,10 @@ class Circuit(Section):
     cap_over_cell: bool = param("the compute capacitor is stacked in the metals over the cell's transistors "
                                 "(cell area = the larger of the two) rather than beside them (the sum)",
                                 default=True)
+    cap_upper_over_cell: bool = param("with `cap_over_cell: false`: the capacitor also fills the upper metals over "
+                                      "the cell's transistors (at the node's over-cell density, those the cell's "
+                                      "own lines leave free), so only the rest of it needs a full-stack footprint "
+                                      "beside the cell (tlm/hw/circuit.py cell_area_um2)", default=False)
     cells_per_compute: int = param("stored bit cells per compute cell (weight sets sharing one compute "
                                    "capacitor)", lo=1, hi=64, default=1,
                                    why_hi="no published macro stores more weight sets per compute cell")

@@ -87,13 +87,25 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
                 raise
             skipped.append((p, e.message.split(": ", 1)[-1].split(" (")[0][:160]))
             continue
-        if plan.deferred:
+        if _uncounted(plan, p, defer, arch):
             plans[p] = (ap, _Deferred(plan, _sequential_floor(ap, plan)), None, None, None)
             continue
         plans[p] = (ap, plan, None, None, None) if lazy and p in mapper.STREAM else (
-            ap, plan, *counts(rec(ap), wl, plan))
+            ap, plan.finish(), *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
+
+
+def _uncounted(plan, p, defer, arch) -> bool:
+    """Is policy `p`'s plan left uncounted behind its floor (`_Deferred`)?  The sequential plan whose
+    batching rule is left for later (Plan.finish), or with UNCOUNTED_SEQUENTIAL any sequential plan of a
+    lazy `policy_plans` (`defer`) -- unless no resident policy can fit (the weights need more macros than
+    there are): it is alone then, and counted at once (`_settle` would), its floor not computed."""
+    if p != "sequential" or plan.mapping is None:
+        return False
+    if plan.mapping_desc["macros_for_residency"] > arch.macro.count:
+        return False
+    return plan.deferred or (defer and UNCOUNTED_SEQUENTIAL)
 
 
 class _Pending:
@@ -135,11 +147,12 @@ def _pending(ap, wl, p, shared, steady) -> _Pending:
 
 
 class _Deferred:
-    """The sequential entry of `policy_plans` (lazy) whose plan left its batching rule for later
-    (Plan.finish: a batch that spills, the rule's search over which layers run image by image), with a
-    lower bound of its cycles (`_sequential_floor`).  It is counted (`counted`) only when its cycles may
-    matter (`_settle`): when a streamed policy beats the bound -- most points of a sweep that a resident
-    policy wins -- the rule never runs."""
+    """The sequential entry of `policy_plans` (lazy) left uncounted, with a lower bound of its cycles
+    (`_sequential_floor`): its plan left its batching rule for later (Plan.finish: a batch that spills, the
+    rule's search over which layers run image by image), or needs none (its `counts` only are left:
+    UNCOUNTED_SEQUENTIAL).  It is counted (`counted`) only when its cycles may matter (`_settle`): when a
+    streamed policy beats the bound -- most points of a sweep that a resident policy wins -- neither the
+    rule nor the counts run."""
     __slots__ = ("plan", "floor")
 
     def __init__(self, plan, floor):
@@ -171,6 +184,8 @@ def _settle(wl, plans) -> None:
         plans["sequential"] = counted(wl, e)
 
 
+UNCOUNTED_SEQUENTIAL = True  # False: a sequential plan that needs no batching rule is counted at once (`_Deferred`;
+# the same choice and rows, tested); it is anyway where no resident policy can fit (it is alone: counted)
 BOUND_GIVE_UP = 16  # bounds of one kind that a sweep asked without one skip: asked only every BOUND_PROBE-th
 BOUND_PROBE = 16  # time after that, in that sweep (a bound that skips again is asked every time again)
 
@@ -251,6 +266,7 @@ def clear_kept() -> None:
     with _KEPT_LOCK:
         _KEPT.clear()
     mapper.clear_kept()
+    mapper.clear_sums()
 
 
 def _kept(rec, arch, wl) -> dict:
@@ -507,9 +523,10 @@ def _fixed_cycles(arch, plan):
 
 
 def _sequential_floor(ap, plan) -> int:
-    """A lower bound of the cycles `counts` gives the sequential plan whose batching rule is left for later
-    (Plan.finish): each compute layer at the fewer of its two modes' cycles (tlm/mapping/batching.cycles_floor),
-    no spill, the digital layers and the image I/O as counted (`_fixed_cycles`)."""
+    """A lower bound of the cycles `counts` gives the sequential plan, its batching rule left for later
+    (Plan.finish) or not: each compute layer at the fewer of its two modes' cycles
+    (tlm/mapping/batching.cycles_floor; a layer the rule put image by image has its one-image tile cycles
+    in both), no spill, the digital layers and the image I/O as counted (`_fixed_cycles`)."""
     from tlm.mapping.batching import cycles_floor
     dig, io = _fixed_cycles(ap, plan)
     return cycles_floor(plan) + (int(np.sum(dig)) if dig is not None else 0) + int(io)

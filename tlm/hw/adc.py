@@ -94,9 +94,10 @@ def conversion_energy_pj(arch, bits_out):
     supply, the 2^b-unit reference (CDAC, flash ladder taps or ramp) and the ABN at the array supply."""
     a, t = arch.adc, arch.technology
     b = resolution_bits(arch, bits_out)
-    reference = 0.0 if array_dac(arch) else (2.0 ** b) * a.c_dac_unit_ff
+    # an array DAC's reference and ABN act on the merged columns' line: array_dac_energy_pj
+    reference, abn = (0.0, 0.0) if array_dac(arch) else ((2.0 ** b) * a.c_dac_unit_ff, a.c_abn_ff)
     return (cv2_pj(comparisons(arch, bits_out) * a.c_comparator_ff, t.vdd_digital_v)
-            + cv2_pj(reference + a.c_abn_ff, t.vdd_array_v))
+            + cv2_pj(reference + abn, t.vdd_array_v))
 
 
 def array_dac(arch) -> bool:
@@ -125,7 +126,20 @@ def array_dac_energy_pj(arch, bits_w, bits_out, rows=None):
     merged = 1 + 0 * bits_w if bit_columns(arch) else bits_w
     c_t = merged * (arch.macro.rows if rows is None else rows) * arch.macro.c_cell_ff
     factor = conventional_switching_factor(resolution_bits(arch, bits_out))
-    return cv2_pj(factor * c_t, arch.technology.vdd_array_v)
+    return cv2_pj(factor * c_t + abn_on_line_ff(arch, c_t), arch.technology.vdd_array_v)
+
+
+def abn_on_line_ff(arch, c_t):
+    """The analog batch-norm capacitance one conversion switches on a line of capacitance `c_t` when the SAR
+    converts on the array (`array_dac`), fF.  Its gain and offset move the line's voltage by a fraction of the
+    swing: a bank switching C_abn on a line of C_T shifts it by C_abn / (C_T + C_abn), so the same fraction
+    on a line of a k-th the capacitance takes a k-th the bank.  `adc.c_abn_ff` (circuit.abn_units) is the bank
+    of the widest line a converter serves, the merged columns of the widest weights over every row
+    (IMAGINE: 8 x 1152 cells, 14.7 pF: 256 fF is 1.7% of it); a 1b conversion of one column's line switches
+    an eighth of it (32 fF), a tile connecting one DP-split block of 128 rows a ninth."""
+    merged = 1 if bit_columns(arch) else max(arch.precision.weight_bits)
+    widest = merged * arch.macro.rows * arch.macro.c_cell_ff
+    return arch.adc.c_abn_ff * c_t / widest
 
 
 def array_dac_pixel_energy_pj(arch, output_rows, bits_in, bits_w, bits_out):

@@ -27,10 +27,12 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
     input is released `ii` cycles after image b-1's input started (a release is taken after the
     completions of its instant).  `snaps`: receives (time, image, jobs started so far, state) at every
     release, the state everything later depends on (tlm/mapping/steady.py); `until(snaps)` true after one
-    stops the run there (jobs not started then keep start 0 and a place in the start order past every job).
-    `forks`: a dict that receives, at the release of every image b >= 2 (before `until`), the (starts,
-    ends) of the run of b images: up to that release it is this run (later images are not released yet);
-    from there the same state goes on without the release (`_Run.fork`, `_events`).
+    stops the run there (`S.start`, `S.end`, `S.seq` then hold the jobs of the images released before that
+    one only; of those, jobs not started then keep start 0 and a place in the start order past every job).
+    `forks`: a dict that receives, at the release of every image b >= 2 (before `until`), the run of b
+    images as (the jobs it starts after that release, their starts, their ends): up to that release it is
+    this run (later images are not released yet), whose times its other jobs keep; from there the same
+    state goes on without the release (`_Run.fork`, `_events`; tlm/mapping/steady._fork lays it out).
     (Heaps hold ints: an event is time x 2n + job (a release: n + its job), a ready job its rank (image + 1)
     x n + job, so that comparisons are of ints, not tuples.)"""
     from heapq import heappop, heappush
@@ -63,27 +65,46 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
     _events(ctx, z, tr, snaps, until, forks)
     if z.done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
-    S.start, S.end = np.array(z.st, dtype=np.int64), np.array(z.e, dtype=np.int64)
+    k = n if z.upto is None else z.upto  # (a run `until` stopped: the jobs of the images released)
+    S.start, S.end = np.array(z.st[:k], dtype=np.int64), np.array(z.e[:k], dtype=np.int64)
     S.order = {r: z.runs[r] for r in z.firsts}
     if tr:
-        S.seq = np.array(tr.seq_of, dtype=np.int64)  # each job's place in the start order (steady.py)
+        S.seq = np.array(tr.seq_of[:k], dtype=np.int64)  # each job's place in the start order (steady.py)
 
 
 class _Run:
     """The list scheduler's state (`_time`): dependencies left, ready heaps, each resource's busy-until,
     the event heap, starts and ends, each resource's jobs in start order and the resources in the order
     they first start one, the jobs started and done."""
-    __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done")
+    __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done", "upto")
 
-    def fork(self, upto):
-        """A copy of the state for a run of the jobs before `upto` only (a stream's first images, none of
-        whose jobs depends on a later one), whose start orders are not wanted (`runs` start empty)."""
+    def __init__(self):
+        self.upto = None  # (set where `until` stopped the run: the first job of the image released then)
+
+    def fork(self):
+        """A copy of the state for a run of the jobs released so far only (a stream's first images, none of
+        whose jobs depends on a later one), whose start orders are not wanted (`runs` start empty).  Its
+        dependencies left read through to this run's (`_Through`: unchanged while the fork runs), and its
+        starts and ends are dicts of the jobs it starts only (every other job of those images started
+        before: its times are this run's)."""
         z = _Run()
-        z.left, z.queues, z.busy, z.events = self.left[:upto], [list(q) for q in self.queues], list(self.busy), \
+        z.left, z.queues, z.busy, z.events = _Through(self.left), [list(q) for q in self.queues], list(self.busy), \
             list(self.events)
-        z.st, z.e, z.runs, z.firsts = self.st[:upto], self.e[:upto], [[] for _ in self.runs], []
+        z.st, z.e, z.runs, z.firsts = {}, {}, [[] for _ in self.runs], []
         z.seq, z.done = self.seq, self.done
         return z
+
+
+class _Through(dict):
+    """A fork's dependencies left (`_Run.fork`): the values it changed, the others read from `base`."""
+    __slots__ = ("base",)
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def __missing__(self, j):
+        return self.base[j]
 
 
 def _events(ctx, z, tr, snaps, until, forks):
@@ -107,13 +128,9 @@ def _events(ctx, z, tr, snaps, until, forks):
                 snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
                 if forks is not None and j // J >= 2 and j // J not in forks:  # (kept: the same run to here)
                     z.seq, z.done = seq, done
-                    f = z.fork(j)
-                    _events(ctx, f, None, None, None, None)
-                    if f.done != j:
-                        raise RuntimeError("list scheduler: a fork left jobs undone")
-                    forks[j // J] = (np.array(f.st, dtype=np.int64), np.array(f.e, dtype=np.int64))
+                    forks[j // J] = _forked(ctx, z, j)
                 if until is not None and until(snaps):
-                    done = n
+                    done, z.upto = n, j
                     break
                 tr.status[j] = 1  # (a release is an input transfer's only dependency)
             left[j] -= 1
@@ -166,6 +183,60 @@ def _events(ctx, z, tr, snaps, until, forks):
             runs[r].append(k)
             heappush(events, e[k] * M + k)
     z.seq, z.done = seq, done
+
+
+def _forked(ctx, z, j):
+    """The run of state `z` without the release of job j (`_time` `forks`): the jobs it starts, their starts
+    and ends (`_Run.fork`; every job before j is done at its end, no later one runs)."""
+    f = z.fork()
+    _drain(ctx, f)
+    if f.done != j:
+        raise RuntimeError("list scheduler: a fork left jobs undone")
+    return tuple(np.fromiter(x, dtype=np.int64, count=len(f.st)) for x in (f.st.keys(), f.st.values(), f.e.values()))
+
+
+def _drain(ctx, z) -> None:
+    """`_events` over a fork's state `z` (`_forked`): the same completions and starts, without what a fork
+    never has -- a release (image b's is the one left out; every earlier image's input transfer has started,
+    the inputs starting in image order, so no later release is pushed), the probe's state, the start
+    order (`runs`) and count (`seq`)."""
+    from heapq import heappop, heappush
+    S, users, rank, _ii, _J, M, alone = ctx
+    n = len(S.res)
+    res, cost = S.res, S.cost
+    left, queues, busy_until, events, st, e = z.left, z.queues, z.busy, z.events, z.st, z.e
+    done = z.done
+    JU = len(users) or 1
+    while events:
+        j = heappop(events)
+        t = j // M
+        j -= t * M
+        if j >= n:
+            raise RuntimeError("list scheduler: a release in a fork")
+        done += 1
+        r0 = res[j]
+        todo = None
+        off = j - j % JU
+        for u in users[j - off]:
+            u += off
+            left[u] -= 1
+            if not left[u]:
+                ru = res[u]
+                heappush(queues[ru], rank[u])
+                if ru != r0 and busy_until[ru] <= t:
+                    if todo is None:
+                        todo = {r0, ru}
+                    else:
+                        todo.add(ru)
+        for r in (alone[r0] if todo is None else sorted(todo)):
+            q = queues[r]
+            if not q or busy_until[r] > t:
+                continue
+            k = heappop(q) % n
+            st[k] = t
+            e[k] = busy_until[r] = t + cost[k]
+            heappush(events, e[k] * M + k)
+    z.done = done
 
 
 def _ready(S, ii, J):

@@ -160,6 +160,32 @@ def _placed_layers(asg):
     return {i: dict(d) for i, d in got[0].items()}, got[1]
 
 
+def round0(asg, tiles, comp_idx) -> list:
+    """Per compute layer (`tiles` of each, their rows `comp_idx`), (the macro of each tile's copy 0 under
+    resident assignment `asg` (0 if none), zeros): the round-0 assignment of its plans (plan.Plan
+    _all_in_round0), the same for every plan of it (the batches of a sweep), so kept on it as
+    `_placed_layers` is; the arrays are read-only (a plan that changes a layer's assignment sets new ones:
+    Plan.set_assignment)."""
+    key = (tuple(np.asarray(tiles).tolist()), tuple(np.asarray(comp_idx).tolist()))
+    got = asg.__dict__.get("_round0")
+    if got is None or got[0] != key:
+        copy0 = {}  # layer -> [(tile, macro)] of replica 0
+        for p in asg.places:
+            if p.replica == 0:
+                copy0.setdefault(p.layer, []).append((p.tile, p.macro))
+        out = []
+        for T, i in zip(*key):
+            tm = [0] * T
+            for t, mac in copy0.get(i, ()):
+                tm[t] = mac
+            pair = (np.array(tm, dtype=np.int64), np.zeros(T, dtype=np.int64))
+            for a in pair:
+                a.flags.writeable = False
+            out.append(pair)
+        got = asg.__dict__["_round0"] = (key, out)
+    return got[1]
+
+
 def clock_shares(cycles, makespan):
     """The always-on clock and leakage run for the whole makespan: split it over the rows (layers +
     image I/O) in proportion to their work, exactly (the remainder goes to the image I/O row)."""
@@ -199,20 +225,13 @@ def apply(arch, wl, asg, S, pl):
     for the always-on energies, tile-busy cycles of all macros)."""
     n = len(wl.layers)
     stream = asg.policy in STREAM
-    lay = np.array(S.layer, dtype=np.int64)
-    cost = np.array(S.cost, dtype=np.int64)
-    if S.mult is not None:  # a steady-state schedule: job j stands for mult[j] jobs (tlm/mapping/steady.py)
-        cost = cost * S.mult
-    res = np.array(S.res, dtype=np.int64)
+    R = len(S.names)
     spill = pl["spill_cycles"].copy()
     comp = np.array([l.is_compute for l in wl.layers] + [False])
     makespan = None
     # per row (layers + image I/O), exact int64 reductions over its jobs (rows without a job stay 0)
-    R = len(S.names)
-    pr = lay * R + res
-    pair = _int_sums(pr, cost, (n + 1) * R).reshape(n + 1, R)  # cost of each (row, resource)
+    lay, pr, pair, has, n_res, macro_busy = _job_sums(S, n, R, arch.macro.count)
     cost_sum = pair.sum(axis=1)
-    has = np.bincount(lay, minlength=n + 1) > 0
     if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
         cyc = np.zeros(n + 1, dtype=np.int64)
         last_end = np.full(n + 1, np.iinfo(np.int64).min)
@@ -242,11 +261,53 @@ def apply(arch, wl, asg, S, pl):
         pl["load_cycles"][:] = 0
     # temporal utilization: tile-busy cycles over (macros of the layer x the time it spans: its own
     # cycles layer by layer, the whole run when layers overlap)
-    n_res = (np.bincount(pr, minlength=(n + 1) * R).reshape(n + 1, R) > 0).sum(axis=1)[:n]
     span = np.full(n, makespan, dtype=np.int64) if makespan is not None else pl["cycles"][:n]
     ci = np.flatnonzero(comp[:n])
     pl["temporal_utilization"][ci] = cost_sum[ci].astype(np.float64) / np.maximum(n_res[ci] * span[ci], 1)
-    return pl["cycles"], int(cost[res < arch.macro.count].sum())
+    return pl["cycles"], macro_busy
+
+
+_SUMS = {}  # id of a steady-state schedule's cost list -> (the list, macros, `_job_sums` of one copy of its jobs)
+MAX_SUMS = 256
+
+
+def clear_sums() -> None:
+    """Forget the kept sums of steady-state schedules (`_job_sums`; tlm/engines/analytic.clear_kept)."""
+    _SUMS.clear()
+
+
+def _job_sums(S, n, R, N):
+    """(each job's row, row x R + resource, the cycles of each (row, resource) pair, the rows with a job, the
+    resources each layer's jobs use, the cycles of the jobs on macros 0 .. N-1) of schedule S (`apply`).  A
+    steady-state schedule's jobs all stand for the same number of jobs (tlm/mapping/steady.py: `mult`, the
+    batch): its sums are one copy's (kept per job list: the batches of one stream share it) times that
+    number, the same integers."""
+    mult = S.mult
+    b = None
+    if mult is not None and len(mult):
+        b = int(mult[0])
+        if int(mult.min()) != b or int(mult.max()) != b:
+            b = None
+    got = _SUMS.get(id(S.cost)) if b is not None else None
+    if got is None or got[0] is not S.cost or got[1] != N:
+        lay = np.array(S.layer, dtype=np.int64)
+        cost = np.array(S.cost, dtype=np.int64)
+        if mult is not None and b is None:
+            cost = cost * mult
+        res = np.array(S.res, dtype=np.int64)
+        pr = lay * R + res
+        pair = _int_sums(pr, cost, (n + 1) * R).reshape(n + 1, R)  # cost of each (row, resource)
+        has = np.bincount(lay, minlength=n + 1) > 0
+        n_res = (np.bincount(pr, minlength=(n + 1) * R).reshape(n + 1, R) > 0).sum(axis=1)[:n]
+        got = (S.cost, N, (lay, pr, pair, has, n_res, int(cost[res < N].sum())))
+        if b is not None:
+            if len(_SUMS) >= MAX_SUMS:
+                _SUMS.clear()
+            _SUMS[id(S.cost)] = got
+    if b is None:
+        return got[2]
+    lay, pr, pair, has, n_res, busy = got[2]
+    return lay, pr, pair * b, has, n_res, busy * b
 
 
 def _int_sums(idx, w, size) -> np.ndarray:

@@ -250,23 +250,15 @@ class Plan:
         from tlm.mapping import mapper
         self.multi, self.schedule = mapper.resident_schedule(arch, wl, policy, shared, ops_img, steady, self.mapping,
                                                              self.comp_idx, self.spill_bits)
-        copy0 = {}  # layer -> [(tile, macro)] of replica 0
-        for pl_ in self.multi.places:
-            if pl_.replica == 0:
-                copy0.setdefault(pl_.layer, []).append((pl_.tile, pl_.macro))
-        self._all_in_round0(copy0)  # the assignment: copy 0 of every tile, all in round 0
+        self._all_in_round0(mapper.round0(self.multi, self.mapping.tiles, self.comp_idx))  # copy 0 of every
+        # tile, all in round 0: the assignment
         self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
 
-    def _all_in_round0(self, copy0) -> None:
-        """Every compute layer's assignment: tile t on the macro copy0[layer] gives it (0 if none), all in
-        round 0 -- what set_assignment(j, those macros, zeros) sets for each layer j, at once (a resident
+    def _all_in_round0(self, round0) -> None:
+        """Every compute layer's assignment: `round0[j]` (mapper.round0: each tile on the macro of its copy 0,
+        round 0) -- what set_assignment(j, those macros, zeros) sets for each layer j, at once (a resident
         policy's places are valid macros): one round, its load over the DMA channels, no full round."""
-        tiles = self.mapping.tiles.tolist()
-        for j, i in enumerate(self.comp_idx.tolist()):
-            tm = [0] * tiles[j]
-            for t, mac in copy0.get(i, ()):
-                tm[t] = mac
-            self.assignment[j] = (np.array(tm, dtype=np.int64), np.zeros(tiles[j], dtype=np.int64))
+        self.assignment[:] = round0
         self.rounds[:] = 1
         self.round_loads_last[:] = cdiv(self.mapping.tiles, self.arch.dma.channels) * self.load_cycles
         self.round_loads_full[:] = 0

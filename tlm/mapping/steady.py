@@ -131,7 +131,7 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
         if reached <= P.ii:
             break
         P.ii = reached
-    P.jobs = len(S.res) + sum(len(st) for st, _en in (P.forks or {}).values())  # (the jobs it holds)
+    P.jobs = len(S.res) + sum(len(f[0]) for f in (P.forks or {}).values())  # (the jobs it holds)
     with _LOCK:
         _CACHE[key] = P
         while len(_CACHE) > 1 and (len(_CACHE) > MAX_CACHED or sum(x.jobs for x in _CACHE.values()) > MAX_JOBS_HELD):
@@ -165,7 +165,7 @@ def _short(arch, wl, P, B):
     """The B-image Schedule for 2 <= B <= m: the probe run's up to image B's release, then without it
     (listsched._time `forks`), its statistics as build_schedule computes them."""
     T, J, _D, _pre, _seg, _seq0, _io = _probe_parts(P)
-    st, en = (x.reshape(B, J) for x in P.forks[B])
+    st, en = (x.reshape(B, J) for x in _fork(P, B))
     S = _copy(T)
     S.mult = np.full(J, B, dtype=np.int64)
     stream_results(S, arch, wl, P.sk1, st, en)
@@ -173,6 +173,18 @@ def _short(arch, wl, P, B):
     S.start, S.end = st[0].copy(), en[0].copy()
     _fill_drain(S, 1)
     return S
+
+
+def _fork(P, b):
+    """(starts, ends) of the run of b images (2 <= b <= m + k) of plan P's stream: the probe run's times of
+    its first b images' jobs, those the fork started after image b's release at the fork's times
+    (listsched._time `forks`)."""
+    S0 = P.runs[P.w][0]
+    jobs, st, en = P.forks[b]
+    n = b * len(P.sk1.res)
+    start, end = S0.start[:n].copy(), S0.end[:n].copy()
+    start[jobs], end[jobs] = st, en
+    return start, end
 
 
 class _Base:
@@ -196,7 +208,7 @@ def _probe_parts(P):
                             row=S0.row[:J], deps=list(S0.deps.deps0), order={}, seq=None)
     (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[P.m - 1], snaps[P.m + P.k - 1]
     assert (b0, b1) == (P.m, P.m + P.k)
-    img, loc = np.divmod(np.arange(w * J), J)
+    img, loc = np.divmod(np.arange(len(S0.seq)), J)  # (the jobs of the images released: listsched._time)
     pre = S0.seq < seq0
     seg = ~pre & (S0.seq < seq1)
     if seg.sum() != P.k * J:
@@ -216,7 +228,7 @@ def _base(P, wb) -> _Base:
     if got is not None:
         return got
     T, J, D, pre, seg, seq0, io = _probe_parts(P)
-    start, end = P.forks[wb]  # (the run of wb images: listsched._time `forks`)
+    start, end = _fork(P, wb)  # (the run of wb images: listsched._time `forks`)
     img, loc = np.divmod(np.arange(wb * J), J)
     post = np.ones(wb * J, dtype=bool)
     post[pre[0] * J + pre[1]] = False  # (its jobs started before image m's release are the probe's)
