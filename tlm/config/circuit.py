@@ -70,8 +70,3 @@ class Circuit(Section):
                             "is 1).  A pair has two line drivers per logical row (tlm/hw/circuit.py "
                             "input_line_pair; bit-serial inputs in the charge domain only, ignored "
                             "otherwise)", choices=("none", "xnor", "and"), default="none")
-    input_buffer: bool = param("the macro holds the input vector it loads over its bus "
-                               "(`input_load_bits_per_cycle`) in a buffer of its own, rows x the widest input "
-                               "precision flip-flops, from which a bit-serial row takes one bit per operation "
-                               "(tlm/hw/circuit.py input_buffer_um2; a multi-level row's code is held by its "
-                               "DAC's logic instead, so it adds nothing there)", default=False)

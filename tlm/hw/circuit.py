@@ -423,21 +423,9 @@ def areas(arch, g) -> dict:
     digital_rows = 0.0 if dac_row else input_lines(arch) * chain
     drive = switch_dac_um2(arch) if switch_dac(arch) else chain
     dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (drive if dac_row else 0.0)
-    return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows + input_buffer_um2(arch, g)) / 1e6,
+    return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows) / 1e6,
             "comparator_um2": comparator_um2(arch, g, logic), "logic_um2": logic,
             "input_dac_logic_um2": dac}
-
-
-def input_buffer_um2(arch, g) -> float:
-    """The input-vector buffer of a macro loaded over a bus (`circuit.input_buffer`), um2: a bit-serial row
-    applies one bit of its element per operation, so the vector loaded before the first (rows x the widest
-    input precision bits) is held until its last bit is applied, one flip-flop equivalent (`logic_cells` 6T
-    cells) per bit: Jia JSSC 2020's 2304 rows x 8 b, 18,432 bits.  0 without the buffer, without a bus load,
-    or for multi-level rows (the DAC's logic holds the row's code: `areas`)."""
-    c, m = arch.circuit, arch.macro
-    if not (c.input_buffer and c.input_load_bits_per_cycle) or m.input_drive != "bit_serial":
-        return 0.0
-    return m.rows * max(arch.precision.input_bits) * g["logic_cells"] * _tech(arch)("sram_6t_um2")
 
 
 def comparator_um2(arch, g, logic_um2) -> float:
