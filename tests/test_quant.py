@@ -190,6 +190,7 @@ def test_weight_write_energy_by_hand():
     assert weight_write_energy_pj(with_changes(a, **{"macro.fold": 2}), 1) == pytest.approx(8.496e-3, rel=1e-12)
     # a longer array writes through a longer bit line: monotonic in the rows
     assert weight_write_energy_pj(with_changes(a, **{"macro.rows": 2304}), 1) > weight_write_energy_pj(a, 1)
-    # the same order as an activation SRAM access (60 fF at 0.6 V = 21.6 fJ per bit), no longer 30x below it
+    # the same order as an activation SRAM access (133.4 fF at 0.6 V = 48.0 fJ per bit: a third of it), no
+    # longer 30x below it
     from tlm.hw import sram
-    assert 0.5 < weight_write_energy_pj(a, 1) / sram.read_energy_pj(a, 1) < 2
+    assert 0.2 < weight_write_energy_pj(a, 1) / sram.read_energy_pj(a, 1) < 5

@@ -139,7 +139,7 @@ def abn_on_line_ff(arch, c_t):
     an eighth of it (32 fF), a tile connecting one DP-split block of 128 rows a ninth."""
     merged = 1 if bit_columns(arch) else max(arch.precision.weight_bits)
     widest = merged * arch.macro.rows * arch.macro.c_cell_ff
-    return arch.adc.c_abn_ff * c_t / widest
+    return arch.adc.c_abn_ff * c_t / widest if widest > 0 else 0.0 * c_t  # (no cell capacitance: no line)
 
 
 def array_dac_pixel_energy_pj(arch, output_rows, bits_in, bits_w, bits_out):
