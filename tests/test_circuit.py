@@ -30,7 +30,8 @@ def test_every_global_constant_is_inside_its_published_range():
 
 def test_technology_table_values_sit_in_their_ranges_with_a_source():
     assert {7, 16, 22, 28, 65} <= set(tt.nodes())
-    for n, fields in {**tt.NODES, **{f"{k}lp": v for k, v in tt.LP.items()}}.items():
+    for n, fields in {**tt.NODES, **{f"{k}lp": v for k, v in tt.LP.items()},
+                      **{f"{k}ffl": v for k, v in tt.FFL.items()}}.items():
         if isinstance(n, int):
             assert set(fields) == set(tt.FIELDS), n
         for f, v in fields.items():
@@ -48,6 +49,29 @@ def test_alpha_power_delay_factor_by_hand():
     # 40nm between 28 (12 ps) and 65 (22 ps): exp(ln 12 + t (ln 22 - ln 12)), t = ln(40/28) / ln(65/28)
     t = math.log(40 / 28) / math.log(65 / 28)
     assert tt.value(40, "fo4_ps") == pytest.approx(math.exp(math.log(12) + t * math.log(22 / 12)))
+
+
+def test_intel_22ffl_devices_by_hand(root):
+    """Intel 22FFL's high-performance devices (`circuit.devices: ffl`) drive 1.24 mA/um at 0.7 V (IEDM 2017
+    via WikiChip): R_on = 1.54 x 0.7 / 1.24e-3 = 869.35 ohm um at 0.7 V, where the 22nm row (PTM, 1.5 mA/um
+    at 0.85 V) gives 873 x 1.2131 = 1,059.0 there.  The FO4 follows the on-resistance, 10 x 716.6 / 873 =
+    8.21 ps at 0.8 V, 9.96 ps at 0.7 V (12.13 for the 22nm row): Wang VLSI 2022's 8 decisions of 6.83 ns
+    per operation at 0.7 V are 85.7 FO4 each, not 70.4.  Vt, alpha and the rest are the node's."""
+    df = (0.7 / 0.35 ** 1.3) / (0.8 / 0.45 ** 1.3)
+    assert df == pytest.approx(1.2131, rel=1e-4)
+    assert tt.r_on_ohm(22, 0.7, 1.0, "ffl") == pytest.approx(1.54 * 0.7 / 1.24e-3, rel=2e-4)
+    assert tt.r_on_ohm(22, 0.7, 1.0) == pytest.approx(873.0 * df)
+    assert tt.fo4_ps(22, 0.7, "ffl") == pytest.approx(8.21 * df) and tt.fo4_ps(22, 0.7) == pytest.approx(10 * df)
+    assert 6830.0 / 8 / tt.fo4_ps(22, 0.7, "ffl") == pytest.approx(85.7, abs=0.05)
+    assert tt.delay_factor(22, 0.7, "ffl") == tt.delay_factor(22, 0.7)
+    assert tt.value(22, "sram_6t_um2", "ffl") == tt.value(22, "sram_6t_um2")
+    # the macro's clock: decision_fo4 FO4 at the digital supply (tlm/hw/circuit.py period_ps)
+    from tlm.config.arch import load_arch
+    wang = load_arch(root / "configs" / "published" / "wang_vlsi2022.yaml")
+    hp = with_changes(wang, **{"circuit.devices": "hp"})
+    assert wang.circuit.devices == "ffl"
+    assert circuit.period_ps(wang, G) == pytest.approx(G["decision_fo4"] * 8.21 * df)
+    assert circuit.period_ps(hp, G) / circuit.period_ps(wang, G) == pytest.approx(10 / 8.21)
 
 
 def test_alpha_power_law_of_the_low_power_flavour_by_hand():

@@ -24,7 +24,8 @@ CONSTANTS = (
              "the macro's clock period: one comparator decision with its logic and reference settling (a SAR "
              "step, a flash decision), in FO4 delays at the digital supply",
              "stand-alone SAR decisions 5-30 FO4 (asynchronous, Murmann survey); CIM converters are slower: "
-             "IMAGINE's assumed 2 ns at 0.6 V is ~125 FO4, Wang's 0.84 ns at 0.7 V ~70 FO4 [derived]"),
+             "IMAGINE's assumed 2 ns at 0.6 V is ~125 FO4, Wang's 0.85 ns at 0.7 V ~86 FO4 of its 22FFL "
+             "devices [derived]"),
     Constant("pulse_fo4", 8.0, 80.0, "FO4",
              "one unit input pulse on a read word line (pulse-count or pulse-width inputs)",
              "word-line pulses of 100-400 ps in 7-28nm current-domain CIM [estimate]: 100 ps at 28nm (FO4 "
@@ -60,10 +61,10 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
-    "decision_fo4": 96.07,
-    "pulse_fo4": 28.69,
+    "decision_fo4": 102.3,
+    "pulse_fo4": 29.53,
     "cap_parasitic": 0.6,
-    "converter_height": 144.3,
+    "converter_height": 151.8,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,

@@ -167,6 +167,24 @@ LP = {
     },
 }
 
+# Intel 22FFL high-performance logic devices (`circuit.devices: ffl`; the other fields are the 22nm node's):
+# C.-H. Jan et al., IEDM 2017, as reported by WikiChip (fuse.wikichip.org/news/567, "IEDM 2017: Intel details
+# 22FFL", device summary): at 0.70 V the high-performance devices (ULVT, LVT, LPLVT) drive 1.24 mA/um nMOS,
+# the low-power ones (HP, Nom, LP) 0.81 mA/um, the ultra-low-leakage 0.10 [src].  R_on,eff = 1.54 V / I_on
+# (as the PTM rows) at 0.7 V is 869.4 ohm um, referred to the node's nominal 0.8 V by its alpha-power law
+# (delay factor 1.2131 at 0.7 V): 716.6; the FO4 follows the on-resistance (the table's FO4 is its R_on x
+# gate capacitance within 5%, docs/validation.md "The clock"): 10 ps x 716.6 / 873 = 8.21 ps [derived].
+_FFL = "C.-H. Jan et al., IEDM 2017 (Intel 22FFL) via WikiChip: nMOS 1.24 mA/um at 0.7 V, HP devices [src]"
+FFL = {
+    22: {
+        "r_on_ohm_um": V(716.6, 650.0, 1000.0, "ohm um",
+                         _FFL + "; 1.54 x 0.7 V / 1.24 mA/um = 869.4 at 0.7 V, / 1.2131 to 0.8 V [derived]; the "
+                         "low-power devices' 0.81 mA/um give 1,097"),
+        "fo4_ps": V(8.21, 7.0, 12.0, "ps", "the 22nm FO4 10 ps x 716.6 / 873 (its R_on over the node's) [derived]"),
+    },
+}
+FLAVOURS = {"lp": LP, "ffl": FFL}
+
 # Converter survey envelope (Murmann): the Walden figure of merit E / 2^ENOB of the converters the circuit
 # model derives is checked against it (tlm/hw/circuit.py implied_walden_fj).
 CONVERTERS = {
@@ -187,9 +205,11 @@ def nodes() -> tuple[int, ...]:
 
 def value(node_nm: float, field: str, devices: str = "hp") -> float:
     """A field at `node_nm`: the table's value at a listed node, else log-log interpolated between the two
-    listed neighbours (clamped at the ends).  `devices` 'lp' takes the LP entry where the table has one."""
-    if devices == "lp" and field in LP.get(int(node_nm), {}) and float(node_nm) == int(node_nm):
-        return LP[int(node_nm)][field].value
+    listed neighbours (clamped at the ends).  `devices` 'lp' (or 'ffl') takes the LP (FFL) entry where the
+    table has one."""
+    flavour = FLAVOURS.get(devices, {})
+    if field in flavour.get(int(node_nm), {}) and float(node_nm) == int(node_nm):
+        return flavour[int(node_nm)][field].value
     ns = nodes()
     n = float(node_nm)
     if n <= ns[0]:
