@@ -199,7 +199,10 @@ def _drain(ctx, z) -> None:
     """`_events` over a fork's state `z` (`_forked`): the same completions and starts, without what a fork
     never has -- a release (image b's is the one left out; every earlier image's input transfer has started,
     the inputs starting in image order, so no later release is pushed), the probe's state, the start
-    order (`runs`) and count (`seq`)."""
+    order (`runs`) and count (`seq`).  Its release-and-start steps are `_events`' own, inlined twice on
+    purpose (a function call per completion in the probes' hottest loop); tests/test_steady.py
+    test_a_longer_probe_keeps_the_shorter_ones_forks checks every fork against a whole run, start for start,
+    so the two cannot drift apart unnoticed."""
     from heapq import heappop, heappush
     S, users, rank, _ii, _J, M, alone = ctx
     n = len(S.res)
