@@ -444,12 +444,13 @@ def test_published_figures_and_technology_bounded(tmp_path, figure, tech, field)
 def test_calibrate_write_checks_what_it_writes(tmp_path):
     """Reproducer: `calibrate --write` with `fitted: [macro.rows]` wrote rows that the fold does not divide:
     a file that then did not load.  Now refused naming the source, and the file is left as it was.  A fold of
-    9 (2304 rows = 256 x 9) rather than Jia's 3: a fitted row count rarely divides by it, whatever the model."""
+    256 (2304 rows = 9 x 256) rather than Jia's 3: a fitted row count divides by it once in 256, whatever the
+    model (a fold of 9 stopped failing when the fit happened to land on 2421 = 9 x 269)."""
     src = (ROOT / "configs" / "published" / "jia_jssc2020.yaml").read_text()
     a = tmp_path / "jr.yaml"
     assert "\n  fold: 3 " in src
     a.write_text(src.replace("extends: ../imagine.yaml", "extends: imagine").replace(
-        "\npublished:\n", "\npublished:\n  fitted: [macro.rows]\n").replace("\n  fold: 3 ", "\n  fold: 9 "))
+        "\npublished:\n", "\npublished:\n  fitted: [macro.rows]\n").replace("\n  fold: 3 ", "\n  fold: 256 "))
     assert "fitted: [macro.rows]" in a.read_text()
     before = a.read_bytes()
     refused(["calibrate", a, "--write", a], a, "published.fitted", "does not load", "fold")
