@@ -140,7 +140,8 @@ def overhead_section() -> str:
     ends = {}
     for end in (0, 1):  # every controller component at the bottom / top of its range
         ctl = dataclasses.replace(c, **{f: hw_ctrl.published_ff(arch, f)[end] for f in hw_ctrl.PUBLISHED_FF_22NM})
-        mem = dataclasses.replace(arch.sram, **{f: hw_sram.published_ff(arch, f)[end] for f in hw_sram.PUBLISHED_FF_22NM})
+        mem = dataclasses.replace(arch.sram, **{f: hw_sram.published_ff(arch, f)[end]
+                                                for f in hw_sram.PUBLISHED_FF_22NM})
         ends[end] = paper.model_value(dataclasses.replace(arch, controller=ctl, sram=mem), sysf)
     more = "more" if need >= 0 else "less"
     reach = ("inside" if min(ends.values()) <= sys_ <= max(ends.values()) else "outside")

@@ -15,7 +15,8 @@ class Circuit(Section):
                          "and a test checks they agree", default=False)
     devices: str = param("device flavour: 'hp' (general-purpose), 'lp' (low-power, high-Vt; the technology "
                          "table's LP entries where it has them) or 'ffl' (Intel 22FFL's high-performance logic "
-                         "devices: the table's FFL entries, 22nm; at any other node the node's own)", choices=("hp", "lp", "ffl"), default="hp")
+                         "devices: the table's FFL entries, 22nm; at any other node the node's own)",
+                         choices=("hp", "lp", "ffl"), default="hp")
     dp_domain: str = param("'charge' (cells switch capacitors that charge-share on the column) or 'current' "
                            "(cells discharge a pre-charged read bit line during input pulses)",
                            choices=("charge", "current"), default="charge")
