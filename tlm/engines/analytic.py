@@ -59,16 +59,13 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
     # replicate before pipelined, resident last: replicate is at least as fast on most networks, so a large
     # batch's pipelined schedule, and often resident's, is not needed at all (`_unbeatable`); the results are
     # listed in CONCRETE order
-    order = sorted(mapper.CONCRETE, key=lambda q: {"pipelined": 1, "resident": 2}.get(q, 0))
-    for p in order:
+    for p in _ORDER:
         if p != "sequential":
             seq = _plan_of(plans["sequential"])
             need = seq.mapping_desc["macros_for_residency"]  # a lower bound (no packing)
-            if need > rec(arch).macro.count:  # every resident policy would refuse: skip building its plan
-                tiles = int(seq.mapping.tiles.sum()) if seq.mapping is not None else 0
-                skipped.append((p, f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to "
-                                   "stay resident"))
-                continue
+            if need > rec(arch).macro.count:  # every resident policy would refuse: none is built (`_none_fits`)
+                skipped.extend(_none_fits(seq, wl, need, _ORDER[_ORDER.index(p):]))
+                break
             if PRUNE and p == "replicate" and _as_pipelined(rec, arch, wl, plans, shared):
                 skipped.append((p, "no copies, every tile where pipelined puts it: pipelined's run, which wins "
                                    "the tie"))
@@ -94,6 +91,19 @@ def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=
             ap, plan.finish(), *counts(rec(ap), wl, plan))
     skipped.sort(key=lambda x: mapper.CONCRETE.index(x[0]))
     return {p: plans[p] for p in mapper.CONCRETE if p in plans}, skipped
+
+
+# replicate before pipelined, resident last (`policy_plans`)
+_ORDER = tuple(sorted(mapper.CONCRETE, key=lambda q: {"pipelined": 1, "resident": 2}.get(q, 0)))
+
+
+def _none_fits(seq, wl, need, rest) -> list:
+    """The skips of the resident policies `rest` when the sequential plan `seq`'s residency bound `need`
+    exceeds the macros: the test reads neither the policy nor a plan built after the sequential one, so it
+    refuses every policy left alike, with one reason (made once; the loop of `policy_plans` stops there)."""
+    tiles = int(seq.mapping.tiles.sum()) if seq.mapping is not None else 0
+    why = f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to stay resident"
+    return [(q, why) for q in rest]
 
 
 def _uncounted(plan, p, defer, arch) -> bool:
@@ -391,6 +401,10 @@ def choose_policy(arch, wl, input_density=None, steady=False, brief=False, stats
 def _brief_choice(arch, wl, plans):
     """The policy `choose` picks among `plans` (policy_plans), its Result and its plan, making only the
     Results (and plans) the choice reads (`contenders`)."""
+    if len(plans) == 1:  # (sequential alone, most often where nothing else fits: no cycles to compare)
+        (p, e), = plans.items()
+        ap, plan, pl, busy, clock = counted(wl, e)
+        return p, _result(ap, wl, plan, pl, energies(ap, plan, pl, clock)[0], busy), plan
     runs, built = {}, {}
     _settle(wl, plans)
     for p in contenders(arch.mapping.objective, {p: _low(x) for p, x in plans.items()}):
