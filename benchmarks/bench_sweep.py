@@ -69,7 +69,7 @@ def _statuses(text):
 # Rounds of an auto-against-sequential comparison: the two sweeps alternate (auto first, then sequential first,
 # ...) and each side's median counts, so neither pays the process's first-call costs alone and one noisy
 # run on a shared machine does not decide the ratio (single runs of the same grid spread 1.2-1.5x).
-ROUNDS = 3
+ROUNDS = 5
 
 
 def _interleaved(sets, out, wl=WL, points=1000, rounds=ROUNDS):

@@ -183,7 +183,7 @@ def gen_bench_table() -> str:
          f"{mm('test_resnet18_imagenet_320_macros_tlm')}; "
          f"{ei('test_resnet18_imagenet_320_macros_tlm', 'cpu_s_min', '.2f')} s CPU"),
         ("ONNX import + simulate, ResNet-50", "2 s", mm("test_import_and_simulate[light_resnet50.onnx]")),
-        ("1,000-point analytic sweep (resnet8): `auto` against pinned `sequential`, same run (medians of 3 "
+        ("1,000-point analytic sweep (resnet8): `auto` against pinned `sequential`, same run (medians of 5 "
          "alternating runs, as the other sweep ratios)", "<= 1.3x",
          f"{ei('test_sweep_1000_points', 'auto_over_sequential', '.2f')}x"),
         ("1,000-point sweep of energy-only parameters against 1,000 single analytic runs", "<= 0.3x",
