@@ -169,7 +169,13 @@ def range_source(field: str) -> str:
 
 def published_ff(arch, field: str) -> tuple[float, float]:
     """The published range of a controller capacitance at the config's node (22nm span x node / 22)."""
-    lo, hi = PUBLISHED_FF_22NM[field]
+    return at_node(arch, PUBLISHED_FF_22NM[field])
+
+
+def at_node(arch, span_22nm: tuple[float, float]) -> tuple[float, float]:
+    """A per-event capacitance range published at 22nm, at the config's node (x node / 22, the technology
+    rule); tlm/hw/sram.py's ranges too."""
+    lo, hi = span_22nm
     s = technology.length_ratio(22.0, arch.technology.node_nm)
     return lo * s, hi * s
 

@@ -1,7 +1,7 @@
 """Activation SRAM: banks of `width_bits` ports holding the ping-pong feature maps."""
 from __future__ import annotations
 
-from tlm.hw import controller, cv2_pj, technology
+from tlm.hw import controller, cv2_pj
 
 # The range of a bit read from the activation SRAM at 22nm: the span of the same published small-SRAM reads
 # as the ABN store's (tlm/hw/controller.py PUBLISHED_POINTS c_ff_per_abn_bit: Horowitz, ISSCC 2014, 8 KB and
@@ -13,9 +13,7 @@ PUBLISHED_FF_22NM = {"c_read_ff_per_bit": controller.PUBLISHED_FF_22NM["c_ff_per
 
 def published_ff(arch, field: str) -> tuple[float, float]:
     """The published range of an SRAM capacitance per bit at the config's node (22nm span x node / 22)."""
-    lo, hi = PUBLISHED_FF_22NM[field]
-    s = technology.length_ratio(22.0, arch.technology.node_nm)
-    return lo * s, hi * s
+    return controller.at_node(arch, PUBLISHED_FF_22NM[field])
 
 
 def read_energy_pj(arch, bits):
