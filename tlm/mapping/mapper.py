@@ -301,6 +301,8 @@ def _job_sums(S, n, R, N):
         n_res = (np.bincount(pr, minlength=(n + 1) * R).reshape(n + 1, R) > 0).sum(axis=1)[:n]
         got = (S.cost, N, (lay, pr, pair, has, n_res, int(cost[res < N].sum())))
         if b is not None:
+            for a in got[2][:5]:  # (kept for the stream's other batches: read-only, as round0's)
+                a.flags.writeable = False
             if len(_SUMS) >= MAX_SUMS:
                 _SUMS.clear()
             _SUMS[id(S.cost)] = got
