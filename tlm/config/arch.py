@@ -123,6 +123,10 @@ class Macro(Section):
                                          "current while the row holds its level) as an equivalent capacitance "
                                          "switched at vdd_digital, fF; 0 for a capacitor or switch DAC",
                                          lo=0.0, default=0.0)
+    c_input_dac_drive_ff: float = param("a resistive row DAC's digital drive per DP phase (its ladder legs' "
+                                        "switches toggled through their buffer chains, and its registers "
+                                        "loaded) as a capacitance switched at vdd_digital, fF; 0 for a "
+                                        "capacitor or switch DAC", lo=0.0, default=0.0)
     weight_mode: str = param("how the bits of a weight combine: 'analog' (adjacent columns charge-share with "
                              "binary weighting: one conversion per output) or 'bit_columns' (each bit column "
                              "is converted per DP phase and the results are combined by digital shift-add)",

@@ -36,16 +36,16 @@ pitch of the columns it serves, a strip of (physical columns / converters) x pit
 bit slices; `step_logic_inverters`), so a converter under 8 wide columns is bigger and costlier than one
 under a single narrow column; a CDAC / ladder unit and an input-DAC unit the node's smallest matched capacitor;
 a resistive (R-2R) row DAC its ladders' static current while the row holds its level, the ladders sized to
-settle the row within one operation at `circuit.input_dac_sized_vdd_v` (tlm/hw/r2r.py).
+settle the row within one operation at `circuit.input_dac_sized_vdd_v` (tlm/hw/r2r.py), and its leg switches'
+chains and registers (`input_dac_drive_ff`): the ladder, not a chain, drives the row.
 Area: a cell is `cell_area_factor` x the node's 6T x transistors / 6 (x stored cells per compute cell) and
 its capacitor (over it: the larger, at the table's over-cell MOM density; beside: the sum); each driven line
 (a word line per stored weight set of each compute row, and each column) `driver_cells` 6T cells of decoder,
 level shifter and timing, and each logical compute row (`input_lines`: fold of them per physical row) the
-buffer chain that drives its load (logical effort: load/3
-of gate, a minimum inverter `MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's, a
-digital-switch DAC has 2^k minimum level switches instead, `switch_dac_um2`); a
-comparator 4 and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells, and a SAR or ramp converter
-its strip, the same strip whose gates the energy counts (at least the latch and the register bits).
+buffer chain that drives its load (logical effort: load/3 of gate, a minimum inverter
+`MIN_INVERTER_6T_CELLS` 6T cells; a multi-level row's chain is its DAC's, a digital-switch DAC has 2^k
+minimum level switches instead, `switch_dac_um2`, an R-2R DAC its leg switches, `r2r_dac_um2`); a comparator 4
+and a logic bit 1 flip-flop-equivalent of `logic_cells` 6T cells, and a SAR or ramp converter its strip, the same strip whose gates the energy counts (at least the latch and the register bits).
 Leakage: each stored cell leaks the node's 6T cell current, converter logic the same per 6T-cell area.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ DERIVED = ("clock.frequency_mhz", "technology.cap_density_ff_per_um2", "macro.dp
            "macro.periphery_area_mm2", "macro.c_input_dac_unit_ff", "macro.input_dac_logic_area_um2",
            "macro.op_overhead_cycles", "adc.fixed_cycles", "adc.cycles_per_bit", "adc.c_comparator_ff",
            "adc.c_dac_unit_ff", "adc.c_abn_ff", "adc.comparator_area_um2", "adc.logic_area_um2_per_bit",
-           "macro.leakage_uw", "adc.leakage_uw", "macro.c_input_dac_static_ff")
+           "macro.leakage_uw", "adc.leakage_uw", "macro.c_input_dac_static_ff", "macro.c_input_dac_drive_ff")
 
 
 def constants(values=None) -> dict:
@@ -286,7 +286,8 @@ def _switch_ff(arch) -> float:
 
 def row_driver_ps(arch, g) -> float:
     """The row driver's delay: a buffer chain tapered by 4 from a minimum gate to the row's load, one FO4
-    per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps."""
+    per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps.  An R-2R row keeps
+    it [assumed]: its leg switches are sized from a hold that follows this delay (r2r_leg_gates_ff)."""
     t = arch.technology
     stages = 1.0 if switch_dac(arch) else chain_stages(row_load_ff(arch, g), _switch_ff(arch))
     return stages * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
@@ -403,9 +404,10 @@ def switch_dac_settle_fs(arch, g, n_taus: float) -> float:
 def row_driver_ff(arch, caps) -> float:
     """Capacitance one row event switches at its driver, fF: the row line through its buffer chain
     (`driver_chain_ff`), or for a digital-switch DAC the row line alone (charged from the shared reference
-    through a switch: no chain of its own) and the two level switches' gates the decoder toggles."""
-    if switch_dac(arch):
-        return caps["row"] + 2.0 * _switch_ff(arch)
+    through a switch: no chain of its own) and the two level switches' gates the decoder toggles, or for an
+    R-2R DAC the row line alone (charged by the ladder; its switches' drive is `input_dac_drive_ff`)."""
+    if switch_dac(arch) or r2r_dac(arch):
+        return caps["row"] + (2.0 * _switch_ff(arch) if switch_dac(arch) else 0.0)
     return driver_chain_ff(caps["row"], _switch_ff(arch))
 
 
@@ -413,7 +415,7 @@ def areas(arch, g) -> dict:
     """Areas of the macro's parts: the cell; the periphery (every driven line's decoder, level shifter and
     timing, `driver_cells` 6T cells, plus each digital logical row's driver chain, `input_lines`); a comparator and a
     logic bit (`logic_cells` 6T cells a flip-flop equivalent); a row DAC's logic (its bits' logic, and for
-    a multi-level row the chain that drives the row's level, so a DAC's area follows the row it drives)."""
+    a multi-level row the chain that drives the row's level, or its DAC's own drive, `r2r_dac_um2`)."""
     t = _tech(arch)
     geo = geometry(arch, g)
     logic = g["logic_cells"] * t("sram_6t_um2")
@@ -421,8 +423,9 @@ def areas(arch, g) -> dict:
     dac_row = arch.macro.input_drive == "multi_level"
     lines = driven_lines(arch, g) * g["driver_cells"] * t("sram_6t_um2")
     digital_rows = 0.0 if dac_row else input_lines(arch) * chain
-    drive = switch_dac_um2(arch) if switch_dac(arch) else chain
-    dac = 0.0 if arch.macro.input_drive == "bit_serial" else phase_bits(arch) * logic + (drive if dac_row else 0.0)
+    drive = switch_dac_um2(arch) if switch_dac(arch) else r2r_dac_um2(arch, g) if r2r_dac(arch) else chain
+    bits = phase_bits(arch) * (r2r.LADDERS if r2r_dac(arch) else 1)  # an R-2R DAC: a register per ladder
+    dac = 0.0 if arch.macro.input_drive == "bit_serial" else bits * logic + (drive if dac_row else 0.0)
     return {"cell_um2": geo["cell_um2"], "periphery_mm2": (lines + digital_rows) / 1e6,
             "comparator_um2": comparator_um2(arch, g, logic), "logic_um2": logic,
             "input_dac_logic_um2": dac}
@@ -500,6 +503,7 @@ def derived_values(arch, g=None) -> dict:
         "adc.c_abn_ff": c.abn_units * caps["dac_unit"], "adc.comparator_area_um2": ar["comparator_um2"],
         "adc.logic_area_um2_per_bit": ar["logic_um2"], "macro.leakage_uw": leak["macro"], "adc.leakage_uw": leak["adc"],
         "macro.c_input_dac_static_ff": input_dac_static_ff(arch, g),
+        "macro.c_input_dac_drive_ff": input_dac_drive_ff(arch, g),
     }
 
 
@@ -526,12 +530,52 @@ def input_dac_static_ff(arch, g) -> float:
     equivalent capacitance switched at the digital supply, fF: its ladders sized at
     `circuit.input_dac_sized_vdd_v` (0: at the supply it runs at) to settle the row's load within the hold
     there, held for this supply's hold.  0 for any other DAC or without multi-level inputs."""
-    if arch.macro.input_drive != "multi_level" or arch.circuit.input_dac != "r2r":
+    if not r2r_dac(arch):
         return 0.0
-    vs, t = arch.circuit.input_dac_sized_vdd_v, arch.technology
-    sized = replace(arch, technology=replace(t, vdd_digital_v=vs, vdd_array_v=vs)) if vs else arch
     return r2r.static_ff(arch.macro.input_dac_bits, row_load_ff(arch, g), input_dac_hold_ps(arch, g),
-                         input_dac_hold_ps(sized, g))
+                         input_dac_hold_ps(r2r_sized(arch), g))
+
+
+def r2r_dac(arch) -> bool:
+    """A multi-level row driven by a resistive ladder DAC (`circuit.input_dac: r2r`, tlm/hw/r2r.py)."""
+    return arch.macro.input_drive == "multi_level" and arch.circuit.input_dac == "r2r"
+
+
+def r2r_sized(arch):
+    """`arch` at the supply its ladders are sized for (`circuit.input_dac_sized_vdd_v`; 0: its own)."""
+    vs, t = arch.circuit.input_dac_sized_vdd_v, arch.technology
+    return replace(arch, technology=replace(t, vdd_digital_v=vs, vdd_array_v=vs)) if vs else arch
+
+
+def r2r_leg_gates_ff(arch, g):
+    """Gate capacitance of each leg's switch pair of one R-2R ladder, LSB first, fF: `LEG_SWITCHES`
+    switches of the width that keeps the bit's error within half an LSB (tlm/hw/r2r.switch_widths_um), their
+    on-resistance at the sizing supply, against the unit R that settles the row there."""
+    sized, k, t = r2r_sized(arch), arch.macro.input_dac_bits, _tech(arch)
+    r_kohm, st = r2r.unit_r_kohm(k, row_load_ff(arch, g), input_dac_hold_ps(sized, g)), sized.technology
+    r_on_ohm_um = tt.r_on_ohm(st.node_nm, st.vdd_digital_v, 1.0, arch.circuit.devices)
+    return r2r.LEG_SWITCHES * r2r.switch_widths_um(k, r_kohm, r_on_ohm_um, t("w_min_um")) * t("c_gate_ff_per_um")
+
+
+def r2r_dac_um2(arch, g) -> float:
+    """One row's R-2R ladders' digital drive besides their registers, um2: each leg's switch pair (area
+    following its gates, a minimum inverter's 3 minimum gates in `MIN_INVERTER_6T_CELLS` 6T cells) and the
+    chain driving it (`chain_area_um2`), for `LADDERS` ladders; the resistors are not modelled (r2r.py)."""
+    legs = r2r_leg_gates_ff(arch, g)
+    pairs = sum(legs) / (3.0 * _switch_ff(arch)) * MIN_INVERTER_6T_CELLS * _tech(arch)("sram_6t_um2")
+    return r2r.LADDERS * (pairs + sum(chain_area_um2(arch, c) for c in legs))
+
+
+def input_dac_drive_ff(arch, g) -> float:
+    """An R-2R row DAC's digital drive per DP phase as capacitance switched at the digital supply, fF: each
+    leg of the conducting ladder toggles with probability `LEG_TOGGLE` through its chain (`driver_chain_ff`
+    to its switch pair's gates), and the `LADDERS` k-bit registers load their codes (the published
+    flip-flop clock energy per bit, `flop_clock_ff`).  0 for any other row."""
+    if not r2r_dac(arch):
+        return 0.0
+    sw = _switch_ff(arch)
+    legs = sum(r2r.LEG_TOGGLE * driver_chain_ff(c, sw) for c in r2r_leg_gates_ff(arch, g))
+    return legs + r2r.LADDERS * arch.macro.input_dac_bits * flop_clock_ff(arch)
 
 
 def derive(arch, g=None):

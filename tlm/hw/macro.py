@@ -51,12 +51,13 @@ def dp_array_energy_pj(arch, cell_cycles, column_cycles, input_density):
 
 def dac_energy_pj(arch, row_cycles):
     """Row input DACs (multi-level only; the `input_dac` kind): 2^k unit capacitors per driven row per DP
-    phase, plus a resistive ladder's static energy per phase (`c_input_dac_static_ff`, tlm/hw/circuit.py
-    input_dac_static_ff), at the digital supply.  `row_cycles` = active rows x DP phases."""
+    phase, plus a resistive ladder's static energy and its switches' and registers' drive per phase
+    (`c_input_dac_static_ff`, `c_input_dac_drive_ff`, tlm/hw/circuit.py input_dac_static_ff and
+    input_dac_drive_ff), at the digital supply.  `row_cycles` = active rows x DP phases."""
     if arch.macro.input_drive != "multi_level":
         return 0.0 * row_cycles
     m = arch.macro
-    per_phase_ff = (2.0 ** m.input_dac_bits) * m.c_input_dac_unit_ff + m.c_input_dac_static_ff
+    per_phase_ff = (2.0 ** m.input_dac_bits) * m.c_input_dac_unit_ff + m.c_input_dac_static_ff + m.c_input_dac_drive_ff
     return cv2_pj(row_cycles * per_phase_ff, arch.technology.vdd_digital_v)
 
 
