@@ -97,7 +97,7 @@ def test_leg_switch_sensitivity_by_hand():
 
 
 def test_an_r2r_row_is_driven_by_its_ladder_not_a_row_chain(wang):
-    # Issue 21 (research/wang_dac.md, Noticed): the ladder settles the row (tlm/hw/r2r.py), so the row has
+    # Issue 21 (a double count found on Wang et al.): the ladder settles the row (tlm/hw/r2r.py), so the row has
     # no buffer chain sized for its load.  Wang at 22nm FFL, sized at 1.1 V; the test constants G.
     # Row load by hand (_row_ff): 128 x (pitch x wire + (2/3 + 0.2) x 2 fF).  Hold at 1.1 V: pipelined,
     # 8 decisions of decision_fo4 FO4 (the DP phase is shorter), so R = 8 x 100 x FO4(1.1 V) / (9 ln 2 C_row).

@@ -28,7 +28,7 @@ and `LADDERS` k-bit registers (CiMLoop's wang_vlsi_2022 arch.yaml: 2 x rows ladd
 k-bit register, dac_x2x_ladder.yaml `flip_flops`).  Per DP phase the conducting ladder's legs toggle with
 probability 1/2 (a random code) and both registers load their codes (tlm/hw/circuit.input_dac_drive_ff).
 Area: the leg switches and their chains and the registers (tlm/hw/circuit.areas); the ladders' resistors are
-not modelled (no resistor layer, size or matching figure for the node is sourced: research/wang_dac.md).
+not modelled (no resistor layer, size or matching figure for the node is sourced: docs/validation.md).
 """
 from __future__ import annotations
 
