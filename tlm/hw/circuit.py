@@ -286,8 +286,9 @@ def _switch_ff(arch) -> float:
 
 def row_driver_ps(arch, g) -> float:
     """The row driver's delay: a buffer chain tapered by 4 from a minimum gate to the row's load, one FO4
-    per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps.  An R-2R row keeps
-    it [assumed]: its leg switches are sized from a hold that follows this delay (r2r_leg_gates_ff)."""
+    per stage (logical effort: log4(C_load / C_in) stages), at the digital supply, ps.  An R-2R row keeps it
+    [assumed]: its switches' chain (Wang et al.'s: 4.4 stages to its MSB leg, not 6.3) is sized from a hold
+    that follows this delay (r2r_leg_gates_ff), a cycle; the difference is 19 ps of a 3.1 ns DP phase."""
     t = arch.technology
     stages = 1.0 if switch_dac(arch) else chain_stages(row_load_ff(arch, g), _switch_ff(arch))
     return stages * tt.fo4_ps(t.node_nm, t.vdd_digital_v, arch.circuit.devices)
