@@ -21,11 +21,37 @@ def test_sinangil_energy_per_op_scales_as_v_squared(root):
     assert figs["eff_4b_080v"].value / figs["eff_4b_100v"].value == pytest.approx(1.09, abs=0.01)
 
 
-# Table I at average output 0 (no RWL pulse, no discharge: the data-independent energy), 0.8 / 1.0 V, TOPS/W
-# [paper] via CiMLoop (workspace/models/arch/1_macro/sinangil_jssc_2021/_tests.py, test_tops); output 15 is
-# 262.3 / 189.3 there.
-TABLE1_OUT0 = {0.8: 610.5, 1.0: 435.5}
-TABLE1_OUT15 = {0.8: 262.3, 1.0: 189.3}
+def test_sinangil_output_0_to_15_adds_its_pulses_and_discharge(root):
+    """Table I's output-0 and output-15 figures (input_bit_density 0 and 1; the config says why) differ in
+    modelled energy per MVM by exactly the data-dependent events x their capacitance x V^2 (tlm/hw/macro.py).
+    The peak run: 64 rows is no multiple of 9, so a 1x1 conv of 64 input channels to 64 columns / 4 weight
+    bits = 16 outputs, one MVM (2048 ops) per output pixel; a 4b input is one DP phase (input_dac_bits 4).
+    Per MVM at input density d:
+      RWL pulses     64 rows x 15 d pulses (2^4 - 1 at full scale) x c_row_driver_ff x vdd_digital^2
+      RBL discharge  64 x 64 cells x d x c_cell_ff (a cell's share of its read bit line) x vdd_array^2
+    and nothing else moves with d (column pre-charge, the flash comparators, the cycles and so the leakage).
+    So E(15) - E(0) = (64 x 15 x C_row + 4096 x C_cell) x V^2, and the output-6 figures, at the config's
+    activity.input_bit_density 0.5 (no figure field), lie exactly half way (the model is linear in d)."""
+    from tlm.hw import circuit
+    arch, pub = load_with_published(root / "configs" / "published" / "sinangil_jssc2021.yaml")
+    figs = {f.key: f for f in pub.figures}
+    assert arch.activity.input_bit_density == 0.5 and figs["eff_4b_080v"].input_bit_density is None
+    for v, mid in ((0.8, "eff_4b_080v"), (1.0, "eff_4b_100v")):
+        tag = f"{v * 100:03.0f}v"
+        f0, f15 = figs[f"eff_4b_{tag}_out0"], figs[f"eff_4b_{tag}_out15"]
+        assert (f0.input_bit_density, f15.input_bit_density) == (0.0, 1.0)
+        e = {k: 2048.0 / paper.model_value(arch, figs[k]) for k in (f0.key, f15.key, mid)}  # pJ per MVM
+        m = circuit.derive(paper.at_conditions(arch, f15)).macro  # its capacitances at the figure's node
+        want_pj = (64 * 15 * m.c_row_driver_ff * v ** 2 + 64 * 64 * m.c_cell_ff * v ** 2) / 1000.0  # fF V^2
+        assert e[f15.key] - e[f0.key] == pytest.approx(want_pj, rel=1e-9)
+        assert e[mid] == pytest.approx(0.5 * (e[f0.key] + e[f15.key]), rel=1e-9)
+
+
+# Table I at average output 0 (no RWL pulse, no discharge: the data-independent energy) and 15, 0.8 / 1.0 V,
+# TOPS/W [paper] via CiMLoop (workspace/models/arch/1_macro/sinangil_jssc_2021/_tests.py, test_tops): the
+# config's figures eff_4b_080v_out0 ... eff_4b_100v_out15.
+def _table1(pub, out):
+    return {v: pub.figure(f"eff_4b_{v * 100:03.0f}v_out{out}").value for v in (0.8, 1.0)}
 
 
 def test_sinangil_100v_point_needs_energy_that_falls_with_supply(root):
@@ -39,6 +65,8 @@ def test_sinangil_100v_point_needs_energy_that_falls_with_supply(root):
     4.703 + 0.557 x (10.819 - 4.703) = 8.109 pJ = 252.6 TOPS/W."""
     _, pub = load_with_published(root / "configs" / "published" / "sinangil_jssc2021.yaml")
     figs = {f.key: f.value for f in pub.figures}
+    TABLE1_OUT0, TABLE1_OUT15 = _table1(pub, 0), _table1(pub, 15)
+    assert TABLE1_OUT0 == {0.8: 610.5, 1.0: 435.5} and TABLE1_OUT15 == {0.8: 262.3, 1.0: 189.3}  # [paper]
 
     def e(tops_w):  # pJ per MVM
         return 2048.0 / tops_w
