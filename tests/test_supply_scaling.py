@@ -38,7 +38,7 @@ def test_sinangil_output_0_to_15_adds_its_pulses_and_discharge(root):
     assert arch.activity.input_bit_density == 0.5 and figs["eff_4b_080v"].input_bit_density is None
     for v, mid in ((0.8, "eff_4b_080v"), (1.0, "eff_4b_100v")):
         tag = f"{v * 100:03.0f}v"
-        f0, f15 = figs[f"eff_4b_{tag}_out0"], figs[f"eff_4b_{tag}_out15"]
+        f0, f15 = figs[f"eff_o0_{tag}"], figs[f"eff_o15_{tag}"]
         assert (f0.input_bit_density, f15.input_bit_density) == (0.0, 1.0)
         e = {k: 2048.0 / paper.model_value(arch, figs[k]) for k in (f0.key, f15.key, mid)}  # pJ per MVM
         m = circuit.derive(paper.at_conditions(arch, f15)).macro  # its capacitances at the figure's node
@@ -49,9 +49,9 @@ def test_sinangil_output_0_to_15_adds_its_pulses_and_discharge(root):
 
 # Table I at average output 0 (no RWL pulse, no discharge: the data-independent energy) and 15, 0.8 / 1.0 V,
 # TOPS/W [paper] via CiMLoop (workspace/models/arch/1_macro/sinangil_jssc_2021/_tests.py, test_tops): the
-# config's figures eff_4b_080v_out0 ... eff_4b_100v_out15.
+# config's figures eff_o0_080v ... eff_o15_100v.
 def _table1(pub, out):
-    return {v: pub.figure(f"eff_4b_{v * 100:03.0f}v_out{out}").value for v in (0.8, 1.0)}
+    return {v: pub.figure(f"eff_o{out}_{v * 100:03.0f}v").value for v in (0.8, 1.0)}
 
 
 def test_sinangil_100v_point_needs_energy_that_falls_with_supply(root):

@@ -124,8 +124,6 @@ class Figure:
             s += " " + "/".join(f"{x:g}" for x in dict.fromkeys(v)) + " V"
         if self.clock_mhz:
             s += f" {self.clock_mhz:g} MHz"
-        if self.input_bit_density is not None:
-            s += f" d={self.input_bit_density:g}"
         return s
 
 

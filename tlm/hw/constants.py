@@ -62,9 +62,9 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
     "decision_fo4": 102.3,
-    "pulse_fo4": 29.53,
+    "pulse_fo4": 29.55,
     "cap_parasitic": 0.6,
-    "converter_height": 151.8,
+    "converter_height": 152.2,
     "cell_area_factor": 1.0,
     "driver_cells": 200.0,
     "logic_cells": 30.0,
