@@ -79,3 +79,29 @@ def test_sinangil_100v_point_needs_energy_that_falls_with_supply(root):
     place = inc[0.8] / (e(TABLE1_OUT15[0.8]) - e(TABLE1_OUT0[0.8]))
     e6 = e(TABLE1_OUT0[1.0]) + place * (e(TABLE1_OUT15[1.0]) - e(TABLE1_OUT0[1.0]))
     assert place == pytest.approx(0.557, abs=0.001) and 2048.0 / e6 == pytest.approx(252.6, abs=0.2)
+
+
+def test_sinangil_no_row_driver_closes_the_output_15_rise(root):
+    """Why no RWL-driver structure is modelled for eff_o15 (issue 21, sinfix): the bare read word line
+    already costs more per pulse than Table I leaves.  Output 0 -> 15 adds (2048/262.3 - 2048/610.5) =
+    4.4532 pJ at 0.8 V and (2048/189.3 - 2048/435.5) = 6.1161 pJ at 1.0 V: over V^2, 6,958 and 6,116 fF.
+    The same rise drives 64 rows x 15 pulses = 960 row pulses and discharges each of the 4,096 cells' share
+    of its read bit line once (c_cell_ff), so a row pulse may switch at most (6,958 - 4,096 c_cell) / 960
+    (6.7 fF) and (6,116 - 4,096 c_cell) / 960 (5.8 fF).  The row line alone (no driver at all) is 64 cells
+    x (a pitch of wire + one read-access gate): the 8T cell 1.0 x 0.027 x 8/6 = 0.036 um2 (pitch 0.1897 um),
+    64 x 0.1897 um x 0.2 fF/um + 64 x 0.8 fF/um x 0.1 um = 2.429 + 5.12 = 7.549 fF at 7nm (technology table
+    [estimate]s): above both budgets, so any driver (the model's tapered chain switches 5/3 of it: 12.53 fF)
+    leaves the rise too steep; the paper states neither its RWL drivers nor a word-line swing."""
+    import math
+    from tlm.hw import circuit
+    arch, pub = load_with_published(root / "configs" / "published" / "sinangil_jssc2021.yaml")
+    caps = circuit.capacitances(arch, circuit.constants())
+    pitch = math.sqrt(1.0 * 0.027 * 8 / 6)
+    assert caps["row"] == pytest.approx(64 * pitch * 0.2 + 64 * 0.8 * 0.1, rel=1e-9)
+    assert caps["row"] == pytest.approx(7.549, abs=0.001)
+    for v in (0.8, 1.0):
+        rise_ff = (2048.0 / _table1(pub, 15)[v] - 2048.0 / _table1(pub, 0)[v]) * 1000.0 / v ** 2
+        per_pulse_ff = (rise_ff - 64 * 64 * caps["cell"]) / (64 * 15)
+        assert per_pulse_ff < 6.8 and caps["row"] > 1.1 * per_pulse_ff
+    n = math.log(caps["row"] / 0.08) / math.log(4.0)  # chain stages from a minimum gate (0.08 fF)
+    assert circuit.row_driver_ff(arch, caps) == pytest.approx(caps["row"] * (1 + 2 * (1 - 4 ** -n) / 3), rel=1e-9)
