@@ -311,6 +311,31 @@ def test_bad_published_sections_exit_2(tmp_path, capsys):
     assert "area_efficiency figure is in TOPS/mm2" in err and "unit.yaml:" in err
 
 
+def test_a_figure_states_its_data_activity(tmp_path, capsys):
+    """A figure's `input_bit_density` replaces the config's activity (0.5) in its run.  The made-up design's
+    eff_1b per pixel (test_made_up_design_by_hand) at input density d: cells 144 x 64 x d x 2 fF + columns
+    6,400 fF, drivers 144 x d x 50 fF, ADC 3,584 fF; at d = 0: 9,984 fF x 0.25 V^2 = 2.496 pJ -> 18,432 /
+    2.496 TOPS/W; at d = 1: (18,432 + 6,400 + 7,200 + 3,584) fF x 0.25 = 8.904 pJ.  Bad values: one line,
+    exit 2, the file named (out of range; on a figure the data does not move)."""
+    got = {}
+    for d in (0.0, 1.0):
+        p = tmp_path / f"act{d:g}.yaml"
+        p.write_text(MADE_UP.replace("output_bits: 4}", f"output_bits: 4, input_bit_density: {d}}}", 1))
+        got[d] = {r.figure.key: r.model for r in chips.evaluate(p).rows}
+    assert got[0.0]["eff_1b"] == pytest.approx(18432 / 2.496, rel=1e-9)
+    assert got[1.0]["eff_1b"] == pytest.approx(18432 / 8.904, rel=1e-9)
+    assert got[0.0]["eff_2b"] == got[1.0]["eff_2b"] == pytest.approx(4 * 9216 / 11.4, rel=1e-9)  # the config's
+    cases = {("value: 3000.0, unit: TOPS/W, ops: raw", "input_bit_density: 1.5, "): "expected <= 1.0",
+             ("value: 15.0, unit: TOPS/mm2", "input_bit_density: 0.0, "): "does not depend on the data",
+             ("value: 3000.0, unit: TOPS/W, ops: raw", "input_bit_density: high, "): "expected a number"}
+    for (at, add), msg in cases.items():
+        p = tmp_path / "bad.yaml"
+        p.write_text(MADE_UP.replace(at, add + at, 1))
+        assert main(["paper", str(p)]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and err.count("\n") == 1 and "bad.yaml:" in err and "input_bit_density" in err
+
+
 def test_normalize_converts_raw_to_1b(capsys):
     assert main(["paper", "published/wang_vlsi2022", "--normalize", "1b"]) == 0
     out = capsys.readouterr().out

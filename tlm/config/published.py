@@ -18,6 +18,8 @@
           vdd_array_v: 0.85              # the supplies and clock the figure was measured at (default: the
           vdd_digital_v: 0.85            # config's own)
           clock_mhz: 40
+          input_bit_density: 0.5         # the data activity it was measured at (energy figures; default:
+                                         # the config's activity.input_bit_density)
           source: Table II
 
 Conventions (docs/architecture.md, "Conventions"): a *raw* efficiency counts 2 ops per MAC at the stated precision; a
@@ -41,6 +43,7 @@ METRICS = {  # metric -> unit it is given in
     "energy_share": "%",
     "area_share": "%",
 }
+ENERGY_METRICS = ("energy_efficiency", "system_energy_efficiency", "energy_share")  # those data activity moves
 COMPONENTS = ("array", "dac", "adc", "misc")  # what a published breakdown share names (share metrics)
 OPS = ("raw", "1b")
 MAX_FITTED = 2
@@ -68,6 +71,10 @@ class Figure:
                                  default=0.0)
     clock_mhz: float = param("clock of the measurement, MHz (0 = the config's)", lo=0.0, hi=100_000.0,
                              default=0.0)
+    input_bit_density: float = param("data activity of the measurement: the fraction of input bits that are 1 "
+                                     "(multi-level and pulse inputs: the mean level over full scale), in place "
+                                     "of the config's `activity.input_bit_density` (absent: the config's); "
+                                     "energy figures only", lo=0.0, hi=1.0, default=None)
     source: str = param("where in the paper (table, figure, text) and through which transcription", default="")
     component: str = param("the component of a share figure (energy_share, area_share): array (cells, lines, "
                            "row drivers), dac (row input DACs), adc (converters), misc (periphery)",
@@ -92,6 +99,10 @@ class Figure:
                              data.where("component" if "component" in data else "metric"), f"{path}.component")
         if share and self.value > 100.0:
             raise InputError("a share is at most 100 %", data.where("value"), f"{path}.value")
+        if self.input_bit_density is not None and self.metric not in ENERGY_METRICS:
+            raise InputError(f"{self.metric} does not depend on the data: only an energy figure "
+                             f"({', '.join(ENERGY_METRICS)}) states an input_bit_density",
+                             data.where("input_bit_density"), f"{path}.input_bit_density")
 
     @property
     def efficiency(self) -> bool:

@@ -2,9 +2,9 @@
 an architecture by the simulator.
 
 Every model figure is computed from a simulation (`tlm.engines.analytic.simulate`) of a generated one-layer
-workload at the figure's precisions, supplies and clock: the event counts of that run times the energies
-per event of tlm/hw/.  Nothing here is a separate formula for energy or time; this module only chooses
-the runs and reads their results.
+workload at the figure's precisions, supplies, clock and data activity: the event counts of that run times
+the energies per event of tlm/hw/.  Nothing here is a separate formula for energy or time; this module only
+chooses the runs and reads their results.
 
 Definitions (docs/validation.md):
 - *peak*: the macro fully used: a 3x3 conv over rows / 9 input channels (a 1x1 conv over `rows` input
@@ -170,8 +170,12 @@ def sweep_points(arch) -> list[tuple[int, int, int]]:
 
 
 def at_conditions(arch, fig):
-    """`arch` at the supplies and clock a figure was measured at (those the figure gives)."""
+    """`arch` at the supplies, clock and data activity a figure was measured at (those the figure gives:
+    its `input_bit_density` replaces the config's `activity.input_bit_density`, which the one-layer run's
+    event energies read, tlm/hw/macro.py)."""
     from tlm.hw.technology import alpha_power_clock_mhz
+    if fig.input_bit_density is not None:
+        arch = replace(arch, activity=replace(arch.activity, input_bit_density=fig.input_bit_density))
     t, c = arch.technology, arch.clock
     t2 = replace(t, vdd_array_v=fig.vdd_array_v or t.vdd_array_v, vdd_digital_v=fig.vdd_digital_v or t.vdd_digital_v)
     f = fig.clock_mhz or c.frequency_mhz
