@@ -62,7 +62,7 @@ BY_NAME = {c.name: c for c in CONSTANTS}
 # Fitted by `tlm calibrate --global` (do not edit by hand; rewrite with --write-global).
 VALUES = {
     "decision_fo4": 102.3,
-    "pulse_fo4": 29.17,
+    "pulse_fo4": 28.99,
     "cap_parasitic": 0.6,
     "converter_height": 150.9,
     "cell_area_factor": 1.0,
