@@ -10,7 +10,7 @@ from __future__ import annotations
 from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, `_same_places`; PRUNE read when run)
 from tlm.errors import InputError
 from tlm.mapping import mapper, schedule
-from tlm.mapping.geometry import map_layers
+from tlm.mapping.plan import structure
 from tlm.mapping.linebuf import stream_spill
 from tlm.mapping.rules import digital_ops
 
@@ -72,12 +72,19 @@ def _stream_costs(arch, wl) -> list:
         comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
         if not comp:
             return []
-        m = kept["mapping"] = map_layers(arch, [wl.layers[i] for i in comp])  # (the plans': policy_plans)
-        memo["bound"] = mapper.residency_bound(arch, m)  # (what assign reads first: kept in its memo)
+        base = structure(arch, wl)  # (kept for the points of its structure: tlm/mapping/template.py)
+        m = kept["mapping"] = base["mapping"]  # (the plans': policy_plans)
+        st = base["_structure"]
+        if "bound" not in st:
+            st["bound"] = mapper.residency_bound(arch, m)
+        memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
         if memo["bound"] > arch.macro.count:
             return []  # no streamed policy fits (the point's own run skips them as cheaply)
         rc = mapper.layer_row_cycles(arch, wl, m, comp)
-        got = kept["inputs"] = (m, comp, rc, [digital_ops(l) for l in wl.layers])  # (analytic._inputs)
+        ops = st.get("ops")
+        if ops is None:
+            ops = st["ops"] = [digital_ops(l) for l in wl.layers]
+        got = kept["inputs"] = (m, comp, rc, ops)  # (analytic._inputs)
     m, _comp, rc, ops = got
     asg, out = {}, []
     for p in todo:

@@ -140,14 +140,12 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     return out
 
 
-# Architecture settings that change the cycles of a plan's jobs only, never which tiles, rows, jobs and
-# dependencies exist (a schedule's skeleton): a sweep run in-process evaluates the points that differ in
-# these alone next to each other (tlm/services/sweep/runner.structure_first), so that they come to
-# run_group together and `_pretime` times each structure's points at once.  A hint for speed only: every
-# row is its point's own run in any order.
-TIMING_SETTINGS = frozenset({"adc.cycles_per_bit", "adc.fixed_cycles", "macro.dp_cycles_per_bit",
-                             "macro.op_overhead_cycles", "macro.weight_write_bits_per_cycle",
-                             "dma.bandwidth_bits_per_cycle", "dma.latency_cycles", "postproc.ops_per_cycle"})
+# Architecture settings that change the cycles of a plan's jobs only (tlm/mapping/template.py, where plans of
+# points that differ in these alone share their structure): a sweep run in-process evaluates such points
+# next to each other (tlm/services/sweep/runner.structure_first), so that they come to run_group together
+# and `_pretime` times each structure's points at once.  A hint for speed only: every row is its point's
+# own run in any order.
+from tlm.mapping.template import TIMING_SETTINGS  # noqa: E402
 PRETIME = True  # False: each point's streamed schedule timed on its own (tests compare the two)
 PRETIME_POINTS = 32  # points timed together at most (what they keep for their own runs stays kept:
 # tlm/engines/analytic._kept holds 64 architectures)
