@@ -570,12 +570,14 @@ def structure(arch, wl: Workload) -> dict:
     """The base fields (but the timed ones) a plan of `wl` on `arch` shares with its structure's
     (tlm/mapping/template.py), made now when not kept.  Raises the InputError a plan would."""
     k = template.key(arch, wl)
-    if template.get(k, wl) is None:
+    got = template.get(k, wl)
+    if got is None:
         check_against(wl, arch)
         p = Plan.__new__(Plan)
         p.arch, p.wl, p.policy = arch, wl, "sequential"
         p._base(arch, wl, None)
-    return template.get(k, wl)
+        got = template.get(k, wl) or {**vars(p), "_structure": {}}  # (none kept: template.ON False)
+    return got
 
 
 def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,
