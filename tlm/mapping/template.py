@@ -7,7 +7,10 @@ the policy (tlm/mapping/plan.Plan._base) is then the same for all of them but fo
 (TIMED: each compute layer's DP and conversion cycles per pixel, its period, its tile cycles and a tile's
 load cycles), which each point computes from its own architecture, with the same formulas and the same
 range check (Plan._timing).  The rest -- the Mapping, volumes, event counts, live bits, the SRAM layout
-and the notes -- is made by the first point of a structure and kept here for the next (`get`, `put`).
+and the notes -- is made by the first point of a structure and kept here for the next (`get`, `put`);
+with it `_structure`, a dict its plans share for what more depends on the structure alone: the residency
+bound, policy sequential's assignment and description (`sequential_assignment`, `sequential_desc`), the
+digital ops per layer (tlm/engines/pretime.py reads the Mapping and the bound through plan.structure).
 
 A structure is the workload's layers (the same objects: a sweep's points share them), its batch, input
 shape and bits, and every field of the architecture but the timing settings (`key`): exact by
@@ -84,7 +87,12 @@ def key(arch, wl, input_density=None):
             continue
         v = getattr(arch, f.name)
         parts.append(_section_key(f.name, v) if dataclasses.is_dataclass(v) else v)
-    return tuple(parts)
+    k = tuple(parts)
+    try:
+        hash(k)
+    except TypeError:  # (a field holding a list: not kept)
+        return None
+    return k
 
 
 def get(k, wl):
