@@ -40,6 +40,7 @@ MAX_TEMPLATES = 64
 
 _TEMPLATES = {}  # key -> (the layers, the base fields but TIMED), the least recently used first
 _SECTIONS = {}  # id(section) -> (the section, its values with the timing settings left out)
+_LAYOUTS = {}  # architecture class -> ((field name, whether it is a section), ...) but UNREAD
 _LOCK = threading.Lock()
 
 
@@ -81,12 +82,14 @@ def key(arch, wl, input_density=None):
     from tlm.mapping.reuse import plain
     if not ON or input_density is not None or plain(arch) is not arch:
         return None
+    layout = _LAYOUTS.get(type(arch))
+    if layout is None:  # (the architecture's fields, and which are sections: per class)
+        layout = _LAYOUTS[type(arch)] = tuple((f.name, bool(f.metadata.get("section")))
+                                              for f in dataclasses.fields(arch) if f.name not in UNREAD)
     parts = [tuple(map(id, wl.layers)), wl.batch, tuple(wl.input_shape), wl.input_bits]
-    for f in dataclasses.fields(arch):
-        if f.name in UNREAD:
-            continue
-        v = getattr(arch, f.name)
-        parts.append(_section_key(f.name, v) if dataclasses.is_dataclass(v) else v)
+    for name, sec in layout:
+        v = getattr(arch, name)
+        parts.append(_section_key(name, v) if sec else v)
     k = tuple(parts)
     try:
         hash(k)
