@@ -35,6 +35,7 @@ TIMING_SETTINGS = frozenset({"adc.cycles_per_bit", "adc.fixed_cycles", "macro.dp
                              "dma.bandwidth_bits_per_cycle", "dma.latency_cycles", "postproc.ops_per_cycle"})
 # the base fields a timing setting changes (Plan._timing computes them for each point)
 TIMED = ("t_dp", "t_cv", "period", "tile_cycles", "_tile_load_cycles")
+_SKIP = frozenset(TIMED + ("arch", "wl", "policy"))  # (`put`: each plan's own)
 ON = True  # False: every plan's base built from scratch (tests compare the two)
 MAX_TEMPLATES = 64
 
@@ -117,26 +118,23 @@ def put(k, wl, fields: dict) -> None:
     layers held: their ids stay theirs); nothing when `k` is None."""
     if k is None:
         return
-    skip = TIMED + ("arch", "wl", "policy")
+    kept = {n: v for n, v in fields.items() if n not in _SKIP}
     with _LOCK:
-        _TEMPLATES[k] = (tuple(wl.layers), {n: v for n, v in fields.items() if n not in skip})
+        _TEMPLATES[k] = (tuple(wl.layers), kept)
         while len(_TEMPLATES) > MAX_TEMPLATES:
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
 
 
 def sequential_assignment(plan, N) -> list:
     """Policy sequential's assignment of `plan`, rounds of N tiles: tile k on macro k mod N in round k div
-    N, per compute layer; the arrays kept for the plans of one structure (read-only: a plan that changes a
-    layer's assignment sets new ones, Plan.set_assignment), the list each plan's own."""
+    N, per compute layer; the arrays kept for the plans of one structure (read them, do not change them: a
+    plan that changes a layer's assignment sets new ones, Plan.set_assignment), the list each plan's own."""
     st = plan._structure
     got = st.get("sequential_assignment") if st is not None else None
     if got is None:
         import numpy as np
         got = [(np.arange(t) % N, np.arange(t) // N) for t in plan.mapping.tiles.tolist()]
         if st is not None:
-            for pair in got:
-                for a in pair:
-                    a.flags.writeable = False
             st["sequential_assignment"] = got
     return list(got)
 
