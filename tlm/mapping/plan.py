@@ -567,17 +567,17 @@ class Plan:
 
 
 def structure(arch, wl: Workload) -> dict:
-    """The base fields (but the timed ones) a plan of `wl` on `arch` shares with its structure's
-    (tlm/mapping/template.py), made now when not kept.  Raises the InputError a plan would."""
+    """The base fields (but the timed ones) a plan of `wl` on `arch` shares with its structure's (template.py),
+    made when not kept (template.ON False: the Mapping and an empty `_structure`).  Raises as a plan would."""
     k = template.key(arch, wl)
-    got = template.get(k, wl)
-    if got is None:
+    if k is None:
+        return {"mapping": map_layers(arch, [l for l in wl.layers if l.is_compute]), "_structure": {}}
+    if template.get(k, wl) is None:
         check_against(wl, arch)
         p = Plan.__new__(Plan)
         p.arch, p.wl, p.policy = arch, wl, "sequential"
         p._base(arch, wl, None)
-        got = template.get(k, wl) or {**vars(p), "_structure": {}}  # (none kept: template.ON False)
-    return got
+    return template.get(k, wl)
 
 
 def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,
