@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tlm.mapping.template import TIMING_SETTINGS  # noqa: F401  (settings that change cycles only: `_pretime`)
+
 
 DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
 
@@ -140,12 +142,10 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     return out
 
 
-# Architecture settings that change the cycles of a plan's jobs only (tlm/mapping/template.py, where plans of
-# points that differ in these alone share their structure): a sweep run in-process evaluates such points
-# next to each other (tlm/services/sweep/runner.structure_first), so that they come to run_group together
-# and `_pretime` times each structure's points at once.  A hint for speed only: every row is its point's
-# own run in any order.
-from tlm.mapping.template import TIMING_SETTINGS  # noqa: E402
+# TIMING_SETTINGS (tlm/mapping/template.py, where plans of points that differ in these alone share their
+# structure): a sweep run in-process evaluates such points next to each other
+# (tlm/services/sweep/runner.structure_first), so that they come to run_group together and `_pretime` times
+# each structure's points at once.  A hint for speed only: every row is its point's own run in any order.
 PRETIME = True  # False: each point's streamed schedule timed on its own (tests compare the two)
 PRETIME_POINTS = 32  # points timed together at most (what they keep for their own runs stays kept:
 # tlm/engines/analytic._kept holds 64 architectures)
