@@ -10,7 +10,9 @@ Which test fails when a mechanism is removed or wrong:
   fails when nothing is shared (the Mapping is the first point's object);
 - auto on re-timed plans, where its choice flips between the points: test_auto_rows_where_the_choice_flips;
 - the sweep's rows (pretime reading the structure's Mapping and bound): test_sweep_rows_with_and_without;
-- the interning (an assignment kept for other contents, or none kept): test_equal_assignments_are_one_object.
+- the interning (an assignment kept for other contents, or none kept): test_equal_assignments_are_one_object;
+- registry._pretime counting a look with nothing to time as a miss (the next structure's streams then not
+  timed together): test_a_look_with_nothing_to_time_counts_neither_way.
 """
 import dataclasses
 
@@ -187,3 +189,23 @@ def test_equal_assignments_are_one_object(imagine, resnet8):
     assert asg(a2) is first
     other = asg(a1, "replicate")
     assert other is not first and other != first
+
+
+def test_a_look_with_nothing_to_time_counts_neither_way(imagine, resnet8):
+    """registry._pretime: calls none of whose points has a streamed schedule (one macro at 8 bits: no
+    streamed policy fits) leave the count of calls that timed few unchanged, so the next structure whose
+    streams fit is timed together (with them counted as misses it would be skipped: PRETIME_GIVE_UP)."""
+    from tlm.config.overrides import with_precision
+    from tlm.engines import analytic, registry
+    from tlm.mapping import schedule
+    none_fit = [with_changes(imagine, **{"adc.cycles_per_bit": c}) for c in (1, 2, 3)]
+    wl8 = with_precision(resnet8, input=8, weight=8, output=8)
+    fit = [with_changes(imagine, **{"macro.count": 4, "adc.cycles_per_bit": c}) for c in (1, 2, 3)]
+    wl2 = with_precision(resnet8, input=2, weight=2, output=2)
+    cold()
+    st = {}
+    for _ in range(registry.PRETIME_GIVE_UP + 1):
+        registry._pretime(analytic, none_fit, wl8, None, st)
+    assert st["pretime"][0] == 0
+    registry._pretime(analytic, fit, wl2, None, st)
+    assert st["pretime"] == (0, 0) and schedule._PRETIMED  # (timed together)

@@ -15,7 +15,7 @@ from tlm.mapping.linebuf import stream_spill
 from tlm.mapping.rules import digital_ops
 
 
-def pretime_streams(archs, wl, input_density=None) -> int:
+def pretime_streams(archs, wl, input_density=None, seen=None) -> int:
     """Before the points `archs` (of one workload) run one by one (tlm/engines/registry.run_group): the
     one-image schedules of their streamed policies (`auto`'s that fit, or the pinned one) timed together,
     the points that share a schedule's structure -- its skeleton: a sweep's points that differ in ADC, DP
@@ -23,7 +23,8 @@ def pretime_streams(archs, wl, input_density=None) -> int:
     its schedule timed (or, refused there, list-schedules it): the same numbers.  What this computes on the
     way -- the compute layers' Mapping and row cycles, the assignments, the skeletons and job costs -- is
     kept where each point's run reads it (analytic._kept, assign's memo, schedule.one_image).  One image only
-    (a batch's streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together."""
+    (a batch's streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together; `seen`:
+    a list that receives how many points had a streamed schedule to time."""
     schedule.clear_pretimed()
     if wl.batch != 1 or input_density is not None:
         return 0
@@ -37,6 +38,8 @@ def pretime_streams(archs, wl, input_density=None) -> int:
             groups.setdefault(id(sk), (sk, []))[1].append(cost)
         each.append((arch, got))
     timed = sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+    if seen is not None:
+        seen.append(sum(1 for _a, got in each if got))
     if timed:
         _keep_makespans(each, wl)
     return timed
