@@ -12,7 +12,9 @@ Which test fails when a mechanism is removed or wrong:
 - the sweep's rows (pretime reading the structure's Mapping and bound): test_sweep_rows_with_and_without;
 - the interning (an assignment kept for other contents, or none kept): test_equal_assignments_are_one_object;
 - registry._pretime counting a look with nothing to time as a miss (the next structure's streams then not
-  timed together): test_a_look_with_nothing_to_time_counts_neither_way.
+  timed together): test_a_look_with_nothing_to_time_counts_neither_way;
+- schedule.MAX_IMAGES below two pretime groups' one-image costs (the next group's points make theirs again):
+  test_a_pretime_groups_costs_stay_kept_for_its_points.
 """
 import dataclasses
 
@@ -209,3 +211,37 @@ def test_a_look_with_nothing_to_time_counts_neither_way(imagine, resnet8):
     assert st["pretime"][0] == 0
     registry._pretime(analytic, fit, wl2, None, st)
     assert st["pretime"] == (0, 0) and schedule._PRETIMED  # (timed together)
+
+
+def test_a_pretime_groups_costs_stay_kept_for_its_points(imagine, resnet8, monkeypatch):
+    """Two structures of 20 points each (5 and 4 macros, both streamed policies fitting), one after the other
+    as a sweep runs them: what pretime made of each point's one image (schedule._kept_image: 2 per point) is
+    still kept when the points run, so their schedules make no job costs again (with schedule.MAX_IMAGES 64
+    the second structure's first points find theirs dropped)."""
+    from tlm.config.overrides import with_precision
+    from tlm.engines import registry
+    from tlm.mapping import schedule
+    wl = with_precision(resnet8, input=1, weight=1, output=1)
+    monkeypatch.setattr(reuse, "GIVE_UP", 0)  # (every plan built plainly: none recorded for reuse.shared_plan)
+    events, phase = [], [None]
+    real_pretime, real_costs = registry._pretime, schedule._kept_costs
+
+    def pretime(*a):
+        phase[0] = "pretime"
+        real_pretime(*a)
+        phase[0] = "runs"
+        events.append("pretime")
+
+    def costs(*a):
+        if phase[0] == "runs":
+            events.append("costs")
+        return real_costs(*a)
+    monkeypatch.setattr(registry, "_pretime", pretime)
+    monkeypatch.setattr(schedule, "_kept_costs", costs)
+    cold()
+    st = {"alone": registry.GIVE_UP}
+    for n in (5, 4):
+        archs = [with_changes(imagine, **{"macro.count": n, "adc.cycles_per_bit": c, "macro.dp_cycles_per_bit": d})
+                 for c in (1, 2, 3, 4) for d in (4, 8, 12, 16, 20)]
+        registry.run_group(archs, wl, state=st, brief=True)
+    assert events == ["pretime", "pretime"]  # (once per structure, and no one-image costs made after it)
