@@ -67,22 +67,22 @@ def _stream_costs(arch, wl) -> list:
     todo = [p for p in mapper.STREAM if pol in ("auto", p)]
     if not todo:
         return []
+    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    if not comp:
+        return []
+    base = structure(arch, wl)  # (kept for the points of its structure: tlm/mapping/template.py)
+    st = base["_structure"]
+    if "bound" not in st:
+        st["bound"] = mapper.residency_bound(arch, base["mapping"])
+    if st["bound"] > arch.macro.count:
+        return []  # no streamed policy fits (the point's own run skips them as cheaply)
     kept = A._kept(lambda a: a, arch, wl)
     shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
     memo = shared["assign"] if pol == "auto" else {}
+    memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
     got = kept.get("inputs")
     if got is None:
-        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
-        if not comp:
-            return []
-        base = structure(arch, wl)  # (kept for the points of its structure: tlm/mapping/template.py)
         m = kept["mapping"] = base["mapping"]  # (the plans': policy_plans)
-        st = base["_structure"]
-        if "bound" not in st:
-            st["bound"] = mapper.residency_bound(arch, m)
-        memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
-        if memo["bound"] > arch.macro.count:
-            return []  # no streamed policy fits (the point's own run skips them as cheaply)
         rc = mapper.layer_row_cycles(arch, wl, m, comp)
         ops = st.get("ops")
         if ops is None:

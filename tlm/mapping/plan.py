@@ -361,8 +361,7 @@ class Plan:
         self._timing(arch)
 
     def _timing(self, arch, check=False) -> None:
-        """The base fields the timing settings change (tlm/mapping/template.TIMED), from `arch`; `check`: the
-        range check first (`_check_range`; a plan built from scratch checks it in `_base`)."""
+        """The timed base fields (template.TIMED) from `arch`; `check`: the range check first (`_check_range`)."""
         if check:
             self._check_range(self.mapping)
         if (m := self.mapping) is None:
@@ -572,12 +571,13 @@ def structure(arch, wl: Workload) -> dict:
     k = template.key(arch, wl)
     if k is None:
         return {"mapping": map_layers(arch, [l for l in wl.layers if l.is_compute]), "_structure": {}}
-    if template.get(k, wl) is None:
+    got = template.get(k, wl)
+    if got is None:
         check_against(wl, arch)
         p = Plan.__new__(Plan)
         p.arch, p.wl, p.policy = arch, wl, "sequential"
         p._base(arch, wl, None)
-    return template.get(k, wl)
+    return got or template.get(k, wl)
 
 
 def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,
