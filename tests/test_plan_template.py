@@ -14,7 +14,9 @@ Which test fails when a mechanism is removed or wrong:
 - registry._pretime counting a look with nothing to time as a miss (the next structure's streams then not
   timed together): test_a_look_with_nothing_to_time_counts_neither_way;
 - schedule.MAX_IMAGES below two pretime groups' one-image costs (the next group's points make theirs again):
-  test_a_pretime_groups_costs_stay_kept_for_its_points.
+  test_a_pretime_groups_costs_stay_kept_for_its_points;
+- the give-up on structures no other point reads (kept on: every structural sweep pays for them; never
+  probed: a timing run after it shares nothing): test_structures_no_other_point_reads_are_given_up_then_probed.
 """
 import dataclasses
 
@@ -245,3 +247,21 @@ def test_a_pretime_groups_costs_stay_kept_for_its_points(imagine, resnet8, monke
                  for c in (1, 2, 3, 4) for d in (4, 8, 12, 16, 20)]
         registry.run_group(archs, wl, state=st, brief=True)
     assert events == ["pretime", "pretime"]  # (once per structure, and no one-image costs made after it)
+
+
+def test_structures_no_other_point_reads_are_given_up_then_probed(imagine, resnet8):
+    """template.GIVE_UP: after that many structures kept in a row that no other point read (batches
+    1, 2, ...: each its own structure), plans stop keeping theirs (no key); a run of timing points that
+    follows shares one again within PROBE plans, and then every plan shares it."""
+    from tlm.config.overrides import with_precision
+    a = mapper.with_policy(imagine, "sequential")
+    cold()
+    for b in range(1, template.GIVE_UP + 2):
+        Plan(a, with_precision(resnet8, batch=b), None, "sequential", steady=True)
+    assert template._RUN[0] >= template.GIVE_UP
+    keys = [template.key(a, resnet8) for _ in range(template.PROBE)]
+    assert sum(k is not None for k in keys) == 2  # (a probe: two looks in PROBE)
+    plans = [Plan(with_changes(a, **{"adc.cycles_per_bit": c}), resnet8, None, "sequential", steady=True)
+             for c in range(1, template.PROBE + 5)]
+    assert template._RUN == [0, 0]
+    assert plans[-1].mapping is plans[-2].mapping is plans[-3].mapping  # (shared again)

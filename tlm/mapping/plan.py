@@ -296,7 +296,7 @@ class Plan:
         exact range.  `mapping`: the compute layers' map_layers on this architecture, if already made.  Kept
         for the points of a structure but the timed fields, each point's own (tlm/mapping/template.py)."""
         k = template.key(arch, wl, input_density)
-        got = template.get(k, wl)
+        got = template.get(k, wl, arch)
         if got is not None:
             return self.__dict__.update(got) or self._timing(arch, check=True)
         self._structure = {} if k is not None else None  # (what the structure's plans keep: template.py)
@@ -357,7 +357,7 @@ class Plan:
         self.io_in_bits = math.prod(wl.input_shape) * wl.input_bits * B
         self.io_out_bits = int(self.out_bits[-1])
         self._layout()
-        template.put(k, wl, self.__dict__)  # (before the timed fields: they are each point's own)
+        template.put(k, wl, self.__dict__, arch)  # (before the timed fields: they are each point's own)
         self._timing(arch)
 
     def _timing(self, arch, check=False) -> None:
@@ -571,7 +571,7 @@ def structure(arch, wl: Workload) -> dict:
     k = template.key(arch, wl)
     if k is None:
         return {"mapping": map_layers(arch, [l for l in wl.layers if l.is_compute]), "_structure": {}}
-    got = template.get(k, wl)
+    got = template.get(k, wl, arch)
     if got is None:
         check_against(wl, arch)
         p = Plan.__new__(Plan)

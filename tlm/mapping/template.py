@@ -36,6 +36,7 @@ TIMING_SETTINGS = frozenset({"adc.cycles_per_bit", "adc.fixed_cycles", "macro.dp
 # the base fields a timing setting changes (Plan._timing computes them for each point)
 TIMED = ("t_dp", "t_cv", "period", "tile_cycles", "_tile_load_cycles")
 _SKIP = frozenset(TIMED + ("arch", "wl", "policy"))  # (`put`: each plan's own)
+_TIMING_PATHS = tuple(sorted(TIMING_SETTINGS))
 ON = True  # False: every plan's base built from scratch (tests compare the two)
 MAX_TEMPLATES = 64
 
@@ -50,6 +51,7 @@ def clear() -> None:
     with _LOCK:
         _TEMPLATES.clear()
         _SECTIONS.clear()
+        _RUN[:] = [0, 0]
 
 
 def _timing_fields(name) -> frozenset:
@@ -81,7 +83,7 @@ def key(arch, wl, input_density=None):
     a measured input density, an architecture that records what is read (tlm/mapping/reuse.recording),
     or ON False."""
     from tlm.mapping.reuse import plain
-    if not ON or input_density is not None or plain(arch) is not arch:
+    if not ON or input_density is not None or plain(arch) is not arch or _given_up():
         return None
     layout = _LAYOUTS.get(type(arch))
     if layout is None:  # (the architecture's fields, and which are sections: per class)
@@ -99,8 +101,29 @@ def key(arch, wl, input_density=None):
     return k
 
 
-def get(k, wl):
-    """The base fields (but TIMED) kept for structure `k`, or None."""
+# Structures kept in a row that no other point read (a sweep of structural settings only: the batch, the
+# macros, the precision): then only two calls of `key` in every PROBE look (a plan and the next: a
+# structure made by one point and read by the next is shared again), until one is read by another point
+# (its timing settings' values differ from those of the point that kept it)
+GIVE_UP = 16
+PROBE = 16
+_RUN = [0, 0]  # [structures kept since one was read by another point, calls of `key` since giving up]
+
+
+def _given_up() -> bool:
+    if _RUN[0] < GIVE_UP:
+        return False
+    _RUN[1] += 1
+    return _RUN[1] % PROBE > 1
+
+
+def _timing_values(arch) -> tuple:
+    return tuple(getattr(getattr(arch, p.split(".")[0]), p.split(".")[1]) for p in _TIMING_PATHS)
+
+
+def get(k, wl, arch=None):
+    """The base fields (but TIMED) kept for structure `k`, or None.  `arch`: the architecture asking (a
+    point other than the one that kept it, by its timing settings' values, counts as sharing: GIVE_UP)."""
     if k is None:
         return None
     with _LOCK:
@@ -110,17 +133,20 @@ def get(k, wl):
         _TEMPLATES[k] = got
     if any(a is not b for a, b in zip(got[0], wl.layers)):
         return None  # (other layer objects at the same ids: not this workload's)
+    if arch is not None and _RUN[0] and _timing_values(arch) != got[2]:
+        _RUN[0] = _RUN[1] = 0
     return got[1]
 
 
-def put(k, wl, fields: dict) -> None:
-    """Keep the base fields `fields` of a plan (but TIMED, and its arch, wl and policy) as structure `k`'s (the
-    layers held: their ids stay theirs); nothing when `k` is None."""
+def put(k, wl, fields: dict, arch) -> None:
+    """Keep the base fields `fields` of a plan on `arch` (but TIMED, and its arch, wl and policy) as structure
+    `k`'s (the layers held: their ids stay theirs); nothing when `k` is None."""
     if k is None:
         return
     kept = {n: v for n, v in fields.items() if n not in _SKIP}
+    _RUN[0] += 1
     with _LOCK:
-        _TEMPLATES[k] = (tuple(wl.layers), kept)
+        _TEMPLATES[k] = (tuple(wl.layers), kept, _timing_values(arch))
         while len(_TEMPLATES) > MAX_TEMPLATES:
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
 
