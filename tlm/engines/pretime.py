@@ -10,12 +10,12 @@ from __future__ import annotations
 from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, `_same_places`; PRUNE read when run)
 from tlm.errors import InputError
 from tlm.mapping import mapper, schedule
-from tlm.mapping.geometry import map_layers
+from tlm.mapping.plan import structure
 from tlm.mapping.linebuf import stream_spill
 from tlm.mapping.rules import digital_ops
 
 
-def pretime_streams(archs, wl, input_density=None) -> int:
+def pretime_streams(archs, wl, input_density=None, seen=None) -> int:
     """Before the points `archs` (of one workload) run one by one (tlm/engines/registry.run_group): the
     one-image schedules of their streamed policies (`auto`'s that fit, or the pinned one) timed together,
     the points that share a schedule's structure -- its skeleton: a sweep's points that differ in ADC, DP
@@ -23,7 +23,8 @@ def pretime_streams(archs, wl, input_density=None) -> int:
     its schedule timed (or, refused there, list-schedules it): the same numbers.  What this computes on the
     way -- the compute layers' Mapping and row cycles, the assignments, the skeletons and job costs -- is
     kept where each point's run reads it (analytic._kept, assign's memo, schedule.one_image).  One image only
-    (a batch's streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together."""
+    (a batch's streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together; `seen`:
+    a list that receives how many points had a streamed schedule to time."""
     schedule.clear_pretimed()
     if wl.batch != 1 or input_density is not None:
         return 0
@@ -37,6 +38,8 @@ def pretime_streams(archs, wl, input_density=None) -> int:
             groups.setdefault(id(sk), (sk, []))[1].append(cost)
         each.append((arch, got))
     timed = sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
+    if seen is not None:
+        seen.append(sum(1 for _a, got in each if got))
     if timed:
         _keep_makespans(each, wl)
     return timed
@@ -64,20 +67,27 @@ def _stream_costs(arch, wl) -> list:
     todo = [p for p in mapper.STREAM if pol in ("auto", p)]
     if not todo:
         return []
+    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    if not comp:
+        return []
+    base = structure(arch, wl)  # (kept for the points of its structure: tlm/mapping/template.py)
+    st = base["_structure"]
+    if "bound" not in st:
+        st["bound"] = mapper.residency_bound(arch, base["mapping"])
+    if st["bound"] > arch.macro.count:
+        return []  # no streamed policy fits (the point's own run skips them as cheaply)
     kept = A._kept(lambda a: a, arch, wl)
     shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
     memo = shared["assign"] if pol == "auto" else {}
+    memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
     got = kept.get("inputs")
     if got is None:
-        comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
-        if not comp:
-            return []
-        m = kept["mapping"] = map_layers(arch, [wl.layers[i] for i in comp])  # (the plans': policy_plans)
-        memo["bound"] = mapper.residency_bound(arch, m)  # (what assign reads first: kept in its memo)
-        if memo["bound"] > arch.macro.count:
-            return []  # no streamed policy fits (the point's own run skips them as cheaply)
+        m = kept["mapping"] = base["mapping"]  # (the plans': policy_plans)
         rc = mapper.layer_row_cycles(arch, wl, m, comp)
-        got = kept["inputs"] = (m, comp, rc, [digital_ops(l) for l in wl.layers])  # (analytic._inputs)
+        ops = st.get("ops")
+        if ops is None:
+            ops = st["ops"] = [digital_ops(l) for l in wl.layers]
+        got = kept["inputs"] = (m, comp, rc, ops)  # (analytic._inputs)
     m, _comp, rc, ops = got
     asg, out = {}, []
     for p in todo:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tlm.mapping.template import TIMING_SETTINGS  # noqa: F401  (settings that change cycles only: `_pretime`)
+
 
 DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
 
@@ -140,20 +142,18 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     return out
 
 
-# Architecture settings that change the cycles of a plan's jobs only, never which tiles, rows, jobs and
-# dependencies exist (a schedule's skeleton): a sweep run in-process evaluates the points that differ in
-# these alone next to each other (tlm/services/sweep/runner.structure_first), so that they come to
-# run_group together and `_pretime` times each structure's points at once.  A hint for speed only: every
-# row is its point's own run in any order.
-TIMING_SETTINGS = frozenset({"adc.cycles_per_bit", "adc.fixed_cycles", "macro.dp_cycles_per_bit",
-                             "macro.op_overhead_cycles", "macro.weight_write_bits_per_cycle",
-                             "dma.bandwidth_bits_per_cycle", "dma.latency_cycles", "postproc.ops_per_cycle"})
+# TIMING_SETTINGS (tlm/mapping/template.py, where plans of points that differ in these alone share their
+# structure): a sweep run in-process evaluates such points next to each other
+# (tlm/services/sweep/runner.structure_first), so that they come to run_group together and `_pretime` times
+# each structure's points at once.  A hint for speed only: every row is its point's own run in any order.
 PRETIME = True  # False: each point's streamed schedule timed on its own (tests compare the two)
 PRETIME_POINTS = 32  # points timed together at most (what they keep for their own runs stays kept:
 # tlm/engines/analytic._kept holds 64 architectures)
-PRETIME_GIVE_UP = 4  # calls in a row that timed fewer than a quarter of their points together: then only one
-PRETIME_PROBE = 4  # call in PRETIME_PROBE looks (a grid whose streams do not fit, or differ in their transfers only,
-# which each point's run shifts: the look costs a Mapping per point), until one times enough again
+PRETIME_GIVE_UP = 4  # calls in a row that timed fewer than a quarter of their points with a streamed schedule
+PRETIME_PROBE = 4  # together: then only one call in PRETIME_PROBE looks (a grid whose streams differ in their
+# transfers only, which each point's run shifts), until one times enough again; a call none of whose points
+# has a streamed schedule (none fits) counts neither way (its look costs little: a structure's Mapping and
+# residency bound are kept, tlm/mapping/template.py)
 
 
 def _pretime(analytic, archs, wl, input_density, st):
@@ -168,8 +168,13 @@ def _pretime(analytic, archs, wl, input_density, st):
         st["pretime"] = (misses, skipped + 1)
         return
     from tlm.engines.pretime import pretime_streams
-    timed = pretime_streams(archs, wl, input_density)
-    st["pretime"] = (misses + 1, skipped + 1) if 4 * timed < len(archs) else (0, 0)
+    seen = []
+    timed = pretime_streams(archs, wl, input_density, seen)
+    n = seen[0] if seen else 0  # (points with a streamed schedule to time)
+    if n:
+        st["pretime"] = (misses + 1, skipped + 1) if 4 * timed < n else (0, 0)
+    else:
+        st["pretime"] = (misses, skipped + 1)  # (nothing to time: neither way)
 
 
 def _one(arch, wl, input_density, brief=False, state=None):

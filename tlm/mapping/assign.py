@@ -182,7 +182,7 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
             if asg is not None:
                 _KEPT[key] = asg
     if key is None or asg is None:
-        asg = _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo)
+        asg = _interned(_resident_assign(arch, wl, policy, mm, bound, packed, rc, memo))
         if key is not None:
             with _LOCK:
                 _KEPT[key] = asg
@@ -207,8 +207,29 @@ def clear_kept() -> None:
     from tlm.mapping import packing as _packing
     with _LOCK:
         _KEPT.clear()
+        _SAME.clear()
     with _packing._LOCK:
         _packing._PACKINGS.clear()
+
+
+_SAME = {}  # an assignment's contents -> the first Assignment made with them (`_interned`)
+MAX_SAME = 256
+
+
+def _interned(asg) -> Assignment:
+    """`asg`, or the Assignment made earlier with the same contents (policy, macros, residency, every
+    field of every place, replicas, notes): a sweep's points that differ in cycles only often get the same
+    assignment from other row cycles, and what is kept on an Assignment (place_keys, job_places, round0,
+    mapper._placed_layers, the schedules keyed by them) is then made once for them all."""
+    key = (asg.policy, asg.macros, asg.macros_for_residency, asg.residency_exact, place_fields(asg),
+           tuple(sorted(asg.replicas.items())), tuple(asg.notes))
+    with _LOCK:
+        got = _SAME.get(key)
+        if got is None:
+            if len(_SAME) >= MAX_SAME:
+                _SAME.clear()
+            got = _SAME[key] = asg
+    return got
 
 
 def _kept_key(arch, wl, policy, rc, memo=None) -> tuple:

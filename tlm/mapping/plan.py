@@ -67,6 +67,8 @@ from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
 from tlm.mapping.geometry import Mapping, cdiv, map_layers, tile_grid
 from tlm.mapping.policies import CONCRETE
+from tlm.mapping import template
+from tlm.mapping.perlayer import PER_LAYER_KEYS, STATIC_KEYS, static_per_layer  # noqa: F401  (re-exported)
 from tlm.mapping.rules import (  # noqa: F401  (re-exported for the engines)
     SramLayout, bank_interleave_bits, digital_ops, live_bits, moves_data, spill_cycles, split_share,
     weight_load_cycles, weights_resident)
@@ -198,8 +200,8 @@ class Plan:
             self.resident = weights_resident(arch, int(m.tiles.sum())) or policy != "sequential"
             self.load_cycles = self._tile_load_cycles * (0 if self.resident else 1)
             # the assignment: policy "sequential", rounds of N tiles (a resident policy sets every layer's below)
-            self.assignment = ([(np.arange(t) % N, np.arange(t) // N) for t in m.tiles.tolist()]
-                               if policy == "sequential" else [None] * len(m.tiles))
+            self.assignment = (template.sequential_assignment(self, N) if policy == "sequential"
+                               else [None] * len(m.tiles))
             self.rounds = cdiv(m.tiles, N)
             full = np.minimum(N, m.tiles)  # tiles of a full round
             last = m.tiles - (self.rounds - 1) * N  # tiles of the last round
@@ -229,8 +231,8 @@ class Plan:
             if ops_img is None:
                 ops_img = shared["ops_img"] = [digital_ops(l) for l in layers]
             self._resident(arch, wl, policy, shared, ops_img, steady)
-        self.mapping_desc = mapper.describe(arch, wl, self.multi or mapper.assign(
-            arch, wl, "sequential", m=m, memo=shared.setdefault("assign", {})), self.schedule, m=m)
+        self.mapping_desc = (mapper.describe(arch, wl, self.multi, self.schedule, m=m) if self.multi is not None
+                             else template.sequential_desc(self, arch, wl, shared.setdefault("assign", {})))
 
     def finish(self, force=False) -> "Plan":
         """The sequential plan of a batch that spills with its batching rule applied (tlm/mapping/batching.py).
@@ -291,7 +293,13 @@ class Plan:
         """The fields that do not depend on the mapping policy (shared by the plans of one build_plan
         `shared` dict): volumes, the Mapping, timing constants, live bits, the SRAM layout, the notes
         after the policy's own (row tiles, grouped convs, spills).  Raises InputError on a run out of the
-        exact range.  `mapping`: the compute layers' map_layers on this architecture, if already made."""
+        exact range.  `mapping`: the compute layers' map_layers on this architecture, if already made.  Kept
+        for the points of a structure but the timed fields, each point's own (tlm/mapping/template.py)."""
+        k = template.key(arch, wl, input_density)
+        got = template.get(k, wl, arch)
+        if got is not None:
+            return self.__dict__.update(got) or self._timing(arch, check=True)
+        self._structure = {} if k is not None else None  # (what the structure's plans keep: template.py)
         layers = wl.layers
         n = len(layers)
         self.rows = n + 1
@@ -314,9 +322,9 @@ class Plan:
         self.live_bits = live_bits(wl)
         if len(comp):
             m = self.mapping = map_layers(arch, comp) if mapping is None else mapping
-            P = self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
+            self.pixels = np.array([l.out_pixels for l in comp], dtype=np.int64) * B
             r_in = self.bits_in = np.array([l.bits_in for l in comp], dtype=np.int64)
-            r_out = self.bits_out = np.array([l.bits_out for l in comp], dtype=np.int64)
+            self.bits_out = np.array([l.bits_out for l in comp], dtype=np.int64)
             r_w = self.bits_w = np.array([l.bits_w for l in comp], dtype=np.int64)
             self.c_out = np.array([l.c_out for l in comp], dtype=np.int64)
             # the macro's event counts per pixel (tlm/hw/): DP phases, conversions of the whole layer
@@ -324,12 +332,7 @@ class Plan:
             self.conversions_per_pixel = np.asarray(hw_adc.conversions_per_pixel(arch, self.c_out, r_in, r_w),
                                                     dtype=np.int64)
             self._check_range(m)
-            self.t_dp, self.t_cv = (np.asarray(x, dtype=np.int64)
-                                    for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
-            self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
-            self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, P, r_w)
             self.tile_bits = m.rows_per_tile * m.cols_per_tile
-            self._tile_load_cycles = weight_load_cycles(arch, self.tile_bits)  # when not resident
             self.psum_bits = self.out_elems[self.comp_idx] * (m.row_tiles - 1) * arch.controller.psum_bits
             for j, l in enumerate(comp):
                 if m.row_tiles[j] > 1:
@@ -354,6 +357,21 @@ class Plan:
         self.io_in_bits = math.prod(wl.input_shape) * wl.input_bits * B
         self.io_out_bits = int(self.out_bits[-1])
         self._layout()
+        template.put(k, wl, self.__dict__, arch)  # (before the timed fields: they are each point's own)
+        self._timing(arch)
+
+    def _timing(self, arch, check=False) -> None:
+        """The timed base fields (template.TIMED) from `arch`; `check`: the range check first (`_check_range`)."""
+        if check:
+            self._check_range(self.mapping)
+        if (m := self.mapping) is None:
+            return
+        r_in, r_out, r_w = self.bits_in, self.bits_out, self.bits_w
+        self.t_dp, self.t_cv = (np.asarray(x, dtype=np.int64)
+                                for x in hw_ctrl.pixel_cycles(arch, r_in, r_out, m.outputs_per_tile, r_w))
+        self.period = np.maximum(self.t_dp, self.t_cv) if arch.adc.pipelined else self.t_dp + self.t_cv
+        self.tile_cycles = hw_ctrl.tile_cycles(arch, r_in, r_out, m.outputs_per_tile, self.pixels, r_w)
+        self._tile_load_cycles = weight_load_cycles(arch, self.tile_bits)  # when not resident
 
     # ---- the assignment ------------------------------------------------------------------------------
     def set_assignment(self, j: int, tile_macro, tile_round) -> None:
@@ -547,29 +565,19 @@ class Plan:
         return total + len(self.wl.layers) + 1
 
 
-PER_LAYER_KEYS = ("macs", "cycles", "compute_cycles", "load_cycles", "spill_cycles", "tiles", "row_tiles",
-                  "col_tiles", "group_tiles", "groups_per_tile", "rounds", "rows_per_tile", "cols_per_tile",
-                  "weight_bits_loaded", "conversions", "dp_cycles", "sram_read_bits", "sram_write_bits", "dma_bits",
-                  "spill_bits", "postproc_ops", "live_bits", "spatial_utilization", "temporal_utilization")
-STATIC_KEYS = ("macs", "tiles", "row_tiles", "col_tiles", "group_tiles", "groups_per_tile", "rounds", "rows_per_tile",
-               "cols_per_tile", "live_bits", "spatial_utilization")
-
-
-def static_per_layer(plan) -> dict:
-    """The Result's per-layer arrays (in their order) with the numbers the mapping alone fixes filled in
-    (tiles, rounds, live bits, spatial utilization...) and zeros for what an engine measures."""
-    rows = plan.rows
-    pl = {k: np.zeros(rows, dtype=float if k.endswith("utilization") else np.int64) for k in PER_LAYER_KEYS}
-    pl["macs"][:-1] = plan.macs
-    pl["live_bits"][:-1] = plan.live_bits
-    m, ci = plan.mapping, plan.comp_idx
-    if m is not None:
-        for k, v in (("tiles", m.tiles), ("row_tiles", m.row_tiles), ("col_tiles", m.col_tiles),
-                     ("group_tiles", m.group_tiles), ("groups_per_tile", m.groups_per_tile),
-                     ("rounds", plan.rounds), ("rows_per_tile", m.rows_per_tile),
-                     ("cols_per_tile", m.cols_per_tile), ("spatial_utilization", m.spatial_utilization)):
-            pl[k][ci] = v
-    return pl
+def structure(arch, wl: Workload) -> dict:
+    """The base fields (but the timed ones) a plan of `wl` on `arch` shares with its structure's (template.py),
+    made when not kept (template.ON False: the Mapping and an empty `_structure`).  Raises as a plan would."""
+    k = template.key(arch, wl)
+    if k is None:
+        return {"mapping": map_layers(arch, [l for l in wl.layers if l.is_compute]), "_structure": {}}
+    got = template.get(k, wl, arch)
+    if got is None:
+        check_against(wl, arch)
+        p = Plan.__new__(Plan)
+        p.arch, p.wl, p.policy = arch, wl, "sequential"
+        p._base(arch, wl, None)
+    return got or template.get(k, wl)
 
 
 def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,

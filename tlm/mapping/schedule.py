@@ -531,7 +531,7 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
 
 _IMAGES = {}  # (id(arch), id(asg), the layers' ids, row cycles, digital ops) -> (arch, asg, layers, the
 # structure without its batch, {rows per job: one_image's key, skeleton and costs})
-MAX_IMAGES = 64
+MAX_IMAGES = 256  # (a pretime group of PRETIME_POINTS points x 2 streamed policies, kept for their own runs)
 
 
 def _kept_image(arch, wl, asg, ops, rc, group):

@@ -112,13 +112,14 @@ def fresh_process_peak_rss_mb(arch, wl, engine: str) -> float | None:
 def cold() -> None:
     """Forget the plans, steady-state base runs, stream bounds, schedule skeletons (with their kept
     list-scheduled orders) and job costs, assignments and packings kept for later runs
-    (tlm/mapping/reuse.py, steady.py, bounds.py, schedule.py, assign.py;
+    (tlm/mapping/reuse.py, steady.py, bounds.py, schedule.py, assign.py, template.py;
     tlm/engines/analytic.clear_kept): a repeat then costs what one run of a new point costs, not a cache
     hit."""
     from tlm.engines import analytic
-    from tlm.mapping import bounds, replicate, reuse, schedule, steady
+    from tlm.mapping import bounds, replicate, reuse, schedule, steady, template
     analytic.clear_kept()
     reuse.clear()
+    template.clear()
     schedule.clear_skeletons()  # (and the job costs)
     with bounds._LOCK:
         bounds._TERMS.clear()
