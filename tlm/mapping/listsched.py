@@ -118,6 +118,7 @@ def _events(ctx, z, tr, snaps, until, forks):
     seq, done = z.seq, z.done
     JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
     pace = ii and J
+    status, seq_of, ndone = (tr.status, tr.seq_of, tr.ndone) if tr else (None, None, None)
     while events:
         j = heappop(events)
         t = j // M
@@ -132,7 +133,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                 if until is not None and until(snaps):
                     done, z.upto = n, j
                     break
-                tr.status[j] = 1  # (a release is an input transfer's only dependency)
+                status[j] = 1  # (a release is an input transfer's only dependency)
             left[j] -= 1
             if left[j]:
                 continue
@@ -144,10 +145,10 @@ def _events(ctx, z, tr, snaps, until, forks):
         else:
             done += 1
             if tr:  # (_Track.done, inline)
-                tr.status[j] = 3
+                status[j] = 3
                 b = j // J
-                tr.ndone[b] += 1
-                if b == tr.oldest and tr.ndone[b] == J:
+                ndone[b] += 1
+                if b == tr.oldest and ndone[b] == J:
                     tr.advance()
             r0 = res[j]
             todo = None
@@ -158,7 +159,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                 if not left[u]:
                     ru = res[u]
                     if tr:
-                        tr.status[u] = 1
+                        status[u] = 1
                     heappush(queues[ru], rank[u])
                     if ru != r0 and busy_until[ru] <= t:
                         if todo is None:
@@ -174,7 +175,7 @@ def _events(ctx, z, tr, snaps, until, forks):
             st[k] = t
             e[k] = busy_until[r] = t + cost[k]
             if tr:
-                tr.status[k], tr.seq_of[k] = 2, seq
+                status[k], seq_of[k] = 2, seq
             seq += 1
             if pace and k % J == 0 and k + J < n:
                 heappush(events, (t + ii) * M + n + k + J)  # the next image's input: released ii later

@@ -289,42 +289,42 @@ def _skeleton(key) -> _Skeleton:
 
 def _stream_jobs(sk, jobs, layers, input_shape, on_sorted, replicas, ports) -> None:
     """Image by image, chunk by chunk of output rows: each chunk after the chunks of its producers that
-    hold the input rows it reads (sk.needs, also the line buffers' structure)."""
+    hold the input rows it reads (sk.needs, also the line buffers' structure).  A layer's jobs are added
+    chunk by chunk, so its chunks [qa, qb) hold the jobs first[qa] .. first[qb] - 1 (`first`, per layer)."""
     PP, DIN, DOUT = ports
     n, H, chunks, index, done_of = len(layers), sk.H, sk.chunks, sk.index, sk.done_of
     for i, l in enumerate(layers):  # the input rows each output row reads (the dependencies; the line buffers)
         shp = [input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
         sk.needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
-    cid_l = [c.tolist() for c in sk.cid]
-    # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
-    # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
-    chunk_jobs = []
-    for i, l in enumerate(layers):
-        per = []
-        f = replicas.get(i, 1)
-        srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in sk.needs[i]]
-        for q in range(chunks[i]):
-            lo, hi = q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
-            runs = ([(mac, (_ROWS, i, lo, hi, nt)) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute
-                    else [(PP, (_DIGITAL, i, lo, hi, 1))])
-            per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
-                               for p, first, last in srcs]))
-        chunk_jobs.append(per)
     b = 0  # image 0's jobs; every other image's are the same, their ids shifted (build_schedule, ImageDeps)
+    res, spec, lay, img, row, deps = jobs.res, jobs.spec, jobs.layer, jobs.image, jobs.row, jobs.deps
     img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
-    for i in range(n):
-        for q, (runs, ranges) in enumerate(chunk_jobs[i]):
-            deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
-            for rg in ranges:
-                if rg is None:
-                    deps.append(img_in)
-                else:
-                    p, qa, qb = rg
-                    for qq in range(qa, qb):
-                        deps.extend(done_of[(b, p, qq)])
-            done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
-    jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
-             [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+    first = []  # per layer: the first job id of each chunk, then one past its last job
+    for i, l in enumerate(layers):
+        bounds = np.arange(chunks[i] + 1, dtype=np.int64) * H[i] // chunks[i]
+        lo, hi = bounds[:-1], bounds[1:] - 1
+        # per input, None (the image) or (its producer's `first`, the first and one past the last chunk read)
+        srcs = [None if s == "input" else (first[index[s]], sk.cid[index[s]][fr[lo]].tolist(),
+                                           (sk.cid[index[s]][la[hi]] + 1).tolist())
+                for s, fr, la in sk.needs[i]]
+        los, his, ids = lo.tolist(), hi.tolist(), [len(res)]
+        compute, kind, f = l.is_compute, (_ROWS if l.is_compute else _DIGITAL), replicas.get(i, 1)
+        for q in range(chunks[i]):
+            d = []  # the jobs producing the input rows chunk q of layer i reads (image b)
+            for src in srcs:
+                d.extend((img_in,) if src is None else range(src[0][src[1][q]], src[0][src[2][q]]))
+            for mac, nt in (on_sorted[(i, q % f)] if compute else ((PP, 1),)):
+                res.append(mac)
+                spec.append((kind, i, los[q], his[q], nt))
+                lay.append(i)
+                img.append(b)
+                row.append(q)
+                deps.append(d)
+            ids.append(len(res))
+        first.append(ids)
+    done_of.update({(b, i, q): list(range(ids[q], ids[q + 1])) for i, ids in enumerate(first)
+                    for q in range(chunks[i])})
+    jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1, list(range(first[n - 1][0], first[n - 1][-1])))
 
 
 def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:

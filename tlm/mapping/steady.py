@@ -46,7 +46,7 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.linebuf import stream_line_buffers, stream_results
+from tlm.mapping.linebuf import _held, stream_line_buffers, stream_results
 from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
 
 PROBES = (8, 32)  # images of the probe runs tried, in order (each stops at the first release whose state
@@ -168,11 +168,63 @@ def _short(arch, wl, P, B):
     st, en = (x.reshape(B, J) for x in _fork(P, B))
     S = _copy(T)
     S.mult = np.full(J, B, dtype=np.int64)
-    stream_results(S, arch, wl, P.sk1, st, en)
+    stream_results(S, arch, wl, P.sk1, st, en, _short_line_buffers(P, wl, B, en))
     S.makespan = int(en.max()) + S.spill_cycles
     S.start, S.end = st[0].copy(), en[0].copy()
     _fill_drain(S, 1)
     return S
+
+
+def _short_line_buffers(P, wl, B, en) -> int:
+    """linebuf.stream_line_buffers of the run of B <= m images (its B x J ends `en`), from two parts.  Every
+    job that ends before image B's release r ends there in the probe run too (the fork is the probe run up
+    to that release), so every row made or freed before r is made or freed at the same time in each run
+    of m + k >= B images: the held bits over those events -- their running peak, their level at r -- are
+    the same for every B, read off the run of m + k images (kept on P, `_held_prefix`).  The rest, the
+    rows of the images still running at r made or freed from r on, are this run's own.  The peak of the
+    two is the whole one: the events are taken in one order (time; at one instant the frees, then the
+    writes: linebuf._peaks), and events of one instant and kind, all of one sign, leave no higher total
+    between them than after the last (writes) or before the first (frees)."""
+    sk = P.sk1
+    J = en.shape[1]
+    r = int(P.runs[P.w][1][B - 1][0])  # (image B's release: the probe's snaps from image 1's on)
+    keys, held, peak = _held_prefix(P, wl)
+    i = int(np.searchsorted(keys, 2 * r, side="left"))  # (the events before r: a write at s -> 2 s + 1,
+    # a free at e -> 2 e)
+    top, level = (int(peak[i - 1]), int(held[i - 1])) if i else (0, 0)
+    lo = int(np.argmax(en.max(axis=1) >= r))  # (the images before it ended every job before r)
+    made, free, bits = _held(wl, sk, en[lo:], 0, J - 1)
+    made, free, bits = made.ravel(), free.ravel(), np.tile(bits, B - lo)
+    w = np.where(free > made, bits, 0)
+    t = np.concatenate([2 * made + 1, 2 * free])
+    d = np.concatenate([w, -w])
+    tail = t >= 2 * r
+    t, d = t[tail], d[tail]
+    if len(t):
+        top = max(top, level + int(np.cumsum(d[np.argsort(t, kind="stable")]).max()))
+    return max(top, 0)
+
+
+def _held_prefix(P, wl):
+    """(the event keys, sorted, the bits held after each and their running peak) of the line buffers of the
+    run of m + k images of plan P's stream (`_short_line_buffers`), kept on P per image and output bits."""
+    key = ("lbpre", wl.input_bits, tuple(l.bits_out for l in wl.layers))
+    with _LOCK:
+        got = P.stats.get(key)
+    if got is not None:
+        return got
+    b = P.m + P.k
+    en = _fork(P, b)[1].reshape(b, -1)
+    made, free, bits = _held(wl, P.sk1, en, 0, en.shape[1] - 1)
+    made, free, bits = made.ravel(), free.ravel(), np.tile(bits, b)
+    w = np.where(free > made, bits, 0)
+    t = np.concatenate([2 * made + 1, 2 * free])
+    order = np.argsort(t, kind="stable")
+    held = np.cumsum(np.concatenate([w, -w])[order])
+    got = (t[order], held, np.maximum.accumulate(held))
+    with _LOCK:
+        P.stats[key] = got
+    return got
 
 
 def _fork(P, b):
