@@ -69,3 +69,29 @@ def test_replicate_as_pipelined_is_asked_once_per_architecture(root, monkeypatch
         x = run("analytic", a, dataclasses.replace(wl, batch=B))
         assert x.cycles == r.cycles and x.notes == r.notes
         assert np.allclose(x.energy_pj, r.energy_pj, rtol=1e-12, atol=0)
+
+
+def test_a_probe_without_a_repeat_goes_on_to_the_longer_one(root, monkeypatch):
+    """ResNet-8 at 1 bit on 3 macros: no state repeats by image 7's release, so the 8-image probe goes on
+    as the 32-image one (listsched._grow at image 8's release), one list-scheduled run, not two; and that
+    run is the one set up with 32 images from the start: the same states at every release, the same forks,
+    starts, ends and start order."""
+    from tlm.mapping import schedule, steady
+    a, wl = _late_repeat(root, monkeypatch)
+    monkeypatch.setattr(steady, "PROBES", (8, 32))
+    runs, real = [], schedule._time
+    monkeypatch.setattr(schedule, "_time", lambda S, *x: runs.append(len(S.res)) or real(S, *x))
+    run("analytic", a, wl)
+    (P,) = steady._CACHE.values()
+    J = len(P.sk1.res)
+    assert P.w == 32 and P.m >= 8 and runs == [8 * J]  # (set up for 8 images, grown to 32)
+    arch, w0, asg, ops, m, rc, group = P.ctx
+    S0, snaps0 = P.runs[32]
+    rep, forks = steady._Repeat(), {}
+    S, snaps = steady._run(arch, w0, asg, ops, m, rc, group, 32, P.ii, rep, forks)  # (no growing)
+    assert rep.found == (P.m, P.k) and snaps == snaps0 and sorted(forks) == sorted(P.forks)
+    for b in forks:
+        assert all(np.array_equal(x, y) for x, y in zip(forks[b], P.forks[b])), b
+    for f in ("start", "end", "seq"):
+        assert np.array_equal(getattr(S, f), getattr(S0, f)), f
+    assert S.order == S0.order

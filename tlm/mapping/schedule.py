@@ -349,7 +349,7 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
 
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None, ii=None,
-                   snaps=None, until=None, forks=None):
+                   snaps=None, until=None, forks=None, grow=0):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
@@ -360,8 +360,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
     initiation interval (tlm/mapping/steady.interval: mapper.build_schedule passes it; None or 0 for one
     image); `snaps`: a list that receives the scheduler's state at every input release, `until` a test of it
-    that stops the run early, `forks` a dict that receives the runs of fewer images (steady.py:
-    listsched._time)."""
+    that stops the run early, `forks` a dict that receives the runs of fewer images, `grow` images the run
+    may go on to (steady.py: listsched._time)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
@@ -400,7 +400,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
             if stream and B == 1:
                 retime.keep_times(S, sk)
     else:
-        _time(S, sk.users, S.ii, J, snaps, until, forks)
+        _time(S, sk.users, S.ii, J, snaps, until, forks, grow)
     if stream:
         _stream_stages(S, sk, costs, n)
     else:

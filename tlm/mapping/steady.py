@@ -73,12 +73,13 @@ def _context(arch, wl, asg, ops, m, rc, group):
     return (group, key1[1:], costs), rc, group, sk1, costs
 
 
-def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None, forks=None):
+def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None, forks=None, grow=0):
     """A paced run of w images, with the scheduler's state at every release (stopped early when `until`
-    says so; the runs of fewer images into `forks`: listsched._time)."""
+    says so; the runs of fewer images into `forks`; on to `grow` images past the w-th's release when its
+    state has not repeated: listsched._time)."""
     snaps = []
     S = build_schedule(arch, dataclasses.replace(wl, batch=w), asg, ops, stream=True, m=m, rc=rc, group=group,
-                       ii=ii, snaps=snaps, until=until, forks=forks)
+                       ii=ii, snaps=snaps, until=until, forks=forks, grow=grow)
     return S, snaps
 
 
@@ -113,9 +114,13 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
     for _ in range(II_TRIES):
         forks = {}  # (a longer run keeps the shorter one's forks: the same run up to its last release)
-        for w in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
+        w = 0
+        for size in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
+            if size <= w:
+                continue  # (the last run went on to it: listsched._time `grow`)
             rep = _Repeat()
-            S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
+            S, snaps = _run(arch, wl, asg, ops, m, rc, group, size, P.ii, rep, forks, PROBES[-1])
+            w = len(S.res) // len(sk1.res)
             if rep.found is not None:
                 P.w, (P.m, P.k) = w, rep.found
                 P.runs[w] = (S, snaps)
