@@ -95,3 +95,32 @@ def test_a_probe_without_a_repeat_goes_on_to_the_longer_one(root, monkeypatch):
     for f in ("start", "end", "seq"):
         assert np.array_equal(getattr(S, f), getattr(S0, f)), f
     assert S.order == S0.order
+
+
+def test_the_batches_of_a_stream_find_its_plan_from_what_they_share(root, monkeypatch):
+    """mnist_cnn on 4 macros, auto (replicate chosen), batches 2 .. 9: what each stream's steady state is
+    keyed by (one image's jobs and cycles: steady._context) is made once for the eight
+    (steady._recent keeps it per the objects the batches share: analytic._kept); the plan is still found in
+    steady._CACHE by that key, so a cleared cache (bench.cold) probes again; every Result is the one from
+    the full job list."""
+    from tlm.mapping import steady
+    monkeypatch.setattr(steady, "_CACHE", {})
+    monkeypatch.setattr(steady, "_RECENT", {})
+    made, real = [], steady._context
+    monkeypatch.setattr(steady, "_context", lambda *x: made.append(1) or real(*x))
+    probes, real_run = [], steady._run
+    monkeypatch.setattr(steady, "_run", lambda *x, **k: probes.append(1) or real_run(*x, **k))
+    wl = load_workload(root / "workloads" / "mnist_cnn.yaml")
+    a = with_policy(load_arch(root / "configs" / "imagine_4macro.yaml"), "auto")
+    got = [run("analytic", a, dataclasses.replace(wl, batch=B)) for B in range(2, 10)]
+    assert {r.extra["mapping"]["policy"] for r in got} == {"replicate"}
+    streams = len(steady._CACHE)  # (replicate's, and pipelined's where its bound does not skip it)
+    assert len(made) == len(probes) == streams <= 2  # (once per stream, not per batch)
+    steady._CACHE.clear()
+    again = run("analytic", a, dataclasses.replace(wl, batch=9))
+    assert len(made) == streams and len(probes) == streams + len(steady._CACHE)
+    assert again.cycles == got[-1].cycles
+    monkeypatch.setattr(steady, "steady_schedule", lambda *x, **k: None)  # (the full job list)
+    for B, r in zip(range(2, 10), got):
+        x = run("analytic", a, dataclasses.replace(wl, batch=B))
+        assert x.cycles == r.cycles and x.extra["mapping"] == r.extra["mapping"], B

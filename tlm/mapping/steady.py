@@ -46,6 +46,7 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
+from tlm.mapping import reuse
 from tlm.mapping.linebuf import _held, stream_line_buffers, stream_results
 from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
 
@@ -100,9 +101,10 @@ class _Repeat:
         return False
 
 
-def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
-    """The stream's pacing and steady state (module docstring), cached by what they depend on."""
-    key, rc, group, sk1, costs = _context(arch, wl, asg, ops, m, rc, group)
+def _plan(arch, wl, asg, ops, m=None, rc=None, group=None, ctx=None) -> _Plan:
+    """The stream's pacing and steady state (module docstring), cached by what they depend on (`ctx`:
+    `_context`'s, if known)."""
+    key, rc, group, sk1, costs = ctx or _context(arch, wl, asg, ops, m, rc, group)
     with _LOCK:
         if key in _CACHE:
             _CACHE[key] = _CACHE.pop(key)
@@ -155,15 +157,44 @@ def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
     B = wl.batch
     if B < 2:
         return None
-    group, over = job_group(_structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None))
+    tail, ctxs = _recent(arch, wl, asg, ops, m, rc)
+    group, over = job_group((B,) + tail)
     if over:
         return None  # too many jobs: the full schedule refuses with the reason
-    P = _plan(arch, wl, asg, ops, m, rc, group)
+    ctx = ctxs.get(group)
+    if ctx is None:
+        ctx = ctxs[group] = _context(arch, wl, asg, ops, m, rc, group)
+    P = _plan(arch, wl, asg, ops, m, rc, group, ctx)
     if P.w is None:
         return None
     if B <= P.m:
         return _short(arch, wl, P, B)
     return _extend(arch, wl, P, _base(P, P.m + 1 + (B - P.m - 1) % P.k), B)
+
+
+_RECENT = {}  # ids of what a stream's steady state reads -> (those objects, the structure without the batch,
+# {rows per job: `_context`}): `_recent`
+MAX_RECENT = 64
+
+
+def _recent(arch, wl, asg, ops, m, rc):
+    """(the structure without the batch, {rows per job: `_context`}) of a stream, kept for the next call on the
+    same architecture, assignment, digital ops, row cycles (or Mapping) and layer objects, image bits and shape
+    (frozen or never changed once made: a sweep's points that differ in the batch only pass the same,
+    tlm/engines/analytic._kept): the batch sets the rows per job (job_group), nothing else of them.  The
+    plan itself is looked up in _CACHE by its key (`_plan`): cleared or evicted, it is made again."""
+    if reuse.plain(arch) is not arch:  # (a recording notes the fields read: read them)
+        return _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)[1:], {}
+    m = m if rc is None else None  # (one image's jobs read the Mapping only for row cycles not given)
+    objs = (arch, asg, ops, m, rc, wl.layers)  # (the batches of a sweep's point share its list of layers)
+    k = (id(arch), id(asg), id(ops), id(m), id(rc), id(wl.layers), wl.input_bits, tuple(wl.input_shape))
+    got = _RECENT.get(k)
+    if got is None or any(a is not b for a, b in zip(got[0], objs)):
+        if len(_RECENT) >= MAX_RECENT:
+            _RECENT.clear()
+        tail = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)[1:]
+        got = _RECENT[k] = (objs, tail, {})
+    return got[1], got[2]
 
 
 def _short(arch, wl, P, B):
