@@ -186,14 +186,15 @@ def _recent(arch, wl, asg, ops, m, rc):
     if reuse.plain(arch) is not arch:  # (a recording notes the fields read: read them)
         return _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)[1:], {}
     m = m if rc is None else None  # (one image's jobs read the Mapping only for row cycles not given)
-    objs = (arch, asg, ops, m, rc, wl.layers)  # (the batches of a sweep's point share its list of layers)
-    k = (id(arch), id(asg), id(ops), id(m), id(rc), id(wl.layers), wl.input_bits, tuple(wl.input_shape))
+    L = wl.layers  # (the batches of a sweep's point share its list of layers)
+    k = (id(arch), id(asg), id(ops), id(m), id(rc), id(L), wl.input_bits, tuple(wl.input_shape))
     got = _RECENT.get(k)
-    if got is None or any(a is not b for a, b in zip(got[0], objs)):
+    if got is None or not (got[0][0] is arch and got[0][1] is asg and got[0][2] is ops and got[0][3] is m
+                           and got[0][4] is rc and got[0][5] is L):
         if len(_RECENT) >= MAX_RECENT:
             _RECENT.clear()
         tail = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)[1:]
-        got = _RECENT[k] = (objs, tail, {})
+        got = _RECENT[k] = ((arch, asg, ops, m, rc, L), tail, {})
     return got[1], got[2]
 
 
@@ -379,13 +380,18 @@ def _parts_of(P, b, cols):
 
 
 def _copy(T):
-    """dataclasses.replace(T) of a Schedule (its fields, the same objects), as a copy when it holds nothing
-    but its fields (a third of the cost: one per point of a sweep of batches)."""
-    import copy
-    names = _FIELDS.get(type(T))
+    """dataclasses.replace(T) of a Schedule (its fields, the same objects), as a copy of its __dict__ when it
+    holds nothing but its fields (what copy.copy makes of it, at a fraction of either's cost: one per point
+    of a sweep of batches)."""
+    cls = type(T)
+    names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[type(T)] = frozenset(f.name for f in dataclasses.fields(T))
-    return copy.copy(T) if T.__dict__.keys() <= names else dataclasses.replace(T)
+        names = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(T))
+    if not T.__dict__.keys() <= names:
+        return dataclasses.replace(T)
+    S = cls.__new__(cls)
+    S.__dict__.update(T.__dict__)
+    return S
 
 
 _FIELDS = {}
@@ -420,7 +426,10 @@ def _extend(arch, wl, P, b, B):
             P.stats[("lat", b.w, qs)] = lat
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
-    last = max(int(pre[3].max(initial=0)), int(seg[3].max()) + (q - 1) * D if q else 0, b.post_end + q * D)
+    ends = P.stats.get("ends")  # (the last ends of the probe's jobs before image m's release and in its period)
+    if ends is None:
+        ends = P.stats["ends"] = (int(pre[3].max(initial=0)), int(seg[3].max()))
+    last = max(ends[0], ends[1] + (q - 1) * D if q else 0, b.post_end + q * D)
     S.makespan = last + S.spill_cycles
     S.latency = lat + S.spill_cycles
     S.start, S.end = b.img0[min(q, 1)]
