@@ -130,6 +130,7 @@ def layer_by_layer_bound(arch, wl, m, comp, rc, ops) -> int:
 
 
 _PER_IMAGE: dict = {}  # ids of layer_by_layer_bound's inputs but the batch -> (those objects, its per-image sum)
+_PER_IMAGE_MAX = 256  # entries (each holds its Mapping and row cycles); past it the memo starts again
 
 
 def _per_image(arch, wl, m, comp, rc, ops) -> int:
@@ -152,7 +153,7 @@ def _per_image(arch, wl, m, comp, rc, ops) -> int:
     from tlm.mapping import reuse
     if reuse.plain(arch) is arch:  # (a recording notes the fields read: read them each time)
         with _LOCK:
-            if len(_PER_IMAGE) >= _TERMS_MAX:
+            if len(_PER_IMAGE) >= _PER_IMAGE_MAX:
                 _PER_IMAGE.clear()
             _PER_IMAGE[k] = (objs, total)
     return total
