@@ -1,5 +1,5 @@
 """`mapping.policy: auto` does not schedule a policy that cannot win (tlm/engines/analytic.py
-`_unbeatable`, tlm/mapping/bounds.py): with the objective throughput, at any batch, a
+`_unbeatable`, tlm/mapping/bounds.py): with the objective throughput and a batch of 4 images or more, a
 streamed policy whose job chains or busiest resource (one job at a time, after the earliest its first job
 can start) take more cycles than a policy already counted is skipped (bounds.stream_bound); so is the
 layer-by-layer resident policy when its layers one after the other (each as long as its most loaded

@@ -68,28 +68,3 @@ def test_stream_bound_reads_one_image_once_for_the_batches(root, monkeypatch):
     for j, r in enumerate(sk.res):
         work[r] = work.get(r, 0) + cost[j]
     assert steps == {max(work.values())}  # (the busiest resource's term grows by its work per image)
-
-
-def test_a_stream_that_cannot_win_is_skipped_at_a_small_batch_too(root, monkeypatch):
-    """ResNet-8 at 8 bits on 3 macros, batches 1 .. 3 (STREAM_BOUND_MIN_BATCH: every batch): pipelined's
-    bound exceeds replicate's cycles, so its schedule is never made (not one image's, not a probe run) and
-    the note says why; the row is the best pinned policy's, and the bound is below pipelined's own cycles."""
-    from helpers import with_changes
-    from tlm.config.overrides import with_precision
-    from tlm.engines.registry import run
-    cold()
-    a = with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 3})  # auto
-    scheduled, real = [], mapper.resident_schedule
-    monkeypatch.setattr(mapper, "resident_schedule", lambda ap, w, p, *x: scheduled.append(p) or real(ap, w, p, *x))
-    for B in (1, 2, 3):
-        wl = with_precision(load_workload(root / "workloads" / "resnet8.yaml"), 8, 8, 8, batch=B)
-        scheduled.clear()
-        got = run("analytic", a, wl)
-        assert "pipelined" not in scheduled and "replicate" in scheduled, B
-        assert "pipelined: its jobs' chains and busiest block take at least" in got.notes[-1], B
-        pinned = {p: run("analytic", mapper.with_policy(a, p), wl) for p in ("replicate", "pipelined")}
-        assert got.row() == pinned["replicate"].row()
-        lb = int(got.notes[-1].split("pipelined: its jobs' chains and busiest block take at least ")[1]
-                 .split(" cycles")[0].replace(",", ""))
-        assert pinned["replicate"].cycles < lb <= pinned["pipelined"].cycles, B
-    assert analytic.STREAM_BOUND_MIN_BATCH == 1

@@ -28,9 +28,9 @@ from tlm.engines.result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
 PRUNE = True  # False: every policy that fits is counted (tests compare the choices both ways)
-STREAM_BOUND_MIN_BATCH = 1  # a stream's bound (`_unbeatable`) from this batch on: every batch, as resident's
-# (its one-image terms are kept with the stream's structure, bounds.stream_bound: past a point's first batch a
-# lookup, where a probe run or one image's schedule it skips costs far more)
+STREAM_BOUND_MIN_BATCH = 4  # a stream's bound (`_unbeatable`) from this batch on: below it the bound costs
+# half a schedule and hardly ever prunes (a stream's fill is most of one image's run, and replicate, counted
+# first, is rarely far from pipelined); resident's bound (a sum over layers) is asked for at every batch
 
 
 def policy_plans(arch, wl, input_density=None, steady=False, record=None, stats=None, lazy=False):
