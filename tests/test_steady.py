@@ -191,9 +191,9 @@ def test_kept_plans_stay_within_the_jobs_held(root, monkeypatch):
 
 def test_a_longer_probe_keeps_the_shorter_ones_forks(root, monkeypatch):
     """ResNet-8 at 1 bit on 3 macros, pipelined: its state repeats late (one macro's leftover busy time at
-    each release shrinks image by image until it settles), so the 8-image probe finds no repeat and the
-    32-image one -- the same run up to image 7's release -- keeps the first one's forks (batches 2 .. 7) and
-    forks the later ones itself.  Each fork is the paced schedule of its b images built whole
+    each release shrinks image by image until it settles), so the 8-image probe finds no repeat and goes on
+    as the 32-image one (listsched._grow) -- the same run up to image 7's release --, its forks (batches
+    2 .. 7) kept and the later ones forked on.  Each fork is the paced schedule of its b images built whole
     (listsched._time over b images, no probe, no fork), start for start."""
     from tlm.config.overrides import with_precision
     from tlm.mapping import schedule, steady
@@ -215,7 +215,7 @@ def test_a_longer_probe_keeps_the_shorter_ones_forks(root, monkeypatch):
 def test_a_fork_holds_the_jobs_it_started_and_the_probe_the_images_released(root, monkeypatch):
     """The probe run of test_a_longer_probe_keeps_the_shorter_ones_forks stops at image m + k's release:
     its arrays hold the jobs of images 0 .. m + k - 1 only (later images were never released), not the
-    32 images' it was set up for; and each fork b holds only the jobs it started itself -- those of images
+    32 images' it grew to; and each fork b holds only the jobs it started itself -- those of images
     < b the probe had not started at image b's release (every other job keeps the probe's times, which
     steady._fork lays out: checked against whole runs there), run by the forks' own loop (listsched._drain,
     no release, no probe state)."""
@@ -230,7 +230,7 @@ def test_a_fork_holds_the_jobs_it_started_and_the_probe_the_images_released(root
     a = with_policy(with_changes(load_arch(root / "configs" / "imagine.yaml"), **{"macro.count": 3}), "pipelined")
     analytic(a, wl)
     (P,) = steady._CACHE.values()
-    assert loops == [True, True]  # (the two probe runs; their forks run in listsched._drain)
+    assert loops == [True, True]  # (the probe run, before and after it grew; its forks run in listsched._drain)
     S0, snaps = P.runs[P.w]
     J = len(P.sk1.res)
     assert len(S0.start) == len(S0.end) == len(S0.seq) == (P.m + P.k) * J < P.w * J

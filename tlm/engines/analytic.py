@@ -308,9 +308,9 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
     pipelined's (the policies differ only in the assignment, tlm/mapping/assign.py): the same cycles and
     energies, a tie that the simpler pipelined wins for every objective, so replicate is not counted.
     (The assignments are kept in shared["assign"] for the plans.)"""
-    got = _inputs(rec, arch, wl, plans, shared)
-    if got is None:
-        return False
+    got, kept = _inputs(rec, arch, wl, plans, shared), shared["kept"]
+    if got is None or "as_pipelined" in kept:  # (it reads the assignments alone: kept with them, asked once)
+        return got is not None and kept["as_pipelined"]
     m, _comp, rc, ops = got
     memo = shared.setdefault("assign", {})
     try:
@@ -318,7 +318,8 @@ def _as_pipelined(rec, arch, wl, plans, shared) -> bool:
                for p in mapper.STREAM}
     except InputError:
         return False  # (the plans say why)
-    return _same_places(asg["pipelined"], asg["replicate"])
+    got = kept["as_pipelined"] = _same_places(asg["pipelined"], asg["replicate"])
+    return got
 
 
 def _same_places(a, b) -> bool:

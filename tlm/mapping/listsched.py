@@ -15,7 +15,7 @@ def _users(deps):
     return users
 
 
-def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
+def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None, grow=0):
     """The contention-free schedule, by list scheduling: a job is ready when every job it depends on is
     done; an idle resource starts its ready job of the oldest image first (then the earliest in the
     list).  Non-preemptive and work-conserving.  The order in which each resource starts its jobs is the
@@ -33,6 +33,9 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
     images as (the jobs it starts after that release, their starts, their ends): up to that release it is
     this run (later images are not released yet), whose times its other jobs keep; from there the same
     state goes on without the release (`_Run.fork`, `_events`; tlm/mapping/steady._fork lays it out).
+    `grow`: a paced stream whose only job without a dependency is its input transfer runs on past its last
+    image, to `grow` images: at the release after its last image, its lists take the images to come
+    (`_grow`), the run then the one set up with them (nothing before a release reads the images after it).
     (Heaps hold ints: an event is time x 2n + job (a release: n + its job), a ready job its rank (image + 1)
     x n + job, so that comparisons are of ints, not tuples.)"""
     from heapq import heappop, heappush
@@ -51,18 +54,22 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
     z.runs = [[] for _ in range(nq)]  # each resource's jobs in start order
     z.firsts = list(first)  # the resources in the order they first start a job
     z.seq = z.done = 0
+    z.more = bool(ii and J and n < grow * J and _no_deps(S.deps, ii) == [0])  # (`grow`: the input alone)
     for r in first:  # (each has a ready job and is idle)
         j = heappop(z.queues[r]) % n
         z.e[j] = z.busy[r] = cost[j]
         if tr:
             tr.status[j], tr.seq_of[j] = 2, z.seq
         z.seq += 1
-        if ii and J and j % J == 0 and j + J < n:
+        if ii and J and j % J == 0 and (j + J < n or z.more):
             heappush(z.events, ii * M + n + j + J)
         z.runs[r].append(j)
         heappush(z.events, z.e[j] * M + j)
-    ctx = (S, users, rank, ii, J, M, [(r,) for r in range(nq)])  # (each resource alone: no tuple per event)
-    _events(ctx, z, tr, snaps, until, forks)
+    alone = [(r,) for r in range(nq)]  # (each resource alone: no tuple per event)
+    _events((S, users, rank, ii, J, M, alone), z, tr, snaps, until, forks)
+    while z.grow is not None:  # (the release after the last image: the images to come, then on)
+        n, M = _grow(S, z, tr, J, rank, grow, n, M)
+        _events((S, users, rank, ii, J, M, alone), z, tr, snaps, until, forks)
     if z.done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
     k = n if z.upto is None else z.upto  # (a run `until` stopped: the jobs of the images released)
@@ -72,14 +79,47 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None):
         S.seq = np.array(tr.seq_of[:k], dtype=np.int64)  # each job's place in the start order (steady.py)
 
 
+def _grow(S, z, tr, J, rank, grow, n, M):
+    """A run `_time` set up for n / J images taken on to `grow` images at the release of image n / J (held in
+    z.grow, its time): the Schedule's lists, the dependencies left (a paced input's release counts as one),
+    ranks, starts and ends, the probe's bookkeeping extended by the images to come, exactly as a run set up
+    with them has them; the events re-encoded for the longer run (time x M + job, a release n + its job:
+    the same order) and the release taken again.  Returns (jobs, M) of the longer run."""
+    from heapq import heappush
+    t, z.grow, z.more = z.grow, None, False
+    B0, B1 = n // J, grow
+    n1 = B1 * J
+    for x in (S.res, S.cost, S.layer, S.row):
+        x.extend(x[:J] * (B1 - B0))
+    S.image.extend(b for b in range(B0, B1) for _ in range(J))
+    S.deps = type(S.deps)(S.deps.deps0, B1)
+    one = [len(d) for d in S.deps.deps0]
+    one[0] += 1
+    z.left.extend(one * (B1 - B0))
+    rank.extend(range(n, n1))
+    z.st.extend([0] * (n1 - n))
+    z.e.extend([0] * (n1 - n))
+    if tr:
+        tr.status.extend([0] * (n1 - n))
+        tr.seq_of = [n1 if x == n else x for x in tr.seq_of] + [n1] * (n1 - n)  # (not started: past every job)
+        tr.ndone.extend([0] * (B1 - B0))
+    M1 = 2 * n1 + 1
+    z.events[:] = [c // M * M1 + (x if x < n else n1 + x - n) for c in z.events for x in (c % M,)]
+    heappush(z.events, t * M1 + n1 + n)  # (image B0's release; a monotone re-encoding keeps the heap one)
+    return n1, M1
+
+
 class _Run:
     """The list scheduler's state (`_time`): dependencies left, ready heaps, each resource's busy-until,
     the event heap, starts and ends, each resource's jobs in start order and the resources in the order
-    they first start one, the jobs started and done."""
-    __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done", "upto")
+    they first start one, the jobs started and done; where a run goes on past its last image (`_grow`)."""
+    __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done", "upto", "more",
+                 "grow")
 
     def __init__(self):
         self.upto = None  # (set where `until` stopped the run: the first job of the image released then)
+        self.more = False  # (the run may go on past its last image: `_grow`)
+        self.grow = None  # (the time of the release after its last image, when it got there)
 
     def fork(self):
         """A copy of the state for a run of the jobs released so far only (a stream's first images, none of
@@ -117,13 +157,17 @@ def _events(ctx, z, tr, snaps, until, forks):
         z.runs, z.firsts
     seq, done = z.seq, z.done
     JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
-    pace = ii and J
+    pace, more = ii and J, z.more
+    status, seq_of, ndone = (tr.status, tr.seq_of, tr.ndone) if tr else (None, None, None)
     while events:
         j = heappop(events)
         t = j // M
         j -= t * M
         if j >= n:  # a release
             j -= n
+            if j >= n:  # (of the image after the last: `_time` grows the run, then takes it again)
+                z.grow = t
+                break
             if tr:
                 snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
                 if forks is not None and j // J >= 2 and j // J not in forks:  # (kept: the same run to here)
@@ -132,7 +176,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                 if until is not None and until(snaps):
                     done, z.upto = n, j
                     break
-                tr.status[j] = 1  # (a release is an input transfer's only dependency)
+                status[j] = 1  # (a release is an input transfer's only dependency)
             left[j] -= 1
             if left[j]:
                 continue
@@ -144,10 +188,10 @@ def _events(ctx, z, tr, snaps, until, forks):
         else:
             done += 1
             if tr:  # (_Track.done, inline)
-                tr.status[j] = 3
+                status[j] = 3
                 b = j // J
-                tr.ndone[b] += 1
-                if b == tr.oldest and tr.ndone[b] == J:
+                ndone[b] += 1
+                if b == tr.oldest and ndone[b] == J:
                     tr.advance()
             r0 = res[j]
             todo = None
@@ -158,7 +202,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                 if not left[u]:
                     ru = res[u]
                     if tr:
-                        tr.status[u] = 1
+                        status[u] = 1
                     heappush(queues[ru], rank[u])
                     if ru != r0 and busy_until[ru] <= t:
                         if todo is None:
@@ -174,9 +218,9 @@ def _events(ctx, z, tr, snaps, until, forks):
             st[k] = t
             e[k] = busy_until[r] = t + cost[k]
             if tr:
-                tr.status[k], tr.seq_of[k] = 2, seq
+                status[k], seq_of[k] = 2, seq
             seq += 1
-            if pace and k % J == 0 and k + J < n:
+            if pace and k % J == 0 and (k + J < n or more):
                 heappush(events, (t + ii) * M + n + k + J)  # the next image's input: released ii later
             if not runs[r]:
                 firsts.append(r)

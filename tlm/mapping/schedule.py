@@ -289,42 +289,42 @@ def _skeleton(key) -> _Skeleton:
 
 def _stream_jobs(sk, jobs, layers, input_shape, on_sorted, replicas, ports) -> None:
     """Image by image, chunk by chunk of output rows: each chunk after the chunks of its producers that
-    hold the input rows it reads (sk.needs, also the line buffers' structure)."""
+    hold the input rows it reads (sk.needs, also the line buffers' structure).  A layer's jobs are added
+    chunk by chunk, so its chunks [qa, qb) hold the jobs first[qa] .. first[qb] - 1 (`first`, per layer)."""
     PP, DIN, DOUT = ports
     n, H, chunks, index, done_of = len(layers), sk.H, sk.chunks, sk.index, sk.done_of
     for i, l in enumerate(layers):  # the input rows each output row reads (the dependencies; the line buffers)
         shp = [input_shape if s == "input" else layers[index[s]].out_shape for s in l.inputs]
         sk.needs[i] = [(s, *need_rows(l, sh, H[i])) for s, sh in zip(l.inputs, shp)]
-    cid_l = [c.tolist() for c in sk.cid]
-    # per layer, per chunk: the (macro, cost) of its jobs and what it reads, the same for every image:
-    # per input, None (the image) or (producer layer, its first chunk, one past its last chunk)
-    chunk_jobs = []
-    for i, l in enumerate(layers):
-        per = []
-        f = replicas.get(i, 1)
-        srcs = [(None if s == "input" else index[s], first.tolist(), last.tolist()) for s, first, last in sk.needs[i]]
-        for q in range(chunks[i]):
-            lo, hi = q * H[i] // chunks[i], (q + 1) * H[i] // chunks[i] - 1
-            runs = ([(mac, (_ROWS, i, lo, hi, nt)) for mac, nt in on_sorted[(i, q % f)]] if l.is_compute
-                    else [(PP, (_DIGITAL, i, lo, hi, 1))])
-            per.append((runs, [None if p is None else (p, cid_l[p][first[lo]], cid_l[p][last[hi]] + 1)
-                               for p, first, last in srcs]))
-        chunk_jobs.append(per)
     b = 0  # image 0's jobs; every other image's are the same, their ids shifted (build_schedule, ImageDeps)
+    res, spec, lay, img, row, deps = jobs.res, jobs.spec, jobs.layer, jobs.image, jobs.row, jobs.deps
     img_in = jobs.add(DIN, (_IMAGE_IN, n, 0, 0, 1), n, b, 0, [])
-    for i in range(n):
-        for q, (runs, ranges) in enumerate(chunk_jobs[i]):
-            deps = []  # the jobs producing the input rows chunk q of layer i reads (image b)
-            for rg in ranges:
-                if rg is None:
-                    deps.append(img_in)
-                else:
-                    p, qa, qb = rg
-                    for qq in range(qa, qb):
-                        deps.extend(done_of[(b, p, qq)])
-            done_of[(b, i, q)] = [jobs.add(mac, c, i, b, q, deps) for mac, c in runs]
-    jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1,
-             [j for q in range(chunks[n - 1]) for j in done_of[(b, n - 1, q)]])
+    first = []  # per layer: the first job id of each chunk, then one past its last job
+    for i, l in enumerate(layers):
+        bounds = np.arange(chunks[i] + 1, dtype=np.int64) * H[i] // chunks[i]
+        lo, hi = bounds[:-1], bounds[1:] - 1
+        # per input, None (the image) or (its producer's `first`, the first and one past the last chunk read)
+        srcs = [None if s == "input" else (first[index[s]], sk.cid[index[s]][fr[lo]].tolist(),
+                                           (sk.cid[index[s]][la[hi]] + 1).tolist())
+                for s, fr, la in sk.needs[i]]
+        los, his, ids = lo.tolist(), hi.tolist(), [len(res)]
+        compute, kind, f = l.is_compute, (_ROWS if l.is_compute else _DIGITAL), replicas.get(i, 1)
+        for q in range(chunks[i]):
+            d = []  # the jobs producing the input rows chunk q of layer i reads (image b)
+            for src in srcs:
+                d.extend((img_in,) if src is None else range(src[0][src[1][q]], src[0][src[2][q]]))
+            for mac, nt in (on_sorted[(i, q % f)] if compute else ((PP, 1),)):
+                res.append(mac)
+                spec.append((kind, i, los[q], his[q], nt))
+                lay.append(i)
+                img.append(b)
+                row.append(q)
+                deps.append(d)
+            ids.append(len(res))
+        first.append(ids)
+    done_of.update({(b, i, q): list(range(ids[q], ids[q + 1])) for i, ids in enumerate(first)
+                    for q in range(chunks[i])})
+    jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1, list(range(first[n - 1][0], first[n - 1][-1])))
 
 
 def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
@@ -349,7 +349,7 @@ def _batch_jobs(jobs, B, layers, spill, on_sorted, H, ports) -> None:
 
 
 def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=None, group=None, ii=None,
-                   snaps=None, until=None, forks=None):
+                   snaps=None, until=None, forks=None, grow=0):
     """Jobs for a resident assignment.  `ops[i]` = digital ops of layer i for one image.  `stream`:
     pipelined (rows stream, images overlap); else layer by layer over the batch (resident), with
     `spill_bits[i]` (live activations of the whole batch beyond the SRAM while layer i runs, from the
@@ -360,8 +360,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     tlm/mapping/steady.py asks for those of the batch its base runs stand for).  `ii`: a stream's
     initiation interval (tlm/mapping/steady.interval: mapper.build_schedule passes it; None or 0 for one
     image); `snaps`: a list that receives the scheduler's state at every input release, `until` a test of it
-    that stops the run early, `forks` a dict that receives the runs of fewer images (steady.py:
-    listsched._time)."""
+    that stops the run early, `forks` a dict that receives the runs of fewer images, `grow` images the run
+    may go on to (steady.py: listsched._time)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
     comp = [i for i, l in enumerate(layers) if l.is_compute]
     if m is None and comp:
@@ -400,7 +400,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
             if stream and B == 1:
                 retime.keep_times(S, sk)
     else:
-        _time(S, sk.users, S.ii, J, snaps, until, forks)
+        _time(S, sk.users, S.ii, J, snaps, until, forks, grow)
     if stream:
         _stream_stages(S, sk, costs, n)
     else:

@@ -46,7 +46,8 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping.linebuf import stream_line_buffers, stream_results
+from tlm.mapping import reuse
+from tlm.mapping.linebuf import _held, stream_line_buffers, stream_results
 from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
 
 PROBES = (8, 32)  # images of the probe runs tried, in order (each stops at the first release whose state
@@ -73,12 +74,13 @@ def _context(arch, wl, asg, ops, m, rc, group):
     return (group, key1[1:], costs), rc, group, sk1, costs
 
 
-def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None, forks=None):
+def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None, forks=None, grow=0):
     """A paced run of w images, with the scheduler's state at every release (stopped early when `until`
-    says so; the runs of fewer images into `forks`: listsched._time)."""
+    says so; the runs of fewer images into `forks`; on to `grow` images past the w-th's release when its
+    state has not repeated: listsched._time)."""
     snaps = []
     S = build_schedule(arch, dataclasses.replace(wl, batch=w), asg, ops, stream=True, m=m, rc=rc, group=group,
-                       ii=ii, snaps=snaps, until=until, forks=forks)
+                       ii=ii, snaps=snaps, until=until, forks=forks, grow=grow)
     return S, snaps
 
 
@@ -99,9 +101,10 @@ class _Repeat:
         return False
 
 
-def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
-    """The stream's pacing and steady state (module docstring), cached by what they depend on."""
-    key, rc, group, sk1, costs = _context(arch, wl, asg, ops, m, rc, group)
+def _plan(arch, wl, asg, ops, m=None, rc=None, group=None, ctx=None) -> _Plan:
+    """The stream's pacing and steady state (module docstring), cached by what they depend on (`ctx`:
+    `_context`'s, if known)."""
+    key, rc, group, sk1, costs = ctx or _context(arch, wl, asg, ops, m, rc, group)
     with _LOCK:
         if key in _CACHE:
             _CACHE[key] = _CACHE.pop(key)
@@ -113,9 +116,13 @@ def _plan(arch, wl, asg, ops, m=None, rc=None, group=None) -> _Plan:
     P.ctx, P.sk1, P.stats, P.forks = (arch, wl, asg, ops, m, rc, group), sk1, {}, None
     for _ in range(II_TRIES):
         forks = {}  # (a longer run keeps the shorter one's forks: the same run up to its last release)
-        for w in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
+        w = 0
+        for size in PROBES:  # (a run stops at the first repeat; a longer one is the same up to there)
+            if size <= w:
+                continue  # (the last run went on to it: listsched._time `grow`)
             rep = _Repeat()
-            S, snaps = _run(arch, wl, asg, ops, m, rc, group, w, P.ii, rep, forks)
+            S, snaps = _run(arch, wl, asg, ops, m, rc, group, size, P.ii, rep, forks, PROBES[-1])
+            w = len(S.res) // len(sk1.res)
             if rep.found is not None:
                 P.w, (P.m, P.k) = w, rep.found
                 P.runs[w] = (S, snaps)
@@ -150,15 +157,45 @@ def steady_schedule(arch, wl, asg, ops, m=None, rc=None):
     B = wl.batch
     if B < 2:
         return None
-    group, over = job_group(_structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None))
+    tail, ctxs = _recent(arch, wl, asg, ops, m, rc)
+    group, over = job_group((B,) + tail)
     if over:
         return None  # too many jobs: the full schedule refuses with the reason
-    P = _plan(arch, wl, asg, ops, m, rc, group)
+    ctx = ctxs.get(group)
+    if ctx is None:
+        ctx = ctxs[group] = _context(arch, wl, asg, ops, m, rc, group)
+    P = _plan(arch, wl, asg, ops, m, rc, group, ctx)
     if P.w is None:
         return None
     if B <= P.m:
         return _short(arch, wl, P, B)
     return _extend(arch, wl, P, _base(P, P.m + 1 + (B - P.m - 1) % P.k), B)
+
+
+_RECENT = {}  # ids of what a stream's steady state reads -> (those objects, the structure without the batch,
+# {rows per job: `_context`}): `_recent`
+MAX_RECENT = 64
+
+
+def _recent(arch, wl, asg, ops, m, rc):
+    """(the structure without the batch, {rows per job: `_context`}) of a stream, kept for the next call on the
+    same architecture, assignment, digital ops, row cycles (or Mapping) and layer objects, image bits and shape
+    (frozen or never changed once made: a sweep's points that differ in the batch only pass the same,
+    tlm/engines/analytic._kept): the batch sets the rows per job (job_group), nothing else of them.  The
+    plan itself is looked up in _CACHE by its key (`_plan`): cleared or evicted, it is made again."""
+    if reuse.plain(arch) is not arch:  # (a recording notes the fields read: read them)
+        return _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)[1:], {}
+    m = m if rc is None else None  # (one image's jobs read the Mapping only for row cycles not given)
+    L = wl.layers  # (the batches of a sweep's point share its list of layers)
+    k = (id(arch), id(asg), id(ops), id(m), id(rc), id(L), wl.input_bits, tuple(wl.input_shape))
+    got = _RECENT.get(k)
+    if got is None or not (got[0][0] is arch and got[0][1] is asg and got[0][2] is ops and got[0][3] is m
+                           and got[0][4] is rc and got[0][5] is L):
+        if len(_RECENT) >= MAX_RECENT:
+            _RECENT.clear()
+        tail = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)[1:]
+        got = _RECENT[k] = ((arch, asg, ops, m, rc, L), tail, {})
+    return got[1], got[2]
 
 
 def _short(arch, wl, P, B):
@@ -168,11 +205,63 @@ def _short(arch, wl, P, B):
     st, en = (x.reshape(B, J) for x in _fork(P, B))
     S = _copy(T)
     S.mult = np.full(J, B, dtype=np.int64)
-    stream_results(S, arch, wl, P.sk1, st, en)
+    stream_results(S, arch, wl, P.sk1, st, en, _short_line_buffers(P, wl, B, en))
     S.makespan = int(en.max()) + S.spill_cycles
     S.start, S.end = st[0].copy(), en[0].copy()
     _fill_drain(S, 1)
     return S
+
+
+def _short_line_buffers(P, wl, B, en) -> int:
+    """linebuf.stream_line_buffers of the run of B <= m images (its B x J ends `en`), from two parts.  Every
+    job that ends before image B's release r ends there in the probe run too (the fork is the probe run up
+    to that release), so every row made or freed before r is made or freed at the same time in each run
+    of m + k >= B images: the held bits over those events -- their running peak, their level at r -- are
+    the same for every B, read off the run of m + k images (kept on P, `_held_prefix`).  The rest, the
+    rows of the images still running at r made or freed from r on, are this run's own.  The peak of the
+    two is the whole one: the events are taken in one order (time; at one instant the frees, then the
+    writes: linebuf._peaks), and events of one instant and kind, all of one sign, leave no higher total
+    between them than after the last (writes) or before the first (frees)."""
+    sk = P.sk1
+    J = en.shape[1]
+    r = int(P.runs[P.w][1][B - 1][0])  # (image B's release: the probe's snaps from image 1's on)
+    keys, held, peak = _held_prefix(P, wl)
+    i = int(np.searchsorted(keys, 2 * r, side="left"))  # (the events before r: a write at s -> 2 s + 1,
+    # a free at e -> 2 e)
+    top, level = (int(peak[i - 1]), int(held[i - 1])) if i else (0, 0)
+    lo = int(np.argmax(en.max(axis=1) >= r))  # (the images before it ended every job before r)
+    made, free, bits = _held(wl, sk, en[lo:], 0, J - 1)
+    made, free, bits = made.ravel(), free.ravel(), np.tile(bits, B - lo)
+    w = np.where(free > made, bits, 0)
+    t = np.concatenate([2 * made + 1, 2 * free])
+    d = np.concatenate([w, -w])
+    tail = t >= 2 * r
+    t, d = t[tail], d[tail]
+    if len(t):
+        top = max(top, level + int(np.cumsum(d[np.argsort(t, kind="stable")]).max()))
+    return max(top, 0)
+
+
+def _held_prefix(P, wl):
+    """(the event keys, sorted, the bits held after each and their running peak) of the line buffers of the
+    run of m + k images of plan P's stream (`_short_line_buffers`), kept on P per image and output bits."""
+    key = ("lbpre", wl.input_bits, tuple(l.bits_out for l in wl.layers))
+    with _LOCK:
+        got = P.stats.get(key)
+    if got is not None:
+        return got
+    b = P.m + P.k
+    en = _fork(P, b)[1].reshape(b, -1)
+    made, free, bits = _held(wl, P.sk1, en, 0, en.shape[1] - 1)
+    made, free, bits = made.ravel(), free.ravel(), np.tile(bits, b)
+    w = np.where(free > made, bits, 0)
+    t = np.concatenate([2 * made + 1, 2 * free])
+    order = np.argsort(t, kind="stable")
+    held = np.cumsum(np.concatenate([w, -w])[order])
+    got = (t[order], held, np.maximum.accumulate(held))
+    with _LOCK:
+        P.stats[key] = got
+    return got
 
 
 def _fork(P, b):
@@ -291,13 +380,18 @@ def _parts_of(P, b, cols):
 
 
 def _copy(T):
-    """dataclasses.replace(T) of a Schedule (its fields, the same objects), as a copy when it holds nothing
-    but its fields (a third of the cost: one per point of a sweep of batches)."""
-    import copy
-    names = _FIELDS.get(type(T))
+    """dataclasses.replace(T) of a Schedule (its fields, the same objects), as a copy of its __dict__ when it
+    holds nothing but its fields (what copy.copy makes of it, at a fraction of either's cost: one per point
+    of a sweep of batches)."""
+    cls = type(T)
+    names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[type(T)] = frozenset(f.name for f in dataclasses.fields(T))
-    return copy.copy(T) if T.__dict__.keys() <= names else dataclasses.replace(T)
+        names = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(T))
+    if not T.__dict__.keys() <= names:
+        return dataclasses.replace(T)
+    S = cls.__new__(cls)
+    S.__dict__.update(T.__dict__)
+    return S
 
 
 _FIELDS = {}
@@ -332,7 +426,10 @@ def _extend(arch, wl, P, b, B):
             P.stats[("lat", b.w, qs)] = lat
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
-    last = max(int(pre[3].max(initial=0)), int(seg[3].max()) + (q - 1) * D if q else 0, b.post_end + q * D)
+    ends = P.stats.get("ends")  # (the last ends of the probe's jobs before image m's release and in its period)
+    if ends is None:
+        ends = P.stats["ends"] = (int(pre[3].max(initial=0)), int(seg[3].max()))
+    last = max(ends[0], ends[1] + (q - 1) * D if q else 0, b.post_end + q * D)
     S.makespan = last + S.spill_cycles
     S.latency = lat + S.spill_cycles
     S.start, S.end = b.img0[min(q, 1)]

@@ -123,10 +123,12 @@ def cold() -> None:
     schedule.clear_skeletons()  # (and the job costs)
     with bounds._LOCK:
         bounds._TERMS.clear()
+        bounds._PER_IMAGE.clear()
     with replicate._LOCK:
         replicate._PACKS.clear()
     with steady._LOCK:
         steady._CACHE.clear()
+        steady._RECENT.clear()
 
 
 def measure(arch, wl, engine: str = "analytic", repeats: int = 5, warmup: int = 1,
