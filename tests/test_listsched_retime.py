@@ -148,6 +148,7 @@ def test_build_schedule_retimes_a_kept_skeleton_and_gets_the_cold_schedule(arch,
     from tlm.mapping import schedule
     calls, real = [], schedule._time
     monkeypatch.setattr(schedule, "_time", lambda S, *x: calls.append(len(S.res)) or real(S, *x))
+    monkeypatch.setattr(schedule, "TIMED_MAKES_ORDER", True)  # (the Order made when the second point asks)
     schedule.clear_skeletons()
     _real(arch, resnet8, "pipelined", 3)
     warm = _real(with_changes(arch, **{"adc.cycles_per_bit": 3}), resnet8, "pipelined", 3)
@@ -160,15 +161,41 @@ def test_build_schedule_retimes_a_kept_skeleton_and_gets_the_cold_schedule(arch,
 
 
 def test_the_order_is_made_when_a_second_schedule_asks(arch, resnet8, monkeypatch):
-    """schedule._timed keeps a list-scheduled run as it is (retime.RunOf) and makes its retime.Order only
-    when the next schedule of the skeleton asks for it: one point of a structure makes none, a second (ADC
-    speed changed) one, a third none more."""
+    """schedule._timed with TIMED_MAKES_ORDER keeps a list-scheduled run as it is (retime.RunOf) and makes its
+    retime.Order only when the next schedule of the skeleton asks for it: one point of a structure makes
+    none, a second (ADC speed changed) one, a third none more."""
     from tlm.mapping import retime, schedule
     made, real = [], retime.Order.__init__
     monkeypatch.setattr(retime.Order, "__init__", lambda self, S: made.append(1) or real(self, S))
+    monkeypatch.setattr(schedule, "TIMED_MAKES_ORDER", True)
     schedule.clear_skeletons()
     counts = []
     for cpb in (1, 3, 5):
         _real(with_changes(arch, **{"adc.cycles_per_bit": cpb}), resnet8, "pipelined", 3)
         counts.append(len(made))
     assert counts == [0, 1, 1]
+
+
+def test_timed_makes_no_order_and_retimes_from_pretimes(arch, resnet8, monkeypatch):
+    """By default schedule._timed makes no retime.Order (one costs about four list schedules of one image, a
+    re-timing saves less than one): points of one structure outside `pretime` are list-scheduled, each the
+    cold schedule; an Order made as `pretime` makes it (schedule._kept_order) is then used (no list
+    schedule)."""
+    from tlm.mapping import retime, schedule
+    made, real = [], retime.Order.__init__
+    monkeypatch.setattr(retime.Order, "__init__", lambda self, S: made.append(1) or real(self, S))
+    calls, real_time = [], schedule._time
+    monkeypatch.setattr(schedule, "_time", lambda S, *x: calls.append(len(S.res)) or real_time(S, *x))
+    schedule.clear_skeletons()
+    for cpb in (1, 3, 5):
+        _real(with_changes(arch, **{"adc.cycles_per_bit": cpb}), resnet8, "pipelined", 3)
+    assert (len(made), len(calls)) == (0, 3)  # (every point list-scheduled, no Order)
+    sk = [k for k in schedule._SKELETONS.values() if k.kept_order is not None]
+    assert len(sk) == 1 and isinstance(sk[0].kept_order[1], retime.RunOf)
+    schedule._kept_order(sk[0])  # (what `pretime` does before timing its points)
+    warm = _real(with_changes(arch, **{"adc.cycles_per_bit": 3}), resnet8, "pipelined", 3)
+    assert (len(made), len(calls)) == (1, 3)  # (re-timed from the Order: no list schedule)
+    schedule.clear_skeletons()
+    cold = _real(with_changes(arch, **{"adc.cycles_per_bit": 3}), resnet8, "pipelined", 3)
+    assert np.array_equal(warm.start, cold.start) and np.array_equal(warm.end, cold.end)
+    assert warm.order == cold.order and warm.makespan == cold.makespan

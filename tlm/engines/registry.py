@@ -88,6 +88,10 @@ GIVE_UP = 8  # groups of one point and none larger: the rest are run one by one 
 # settings; recording what a point reads costs about half a run)
 
 
+RECORD_ONE = False  # True: a call with one point records it too (tests; under auto, recording a point costs
+# about twice its own run: ResNet-8's macros x precision x batch sweep, whose calls have one point each)
+
+
 def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     """`ENGINES["analytic"](arch, wl)` of every architecture in `archs` (one workload), each a Result equal
     to its own run, or the exception its own run raises.  Points that agree on every field the plans,
@@ -100,13 +104,17 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     sweep, which writes each Result's row only): auto's Results carry no note, and the policies that
     cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same.  Points run one
     by one (a grid of structural settings) have their streamed schedules timed together first where they
-    share one (`_pretime`)."""
+    share one (`_pretime`).  A call with one point (each point its own workload: a grid of batches or
+    precisions) runs it on its own, unrecorded (RECORD_ONE)."""
     from tlm.engines import analytic
     out = [None] * len(archs)
     todo = list(range(len(archs)))
     st = state if state is not None else {}
     while todo:
         i0 = todo[0]
+        if len(archs) == 1 and not RECORD_ONE:  # (a group of one: nothing to share, nothing to record; the
+            out[i0] = _one(archs[i0], wl, input_density, brief, st)  # state is the larger calls')
+            break
         if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
             for k in range(0, len(todo), PRETIME_POINTS):
                 part = todo[k:k + PRETIME_POINTS]

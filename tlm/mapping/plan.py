@@ -577,7 +577,10 @@ def structure(arch, wl: Workload) -> dict:
         p = Plan.__new__(Plan)
         p.arch, p.wl, p.policy = arch, wl, "sequential"
         p._base(arch, wl, None)
-    return got or template.get(k, wl)
+        got = template.get(k, wl)
+        if got is None:  # (`k` was one of the template's probes after giving up, `_base`'s key not: none kept)
+            return {"mapping": p.mapping, "_structure": {}}
+    return got
 
 
 def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,
