@@ -28,3 +28,23 @@ def test_arch_part_kept_per_object(root, monkeypatch):
     assert template.key(same, wl) == k1 and template.key(timing, wl) == k1
     assert template.key(other, wl) != k1
     assert template.key(arch, dataclasses.replace(wl, batch=wl.batch + 1)) != k1  # (the workload's part: asked)
+
+
+def test_pretime_look_keys_the_plans_architecture(root, monkeypatch):
+    """tlm/engines/pretime.py looks at an `auto` point's structure through the architecture its plans are
+    built on (auto's sequential one, kept for its run: analytic._with_policy): the point's run then computes
+    no key's architecture part again (ResNet-8 at 8 bits on one macro: no stream fits, the look stops there)."""
+    from tlm.engines import pretime
+    from tlm.engines.registry import run
+    from tlm.mapping.mapper import with_policy
+    from tlm.services.bench import cold
+    arch = with_policy(load_arch(root / "configs" / "imagine.yaml"), "auto")
+    points = [dataclasses.replace(arch, adc=dataclasses.replace(arch.adc, cycles_per_bit=c)) for c in (1, 2)]
+    wl = load_workload(root / "workloads" / "resnet8.yaml")
+    cold()
+    assert pretime.pretime_streams(points, wl) == 0
+    read = []
+    real = template._section_key
+    monkeypatch.setattr(template, "_section_key", lambda n, s: read.append(n) or real(n, s))
+    res = run("analytic", points[1], wl)
+    assert read == [] and res.extra["mapping"]["policy"] == "sequential"
