@@ -4,13 +4,12 @@ a sweep's points that differ in the DMA only) computed once per kept run, not pe
 test_line_buffers_of_any_output_end checks the rule it rests on."""
 import dataclasses
 
-import numpy as np
 import pytest
 
 from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
 from tlm.config.workload import load_workload
-from tlm.mapping import linebuf, mapper, retime, schedule
+from tlm.mapping import linebuf, mapper, schedule
 from tlm.mapping.rules import digital_ops
 from tlm.services.bench import cold as _cold
 
