@@ -70,14 +70,16 @@ def _stream_costs(arch, wl) -> list:
     comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
     if not comp:
         return []
-    base = structure(arch, wl)  # (kept for the points of its structure: tlm/mapping/template.py)
+    kept = A._kept(lambda a: a, arch, wl)
+    shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
+    # (kept for the points of its structure, tlm/mapping/template.py; asked on the architecture its plans are
+    # built on, whose structure's key is then kept for them: auto's sequential one)
+    base = structure(A._with_policy(shared, arch, "sequential") if pol == "auto" else arch, wl)
     st = base["_structure"]
     if "bound" not in st:
         st["bound"] = mapper.residency_bound(arch, base["mapping"])
     if st["bound"] > arch.macro.count:
         return []  # no streamed policy fits (the point's own run skips them as cheaply)
-    kept = A._kept(lambda a: a, arch, wl)
-    shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
     memo = shared["assign"] if pol == "auto" else {}
     memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
     got = kept.get("inputs")

@@ -107,10 +107,36 @@ def row_cycles(arch, layer, outputs_per_tile):
 
 
 def layer_row_cycles(arch, wl, m, comp):
-    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl)."""
+    """{compute layer index: row_cycles of one of its full tiles}; `m`, `comp` = comp_mapping(arch, wl).
+    Kept per layer objects and Mapping for the architectures with the same values of the fields the first
+    one read (tlm/mapping/reuse.recording: the same values read, the same branches and numbers): a sweep's
+    points of one structure that differ in what no row's cycles read (the DMA, the supplies)."""
     if not comp:
         return {}
-    return dict(zip(comp, _row_cycles(arch, [wl.layers[i] for i in comp], m.outputs_per_tile)))
+    from tlm.mapping import reuse
+    layers = [wl.layers[i] for i in comp]
+    if reuse.plain(arch) is not arch:  # (a recording notes the fields read: through it)
+        return dict(zip(comp, _row_cycles(arch, layers, m.outputs_per_tile)))
+    k = (tuple(map(id, layers)), id(m), tuple(comp))
+    got = _ROW_CYCLES.get(k)
+    if got is None or got[1] is not m or any(a is not b for a, b in zip(got[0], layers)):
+        got = None
+    else:
+        rc = got[3].get(reuse.values(arch, got[2]))
+        if rc is not None:
+            return dict(rc)
+    read = set()
+    rc = dict(zip(comp, _row_cycles(reuse.recording(arch, read), layers, m.outputs_per_tile)))
+    fields = tuple(sorted(read, key=str))
+    with _LOCK:
+        if got is None or got[2] != fields:
+            if len(_ROW_CYCLES) >= MAX_KEPT:
+                _ROW_CYCLES.clear()
+            got = _ROW_CYCLES[k] = (tuple(layers), m, fields, {})
+        if len(got[3]) >= MAX_KEPT:
+            got[3].clear()
+        got[3][reuse.values(arch, fields)] = rc
+    return dict(rc)
 
 
 def _row_cycles(arch, layers, outputs_per_tile) -> list:
@@ -197,6 +223,8 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
 # precision, output rows and row cycles (`_kept_key`), nothing else: kept for the next point that reads the
 # same values (a sweep's points that differ in the batch, the supplies, the DMA... share it).  Shared:
 # read it, do not change it.
+_ROW_CYCLES = {}  # (the compute layers' ids, the Mapping's id, their indices) -> (the layers, the Mapping,
+# the fields the first layer_row_cycles read, {their values: its row cycles})
 _KEPT = {}  # _kept_key -> Assignment, the least recently used first
 MAX_KEPT = 256
 _LOCK = threading.Lock()
@@ -208,6 +236,7 @@ def clear_kept() -> None:
     with _LOCK:
         _KEPT.clear()
         _SAME.clear()
+        _ROW_CYCLES.clear()
     with _packing._LOCK:
         _packing._PACKINGS.clear()
 

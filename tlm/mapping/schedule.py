@@ -16,7 +16,7 @@ from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime
-from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, stream_results
+from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, shifted_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
     _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _ROWS, _SPILL, _spec_arrays, _spec_index, job_costs, spec_costs)
@@ -110,9 +110,9 @@ class _LayerShape(NamedTuple):
 class _Skeleton:
     """The jobs of a schedule without their cycles: resources, layers, images, rows, dependencies, and per
     job what its cost is made of (`spec`).  A pure function of `_structure(...)` (see `_skeleton`)."""
-    __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps",
-                 "specs", "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays",
-                 "types", "kept_order", "image_arrays", "spec_index", "spec_get", "kept_times", "shiftable")
+    __slots__ = ("names", "H", "chunks", "cid", "index", "needs", "res", "layer", "image", "row", "deps", "specs",
+                 "spec_of", "users", "done_of", "line_buffers", "jobs_over", "row_jobs", "spec_arrays", "types",
+                 "kept_order", "image_arrays", "spec_index", "spec_get", "kept_times", "shiftable", "kept_line_buffers")
 
 
 def _structure(wl, asg, N, two, stream, spill_bits):
@@ -250,7 +250,8 @@ def _skeleton(key) -> _Skeleton:
     sk = _Skeleton()
     sk.jobs_over, sk.row_jobs, sk.spec_arrays = 0, None, None
     sk.kept_order = None  # (jobs, retime.Order) of its last list-scheduled run (`_timed`)
-    sk.kept_times = sk.shiftable = None  # one image's last timed run, and whether it shifts (retime.shifted)
+    sk.kept_times = sk.shiftable = sk.kept_line_buffers = None  # one image's last timed run, whether it shifts
+    # (retime.shifted), and the line buffers of every run shifted from it (linebuf.shifted_line_buffers)
     sk.image_arrays = sk.spec_index = sk.spec_get = None  # (`_image_arrays`, `_spec_index`, `job_costs`)
     sk.types = [l.type for l in layers]
     sk.res = []
@@ -393,12 +394,12 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
                      row=list(sk.row), deps=list(sk.deps))
     S.chunks = list(sk.chunks)
     S.ii = int(ii or 0) if stream and B > 1 else 0
-    lb = None  # the line buffers, when `pretime` computed them with other points'
+    lb = None  # the line buffers if known: `pretime`'s (with other points'), or a shifted run's (kept)
     if snaps is None and until is None and forks is None and not S.ii:
-        if not (stream and B == 1 and retime.shifted(S, sk)):  # (one image: from an earlier run, shifted)
-            lb = _timed(S, sk, J, wl)
-            if stream and B == 1:
-                retime.keep_times(S, sk)
+        shifted = stream and B == 1 and retime.shifted(S, sk)  # (one image: from an earlier run, shifted)
+        lb = shifted_line_buffers(wl, sk) if shifted else _timed(S, sk, J, wl)
+        if stream and B == 1 and not shifted:
+            retime.keep_times(S, sk)
     else:
         _time(S, sk.users, S.ii, J, snaps, until, forks, grow)
     if stream:

@@ -51,6 +51,7 @@ def clear() -> None:
     with _LOCK:
         _TEMPLATES.clear()
         _SECTIONS.clear()
+        _ARCH_KEYS.clear()
         _RUN[:] = [0, 0]
 
 
@@ -85,19 +86,32 @@ def key(arch, wl, input_density=None):
     from tlm.mapping.reuse import plain
     if not ON or input_density is not None or plain(arch) is not arch or _given_up():
         return None
-    layout = _LAYOUTS.get(type(arch))
-    if layout is None:  # (the architecture's fields, and which are sections: per class)
-        layout = _LAYOUTS[type(arch)] = tuple((f.name, bool(f.metadata.get("section")))
-                                              for f in dataclasses.fields(arch) if f.name not in UNREAD)
-    parts = [tuple(map(id, wl.layers)), wl.batch, tuple(wl.input_shape), wl.input_bits]
-    for name, sec in layout:
-        v = getattr(arch, name)
-        parts.append(_section_key(name, v) if sec else v)
-    k = tuple(parts)
+    k = (tuple(map(id, wl.layers)), wl.batch, tuple(wl.input_shape), wl.input_bits) + _arch_key(arch)
     try:
         hash(k)
     except TypeError:  # (a field holding a list: not kept)
         return None
+    return k
+
+
+_ARCH_KEYS = {}  # id(architecture) -> (it, its part of `key`): a point's plans and tlm/engines/pretime.py ask
+
+
+def _arch_key(arch) -> tuple:
+    """`key`'s part of frozen architecture `arch`, kept per architecture object (asked for a sweep's point
+    by its look before the points run, tlm/engines/pretime.py, and again by its plan)."""
+    got = _ARCH_KEYS.get(id(arch))
+    if got is not None and got[0] is arch:
+        return got[1]
+    layout = _LAYOUTS.get(type(arch))
+    if layout is None:  # (the architecture's fields, and which are sections: per class)
+        layout = _LAYOUTS[type(arch)] = tuple((f.name, bool(f.metadata.get("section")))
+                                              for f in dataclasses.fields(arch) if f.name not in UNREAD)
+    k = tuple(_section_key(name, getattr(arch, name)) if sec else getattr(arch, name) for name, sec in layout)
+    with _LOCK:
+        if len(_ARCH_KEYS) >= 4 * MAX_TEMPLATES:
+            _ARCH_KEYS.clear()
+        _ARCH_KEYS[id(arch)] = (arch, k)
     return k
 
 
