@@ -145,10 +145,10 @@ def test_ties_decided_by_the_order_of_events_are_refused(res, deps, image, kept,
 def test_build_schedule_retimes_a_kept_skeleton_and_gets_the_cold_schedule(arch, resnet8, monkeypatch):
     """Two points of a sweep differing in ADC speed only share the one-image skeleton: the second is
     re-timed (no list-scheduler run) and is the schedule a cold build of that point gives."""
-    from tlm.mapping import schedule
+    from tlm.mapping import retime as rt, schedule
     calls, real = [], schedule._time
     monkeypatch.setattr(schedule, "_time", lambda S, *x: calls.append(len(S.res)) or real(S, *x))
-    monkeypatch.setattr(schedule, "TIMED_MAKES_ORDER", True)  # (the Order made when the second point asks)
+    monkeypatch.setattr(rt, "TIMED_MAKES_ORDER", True)  # (the Order made when the second point asks)
     schedule.clear_skeletons()
     _real(arch, resnet8, "pipelined", 3)
     warm = _real(with_changes(arch, **{"adc.cycles_per_bit": 3}), resnet8, "pipelined", 3)
@@ -161,13 +161,13 @@ def test_build_schedule_retimes_a_kept_skeleton_and_gets_the_cold_schedule(arch,
 
 
 def test_the_order_is_made_when_a_second_schedule_asks(arch, resnet8, monkeypatch):
-    """schedule._timed with TIMED_MAKES_ORDER keeps a list-scheduled run as it is (retime.RunOf) and makes its
-    retime.Order only when the next schedule of the skeleton asks for it: one point of a structure makes
-    none, a second (ADC speed changed) one, a third none more."""
+    """schedule._timed with retime.TIMED_MAKES_ORDER keeps a list-scheduled run as it is (retime.RunOf) and
+    makes its retime.Order only when the next schedule of the skeleton asks for it: one point of a
+    structure makes none, a second (ADC speed changed) one, a third none more."""
     from tlm.mapping import retime, schedule
     made, real = [], retime.Order.__init__
     monkeypatch.setattr(retime.Order, "__init__", lambda self, S: made.append(1) or real(self, S))
-    monkeypatch.setattr(schedule, "TIMED_MAKES_ORDER", True)
+    monkeypatch.setattr(retime, "TIMED_MAKES_ORDER", True)
     schedule.clear_skeletons()
     counts = []
     for cpb in (1, 3, 5):

@@ -576,11 +576,8 @@ def structure(arch, wl: Workload) -> dict:
         check_against(wl, arch)
         p = Plan.__new__(Plan)
         p.arch, p.wl, p.policy = arch, wl, "sequential"
-        p._base(arch, wl, None)
-        got = template.get(k, wl)
-        if got is None:  # (`k` was one of the template's probes after giving up, `_base`'s key not: none kept)
-            return {"mapping": p.mapping, "_structure": {}}
-    return got
+        p._base(arch, wl, None)  # (kept unless `k` was a probe of the template after giving up, `_base`'s not)
+    return got or template.get(k, wl) or {"mapping": p.mapping, "_structure": {}}
 
 
 def build_plan(arch, wl: Workload, input_density=None, policy: str | None = None, shared: dict | None = None,

@@ -130,6 +130,10 @@ def ordered(ref: Order, start) -> dict:
     return {r: list(js) for r, js in sorted(ref.order.items(), key=lambda kv: (start[kv[1][0]], kv[0]))}
 
 
+TIMED_MAKES_ORDER = False  # True (tests): schedule._timed makes the Order of a kept run (RunOf) when the next
+# schedule asks; by default only schedule.pretime makes Orders (it times many points with one): one costs
+# about four one-image list schedules and a re-timing saves less than one (ResNet-8's stream on 3 macros:
+# Order 1.3 ms, list schedule 0.32 ms, re-timing 0.27 ms)
 LEVELS_FROM = 8  # points from which `retime_many` takes the ends level by level (measured on ResNet-8's
 # streams of 250 jobs and 80-130 levels: 5 points' steps 0.45 ms, their levels 0.62; 25 points 2.3 ms, 0.7)
 

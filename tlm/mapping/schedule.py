@@ -421,19 +421,16 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
 def _timed(S, sk, J, wl=None):
     """S timed as listsched._time would (no pacing): as `pretime` timed it with other points of its
     structure (then the line buffers it computed for workload `wl` are returned, else None), else re-timed
-    in the order `pretime` made of the skeleton's last list-scheduled run of as many jobs if the list
-    scheduler would choose that order again (tlm/mapping/retime.py), else list-scheduled and its run kept
-    (retime.RunOf, for `pretime`).  No Order is made here (TIMED_MAKES_ORDER): one costs about four list
-    schedules of one image and a re-timing saves less than one (ResNet-8's stream on 3 macros: 1.3 ms,
-    0.32 ms, 0.27 ms), so only `pretime`, which times many points with one Order at once, makes them."""
+    in `pretime`'s Order of the skeleton's last list-scheduled run of as many jobs if the list scheduler picks
+    it again (tlm/mapping/retime.py), else list-scheduled, its run kept (retime.RunOf) for `pretime`: no
+    Order made here (retime.TIMED_MAKES_ORDER)."""
     if _PRETIMED:
         got = _pretimed(S, sk)
         if got is not None:
             return got[1] if got[0] is wl else None
     kept = sk.kept_order
     if kept is not None and kept[0] == len(S.res):
-        if TIMED_MAKES_ORDER:
-            kept = _kept_order(sk)
+        kept = _kept_order(sk) if retime.TIMED_MAKES_ORDER else kept
         if isinstance(kept[1], retime.Order) and retime.retime(S, kept[1]):
             return
     _time(S, sk.users, 0, J)
@@ -441,9 +438,6 @@ def _timed(S, sk, J, wl=None):
         return
     if kept is None or kept[0] != len(S.res) or kept[1].order != S.order:
         sk.kept_order = (len(S.res), retime.RunOf(S))
-
-
-TIMED_MAKES_ORDER = False  # True: `_timed` makes the Order of a kept run when the next schedule asks (tests)
 
 
 def _kept_order(sk):
