@@ -37,6 +37,7 @@ same structure (a sweep's points that differ in timing or precision); the cycles
 from __future__ import annotations
 
 import numpy as np
+from tlm.mapping import streamsums
 from tlm.mapping.policies import CONCRETE, MAX_JOBS, MAX_PACK_TILES, OBJECTIVES, POLICIES, STREAM  # noqa: F401
 from tlm.mapping.packing import (  # noqa: F401  (the mapper's API)
     FFD_WINDOW,
@@ -230,7 +231,7 @@ def apply(arch, wl, asg, S, pl):
     comp = np.array([l.is_compute for l in wl.layers] + [False])
     makespan = None
     # per row (layers + image I/O), exact int64 reductions over its jobs (rows without a job stay 0)
-    lay, pr, pair, has, n_res, macro_busy = _job_sums(S, n, R, arch.macro.count)
+    lay, pr, pair, has, n_res, macro_busy = _job_sums(S, n, R, arch.macro.count, stream)
     cost_sum = pair.sum(axis=1)
     if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
         cyc = np.zeros(n + 1, dtype=np.int64)
@@ -272,17 +273,24 @@ MAX_SUMS = 256
 
 
 def clear_sums() -> None:
-    """Forget the kept sums of steady-state schedules (`_job_sums`; tlm/engines/analytic.clear_kept)."""
+    """Forget the kept sums of steady-state schedules and of streams' skeletons (`_job_sums`;
+    tlm/engines/analytic.clear_kept)."""
     _SUMS.clear()
+    streamsums.clear()
 
 
-def _job_sums(S, n, R, N):
+def _job_sums(S, n, R, N, stream=False):
     """(each job's row, row x R + resource, the cycles of each (row, resource) pair, the rows with a job, the
     resources each layer's jobs use, the cycles of the jobs on macros 0 .. N-1) of schedule S (`apply`).  A
     steady-state schedule's jobs all stand for the same number of jobs (tlm/mapping/steady.py: `mult`, the
     batch): its sums are one copy's (kept per job list: the batches of one stream share it) times that
-    number, the same integers."""
+    number, the same integers.  A stream built image by image: its one image's sums, kept by its stages
+    (tlm/mapping/streamsums.py), whose job rows and pairs `apply` does not read (None)."""
     mult = S.mult
+    if mult is None and stream:
+        got = streamsums.job_sums(S, n, R, N)
+        if got is not None:
+            return got
     b = None
     if mult is not None and len(mult):
         b = int(mult[0])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tlm.mapping.streamsums import keep
+
 
 def _stages(S, n, B) -> None:
     """S.stage (each resource's cycles per image, rounded up) and S.layer_stage (each layer's busiest
@@ -33,7 +35,9 @@ def _stream_stages(S, sk, costs, n) -> None:
     c1 = np.asarray(costs, dtype=np.int64)[spec]
     per = np.bincount(res, weights=c1, minlength=R).tolist()
     S.stage = {names[k]: int(per[k]) for k in range(R) if per[k] > 0}
-    top = np.bincount(pair, weights=c1, minlength=(n + 1) * R).reshape(n + 1, R).max(axis=1).tolist()
+    by = np.bincount(pair, weights=c1, minlength=(n + 1) * R).reshape(n + 1, R)
+    keep(S, sk, by, pair, n, R)  # (mapper.apply's sums of the stream: B times these)
+    top = by.max(axis=1).tolist()
     for i in has:
         S.layer_stage[i] = int(top[i])
 
