@@ -126,8 +126,17 @@ def _ends(ref: Order, cost) -> list:
 
 def ordered(ref: Order, start) -> dict:
     """The resources' orders of `ref` as a timed schedule lists them: by the start of each one's first job
-    (the order in which the list scheduler first starts a job on each)."""
-    return {r: list(js) for r, js in sorted(ref.order.items(), key=lambda kv: (start[kv[1][0]], kv[0]))}
+    (the order in which the list scheduler first starts a job on each); each resource's list is `ref`'s own,
+    shared by the schedules timed in its order (ORDER_SHARED)."""
+    got = sorted(ref.order.items(), key=lambda kv: (start[kv[1][0]], kv[0]))
+    return dict(got) if ORDER_SHARED else {r: list(js) for r, js in got}
+
+
+# A schedule's per-resource job orders (S.order) that a timing point shares with the run it was timed from
+# (`shifted`, `ordered`: the same jobs in the same order, only their times differ) are that run's lists, not
+# copies: every reader only reads them (the TLM engine's pipeline, Order and RunOf, which copy them, and
+# schedule._timed's comparison).  False: each schedule its own copies (tests compare the two).
+ORDER_SHARED = True
 
 
 TIMED_MAKES_ORDER = False  # True (tests): schedule._timed makes the Order of a kept run (RunOf) when the next
@@ -269,7 +278,8 @@ def shifted(S, sk) -> bool:
     waits for the last, and neither shares its resource with another job.  The list scheduler then starts
     nothing before the input transfer ends, and from there its choices compare times with each other only
     (ranks, events in (time, job) order): every later start moves by the change of the transfer's cycles.
-    The output transfer, last, delays nothing: only its own end moves."""
+    The output transfer, last, delays nothing: only its own end moves.  Each resource's order is the kept
+    run's, the same list for every point shifted from it (read it, do not change it: ORDER_SHARED)."""
     kept = sk.kept_times
     cost = S.cost
     if kept is None or len(cost) != len(kept[2]) or cost[0] <= 0 or cost[1:-1] != kept[0]:
@@ -280,7 +290,7 @@ def shifted(S, sk) -> bool:
     st[0], en[0] = 0, cost[0]
     en[-1] = st[-1] + cost[-1]
     S.start, S.end = st, en
-    S.order = {r: list(js) for r, js in order.items()}
+    S.order = dict(order) if ORDER_SHARED else {r: list(js) for r, js in order.items()}
     return True
 
 
