@@ -9,7 +9,9 @@ Which test fails when a mechanism is removed or wrong:
   points and batches; it also fails when nothing is kept, or when the per-row resources are not one object
   for the skeleton's points);
 - the shared orders: test_shifted_and_retimed_orders_are_shared (each point's orders equal a cold build's,
-  and are the lists of the run it was timed from: fails when they are copied).
+  and are the lists of the run it was timed from: fails when they are copied);
+- the shared job lists (streamsums.job_lists): test_shifted_and_retimed_orders_are_shared too (each point's
+  lists equal a cold build's with copies, and are one set of lists for the skeleton's points).
 """
 import dataclasses
 
@@ -70,7 +72,7 @@ def _stream(arch, wl):
     return mapper.build_schedule(arch, wl, mapper.assign(arch, wl, "pipelined", ops), ops, stream=True)
 
 
-def test_shifted_and_retimed_orders_are_shared(root, resnet8):
+def test_shifted_and_retimed_orders_are_shared(root, resnet8, monkeypatch):
     """Points of one skeleton: DMA bandwidths (the first list-scheduled, the others shifted from it) and an
     ADC speed.  Each point's starts, ends and orders are those of its cold build; the shifted points' orders
     are one set of lists, the kept run's; the orders of a schedule timed in a kept Order are the Order's."""
@@ -83,12 +85,17 @@ def test_shifted_and_retimed_orders_are_shared(root, resnet8):
     cold()
     schedule.clear_skeletons()
     got = [_stream(a, wl) for a in points]
+    monkeypatch.setattr(streamsums, "JOB_LISTS_SHARED", False)
     for a, S in zip(points, got):
         cold()
         schedule.clear_skeletons()
         F = _stream(a, wl)
         assert S.start.tolist() == F.start.tolist() and S.end.tolist() == F.end.tolist()
         assert list(S.order.items()) == list(F.order.items())
+        for k in ("res", "layer", "image", "row"):
+            assert type(getattr(S, k)) is type(getattr(F, k)) is list and getattr(S, k) == getattr(F, k), k
+    for k in ("res", "layer", "image", "row"):  # (the skeleton's, not copies: the DMA points share them)
+        assert getattr(got[0], k) is getattr(got[1], k) is getattr(got[2], k), k
     assert got[1].cost[0] != got[2].cost[0]  # (other transfers: shifted, not the same schedule)
     for r, js in got[1].order.items():
         assert got[2].order[r] is js  # (the kept run's list, not a copy)

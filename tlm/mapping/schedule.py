@@ -15,7 +15,7 @@ from tlm.config.workload import COMPUTE_TYPES
 from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
-from tlm.mapping import retime
+from tlm.mapping import retime, streamsums
 from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, shifted_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
@@ -386,8 +386,8 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     cost1 = job_costs(sk, costs)
     if stream:
         J = len(sk.res)
-        S = Schedule(names=names, res=sk.res * B, cost=cost1 * B, layer=sk.layer * B,
-                     image=np.repeat(np.arange(B), J).tolist(), row=sk.row * B, deps=ImageDeps(sk.deps, B))
+        S = Schedule(names=names, cost=cost1 * B, deps=ImageDeps(sk.deps, B), **streamsums.job_lists(
+            sk, B, snaps is None and until is None and forks is None and not grow))  # (one image's: shared)
     else:
         J = len(sk.res) // B
         S = Schedule(names=names, res=list(sk.res), cost=cost1, layer=list(sk.layer), image=list(sk.image),

@@ -9,6 +9,9 @@ for every point of a structure (the points of a sweep that differ in timing sett
 bandwidth, tlm/mapping/template.TIMING_SETTINGS): made once per skeleton, kept on it.  Exact: the one
 image's sums are integers below 2^53 (else nothing is kept: `_job_sums` sums the jobs itself, as before).
 ON False: nothing kept, every sum made from the jobs (tests compare the two).
+
+The same points' schedules of one image list the skeleton's jobs as it does (`job_lists`): its resources,
+layers and rows are the skeleton's own lists, shared (JOB_LISTS_SHARED), not copied at every point.
 """
 from __future__ import annotations
 
@@ -50,6 +53,30 @@ def job_sums(S, n, R, N):
     return None, None, by * B, None, got[3], int(by[:, :N].sum()) * B
 
 
+# One image's schedule built plainly (no probe run that extends its lists: listsched._grow) lists its jobs'
+# resources, layers and rows as the skeleton's own lists and its images as one list of zeros per job count:
+# every reader only reads them (as schedule.pretime's schedules already share them).  False: copies.
+JOB_LISTS_SHARED = True
+_ZEROS = {}  # job count -> a list of that many zeros (the image of each job of one image's schedule)
+
+
+def job_lists(sk, B, plain) -> dict:
+    """The job lists (res, layer, image, row) of schedule.build_schedule's stream of B images on one-image
+    skeleton `sk`, every image's jobs image 0's; of one image built `plain`ly the shared ones (read them, do
+    not change them)."""
+    J = len(sk.res)
+    if B == 1 and plain and JOB_LISTS_SHARED:
+        z = _ZEROS.get(J)
+        if z is None:
+            if len(_ZEROS) >= MAX_SKELETONS:
+                _ZEROS.clear()
+            z = _ZEROS[J] = [0] * J
+        return {"res": sk.res, "layer": sk.layer, "image": z, "row": sk.row}
+    return {"res": sk.res * B, "layer": sk.layer * B, "image": np.repeat(np.arange(B), J).tolist(),
+            "row": sk.row * B}
+
+
 def clear() -> None:
-    """Forget the skeletons' resources per row (tlm/engines/analytic.clear_kept)."""
+    """Forget the skeletons' resources per row and the lists of zeros (tlm/engines/analytic.clear_kept)."""
     _N_RES.clear()
+    _ZEROS.clear()
