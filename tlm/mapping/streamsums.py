@@ -39,7 +39,7 @@ def keep(S, sk, by, pair, n, R) -> None:
         if len(_N_RES) >= MAX_SKELETONS:
             _N_RES.clear()
         got = _N_RES[id(sk)] = (sk, R, n_res)
-    S.__dict__[_KEY] = (S.cost, len(S.cost) // len(sk.res), by.astype(np.int64), got[2])
+    S.__dict__[_KEY] = (S.cost, len(S.cost) // len(sk.res), by.astype(np.int64), got[2], len(S.cost))
 
 
 def job_sums(S, n, R, N):
@@ -47,7 +47,7 @@ def job_sums(S, n, R, N):
     each (row, resource) pair, None, the resources each layer's jobs use, the cycles of the jobs on macros
     0 .. N-1) -- the job rows, pairs and rows with a job, which a stream's `apply` does not read, left out."""
     got = S.__dict__.get(_KEY)
-    if got is None or got[0] is not S.cost or got[2].shape != (n + 1, R):
+    if got is None or got[0] is not S.cost or len(S.cost) != got[4] or got[2].shape != (n + 1, R):
         return None
     B, by = got[1], got[2]
     return None, None, by * B, None, got[3], int(by[:, :N].sum()) * B
