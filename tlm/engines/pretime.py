@@ -11,7 +11,7 @@ from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, 
 from tlm.errors import InputError
 from tlm.mapping import mapper, schedule
 from tlm.mapping.plan import structure
-from tlm.mapping.linebuf import stream_spill
+from tlm.mapping.linebuf import makespan_cycles, stream_spill
 from tlm.mapping.rules import digital_ops
 
 
@@ -111,4 +111,4 @@ def _pretimed_makespan(arch, wl, sk, cost):
     got = schedule._PRETIMED.get((id(sk), tuple(cost)))
     if got is None or got[0] is not sk or got[4][0] is not wl:
         return None
-    return (int(got[3].max()) if len(got[3]) else 0) + stream_spill(arch, got[4][1])[1]
+    return makespan_cycles(got[3], stream_spill(arch, got[4][1])[1])

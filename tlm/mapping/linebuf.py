@@ -56,6 +56,12 @@ def stream_results(S, arch, wl, sk, st, en, line_buffer_bits=None) -> None:
     S.latency = int((en[:, J - 1] - st[:, 0]).max()) + S.spill_cycles
 
 
+def makespan_cycles(end, spill_cycles) -> int:
+    """A schedule's makespan, cycles: its last job's end (`end`: its jobs' end times), then its line buffers'
+    spill out and back (`spill_cycles`, `stream_spill`; 0 without one)."""
+    return (int(end.max()) if len(end) else 0) + int(spill_cycles)
+
+
 def stream_spill(arch, line_buffer_bits) -> tuple:
     """(spill bits, spill cycles) of a stream whose line buffers hold `line_buffer_bits`: the excess over the
     activation SRAM goes out and back through the DMA, serialized (an upper estimate)."""

@@ -16,7 +16,7 @@ from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime, streamsums
-from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, shifted_line_buffers, stream_results
+from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, makespan_cycles, shifted_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
     _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _ROWS, _SPILL, _spec_arrays, _spec_index, job_costs, spec_costs)
@@ -410,7 +410,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
         S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
         stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J), lb if B == 1 else None)
-    S.makespan = (int(S.end.max()) if len(S.end) else 0) + S.spill_cycles
+    S.makespan = makespan_cycles(S.end, S.spill_cycles)
     if stream:
         _fill_drain_stream(S, sk, J)
     else:

@@ -47,7 +47,7 @@ import numpy as np
 
 from tlm.hw import dma as hw_dma
 from tlm.mapping import reuse
-from tlm.mapping.linebuf import _held, stream_line_buffers, stream_results
+from tlm.mapping.linebuf import _held, makespan_cycles, stream_line_buffers, stream_results
 from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
 
 PROBES = (8, 32)  # images of the probe runs tried, in order (each stops at the first release whose state
@@ -206,7 +206,7 @@ def _short(arch, wl, P, B):
     S = _copy(T)
     S.mult = np.full(J, B, dtype=np.int64)
     stream_results(S, arch, wl, P.sk1, st, en, _short_line_buffers(P, wl, B, en))
-    S.makespan = int(en.max()) + S.spill_cycles
+    S.makespan = makespan_cycles(en, S.spill_cycles)
     S.start, S.end = st[0].copy(), en[0].copy()
     _fill_drain(S, 1)
     return S
