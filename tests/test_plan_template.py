@@ -15,6 +15,8 @@ Which test fails when a mechanism is removed or wrong:
   timed together): test_a_look_with_nothing_to_time_counts_neither_way;
 - schedule.MAX_IMAGES below two pretime groups' one-image costs (the next group's points make theirs again):
   test_a_pretime_groups_costs_stay_kept_for_its_points;
+- a re-timed plan without its own range check (a timing setting that takes the run beyond the exact int64
+  range refused only when its point builds the structure): test_a_retimed_plan_beyond_the_exact_range_is_refused;
 - the give-up on structures no other point reads (kept on: every structural sweep pays for them; never
   probed: a timing run after it shares nothing): test_structures_no_other_point_reads_are_given_up_then_probed.
 """
@@ -25,9 +27,11 @@ import pytest
 
 from helpers import with_changes
 from tlm.config.arch import load_arch
+from tlm.config.workload import parse_workload
 from tlm.engines.registry import run
+from tlm.errors import InputError
 from tlm.mapping import mapper, reuse, template
-from tlm.mapping.plan import Plan
+from tlm.mapping.plan import EXACT_LIMIT, Plan
 from tlm.mapping.rules import digital_ops
 from tlm.services.bench import cold
 
@@ -265,3 +269,23 @@ def test_structures_no_other_point_reads_are_given_up_then_probed(imagine, resne
              for c in range(1, template.PROBE + 5)]
     assert template._RUN == [0, 0]
     assert plans[-1].mapping is plans[-2].mapping is plans[-3].mapping  # (shared again)
+
+
+def test_a_retimed_plan_beyond_the_exact_range_is_refused(imagine):
+    """A point that shares a kept structure still gets its own range check (Plan._timing(check=True)).  One
+    converter per macro, a 1x1 conv of one input channel: 256 x 256 pixels x batch 16 x 4096 output channels
+    = 2^32 conversions, one after the other; at 2^31 - 1 cycles per decision and sampling, an 8b conversion
+    takes 9 x (2^31 - 1) cycles: 2^32 x 9 x (2^31 - 1) ~ 8.3e19 > EXACT_LIMIT (2^62 ~ 4.6e18), while the
+    shipped timing (a few cycles per decision) stays far below it."""
+    a = with_changes(imagine, **{"adc.converters_per_macro": 1})
+    slow = with_changes(a, **{"adc.cycles_per_bit": 2**31 - 1, "adc.fixed_cycles": 2**31 - 1})
+    wl = parse_workload({"name": "pw", "batch": 16, "input": {"shape": [1, 256, 256]},
+                         "layers": [{"type": "conv2d", "out_channels": 4096, "kernel": 1}]})
+    assert 2**32 * 9 * (2**31 - 1) > EXACT_LIMIT
+    cold()
+    k = template.key(a, wl)
+    assert k is not None and k == template.key(slow, wl)  # one structure
+    Plan(a, wl)
+    assert template.get(k, wl) is not None  # kept: the slow point re-times it
+    with pytest.raises(InputError, match="count exactly"):
+        Plan(slow, wl)
