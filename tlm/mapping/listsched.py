@@ -51,19 +51,17 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None, grow=0):
     z.busy = [0] * nq
     M = 2 * n + 1
     z.events = []  # heap of completion time x M + job; release time x M + n + job
-    z.runs = [[] for _ in range(nq)]  # each resource's jobs in start order
-    z.firsts = list(first)  # the resources in the order they first start a job
-    z.seq = z.done = 0
+    z.started = []  # the jobs in start order (S.order, S.seq: `_orders`)
+    z.done = 0
     z.more = bool(ii and J and n < grow * J and _no_deps(S.deps, ii) == [0])  # (`grow`: the input alone)
     for r in first:  # (each has a ready job and is idle)
         j = heappop(z.queues[r]) % n
         z.e[j] = z.busy[r] = cost[j]
         if tr:
-            tr.status[j], tr.seq_of[j] = 2, z.seq
-        z.seq += 1
+            tr.status[j] = 2
+        z.started.append(j)
         if ii and J and j % J == 0 and (j + J < n or z.more):
             heappush(z.events, ii * M + n + j + J)
-        z.runs[r].append(j)
         heappush(z.events, z.e[j] * M + j)
     alone = [(r,) for r in range(nq)]  # (each resource alone: no tuple per event)
     _events((S, users, rank, ii, J, M, alone), z, tr, snaps, until, forks)
@@ -74,9 +72,25 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None, grow=0):
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
     k = n if z.upto is None else z.upto  # (a run `until` stopped: the jobs of the images released)
     S.start, S.end = np.array(z.st[:k], dtype=np.int64), np.array(z.e[:k], dtype=np.int64)
-    S.order = {r: z.runs[r] for r in z.firsts}
+    S.order, seq = _orders(S.res, z.started, n)
     if tr:
-        S.seq = np.array(tr.seq_of[:k], dtype=np.int64)  # each job's place in the start order (steady.py)
+        S.seq = seq[:k]  # each job's place in the start order (steady.py)
+
+
+def _orders(res, started, n):
+    """(each resource's jobs in start order, the resources in the order they first start one; each of the n
+    jobs' place in the start order, n for a job not started) of a run whose jobs started in order `started`."""
+    s = np.array(started, dtype=np.int64)
+    seq = np.full(n, n, dtype=np.int64)
+    seq[s] = np.arange(len(s), dtype=np.int64)
+    if not len(s):
+        return {}, seq
+    r = np.asarray(res, dtype=np.int64)[s]
+    by = np.argsort(r, kind="stable")
+    rs, first = np.unique(r, return_index=True)
+    cut = np.searchsorted(r[by], rs)
+    runs = np.split(s[by], cut[1:])
+    return {int(rs[i]): runs[i].tolist() for i in np.argsort(first, kind="stable")}, seq
 
 
 def _grow(S, z, tr, J, rank, grow, n, M):
@@ -101,7 +115,6 @@ def _grow(S, z, tr, J, rank, grow, n, M):
     z.e.extend([0] * (n1 - n))
     if tr:
         tr.status.extend([0] * (n1 - n))
-        tr.seq_of = [n1 if x == n else x for x in tr.seq_of] + [n1] * (n1 - n)  # (not started: past every job)
         tr.ndone.extend([0] * (B1 - B0))
     M1 = 2 * n1 + 1
     z.events[:] = [c // M * M1 + (x if x < n else n1 + x - n) for c in z.events for x in (c % M,)]
@@ -111,9 +124,9 @@ def _grow(S, z, tr, J, rank, grow, n, M):
 
 class _Run:
     """The list scheduler's state (`_time`): dependencies left, ready heaps, each resource's busy-until,
-    the event heap, starts and ends, each resource's jobs in start order and the resources in the order
-    they first start one, the jobs started and done; where a run goes on past its last image (`_grow`)."""
-    __slots__ = ("left", "queues", "busy", "events", "st", "e", "runs", "firsts", "seq", "done", "upto", "more",
+    the event heap, starts and ends, the jobs in start order (`_orders`: each resource's) and the jobs done;
+    where a run goes on past its last image (`_grow`)."""
+    __slots__ = ("left", "queues", "busy", "events", "st", "e", "started", "done", "upto", "more",
                  "grow")
 
     def __init__(self):
@@ -123,28 +136,16 @@ class _Run:
 
     def fork(self):
         """A copy of the state for a run of the jobs released so far only (a stream's first images, none of
-        whose jobs depends on a later one), whose start orders are not wanted (`runs` start empty).  Its
-        dependencies left read through to this run's (`_Through`: unchanged while the fork runs), and its
-        starts and ends are dicts of the jobs it starts only (every other job of those images started
-        before: its times are this run's)."""
+        whose jobs depends on a later one), whose start order is not wanted (`started` None).  Its
+        dependencies left are a copy of this run's (a list copy costs less than reading through to them at
+        every completion), and its starts and ends are dicts of the jobs it starts only (every other job of
+        those images started before: its times are this run's)."""
         z = _Run()
-        z.left, z.queues, z.busy, z.events = _Through(self.left), [list(q) for q in self.queues], list(self.busy), \
+        z.left, z.queues, z.busy, z.events = list(self.left), [list(q) for q in self.queues], list(self.busy), \
             list(self.events)
-        z.st, z.e, z.runs, z.firsts = {}, {}, [[] for _ in self.runs], []
-        z.seq, z.done = self.seq, self.done
+        z.st, z.e, z.started = {}, {}, None
+        z.done = self.done
         return z
-
-
-class _Through(dict):
-    """A fork's dependencies left (`_Run.fork`): the values it changed, the others read from `base`."""
-    __slots__ = ("base",)
-
-    def __init__(self, base):
-        super().__init__()
-        self.base = base
-
-    def __missing__(self, j):
-        return self.base[j]
 
 
 def _events(ctx, z, tr, snaps, until, forks):
@@ -153,12 +154,12 @@ def _events(ctx, z, tr, snaps, until, forks):
     S, users, rank, ii, J, M, alone = ctx
     n = len(S.res)
     res, cost = S.res, S.cost
-    left, queues, busy_until, events, st, e, runs, firsts = z.left, z.queues, z.busy, z.events, z.st, z.e, \
-        z.runs, z.firsts
-    seq, done = z.seq, z.done
+    left, queues, busy_until, events, st, e = z.left, z.queues, z.busy, z.events, z.st, z.e
+    started = z.started
+    start, done = started.append, z.done
     JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
     pace, more = ii and J, z.more
-    status, seq_of, ndone = (tr.status, tr.seq_of, tr.ndone) if tr else (None, None, None)
+    status, ndone = (tr.status, tr.ndone) if tr else (None, None)
     while events:
         j = heappop(events)
         t = j // M
@@ -169,9 +170,9 @@ def _events(ctx, z, tr, snaps, until, forks):
                 z.grow = t
                 break
             if tr:
-                snaps.append((t, j // J, seq, _state(j // J, tr, t, busy_until, left, e, events, n, M)))
+                snaps.append((t, j // J, len(started), _state(j // J, tr, t, busy_until, left, e, events, n, M)))
                 if forks is not None and j // J >= 2 and j // J not in forks:  # (kept: the same run to here)
-                    z.seq, z.done = seq, done
+                    z.done = done
                     forks[j // J] = _forked(ctx, z, j)
                 if until is not None and until(snaps):
                     done, z.upto = n, j
@@ -198,35 +199,34 @@ def _events(ctx, z, tr, snaps, until, forks):
             off = j - j % JU
             for u in users[j - off]:
                 u += off
-                left[u] -= 1
-                if not left[u]:
+                x = left[u] - 1
+                left[u] = x
+                if not x:
                     ru = res[u]
                     if tr:
                         status[u] = 1
                     heappush(queues[ru], rank[u])
                     if ru != r0 and busy_until[ru] <= t:
                         if todo is None:
-                            todo = {r0, ru}
-                        else:
-                            todo.add(ru)
-            todo = alone[r0] if todo is None else sorted(todo)
+                            todo = (r0, ru) if r0 < ru else (ru, r0)  # (in resource order)
+                        elif ru not in todo:
+                            todo = tuple(sorted(todo + (ru,)))
+            if todo is None:
+                todo = alone[r0]
         for r in todo:
             q = queues[r]
             if not q or busy_until[r] > t:  # (r0 may have started a job at this instant already)
                 continue
             k = heappop(q) % n
             st[k] = t
-            e[k] = busy_until[r] = t + cost[k]
+            e[k] = busy_until[r] = c = t + cost[k]
             if tr:
-                status[k], seq_of[k] = 2, seq
-            seq += 1
+                status[k] = 2
+            start(k)
             if pace and k % J == 0 and (k + J < n or more):
                 heappush(events, (t + ii) * M + n + k + J)  # the next image's input: released ii later
-            if not runs[r]:
-                firsts.append(r)
-            runs[r].append(k)
-            heappush(events, e[k] * M + k)
-    z.seq, z.done = seq, done
+            heappush(events, c * M + k)
+    z.done = done
 
 
 def _forked(ctx, z, j):
@@ -243,7 +243,7 @@ def _drain(ctx, z) -> None:
     """`_events` over a fork's state `z` (`_forked`): the same completions and starts, without what a fork
     never has -- a release (image b's is the one left out; every earlier image's input transfer has started,
     the inputs starting in image order, so no later release is pushed), the probe's state, the start
-    order (`runs`) and count (`seq`).  Its release-and-start steps are `_events`' own, inlined twice on
+    order (`started`).  Its release-and-start steps are `_events`' own, inlined twice on
     purpose (a function call per completion in the probes' hottest loop); tests/test_steady.py
     test_a_longer_probe_keeps_the_shorter_ones_forks checks every fork against a whole run, start for start,
     so the two cannot drift apart unnoticed."""
@@ -266,23 +266,24 @@ def _drain(ctx, z) -> None:
         off = j - j % JU
         for u in users[j - off]:
             u += off
-            left[u] -= 1
-            if not left[u]:
+            x = left[u] - 1
+            left[u] = x
+            if not x:
                 ru = res[u]
                 heappush(queues[ru], rank[u])
                 if ru != r0 and busy_until[ru] <= t:
                     if todo is None:
-                        todo = {r0, ru}
-                    else:
-                        todo.add(ru)
-        for r in (alone[r0] if todo is None else sorted(todo)):
+                        todo = (r0, ru) if r0 < ru else (ru, r0)
+                    elif ru not in todo:
+                        todo = tuple(sorted(todo + (ru,)))
+        for r in (alone[r0] if todo is None else todo):
             q = queues[r]
             if not q or busy_until[r] > t:
                 continue
             k = heappop(q) % n
             st[k] = t
-            e[k] = busy_until[r] = t + cost[k]
-            heappush(events, e[k] * M + k)
+            e[k] = busy_until[r] = c = t + cost[k]
+            heappush(events, c * M + k)
     z.done = done
 
 
@@ -321,10 +322,10 @@ def _no_deps(deps, ii):
 class _Track:
     """A probe run's bookkeeping (tlm/mapping/steady.py): each job's status (1 ready, 2 running, 3 done)
     and place in the start order, the jobs done per image and the oldest image not done."""
-    __slots__ = ("status", "seq_of", "ndone", "oldest", "J")
+    __slots__ = ("status", "ndone", "oldest", "J")
 
     def __init__(self, n, J):
-        self.status, self.seq_of, self.ndone, self.oldest, self.J = [0] * n, [n] * n, [0] * (n // J), 0, J
+        self.status, self.ndone, self.oldest, self.J = [0] * n, [0] * (n // J), 0, J
 
     def advance(self):
         """The oldest image not done, from the current one on."""
