@@ -115,7 +115,6 @@ def _grow(S, z, tr, J, rank, grow, n, M):
     z.e.extend([0] * (n1 - n))
     if tr:
         tr.status.extend([0] * (n1 - n))
-        tr.ndone.extend([0] * (B1 - B0))
     M1 = 2 * n1 + 1
     z.events[:] = [c // M * M1 + (x if x < n else n1 + x - n) for c in z.events for x in (c % M,)]
     heappush(z.events, t * M1 + n1 + n)  # (image B0's release; a monotone re-encoding keeps the heap one)
@@ -159,7 +158,7 @@ def _events(ctx, z, tr, snaps, until, forks):
     start, done = started.append, z.done
     JU = len(users) or 1  # `users` of one image's jobs (a stream's: job j's are those of j mod JU, shifted)
     pace, more = ii and J, z.more
-    status, ndone = (tr.status, tr.ndone) if tr else (None, None)
+    status = tr.status if tr else None
     while events:
         j = heappop(events)
         t = j // M
@@ -177,8 +176,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                 if until is not None and until(snaps):
                     done, z.upto = n, j
                     break
-                status[j] = 1  # (a release is an input transfer's only dependency)
-            left[j] -= 1
+            left[j] -= 1  # (a release is an input transfer's only dependency)
             if left[j]:
                 continue
             r = res[j]
@@ -188,12 +186,8 @@ def _events(ctx, z, tr, snaps, until, forks):
             todo = alone[r]
         else:
             done += 1
-            if tr:  # (_Track.done, inline)
+            if tr:
                 status[j] = 3
-                b = j // J
-                ndone[b] += 1
-                if b == tr.oldest and ndone[b] == J:
-                    tr.advance()
             r0 = res[j]
             todo = None
             off = j - j % JU
@@ -203,8 +197,6 @@ def _events(ctx, z, tr, snaps, until, forks):
                 left[u] = x
                 if not x:
                     ru = res[u]
-                    if tr:
-                        status[u] = 1
                     heappush(queues[ru], rank[u])
                     if ru != r0 and busy_until[ru] <= t:
                         if todo is None:
@@ -320,17 +312,22 @@ def _no_deps(deps, ii):
 
 
 class _Track:
-    """A probe run's bookkeeping (tlm/mapping/steady.py): each job's status (1 ready, 2 running, 3 done)
-    and place in the start order, the jobs done per image and the oldest image not done."""
-    __slots__ = ("status", "ndone", "oldest", "J")
+    """A probe run's bookkeeping (tlm/mapping/steady.py): each job's status (2 running, 3 done; else 0: a
+    job is ready when no dependency is left, which the states compare too) and the oldest image not done
+    (`advance`)."""
+    __slots__ = ("status", "oldest", "J")
 
     def __init__(self, n, J):
-        self.status, self.ndone, self.oldest, self.J = [0] * n, [0] * (n // J), 0, J
+        self.status, self.oldest, self.J = [0] * n, 0, J
 
-    def advance(self):
-        """The oldest image not done, from the current one on."""
-        while self.oldest < len(self.ndone) and self.ndone[self.oldest] == self.J:
-            self.oldest += 1
+    def advance(self, b) -> int:
+        """The oldest image not done before image b (b if every one is), from the last one found on: an image
+        is done when each of its jobs is (asked at a release only, not kept per completion)."""
+        o, J, status = self.oldest, self.J, self.status
+        while o < b and status[o * J:(o + 1) * J].count(3) == J:
+            o += 1
+        self.oldest = o
+        return o
 
 
 def _state(b, tr, t, busy_until, left, e, events, n, M):
@@ -341,7 +338,7 @@ def _state(b, tr, t, busy_until, left, e, events, n, M):
     running job's cycles to its end are its resource's remaining busy time -- it ends after t, or its
     completion, taken before the release at t, would have made it done -- and its resource is its job's
     of the image: so the states compare the statuses and dependencies left as two flat tuples.)"""
-    lo, J, status = min(tr.oldest, b), tr.J, tr.status
+    lo, J, status = tr.advance(b), tr.J, tr.status
     jobs = (tuple(status[lo * J:b * J]), tuple(left[lo * J:b * J]))
     rel = tuple(sorted((tt - t, jj - n - b * J) for tt, jj in (divmod(x, M) for x in events) if jj >= n))
     return tuple(max(x - t, 0) for x in busy_until), b - lo, jobs, rel

@@ -48,7 +48,7 @@ import numpy as np
 from tlm.hw import dma as hw_dma
 from tlm.mapping import reuse
 from tlm.mapping.linebuf import _held, makespan_cycles, stream_line_buffers, stream_results
-from tlm.mapping.schedule import _fill_drain, _structure, build_schedule, job_group, one_image
+from tlm.mapping.schedule import _fill_drain_stream, _structure, build_schedule, job_group, one_image
 
 PROBES = (8, 32)  # images of the probe runs tried, in order (each stops at the first release whose state
 # repeats: the shorter one costs less to set up; the longer is the same run up to its end)
@@ -208,7 +208,7 @@ def _short(arch, wl, P, B):
     stream_results(S, arch, wl, P.sk1, st, en, _short_line_buffers(P, wl, B, en))
     S.makespan = makespan_cycles(en, S.spill_cycles)
     S.start, S.end = st[0].copy(), en[0].copy()
-    _fill_drain(S, 1)
+    _fill_drain_stream(S, P.sk1, J)  # (image 0's jobs are the skeleton's: its arrays, kept)
     return S
 
 
@@ -436,7 +436,7 @@ def _extend(arch, wl, P, b, B):
     with _LOCK:
         fd = P.stats.get(("fill", b.w, min(q, 1)))  # (image 0's: the same for every q >= 1)
     if fd is None or not S.bottleneck:
-        _fill_drain(S, 1)
+        _fill_drain_stream(S, P.sk1, J)
         with _LOCK:
             P.stats[("fill", b.w, min(q, 1))] = (S.fill, S.drain - S.spill_cycles)
     else:
