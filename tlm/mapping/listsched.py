@@ -63,11 +63,12 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None, grow=0):
         if ii and J and j % J == 0 and (j + J < n or z.more):
             heappush(z.events, ii * M + n + j + J)
         heappush(z.events, z.e[j] * M + j)
-    alone = [(r,) for r in range(nq)]  # (each resource alone: no tuple per event)
-    _events((S, users, rank, ii, J, M, alone), z, tr, snaps, until, forks)
+    alone = [(r,) for r in range(nq)]  # (each resource alone, each pair in order: no tuple per event)
+    pair = [[(min(a, b), max(a, b)) for b in range(nq)] for a in range(nq)]
+    _events((S, users, rank, ii, J, M, alone, pair), z, tr, snaps, until, forks)
     while z.grow is not None:  # (the release after the last image: the images to come, then on)
         n, M = _grow(S, z, tr, J, rank, grow, n, M)
-        _events((S, users, rank, ii, J, M, alone), z, tr, snaps, until, forks)
+        _events((S, users, rank, ii, J, M, alone, pair), z, tr, snaps, until, forks)
     if z.done != n:
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
     k = n if z.upto is None else z.upto  # (a run `until` stopped: the jobs of the images released)
@@ -150,7 +151,7 @@ class _Run:
 def _events(ctx, z, tr, snaps, until, forks):
     """`_time`'s event loop over state `z`, until no event is left (or `until` stops it)."""
     from heapq import heappop, heappush
-    S, users, rank, ii, J, M, alone = ctx
+    S, users, rank, ii, J, M, alone, pair = ctx
     n = len(S.res)
     res, cost = S.res, S.cost
     left, queues, busy_until, events, st, e = z.left, z.queues, z.busy, z.events, z.st, z.e
@@ -200,7 +201,7 @@ def _events(ctx, z, tr, snaps, until, forks):
                     heappush(queues[ru], rank[u])
                     if ru != r0 and busy_until[ru] <= t:
                         if todo is None:
-                            todo = (r0, ru) if r0 < ru else (ru, r0)  # (in resource order)
+                            todo = pair[r0][ru]  # (in resource order)
                         elif ru not in todo:
                             todo = tuple(sorted(todo + (ru,)))
             if todo is None:
@@ -240,7 +241,7 @@ def _drain(ctx, z) -> None:
     test_a_longer_probe_keeps_the_shorter_ones_forks checks every fork against a whole run, start for start,
     so the two cannot drift apart unnoticed."""
     from heapq import heappop, heappush
-    S, users, rank, _ii, _J, M, alone = ctx
+    S, users, rank, _ii, _J, M, alone, pair = ctx
     n = len(S.res)
     res, cost = S.res, S.cost
     left, queues, busy_until, events, st, e = z.left, z.queues, z.busy, z.events, z.st, z.e
@@ -265,7 +266,7 @@ def _drain(ctx, z) -> None:
                 heappush(queues[ru], rank[u])
                 if ru != r0 and busy_until[ru] <= t:
                     if todo is None:
-                        todo = (r0, ru) if r0 < ru else (ru, r0)
+                        todo = pair[r0][ru]
                     elif ru not in todo:
                         todo = tuple(sorted(todo + (ru,)))
         for r in (alone[r0] if todo is None else todo):
