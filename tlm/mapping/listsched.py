@@ -73,25 +73,31 @@ def _time(S, users=None, ii=0, J=0, snaps=None, until=None, forks=None, grow=0):
         raise RuntimeError(f"mapper: schedule has a dependency cycle ({n - z.done} jobs never ready)")
     k = n if z.upto is None else z.upto  # (a run `until` stopped: the jobs of the images released)
     S.start, S.end = np.array(z.st[:k], dtype=np.int64), np.array(z.e[:k], dtype=np.int64)
-    S.order, seq = _orders(S.res, z.started, n)
-    if tr:
-        S.seq = seq[:k]  # each job's place in the start order (steady.py)
+    if tr:  # (a probe's run: tlm/mapping/steady.py reads its starts, ends and start order, not S.order)
+        S.order, S.seq = {}, _seq(z.started, n)[:k]  # each job's place in the start order
+    else:
+        S.order = _orders(S.res, z.started)
 
 
-def _orders(res, started, n):
-    """(each resource's jobs in start order, the resources in the order they first start one; each of the n
-    jobs' place in the start order, n for a job not started) of a run whose jobs started in order `started`."""
-    s = np.array(started, dtype=np.int64)
+def _seq(started, n):
+    """Each of the n jobs' place in the start order `started` (n for a job not started)."""
     seq = np.full(n, n, dtype=np.int64)
-    seq[s] = np.arange(len(s), dtype=np.int64)
+    seq[np.array(started, dtype=np.int64)] = np.arange(len(started), dtype=np.int64)
+    return seq
+
+
+def _orders(res, started):
+    """Each resource's jobs in start order, the resources in the order they first start one, of a run whose
+    jobs started in order `started`."""
+    s = np.array(started, dtype=np.int64)
     if not len(s):
-        return {}, seq
+        return {}
     r = np.asarray(res, dtype=np.int64)[s]
     by = np.argsort(r, kind="stable")
     rs, first = np.unique(r, return_index=True)
     cut = np.searchsorted(r[by], rs)
     runs = np.split(s[by], cut[1:])
-    return {int(rs[i]): runs[i].tolist() for i in np.argsort(first, kind="stable")}, seq
+    return {int(rs[i]): runs[i].tolist() for i in np.argsort(first, kind="stable")}
 
 
 def _grow(S, z, tr, J, rank, grow, n, M):
