@@ -47,6 +47,7 @@ import numpy as np
 
 from tlm.hw import dma as hw_dma
 from tlm.mapping import reuse
+from tlm.mapping.assign import HashedTuple
 from tlm.mapping.linebuf import _held, makespan_cycles, stream_line_buffers, stream_results
 from tlm.mapping.schedule import _fill_drain_stream, _structure, build_schedule, job_group, one_image
 
@@ -71,7 +72,7 @@ def _context(arch, wl, asg, ops, m, rc, group):
     """(cache key, rc, group) of a stream's steady state: what its probe runs depend on, not the batch."""
     key1, sk1, spec, rc, group, _over = one_image(arch, wl, asg, ops, m, rc, group)
     costs = tuple(spec)
-    return (group, key1[1:], costs), rc, group, sk1, costs
+    return HashedTuple((group, key1[1:], costs)), rc, group, sk1, costs  # (hashed once: looked up per batch)
 
 
 def _run(arch, wl, asg, ops, m, rc, group, w, ii, until=None, forks=None, grow=0):
@@ -357,6 +358,31 @@ def _layout(P, b, B, cols=None):
     return st, en
 
 
+def _latencies(P, b, Q, i_in, i_out):
+    """The image latency of the B-image schedule, B = b.w + q k, for each q = 0 .. Q at once, kept on P: what
+    `_layout` lays out of the images' input and output transfers (jobs i_in, i_out), with q as an axis --
+    the probe's jobs before image m's release in every q, period copy c in every q > c, the base's later by
+    q D and q k images -- each image's output end minus its input start, the most over the batch's images."""
+    key = ("lats", b.w, Q)
+    with _LOCK:
+        got = P.stats.get(key)
+    if got is not None:
+        return got
+    k, D = P.k, _probe_parts(P)[2]
+    (i0, l0, s0, e0), (i1, l1, s1, e1), (i2, l2, s2, e2) = _parts_of(P, b, (i_in, i_out))[1:]
+    qs = np.arange(Q + 1, dtype=np.int64)
+    qq, cc = np.nonzero(qs[:, None] > qs[None, :Q])  # (the period copies c of each q)
+    t = np.zeros((2, Q + 1, b.w + Q * k), dtype=np.int64)  # (input start, output end) per q and image
+    for q, r, i, l, x in ((qs[:, None], 0 * qs[:, None], i0[None, :], l0[None, :], np.where(l0 == 0, s0, e0)),
+                          (qq[:, None], cc[:, None], i1[None, :], l1[None, :], np.where(l1 == 0, s1, e1)),
+                          (qs[:, None], qs[:, None], i2[None, :], l2[None, :], np.where(l2 == 0, s2, e2))):
+        t[l, q, i + k * r] = x[None, :] + D * r
+    got = (t[1] - t[0]).max(axis=1)  # (images past a q's batch hold 0 - 0: no latency is negative)
+    with _LOCK:
+        P.stats[key] = got
+    return got
+
+
 def _parts_of(P, b, cols):
     """(the jobs of an image in `cols` (None: all), then the probe's `pre` and `seg` and the base's `post`
     restricted to them, their job of the image numbered among `cols`), kept on P."""
@@ -416,14 +442,8 @@ def _extend(arch, wl, P, b, B):
         with _LOCK:
             P.stats[key] = lb
     S.line_buffer_bits = lb
-    qs = min(q, -(-(P.m + P.k) // P.k))  # (the latency is the same from there on: module docstring)
-    with _LOCK:
-        lat = P.stats.get(("lat", b.w, qs))
-    if lat is None:
-        st, en = _layout(P, b, b.w + qs * P.k, (i_in, i_out))
-        lat = int((en[:, 1] - st[:, 0]).max())
-        with _LOCK:
-            P.stats[("lat", b.w, qs)] = lat
+    cap = -(-(P.m + P.k) // P.k)  # (the latency is the same from there on: module docstring)
+    lat = int(_latencies(P, b, cap, i_in, i_out)[min(q, cap)])
     S.spill_bits = max(S.line_buffer_bits - arch.sram.capacity_bits, 0)
     S.spill_cycles = 2 * int(hw_dma.transfer_cycles(arch, S.spill_bits)) if S.spill_bits else 0
     ends = P.stats.get("ends")  # (the last ends of the probe's jobs before image m's release and in its period)
