@@ -124,36 +124,44 @@ def _held(wl, sk, end, i_in, i_out):
 
 def _row_jobs(sk, i_in, i_out):
     """Per row of every source tensor of `stream_line_buffers` (sources in order, rows in order), the
-    jobs of one image whose last end makes it, and those whose last end frees it (padded by repeating
-    the first), and each source's row count; kept on the skeleton."""
+    jobs of one image whose last end makes it, and those whose last end frees it (each row's padded to the
+    widest by repeating one of its own: the same last end), and each source's row count; kept on the
+    skeleton.  Made per layer as arrays: its chunks' jobs (`_chunk_jobs`), taken by each row's chunk."""
     got = sk.row_jobs
     if got is not None and got[0] == (i_in, i_out):
         return got[1]
-    done = [[sk.done_of[(0, p, q)] for q in range(sk.chunks[p])] for p in range(len(sk.chunks))]
-
-    def of_rows(p, rows):  # the jobs of layer p making each of `rows`
-        return [done[p][c] for c in sk.cid[p][rows].tolist()]
+    jobs = _chunk_jobs(sk)
     made, free, h_of = [], [], []
     for src, h, p, readers, last in sk.line_buffers:
-        rows = np.arange(h)
-        mk = [[i_in]] * h if p is None else of_rows(p, rows)
-        fr = [list(x) for x in mk]
-        for ci, reader in readers:
-            for x, js in zip(fr, of_rows(ci, reader)):
-                x.extend(js)
+        mk = np.full((h, 1), i_in, dtype=np.int64) if p is None else jobs[p][sk.cid[p][:h]]
+        fr = [mk] + [jobs[ci][sk.cid[ci][reader]] for ci, reader in readers]
         if last:
-            for x in fr:
-                x.append(i_out)
-        made.extend(mk)
-        free.extend(fr)
+            fr.append(np.full((h, 1), i_out, dtype=np.int64))
+        made.append(mk)
+        free.append(np.concatenate(fr, axis=1))
         h_of.append(h)
-
-    def pad(rows):
-        w = max(len(x) for x in rows)
-        return np.array([x + [x[0]] * (w - len(x)) for x in rows], dtype=np.int64)
-    out = (pad(made), pad(free), np.array(h_of, dtype=np.int64))
+    out = (_padded(made), _padded(free), np.array(h_of, dtype=np.int64))
     sk.row_jobs = ((i_in, i_out), out)
     return out
+
+
+def _chunk_jobs(sk) -> list:
+    """Per layer, its chunks x the most jobs of a chunk: the jobs of image 0 making each chunk of its output
+    rows (one per macro holding it), padded by repeating the chunk's first."""
+    out = []
+    for p, n in enumerate(sk.chunks):
+        lists = [sk.done_of[(0, p, q)] for q in range(n)]
+        w = max(map(len, lists), default=1)
+        out.append(np.array([x + [x[0]] * (w - len(x)) for x in lists], dtype=np.int64).reshape(n, w))
+    return out
+
+
+def _padded(blocks) -> np.ndarray:
+    """The rows x jobs `blocks` one under the other, each widened to the widest by repeating its first
+    column (a job of each row already: the same last end)."""
+    w = max(b.shape[1] for b in blocks)
+    return np.concatenate([b if b.shape[1] == w else np.concatenate(
+        [b, np.repeat(b[:, :1], w - b.shape[1], axis=1)], axis=1) for b in blocks])
 
 
 def peak_bits(s, e, w) -> int:
