@@ -110,6 +110,21 @@ def _held(wl, sk, end, i_in, i_out):
     """(when each row is made, when it is freed: end.shape[0] x rows, each row's bits) of
     `stream_line_buffers`, the rows of every image (or point) of `end` one after the other."""
     made_idx, free_idx, h_of = _row_jobs(sk, i_in, i_out)
+    made = end[:, made_idx].max(axis=2)
+    free = np.maximum(end[:, free_idx].max(axis=2), made)
+    return made, free, _row_bits(wl, sk, h_of)
+
+
+_ROW_BITS = {}  # (id(skeleton), id(layers), image bits and shape) -> (skeleton, layers, each row's bits)
+
+
+def _row_bits(wl, sk, h_of) -> np.ndarray:
+    """Each row's bits of `_held` (its source tensor's bits over its rows), kept per skeleton, layer list
+    (a sweep's batches of one point share it) and image bits and shape."""
+    key = (id(sk), id(wl.layers), wl.input_bits, tuple(wl.input_shape))
+    got = _ROW_BITS.get(key)
+    if got is not None and got[0] is sk and got[1] is wl.layers:
+        return got[2]
     bits = []
     for (src, h, p, _readers, _last) in sk.line_buffers:
         if p is None:
@@ -117,9 +132,12 @@ def _held(wl, sk, end, i_in, i_out):
         else:
             l = wl.layers[p]
             bits.append(math.prod(l.out_shape) * l.bits_out // h)
-    made = end[:, made_idx].max(axis=2)
-    free = np.maximum(end[:, free_idx].max(axis=2), made)
-    return made, free, np.repeat(np.array(bits, dtype=np.int64), h_of)
+    got = np.repeat(np.array(bits, dtype=np.int64), h_of)
+    got.flags.writeable = False
+    if len(_ROW_BITS) >= 256:
+        _ROW_BITS.clear()
+    _ROW_BITS[key] = (sk, wl.layers, got)
+    return got
 
 
 def _row_jobs(sk, i_in, i_out):

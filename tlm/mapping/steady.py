@@ -232,9 +232,8 @@ def _short_line_buffers(P, wl, B, en) -> int:
     top, level = (int(peak[i - 1]), int(held[i - 1])) if i else (0, 0)
     lo = int(np.argmax(en.max(axis=1) >= r))  # (the images before it ended every job before r)
     made, free, bits = _held(wl, sk, en[lo:], 0, J - 1)
-    made, free, bits = made.ravel(), free.ravel(), np.tile(bits, B - lo)
-    w = np.where(free > made, bits, 0)
-    t = np.concatenate([2 * made + 1, 2 * free])
+    w = np.where(free > made, bits, 0).ravel()
+    t = np.concatenate([2 * made.ravel() + 1, 2 * free.ravel()])
     d = np.concatenate([w, -w])
     tail = t >= 2 * r
     t, d = t[tail], d[tail]
