@@ -48,7 +48,7 @@ import numpy as np
 from tlm.hw import dma as hw_dma
 from tlm.mapping import reuse
 from tlm.mapping.assign import HashedTuple
-from tlm.mapping.linebuf import _held, makespan_cycles, stream_line_buffers, stream_results
+from tlm.mapping.linebuf import _held, makespan_cycles, stream_results
 from tlm.mapping.schedule import _fill_drain_stream, _structure, build_schedule, job_group, one_image
 
 PROBES = (8, 32)  # images of the probe runs tried, in order (each stops at the first release whose state
@@ -213,19 +213,21 @@ def _short(arch, wl, P, B):
     return S
 
 
-def _short_line_buffers(P, wl, B, en) -> int:
-    """linebuf.stream_line_buffers of the run of B <= m images (its B x J ends `en`), from two parts.  Every
-    job that ends before image B's release r ends there in the probe run too (the fork is the probe run up
-    to that release), so every row made or freed before r is made or freed at the same time in each run
-    of m + k >= B images: the held bits over those events -- their running peak, their level at r -- are
-    the same for every B, read off the run of m + k images (kept on P, `_held_prefix`).  The rest, the
-    rows of the images still running at r made or freed from r on, are this run's own.  The peak of the
-    two is the whole one: the events are taken in one order (time; at one instant the frees, then the
-    writes: linebuf._peaks), and events of one instant and kind, all of one sign, leave no higher total
-    between them than after the last (writes) or before the first (frees)."""
+def _short_line_buffers(P, wl, B, en, cut=None) -> int:
+    """linebuf.stream_line_buffers of the run of B images (its B x J ends `en`), from two parts, cut at
+    image c's release r, c = `cut` (default B; at most m + k, and B's run the probe run up to that release:
+    a fork for B <= m + k, a laid-out batch past it, `_extend`).  Every job that ends before r ends there in
+    the probe run too (the run of B is the probe run up to that release), so every row made or freed
+    before r is made or freed at the same time in each run of m + k >= c images: the held bits over those
+    events -- their running peak, their level at r -- are the same for every B, read off the run of m + k
+    images (kept on P, `_held_prefix`).  The rest, the rows of the images still running at r made or freed
+    from r on, are this run's own.  The peak of the two is the whole one: the events are taken in one order
+    (time; at one instant the frees, then the writes: linebuf._peaks), and events of one instant and kind,
+    all of one sign, leave no higher total between them than after the last (writes) or before the first
+    (frees)."""
     sk = P.sk1
     J = en.shape[1]
-    r = int(P.runs[P.w][1][B - 1][0])  # (image B's release: the probe's snaps from image 1's on)
+    r = int(P.runs[P.w][1][(cut or B) - 1][0])  # (image c's release: the probe's snaps from image 1's on)
     keys, held, peak = _held_prefix(P, wl)
     i = int(np.searchsorted(keys, 2 * r, side="left"))  # (the events before r: a write at s -> 2 s + 1,
     # a free at e -> 2 e)
@@ -437,7 +439,8 @@ def _extend(arch, wl, P, b, B):
     with _LOCK:
         lb = P.stats.get(key)
     if lb is None:
-        lb = stream_line_buffers(wl, P.sk1, _layout(P, b, Bq)[1], i_in, i_out)
+        lb = _short_line_buffers(P, wl, Bq, _layout(P, b, Bq)[1], min(Bq, P.m + P.k))  # (the images still
+        # running at the probe's last release on: the events before it are its prefix, `_held_prefix`)
         with _LOCK:
             P.stats[key] = lb
     S.line_buffer_bits = lb

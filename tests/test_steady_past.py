@@ -1,5 +1,9 @@
-"""The image latency of a stream's batches past its steady state (tlm/mapping/steady.py `_latencies`): every
-q of a base run at once, each the latency the full job list gives."""
+"""What a stream's batches past its repeat share (tlm/mapping/steady.py): the image latency of every q of a
+base run at once (`_latencies`), and the line buffers from the probe run's early part and the images still
+running at its last release (`_short_line_buffers` cut there), each the full job list's number.
+
+Which test fails when a mechanism is removed: the latencies' scatter, test_latencies_are_laid_out_once_per_base_run;
+the line buffers' cut, test_line_buffers_past_the_repeat_read_the_last_images_only."""
 import dataclasses
 
 import numpy as np
@@ -69,3 +73,28 @@ def test_latencies_are_laid_out_once_per_base_run(root, monkeypatch):
         steady.steady_schedule(a, dataclasses.replace(wl, batch=B), asg, ops)
     assert len(set(made)) == P.k and not [c for c in cols if c is not None]
     assert len({k for k in P.stats if k[0] == "lats"}) == P.k
+
+
+def test_line_buffers_past_the_repeat_read_the_last_images_only(root, monkeypatch):
+    """ResNet-8 at 1 bit on 3 macros (m = 20): the line-buffer peak of the laid-out batch of each base run
+    at q = 0 and 1 (every q >= 1 has q = 1's: module docstring) is the peak over every row of every image of
+    that layout (linebuf.stream_line_buffers), read from the rows of the images still running at the
+    probe's last release (at most a few, not the 21 or 22 of the batch) and the probe run's early part."""
+    from tlm.mapping import linebuf
+    monkeypatch.setattr(steady, "_CACHE", {})
+    a, wl, asg, ops = _stream(root, "resnet8", 3, 1, "replicate")
+    P = steady._plan(a, wl, asg, ops)
+    _T, J, _D, _pre, _seg, _seq0, (i_in, i_out) = steady._probe_parts(P)
+    assert (i_in, i_out) == (0, J - 1) and P.m == 20
+    steady._held_prefix(P, wl)  # (the early part: once per plan and bits, from the run of m + k images)
+    seen, real = [], steady._held
+    monkeypatch.setattr(steady, "_held", lambda w, sk, en, *x: seen.append(en.shape[0]) or real(w, sk, en, *x))
+    for wb in range(P.m + 1, P.m + P.k + 1):
+        b = steady._base(P, wb)
+        for Bq in (wb, wb + P.k):
+            en = steady._layout(P, b, Bq)[1]
+            whole = linebuf.stream_line_buffers(wl, P.sk1, en, i_in, i_out)
+            seen.clear()
+            S = steady.steady_schedule(a, dataclasses.replace(wl, batch=Bq), asg, ops)
+            assert S.line_buffer_bits == whole > 0, Bq
+            assert seen and max(seen) < 5 < Bq, (Bq, seen)  # (the tail's images only)
