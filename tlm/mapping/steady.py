@@ -244,10 +244,25 @@ def _short_line_buffers(P, wl, B, en, cut=None) -> int:
     return max(top, 0)
 
 
+_BITS = {}  # id(layers) -> (the layers, their output bits): `_bits`
+
+
+def _bits(wl) -> tuple:
+    """(the image's bits, every layer's output bits): what a stream's line buffers read of the workload beyond
+    its structure, kept per list of layers (the batches of a sweep's point share it)."""
+    L = wl.layers
+    got = _BITS.get(id(L))
+    if got is None or got[0] is not L:
+        if len(_BITS) >= 256:
+            _BITS.clear()
+        got = _BITS[id(L)] = (L, tuple(l.bits_out for l in L))
+    return wl.input_bits, got[1]
+
+
 def _held_prefix(P, wl):
     """(the event keys, sorted, the bits held after each and their running peak) of the line buffers of the
     run of m + k images of plan P's stream (`_short_line_buffers`), kept on P per image and output bits."""
-    key = ("lbpre", wl.input_bits, tuple(l.bits_out for l in wl.layers))
+    key = ("lbpre", _bits(wl))
     with _LOCK:
         got = P.stats.get(key)
     if got is not None:
@@ -435,7 +450,7 @@ def _extend(arch, wl, P, b, B):
     S = _copy(T)
     S.mult = np.full(J, B, dtype=np.int64)
     Bq = b.w + P.k * min(q, 1)
-    key = ("lb", b.w, Bq, wl.input_bits, tuple(l.bits_out for l in wl.layers))  # (the line buffers' bits)
+    key = ("lb", b.w, Bq, _bits(wl))  # (the line buffers' bits)
     with _LOCK:
         lb = P.stats.get(key)
     if lb is None:
