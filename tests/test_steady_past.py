@@ -3,7 +3,8 @@ base run at once (`_latencies`), and the line buffers from the probe run's early
 running at its last release (`_short_line_buffers` cut there), each the full job list's number.
 
 Which test fails when a mechanism is removed: the latencies' scatter, test_latencies_are_laid_out_once_per_base_run;
-the line buffers' cut, test_line_buffers_past_the_repeat_read_the_last_images_only."""
+the line buffers' cut, test_line_buffers_past_the_repeat_read_the_last_images_only; a kept skeleton's
+chunks as ranges (no list per chunk for the garbage collector to walk), test_a_kept_skeletons_chunks_hold_no_lists."""
 import dataclasses
 
 import numpy as np
@@ -98,3 +99,21 @@ def test_line_buffers_past_the_repeat_read_the_last_images_only(root, monkeypatc
             S = steady.steady_schedule(a, dataclasses.replace(wl, batch=Bq), asg, ops)
             assert S.line_buffer_bits == whole > 0, Bq
             assert seen and max(seen) < 5 < Bq, (Bq, seen)  # (the tail's images only)
+
+
+def test_a_kept_skeletons_chunks_hold_no_lists(root):
+    """The one-image skeleton a stream keeps (schedule._cached_skeleton: one per structure of a sweep) holds
+    each chunk's jobs as one range of ids, which the garbage collector does not track (a list per chunk,
+    thousands per sweep, made every collection of the older generations walk them); the line buffers read
+    the same jobs off them (linebuf._chunk_jobs: a chunk's jobs, padded with its first)."""
+    import gc
+    from tlm.mapping import linebuf
+    a, wl, asg, ops = _stream(root, "resnet8", 3, 1, "replicate")
+    S = mapper.build_schedule(a, dataclasses.replace(wl, batch=1), asg, ops)
+    sk = steady._context(a, wl, asg, ops, None, None, None)[3]
+    assert sk.done_of and all(type(r) is range and not gc.is_tracked(r) for r in sk.done_of.values())
+    for p, arr in enumerate(linebuf._chunk_jobs(sk)):
+        for q, row in enumerate(arr.tolist()):
+            r = sk.done_of[(0, p, q)]
+            assert set(row) == set(r) and row[:len(r)] == list(r)
+    assert S.line_buffer_bits > 0

@@ -167,10 +167,12 @@ def _chunk_jobs(sk) -> list:
     """Per layer, its chunks x the most jobs of a chunk: the jobs of image 0 making each chunk of its output
     rows (one per macro holding it), padded by repeating the chunk's first."""
     out = []
-    for p, n in enumerate(sk.chunks):
-        lists = [sk.done_of[(0, p, q)] for q in range(n)]
-        w = max(map(len, lists), default=1)
-        out.append(np.array([x + [x[0]] * (w - len(x)) for x in lists], dtype=np.int64).reshape(n, w))
+    for p, n in enumerate(sk.chunks):  # (each chunk's jobs one range of ids: schedule._stream_jobs)
+        got = [sk.done_of[(0, p, q)] for q in range(n)]
+        lo = np.array([r.start for r in got], dtype=np.int64)[:, None]
+        size = np.array([len(r) for r in got], dtype=np.int64)[:, None]
+        at = np.arange(max(int(size.max(initial=1)), 1), dtype=np.int64)[None, :]
+        out.append(lo + np.where(at < size, at, 0))
     return out
 
 

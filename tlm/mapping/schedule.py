@@ -323,7 +323,7 @@ def _stream_jobs(sk, jobs, layers, input_shape, on_sorted, replicas, ports) -> N
                 deps.append(d)
             ids.append(len(res))
         first.append(ids)
-    done_of.update({(b, i, q): list(range(ids[q], ids[q + 1])) for i, ids in enumerate(first)
+    done_of.update({(b, i, q): range(ids[q], ids[q + 1]) for i, ids in enumerate(first)  # (no list: kept)
                     for q in range(chunks[i])})
     jobs.add(DOUT, (_IMAGE_OUT, n, 0, 0, 1), n, b, 1, list(range(first[n - 1][0], first[n - 1][-1])))
 
