@@ -4,7 +4,8 @@ running at its last release (`_short_line_buffers` cut there), each the full job
 
 Which test fails when a mechanism is removed: the latencies' scatter, test_latencies_are_laid_out_once_per_base_run;
 the line buffers' cut, test_line_buffers_past_the_repeat_read_the_last_images_only; a kept skeleton's
-chunks as ranges (no list per chunk for the garbage collector to walk), test_a_kept_skeletons_chunks_hold_no_lists."""
+chunks as ranges (no list per chunk for the garbage collector to walk), test_a_kept_skeletons_chunks_hold_no_lists;
+the probe's job lists dropped once read, test_a_kept_probe_holds_no_job_lists."""
 import dataclasses
 
 import numpy as np
@@ -117,3 +118,17 @@ def test_a_kept_skeletons_chunks_hold_no_lists(root):
             r = sk.done_of[(0, p, q)]
             assert set(row) == set(r) and row[:len(r)] == list(r)
     assert S.line_buffer_bits > 0
+
+
+def test_a_kept_probe_holds_no_job_lists(root, monkeypatch):
+    """Once the batches have read what they take from the probe run (steady._probe_parts), the kept plan holds
+    no job list of the probe's w images (32 x 229 items each here): its one-image Schedule lists the
+    skeleton's own jobs, and every batch's Schedule shares them (read only)."""
+    monkeypatch.setattr(steady, "_CACHE", {})
+    a, wl, asg, ops = _stream(root, "resnet8", 3, 1, "replicate")
+    S = steady.steady_schedule(a, dataclasses.replace(wl, batch=30), asg, ops)
+    (P,) = steady._CACHE.values()
+    S0 = P.runs[P.w][0]
+    assert P.w == 32 and all(getattr(S0, f) is None for f in ("res", "cost", "layer", "image", "row", "deps"))
+    assert S.res is P.sk1.res and S.layer is P.sk1.layer and S.row is P.sk1.row and S.deps is P.sk1.deps
+    assert set(S.image) == {0} and len(S.cost) == len(S.res) == len(P.sk1.res)

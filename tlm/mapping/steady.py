@@ -46,7 +46,7 @@ import threading
 import numpy as np
 
 from tlm.hw import dma as hw_dma
-from tlm.mapping import reuse
+from tlm.mapping import reuse, streamsums
 from tlm.mapping.assign import HashedTuple
 from tlm.mapping.linebuf import _held, makespan_cycles, stream_results
 from tlm.mapping.schedule import _fill_drain_stream, _structure, build_schedule, job_group, one_image
@@ -304,14 +304,17 @@ def _probe_parts(P):
     """What every batch takes from the probe run (kept on P): one image's jobs `T` (its stage cycles are
     the probe's, per image), J, D (the time between the releases of images m and m + k), the probe's jobs
     started before image m's release (`pre`) and between the two releases (`seg`), each as (image, job of
-    the image, start, end), the seq of image m's release, and the image's input and output transfers."""
+    the image, start, end), the seq of image m's release, and the image's input and output transfers.  T's
+    job lists are the skeleton's (streamsums.job_lists: shared, read only); the probe's own, of w images,
+    are dropped then (nothing reads them after: kept, they are some 10^5 list items per sweep for the
+    garbage collector to walk)."""
     if "parts" in P.stats:
         return P.stats["parts"]
     S0, snaps = P.runs[P.w]
-    w = P.w
-    J = len(S0.res) // w
-    T = dataclasses.replace(S0, res=S0.res[:J], cost=S0.cost[:J], layer=S0.layer[:J], image=S0.image[:J],
-                            row=S0.row[:J], deps=list(S0.deps.deps0), order={}, seq=None)
+    J = len(P.sk1.res)
+    T = dataclasses.replace(S0, cost=S0.cost[:J], deps=P.sk1.deps, order={}, seq=None,
+                            **streamsums.job_lists(P.sk1, 1, True))
+    S0.res = S0.cost = S0.layer = S0.image = S0.row = S0.deps = None
     (t0, b0, seq0, _), (t1, b1, seq1, _) = snaps[P.m - 1], snaps[P.m + P.k - 1]
     assert (b0, b1) == (P.m, P.m + P.k)
     img, loc = np.divmod(np.arange(len(S0.seq)), J)  # (the jobs of the images released: listsched._time)
