@@ -457,8 +457,9 @@ def _extend(arch, wl, P, b, B):
     with _LOCK:
         lb = P.stats.get(key)
     if lb is None:
-        lb = _short_line_buffers(P, wl, Bq, _layout(P, b, Bq)[1], min(Bq, P.m + P.k))  # (the images still
-        # running at the probe's last release on: the events before it are its prefix, `_held_prefix`)
+        en = _fork(P, Bq)[1].reshape(Bq, J) if Bq == b.w else _layout(P, b, Bq)[1]  # (q = 0: the base run's)
+        lb = _short_line_buffers(P, wl, Bq, en, min(Bq, P.m + P.k))  # (the images still running at the
+        # probe's last release on: the events before it are its prefix, `_held_prefix`)
         with _LOCK:
             P.stats[key] = lb
     S.line_buffer_bits = lb
