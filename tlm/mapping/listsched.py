@@ -167,9 +167,7 @@ def _events(ctx, z, tr, snaps, until, forks):
     pace, more = ii and J, z.more
     status = tr.status if tr else None
     while events:
-        j = heappop(events)
-        t = j // M
-        j -= t * M
+        t, j = divmod(heappop(events), M)
         if j >= n:  # a release
             j -= n
             if j >= n:  # (of the image after the last: `_time` grows the run, then takes it again)
@@ -197,8 +195,9 @@ def _events(ctx, z, tr, snaps, until, forks):
                 status[j] = 3
             r0 = res[j]
             todo = None
-            off = j - j % JU
-            for u in users[j - off]:
+            jm = j % JU
+            off = j - jm
+            for u in users[jm]:
                 u += off
                 x = left[u] - 1
                 left[u] = x
@@ -254,16 +253,15 @@ def _drain(ctx, z) -> None:
     done = z.done
     JU = len(users) or 1
     while events:
-        j = heappop(events)
-        t = j // M
-        j -= t * M
+        t, j = divmod(heappop(events), M)
         if j >= n:
             raise RuntimeError("list scheduler: a release in a fork")
         done += 1
         r0 = res[j]
         todo = None
-        off = j - j % JU
-        for u in users[j - off]:
+        jm = j % JU
+        off = j - jm
+        for u in users[jm]:
             u += off
             x = left[u] - 1
             left[u] = x
