@@ -7,10 +7,13 @@ the policy that wins only.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, `_same_places`; PRUNE read when run)
 from tlm.errors import InputError
-from tlm.mapping import mapper, schedule
+from tlm.mapping import mapper, pointgroup, schedule
 from tlm.mapping.plan import structure
+from tlm.mapping.template import TIMING_SETTINGS
 from tlm.mapping.linebuf import makespan_cycles, stream_spill
 from tlm.mapping.rules import digital_ops
 
@@ -22,18 +25,15 @@ def pretime_streams(archs, wl, input_density=None, seen=None) -> int:
     or DMA cycles only -- as a numpy axis (tlm/mapping/schedule.pretime).  Each point's own run then finds
     its schedule timed (or, refused there, list-schedules it): the same numbers.  What this computes on the
     way -- the compute layers' Mapping and row cycles, the assignments, the skeletons and job costs -- is
-    kept where each point's run reads it (analytic._kept, assign's memo, schedule.one_image).  One image only
-    (a batch's streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together; `seen`:
-    a list that receives how many points had a streamed schedule to time."""
+    kept where each point's run reads it (analytic._kept, assign's memo, schedule.one_image); the row cycles
+    and job costs of a structure's points computed together (`_stream_costs`).  One image only (a batch's
+    streams are tlm/mapping/steady.py's).  Returns how many schedules were timed together; `seen`: a list
+    that receives how many points had a streamed schedule to time."""
     schedule.clear_pretimed()
     if wl.batch != 1 or input_density is not None:
         return 0
     groups, each = {}, []
-    for arch in archs:
-        try:
-            got = _stream_costs(arch, wl)
-        except InputError:
-            continue  # (its own run says why)
+    for arch, got in _stream_costs(archs, wl):
         for _p, sk, cost in got:
             groups.setdefault(id(sk), (sk, []))[1].append(cost)
         each.append((arch, got))
@@ -59,17 +59,44 @@ def _keep_makespans(each, wl) -> None:
                 kept[A.makespan_key(p, wl)] = ms
 
 
-def _stream_costs(arch, wl) -> list:
-    """[(policy, one-image skeleton, its jobs' cycles)] of the streamed policies `arch`'s run evaluates, reached as
-    that run reaches them (tlm/engines/analytic.policy_plans, mapper.resident_schedule): replicate not when
-    it is pipelined's run (analytic._as_pipelined)."""
+def _stream_costs(archs, wl) -> list:
+    """[(arch, [(policy, one-image skeleton, its jobs' cycles)])] of the points `archs` but those whose look
+    raises (their own runs say why): the streamed policies each point's run evaluates, reached as that run
+    reaches them (tlm/engines/analytic.policy_plans, mapper.resident_schedule; replicate not when it is
+    pipelined's run, analytic._as_pipelined).  The row cycles of a structure's points (tlm/mapping/template.py)
+    are computed together, and so are the job costs of its points that get the same assignment
+    (tlm/mapping/pointgroup.py: each point's own numbers), kept where each point's run reads them."""
+    looks = []
+    for arch in archs:
+        try:
+            looks.append(_look(arch, wl))
+        except InputError:
+            continue
+    _row_cycles_together([lk for lk in looks if lk[1]], wl)
+    asgs, costs = [], {}
+    for k, (arch, todo, kept, shared, memo, _m, _ops) in enumerate(looks):
+        try:
+            asgs.append(_assigned(arch, wl, todo, kept, shared, memo))
+        except InputError:
+            asgs.append(None)  # (its own run says why)
+            continue
+        for p, ap, asg in asgs[-1]:
+            costs.setdefault((p, id(asg)), []).append((k, ap, asg))
+    got = {}
+    for (p, _id), members in costs.items():
+        _costs_together(p, members, looks, wl, got)
+    return [(look[0], [got[(k, p)] for p, _ap, _asg in asgs[k] if got[(k, p)] is not None])
+            for k, look in enumerate(looks) if asgs[k] is not None]
+
+
+def _look(arch, wl) -> tuple:
+    """(arch, the streamed policies its run evaluates -- none when no compute layer, or no streamed policy
+    fits: its residency bound exceeds the macros --, its kept dict (analytic._kept), the plans' shared dict,
+    assign's memo)."""
     pol = arch.mapping.policy
     todo = [p for p in mapper.STREAM if pol in ("auto", p)]
-    if not todo:
-        return []
-    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
-    if not comp:
-        return []
+    if not todo or not any(l.is_compute for l in wl.layers):
+        return arch, [], None, None, None, None, None
     kept = A._kept(lambda a: a, arch, wl)
     shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
     # (kept for the points of its structure, tlm/mapping/template.py; asked on the architecture its plans are
@@ -79,28 +106,88 @@ def _stream_costs(arch, wl) -> list:
     if "bound" not in st:
         st["bound"] = mapper.residency_bound(arch, base["mapping"])
     if st["bound"] > arch.macro.count:
-        return []  # no streamed policy fits (the point's own run skips them as cheaply)
+        return arch, [], None, None, None, None, None  # no streamed policy fits (its run skips them as cheaply)
     memo = shared["assign"] if pol == "auto" else {}
     memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
-    got = kept.get("inputs")
-    if got is None:
-        m = kept["mapping"] = base["mapping"]  # (the plans': policy_plans)
-        rc = mapper.layer_row_cycles(arch, wl, m, comp)
-        ops = st.get("ops")
-        if ops is None:
-            ops = st["ops"] = [digital_ops(l) for l in wl.layers]
-        got = kept["inputs"] = (m, comp, rc, ops)  # (analytic._inputs)
-    m, _comp, rc, ops = got
-    asg, out = {}, []
+    if "inputs" not in kept and st.get("ops") is None:
+        st["ops"] = [digital_ops(l) for l in wl.layers]
+    return arch, todo, kept, shared, memo, base["mapping"], st.get("ops")
+
+
+def _row_cycles_together(looks, wl) -> None:
+    """The inputs of analytic._inputs (the Mapping, compute layers, row cycles, digital ops) of the points
+    `looks` (`_look`) that have none kept, made: the row cycles of the points of one Mapping (one structure)
+    at once (pointgroup.row_cycles), else each point's on its own (mapper.layer_row_cycles)."""
+    by = {}
+    for lk in looks:
+        if "inputs" not in lk[2]:
+            by.setdefault(id(lk[5]), []).append(lk)
+    comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
+    for group in by.values():
+        m, ops = group[0][5], group[0][6]
+        rcs = pointgroup.row_cycles([lk[0] for lk in group], wl, m, comp, TIMING_SETTINGS) if group[1:] else None
+        for k, lk in enumerate(group):
+            rc = pointgroup.as_dict(rcs[k], comp) if rcs is not None else mapper.layer_row_cycles(lk[0], wl, m, comp)
+            lk[2]["mapping"] = m  # (the plans': policy_plans)
+            lk[2]["inputs"] = (m, comp, rc, ops)  # (analytic._inputs)
+
+
+def _assigned(arch, wl, todo, kept, shared, memo) -> list:
+    """[(policy, its architecture, its assignment)] of the streamed policies `todo` of a point (`_look`)
+    whose one-image costs its run reads: replicate not when it places every tile as pipelined does."""
+    if not todo:
+        return []
+    m, _comp, rc, ops = kept["inputs"]
+    pol, out = arch.mapping.policy, []
     for p in todo:
         ap = A._with_policy(shared, arch, p) if pol == "auto" else arch
-        asg[p] = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=memo)
-        if p == "replicate" and pol == "auto" and A.PRUNE and A._same_places(asg["pipelined"], asg[p]):
-            continue
-        _key1, sk, costs, _rc, _group, over = schedule.one_image(ap, wl, asg[p], ops, m, rc)
-        if not over:
-            out.append((p, sk, schedule.job_costs(sk, costs)))
+        asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=memo)
+        if not (p == "replicate" and pol == "auto" and A.PRUNE and out and A._same_places(out[0][2], asg)):
+            out.append((p, ap, asg))
     return out
+
+
+def _costs_together(p, members, looks, wl, got) -> None:
+    """The one-image skeleton and job costs of policy `p` at the points `members` [(point, its architecture for
+    p, the assignment: one object for them all)], into `got[(point, p)]` ((p, skeleton, its jobs' cycles), or
+    None: too many jobs): the first point's by schedule.one_image, the others' whose spec_costs reads the
+    same architecture values (the same digital and transfer cycles) from their row cycles at once
+    (pointgroup.job_costs_many), kept where one_image finds them (`_keep_image`)."""
+    from tlm.mapping.reuse import values
+    k0, ap0, asg = members[0]
+    m, comp, rc0, ops = looks[k0][2]["inputs"]
+    key1, sk, costs0, _rc, group, over = schedule.one_image(ap0, wl, asg, ops, m, rc0)
+    got[(k0, p)] = None if over else (p, sk, schedule.job_costs(sk, costs0))
+    fields = schedule._COST_FIELDS.get(key1)
+    like = schedule._IMAGES.get(pointgroup.image_key(ap0, wl, asg, ops, rc0))
+    same, alone = [], members[1:]
+    if not over and fields is not None and like is not None and like[0] is ap0 and group in like[4]:
+        v0, alone = values(ap0, fields), []
+        for x in members[1:]:
+            (same if values(x[1], fields) == v0 and looks[x[0]][2]["inputs"][3] == ops else alone).append(x)
+    if same:
+        rcs = np.array([[looks[k][2]["inputs"][2][i] for i in comp] for k, _ap, _a in same], dtype=np.int64)
+        for (k, ap, _a), costs in zip(same, pointgroup.job_costs_many(sk, costs0, rcs, comp)):
+            _keep_image(ap, wl, asg, ops, looks[k][2]["inputs"][2], like, group, costs)
+            got[(k, p)] = (p, sk, schedule.job_costs(sk, costs))
+    for k, ap, _a in alone:
+        m, comp, rc, ops_k = looks[k][2]["inputs"]
+        _key1, sk_k, costs, _rc, _group, over_k = schedule.one_image(ap, wl, asg, ops_k, m, rc)
+        got[(k, p)] = None if over_k else (p, sk_k, schedule.job_costs(sk_k, costs))
+
+
+def _keep_image(arch, wl, asg, ops, rc, like, group, costs) -> None:
+    """Keep for schedule._kept_image (one_image) of `arch` what it would make: the entry `like` of another
+    point of the structure with the same assignment object, layers, digital ops and image (its structure
+    key, and at `group` rows per job its one-image key and skeleton: none reads a timing setting), with this
+    point's costs `costs` (pointgroup.job_costs_many)."""
+    k = pointgroup.image_key(arch, wl, asg, ops, rc)
+    got = schedule._IMAGES.get(k)
+    if got is not None and got[0] is arch and got[1] is asg:
+        return
+    if len(schedule._IMAGES) >= schedule.MAX_IMAGES:
+        schedule._IMAGES.clear()
+    schedule._IMAGES[k] = (arch, asg, tuple(wl.layers), like[3], {group: (*like[4][group][:2], costs)})
 
 
 def _pretimed_makespan(arch, wl, sk, cost):

@@ -16,6 +16,7 @@ from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
 from tlm.mapping import retime, streamsums
+from tlm.mapping.pointgroup import image_key
 from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, makespan_cycles, shifted_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
@@ -463,9 +464,8 @@ def clear_pretimed() -> None:
 def pretime(sk, costs, wl) -> int:
     """Time the one-image stream skeleton `sk` of workload `wl` under each of `costs` (each a list of its
     jobs' cycles, `job_costs`: the points of a sweep that share the structure and differ in their cycles)
-    at once, in the order of its last list-scheduled run (retime.retime_many, the points as a numpy axis),
-    with the line buffers (linebuf.image_line_buffers), and keep the points whose schedule that order is
-    (the list scheduler's, exactly) for their own `build_schedule` (`_timed`).  The points the check
+    at once in the order of its last list-scheduled run (retime.retime_many, the points a numpy axis), with the
+    line buffers (linebuf.image_line_buffers); keep the points whose list schedule that is for `_timed`.  The points the check
     refuses are timed again in the order of the first one's list-scheduled run (kept in its stead), up to
     PRETIME_ORDERS orders; a point still refused is left to its own run, which list-schedules it; so are
     points that differ in their transfers' cycles only, which their runs shift (retime.shifted).  Returns
@@ -539,8 +539,7 @@ def _kept_image(arch, wl, asg, ops, rc, group):
     """one_image, kept for the next call on the same architecture and assignment objects (frozen, and shared,
     never changed), the same layer objects, row cycles and digital ops: a sweep's points that differ in the
     batch only.  The batch sets the rows per job (job_group), nothing else of one image's jobs and costs."""
-    k = (id(arch), id(asg), tuple(map(id, wl.layers)), tuple(rc.items()), tuple(ops), wl.input_bits,
-         tuple(wl.input_shape))
+    k = image_key(arch, wl, asg, ops, rc)
     got = _IMAGES.get(k)
     if got is None or got[0] is not arch or got[1] is not asg or any(a is not b for a, b in zip(got[2], wl.layers)):
         key = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)
