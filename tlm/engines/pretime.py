@@ -32,14 +32,13 @@ def pretime_streams(archs, wl, input_density=None, seen=None) -> int:
     schedule.clear_pretimed()
     if wl.batch != 1 or input_density is not None:
         return 0
-    groups, each = {}, []
-    for arch, got in _stream_costs(archs, wl):
+    groups, each = {}, _stream_costs(archs, wl)
+    for _arch, _kept, got in each:
         for _p, sk, cost in got:
             groups.setdefault(id(sk), (sk, []))[1].append(cost)
-        each.append((arch, got))
     timed = sum(schedule.pretime(sk, costs, wl) for sk, costs in groups.values() if len(costs) > 1)
     if seen is not None:
-        seen.append(sum(1 for _a, got in each if got))
+        seen.append(sum(1 for _a, _k, got in each if got))
     if timed:
         _keep_makespans(each, wl)
     return timed
@@ -49,10 +48,9 @@ def _keep_makespans(each, wl) -> None:
     """Each `auto` point's makespan of each streamed policy timed together, kept where its run reads it
     (analytic._kept, per batch and image: analytic._pending), so that its run reads the cycles of a policy
     that loses without building its schedule (`_pretimed_makespan`: the numbers build_schedule gives)."""
-    for arch, got in each:
-        if arch.mapping.policy != "auto":
+    for arch, kept, got in each:
+        if arch.mapping.policy != "auto" or not got:
             continue
-        kept = A._kept(lambda a: a, arch, wl)
         for p, sk, cost in got:
             ms = _pretimed_makespan(arch, wl, sk, cost)
             if ms is not None:
@@ -60,8 +58,8 @@ def _keep_makespans(each, wl) -> None:
 
 
 def _stream_costs(archs, wl) -> list:
-    """[(arch, [(policy, one-image skeleton, its jobs' cycles)])] of the points `archs` but those whose look
-    raises (their own runs say why): the streamed policies each point's run evaluates, reached as that run
+    """[(arch, its kept dict, [(policy, one-image skeleton, its jobs' cycles)])] of the points `archs` but those
+    whose look raises (their own runs say why): the streamed policies each point's run evaluates, reached as that run
     reaches them (tlm/engines/analytic.policy_plans, mapper.resident_schedule; replicate not when it is
     pipelined's run, analytic._as_pipelined).  The row cycles of a structure's points (tlm/mapping/template.py)
     are computed together, and so are the job costs of its points that get the same assignment
@@ -85,7 +83,7 @@ def _stream_costs(archs, wl) -> list:
     got = {}
     for (p, _id), members in costs.items():
         _costs_together(p, members, looks, wl, got)
-    return [(look[0], [got[(k, p)] for p, _ap, _asg in asgs[k] if got[(k, p)] is not None])
+    return [(look[0], look[2], [got[(k, p)] for p, _ap, _asg in asgs[k] if got[(k, p)] is not None])
             for k, look in enumerate(looks) if asgs[k] is not None]
 
 

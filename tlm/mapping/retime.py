@@ -25,7 +25,8 @@ class Order:
 
     def __init__(self, S):
         n = len(S.res)
-        deps = [list(d) for d in S.deps]
+        d0 = getattr(S.deps, "deps0", None)  # (one image's ImageDeps: its jobs' own lists, as its items are)
+        deps = [list(d) for d in (d0 if d0 is not None and S.deps.B == 1 else S.deps)]
         self.n, self.order = n, {r: list(js) for r, js in S.order.items()}
         prev = [n] * n  # each job's predecessor on its resource (n: none; e[n] is 0)
         pos, seg = [], []

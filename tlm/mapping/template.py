@@ -131,8 +131,11 @@ def _given_up() -> bool:
     return _RUN[1] % PROBE > 1
 
 
+_TIMING_PAIRS = tuple(tuple(p.split(".")) for p in _TIMING_PATHS)
+
+
 def _timing_values(arch) -> tuple:
-    return tuple(getattr(getattr(arch, p.split(".")[0]), p.split(".")[1]) for p in _TIMING_PATHS)
+    return tuple(getattr(getattr(arch, s), f) for s, f in _TIMING_PAIRS)
 
 
 def get(k, wl, arch=None):
