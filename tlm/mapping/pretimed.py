@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tlm.mapping.linebuf import stream_spill
-from tlm.mapping.stages import _image_arrays
+from tlm.mapping.stages import _image_arrays, bottleneck_of, set_stages
 from tlm.mapping.streamsums import keep
 
 ON = True
@@ -47,55 +47,47 @@ def read(S, sk, arch, wl) -> bool:
     st = _stats(pts, S.names, len(sk.H))
     if st is None:
         return False
-    stage, layer_stage, by, bottleneck, first_end, end_max, latency = st[p]
-    S.stage, S.layer_stage, S.bottleneck = dict(stage), dict(layer_stage), bottleneck
+    per, top, by, ends, end_max, latency, has = st
     R = len(S.names)
-    keep(S, sk, by, _image_arrays(sk, R, len(sk.H))[1], len(sk.H), R)
+    set_stages(S, per[:, p].tolist(), top[p].tolist(), has)
+    S.bottleneck = bottleneck_of(S)
+    keep(S, sk, by[p], _image_arrays(sk, R, len(sk.H))[1], len(sk.H), R)
     S.line_buffer_bits = entry[4][1]
     S.spill_bits, spill = stream_spill(arch, S.line_buffer_bits)
     if S.spill_bits:
         S.spill_cycles = spill
-    S.latency = latency + S.spill_cycles
-    S.makespan = end_max + int(S.spill_cycles)
-    if bottleneck:
-        S.fill, S.drain = first_end, end_max + S.spill_cycles - first_end
+    S.latency = int(latency[p]) + S.spill_cycles
+    S.makespan = int(end_max[p]) + int(S.spill_cycles)
+    if S.bottleneck:
+        first_end = int(ends[S.names.index(S.bottleneck), p])
+        S.fill, S.drain = first_end, S.makespan - first_end
     return True
 
 
 def _stats(pts, names, n):
-    """Per point of `pts`: (stage dict, layer stage dict, the (n + 1) x R cycles of each (row, resource) as
-    float64, bottleneck, the end of its last job on the bottleneck, the last end, the image's latency
-    before a spill), made once; None when a point's cycles reach 2^53."""
+    """The statistics of every point of `pts` (`_compute`), made once; None when a point's cycles reach 2^53."""
     if pts.stats is None:
         pts.stats = _compute(pts, names, n) or ()
     return pts.stats or None
 
 
 def _compute(pts, names, n):
-    """`_stats`' list (or None): every point at once, the sums of the jobs' cycles per resource and per
-    (row, resource) as int64 sums over the jobs grouped by them (exact, as `_stream_stages`' float64
-    bincounts are below 2^53), the ends' maxima per resource."""
+    """(each resource's cycles per image (R x points), each row's busiest resource's (points x rows), the
+    cycles of each (row, resource) as float64 (points x rows x R), each resource's last end (R x points),
+    the last end and the image's latency before a spill per point, the rows with a job), or None: the sums
+    of the jobs' cycles as int64 sums over the jobs grouped by resource and by (row, resource) -- exact, as
+    `_stream_stages`' float64 bincounts are below 2^53 --, the ends' maxima per resource."""
     sk, C, E = pts.sk, pts.cost, pts.end
     R, (J, P) = len(names), C.shape
     if not J or int(C.sum(axis=0).max()) >= 1 << 53:
         return None
     res, pair, _spec, has = _image_arrays(sk, R, n)
-    per = _sums(res, C, R)  # (R, P): each resource's cycles per image
-    by = _sums(pair, C, (n + 1) * R).T.reshape(P, n + 1, R).astype(np.float64)  # each (row, resource) pair's
-    top = by.max(axis=2)
+    per = _sums(res, C, R)
+    by = _sums(pair, C, (n + 1) * R).T.reshape(P, n + 1, R).astype(np.float64)
     used, last = _groups(res)
     ends = np.zeros((R, P), dtype=np.int64)
-    ends[used] = np.maximum.reduceat(E[last[0]], last[1], axis=0)  # each resource's last end
-    end_max, latency = E.max(axis=0).tolist(), (E[J - 1] - pts.start[0]).tolist()
-    out = []
-    for p in range(P):
-        col = per[:, p].tolist()
-        stage = {names[k]: int(col[k]) for k in range(R) if col[k] > 0}
-        bott = max(stage, key=lambda k: (stage[k], -names.index(k))) if stage else ""
-        tp = top[p].tolist()
-        out.append((stage, {i: int(tp[i]) for i in has}, by[p], bott,
-                    int(ends[names.index(bott), p]) if bott else 0, int(end_max[p]), int(latency[p])))
-    return out
+    ends[used] = np.maximum.reduceat(E[last[0]], last[1], axis=0)
+    return per, by.max(axis=2), by, ends, E.max(axis=0), E[J - 1] - pts.start[0], has
 
 
 def _groups(idx):

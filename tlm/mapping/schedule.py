@@ -18,6 +18,7 @@ from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _
 from tlm.mapping import pointgroup, pretimed, retime, streamsums
 from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, makespan_cycles, shifted_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
+from tlm.mapping.stages import bottleneck_of
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
     _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _ROWS, _SPILL, _spec_arrays, _spec_index, job_costs, spec_costs)
 
@@ -409,7 +410,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     else:
         _stages(S, n, B)
     if S.stage:
-        S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
+        S.bottleneck = bottleneck_of(S)
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
         stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J), lb if B == 1 else None)
     S.makespan = makespan_cycles(S.end, S.spill_cycles)
@@ -538,9 +539,8 @@ MAX_IMAGES = 256  # (a pretime group of PRETIME_POINTS points x 2 streamed polic
 
 
 def _kept_image(arch, wl, asg, ops, rc, group):
-    """one_image, kept for the next call on the same architecture and assignment objects (frozen, and shared,
-    never changed), the same layer objects, row cycles and digital ops: a sweep's points that differ in the
-    batch only.  The batch sets the rows per job (job_group), nothing else of one image's jobs and costs."""
+    """one_image, kept for the next call on the same architecture, assignment and layer objects, row cycles and
+    ops (a sweep's points that differ in the batch only: it sets the rows per job, job_group, nothing else)."""
     k = pointgroup.image_key(arch, wl, asg, ops, rc)
     got = _IMAGES.get(k)
     if got is None or got[0] is not arch or got[1] is not asg or any(a is not b for a, b in zip(got[2], wl.layers)):
