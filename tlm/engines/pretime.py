@@ -12,6 +12,7 @@ import numpy as np
 from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, `_same_places`; PRUNE read when run)
 from tlm.errors import InputError
 from tlm.mapping import mapper, pointgroup, schedule
+from tlm.mapping.assign import layer_works
 from tlm.mapping.plan import structure
 from tlm.mapping.template import TIMING_SETTINGS
 from tlm.mapping.linebuf import makespan_cycles, stream_spill
@@ -71,6 +72,7 @@ def _stream_costs(archs, wl) -> list:
         except InputError:
             continue
     _row_cycles_together([lk for lk in looks if lk[1]], wl)
+    _spreads_together([lk for lk in looks if "pipelined" in lk[1] and lk[0].mapping.policy == "auto"], wl)
     asgs, costs = [], {}
     for k, (arch, todo, kept, shared, memo, _m, _ops) in enumerate(looks):
         try:
@@ -128,6 +130,46 @@ def _row_cycles_together(looks, wl) -> None:
             rc = pointgroup.as_dict(rcs[k], comp) if rcs is not None else mapper.layer_row_cycles(lk[0], wl, m, comp)
             lk[2]["mapping"] = m  # (the plans': policy_plans)
             lk[2]["inputs"] = (m, comp, rc, ops)  # (analytic._inputs)
+
+
+def _spreads_together(looks, wl) -> None:
+    """Pipelined's assignment of the auto points `looks` (`_look`) of one structure whose balanced spread
+    takes the decisions of the first one's (pointgroup.same_balanced: their row cycles order and load the
+    macros alike): the first one's, kept in their assign memos (what assign answers first) without a spread
+    of their own.  The others make their own (`_assigned`)."""
+    by = {}
+    for lk in looks:
+        if ("assignment", "pipelined") not in lk[4]:
+            by.setdefault(id(lk[2]["inputs"][0]), []).append(lk)
+    for group in by.values():
+        arch, _todo, kept, shared, memo = group[0][:5]
+        m, comp, rc, ops = kept["inputs"]
+        if len(group) < 2:
+            continue
+        memo["spread_trace"] = trace = ([], [])
+        try:
+            asg = mapper.assign(A._with_policy(shared, arch, "pipelined"), wl, "pipelined", ops, m=m, rc=rc,
+                                memo=memo)
+        except InputError:
+            continue  # (its own run says why)
+        finally:
+            del memo["spread_trace"]
+        items = memo.get("packing", (None,) * 4)[3]
+        if items and len(trace[0]) == len(items) and trace[1]:  # (its spread made here: traced)
+            _share_spread(group, wl, comp, trace, items, asg)
+
+
+def _share_spread(group, wl, comp, trace, items, asg) -> None:
+    """`_spreads_together` of the points `group`, the first traced (`trace`), its assignment `asg`."""
+    shape = {x[0]: x for x in items}
+    rows = [shape[k] for k in trace[0]]
+    less = [(-a[2], -a[3], a[0]) < (-b[2], -b[3], b[0]) for a, b in zip(rows, rows[1:])]
+    works = [layer_works(wl, comp, lk[2]["inputs"][2]) for lk in group]  # (each tile's: its layer's)
+    work = np.array([[w[k[0]] for k in trace[0]] for w in works], dtype=np.int64)
+    ok = pointgroup.same_balanced(less, trace[1], work, asg.macros)
+    for lk, same in zip(group[1:], ok[1:].tolist()):
+        if same:
+            lk[4][("assignment", "pipelined")] = asg
 
 
 def _assigned(arch, wl, todo, kept, shared, memo) -> list:

@@ -88,3 +88,28 @@ def image_key(arch, wl, asg, ops, rc) -> tuple:
     return (id(arch), id(asg), tuple(map(id, wl.layers)), tuple(rc.items()), tuple(ops), wl.input_bits,
             tuple(wl.input_shape))
 
+
+
+
+def same_balanced(order_less, fits, works, N) -> np.ndarray:
+    """Which points packing.pack_balanced takes through the decisions of its traced run at the first point
+    (row 0 of `works`: each point's work of each item, in the traced run's order of the items, int64): each
+    point's items sort in that order (longest work first, then the tie-break: `order_less[t]` says item
+    t's (-rows, -columns, key) is below item t + 1's), and item after item (`fits`: the macros where it fit
+    in the traced run, none where that run stopped) goes to the same macro, the one of least (work so far,
+    index) among those: the macros then hold what they held in the traced run, the same items at the same
+    places, and a run that stopped stops there too.  A bool per point (row 0's True)."""
+    P, T = works.shape
+    ok = np.ones(P, dtype=bool)
+    if T > 1:
+        a, b = works[:, :-1], works[:, 1:]
+        ok &= ((a > b) | ((a == b) & np.asarray(order_less, dtype=bool))).all(axis=1)
+    load = np.zeros((P, N), dtype=np.int64)
+    for t, f in enumerate(fits):
+        if not f:
+            break
+        f = np.asarray(f, dtype=np.int64)
+        k = f[load[:, f].argmin(axis=1)]
+        ok &= k == k[0]
+        load[:, k[0]] += works[:, t]
+    return ok
