@@ -7,6 +7,8 @@ the policy that wins only.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from tlm.engines import analytic as A  # (its helpers: `_kept`, `_with_policy`, `_same_places`; PRUNE read when run)
@@ -71,12 +73,12 @@ def _stream_costs(archs, wl) -> list:
             looks.append(_look(arch, wl))
         except InputError:
             continue
-    _row_cycles_together([lk for lk in looks if lk[1]], wl)
-    _spreads_together([lk for lk in looks if "pipelined" in lk[1] and lk[0].mapping.policy == "auto"], wl)
+    _row_cycles_together([lk for lk in looks if lk.todo], wl)
+    _spreads_together([lk for lk in looks if "pipelined" in lk.todo and lk.arch.mapping.policy == "auto"], wl)
     asgs, costs = [], {}
-    for k, (arch, todo, kept, shared, memo, _m, _ops) in enumerate(looks):
+    for k, lk in enumerate(looks):
         try:
-            asgs.append(_assigned(arch, wl, todo, kept, shared, memo))
+            asgs.append(_assigned(lk.arch, wl, lk.todo, lk.kept, lk.shared, lk.memo))
         except InputError:
             asgs.append(None)  # (its own run says why)
             continue
@@ -85,18 +87,28 @@ def _stream_costs(archs, wl) -> list:
     got = {}
     for (p, _id), members in costs.items():
         _costs_together(p, members, looks, wl, got)
-    return [(look[0], look[2], [got[(k, p)] for p, _ap, _asg in asgs[k] if got[(k, p)] is not None])
+    return [(look.arch, look.kept, [got[(k, p)] for p, _ap, _asg in asgs[k] if got[(k, p)] is not None])
             for k, look in enumerate(looks) if asgs[k] is not None]
 
 
-def _look(arch, wl) -> tuple:
-    """(arch, the streamed policies its run evaluates -- none when no compute layer, or no streamed policy
-    fits: its residency bound exceeds the macros --, its kept dict (analytic._kept), the plans' shared dict,
-    assign's memo)."""
+class _Look(NamedTuple):
+    """A point about to be timed with others (`_look`)."""
+    arch: object
+    todo: list  # the streamed policies its run evaluates (none: no compute layer, or none fits)
+    kept: dict = None  # its analytic._kept dict
+    shared: dict = None  # its plans' shared dict (assign's memo in it)
+    memo: dict = None  # assign's memo
+    mapping: object = None  # the compute layers' Mapping of its structure (tlm/mapping/template.py)
+    ops: list = None  # the digital ops per layer of its structure
+
+
+def _look(arch, wl) -> _Look:
+    """A point's `_Look` (no streamed policy when it has no compute layer, or when the residency bound of its
+    structure exceeds its macros)."""
     pol = arch.mapping.policy
     todo = [p for p in mapper.STREAM if pol in ("auto", p)]
     if not todo or not any(l.is_compute for l in wl.layers):
-        return arch, [], None, None, None, None, None
+        return _Look(arch, [])
     kept = A._kept(lambda a: a, arch, wl)
     shared = {"kept": kept, "assign": kept.setdefault("assign", {})}
     # (kept for the points of its structure, tlm/mapping/template.py; asked on the architecture its plans are
@@ -106,12 +118,12 @@ def _look(arch, wl) -> tuple:
     if "bound" not in st:
         st["bound"] = mapper.residency_bound(arch, base["mapping"])
     if st["bound"] > arch.macro.count:
-        return arch, [], None, None, None, None, None  # no streamed policy fits (its run skips them as cheaply)
+        return _Look(arch, [])  # no streamed policy fits (its run skips them as cheaply)
     memo = shared["assign"] if pol == "auto" else {}
     memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
     if "inputs" not in kept and st.get("ops") is None:
         st["ops"] = [digital_ops(l) for l in wl.layers]
-    return arch, todo, kept, shared, memo, base["mapping"], st.get("ops")
+    return _Look(arch, todo, kept, shared, memo, base["mapping"], st.get("ops"))
 
 
 def _row_cycles_together(looks, wl) -> None:
@@ -120,16 +132,16 @@ def _row_cycles_together(looks, wl) -> None:
     at once (pointgroup.row_cycles), else each point's on its own (mapper.layer_row_cycles)."""
     by = {}
     for lk in looks:
-        if "inputs" not in lk[2]:
-            by.setdefault(id(lk[5]), []).append(lk)
+        if "inputs" not in lk.kept:
+            by.setdefault(id(lk.mapping), []).append(lk)
     comp = [i for i, l in enumerate(wl.layers) if l.is_compute]
     for group in by.values():
-        m, ops = group[0][5], group[0][6]
-        rcs = pointgroup.row_cycles([lk[0] for lk in group], wl, m, comp, TIMING_SETTINGS) if group[1:] else None
+        m, ops = group[0].mapping, group[0].ops
+        rcs = pointgroup.row_cycles([lk.arch for lk in group], wl, m, comp, TIMING_SETTINGS) if group[1:] else None
         for k, lk in enumerate(group):
-            rc = pointgroup.as_dict(rcs[k], comp) if rcs is not None else mapper.layer_row_cycles(lk[0], wl, m, comp)
-            lk[2]["mapping"] = m  # (the plans': policy_plans)
-            lk[2]["inputs"] = (m, comp, rc, ops)  # (analytic._inputs)
+            rc = pointgroup.as_dict(rcs[k], comp) if rcs is not None else mapper.layer_row_cycles(lk.arch, wl, m, comp)
+            lk.kept["mapping"] = m  # (the plans': policy_plans)
+            lk.kept["inputs"] = (m, comp, rc, ops)  # (analytic._inputs)
 
 
 def _spreads_together(looks, wl) -> None:
@@ -139,10 +151,10 @@ def _spreads_together(looks, wl) -> None:
     of their own.  The others make their own (`_assigned`)."""
     by = {}
     for lk in looks:
-        if ("assignment", "pipelined") not in lk[4]:
-            by.setdefault(id(lk[2]["inputs"][0]), []).append(lk)
+        if ("assignment", "pipelined") not in lk.memo:
+            by.setdefault(id(lk.kept["inputs"][0]), []).append(lk)
     for group in by.values():
-        arch, _todo, kept, shared, memo = group[0][:5]
+        arch, kept, shared, memo = group[0].arch, group[0].kept, group[0].shared, group[0].memo
         m, comp, rc, ops = kept["inputs"]
         if len(group) < 2:
             continue
@@ -164,12 +176,12 @@ def _share_spread(group, wl, comp, trace, items, asg) -> None:
     shape = {x[0]: x for x in items}
     rows = [shape[k] for k in trace[0]]
     less = [(-a[2], -a[3], a[0]) < (-b[2], -b[3], b[0]) for a, b in zip(rows, rows[1:])]
-    works = [layer_works(wl, comp, lk[2]["inputs"][2]) for lk in group]  # (each tile's: its layer's)
+    works = [layer_works(wl, comp, lk.kept["inputs"][2]) for lk in group]  # (each tile's: its layer's)
     work = np.array([[w[k[0]] for k in trace[0]] for w in works], dtype=np.int64)
     ok = pointgroup.same_balanced(less, trace[1], work, asg.macros)
     for lk, same in zip(group[1:], ok[1:].tolist()):
         if same:
-            lk[4][("assignment", "pipelined")] = asg
+            lk.memo[("assignment", "pipelined")] = asg
 
 
 def _assigned(arch, wl, todo, kept, shared, memo) -> list:
@@ -195,7 +207,7 @@ def _costs_together(p, members, looks, wl, got) -> None:
     (pointgroup.job_costs_many), kept where one_image finds them (`_keep_image`)."""
     from tlm.mapping.reuse import values
     k0, ap0, asg = members[0]
-    m, comp, rc0, ops = looks[k0][2]["inputs"]
+    m, comp, rc0, ops = looks[k0].kept["inputs"]
     key1, sk, costs0, _rc, group, over = schedule.one_image(ap0, wl, asg, ops, m, rc0)
     got[(k0, p)] = None if over else (p, sk, schedule.job_costs(sk, costs0))
     fields = schedule._COST_FIELDS.get(key1)
@@ -204,14 +216,14 @@ def _costs_together(p, members, looks, wl, got) -> None:
     if not over and fields is not None and like is not None and like[0] is ap0 and group in like[4]:
         v0, alone = values(ap0, fields), []
         for x in members[1:]:
-            (same if values(x[1], fields) == v0 and looks[x[0]][2]["inputs"][3] == ops else alone).append(x)
+            (same if values(x[1], fields) == v0 and looks[x[0]].kept["inputs"][3] == ops else alone).append(x)
     if same:
-        rcs = np.array([[looks[k][2]["inputs"][2][i] for i in comp] for k, _ap, _a in same], dtype=np.int64)
+        rcs = np.array([[looks[k].kept["inputs"][2][i] for i in comp] for k, _ap, _a in same], dtype=np.int64)
         for (k, ap, _a), costs in zip(same, pointgroup.job_costs_many(sk, costs0, rcs, comp)):
-            _keep_image(ap, wl, asg, ops, looks[k][2]["inputs"][2], like, group, costs)
+            _keep_image(ap, wl, asg, ops, looks[k].kept["inputs"][2], like, group, costs)
             got[(k, p)] = (p, sk, schedule.job_costs(sk, costs))
     for k, ap, _a in alone:
-        m, comp, rc, ops_k = looks[k][2]["inputs"]
+        m, comp, rc, ops_k = looks[k].kept["inputs"]
         _key1, sk_k, costs, _rc, _group, over_k = schedule.one_image(ap, wl, asg, ops_k, m, rc)
         got[(k, p)] = None if over_k else (p, sk_k, schedule.job_costs(sk_k, costs))
 
