@@ -365,7 +365,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     that stops the run early, `forks` a dict that receives the runs of fewer images, `grow` images the run
     may go on to (steady.py: listsched._time)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
-    comp = [i for i, l in enumerate(layers) if l.is_compute]
+    comp = [i for i, l in enumerate(layers) if l.is_compute] if m is None or (rc is None and not stream) else None
     if m is None and comp:
         m = map_layers(arch, [layers[i] for i in comp])
     N = arch.macro.count
@@ -543,7 +543,7 @@ def _kept_image(arch, wl, asg, ops, rc, group):
     ops (a sweep's points that differ in the batch only: it sets the rows per job, job_group, nothing else)."""
     k = pointgroup.image_key(arch, wl, asg, ops, rc)
     got = _IMAGES.get(k)
-    if got is None or got[0] is not arch or got[1] is not asg or any(a is not b for a, b in zip(got[2], wl.layers)):
+    if got is None or got[0] is not arch or got[1] is not asg or got[2] != tuple(wl.layers):  # (held: the same objects)
         key = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)
         if len(_IMAGES) >= MAX_IMAGES:  # (each holds its skeletons: as many as _cached_skeleton keeps)
             _IMAGES.clear()
