@@ -300,7 +300,10 @@ def shifts(sk, costs) -> bool:
     skeleton whose runs shift (`shifted`; tlm/mapping/schedule.pretime leaves such points to it)?"""
     if sk.shiftable is None:
         sk.shiftable = _shiftable(sk)
-    return bool(sk.shiftable) and len({c[1:-1] for c in costs}) == 1
+    if not sk.shiftable or not costs:
+        return False
+    mid = costs[0][1:-1]
+    return all(c[1:-1] == mid for c in costs[1:])  # (stops at the first point that differs)
 
 
 def keep_times(S, sk) -> None:
