@@ -8,7 +8,8 @@ Which test fails when a mechanism is removed or wrong:
   digital or transfer jobs lost): test_job_costs_of_many_points_are_each_points;
 - pretime_streams computing them once per structure (removed: layer_row_cycles and spec_costs run per
   point) or keeping them where the point's run does not find them (schedule._IMAGES, analytic._kept) or
-  with another point's numbers: test_a_structures_points_share_the_work_and_keep_their_own_numbers;
+  with another point's numbers, or replicate's test of pipelined's places not kept for the run
+  (analytic._as_pipelined): test_a_structures_points_share_the_work_and_keep_their_own_numbers;
 - the balanced spreads checked against a traced one (pointgroup.same_balanced: a point whose works sort
   or load the macros otherwise accepted, the stop of a spread that does not fit not followed):
   test_same_balanced_accepts_only_the_traced_decisions; pipelined's assignment shared by a structure's
@@ -88,14 +89,16 @@ def test_a_structures_points_share_the_work_and_keep_their_own_numbers(arch, res
         kept = analytic._kept(lambda x: x, a, resnet8)
         m, comp, rc, ops = kept["inputs"]
         assert rc == mapper.layer_row_cycles(a, resnet8, m, comp)
+        both = {}
         for p in mapper.STREAM:
             ap = kept["policy_archs"][p]
-            asg = mapper.assign(ap, resnet8, p, ops, m=m, rc=rc, memo=kept["assign"])
+            asg = both[p] = mapper.assign(ap, resnet8, p, ops, m=m, rc=rc, memo=kept["assign"])
             asgs.add((p, id(asg)))
             k = pointgroup.image_key(ap, resnet8, asg, ops, rc)
             one = schedule._IMAGES[k][4]
             (_k1, sk, costs), = one.values()
             assert costs == spec_costs(ap, resnet8, sk, ops, rc)
+        assert kept["as_pipelined"] == analytic._same_places(both["pipelined"], both["replicate"])  # (its run's)
     assert calls["rc"] == 0 and calls["costs"] <= len(asgs) < 2 * len(archs)
     cold()
 

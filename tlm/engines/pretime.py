@@ -186,7 +186,8 @@ def _share_spread(group, wl, comp, trace, items, asg) -> None:
 
 def _assigned(arch, wl, todo, kept, shared, memo) -> list:
     """[(policy, its architecture, its assignment)] of the streamed policies `todo` of a point (`_look`)
-    whose one-image costs its run reads: replicate not when it places every tile as pipelined does."""
+    whose one-image costs its run reads: replicate not when it places every tile as pipelined does (under
+    auto that answer kept where its run's analytic._as_pipelined reads it)."""
     if not todo:
         return []
     m, _comp, rc, ops = kept["inputs"]
@@ -194,8 +195,11 @@ def _assigned(arch, wl, todo, kept, shared, memo) -> list:
     for p in todo:
         ap = A._with_policy(shared, arch, p) if pol == "auto" else arch
         asg = mapper.assign(ap, wl, p, ops, m=m, rc=rc, memo=memo)
-        if not (p == "replicate" and pol == "auto" and A.PRUNE and out and A._same_places(out[0][2], asg)):
-            out.append((p, ap, asg))
+        if p == "replicate" and pol == "auto" and out:
+            kept["as_pipelined"] = same = A._same_places(out[0][2], asg)
+            if A.PRUNE and same:
+                continue
+        out.append((p, ap, asg))
     return out
 
 
