@@ -182,8 +182,9 @@ def _levels(ref: Order) -> list:
         flat, off, ln = ref.dflat.tolist(), ref.doff.tolist(), ref.dlen.tolist()
         waits = [flat[off[j]:off[j] + ln[j]] + [prev[j]] for j in range(n)]  # (each holds n: its own end 0)
         lev = [0] * (n + 1)
+        at = lev.__getitem__
         for j, _g in ref.steps:  # (a topological order of the waits)
-            lev[j] = 1 + max(lev[k] for k in waits[j])
+            lev[j] = 1 + max(map(at, waits[j]))
         by = {}
         for j in range(n):
             by.setdefault(lev[j], []).append(j)
