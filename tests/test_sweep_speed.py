@@ -3,8 +3,7 @@
 Which test fails when a mechanism is removed or wrong:
 - one image's stream schedule whose transfers alone changed, from the skeleton's last run shifted
   (tlm/mapping/retime.shifted): test_transfer_change_shifts_the_last_run, test_other_change_is_not_shifted;
-- the architecture with another policy as a copy (mapper.with_policy): test_with_policy_is_replace; the
-  copy kept per architecture object (mapper._COPIES): test_with_policy_copies_are_kept_per_architecture;
+- the architecture with another policy as a copy (mapper.with_policy): test_with_policy_is_replace;
 - mapper.apply's compute rows kept for the last layers (mapper._compute_rows): test_compute_rows_kept_per_layers;
 - the layers' shapes kept per layer objects (schedule._shapes): test_shapes_kept_per_layer_objects;
 - one image's job costs read off the batch's workload (schedule.one_image): test_one_image_costs_read_no_batch;
@@ -114,17 +113,6 @@ def test_with_policy_is_replace(imagine):
         assert got.source_file == imagine.source_file
     named = mapper.with_policy(imagine, "resident", "--mapping resident (command line)")
     assert named.source_file == "--mapping resident (command line)" and imagine.source_file != named.source_file
-
-
-def test_with_policy_copies_are_kept_per_architecture(imagine):
-    """Without a source the copy is kept per architecture object and policy (the points of a sweep that share
-    their architecture share its copies, and what is kept per copy: tlm/mapping/template.py's key); another
-    architecture object, even an equal one, or a named source gets its own."""
-    got = mapper.with_policy(imagine, "pipelined")
-    assert mapper.with_policy(imagine, "pipelined") is got and mapper.with_policy(imagine, "replicate") is not got
-    other = dataclasses.replace(imagine)
-    assert other == imagine and mapper.with_policy(other, "pipelined") is not got
-    assert mapper.with_policy(imagine, "pipelined", "--mapping pipelined") is not got
 
 
 def test_shapes_kept_per_layer_objects(resnet8):

@@ -346,16 +346,10 @@ def with_policy(arch, policy, source: str | None = None):
     """`arch` with `mapping.policy` replaced; its errors name `source` (where the policy came from, e.g. the
     command line) or the architecture's own file.  (A copy of `arch` with its mapping section replaced, as
     dataclasses.replace makes it -- the sections are frozen, nothing is derived from a field when made --,
-    at a third of its cost: auto makes one per policy and point, tlm/engines/analytic.py.)  Without `source`
-    the copy is kept per architecture object and policy (`_COPIES`): a sweep's points that share their
-    architecture (they differ in the workload: its precision, its batch) share its copies, and what is kept
-    per architecture object for them (tlm/mapping/template.py's structure key, ...)."""
+    at a third of its cost: auto makes one per policy and point, tlm/engines/analytic.py.)"""
     import copy
     import dataclasses
     from tlm.config.arch import with_source
-    got = _COPIES.get((id(arch), policy)) if source is None else None
-    if got is not None and got[0] is arch:
-        return got[1]
     mp = _policy_section(arch.mapping, policy)
     names = _FIELD_NAMES.get(type(arch))
     if names is None:
@@ -367,14 +361,7 @@ def with_policy(arch, policy, source: str | None = None):
         new = with_source(dataclasses.replace(arch, mapping=mp), arch)
     if source is not None:
         object.__setattr__(new, "source_file", source)  # (the copy holds `arch`'s: frozen once set)
-    else:
-        if len(_COPIES) >= 256:
-            _COPIES.clear()
-        _COPIES[(id(arch), policy)] = (arch, new)  # (holding `arch`: its id stays its own)
     return new
-
-
-_COPIES = {}  # (id(architecture), policy) -> (it, its copy with that policy): `with_policy`
 
 
 def _policy_section(mapping, policy):
