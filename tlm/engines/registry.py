@@ -175,6 +175,11 @@ def _pretime(analytic, archs, wl, input_density, st):
     if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
         st["pretime"] = (misses, skipped + 1)
         return
+    firsts = _firsts(archs)
+    if 4 * len(firsts) <= len(archs):  # (most points shift from the point before: only the others looked at)
+        if len(firsts) < 2:
+            return
+        archs = [archs[i] for i in firsts]
     from tlm.engines.pretime import pretime_streams
     seen = []
     timed = pretime_streams(archs, wl, input_density, seen)
@@ -183,6 +188,43 @@ def _pretime(analytic, archs, wl, input_density, st):
         st["pretime"] = (misses + 1, skipped + 1) if 4 * timed < n else (0, 0)
     else:
         st["pretime"] = (misses, skipped + 1)  # (nothing to time: neither way)
+
+
+# Settings that change the cycles of DMA transfers only (tlm/hw/dma.transfer_cycles): in one image's stream,
+# its input and output transfers -- the first job and the last --, which a point's run shifts from the run of
+# the point before it when nothing else differs (tlm/mapping/retime.shifted), cheaper than timing it together
+TRANSFER_SETTINGS = frozenset({"dma.bandwidth_bits_per_cycle", "dma.latency_cycles"})
+
+
+def _firsts(archs) -> list:
+    """The indices of the points of `archs` that differ from the point before in more than the
+    TRANSFER_SETTINGS (the first point always): `_pretime` looks at these alone when they are at most a
+    quarter of the points, the others' runs shifting (a grid whose DMA settings vary fastest).  The
+    sections the points share are one object (tlm/services/sweep/points.PointBuilder); others compare equal
+    field by field."""
+    import dataclasses
+    out, prev = [], None
+    for i, a in enumerate(archs):
+        if prev is None or not _transfers_only(prev, a, dataclasses):
+            out.append(i)
+        prev = a
+    return out
+
+
+def _transfers_only(a, b, dataclasses) -> bool:
+    """Do architectures `a` and `b` agree on every field but the TRANSFER_SETTINGS?"""
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if x is y:
+            continue
+        if not dataclasses.is_dataclass(x) or type(x) is not type(y):
+            if x != y:
+                return False
+            continue
+        for g in dataclasses.fields(x):
+            if f"{f.name}.{g.name}" not in TRANSFER_SETTINGS and getattr(x, g.name) != getattr(y, g.name):
+                return False
+    return True
 
 
 def _one(arch, wl, input_density, brief=False, state=None):
