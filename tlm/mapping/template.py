@@ -152,6 +152,22 @@ def get(k, wl, arch=None):
     return got[1]
 
 
+def kept_structure(arch, wl):
+    """The `_structure` dict of the structure kept for plans of `wl` on frozen architecture `arch` (what `get`
+    finds for `key(arch, wl)`), or None; a look that changes nothing: neither the order of the kept
+    structures nor the give-up's counts (tlm/engines/alone.py asks before the point's plan does)."""
+    if not ON or _RUN[0] >= GIVE_UP:  # (given up: `key` gives None but in its probes)
+        return None
+    k = (tuple(map(id, wl.layers)), wl.batch, tuple(wl.input_shape), wl.input_bits) + _arch_key(arch)
+    try:
+        got = _TEMPLATES.get(k)
+    except TypeError:  # (a field holding a list: not kept)
+        return None
+    if got is None or any(a is not b for a, b in zip(got[0], wl.layers)):
+        return None
+    return got[1].get("_structure")
+
+
 def put(k, wl, fields: dict, arch) -> None:
     """Keep the base fields `fields` of a plan on `arch` (but TIMED, and its arch, wl and policy) as structure
     `k`'s (the layers held: their ids stay theirs); nothing when `k` is None."""
