@@ -25,4 +25,6 @@ def sequential_alone(arch, wl, input_density=None):
     st = template.kept_structure(arch, wl)  # (the policy is no part of a structure: template.UNREAD)
     if st is None or st.get("bound", 0) <= arch.macro.count:
         return None
-    return with_policy(arch, "sequential")
+    ap = with_policy(arch, "sequential")
+    template.same_key(ap, arch)  # (the key just made, for its plan)
+    return ap

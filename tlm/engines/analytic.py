@@ -22,7 +22,7 @@ from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
 from tlm.mapping.plan import build_plan, digital_ops, live_bits, spill_cycles, static_per_layer, weights_resident  # noqa: F401
 from tlm.mapping.batching import pass_schedule_cycles
-from tlm.mapping import mapper
+from tlm.mapping import mapper, template
 from tlm.errors import InputError
 from tlm.engines.alone import sequential_alone
 from tlm.engines.result import KIND_NAMES, Result
@@ -175,8 +175,7 @@ def _plan_of(entry):
 
 
 def _low(entry) -> int:
-    """The cycles of a policy_plans entry (`cycles_of`), or the lower bound of an uncounted sequential
-    one's (`_Deferred`)."""
+    """The cycles of a policy_plans entry (`cycles_of`), or the lower bound of an uncounted sequential one's."""
     return entry[1].floor if isinstance(entry[1], _Deferred) else cycles_of(entry)
 
 
@@ -240,6 +239,7 @@ def _with_policy(shared, arch, p):
     ap = archs.get(p)
     if ap is None:
         ap = archs[p] = mapper.with_policy(arch, p)
+        template.same_key(ap, arch)  # (its structure's key, if `arch`'s is kept: tlm/engines/alone.py asked)
     return ap
 
 

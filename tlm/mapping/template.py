@@ -115,6 +115,17 @@ def _arch_key(arch) -> tuple:
     return k
 
 
+def same_key(new, old) -> None:
+    """Frozen architecture `new`, a copy of `old` that differs in UNREAD sections only (mapper.with_policy: auto's
+    policies of one point), takes `old`'s part of `key` where it is kept (not made again field by field)."""
+    got = _ARCH_KEYS.get(id(old))
+    if got is not None and got[0] is old:
+        with _LOCK:
+            if len(_ARCH_KEYS) >= 4 * MAX_TEMPLATES:
+                _ARCH_KEYS.clear()
+            _ARCH_KEYS[id(new)] = (new, got[1])
+
+
 # Structures kept in a row that no other point read (a sweep of structural settings only: the batch, the
 # macros, the precision): then only two calls of `key` in every PROBE look (a plan and the next: a
 # structure made by one point and read by the next is shared again), until one is read by another point

@@ -1,0 +1,63 @@
+"""What `auto` does not make twice for one point: its policies' architectures take the structure's key of the
+architecture they copy (template.same_key), and the lower bound of the sequential cycles of one image makes
+no second tile run (batching.layer_cycles with one image).
+
+Which test fails when a mechanism is removed or wrong:
+- the key made again for each policy's copy, or a copy taking a key that is not its own:
+  test_policy_copies_take_the_key_of_the_point;
+- the floor of one image timing its tiles a second time, or with other cycles than the counted plan's:
+  test_one_image_floor_is_the_counted_compute.
+"""
+import numpy as np
+import pytest
+
+from tlm.config.arch import load_arch
+from tlm.config.overrides import with_precision
+from tlm.engines import alone, analytic
+from tlm.hw import controller as hw_ctrl
+from tlm.mapping import batching, mapper, template
+from tlm.services.bench import cold
+
+
+@pytest.fixture(scope="module")
+def imagine(root):
+    return load_arch(root / "configs" / "imagine.yaml")  # one macro, auto
+
+
+def test_policy_copies_take_the_key_of_the_point(imagine, resnet8):
+    """1-bit ResNet-8 (every policy fits one macro): after the point's key is made (alone.py asks for it),
+    auto's copies of the point under each policy hold that very key object, and it equals the key made
+    from scratch on a fresh copy (the mapping section is no part of a structure: template.UNREAD)."""
+    wl = with_precision(resnet8, input=1, weight=1, output=1)
+    cold()
+    analytic.choose_policy(imagine, wl, steady=True, brief=True)  # (the structure kept)
+    arch = mapper.with_policy(imagine, "auto")  # (a new point object)
+    assert alone.sequential_alone(arch, wl) is None  # (the weights fit: its key made, no shortcut)
+    mine = template._ARCH_KEYS[id(arch)][1]
+    analytic.policy_plans(arch, wl, steady=True, lazy=True)
+    copies = analytic._kept(lambda a: a, arch, wl)["policy_archs"]
+    assert set(copies) >= {"sequential", "pipelined"}
+    assert all(template._ARCH_KEYS[id(ap)][1] is mine for ap in copies.values())
+    for p in copies:
+        template._ARCH_KEYS.clear()
+        assert template._arch_key(mapper.with_policy(imagine, p)) == mine
+
+
+def test_one_image_floor_is_the_counted_compute(imagine, resnet8, monkeypatch):
+    """One image (3 bits, one macro: sequential alone, no spill): batching.cycles_floor is the counted compute
+    layers' cycles (analytic.counts; the two modes are one run), with no tile_cycles call of its own."""
+    wl = with_precision(resnet8, input=3, weight=3, output=3)
+    ap = mapper.with_policy(imagine, "sequential")
+    cold()
+    plan = analytic.build_plan(ap, wl, steady=True)
+    pl, _busy, _clock = analytic.counts(ap, wl, plan)
+    calls = []
+    real = hw_ctrl.tile_cycles
+    monkeypatch.setattr(hw_ctrl, "tile_cycles", lambda *a: calls.append(a) or real(*a))
+    got = batching.cycles_floor(plan)
+    assert calls == []
+    assert not pl["spill_cycles"].any()
+    assert got == int(pl["cycles"][plan.comp_idx].sum())
+    # (the whole-batch mode of one image over the plan's own pixels, made here)
+    tile = real(ap, plan.bits_in, plan.bits_out, plan.mapping.outputs_per_tile, plan.pixels, plan.bits_w)
+    assert np.array_equal(tile, plan.tile_cycles)
