@@ -7,7 +7,9 @@ Which test fails when a mechanism is removed or wrong:
   test_firsts_by_hand;
 - the look at every point (no gating): test_points_that_differ_in_transfers_only_shift (every point timed
   together then, for nothing: they shift all the same), which also checks the rows against runs with no
-  look at all.
+  look at all;
+- a look at points none of which runs a streamed policy (pinned sequential or resident):
+  test_no_look_where_no_policy_streams.
 """
 import pytest
 
@@ -73,3 +75,19 @@ def test_points_that_differ_in_transfers_only_shift(imagine, resnet8, monkeypatc
     ref = registry.run_group(archs, wl, state={"alone": registry.GIVE_UP}, brief=True)
     assert [r.row() for r in got] == [r.row() for r in ref]
     assert {r.extra["mapping"]["policy"] for r in got} == {"pipelined"}
+
+
+def test_no_look_where_no_policy_streams(imagine, resnet8, monkeypatch):
+    """Points pinned to sequential or resident (no streamed schedule in their runs): `_pretime` makes no look;
+    one point under auto among them: it looks."""
+    from tlm.engines import pretime
+    from tlm.mapping import mapper
+    wl = with_precision(resnet8, input=1, weight=1, output=1)
+    calls = []
+    monkeypatch.setattr(pretime, "pretime_streams", lambda archs, *a: calls.append(len(archs)) or 0)
+    pts = [_point(imagine, adc) for adc in (1, 2, 3)]
+    for p in ("sequential", "resident"):
+        registry._pretime(None, [mapper.with_policy(a, p) for a in pts], wl, None, {})
+    assert calls == []
+    registry._pretime(None, [mapper.with_policy(a, "sequential") for a in pts[:2]] + pts[2:], wl, None, {})
+    assert calls == [3]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tlm.mapping.policies import STREAM
 from tlm.mapping.template import TIMING_SETTINGS  # noqa: F401  (settings that change cycles only: `_pretime`)
 
 
@@ -164,13 +165,16 @@ PRETIME_PROBE = 4  # together: then only one call in PRETIME_PROBE looks (a grid
 # residency bound are kept, tlm/mapping/template.py)
 
 
+_STREAMED = frozenset(("auto",) + STREAM)  # policies whose run may time a streamed schedule
+
+
 def _pretime(analytic, archs, wl, input_density, st):
     """The points about to run one by one (a grid of structural settings): their streamed schedules timed
     together where they share a structure (tlm/engines/pretime.pretime_streams: the points that differ in
     timing parameters only), each point's own run then reads its schedule's times from there.  `st`: the
     sweep's state (calls in a row that timed few, calls skipped since)."""
-    if not PRETIME or len(archs) < 2:
-        return
+    if not PRETIME or len(archs) < 2 or not any(a.mapping.policy in _STREAMED for a in archs):
+        return  # (no point with a streamed policy to time: pinned sequential or resident)
     misses, skipped = st.get("pretime", (0, 0))
     if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
         st["pretime"] = (misses, skipped + 1)
@@ -202,29 +206,40 @@ def _firsts(archs) -> list:
     quarter of the points, the others' runs shifting (a grid whose DMA settings vary fastest).  The
     sections the points share are one object (tlm/services/sweep/points.PointBuilder); others compare equal
     field by field."""
-    import dataclasses
     out, prev = [], None
     for i, a in enumerate(archs):
-        if prev is None or not _transfers_only(prev, a, dataclasses):
+        if prev is None or not _transfers_only(prev, a):
             out.append(i)
         prev = a
     return out
 
 
-def _transfers_only(a, b, dataclasses) -> bool:
+def _transfers_only(a, b) -> bool:
     """Do architectures `a` and `b` agree on every field but the TRANSFER_SETTINGS?"""
-    for f in dataclasses.fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
+    import dataclasses
+    for name in _names(type(a)):
+        x, y = getattr(a, name), getattr(b, name)
         if x is y:
             continue
         if not dataclasses.is_dataclass(x) or type(x) is not type(y):
             if x != y:
                 return False
             continue
-        for g in dataclasses.fields(x):
-            if f"{f.name}.{g.name}" not in TRANSFER_SETTINGS and getattr(x, g.name) != getattr(y, g.name):
+        for g in _names(type(x)):
+            if getattr(x, g) != getattr(y, g) and f"{name}.{g}" not in TRANSFER_SETTINGS:
                 return False
     return True
+
+
+_NAMES = {}  # dataclass -> its field names (`_transfers_only`)
+
+
+def _names(cls) -> tuple:
+    got = _NAMES.get(cls)
+    if got is None:
+        import dataclasses
+        got = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return got
 
 
 def _one(arch, wl, input_density, brief=False, state=None):
