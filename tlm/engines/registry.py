@@ -179,11 +179,8 @@ def _pretime(analytic, archs, wl, input_density, st):
     if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
         st["pretime"] = (misses, skipped + 1)
         return
-    firsts = _firsts(archs)
-    if 4 * len(firsts) <= len(archs):  # (most points shift from the point before: only the others looked at)
-        if len(firsts) < 2:
-            return
-        archs = [archs[i] for i in firsts]
+    if 4 * len(_firsts(archs)) <= len(archs):  # (most points shift from the point before: no look)
+        return
     from tlm.engines.pretime import pretime_streams
     seen = []
     timed = pretime_streams(archs, wl, input_density, seen)
@@ -197,15 +194,17 @@ def _pretime(analytic, archs, wl, input_density, st):
 # Settings that change the cycles of DMA transfers only (tlm/hw/dma.transfer_cycles): in one image's stream,
 # its input and output transfers -- the first job and the last --, which a point's run shifts from the run of
 # the point before it when nothing else differs (tlm/mapping/retime.shifted), cheaper than timing it together
+# (`_firsts`)
 TRANSFER_SETTINGS = frozenset({"dma.bandwidth_bits_per_cycle", "dma.latency_cycles"})
 
 
 def _firsts(archs) -> list:
     """The indices of the points of `archs` that differ from the point before in more than the
-    TRANSFER_SETTINGS (the first point always): `_pretime` looks at these alone when they are at most a
-    quarter of the points, the others' runs shifting (a grid whose DMA settings vary fastest).  The
-    sections the points share are one object (tlm/services/sweep/points.PointBuilder); others compare equal
-    field by field."""
+    TRANSFER_SETTINGS (the first point always).  When these are at most a quarter of the points (a grid whose
+    DMA settings vary fastest), `_pretime` makes no look: the others' runs shift, and timing the few firsts
+    together costs more than their own runs (list-scheduled once per structure, then re-timed in its order,
+    tlm/mapping/schedule._timed).  The sections the points share are one object
+    (tlm/services/sweep/points.PointBuilder); others compare equal field by field."""
     out, prev = [], None
     for i, a in enumerate(archs):
         if prev is None or not _transfers_only(prev, a):
