@@ -11,8 +11,8 @@ Which test fails when a mechanism is removed:
 - a reason or a row that ignores the point's own precision or ADC speed: both tests compare two points with
   the refusal of each policy's own plan and with the pinned sequential run of each point;
 - the brief run of a point whose kept structure needs more macros than there are going through policy_plans
-  again (tlm/engines/alone.py), or taking that path where the weights fit:
-  test_a_kept_structure_that_cannot_fit_runs_the_pinned_plan.
+  again (tlm/engines/alone.py), or taking that path where the weights fit, or the next point of the same
+  structure looking at the kept structure again: test_a_kept_structure_that_cannot_fit_runs_the_pinned_plan.
 """
 import dataclasses
 import re
@@ -96,18 +96,23 @@ def test_a_kept_structure_that_cannot_fit_runs_the_pinned_plan(imagine, resnet8,
     with its residency bound -- the macros resident's own plan says the weights need, more than the one
     macro --, and the brief runs of the others build the pinned sequential plan and Result (tlm/engines/alone.py)
     with no policy_plans; their rows are the pinned runs'.  At 2 bits the weights fit the macro: every point
-    goes through policy_plans, its structure kept or not."""
-    calls = []
-    real = analytic.policy_plans
+    goes through policy_plans, its structure kept or not.  The third point reads the second's answer (the
+    same structure: template.same_structure), not the kept structure."""
+    calls, peeks = [], []
+    real, peek = analytic.policy_plans, template.kept_structure
     monkeypatch.setattr(analytic, "policy_plans", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(template, "kept_structure", lambda *a: peeks.append(a[0]) or peek(*a))
     for p, alone in ((3, True), (2, False)):
         cold()
         calls.clear()
+        peeks.clear()
         pts = [_point(imagine, resnet8, p, adc) for adc in (1, 3, 5)]
         w = pts[0][1]
         pts = [(a, w) for a, _w in pts]  # (one workload object: the structure's layers)
         rows = [analytic.choose_policy(a, w, steady=True, brief=True)[1].row() for a, _w in pts]
-        st = template.kept_structure(pts[0][0], w)
+        # (the first point finds no structure kept, the second reads it, the third the second's answer)
+        assert peeks == [a for a, _w in pts[:2]]
+        st = peek(pts[0][0], w)
         if alone:
             assert st["bound"] == _own_refusal(pts[0][0], w, "resident")[1] > imagine.macro.count
             assert calls == [pts[0][0]]

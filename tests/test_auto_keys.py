@@ -6,10 +6,14 @@ Which test fails when a mechanism is removed or wrong:
 - the key made again for each policy's copy, or a copy taking a key that is not its own:
   test_policy_copies_take_the_key_of_the_point;
 - the floor of one image timing its tiles a second time, or with other cycles than the counted plan's:
-  test_one_image_floor_is_the_counted_compute.
+  test_one_image_floor_is_the_counted_compute;
+- template.same_structure (tlm/engines/alone.py's next point) taking a structural field for a timing setting
+  or the reverse: test_same_structure_by_hand.
 """
 import numpy as np
 import pytest
+
+from helpers import with_changes
 
 from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
@@ -61,3 +65,17 @@ def test_one_image_floor_is_the_counted_compute(imagine, resnet8, monkeypatch):
     # (the whole-batch mode of one image over the plan's own pixels, made here)
     tile = real(ap, plan.bits_in, plan.bits_out, plan.mapping.outputs_per_tile, plan.pixels, plan.bits_w)
     assert np.array_equal(tile, plan.tile_cycles)
+
+
+def test_same_structure_by_hand(imagine):
+    """One structure: points that differ in timing settings (ADC and DP cycles per bit, DMA bandwidth) or in
+    the policy (an UNREAD section); another: a macro count, an ADC resolution or a supply (every field that is
+    not a timing setting is the structure's: template.key)."""
+    same = [{"adc.cycles_per_bit": 3}, {"macro.dp_cycles_per_bit": 9, "dma.bandwidth_bits_per_cycle": 16},
+            {"mapping.policy": "pipelined"}]
+    other = [{"macro.count": 2}, {"adc.resolution_bits": 4}, {"technology.vdd_digital_v": 0.7}]
+    for ch in same:
+        assert template.same_structure(imagine, with_changes(imagine, **ch)), ch
+    for ch in other:
+        assert not template.same_structure(imagine, with_changes(imagine, **ch)), ch
+    assert template.same_structure(imagine, imagine)

@@ -15,16 +15,34 @@ from tlm.mapping import template
 from tlm.mapping.mapper import with_policy
 
 ON = True  # False: every auto run goes through policy_plans (tests compare the two)
+_last = (None, None, False)  # (the point asked last, its workload, whether sequential is alone on its structure)
+
+
+def forget() -> None:
+    """Forget the point asked last (tlm/engines/analytic.clear_kept)."""
+    global _last
+    _last = (None, None, False)
 
 
 def sequential_alone(arch, wl, input_density=None):
-    """`arch` with policy sequential when its structure's kept residency bound exceeds its macros (no
-    resident policy fits: sequential is auto's choice, with no other policy to compare), else None."""
+    """`arch` with policy sequential when its structure's residency bound exceeds its macros (no resident
+    policy fits: sequential is auto's choice, with no other policy to compare), else None.  The bound is
+    read from the kept structure (template.kept_structure), or the answer from the point asked last when
+    it has the same structure (template.same_structure: a sweep's next point, no key made)."""
+    global _last
     if not ON or input_density is not None:
         return None
-    st = template.kept_structure(arch, wl)  # (the policy is no part of a structure: template.UNREAD)
-    if st is None or st.get("bound", 0) <= arch.macro.count:
+    last = _last
+    if last[1] is wl and template.same_structure(last[0], arch):
+        alone = last[2]
+    else:
+        st = template.kept_structure(arch, wl)  # (the policy is no part of a structure: template.UNREAD)
+        if st is None or "bound" not in st:
+            return None
+        alone = st["bound"] > arch.macro.count
+    _last = (arch, wl, alone)
+    if not alone:
         return None
     ap = with_policy(arch, "sequential")
-    template.same_key(ap, arch)  # (the key just made, for its plan)
+    template.same_key(ap, arch)  # (the key made, if it was, for its plan)
     return ap

@@ -24,7 +24,7 @@ from tlm.mapping.plan import build_plan, digital_ops, live_bits, spill_cycles, s
 from tlm.mapping.batching import pass_schedule_cycles
 from tlm.mapping import mapper, template
 from tlm.errors import InputError
-from tlm.engines.alone import sequential_alone
+from tlm.engines.alone import forget as forget_alone, sequential_alone
 from tlm.engines.result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
@@ -170,8 +170,7 @@ class _Deferred:
 
 def _plan_of(entry):
     """The Plan of a policy_plans entry (the sequential one's, counted or not)."""
-    plan = entry[1]
-    return plan.plan if isinstance(plan, _Deferred) else plan
+    return entry[1].plan if isinstance(entry[1], _Deferred) else entry[1]
 
 
 def _low(entry) -> int:
@@ -276,6 +275,7 @@ def clear_kept() -> None:
         _KEPT.clear()
     mapper.clear_kept()
     mapper.clear_sums()
+    forget_alone()
 
 
 def _kept(rec, arch, wl) -> dict:

@@ -103,16 +103,33 @@ def _arch_key(arch) -> tuple:
     got = _ARCH_KEYS.get(id(arch))
     if got is not None and got[0] is arch:
         return got[1]
-    layout = _LAYOUTS.get(type(arch))
-    if layout is None:  # (the architecture's fields, and which are sections: per class)
-        layout = _LAYOUTS[type(arch)] = tuple((f.name, bool(f.metadata.get("section")))
-                                              for f in dataclasses.fields(arch) if f.name not in UNREAD)
-    k = tuple(_section_key(name, getattr(arch, name)) if sec else getattr(arch, name) for name, sec in layout)
+    k = tuple(_section_key(name, getattr(arch, name)) if sec else getattr(arch, name) for name, sec in _layout(arch))
     with _LOCK:
         if len(_ARCH_KEYS) >= 4 * MAX_TEMPLATES:
             _ARCH_KEYS.clear()
         _ARCH_KEYS[id(arch)] = (arch, k)
     return k
+
+
+def _layout(arch) -> tuple:
+    """((field name, whether it is a section), ...) of the architecture's class but the UNREAD sections."""
+    layout = _LAYOUTS.get(type(arch))
+    if layout is None:  # (per class)
+        layout = _LAYOUTS[type(arch)] = tuple((f.name, bool(f.metadata.get("section")))
+                                              for f in dataclasses.fields(arch) if f.name not in UNREAD)
+    return layout
+
+
+def same_structure(a, b) -> bool:
+    """Are `key`'s parts of frozen architectures `a` and `b` equal (one structure for one workload)?  The
+    sections they share (one object: a sweep's points) are not compared field by field."""
+    if type(a) is not type(b):
+        return False
+    for name, sec in _layout(a):
+        x, y = getattr(a, name), getattr(b, name)
+        if x is not y and (_section_key(name, x) != _section_key(name, y) if sec else x != y):
+            return False
+    return True
 
 
 def same_key(new, old) -> None:
