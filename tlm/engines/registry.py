@@ -106,17 +106,21 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same.  Points run one
     by one (a grid of structural settings) have their streamed schedules timed together first where they
     share one (`_pretime`).  A call with one point (each point its own workload: a grid of batches or
-    precisions) runs it on its own, unrecorded (RECORD_ONE)."""
+    precisions) runs it on its own, unrecorded (RECORD_ONE); so are the points of a call that differ pairwise
+    in a field that is not a float (`_apart`: no group of two)."""
     from tlm.engines import analytic
     out = [None] * len(archs)
     todo = list(range(len(archs)))
     st = state if state is not None else {}
+    apart = len(archs) > 1 and not (st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0)) and _apart(archs)
+    if apart:
+        st["alone"] = st.get("alone", 0) + len(archs)  # (each point a group of one, known unrecorded)
     while todo:
         i0 = todo[0]
         if len(archs) == 1 and not RECORD_ONE:  # (a group of one: nothing to share, nothing to record; the
             out[i0] = _one(archs[i0], wl, input_density, brief, st)  # state is the larger calls')
             break
-        if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
+        if apart or st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
             for k in range(0, len(todo), PRETIME_POINTS):
                 part = todo[k:k + PRETIME_POINTS]
                 _pretime(analytic, [archs[i] for i in part], wl, input_density, st)
@@ -273,6 +277,18 @@ def _pick(analytic, arch, wl, runs, es, k, skipped, brief=False):
     best, note = analytic.choose(arch, res, skipped)
     res[best].notes.append(note)
     return res[best]
+
+
+def _apart(archs) -> bool:
+    """Do the points `archs` differ pairwise in a field that is not a float (an int timing setting, a macro
+    count, ...)?  Then no two share a group (`_key` holds those fields whatever the plans read), and
+    recording the first point of each call to find its group (`_counted`: under auto every policy's plan,
+    several runs' cost) finds groups of one only: run_group runs them one by one."""
+    rigid = {}
+    try:
+        return len({_key(a, (), rigid) for a in archs}) == len(archs)
+    except TypeError:  # (a field holding a list)
+        return False
 
 
 def _key(arch, fields, rigid):
