@@ -1,6 +1,7 @@
-"""registry.run_group: a call whose points differ pairwise in a field that is not a float (an int timing
-setting, the macros) runs them one by one at once (registry._apart), without recording a first point to
-find groups that can only be of one; points that differ in floats only (supplies) are still grouped.
+"""registry.run_group: a call whose points differ pairwise in a field that is not a float (an int setting,
+the macros) or in a timing setting (the DMA's bandwidth, a float) runs them one by one at once
+(registry._apart), without recording a first point to find groups that can only be of one; points that
+differ in other floats only (supplies) are still grouped.
 
 Which test fails when a mechanism is removed or wrong:
 - the recording of a call's first points kept (or points that do share a group run apart):
@@ -21,16 +22,18 @@ def imagine(root):
 
 
 def test_points_apart_are_not_recorded(imagine, resnet8, monkeypatch):
-    """Three points that differ in the ADC's cycles per bit (an int): no point recorded (registry._counted),
-    each row its own run's; three that differ in the digital supply only (a float): the first recorded, one
-    group of three (the state says so), each row its own run's too."""
+    """Three points that differ in the ADC's cycles per bit (an int), three in the DMA's bandwidth (a float
+    timing setting): no point recorded (registry._counted), each row its own run's; three that differ in the
+    digital supply only (a float): the first recorded, one group of three (the state says so), each row its
+    own run's too."""
     wl = with_precision(resnet8, input=3, weight=3, output=3)
     recorded, real = [], registry._counted
     monkeypatch.setattr(registry, "_counted", lambda *a: recorded.append(a[1]) or real(*a))
     apart = [with_changes(imagine, **{"adc.cycles_per_bit": c}) for c in (1, 2, 3)]
     vdd = imagine.technology.vdd_digital_v
     close = [with_changes(imagine, **{"technology.vdd_digital_v": vdd + d}) for d in (0.0, 0.05, 0.1)]
-    for archs, n_recorded, grouped in ((apart, 0, None), (close, 1, 1)):
+    dma = [with_changes(imagine, **{"dma.bandwidth_bits_per_cycle": bw}) for bw in (8.0, 16.0, 24.0)]
+    for archs, n_recorded, grouped in ((apart, 0, None), (dma, 0, None), (close, 1, 1)):
         cold()
         recorded.clear()
         state = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tlm.mapping.policies import STREAM
-from tlm.mapping.template import TIMING_SETTINGS  # noqa: F401  (settings that change cycles only: `_pretime`)
+from tlm.mapping.template import TIMING_SETTINGS  # (settings that change cycles only: `_pretime`, `_apart`)
 
 
 DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
@@ -107,7 +107,7 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     by one (a grid of structural settings) have their streamed schedules timed together first where they
     share one (`_pretime`).  A call with one point (each point its own workload: a grid of batches or
     precisions) runs it on its own, unrecorded (RECORD_ONE); so are the points of a call that differ pairwise
-    in a field that is not a float (`_apart`: no group of two)."""
+    in a field that is not a float or in a timing setting (`_apart`: no group of two)."""
     from tlm.engines import analytic
     out = [None] * len(archs)
     todo = list(range(len(archs)))
@@ -280,15 +280,23 @@ def _pick(analytic, arch, wl, runs, es, k, skipped, brief=False):
 
 
 def _apart(archs) -> bool:
-    """Do the points `archs` differ pairwise in a field that is not a float (an int timing setting, a macro
-    count, ...)?  Then no two share a group (`_key` holds those fields whatever the plans read), and
-    recording the first point of each call to find its group (`_counted`: under auto every policy's plan,
-    several runs' cost) finds groups of one only: run_group runs them one by one."""
+    """Do the points `archs` differ pairwise in a field that is not a float (an int setting, the macros, ...)
+    or in a timing setting (TIMING_SETTINGS: the cycles, which every plan reads)?  Then no two share a group
+    (`_key`), and recording the first point of each call to find its group (`_counted`: under auto every
+    policy's plan, several runs' cost) finds groups of one only: run_group runs them one by one.  (A timing
+    setting that some plan did not read would only have its points run apart: the same rows.)"""
     rigid = {}
     try:
-        return len({_key(a, (), rigid) for a in archs}) == len(archs)
+        return len({(_key(a, (), rigid), _timing(a)) for a in archs}) == len(archs)
     except TypeError:  # (a field holding a list)
         return False
+
+
+_TIMING = tuple(tuple(p.split(".")) for p in sorted(TIMING_SETTINGS))
+
+
+def _timing(arch) -> tuple:
+    return tuple(getattr(getattr(arch, s), f) for s, f in _TIMING)
 
 
 def _key(arch, fields, rigid):
