@@ -285,11 +285,16 @@ def _apart(archs) -> bool:
     (`_key`), and recording the first point of each call to find its group (`_counted`: under auto every
     policy's plan, several runs' cost) finds groups of one only: run_group runs them one by one.  (A timing
     setting that some plan did not read would only have its points run apart: the same rows.)"""
-    rigid = {}
+    rigid, seen = {}, set()
     try:
-        return len({(_key(a, (), rigid), _timing(a)) for a in archs}) == len(archs)
+        for a in archs:
+            k = (_key(a, (), rigid), _timing(a))
+            if k in seen:
+                return False  # (two that may share a group: stop at the first, an energy grid's second point)
+            seen.add(k)
     except TypeError:  # (a field holding a list)
         return False
+    return True
 
 
 _TIMING = tuple(tuple(p.split(".")) for p in sorted(TIMING_SETTINGS))
