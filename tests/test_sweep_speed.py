@@ -4,6 +4,7 @@ Which test fails when a mechanism is removed or wrong:
 - one image's stream schedule whose transfers alone changed, from the skeleton's last run shifted
   (tlm/mapping/retime.shifted): test_transfer_change_shifts_the_last_run, test_other_change_is_not_shifted;
 - the architecture with another policy as a copy (mapper.with_policy): test_with_policy_is_replace;
+- mapper.apply's compute rows kept for the last layers (mapper._compute_rows): test_compute_rows_kept_per_layers;
 - the layers' shapes kept per layer objects (schedule._shapes): test_shapes_kept_per_layer_objects;
 - one image's job costs read off the batch's workload (schedule.one_image): test_one_image_costs_read_no_batch;
 - one image's skeleton and costs kept across batches (schedule._kept_image): test_one_image_kept_across_batches;
@@ -217,3 +218,16 @@ def test_batches_share_their_layers(imagine, resnet8):
     for p in (2, 4):
         assert all(x is y for x, y in zip(got[(p, 1)].layers, got[(p, 3)].layers))
     assert not any(x is y for x, y in zip(got[(2, 1)].layers, got[(4, 1)].layers) if x.is_compute)
+
+
+def test_compute_rows_kept_per_layers(resnet8):
+    """mapper.apply's compute rows of a workload's layers (each row + the image I/O's: is it a compute
+    layer; the compute rows) are made once for the same layer objects (another list of them included) and
+    anew for other layers (another precision's: other objects)."""
+    comp, ci = mapper._compute_rows(resnet8.layers)
+    assert comp.tolist() == [l.is_compute for l in resnet8.layers] + [False]
+    assert ci.tolist() == [i for i, l in enumerate(resnet8.layers) if l.is_compute]
+    assert mapper._compute_rows(list(resnet8.layers))[0] is comp
+    other = with_precision(resnet8, 2)
+    assert mapper._compute_rows(other.layers)[0] is not comp
+    assert mapper._compute_rows(other.layers)[0].tolist() == comp.tolist()

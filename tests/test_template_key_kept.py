@@ -1,6 +1,7 @@
 """A structure's key (tlm/mapping/template.key) keeps each frozen architecture's part per architecture
 object (`_arch_key`): a sweep's point asks twice, its look before the points run (tlm/engines/pretime.py)
-and its plan.  test_arch_part_kept_per_object fails without it."""
+and its plan.  test_arch_part_kept_per_object fails without it; test_last_key_is_one_object without the
+last key kept as one object (template._LAST)."""
 import dataclasses
 
 from tlm.config.arch import load_arch
@@ -48,3 +49,19 @@ def test_pretime_look_keys_the_plans_architecture(root, monkeypatch):
     monkeypatch.setattr(template, "_section_key", lambda n, s: read.append(n) or real(n, s))
     res = run("analytic", points[1], wl)
     assert read == [] and res.extra["mapping"]["policy"] == "sequential"
+
+
+def test_last_key_is_one_object(root):
+    """The key asked again for the same architecture and workload objects is the same object, hashed once
+    (template._LAST: a point's look, then its plan); another workload object (even an equal one) and another
+    architecture get their own, equal where they should be."""
+    arch = load_arch(root / "configs" / "imagine.yaml")
+    wl = load_workload(root / "workloads" / "resnet8.yaml")
+    template.clear()
+    k1 = template.key(arch, wl)
+    assert template.key(arch, wl) is k1 and hash(k1) == hash(tuple(k1))
+    wl2 = dataclasses.replace(wl)
+    k2 = template.key(arch, wl2)
+    assert k2 is not k1 and k2 == k1
+    other = dataclasses.replace(arch, macro=dataclasses.replace(arch.macro, count=arch.macro.count + 1))
+    assert template.key(other, wl) != k1 and template.key(arch, wl) == k1

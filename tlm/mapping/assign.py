@@ -308,7 +308,7 @@ def _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo) -> Assignmen
         return asg
     spread = memo.get("spread") if memo is not None else None
     if spread is None:
-        spread = _spread(arch, wl, rects, m, comp, items, where, rc)
+        spread = _spread(arch, wl, rects, m, comp, items, where, rc, (memo or {}).get("spread_trace"))
         if memo is not None:
             memo["spread"] = spread
     layer_work, places, notes = spread
@@ -318,23 +318,16 @@ def _resident_assign(arch, wl, policy, mm, bound, packed, rc, memo) -> Assignmen
     return asg
 
 
-def _spread(arch, wl, rects, m, comp, items, where, rc):
+def _spread(arch, wl, rects, m, comp, items, where, rc, trace=None):
     """The balanced spread of every tile over the macros (the start of every resident policy):
-    (work of each compute layer per image, the places, notes)."""
+    (work of each compute layer per image, the places, notes).  `trace`: pack_balanced's (memo["spread_trace"])."""
     N = arch.macro.count
-    work = {}
     if rc is None:
         rc = layer_row_cycles(arch, wl, m, comp)
-    layer_work = {}
-    for i in comp:
-        l = wl.layers[i]
-        r0, r1 = rc[i]
-        H = _hw(l.out_shape)[0]
-        layer_work[i] = r0 + (H - 1) * r1
-        for k in range(len(rects[i])):
-            work[(i, k, 0)] = layer_work[i]
+    layer_work = layer_works(wl, comp, rc)
+    work = {(i, k, 0): layer_work[i] for i in comp for k in range(len(rects[i]))}
     notes = []
-    bal = pack_balanced(arch, items, work, N)
+    bal = pack_balanced(arch, items, work, N, trace=trace)
     if bal is None:  # spreading failed where packing tight succeeds: keep the tight packing
         bal = where
         notes.append("mapper: the balanced spread did not fit; tiles kept in the first-fit-decreasing packing")
@@ -343,6 +336,12 @@ def _spread(arch, wl, rects, m, comp, items, where, rc):
         u, h, w = rects[i][k]
         places.append(Place(i, k, r, mac, r0, h, c0, w, u))
     return layer_work, places, notes
+
+
+def layer_works(wl, comp, rc) -> dict:
+    """Each compute layer's cycles per image on one copy (row cycles `rc`: its first output row, then each
+    further one), each of its tiles' work in the balanced spread (`_spread`)."""
+    return {i: rc[i][0] + (_hw(wl.layers[i].out_shape)[0] - 1) * rc[i][1] for i in comp}
 
 
 def arch_file(arch):

@@ -227,13 +227,13 @@ def apply(arch, wl, asg, S, pl):
     n = len(wl.layers)
     stream = asg.policy in STREAM
     R = len(S.names)
-    spill = pl["spill_cycles"].copy()
-    comp = np.array([l.is_compute for l in wl.layers] + [False])
+    comp, ci = _compute_rows(wl.layers)
     makespan = None
     # per row (layers + image I/O), exact int64 reductions over its jobs (rows without a job stay 0)
     lay, pr, pair, has, n_res, macro_busy = _job_sums(S, n, R, arch.macro.count, stream)
     cost_sum = pair.sum(axis=1)
     if not stream:  # layer by layer: a layer takes from its first job's start to its last job's end
+        spill = pl["spill_cycles"].copy()
         cyc = np.zeros(n + 1, dtype=np.int64)
         last_end = np.full(n + 1, np.iinfo(np.int64).min)
         first_start = np.full(n + 1, np.iinfo(np.int64).max)
@@ -263,11 +263,23 @@ def apply(arch, wl, asg, S, pl):
     # temporal utilization: tile-busy cycles over (macros of the layer x the time it spans: its own
     # cycles layer by layer, the whole run when layers overlap)
     span = np.full(n, makespan, dtype=np.int64) if makespan is not None else pl["cycles"][:n]
-    ci = np.flatnonzero(comp[:n])
     pl["temporal_utilization"][ci] = cost_sum[ci].astype(np.float64) / np.maximum(n_res[ci] * span[ci], 1)
     return pl["cycles"], macro_busy
 
 
+def _compute_rows(layers) -> tuple:
+    """(whether each row of `layers` + the image I/O is a compute layer, the compute rows), kept for the last
+    list of layers asked (a sweep's points of one workload share it: read them, do not change them)."""
+    got, key = _ROWS[0], tuple(layers)
+    if got is None or got[0] != key:  # (the same layer objects: compared by identity first)
+        comp = np.array([l.is_compute for l in layers] + [False])
+        ci = np.flatnonzero(comp[:-1])
+        comp.flags.writeable = ci.flags.writeable = False
+        got = _ROWS[0] = (key, comp, ci)
+    return got[1], got[2]
+
+
+_ROWS = [None]  # (the layers, `_compute_rows` of them)
 _SUMS = {}  # id of a steady-state schedule's cost list -> (the list, macros, `_job_sums` of one copy of its jobs)
 MAX_SUMS = 256
 

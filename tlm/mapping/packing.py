@@ -131,9 +131,12 @@ def pack_ffd(arch, items):
     return len(macs), where
 
 
-def pack_balanced(arch, items, work, N, tall_first=False):
+def pack_balanced(arch, items, work, N, tall_first=False, trace=None):
     """Longest work first (`tall_first`: tallest first, as pack_ffd, for a tight fit) onto the least
-    loaded macro where it fits (a heap of (work, macro)); None when it does not fit in N."""
+    loaded macro where it fits (a heap of (work, macro)); None when it does not fit in N.  `trace`: a pair
+    of lists that receive the items' keys in that order and, item by item, the macros where it fits then
+    (none: the spread stops there): each goes to the one of least (work, macro) among them
+    (tlm/mapping/pointgroup.same_balanced)."""
     import heapq
     R, C = arch.macro.rows, arch.macro.columns
     macs = [_Macro() for _ in range(N)]
@@ -141,7 +144,12 @@ def pack_balanced(arch, items, work, N, tall_first=False):
     where = {}
     order = (lambda t: (-t[2], -work[t[0]], -t[3], t[0])) if tall_first else \
         (lambda t: (-work[t[0]], -t[2], -t[3], t[0]))
-    for key, _u, h, w in sorted(items, key=order):
+    todo = sorted(items, key=order)
+    if trace is not None:
+        trace[0].extend(t[0] for t in todo)
+    for key, _u, h, w in todo:
+        if trace is not None:
+            trace[1].append([k for k in range(N) if _fit(macs[k], h, w, R, C) is not None])
         skipped = []
         while heap:
             wk, k = heapq.heappop(heap)

@@ -25,7 +25,8 @@ class Order:
 
     def __init__(self, S):
         n = len(S.res)
-        deps = [list(d) for d in S.deps]
+        d0 = getattr(S.deps, "deps0", None)  # (one image's ImageDeps: its jobs' own lists, as its items are)
+        deps = [list(d) for d in (d0 if d0 is not None and S.deps.B == 1 else S.deps)]
         self.n, self.order = n, {r: list(js) for r, js in S.order.items()}
         prev = [n] * n  # each job's predecessor on its resource (n: none; e[n] is 0)
         pos, seg = [], []
@@ -181,8 +182,9 @@ def _levels(ref: Order) -> list:
         flat, off, ln = ref.dflat.tolist(), ref.doff.tolist(), ref.dlen.tolist()
         waits = [flat[off[j]:off[j] + ln[j]] + [prev[j]] for j in range(n)]  # (each holds n: its own end 0)
         lev = [0] * (n + 1)
+        at = lev.__getitem__
         for j, _g in ref.steps:  # (a topological order of the waits)
-            lev[j] = 1 + max(lev[k] for k in waits[j])
+            lev[j] = 1 + max(map(at, waits[j]))
         by = {}
         for j in range(n):
             by.setdefault(lev[j], []).append(j)
@@ -299,7 +301,10 @@ def shifts(sk, costs) -> bool:
     skeleton whose runs shift (`shifted`; tlm/mapping/schedule.pretime leaves such points to it)?"""
     if sk.shiftable is None:
         sk.shiftable = _shiftable(sk)
-    return bool(sk.shiftable) and len({c[1:-1] for c in costs}) == 1
+    if not sk.shiftable or not costs:
+        return False
+    mid = costs[0][1:-1]
+    return all(c[1:-1] == mid for c in costs[1:])  # (stops at the first point that differs)
 
 
 def keep_times(S, sk) -> None:

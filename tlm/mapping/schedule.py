@@ -15,9 +15,10 @@ from tlm.config.workload import COMPUTE_TYPES
 from tlm.mapping.policies import MAX_JOBS
 from tlm.mapping.assign import HashedTuple, _hw, chunk_ids, job_places, layer_row_cycles, need_rows, place_keys
 from tlm.mapping.listsched import _time, _users  # noqa: F401  (the scheduler; _time is the mapper's API too)
-from tlm.mapping import retime, streamsums
+from tlm.mapping import pointgroup, pretimed, retime, streamsums
 from tlm.mapping.linebuf import _line_buffer_structure, image_line_buffers, makespan_cycles, shifted_line_buffers, stream_results
 from tlm.mapping.stages import _fill_drain, _fill_drain_stream, _stages, _stream_stages  # noqa: F401  (steady.py's too)
+from tlm.mapping.stages import bottleneck_of
 from tlm.mapping.jobcosts import (  # noqa: F401  (the jobs' cycles: tlm/mapping/jobcosts.py)
     _DIGITAL, _IMAGE_IN, _IMAGE_OUT, _ROWS, _SPILL, _spec_arrays, _spec_index, job_costs, spec_costs)
 
@@ -364,7 +365,7 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     that stops the run early, `forks` a dict that receives the runs of fewer images, `grow` images the run
     may go on to (steady.py: listsched._time)."""
     layers, n, B = wl.layers, len(wl.layers), wl.batch
-    comp = [i for i, l in enumerate(layers) if l.is_compute]
+    comp = [i for i, l in enumerate(layers) if l.is_compute] if m is None or (rc is None and not stream) else None
     if m is None and comp:
         m = map_layers(arch, [layers[i] for i in comp])
     N = arch.macro.count
@@ -402,12 +403,14 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
             retime.keep_times(S, sk)
     else:
         _time(S, sk.users, S.ii, J, snaps, until, forks, grow)
+    if stream and B == 1 and pretimed.read(S, sk, arch, wl):  # (timed with other points: their statistics)
+        return S
     if stream:
         _stream_stages(S, sk, costs, n)
     else:
         _stages(S, n, B)
     if S.stage:
-        S.bottleneck = max(S.stage, key=lambda k: (S.stage[k], -names.index(k)))
+        S.bottleneck = bottleneck_of(S)
     if stream and snaps is None:  # (a probe run's are tlm/mapping/steady.py's to compute)
         stream_results(S, arch, wl, sk, S.start.reshape(B, J), S.end.reshape(B, J), lb if B == 1 else None)
     S.makespan = makespan_cycles(S.end, S.spill_cycles)
@@ -450,7 +453,7 @@ def _kept_order(sk):
 
 # ---- the points of one structure timed at once (a sweep's points that differ in timing only) ---------------
 _PRETIMED = {}  # (id(skeleton), its jobs' cycles) -> (skeleton, retime.Order, starts, ends, (workload, its line
-# buffers)): `pretime`
+# buffers), (the pretimed.Points of the call, its column)): `pretime`
 MAX_PRETIMED = 4096
 PRETIME_ORDERS = 3  # orders `pretime` tries at most: the kept one, then those of points it refused
 
@@ -463,11 +466,10 @@ def clear_pretimed() -> None:
 def pretime(sk, costs, wl) -> int:
     """Time the one-image stream skeleton `sk` of workload `wl` under each of `costs` (each a list of its
     jobs' cycles, `job_costs`: the points of a sweep that share the structure and differ in their cycles)
-    at once, in the order of its last list-scheduled run (retime.retime_many, the points as a numpy axis),
-    with the line buffers (linebuf.image_line_buffers), and keep the points whose schedule that order is
-    (the list scheduler's, exactly) for their own `build_schedule` (`_timed`).  The points the check
-    refuses are timed again in the order of the first one's list-scheduled run (kept in its stead), up to
-    PRETIME_ORDERS orders; a point still refused is left to its own run, which list-schedules it; so are
+    at once in the order of its last list-scheduled run (retime.retime_many, the points a numpy axis), with
+    the line buffers (linebuf.image_line_buffers); keep the points whose list schedule that is for `_timed`
+    (and their statistics: pretimed.Points).  Points refused are timed again in the order of the first one's
+    list-scheduled run, up to PRETIME_ORDERS orders; a point still refused is left to its own run, as are
     points that differ in their transfers' cycles only, which their runs shift (retime.shifted).  Returns
     how many were kept."""
     J = len(sk.res)
@@ -481,12 +483,13 @@ def pretime(sk, costs, wl) -> int:
                             row=sk.row, deps=ImageDeps(sk.deps, 1)), sk, J)
         if _kept_order(sk)[1] is ref:
             break  # (its run kept the order refused: no other order to try)
-        ref = _kept_order(sk)[1]
-        start, end, ok = retime.retime_many(ref, np.array(todo, dtype=np.int64).T)
+        ref, C = _kept_order(sk)[1], np.array(todo, dtype=np.int64).T
+        start, end, ok = retime.retime_many(ref, C)
         got = np.flatnonzero(ok)
         lbs = image_line_buffers(wl, sk, end.T[got]).tolist() if len(got) else []
-        for p, lb in zip(got.tolist(), lbs):
-            _PRETIMED[(id(sk), todo[p])] = (sk, ref, start[:, p].copy(), end[:, p].copy(), (wl, int(lb)))
+        pts = pretimed.Points(sk, C[:, got], start[:, got], end[:, got])  # (their statistics: pretimed.read)
+        for q, (p, lb) in enumerate(zip(got.tolist(), lbs)):
+            _PRETIMED[(id(sk), todo[p])] = (sk, ref, start[:, p].copy(), end[:, p].copy(), (wl, int(lb)), (pts, q))
         done, todo = done + len(got), [todo[p] for p in np.flatnonzero(~ok).tolist()]
         if len(todo) < 2:
             break
@@ -501,6 +504,7 @@ def _pretimed(S, sk):
         return None
     S.start, S.end = got[2].copy(), got[3].copy()
     S.order = retime.ordered(got[1], S.start)
+    pretimed.mark(S, got)  # (its statistics computed with the other points': build_schedule)
     return got[4]
 
 
@@ -530,19 +534,16 @@ def one_image(arch, wl, asg, ops, m=None, rc=None, group=None):
     return key1, sk1, _kept_costs(arch, wl, key1, sk1, ops, rc), rc, group, over
 
 
-_IMAGES = {}  # (id(arch), id(asg), the layers' ids, row cycles, digital ops) -> (arch, asg, layers, the
-# structure without its batch, {rows per job: one_image's key, skeleton and costs})
+_IMAGES = {}  # pointgroup.image_key -> (arch, asg, layers, structure but batch, {rows per job: key, skeleton, costs})
 MAX_IMAGES = 256  # (a pretime group of PRETIME_POINTS points x 2 streamed policies, kept for their own runs)
 
 
 def _kept_image(arch, wl, asg, ops, rc, group):
-    """one_image, kept for the next call on the same architecture and assignment objects (frozen, and shared,
-    never changed), the same layer objects, row cycles and digital ops: a sweep's points that differ in the
-    batch only.  The batch sets the rows per job (job_group), nothing else of one image's jobs and costs."""
-    k = (id(arch), id(asg), tuple(map(id, wl.layers)), tuple(rc.items()), tuple(ops), wl.input_bits,
-         tuple(wl.input_shape))
+    """one_image, kept for the next call on the same architecture, assignment and layer objects, row cycles and
+    ops (a sweep's points that differ in the batch only: it sets the rows per job, job_group, nothing else)."""
+    k = pointgroup.image_key(arch, wl, asg, ops, rc)
     got = _IMAGES.get(k)
-    if got is None or got[0] is not arch or got[1] is not asg or any(a is not b for a, b in zip(got[2], wl.layers)):
+    if got is None or got[0] is not arch or got[1] is not asg or got[2] != tuple(wl.layers):  # (held: the same objects)
         key = _structure(wl, asg, arch.macro.count, arch.dma.channels > 1, True, None)
         if len(_IMAGES) >= MAX_IMAGES:  # (each holds its skeletons: as many as _cached_skeleton keeps)
             _IMAGES.clear()
@@ -575,10 +576,9 @@ def clear_costs() -> None:
 
 
 def _kept_costs(arch, wl, key1, sk, ops, rc) -> list:
-    """spec_costs of a one-image stream skeleton, kept: a later call with the same skeleton, row cycles,
-    digital ops and image bits, on an architecture with the same values of every field the first call read
-    (tlm/mapping/reuse.recording), gets the same costs -- a sweep's batches, and the bound and the schedule
-    of one point.  The fields are read through `arch` either way (a recording notes them)."""
+    """spec_costs of a one-image stream skeleton, kept: a later call with the same skeleton, row cycles, digital
+    ops and image bits, on an architecture with the same values of every field the first call read (reuse.
+    recording, through `arch` either way), gets the same costs -- a sweep's batches, a point's bound and schedule."""
     from tlm.mapping import reuse
     k = (key1, tuple(rc.items()), tuple(int(o) for o in ops), wl.input_bits, wl.layers[-1].bits_out)
     got = _COSTS.get(k)

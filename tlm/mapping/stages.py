@@ -33,13 +33,21 @@ def _stream_stages(S, sk, costs, n) -> None:
     R = len(names)
     res, pair, spec, has = _image_arrays(sk, R, n)
     c1 = np.asarray(costs, dtype=np.int64)[spec]
-    per = np.bincount(res, weights=c1, minlength=R).tolist()
-    S.stage = {names[k]: int(per[k]) for k in range(R) if per[k] > 0}
     by = np.bincount(pair, weights=c1, minlength=(n + 1) * R).reshape(n + 1, R)
     keep(S, sk, by, pair, n, R)  # (mapper.apply's sums of the stream: B times these)
-    top = by.max(axis=1).tolist()
-    for i in has:
-        S.layer_stage[i] = int(top[i])
+    set_stages(S, np.bincount(res, weights=c1, minlength=R).tolist(), by.max(axis=1).tolist(), has)
+
+
+def set_stages(S, per, top, has) -> None:
+    """S.stage (each resource's cycles per image `per`, those with any) and S.layer_stage (the rows `has`
+    with a job: their busiest resource's cycles `top`), as ints (tlm/mapping/pretimed.py too)."""
+    S.stage = {S.names[k]: int(per[k]) for k in range(len(S.names)) if per[k] > 0}
+    S.layer_stage = {i: int(top[i]) for i in has}
+
+
+def bottleneck_of(S) -> str:
+    """The resource of S with the most cycles per image (the first listed of a tie), "" without any."""
+    return max(S.stage, key=lambda k: (S.stage[k], -S.names.index(k))) if S.stage else ""
 
 
 def _image_arrays(sk, R, n):

@@ -52,6 +52,7 @@ def clear() -> None:
         _TEMPLATES.clear()
         _SECTIONS.clear()
         _ARCH_KEYS.clear()
+        _LAST[0] = None
         _RUN[:] = [0, 0]
 
 
@@ -83,15 +84,25 @@ def key(arch, wl, input_density=None):
     and every architecture field but the timing settings and the UNREAD sections; None (not shared) with
     a measured input density, an architecture that records what is read (tlm/mapping/reuse.recording),
     or ON False."""
+    from tlm.mapping.assign import HashedTuple
     from tlm.mapping.reuse import plain
     if not ON or input_density is not None or plain(arch) is not arch or _given_up():
         return None
-    k = (tuple(map(id, wl.layers)), wl.batch, tuple(wl.input_shape), wl.input_bits) + _arch_key(arch)
+    last = _LAST[0]
+    if last is not None and last[0] is arch and last[1] is wl and last[2] is wl.layers:
+        return last[3]
+    k = HashedTuple((tuple(map(id, wl.layers)), wl.batch, tuple(wl.input_shape), wl.input_bits)
+                    + _arch_key(arch))
     try:
         hash(k)
     except TypeError:  # (a field holding a list: not kept)
         return None
+    _LAST[0] = (arch, wl, wl.layers, k)
     return k
+
+
+_LAST = [None]  # (the architecture, the workload, its layers, `key`'s answer) last made: a point's structure
+# is asked twice under auto (tlm/engines/pretime.py, then its plan), as one object hashed once (HashedTuple)
 
 
 _ARCH_KEYS = {}  # id(architecture) -> (it, its part of `key`): a point's plans and tlm/engines/pretime.py ask
@@ -159,8 +170,11 @@ def _given_up() -> bool:
     return _RUN[1] % PROBE > 1
 
 
+_TIMING_PAIRS = tuple(tuple(p.split(".")) for p in _TIMING_PATHS)
+
+
 def _timing_values(arch) -> tuple:
-    return tuple(getattr(getattr(arch, p.split(".")[0]), p.split(".")[1]) for p in _TIMING_PATHS)
+    return tuple(getattr(getattr(arch, s), f) for s, f in _TIMING_PAIRS)
 
 
 def get(k, wl, arch=None):
