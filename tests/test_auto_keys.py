@@ -8,7 +8,9 @@ Which test fails when a mechanism is removed or wrong:
 - the floor of one image timing its tiles a second time, or with other cycles than the counted plan's:
   test_one_image_floor_is_the_counted_compute;
 - template.same_structure (tlm/engines/alone.py's next point) taking a structural field for a timing setting
-  or the reverse: test_same_structure_by_hand.
+  or the reverse: test_same_structure_by_hand;
+- resident's bound (bounds._per_image) walking the layers again for a point that differs in the DMA only, or
+  keeping its sum for a point whose post-processing differs: test_resident_bound_of_a_dma_point_reads_the_kept_sum.
 """
 import numpy as np
 import pytest
@@ -79,3 +81,34 @@ def test_same_structure_by_hand(imagine):
     for ch in other:
         assert not template.same_structure(imagine, with_changes(imagine, **ch)), ch
     assert template.same_structure(imagine, imagine)
+
+
+def test_resident_bound_of_a_dma_point_reads_the_kept_sum(imagine, resnet8, monkeypatch):
+    """Points that differ in the DMA's bandwidth only (8 and 24 bits per cycle, one post-processing section):
+    the second point's layer-by-layer bound walks no layer (bounds._per_image kept by what it reads) and
+    differs from the first's by the image transfers' cycles alone (hand: in and out at each bandwidth);
+    a point with twice the post-processing ops per cycle walks the layers again (its digital layers cost
+    fewer cycles: a smaller bound)."""
+    import dataclasses
+    from tlm.hw import dma as hw_dma
+    from tlm.mapping import bounds
+    from tlm.mapping.packing import comp_mapping
+    from tlm.mapping.plan import digital_ops
+    wl = with_precision(resnet8, input=1, weight=1, output=1)
+    pts = [dataclasses.replace(imagine, dma=dataclasses.replace(imagine.dma, bandwidth_bits_per_cycle=bw))
+           for bw in (8.0, 24.0)]
+    pp = dataclasses.replace(imagine, postproc=dataclasses.replace(
+        imagine.postproc, ops_per_cycle=2 * imagine.postproc.ops_per_cycle))
+    cold()
+    m, comp = comp_mapping(imagine, wl)
+    ops = [digital_ops(l) for l in wl.layers]
+    walks, real = [], bounds._hw
+    monkeypatch.setattr(bounds, "_hw", lambda x: walks.append(1) or real(x))
+    got = [bounds.layer_by_layer_bound(a, wl, m, comp, dict(mapper.layer_row_cycles(a, wl, m, comp)), list(ops))
+           for a in pts]
+    assert len(walks) == len(comp)  # (the first point's walk only)
+    io = [hw_dma.transfer_cycles(a, 3 * 32 * 32 * wl.input_bits)
+          + hw_dma.transfer_cycles(a, 10 * wl.layers[-1].bits_out) for a in pts]
+    assert got[0] - io[0] == got[1] - io[1] and io[0] > io[1]
+    less = bounds.layer_by_layer_bound(pp, wl, m, comp, mapper.layer_row_cycles(pp, wl, m, comp), ops)
+    assert len(walks) == 2 * len(comp) and less < got[0]
