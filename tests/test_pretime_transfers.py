@@ -8,7 +8,8 @@ Which test fails when a mechanism is removed or wrong:
 - the look at every point (no gating): test_points_that_differ_in_transfers_only_shift (every point timed
   together then, for nothing: they shift all the same), which also checks the rows against runs with no
   look at all;
-- a look at points none of which runs a streamed policy (pinned sequential or resident):
+- a look at points none of which runs a streamed policy (pinned sequential or resident), or at auto's
+  points of the structure where sequential was alone for the point asked last (tlm/engines/alone.py):
   test_no_look_where_no_policy_streams.
 """
 import pytest
@@ -91,3 +92,14 @@ def test_no_look_where_no_policy_streams(imagine, resnet8, monkeypatch):
     assert calls == []
     registry._pretime(None, [mapper.with_policy(a, "sequential") for a in pts[:2]] + pts[2:], wl, None, {})
     assert calls == [3]
+    # auto at 8 bits on one macro: only sequential fits; once a point's run found its structure so (the
+    # second point reads the kept structure), the look at the others of that structure is left out
+    from tlm.engines import analytic
+    w8 = with_precision(resnet8, input=8, weight=8, output=8)
+    cold()
+    for a in pts[:2]:
+        analytic.choose_policy(a, w8, steady=True, brief=True)
+    registry._pretime(None, pts, w8, None, {})
+    assert calls == [3]
+    registry._pretime(None, pts, wl, None, {})  # (1 bit: the streamed policies fit, another structure)
+    assert calls == [3, 3]

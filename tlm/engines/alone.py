@@ -24,6 +24,13 @@ def forget() -> None:
     _last = (None, None, False)
 
 
+def known_alone(arch, wl) -> bool:
+    """Is `arch` (with workload `wl`) of the structure of the point asked last, where sequential is alone
+    (registry._pretime: nothing streamed to time)?"""
+    last = _last
+    return last[2] and last[1] is wl and template.same_structure(last[0], arch)
+
+
 def sequential_alone(arch, wl, input_density=None):
     """`arch` with policy sequential when its structure's residency bound exceeds its macros (no resident
     policy fits: sequential is auto's choice, with no other policy to compare), else None.  The bound is

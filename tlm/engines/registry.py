@@ -183,6 +183,9 @@ def _pretime(analytic, archs, wl, input_density, st):
     if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
         st["pretime"] = (misses, skipped + 1)
         return
+    from tlm.engines.alone import known_alone
+    if all(a.mapping.policy == "auto" for a in archs) and known_alone(archs[0], wl) and known_alone(archs[-1], wl):
+        return  # (a structure where only sequential fits, the last point asked's: its points are in a row)
     if 4 * len(_firsts(archs)) <= len(archs):  # (most points shift from the point before: no look)
         return
     from tlm.engines.pretime import pretime_streams

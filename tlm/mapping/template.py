@@ -136,11 +136,22 @@ def same_structure(a, b) -> bool:
     sections they share (one object: a sweep's points) are not compared field by field."""
     if type(a) is not type(b):
         return False
-    for name, sec in _layout(a):
-        x, y = getattr(a, name), getattr(b, name)
+    layout = _layout(a)
+    get = _GETTERS.get(layout)
+    if get is None:  # (the fields' values at once, from the frozen objects' own dicts: one C call each)
+        from operator import itemgetter
+        get = _GETTERS[layout] = itemgetter(*(name for name, _sec in layout))
+    try:
+        xs, ys = get(a.__dict__), get(b.__dict__)
+    except KeyError:  # (a field not held in the object's dict)
+        xs, ys = ([getattr(o, name) for name, _sec in layout] for o in (a, b))
+    for (name, sec), x, y in zip(layout, xs, ys):
         if x is not y and (_section_key(name, x) != _section_key(name, y) if sec else x != y):
             return False
     return True
+
+
+_GETTERS = {}  # `_layout` -> an itemgetter of its field names (`same_structure`)
 
 
 def same_key(new, old) -> None:
