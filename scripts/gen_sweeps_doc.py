@@ -333,11 +333,15 @@ The first rows of `sweep.csv`, some of its columns:
   jobs (points that differ in ADC or DP cycles only, on the same macros, precision and placement): the
   points' cycles as a numpy axis, each point's kept only when the list scheduler would have ordered its
   jobs the same way, in the order of one of a few list-scheduled points (`tlm/mapping/schedule.pretime`,
-  `retime.retime_many`; tested). The chunks take such points together whatever the order of the `--set`
-  options (timing settings vary fastest: `tlm/services/sweep/runner.structure_first`; the file keeps point
-  order). With `mapping.policy: auto`, a sweep makes a Result for the chosen policy only (and for a
-  policy tied with it on cycles), reads the cycles of the streamed policies that lose off those timings
-  without building their schedules, writes no note, and keeps between points what the choice derives
+  `retime.retime_many`; tested); points that differ from the point before in the DMA's transfers only
+  are shifted from its run instead (`retime.shifted`), and a chunk whose points differ pairwise in a
+  timing or integer setting is not recorded for groups (none can form). The chunks take such points
+  together whatever the order of the `--set` options (timing settings vary fastest:
+  `tlm/services/sweep/runner.structure_first`; the file keeps point order). With `mapping.policy: auto`,
+  a sweep makes a Result for the chosen policy only (and for a policy tied with it on cycles), reads the
+  cycles of the streamed policies that lose off those timings without building their schedules, writes
+  no note, runs where no resident policy fits (the structure's weights need more macros than there are)
+  what pinned sequential runs (`tlm/engines/alone.py`), and keeps between points what the choice derives
   from the architecture and the layers alone: the tiles' packing, each policy's assignment, the row
   cycles (`tlm/engines/analytic.py`, `tlm/mapping/assign.py`); every row is the best pinned policy's
   (tested).

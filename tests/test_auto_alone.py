@@ -9,7 +9,10 @@ Which test fails when a mechanism is removed:
 - the brief choice comparing cycles of a single policy again (`_settle`, `contenders`):
   test_a_lone_sequential_is_chosen_without_comparing;
 - a reason or a row that ignores the point's own precision or ADC speed: both tests compare two points with
-  the refusal of each policy's own plan and with the pinned sequential run of each point.
+  the refusal of each policy's own plan and with the pinned sequential run of each point;
+- the brief run of a point whose kept structure needs more macros than there are going through policy_plans
+  again (tlm/engines/alone.py), or taking that path where the weights fit, or the next point of the same
+  structure looking at the kept structure again: test_a_kept_structure_that_cannot_fit_runs_the_pinned_plan.
 """
 import dataclasses
 import re
@@ -20,7 +23,7 @@ from tlm.config.arch import load_arch
 from tlm.config.overrides import with_precision
 from tlm.engines import analytic
 from tlm.errors import InputError
-from tlm.mapping import mapper
+from tlm.mapping import mapper, template
 from tlm.mapping.plan import build_plan
 from tlm.services.bench import cold
 
@@ -86,3 +89,35 @@ def test_a_lone_sequential_is_chosen_without_comparing(imagine, resnet8, monkeyp
         assert res.row() == pinned.row()
         rows.append(res.row())
     assert rows[0]["cycles_per_batch"] < rows[1]["cycles_per_batch"]
+
+
+def test_a_kept_structure_that_cannot_fit_runs_the_pinned_plan(imagine, resnet8, monkeypatch):
+    """Points of one structure (3 bits, ADC 1, 3, 5 cycles per bit): the first point's plan keeps the structure
+    with its residency bound -- the macros resident's own plan says the weights need, more than the one
+    macro --, and the brief runs of the others build the pinned sequential plan and Result (tlm/engines/alone.py)
+    with no policy_plans; their rows are the pinned runs'.  At 2 bits the weights fit the macro: every point
+    goes through policy_plans, its structure kept or not.  The third point reads the second's answer (the
+    same structure: template.same_structure), not the kept structure."""
+    calls, peeks = [], []
+    real, peek = analytic.policy_plans, template.kept_structure
+    monkeypatch.setattr(analytic, "policy_plans", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(template, "kept_structure", lambda *a: peeks.append(a[0]) or peek(*a))
+    for p, alone in ((3, True), (2, False)):
+        cold()
+        calls.clear()
+        peeks.clear()
+        pts = [_point(imagine, resnet8, p, adc) for adc in (1, 3, 5)]
+        w = pts[0][1]
+        pts = [(a, w) for a, _w in pts]  # (one workload object: the structure's layers)
+        rows = [analytic.choose_policy(a, w, steady=True, brief=True)[1].row() for a, _w in pts]
+        # (the first point finds no structure kept, the second reads it, the third the second's answer)
+        assert peeks == [a for a, _w in pts[:2]]
+        st = peek(pts[0][0], w)
+        if alone:
+            assert st["bound"] == _own_refusal(pts[0][0], w, "resident")[1] > imagine.macro.count
+            assert calls == [pts[0][0]]
+            cold()
+            assert rows == [analytic.simulate(mapper.with_policy(a, "sequential"), w).row() for a, _w in pts]
+        else:
+            assert st["bound"] <= imagine.macro.count and calls == [a for a, _w in pts]
+            assert {r["policy"] for r in rows} == {"pipelined"}

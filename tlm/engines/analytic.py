@@ -22,8 +22,9 @@ from tlm.hw import postproc as hw_pp
 from tlm.hw import sram as hw_sram
 from tlm.mapping.plan import build_plan, digital_ops, live_bits, spill_cycles, static_per_layer, weights_resident  # noqa: F401
 from tlm.mapping.batching import pass_schedule_cycles
-from tlm.mapping import mapper
+from tlm.mapping import mapper, template
 from tlm.errors import InputError
+from tlm.engines.alone import forget as forget_alone, sequential_alone
 from tlm.engines.result import KIND_NAMES, Result
 
 K = {k: i for i, k in enumerate(KIND_NAMES)}
@@ -98,19 +99,17 @@ _ORDER = tuple(sorted(mapper.CONCRETE, key=lambda q: {"pipelined": 1, "resident"
 
 
 def _none_fits(seq, wl, need, rest) -> list:
-    """The skips of the resident policies `rest` when the sequential plan `seq`'s residency bound `need`
-    exceeds the macros: the test reads neither the policy nor a plan built after the sequential one, so it
-    refuses every policy left alike, with one reason (made once; the loop of `policy_plans` stops there)."""
+    """The skips of the resident policies `rest` when the sequential plan `seq`'s residency bound `need` exceeds
+    the macros: every policy left refused alike, with one reason (the loop of `policy_plans` stops there)."""
     tiles = int(seq.mapping.tiles.sum()) if seq.mapping is not None else 0
     why = f"the {tiles} weight tiles of '{wl.name}' need at least {need} macros to stay resident"
     return [(q, why) for q in rest]
 
 
 def _uncounted(plan, p, defer, arch) -> bool:
-    """Is policy `p`'s plan left uncounted behind its floor (`_Deferred`)?  The sequential plan whose
-    batching rule is left for later (Plan.finish), or with UNCOUNTED_SEQUENTIAL any sequential plan of a
-    lazy `policy_plans` (`defer`) -- unless no resident policy can fit (the weights need more macros than
-    there are): it is alone then, and counted at once (`_settle` would), its floor not computed."""
+    """Is policy `p`'s plan left uncounted behind its floor (`_Deferred`)?  The sequential plan whose batching
+    rule is left for later (Plan.finish), or with UNCOUNTED_SEQUENTIAL any sequential plan of a lazy `policy_plans`
+    (`defer`) -- unless no resident policy can fit: it is alone then, counted at once (`_settle` would)."""
     if p != "sequential" or plan.mapping is None:
         return False
     if plan.mapping_desc["macros_for_residency"] > arch.macro.count:
@@ -171,13 +170,11 @@ class _Deferred:
 
 def _plan_of(entry):
     """The Plan of a policy_plans entry (the sequential one's, counted or not)."""
-    plan = entry[1]
-    return plan.plan if isinstance(plan, _Deferred) else plan
+    return entry[1].plan if isinstance(entry[1], _Deferred) else entry[1]
 
 
 def _low(entry) -> int:
-    """The cycles of a policy_plans entry (`cycles_of`), or the lower bound of an uncounted sequential
-    one's (`_Deferred`)."""
+    """The cycles of a policy_plans entry (`cycles_of`), or the lower bound of an uncounted sequential one's."""
     return entry[1].floor if isinstance(entry[1], _Deferred) else cycles_of(entry)
 
 
@@ -241,6 +238,7 @@ def _with_policy(shared, arch, p):
     ap = archs.get(p)
     if ap is None:
         ap = archs[p] = mapper.with_policy(arch, p)
+        template.same_key(ap, arch)  # (its structure's key, if `arch`'s is kept: tlm/engines/alone.py asked)
     return ap
 
 
@@ -277,6 +275,7 @@ def clear_kept() -> None:
         _KEPT.clear()
     mapper.clear_kept()
     mapper.clear_sums()
+    forget_alone()
 
 
 def _kept(rec, arch, wl) -> dict:
@@ -386,9 +385,10 @@ def choose_policy(arch, wl, input_density=None, steady=False, brief=False, stats
     fits, the best for `mapping.objective` (ties to the simpler policy).  Returns (policy, its Result, a
     note saying why, its plan: built once, for the engine that executes it).  `steady`: the plans are the
     analytic engine's own (schedules from their steady state, shared with other runs: tlm/mapping/plan.py
-    build_plan), not for an engine that executes every job.  `brief`: no note (None), and only the Results
-    the choice reads are made (`_brief_choice`): a sweep's row reads the chosen Result only.  `stats`: a
-    dict a sweep keeps between its points (`_worth_asking`)."""
+    build_plan), not for an engine that executes every job.  `brief`: no note (None), and only the Results the
+    choice reads are made (`_brief_choice`, tlm/engines/alone.py); `stats`: kept by a sweep (`_worth_asking`)."""
+    if brief and (ap := sequential_alone(arch, wl, input_density)) is not None:  # (none other fits: the pinned run)
+        return "sequential", simulate(ap, wl, None, plan := build_plan(ap, wl, None, steady=steady)), None, plan
     plans, skipped = policy_plans(arch, wl, input_density, steady, stats=stats, lazy=brief)
     if brief:
         best, res, plan = _brief_choice(arch, wl, plans)

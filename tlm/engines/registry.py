@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tlm.mapping.template import TIMING_SETTINGS  # noqa: F401  (settings that change cycles only: `_pretime`)
+from tlm.mapping.policies import STREAM
+from tlm.mapping.template import TIMING_SETTINGS  # (settings that change cycles only: `_pretime`, `_apart`)
 
 
 DEFAULT_ENGINE = "tlm"  # why: docs/tlm-engine.md ("Which engine by default")
@@ -105,17 +106,21 @@ def run_group(archs, wl, input_density=None, state=None, brief=False) -> list:
     cannot win get no Result (tlm/engines/analytic.choose_policy); the rows are the same.  Points run one
     by one (a grid of structural settings) have their streamed schedules timed together first where they
     share one (`_pretime`).  A call with one point (each point its own workload: a grid of batches or
-    precisions) runs it on its own, unrecorded (RECORD_ONE)."""
+    precisions) runs it on its own, unrecorded (RECORD_ONE); so are the points of a call that differ pairwise
+    in a field that is not a float or in a timing setting (`_apart`: no group of two)."""
     from tlm.engines import analytic
     out = [None] * len(archs)
     todo = list(range(len(archs)))
     st = state if state is not None else {}
+    apart = len(archs) > 1 and not (st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0)) and _apart(archs)
+    if apart:
+        st["alone"] = st.get("alone", 0) + len(archs)  # (each point a group of one, known unrecorded)
     while todo:
         i0 = todo[0]
         if len(archs) == 1 and not RECORD_ONE:  # (a group of one: nothing to share, nothing to record; the
             out[i0] = _one(archs[i0], wl, input_density, brief, st)  # state is the larger calls')
             break
-        if st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
+        if apart or st.get("alone", 0) >= GIVE_UP and not st.get("grouped", 0):
             for k in range(0, len(todo), PRETIME_POINTS):
                 part = todo[k:k + PRETIME_POINTS]
                 _pretime(analytic, [archs[i] for i in part], wl, input_density, st)
@@ -164,16 +169,24 @@ PRETIME_PROBE = 4  # together: then only one call in PRETIME_PROBE looks (a grid
 # residency bound are kept, tlm/mapping/template.py)
 
 
+_STREAMED = frozenset(("auto",) + STREAM)  # policies whose run may time a streamed schedule
+
+
 def _pretime(analytic, archs, wl, input_density, st):
     """The points about to run one by one (a grid of structural settings): their streamed schedules timed
     together where they share a structure (tlm/engines/pretime.pretime_streams: the points that differ in
     timing parameters only), each point's own run then reads its schedule's times from there.  `st`: the
     sweep's state (calls in a row that timed few, calls skipped since)."""
-    if not PRETIME or len(archs) < 2:
-        return
+    if not PRETIME or len(archs) < 2 or not any(a.mapping.policy in _STREAMED for a in archs):
+        return  # (no point with a streamed policy to time: pinned sequential or resident)
     misses, skipped = st.get("pretime", (0, 0))
     if misses >= PRETIME_GIVE_UP and skipped % PRETIME_PROBE != PRETIME_PROBE - 1:
         st["pretime"] = (misses, skipped + 1)
+        return
+    from tlm.engines.alone import known_alone
+    if all(a.mapping.policy == "auto" for a in archs) and known_alone(archs[0], wl) and known_alone(archs[-1], wl):
+        return  # (a structure where only sequential fits, the last point asked's: its points are in a row)
+    if 4 * len(_firsts(archs)) <= len(archs):  # (most points shift from the point before: no look)
         return
     from tlm.engines.pretime import pretime_streams
     seen = []
@@ -183,6 +196,56 @@ def _pretime(analytic, archs, wl, input_density, st):
         st["pretime"] = (misses + 1, skipped + 1) if 4 * timed < n else (0, 0)
     else:
         st["pretime"] = (misses, skipped + 1)  # (nothing to time: neither way)
+
+
+# Settings that change the cycles of DMA transfers only (tlm/hw/dma.transfer_cycles): in one image's stream,
+# its input and output transfers -- the first job and the last --, which a point's run shifts from the run of
+# the point before it when nothing else differs (tlm/mapping/retime.shifted), cheaper than timing it together
+# (`_firsts`)
+TRANSFER_SETTINGS = frozenset({"dma.bandwidth_bits_per_cycle", "dma.latency_cycles"})
+
+
+def _firsts(archs) -> list:
+    """The indices of the points of `archs` that differ from the point before in more than the
+    TRANSFER_SETTINGS (the first point always).  When these are at most a quarter of the points (a grid whose
+    DMA settings vary fastest), `_pretime` makes no look: the others' runs shift, and timing the few firsts
+    together costs more than their own runs (list-scheduled once per structure, then re-timed in its order,
+    tlm/mapping/schedule._timed).  The sections the points share are one object
+    (tlm/services/sweep/points.PointBuilder); others compare equal field by field."""
+    out, prev = [], None
+    for i, a in enumerate(archs):
+        if prev is None or not _transfers_only(prev, a):
+            out.append(i)
+        prev = a
+    return out
+
+
+def _transfers_only(a, b) -> bool:
+    """Do architectures `a` and `b` agree on every field but the TRANSFER_SETTINGS?"""
+    import dataclasses
+    for name in _names(type(a)):
+        x, y = getattr(a, name), getattr(b, name)
+        if x is y:
+            continue
+        if not dataclasses.is_dataclass(x) or type(x) is not type(y):
+            if x != y:
+                return False
+            continue
+        for g in _names(type(x)):
+            if getattr(x, g) != getattr(y, g) and f"{name}.{g}" not in TRANSFER_SETTINGS:
+                return False
+    return True
+
+
+_NAMES = {}  # dataclass -> its field names (`_transfers_only`)
+
+
+def _names(cls) -> tuple:
+    got = _NAMES.get(cls)
+    if got is None:
+        import dataclasses
+        got = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return got
 
 
 def _one(arch, wl, input_density, brief=False, state=None):
@@ -217,6 +280,31 @@ def _pick(analytic, arch, wl, runs, es, k, skipped, brief=False):
     best, note = analytic.choose(arch, res, skipped)
     res[best].notes.append(note)
     return res[best]
+
+
+def _apart(archs) -> bool:
+    """Do the points `archs` differ pairwise in a field that is not a float (an int setting, the macros, ...)
+    or in a timing setting (TIMING_SETTINGS: the cycles, which every plan reads)?  Then no two share a group
+    (`_key`), and recording the first point of each call to find its group (`_counted`: under auto every
+    policy's plan, several runs' cost) finds groups of one only: run_group runs them one by one.  (A timing
+    setting that some plan did not read would only have its points run apart: the same rows.)"""
+    rigid, seen = {}, set()
+    try:
+        for a in archs:
+            k = (_key(a, (), rigid), _timing(a))
+            if k in seen:
+                return False  # (two that may share a group: stop at the first, an energy grid's second point)
+            seen.add(k)
+    except TypeError:  # (a field holding a list)
+        return False
+    return True
+
+
+_TIMING = tuple(tuple(p.split(".")) for p in sorted(TIMING_SETTINGS))
+
+
+def _timing(arch) -> tuple:
+    return tuple(getattr(getattr(arch, s), f) for s, f in _TIMING)
 
 
 def _key(arch, fields, rigid):

@@ -77,11 +77,13 @@ def layer_cycles(plan, B):
     """Per compute layer, whole batch vs image by image: (cycles, cycles), and the tile cycles of one
     pass of each ((batch, image) pairs of arrays)."""
     arch, m = plan.arch, plan.mapping
-    tile_b, tile_1 = plan.tile_cycles, hw_ctrl.tile_cycles(arch, plan.bits_in, plan.bits_out, m.outputs_per_tile,
-                                                           plan.pixels // B, plan.bits_w)
     full, last, R = plan.round_loads_full, plan.round_loads_last, plan.rounds
-    cyc = (pass_schedule_cycles(arch, tile_b, full, last, R, 1), pass_schedule_cycles(arch, tile_1, full, last, R, B))
-    return cyc, (tile_b, tile_1)
+    tile_b = plan.tile_cycles
+    cyc_b = pass_schedule_cycles(arch, tile_b, full, last, R, 1)
+    if B == 1:  # (one image: both modes are one pass of the plan's own tiles, over plan.pixels // 1 pixels)
+        return (cyc_b, cyc_b), (tile_b, tile_b)
+    tile_1 = hw_ctrl.tile_cycles(arch, plan.bits_in, plan.bits_out, m.outputs_per_tile, plan.pixels // B, plan.bits_w)
+    return (cyc_b, pass_schedule_cycles(arch, tile_1, full, last, R, B)), (tile_b, tile_1)
 
 
 def cycles_floor(plan) -> int:

@@ -129,19 +129,24 @@ def layer_by_layer_bound(arch, wl, m, comp, rc, ops) -> int:
     return int(total)
 
 
-_PER_IMAGE: dict = {}  # ids of layer_by_layer_bound's inputs but the batch -> (those objects, its per-image sum)
-_PER_IMAGE_MAX = 256  # entries (each holds its Mapping and row cycles); past it the memo starts again
+_PER_IMAGE: dict = {}  # what layer_by_layer_bound's one-image sum reads but the batch -> (the objects, the sum)
+_PER_IMAGE_MAX = 256  # entries (each holds its Mapping); past it the memo starts again
 
 
 def _per_image(arch, wl, m, comp, rc, ops) -> int:
     """layer_by_layer_bound's layers for one image -- each compute layer's ceil(tiles / macros) tiles over
     its rows, each digital layer's post-processing -- whose sum the batch multiplies (integers: exact),
-    kept for the next call on the same objects (a sweep's batches of one point: tlm/engines/analytic._kept)."""
-    objs = (arch, wl.layers, m, comp, rc, ops)
-    k = tuple(map(id, objs))
-    got = _PER_IMAGE.get(k)
-    if got is not None and all(a is b for a, b in zip(got[0], objs)):
-        return got[1]
+    kept for the next call that reads the same: the macro count, the post-processing section (one object),
+    the layer objects, the Mapping, the compute layers, their row cycles and the digital ops (a sweep's
+    batches of one point, and its points that differ in what none of these reads: the DMA)."""
+    from tlm.mapping import reuse
+    plain = reuse.plain(arch) is arch  # (a recording notes the fields read: read them each time)
+    if plain:
+        objs = (arch.postproc, wl.layers, m)
+        k = (*map(id, objs), arch.macro.count, tuple(comp), tuple(rc.items()), tuple(ops))
+        got = _PER_IMAGE.get(k)
+        if got is not None and all(a is b for a, b in zip(got[0], objs)):
+            return got[1]
     N, total = arch.macro.count, 0
     for j, i in enumerate(comp):
         r0, r1 = rc[i]
@@ -150,8 +155,7 @@ def _per_image(arch, wl, m, comp, rc, ops) -> int:
     for i, l in enumerate(wl.layers):  # a digital layer: one post-processing job for the batch
         if not l.is_compute and l.type not in VIEW_TYPES:
             total += int(hw_pp.op_cycles(arch, int(ops[i])))
-    from tlm.mapping import reuse
-    if reuse.plain(arch) is arch:  # (a recording notes the fields read: read them each time)
+    if plain:
         with _LOCK:
             if len(_PER_IMAGE) >= _PER_IMAGE_MAX:
                 _PER_IMAGE.clear()

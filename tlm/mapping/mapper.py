@@ -347,7 +347,6 @@ def with_policy(arch, policy, source: str | None = None):
     command line) or the architecture's own file.  (A copy of `arch` with its mapping section replaced, as
     dataclasses.replace makes it -- the sections are frozen, nothing is derived from a field when made --,
     at a third of its cost: auto makes one per policy and point, tlm/engines/analytic.py.)"""
-    import copy
     import dataclasses
     from tlm.config.arch import with_source
     mp = _policy_section(arch.mapping, policy)
@@ -355,7 +354,8 @@ def with_policy(arch, policy, source: str | None = None):
     if names is None:
         names = _FIELD_NAMES[type(arch)] = frozenset(f.name for f in dataclasses.fields(arch)) | {"source_file"}
     if arch.__dict__.keys() <= names:  # its fields and its source only: a copy is what replace makes
-        new = copy.copy(arch)
+        new = object.__new__(type(arch))  # (copy.copy's result, without its generic reduce protocol)
+        new.__dict__.update(arch.__dict__)
         object.__setattr__(new, "mapping", mp)
     else:
         new = with_source(dataclasses.replace(arch, mapping=mp), arch)

@@ -114,16 +114,55 @@ def _arch_key(arch) -> tuple:
     got = _ARCH_KEYS.get(id(arch))
     if got is not None and got[0] is arch:
         return got[1]
-    layout = _LAYOUTS.get(type(arch))
-    if layout is None:  # (the architecture's fields, and which are sections: per class)
-        layout = _LAYOUTS[type(arch)] = tuple((f.name, bool(f.metadata.get("section")))
-                                              for f in dataclasses.fields(arch) if f.name not in UNREAD)
-    k = tuple(_section_key(name, getattr(arch, name)) if sec else getattr(arch, name) for name, sec in layout)
+    k = tuple(_section_key(name, getattr(arch, name)) if sec else getattr(arch, name) for name, sec in _layout(arch))
     with _LOCK:
         if len(_ARCH_KEYS) >= 4 * MAX_TEMPLATES:
             _ARCH_KEYS.clear()
         _ARCH_KEYS[id(arch)] = (arch, k)
     return k
+
+
+def _layout(arch) -> tuple:
+    """((field name, whether it is a section), ...) of the architecture's class but the UNREAD sections."""
+    layout = _LAYOUTS.get(type(arch))
+    if layout is None:  # (per class)
+        layout = _LAYOUTS[type(arch)] = tuple((f.name, bool(f.metadata.get("section")))
+                                              for f in dataclasses.fields(arch) if f.name not in UNREAD)
+    return layout
+
+
+def same_structure(a, b) -> bool:
+    """Are `key`'s parts of frozen architectures `a` and `b` equal (one structure for one workload)?  The
+    sections they share (one object: a sweep's points) are not compared field by field."""
+    if type(a) is not type(b):
+        return False
+    layout = _layout(a)
+    get = _GETTERS.get(layout)
+    if get is None:  # (the fields' values at once, from the frozen objects' own dicts: one C call each)
+        from operator import itemgetter
+        get = _GETTERS[layout] = itemgetter(*(name for name, _sec in layout))
+    try:
+        xs, ys = get(a.__dict__), get(b.__dict__)
+    except KeyError:  # (a field not held in the object's dict)
+        xs, ys = ([getattr(o, name) for name, _sec in layout] for o in (a, b))
+    for (name, sec), x, y in zip(layout, xs, ys):
+        if x is not y and (_section_key(name, x) != _section_key(name, y) if sec else x != y):
+            return False
+    return True
+
+
+_GETTERS = {}  # `_layout` -> an itemgetter of its field names (`same_structure`)
+
+
+def same_key(new, old) -> None:
+    """Frozen architecture `new`, a copy of `old` that differs in UNREAD sections only (mapper.with_policy: auto's
+    policies of one point), takes `old`'s part of `key` where it is kept (not made again field by field)."""
+    got = _ARCH_KEYS.get(id(old))
+    if got is not None and got[0] is old:
+        with _LOCK:
+            if len(_ARCH_KEYS) >= 4 * MAX_TEMPLATES:
+                _ARCH_KEYS.clear()
+            _ARCH_KEYS[id(new)] = (new, got[1])
 
 
 # Structures kept in a row that no other point read (a sweep of structural settings only: the batch, the
@@ -164,6 +203,22 @@ def get(k, wl, arch=None):
     if arch is not None and _RUN[0] and _timing_values(arch) != got[2]:
         _RUN[0] = _RUN[1] = 0
     return got[1]
+
+
+def kept_structure(arch, wl):
+    """The `_structure` dict of the structure kept for plans of `wl` on frozen architecture `arch` (what `get`
+    finds for `key(arch, wl)`), or None; a look that changes nothing: neither the order of the kept
+    structures nor the give-up's counts (tlm/engines/alone.py asks before the point's plan does)."""
+    if not ON or _RUN[0] >= GIVE_UP:  # (given up: `key` gives None but in its probes)
+        return None
+    k = (tuple(map(id, wl.layers)), wl.batch, tuple(wl.input_shape), wl.input_bits) + _arch_key(arch)
+    try:
+        got = _TEMPLATES.get(k)
+    except TypeError:  # (a field holding a list: not kept)
+        return None
+    if got is None or any(a is not b for a, b in zip(got[0], wl.layers)):
+        return None
+    return got[1].get("_structure")
 
 
 def put(k, wl, fields: dict, arch) -> None:
