@@ -141,15 +141,24 @@ def layer_row_cycles(arch, wl, m, comp):
 
 def _row_cycles(arch, layers, outputs_per_tile) -> list:
     """`row_cycles` of each of `layers` (compute layers; a full tile's outputs per pixel each), as ints,
-    every layer at once: the tile schedule rule of tlm/hw/controller.tile_cycles (one place) given arrays,
-    row 0 = a tile over W pixels, every later row = what W more pixels add."""
+    every layer at once (`row_cycle_arrays`)."""
+    first, more = row_cycle_arrays(arch, layers, outputs_per_tile)
+    return list(zip(np.asarray(first, dtype=np.int64).tolist(), np.asarray(more, dtype=np.int64).tolist()))
+
+
+def row_cycle_arrays(arch, layers, outputs_per_tile):
+    """(cycles of the first output row, of any further row) of one full tile of each of `layers`, as arrays
+    over the layers: the tile schedule rule of tlm/hw/controller.tile_cycles (one place) given arrays, row 0
+    = a tile over W pixels, every later row = what W more pixels add.  A timing field of `arch` may be an
+    int64 array of shape (points, 1) (tlm/mapping/pointgroup.row_cycles): then (points, layers) arrays.  As
+    tile_cycles gives them (its dtype: the callers check or cast)."""
     W = np.array([_hw(l.out_shape)[1] for l in layers], dtype=np.int64)
     args = (arch, np.array([l.bits_in for l in layers], dtype=np.int64),
             np.array([l.bits_out for l in layers], dtype=np.int64), np.asarray(outputs_per_tile, dtype=np.int64))
     bits_w = np.array([l.bits_w for l in layers], dtype=np.int64)
-    first = np.asarray(hw_ctrl.tile_cycles(*args, W, bits_w), dtype=np.int64)
-    more = np.asarray(hw_ctrl.tile_cycles(*args, 2 * W, bits_w), dtype=np.int64) - first
-    return list(zip(first.tolist(), more.tolist()))
+    first = np.asarray(hw_ctrl.tile_cycles(*args, W, bits_w))
+    two = np.asarray(hw_ctrl.tile_cycles(*args, 2 * W, bits_w))
+    return first, two - first
 
 
 def need_rows(layer, in_shape, H_out):

@@ -42,7 +42,7 @@ def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
         r = np.zeros((n, 2), dtype=np.int64)
         for i, x in rc.items():
             r[i] = x
-        out[rows] = rmult * (r[rli, 0] + rspan * r[rli, 1])
+        out[rows] = row_job_cycles(sk, r)[1]
     if len(dig):
         o = np.array([int(x) for x in ops], dtype=np.int64)[dli]
         out[dig] = dmult * np.asarray(hw_pp.op_cycles(arch, o * dhi1 // dH - o * dlo // dH), dtype=np.int64)
@@ -53,6 +53,15 @@ def spec_costs(arch, wl, sk, ops, rc, spill_bits=None) -> list:
             0 if spill_bits is None else int(spill_bits[i]))
         out[k] = hw_dma.transfer_cycles(arch, bits)
     return out.tolist()
+
+
+def row_job_cycles(sk, r):
+    """(the indices of skeleton `sk`'s row jobs among its distinct jobs, their cycles) from the row cycles `r`
+    (int64, (..., layers, 2): each layer's first row and further row; leading axes are points,
+    tlm/mapping/pointgroup.job_costs_many): `mult` tile runs over rows lo..hi, each filling and draining the
+    macro's pipeline once, mult x (first row + (hi - lo) x further row)."""
+    rows, rli, rspan, rmult = _spec_index(sk)[:4]
+    return rows, rmult * (r[..., rli, 0] + rspan * r[..., rli, 1])
 
 
 def _spec_index(sk):

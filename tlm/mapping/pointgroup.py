@@ -11,8 +11,7 @@ import copy
 
 import numpy as np
 
-from tlm.hw import controller as hw_ctrl
-from tlm.mapping.assign import _hw
+from tlm.mapping.assign import row_cycle_arrays
 
 
 def stacked(archs, settings):
@@ -38,27 +37,20 @@ def stacked(archs, settings):
 
 def row_cycles(archs, wl, m, comp, settings):
     """[assign.layer_row_cycles(arch, wl, m, comp) of each of `archs`], points that differ in `settings` only
-    (template.TIMING_SETTINGS), every point at once (`stacked`:
-    the same rule, tlm/hw/controller.tile_cycles over W and 2 W pixels, given arrays), as an int64 array
-    (points, compute layers, 2) of each layer's (first row, further row) cycles; None if not stackable."""
+    (template.TIMING_SETTINGS), every point at once (`stacked`: the same rule, assign.row_cycle_arrays,
+    given arrays), as an int64 array (points, compute layers, 2) of each layer's (first row, further row)
+    cycles; None if not stackable."""
     a = stacked(archs, settings)
     if a is None or not comp:
         return None
-    layers = [wl.layers[i] for i in comp]
-    W = np.array([_hw(l.out_shape)[1] for l in layers], dtype=np.int64)
-    args = (a, np.array([l.bits_in for l in layers], dtype=np.int64),
-            np.array([l.bits_out for l in layers], dtype=np.int64),
-            np.asarray(m.outputs_per_tile, dtype=np.int64))
-    bits_w = np.array([l.bits_w for l in layers], dtype=np.int64)
     try:
-        first = np.asarray(hw_ctrl.tile_cycles(*args, W, bits_w))
-        two = np.asarray(hw_ctrl.tile_cycles(*args, 2 * W, bits_w))
+        first, more = row_cycle_arrays(a, [wl.layers[i] for i in comp], m.outputs_per_tile)
     except (TypeError, ValueError):  # (a formula that branches on a value: each point on its own)
         return None
-    if first.dtype != np.int64 or two.dtype != np.int64:
+    if first.dtype != np.int64 or more.dtype != np.int64:
         return None
     shape = (len(archs), len(comp))
-    return np.stack([np.broadcast_to(first, shape), np.broadcast_to(two - first, shape)], axis=-1)
+    return np.stack([np.broadcast_to(first, shape), np.broadcast_to(more, shape)], axis=-1)
 
 
 def as_dict(rc, comp) -> dict:
@@ -71,13 +63,12 @@ def job_costs_many(sk, costs0, rcs, comp) -> list:
     spec_costs) in their row jobs only -- the same digital ops, transfers and fields spec_costs reads of
     the architecture --: each point's list, its row jobs' cycles from its row cycles `rcs[k]` (a
     (compute layers, 2) int64 array) by spec_costs' own rule, mult x (first row + rows spanned x further row)."""
-    from tlm.mapping.jobcosts import _spec_index
-    rows, rli, rspan, rmult = _spec_index(sk)[:4]
+    from tlm.mapping.jobcosts import row_job_cycles
     out = np.tile(np.asarray(costs0, dtype=np.int64), (len(rcs), 1))
-    if len(rows):
-        r = np.zeros((len(rcs), len(sk.H) + 1, 2), dtype=np.int64)
-        r[:, comp] = rcs
-        out[:, rows] = rmult * (r[:, rli, 0] + rspan * r[:, rli, 1])
+    r = np.zeros((len(rcs), len(sk.H) + 1, 2), dtype=np.int64)
+    r[:, comp] = rcs
+    rows, cycles = row_job_cycles(sk, r)
+    out[:, rows] = cycles
     return out.tolist()
 
 
