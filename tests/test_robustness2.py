@@ -128,13 +128,16 @@ def test_fifo_without_reader_is_refused_at_once_and_with_reader_gets_the_data(tm
 
     def drain():  # read while the CLI writes (the JSON is bigger than a pipe's buffer)
         while True:
+            # `done` read before the read: set, the writer had closed, so an empty read is the end; read after,
+            # an empty read from before the CLI wrote could end the loop with its data unread (seen once in CI)
+            finished = done.is_set()
             try:
                 chunk = os.read(rfd, 1 << 16)
             except BlockingIOError:
                 chunk = None
             if chunk:
                 got.append(chunk)
-            elif done.is_set() and chunk == b"":
+            elif finished and chunk == b"":
                 return
             else:
                 threading.Event().wait(0.005)
