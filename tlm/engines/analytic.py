@@ -589,12 +589,12 @@ def _result(arch, wl, plan, pl, E, busy) -> Result:
                                                  "mapping": plan.mapping_desc})
 
 
-def simulate(arch, wl, input_density=None, plan=None) -> Result:
+def simulate(arch, wl, input_density=None, plan=None, shared=None) -> Result:
     """Analytic simulation of `wl` on `arch` (a concrete `mapping.policy`: `auto` is resolved above the
     engines, tlm/engines/registry.py).  `input_density` (one value per layer) replaces the config's
-    default input bit density, e.g. measured on data.  `plan`: an already built plan.  With a resident
-    mapping policy the cycles come from the plan's job schedule (tlm/mapping/schedule.py)."""
+    default input bit density, e.g. measured on data.  `plan`: an already built plan (else built with
+    `shared`, build_plan's).  With a resident policy the cycles come from the plan's job schedule."""
     if plan is None:
-        plan = build_plan(arch, wl, input_density, steady=True)  # (its own: steady state, shared)
+        plan = build_plan(arch, wl, input_density, steady=True, shared=shared)  # (its own: steady state, shared)
     pl, busy, clock = counts(arch, wl, plan)
     return _result(arch, wl, plan, pl, energies(arch, plan, pl, clock)[0], busy)

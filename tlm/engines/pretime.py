@@ -119,7 +119,7 @@ def _look(arch, wl) -> _Look:
         st["bound"] = mapper.residency_bound(arch, base["mapping"])
     if st["bound"] > arch.macro.count:
         return _Look(arch, [])  # no streamed policy fits (its run skips them as cheaply)
-    memo = shared["assign"] if pol == "auto" else {}
+    memo = shared["assign"]  # (a pinned run's plan reads it too: tlm/mapping/mapper._pinned)
     memo["bound"] = st["bound"]  # (what assign reads first: kept in its memo)
     if "inputs" not in kept and st.get("ops") is None:
         st["ops"] = [digital_ops(l) for l in wl.layers]

@@ -55,8 +55,9 @@ def _analytic(arch, wl, options=None, brief=False, stats=None):
     r = resolve_policy(arch, wl, d, steady=True, brief=brief, stats=stats)
     if r.bound is not None:  # auto ran the chosen policy's bound already
         return _as_given(r.bound, arch, r)
-    from tlm.engines.analytic import simulate
-    return simulate(arch, wl, input_density=d)
+    from tlm.engines.analytic import _kept, simulate
+    pinned = arch.mapping.policy in STREAM and d is None  # (what its look made: tlm/mapping/mapper._pinned)
+    return simulate(arch, wl, input_density=d, shared={"pinned": _kept(lambda a: a, arch, wl)} if pinned else None)
 
 
 def _tlm(arch, wl, options=None):

@@ -210,7 +210,8 @@ def assign(arch, wl, policy, ops=None, packed=None, m=None, rc=None, memo=None) 
     if got is not None:  # (auto's bound asked for it before the plan did: tlm/engines/analytic._unbeatable)
         return got
     key = None
-    if rc is not None:  # the same assignment as an earlier point's that read the same values (`_kept_key`)
+    if rc is not None and bound <= N:  # the same assignment as an earlier point's that read the same values
+        # (`_kept_key`; a refusal is not kept: `_resident_assign` says why)
         key = _kept_key(arch, wl, policy, rc, memo)
         with _LOCK:
             asg = _KEPT.pop(key, None)

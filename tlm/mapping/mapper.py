@@ -37,7 +37,7 @@ same structure (a sweep's points that differ in timing or precision); the cycles
 from __future__ import annotations
 
 import numpy as np
-from tlm.mapping import streamsums
+from tlm.mapping import reuse, streamsums
 from tlm.mapping.policies import CONCRETE, MAX_JOBS, MAX_PACK_TILES, OBJECTIVES, POLICIES, STREAM  # noqa: F401
 from tlm.mapping.packing import (  # noqa: F401  (the mapper's API)
     FFD_WINDOW,
@@ -78,16 +78,26 @@ def build_schedule(arch, wl, asg, ops, stream=True, spill_bits=None, m=None, rc=
     return schedule.build_schedule(arch, wl, asg, ops, stream, spill_bits, m, rc, group, ii=ii)
 
 
-def resident_schedule(arch, wl, policy, shared, ops_img, steady, m, comp_idx, spill_bits):
+def resident_schedule(arch, wl, policy, shared, ops_img, steady, m, comp_idx, spill_bits, structure=None):
     """(the assignment, the job schedule) of resident policy `policy` (tlm/mapping/plan.Plan; auto's
     cycles of a streamed policy before its plan, tlm/engines/analytic.policy_plans): the assignment
     (tlm/mapping/assign.py) and the schedule both engines use (tlm/mapping/schedule.py), shared through
     `shared` (plan.build_plan's dict) by the plans whose assignments give the same one.  `m`, `comp_idx`:
-    the compute layers' Mapping and rows; `spill_bits`: the sequential rule's, per layer (layer by layer)."""
+    the compute layers' Mapping and rows; `spill_bits`: the sequential rule's, per layer (layer by layer);
+    `structure`: the dict the plans of its structure share (tlm/mapping/template.py), where the residency
+    bound is kept (the macros and the tiles are the structure's)."""
+    _pinned(arch, m, shared)
     if "row_cycles" not in shared:
         shared["row_cycles"] = layer_row_cycles(arch, wl, m, [int(i) for i in comp_idx])
     rc = shared["row_cycles"]
-    asg = assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=shared.setdefault("assign", {}))
+    memo = shared.setdefault("assign", {})
+    if structure is not None and "bound" in structure:
+        memo.setdefault("bound", structure["bound"])
+    try:
+        asg = assign(arch, wl, policy, ops_img, m=m, rc=rc, memo=memo)
+    finally:  # (kept for the structure's next plans: a point that does not fit too)
+        if structure is not None and "bound" in memo:
+            structure.setdefault("bound", memo["bound"])
     stream = policy in STREAM
     # the schedule is a function of the assignment's (layer, replica, macro) places and replicas
     # (and of the architecture and workload, the same for every plan sharing `shared`)
@@ -101,6 +111,20 @@ def resident_schedule(arch, wl, policy, shared, ops_img, steady, m, comp_idx, sp
         S = schedules[key] = build_schedule(arch, wl, asg, ops_img, stream=stream, spill_bits=spill_bits, m=m,
                                             rc=rc)
     return asg, S
+
+
+def _pinned(arch, m, shared) -> None:
+    """A pinned streamed run's plan (tlm/engines/registry._analytic: shared["pinned"], the dict its
+    architecture keeps, tlm/engines/analytic._kept): the assignments' memo and the row cycles its look made
+    before the points ran (tlm/engines/pretime.py), read by a plan built plainly only (no field to record:
+    tlm/mapping/reuse.py), on the same Mapping."""
+    kept = shared.pop("pinned", None)
+    if kept is None or reuse.plain(arch) is not arch:
+        return
+    shared.setdefault("assign", kept.setdefault("assign", {}))
+    got = kept.get("inputs")
+    if got is not None and got[0] is m:
+        shared.setdefault("row_cycles", got[2])
 
 
 # ---- what the engines and the reports use ----------------------------------------------------------

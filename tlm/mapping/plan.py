@@ -221,16 +221,12 @@ class Plan:
                 self.finish(force=True)
         # several macros (tlm/mapping/mapper.py): where every tile lives and the job schedule both engines use
         self.multi = self.schedule = None
-        self.mapping_desc = None
         from tlm.mapping import mapper
         m = self.mapping
         if shared is None:
             shared = {}
         if policy != "sequential" and len(comp):
-            ops_img = shared.get("ops_img")  # (digital ops per image of each layer: one list per shared dict)
-            if ops_img is None:
-                ops_img = shared["ops_img"] = [digital_ops(l) for l in layers]
-            self._resident(arch, wl, policy, shared, ops_img, steady)
+            self._resident(arch, wl, policy, shared, steady)
         self.mapping_desc = (mapper.describe(arch, wl, self.multi, self.schedule, m=m) if self.multi is not None
                              else template.sequential_desc(self, arch, wl, shared.setdefault("assign", {})))
 
@@ -245,13 +241,16 @@ class Plan:
             apply(self)
         return self
 
-    def _resident(self, arch, wl, policy, shared, ops_img, steady) -> None:
+    def _resident(self, arch, wl, policy, shared, steady) -> None:
         """A resident policy: the assignment (tlm/mapping/assign.py), the job schedule both engines use
         (tlm/mapping/schedule.py, shared by the plans whose assignments give the same one), every tile in
         round 0 on the macro of its copy 0, and the policy's notes."""
         from tlm.mapping import mapper
+        ops_img = shared.get("ops_img")  # (digital ops per image of each layer: one list per shared dict)
+        if ops_img is None:
+            ops_img = shared["ops_img"] = [digital_ops(l) for l in wl.layers]
         self.multi, self.schedule = mapper.resident_schedule(arch, wl, policy, shared, ops_img, steady, self.mapping,
-                                                             self.comp_idx, self.spill_bits)
+                                                             self.comp_idx, self.spill_bits, self._structure)
         self._all_in_round0(mapper.round0(self.multi, self.mapping.tiles, self.comp_idx))  # copy 0 of every
         # tile, all in round 0: the assignment
         self.notes = mapper.plan_notes(arch, wl, self.multi, self.schedule, self.notes)
