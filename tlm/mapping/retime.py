@@ -243,8 +243,8 @@ def _accepted(ref: Order, E, start, C) -> np.ndarray:
     en = np.where(one, np.maximum.reduceat(np.where(at, ref.dflat[:, None], -1), ref.doff), top)  # enabler; top: none
     pos = ref.pos
     T, R, en = start[pos], rdy[pos], en[pos]
-    cols = np.arange(P)
-    timed = C[np.minimum(en, n), cols] > 0  # (the enabler has cycles)
+    cols = np.arange(P)  # (a[x, cols] of an (m, P) array a and x: np.take(a, x * P + cols), flat, cheaper)
+    timed = np.take(C, np.minimum(en, n) * P + cols) > 0  # (the enabler has cycles)
     B = R == T
     prev = ref.prev[:, None]
     free = B & (prev < n) & (E[ref.prev] == T) & ((en == prev) | ((en < prev) & timed))
@@ -256,15 +256,19 @@ def _accepted(ref: Order, E, start, C) -> np.ndarray:
     lo = np.minimum(lo, hi)
     cs = np.zeros((n + 1, P), dtype=np.int64)
     np.cumsum(B & ~free, axis=0, out=cs[1:])
-    bad = (cs[:-1] != cs[hi, cols]).any(axis=0)  # y ready before T where o_k enters the heap at T
+    hi_at, lo_at = hi * P + cols, lo * P + cols
+    bad = (cs[:-1] != np.take(cs, hi_at)).any(axis=0)  # y ready before T where o_k enters the heap at T
     g, y = ref.greater  # the last earlier job of worse rank (the latest to start): ready by then, chosen
     bad |= (T[g] >= R[y]).any(axis=0)
-    k = lo  # where hi - lo == 1: o_k ready at T = R_y, y's enabler the same or surely later
-    ek, e_y = en[k, cols], en
-    bad |= ((hi - lo == 1) & B[k, cols] & ((ek > e_y) | (e_y == top) | (~timed[k, cols] & (ek != e_y)))).any(axis=0)
-    cb = np.zeros((n + 1, P), dtype=np.int64)
-    np.cumsum(B, axis=0, out=cb[1:])
-    bad |= ((hi - lo > 1) & (cb[hi, cols] > cb[lo, cols])).any(axis=0)  # (o_k of 0 cycles at T: refused)
+    # where hi - lo == 1: o_k (k = lo) ready at T = R_y, y's enabler the same or surely later
+    ek, e_y = np.take(en, lo_at), en
+    bad |= ((hi - lo == 1) & np.take(B, lo_at) & ((ek > e_y) | (e_y == top) | (~np.take(timed, lo_at) & (ek != e_y)))
+            ).any(axis=0)
+    many = hi - lo > 1
+    if many.any():  # (o_k of 0 cycles at T: refused)
+        cb = np.zeros((n + 1, P), dtype=np.int64)
+        np.cumsum(B, axis=0, out=cb[1:])
+        bad |= (many & (np.take(cb, hi_at) > np.take(cb, lo_at))).any(axis=0)
     return ~bad
 
 
