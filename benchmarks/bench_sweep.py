@@ -149,11 +149,11 @@ def _pinned_jobs(sets, policies, wl=WL):
 
 def _chunked(job, points) -> float:
     """CPU seconds of evaluating `points` of `job` as an in-process sweep does (tlm/services/sweep/runner.py:
-    structure-first order, chunks of a 20th of the sweep, at most IN_PROCESS_CHUNK), rows not written."""
+    structure-first order, chunks of runner.in_process_chunk), rows not written."""
     from tlm.services.sweep.evaluate import run_chunk
-    from tlm.services.sweep.runner import IN_PROCESS_CHUNK, structure_first
+    from tlm.services.sweep.runner import in_process_chunk, structure_first
     order = structure_first(job, points)
-    size = max(1, min(IN_PROCESS_CHUNK, len(order) // 20))
+    size = in_process_chunk(job, len(order))
     cold()
     t = time.process_time()
     for k in range(0, len(order), size):

@@ -5,6 +5,8 @@ the point's own.
 
 Which test fails when a mechanism is removed or wrong:
 - the order (product order kept): test_chunks_hold_whole_structures;
+- a chunk size that splits a structure between two chunks where whole ones fit:
+  test_chunk_size_is_whole_structures;
 - a row given another point's numbers or settings by the reordering: test_rows_are_the_product_orders.
 """
 from test_auto_cost import _job
@@ -34,6 +36,21 @@ def test_chunks_hold_whole_structures(root, resnet8, monkeypatch, tmp_path):
     # timing settings already the last ones (or none): product order
     job2 = _job(arch, resnet8, ["workload.precision=2,4", "adc.cycles_per_bit=1,3", "macro.dp_cycles_per_bit=4,8"])
     assert runner.structure_first(job2, [7, 0, 3]) == [7, 0, 3]
+
+
+def test_chunk_size_is_whole_structures(root, resnet8):
+    """A 20th of the sweep, at most IN_PROCESS_CHUNK, rounded down to whole structures (the product of the
+    timing settings' value counts) where one fits; else the 20th as it is."""
+    arch = load_arch(root / "configs" / "imagine.yaml")
+    # 32 macro counts x 5 ADC x 5 DP = 800 points: a 20th is 40, a structure 25 points -> 25
+    job = _job(arch, resnet8, ["macro.count=1..32", "adc.cycles_per_bit=1..5", "macro.dp_cycles_per_bit=4,8,12,16,20"])
+    assert runner.in_process_chunk(job, job.n_points) == 25
+    assert runner.in_process_chunk(job, 1000) == 50  # (a 20th: 50, two structures)
+    assert runner.in_process_chunk(job, 400) == 20  # (a structure of 25 does not fit in 20: kept)
+    # no timing setting: a 20th, at most IN_PROCESS_CHUNK
+    job2 = _job(arch, resnet8, ["macro.count=1..32", "workload.precision=1..8"])
+    assert runner.in_process_chunk(job2, 256) == 12
+    assert runner.in_process_chunk(job2, 100_000) == runner.IN_PROCESS_CHUNK
 
 
 def test_rows_are_the_product_orders(root, resnet8, monkeypatch, tmp_path):

@@ -20,15 +20,15 @@ import numpy as np
 class Order:
     """What re-timing keeps of one list-scheduled run `S` (its `order`, a stream's or a batch's): each
     resource's jobs in start order, the passes of `retime`, the arrays of `_accepted`."""
-    __slots__ = ("n", "order", "steps", "dflat", "doff", "dlen", "pos", "prev", "seg", "rank", "greater", "idx",
-                 "owner", "levels")
+    __slots__ = ("n", "order", "_steps", "deps", "prevs", "topo", "dflat", "doff", "dlen", "pos", "prev", "seg",
+                 "rank", "greater", "idx", "owner", "levels")
 
     def __init__(self, S):
         n = len(S.res)
         d0 = getattr(S.deps, "deps0", None)  # (one image's ImageDeps: its jobs' own lists, as its items are)
-        deps = [list(d) for d in (d0 if d0 is not None and S.deps.B == 1 else S.deps)]
+        deps = self.deps = d0 if d0 is not None and S.deps.B == 1 else list(S.deps)  # (read only)
         self.n, self.order = n, {r: list(js) for r, js in S.order.items()}
-        prev = [n] * n  # each job's predecessor on its resource (n: none; e[n] is 0)
+        prev = self.prevs = [n] * n  # each job's predecessor on its resource (n: none; e[n] is 0)
         pos, seg = [], []
         for s, r in enumerate(sorted(self.order)):
             js = self.order[r]
@@ -36,8 +36,9 @@ class Order:
                 prev[b] = a
             pos.extend(js)
             seg.extend([s] * len(js))
-        self.steps = [(j, itemgetter(n, prev[j], *deps[j])) for j in _topological(deps, prev, n)]
-        flat = [x for d in deps for x in d + [n]]  # (n: each job's list is never empty)
+        self.topo = _topological(deps, prev, n)
+        self._steps = None  # (`steps`, made when first asked)
+        flat = [x for d in deps for x in (*d, n)]  # (n: each job's list is never empty)
         self.dlen = np.array([len(d) + 1 for d in deps], dtype=np.int64)
         self.doff = np.concatenate(([0], np.cumsum(self.dlen)[:-1])).astype(np.int64)
         self.dflat = np.array(flat, dtype=np.int64)
@@ -53,6 +54,15 @@ class Order:
         self.greater = (g[g >= 0], np.flatnonzero(g >= 0))
         self.idx = np.arange(n)
         self.levels = None  # (`_levels`, for `retime_many`)
+
+    @property
+    def steps(self) -> list:
+        """[(job, an itemgetter of the ends it waits for: n, its resource's previous job, its dependencies)] in a
+        topological order (`_ends`); made when first asked (`retime_many` of many points reads `_levels`)."""
+        if self._steps is None:
+            n, prev, deps = self.n, self.prevs, self.deps
+            self._steps = [(j, itemgetter(n, prev[j], *deps[j])) for j in self.topo]
+        return self._steps
 
 
 class RunOf:
@@ -160,40 +170,46 @@ def retime_many(ref: Order, cost) -> tuple:
     cost = np.asarray(cost, dtype=np.int64).reshape(n, -1)
     if cost.shape[1] < LEVELS_FROM:  # (few points: each one's steps cost less than the levels)
         E = np.array([_ends(ref, c) for c in cost.T.tolist()], dtype=np.int64).T
-    else:
-        E = np.zeros((n + 1, cost.shape[1]), dtype=np.int64)
-        for jobs, waits in _levels(ref):
-            E[jobs] = E[waits].max(axis=1) + cost[jobs]
+    else:  # (the ends in level order, each level's one slice: row at[j] is job j's, at[n] = n the 0)
+        at, order, levels = _levels(ref)
+        L = np.zeros((n + 1, cost.shape[1]), dtype=np.int64)
+        c = cost[order]
+        top = np.maximum.reduce
+        for a, b, waits in levels:
+            e = L[a:b]
+            top(L[waits], axis=1, out=e)
+            e += c[a:b]
+        E = L[at]
     C = np.empty_like(E)
     C[:n], C[n] = cost, 1
     start = E[:n] - cost
     return start, E[:n], _accepted(ref, E, start, C)
 
 
-def _levels(ref: Order) -> list:
+def _levels(ref: Order) -> tuple:
     """`ref`'s jobs by level (a job's level is one more than the highest of the jobs it waits for: its
-    dependencies and its resource's previous job), each level as (jobs, the jobs each waits for padded
-    with n, whose end is 0); kept on `ref`."""
+    dependencies and its resource's previous job), in level order (by level, then by id): (each job's place
+    in that order, and n's, n; the jobs in that order; per level, its first and one past its last place and
+    the places of the jobs each of its jobs waits for, padded with n, whose end is 0); kept on `ref`."""
     if ref.levels is None:
-        n = ref.n
-        prev = np.full(n, n, dtype=np.int64)
-        prev[ref.pos] = ref.prev
-        prev = prev.tolist()
-        flat, off, ln = ref.dflat.tolist(), ref.doff.tolist(), ref.dlen.tolist()
-        waits = [flat[off[j]:off[j] + ln[j]] + [prev[j]] for j in range(n)]  # (each holds n: its own end 0)
+        n, prev, deps = ref.n, ref.prevs, ref.deps
         lev = [0] * (n + 1)
         at = lev.__getitem__
-        for j, _g in ref.steps:  # (a topological order of the waits)
-            lev[j] = 1 + max(map(at, waits[j]))
-        by = {}
-        for j in range(n):
-            by.setdefault(lev[j], []).append(j)
-        ref.levels = []
-        for k in sorted(by):
-            js = by[k]
-            w = max(len(waits[j]) for j in js)
-            ref.levels.append((np.array(js, dtype=np.int64),
-                               np.array([waits[j] + [n] * (w - len(waits[j])) for j in js], dtype=np.int64)))
+        for j in ref.topo:  # (a topological order of the waits)
+            lev[j] = 1 + max(0, lev[prev[j]], *map(at, deps[j]))
+        order = sorted(range(n), key=at)  # (stable: by id within a level)
+        place = np.full(n + 1, n, dtype=np.int64)
+        place[order] = np.arange(n, dtype=np.int64)
+        waits = place[[x for j in order for x in (*deps[j], n, prev[j])]]  # (each holds n: its own end 0)
+        width = ref.dlen[order] + 1
+        pad = np.full((n, int(width.max(initial=1))), n, dtype=np.int64)
+        pad[np.arange(pad.shape[1]) < width[:, None]] = waits
+        lv = np.array(lev[:n], dtype=np.int64)[order]
+        first = np.flatnonzero(np.diff(lv, prepend=-1)).tolist()
+        ws = np.maximum.reduceat(width, first).tolist() if n else []
+        ends = first[1:] + [n]
+        ref.levels = (place, np.array(order, dtype=np.int64),
+                      [(a, b, pad[a:b, :w]) for a, b, w in zip(first, ends, ws)])
     return ref.levels
 
 
@@ -227,8 +243,8 @@ def _accepted(ref: Order, E, start, C) -> np.ndarray:
     en = np.where(one, np.maximum.reduceat(np.where(at, ref.dflat[:, None], -1), ref.doff), top)  # enabler; top: none
     pos = ref.pos
     T, R, en = start[pos], rdy[pos], en[pos]
-    cols = np.arange(P)
-    timed = C[np.minimum(en, n), cols] > 0  # (the enabler has cycles)
+    cols = np.arange(P)  # (a[x, cols] of an (m, P) array a and x: np.take(a, x * P + cols), flat, cheaper)
+    timed = np.take(C, np.minimum(en, n) * P + cols) > 0  # (the enabler has cycles)
     B = R == T
     prev = ref.prev[:, None]
     free = B & (prev < n) & (E[ref.prev] == T) & ((en == prev) | ((en < prev) & timed))
@@ -240,15 +256,19 @@ def _accepted(ref: Order, E, start, C) -> np.ndarray:
     lo = np.minimum(lo, hi)
     cs = np.zeros((n + 1, P), dtype=np.int64)
     np.cumsum(B & ~free, axis=0, out=cs[1:])
-    bad = (cs[:-1] != cs[hi, cols]).any(axis=0)  # y ready before T where o_k enters the heap at T
+    hi_at, lo_at = hi * P + cols, lo * P + cols
+    bad = (cs[:-1] != np.take(cs, hi_at)).any(axis=0)  # y ready before T where o_k enters the heap at T
     g, y = ref.greater  # the last earlier job of worse rank (the latest to start): ready by then, chosen
     bad |= (T[g] >= R[y]).any(axis=0)
-    k = lo  # where hi - lo == 1: o_k ready at T = R_y, y's enabler the same or surely later
-    ek, e_y = en[k, cols], en
-    bad |= ((hi - lo == 1) & B[k, cols] & ((ek > e_y) | (e_y == top) | (~timed[k, cols] & (ek != e_y)))).any(axis=0)
-    cb = np.zeros((n + 1, P), dtype=np.int64)
-    np.cumsum(B, axis=0, out=cb[1:])
-    bad |= ((hi - lo > 1) & (cb[hi, cols] > cb[lo, cols])).any(axis=0)  # (o_k of 0 cycles at T: refused)
+    # where hi - lo == 1: o_k (k = lo) ready at T = R_y, y's enabler the same or surely later
+    ek, e_y = np.take(en, lo_at), en
+    bad |= ((hi - lo == 1) & np.take(B, lo_at) & ((ek > e_y) | (e_y == top) | (~np.take(timed, lo_at) & (ek != e_y)))
+            ).any(axis=0)
+    many = hi - lo > 1
+    if many.any():  # (o_k of 0 cycles at T: refused)
+        cb = np.zeros((n + 1, P), dtype=np.int64)
+        np.cumsum(B, axis=0, out=cb[1:])
+        bad |= (many & (np.take(cb, hi_at) > np.take(cb, lo_at))).any(axis=0)
     return ~bad
 
 

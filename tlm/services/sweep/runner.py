@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import math
 
 from tlm.errors import InputError, Where
 from tlm.services.sweep.evaluate import run_chunk
@@ -27,6 +28,17 @@ def _chunks(indices, size):
 IN_PROCESS_CHUNK = 200  # analytic points evaluated together in this process (tlm/engines/registry.run_group:
 # points that differ only in energy fields share a plan), at most a 20th of the sweep: rows are written
 # as their chunk finishes, so an interruption keeps nearly every finished point
+
+
+def in_process_chunk(job: Job, n_todo: int) -> int:
+    """Points per chunk of an in-process analytic sweep of `n_todo` points: a 20th of them, at most
+    IN_PROCESS_CHUNK, rounded down to whole structures where one fits (a structure: the points that differ in
+    timing settings only, next to each other in `structure_first` order), so that registry.run_group times
+    each structure's streamed schedules in one call (tlm/engines/pretime.py), not split between two."""
+    from tlm.engines.registry import TIMING_SETTINGS
+    size = max(1, min(IN_PROCESS_CHUNK, n_todo // 20))
+    s = math.prod(len(x.values) for x in job.settings if x.path in TIMING_SETTINGS)
+    return size // s * s if 1 < s <= size else size
 
 
 def chunk_size(job: Job, n_todo: int, parallel: int) -> int:
@@ -129,7 +141,7 @@ def _run(job, out_path, todo, finished, workers, client, parallel, dask, advance
     if not here:
         chunks = _chunks(todo, chunk_size(job, len(todo), parallel))
     elif job.engine == "analytic":
-        chunks = _chunks(structure_first(job, todo), max(1, min(IN_PROCESS_CHUNK, len(todo) // 20)))
+        chunks = _chunks(structure_first(job, todo), in_process_chunk(job, len(todo)))
     else:
         chunks = _chunks(todo, 1)
     writer = RowWriter(out_path, job, finished)
