@@ -256,7 +256,7 @@ def _inputs(rec, arch, wl, plans, shared):
         if got is None:
             comp = seq.comp_idx.tolist()
             got = (m, comp, mapper.layer_row_cycles(rec(arch), wl, m, comp), [digital_ops(l) for l in wl.layers])
-            shared["kept"]["inputs"] = got
+            shared["kept"].update(inputs=got, mapping=m)  # (the Mapping: the next batch's plans', `policy_plans`)
         shared["inputs"] = got
         shared["row_cycles"] = got[2]
         shared.setdefault("ops_img", got[3])  # (the plans' digital ops per image: the same list)

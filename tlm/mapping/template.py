@@ -50,6 +50,7 @@ def clear() -> None:
     """Forget the kept structures (tlm/services/bench.cold)."""
     with _LOCK:
         _TEMPLATES.clear()
+        _BATCHLESS.clear()
         _SECTIONS.clear()
         _ARCH_KEYS.clear()
         _LAST[0] = None
@@ -241,8 +242,11 @@ def sequential_assignment(plan, N) -> list:
     st = plan._structure
     got = st.get("sequential_assignment") if st is not None else None
     if got is None:
-        import numpy as np
-        got = [(np.arange(t) % N, np.arange(t) // N) for t in plan.mapping.tiles.tolist()]
+        got = _batchless(("sequential_assignment", N), (plan.mapping,))
+        if got is None:
+            import numpy as np
+            got = [(np.arange(t) % N, np.arange(t) // N) for t in plan.mapping.tiles.tolist()]
+            _keep_batchless(("sequential_assignment", N), (plan.mapping,), got)
         if st is not None:
             st["sequential_assignment"] = got
     return list(got)
@@ -256,12 +260,41 @@ def sequential_desc(plan, arch, wl, memo) -> dict:
     st = plan._structure
     got = st.get("sequential_desc") if st is not None else None
     if got is None:
-        if st is not None and "bound" in st:
-            memo.setdefault("bound", st["bound"])
-        got = mapper.describe(arch, wl, mapper.assign(arch, wl, "sequential", m=plan.mapping, memo=memo), None,
-                              m=plan.mapping)
+        from tlm.mapping.reuse import plain
+        objs = (arch, plan.mapping, wl.layers) if plain(arch) is arch else None  # (a recording reads them)
+        kept = _batchless("sequential_desc", objs) if objs else None
+        if kept is None:
+            if st is not None and "bound" in st:
+                memo.setdefault("bound", st["bound"])
+            got = mapper.describe(arch, wl, mapper.assign(arch, wl, "sequential", m=plan.mapping, memo=memo),
+                                  None, m=plan.mapping)
+            if objs:
+                _keep_batchless("sequential_desc", objs, (got, memo["bound"]))
+        else:
+            got = kept[0]
+            memo.setdefault("bound", kept[1])
         if st is not None:
             st["sequential_desc"], st["bound"] = got, memo["bound"]
     elif "bound" not in memo:
         memo["bound"] = st["bound"]
     return dict(got)
+
+
+# Policy sequential's assignment and description read no batch: the macro count and the Mapping (the
+# assignment), the architecture, the Mapping and the layers (the description and the residency bound).
+# A sweep of batches makes a structure per batch (`key`); these are kept here too for its next batch,
+# by the identity of the objects they read (held: their ids stay theirs), the last of each kind only.
+_BATCHLESS = {}  # kind -> (the objects read, the value)
+
+
+def _batchless(kind, objs):
+    """The value kept for `kind` (`_keep_batchless`) when made from the very objects `objs`, else None."""
+    got = _BATCHLESS.get(kind)
+    if got is not None and len(got[0]) == len(objs) and all(a is b for a, b in zip(got[0], objs)):
+        return got[1]
+    return None
+
+
+def _keep_batchless(kind, objs, value) -> None:
+    """Keep `value` of `kind`, made from `objs` (`_batchless`)."""
+    _BATCHLESS[kind] = (objs, value)
