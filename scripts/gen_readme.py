@@ -191,6 +191,11 @@ def gen_bench_table() -> str:
          f"{mm('test_resnet18_imagenet_320_macros_tlm')}; "
          f"{ei('test_resnet18_imagenet_320_macros_tlm', 'cpu_s_min', '.2f')} s CPU"),
         ("ONNX import + simulate, ResNet-50", "2 s", mm("test_import_and_simulate[light_resnet50.onnx]")),
+        ("second `tlm simulate` of ResNet-50 ONNX (conversion cached) against the same network as YAML, whole "
+         "processes, same run (CPU medians of 7)", "<= 1.3x",
+         f"{ei('test_second_onnx_run_against_yaml', 'onnx_over_yaml', '.2f')}x (first ONNX run "
+         f"{ei('test_second_onnx_run_against_yaml', 'first_onnx_cpu_s', '.2f')} s, YAML "
+         f"{ei('test_second_onnx_run_against_yaml', 'yaml_cpu_s', '.2f')} s)"),
         ("1,000-point analytic sweep (resnet8): `auto` against pinned `sequential`, same run (medians of 5 "
          "alternating runs, as the other sweep ratios)", "<= 1.3x",
          f"{ei('test_sweep_1000_points', 'auto_over_sequential', '.2f')}x"),
