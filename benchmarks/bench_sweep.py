@@ -62,11 +62,16 @@ def _sweep(sets, policy, out, wl=WL, points=1000):
     return time.process_time() - t, job
 
 
-def _statuses(text):
-    """The distinct `status` cells of a sweep's CSV text (tlm/services/sweep/evaluate.py: `ok` or why not)."""
+def _column(text, name) -> list:
+    """The `name` cell of each row of a sweep's CSV text, in point order."""
     import csv
     import io
-    return {row["status"] for row in csv.DictReader(io.StringIO(text))}
+    return [row[name] for row in csv.DictReader(io.StringIO(text))]
+
+
+def _statuses(text):
+    """The distinct `status` cells of a sweep's CSV text (tlm/services/sweep/evaluate.py: `ok` or why not)."""
+    return set(_column(text, "status"))
 
 
 # Rounds of an auto-against-sequential comparison: the two sweeps alternate (auto first, then sequential first,
@@ -129,13 +134,6 @@ def test_sweep_mnist_macros_batch_4000_points(benchmark, tmp_path):
 
 
 # ---- auto against the policies it picks: what the choice costs, and the floor it leaves ----------------------
-def _chosen(text) -> list:
-    """The `policy` cell of each row of an auto sweep's CSV text, in point order."""
-    import csv
-    import io
-    return [row["policy"] for row in csv.DictReader(io.StringIO(text))]
-
-
 def _pinned_jobs(sets, policies, wl=WL):
     """{policy: its prepared sweep Job of the grid `sets`}: the same points, pinned to that policy."""
     from tlm.services.sweep.runner import prepared
@@ -168,7 +166,7 @@ def _against_oracle(sets, out, rounds=3):
     auto = _pinned_jobs(sets, ["auto"])["auto"]
     text, _ = sweep.run_sweep(auto, out)
     assert _statuses(text) == {"ok"}, _statuses(text)
-    chosen = _chosen(text)
+    chosen = _column(text, "policy")  # (the policy auto picked at each point)
     jobs = _pinned_jobs(sets, set(chosen) | {"sequential"})
     wins = {}
     for i, p in enumerate(chosen):

@@ -148,14 +148,10 @@ def gen_bench_table() -> str:
         return missing if v is None else format(v, fmt)
 
     an = "test_analytic_vgg19_and_resnet18_against_resnet8"
-    ap = "test_auto_against_the_policies_it_picks"
-    _ei = ei
 
-    def ei(name, key, fmt, missing="-"):  # (the oracle's entries: a dict per grid, shown as "auto x (oracle x)")
-        v = b.get(name, {}).get("extra_info", {}).get(key)
-        if name == ap and isinstance(v, dict):
-            return f"{v['auto_over_oracle']:.2f}x ({v['oracle_over_sequential']:.2f}x)"
-        return _ei(name, key, fmt, missing)
+    def oracle(grid):  # (the oracle benchmark's entry of one grid: "auto/oracle x (oracle/sequential x)")
+        v = b.get("test_auto_against_the_policies_it_picks", {}).get("extra_info", {}).get(grid)
+        return "-" if v is None else f"{v['auto_over_oracle']:.2f}x ({v['oracle_over_sequential']:.2f}x)"
     rows = [
         ("analytic engine, ResNet-8 whole inference", "(the reference)", mm("test_analytic_resnet8")),
         ("analytic engine, VGG-19 (ONNX, 4,004 tiles) / ResNet-18 (366 tiles) against ResNet-8 (13 tiles), "
@@ -208,8 +204,7 @@ def gen_bench_table() -> str:
         ("the same three resnet8 grids (structural / precision x ADC x DMA / macros x precision x batch): `auto` "
          "against the oracle that pins every point to the policy `auto` picks (no choice made); in brackets the "
          "oracle against pinned `sequential`, the floor of the ratios above however cheap the choice",
-         "<= 1.3x", " / ".join(f"{ei(ap, g, '')}" for g in ("structural", "precision_adc_dma",
-                                                             "macros_precision_batch"))),
+         "<= 1.3x", " / ".join(map(oracle, ("structural", "precision_adc_dma", "macros_precision_batch")))),
         ("4,000-point sweep, mnist_cnn macros 1..10 x batch 1..400: `auto` against pinned `sequential`", "<= 1.3x",
          f"{ei('test_sweep_mnist_macros_batch_4000_points', 'auto_over_sequential', '.2f')}x"),
         ("analytic engine with `auto`, batch 400 against batch 1 (median of 5): resnet8 / mnist_cnn on 1 macro; "

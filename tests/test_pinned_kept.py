@@ -9,7 +9,9 @@ Which test fails when a mechanism is wrong:
 - a recording architecture's plan taking them (the fields the row cycles and the assignment read then go
   unrecorded: a point that differs in them would share a stale plan): test_a_recording_plan_reads_its_own;
 - the structure's bound given to another structure, or a refusal that skips its message:
-  test_the_structure_keeps_its_bound.
+  test_the_structure_keeps_its_bound;
+- the kept bound not read (each plan bounding again: slower, the same rows):
+  test_the_structure_bound_is_read_not_recomputed.
 """
 import pytest
 
@@ -82,3 +84,21 @@ def test_the_structure_keeps_its_bound(arch, resnet8):
     many = with_changes(one, **{"macro.count": st["bound"] + 8})
     assert build_plan(many, wl, steady=True).mapping_desc["macros_for_residency"] >= st["bound"]
     assert structure(many, wl)["_structure"] is not st
+
+
+def test_the_structure_bound_is_read_not_recomputed(arch, resnet8, monkeypatch):
+    """Once plans are built plainly (a sweep past reuse.GIVE_UP plans without a reuse), the next streamed plan
+    of a structure (another DP speed: a timing setting) reads the bound its structure kept: assign neither
+    packs nor bounds again (its residency_bound is not called).  (A plan built through a recording reads
+    and notes everything itself.)"""
+    from tlm.mapping import assign
+    wl = with_precision(resnet8, 4)
+    a = with_changes(mapper.with_policy(arch, "pipelined"), **{"macro.count": 4})
+    cold()
+    for dp in range(1, reuse.GIVE_UP + 3):
+        build_plan(with_changes(a, **{"macro.dp_cycles_per_bit": dp}), wl, steady=True)
+    calls = []
+    real = assign.residency_bound
+    monkeypatch.setattr(assign, "residency_bound", lambda *x: calls.append(1) or real(*x))
+    build_plan(with_changes(a, **{"macro.dp_cycles_per_bit": reuse.GIVE_UP + 5}), wl, steady=True)
+    assert calls == []
